@@ -1,0 +1,42 @@
+# AutoMLOps Studio — the two commands of the Quick start are `make run` and `make test`.
+# VENV may point elsewhere (CI can keep one virtual environment across clean clones).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STAMP := $(VENV)/.stamp-$(shell cat requirements.txt requirements-dev.txt pyproject.toml | sha256sum | cut -c1-16)
+HOST ?= 127.0.0.1
+export AUTOMLOPS_HOME ?= $(CURDIR)
+
+.PHONY: install run demo test test-all bench lint clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	@test -x $(PY) || python3.11 -m venv $(VENV) || python3 -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -r requirements-dev.txt
+	$(PIP) install -q --no-deps -e .
+	@rm -f $(VENV)/.stamp-*
+	@touch $@
+
+demo: install
+	$(VENV)/bin/automlops demo
+
+run: install
+	@bash scripts/run.sh "$(VENV)" "$(HOST)"
+
+test: install
+	$(PY) -m pytest -q
+
+test-all: install
+	$(PY) -m pytest -q -m "" --timeout=1800
+
+bench: install
+	$(PY) benchmarks/run_all.py
+
+lint: install
+	$(VENV)/bin/ruff check automlops tests benchmarks app.py api.py automl_engine.py cv_engine.py mlops_utils.py
+	$(VENV)/bin/mypy automlops
+
+clean:
+	rm -rf .pytest_cache .mypy_cache .ruff_cache test-artifacts

@@ -1,0 +1,35 @@
+"""AutoMLOps Studio — the tabular AutoML engine, in one import.
+
+A five-minute tour (each name links to a small module in ``automlops/tabular``)::
+
+    from automl_engine import AutoMLRunner
+    runner = AutoMLRunner("target", preset="fast", search="tpe").fit(df)
+    runner.leaderboard_        # best trial of every model, mean ± std over folds
+    runner.decisions_          # every automatic choice, in plain words
+    runner.best_estimator_     # preprocessing + model, ready to predict
+
+* ``infer_problem``   – classification or regression? which metric? (``automlops/core/problem.py``)
+* ``plan_features``   – which column gets scaled, one-hot encoded or dropped (``preprocessing.py``)
+* ``choose_validation`` – holdout, k-fold, stratified or time-series split (``validation.py``)
+* ``ZOO``             – the algorithms and their search spaces (``zoo.py``)
+* ``STRATEGIES``      – TPE, random, grid and Hyperband search with Optuna (``search.py``)
+* ``PRESETS``         – fast / medium / best (``presets.py``)
+* ``EnsembleConfig``  – voting and stacking (``ensemble.py``)
+"""
+
+from __future__ import annotations
+
+from automlops.core.metrics import METRICS, get_metric
+from automlops.core.problem import Problem, TaskType, infer_problem
+from automlops.tabular.ensemble import EnsembleConfig
+from automlops.tabular.persist import model_metadata, save_model
+from automlops.tabular.preprocessing import plan_features
+from automlops.tabular.presets import PRESETS, get_preset
+from automlops.tabular.runner import AutoMLRunner
+from automlops.tabular.search import STRATEGIES
+from automlops.tabular.validation import choose_validation
+from automlops.tabular.zoo import ZOO, available_models
+
+__all__ = ["METRICS", "PRESETS", "STRATEGIES", "ZOO", "AutoMLRunner", "EnsembleConfig", "Problem", "TaskType",
+           "available_models", "choose_validation", "get_metric", "get_preset", "infer_problem", "model_metadata",
+           "plan_features", "save_model"]

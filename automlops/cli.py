@@ -1,0 +1,317 @@
+"""The ``automlops`` command line.
+
+    automlops demo                                   seed the data lake with real datasets
+    automlops train data.csv --target y [--json]     search, track in MLflow, save a model
+    automlops predict --model NAME[@vN] data.csv     predictions (and --proba) as CSV
+    automlops lake add|list|show                     the versioned data lake
+    automlops models list                            saved models
+
+Every folder comes from ``AUTOMLOPS_HOME``. Bad input answers with exit code 2 and one line on
+stderr; the contract of ``train --json`` (the last stdout line is a JSON object) is used by
+outside tools and must not change.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from automlops.errors import AutoMLOpsError, ConfigError, DataError
+
+__all__ = ["build_parser", "main"]
+
+EXIT_USAGE = 2
+TRAIN_KEYS = ("name", "version", "model_path", "task", "best_model", "metric", "val_score", "test_score",
+              "wall_seconds", "run_id")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line (and exit code 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"automlops: error: {message} (see '{self.prog} --help')\n")
+
+
+def _process_started_monotonic() -> float:
+    """When this process started, on the monotonic clock: the time budget counts from there."""
+    try:
+        import psutil
+
+        age = time.time() - psutil.Process().create_time()
+        return time.monotonic() - max(0.0, age)
+    except Exception:
+        return time.monotonic()
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be a positive number of seconds")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from automlops.tabular.ensemble import ENSEMBLE_KINDS
+    from automlops.tabular.presets import PRESETS
+    from automlops.tabular.search import STRATEGIES
+    from automlops.tabular.validation import USER_MODES
+
+    parser = _Parser(prog="automlops", description="AutoMLOps Studio command line")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    train = sub.add_parser("train", help="train, track and save a tabular model")
+    train.add_argument("csv", help="training data (CSV) or a lake dataset as lake:NAME[@vN]")
+    train.add_argument("--target", required=True)
+    train.add_argument("--task", choices=["classification", "regression"])
+    train.add_argument("--preset", choices=PRESETS.names(), default="medium")
+    train.add_argument("--time-budget", type=_positive_float, help="seconds for the whole run")
+    train.add_argument("--search", choices=STRATEGIES.names(), default="tpe")
+    train.add_argument("--validation", choices=list(USER_MODES))
+    train.add_argument("--models", help="comma-separated model names (see 'automlops models zoo')")
+    train.add_argument("--ensemble", choices=list(ENSEMBLE_KINDS), default="none")
+    train.add_argument("--metric")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--n-trials", type=int)
+    train.add_argument("--time-column")
+    train.add_argument("--name", help="model name (default: the dataset name)")
+    train.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
+
+    predict = sub.add_parser("predict", help="predict with a saved model")
+    predict.add_argument("csv")
+    predict.add_argument("--model", required=True, help="NAME or NAME@vN")
+    predict.add_argument("--out", help="output CSV (default: stdout)")
+    predict.add_argument("--proba", action="store_true", help="add one proba_<class> column per class")
+
+    lake = sub.add_parser("lake", help="the versioned data lake")
+    lake_sub = lake.add_subparsers(dest="lake_command", required=True, parser_class=_Parser)
+    add = lake_sub.add_parser("add", help="add a CSV as a new version")
+    add.add_argument("name")
+    add.add_argument("csv")
+    add.add_argument("--note", default="")
+    lake_sub.add_parser("list", help="list datasets and versions")
+    show = lake_sub.add_parser("show", help="profile one version")
+    show.add_argument("name")
+    show.add_argument("--version")
+    show.add_argument("--target")
+
+    models = sub.add_parser("models", help="saved models and the model zoo")
+    models_sub = models.add_subparsers(dest="models_command", required=True, parser_class=_Parser)
+    models_sub.add_parser("list", help="list saved models")
+    models_sub.add_parser("zoo", help="list the algorithms AutoML can search")
+
+    sub.add_parser("demo", help="seed the data lake with bundled real datasets")
+    return parser
+
+
+# --------------------------------------------------------------------------------- commands
+
+class _Progress:
+    """One progress line on stderr: rewritten in place on a terminal, throttled otherwise."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.last = 0.0
+
+    def __call__(self, event: Any) -> None:
+        if event.kind != "trial":
+            return
+        now = time.monotonic()
+        if not self.tty and now - self.last < 2.0:
+            return
+        self.last = now
+        budget = f"/{event.budget:.0f}s" if event.budget else "s"
+        planned = f"/{event.n_trials}" if event.n_trials else ""
+        best = f"best {event.best_score:.4f} ({event.best_model})" if event.best_score is not None else "no result yet"
+        line = f"trial {event.trial}{planned} · {event.elapsed:.1f}{budget} · {best}"
+        sys.stderr.write(("\r" + line.ljust(78)) if self.tty else line + "\n")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.tty:
+            sys.stderr.write("\n")
+
+
+def _load_training_data(source: str, lake: Any) -> tuple[Any, dict[str, Any]]:
+    from automlops.mlops.lake import dataset_name_from_filename
+
+    if source.startswith("lake:"):
+        name, _, version = source[5:].partition("@")
+        entry = lake.get_version(name, version or None)
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise DataError(f"no such file: {source}")
+        entry = lake.add(dataset_name_from_filename(path.name), path, filename=path.name,
+                         note="added by 'automlops train'")
+    frame = lake.load(entry.dataset, entry.version)
+    ref = {"name": entry.dataset, "version": entry.version, "sha256": entry.sha256, "rows": entry.rows,
+           "columns": dict(entry.dtypes), "source": str(entry.full_path)}
+    return frame, ref
+
+
+def cmd_train(args: argparse.Namespace, started: float) -> int:
+    from automlops.config import get_settings
+    from automlops.mlops.lake import DataLake
+    from automlops.mlops.store import ModelStore
+    from automlops.mlops.tracking import Tracker
+    from automlops.tabular.persist import save_model
+    from automlops.tabular.runner import AutoMLRunner
+
+    settings = get_settings()
+    lake = DataLake(settings=settings)
+    frame, dataset = _load_training_data(args.csv, lake)
+    models = [m.strip() for m in args.models.split(",") if m.strip()] if args.models else None
+    progress = _Progress()
+    runner = AutoMLRunner(args.target, task=args.task, metric=args.metric, preset=args.preset, search=args.search,
+                          validation=args.validation, models=models, ensemble=args.ensemble, n_trials=args.n_trials,
+                          time_budget=args.time_budget, seed=args.seed, time_column=args.time_column,
+                          tracker=Tracker(settings=settings), dataset=dataset, run_name=args.name or dataset["name"],
+                          callbacks=[progress], started_at=started)
+    try:
+        runner.fit(frame)
+    finally:
+        progress.close()
+    stored = save_model(runner, ModelStore(settings=settings), args.name or dataset["name"], dataset=dataset)
+    summary = {"name": stored.name, "version": stored.version, "model_path": str(stored.path / "model.joblib"),
+               "task": runner.problem_.task.value, "best_model": runner.best_model_name_,
+               "metric": runner.problem_.metric, "val_score": runner.val_score_, "test_score": runner.test_score_,
+               "wall_seconds": round(time.monotonic() - started, 3), "run_id": runner.run_id_,
+               "val_std": runner.val_std_, "test_metrics": runner.test_metrics_, "dataset": dataset}
+    if args.json:
+        print(json.dumps(summary, default=str))
+    else:
+        print(runner.leaderboard_[["rank", "model", "score", "std", "trials", "pruned"]].to_string(index=False))
+        print(f"\nsaved {stored.ref} → {stored.path}\n{runner.problem_.metric}: validation "
+              f"{runner.val_score_:.4f} ± {runner.val_std_:.4f}, test {runner.test_score_:.4f}; "
+              f"MLflow run {runner.run_id_}; {summary['wall_seconds']:.1f} s")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from automlops.config import get_settings
+    from automlops.mlops.ingest import read_csv_robust
+    from automlops.mlops.store import ModelStore, parse_model_ref
+
+    settings = get_settings()
+    name, version = parse_model_ref(args.model)
+    loaded = ModelStore(settings=settings).load(name, version)
+    if not Path(args.csv).is_file():
+        raise DataError(f"no such file: {args.csv}")
+    frame = read_csv_robust(Path(args.csv), max_bytes=settings.max_upload_bytes).frame
+    columns = loaded.meta.get("input_columns") or []
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise DataError(f"the data lacks column(s) the model needs: {', '.join(missing[:10])}")
+    out = pd.DataFrame({"prediction": loaded.model.predict(frame[columns])})
+    if args.proba:
+        if not hasattr(loaded.model, "predict_proba") or loaded.meta.get("task") != "classification":
+            raise ConfigError("--proba needs a classification model with probabilities")
+        proba = loaded.model.predict_proba(frame[columns])
+        for i, cls in enumerate(loaded.model.classes_):
+            out[f"proba_{cls}"] = proba[:, i]
+    if args.out:
+        from automlops.mlops._atomic import atomic_write_text
+
+        atomic_write_text(Path(args.out), out.to_csv(index=False))
+        print(f"wrote {len(out)} predictions of {loaded.name}@v{loaded.version} to {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(out.to_csv(index=False))
+    return 0
+
+
+def cmd_lake(args: argparse.Namespace) -> int:
+    from automlops.mlops.lake import DataLake
+
+    lake = DataLake()
+    if args.lake_command == "add":
+        if not Path(args.csv).is_file():
+            raise DataError(f"no such file: {args.csv}")
+        v = lake.add(args.name, Path(args.csv), note=args.note, filename=Path(args.csv).name)
+        state = "already stored as" if v.reused else "added as"
+        print(f"{args.name}: {state} {v.id} ({v.rows} rows × {len(v.columns)} columns, sha256 {v.sha256[:12]})")
+    elif args.lake_command == "list":
+        infos = lake.list_datasets()
+        if not infos:
+            print("no datasets yet: run 'automlops demo' or 'automlops lake add NAME FILE.csv'")
+        for info in infos:
+            for v in info.versions:
+                print(f"{info.name:<20} {v.id} {v.stage:<9} {v.rows:>7} rows {len(v.columns):>4} cols "
+                      f"{v.sha256[:12]} {v.created}  {v.note}")
+    else:
+        profile = lake.profile(args.name, args.version, target=args.target)
+        print(f"{args.name}: {profile.rows} rows × {profile.columns} columns")
+        print(profile.table.to_string(index=False))
+        if getattr(profile, "target_balance", None) is not None:
+            print(f"\ntarget '{args.target}':\n{profile.target_balance.to_string()}")
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    if args.models_command == "zoo":
+        from automlops.tabular.zoo import ZOO
+
+        for name, spec in ZOO.items():
+            tasks = "/".join(sorted(t.value for t in spec.tasks))
+            state = "" if spec.is_available() else " (library not installed)"
+            print(f"{name:<14} {tasks:<26} {spec.description}{state}")
+        return 0
+    from automlops.mlops.store import ModelStore
+
+    stored = ModelStore().list_models()
+    if not stored:
+        print("no saved models yet: run 'automlops train FILE.csv --target COLUMN'")
+    for m in stored:
+        meta = m.meta
+        print(f"{m.ref:<24} {meta.get('task', '?'):<15} {meta.get('best_model', '?'):<28} "
+              f"{meta.get('metric', '')}={meta.get('test_score', float('nan')):.4f}  {m.created:%Y-%m-%d %H:%M}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from automlops.demo import seed_demo
+    from automlops.mlops.lake import DataLake
+
+    for v in seed_demo(DataLake()):
+        state = "kept" if v.reused else "added"
+        print(f"{state} {v.dataset} {v.id}: {v.note}")
+    print("next: automlops train lake:iris --target target --preset fast")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    started = _process_started_monotonic()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handlers = {"predict": cmd_predict, "lake": cmd_lake, "models": cmd_models, "demo": cmd_demo}
+    try:
+        if args.command == "train":
+            return cmd_train(args, started)
+        return handlers[args.command](args)
+    except AutoMLOpsError as exc:
+        print(f"automlops: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("automlops: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: one line for the user, the traceback only on request
+        from automlops.config import get_settings
+
+        if get_settings().debug:
+            raise
+        print(f"automlops: internal error: {type(exc).__name__}: {exc} (set AUTOMLOPS_DEBUG=1 for details)",
+              file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

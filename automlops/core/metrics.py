@@ -1,0 +1,144 @@
+"""Metrics: how a model is scored, and in which direction "better" points.
+
+Each metric is registered once with its direction (maximize accuracy, minimize RMSE) and
+whether it needs class probabilities (ROC-AUC and log-loss judge *confidence*, not only the
+predicted label). The search, the leaderboard and the final test all score through here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn import metrics as skm
+
+from automlops.core.problem import TaskType
+from automlops.core.registry import Registry
+from automlops.errors import ConfigError
+
+__all__ = ["METRICS", "MetricSpec", "get_metric", "metrics_for", "score", "score_all"]
+
+ScoreFn = Callable[[np.ndarray, np.ndarray | None, np.ndarray | None, Sequence[object]], float]
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    name: str
+    label: str
+    direction: str  # "maximize" or "minimize"
+    tasks: tuple[TaskType, ...]
+    needs_proba: bool
+    fn: ScoreFn
+    explanation: str
+
+    @property
+    def greater_is_better(self) -> bool:
+        return self.direction == "maximize"
+
+
+METRICS: Registry[MetricSpec] = Registry("metric")
+_CLS = (TaskType.CLASSIFICATION,)
+_REG = (TaskType.REGRESSION, TaskType.TIMESERIES)
+
+
+def _add(name: str, label: str, direction: str, tasks: tuple[TaskType, ...], needs_proba: bool,
+         explanation: str) -> Callable[[ScoreFn], ScoreFn]:
+    def decorator(fn: ScoreFn) -> ScoreFn:
+        METRICS.add(name, MetricSpec(name, label, direction, tasks, needs_proba, fn, explanation))
+        return fn
+
+    return decorator
+
+
+@_add("accuracy", "Accuracy", "maximize", _CLS, False, "share of rows whose class is predicted right")
+def _accuracy(y, pred, proba, classes):  # type: ignore[no-untyped-def]
+    return float(skm.accuracy_score(y, pred))
+
+
+@_add("balanced_accuracy", "Balanced accuracy", "maximize", _CLS, False,
+      "accuracy averaged over classes, so a rare class counts as much as a common one")
+def _balanced_accuracy(y, pred, proba, classes):  # type: ignore[no-untyped-def]
+    return float(skm.balanced_accuracy_score(y, pred))
+
+
+@_add("f1", "F1", "maximize", _CLS, False,
+      "harmonic mean of precision and recall (binary; macro-averaged for several classes)")
+def _f1(y, pred, proba, classes):  # type: ignore[no-untyped-def]
+    if len(classes) == 2:
+        return float(skm.f1_score(y, pred, pos_label=classes[1]))
+    return float(skm.f1_score(y, pred, average="macro"))
+
+
+@_add("f1_macro", "F1 (macro)", "maximize", _CLS, False, "F1 computed per class, then averaged")
+def _f1_macro(y, pred, proba, classes):  # type: ignore[no-untyped-def]
+    return float(skm.f1_score(y, pred, average="macro"))
+
+
+@_add("roc_auc", "ROC-AUC", "maximize", _CLS, True,
+      "chance that a random positive is ranked above a random negative (one-vs-rest if multiclass)")
+def _roc_auc(y, pred, proba, classes):  # type: ignore[no-untyped-def]
+    assert proba is not None
+    if len(classes) == 2:
+        return float(skm.roc_auc_score(np.asarray(y) == classes[1], proba[:, 1]))
+    return float(skm.roc_auc_score(y, proba, multi_class="ovr", labels=list(classes)))
+
+
+@_add("log_loss", "Log-loss", "minimize", _CLS, True,
+      "how surprised the model is by the true class; punishes confident mistakes")
+def _log_loss(y, pred, proba, classes):  # type: ignore[no-untyped-def]
+    assert proba is not None
+    return float(skm.log_loss(y, np.clip(proba, 1e-15, 1.0), labels=list(classes)))
+
+
+@_add("rmse", "RMSE", "minimize", _REG, False, "root mean squared error, in the target's unit")
+def _rmse(y, pred, proba, classes):  # type: ignore[no-untyped-def]
+    return float(np.sqrt(skm.mean_squared_error(y, pred)))
+
+
+@_add("mae", "MAE", "minimize", _REG, False, "mean absolute error, in the target's unit")
+def _mae(y, pred, proba, classes):  # type: ignore[no-untyped-def]
+    return float(skm.mean_absolute_error(y, pred))
+
+
+@_add("r2", "R²", "maximize", _REG, False, "share of the target's variance explained (1 is perfect)")
+def _r2(y, pred, proba, classes):  # type: ignore[no-untyped-def]
+    return float(skm.r2_score(y, pred))
+
+
+@_add("mape", "MAPE", "minimize", _REG, False, "mean absolute error as a fraction of the true value")
+def _mape(y, pred, proba, classes):  # type: ignore[no-untyped-def]
+    return float(skm.mean_absolute_percentage_error(y, pred))
+
+
+def get_metric(name: str, task: TaskType | None = None) -> MetricSpec:
+    """Look a metric up and check that it fits the task."""
+    spec = METRICS.get(name)
+    if task is not None and task not in spec.tasks:
+        fits = ", ".join(m.name for m in metrics_for(task)) or "none"
+        raise ConfigError(f"metric '{name}' does not apply to {task.value}; choose one of: {fits}")
+    return spec
+
+
+def metrics_for(task: TaskType) -> list[MetricSpec]:
+    return [spec for _, spec in METRICS.items() if task in spec.tasks]
+
+
+def score(metric: MetricSpec, y: np.ndarray, pred: np.ndarray | None, proba: np.ndarray | None,
+          classes: Sequence[object] = ()) -> float:
+    """Score predictions with one metric (``pred`` for labels/values, ``proba`` for probabilities)."""
+    return metric.fn(np.asarray(y), pred, proba, classes)
+
+
+def score_all(task: TaskType, y: np.ndarray, pred: np.ndarray, proba: np.ndarray | None,
+              classes: Sequence[object] = ()) -> dict[str, float]:
+    """Every metric of the task that can be computed from what was given."""
+    out: dict[str, float] = {}
+    for spec in metrics_for(task):
+        if spec.needs_proba and proba is None:
+            continue
+        try:
+            out[spec.name] = score(spec, y, pred, proba, classes)
+        except ValueError:  # e.g. MAPE with zeros is fine, AUC with one class present is not
+            continue
+    return out

@@ -1,0 +1,355 @@
+"""Reading CSV files written by real people, and saying clearly why one cannot be read.
+
+A "CSV" from the wild is rarely plain comma-separated UTF-8: Excel in France or Germany writes
+``;`` between fields and ``,`` as the decimal mark (``3,14``), older tools write Latin-1
+(``café`` as the single byte ``0xE9``), Windows adds a byte-order mark, and some "CSV" uploads
+are really a ZIP, a PNG or a spreadsheet. :func:`read_csv_robust` detects the encoding, the
+delimiter and the decimal mark from the bytes themselves, reports what it detected (so the
+choice can be checked), and refuses bad input with a message that names the problem and the
+line ("line 7 has 4 fields but the header has 3") instead of silently guessing. Columns of
+date strings become real ``datetime64`` columns, so later steps can sort and split by time.
+Whatever came in, the lake stores one *canonical* CSV (UTF-8, comma, '.' decimals, ISO dates):
+the same table then always has the same bytes, hence the same SHA-256 fingerprint.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import unicodedata
+import warnings
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import pandas as pd
+
+from automlops.errors import DataError, NotFoundError
+
+__all__ = ["DELIMITERS", "IngestResult", "canonical_csv", "check_frame", "parse_date_columns", "read_canonical_csv",
+           "read_csv_robust"]
+
+DELIMITERS = (",", ";", "\t")
+_SAMPLE_CHARS = 64 * 1024
+_MB = 1024 * 1024
+
+# First bytes of common non-CSV files a student may upload by mistake.
+_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"PK\x03\x04", "a ZIP archive (an Excel .xlsx file is one too: save it as CSV)"),
+    (b"\x1f\x8b", "a gzip archive (decompress it first)"),
+    (b"%PDF", "a PDF document"),
+    (b"PAR1", "a Parquet file"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel .xls / Office file (save it as CSV)"),
+    (b"SQLite format 3", "an SQLite database"),
+)
+_COMMA_DECIMAL = re.compile(r"^[-+]?\d{1,3}(?:\.\d{3})*,\d+$|^[-+]?\d+,\d+$")
+_DOT_DECIMAL = re.compile(r"^[-+]?\d*\.\d+(?:[eE][-+]?\d+)?$")
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """A parsed table plus what was detected to read it."""
+
+    frame: pd.DataFrame
+    encoding: str
+    delimiter: str
+    decimal: str
+    n_bytes: int
+
+
+def read_csv_robust(source: str | Path | bytes | IO[bytes], *, max_bytes: int) -> IngestResult:
+    """Read a CSV from a path, raw bytes or a binary file object, detecting its dialect.
+
+    A ``str`` is a file path, never CSV text. Raises :class:`DataError` (with a message a
+    student can act on) for empty, binary, oversized, undecodable or malformed tables.
+    """
+    data = _read_bytes(source, max_bytes)
+    _reject_binary(data)
+    text, encoding = _decode(data)
+    if not text.strip():
+        raise DataError("the file contains only blank lines: there is no header and no data")
+    delimiter = _detect_delimiter(text)
+    header = _check_shape(text, delimiter)
+    decimal = _detect_decimal(text, delimiter)
+    frame = _parse(text, delimiter, decimal, header)
+    return IngestResult(parse_date_columns(frame), encoding, delimiter, decimal, len(data))
+
+
+# --------------------------------------------------------------------------- bytes
+
+
+def _read_bytes(source: str | Path | bytes | IO[bytes], max_bytes: int) -> bytes:
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+    elif isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        if not path.is_file():
+            raise NotFoundError(f"no file at '{path}'")
+        _check_size(path.stat().st_size, max_bytes)
+        data = path.read_bytes()
+        _check_size(len(data), max_bytes)  # the file may have grown since stat()
+    elif hasattr(source, "read"):
+        data = source.read(max_bytes + 1)
+        if isinstance(data, str):
+            raise TypeError("open the file in binary mode ('rb'): CSV detection needs the raw bytes")
+        _check_size(len(data), max_bytes, exact=False)
+    else:
+        raise TypeError(f"cannot read a CSV from {type(source).__name__}")
+    _check_size(len(data), max_bytes)
+    if not data:
+        raise DataError("the file is empty (0 bytes): there is no header and no data")
+    return data
+
+
+def _mb(n_bytes: int) -> str:
+    size = n_bytes / _MB
+    return f"{size:.1f} MB" if size >= 1 else f"{size:.3f} MB"
+
+
+def _check_size(n_bytes: int, max_bytes: int, *, exact: bool = True) -> None:
+    if n_bytes > max_bytes:
+        size = _mb(n_bytes) if exact else f"more than {_mb(max_bytes)}"
+        raise DataError(
+            f"the file is too large: {size} while the limit is {_mb(max_bytes)}; "
+            "upload a smaller sample or raise AUTOMLOPS_MAX_UPLOAD_MB"
+        )
+
+
+def _reject_binary(data: bytes) -> None:
+    for magic, kind in _MAGIC:
+        if data.startswith(magic):
+            raise DataError(f"this is not a CSV file: its first bytes say it is {kind}")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return  # UTF-16 text (Excel "Unicode text"): NUL bytes are expected there
+    if b"\x00" in data[:_SAMPLE_CHARS]:
+        raise DataError("this is not a text CSV: it contains NUL bytes, so it is a binary file")
+
+
+def _decode(data: bytes) -> tuple[str, str]:
+    """Return (text, encoding): UTF-8 (with or without BOM), UTF-16 with BOM, else Latin-1."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        candidates = ["utf-8-sig"]
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        candidates = ["utf-16"]
+    else:
+        candidates = ["utf-8", "latin-1"]
+    for encoding in candidates:
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if encoding == "latin-1" and re.search("[\x80-\x9f]", text):
+            try:  # bytes 0x80-0x9F are control codes in Latin-1 but €, ’, “ in Windows-1252
+                text, encoding = data.decode("cp1252"), "cp1252"
+            except UnicodeDecodeError:
+                pass
+        _reject_control_chars(text, encoding)
+        return text.replace("\r\n", "\n").replace("\r", "\n"), encoding
+    raise DataError(f"the file could not be decoded as text ({' or '.join(candidates)}); save it as UTF-8")
+
+
+def _reject_control_chars(text: str, encoding: str) -> None:
+    sample = text[:_SAMPLE_CHARS]
+    controls = sum(1 for ch in sample if ch not in "\t\n\r\f" and unicodedata.category(ch) == "Cc")
+    if controls > max(2, len(sample) // 100):
+        raise DataError(
+            f"the file could not be decoded as text: read as {encoding} it has {controls} control "
+            "characters, so it is probably a binary file; save the table as a UTF-8 CSV"
+        )
+
+
+# --------------------------------------------------------------------------- dialect
+
+
+def _sample_lines(text: str, limit: int = 200) -> list[str]:
+    sample = text[:_SAMPLE_CHARS]
+    if len(text) > _SAMPLE_CHARS and "\n" in sample:
+        sample = sample[: sample.rindex("\n")]
+    return [line for line in sample.split("\n") if line.strip()][:limit]
+
+
+def _widths(lines: list[str], delimiter: str) -> list[int]:
+    try:
+        return [len(row) for row in csv.reader(lines, delimiter=delimiter) if row]
+    except csv.Error:
+        return []
+
+
+def _consistency(lines: list[str], delimiter: str) -> tuple[float, int]:
+    """(share of rows as wide as the header, header width) for one candidate delimiter."""
+    widths = _widths(lines, delimiter)
+    if not widths or widths[0] < 2:
+        return (0.0, widths[0] if widths else 0)
+    return (sum(w == widths[0] for w in widths) / len(widths), widths[0])
+
+
+def _detect_delimiter(text: str) -> str:
+    """csv.Sniffer restricted to , ; and tab; if it fails or disagrees with the rows, count fields."""
+    lines = _sample_lines(text)
+    try:
+        sniffed = csv.Sniffer().sniff("\n".join(lines), delimiters="".join(DELIMITERS)).delimiter
+    except csv.Error:
+        sniffed = None
+    if sniffed in DELIMITERS and _consistency(lines, sniffed)[0] == 1.0:
+        return sniffed
+    scores = {d: _consistency(lines, d) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: scores[d])
+    return best if scores[best][1] >= 2 else ","
+
+
+def _check_shape(text: str, delimiter: str) -> list[str]:
+    """Validate the header and that every row has as many fields; return the header."""
+    try:
+        return _check_rows(csv.reader(io.StringIO(text), delimiter=delimiter), delimiter)
+    except csv.Error as exc:
+        raise DataError(f"the CSV could not be parsed: {exc}") from None
+
+
+def _check_rows(reader: Any, delimiter: str) -> list[str]:
+    header: list[str] = next((row for row in reader if any(f.strip() for f in row)), [])
+    names = [name.strip() for name in header]
+    if len(names) < 2:
+        shown = repr(header[0][:60]) if header else "''"
+        raise DataError(
+            f"only one column was found (header {shown}): the delimiter must be a comma, a "
+            "semicolon or a tab, and a table needs at least two columns"
+        )
+    dupes = sorted(name for name, n in Counter(n for n in names if n).items() if n > 1)
+    if dupes:
+        raise DataError(f"duplicate column names: {', '.join(repr(d) for d in dupes)}; rename them")
+    expected = len(header)
+    for row in reader:
+        if len(row) != expected and any(f.strip() for f in row):
+            raise DataError(
+                f"line {reader.line_num} has {len(row)} fields but the header has {expected}; "
+                f"check for a stray '{_show(delimiter)}' or a missing quote on that line"
+            )
+    return names
+
+
+def _show(delimiter: str) -> str:
+    return "\\t" if delimiter == "\t" else delimiter
+
+
+def _detect_decimal(text: str, delimiter: str) -> str:
+    """',' when a ';' (or tab) file writes its numbers like ``3,14``; otherwise '.'."""
+    if delimiter == ",":
+        return "."
+    comma = dot = 0
+    for line in _sample_lines(text)[1:]:
+        for field in line.split(delimiter):
+            value = field.strip().strip('"')
+            comma += bool(_COMMA_DECIMAL.match(value))
+            dot += bool(_DOT_DECIMAL.match(value))
+    return "," if comma > dot else "."
+
+
+def _parse(text: str, delimiter: str, decimal: str, header: list[str]) -> pd.DataFrame:
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep=delimiter, decimal=decimal, low_memory=False)
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise DataError(f"the CSV could not be parsed: {exc}") from None
+    if len(frame) == 0:
+        raise DataError(f"the file has a header ({len(header)} columns) but no data rows")
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame
+
+
+# --------------------------------------------------------------------------- dates
+
+
+def _looks_like_dates(values: pd.Series) -> bool:
+    text = values.astype(str)
+    has_sep = text.str.contains(r"[-/:]", regex=True) & text.str.contains(r"\d", regex=True)
+    return bool(has_sep.mean() >= 0.9)
+
+
+def _to_datetime(values: pd.Series) -> pd.Series | None:
+    """Parse as ISO-8601 first, then with an inferred format; None if under 90% parse."""
+    for kwargs in ({"format": "ISO8601"}, {}):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                parsed = pd.to_datetime(values, errors="coerce", **kwargs)  # type: ignore[call-overload]
+        except (ValueError, TypeError, OverflowError):
+            continue
+        if parsed.notna().mean() >= 0.9:
+            return parsed
+    return None
+
+
+def parse_date_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """Turn text columns that are ≥90% dates (with '-', '/' or ':') into ``datetime64``."""
+    for column in frame.select_dtypes(include="object").columns:
+        values = frame[column].dropna()
+        if values.empty or pd.api.types.infer_dtype(values, skipna=True) != "string":
+            continue
+        sample = values.iloc[:200]
+        if not _looks_like_dates(values) or _to_datetime(sample) is None:
+            continue
+        parsed = _to_datetime(values)
+        if parsed is not None:
+            frame[column] = parsed.reindex(frame.index)
+    return frame
+
+
+# --------------------------------------------------------------------------- canonical CSV
+
+
+def check_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Validate a DataFrame handed over directly (rows, unique names); a named index becomes a column."""
+    if not isinstance(frame, pd.DataFrame):
+        raise DataError(f"expected a pandas DataFrame, got {type(frame).__name__}")
+    if isinstance(frame.index, pd.MultiIndex) or frame.index.name is not None:
+        frame = frame.reset_index()  # a named index is data: keep it as columns
+    if frame.shape[1] == 0:
+        raise DataError("the table has no columns")
+    if len(frame) == 0:
+        raise DataError(f"the table has {frame.shape[1]} columns but no rows")
+    names = [str(c) for c in frame.columns]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise DataError(f"duplicate column names: {', '.join(repr(d) for d in dupes)}; rename them")
+    return frame
+
+
+def canonical_csv(frame: pd.DataFrame) -> bytes:
+    """The one way the studio stores a table: UTF-8, comma, '.' decimals, ISO dates, no index."""
+    return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
+def read_canonical_csv(path: Path, dtypes: dict[str, str]) -> pd.DataFrame:
+    """Read a canonical CSV back, giving each column the dtype recorded when it was stored."""
+    read_as: dict[str, Any] = {}
+    for column, dtype in dtypes.items():
+        if dtype in ("object", "string", "str") or dtype.startswith(("int", "uint", "float", "Int", "UInt",
+                                                                     "Float")):
+            read_as[column] = str if dtype == "object" else dtype
+    frame = pd.read_csv(path, dtype=read_as, low_memory=False)
+    for column, dtype in dtypes.items():
+        frame[column] = _cast(frame[column], dtype)
+    return frame
+
+
+def _cast(values: pd.Series, dtype: str) -> pd.Series:
+    if dtype.startswith("datetime64"):
+        if "," not in dtype:
+            parsed = pd.to_datetime(values, format="ISO8601")
+            return parsed if str(parsed.dtype) == dtype else parsed.astype(dtype)
+        tz = dtype.split(",", 1)[1].rstrip("]").strip()
+        return pd.to_datetime(values, format="ISO8601", utc=True).dt.tz_convert(tz)
+    if dtype.startswith("timedelta64"):
+        return pd.to_timedelta(values)
+    if dtype == "category":
+        return values.astype("category")
+    if dtype == "bool":
+        return values.astype("bool") if values.notna().all() else values.astype("boolean")
+    if dtype == "boolean":
+        return values.astype("boolean")
+    return values

@@ -1,0 +1,392 @@
+"""The data lake: numbered, write-once, checksummed versions of every dataset.
+
+A model is only reproducible if the exact data it was trained on can be found again. So the
+lake never edits a file: each upload or cleaning step becomes a new version
+(``raw/v0001.csv``, ``processed/v0002.csv``...) and old versions stay untouched, which is what
+*write-once* means. Next to each version the manifest records its SHA-256 fingerprint: a
+64-character digest that changes completely if even one byte of the file changes. Recomputing
+it later (:meth:`DataLake.verify`) proves the file is exactly what was stored, and an identical
+re-upload is recognised by its digest and reused instead of duplicated. Files are written to a
+temp file, flushed to disk and renamed into place, and the manifest is updated under a file
+lock, so a crash or two people uploading at once can never leave a half-written version.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any, TypeAlias
+
+import pandas as pd
+
+from automlops.config import Settings, get_settings
+from automlops.errors import DataError, IntegrityError, NotFoundError
+from automlops.mlops._atomic import (
+    TMP_PREFIX,
+    atomic_write_bytes,
+    atomic_write_text,
+    clean_temp_files,
+    sha256_file,
+)
+from automlops.mlops.ingest import canonical_csv, check_frame, read_canonical_csv, read_csv_robust
+
+__all__ = ["DataLake", "DatasetInfo", "DatasetProfile", "DatasetVersion", "dataset_name_from_filename",
+           "validate_name"]
+
+NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+MANIFEST = "manifest.json"
+LOCK = ".lock"
+STAGES = ("raw", "processed")
+_VERSION_FILE = re.compile(r"^v(\d+)\.csv$")
+_MAX_CLASSES = 50
+
+Source: TypeAlias = str | Path | bytes | IO[bytes] | pd.DataFrame
+
+
+@dataclass(frozen=True)
+class DatasetVersion:
+    """One stored version, as recorded in the manifest, plus where it lives on disk."""
+
+    dataset: str
+    version: int
+    id: str
+    stage: str
+    path: str
+    sha256: str
+    rows: int
+    columns: list[str]
+    dtypes: dict[str, str]
+    created: str
+    parent: int | None
+    note: str
+    source: dict[str, str | None]
+    full_path: Path
+    reused: bool = False
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    name: str
+    versions: list[DatasetVersion]
+
+    @property
+    def latest(self) -> DatasetVersion:
+        return self.versions[-1]
+
+
+@dataclass(frozen=True)
+class DatasetProfile:
+    """A first look at a table: size, per-column health, and the target's balance or spread."""
+
+    dataset: str
+    version: int
+    rows: int
+    columns: int
+    table: pd.DataFrame  # name, dtype, missing, missing_pct, unique, example
+    target: str | None = None
+    target_balance: pd.DataFrame | None = None  # value, count, share (<= 50 distinct values)
+    target_stats: pd.DataFrame | None = None  # describe() of a many-valued target
+
+
+def validate_name(name: str) -> str:
+    """Return ``name`` if it is a safe dataset name (letters, digits, ``_``, ``-``; 1-64)."""
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        raise DataError(
+            f"invalid dataset name {name!r}: use 1-64 letters, digits, '_' or '-' (no spaces, dots or slashes)"
+        )
+    return name
+
+
+def dataset_name_from_filename(filename: str) -> str:
+    """Turn an uploaded file name (``My Data (2024).csv``) into a valid name (``My_Data_2024``)."""
+    base = re.split(r"[\\/]", str(filename))[-1]
+    while (suffix := Path(base).suffix.lower()) in {".csv", ".tsv", ".txt", ".gz", ".zip"} and suffix:
+        base = base[: -len(suffix)]
+    name = re.sub(r"[^A-Za-z0-9_-]+", "_", base).strip("_-")
+    return name[:64].strip("_-") or "dataset"
+
+
+class DataLake:
+    """Versioned CSV storage under ``root`` (default ``settings.lake_dir``)."""
+
+    def __init__(self, root: Path | None = None, settings: Settings | None = None) -> None:
+        self.settings = settings or get_settings()
+        self.root = Path(root) if root is not None else self.settings.lake_dir
+        self._clean()
+
+    def _clean(self) -> None:
+        """Remove ``.tmp-*`` leftovers of crashed writes, skipping datasets being written now.
+
+        A temp file of a write in progress looks exactly like a crash leftover, so each
+        dataset is cleaned only if its lock can be taken without waiting.
+        """
+        if not self.root.is_dir():
+            return
+        for entry in self.root.iterdir():
+            if entry.name.startswith(TMP_PREFIX):
+                shutil.rmtree(entry, True) if entry.is_dir() else entry.unlink(missing_ok=True)
+            elif entry.is_dir() and NAME_RE.match(entry.name):
+                _clean_if_idle(entry)
+
+    # ------------------------------------------------------------------ paths and manifest
+
+    def _dir(self, name: str) -> Path:
+        validate_name(name)
+        path = (self.root / name).resolve()
+        if path.parent != self.root.resolve():
+            raise DataError(f"invalid dataset name {name!r}: it resolves outside the data lake")
+        return self.root / name
+
+    def _read_manifest(self, name: str) -> dict[str, Any]:
+        path = self._dir(name) / MANIFEST
+        if not path.is_file():
+            raise NotFoundError(f"no dataset named '{name}' in the data lake at {self.root}")
+        try:
+            manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise DataError(f"the manifest of dataset '{name}' is unreadable: {exc}") from None
+        return manifest
+
+    def _version(self, name: str, record: dict[str, Any]) -> DatasetVersion:
+        return DatasetVersion(dataset=name, full_path=self._dir(name) / record["path"], **record)
+
+    @contextmanager
+    def _locked(self, name: str) -> Iterator[Path]:
+        """Hold an exclusive ``flock`` on ``<dataset>/.lock`` (serializes manifest updates)."""
+        folder = self._dir(name)
+        created = not folder.exists()
+        while True:
+            folder.mkdir(parents=True, exist_ok=True)
+            fd = os.open(folder / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:  # the folder may have been removed by a failed first add while we waited
+                if os.fstat(fd).st_ino == os.stat(folder / LOCK).st_ino:
+                    break
+            except FileNotFoundError:
+                pass
+            os.close(fd)
+        try:
+            yield folder
+        except BaseException:
+            if created and not (folder / MANIFEST).exists():
+                shutil.rmtree(folder, ignore_errors=True)  # a failed first add leaves nothing
+            raise
+        finally:
+            os.close(fd)
+
+    # ------------------------------------------------------------------ writing
+
+    def add(self, name: str, source: Source, *, note: str = "", filename: str | None = None) -> DatasetVersion:
+        """Store ``source`` (path, bytes, binary file, or DataFrame) as a new raw version.
+
+        The table is validated and converted to canonical CSV *before* anything is written. If
+        the same content is already a raw version of ``name``, that version is returned with
+        ``reused=True``.
+        """
+        self._dir(name)
+        if isinstance(source, pd.DataFrame):
+            frame = check_frame(source)
+            info: dict[str, str | None] = {"encoding": None, "delimiter": None, "decimal": None}
+        else:
+            result = read_csv_robust(source, max_bytes=self.settings.max_upload_bytes)
+            frame = result.frame
+            info = {"encoding": result.encoding, "delimiter": result.delimiter, "decimal": result.decimal}
+        info = {"filename": filename or _source_filename(source), **info}
+        return self._store(name, frame, stage="raw", parent=None, note=note, source=info)
+
+    def add_processed(self, name: str, frame: pd.DataFrame, *, parent: int, note: str = "") -> DatasetVersion:
+        """Store a cleaned/derived ``frame`` as a new processed version derived from ``parent``."""
+        parent_version = self.get_version(name, parent).version
+        info: dict[str, str | None] = {"filename": None, "encoding": None, "delimiter": None, "decimal": None}
+        return self._store(name, check_frame(frame), stage="processed", parent=parent_version,
+                           note=note, source=info)
+
+    def _store(self, name: str, frame: pd.DataFrame, *, stage: str, parent: int | None, note: str,
+               source: dict[str, str | None]) -> DatasetVersion:
+        data = canonical_csv(frame)
+        digest = hashlib.sha256(data).hexdigest()
+        with self._locked(name) as folder:
+            manifest = _load_or_new(folder, name)
+            if stage == "raw":
+                for record in manifest["versions"]:
+                    if record["stage"] == "raw" and record["sha256"] == digest:
+                        return replace(self._version(name, record), reused=True)
+            number = _next_number(folder, manifest)
+            relative = f"{stage}/v{number:04d}.csv"
+            record = {
+                "version": number, "id": f"v{number:04d}", "stage": stage, "path": relative,
+                "sha256": digest, "rows": len(frame), "columns": [str(c) for c in frame.columns],
+                "dtypes": {str(c): str(t) for c, t in frame.dtypes.items()},
+                "created": datetime.now(UTC).isoformat(timespec="seconds"), "parent": parent,
+                "note": note, "source": source,
+            }
+            try:
+                atomic_write_bytes(folder / relative, data, overwrite=False)
+                manifest["versions"].append(record)
+                atomic_write_text(folder / MANIFEST, json.dumps(manifest, indent=2) + "\n")
+            except BaseException:
+                _discard(folder, relative)
+                raise
+            return self._version(name, record)
+
+    # ------------------------------------------------------------------ reading
+
+    def list_datasets(self) -> list[DatasetInfo]:
+        """Every dataset with a manifest, sorted by name."""
+        if not self.root.is_dir():
+            return []
+        names = sorted(p.name for p in self.root.iterdir()
+                       if p.is_dir() and NAME_RE.match(p.name) and (p / MANIFEST).is_file())
+        return [DatasetInfo(name, self.versions(name)) for name in names]
+
+    def versions(self, name: str) -> list[DatasetVersion]:
+        """All versions of ``name``, oldest first."""
+        records = sorted(self._read_manifest(name)["versions"], key=lambda r: r["version"])
+        return [self._version(name, record) for record in records]
+
+    def get_version(self, name: str, version: int | str | None = None) -> DatasetVersion:
+        """One version: ``None``/``'latest'`` (newest), ``3``, ``'3'`` or ``'v0003'``."""
+        versions = self.versions(name)
+        if not versions:
+            raise NotFoundError(f"dataset '{name}' has no versions yet")
+        if version is None or (isinstance(version, str) and version.strip().lower() == "latest"):
+            return versions[-1]
+        number = _parse_version(version)
+        for candidate in versions:
+            if candidate.version == number:
+                return candidate
+        known = ", ".join(v.id for v in versions)
+        raise NotFoundError(f"dataset '{name}' has no version {number}; it has {known}")
+
+    def verify(self, name: str, version: int | str | None = None) -> bool:
+        """True if the stored file still has the SHA-256 recorded when it was written."""
+        entry = self.get_version(name, version)
+        return entry.full_path.is_file() and sha256_file(entry.full_path) == entry.sha256
+
+    def load(self, name: str, version: int | str | None = None, *, check: bool = True) -> pd.DataFrame:
+        """Read a version back as a DataFrame with the dtypes it was stored with.
+
+        With ``check`` (the default) the SHA-256 is verified first, so a modified file is
+        refused instead of silently training on different data.
+        """
+        entry = self.get_version(name, version)
+        if check and not self.verify(name, entry.version):
+            raise IntegrityError(
+                f"{name} {entry.id} does not match its recorded SHA-256: the file at {entry.full_path} "
+                "was modified or damaged after it was stored; add the data again as a new version"
+            )
+        return read_canonical_csv(entry.full_path, entry.dtypes)
+
+    def profile(self, name: str, version: int | str | None = None, target: str | None = None) -> DatasetProfile:
+        """Rows, columns, per-column missing/unique/example, and the target's balance or stats."""
+        entry = self.get_version(name, version)
+        frame = self.load(name, entry.version)
+        table = pd.DataFrame({
+            "name": [str(c) for c in frame.columns],
+            "dtype": [str(t) for t in frame.dtypes],
+            "missing": [int(frame[c].isna().sum()) for c in frame.columns],
+            "missing_pct": [round(100 * float(frame[c].isna().mean()), 2) if len(frame) else 0.0
+                            for c in frame.columns],
+            "unique": [int(frame[c].nunique(dropna=True)) for c in frame.columns],
+            "example": [_example(frame[c]) for c in frame.columns],
+        })
+        balance = stats = None
+        if target is not None:
+            if target not in frame.columns:
+                raise DataError(f"target column '{target}' is not in {name} {entry.id}; "
+                                f"columns are: {', '.join(map(str, frame.columns))}")
+            balance, stats = _target_summary(frame[target])
+        return DatasetProfile(name, entry.version, len(frame), frame.shape[1], table, target, balance, stats)
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _clean_if_idle(folder: Path) -> None:
+    """Clean ``folder``'s temp files while holding its lock, unless a writer holds it now."""
+    try:
+        fd = os.open(folder / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        clean_temp_files(folder)
+    except BlockingIOError:
+        pass  # a writer is busy here: its temp files are not leftovers
+    finally:
+        os.close(fd)  # closing also releases the lock
+
+
+def _source_filename(source: Source) -> str | None:
+    if isinstance(source, (str, os.PathLike)):
+        return Path(source).name
+    name = getattr(source, "name", None)
+    return Path(name).name if isinstance(name, str) else None
+
+
+def _load_or_new(folder: Path, name: str) -> dict[str, Any]:
+    path = folder / MANIFEST
+    if not path.is_file():
+        return {"name": name, "versions": []}
+    try:
+        manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise DataError(f"the manifest of dataset '{name}' is unreadable: {exc}") from None
+    return manifest
+
+
+def _next_number(folder: Path, manifest: dict[str, Any]) -> int:
+    """One more than any version in the manifest *or on disk* (a crash can orphan a file)."""
+    numbers = [int(r["version"]) for r in manifest["versions"]]
+    for stage in STAGES:
+        if (folder / stage).is_dir():
+            numbers += [int(m.group(1)) for p in (folder / stage).iterdir()
+                        if (m := _VERSION_FILE.match(p.name)) and not p.name.startswith(TMP_PREFIX)]
+    return max(numbers, default=0) + 1
+
+
+def _discard(folder: Path, relative: str) -> None:
+    """Undo a version whose manifest entry was never written (nothing half-done remains)."""
+    (folder / relative).unlink(missing_ok=True)
+    try:
+        (folder / relative).parent.rmdir()  # only succeeds if the stage folder is now empty
+    except OSError:
+        pass
+
+
+def _parse_version(version: int | str) -> int:
+    if isinstance(version, bool):
+        raise DataError(f"invalid version {version!r}")
+    if isinstance(version, int):
+        return version
+    match = re.fullmatch(r"[vV]?0*(\d+)", str(version).strip())
+    if not match:
+        raise DataError(f"invalid version {version!r}: use a number (3), 'v0003' or 'latest'")
+    return int(match.group(1))
+
+
+def _example(values: pd.Series) -> str:
+    present = values.dropna()
+    return str(present.iloc[0]) if len(present) else ""
+
+
+def _target_summary(values: pd.Series) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """Class balance for a target with few distinct values, else summary statistics."""
+    if values.nunique(dropna=True) <= _MAX_CLASSES:
+        counts = values.value_counts(dropna=False)
+        balance = pd.DataFrame({
+            "value": counts.index.astype(object),
+            "count": counts.to_numpy(dtype=int),
+            "share": (counts / counts.sum()).to_numpy(dtype=float),
+        })
+        return balance, None
+    return None, values.describe().to_frame(name=str(values.name))

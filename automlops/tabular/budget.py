@@ -1,0 +1,67 @@
+"""Keeping a time budget honestly.
+
+A budget is a promise about wall time: "give me the best model you can in 60 s" must return
+within ~60 s, *including* the work after the search (refitting the winner, building an
+ensemble, logging to MLflow, saving). So the search does not get the whole budget: it stops
+when the remaining time is no longer enough for the expected tail. The tail is estimated from
+what was measured (the winner's fit time, an ensemble's members) plus a fixed allowance for
+tracking and saving; a trial is not even started when it probably cannot finish in time.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass, field
+
+__all__ = ["TimeBudget"]
+
+
+@dataclass
+class TimeBudget:
+    """Deadline bookkeeping on the monotonic clock (``None`` total means unlimited)."""
+
+    total: float | None
+    started: float = field(default_factory=time.monotonic)
+    fixed_tail: float = 2.0  # tracking + saving + process exit, measured ~1–2 s locally
+    tail_estimate: float = 0.0  # refit (+ ensemble) of the current best, updated as trials finish
+    durations: dict[str, list[float]] = field(default_factory=dict)
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    @property
+    def deadline(self) -> float | None:
+        return None if self.total is None else self.started + self.total
+
+    def margin(self) -> float:
+        """Safety margin: 3 % of the budget, at least half a second."""
+        return 0.0 if self.total is None else max(0.5, 0.03 * self.total)
+
+    def search_deadline(self) -> float | None:
+        if self.deadline is None:
+            return None
+        return self.deadline - self.fixed_tail - self.tail_estimate - self.margin()
+
+    def search_time_left(self) -> float:
+        end = self.search_deadline()
+        return float("inf") if end is None else end - time.monotonic()
+
+    def record(self, model: str, seconds: float) -> None:
+        self.durations.setdefault(model, []).append(seconds)
+
+    def expected(self, model: str) -> float | None:
+        seen = self.durations.get(model)
+        return statistics.median(seen) if seen else None
+
+    def can_start(self, model: str) -> bool:
+        """False when this model's typical trial would run past the search deadline."""
+        left = self.search_time_left()
+        if left <= 0:
+            return False
+        expected = self.expected(model)
+        return expected is None or expected <= left
+
+    def cheapest_expected(self) -> float:
+        known = [statistics.median(v) for v in self.durations.values() if v]
+        return min(known) if known else 0.0

@@ -1,0 +1,161 @@
+"""Ensembles: several models are often better than the best one alone.
+
+* **Voting** – every member predicts and the votes are combined. *Hard* voting counts predicted
+  labels (majority wins); *soft* voting averages class probabilities (confidence counts), which
+  is usually better when the members' probabilities are sensible. For regression, predictions
+  are averaged. Optional weights let a stronger member count more.
+* **Stacking** – a *meta-model* (e.g. logistic regression) learns how to combine the members'
+  predictions. To avoid learning from predictions on rows the members memorised, the meta-model
+  is trained on *out-of-fold* predictions.
+
+Both are judged before they are fitted, from the members' out-of-fold predictions collected
+during the search (see ``evaluate.py``): averaging them *is* soft voting; fitting the meta-model
+on them by cross-validation *is* stacking. Only the winner is refitted on all training rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.ensemble import StackingClassifier, StackingRegressor, VotingClassifier, VotingRegressor
+from sklearn.model_selection import cross_val_predict
+
+from automlops.core.problem import Problem, TaskType
+from automlops.core.registry import Registry
+from automlops.errors import ConfigError
+from automlops.tabular.evaluate import OutOfFold
+
+__all__ = ["ENSEMBLE_KINDS", "META_MODELS", "EnsembleConfig", "build_ensemble", "oof_ensemble_predictions"]
+
+ENSEMBLE_KINDS = ("none", "voting", "stacking")
+
+
+def _meta_logistic(problem: Problem, seed: int) -> BaseEstimator:
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(max_iter=2000, random_state=seed)
+
+
+def _meta_ridge(problem: Problem, seed: int) -> BaseEstimator:
+    from sklearn.linear_model import RidgeCV
+
+    return RidgeCV(alphas=np.logspace(-3, 3, 13))
+
+
+def _meta_forest(problem: Problem, seed: int) -> BaseEstimator:
+    from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+
+    cls = RandomForestClassifier if problem.task is TaskType.CLASSIFICATION else RandomForestRegressor
+    return cls(n_estimators=200, min_samples_leaf=5, random_state=seed, n_jobs=2)
+
+
+META_MODELS: Registry[tuple[frozenset[TaskType], object]] = Registry("meta-model")
+META_MODELS.add("logistic", (frozenset({TaskType.CLASSIFICATION}), _meta_logistic))
+META_MODELS.add("ridge", (frozenset({TaskType.REGRESSION}), _meta_ridge))
+META_MODELS.add("random_forest", (frozenset({TaskType.CLASSIFICATION, TaskType.REGRESSION}), _meta_forest))
+
+
+@dataclass(frozen=True)
+class EnsembleConfig:
+    """What the user asked for: kind, voting style and weights, meta-model, members."""
+
+    kind: str = "none"
+    voting: str = "soft"  # soft | hard (classification only)
+    weights: tuple[float, ...] | None = None
+    meta_model: str | None = None
+    members: tuple[str, ...] | None = None  # model names; None = the top-k of the search
+    top_k: int = 3
+
+    def validate(self, problem: Problem, needs_proba: bool) -> None:
+        if self.kind not in ENSEMBLE_KINDS:
+            raise ConfigError(f"unknown ensemble '{self.kind}'; choose one of: {', '.join(ENSEMBLE_KINDS)}")
+        if self.voting not in ("soft", "hard"):
+            raise ConfigError("voting must be 'soft' or 'hard'")
+        if self.kind == "voting" and self.voting == "hard" and needs_proba:
+            raise ConfigError("hard voting gives labels, not probabilities; use soft voting or a label metric "
+                              "such as accuracy or f1")
+        if self.weights is not None and self.members is not None and len(self.weights) != len(self.members):
+            raise ConfigError(f"{len(self.weights)} weights given for {len(self.members)} ensemble members")
+        if self.weights is not None and any(w < 0 for w in self.weights):
+            raise ConfigError("ensemble weights must not be negative")
+        if self.meta_model is not None:
+            tasks, _ = META_MODELS.get(self.meta_model)
+            if problem.task not in tasks:
+                raise ConfigError(f"meta-model '{self.meta_model}' cannot do {problem.task.value}")
+
+    def meta_name(self, problem: Problem) -> str:
+        if self.meta_model:
+            return self.meta_model
+        return "logistic" if problem.task is TaskType.CLASSIFICATION else "ridge"
+
+
+def _meta_estimator(config: EnsembleConfig, problem: Problem, seed: int) -> BaseEstimator:
+    _, factory = META_MODELS.get(config.meta_name(problem))
+    return factory(problem, seed)  # type: ignore[operator]
+
+
+def build_ensemble(config: EnsembleConfig, members: Sequence[tuple[str, BaseEstimator]], problem: Problem,
+                   seed: int, *, cv: int = 5) -> BaseEstimator:
+    """The scikit-learn Voting/Stacking estimator over (name, unfitted pipeline) members."""
+    is_cls = problem.task is TaskType.CLASSIFICATION
+    weights = list(config.weights) if config.weights is not None else None
+    if config.kind == "voting":
+        if is_cls:
+            return VotingClassifier(list(members), voting=config.voting, weights=weights)
+        return VotingRegressor(list(members), weights=weights)
+    if config.kind == "stacking":
+        meta = _meta_estimator(config, problem, seed)
+        if is_cls:
+            return StackingClassifier(list(members), final_estimator=meta, cv=cv, stack_method="predict_proba")
+        return StackingRegressor(list(members), final_estimator=meta, cv=cv)
+    raise ConfigError(f"cannot build an ensemble of kind '{config.kind}'")
+
+
+def _aligned(oofs: Sequence[OutOfFold]) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """Restrict every member's out-of-fold rows to the rows all of them predicted, in one order."""
+    common = set(oofs[0].rows.tolist())
+    for o in oofs[1:]:
+        common &= set(o.rows.tolist())
+    rows = np.array(sorted(common))
+    orders = [np.searchsorted(o.rows, rows, sorter=np.argsort(o.rows)) for o in oofs]
+    positions = [np.argsort(o.rows)[idx] for o, idx in zip(oofs, orders, strict=True)]
+    folds = oofs[0].folds[positions[0]]
+    return rows, folds, positions
+
+
+def oof_ensemble_predictions(config: EnsembleConfig, oofs: Sequence[OutOfFold], problem: Problem, y: np.ndarray,
+                             seed: int) -> OutOfFold:
+    """What the ensemble would have predicted out of fold, computed from its members' predictions."""
+    rows, folds, pos = _aligned(oofs)
+    is_cls = problem.task is TaskType.CLASSIFICATION
+    classes = np.asarray(problem.classes)
+    weights = np.asarray(config.weights if config.weights is not None else [1.0] * len(oofs), dtype=float)
+    if config.kind == "voting":
+        if is_cls and config.voting == "hard":
+            votes = np.zeros((len(rows), len(classes)))
+            for w, o, p in zip(weights, oofs, pos, strict=True):
+                votes[np.arange(len(rows)), np.searchsorted(classes, o.pred[p])] += w
+            return OutOfFold(rows, folds, classes[votes.argmax(axis=1)], None)
+        if is_cls:
+            proba = sum(w * o.proba[p] for w, o, p in zip(weights, oofs, pos, strict=True)) / weights.sum()  # type: ignore[index]
+            return OutOfFold(rows, folds, classes[np.asarray(proba).argmax(axis=1)], np.asarray(proba))
+        pred = sum(w * o.pred[p] for w, o, p in zip(weights, oofs, pos, strict=True)) / weights.sum()
+        return OutOfFold(rows, folds, np.asarray(pred, dtype=float), None)
+    # stacking: the meta-model learns from the members' out-of-fold outputs, scored out of fold too
+    if is_cls:
+        features = np.hstack([o.proba[p][:, 1:] if len(classes) == 2 else o.proba[p]  # type: ignore[index]
+                              for o, p in zip(oofs, pos, strict=True)])
+    else:
+        features = np.column_stack([o.pred[p] for o, p in zip(oofs, pos, strict=True)])
+    meta = _meta_estimator(config, problem, seed)
+    splits = [(np.flatnonzero(folds != f), np.flatnonzero(folds == f)) for f in np.unique(folds)]
+    if len(splits) < 2:  # one holdout: use 5-fold inside the holdout rows
+        splits = 5
+    method = "predict_proba" if is_cls else "predict"
+    out = cross_val_predict(meta, features, y[rows], cv=splits, method=method)
+    if is_cls:
+        return OutOfFold(rows, folds, classes[out.argmax(axis=1)], out)
+    return OutOfFold(rows, folds, out, None)

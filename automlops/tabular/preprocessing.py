@@ -1,0 +1,223 @@
+"""From a raw table to numbers a model can learn from.
+
+Models only see numbers, so every column is routed by its kind:
+
+* **numeric** – missing values filled with the median (plus a "was missing" flag, because
+  missingness itself can be informative), then standardised for models that measure
+  distances or follow gradients (linear, k-NN, SVM, MLP). Trees do not care about scale.
+* **categorical** (few distinct values) – one-hot columns for linear/distance models; a
+  single integer code for trees, which can split on it directly and stay fast.
+* **high-cardinality categorical** – one-hot would explode, so each category is replaced by
+  the (cross-fitted) average target of its rows: *target encoding*.
+* **datetime** – split into parts a model can use: year, month, day of week, hour...
+* **dropped** – identifiers, constants and empty columns carry no signal (an ID "predicts"
+  the training rows perfectly and nothing else); each drop is recorded with its reason.
+
+:func:`plan_features` decides once per dataset; :func:`build_preprocessor` turns the plan
+into a scikit-learn ``ColumnTransformer`` that is saved *inside* the model pipeline, so the
+API applies exactly the same steps at prediction time.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, StandardScaler, TargetEncoder
+
+from automlops.core.problem import Problem, TaskType
+from automlops.errors import DataError
+
+__all__ = ["DatetimeParts", "FeaturePlan", "FeatureSpec", "build_preprocessor", "plan_features"]
+
+MAX_ONEHOT_CATEGORIES = 20
+MISSING = "__missing__"
+_ID_NAME = re.compile(r"(^|_)(id|uuid|guid|key|index)$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """One input column as the saved model expects it (used to validate API requests)."""
+
+    name: str
+    kind: str  # numeric | categorical | high_cardinality | datetime
+    dtype: str
+    nullable: bool
+    categories: tuple[Any, ...] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name, "kind": self.kind, "dtype": self.dtype, "nullable": self.nullable}
+        if self.categories is not None:
+            out["categories"] = [c.item() if hasattr(c, "item") else c for c in self.categories]
+        return out
+
+
+@dataclass
+class FeaturePlan:
+    """Which column goes through which transformation, and why some were dropped."""
+
+    features: list[FeatureSpec]
+    dropped: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def columns(self, kind: str) -> list[str]:
+        return [f.name for f in self.features if f.kind == kind]
+
+    @property
+    def input_columns(self) -> list[str]:
+        return [f.name for f in self.features]
+
+    def schema(self) -> dict[str, Any]:
+        return {"features": [f.to_dict() for f in self.features], "dropped": dict(self.dropped)}
+
+
+def _as_text(frame: Any) -> np.ndarray:
+    """Categorical columns as strings, missing values as one explicit category."""
+    df = pd.DataFrame(frame)
+    return df.astype(object).where(df.notna(), MISSING).astype(str).to_numpy()
+
+
+class DatetimeParts(TransformerMixin, BaseEstimator):
+    """Turn date/time columns into numeric parts (year, month, day, weekday, hour, epoch days)."""
+
+    def fit(self, X: Any, y: Any = None) -> DatetimeParts:
+        frame = self._to_datetime(X)
+        self.n_features_in_ = frame.shape[1]
+        self.with_hour_ = bool(any((frame[c].dt.hour.fillna(0) != 0).any() for c in frame.columns))
+        return self
+
+    @staticmethod
+    def _to_datetime(X: Any) -> pd.DataFrame:
+        df = pd.DataFrame(X)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return df.apply(lambda s: pd.to_datetime(s, errors="coerce", utc=False))
+
+    def transform(self, X: Any) -> np.ndarray:
+        frame = self._to_datetime(X)
+        parts = []
+        for col in frame.columns:
+            s = frame[col]
+            cols = [s.dt.year, s.dt.month, s.dt.day, s.dt.dayofweek, s.dt.dayofyear,
+                    (s - pd.Timestamp("1970-01-01")).dt.days]
+            if self.with_hour_:
+                cols.append(s.dt.hour)
+            parts.extend(c.astype(float).to_numpy() for c in cols)
+        return np.column_stack(parts) if parts else np.empty((len(frame), 0))
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        names = list(input_features) if input_features is not None else [f"x{i}" for i in range(self.n_features_in_)]
+        suffixes = ["year", "month", "day", "weekday", "dayofyear", "epoch_days"] + (["hour"] if self.with_hour_ else [])
+        return np.array([f"{n}_{s}" for n in names for s in suffixes])
+
+
+def _looks_like_id(s: pd.Series, n: int) -> bool:
+    n_unique = s.nunique(dropna=True)
+    if n_unique < max(0.95 * n, 2):
+        return False
+    if pd.api.types.is_float_dtype(s):
+        return False  # distinct measurements are normal for real numbers
+    if pd.api.types.is_integer_dtype(s):
+        return bool(_ID_NAME.search(str(s.name))) or bool(s.is_monotonic_increasing and n_unique == n)
+    return True  # distinct strings on (almost) every row: identifiers or free text
+
+
+def _kind_of(s: pd.Series) -> str:
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return "datetime"
+    if pd.api.types.is_bool_dtype(s):
+        return "categorical"
+    if pd.api.types.is_numeric_dtype(s):
+        return "numeric"
+    return "categorical" if s.nunique(dropna=True) <= MAX_ONEHOT_CATEGORIES else "high_cardinality"
+
+
+def plan_features(df: pd.DataFrame, problem: Problem, *, exclude: tuple[str, ...] = ()) -> FeaturePlan:
+    """Decide how each column is treated; record drops and leakage warnings."""
+    n = len(df)
+    features: list[FeatureSpec] = []
+    dropped: dict[str, str] = {}
+    for col in df.columns:
+        if col == problem.target or col in exclude:
+            continue
+        s = df[col]
+        if s.isna().all():
+            dropped[col] = "every value is missing"
+        elif s.nunique(dropna=True) <= 1:
+            dropped[col] = "it holds a single value (constant), so it cannot tell rows apart"
+        elif _looks_like_id(s, n):
+            dropped[col] = "it looks like an identifier or free text (a different value on almost every row)"
+        else:
+            kind = _kind_of(s)
+            cats = tuple(sorted(s.dropna().unique().tolist(), key=str)) if kind == "categorical" else None
+            features.append(FeatureSpec(str(col), kind, str(s.dtype), bool(s.isna().any()), cats))
+    if not features:
+        raise DataError("no usable feature columns are left after dropping: "
+                        + "; ".join(f"'{c}' ({why})" for c, why in dropped.items()))
+    plan = FeaturePlan(features, dropped)
+    if problem.target is not None:
+        plan.warnings.extend(_leakage_warnings(df, problem, plan))
+    return plan
+
+
+def _leakage_warnings(df: pd.DataFrame, problem: Problem, plan: FeaturePlan) -> list[str]:
+    """Flag any single feature that predicts the target almost perfectly on its own."""
+    from sklearn.model_selection import cross_val_score
+    from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+    sample = df.sample(min(len(df), 3000), random_state=0) if len(df) > 3000 else df
+    sample = sample[sample[problem.target].notna()]
+    y = sample[problem.target]
+    is_cls = problem.task is TaskType.CLASSIFICATION
+    if is_cls and y.value_counts(normalize=True).iloc[0] > 0.95:
+        return []  # a feature can look "perfect" just by predicting the majority class
+    out = []
+    for spec in plan.features:
+        x = sample[[spec.name]]
+        x = x.apply(lambda s: pd.factorize(s)[0]) if spec.kind != "numeric" else x.fillna(x.median())
+        tree = DecisionTreeClassifier(max_depth=4, random_state=0) if is_cls else DecisionTreeRegressor(max_depth=4)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                score = cross_val_score(tree, x, y, cv=3, scoring="accuracy" if is_cls else "r2").mean()
+        except ValueError:
+            continue
+        if score >= 0.99:
+            out.append(f"possible leakage: '{spec.name}' alone predicts '{problem.target}' "
+                       f"{'with' if is_cls else 'with R²'} {score:.3f}{' accuracy' if is_cls else ''}; "
+                       "check it is known at prediction time")
+    return out
+
+
+def build_preprocessor(plan: FeaturePlan, *, scale: bool, encoding: str) -> ColumnTransformer:
+    """The ``ColumnTransformer`` that implements ``plan`` for one family of models."""
+    numeric_steps: list[Any] = [SimpleImputer(strategy="median", add_indicator=True)]
+    if scale:
+        numeric_steps.append(StandardScaler())
+    text = FunctionTransformer(_as_text, feature_names_out="one-to-one")
+    if encoding == "onehot":
+        categorical: Any = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
+    else:
+        categorical = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1)
+    high_card: Pipeline = make_pipeline(FunctionTransformer(_as_text, feature_names_out="one-to-one"),
+                                        TargetEncoder(random_state=0))
+    if scale:
+        high_card.steps.append(("standardscaler", StandardScaler()))
+    datetime_steps: list[Any] = [DatetimeParts(), SimpleImputer(strategy="median")]
+    if scale:
+        datetime_steps.append(StandardScaler())
+    transformers = [
+        ("numeric", make_pipeline(*numeric_steps), plan.columns("numeric")),
+        ("categorical", make_pipeline(text, categorical), plan.columns("categorical")),
+        ("high_cardinality", high_card, plan.columns("high_cardinality")),
+        ("datetime", make_pipeline(*datetime_steps), plan.columns("datetime")),
+    ]
+    return ColumnTransformer([t for t in transformers if t[2]], remainder="drop", verbose_feature_names_out=False)

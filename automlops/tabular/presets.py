@@ -1,0 +1,44 @@
+"""Presets: ready-made trade-offs between speed and quality, stored as plain data.
+
+* ``fast``   – ~15 trials over light models (linear, k-NN, trees, random forest) with a single
+  holdout: a first answer in seconds.
+* ``medium`` – ~40 trials, adds gradient boosting (XGBoost, LightGBM, HistGB) and 5-fold CV.
+* ``best``   – spends the whole time budget over every model, then stacks the top models.
+
+A time budget always wins: when one is given the search runs until the budget (less the time
+kept for refitting and saving) is spent, and the preset's trial count becomes a floor only in
+spirit — a budget is a promise about wall time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from automlops.core.registry import Registry
+
+__all__ = ["PRESETS", "Preset", "get_preset"]
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    n_trials: int | None
+    time_budget: float | None
+    light_only: bool
+    validation: str
+    ensemble: str  # none | voting | stacking
+    ensemble_top_k: int
+    description: str
+
+
+PRESETS: Registry[Preset] = Registry("preset")
+PRESETS.add("fast", Preset("fast", 15, None, True, "holdout", "none", 0,
+                           "about 15 trials of light models with one holdout split: seconds"))
+PRESETS.add("medium", Preset("medium", 40, None, False, "auto", "none", 0,
+                             "about 40 trials including gradient boosting, scored with 5-fold CV on small data"))
+PRESETS.add("best", Preset("best", None, 120.0, False, "auto", "stacking", 3,
+                           "every model until the time budget runs out, then a stack of the top 3"))
+
+
+def get_preset(name: str) -> Preset:
+    return PRESETS.get(name)

@@ -1,0 +1,138 @@
+"""How a candidate model is judged without fooling ourselves.
+
+A model scored on the rows it learned from looks better than it is (*overfitting*), so the
+search scores every candidate on rows it did not see:
+
+* **holdout** – one split, 80 % to learn and 20 % to score. Cheap; fine when data is plentiful,
+  because the score's noise shrinks as the validation rows grow.
+* **k-fold** – k splits; every row is scored exactly once. k times the work, but a far steadier
+  estimate on small data, plus a spread (± std) that tells how much to trust it.
+* **stratified k-fold** – k-fold that keeps each class's share equal in every fold, so a rare
+  class never vanishes from a fold.
+* **time-series split** – always learn on the past and score on the future; shuffling time would
+  let the model peek ahead.
+
+``auto`` follows the studio's rule: a time column → time-series split; fewer than 1,000 rows →
+(stratified) 5-fold CV; otherwise a 20 % holdout. Separately, a final **test** split is cut
+off before any of this and scored once at the very end: the honest number to report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import (
+    KFold,
+    ShuffleSplit,
+    StratifiedKFold,
+    StratifiedShuffleSplit,
+    TimeSeriesSplit,
+    train_test_split,
+)
+
+from automlops.core.problem import Problem, TaskType
+from automlops.core.registry import Registry
+from automlops.errors import ConfigError, DataError
+
+__all__ = ["SMALL_DATA_ROWS", "VALIDATIONS", "ValidationPlan", "choose_validation", "split_test"]
+
+SMALL_DATA_ROWS = 1000
+Splits = list[tuple[np.ndarray, np.ndarray]]
+
+
+@dataclass(frozen=True)
+class ValidationPlan:
+    """A validation scheme: its kind, the scikit-learn splitter and why it was chosen."""
+
+    kind: str
+    n_splits: int
+    holdout_size: float
+    reason: str
+
+    def splitter(self, random_state: int) -> object:
+        return VALIDATIONS.get(self.kind)(self, random_state)
+
+    def splits(self, X: pd.DataFrame, y: pd.Series | None, random_state: int) -> Splits:
+        splitter = self.splitter(random_state)
+        target = y if self.kind in ("stratified", "holdout_stratified") else None
+        return [(np.asarray(tr), np.asarray(va)) for tr, va in splitter.split(X, target)]  # type: ignore[attr-defined]
+
+    @property
+    def is_single_split(self) -> bool:
+        return self.kind.startswith("holdout")
+
+
+VALIDATIONS: Registry[Callable[[ValidationPlan, int], object]] = Registry("validation")
+VALIDATIONS.add("kfold", lambda p, rs: KFold(p.n_splits, shuffle=True, random_state=rs))
+VALIDATIONS.add("stratified", lambda p, rs: StratifiedKFold(p.n_splits, shuffle=True, random_state=rs))
+VALIDATIONS.add("holdout", lambda p, rs: ShuffleSplit(1, test_size=p.holdout_size, random_state=rs))
+VALIDATIONS.add("holdout_stratified",
+                lambda p, rs: StratifiedShuffleSplit(1, test_size=p.holdout_size, random_state=rs))
+VALIDATIONS.add("timeseries", lambda p, rs: TimeSeriesSplit(p.n_splits))
+
+USER_MODES = ("auto", "kfold", "stratified", "holdout", "timeseries")
+
+
+def _min_class_count(y: pd.Series | None) -> int:
+    return int(y.value_counts().min()) if y is not None and len(y) else 0
+
+
+def choose_validation(problem: Problem, y: pd.Series | None, *, mode: str = "auto", n_splits: int = 5,
+                      holdout_size: float = 0.2) -> ValidationPlan:
+    """Pick the validation scheme for ``mode`` and explain the choice."""
+    if mode not in USER_MODES:
+        raise ConfigError(f"unknown validation '{mode}'; choose one of: {', '.join(USER_MODES)}")
+    n_rows = len(y) if y is not None else 0
+    is_cls = problem.task is TaskType.CLASSIFICATION
+    if mode == "auto":
+        if problem.time_column:
+            kind, why = "timeseries", f"rows are ordered by the time column '{problem.time_column}', so " \
+                "each fold learns on the past and is scored on the future"
+        elif n_rows < SMALL_DATA_ROWS:
+            kind = "stratified" if is_cls else "kfold"
+            why = (f"{n_rows} rows is small (< {SMALL_DATA_ROWS}), so {n_splits}-fold cross-validation gives a "
+                   "steadier score" + (" (stratified: every fold keeps the class shares)" if is_cls else ""))
+        else:
+            kind = "holdout"
+            why = (f"{n_rows} rows is plenty (≥ {SMALL_DATA_ROWS}), so one {holdout_size:.0%} holdout is "
+                   "accurate and k times cheaper than k-fold")
+    else:
+        kind, why = mode, f"{mode} validation chosen by the user"
+    if kind == "stratified" and not is_cls:
+        raise ConfigError("stratified validation needs a classification target; use kfold for regression")
+    if kind == "holdout" and is_cls:
+        kind = "holdout_stratified"
+    if kind == "timeseries" and not problem.time_column:
+        why += " (rows are taken in their file order as time)"
+    if kind in ("stratified", "kfold", "timeseries"):
+        smallest = _min_class_count(y) if kind == "stratified" else n_rows
+        if smallest < n_splits:
+            if smallest < 2:
+                raise DataError("too few rows per class for cross-validation; every class needs at least 2 rows")
+            why += f"; folds reduced from {n_splits} to {smallest} because the smallest class has {smallest} rows"
+            n_splits = smallest
+    return ValidationPlan(kind, n_splits, holdout_size, why)
+
+
+def split_test(df: pd.DataFrame, problem: Problem, *, test_size: float, random_state: int
+               ) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """Cut off the final test rows (scored once, at the end). Returns train, test and the reason."""
+    if not 0 < test_size < 0.9:
+        raise ConfigError(f"test_size must be between 0 and 0.9, got {test_size}")
+    if problem.time_column:
+        cut = int(round(len(df) * (1 - test_size)))
+        return df.iloc[:cut], df.iloc[cut:], f"the last {test_size:.0%} of rows in time order are the test set"
+    stratify = None
+    if problem.task is TaskType.CLASSIFICATION:
+        counts = df[problem.target].value_counts()
+        if counts.min() < 2:
+            rare = ", ".join(map(str, counts[counts < 2].index[:5]))
+            raise DataError(f"class(es) {rare} of '{problem.target}' have a single row; each class needs at "
+                            "least 2 rows (one to learn from, one to test on) — remove or merge them")
+        stratify = df[problem.target]
+    train, test = train_test_split(df, test_size=test_size, random_state=random_state, stratify=stratify)
+    how = "stratified by class, " if stratify is not None else ""
+    return train, test, f"a random {test_size:.0%} of rows ({how}{len(test)} rows) is kept aside as the test set"

@@ -1,0 +1,264 @@
+"""The algorithms of the zoo, one registration each.
+
+Search spaces follow common practice: learning rates and regularisation strengths on a log
+scale (0.001 → 0.01 is as big a step as 0.1 → 1), tree sizes as integers. Heavy libraries
+(XGBoost, LightGBM) are imported inside ``build`` so a tabular-only install stays light.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sklearn.base import BaseEstimator
+
+from automlops.core.problem import Problem
+from automlops.tabular.zoo import (
+    CLS,
+    REG,
+    ZOO,
+    LabelEncodedClassifier,
+    ModelSpec,
+    Suggest,
+    _is_cls,
+)
+
+BOTH = frozenset({CLS, REG})
+N_JOBS = 2  # the studio's reference machine has 2 cores
+
+
+def _register(spec: ModelSpec) -> None:
+    ZOO.add(spec.name, spec)
+
+
+def _const(**params: Any):  # type: ignore[no-untyped-def]
+    return lambda problem: dict(params)
+
+
+# --- linear models ---------------------------------------------------------------------------
+
+def _logistic(params: dict[str, Any], problem: Problem, seed: int) -> BaseEstimator:
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=params.get("C", 1.0), max_iter=2000, random_state=seed)
+
+
+_register(ModelSpec(
+    "logistic", "Logistic regression", frozenset({CLS}), _logistic,
+    lambda s, p: {"C": s.float("C", 1e-3, 1e3, log=True)},
+    _const(C=[0.01, 0.1, 1.0, 10.0, 100.0]), _const(C=1.0),
+    scale=True, encoding="onehot", light=True,
+    description="a weighted sum of the features squashed into a probability; fast and explainable",
+))
+
+
+def _linear_spec(name: str, label: str, cls_name: str, space, grid, defaults, description: str) -> None:  # type: ignore[no-untyped-def]
+    def build(params: dict[str, Any], problem: Problem, seed: int) -> BaseEstimator:
+        import sklearn.linear_model as lm
+
+        extra = {} if cls_name == "Ridge" else {"max_iter": 5000}
+        return getattr(lm, cls_name)(random_state=seed, **extra, **params)
+
+    _register(ModelSpec(name, label, frozenset({REG}), build, space, grid, defaults, scale=True,
+                      encoding="onehot", light=True, description=description))
+
+
+_linear_spec("ridge", "Ridge regression", "Ridge",
+             lambda s, p: {"alpha": s.float("alpha", 1e-3, 1e3, log=True)},
+             _const(alpha=[0.01, 0.1, 1.0, 10.0, 100.0]), _const(alpha=1.0),
+             "least squares with an L2 penalty that shrinks all coefficients a little")
+_linear_spec("lasso", "Lasso", "Lasso",
+             lambda s, p: {"alpha": s.float("alpha", 1e-4, 10.0, log=True)},
+             _const(alpha=[0.001, 0.01, 0.1, 1.0]), _const(alpha=0.01),
+             "least squares with an L1 penalty that sets useless coefficients to exactly zero")
+_linear_spec("elasticnet", "Elastic net", "ElasticNet",
+             lambda s, p: {"alpha": s.float("alpha", 1e-4, 10.0, log=True),
+                           "l1_ratio": s.float("l1_ratio", 0.05, 0.95)},
+             _const(alpha=[0.001, 0.01, 0.1, 1.0], l1_ratio=[0.2, 0.5, 0.8]), _const(alpha=0.01, l1_ratio=0.5),
+             "a blend of the Ridge and Lasso penalties")
+
+
+# --- neighbours and kernels --------------------------------------------------------------------
+
+def _knn(params: dict[str, Any], problem: Problem, seed: int) -> BaseEstimator:
+    from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+
+    cls = KNeighborsClassifier if _is_cls(problem) else KNeighborsRegressor
+    return cls(n_neighbors=params.get("n_neighbors", 5), weights=params.get("weights", "uniform"))
+
+
+_register(ModelSpec(
+    "knn", "k-nearest neighbours", BOTH, _knn,
+    lambda s, p: {"n_neighbors": s.int("n_neighbors", 1, 50, log=True),
+                  "weights": s.cat("weights", ["uniform", "distance"])},
+    _const(n_neighbors=[3, 5, 11, 21], weights=["uniform", "distance"]),
+    _const(n_neighbors=7, weights="distance"),
+    scale=True, encoding="onehot", light=True, max_rows=50_000,
+    description="predicts from the k most similar training rows",
+))
+
+
+def _svm(params: dict[str, Any], problem: Problem, seed: int) -> BaseEstimator:
+    from sklearn.svm import SVC, SVR
+
+    if _is_cls(problem):
+        return SVC(C=params.get("C", 1.0), gamma=params.get("gamma", "scale"), probability=True,
+                   random_state=seed)
+    return SVR(C=params.get("C", 1.0), gamma=params.get("gamma", "scale"), epsilon=params.get("epsilon", 0.1))
+
+
+def _svm_space(s: Suggest, p: Problem) -> dict[str, Any]:
+    params: dict[str, Any] = {"C": s.float("C", 1e-2, 1e3, log=True), "gamma": s.float("gamma", 1e-4, 1.0, log=True)}
+    if not _is_cls(p):
+        params["epsilon"] = s.float("epsilon", 1e-3, 1.0, log=True)
+    return params
+
+
+_register(ModelSpec(
+    "svm", "Support vector machine", BOTH, _svm, _svm_space,
+    _const(C=[0.1, 1.0, 10.0, 100.0], gamma=["scale", 0.01, 0.1]), _const(C=1.0, gamma=0.03),
+    scale=True, encoding="onehot", max_rows=10_000,
+    description="finds the widest margin between classes, bending it with an RBF kernel",
+))
+
+
+# --- trees and forests -------------------------------------------------------------------------
+
+def _tree(params: dict[str, Any], problem: Problem, seed: int) -> BaseEstimator:
+    from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+    cls = DecisionTreeClassifier if _is_cls(problem) else DecisionTreeRegressor
+    return cls(random_state=seed, **params)
+
+
+_register(ModelSpec(
+    "decision_tree", "Decision tree", BOTH, _tree,
+    lambda s, p: {"max_depth": s.int("max_depth", 2, 20),
+                  "min_samples_leaf": s.int("min_samples_leaf", 1, 50, log=True)},
+    _const(max_depth=[3, 5, 8, 12], min_samples_leaf=[1, 5, 20]), _const(max_depth=6, min_samples_leaf=5),
+    light=True, description="a flowchart of yes/no questions about the features",
+))
+
+
+def _forest(kind: str):  # type: ignore[no-untyped-def]
+    def build(params: dict[str, Any], problem: Problem, seed: int) -> BaseEstimator:
+        import sklearn.ensemble as ens
+
+        suffix = "Classifier" if _is_cls(problem) else "Regressor"
+        return getattr(ens, f"{kind}{suffix}")(random_state=seed, n_jobs=N_JOBS, **params)
+
+    return build
+
+
+def _forest_space(s: Suggest, p: Problem) -> dict[str, Any]:
+    return {"n_estimators": s.int("n_estimators", 50, 500, log=True),
+            "max_features": s.float("max_features", 0.1, 1.0),
+            "min_samples_leaf": s.int("min_samples_leaf", 1, 20, log=True)}
+
+
+_forest_grid = _const(n_estimators=[100, 300], max_features=[0.3, 0.6, 1.0], min_samples_leaf=[1, 3, 10])
+_register(ModelSpec(
+    "random_forest", "Random forest", BOTH, _forest("RandomForest"), _forest_space, _forest_grid,
+    _const(n_estimators=300, max_features=0.5, min_samples_leaf=1), light=True,
+    description="many decision trees on bootstrap samples, averaged",
+))
+_register(ModelSpec(
+    "extra_trees", "Extra trees", BOTH, _forest("ExtraTrees"), _forest_space, _forest_grid,
+    _const(n_estimators=300, max_features=0.7, min_samples_leaf=1),
+    description="like a random forest, but split points are drawn at random: faster, smoother",
+))
+
+
+# --- gradient boosting -------------------------------------------------------------------------
+
+def _hist_gb(params: dict[str, Any], problem: Problem, seed: int) -> BaseEstimator:
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+    cls = HistGradientBoostingClassifier if _is_cls(problem) else HistGradientBoostingRegressor
+    return cls(random_state=seed, **params)
+
+
+_register(ModelSpec(
+    "hist_gb", "Histogram gradient boosting", BOTH, _hist_gb,
+    lambda s, p: {"learning_rate": s.float("learning_rate", 0.01, 0.3, log=True),
+                  "max_iter": s.int("max_iter", 50, 600, log=True),
+                  "max_leaf_nodes": s.int("max_leaf_nodes", 4, 64, log=True),
+                  "min_samples_leaf": s.int("min_samples_leaf", 2, 50, log=True),
+                  "l2_regularization": s.float("l2_regularization", 1e-6, 10.0, log=True)},
+    _const(learning_rate=[0.03, 0.1], max_iter=[100, 300], max_leaf_nodes=[15, 31], min_samples_leaf=[5, 20]),
+    _const(learning_rate=0.1, max_iter=100, max_leaf_nodes=31, min_samples_leaf=20, l2_regularization=1e-6),
+    description="scikit-learn's LightGBM-style boosting: trees added one by one to fix the errors so far",
+))
+
+
+def _xgboost(params: dict[str, Any], problem: Problem, seed: int) -> BaseEstimator:
+    import xgboost as xgb
+
+    common = dict(tree_method="hist", n_jobs=N_JOBS, random_state=seed, verbosity=0, **params)
+    if _is_cls(problem):
+        return LabelEncodedClassifier(xgb.XGBClassifier(**common))
+    return xgb.XGBRegressor(**common)
+
+
+_register(ModelSpec(
+    "xgboost", "XGBoost", BOTH, _xgboost,
+    lambda s, p: {"n_estimators": s.int("n_estimators", 50, 800, log=True),
+                  "learning_rate": s.float("learning_rate", 0.01, 0.3, log=True),
+                  "max_depth": s.int("max_depth", 2, 10),
+                  "min_child_weight": s.float("min_child_weight", 0.5, 20.0, log=True),
+                  "subsample": s.float("subsample", 0.5, 1.0),
+                  "colsample_bytree": s.float("colsample_bytree", 0.4, 1.0),
+                  "reg_lambda": s.float("reg_lambda", 1e-3, 10.0, log=True)},
+    _const(n_estimators=[100, 300], learning_rate=[0.03, 0.1], max_depth=[3, 6], subsample=[0.8, 1.0]),
+    _const(n_estimators=300, learning_rate=0.05, max_depth=5, min_child_weight=1.0, subsample=0.8,
+           colsample_bytree=0.8, reg_lambda=1.0),
+    requires=("xgboost",), description="regularised gradient-boosted trees, a Kaggle favourite",
+))
+
+
+def _lightgbm(params: dict[str, Any], problem: Problem, seed: int) -> BaseEstimator:
+    import lightgbm as lgb
+
+    cls = lgb.LGBMClassifier if _is_cls(problem) else lgb.LGBMRegressor
+    return cls(random_state=seed, n_jobs=N_JOBS, verbose=-1, subsample_freq=1, **params)
+
+
+_register(ModelSpec(
+    "lightgbm", "LightGBM", BOTH, _lightgbm,
+    lambda s, p: {"n_estimators": s.int("n_estimators", 50, 800, log=True),
+                  "learning_rate": s.float("learning_rate", 0.01, 0.3, log=True),
+                  "num_leaves": s.int("num_leaves", 4, 128, log=True),
+                  "min_child_samples": s.int("min_child_samples", 2, 60, log=True),
+                  "subsample": s.float("subsample", 0.5, 1.0),
+                  "colsample_bytree": s.float("colsample_bytree", 0.4, 1.0),
+                  "reg_lambda": s.float("reg_lambda", 1e-3, 10.0, log=True)},
+    _const(n_estimators=[100, 300], learning_rate=[0.03, 0.1], num_leaves=[15, 31], min_child_samples=[5, 20]),
+    _const(n_estimators=300, learning_rate=0.05, num_leaves=15, min_child_samples=10, subsample=0.9,
+           colsample_bytree=0.8, reg_lambda=1e-3),
+    requires=("lightgbm",), description="leaf-wise gradient boosting: fast and strong on tables",
+))
+
+
+# --- neural network ----------------------------------------------------------------------------
+
+_LAYERS = {"64": (64,), "128": (128,), "64-32": (64, 32), "128-64": (128, 64)}
+
+
+def _mlp(params: dict[str, Any], problem: Problem, seed: int) -> BaseEstimator:
+    from sklearn.neural_network import MLPClassifier, MLPRegressor
+
+    params = dict(params)
+    layers = _LAYERS[str(params.pop("layers", "64"))]
+    cls = MLPClassifier if _is_cls(problem) else MLPRegressor
+    return cls(hidden_layer_sizes=layers, max_iter=500, random_state=seed, **params)
+
+
+_register(ModelSpec(
+    "mlp", "Neural network (MLP)", BOTH, _mlp,
+    lambda s, p: {"layers": s.cat("layers", list(_LAYERS)),
+                  "alpha": s.float("alpha", 1e-6, 1e-1, log=True),
+                  "learning_rate_init": s.float("learning_rate_init", 1e-4, 3e-2, log=True)},
+    _const(layers=["64", "64-32"], alpha=[1e-4, 1e-2], learning_rate_init=[1e-3, 1e-2]),
+    _const(layers="64", alpha=1e-4, learning_rate_init=1e-3),
+    scale=True, encoding="onehot", max_rows=200_000,
+    description="layers of weighted sums with non-linear activations, trained by gradient descent",
+))

@@ -1,0 +1,34 @@
+"""Shared fixtures: every test gets its own AUTOMLOPS_HOME (lake, models, mlflow.db)."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from automlops.config import Settings
+
+
+@pytest.fixture(autouse=True)
+def _fixed_seeds() -> None:
+    random.seed(0)
+    np.random.seed(0)
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh studio home; the environment points every setting at it."""
+    root = tmp_path / "home"
+    root.mkdir()
+    monkeypatch.setenv("AUTOMLOPS_HOME", str(root))
+    for var in ("MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD",
+                "MODEL_NAME", "MODEL_VERSION"):
+        monkeypatch.delenv(var, raising=False)
+    return root
+
+
+@pytest.fixture
+def settings(home: Path) -> Settings:
+    return Settings()

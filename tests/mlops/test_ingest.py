@@ -1,0 +1,137 @@
+"""read_csv_robust on real tables written the ways people write them, and on broken files."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from palmerpenguins import load_penguins
+from sklearn.datasets import load_breast_cancer
+
+from automlops.errors import DataError, NotFoundError
+from automlops.mlops.ingest import read_csv_robust
+
+LIMIT = 10 * 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def penguins() -> pd.DataFrame:
+    frame = load_penguins()
+    frame["remarque"] = frame["island"].map({"Biscoe": "côte", "Dream": "rêve", "Torgersen": "île"})
+    return frame
+
+
+def test_plain_utf8_comma_roundtrips_real_data() -> None:
+    frame = load_breast_cancer(as_frame=True).frame
+    result = read_csv_robust(frame.to_csv(index=False).encode(), max_bytes=LIMIT)
+    assert (result.encoding, result.delimiter, result.decimal) == ("utf-8", ",", ".")
+    pd.testing.assert_frame_equal(result.frame, frame, check_dtype=False)
+
+
+def test_latin1_semicolon_decimal_comma(penguins: pd.DataFrame) -> None:
+    data = penguins.to_csv(index=False, sep=";", decimal=",").encode("latin-1")
+    assert b"," in data and "rêve".encode("latin-1") in data
+    result = read_csv_robust(data, max_bytes=LIMIT)
+    assert (result.encoding, result.delimiter, result.decimal) == ("latin-1", ";", ",")
+    assert result.n_bytes == len(data)
+    assert set(result.frame["remarque"]) == {"côte", "rêve", "île"}
+    assert result.frame["bill_length_mm"].dtype == "float64"
+    pd.testing.assert_frame_equal(result.frame, penguins)
+
+
+def test_utf8_with_bom_from_a_file_object(penguins: pd.DataFrame) -> None:
+    data = penguins.to_csv(index=False).encode("utf-8-sig")
+    result = read_csv_robust(io.BytesIO(data), max_bytes=LIMIT)
+    assert result.encoding == "utf-8-sig"
+    assert result.frame.columns[0] == "species"  # no '\ufeff' glued to the first name
+    pd.testing.assert_frame_equal(result.frame, penguins)
+
+
+def test_tab_separated_from_a_path(tmp_path: Path, penguins: pd.DataFrame) -> None:
+    path = tmp_path / "penguins.tsv"
+    penguins.to_csv(path, index=False, sep="\t")
+    result = read_csv_robust(path, max_bytes=LIMIT)
+    assert (result.delimiter, result.decimal) == ("\t", ".")
+    pd.testing.assert_frame_equal(result.frame, penguins)
+
+
+def test_semicolon_with_dot_decimals_keeps_dot() -> None:
+    result = read_csv_robust(b"a;b;c\n1.5;x;2\n2.25;y;3\n", max_bytes=LIMIT)
+    assert (result.delimiter, result.decimal) == (";", ".")
+    assert result.frame["a"].tolist() == [1.5, 2.25]
+
+
+def test_windows_1252_euro_sign() -> None:
+    result = read_csv_robust("prix;devise\n3,5;€\n".encode("cp1252"), max_bytes=LIMIT)
+    assert result.encoding == "cp1252"
+    assert result.frame.loc[0, "devise"] == "€" and result.frame.loc[0, "prix"] == 3.5
+
+
+def test_iso_dates_become_datetime_but_codes_do_not() -> None:
+    text = "day,stamp,code,value\n" + "".join(
+        f"2024-01-{d:02d},2024-01-{d:02d}T10:30:00,AB-{d},{d}\n" for d in range(1, 21)
+    )
+    frame = read_csv_robust(text.encode(), max_bytes=LIMIT).frame
+    assert str(frame["day"].dtype) == "datetime64[ns]"
+    assert frame["stamp"].iloc[0] == pd.Timestamp("2024-01-01 10:30")
+    assert frame["code"].dtype == object
+
+
+def test_mostly_unparseable_dates_stay_text() -> None:
+    rows = [f"2024-01-{d:02d}" for d in range(1, 8)] + ["soon", "later", "never"]
+    frame = read_csv_robust(("when,v\n" + "".join(f"{r},1\n" for r in rows)).encode(), max_bytes=LIMIT).frame
+    assert frame["when"].dtype == object
+
+
+def _zip_bytes() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("data.csv", "a,b\n1,2\n")
+    return buffer.getvalue()
+
+
+BAD_FILES: dict[str, tuple[bytes, str]] = {
+    "empty": (b"", "empty"),
+    "blank lines": (b"\n \n\n", "blank"),
+    "header only": (b"species,island,mass\n", "no data rows"),
+    "single column": (b"mass\n3750\n3800\n", "one column"),
+    "ragged": (b"a,b,c\n1,2,3\n4,5,6\n7,8\n", "line 4 has 2 fields but the header has 3"),
+    "ragged extra": (b"a;b\n1;2\n3;4;5\n", "line 3 has 3 fields but the header has 2"),
+    "duplicate names": (b"id,mass,id,mass,sex\n1,2,3,4,m\n", "'id', 'mass'"),
+    "nul bytes": (b"a,b\n1,\x002\n", "NUL"),
+    "png": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "PNG"),
+    "zip": (_zip_bytes(), "ZIP"),
+    "control bytes": (bytes(range(1, 9)) * 50, "could not be decoded"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_FILES))
+def test_bad_files_raise_a_clear_data_error(case: str) -> None:
+    data, expected = BAD_FILES[case]
+    with pytest.raises(DataError, match=expected):
+        read_csv_robust(data, max_bytes=LIMIT)
+
+
+def test_size_limit_names_size_and_limit_in_mb(tmp_path: Path) -> None:
+    path = tmp_path / "big.csv"
+    path.write_bytes(b"a,b\n" + b"1,2\n" * 700_000)  # ~2.7 MB
+    with pytest.raises(DataError, match=r"2\.7 MB while the limit is 2\.0 MB"):
+        read_csv_robust(path, max_bytes=2 * 1024 * 1024)
+    with pytest.raises(DataError, match=r"more than 2\.0 MB while the limit is 2\.0 MB"):
+        read_csv_robust(io.BytesIO(path.read_bytes()), max_bytes=2 * 1024 * 1024)
+    assert read_csv_robust(path, max_bytes=3 * 1024 * 1024).frame.shape == (700_000, 2)
+
+
+def test_missing_path_is_not_found(tmp_path: Path) -> None:
+    with pytest.raises(NotFoundError):
+        read_csv_robust(tmp_path / "nope.csv", max_bytes=LIMIT)
+
+
+def test_text_mode_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("a,b\n1,2\n")
+    with open(path) as fh, pytest.raises(TypeError, match="binary mode"):
+        read_csv_robust(fh, max_bytes=LIMIT)  # type: ignore[arg-type]

@@ -1,0 +1,210 @@
+"""ModelStore: write-once versions, SHA-256 checked before unpickling, safe under concurrency."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import time
+from pathlib import Path
+
+import joblib
+import pandas as pd
+import pytest
+from sklearn.datasets import load_breast_cancer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from automlops.config import Settings
+from automlops.errors import IntegrityError, ModelError, NotFoundError
+from automlops.mlops._atomic import TMP_PREFIX
+from automlops.mlops.store import ModelStore, parse_model_ref
+
+
+@pytest.fixture(scope="module")
+def data() -> tuple[pd.DataFrame, pd.Series]:
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def pipeline(data: tuple[pd.DataFrame, pd.Series]) -> Pipeline:
+    X, y = data
+    return make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(X, y)
+
+
+@pytest.fixture
+def store(settings: Settings) -> ModelStore:
+    return ModelStore(settings=settings)
+
+
+META = {"task": "binary", "target": "target", "metrics": {"roc_auc": 0.99}, "features": ["a", "b"]}
+
+
+def _files(path: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(path.iterdir())}
+
+
+def test_round_trip_predicts_identically(store: ModelStore, pipeline: Pipeline, data) -> None:
+    X, _ = data
+    saved = store.save("cancer", pipeline, META)
+    assert (saved.name, saved.version) == ("cancer", 1)
+    assert saved.path == store.root / "cancer" / "v0001"
+    assert sorted(os.listdir(saved.path)) == ["meta.json", "model.joblib"]
+
+    loaded = store.load("cancer")
+    assert (loaded.model.predict_proba(X) == pipeline.predict_proba(X)).all()
+    meta = loaded.meta
+    assert meta["task"] == "binary" and meta["metrics"] == {"roc_auc": 0.99}
+    assert (meta["name"], meta["version"], meta["model_file"]) == ("cancer", 1, "model.joblib")
+    assert meta["model_bytes"] == (saved.path / "model.joblib").stat().st_size
+    assert len(meta["model_sha256"]) == 64
+    assert {"python", "sklearn", "numpy", "pandas", "automlops"} <= set(meta["libraries"])
+    assert store.verify("cancer", 1)
+
+
+def test_versions_increment_and_are_write_once(store: ModelStore, pipeline: Pipeline) -> None:
+    first = store.save("cancer", pipeline, META)
+    before = _files(first.path)
+    second = store.save("cancer", pipeline, {**META, "note": "retrained"})
+    assert second.version == 2 and second.path.name == "v0002"
+    assert _files(first.path) == before  # v0001 untouched, byte for byte
+    assert (store.root / "cancer" / "LATEST").read_text().strip() == "v0002"
+    assert store.load("cancer").meta["version"] == 2
+    assert store.load("cancer", 1).meta["version"] == 1
+    assert [m.version for m in store.versions("cancer")] == [1, 2]
+
+
+@pytest.mark.parametrize("ref", [1, "1", "v1", "v0001", "cancer@v1"])
+def test_version_references(store: ModelStore, pipeline: Pipeline, ref: int | str) -> None:
+    store.save("cancer", pipeline, META)
+    store.save("cancer", pipeline, META)
+    loaded = store.load("cancer@v1") if ref == "cancer@v1" else store.load("cancer", ref)
+    assert loaded.version == 1
+    assert store.load("cancer", "latest").version == 2
+
+
+def test_parse_model_ref() -> None:
+    assert parse_model_ref("churn@v3") == ("churn", 3)
+    assert parse_model_ref("churn@v0012") == ("churn", 12)
+    assert parse_model_ref("churn") == ("churn", None)
+    assert parse_model_ref("churn@latest") == ("churn", None)
+    with pytest.raises(ModelError):
+        parse_model_ref("churn@vX")
+
+
+def test_unknown_names_and_versions_list_what_exists(store: ModelStore, pipeline: Pipeline) -> None:
+    store.save("cancer", pipeline, META)
+    with pytest.raises(NotFoundError, match="known models: cancer"):
+        store.load("nope")
+    with pytest.raises(NotFoundError, match="known versions: v1"):
+        store.load("cancer", 7)
+
+
+@pytest.mark.parametrize("name", ["../x", "a/b", "x" * 65, "", "a b", ".hidden", "é"])
+def test_bad_names_are_refused(store: ModelStore, pipeline: Pipeline, name: str) -> None:
+    with pytest.raises(ModelError):
+        store.save(name, pipeline, META)
+    assert list(store.root.iterdir()) == []
+
+
+def _spy_joblib_load(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    calls: list[object] = []
+    monkeypatch.setattr(joblib, "load", lambda *a, **k: calls.append(a))
+    return calls
+
+
+def test_tampered_file_is_refused_before_unpickling(
+    store: ModelStore, pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    saved = store.save("cancer", pipeline, META)
+    model_file = saved.path / "model.joblib"
+    blob = bytearray(model_file.read_bytes())
+    blob[len(blob) // 2] ^= 0xFF
+    model_file.write_bytes(bytes(blob))
+    calls = _spy_joblib_load(monkeypatch)
+    with pytest.raises(IntegrityError, match="model.joblib"):
+        store.load("cancer")
+    assert calls == []  # nothing was unpickled
+    assert not store.verify("cancer", 1)
+
+
+def test_truncated_file_is_refused(store: ModelStore, pipeline: Pipeline, monkeypatch) -> None:
+    saved = store.save("cancer", pipeline, META)
+    model_file = saved.path / "model.joblib"
+    model_file.write_bytes(model_file.read_bytes()[:100])
+    calls = _spy_joblib_load(monkeypatch)
+    with pytest.raises(IntegrityError, match="does not match the SHA-256"):
+        store.load("cancer")
+    assert calls == []
+
+
+def test_missing_model_or_meta_is_a_clear_error(store: ModelStore, pipeline: Pipeline) -> None:
+    first = store.save("cancer", pipeline, META)
+    second = store.save("cancer", pipeline, META)
+    (first.path / "meta.json").unlink()
+    with pytest.raises(IntegrityError, match=r"meta\.json is missing"):
+        store.load("cancer", 1)
+    (second.path / "model.joblib").unlink()
+    with pytest.raises(IntegrityError, match="is missing"):
+        store.load("cancer", 2)
+
+
+def test_meta_must_be_json(store: ModelStore, pipeline: Pipeline) -> None:
+    with pytest.raises(ModelError, match="JSON"):
+        store.save("cancer", pipeline, {"bad": object()})
+    assert [p.name for p in (store.root / "cancer").iterdir() if not p.name.startswith(".")] == []
+
+
+def _save_many(root: str, start: multiprocessing.synchronize.Barrier, count: int) -> None:
+    store = ModelStore(Path(root))
+    start.wait()
+    for i in range(count):
+        store.save("race", {"worker": os.getpid(), "i": i}, {"task": "test"})
+        ModelStore(Path(root))  # opening a store meanwhile must not clean the other's temp folder
+
+
+def test_concurrent_saves_get_distinct_versions(store: ModelStore) -> None:
+    ctx = multiprocessing.get_context("fork")
+    barrier = ctx.Barrier(2)
+    workers = [ctx.Process(target=_save_many, args=(str(store.root), barrier, 5)) for _ in range(2)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(30)
+        assert w.exitcode == 0
+    versions = store.versions("race")
+    assert [v.version for v in versions] == list(range(1, 11))
+    assert all(store.verify("race", v.version) for v in versions)
+    assert len({(v.meta["version"]) for v in versions}) == 10
+    assert store.load("race").version == 10  # LATEST only moves forward
+
+
+def test_latest_overall_picks_the_newest(store: ModelStore, pipeline: Pipeline) -> None:
+    assert store.latest_overall() is None
+    store.save("alpha", pipeline, META)
+    time.sleep(0.01)
+    store.save("beta", pipeline, META)
+    time.sleep(0.01)
+    newest = store.save("alpha", pipeline, META)
+    latest = store.latest_overall()
+    assert latest is not None and (latest.name, latest.version) == ("alpha", 2) == (newest.name, newest.version)
+    assert [m.ref for m in store.list_models()] == ["alpha@v1", "alpha@v2", "beta@v1"]
+
+
+def test_interrupted_save_is_cleaned_and_never_listed(settings: Settings, pipeline: Pipeline) -> None:
+    store = ModelStore(settings=settings)
+    store.save("cancer", pipeline, META)
+    leftover = store.root / "cancer" / f"{TMP_PREFIX}crashed"
+    leftover.mkdir()
+    (leftover / "model.joblib").write_bytes(b"half a pickle")
+    (leftover / "meta.json").write_text(json.dumps({"version": 2}))
+    assert [m.ref for m in store.list_models()] == ["cancer@v1"]
+    ModelStore(settings=settings)  # reopening cleans the leftovers
+    assert not leftover.exists()
+    assert store.save("cancer", pipeline, META).version == 2
+
+
+def test_default_root_is_settings_models_dir(settings: Settings) -> None:
+    assert ModelStore(settings=settings).root == settings.models_dir.resolve()
