@@ -56,7 +56,10 @@ def atomic_write(path: Path, write: Callable[[IO[bytes]], None], *, overwrite: b
 
 
 def atomic_write_bytes(path: Path, data: bytes, *, overwrite: bool = True) -> None:
-    atomic_write(path, lambda fh: fh.write(data), overwrite=overwrite)
+    def write(fh: IO[bytes]) -> None:
+        fh.write(data)
+
+    atomic_write(path, write, overwrite=overwrite)
 
 
 def atomic_write_text(path: Path, text: str, *, overwrite: bool = True) -> None:
