@@ -251,8 +251,9 @@ def cmd_lake(args: argparse.Namespace) -> int:
         profile = lake.profile(args.name, args.version, target=args.target)
         print(f"{args.name}: {profile.rows} rows × {profile.columns} columns")
         print(profile.table.to_string(index=False))
-        if getattr(profile, "target_balance", None) is not None:
-            print(f"\ntarget '{args.target}':\n{profile.target_balance.to_string()}")
+        balance = profile.target_balance if profile.target_balance is not None else profile.target_stats
+        if balance is not None:
+            print(f"\ntarget '{args.target}':\n{balance.to_string()}")
     return 0
 
 

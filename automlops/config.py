@@ -8,6 +8,7 @@ lists the environment variable that sets it; ``.env.example`` shows them all.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -25,7 +26,7 @@ def _env(*names: str) -> AliasChoices:
 class Settings(BaseSettings):
     """Typed configuration of the studio (environment variables, then ``.env``)."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True, env_ignore_empty=True)
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_ignore_empty=True)
 
     home: Path = Field(
         default=REPO_ROOT,
@@ -56,6 +57,31 @@ class Settings(BaseSettings):
     api_port: int = Field(default=8000, validation_alias=_env("API_PORT"))
     dashboard_port: int = Field(default=8501, validation_alias=_env("DASHBOARD_PORT"))
     mlflow_ui_port: int = Field(default=5000, validation_alias=_env("MLFLOW_UI_PORT"))
+    # ---- prediction service (automlops.serving); appended for the API issue
+    api_max_body_bytes: int = Field(
+        default=1024 * 1024, gt=0, validation_alias=_env("API_MAX_BODY_BYTES"),
+        description="Largest /predict request body accepted, in bytes (larger: HTTP 413).",
+    )
+    api_max_rows: int = Field(
+        default=10_000, gt=0, validation_alias=_env("API_MAX_ROWS"),
+        description="Most rows one /predict request may carry (more: HTTP 413).",
+    )
+    api_unknown_columns: Literal["ignore", "reject"] = Field(
+        default="ignore", validation_alias=_env("API_UNKNOWN_COLUMNS"),
+        description="Columns the model does not know: ignore them (with a warning) or answer 422.",
+    )
+    api_reload_interval: float = Field(
+        default=0.5, gt=0, validation_alias=_env("API_RELOAD_INTERVAL"),
+        description="Seconds between two looks at models/ for a new version to hot-reload.",
+    )
+    prediction_log_path: Path | None = Field(
+        default=None, validation_alias=_env("AUTOMLOPS_PREDICTION_LOG"),
+        description="SQLite prediction log; empty means <home>/predictions.db.",
+    )
+    prediction_log_enabled: bool = Field(
+        default=True, validation_alias=_env("AUTOMLOPS_PREDICTION_LOG_ENABLED"),
+        description="Append every API prediction to the prediction log (for drift monitoring).",
+    )
 
     @property
     def lake_dir(self) -> Path:

@@ -9,7 +9,7 @@ detection if asked). It also picks a sensible default metric for the task.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from enum import Enum
+from enum import StrEnum
 
 import pandas as pd
 
@@ -18,7 +18,7 @@ from automlops.errors import ConfigError, DataError
 __all__ = ["DEFAULT_METRICS", "Problem", "TaskType", "infer_problem"]
 
 
-class TaskType(str, Enum):
+class TaskType(StrEnum):
     """The five kinds of problems the studio knows."""
 
     CLASSIFICATION = "classification"

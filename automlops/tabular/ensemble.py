@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -31,6 +32,7 @@ from automlops.tabular.evaluate import OutOfFold
 __all__ = ["ENSEMBLE_KINDS", "META_MODELS", "EnsembleConfig", "build_ensemble", "oof_ensemble_predictions"]
 
 ENSEMBLE_KINDS = ("none", "voting", "stacking")
+STACKING_CV = 5  # inner folds that produce the meta-model's training data
 
 
 def _meta_logistic(problem: Problem, seed: int) -> BaseEstimator:
@@ -98,7 +100,7 @@ def _meta_estimator(config: EnsembleConfig, problem: Problem, seed: int) -> Base
 
 
 def build_ensemble(config: EnsembleConfig, members: Sequence[tuple[str, BaseEstimator]], problem: Problem,
-                   seed: int, *, cv: int = 5) -> BaseEstimator:
+                   seed: int, *, cv: int = STACKING_CV) -> BaseEstimator:
     """The scikit-learn Voting/Stacking estimator over (name, unfitted pipeline) members."""
     is_cls = problem.task is TaskType.CLASSIFICATION
     weights = list(config.weights) if config.weights is not None else None
@@ -151,7 +153,7 @@ def oof_ensemble_predictions(config: EnsembleConfig, oofs: Sequence[OutOfFold], 
     else:
         features = np.column_stack([o.pred[p] for o, p in zip(oofs, pos, strict=True)])
     meta = _meta_estimator(config, problem, seed)
-    splits = [(np.flatnonzero(folds != f), np.flatnonzero(folds == f)) for f in np.unique(folds)]
+    splits: Any = [(np.flatnonzero(folds != f), np.flatnonzero(folds == f)) for f in np.unique(folds)]
     if len(splits) < 2:  # one holdout: use 5-fold inside the holdout rows
         splits = 5
     method = "predict_proba" if is_cls else "predict"

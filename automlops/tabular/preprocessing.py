@@ -31,7 +31,13 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, StandardScaler, TargetEncoder
+from sklearn.preprocessing import (
+    FunctionTransformer,
+    OneHotEncoder,
+    OrdinalEncoder,
+    StandardScaler,
+    TargetEncoder,
+)
 
 from automlops.core.problem import Problem, TaskType
 from automlops.errors import DataError
@@ -103,7 +109,7 @@ class DatetimeParts(TransformerMixin, BaseEstimator):
 
     def transform(self, X: Any) -> np.ndarray:
         frame = self._to_datetime(X)
-        parts = []
+        parts: list[np.ndarray] = []
         for col in frame.columns:
             s = frame[col]
             cols = [s.dt.year, s.dt.month, s.dt.day, s.dt.dayofweek, s.dt.dayofyear,

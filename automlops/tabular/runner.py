@@ -33,7 +33,13 @@ from automlops.core.results import Decision, ProgressEvent
 from automlops.errors import ConfigError, DataError
 from automlops.tabular import ensemble as ens
 from automlops.tabular.budget import TimeBudget
-from automlops.tabular.evaluate import Evaluator, OutOfFold, build_pipeline, predict_outputs
+from automlops.tabular.evaluate import (
+    Evaluator,
+    OutOfFold,
+    build_pipeline,
+    one_openmp_thread,
+    predict_outputs,
+)
 from automlops.tabular.leaderboard import build_leaderboard
 from automlops.tabular.preprocessing import plan_features
 from automlops.tabular.presets import get_preset
@@ -157,6 +163,7 @@ class AutoMLRunner:
         self._check_config()
         n_trials, total = self._plan_budget()
         self.budget_.total = total
+        self.budget_.fixed_tail = 2.0 if self.tracker is not None else 0.3  # MLflow logging + saving
         df = self._prepare(df)
         problem = self.problem_
         if test_df is None:
@@ -208,10 +215,12 @@ class AutoMLRunner:
         if warm:
             self._decide("search", "each model's default settings are tried first (warm start), in this order: "
                          + ", ".join(warm))
-        self.study_, self._oof, self._planned = study, {}, n_trials
+        self.study_, self._planned = study, n_trials
+        self._oof: dict[str, tuple[float, OutOfFold | None, Candidate, Any]] = {}
         self._sink.start(self._run_params(n_trials, strategy.name))
         study.optimize(self._objective(space), n_trials=n_trials, callbacks=[self._after_trial],
                        catch=(Exception,), gc_after_trial=False)
+        self.timings_ = {"search_end": self.budget_.elapsed()}
         self.leaderboard_ = build_leaderboard(study, maximize=problem.direction == "maximize")
         if self.leaderboard_["score"].notna().sum() == 0:
             raise DataError("no trial finished: every model failed on this data or the time budget was too small "
@@ -278,14 +287,19 @@ class AutoMLRunner:
         if not self._oof:
             return
         ranked = sorted(self._oof.values(), key=lambda v: v[0], reverse=self.problem_.direction == "maximize")
-        folds = max(1, self.evaluator_.n_steps if not self.evaluator_.learning_curve else 1)
-        scale = 1.0 + 1.0 / folds  # refit sees all rows, a fold saw (k-1)/k of them
-        refit = (ranked[0][3].fit_seconds + ranked[0][3].predict_seconds) * scale
+        refit = self._ensemble_seconds([ranked[0][2].model], "none")
         config, _ = self._ensemble_config()
         if config.kind != "none":
-            members = sum(r[3].fit_seconds for r in ranked[: config.top_k]) * scale
-            refit += members * (6 if config.kind == "stacking" else 1)
-        self.budget_.tail_estimate = 1.5 * refit
+            refit = max(refit, self._ensemble_seconds([r[2].model for r in ranked[: config.top_k]], config.kind))
+        total = self.budget_.total or 0.0
+        self.budget_.tail_estimate = min(1.3 * refit, 0.35 * total)  # the rest is checked before ensembling
+
+    def _ensemble_seconds(self, models: list[str], kind: str) -> float:
+        """Expected time to fit ``models`` on all training rows (stacking refits them per inner fold)."""
+        folds = 1 if self.evaluator_.learning_curve else self.evaluator_.n_steps
+        scale = 1.0 + 1.0 / max(folds, 2)  # the refit sees all rows, a fold saw (k-1)/k of them
+        seconds = sum(self._oof[m][3].fit_seconds + self._oof[m][3].predict_seconds for m in models) * scale
+        return seconds * (1 + ens.STACKING_CV if kind == "stacking" else 1)
 
     def _finish(self, X: pd.DataFrame, y: pd.Series, test: pd.DataFrame, config: ens.EnsembleConfig,
                 from_preset: bool) -> None:
@@ -299,18 +313,20 @@ class AutoMLRunner:
                                f"± {result.std:.4f} on validation)")
         if config.kind != "none":
             final = self._try_ensemble(config, from_preset, final)
+        self.timings_["refit_start"] = self.budget_.elapsed()
         t0 = time.perf_counter()
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), one_openmp_thread():
             warnings.simplefilter("ignore")
             self.best_estimator_ = final.fit(X, y)
-        self.refit_seconds_ = time.perf_counter() - t0
-        pred, proba = predict_outputs(self.best_estimator_, test[self.plan_.input_columns], problem)
+            self.refit_seconds_ = time.perf_counter() - t0
+            pred, proba = predict_outputs(self.best_estimator_, test[self.plan_.input_columns], problem)
         y_test = test[problem.target].to_numpy()
         self.test_metrics_ = score_all(problem.task, y_test, pred, proba, problem.classes)
         self.test_score_ = self.test_metrics_.get(problem.metric, float("nan"))
         self.n_test_rows_ = len(test)
         self._decide("result", f"final model {self.best_model_name_}: test {problem.metric} = {self.test_score_:.4f} "
                                f"on {len(test)} untouched rows")
+        self.timings_["tracking_start"] = self.budget_.elapsed()
         self.run_id_ = self._sink.finish(self, X.head(5))
         self.wall_seconds_ = self.budget_.elapsed()
 
@@ -325,7 +341,13 @@ class AutoMLRunner:
         if len(names) < 2:
             self._decide("ensemble", "skipped: fewer than two models finished, nothing to combine")
             return single
-        oofs: list[OutOfFold] = [self._oof[m][1] for m in names]
+        deadline = self.budget_.deadline
+        needed = self._ensemble_seconds(names, config.kind)
+        if deadline is not None and time.monotonic() + needed + self.budget_.fixed_tail > deadline:
+            self._decide("ensemble", f"skipped {config.kind}: fitting it (~{needed:.1f} s) would overrun the time "
+                                     "budget; keeping the best single model")
+            return single
+        oofs = [oof for m in names if (oof := self._oof[m][1]) is not None]
         y_all = self.evaluator_.y.to_numpy()
         combined = ens.oof_ensemble_predictions(config, oofs, problem, y_all, self.seed)
         mean, std, _ = self.evaluator_.score_oof(combined.rows, combined.folds, combined.pred, combined.proba)

@@ -146,6 +146,7 @@ def create_study(strategy: SearchStrategy, *, direction: str, seed: int, n_trial
     pruner: optuna.pruners.BasePruner = optuna.pruners.NopPruner()
     if strategy.prunes:
         pruner = optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max(n_steps, 1), reduction_factor=3)
-    study = optuna.create_study(direction=direction, sampler=sampler, pruner=pruner, storage=storage,
-                                study_name=study_name, load_if_exists=storage is not None)
+    study = optuna.create_study(direction=direction, sampler=sampler,  # type: ignore[arg-type]
+                                pruner=pruner, storage=storage, study_name=study_name,
+                                load_if_exists=storage is not None)
     return study, note

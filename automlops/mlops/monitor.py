@@ -1,0 +1,260 @@
+"""The prediction log: every prediction the API makes, kept for drift monitoring.
+
+Detecting *drift* means comparing the rows a model sees in production with the rows it was
+trained on; for that the service must remember what it was asked. :class:`PredictionLog`
+appends each prediction (inputs, outputs, model name and version, time, request id) to a
+SQLite file under ``AUTOMLOPS_HOME`` (``predictions.db``).
+
+**Why a queue and a thread.** Writing to disk takes milliseconds and can stall (a slow disk, a
+reader holding a lock); a prediction should take well under one. So the request only puts its
+result on a *bounded* in-memory queue (``put_nowait``: never waits) and a background thread
+turns queued batches into rows and writes them in one transaction. If the queue is full the
+entry is dropped and counted (:attr:`PredictionLog.dropped`): logging never slows or fails a
+request; at worst the log misses rows, and the count says how many.
+
+:func:`read_predictions` reads the log back as a ``DataFrame`` with one column per input
+feature, ready for a drift report.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from automlops.config import Settings, get_settings
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["PredictionLog", "PredictionRecord", "default_log_path", "read_predictions"]
+
+log = logging.getLogger(__name__)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS predictions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    ts REAL NOT NULL,
+    request_id TEXT NOT NULL,
+    model_name TEXT NOT NULL,
+    model_version INTEGER NOT NULL,
+    inputs TEXT NOT NULL,
+    prediction TEXT NOT NULL,
+    probabilities TEXT
+);
+CREATE INDEX IF NOT EXISTS predictions_ts ON predictions (ts);
+"""
+_INSERT = ("INSERT INTO predictions (ts, request_id, model_name, model_version, inputs, prediction, "
+           "probabilities) VALUES (?, ?, ?, ?, ?, ?, ?)")
+
+
+def default_log_path(settings: Settings | None = None) -> Path:
+    """``AUTOMLOPS_PREDICTION_LOG`` if set, else ``<home>/predictions.db``."""
+    settings = settings or get_settings()
+    return Path(settings.prediction_log_path or settings.home / "predictions.db")
+
+
+@dataclass(frozen=True)
+class PredictionRecord:
+    """One answered request: ``rows[i]`` (values in ``columns`` order) gave ``predictions[i]``."""
+
+    ts: float
+    request_id: str
+    model_name: str
+    model_version: int
+    columns: Sequence[str]
+    rows: Sequence[Sequence[Any]]
+    predictions: Sequence[Any]
+    probabilities: Sequence[Sequence[float]] | None = None
+    classes: Sequence[Any] | None = None
+
+
+def _json(value: Any) -> str:
+    # NaN is not JSON: store missing/non-finite numbers as null
+    if isinstance(value, float) and not math.isfinite(value):
+        return "null"
+    return json.dumps(value, default=str, allow_nan=False) if not isinstance(value, str) else json.dumps(value)
+
+
+def _rows_of(record: PredictionRecord) -> list[tuple[Any, ...]]:
+    out = []
+    for i, row in enumerate(record.rows):
+        inputs = {c: (None if isinstance(v, float) and not math.isfinite(v) else v)
+                  for c, v in zip(record.columns, row, strict=False)}
+        proba = None
+        if record.probabilities is not None:
+            proba = json.dumps(dict(zip(map(str, record.classes or ()), record.probabilities[i], strict=False)))
+        out.append((record.ts, record.request_id, record.model_name, record.model_version,
+                    json.dumps(inputs, default=str), _json(record.predictions[i]), proba))
+    return out
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=5.0, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.executescript(_SCHEMA)
+    return conn
+
+
+class PredictionLog:
+    """Append-only SQLite log written by one background thread from a bounded queue."""
+
+    def __init__(self, path: Path | None = None, *, settings: Settings | None = None, max_queue: int = 10_000,
+                 batch_size: int = 256) -> None:
+        self.path = Path(path) if path is not None else default_log_path(settings)
+        self.max_queue = max_queue
+        self.batch_size = batch_size
+        self.dropped = 0  # entries refused because the queue was full
+        self.written = 0  # prediction rows written
+        self.failed = 0  # prediction rows lost to a write error
+        self._queue: queue.Queue[PredictionRecord | None] = queue.Queue(maxsize=max_queue)
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> PredictionLog:
+        """Create the table (here, so a bad path fails at startup) and start the writer thread."""
+        if self._thread is None:
+            _connect(self.path).close()
+            self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
+            self._thread.start()
+        return self
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Write what is queued (up to ``timeout`` seconds), then stop the thread."""
+        if self._thread is None:
+            return
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self._queue.put(None, timeout=max(0.01, deadline - time.monotonic()))
+                break
+            except queue.Full:
+                if time.monotonic() >= deadline:
+                    break
+        self._thread.join(max(0.0, deadline - time.monotonic()))
+        self._thread = None
+
+    def __enter__(self) -> PredictionLog:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ request path
+    def submit(self, record: PredictionRecord) -> bool:
+        """Queue ``record`` without waiting; False (and counted) if the queue is full."""
+        try:
+            self._queue.put_nowait(record)
+        except queue.Full:
+            self.dropped += 1
+            return False
+        return True
+
+    @property
+    def pending(self) -> int:
+        return self._queue.qsize()
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until everything queued so far is written (tests and shutdown)."""
+        deadline = time.monotonic() + timeout
+        while self._queue.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.005)
+        return not self._queue.unfinished_tasks
+
+    # ------------------------------------------------------------------ writer thread
+    def _run(self) -> None:
+        conn = _connect(self.path)
+        try:
+            stop = False
+            while not stop:
+                batch: list[PredictionRecord] = []
+                item = self._queue.get()
+                n_got = 1
+                if item is None:
+                    stop = True
+                else:
+                    batch.append(item)
+                while not stop and len(batch) < self.batch_size:
+                    try:
+                        item = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    n_got += 1
+                    if item is None:
+                        stop = True
+                    else:
+                        batch.append(item)
+                self._write(conn, batch)
+                for _ in range(n_got):
+                    self._queue.task_done()
+        finally:
+            conn.close()
+
+    def _write(self, conn: sqlite3.Connection, batch: list[PredictionRecord]) -> None:
+        if not batch:
+            return
+        rows = [row for record in batch for row in _rows_of(record)]
+        try:
+            with conn:
+                conn.executemany(_INSERT, rows)
+            self.written += len(rows)
+        except (sqlite3.Error, ValueError, TypeError) as exc:
+            self.failed += len(rows)
+            log.warning("prediction log: %d rows not written to %s: %s", len(rows), self.path, exc)
+
+
+def read_predictions(since: datetime | float | None = None, limit: int | None = 10_000, *,
+                     path: Path | None = None, settings: Settings | None = None,
+                     model_name: str | None = None, expand: bool = True) -> pd.DataFrame:
+    """The logged predictions, oldest first: ``time``, ``request_id``, ``model_name``,
+    ``model_version``, ``prediction``, ``probabilities`` and, with ``expand``, one column per input.
+
+    ``since`` (a datetime or a Unix time) keeps newer rows only; ``limit`` keeps the newest
+    ``limit`` of those. A log that does not exist yet reads as an empty frame.
+    """
+    import pandas as pd
+
+    path = Path(path) if path is not None else default_log_path(settings)
+    base = ["time", "request_id", "model_name", "model_version", "prediction", "probabilities"]
+    if not path.exists():
+        return pd.DataFrame(columns=base)
+    where, params = [], []
+    if since is not None:
+        where.append("ts > ?")
+        params.append(since.timestamp() if isinstance(since, datetime) else float(since))
+    if model_name is not None:
+        where.append("model_name = ?")
+        params.append(model_name)
+    sql = "SELECT id, ts, request_id, model_name, model_version, inputs, prediction, probabilities FROM predictions"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY id DESC"
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5.0)) as conn:
+        rows = conn.execute(sql, params).fetchall()[::-1]
+    frame = pd.DataFrame({
+        "time": [datetime.fromtimestamp(r[1], UTC) for r in rows],
+        "request_id": [r[2] for r in rows],
+        "model_name": [r[3] for r in rows],
+        "model_version": [int(r[4]) for r in rows],
+        "prediction": [json.loads(r[6]) for r in rows],
+        "probabilities": [json.loads(r[7]) if r[7] else None for r in rows],
+    }, columns=base)
+    if expand and rows:
+        inputs = pd.DataFrame.from_records([json.loads(r[5]) for r in rows])
+        inputs = inputs[[c for c in inputs.columns if c not in frame.columns]]
+        frame = pd.concat([frame, inputs], axis=1)
+    return frame
