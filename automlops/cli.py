@@ -307,7 +307,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug: one line for the user, the traceback only on request
         from automlops.config import get_settings
 
-        if get_settings().debug:
+        if get_settings().show_tracebacks:
             raise
         print(f"automlops: internal error: {type(exc).__name__}: {exc} (set AUTOMLOPS_DEBUG=1 for details)",
               file=sys.stderr)

@@ -26,9 +26,10 @@ def _env(*names: str) -> AliasChoices:
 class Settings(BaseSettings):
     """Typed configuration of the studio (environment variables, then ``.env``)."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_ignore_empty=True)
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_ignore_empty=True,
+                                      populate_by_name=True)
 
-    home: Path = Field(
+    studio_home: Path = Field(
         default=REPO_ROOT,
         validation_alias=_env("AUTOMLOPS_HOME"),
         description="Root folder for data_lake/, models/, mlflow.db and MLflow artifacts.",
@@ -52,7 +53,7 @@ class Settings(BaseSettings):
     model_name: str | None = Field(default=None, validation_alias=_env("MODEL_NAME"))
     model_version: int | None = Field(default=None, validation_alias=_env("MODEL_VERSION"))
     max_upload_mb: float = Field(default=200.0, validation_alias=_env("AUTOMLOPS_MAX_UPLOAD_MB"))
-    debug: bool = Field(default=False, validation_alias=_env("AUTOMLOPS_DEBUG"),
+    show_tracebacks: bool = Field(default=False, validation_alias=_env("AUTOMLOPS_DEBUG"),
                         description="Show full tracebacks in the CLI (for developers).")
     api_port: int = Field(default=8000, validation_alias=_env("API_PORT"))
     dashboard_port: int = Field(default=8501, validation_alias=_env("DASHBOARD_PORT"))
@@ -82,6 +83,11 @@ class Settings(BaseSettings):
         default=True, validation_alias=_env("AUTOMLOPS_PREDICTION_LOG_ENABLED"),
         description="Append every API prediction to the prediction log (for drift monitoring).",
     )
+
+    @property
+    def home(self) -> Path:
+        """The studio's root folder (a field name of ``home`` would also read the shell's $HOME)."""
+        return self.studio_home
 
     @property
     def lake_dir(self) -> Path:

@@ -32,7 +32,6 @@ import os
 import platform
 import re
 import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -42,6 +41,7 @@ from typing import Any
 from automlops.config import Settings, get_settings
 from automlops.errors import IntegrityError, ModelError, NotFoundError
 from automlops.mlops._atomic import TMP_PREFIX, atomic_write_text, clean_temp_files, fsync_dir, sha256_file
+from automlops.mlops._locks import flock
 
 try:  # POSIX advisory locks; on other systems the store still works, without cross-process locks
     import fcntl
@@ -152,25 +152,6 @@ def _fsync_file(path: Path) -> None:
         os.fsync(fh.fileno())
 
 
-@contextlib.contextmanager
-def _flock(path: Path, *, shared: bool = False, blocking: bool = True) -> Iterator[bool]:
-    """Hold an advisory ``flock`` on ``path``; yields False if ``blocking=False`` and it is taken."""
-    if fcntl is None:  # pragma: no cover
-        yield True
-        return
-    with open(path, "a+b") as fh:
-        mode = (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | (0 if blocking else fcntl.LOCK_NB)
-        try:
-            fcntl.flock(fh.fileno(), mode)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-
-
 class ModelStore:
     """Numbered, write-once model versions under ``root`` (see the module docstring)."""
 
@@ -197,7 +178,7 @@ class ModelStore:
         """Remove temp folders of interrupted saves, skipping names a process is saving right now."""
         for entry in self.root.iterdir():
             if entry.is_dir() and NAME_PATTERN.match(entry.name):
-                with _flock(entry / _SAVE_LOCK, blocking=False) as free:
+                with flock(entry / _SAVE_LOCK, blocking=False) as free:
                     if free:
                         clean_temp_files(entry)
 
@@ -222,7 +203,7 @@ class ModelStore:
 
         folder = self._model_dir(name)
         folder.mkdir(exist_ok=True)
-        with _flock(folder / _SAVE_LOCK, shared=True):
+        with flock(folder / _SAVE_LOCK, shared=True):
             tmp = Path(tempfile.mkdtemp(prefix=TMP_PREFIX, dir=folder))
             try:
                 model_path = tmp / MODEL_FILE
@@ -276,7 +257,7 @@ class ModelStore:
 
     def _move_latest(self, folder: Path, version: int) -> None:
         """Point LATEST at ``version`` unless a concurrent save already moved it further."""
-        with _flock(folder / _LATEST_LOCK):
+        with flock(folder / _LATEST_LOCK):
             current = self._read_latest(folder)
             if current is None or version > current:
                 atomic_write_text(folder / LATEST_FILE, f"v{version:04d}\n")

@@ -27,13 +27,13 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib import metadata
-from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from automlops.config import Settings, get_settings
 from automlops.errors import AutoMLOpsError, ConfigError, TrackingError
+from automlops.mlops._locks import flock
+from automlops.mlops._model_logging import pip_requirements, skops_trusted_types
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -48,10 +48,6 @@ _MAX_TAG_VALUE = 8000
 _MAX_PARAMS_PER_BATCH = 100
 _MAX_METRICS_PER_BATCH = 1000
 _MAX_ARTIFACTS_LISTED = 1000
-_PIP_PACKAGES = {  # import name -> distributions that provide it (first installed wins)
-    "sklearn": ("scikit-learn",), "pandas": ("pandas",), "numpy": ("numpy",), "joblib": ("joblib",),
-    "xgboost": ("xgboost", "xgboost-cpu"), "lightgbm": ("lightgbm",),
-}
 
 
 State = Literal["connected", "unauthorized", "unreachable", "error"]
@@ -93,49 +89,9 @@ def sqlite_path(uri: str) -> Path | None:
     return None if raw in ("", ":memory:") else Path(raw)
 
 
-@contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    """An exclusive advisory lock held across processes (no-op where ``fcntl`` is missing)."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows
-        yield
-        return
-    with open(path, "a+b") as fh:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-
-
-def _installed(dists: Sequence[str]) -> tuple[str, str] | None:
-    for dist in dists:
-        with contextlib.suppress(metadata.PackageNotFoundError):
-            return dist, metadata.version(dist)
-    return None
-
-
-def pip_requirements(*extra: str) -> list[str]:
-    """Pinned requirements for a logged model: saves MLflow a 7-10 s inference subprocess."""
-    found = [_installed(dists) for module, dists in _PIP_PACKAGES.items() if find_spec(module) is not None]
-    found += [_installed((dist,)) or (dist, "") for dist in extra]
-    return [f"{dist}=={version}" if version else dist for dist, version in filter(None, found)]
-
-
 def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
-
-
-def _skops_trusted_types(model: object) -> list[str] | None:
-    """Types skops must trust to reload *our own* model, or ``None`` if skops cannot save it."""
-    try:
-        import skops.io
-
-        return list(skops.io.get_untrusted_types(data=skops.io.dumps(model)))
-    except Exception:
-        return None
 
 
 class Tracker:
@@ -212,7 +168,7 @@ class Tracker:
                 return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
             db.parent.mkdir(parents=True, exist_ok=True)
             # A fresh DB hit by several processes races on CREATE TABLE: create it while holding the lock.
-            with _file_lock(db.with_name(db.name + ".lock")):
+            with flock(db.with_name(db.name + ".lock")):
                 client = MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
                 client.search_experiments(max_results=1)
             return client
@@ -347,7 +303,7 @@ class Tracker:
         from mlflow.models import infer_signature
 
         example = input_example.head(5)
-        trusted = _skops_trusted_types(model)
+        trusted = skops_trusted_types(model)
         fmt = "skops" if trusted is not None else "cloudpickle"
         with self._errors(f"log the model to run {run_id}"), tempfile.TemporaryDirectory() as tmp:
             local = Path(tmp) / "model"

@@ -119,7 +119,9 @@ class Evaluator:
 
     def evaluate(self, candidate: Candidate, trial: optuna.Trial | None = None,
                  deadline: float | None = None) -> Evaluation:
-        scores, fit_t, pred_t = [], [], []
+        scores: list[float] = []
+        fit_t: list[float] = []
+        pred_t: list[float] = []
         oof_rows, oof_folds, oof_pred, oof_proba = [], [], [], []
         for step, (fold, train_idx, val_idx) in enumerate(self._steps()):
             if deadline is not None and step > 0 and time.monotonic() + float(np.mean(fit_t)) > deadline:
