@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from automlops.config import Settings, get_settings
 from automlops.errors import AutoMLOpsError, ConfigError, TrackingError
 from automlops.mlops._locks import flock
+from automlops.mlops._mlflow_template import seed_sqlite_store
 from automlops.mlops._model_logging import pip_requirements, skops_trusted_types
 
 if TYPE_CHECKING:
@@ -169,6 +170,7 @@ class Tracker:
             db.parent.mkdir(parents=True, exist_ok=True)
             # A fresh DB hit by several processes races on CREATE TABLE: create it while holding the lock.
             with flock(db.with_name(db.name + ".lock")):
+                seed_sqlite_store(db, db.parent / "mlartifacts")
                 client = MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
                 client.search_experiments(max_results=1)
             return client

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 __all__ = ["TimeBudget"]
@@ -26,6 +27,7 @@ class TimeBudget:
     fixed_tail: float = 2.0  # tracking + saving + process exit, measured ~1–2 s locally
     tail_estimate: float = 0.0  # refit (+ ensemble) of the current best, updated as trials finish
     durations: dict[str, list[float]] = field(default_factory=dict)
+    backlog: Callable[[], float] = lambda: 0.0  # work queued elsewhere (MLflow logging) to wait for
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
@@ -41,7 +43,7 @@ class TimeBudget:
     def search_deadline(self) -> float | None:
         if self.deadline is None:
             return None
-        return self.deadline - self.fixed_tail - self.tail_estimate - self.margin()
+        return self.deadline - self.fixed_tail - self.tail_estimate - self.backlog() - self.margin()
 
     def search_time_left(self) -> float:
         end = self.search_deadline()
@@ -55,7 +57,12 @@ class TimeBudget:
         return statistics.median(seen) if seen else None
 
     def can_start(self, model: str) -> bool:
-        """False when this model's typical trial would run past the search deadline."""
+        """False when this model's typical trial would run past the search deadline.
+
+        The very first trial always runs: a result slightly late beats no result at all.
+        """
+        if not self.durations:
+            return True
         left = self.search_time_left()
         if left <= 0:
             return False

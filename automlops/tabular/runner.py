@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import optuna
 import pandas as pd
+from sklearn.base import clone
 
 from automlops.core.metrics import get_metric, score_all
 from automlops.core.problem import Problem, TaskType, infer_problem
@@ -64,13 +65,14 @@ class AutoMLRunner:
                  test_size: float = 0.2, time_column: str | None = None, tracker: Any = None,
                  dataset: dict[str, Any] | None = None, run_name: str | None = None,
                  callbacks: Sequence[Callback] = (), storage: str | None = None, study_name: str | None = None,
-                 started_at: float | None = None, stop_event: threading.Event | None = None) -> None:
+                 started_at: float | None = None, stop_event: threading.Event | None = None,
+                 refit_full: bool = False) -> None:
         self.target, self.task, self.metric, self.preset = target, task, metric, preset
         self.search, self.validation, self.models, self.ensemble = search, validation, models, ensemble
         self.n_trials, self.time_budget, self.seed, self.test_size = n_trials, time_budget, seed, test_size
         self.time_column, self.tracker, self.dataset, self.run_name = time_column, tracker, dataset, run_name
         self.callbacks, self.storage, self.study_name = callbacks, storage, study_name
-        self.started_at, self.stop_event = started_at, stop_event
+        self.started_at, self.stop_event, self.refit_full = started_at, stop_event, refit_full
 
     # ----------------------------------------------------------------------------- helpers
     def _decide(self, topic: str, message: str) -> None:
@@ -163,7 +165,7 @@ class AutoMLRunner:
         self._check_config()
         n_trials, total = self._plan_budget()
         self.budget_.total = total
-        self.budget_.fixed_tail = 2.0 if self.tracker is not None else 0.3  # MLflow logging + saving
+        self.budget_.fixed_tail = 1.5 if self.tracker is not None else 0.3  # logging the model + saving
         df = self._prepare(df)
         problem = self.problem_
         if test_df is None:
@@ -186,6 +188,7 @@ class AutoMLRunner:
         config, from_preset = self._ensemble_config()
         config.validate(problem, get_metric(problem.metric).needs_proba)
         self._sink = TrackingSink(self.tracker, run_name=self.run_name, problem=problem, dataset=self.dataset)
+        self.budget_.backlog = self._sink.backlog_seconds
         try:
             self._search(X, y, specs, n_trials)
             self._finish(X, y, test, config, from_preset)
@@ -246,7 +249,9 @@ class AutoMLRunner:
                 raise optuna.TrialPruned("skipped for time")
             started = time.monotonic()
             try:
-                result = self.evaluator_.evaluate(candidate, trial, deadline=self.budget_.search_deadline())
+                first = not self.budget_.durations  # the first trial always finishes: some result beats none
+                deadline = None if first else self.budget_.search_deadline()
+                result = self.evaluator_.evaluate(candidate, trial, deadline=deadline)
             except optuna.TrialPruned as exc:
                 trial.set_user_attr("note", str(exc) or "pruned")
                 raise
@@ -291,6 +296,8 @@ class AutoMLRunner:
         config, _ = self._ensemble_config()
         if config.kind != "none":
             refit = max(refit, self._ensemble_seconds([r[2].model for r in ranked[: config.top_k]], config.kind))
+        if self.refit_full:
+            refit *= 2.25  # a second fit, on train + test rows
         total = self.budget_.total or 0.0
         self.budget_.tail_estimate = min(1.3 * refit, 0.35 * total)  # the rest is checked before ensembling
 
@@ -326,9 +333,26 @@ class AutoMLRunner:
         self.n_test_rows_ = len(test)
         self._decide("result", f"final model {self.best_model_name_}: test {problem.metric} = {self.test_score_:.4f} "
                                f"on {len(test)} untouched rows")
+        if self.refit_full:
+            self._refit_on_all_rows(final, X, y, test)
         self.timings_["tracking_start"] = self.budget_.elapsed()
         self.run_id_ = self._sink.finish(self, X.head(5))
         self.wall_seconds_ = self.budget_.elapsed()
+
+    def _refit_on_all_rows(self, final: Any, X: pd.DataFrame, y: pd.Series, test: pd.DataFrame) -> None:
+        """Refit the chosen pipeline on train + test rows (more data, same recipe)."""
+        deadline = self.budget_.deadline
+        if deadline is not None and time.monotonic() + 1.5 * self.refit_seconds_ + self.budget_.fixed_tail > deadline:
+            self._decide("result", "kept the model trained on the training rows: refitting on all rows would "
+                                   "overrun the time budget")
+            return
+        X_all = pd.concat([X, test[self.plan_.input_columns]], ignore_index=True)
+        y_all = pd.concat([y, test[self.problem_.target]], ignore_index=True)
+        with warnings.catch_warnings(), one_openmp_thread():
+            warnings.simplefilter("ignore")
+            self.best_estimator_ = clone(final).fit(X_all, y_all)
+        self._decide("result", f"refitted the final model on all {len(X_all)} rows (train + test): the test score "
+                               "above was measured before, so it describes a model that saw fewer rows")
 
     def _try_ensemble(self, config: ens.EnsembleConfig, from_preset: bool, single: Any) -> Any:
         problem, lb = self.problem_, self.leaderboard_

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import queue
+import statistics
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
@@ -36,6 +38,9 @@ class TrackingSink:
         self.errors: list[str] = []
         self._queue: queue.Queue[Any] = queue.Queue()
         self._thread: threading.Thread | None = None
+        self._started_at: float | None = None
+        self._open_expected = 2.0
+        self._job_seconds: list[float] = []
 
     @property
     def enabled(self) -> bool:
@@ -50,16 +55,31 @@ class TrackingSink:
             job = self._queue.get()
             if job is _STOP:
                 return
+            started = time.monotonic()
             try:
                 job()
             except Exception as exc:  # tracking must never kill training; report at the end
                 self.errors.append(f"{type(exc).__name__}: {exc}"[:300])
+            if self.run_id.done():
+                self._job_seconds.append(time.monotonic() - started)
+
+    def backlog_seconds(self) -> float:
+        """Expected time to drain what is queued (the runner keeps it out of the search's budget)."""
+        if not self.enabled or self._started_at is None:
+            return 0.0
+        seconds = 0.0
+        if not self.run_id.done():  # MLflow still importing / creating its database
+            seconds += max(0.5, self._open_expected - (time.monotonic() - self._started_at))
+        per_job = statistics.median(self._job_seconds[-20:]) if self._job_seconds else 0.05
+        return seconds + self._queue.qsize() * per_job
 
     def start(self, params: dict[str, Any]) -> None:
         if not self.enabled:
             self.run_id.set_result(None)
             return
         self._thread = threading.Thread(target=self._work, name="mlflow-sink", daemon=True)
+        self._started_at = time.monotonic()
+        self._open_expected = self._expected_open_seconds()
         self._thread.start()
 
         def open_run() -> None:
@@ -76,6 +96,13 @@ class TrackingSink:
                 self.tracker.log_dataset_input(run_id, **self.dataset)
 
         self._submit(open_run)
+
+    def _expected_open_seconds(self) -> float:
+        """Importing MLflow takes ~2 s; creating a fresh SQLite store runs migrations for ~5 s more."""
+        from automlops.mlops.tracking import sqlite_path
+
+        db = sqlite_path(str(getattr(self.tracker, "tracking_uri", "")))
+        return 7.0 if db is not None and not db.exists() else 2.5
 
     def _parent(self) -> str | None:
         try:
