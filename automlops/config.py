@@ -58,6 +58,14 @@ class Settings(BaseSettings):
     api_port: int = Field(default=8000, validation_alias=_env("API_PORT"))
     dashboard_port: int = Field(default=8501, validation_alias=_env("DASHBOARD_PORT"))
     mlflow_ui_port: int = Field(default=5000, validation_alias=_env("MLFLOW_UI_PORT"))
+    api_url: str | None = Field(
+        default=None, validation_alias=_env("API_URL"),
+        description="Where the dashboard reaches the API (default http://127.0.0.1:<API_PORT>).",
+    )
+    mlflow_ui_url: str | None = Field(
+        default=None, validation_alias=_env("MLFLOW_UI_URL"),
+        description="Link to the MLflow UI shown in the dashboard (default http://127.0.0.1:<MLFLOW_UI_PORT>).",
+    )
     # ---- prediction service (automlops.serving); appended for the API issue
     api_max_body_bytes: int = Field(
         default=1024 * 1024, gt=0, validation_alias=_env("API_MAX_BODY_BYTES"),
@@ -107,6 +115,14 @@ class Settings(BaseSettings):
         if self.tracking_uri:
             return self.tracking_uri
         return f"sqlite:///{(self.home / 'mlflow.db').resolve()}"
+
+    @property
+    def resolved_api_url(self) -> str:
+        return (self.api_url or f"http://127.0.0.1:{self.api_port}").rstrip("/")
+
+    @property
+    def resolved_mlflow_ui_url(self) -> str:
+        return (self.mlflow_ui_url or f"http://127.0.0.1:{self.mlflow_ui_port}").rstrip("/")
 
     @property
     def max_upload_bytes(self) -> int:

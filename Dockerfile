@@ -1,0 +1,28 @@
+# AutoMLOps Studio — one image for the dashboard, the prediction API and the MLflow server.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    AUTOMLOPS_HOME=/data
+
+# libgomp: OpenMP runtime used by LightGBM and XGBoost
+RUN apt-get update && apt-get install -y --no-install-recommends libgomp1 curl \
+    && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /app
+COPY requirements.txt .
+RUN pip install -r requirements.txt
+
+COPY pyproject.toml README.md ./
+COPY automlops ./automlops
+COPY app.py api.py automl_engine.py mlops_utils.py ./
+COPY .streamlit ./.streamlit
+RUN pip install --no-deps . && mkdir -p /data && useradd --create-home studio && chown studio /data
+USER studio
+VOLUME ["/data"]
+
+EXPOSE 8501 8000 5000
+# The default command is the dashboard; docker-compose.yml starts the API and MLflow from the same image.
+CMD ["streamlit", "run", "app.py", "--server.address=0.0.0.0", "--server.port=8501", \
+     "--server.headless=true", "--browser.gatherUsageStats=false"]
