@@ -5,6 +5,7 @@
     automlops predict --model NAME[@vN] data.csv     predictions (and --proba) as CSV
     automlops lake add|list|show                     the versioned data lake
     automlops models list                            saved models
+    automlops serve                                  the prediction API (needs API_KEY)
 
 Every folder comes from ``AUTOMLOPS_HOME``. Bad input answers with exit code 2 and one line on
 stderr; the contract of ``train --json`` (the last stdout line is a JSON object) is used by
@@ -111,6 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
     models_sub.add_parser("zoo", help="list the algorithms AutoML can search")
 
     sub.add_parser("demo", help="seed the data lake with bundled real datasets")
+
+    serve = sub.add_parser("serve", help="serve the newest model over HTTP (x-api-key protected)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, help="default: API_PORT (8000)")
     return parser
 
 
@@ -292,11 +297,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from automlops.serving import run
+
+    run(args.host, args.port)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     started = _process_started_monotonic()
     parser = build_parser()
     args = parser.parse_args(argv)
-    handlers = {"predict": cmd_predict, "lake": cmd_lake, "models": cmd_models, "demo": cmd_demo}
+    handlers = {"predict": cmd_predict, "lake": cmd_lake, "models": cmd_models, "demo": cmd_demo,
+                "serve": cmd_serve}
     try:
         if args.command == "train":
             code = cmd_train(args, started)

@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
-# `make run`: seed the demo data, then start the studio's services on the loopback address.
-# Ctrl-C stops all of them.
+# `make run`: seed the demo data (and a first model), then start the MLflow UI, the prediction
+# API and the dashboard on the loopback address. Ctrl-C stops all of them.
 set -euo pipefail
 VENV=${1:-.venv}
 HOST=${2:-127.0.0.1}
 BIN="$VENV/bin"
 HOME_DIR=${AUTOMLOPS_HOME:-$(pwd)}
 MLFLOW_PORT=${MLFLOW_UI_PORT:-5000}
+API_PORT=${API_PORT:-8000}
+DASHBOARD_PORT=${DASHBOARD_PORT:-8501}
 
 "$BIN/automlops" demo
+if [ -z "$(ls -A "$HOME_DIR/models" 2>/dev/null | grep -v README.md || true)" ]; then
+  echo "Training a first demo model so the API has something to serve (about 20 s)..."
+  "$BIN/automlops" train lake:breast_cancer --target target --preset fast --time-budget 20 || true
+fi
+
 pids=()
 cleanup() { trap - INT TERM EXIT; for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup INT TERM EXIT
@@ -17,17 +24,21 @@ MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false "$BIN/mlflow" server \
   --backend-store-uri "sqlite:///$HOME_DIR/mlflow.db" --artifacts-destination "$HOME_DIR/mlartifacts" \
   --host "$HOST" --port "$MLFLOW_PORT" --workers 1 >"$HOME_DIR/.mlflow-ui.log" 2>&1 &
 pids+=($!)
+# Without a real API_KEY, development mode generates a random key and prints it once.
+AUTOMLOPS_DEV=${AUTOMLOPS_DEV:-true} "$BIN/automlops" serve --host "$HOST" --port "$API_PORT" &
+pids+=($!)
+"$BIN/streamlit" run app.py --server.headless true --server.address "$HOST" \
+  --server.port "$DASHBOARD_PORT" --browser.gatherUsageStats false >"$HOME_DIR/.dashboard.log" 2>&1 &
+pids+=($!)
 
-if [ -f app.py ] && grep -q "st.navigation" app.py 2>/dev/null; then
-  "$BIN/streamlit" run app.py --server.headless true --server.address "$HOST" \
-    --server.port "${DASHBOARD_PORT:-8501}" --browser.gatherUsageStats false &
-  pids+=($!)
-  echo "Dashboard:  http://$HOST:${DASHBOARD_PORT:-8501}"
-else
-  echo "The dashboard is not built yet; training the demo model from the CLI instead:"
-  "$BIN/automlops" train lake:breast_cancer --target target --preset fast
-fi
-echo "MLflow UI:  http://$HOST:$MLFLOW_PORT   (runs, metrics, models)"
-echo "Models:     $HOME_DIR/models      Data lake: $HOME_DIR/data_lake"
-echo "Press Ctrl-C to stop."
+sleep 2
+cat <<MSG
+
+  Dashboard:  http://$HOST:$DASHBOARD_PORT
+  API:        http://$HOST:$API_PORT/docs   (send the key above in the x-api-key header)
+  MLflow UI:  http://$HOST:$MLFLOW_PORT
+  Data lake:  $HOME_DIR/data_lake     Models: $HOME_DIR/models
+
+  Press Ctrl-C to stop.
+MSG
 wait

@@ -1,0 +1,109 @@
+"""``create_app()``: the prediction service as a FastAPI application.
+
+A *factory* rather than a module-level app: each call builds an independent service from one
+:class:`~automlops.config.Settings`, so tests create as many as they like with their own model
+folder and key, and importing this module starts nothing. The *lifespan* is what runs when the
+server starts and stops: load the newest valid model, start the hot-reload thread and the
+prediction-log writer; then stop them, writing what is still queued.
+
+Run it with ``uvicorn api:app`` (``api.py`` calls ``create_app()``) or ``automlops serve``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.routing import iter_route_contexts
+
+from automlops import __version__
+from automlops.config import Settings, get_settings
+from automlops.serving.deps import ServingContext, resolve_api_key
+from automlops.serving.errors import install_error_handlers
+from automlops.serving.metrics import Metrics
+from automlops.serving.middleware import ServingMiddleware
+from automlops.serving.routes import PUBLIC_PATHS, protected, public
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("automlops.serving")
+
+DESCRIPTION = """
+Serves the newest model of the AutoMLOps Studio model store (or the one pinned by `MODEL_NAME`
+/ `MODEL_VERSION`) and hot-reloads new versions without a restart.
+
+Every route except `/`, `/ready` and these docs needs the API key in the **`x-api-key`** header
+(use *Authorize* above). Errors always answer `{"error": {"code", "message", "fields"}}`.
+"""
+
+
+def _ensure_log_handler() -> None:
+    """Show the service's own INFO lines (model loaded/refused) next to uvicorn's."""
+    if not log.handlers and not logging.getLogger().handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+
+
+async def _start(ctx: ServingContext) -> None:
+    from automlops.mlops.monitor import PredictionLog
+    from automlops.mlops.store import ModelStore
+    from automlops.serving.loader import ModelManager, Reloader
+
+    settings = ctx.settings
+    manager = ModelManager(ModelStore(settings=settings), name=settings.model_name,
+                           version=settings.model_version, metrics=ctx.metrics)
+    manager.refresh(force=True)
+    if manager.current is None:
+        log.warning("no model served yet: %s", manager.problem)
+    ctx.manager = manager
+    ctx.reloader = Reloader(manager, settings.api_reload_interval).start()
+    if settings.prediction_log_enabled:
+        ctx.prediction_log = PredictionLog(settings=settings).start()
+        plog = ctx.prediction_log
+        ctx.metrics.gauge("automlops_prediction_log_rows_written_total", "Prediction rows written to the log.",
+                          lambda: [({}, plog.written)], kind="counter")
+        ctx.metrics.gauge("automlops_prediction_log_dropped_total", "Requests not logged: the log queue was full.",
+                          lambda: [({}, plog.dropped)], kind="counter")
+        ctx.metrics.gauge("automlops_prediction_log_failed_rows_total", "Prediction rows lost to a write error.",
+                          lambda: [({}, plog.failed)], kind="counter")
+    ctx.metrics.gauge("automlops_model_info", "The model being served (value 1; none while no model).",
+                      lambda: [({"model": m.name, "version": str(m.version), "task": m.task}, 1)]
+                      if (m := manager.current) is not None else [])
+
+
+def _stop(ctx: ServingContext) -> None:
+    if ctx.reloader is not None:
+        ctx.reloader.stop()
+    if ctx.prediction_log is not None:
+        ctx.prediction_log.close()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the service. Raises ConfigError at once when the API key is missing or the placeholder."""
+    settings = settings or get_settings()
+    ctx = ServingContext(settings=settings, api_key=resolve_api_key(settings).encode("utf-8"), metrics=Metrics())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        _ensure_log_handler()
+        await _start(ctx)
+        try:
+            yield
+        finally:
+            _stop(ctx)
+
+    app = FastAPI(title="AutoMLOps Studio prediction API", version=__version__, description=DESCRIPTION,
+                  lifespan=lifespan)
+    app.state.serving = ctx
+    install_error_handlers(app)
+    app.include_router(public)
+    app.include_router(protected)
+    known = frozenset(r.path for r in iter_route_contexts(app.routes) if r.path) | PUBLIC_PATHS
+    app.add_middleware(ServingMiddleware, metrics=ctx.metrics, max_body_bytes=settings.api_max_body_bytes,
+                       known_paths=known)
+    return app

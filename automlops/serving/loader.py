@@ -1,0 +1,283 @@
+"""Loading the model to serve, and swapping in new versions without a restart (hot reload).
+
+**What gets served.** By default the newest version in the model store (``latest_overall``);
+with ``MODEL_NAME`` the newest version of that name; with ``MODEL_NAME`` + ``MODEL_VERSION``
+exactly that version.
+
+**How a new version comes in.** A background thread looks at ``models/`` every
+``API_RELOAD_INTERVAL`` seconds (a directory listing: cheap). When something changed it
+*loads the candidate beside the served model*: ``meta.json`` schema first, then the SHA-256
+check and unpickling (:meth:`ModelStore.load`), then a smoke test (predict one example row),
+then the fast preprocessing path is compiled and checked (:mod:`automlops.serving.fastpath`).
+Only a model that passes all of that replaces the served one, in a single reference
+assignment: a request that already holds the old model finishes with it, the next one gets
+the new one, and no request sees half of each. A truncated, tampered or schema-broken
+version is refused, counted on ``/metrics``, logged, and remembered so it is not retried;
+the old model keeps serving.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from automlops.errors import AutoMLOpsError, ModelError, NotFoundError
+from automlops.mlops.store import ModelStore, StoredModel
+from automlops.serving.fastpath import FastPreprocessor, compile_preprocessor, probe_rows
+from automlops.serving.metrics import Metrics
+from automlops.serving.validation import FeatureSchema, PreparedRows, prepare_rows
+
+__all__ = ["ModelManager", "Reloader", "ServedModel"]
+
+log = logging.getLogger("automlops.serving")
+TASKS = ("classification", "regression")
+MAX_TRIES_PER_REFRESH = 5
+
+
+@dataclass
+class ServedModel:
+    """A verified model ready to answer, with everything precomputed that requests need."""
+
+    name: str
+    version: int
+    task: str
+    meta: dict[str, Any] = field(repr=False)
+    schema: FeatureSchema = field(repr=False)
+    pipeline: Any = field(repr=False)
+    loaded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    classes: list[Any] | None = None
+    fast: FastPreprocessor | None = field(default=None, repr=False)  # set once verified (see fastpath)
+
+    def __post_init__(self) -> None:
+        from sklearn.pipeline import Pipeline
+
+        # Run the preprocessing once and give its output to both predict and predict_proba.
+        model = self.pipeline
+        if isinstance(model, Pipeline) and len(model.steps) > 1:
+            self._prep: Any = model[:-1]
+            self._final: Any = model.steps[-1][1]
+        else:
+            self._prep, self._final = None, model
+        self._proba = self.task == "classification" and hasattr(self._final, "predict_proba")
+        if self._proba:
+            found = getattr(self._final, "classes_", None)
+            self.classes = list(found.tolist()) if found is not None else list(self.meta.get("classes") or [])
+        self._columns = list(self.schema.columns)
+        self.ref = {"name": self.name, "version": self.version, "task": self.task}
+
+    def frame(self, prepared: PreparedRows) -> Any:
+        import pandas as pd
+
+        if prepared.matrix is not None:
+            return pd.DataFrame(prepared.matrix, columns=self._columns, copy=False)
+        return pd.DataFrame(prepared.columns, columns=self._columns, copy=False)
+
+    def predict(self, prepared: PreparedRows) -> tuple[list[Any], list[list[float]] | None]:
+        """Predictions (and class probabilities) as plain Python lists, ready for JSON."""
+        if self.fast is not None:
+            X = self.fast.transform(prepared)
+        else:
+            X = self.frame(prepared)
+            if self._prep is not None:
+                X = self._prep.transform(X)
+        predictions = self._final.predict(X)
+        proba = self._final.predict_proba(X).tolist() if self._proba else None
+        return predictions.tolist(), proba
+
+    def predict_records(self, records: list[dict[str, Any]]) -> tuple[list[Any], list[list[float]] | None]:
+        return self.predict(prepare_rows({"records": records}, self.schema))
+
+    def compile(self) -> bool:
+        """Switch to the fast preprocessing path if it gives exactly the pipeline's features."""
+        import numpy as np
+
+        try:
+            fast = compile_preprocessor(self.pipeline, self.schema)
+            if fast is None or self._prep is None:
+                return False
+            probes = prepare_rows({"records": probe_rows(self.schema)}, self.schema)
+            expected = np.asarray(self._prep.transform(self.frame(probes)), dtype=np.float64)
+            got = np.asarray(fast.transform(probes), dtype=np.float64)
+        except Exception as exc:  # any surprise: keep the normal path
+            log.info("model %s v%d: fast preprocessing unavailable (%s)", self.name, self.version, exc)
+            return False
+        if got.shape != expected.shape or not np.allclose(got, expected, equal_nan=True):
+            log.info("model %s v%d: fast preprocessing differs from the pipeline; not used", self.name, self.version)
+            return False
+        self.fast = fast
+        return True
+
+
+def _check_meta(stored: StoredModel | None, meta: dict[str, Any], name: str, version: int) -> FeatureSchema:
+    """Refuse metadata that does not describe a servable tabular model (before anything is unpickled)."""
+    if meta.get("name") != name or meta.get("version") != version:
+        raise ModelError(f"meta.json names {meta.get('name')!r} v{meta.get('version')!r}, "
+                         f"but the folder is {name} v{version}")
+    if meta.get("kind", "tabular") != "tabular":
+        raise ModelError(f"{name} v{version} is a {meta.get('kind')!r} model; the API serves tabular models")
+    if meta.get("task") not in TASKS:
+        raise ModelError(f"{name} v{version}: task {meta.get('task')!r} cannot be served (expected one of "
+                         f"{', '.join(TASKS)})")
+    return FeatureSchema.from_meta(meta)
+
+
+def load_served(store: ModelStore, name: str, version: int, stored: StoredModel | None = None) -> ServedModel:
+    """Verify and load one version; raise an AutoMLOpsError saying why it cannot be served."""
+    if stored is not None and stored.meta:  # unreadable meta: store.load below says exactly why
+        _check_meta(stored, stored.meta, name, version)
+    loaded = store.load(name, version)  # SHA-256 checked before unpickling
+    schema = _check_meta(stored, loaded.meta, name, version)
+    if not callable(getattr(loaded.model, "predict", None)):
+        raise ModelError(f"{name} v{version} holds a {type(loaded.model).__name__}, which cannot predict")
+    served = ServedModel(name, version, str(loaded.meta["task"]), loaded.meta, schema, loaded.model)
+    try:
+        predictions, proba = served.predict_records([schema.example_row()])
+    except Exception as exc:  # a model that cannot score one plausible row is broken
+        raise ModelError(f"{name} v{version} failed its smoke test on an example row: {exc}") from exc
+    if len(predictions) != 1 or (proba is not None and len(proba[0]) != len(served.classes or ())):
+        raise ModelError(f"{name} v{version} answered the smoke test with the wrong shape")
+    served.compile()
+    return served
+
+
+class ModelManager:
+    """Holds the served model and replaces it when a newer valid version appears."""
+
+    def __init__(self, store: ModelStore, *, name: str | None = None, version: int | None = None,
+                 metrics: Metrics | None = None) -> None:
+        self.store = store
+        self.name, self.version = name, version
+        self.metrics = metrics or Metrics()
+        self.current: ServedModel | None = None  # replaced by one assignment: atomic for readers
+        self.problem: str | None = "no model loaded yet"
+        self.refused: dict[tuple[Any, ...], str] = {}
+        self._fingerprint: Any = None
+        self._lock = threading.Lock()  # one refresh at a time
+
+    # ------------------------------------------------------------------ change detection
+    def _snapshot(self) -> Any:
+        """Names, version folders and LATEST times under the store: changes when anything is published."""
+        entries = []
+        try:
+            with os.scandir(self.store.root) as it:
+                names = sorted(e.name for e in it if e.is_dir() and not e.name.startswith("."))
+        except OSError:
+            return None
+        for name in names:
+            folder = self.store.root / name
+            try:
+                versions = tuple(sorted(p for p in os.listdir(folder) if not p.startswith(".")))
+                latest = os.stat(folder / "LATEST").st_mtime_ns if "LATEST" in versions else 0
+            except OSError:
+                continue
+            entries.append((name, versions, latest))
+        return tuple(entries)
+
+    def _candidates(self) -> list[StoredModel]:
+        """Versions worth serving, best first."""
+        if self.name is None:
+            models = self.store.list_models()
+            return sorted(models, key=lambda m: (m.created, m.name, m.version), reverse=True)
+        try:
+            versions = self.store.versions(self.name)
+        except NotFoundError:
+            return []
+        if self.version is not None:
+            return [v for v in versions if v.version == self.version]
+        _, latest = self.store.resolve(self.name)
+        return sorted(versions, key=lambda v: (v.version == latest, v.version), reverse=True)
+
+    @staticmethod
+    def _key(stored: StoredModel) -> tuple[Any, ...]:
+        """Identifies a version *and its files*: a refusal is forgotten if the files change."""
+        stamps: list[tuple[int, int] | None] = []
+        for file in ("meta.json", "model.joblib"):
+            try:
+                st = os.stat(stored.path / file)
+                stamps.append((st.st_size, st.st_mtime_ns))
+            except OSError:
+                stamps.append(None)
+        return (stored.name, stored.version, *stamps)
+
+    # ------------------------------------------------------------------ refresh
+    def refresh(self, *, force: bool = False) -> bool:
+        """Look for a better model; swap it in if it loads and verifies. True if the model changed."""
+        with self._lock:
+            snapshot = self._snapshot()
+            if not force and snapshot == self._fingerprint:
+                return False
+            self._fingerprint = snapshot
+            try:
+                candidates = self._candidates()
+            except AutoMLOpsError as exc:
+                self.problem = str(exc)
+                return False
+            return self._try(candidates)
+
+    def _try(self, candidates: list[StoredModel]) -> bool:
+        tries = 0
+        for stored in candidates:
+            current = self.current
+            if current is not None and (stored.name, stored.version) == (current.name, current.version):
+                return False  # the served model is the best valid one
+            key = self._key(stored)
+            if key in self.refused:
+                continue
+            try:
+                served = load_served(self.store, stored.name, stored.version, stored)
+            except Exception as exc:  # noqa: BLE001 - anything wrong with a candidate is a refusal
+                self._refuse(key, stored, exc)
+                tries += 1
+                if tries >= MAX_TRIES_PER_REFRESH:
+                    self._fingerprint = None  # come back next time for the rest
+                    return False
+                continue
+            self.current = served
+            self.problem = None
+            self.metrics.model_reload("success")
+            log.info("serving model %s v%d (%s)", served.name, served.version, served.task)
+            return True
+        if self.current is None and not self.refused:
+            pinned = f" named {self.name!r}" + (f" at v{self.version}" if self.version else "") if self.name else ""
+            self.problem = f"no model{pinned} in the model store yet: train one (automlops train ...)"
+        return False
+
+    def _refuse(self, key: tuple[Any, ...], stored: StoredModel, exc: BaseException) -> None:
+        reason = str(exc) if isinstance(exc, AutoMLOpsError) else f"{type(exc).__name__}: {exc}"
+        self.refused[key] = reason
+        self.metrics.model_reload("refused")
+        log.warning("refused model %s v%d: %s", stored.name, stored.version, reason)
+        if self.current is None:
+            self.problem = f"{stored.ref} was refused: {reason}"
+
+
+class Reloader:
+    """The background thread that calls :meth:`ModelManager.refresh` every ``interval`` seconds."""
+
+    def __init__(self, manager: ModelManager, interval: float) -> None:
+        self.manager, self.interval = manager, interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> Reloader:
+        self._thread = threading.Thread(target=self._run, name="model-reloader", daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.manager.refresh()
+            except Exception:  # never let the thread die: the next look may work
+                log.exception("model reload check failed")
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+

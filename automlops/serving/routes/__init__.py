@@ -1,0 +1,29 @@
+"""The API's routes, one module per resource.
+
+``public`` routes (health, readiness) answer without a key; every route of ``protected`` runs
+:func:`~automlops.serving.deps.require_api_key` first. A new route goes on one of the two
+routers, and ``tests/serving/test_auth.py`` checks every route of the app against that rule.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from automlops.serving.deps import require_api_key
+from automlops.serving.routes import health, metrics, model, predict
+from automlops.serving.schemas import ErrorBody
+
+__all__ = ["PUBLIC_PATHS", "protected", "public"]
+
+PUBLIC_PATHS = frozenset({"/", "/ready", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
+
+public = APIRouter()
+public.include_router(health.router)
+
+protected = APIRouter(
+    dependencies=[Depends(require_api_key)],
+    responses={401: {"model": ErrorBody, "description": "Missing or wrong x-api-key header."}},
+)
+protected.include_router(predict.router)
+protected.include_router(model.router)
+protected.include_router(metrics.router)

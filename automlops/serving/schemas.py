@@ -1,0 +1,141 @@
+"""Request and response bodies of the prediction API (they also write the OpenAPI docs).
+
+Each model carries an example, so ``/docs`` shows a request a student can send as it is.
+``/predict`` accepts two equivalent shapes: *records* (one object per row, the most readable)
+and *split* (``columns`` once, then ``data`` as rows of values: smaller for big batches, and
+the shape ``pandas.DataFrame.to_dict(orient="split")`` produces).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = ["ErrorBody", "ErrorDetail", "FieldProblem", "HealthResponse", "ModelInfo", "ModelRef",
+           "PredictRequest", "PredictResponse", "ReadyResponse"]
+
+_ROW = {"mean radius": 14.1, "mean texture": 19.3, "mean perimeter": 91.9}
+
+
+class PredictRequest(BaseModel):
+    """Rows to score: either ``records`` or ``columns`` + ``data``."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"records": [{"island": "Biscoe", "bill_length_mm": 45.1, "bill_depth_mm": 14.5,
+                      "flipper_length_mm": 215.0, "body_mass_g": 5000.0, "sex": "female", "year": 2008}]},
+        {"columns": ["island", "bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "sex", "year"],
+         "data": [["Dream", 39.5, 17.4, 186.0, 3800.0, "female", 2007]]},
+    ]})
+
+    records: list[dict[str, Any]] | None = Field(
+        default=None, description="One object per row, {column: value}; null for a missing value.")
+    columns: list[str] | None = Field(default=None, description="Column names, with `data`.")
+    data: list[list[Any]] | None = Field(default=None, description="Rows of values in `columns` order.")
+
+    @model_validator(mode="after")
+    def _one_shape(self) -> PredictRequest:
+        if self.records is not None and (self.columns is not None or self.data is not None):
+            raise ValueError("send either 'records' or 'columns' + 'data', not both")
+        if self.records is None and (self.columns is None or self.data is None):
+            raise ValueError("send 'records' (a list of row objects) or both 'columns' and 'data'")
+        return self
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.records if self.records is not None else self.data or [])
+
+
+class ModelRef(BaseModel):
+    """Which model answered."""
+
+    name: str
+    version: int
+    task: str
+
+
+class PredictResponse(BaseModel):
+    """Predictions in request order, with class probabilities for classifiers."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "request_id": "9f1c2d3e4b5a69788796a5b4c3d2e1f0", "model": {"name": "penguins", "version": 3,
+                                                                  "task": "classification"},
+        "n_rows": 1, "predictions": ["Gentoo"], "classes": ["Adelie", "Chinstrap", "Gentoo"],
+        "probabilities": [[0.01, 0.02, 0.97]], "warnings": []}]})
+
+    request_id: str = Field(description="Also in the x-request-id header and the prediction log.")
+    model: ModelRef
+    n_rows: int
+    predictions: list[Any] = Field(description="A class label (classification) or a number (regression) per row.")
+    classes: list[Any] | None = Field(default=None, description="Column order of `probabilities`.")
+    probabilities: list[list[float | None]] | None = Field(
+        default=None, description="Per row, one probability per class (classifiers only).")
+    warnings: list[str] = Field(default_factory=list,
+                                description="Accepted but notable: ignored columns, unseen categories.")
+
+
+class FieldProblem(BaseModel):
+    field: str
+    row: int | None = None
+    message: str
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Stable, for programs: unauthorized, invalid_rows, too_many_rows, ...")
+    message: str = Field(description="For people.")
+    fields: list[FieldProblem] = Field(default_factory=list)
+
+
+class ErrorBody(BaseModel):
+    """The shape of every 4xx/5xx answer."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"error": {
+        "code": "invalid_rows", "message": "1 value(s) do not fit the model's schema",
+        "fields": [{"field": "bill_length_mm", "row": 0, "message": "expected a number, got text"}]}}]})
+
+    error: ErrorDetail
+
+
+class HealthResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "status": "ok", "model": {"name": "breast_cancer", "version": 2, "task": "classification"},
+        "loaded_at": "2026-01-01T12:00:00+00:00", "uptime_seconds": 42.0, "studio_version": "0.1.0"}]})
+
+    status: str = Field(description="'ok' when a model is served, 'no_model' otherwise.")
+    model: ModelRef | None
+    loaded_at: str | None
+    uptime_seconds: float
+    studio_version: str
+
+
+class ReadyResponse(BaseModel):
+    ready: bool
+    model: ModelRef
+
+
+class ModelInfo(BaseModel):
+    """The served model's ``meta.json``, minus internals: schema, metrics and lineage."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "name": "breast_cancer", "version": 2, "task": "classification", "target": "target",
+        "classes": ["benign", "malignant"], "input_columns": list(_ROW),
+        "feature_schema": {"features": [{"name": "mean radius", "kind": "numeric", "dtype": "float64",
+                                         "nullable": False}], "dropped": {}},
+        "metric": "roc_auc", "metrics": {"validation": 0.99, "validation_std": 0.004, "test": {"roc_auc": 0.99}},
+        "best_model": "logistic", "created": "2026-01-01T11:59:00+00:00", "loaded_at": "2026-01-01T12:00:00+00:00",
+        "lineage": {"dataset": {"name": "breast_cancer", "version": 1, "sha256": "..."}, "run_id": "abc123",
+                    "model_sha256": "...", "libraries": {"sklearn": "1.9.1"}}}]})
+
+    name: str
+    version: int
+    task: str
+    target: str | None = None
+    classes: list[Any] | None = None
+    input_columns: list[str]
+    feature_schema: dict[str, Any]
+    metric: str | None = None
+    metrics: dict[str, Any]
+    best_model: str | None = None
+    created: str | None = None
+    loaded_at: str
+    lineage: dict[str, Any]
