@@ -149,7 +149,7 @@ class Evaluator:
                     oof_proba.append(proba)
             if trial is not None:
                 trial.report(float(np.mean(scores)), step + 1)
-                if trial.should_prune():
+                if step + 1 < self.n_steps and trial.should_prune():  # a finished trial is never thrown away
                     raise optuna.TrialPruned(f"pruned after step {step + 1}/{self.n_steps}")
         oof = OutOfFold(np.concatenate(oof_rows), np.concatenate(oof_folds), np.concatenate(oof_pred),
                         np.concatenate(oof_proba) if oof_proba else None)

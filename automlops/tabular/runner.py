@@ -169,7 +169,9 @@ class AutoMLRunner:
         df = self._prepare(df)
         problem = self.problem_
         if test_df is None:
-            train, test, why = split_test(df, problem, test_size=self.test_size, random_state=self.seed)
+            ordered = (self.validation or get_preset(self.preset).validation) == "timeseries"
+            train, test, why = split_test(df, problem, test_size=self.test_size, random_state=self.seed,
+                                          ordered=ordered)
         else:
             train, test, why = df, test_df[test_df[problem.target].notna()], "the test rows were given separately"
         self._decide("validation", why)

@@ -28,6 +28,7 @@ first: a strong baseline is always in the leaderboard, even with a tiny budget.
 from __future__ import annotations
 
 import logging
+import random
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -135,17 +136,19 @@ def create_study(strategy: SearchStrategy, *, direction: str, seed: int, n_trial
     note = None
     if strategy.name == "grid":
         assert grid_size is not None
+        points = list(range(grid_size))
         if n_trials is not None and grid_size > n_trials:
-            sampler: optuna.samplers.BaseSampler = optuna.samplers.RandomSampler(seed=seed)
-            note = (f"the grid has {grid_size} points but the budget allows {n_trials} trials, so points of the "
-                    "same grid are sampled at random instead of walked exhaustively")
-        else:
-            sampler = optuna.samplers.GridSampler({"grid_point": list(range(grid_size))}, seed=seed)
+            points = sorted(random.Random(seed).sample(points, n_trials))
+            note = (f"the grid has {grid_size} points but the budget allows {n_trials} trials, so {n_trials} "
+                    "points of the same grid are drawn at random (without repeats) instead of walking all of it")
+        sampler: optuna.samplers.BaseSampler = optuna.samplers.GridSampler({"grid_point": points}, seed=seed)
     else:
         sampler = strategy.make_sampler(seed, n_trials)
     pruner: optuna.pruners.BasePruner = optuna.pruners.NopPruner()
     if strategy.prunes:
         pruner = optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max(n_steps, 1), reduction_factor=3)
+    if study_name is None and storage is None:
+        study_name = f"automl-seed{seed}"  # Hyperband assigns brackets by hashing the study name
     study = optuna.create_study(direction=direction, sampler=sampler,  # type: ignore[arg-type]
                                 pruner=pruner, storage=storage, study_name=study_name,
                                 load_if_exists=storage is not None)

@@ -117,14 +117,19 @@ def choose_validation(problem: Problem, y: pd.Series | None, *, mode: str = "aut
     return ValidationPlan(kind, n_splits, holdout_size, why)
 
 
-def split_test(df: pd.DataFrame, problem: Problem, *, test_size: float, random_state: int
-               ) -> tuple[pd.DataFrame, pd.DataFrame, str]:
-    """Cut off the final test rows (scored once, at the end). Returns train, test and the reason."""
+def split_test(df: pd.DataFrame, problem: Problem, *, test_size: float, random_state: int,
+               ordered: bool = False) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """Cut off the final test rows (scored once, at the end). Returns train, test and the reason.
+
+    With a time axis (``problem.time_column``, or ``ordered=True`` for time-series validation on
+    rows in file order) the test rows are the *last* ones: the model is judged on the future.
+    """
     if not 0 < test_size < 0.9:
         raise ConfigError(f"test_size must be between 0 and 0.9, got {test_size}")
-    if problem.time_column:
+    if problem.time_column or ordered:
         cut = int(round(len(df) * (1 - test_size)))
-        return df.iloc[:cut], df.iloc[cut:], f"the last {test_size:.0%} of rows in time order are the test set"
+        order = "time" if problem.time_column else "file"
+        return df.iloc[:cut], df.iloc[cut:], f"the last {test_size:.0%} of rows in {order} order are the test set"
     stratify = None
     if problem.task is TaskType.CLASSIFICATION:
         counts = df[problem.target].value_counts()

@@ -27,6 +27,15 @@ N_JOBS = 2  # forests: trees are independent, so 2 threads (the reference machin
 BOOST_JOBS = 1  # boosting: on small tables thread start-up costs more than it saves (0.07 s vs 0.2 s)
 
 
+def _scaled_target(regressor: BaseEstimator) -> BaseEstimator:
+    """Standardise the target too: SVR's epsilon and an MLP's step sizes assume values near 1,
+    so a target in the hundreds (diabetes progression) would not converge."""
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.preprocessing import StandardScaler
+
+    return TransformedTargetRegressor(regressor=regressor, transformer=StandardScaler())
+
+
 def _register(spec: ModelSpec) -> None:
     ZOO.add(spec.name, spec)
 
@@ -104,7 +113,8 @@ def _svm(params: dict[str, Any], problem: Problem, seed: int) -> BaseEstimator:
     if _is_cls(problem):
         return SVC(C=params.get("C", 1.0), gamma=params.get("gamma", "scale"), probability=True,
                    random_state=seed)
-    return SVR(C=params.get("C", 1.0), gamma=params.get("gamma", "scale"), epsilon=params.get("epsilon", 0.1))
+    return _scaled_target(SVR(C=params.get("C", 1.0), gamma=params.get("gamma", "scale"),
+                              epsilon=params.get("epsilon", 0.1)))
 
 
 def _svm_space(s: Suggest, p: Problem) -> dict[str, Any]:
@@ -249,8 +259,9 @@ def _mlp(params: dict[str, Any], problem: Problem, seed: int) -> BaseEstimator:
 
     params = dict(params)
     layers = _LAYERS[str(params.pop("layers", "64"))]
-    cls = MLPClassifier if _is_cls(problem) else MLPRegressor
-    return cls(hidden_layer_sizes=layers, max_iter=500, random_state=seed, **params)
+    if _is_cls(problem):
+        return MLPClassifier(hidden_layer_sizes=layers, max_iter=500, random_state=seed, **params)
+    return _scaled_target(MLPRegressor(hidden_layer_sizes=layers, max_iter=500, random_state=seed, **params))
 
 
 _register(ModelSpec(

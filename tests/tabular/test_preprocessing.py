@@ -1,0 +1,182 @@
+"""Feature planning and the ColumnTransformer built from it, on real tables."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.compose import ColumnTransformer
+from sklearn.datasets import load_breast_cancer
+from sklearn.preprocessing import TargetEncoder
+
+from automlops.core.problem import infer_problem
+from automlops.demo import load_demo
+from automlops.errors import DataError
+from automlops.tabular.evaluate import build_pipeline
+from automlops.tabular.preprocessing import DatetimeParts, build_preprocessor, plan_features
+from automlops.tabular.search import Candidate
+from automlops.tabular.zoo import get_model
+
+
+@pytest.fixture(scope="module")
+def penguins() -> pd.DataFrame:
+    return load_demo("penguins")
+
+
+@pytest.fixture(scope="module")
+def cars() -> pd.DataFrame:
+    return load_demo("cars")
+
+
+def _with_junk(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.copy()
+    n = len(out)
+    out["penguin_id"] = np.arange(1000, 1000 + n)  # integer identifier
+    out["tag"] = [f"P-{i:05d}" for i in range(n)]  # distinct string on every row
+    out["colony"] = "Palmer"  # constant
+    out["notes"] = np.nan  # empty
+    return out
+
+
+def test_drops_id_constant_and_empty_columns_with_reasons(penguins: pd.DataFrame) -> None:
+    df = _with_junk(penguins)
+    plan = plan_features(df, infer_problem(df, "species"))
+    assert "identifier" in plan.dropped["penguin_id"]
+    assert "identifier" in plan.dropped["tag"]
+    assert "constant" in plan.dropped["colony"]
+    assert "missing" in plan.dropped["notes"]
+    kept = set(plan.input_columns)
+    assert kept.isdisjoint(plan.dropped) and "species" not in kept
+    assert {"island", "sex", "bill_length_mm", "body_mass_g", "year"} <= kept
+    assert plan.schema()["dropped"] == plan.dropped
+
+
+def test_kinds_and_schema(penguins: pd.DataFrame) -> None:
+    plan = plan_features(penguins, infer_problem(penguins, "species"))
+    kinds = {f.name: f.kind for f in plan.features}
+    assert kinds["island"] == "categorical" and kinds["sex"] == "categorical"
+    assert kinds["bill_length_mm"] == "numeric"
+    island = next(f for f in plan.features if f.name == "island")
+    assert island.categories == ("Biscoe", "Dream", "Torgersen")
+    sex = next(f for f in plan.features if f.name == "sex")
+    assert sex.nullable  # 11 penguins have no recorded sex
+    schema = plan.schema()["features"]
+    assert {"name", "kind", "dtype", "nullable"} <= set(schema[0])
+
+
+def test_float_measurements_are_not_ids() -> None:
+    df = load_breast_cancer(as_frame=True).frame  # every float column is (almost) unique
+    plan = plan_features(df, infer_problem(df, "target"))
+    assert not plan.dropped
+    assert len(plan.input_columns) == 30
+
+
+def test_nothing_left_is_a_data_error(penguins: pd.DataFrame) -> None:
+    df = pd.DataFrame({"id": np.arange(50), "c": 1, "y": ["a", "b"] * 25})
+    with pytest.raises(DataError, match="no usable feature"):
+        plan_features(df, infer_problem(df, "y"))
+
+
+def test_datetime_parts(cars: pd.DataFrame) -> None:
+    plan = plan_features(cars, infer_problem(cars, "Miles_per_Gallon"))
+    assert plan.columns("datetime") == ["Year"]
+    parts = DatetimeParts().fit(cars[["Year"]])
+    out = parts.transform(cars[["Year"]])
+    names = list(parts.get_feature_names_out(["Year"]))
+    assert "Year_year" in names and "Year_month" in names
+    year = out[:, names.index("Year_year")]
+    assert np.array_equal(year, cars["Year"].dt.year.to_numpy(dtype=float))
+    assert year.min() == 1970 and year.max() == 1982
+    prep = build_preprocessor(plan, scale=False, encoding="ordinal").fit(cars[plan.input_columns],
+                                                                         cars["Miles_per_Gallon"])
+    assert any(n.startswith("Year_") for n in prep.get_feature_names_out())
+
+
+def test_datetime_as_text_is_parsed(cars: pd.DataFrame) -> None:
+    text = cars[["Year"]].astype(str)
+    out = DatetimeParts().fit(text).transform(text)
+    assert out[0, 0] == 1970.0 and not np.isnan(out).any()
+
+
+def test_high_cardinality_uses_target_encoding(cars: pd.DataFrame) -> None:
+    plan = plan_features(cars, infer_problem(cars, "Miles_per_Gallon"))
+    assert plan.columns("high_cardinality") == ["Name"]  # ~300 car names: one-hot would explode
+    assert plan.columns("categorical") == ["Origin"]
+    prep = build_preprocessor(plan, scale=True, encoding="onehot")
+    assert isinstance(prep, ColumnTransformer)
+    prep.fit(cars[plan.input_columns], cars["Miles_per_Gallon"])
+    high = prep.named_transformers_["high_cardinality"]
+    assert any(isinstance(step, TargetEncoder) for _, step in high.steps)
+    names = list(prep.get_feature_names_out())
+    assert names.count("Name") == 1  # one numeric column, not ~300 one-hot columns
+    assert {"Origin_Europe", "Origin_Japan", "Origin_USA"} <= set(names)
+
+
+@pytest.mark.parametrize("model", ["logistic", "decision_tree"])  # one-hot and ordinal encodings
+def test_unseen_category_and_missing_values_at_predict_time(penguins: pd.DataFrame, model: str) -> None:
+    problem = infer_problem(penguins, "species")
+    plan = plan_features(penguins, problem)
+    spec = get_model(model)
+    pipe = build_pipeline(Candidate(model, spec.defaults(problem)), plan, problem, 0)
+    pipe.fit(penguins[plan.input_columns], penguins["species"])
+    new = penguins[plan.input_columns].head(4).copy()
+    new.loc[new.index[0], "island"] = "Anvers"  # an island never seen in training
+    new.loc[new.index[1], "sex"] = "unknown"
+    new.loc[new.index[2], ["bill_length_mm", "body_mass_g"]] = np.nan
+    new.loc[new.index[3], "island"] = np.nan
+    pred = pipe.predict(new)
+    assert len(pred) == 4 and set(pred) <= set(problem.classes)
+    assert np.isfinite(pipe.predict_proba(new)).all()
+
+
+def test_missing_values_are_imputed(penguins: pd.DataFrame) -> None:
+    problem = infer_problem(penguins, "species")
+    plan = plan_features(penguins, problem)
+    X = penguins[plan.input_columns]
+    assert X.isna().any().any()  # the raw table has gaps
+    for scale, encoding in ((True, "onehot"), (False, "ordinal")):
+        out = build_preprocessor(plan, scale=scale, encoding=encoding).fit_transform(X, penguins["species"])
+        assert not np.isnan(np.asarray(out, dtype=float)).any()
+    names = build_preprocessor(plan, scale=True, encoding="onehot").fit(X, penguins["species"]) \
+        .get_feature_names_out()
+    assert any("missingindicator" in n for n in names)  # "was missing" is kept as a signal
+
+
+def test_scaling_only_when_asked(penguins: pd.DataFrame) -> None:
+    problem = infer_problem(penguins, "species")
+    plan = plan_features(penguins, problem)
+    X = penguins[plan.input_columns]
+    scaled = build_preprocessor(plan, scale=True, encoding="onehot").set_output(transform="pandas").fit_transform(X)
+    raw = build_preprocessor(plan, scale=False, encoding="ordinal").set_output(transform="pandas").fit_transform(X)
+    assert abs(scaled["body_mass_g"].mean()) < 1e-6 and scaled["body_mass_g"].std() == pytest.approx(1, abs=0.01)
+    assert raw["body_mass_g"].mean() > 1000  # grams, untouched for trees
+
+
+def test_leakage_warning_for_a_copied_target() -> None:
+    df = load_breast_cancer(as_frame=True).frame
+    clean = plan_features(df, infer_problem(df, "target"))
+    assert clean.warnings == []
+    df["diagnosis_code"] = df["target"] * 10 + 3  # the answer, disguised
+    plan = plan_features(df, infer_problem(df, "target"))
+    assert len(plan.warnings) == 1
+    assert "leakage" in plan.warnings[0] and "diagnosis_code" in plan.warnings[0]
+
+
+def test_leakage_warning_for_a_regression_copy(cars: pd.DataFrame) -> None:
+    df = cars.copy()
+    df["mpg_copy"] = df["Miles_per_Gallon"]  # the target itself, under another name
+    df["l_per_100km"] = 235.2 / df["Miles_per_Gallon"]  # the target in other units
+    plan = plan_features(df, infer_problem(df, "Miles_per_Gallon"))
+    flagged = {name for name in ("mpg_copy", "l_per_100km") if any(f"'{name}'" in w for w in plan.warnings)}
+    assert flagged == {"mpg_copy", "l_per_100km"}, plan.warnings
+    assert not any("Weight_in_lbs" in w for w in plan.warnings)
+
+
+def test_leakage_warning_for_a_regression_copy_diabetes() -> None:
+    from sklearn.datasets import load_diabetes
+
+    df = load_diabetes(as_frame=True).frame
+    df["target_copy"] = df["target"]
+    plan = plan_features(df, infer_problem(df, "target"))
+    assert [w for w in plan.warnings if "'target_copy'" in w]
+    assert len(plan.warnings) == 1

@@ -1,0 +1,194 @@
+"""The `automlops` command as outside tools use it: a subprocess with AUTOMLOPS_HOME set."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from automlops.demo import DEMO_DATASETS, load_demo
+from automlops.mlops.lake import DataLake
+
+TRAIN_KEYS = {"name", "version", "model_path", "task", "best_model", "metric", "val_score", "test_score",
+              "wall_seconds", "run_id"}
+_SCRIPT = Path(sys.executable).parent / "automlops"
+COMMAND = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "automlops.cli"]
+
+
+def _env(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "AUTOMLOPS_"))}
+    env.update(AUTOMLOPS_HOME=str(home), PYTHONUNBUFFERED="1")
+    return env
+
+
+def run_cli(home: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*COMMAND, *args], cwd=home, env=_env(home), capture_output=True, text=True,
+                          timeout=timeout, check=False)
+
+
+def last_json(proc: subprocess.CompletedProcess[str]) -> dict:
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One studio home for the module: seeded by `automlops demo`."""
+    root = tmp_path_factory.mktemp("cli-home")
+    proc = run_cli(root, "demo")
+    assert proc.returncode == 0, proc.stderr
+    assert "next: automlops train" in proc.stdout
+    return root
+
+
+@pytest.fixture(scope="module")
+def iris_train(home: Path) -> tuple[dict, subprocess.CompletedProcess[str]]:
+    proc = run_cli(home, "train", "lake:iris", "--target", "target", "--preset", "fast", "--n-trials", "4",
+                   "--json")
+    return last_json(proc), proc
+
+
+@pytest.fixture(scope="module")
+def iris_csv(home: Path) -> Path:
+    path = home / "iris_new.csv"
+    load_demo("iris").drop(columns="target").sample(25, random_state=0).to_csv(path, index=False)
+    return path
+
+
+def test_demo_seeds_every_dataset(home: Path) -> None:
+    proc = run_cli(home, "lake", "list")
+    assert proc.returncode == 0, proc.stderr
+    for name in DEMO_DATASETS:
+        assert name in proc.stdout
+    assert (home / "data_lake" / "iris" / "manifest.json").is_file()
+
+
+def test_train_json_contract(home: Path, iris_train: tuple[dict, subprocess.CompletedProcess[str]]) -> None:
+    summary, proc = iris_train
+    assert TRAIN_KEYS <= set(summary)
+    assert summary["name"] == "iris" and summary["version"] == 1 and type(summary["version"]) is int
+    assert Path(summary["model_path"]).is_file()
+    assert Path(summary["model_path"]).resolve().is_relative_to(home.resolve())
+    assert summary["task"] == "classification" and summary["metric"] == "log_loss"
+    assert summary["best_model"] in {"logistic", "knn", "decision_tree", "random_forest"}
+    assert isinstance(summary["val_score"], float) and isinstance(summary["test_score"], float)
+    assert 0 < summary["wall_seconds"] < 120
+    assert isinstance(summary["run_id"], str) and len(summary["run_id"]) >= 16
+    assert "trial" in proc.stderr  # the progress line
+    assert "Traceback" not in proc.stderr
+    assert (home / "mlflow.db").is_file()
+
+
+def test_train_file_adds_it_to_the_lake(home: Path, tmp_path: Path) -> None:
+    csv = tmp_path / "my penguins.csv"
+    load_demo("penguins").to_csv(csv, index=False)
+    summary = last_json(run_cli(home, "train", str(csv), "--target", "species", "--preset", "fast",
+                                "--n-trials", "3", "--models", "logistic,decision_tree", "--json"))
+    assert summary["name"] == "my_penguins" and summary["version"] == 1
+    assert summary["best_model"] in {"logistic", "decision_tree"}
+    assert "my_penguins" in [d.name for d in DataLake(root=home / "data_lake").list_datasets()]
+    listing = run_cli(home, "lake", "list")
+    assert "my_penguins" in listing.stdout
+
+
+def test_second_train_is_version_2_within_its_time_budget(
+        home: Path, iris_train: tuple[dict, subprocess.CompletedProcess[str]]) -> None:
+    """A second `train` of the same data is version 2; the whole process stays within its budget + 10 %."""
+    budget = 10.0
+    start = time.monotonic()
+    proc = run_cli(home, "train", "lake:iris", "--target", "target", "--time-budget", f"{budget:g}", "--json")
+    wall = time.monotonic() - start  # start-up, reading, search, refit, MLflow and saving included
+    summary = last_json(proc)
+    assert summary["name"] == "iris" and summary["version"] == 2
+    assert summary["run_id"] != iris_train[0]["run_id"]
+    assert Path(summary["model_path"]).is_file() and Path(iris_train[0]["model_path"]).is_file()
+    assert wall <= budget * 1.1, f"the process ran {wall:.1f} s for a {budget:g} s budget"
+    assert summary["wall_seconds"] <= budget * 1.1
+
+
+def test_predict_with_proba(home: Path, iris_train: tuple[dict, subprocess.CompletedProcess[str]],
+                            iris_csv: Path) -> None:
+    out = home / "preds.csv"
+    proc = run_cli(home, "predict", "--model", "iris@v1", str(iris_csv), "--proba", "--out", str(out))
+    assert proc.stdout == ""  # the predictions went to the file
+    assert proc.returncode == 0, proc.stderr
+    preds = pd.read_csv(out)
+    assert list(preds.columns) == ["prediction", "proba_setosa", "proba_versicolor", "proba_virginica"]
+    assert len(preds) == 25
+    assert set(preds["prediction"]) <= {"setosa", "versicolor", "virginica"}
+    proba = preds.filter(like="proba_").to_numpy()
+    assert np.allclose(proba.sum(axis=1), 1.0)
+    best = np.array(["setosa", "versicolor", "virginica"])[proba.argmax(axis=1)]
+    assert (best == preds["prediction"].to_numpy()).mean() > 0.95
+
+
+def test_lake_show_and_models_list(home: Path, iris_train: tuple[dict, subprocess.CompletedProcess[str]]) -> None:
+    show = run_cli(home, "lake", "show", "iris", "--target", "target")
+    assert show.returncode == 0, show.stderr
+    assert "150 rows" in show.stdout and "petal length (cm)" in show.stdout and "setosa" in show.stdout
+    models = run_cli(home, "models", "list")
+    assert models.returncode == 0, models.stderr
+    assert "iris@v1" in models.stdout and "classification" in models.stdout
+
+
+def test_lake_add(home: Path, tmp_path: Path) -> None:
+    csv = tmp_path / "wine.csv"
+    load_demo("wine").head(50).to_csv(csv, index=False)
+    proc = run_cli(home, "lake", "add", "wine_small", str(csv), "--note", "first 50")
+    assert proc.returncode == 0, proc.stderr
+    assert "wine_small" in proc.stdout and "50 rows" in proc.stdout
+
+
+BAD = {
+    "missing file": ("train", "{tmp}/no_such.csv", "--target", "y"),
+    "unknown target column": ("train", "lake:iris", "--target", "species", "--preset", "fast", "--n-trials", "2"),
+    "bad preset": ("train", "lake:iris", "--target", "target", "--preset", "turbo"),
+    "non-numeric time budget": ("train", "lake:iris", "--target", "target", "--time-budget", "ten"),
+    "unknown model ref": ("predict", "--model", "no_such_model@v1", "{tmp}/iris_new.csv"),
+    "garbage bytes": ("train", "{tmp}/garbage.csv", "--target", "y"),
+    "empty csv": ("train", "{tmp}/empty.csv", "--target", "y"),
+    "unknown model name": ("train", "lake:iris", "--target", "target", "--models", "gpt", "--n-trials", "2"),
+}
+
+
+@pytest.fixture(scope="module")
+def bad_runs(home: Path, iris_train: tuple[dict, subprocess.CompletedProcess[str]],
+             iris_csv: Path) -> dict[str, tuple[int, str, str]]:
+    """Every bad-input case, started side by side (each is one short process)."""
+    (home / "garbage.csv").write_bytes(bytes(np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8)))
+    (home / "empty.csv").write_bytes(b"")
+    procs = {case: subprocess.Popen([*COMMAND, *(a.format(tmp=home) for a in args)], cwd=home, env=_env(home),
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for case, args in BAD.items()}
+    out = {}
+    for case, proc in procs.items():
+        stdout, stderr = proc.communicate(timeout=120)
+        out[case] = (proc.returncode, stdout, stderr)
+    return out
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_input_exits_2_with_one_line(bad_runs: dict[str, tuple[int, str, str]], case: str) -> None:
+    code, stdout, stderr = bad_runs[case]
+    assert code == 2, (case, code, stderr[-1500:])
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, (case, stderr)
+    assert lines[0].startswith("automlops: error:")
+    assert "Traceback" not in stderr
+    assert stdout.strip() == ""
+
+
+def test_bad_input_messages_say_what_is_wrong(bad_runs: dict[str, tuple[int, str, str]]) -> None:
+    assert "no_such.csv" in bad_runs["missing file"][2]
+    assert "'species'" in bad_runs["unknown target column"][2]
+    assert "turbo" in bad_runs["bad preset"][2]
+    assert "'ten' is not a number" in bad_runs["non-numeric time budget"][2]
+    assert "no_such_model" in bad_runs["unknown model ref"][2]
+    assert "gpt" in bad_runs["unknown model name"][2]

@@ -1,0 +1,185 @@
+"""The seed's interface simulation: every search mode × validation mode over the demo lake.
+
+Each run does what a user of the studio does: read a dataset version from the data lake,
+train with ``AutoMLRunner`` (tiny budget, light models), track it in MLflow (a real SQLite
+store) and save the model to the model store. The checks are the user's: the run trained
+(a leaderboard and a test score), it is in MLflow (parent run FINISHED, one nested run per
+trial), and the model version exists and loads (SHA-checked) and predicts.
+
+Run it with pytest (a fast selection by default; ``-m slow`` adds the full product), or as a
+script for the whole matrix and a table::
+
+    python tests/test_interface_simulation.py
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+if __package__ in (None, ""):  # run as a script: make the repository importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from automlops.core.problem import TaskType  # noqa: E402
+from automlops.demo import DEMO_DATASETS, seed_demo  # noqa: E402
+from automlops.mlops.lake import DataLake  # noqa: E402
+from automlops.mlops.store import ModelStore  # noqa: E402
+from automlops.mlops.tracking import PARENT_TAG, Tracker  # noqa: E402
+from automlops.tabular import AutoMLRunner  # noqa: E402
+from automlops.tabular.persist import save_model  # noqa: E402
+
+SEARCHES = ("tpe", "random", "grid", "hyperband")
+VALIDATIONS = ("auto", "kfold", "stratified", "holdout", "timeseries")
+LIGHT = {TaskType.CLASSIFICATION: ["knn", "decision_tree"], TaskType.REGRESSION: ["ridge", "decision_tree"]}
+N_TRIALS = 2
+# A real time axis where the data has one; elsewhere time-series validation takes the file order,
+# which only makes sense when the file is not sorted by class.
+TIME_COLUMNS = {"cars": "Year"}
+SORTED_BY_CLASS = {"iris", "wine", "penguins"}
+FAST_DATASETS = ("breast_cancer", "cars")
+
+
+@dataclass(frozen=True)
+class Studio:
+    """Everything a run touches, rooted in one temporary folder."""
+
+    root: Path
+    lake: DataLake
+    store: ModelStore
+    tracker: Tracker
+
+
+def make_studio(root: Path) -> Studio:
+    lake = DataLake(root=root / "data_lake")
+    seed_demo(lake)
+    return Studio(root, lake, ModelStore(root=root / "models"),
+                  Tracker(tracking_uri=f"sqlite:///{(root / 'mlflow.db').resolve()}", experiment="simulation"))
+
+
+def skip_reason(dataset: str, validation: str) -> str | None:
+    task = DEMO_DATASETS[dataset].task
+    if validation == "stratified" and task is not TaskType.CLASSIFICATION:
+        return "stratified folds need classes"
+    if validation == "timeseries" and dataset in SORTED_BY_CLASS and dataset not in TIME_COLUMNS:
+        return "rows are sorted by class, so file order is no time axis"
+    return None
+
+
+def matrix(datasets: tuple[str, ...]) -> list[tuple[str, str, str]]:
+    return [(d, s, v) for d in datasets for s in SEARCHES for v in VALIDATIONS if skip_reason(d, v) is None]
+
+
+def simulate(studio: Studio, dataset: str, search: str, validation: str) -> dict[str, Any]:
+    """Train, track and save one combination; return what a user would look at."""
+    demo = DEMO_DATASETS[dataset]
+    version = studio.lake.get_version(dataset)
+    frame = studio.lake.load(dataset)
+    lineage = {"name": version.dataset, "version": version.version, "sha256": version.sha256,
+               "rows": version.rows, "columns": dict(version.dtypes), "source": str(version.full_path)}
+    time_column = TIME_COLUMNS.get(dataset) if validation == "timeseries" else None
+    start = time.perf_counter()
+    runner = AutoMLRunner(demo.target, preset="fast", search=search, validation=validation,
+                          models=LIGHT[demo.task], n_trials=N_TRIALS, time_column=time_column, seed=0,
+                          tracker=studio.tracker, dataset=lineage, run_name=f"{dataset}-{search}-{validation}")
+    runner.fit(frame)
+    name = f"sim_{dataset}_{search}_{validation}"
+    stored = save_model(runner, studio.store, name, dataset=lineage)
+    return {"dataset": dataset, "search": search, "validation": validation, "split": runner.validation_.kind,
+            "best_model": runner.best_model_name_, "metric": runner.problem_.metric,
+            "val_score": runner.val_score_, "test_score": runner.test_score_,
+            "trials": len(runner.study_.trials), "pruned": int(runner.leaderboard_["pruned"].sum()),
+            "run_id": runner.run_id_, "model": stored.ref, "seconds": time.perf_counter() - start,
+            "runner": runner}
+
+
+def check(studio: Studio, result: dict[str, Any]) -> None:
+    """The run trained, is tracked in MLflow, and its saved model loads and predicts."""
+    runner: AutoMLRunner = result["runner"]
+    assert math.isfinite(result["val_score"]) and math.isfinite(result["test_score"]), result
+    assert len(runner.leaderboard_) >= 1 and result["trials"] >= 1
+    expected_split = {"auto": None, "holdout": ("holdout", "holdout_stratified")}.get(
+        result["validation"], (result["validation"],))
+    if expected_split is not None:
+        assert result["split"] in expected_split, result
+    run = studio.tracker.get_run(result["run_id"])
+    assert run.status == "FINISHED" and run.params["search"] == result["search"]
+    assert "model/MLmodel" in run.artifacts and "leaderboard.csv" in run.artifacts
+    children = studio.tracker.search_runs(f"tags.`{PARENT_TAG}` = '{result['run_id']}'")
+    assert len(children) == result["trials"]
+    name, _, version = result["model"].partition("@v")
+    loaded = studio.store.load(name, int(version))
+    assert loaded.meta["run_id"] == result["run_id"]
+    frame = studio.lake.load(result["dataset"]).head(10)
+    assert len(loaded.model.predict(frame[loaded.meta["input_columns"]])) == 10
+
+
+# --------------------------------------------------------------------------------- pytest
+
+@pytest.fixture(scope="module")
+def studio(tmp_path_factory: pytest.TempPathFactory) -> Studio:
+    return make_studio(tmp_path_factory.mktemp("simulation"))
+
+
+FAST = matrix(FAST_DATASETS)
+FULL = [c for c in matrix(tuple(DEMO_DATASETS)) if c[0] not in FAST_DATASETS]
+
+
+def test_matrix_covers_every_mode() -> None:
+    assert {s for _, s, _ in FAST} == set(SEARCHES)
+    assert {v for _, _, v in FAST} == set(VALIDATIONS)
+    assert {d for d, _, _ in FAST + FULL} == set(DEMO_DATASETS)
+
+
+@pytest.mark.parametrize(("dataset", "search", "validation"), FAST)
+def test_simulation(studio: Studio, dataset: str, search: str, validation: str) -> None:
+    check(studio, simulate(studio, dataset, search, validation))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("dataset", "search", "validation"), FULL)
+def test_simulation_full(studio: Studio, dataset: str, search: str, validation: str) -> None:
+    check(studio, simulate(studio, dataset, search, validation))
+
+
+# --------------------------------------------------------------------------------- script
+
+def main() -> int:
+    columns = ("dataset", "search", "validation", "split", "best_model", "metric", "val_score", "test_score",
+               "trials", "pruned", "seconds", "status")
+    rows, failures = [], 0
+    print(" | ".join(columns))
+    with tempfile.TemporaryDirectory(prefix="automlops-sim-") as tmp:
+        studio = make_studio(Path(tmp))
+        for dataset, search, validation in matrix(tuple(DEMO_DATASETS)):
+            try:
+                result = simulate(studio, dataset, search, validation)
+                check(studio, result)
+                result["status"] = "ok"
+            except Exception as exc:  # report every combination, then fail at the end
+                failures += 1
+                result = {"dataset": dataset, "search": search, "validation": validation,
+                          "status": f"FAILED: {type(exc).__name__}: {exc}"[:120]}
+            rows.append(result)
+            print(_format_row(result, columns), flush=True)
+    print(f"\n{len(rows) - failures}/{len(rows)} runs trained, tracked and saved")
+    return 1 if failures else 0
+
+
+def _format_row(row: dict[str, Any], columns: tuple[str, ...]) -> str:
+    cells = []
+    for col in columns:
+        value = row.get(col, "")
+        cells.append(f"{value:.4f}" if isinstance(value, float) and col != "seconds"
+                     else f"{value:.1f}s" if col == "seconds" and isinstance(value, float) else str(value))
+    return " | ".join(cells)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
