@@ -4,7 +4,8 @@
   in seconds. It validates with one holdout split from 1,000 rows up; below that it uses 5-fold CV
   anyway, because a holdout of a few dozen rows is noise (a tree scoring a "perfect" log-loss on
   24 iris rows scored 3.1 on the test rows).
-* ``medium`` – ~40 trials, adds gradient boosting (XGBoost, LightGBM, HistGB) and 5-fold CV.
+* ``medium`` – ~40 trials, adds gradient boosting (XGBoost, LightGBM, HistGB) and 5-fold CV; the
+  top 3 models are averaged (soft voting) when their out-of-fold vote beats the best single model.
 * ``best``   – spends the whole time budget over every model, then stacks the top models.
 
 A time budget always wins: when one is given the search runs until the budget (less the time
@@ -36,8 +37,9 @@ class Preset:
 PRESETS: Registry[Preset] = Registry("preset")
 PRESETS.add("fast", Preset("fast", 15, None, True, "auto", "none", 0,
                            "about 15 trials of light models; one holdout split from 1,000 rows up: seconds"))
-PRESETS.add("medium", Preset("medium", 40, None, False, "auto", "none", 0,
-                             "about 40 trials including gradient boosting, scored with 5-fold CV on small data"))
+PRESETS.add("medium", Preset("medium", 40, None, False, "auto", "voting", 3,
+                             "about 40 trials including gradient boosting, 5-fold CV on small data, and a vote "
+                             "of the top 3 models when it beats the best one"))
 PRESETS.add("best", Preset("best", None, 120.0, False, "auto", "stacking", 3,
                            "every model until the time budget runs out, then a stack of the top 3"))
 
