@@ -99,10 +99,13 @@ class TrackingSink:
 
     def _expected_open_seconds(self) -> float:
         """Importing MLflow takes ~2 s; creating a fresh SQLite store runs migrations for ~5 s more."""
+        from automlops.mlops._mlflow_template import template_path
         from automlops.mlops.tracking import sqlite_path
 
         db = sqlite_path(str(getattr(self.tracker, "tracking_uri", "")))
-        return 7.0 if db is not None and not db.exists() else 2.5
+        if db is not None and not db.exists() and not template_path().is_file():
+            return 7.0
+        return 2.5
 
     def _parent(self) -> str | None:
         try:
