@@ -271,7 +271,14 @@ class Tracker:
                                 "version": label}),
         )
         with self._errors(f"log dataset {name!r} to run {run_id}"):
-            self.client.log_inputs(run_id, [DatasetInput(dataset, [InputTag("mlflow.data.context", context)])])
+            inputs = [DatasetInput(dataset, [InputTag("mlflow.data.context", context)])]
+            try:
+                self.client.log_inputs(run_id, inputs)
+            except Exception as exc:  # two runs registering the same new dataset at once: the
+                if "UNIQUE constraint" not in str(exc):  # loser retries and links the winner's row
+                    raise
+                time.sleep(0.05)
+                self.client.log_inputs(run_id, inputs)
 
     # ------------------------------------------------------------------ artifacts
     def log_artifact(self, run_id: str, path: str | Path, artifact_path: str | None = None) -> None:

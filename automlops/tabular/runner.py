@@ -339,6 +339,10 @@ class AutoMLRunner:
             self._refit_on_all_rows(final, X, y, test)
         self.timings_["tracking_start"] = self.budget_.elapsed()
         self.run_id_ = self._sink.finish(self, X.head(5))
+        self.tracking_errors_ = list(self._sink.errors)
+        if self.tracking_errors_:
+            self._decide("tracking", "MLflow logging failed, the model is still trained and can be saved: "
+                                     + "; ".join(self.tracking_errors_[:3]))
         self.wall_seconds_ = self.budget_.elapsed()
 
     def _refit_on_all_rows(self, final: Any, X: pd.DataFrame, y: pd.Series, test: pd.DataFrame) -> None:

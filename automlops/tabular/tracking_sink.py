@@ -21,7 +21,6 @@ import optuna
 import pandas as pd
 
 from automlops.core.problem import Problem
-from automlops.errors import TrackingError
 
 __all__ = ["TrackingSink"]
 
@@ -156,12 +155,10 @@ class TrackingSink:
         self._submit(job)
         self._close()
         try:
-            run_id = self.run_id.result(timeout=0)
-        except Exception as exc:
-            raise TrackingError(f"could not log the run to MLflow: {exc}") from exc
-        if self.errors:
-            raise TrackingError("MLflow logging failed: " + "; ".join(self.errors[:3]))
-        return run_id
+            return self.run_id.result(timeout=0)
+        except Exception as exc:  # the model is still good: the runner saves it and says why
+            self.errors.insert(0, f"could not open the MLflow run: {exc}"[:300])
+            return None
 
     def fail(self, exc: BaseException) -> None:
         """Mark the parent run FAILED (or KILLED on cancel) and stop the worker."""

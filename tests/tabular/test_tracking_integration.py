@@ -127,3 +127,20 @@ def test_failed_run_is_marked_failed(settings: Settings, empty_db: Path) -> None
     runs = tracker.search_runs()
     parents = runs[runs["parent_run_id"].isna()]
     assert len(parents) == 1 and parents.iloc[0]["status"] == "FAILED"
+
+
+def test_a_broken_tracking_store_does_not_lose_the_model(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from sklearn.datasets import load_iris
+
+    from automlops.config import Settings
+    from automlops.mlops.tracking import Tracker
+    from automlops.tabular import AutoMLRunner
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the store's folder should be")
+    tracker = Tracker(f"sqlite:///{blocker}/mlflow.db", "x", settings=Settings(studio_home=tmp_path))
+    df = load_iris(as_frame=True).frame
+    runner = AutoMLRunner("target", preset="fast", models=["logistic"], n_trials=2, tracker=tracker).fit(df)
+    assert runner.run_id_ is None and runner.tracking_errors_
+    assert any(d.topic == "tracking" and "still trained" in d.message for d in runner.decisions_)
+    assert runner.best_estimator_.predict(df.drop(columns="target")).shape == (len(df),)

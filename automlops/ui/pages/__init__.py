@@ -1,0 +1,1 @@
+"""One script per dashboard page (run by ``st.navigation`` in ``app.py``)."""

@@ -1,0 +1,90 @@
+"""Models: saved model versions with their lineage; download one, or predict on a new CSV."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import streamlit as st
+
+from automlops.mlops.store import LoadedModel, ModelStore
+from automlops.ui import components, state
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the model…")
+def load_model(root: str, name: str, version: int, sha256: str) -> LoadedModel:
+    """Verify (SHA-256) and load a stored version once; a version never changes."""
+    return ModelStore(Path(root)).load(name, version)
+
+
+settings = state.settings()
+store = ModelStore(settings=settings)
+models = store.list_models()
+if not models:
+    st.info("No saved models yet — train one on the Train page; each training saves a new version here.", icon=":material/info:")
+    st.page_link("automlops/ui/pages/train.py", label="Train a model", icon=":material/model_training:")
+    st.stop()
+
+
+def _dataset(meta: dict) -> str:
+    ds = meta.get("dataset") or {}
+    return f"{ds.get('name')} v{int(ds.get('version', 0)):04d}" if ds.get("name") else "—"
+
+
+st.dataframe([{"model": m.ref, "task": m.meta.get("task"), "best model": m.meta.get("best_model"),
+               "metric": m.meta.get("metric"), "test score": m.meta.get("test_score"), "dataset": _dataset(m.meta),
+               "created": m.created.strftime("%Y-%m-%d %H:%M"), "run": (m.meta.get("run_id") or "—")[:12]}
+              for m in reversed(models)], hide_index=True,
+             column_config={"test score": st.column_config.NumberColumn(format="%.4f")})
+
+refs = [m.ref for m in reversed(models)]
+ref = st.selectbox("Model version", refs, key="models_pick")
+chosen = models[len(models) - 1 - refs.index(ref)]
+meta = chosen.meta
+ds = meta.get("dataset") or {}
+
+left, right = st.columns([3, 2])
+with left:
+    st.subheader("Lineage")
+    run = meta.get("run_id") or "not tracked"
+    dot = (f'digraph {{ rankdir=LR; node [shape=box, style="rounded,filled", fillcolor="#eef4ff", fontname="sans"];'
+           f' d [label="dataset\\n{_dataset(meta)}\\nsha {str(ds.get("sha256", ""))[:12]}"];'
+           f' r [label="MLflow run\\n{run[:12]}"]; m [label="model\\n{chosen.ref}"]; d -> r -> m; }}')
+    st.graphviz_chart(dot)
+    st.caption(f"Dataset SHA-256: `{ds.get('sha256', '—')}` · model SHA-256: `{meta.get('model_sha256', '—')}`")
+with right:
+    st.subheader("Scores")
+    st.metric(f"Validation {meta.get('metric')}", f"{meta.get('val_score', float('nan')):.4f}",
+              help=f"± {meta.get('val_std', float('nan')):.4f} ({meta.get('validation')})")
+    st.metric(f"Test {meta.get('metric')}", f"{meta.get('test_score', float('nan')):.4f}",
+              help=f"on {meta.get('n_test_rows')} untouched rows")
+
+with st.expander("Metadata (meta.json)"):
+    st.json(meta, expanded=False)
+
+st.subheader("Download")
+st.caption("A .joblib file is a pickle: loading it runs code. Only load model files you trust; the studio "
+           "checks the SHA-256 above before it loads its own.")
+c1, c2 = st.columns(2)
+model_file = chosen.path / str(meta.get("model_file", "model.joblib"))
+if model_file.is_file():
+    c1.download_button(":material/download: model.joblib", model_file.read_bytes(), file_name=f"{chosen.name}-v{chosen.version:04d}.joblib",
+                       mime="application/octet-stream", key="models_download")
+c2.download_button(":material/download: meta.json", json.dumps(meta, indent=2, default=str), file_name=f"{chosen.name}-v"
+                   f"{chosen.version:04d}-meta.json", mime="application/json", key="models_download_meta")
+
+st.subheader("Predict on a CSV")
+st.caption(f"The file needs the columns the model was trained on: {', '.join(meta.get('input_columns') or [])}.")
+upload = st.file_uploader("CSV to predict", type=["csv", "tsv", "txt"], key="models_predict_upload")
+if upload is not None:
+    with components.guard("predicting"), st.spinner("Predicting…"):
+        from automlops.mlops.ingest import read_csv_robust
+        from automlops.tabular.predict import predict_frame
+
+        frame = read_csv_robust(upload.getvalue(), max_bytes=settings.max_upload_bytes).frame
+        loaded = load_model(str(store.root), chosen.name, chosen.version, str(meta.get("model_sha256")))
+        predictions = predict_frame(loaded.model, loaded.meta, frame)
+        st.success(f"{len(predictions)} predictions from {chosen.ref}.")
+        st.dataframe(predictions.head(200), hide_index=True)
+        st.download_button(":material/download: predictions.csv", predictions.to_csv(index=False), file_name="predictions.csv",
+                           mime="text/csv", key="models_download_predictions")

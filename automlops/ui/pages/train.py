@@ -1,0 +1,38 @@
+"""Train: configure an AutoML search, run it in the background, and read its results."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from automlops.config import Settings
+from automlops.mlops.lake import DataLake
+from automlops.ui import components, jobs, state, tracking, train_form, training_view
+
+
+def start(request: jobs.TrainRequest, settings: Settings) -> None:
+    """Check a remote tracking server first (a run that cannot be logged would be lost), then submit."""
+    target = tracking.current_target()
+    if target.is_remote:
+        with st.spinner(f"Checking {target.label}…"):
+            status = tracking.check(target)
+        if not status.ok:
+            st.error(f"Tracking server {status.state}: {status.message}. Fix it on the Settings page or switch "
+                     "back to local tracking.")
+            return
+    job = jobs.submit(request, settings=settings, tracker=tracking.new_tracker(target),
+                      tracking_uri=target.display_uri())
+    state.set_active_job_id(job.id)
+    st.rerun()
+
+
+job_id = state.active_job_id()
+running = job_id is not None and training_view.render(job_id)  # one job per browser tab at a time
+if not running:
+    if state.active_job_id():
+        st.divider()
+        st.subheader("Train again")
+    settings = state.settings()
+    with components.guard("preparing the training form"):
+        request = train_form.render(DataLake(settings=settings))
+        if request is not None:
+            start(request, settings)

@@ -1,0 +1,199 @@
+"""The Train page's configuration form: every choice of the seed, explained where it is made.
+
+It only gathers choices and asks the engines for their explanations (task inference, the
+validation the runner would pick, each search strategy's one-sentence summary); it returns a
+:class:`~automlops.ui.jobs.TrainRequest` when the user presses *Start training*.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import streamlit as st
+
+from automlops.ui import state
+from automlops.ui.jobs import TrainRequest
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from automlops.core.problem import Problem
+    from automlops.mlops.lake import DataLake
+
+__all__ = ["render"]
+
+SELECTION = {"preset": "Automatic (preset)", "manual": "Manual (select)", "ensemble": "Custom ensemble"}
+TASKS = ("auto", "classification", "regression")
+SOON_SOURCES = {"Model Registry": "fine-tune or retrain a registered model — arrives with the MLOps issue",
+                "Upload .pkl": "bring your own serialised model — arrives with the MLOps issue"}
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _load(root: str, dataset: str, version: int, sha256: str) -> pd.DataFrame:
+    from pathlib import Path
+
+    from automlops.mlops.lake import DataLake
+
+    return DataLake(Path(root)).load(dataset, version)
+
+
+def _default_target(dataset: str, columns: list[str]) -> int:
+    from automlops.demo import DEMO_DATASETS
+
+    known = DEMO_DATASETS[dataset].target if dataset in DEMO_DATASETS else "target"
+    return columns.index(known) if known in columns else len(columns) - 1
+
+
+def _data(lake: DataLake) -> tuple[str, int, pd.DataFrame, str] | None:
+    datasets = lake.list_datasets()
+    if not datasets:
+        st.info("No datasets yet — add a CSV in the Data Lake, or load the demo datasets there.")
+        st.page_link("automlops/ui/pages/data_lake.py", label="Open the Data Lake", icon=":material/database:")
+        return None
+    st.subheader("1 · Data")
+    ws, names = state.workspace(), [d.name for d in datasets]
+    c1, c2, c3 = st.columns(3)
+    dataset = c1.selectbox("Dataset", names, index=names.index(ws.dataset) if ws and ws.dataset in names else 0,
+                           key="train_dataset")
+    info = datasets[names.index(dataset)]
+    versions = [v.version for v in reversed(info.versions)]
+    default = versions.index(ws.version) if ws and ws.dataset == dataset and ws.version in versions else 0
+    version = c2.selectbox("Version", versions, index=default, format_func=lambda v: f"v{v:04d}",
+                           key=f"train_version_{dataset}")
+    entry = next(v for v in info.versions if v.version == version)
+    state.set_workspace(dataset, version)
+    frame = _load(str(lake.root), dataset, version, entry.sha256)
+    columns = [str(c) for c in frame.columns]
+    target = c3.selectbox("Target column (what to predict)", columns, index=_default_target(dataset, columns),
+                          key=f"train_target_{dataset}")
+    st.caption(f"{entry.rows} rows × {len(columns)} columns · SHA-256 {entry.sha256[:12]}…")
+    return dataset, version, frame, target
+
+
+def _task(frame: pd.DataFrame, target: str) -> tuple[Problem, str | None]:
+    from automlops.core.problem import infer_problem
+
+    st.subheader("2 · Task and model source")
+    inferred = infer_problem(frame, target)
+    labels = {"auto": f"Auto-detect ({inferred.task.value})", "classification": "Classification",
+              "regression": "Regression"}
+    choice = st.radio("Task", TASKS, format_func=lambda t: labels[t], horizontal=True, key="train_task")
+    st.caption("Why: " + inferred.reasons[0] + ". Clustering, time series and anomaly detection "
+               "have their own engines.")
+    problem = inferred if choice == "auto" else infer_problem(frame, target, task=choice)
+    task = None if choice == "auto" else problem.task.value
+    st.radio("Model source", ["AutoML (standard libraries)"], key="train_source",
+             captions=["scikit-learn, XGBoost and LightGBM models, searched and tuned for you"])
+    st.radio("Not available yet", list(SOON_SOURCES), index=None, disabled=True, key="train_source_soon",
+             captions=list(SOON_SOURCES.values()), label_visibility="collapsed")
+    return problem, task
+
+
+def _ensemble(problem: Problem, names: list[str], label: dict[str, str]) -> tuple[list[str], Any]:
+    from automlops.core.problem import TaskType
+    from automlops.tabular.ensemble import META_MODELS, EnsembleConfig
+
+    task = problem.task.value
+    members = st.multiselect("Ensemble members (at least 2)", names, default=names[:2], format_func=lambda n: label[n],
+                             key=f"ens_members_{task}")
+    kind = st.radio("Ensemble kind", ["voting", "stacking"], horizontal=True, key="ens_kind", captions=[
+        "combine the members' votes (hard) or average their probabilities (soft)",
+        "a meta-model learns how to combine the members' predictions"])
+    if kind == "voting":
+        voting = "soft"
+        if problem.task is TaskType.CLASSIFICATION:
+            voting = st.radio("Voting", ["soft", "hard"], horizontal=True, key="ens_voting")
+        cols = st.columns(max(len(members), 1))
+        weights = tuple(float(col.number_input(f"Weight of {m}", 0.0, 10.0, 1.0, 0.5, key=f"ens_w_{m}"))
+                        for col, m in zip(cols, members, strict=False))
+        return members, EnsembleConfig("voting", voting=voting, weights=weights, members=tuple(members))
+    metas = [n for n, (tasks, _) in META_MODELS.items() if problem.task in tasks]
+    meta = st.selectbox("Meta-model", metas, key=f"ens_meta_{task}")
+    return members, EnsembleConfig("stacking", meta_model=meta, members=tuple(members))
+
+
+def _models(problem: Problem) -> tuple[tuple[str, ...] | None, Any, str | None]:
+    """(models, ensemble, problem-to-fix) for the chosen selection mode."""
+    from automlops.tabular.zoo import available_models
+
+    st.subheader("3 · Models")
+    specs = available_models(problem.task)
+    label = {s.name: s.label for s in specs}
+    names = list(label)
+    mode = st.radio("Model selection", list(SELECTION), format_func=lambda m: SELECTION[m], horizontal=True,
+                    key="train_selection")
+    if mode == "preset":
+        st.caption("The preset picks the candidates (light models for *fast*, every model for *medium*/*best*).")
+        return None, "none", None
+    if mode == "manual":
+        chosen = st.multiselect("Models to search", names, default=names[:1], format_func=lambda n: label[n],
+                                key=f"train_models_{problem.task.value}")
+        return (tuple(chosen) or None), "none", None if chosen else "choose at least one model"
+    members, config = _ensemble(problem, names, label)
+    return tuple(members), config, None if len(members) >= 2 else "an ensemble needs at least two members"
+
+
+def _validation(problem: Problem, y: pd.Series, preset_validation: str) -> str | None:
+    from automlops.core.problem import TaskType
+    from automlops.tabular.validation import USER_MODES, choose_validation
+
+    modes: list[str] = ["preset", *[m for m in USER_MODES
+                                    if m != "stratified" or problem.task is TaskType.CLASSIFICATION]]
+    label = {"preset": f"From the preset ({preset_validation})", "auto": "Automatic (recommended)",
+             "kfold": "K-fold cross-validation", "stratified": "Stratified k-fold", "holdout": "Holdout",
+             "timeseries": "Time-series split"}
+    mode = st.selectbox("Validation", modes, format_func=lambda m: label[m],
+                        key=f"train_validation_{problem.task.value}")
+    effective = preset_validation if mode in (None, "preset") else str(mode)
+    train_rows = y.iloc[: max(2, round(len(y) * 0.8))]  # the runner validates on the 80 % training part
+    plan = choose_validation(problem, train_rows, mode=effective)
+    reason = plan.reason.replace("chosen by the user", "set by the preset") if mode == "preset" else plan.reason
+    st.caption(f"→ {plan.kind}: {reason}.")
+    return None if mode == "preset" else mode
+
+
+def _search(problem: Problem, y: pd.Series) -> dict[str, Any]:
+    from automlops.core.metrics import metrics_for
+    from automlops.tabular.presets import PRESETS
+    from automlops.tabular.search import STRATEGIES
+
+    st.subheader("4 · Search and budget")
+    left, right = st.columns(2)
+    presets = dict(PRESETS.items())
+    preset = left.radio("Preset", list(presets), key="train_preset",
+                        captions=[p.description for p in presets.values()])
+    strategies = dict(STRATEGIES.items())
+    search = right.radio("Hyperparameter search (HPO)", list(strategies), format_func=lambda n: strategies[n].label,
+                         key="train_search", captions=[s.explanation for s in strategies.values()])
+    with left:
+        validation = _validation(problem, y, presets[preset].validation)
+    specs = {m.name: m for m in metrics_for(problem.task)}
+    names = list(specs)
+    metric = right.selectbox("Metric", names, index=names.index(problem.metric), key=f"train_metric_{problem.task.value}",
+                             format_func=lambda n: f"{specs[n].label} ({specs[n].direction})")
+    right.caption(specs[metric].explanation)
+    c1, c2, c3 = st.columns(3)
+    n_trials = c1.number_input("Trials (0 = preset)", 0, 2000, 0, key="train_trials")
+    budget = c2.number_input("Time budget in seconds (0 = none)", 0, 86_400, 0, key="train_budget")
+    seed = c3.number_input("Seed", 0, 2**31 - 1, 0, key="train_seed")
+    return {"preset": preset, "search": search, "validation": validation, "metric": metric,
+            "n_trials": int(n_trials) or None, "time_budget": float(budget) or None, "seed": int(seed)}
+
+
+def render(lake: DataLake) -> TrainRequest | None:
+    """Draw the form; return the request when *Start training* is pressed with a valid setup."""
+    data = _data(lake)
+    if data is None:
+        return None
+    dataset, version, frame, target = data
+    problem, task = _task(frame, target)
+    models, ensemble, problem_to_fix = _models(problem)
+    choices = _search(problem, frame[target].dropna())
+    name = st.text_input("Save the model as", value=dataset, key=f"train_name_{dataset}",
+                         help="1-64 letters, digits, '_' or '-'; each training saves a new version")
+    if problem_to_fix:
+        st.warning(f"Before training: {problem_to_fix}.")
+    if not st.button("Start training", type="primary", key="train_start", disabled=problem_to_fix is not None):
+        return None
+    return TrainRequest(dataset=dataset, version=version, target=target, task=task, models=models,
+                        ensemble=ensemble, model_name=name.strip() or None, **choices)

@@ -1,0 +1,106 @@
+"""The Train page's job panel: live progress while a job runs, its results once it is done.
+
+The live part is a fragment that re-runs itself every second (only that part of the page is
+redrawn) and reads a :class:`~automlops.ui.jobs.JobSnapshot`; when the job ends it asks for
+one full rerun so the results replace the progress bar.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from automlops.ui import components, jobs, state
+
+__all__ = ["render"]
+
+STATUS_TEXT = {"failed": "Training failed", "cancelled": "Training cancelled"}
+
+
+def _history_frame(snap: jobs.JobSnapshot):  # type: ignore[no-untyped-def]
+    import pandas as pd
+
+    return pd.DataFrame([{"number": p.number, "model": p.model, "state": p.state, "value": p.value}
+                         for p in snap.history], columns=["number", "model", "state", "value"])
+
+
+@st.fragment(run_every=1.0)
+def _live(job_id: str) -> None:
+    with components.guard("showing the training progress"):
+        _live_panel(job_id)
+
+
+def _live_panel(job_id: str) -> None:
+    job = jobs.get(job_id)
+    if job is None:
+        return
+    snap = job.snapshot()
+    if not snap.running:
+        st.rerun()  # the whole page: results replace the progress panel
+    r = snap.request
+    st.subheader(f"Training '{r.name}' on {r.dataset} v{r.version:04d} → predicting '{r.target}'")
+    components.show_job_progress(snap)
+    if snap.history:
+        from automlops.core.metrics import get_metric
+
+        metric = r.metric or "score"
+        direction = get_metric(r.metric).direction if r.metric else "maximize"
+        components.show_chart(components.history_chart(_history_frame(snap), metric, direction), key="live-history")
+    else:
+        st.info("The first trials are running; the optimisation chart appears as soon as one finishes.")
+    if st.button("Cancel", key="train_cancel", disabled=snap.cancel_requested,
+                 help="Stops the search after the running trial. The best model found so far is still refitted, "
+                      "tested, tracked and saved."):
+        job.cancel()
+        st.toast("Stopping after the running trial…")
+    st.caption("You can leave this page: the training keeps running and this panel comes back.")
+
+
+def _results(snap: jobs.JobSnapshot) -> None:
+    if snap.result is None:
+        st.error(f"{STATUS_TEXT.get(snap.status, 'Training stopped')}: {snap.error}")
+        return
+    res = snap.result
+    st.success(f"Saved model **{res.model_name} v{res.model_version:04d}** — best: {res.best_model}; "
+               f"test {res.metric} = {res.test_score:.4f}")
+    if snap.status == "stopped":
+        st.info("You stopped the search early; the best model found so far was refitted, tested and saved.")
+    for note in res.notes:
+        st.warning(note)
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric(f"Validation {res.metric}", f"{res.val_score:.4f}", help=f"± {res.val_std:.4f} across folds")
+    c2.metric(f"Test {res.metric}", f"{res.test_score:.4f}", help="scored once, on rows no model ever saw")
+    c3.metric("Trials", len(res.trials))
+    c4.metric("Time", f"{snap.elapsed:.1f} s")
+    tabs = st.tabs(["Leaderboard", "Test metrics", "Optimisation", "Diagnostics", "Decisions"])
+    with tabs[0]:
+        components.leaderboard_table(res.leaderboard)
+    with tabs[1]:
+        components.metric_cards(res.test_metrics)
+    with tabs[2]:
+        components.show_chart(components.history_chart(res.trials, res.metric, res.direction), key="res-history")
+    with tabs[3]:
+        if res.diagnostics:
+            components.show_diagnostics(res.diagnostics, key="res-diag")
+        else:
+            st.info("No diagnostics for this run.")
+    with tabs[4]:
+        st.markdown("\n".join(f"- {d}" for d in res.decisions))
+    where = f"MLflow run `{res.run_id}` in {res.tracking_uri}" if res.run_id else "not tracked"
+    st.caption(f"{where}.")
+    c1, c2 = st.columns(2)
+    c1.page_link("automlops/ui/pages/experiments.py", label="Compare it in Experiments", icon=":material/science:")
+    c2.page_link("automlops/ui/pages/models.py", label="Predict with it in Models", icon=":material/inventory_2:")
+
+
+def render(job_id: str) -> bool:
+    """Show the session's job; returns True while it is still running."""
+    job = jobs.get(job_id)
+    if job is None:  # e.g. the dashboard restarted: the job is gone
+        state.set_active_job_id(None)
+        return False
+    snap = job.snapshot()
+    if snap.running:
+        _live(job_id)
+        return True
+    _results(snap)
+    return False

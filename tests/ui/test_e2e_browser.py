@@ -1,0 +1,185 @@
+"""End to end in a real browser: headless Chromium (Debian's) driven by Playwright against
+``streamlit run app.py``. Upload a CSV through the file chooser, pick the target, train with the
+fast preset and a small budget, read the leaderboard, find the run in Experiments; then measure
+each page's first paint. Screenshots and timings go to ``test-artifacts/e2e/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.ui.conftest import free_port, wait_http
+from tests.ui.helpers import REPO, iris_csv
+
+pytestmark = pytest.mark.integration
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+ARTIFACTS = REPO / "test-artifacts" / "e2e"
+PAGES = {"": "AutoMLOps Studio", "data-lake": "Data Lake", "train": "Train", "experiments": "Experiments",
+         "models": "Models", "settings": "Settings / Tracking"}
+SAVED = re.compile(r"^Saved model ")
+FIRST_PAINT_TARGET_S = 2.0  # the issue's bar, reported in first_paint.json
+FIRST_PAINT_LIMIT_S = 4.0  # what fails the test: a regression, not noise on a shared 2-core machine
+
+if not Path(CHROMIUM).exists():  # .ci/run installs it; a laptop without it skips
+    pytest.skip("Debian's chromium is not installed", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    home = tmp_path_factory.mktemp("e2e-home")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    env.update(AUTOMLOPS_HOME=str(home), API_PORT=str(free_port()), MLFLOW_UI_PORT=str(free_port()))
+    log = open(home / "streamlit.log", "wb")  # noqa: SIM115 - closed at teardown
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.address",
+         "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
+        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/_stcore/health", 60, proc)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+        shutil.copy(home / "streamlit.log", ARTIFACTS / "streamlit.log")
+
+
+@pytest.fixture(scope="module")
+def browser(server: str) -> Iterator[object]:
+    shutil.rmtree(ARTIFACTS, ignore_errors=True)
+    ARTIFACTS.mkdir(parents=True)
+    with sync_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, request: pytest.FixtureRequest) -> Iterator[object]:  # type: ignore[no-untyped-def]
+    tab = browser.new_page(viewport={"width": 1400, "height": 1100})
+    tab.set_default_timeout(30_000)
+    yield tab
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:  # what the browser showed when it failed
+        tab.screenshot(path=str(ARTIFACTS / f"FAILED-{request.node.name}.png"))
+    tab.close()
+
+
+
+def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    page.wait_for_timeout(500)  # let charts finish their transition
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def go(page, label: str) -> None:  # type: ignore[no-untyped-def]
+    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=label, exact=True).click()
+    page.locator("h1", has_text=label).wait_for()
+
+
+def no_exception(page) -> None:  # type: ignore[no-untyped-def]
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.get_by_text("Something went wrong").count() == 0
+
+
+def test_csv_to_tracked_model_in_the_browser(server: str, page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    csv = tmp_path / "flowers.csv"
+    csv.write_bytes(iris_csv())
+    start = time.perf_counter()
+    page.goto(server, wait_until="commit")
+    page.locator("h1", has_text="AutoMLOps Studio").wait_for()
+    cold = time.perf_counter() - start  # the first page a fresh server draws
+    (ARTIFACTS / "cold_first_paint.json").write_text(json.dumps({"home_s": round(cold, 3)}) + "\n")
+    page.get_by_text("Datasets in the lake").wait_for()
+    shot(page, "01-home")
+
+    go(page, "Data Lake")
+    page.get_by_text("No datasets yet").first.wait_for()
+    with page.expect_file_chooser() as chooser:
+        page.locator('[data-testid="stFileUploaderDropzone"] button').click()
+    chooser.value.set_files(str(csv))
+    page.locator('input[aria-label="Dataset name"][value="flowers"]').wait_for()  # proposed from the file name
+    page.wait_for_timeout(300)  # the rerun settles (the old, empty input goes away)
+    page.get_by_role("button", name="Add to the data lake").click()
+    page.get_by_text("was added as flowers v0001").wait_for()
+    no_exception(page)
+    shot(page, "02-data-lake-uploaded")
+
+    go(page, "Train")
+    page.get_by_text("1 · Data").wait_for()
+    page.locator('[data-testid="stSelectbox"]', has_text="Target column").click()
+    page.get_by_role("option", name="species", exact=True).click()
+    page.get_by_text("task inferred as classification").wait_for()
+    page.get_by_role("radiogroup", name="Preset").get_by_text("fast", exact=True).click()
+    for label, value in (("Trials (0 = preset)", "6"), ("Time budget in seconds (0 = none)", "60")):
+        box = page.get_by_label(label, exact=True)
+        box.fill(value)
+        box.press("Enter")
+        page.wait_for_timeout(300)
+    shot(page, "03-train-configured")
+    page.get_by_role("button", name="Start training").click()
+    page.get_by_text("Now:").wait_for()  # the live panel replaced the form
+    page.mouse.move(700, 400)
+    page.mouse.wheel(0, -5000)
+    page.get_by_text(re.compile(r"^[1-9]/6 trials")).or_(page.get_by_text(SAVED)).first.wait_for(
+        timeout=120_000)
+    page.screenshot(path=str(ARTIFACTS / "04-training-live.png"))
+    page.get_by_text(SAVED).wait_for(timeout=180_000)
+    page.get_by_role("tab", name="Leaderboard").wait_for()
+    page.locator('[data-testid="stDataFrame"]').first.wait_for()
+    no_exception(page)
+    shot(page, "05-results-leaderboard")
+    page.get_by_role("tab", name="Diagnostics").click()
+    page.get_by_text("Confusion matrix").first.wait_for()
+    shot(page, "06-results-diagnostics")
+
+    go(page, "Experiments")
+    sync_api.expect(page.get_by_role("combobox", name="Run")).to_have_value(re.compile(r"^flowers · "))
+    no_exception(page)
+    shot(page, "07-experiments")
+    page.get_by_role("tab", name="Optimisation").click()
+    page.mouse.move(700, 600)
+    page.mouse.wheel(0, 700)  # bring the charts into view
+    shot(page, "08-experiments-optimisation")
+
+    go(page, "Models")
+    sync_api.expect(page.get_by_role("combobox", name="Model version")).to_have_value("flowers@v1")
+    shot(page, "09-models")
+    go(page, "Settings / Tracking")
+    shot(page, "10-settings")
+    no_exception(page)
+
+
+def test_first_paint_of_every_page(server: str, page) -> None:  # type: ignore[no-untyped-def]
+    """Time from navigation to the page's title being visible, median of 3, per page."""
+    timings: dict[str, list[float]] = {}
+    for path, title in PAGES.items():
+        for _ in range(3):
+            start = time.perf_counter()
+            page.goto(f"{server}/{path}", wait_until="commit")
+            page.locator("h1", has_text=title).wait_for()
+            timings.setdefault(path or "home", []).append(round(time.perf_counter() - start, 3))
+    medians = {name: statistics.median(values) for name, values in timings.items()}
+    report = {"target_s": FIRST_PAINT_TARGET_S, "median_s": medians, "runs_s": timings}
+    (ARTIFACTS / "first_paint.json").write_text(json.dumps(report, indent=2) + "\n")
+    print("first paint (median of 3, s):", medians)
+    slow = {name: m for name, m in medians.items() if m > FIRST_PAINT_LIMIT_S}
+    assert not slow, f"first paint over {FIRST_PAINT_LIMIT_S} s: {slow}"
