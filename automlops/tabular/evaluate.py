@@ -52,7 +52,8 @@ def build_pipeline(candidate: Candidate, plan: FeaturePlan, problem: Problem, se
     """Preprocessing fitted for this model family, then the model itself."""
     spec = candidate.spec
     return Pipeline([
-        ("prep", build_preprocessor(plan, scale=spec.scale, encoding=spec.encoding)),
+        ("prep", build_preprocessor(plan, scale=spec.scale, encoding=spec.encoding,
+                                    native_missing=spec.native_missing)),
         ("model", spec.build(dict(candidate.params), problem, seed)),
     ])
 

@@ -45,6 +45,7 @@ from automlops.errors import DataError
 __all__ = ["DatetimeParts", "FeaturePlan", "FeatureSpec", "build_preprocessor", "plan_features"]
 
 MAX_ONEHOT_CATEGORIES = 20
+MIN_MISSING_FOR_FLAG = 5
 MISSING = "__missing__"
 _ID_NAME = re.compile(r"(^|_)(id|uuid|guid|key|index)$", re.IGNORECASE)
 
@@ -58,6 +59,7 @@ class FeatureSpec:
     dtype: str
     nullable: bool
     categories: tuple[Any, ...] | None = None
+    missing: int = 0  # missing values seen in training
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "kind": self.kind, "dtype": self.dtype, "nullable": self.nullable}
@@ -76,6 +78,16 @@ class FeaturePlan:
 
     def columns(self, kind: str) -> list[str]:
         return [f.name for f in self.features if f.kind == kind]
+
+    def numeric_columns(self, *, flagged: bool) -> list[str]:
+        """Numeric columns with (``flagged``) or without enough missing values to earn a flag.
+
+        A "was missing" flag learned from one or two rows is noise a model can latch on to (in
+        penguins the single all-missing training row is an Adelie, so a flag-trusting model calls
+        every all-missing penguin an Adelie), so flags need MIN_MISSING_FOR_FLAG examples.
+        """
+        return [f.name for f in self.features
+                if f.kind == "numeric" and (f.missing >= MIN_MISSING_FOR_FLAG) == flagged]
 
     @property
     def input_columns(self) -> list[str]:
@@ -164,7 +176,8 @@ def plan_features(df: pd.DataFrame, problem: Problem, *, exclude: tuple[str, ...
         else:
             kind = _kind_of(s)
             cats = tuple(sorted(s.dropna().unique().tolist(), key=str)) if kind == "categorical" else None
-            features.append(FeatureSpec(str(col), kind, str(s.dtype), bool(s.isna().any()), cats))
+            features.append(FeatureSpec(str(col), kind, str(s.dtype), bool(s.isna().any()), cats,
+                                        int(s.isna().sum())))
     if not features:
         raise DataError("no usable feature columns are left after dropping: "
                         + "; ".join(f"'{c}' ({why})" for c, why in dropped.items()))
@@ -206,11 +219,29 @@ def _leakage_warnings(df: pd.DataFrame, problem: Problem, plan: FeaturePlan) -> 
     return out
 
 
-def build_preprocessor(plan: FeaturePlan, *, scale: bool, encoding: str) -> ColumnTransformer:
+def _as_float(frame: Any) -> np.ndarray:
+    """Numbers as float64 with NaN for missing values (nullable integer columns included)."""
+    return np.asarray(pd.DataFrame(frame).astype(float))
+
+
+def _numeric_blocks(plan: FeaturePlan, *, scale: bool, native_missing: bool) -> list[tuple[str, Any, list[str]]]:
+    """Numbers: kept with their NaN for models that learn where missing values go (boosting),
+    otherwise median-imputed, with a "was missing" flag where missingness is common enough."""
+    if native_missing and not scale:
+        columns = plan.numeric_columns(flagged=True) + plan.numeric_columns(flagged=False)
+        return [("numeric", FunctionTransformer(_as_float, feature_names_out="one-to-one"), columns)]
+    blocks = []
+    for name, flag in (("numeric_flagged", True), ("numeric", False)):
+        steps: list[Any] = [SimpleImputer(strategy="median", add_indicator=flag)]
+        if scale:
+            steps.append(StandardScaler())
+        blocks.append((name, make_pipeline(*steps), plan.numeric_columns(flagged=flag)))
+    return blocks
+
+
+def build_preprocessor(plan: FeaturePlan, *, scale: bool, encoding: str,
+                       native_missing: bool = False) -> ColumnTransformer:
     """The ``ColumnTransformer`` that implements ``plan`` for one family of models."""
-    numeric_steps: list[Any] = [SimpleImputer(strategy="median", add_indicator=True)]
-    if scale:
-        numeric_steps.append(StandardScaler())
     text = FunctionTransformer(_as_text, feature_names_out="one-to-one")
     if encoding == "onehot":
         categorical: Any = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
@@ -224,7 +255,7 @@ def build_preprocessor(plan: FeaturePlan, *, scale: bool, encoding: str) -> Colu
     if scale:
         datetime_steps.append(StandardScaler())
     transformers = [
-        ("numeric", make_pipeline(*numeric_steps), plan.columns("numeric")),
+        *_numeric_blocks(plan, scale=scale, native_missing=native_missing),
         ("categorical", make_pipeline(text, categorical), plan.columns("categorical")),
         ("high_cardinality", high_card, plan.columns("high_cardinality")),
         ("datetime", make_pipeline(*datetime_steps), plan.columns("datetime")),

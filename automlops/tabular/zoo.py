@@ -68,6 +68,7 @@ class ModelSpec:
     scale: bool = False  # distance/gradient-based models need standardised inputs
     encoding: str = "ordinal"  # "onehot" for linear/distance models, "ordinal" for trees
     light: bool = False  # cheap enough for the `fast` preset
+    native_missing: bool = False  # learns where missing values go (no imputation needed)
     max_rows: int | None = None  # skip above this many rows (e.g. SVM is O(n²))
     description: str = ""
     tags: tuple[str, ...] = field(default_factory=tuple)

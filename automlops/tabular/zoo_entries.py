@@ -197,7 +197,7 @@ _register(ModelSpec(
                   "l2_regularization": s.float("l2_regularization", 1e-6, 10.0, log=True)},
     _const(learning_rate=[0.03, 0.1], max_iter=[100, 300], max_leaf_nodes=[15, 31], min_samples_leaf=[5, 20]),
     _const(learning_rate=0.1, max_iter=100, max_leaf_nodes=31, min_samples_leaf=20, l2_regularization=1e-6),
-    description="scikit-learn's LightGBM-style boosting: trees added one by one to fix the errors so far",
+    native_missing=True, description="scikit-learn's LightGBM-style boosting: trees added one by one to fix the errors so far",
 ))
 
 
@@ -222,7 +222,7 @@ _register(ModelSpec(
     _const(n_estimators=[100, 300], learning_rate=[0.03, 0.1], max_depth=[3, 6], subsample=[0.8, 1.0]),
     _const(n_estimators=300, learning_rate=0.05, max_depth=5, min_child_weight=1.0, subsample=0.8,
            colsample_bytree=0.8, reg_lambda=1.0),
-    requires=("xgboost",), description="regularised gradient-boosted trees, a Kaggle favourite",
+    requires=("xgboost",), native_missing=True, description="regularised gradient-boosted trees, a Kaggle favourite",
 ))
 
 
@@ -245,7 +245,7 @@ _register(ModelSpec(
     _const(n_estimators=[100, 300], learning_rate=[0.03, 0.1], num_leaves=[15, 31], min_child_samples=[5, 20]),
     _const(n_estimators=300, learning_rate=0.05, num_leaves=15, min_child_samples=10, subsample=0.9,
            colsample_bytree=0.8, reg_lambda=1e-3),
-    requires=("lightgbm",), description="leaf-wise gradient boosting: fast and strong on tables",
+    requires=("lightgbm",), native_missing=True, description="leaf-wise gradient boosting: fast and strong on tables",
 ))
 
 

@@ -19,11 +19,6 @@ from automlops.tabular.zoo import get_model
 
 
 @pytest.fixture(scope="module")
-def penguins() -> pd.DataFrame:
-    return load_demo("penguins")
-
-
-@pytest.fixture(scope="module")
 def cars() -> pd.DataFrame:
     return load_demo("cars")
 
@@ -139,7 +134,23 @@ def test_missing_values_are_imputed(penguins: pd.DataFrame) -> None:
         assert not np.isnan(np.asarray(out, dtype=float)).any()
     names = build_preprocessor(plan, scale=True, encoding="onehot").fit(X, penguins["species"]) \
         .get_feature_names_out()
-    assert any("missingindicator" in n for n in names)  # "was missing" is kept as a signal
+    # penguins has 2 rows with missing measurements: too few for a "was missing" flag to mean anything
+    assert not any("missingindicator" in n for n in names)
+    gappy = penguins.copy()
+    gappy.loc[gappy.index[:20], "body_mass_g"] = np.nan  # 22 missing: now the flag is a signal
+    plan = plan_features(gappy, problem)
+    names = build_preprocessor(plan, scale=True, encoding="onehot").fit(gappy[plan.input_columns],
+                                                                        gappy["species"]).get_feature_names_out()
+    assert [n for n in names if "missingindicator" in n] == ["missingindicator_body_mass_g"]
+
+
+def test_boosting_keeps_missing_values_for_the_model(penguins: pd.DataFrame) -> None:
+    plan = plan_features(penguins, infer_problem(penguins, "species"))
+    X = penguins[plan.input_columns]
+    prep = build_preprocessor(plan, scale=False, encoding="ordinal", native_missing=True).set_output(
+        transform="pandas")
+    out = prep.fit_transform(X, penguins["species"])
+    assert out["body_mass_g"].isna().sum() == X["body_mass_g"].isna().sum() == 2
 
 
 def test_scaling_only_when_asked(penguins: pd.DataFrame) -> None:

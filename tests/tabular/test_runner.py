@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris, load_wine
+from sklearn.datasets import load_breast_cancer, load_iris, load_wine
 from sklearn.ensemble import (
     RandomForestClassifier,
     StackingClassifier,
@@ -33,19 +33,7 @@ def iris() -> pd.DataFrame:
     return load_demo("iris")  # text labels
 
 
-@pytest.fixture(scope="module")
-def cancer() -> pd.DataFrame:
-    return load_breast_cancer(as_frame=True).frame
 
-
-@pytest.fixture(scope="module")
-def wine() -> pd.DataFrame:
-    return load_wine(as_frame=True).frame
-
-
-@pytest.fixture(scope="module")
-def diabetes() -> pd.DataFrame:
-    return load_diabetes(as_frame=True).frame
 
 
 @pytest.fixture(scope="module")

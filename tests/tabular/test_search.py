@@ -6,7 +6,7 @@ import optuna
 import pandas as pd
 import pytest
 from optuna.trial import TrialState
-from sklearn.datasets import load_breast_cancer, load_iris
+from sklearn.datasets import load_iris
 
 from automlops.core.problem import infer_problem
 from automlops.errors import ConfigError
@@ -19,10 +19,6 @@ from automlops.tabular.zoo import available_models, get_model
 def iris() -> pd.DataFrame:
     return load_iris(as_frame=True).frame
 
-
-@pytest.fixture(scope="module")
-def cancer() -> pd.DataFrame:
-    return load_breast_cancer(as_frame=True).frame
 
 
 def _fit(df: pd.DataFrame, **kw) -> AutoMLRunner:  # type: ignore[no-untyped-def]

@@ -7,7 +7,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, load_wine
+from sklearn.datasets import load_breast_cancer
 from sklearn.model_selection import (
     KFold,
     ShuffleSplit,
@@ -27,19 +27,7 @@ def _problem(frame: pd.DataFrame, target: str = "target", **kw) -> tuple[Problem
     return infer_problem(frame, target, **kw), frame[target]
 
 
-@pytest.fixture(scope="module")
-def wine() -> pd.DataFrame:
-    return load_wine(as_frame=True).frame
 
-
-@pytest.fixture(scope="module")
-def diabetes() -> pd.DataFrame:
-    return load_diabetes(as_frame=True).frame
-
-
-@pytest.fixture(scope="module")
-def digits() -> pd.DataFrame:
-    return load_digits(as_frame=True).frame  # 1,797 rows: "plenty"
 
 
 @pytest.fixture(scope="module")
