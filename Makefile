@@ -35,7 +35,7 @@ bench: install
 	$(PY) benchmarks/run_all.py
 
 lint: install
-	$(VENV)/bin/ruff check automlops tests benchmarks app.py api.py automl_engine.py cv_engine.py mlops_utils.py
+	$(VENV)/bin/ruff check automlops tests benchmarks app.py api.py automl_engine.py mlops_utils.py
 	$(VENV)/bin/mypy automlops
 
 clean:
