@@ -29,7 +29,8 @@ from automlops.core.registry import Registry
 from automlops.errors import ConfigError
 from automlops.tabular.evaluate import OutOfFold
 
-__all__ = ["ENSEMBLE_KINDS", "META_MODELS", "EnsembleConfig", "build_ensemble", "oof_ensemble_predictions"]
+__all__ = ["ENSEMBLE_KINDS", "META_MODELS", "EnsembleConfig", "build_ensemble", "oof_ensemble_predictions",
+           "resolve_ensemble"]
 
 ENSEMBLE_KINDS = ("none", "voting", "stacking")
 STACKING_CV = 5  # inner folds that produce the meta-model's training data
@@ -92,6 +93,18 @@ class EnsembleConfig:
         if self.meta_model:
             return self.meta_model
         return "logistic" if problem.task is TaskType.CLASSIFICATION else "ridge"
+
+
+def resolve_ensemble(asked: str | EnsembleConfig, preset_kind: str, preset_top_k: int
+                     ) -> tuple[EnsembleConfig, bool]:
+    """The ensemble to try, and whether it is the preset's (kept only if it wins) or the user's."""
+    if isinstance(asked, EnsembleConfig):
+        return asked, False
+    if asked not in ENSEMBLE_KINDS:
+        raise ConfigError(f"unknown ensemble '{asked}'; choose one of: {', '.join(ENSEMBLE_KINDS)}")
+    if asked != "none":
+        return EnsembleConfig(kind=asked), False
+    return EnsembleConfig(kind=preset_kind, top_k=max(preset_top_k, 2)), True
 
 
 def _meta_estimator(config: EnsembleConfig, problem: Problem, seed: int) -> BaseEstimator:

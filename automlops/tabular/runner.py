@@ -29,7 +29,7 @@ import pandas as pd
 from sklearn.base import clone
 
 from automlops.core.metrics import get_metric, score_all
-from automlops.core.problem import Problem, TaskType, infer_problem
+from automlops.core.problem import TaskType, infer_problem
 from automlops.core.results import Decision, ProgressEvent
 from automlops.errors import ConfigError, DataError
 from automlops.tabular import ensemble as ens
@@ -46,7 +46,7 @@ from automlops.tabular.preprocessing import plan_features
 from automlops.tabular.presets import get_preset
 from automlops.tabular.search import STRATEGIES, Candidate, SearchSpace, create_study
 from automlops.tabular.tracking_sink import TrackingSink
-from automlops.tabular.validation import choose_validation, split_test
+from automlops.tabular.validation import choose_validation, detect_time_column, split_test
 from automlops.tabular.zoo import available_models
 
 __all__ = ["AutoMLRunner"]
@@ -85,15 +85,8 @@ class AutoMLRunner:
             callback(event)
 
     def _ensemble_config(self) -> tuple[ens.EnsembleConfig, bool]:
-        """The ensemble to try and whether it is the preset's (kept only if it wins) or the user's."""
-        if isinstance(self.ensemble, ens.EnsembleConfig):
-            return self.ensemble, False
-        if self.ensemble not in ens.ENSEMBLE_KINDS:
-            raise ConfigError(f"unknown ensemble '{self.ensemble}'; choose one of: {', '.join(ens.ENSEMBLE_KINDS)}")
-        if self.ensemble != "none":
-            return ens.EnsembleConfig(kind=self.ensemble), False
         preset = get_preset(self.preset)
-        return ens.EnsembleConfig(kind=preset.ensemble, top_k=max(preset.ensemble_top_k, 2)), True
+        return ens.resolve_ensemble(self.ensemble, preset.ensemble, preset.ensemble_top_k)
 
     def _check_config(self) -> None:
         get_preset(self.preset)
@@ -118,23 +111,17 @@ class AutoMLRunner:
             df = df[df[problem.target].notna()]
             self._decide("data", f"dropped {missing} rows whose target '{problem.target}' is missing")
         if problem.time_column is None:
-            problem = replace(problem, time_column=self._detect_time_column(df, problem))
+            column = detect_time_column(df, problem.target)
+            if column is not None:
+                self._decide("validation", f"'{column}' is a date column sorted in time order, so it is used as "
+                                           "the time axis (no shuffling: the future must not leak into the past)")
+            problem = replace(problem, time_column=column)
         if problem.time_column:
             df = df.sort_values(problem.time_column, kind="stable")
         if problem.task is TaskType.CLASSIFICATION:
             problem = replace(problem, classes=tuple(np.unique(df[problem.target].to_numpy()).tolist()))
         self.problem_ = problem
         return df.reset_index(drop=True)
-
-    def _detect_time_column(self, df: pd.DataFrame, problem: Problem) -> str | None:
-        for col in df.columns:
-            s = df[col]
-            if col != problem.target and pd.api.types.is_datetime64_any_dtype(s) and s.notna().all() \
-                    and s.is_monotonic_increasing and s.nunique() > 0.5 * len(s):
-                self._decide("validation", f"'{col}' is a date column sorted in time order, so it is used as the "
-                                           "time axis (no shuffling: the future must not leak into the past)")
-                return str(col)
-        return None
 
     def _choose_models(self, n_rows: int) -> list:
         preset = get_preset(self.preset)
@@ -419,6 +406,3 @@ class AutoMLRunner:
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         return np.asarray(self.best_estimator_.predict(X))
-
-    def candidate(self, model: str) -> Candidate:
-        return self._oof[model][2]

@@ -37,7 +37,8 @@ from automlops.core.problem import Problem, TaskType
 from automlops.core.registry import Registry
 from automlops.errors import ConfigError, DataError
 
-__all__ = ["SMALL_DATA_ROWS", "VALIDATIONS", "ValidationPlan", "choose_validation", "split_test"]
+__all__ = ["SMALL_DATA_ROWS", "VALIDATIONS", "ValidationPlan", "choose_validation", "detect_time_column",
+           "split_test"]
 
 SMALL_DATA_ROWS = 1000
 Splits = list[tuple[np.ndarray, np.ndarray]]
@@ -115,6 +116,16 @@ def choose_validation(problem: Problem, y: pd.Series | None, *, mode: str = "aut
             why += f"; folds reduced from {n_splits} to {smallest} because the smallest class has {smallest} rows"
             n_splits = smallest
     return ValidationPlan(kind, n_splits, holdout_size, why)
+
+
+def detect_time_column(df: pd.DataFrame, target: str | None) -> str | None:
+    """A date column without gaps, mostly distinct and already sorted: the rows form a time series."""
+    for col in df.columns:
+        s = df[col]
+        if col != target and pd.api.types.is_datetime64_any_dtype(s) and s.notna().all() \
+                and s.is_monotonic_increasing and s.nunique() > 0.5 * len(s):
+            return str(col)
+    return None
 
 
 def split_test(df: pd.DataFrame, problem: Problem, *, test_size: float, random_state: int,
