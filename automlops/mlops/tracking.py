@@ -28,13 +28,14 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from automlops.config import Settings, get_settings
 from automlops.errors import AutoMLOpsError, ConfigError, TrackingError
 from automlops.mlops._locks import flock
 from automlops.mlops._mlflow_template import seed_sqlite_store
 from automlops.mlops._model_logging import pip_requirements, skops_trusted_types
+from automlops.mlops._probe import State, probe_http
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -51,7 +52,6 @@ _MAX_METRICS_PER_BATCH = 1000
 _MAX_ARTIFACTS_LISTED = 1000
 
 
-State = Literal["connected", "unauthorized", "unreachable", "error"]
 
 
 @dataclass(frozen=True)
@@ -391,7 +391,8 @@ class Tracker:
         start = time.perf_counter()
         try:
             if self.is_remote:
-                state, message = self._probe_http(timeout)
+                self._export_credentials()
+                state, message = probe_http(self.tracking_uri, timeout, where=self._redact(self.tracking_uri))
             else:
                 with self._errors("reach the local tracking store"):
                     self.client.search_experiments(max_results=1)
@@ -400,33 +401,3 @@ class Tracker:
             state, message = "error", self._redact(str(exc)).strip()[:300] or type(exc).__name__
         latency = round((time.perf_counter() - start) * 1000, 1)
         return ConnectionStatus(state=state, message=message, latency_ms=latency, user=user)
-
-    def _probe_http(self, timeout: float) -> tuple[State, str]:
-        """One ``experiments/search`` call, no retries, ``timeout`` seconds, raw status code.
-
-        The timeout and retry count are passed to MLflow's request helper directly instead of
-        through ``MLFLOW_HTTP_REQUEST_*`` environment variables, which would also shorten the
-        requests of training threads running at the same moment.
-        """
-        import requests
-        from mlflow.utils.credentials import get_default_host_creds
-        from mlflow.utils.rest_utils import http_request
-
-        self._export_credentials()
-        where = self._redact(self.tracking_uri)
-        try:
-            response = http_request(
-                get_default_host_creds(self.tracking_uri), "/api/2.0/mlflow/experiments/search", "POST",
-                max_retries=0, backoff_factor=0, timeout=max(timeout, 0.1), raise_on_status=False,
-                json={"max_results": 1},
-            )
-        except Exception as exc:
-            cause = exc.__cause__ or exc.__context__ or exc
-            if isinstance(cause, requests.exceptions.RequestException | OSError):
-                return "unreachable", f"no answer from {where} within {timeout:g} s"
-            raise
-        if response.status_code in (401, 403):
-            return "unauthorized", f"{where} refused the credentials (HTTP {response.status_code})"
-        if response.status_code != 200:
-            return "error", f"{where} answered HTTP {response.status_code}"
-        return "connected", f"connected to {where}"
