@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from mlflow.tracking import MlflowClient
 
 from automlops.config import Settings
 from automlops.demo import DEMO_DATASETS, seed_demo
@@ -18,14 +17,6 @@ from automlops.mlops.store import ModelStore
 from automlops.mlops.tracking import PARENT_TAG, Tracker
 from automlops.tabular import AutoMLRunner
 from automlops.tabular.persist import save_model
-
-
-@pytest.fixture(scope="module")
-def empty_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An initialised MLflow DB: creating one costs ~1.5 s of migrations, copying it ~1 ms."""
-    db = tmp_path_factory.mktemp("template") / "mlflow.db"
-    MlflowClient(f"sqlite:///{db}").search_experiments(max_results=1)
-    return db
 
 
 @pytest.fixture

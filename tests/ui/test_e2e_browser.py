@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ui.conftest import free_port, wait_http
+from tests.ui.conftest import free_port, stop_process, wait_http
 from tests.ui.helpers import REPO, iris_csv
 
 pytestmark = pytest.mark.integration
@@ -54,11 +54,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         wait_http(f"http://127.0.0.1:{port}/_stcore/health", 60, proc)
         yield f"http://127.0.0.1:{port}"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc)
         log.close()
         shutil.copy(home / "streamlit.log", ARTIFACTS / "streamlit.log")
 
