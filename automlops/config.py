@@ -7,6 +7,7 @@ lists the environment variable that sets it; ``.env.example`` shows them all.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -90,6 +91,12 @@ class Settings(BaseSettings):
     prediction_log_enabled: bool = Field(
         default=True, validation_alias=_env("AUTOMLOPS_PREDICTION_LOG_ENABLED"),
         description="Append every API prediction to the prediction log (for drift monitoring).",
+    )
+    # ---- dashboard training jobs (automlops.ui.jobs)
+    max_training_jobs: int = Field(
+        default_factory=lambda: os.cpu_count() or 1, ge=1, validation_alias=_env("MAX_TRAINING_JOBS"),
+        description="Most dashboard trainings that run at once, each in its own worker process; "
+                    "more wait in a queue (default: the number of CPU cores).",
     )
 
     @property
