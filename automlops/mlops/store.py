@@ -2,18 +2,25 @@
 
 Layout under ``root`` (``settings.models_dir`` by default)::
 
-    <name>/v0001/model.joblib   the fitted object, ``joblib.dump(..., compress=3)``
-    <name>/v0001/meta.json      what it is: task, target, features, metrics, lineage, versions
+    <name>/v0001/model.skops    the fitted object, in the format chosen for it (``model.joblib``,
+                                ``model.pt``...: see :mod:`automlops.mlops.formats`)
+    <name>/v0001/meta.json      what it is: kind, task, target, features, metrics, lineage, versions,
+                                and how the file was written (``model_format``, ``model_file``)
     <name>/LATEST               "v0003": the version ``load(name)`` returns, moved atomically
+
+``save`` takes a plain fitted object or an :class:`~automlops.core.fit.Artifact` (the object
+plus its ``kind`` and metadata, as engines return it). Unless a format is asked for, the first
+registered format that can write the object wins: skops for scikit-learn objects when skops
+can represent them, joblib otherwise (``meta["format_note"]`` then says why).
 
 **Why the SHA-256 matters.** A joblib file is a pickle, and unpickling runs code: a pickle
 can say "call ``os.system('...')``" and ``joblib.load`` will obey. So a pickle is a
 *program*, not data. The store therefore only loads files it wrote itself, and before it
-unpickles anything it recomputes the file's SHA-256 and compares it with the digest recorded
-in ``meta.json`` when the file was written. A flipped byte, a truncated copy or a swapped
-file is refused with :class:`~automlops.errors.IntegrityError` and never unpickled (design
-§4). The hash detects corruption and careless edits; it is not a signature, so keep the
-folder writable only by the studio.
+reads anything, in any format, it recomputes the file's SHA-256 and compares it with the
+digest recorded in ``meta.json`` when the file was written. A flipped byte, a truncated copy
+or a swapped file is refused with :class:`~automlops.errors.IntegrityError` and never loaded
+(design §4). The hash detects corruption and careless edits; it is not a signature, so keep
+the folder writable only by the studio. (skops files also go through an allow-list of types.)
 
 **Why versions never change.** ``save`` writes into a hidden temp folder, flushes every file
 to disk (``fsync``) and only then renames the folder to the next free ``vNNNN``. A rename is
@@ -25,23 +32,23 @@ the loser simply takes the next number.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import json
 import os
-import platform
 import re
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from automlops.config import Settings, get_settings
-from automlops.errors import IntegrityError, ModelError, NotFoundError
+from automlops.errors import AutoMLOpsError, IntegrityError, ModelError, NotFoundError
 from automlops.mlops._atomic import TMP_PREFIX, atomic_write_text, clean_temp_files, fsync_dir, sha256_file
+from automlops.mlops._libraries import library_versions
 from automlops.mlops._locks import flock
+from automlops.mlops.formats import get_format, write_model
 
 try:  # POSIX advisory locks; on other systems the store still works, without cross-process locks
     import fcntl
@@ -53,15 +60,12 @@ __all__ = ["LoadedModel", "ModelStore", "StoredModel", "parse_model_ref"]
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _VERSION_DIR = re.compile(r"^v(\d{4,})$")
 _VERSION_REF = re.compile(r"^v?(\d+)$", re.IGNORECASE)
-MODEL_FILE = "model.joblib"
+MODEL_FILE = "model.joblib"  # what versions written before formats existed hold
+DEFAULT_FORMAT = "joblib"  # ...and the format they were written in
 META_FILE = "meta.json"
 LATEST_FILE = "LATEST"
 _SAVE_LOCK = ".lock"  # shared while saving; exclusive while cleaning leftovers
 _LATEST_LOCK = ".latest.lock"  # serialises moves of LATEST so it only moves forward
-_LIBRARIES = {  # meta key -> distributions that provide it (first installed wins)
-    "sklearn": ("scikit-learn",), "numpy": ("numpy",), "pandas": ("pandas",), "joblib": ("joblib",),
-    "xgboost": ("xgboost", "xgboost-cpu"), "lightgbm": ("lightgbm",),
-}
 
 
 @dataclass(frozen=True)
@@ -82,7 +86,7 @@ class StoredModel:
 
 @dataclass(frozen=True)
 class LoadedModel:
-    """A verified, unpickled model with its metadata."""
+    """A verified, loaded model with its metadata."""
 
     model: Any
     meta: dict[str, Any]
@@ -134,22 +138,37 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def _library_versions() -> dict[str, str]:
-    """Versions of the libraries a pickle depends on (unpickling across versions can break)."""
-    from automlops import __version__
-
-    found = {"python": platform.python_version(), "automlops": __version__}
-    for key, dists in _LIBRARIES.items():
-        for dist in dists:
-            with contextlib.suppress(metadata.PackageNotFoundError):
-                found[key] = metadata.version(dist)
-                break
-    return found
-
-
 def _fsync_file(path: Path) -> None:
     with open(path, "rb") as fh:
         os.fsync(fh.fileno())
+
+
+def _unpack(model: object, meta: Mapping[str, Any] | None,
+            format: str | None) -> tuple[object, dict[str, Any], str | None]:
+    """``(object, meta, format)`` from a plain object or an Artifact (whose kind goes into meta)."""
+    from automlops.core.fit import Artifact  # imported here: it pulls in pandas
+
+    if isinstance(model, Artifact):
+        merged = {**model.meta, **(meta or {}), "kind": model.kind}
+        return model.obj, merged, format or model.format
+    return model, dict(meta or {}), format
+
+
+def _write_model_file(folder: Path, name: str, obj: object, meta: Mapping[str, Any],
+                      format: str | None) -> dict[str, Any]:
+    """Write the model file into ``folder``; return what meta.json must say about it."""
+    try:
+        fmt, path, notes = write_model(obj, folder, meta, format)
+    except ModelError as exc:
+        raise ModelError(f"could not serialize the model for {name!r}: {exc}") from exc
+    _fsync_file(path)
+    info: dict[str, Any] = {
+        "model_format": fmt.name, "model_file": path.name, "model_sha256": sha256_file(path),
+        "model_bytes": path.stat().st_size, "libraries": library_versions([fmt.library] if fmt.library else []),
+    }
+    if notes:  # a preferred format could not represent the object
+        info["format_note"] = f"{'; '.join(notes)}; saved with {fmt.name} instead"
+    return info
 
 
 class ModelStore:
@@ -197,26 +216,22 @@ class ModelStore:
         )
 
     # ----------------------------------------------------------------- save
-    def save(self, name: str, model: object, meta: dict[str, Any]) -> StoredModel:
-        """Write ``model`` and ``meta`` as the next version of ``name`` and point LATEST at it."""
-        import joblib
+    def save(self, name: str, model: object, meta: Mapping[str, Any] | None = None, *,
+             format: str | None = None) -> StoredModel:
+        """Write a model and its meta as the next version of ``name`` and point LATEST at it.
 
+        ``model`` is a fitted object or an :class:`~automlops.core.fit.Artifact`; ``format``
+        (or the artifact's own) names a registered format, else the store picks one.
+        """
+        obj, meta, format = _unpack(model, meta, format)
+        meta.pop("format_note", None)  # re-saving an old version's meta: the note is about that file
         folder = self._model_dir(name)
         folder.mkdir(exist_ok=True)
         with flock(folder / _SAVE_LOCK, shared=True):
             tmp = Path(tempfile.mkdtemp(prefix=TMP_PREFIX, dir=folder))
             try:
-                model_path = tmp / MODEL_FILE
-                try:
-                    joblib.dump(model, model_path, compress=3)
-                except Exception as exc:
-                    raise ModelError(f"could not serialize the model for {name!r}: {exc}") from exc
-                _fsync_file(model_path)
-                full_meta = {
-                    **meta, "name": name, "created": datetime.now(UTC).isoformat(timespec="microseconds"),
-                    "model_file": MODEL_FILE, "model_sha256": sha256_file(model_path),
-                    "model_bytes": model_path.stat().st_size, "libraries": _library_versions(),
-                }
+                full_meta = {**meta, **_write_model_file(tmp, name, obj, meta, format), "name": name,
+                             "created": datetime.now(UTC).isoformat(timespec="microseconds")}
                 version = self._publish(folder, tmp, full_meta)
             except BaseException:
                 import shutil
@@ -314,14 +329,19 @@ class ModelStore:
         return model_path, meta
 
     def load(self, name: str, version: int | str | None = None) -> LoadedModel:
-        """Verify, then unpickle a version (``None``/``"latest"``, ``3``, ``"v3"``, or ``"name@v3"``)."""
-        import joblib
+        """Verify, then load a version (``None``/``"latest"``, ``3``, ``"v3"``, or ``"name@v3"``).
 
+        The file is read by the format ``meta["model_format"]`` names (joblib for versions
+        written before formats existed), only after its SHA-256 matched.
+        """
         name, number = self.resolve(name, version)
         path = self._model_dir(name) / f"v{number:04d}"
         model_path, meta = self._verified_file(path)
+        fmt = get_format(str(meta.get("model_format", DEFAULT_FORMAT)))
         try:
-            model = joblib.load(model_path)
+            model = fmt.load(model_path, meta)
+        except AutoMLOpsError:
+            raise
         except Exception as exc:
             saved = meta.get("libraries", {}).get("sklearn", "?")
             raise ModelError(
@@ -331,7 +351,7 @@ class ModelStore:
         return LoadedModel(model=model, meta=meta, path=path)
 
     def verify(self, name: str, version: int | str | None = None) -> bool:
-        """True if the version's file matches its recorded SHA-256 (nothing is unpickled)."""
+        """True if the version's file matches its recorded SHA-256 (nothing is loaded)."""
         name, number = self.resolve(name, version)
         try:
             self._verified_file(self._model_dir(name) / f"v{number:04d}")

@@ -194,14 +194,15 @@ class ModelManager:
     @staticmethod
     def _key(stored: StoredModel) -> tuple[Any, ...]:
         """Identifies a version *and its files*: a refusal is forgotten if the files change."""
-        stamps: list[tuple[int, int] | None] = []
-        for file in ("meta.json", "model.joblib"):
-            try:
-                st = os.stat(stored.path / file)
-                stamps.append((st.st_size, st.st_mtime_ns))
-            except OSError:
-                stamps.append(None)
-        return (stored.name, stored.version, *stamps)
+        stamps: list[tuple[str, int, int]] = []
+        try:
+            with os.scandir(stored.path) as it:  # meta.json and the model file, whatever its format
+                for entry in it:
+                    st = entry.stat()
+                    stamps.append((entry.name, st.st_size, st.st_mtime_ns))
+        except OSError:
+            pass
+        return (stored.name, stored.version, *sorted(stamps))
 
     # ------------------------------------------------------------------ refresh
     def refresh(self, *, force: bool = False) -> bool:

@@ -1,14 +1,14 @@
-"""ModelStore: write-once versions, SHA-256 checked before unpickling, safe under concurrency."""
+"""ModelStore: write-once versions, SHA-256 checked before loading (any format), safe under concurrency."""
 
 from __future__ import annotations
 
 import json
 import multiprocessing
 import os
+import re
 import time
 from pathlib import Path
 
-import joblib
 import pandas as pd
 import pytest
 from sklearn.datasets import load_breast_cancer
@@ -17,8 +17,10 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from automlops.config import Settings
+from automlops.core.fit import Artifact
 from automlops.errors import IntegrityError, ModelError, NotFoundError
-from automlops.mlops._atomic import TMP_PREFIX
+from automlops.mlops._atomic import TMP_PREFIX, sha256_file
+from automlops.mlops.formats import FORMATS
 from automlops.mlops.store import ModelStore, parse_model_ref
 
 
@@ -51,17 +53,81 @@ def test_round_trip_predicts_identically(store: ModelStore, pipeline: Pipeline, 
     saved = store.save("cancer", pipeline, META)
     assert (saved.name, saved.version) == ("cancer", 1)
     assert saved.path == store.root / "cancer" / "v0001"
-    assert sorted(os.listdir(saved.path)) == ["meta.json", "model.joblib"]
+    assert sorted(os.listdir(saved.path)) == ["meta.json", "model.skops"]  # scikit-learn → skops
 
     loaded = store.load("cancer")
+    assert type(loaded.model) is Pipeline
     assert (loaded.model.predict_proba(X) == pipeline.predict_proba(X)).all()
     meta = loaded.meta
     assert meta["task"] == "binary" and meta["metrics"] == {"roc_auc": 0.99}
-    assert (meta["name"], meta["version"], meta["model_file"]) == ("cancer", 1, "model.joblib")
-    assert meta["model_bytes"] == (saved.path / "model.joblib").stat().st_size
-    assert len(meta["model_sha256"]) == 64
-    assert {"python", "sklearn", "numpy", "pandas", "automlops"} <= set(meta["libraries"])
+    assert (meta["name"], meta["version"], meta["model_file"], meta["model_format"]) == (
+        "cancer", 1, "model.skops", "skops")
+    assert meta["model_bytes"] == (saved.path / "model.skops").stat().st_size
+    assert len(meta["model_sha256"]) == 64 and "format_note" not in meta
+    assert {"python", "sklearn", "numpy", "pandas", "automlops", "skops"} <= set(meta["libraries"])
     assert store.verify("cancer", 1)
+
+
+def test_objects_skops_is_not_meant_for_are_saved_with_joblib(store: ModelStore) -> None:
+    saved = store.save("plain", {"weights": [1, 2, 3]}, {"task": "test"})
+    assert sorted(os.listdir(saved.path)) == ["meta.json", "model.joblib"]
+    assert (saved.meta["model_format"], saved.meta["model_file"]) == ("joblib", "model.joblib")
+    assert "format_note" not in saved.meta and "skops" not in saved.meta["libraries"]
+    assert store.load("plain").model == {"weights": [1, 2, 3]}
+
+
+def _outsider(X: pd.DataFrame) -> pd.DataFrame:  # a function of this test module: outside the allow-list
+    return X
+
+
+def test_skops_falls_back_to_joblib_and_says_why(store: ModelStore, data) -> None:
+    from sklearn.preprocessing import FunctionTransformer
+
+    X, y = data
+    pipe = make_pipeline(FunctionTransformer(_outsider), StandardScaler(), LogisticRegression(max_iter=500)).fit(X, y)
+    saved = store.save("custom", pipe, META)
+    assert saved.meta["model_format"] == "joblib" and sorted(os.listdir(saved.path)) == ["meta.json", "model.joblib"]
+    note = saved.meta["format_note"]
+    assert note.startswith("skops:") and f"{__name__}._outsider" in note and note.endswith("saved with joblib instead")
+    assert (store.load("custom").model.predict(X) == pipe.predict(X)).all()
+
+
+def test_an_old_version_without_model_format_still_loads(store: ModelStore, pipeline: Pipeline, data) -> None:
+    saved = store.save("cancer", pipeline, META, format="joblib")
+    meta_file = saved.path / "meta.json"
+    meta = json.loads(meta_file.read_text())
+    del meta["model_format"]  # what every version written before formats existed looks like
+    meta_file.write_text(json.dumps(meta))
+    loaded = store.load("cancer")
+    assert "model_format" not in loaded.meta
+    assert (loaded.model.predict(data[0]) == pipeline.predict(data[0])).all()
+
+
+def test_an_artifact_records_its_kind_and_format(store: ModelStore, pipeline: Pipeline) -> None:
+    artifact = Artifact("tabular", pipeline, {"task": "classification", "kind": "ignored"})
+    saved = store.save("art", artifact, {"run_id": "abc"})
+    assert (saved.meta["kind"], saved.meta["model_format"]) == ("tabular", "skops")
+    assert (saved.meta["task"], saved.meta["run_id"]) == ("classification", "abc")
+    forced = store.save("art", Artifact("tabular", pipeline, {"task": "classification"}, format="joblib"))
+    assert (forced.meta["model_format"], forced.meta["model_file"]) == ("joblib", "model.joblib")
+    assert isinstance(store.load("art", forced.version).model, Pipeline)
+    assert store.save("art", pipeline, META, format="joblib").meta["model_format"] == "joblib"
+
+
+def test_asking_for_a_format_that_cannot_save_the_object_is_an_error(store: ModelStore) -> None:
+    with pytest.raises(ModelError, match="'skops' format cannot save a dict"):
+        store.save("bad", {"a": 1}, META, format="skops")
+    with pytest.raises(ModelError, match="unknown model format 'parquet'"):
+        store.save("bad", {"a": 1}, META, format="parquet")
+    assert [p.name for p in (store.root / "bad").iterdir() if not p.name.startswith(".")] == []
+
+
+def test_an_unknown_format_in_meta_is_refused(store: ModelStore) -> None:
+    saved = store.save("plain", {"a": 1}, META)
+    meta_file = saved.path / "meta.json"
+    meta_file.write_text(json.dumps({**json.loads(meta_file.read_text()), "model_format": "mystery"}))
+    with pytest.raises(ModelError, match="unknown model format 'mystery'"):
+        store.load("plain")
 
 
 def test_versions_increment_and_are_write_once(store: ModelStore, pipeline: Pipeline) -> None:
@@ -109,35 +175,47 @@ def test_bad_names_are_refused(store: ModelStore, pipeline: Pipeline, name: str)
     assert list(store.root.iterdir()) == []
 
 
-def _spy_joblib_load(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+def _spy_load(monkeypatch: pytest.MonkeyPatch, fmt: str) -> list[object]:
     calls: list[object] = []
-    monkeypatch.setattr(joblib, "load", lambda *a, **k: calls.append(a))
+    monkeypatch.setattr(FORMATS.get(fmt), "load", lambda *a, **k: calls.append(a))
     return calls
 
 
-def test_tampered_file_is_refused_before_unpickling(
-    store: ModelStore, pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("fmt", ["skops", "joblib"])
+def test_tampered_file_is_refused_before_loading(
+    store: ModelStore, pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, fmt: str
 ) -> None:
-    saved = store.save("cancer", pipeline, META)
-    model_file = saved.path / "model.joblib"
+    saved = store.save("cancer", pipeline, META, format=fmt)
+    model_file = saved.path / saved.meta["model_file"]
     blob = bytearray(model_file.read_bytes())
     blob[len(blob) // 2] ^= 0xFF
     model_file.write_bytes(bytes(blob))
-    calls = _spy_joblib_load(monkeypatch)
-    with pytest.raises(IntegrityError, match="model.joblib"):
+    calls = _spy_load(monkeypatch, fmt)
+    with pytest.raises(IntegrityError, match=re.escape(model_file.name)):
         store.load("cancer")
-    assert calls == []  # nothing was unpickled
+    assert calls == []  # nothing was loaded
     assert not store.verify("cancer", 1)
 
 
-def test_truncated_file_is_refused(store: ModelStore, pipeline: Pipeline, monkeypatch) -> None:
-    saved = store.save("cancer", pipeline, META)
-    model_file = saved.path / "model.joblib"
+@pytest.mark.parametrize("fmt", ["skops", "joblib"])
+def test_truncated_file_is_refused(store: ModelStore, pipeline: Pipeline, monkeypatch, fmt: str) -> None:
+    saved = store.save("cancer", pipeline, META, format=fmt)
+    model_file = saved.path / saved.meta["model_file"]
     model_file.write_bytes(model_file.read_bytes()[:100])
-    calls = _spy_joblib_load(monkeypatch)
+    calls = _spy_load(monkeypatch, fmt)
     with pytest.raises(IntegrityError, match="does not match the SHA-256"):
         store.load("cancer")
     assert calls == []
+
+
+def test_a_truncated_file_with_a_matching_sha_is_a_load_error(store: ModelStore, pipeline: Pipeline) -> None:
+    saved = store.save("cancer", pipeline, META)
+    model_file = saved.path / "model.skops"
+    model_file.write_bytes(model_file.read_bytes()[:200])
+    meta_file = saved.path / "meta.json"
+    meta_file.write_text(json.dumps({**json.loads(meta_file.read_text()), "model_sha256": sha256_file(model_file)}))
+    with pytest.raises(ModelError, match="could not load"):
+        store.load("cancer")
 
 
 def test_missing_model_or_meta_is_a_clear_error(store: ModelStore, pipeline: Pipeline) -> None:
@@ -146,7 +224,7 @@ def test_missing_model_or_meta_is_a_clear_error(store: ModelStore, pipeline: Pip
     (first.path / "meta.json").unlink()
     with pytest.raises(IntegrityError, match=r"meta\.json is missing"):
         store.load("cancer", 1)
-    (second.path / "model.joblib").unlink()
+    (second.path / "model.skops").unlink()
     with pytest.raises(IntegrityError, match="is missing"):
         store.load("cancer", 2)
 

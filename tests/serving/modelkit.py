@@ -29,11 +29,8 @@ def next_version(root: Path, name: str) -> int:
 
 def publish_valid(root: Path, name: str, source: Path) -> int:
     """Save the model of version folder ``source`` as the next version of ``name`` (through the store)."""
-    import joblib
-
-    meta = json.loads((source / "meta.json").read_text())
-    model = joblib.load(source / "model.joblib")
-    return ModelStore(root).save(name, model, meta).version
+    loaded = ModelStore(source.parent.parent).load(source.parent.name, source.name)
+    return ModelStore(root).save(name, loaded.model, loaded.meta).version
 
 
 def _publish_folder(root: Path, name: str, files: dict[str, bytes]) -> int:
@@ -51,12 +48,13 @@ def _publish_folder(root: Path, name: str, files: dict[str, bytes]) -> int:
 def publish_broken(root: Path, name: str, source: Path, kind: str) -> int:
     """Publish the next version of ``name`` from ``source``, broken the way ``kind`` says."""
     meta: dict[str, Any] = json.loads((source / "meta.json").read_text())
-    model = (source / "model.joblib").read_bytes()
+    model_file = str(meta.get("model_file", "model.joblib"))
+    model = (source / model_file).read_bytes()
     version = next_version(root, name)
     meta.update(name=name, version=version, created=datetime.now(UTC).isoformat(timespec="microseconds"))
     if kind == "truncated":  # a copy cut short: the SHA no longer matches
         model = model[: len(model) // 2]
-    elif kind == "truncated_rehashed":  # cut short, SHA recomputed: unpickling fails
+    elif kind == "truncated_rehashed":  # cut short, SHA recomputed: reading it fails
         model = model[: len(model) // 2]
         meta["model_sha256"] = _sha(model)
     elif kind == "tampered_sha":
@@ -64,10 +62,10 @@ def publish_broken(root: Path, name: str, source: Path, kind: str) -> int:
     elif kind == "schema_broken":
         meta["feature_schema"] = {"features": "not a list"}
     elif kind == "no_meta":
-        return _publish_folder(root, name, {"model.joblib": model})
+        return _publish_folder(root, name, {model_file: model})
     elif kind == "not_a_model":  # a pickle with a matching SHA, but not something that predicts
-        model = pickle.dumps({"just": "a dict"})
-        meta["model_sha256"] = _sha(model)
+        model, model_file = pickle.dumps({"just": "a dict"}), "model.joblib"
+        meta.update(model_sha256=_sha(model), model_format="joblib", model_file=model_file)
     elif kind == "smoke_fails":  # the schema names a column the pipeline never saw
         first = meta["feature_schema"]["features"][0]
         first["name"] = "renamed_column"
@@ -76,7 +74,7 @@ def publish_broken(root: Path, name: str, source: Path, kind: str) -> int:
         meta["name"] = "someone_else"
     else:
         raise ValueError(kind)
-    return _publish_folder(root, name, {"model.joblib": model, "meta.json": json.dumps(meta).encode()})
+    return _publish_folder(root, name, {model_file: model, "meta.json": json.dumps(meta).encode()})
 
 
 def _sha(data: bytes) -> str:

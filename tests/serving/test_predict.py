@@ -7,17 +7,17 @@ import math
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
 import pandas as pd
 import pytest
 
+from automlops.mlops.store import ModelStore
 from automlops.serving.schemas import PredictResponse
 from tests.serving.conftest import AUTH
 
 
 def _pipeline(model_bank: Path, name: str) -> Any:
-    return joblib.load(model_bank / name / "v0001" / "model.joblib")
+    return ModelStore(model_bank).load(name, 1).model
 
 
 def _fields(response: Any) -> list[dict[str, Any]]:
