@@ -72,11 +72,20 @@ def context(request: Request) -> ServingContext:
     return ctx
 
 
+def _header_bytes(value: str) -> bytes:
+    """The header's bytes as the client sent them: ASGI servers decode header values as latin-1, so
+    encoding back to latin-1 restores them (a UTF-8 ``é`` stays the two bytes a UTF-8 key has)."""
+    try:
+        return value.encode("latin-1")
+    except UnicodeEncodeError:  # not from an HTTP header: compare its UTF-8 bytes
+        return value.encode("utf-8", "surrogateescape")
+
+
 async def require_api_key(request: Request,
                           key: Annotated[str | None, Security(_api_key_scheme)] = None) -> None:
     """401 unless the ``x-api-key`` header holds the service's key."""
     expected = context(request).api_key
-    if key is None or not secrets.compare_digest(key.encode("utf-8", "surrogateescape"), expected):
+    if key is None or not secrets.compare_digest(_header_bytes(key), expected):
         raise ApiError(401, "unauthorized", "missing or wrong API key: send it in the x-api-key header",
                        headers={"WWW-Authenticate": "ApiKey"})
 

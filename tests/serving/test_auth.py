@@ -44,21 +44,59 @@ def test_every_route_but_the_public_ones_needs_the_key(serve) -> None:
         assert client.request(method, path, headers=AUTH).status_code != 401, (method, path)
 
 
+def _wrong_keys() -> list[bytes]:
+    """Wrong keys of every length and every shared prefix, plus non-ASCII ones (sent as UTF-8)."""
+    real = KEY.encode()
+    keys = [b"z" * n for n in range(1, 2 * len(real) + 2)]  # nothing in common, every length
+    keys += [real[:n] for n in range(1, len(real))]  # every proper prefix of the real key
+    keys += [real[:n] + b"#" + real[n + 1:] for n in range(len(real))]  # right length, one byte wrong
+    keys += [real + b"x", real * 2, real[:-1] + "é".encode(), "é".encode(), "é".encode() * len(real),
+             "clé-😀".encode()]
+    assert len(set(keys)) == len(keys) and real not in keys
+    return keys
+
+
 def test_the_key_is_compared_in_constant_time(serve, monkeypatch: pytest.MonkeyPatch) -> None:
-    import automlops.serving.deps as deps
+    """Every wrong key, whatever it shares with the real one, takes the same path: one constant-time
+    comparison of two byte strings, and the same 401. A length check, a prefix test or a plain ``==``
+    before (or instead of) ``compare_digest`` would answer some guesses faster and fails here."""
+    import hmac
+    import secrets
 
-    seen = []
-    real = deps.secrets.compare_digest
+    calls: list[tuple[object, object]] = []
+    real_compare = hmac.compare_digest
 
-    def spy(a, b):
-        seen.append((a, b))
-        return real(a, b)
+    def spy(a, b):  # type: ignore[no-untyped-def]
+        calls.append((a, b))
+        return real_compare(a, b)
 
-    monkeypatch.setattr(deps.secrets, "compare_digest", spy)
+    monkeypatch.setattr(secrets, "compare_digest", spy)
+    monkeypatch.setattr(hmac, "compare_digest", spy)
     client = serve("cancer")
-    assert client.get("/model", headers={"x-api-key": "guess"}).status_code == 401
+    answers = set()
+    for wrong in _wrong_keys():
+        calls.clear()
+        r = client.get("/model", headers={"x-api-key": wrong})
+        assert r.status_code == 401, (wrong, r.status_code, r.text)  # never a 500, even for non-ASCII bytes
+        answers.add((r.text, r.headers.get("www-authenticate")))
+        assert len(calls) == 1, (wrong, calls)
+        sent, expected = calls[0]
+        assert type(sent) is bytes and type(expected) is bytes, (wrong, calls)  # str would raise on non-ASCII
+        assert expected == KEY.encode() and sent == wrong
+    assert len(answers) == 1, answers  # a near miss and a wild guess get the very same answer
+    calls.clear()
+    assert client.get("/model", headers={"x-api-key": ""}).status_code == 401
+    assert calls == []  # an empty header is a missing key: nothing to compare
     assert client.get("/model", headers=AUTH).status_code == 200
-    assert seen == [(b"guess", KEY.encode()), (KEY.encode(), KEY.encode())]
+    assert calls == [(KEY.encode(), KEY.encode())]
+
+
+def test_a_non_ascii_key_is_accepted_when_right(serve) -> None:
+    key = "clé-secrète-0123456789"
+    client = serve("cancer", key=key)
+    assert client.get("/model", headers={"x-api-key": key.encode()}).status_code == 200
+    for wrong in ("clé".encode(), b"cle-secrete-0123456789", key.encode()[:-1]):
+        assert client.get("/model", headers={"x-api-key": wrong}).status_code == 401
 
 
 @pytest.mark.parametrize("key", [None, "", "   ", API_KEY_PLACEHOLDER])
