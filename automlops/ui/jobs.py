@@ -1,330 +1,388 @@
-"""Training jobs that outlive a page run.
+"""Training jobs that outlive a page run: queued, run in worker processes, remembered in SQLite.
 
-Streamlit re-runs the page script on every interaction and would stop a training loop that ran
-inside it. So a training runs in its own thread, owned by a :class:`TrainingJob` kept in a
-process-wide registry keyed by job id; the browser session only remembers the id (through
-``ui.state``). Reruns, page switches and a second browser tab all find the same job, and two
-sessions can train at the same time: each job has its own runner, tracker and stop event.
+Streamlit re-runs the page script on every interaction, so a training cannot run inside it. Each
+training runs in its own **worker process** (:mod:`automlops.ui.job_process` explains why a
+process and why *spawn*), started and watched by a :class:`JobRegistry`, one per studio home in
+this dashboard process. The browser session only remembers a job id (through ``ui.state``):
+reruns, page switches and a second browser tab all find the same job.
 
-The runner reports through callbacks (one :class:`~automlops.core.results.ProgressEvent` per
-stage and per trial); the job turns them into a thread-safe :class:`JobSnapshot` that the page
-polls about once a second (progress, elapsed time, best so far, the trial history for the live
-chart). *Cancel* sets the runner's ``stop_event``: the search stops after the running trial and
-the best model found so far is still refitted, tested, tracked and saved. At the end the model
-is saved to the :class:`~automlops.mlops.store.ModelStore` and the test diagnostics are logged
-to the MLflow run as ``diagnostics.json``.
+* **Queue.** At most ``MAX_TRAINING_JOBS`` workers run at once (default: one per CPU core; two
+  trainings on one core only make both slower). Later jobs wait as ``queued``, with their
+  position, and a small monitor thread starts the oldest one when a slot frees.
+* **Progress.** The worker writes its stage, each finished trial and its result into
+  ``<home>/jobs.db`` (:mod:`automlops.ui.job_store`); :meth:`TrainingJob.snapshot` reads them
+  back as a :class:`JobSnapshot`, which the Train page polls about once a second.
+* **Cancel** first asks for a clean stop (a ``multiprocessing.Event``): the search ends after
+  the running trial and the best model so far is still refitted, tested, tracked and saved
+  (``stopped``). A worker that has not finished ``grace_period`` seconds later is killed
+  (``cancelled``; its MLflow run is marked KILLED). Killing never leaves half a model: the
+  model store and the lake write to a temporary name and rename at the end.
+* **Restart.** The table outlives the dashboard. When a registry starts it looks at the jobs an
+  earlier dashboard left ``queued``/``running``: if that dashboard is gone and so is the worker,
+  the job is marked ``failed`` and its MLflow run, left RUNNING, is marked FAILED; a worker
+  still alive is adopted and watched until it ends. Finished jobs keep their results.
 """
 
 from __future__ import annotations
 
-import json
+import atexit
 import logging
+import multiprocessing
+import multiprocessing.util  # noqa: F401 - its exit hook must be registered before ours (ours runs first)
+import os
 import re
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from automlops.config import Settings
-from automlops.errors import AutoMLOpsError, ConfigError
+from automlops.errors import ConfigError
+from automlops.ui import job_process, job_recovery
+from automlops.ui.job_process import WorkerHandle, process_started
+from automlops.ui.job_store import JobRow, JobStore
+from automlops.ui.job_types import TERMINAL, JobResult, JobSnapshot, TrainRequest, TrialPoint
 
 if TYPE_CHECKING:
-    import pandas as pd
-
-    from automlops.core.results import ProgressEvent
     from automlops.mlops.tracking import Tracker
 
-__all__ = ["JobResult", "JobSnapshot", "TrainRequest", "TrainingJob", "get", "running_jobs", "submit"]
+__all__ = ["JobRegistry", "JobResult", "JobSnapshot", "TrainRequest", "TrainingJob", "TrialPoint", "get",
+           "recent_jobs", "registry", "running_jobs", "submit"]
 
 log = logging.getLogger(__name__)
-MAX_JOBS = 30
+START_METHOD = "spawn"
+CANCEL_GRACE_S = 20.0  # after a cancel, how long a worker may take to save the best model so far
+SHUTDOWN_GRACE_S = 3.0  # when the dashboard exits
+POLL_S = 0.2
+MAX_JOBS = 30  # ended jobs kept in memory (the table keeps them all)
 _MODEL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-GENERIC_ERROR = "training stopped on an unexpected error; the details are in the dashboard's log"
 
 
-@dataclass(frozen=True)
-class TrainRequest:
-    """Everything the Train page chose (plain data; the runner gets it as keyword arguments)."""
-
-    dataset: str
-    version: int
-    target: str
-    task: str | None = None
-    metric: str | None = None
-    preset: str = "fast"
-    search: str = "tpe"
-    validation: str | None = None
-    models: tuple[str, ...] | None = None
-    ensemble: Any = "none"  # "none" | "voting" | "stacking" | EnsembleConfig
-    n_trials: int | None = None
-    time_budget: float | None = None
-    seed: int = 0
-    model_name: str | None = None
-
-    @property
-    def name(self) -> str:
-        return self.model_name or self.dataset
-
-
-@dataclass(frozen=True)
-class TrialPoint:
-    number: int
-    model: str | None
-    state: str
-    value: float | None
-    best: float | None
-
-
-@dataclass(frozen=True)
-class JobResult:
-    """What a finished job produced (shown on the Train page)."""
-
-    task: str
-    metric: str
-    direction: str
-    best_model: str
-    val_score: float
-    val_std: float
-    test_score: float
-    test_metrics: dict[str, float]
-    leaderboard: pd.DataFrame
-    trials: pd.DataFrame
-    decisions: list[str]
-    model_name: str
-    model_version: int
-    run_id: str | None
-    tracking_uri: str
-    diagnostics: dict[str, Any] | None
-    notes: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class JobSnapshot:
-    """A consistent copy of a job's progress, safe to read from the page thread."""
-
-    id: str
-    request: TrainRequest
-    status: str  # queued | running | finished | stopped | cancelled | failed
-    stage: str
-    trials_done: int
-    n_trials: int | None
-    elapsed: float
-    budget: float | None
-    best_score: float | None
-    best_model: str | None
-    history: tuple[TrialPoint, ...]
-    error: str | None
-    result: JobResult | None
-    cancel_requested: bool
-
-    @property
-    def running(self) -> bool:
-        return self.status in ("queued", "running")
-
-    @property
-    def fraction(self) -> float:
-        """Share of the budget used: trials when they are planned, else seconds."""
-        if self.n_trials:
-            return min(1.0, self.trials_done / self.n_trials)
-        if self.budget:
-            return min(1.0, self.elapsed / self.budget)
-        return 0.0
-
-    @property
-    def progress_text(self) -> str:
-        trials = f"{self.trials_done}/{self.n_trials} trials" if self.n_trials else f"{self.trials_done} trials"
-        seconds = f"{self.elapsed:.1f} s" + (f" of {self.budget:.0f} s" if self.budget else "")
-        best = f" · best {self.best_score:.4f} ({self.best_model})" if self.best_score is not None else ""
-        return f"{trials} · {seconds}{best}"
-
-
-class TrainingJob:
-    """One AutoML training running in a background thread (see the module docstring)."""
-
-    def __init__(self, request: TrainRequest, *, settings: Settings, tracker: Tracker | None,
-                 tracking_uri: str = "") -> None:
-        self.id = uuid.uuid4().hex[:12]
-        self.request, self.settings, self.tracker, self.tracking_uri = request, settings, tracker, tracking_uri
-        self.stop_event = threading.Event()
-        self.created = time.time()
-        self._lock = threading.Lock()
-        self._status, self._stage = "queued", "starting"
-        self._error: str | None = None
-        self._history: list[TrialPoint] = []
-        self._n_trials: int | None = request.n_trials
-        self._budget: float | None = request.time_budget
-        self._best: tuple[float | None, str | None] = (None, None)
-        self._t0 = time.monotonic()
-        self._t_end: float | None = None
-        self._result: JobResult | None = None
-        self._thread = threading.Thread(target=self._run, name=f"train-{self.id}", daemon=True)
-
-    # ------------------------------------------------------------------ control
-    def start(self) -> TrainingJob:
-        self._t0 = time.monotonic()
-        self._thread.start()
-        return self
-
-    def cancel(self) -> None:
-        """Stop the search after the running trial (the best model so far is still saved)."""
-        self.stop_event.set()
-
-    def join(self, timeout: float | None = None) -> bool:
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
-
-    def snapshot(self) -> JobSnapshot:
-        with self._lock:
-            end = self._t_end if self._t_end is not None else time.monotonic()
-            return JobSnapshot(
-                id=self.id, request=self.request, status=self._status, stage=self._stage,
-                trials_done=len(self._history), n_trials=self._n_trials, elapsed=end - self._t0,
-                budget=self._budget, best_score=self._best[0], best_model=self._best[1],
-                history=tuple(self._history), error=self._error, result=self._result,
-                cancel_requested=self.stop_event.is_set())
-
-    # ------------------------------------------------------------------ thread
-    def _on_event(self, event: ProgressEvent) -> None:
-        with self._lock:
-            if event.budget is not None:
-                self._budget = event.budget
-            if event.kind == "stage":
-                self._stage = event.message
-                return
-            if event.n_trials is not None:
-                self._n_trials = event.n_trials
-            self._best = (event.best_score, event.best_model)
-            self._history.append(TrialPoint(int(event.trial or len(self._history) + 1),
-                                            _trial_model(event.message), event.state or "COMPLETE",
-                                            event.value, event.best_score))
-
-    def _finish(self, status: str, *, error: str | None = None, result: JobResult | None = None) -> None:
-        with self._lock:
-            self._status, self._error, self._result = status, error, result
-            self._t_end = time.monotonic()
-            self._stage = {"finished": "done", "stopped": "stopped early: best model so far saved"}.get(status, status)
-
-    def _run(self) -> None:
-        with self._lock:
-            self._status = "running"
-        try:
-            result = self._train()
-        except AutoMLOpsError as exc:
-            self._finish("cancelled" if self.stop_event.is_set() else "failed", error=str(exc))
-        except Exception:
-            log.exception("training job %s failed", self.id)
-            self._finish("failed", error=GENERIC_ERROR)
-        else:
-            self._finish("stopped" if self.stop_event.is_set() else "finished", result=result)
-
-    def _prepare(self) -> None:
-        """Load what this thread and the runner's MLflow thread will import, one importer at a time."""
-        from automlops.ui import imports
-
-        with imports.serialized():
-            imports.import_all(("automlops.tabular.runner", "automlops.tabular.persist",
-                                "automlops.tabular.diagnostics"))
-            if self.tracker is not None:
-                imports.import_all(imports.TRACKING_MODULES)
-                self.tracker.client  # noqa: B018 - open (or create) the store now, not in the logging thread
-
-    def _train(self) -> JobResult:
-        self._prepare()
-        from automlops.mlops.lake import DataLake
-        from automlops.mlops.store import ModelStore
-        from automlops.tabular.leaderboard import trials_frame
-        from automlops.tabular.persist import save_model
-        from automlops.tabular.runner import AutoMLRunner
-
-        r = self.request
-        lake = DataLake(settings=self.settings)
-        entry = lake.get_version(r.dataset, r.version)
-        frame = lake.load(entry.dataset, entry.version)
-        dataset = {"name": entry.dataset, "version": entry.version, "sha256": entry.sha256, "rows": entry.rows,
-                   "columns": dict(entry.dtypes), "source": str(entry.full_path)}
-        self._on_stage(f"loaded {entry.dataset} v{entry.version:04d} ({entry.rows} rows)")
-        runner = AutoMLRunner(
-            r.target, task=r.task, metric=r.metric, preset=r.preset, search=r.search, validation=r.validation,
-            models=list(r.models) if r.models else None, ensemble=r.ensemble, n_trials=r.n_trials,
-            time_budget=r.time_budget, seed=r.seed, tracker=self.tracker, dataset=dataset, run_name=r.name,
-            callbacks=[self._on_event], started_at=self._t0, stop_event=self.stop_event)
-        runner.fit(frame)
-        self._on_stage("saving the model")
-        stored = save_model(runner, ModelStore(settings=self.settings), r.name, dataset=dataset)
-        diagnostics, notes = self._diagnostics(runner, frame)
-        problem = runner.problem_
-        return JobResult(
-            task=problem.task.value, metric=problem.metric, direction=problem.direction,
-            best_model=runner.best_model_name_, val_score=runner.val_score_, val_std=runner.val_std_,
-            test_score=runner.test_score_, test_metrics=dict(runner.test_metrics_),
-            leaderboard=runner.leaderboard_, trials=trials_frame(runner.study_),
-            decisions=[str(d) for d in runner.decisions_], model_name=stored.name, model_version=stored.version,
-            run_id=runner.run_id_, tracking_uri=self.tracking_uri, diagnostics=diagnostics, notes=notes)
-
-    def _on_stage(self, message: str) -> None:
-        with self._lock:
-            self._stage = message
-
-    def _diagnostics(self, runner: Any, frame: Any) -> tuple[dict[str, Any] | None, list[str]]:
-        """Test-set diagnostics, also logged to the MLflow run; a failure here only adds a note."""
-        from automlops.tabular.diagnostics import diagnose_runner
-
-        self._on_stage("computing test diagnostics")
-        try:
-            diagnostics = diagnose_runner(runner, frame)
-        except Exception:
-            log.exception("diagnostics of job %s failed", self.id)
-            return None, ["the test diagnostics (confusion matrix, ROC, residuals) could not be computed"]
-        if self.tracker is not None and runner.run_id_:
-            try:
-                self.tracker.log_text(runner.run_id_, json.dumps(diagnostics), "diagnostics.json")
-            except AutoMLOpsError as exc:
-                return diagnostics, [f"diagnostics were not logged to MLflow: {exc}"]
-        return diagnostics, []
-
-
-def _trial_model(message: str) -> str | None:
-    """The model name in a runner's trial message ("trial 3 lightgbm COMPLETE")."""
-    parts = message.split()
-    return parts[2] if len(parts) >= 4 and parts[0] == "trial" else None
-
-
-# ---------------------------------------------------------------------- registry
-_jobs: dict[str, TrainingJob] = {}
-_registry_lock = threading.Lock()
-
-
-def submit(request: TrainRequest, *, settings: Settings | None = None, tracker: Tracker | None = None,
-           tracking_uri: str = "") -> TrainingJob:
-    """Validate, register and start a job; returns it at once (the work runs in its thread)."""
+def _validate(request: TrainRequest) -> None:
     if not _MODEL_NAME.match(request.name):
         raise ConfigError(f"invalid model name {request.name!r}: use 1-64 letters, digits, '_' or '-'")
     if request.n_trials is not None and request.n_trials < 1:
         raise ConfigError("the number of trials must be at least 1")
     if request.time_budget is not None and request.time_budget <= 0:
         raise ConfigError("the time budget must be a positive number of seconds")
-    job = TrainingJob(request, settings=settings or Settings(), tracker=tracker, tracking_uri=tracking_uri)
-    with _registry_lock:
-        _prune()
-        _jobs[job.id] = job
-    return job.start()
 
 
-def _prune() -> None:
-    """Forget the oldest finished jobs beyond :data:`MAX_JOBS` (running ones are always kept)."""
-    finished = sorted((j for j in _jobs.values() if not j.snapshot().running), key=lambda j: j.created)
-    for job in finished[: max(0, len(_jobs) - MAX_JOBS + 1)]:
-        _jobs.pop(job.id, None)
+class TrainingJob:
+    """One training: queued, then running in a worker process, then ended (see the module docstring).
+
+    ``phase`` is this dashboard's view of it: ``queued``, ``running`` (a worker it started or
+    adopted), ``ending`` (the worker exited, being recorded), ``done``, or ``foreign`` (still
+    active but watched by another dashboard process on the same home).
+    """
+
+    def __init__(self, registry: JobRegistry, job_id: str, request: TrainRequest, *, created: float,
+                 tracker: Tracker | None = None, payload: tuple[Any, ...] = ()) -> None:
+        self.id, self.request, self.created = job_id, request, created
+        self.tracker = tracker  # this dashboard's tracker: marks the run KILLED if the worker is killed
+        self.phase = "queued"
+        self.worker: WorkerHandle | None = None
+        self.kill_at: float | None = None  # when a cancelled worker gets killed
+        self.grace = 0.0
+        self.killed = False
+        self.done = threading.Event()
+        self._registry, self._payload = registry, payload
+        self._final: JobSnapshot | None = None
+
+    # ------------------------------------------------------------------ public
+    def cancel(self, grace_period: float | None = None) -> None:
+        """Stop after the running trial (best model so far saved); kill after ``grace_period`` s."""
+        self._registry.cancel(self, grace_period)
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait until the job has ended and been recorded; False on timeout."""
+        if self.phase != "foreign":
+            return self.done.wait(timeout)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.snapshot().running:
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            time.sleep(POLL_S)
+        return True
+
+    def snapshot(self) -> JobSnapshot:
+        return self._registry.snapshot(self)
+
+    # ------------------------------------------------------------------ worker (registry lock held)
+    def _launch(self, ctx: Any, db: Path) -> None:
+        self.worker = WorkerHandle.spawn(ctx, f"train-{self.id}", (self.id, str(db), self.request, *self._payload))
+        self.phase = "running"
+
+    def _exited(self) -> bool:
+        return self.worker is None or self.worker.exited()
+
+    def _ask_to_stop(self, grace: float) -> None:
+        if self.worker is not None:
+            self.worker.stop()
+        if self.kill_at is None:
+            self.kill_at, self.grace = time.monotonic() + grace, grace
+
+    def _kill(self) -> None:
+        self.killed = True
+        if self.worker is not None:
+            self.worker.kill()
 
 
-def get(job_id: str | None) -> TrainingJob | None:
-    if not job_id:
-        return None
-    with _registry_lock:
-        return _jobs.get(job_id)
+def _snapshot(row: JobRow, request: TrainRequest, history: tuple[TrialPoint, ...],
+              position: int | None) -> JobSnapshot:
+    elapsed = max(0.0, (row.ended or time.time()) - row.started) if row.started else 0.0
+    return JobSnapshot(
+        id=row.id, request=request, status=row.status, stage=row.stage, trials_done=len(history),
+        n_trials=row.n_trials if row.n_trials is not None else request.n_trials, elapsed=elapsed,
+        budget=row.budget if row.budget is not None else request.time_budget, best_score=row.best_score,
+        best_model=row.best_model, history=history, error=row.error,
+        result=JobResult.from_json(row.result) if row.result else None,
+        cancel_requested=bool(row.cancel_requested), queue_position=position, pid=row.pid, created=row.created)
 
 
-def running_jobs() -> list[TrainingJob]:
-    with _registry_lock:
-        return [j for j in _jobs.values() if j.snapshot().running]
+class JobRegistry:
+    """The jobs of one studio home: queue, workers, monitor thread and the job table."""
+
+    def __init__(self, settings: Settings, *, grace_period: float = CANCEL_GRACE_S) -> None:
+        self.settings = settings
+        self.store = JobStore(settings.home.resolve() / "jobs.db")
+        self.max_jobs = settings.max_training_jobs
+        self.grace_period = grace_period
+        self.recovered = threading.Event()  # set once left-over MLflow runs are marked FAILED
+        self._ctx = multiprocessing.get_context(START_METHOD)
+        self._jobs: dict[str, TrainingJob] = {}
+        self._lock = threading.RLock()
+        self._wake = threading.Event()
+        self._monitor: threading.Thread | None = None
+        self._owner = (os.getpid(), process_started(os.getpid()))
+        self._recover()
+        atexit.register(self.shutdown)
+
+    # ------------------------------------------------------------------ submit, read, cancel
+    def submit(self, request: TrainRequest, *, settings: Settings | None = None, tracker: Tracker | None = None,
+               tracking_uri: str = "") -> TrainingJob:
+        """Validate, record and queue a job; it starts at once when a slot is free."""
+        _validate(request)
+        settings = settings or self.settings
+        payload = (job_process.settings_payload(settings), job_process.tracking_spec(tracker, tracking_uri))
+        job = TrainingJob(self, uuid.uuid4().hex[:12], request, created=time.time(), tracker=tracker,
+                          payload=payload)
+        stored_uri = re.sub(r"(https?://)[^/@\s]+@", r"\1", tracker.tracking_uri) if tracker else ""
+        self.store.add(job.id, request.to_json(), created=job.created, tracking_uri=stored_uri,
+                       owner_pid=self._owner[0], owner_started=self._owner[1])
+        with self._lock:
+            self.max_jobs = settings.max_training_jobs
+            self._prune()
+            self._jobs[job.id] = job
+            self._start_queued()
+            self._ensure_monitor()
+        return job
+
+    def get(self, job_id: str) -> TrainingJob | None:
+        """The job ``job_id``: one of this dashboard's, or one recorded by an earlier one."""
+        with self._lock:
+            job = self._jobs.get(job_id)
+        if job is not None:
+            return job
+        row = self.store.get(job_id)
+        return self._view(row) if row is not None else None
+
+    def recent(self, limit: int = 10) -> list[TrainingJob]:
+        """The newest jobs of this home, newest first (any status, any dashboard run)."""
+        rows = self.store.recent(limit)
+        with self._lock:
+            known = dict(self._jobs)
+        return [known.get(row.id) or self._view(row) for row in rows]
+
+    def running(self) -> list[TrainingJob]:
+        with self._lock:
+            return [j for j in self._jobs.values() if j.phase in ("queued", "running")]
+
+    def cancel(self, job: TrainingJob, grace_period: float | None = None) -> None:
+        grace = self.grace_period if grace_period is None else grace_period
+        with self._lock:
+            if job.phase == "queued":
+                self.store.update(job.id, only_active=True, status="cancelled", stage="cancelled",
+                                  cancel_requested=1, ended=time.time(), error="cancelled before it started")
+                job.phase = "done"
+                job.done.set()
+                return
+            if job.phase not in ("running", "foreign"):
+                return
+            self.store.update(job.id, cancel_requested=1)
+            job._ask_to_stop(grace)
+        self._wake.set()
+
+    def snapshot(self, job: TrainingJob) -> JobSnapshot:
+        if job._final is not None:
+            return job._final
+        row = self.store.get(job.id)
+        if row is None:
+            raise ConfigError(f"job {job.id} is no longer in {self.store.path}")
+        with self._lock:
+            queued = sorted((j for j in self._jobs.values() if j.phase == "queued"), key=lambda j: j.created)
+        position = next((i for i, j in enumerate(queued, 1) if j is job), None) if row.status == "queued" else None
+        snap = _snapshot(row, job.request, self.store.trials(job.id), position)
+        if row.status in TERMINAL and job.done.is_set():
+            job._final = snap  # an ended job's row never changes again
+        return snap
+
+    def _view(self, row: JobRow) -> TrainingJob:
+        """A handle on a job this registry does not run (recorded earlier, or by another dashboard)."""
+        job = TrainingJob(self, row.id, TrainRequest.from_json(row.request), created=row.created)
+        job.worker = WorkerHandle(row.pid, row.pid_started) if row.pid else None
+        job.phase = "foreign" if row.active else "done"
+        if not row.active:
+            job.done.set()
+        with self._lock:
+            job = self._jobs.setdefault(row.id, job)
+            self._prune()
+        return job
+
+    def _prune(self) -> None:
+        """Forget the oldest ended jobs beyond :data:`MAX_JOBS` (they stay in the table)."""
+        ended = sorted((j for j in self._jobs.values() if j.phase == "done"), key=lambda j: j.created)
+        for job in ended[: max(0, len(self._jobs) - MAX_JOBS)]:
+            self._jobs.pop(job.id, None)
+
+    # ------------------------------------------------------------------ the monitor thread
+    def _ensure_monitor(self) -> None:
+        if self._monitor is None and any(j.phase in ("queued", "running") for j in self._jobs.values()):
+            self._monitor = threading.Thread(target=self._watch, name="training-jobs", daemon=True)
+            self._monitor.start()
+
+    def _watch(self) -> None:
+        """Every :data:`POLL_S`: kill workers past their grace, record ended ones, start queued ones."""
+        while True:
+            self._wake.wait(POLL_S)
+            self._wake.clear()
+            with self._lock:
+                ended = self._tick()
+            for job in ended:
+                self._record_end(job)
+            with self._lock:
+                if not any(j.phase in ("queued", "running", "ending") for j in self._jobs.values()):
+                    self._monitor = None
+                    return
+
+    def _tick(self) -> list[TrainingJob]:
+        ended = []
+        for job in self._jobs.values():
+            if job.phase != "running":
+                continue
+            if job.kill_at is not None and not job.killed and time.monotonic() >= job.kill_at and not job._exited():
+                job._kill()
+            if job._exited():
+                job.phase = "ending"
+                ended.append(job)
+        self._start_queued()
+        return ended
+
+    def _start_queued(self) -> None:
+        running = sum(j.phase == "running" for j in self._jobs.values())
+        queued = sorted((j for j in self._jobs.values() if j.phase == "queued"), key=lambda j: j.created)
+        for job in queued[: max(0, self.max_jobs - running)]:
+            try:
+                job._launch(self._ctx, self.store.path)
+            except Exception as exc:
+                log.exception("could not start the worker of job %s", job.id)
+                self._end(job, "failed", f"could not start a worker process: {exc}")
+                continue
+            assert job.worker is not None
+            self.store.update(job.id, only_active=True, status="running", started=time.time(), pid=job.worker.pid,
+                              pid_started=job.worker.started, stage="starting the worker process")
+
+    def _end(self, job: TrainingJob, status: str, error: str) -> bool:
+        changed = self.store.update(job.id, only_active=True, status=status, stage=status, error=error,
+                                    ended=time.time())
+        job.phase = "done"
+        job.done.set()
+        return changed
+
+    def _record_end(self, job: TrainingJob) -> None:
+        """A worker exited: if it did not record its own end (killed, crashed), record it and close its run."""
+        if job.killed:
+            status, run_status = "cancelled", "KILLED"
+            error = (f"the training did not stop within {job.grace:g} s of the cancel request, so its "
+                     "worker process was ended")
+        else:
+            note = job.worker.exit_note if job.worker is not None else ""
+            status, run_status = "failed", "FAILED"
+            error = f"the training's worker process ended without a result{note}; the details are in the dashboard's log"
+        row = self.store.get(job.id)
+        if row is not None and row.active and row.run_id:
+            tracker = job.tracker or job_recovery.tracker_for(self.settings, row.tracking_uri)
+            if tracker is not None:
+                job_recovery.terminate_run(tracker, row.run_id, run_status)
+        with self._lock:
+            self._end(job, status, error)
+
+    # ------------------------------------------------------------------ restart and exit
+    def _recover(self) -> None:
+        """Jobs an earlier dashboard left queued/running: adopt live workers, fail the rest (job_recovery)."""
+        adopt, lost = job_recovery.triage(self.store)
+        for row in adopt:
+            self._view(row).phase = "running"
+        with self._lock:
+            self._ensure_monitor()
+        if not lost:
+            self.recovered.set()
+            return
+
+        def fail_runs() -> None:
+            try:
+                job_recovery.fail_runs(self.settings, lost)
+            finally:
+                self.recovered.set()
+
+        threading.Thread(target=fail_runs, name="job-recovery", daemon=True).start()
+
+    def shutdown(self, wait: float = SHUTDOWN_GRACE_S) -> None:
+        """At exit: ask this dashboard's workers to stop, and kill those still running after ``wait`` s.
+
+        Rows left ``running`` are marked failed by the next dashboard (``job_recovery``).
+        """
+        with self._lock:
+            workers = [j.worker for j in self._jobs.values() if j.phase == "running" and j.worker is not None]
+        for worker in workers:
+            worker.stop()
+        deadline = time.monotonic() + wait
+        for worker in workers:
+            worker.join(deadline - time.monotonic())
+            if not worker.exited():
+                worker.kill(wait=1.0)
+
+
+# ---------------------------------------------------------------------- module-level API
+_registries: dict[Path, JobRegistry] = {}
+_registries_lock = threading.Lock()
+
+
+def registry(settings: Settings | None = None) -> JobRegistry:
+    """The job registry of ``settings.home`` in this process (created, and recovered, on first use)."""
+    settings = settings or Settings()
+    key = settings.home.resolve()
+    with _registries_lock:
+        if key not in _registries:
+            _registries[key] = JobRegistry(settings)
+        return _registries[key]
+
+
+def submit(request: TrainRequest, *, settings: Settings | None = None, tracker: Tracker | None = None,
+           tracking_uri: str = "") -> TrainingJob:
+    """Validate, record and queue a job; returns it at once (the work runs in a worker process)."""
+    return registry(settings).submit(request, settings=settings, tracker=tracker, tracking_uri=tracking_uri)
+
+
+def get(job_id: str | None, *, settings: Settings | None = None) -> TrainingJob | None:
+    return registry(settings).get(job_id) if job_id else None
+
+
+def running_jobs(*, settings: Settings | None = None) -> list[TrainingJob]:
+    """This dashboard's queued and running jobs."""
+    return registry(settings).running()
+
+
+def recent_jobs(limit: int = 10, *, settings: Settings | None = None) -> list[TrainingJob]:
+    """The newest jobs of the studio home, newest first (including those of earlier dashboard runs)."""
+    return registry(settings).recent(limit)

@@ -1,0 +1,172 @@
+"""The plain data a training job is made of: what was asked, how it goes, what it produced.
+
+A job crosses two boundaries. It crosses a *process* boundary: the dashboard hands the request
+to a worker process (Python pickles it through a pipe) and reads its progress back. And it
+crosses *time*: the request, the progress and the result are written to SQLite, so a dashboard
+restarted tomorrow can still show today's results. So everything here is a frozen dataclass
+that turns into JSON and back: data frames as ``{"columns": [...], "records": [...]}``, an
+ensemble configuration as its fields.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from typing import TYPE_CHECKING, Any
+
+from automlops.core.jsonable import jsonable
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["JobResult", "JobSnapshot", "TERMINAL", "TrainRequest", "TrialPoint"]
+
+TERMINAL = ("finished", "stopped", "cancelled", "failed")
+_ENSEMBLE = "__ensemble__"
+
+
+@dataclass(frozen=True)
+class TrainRequest:
+    """Everything the Train page chose (plain data; the runner gets it as keyword arguments)."""
+
+    dataset: str
+    version: int
+    target: str
+    task: str | None = None
+    metric: str | None = None
+    preset: str = "fast"
+    search: str = "tpe"
+    validation: str | None = None
+    models: tuple[str, ...] | None = None
+    ensemble: Any = "none"  # "none" | "voting" | "stacking" | EnsembleConfig
+    n_trials: int | None = None
+    time_budget: float | None = None
+    seed: int = 0
+    model_name: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.model_name or self.dataset
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        if is_dataclass(self.ensemble):
+            data["ensemble"] = {_ENSEMBLE: asdict(self.ensemble)}  # type: ignore[arg-type]
+        return json.dumps(jsonable(data))
+
+    @classmethod
+    def from_json(cls, text: str) -> TrainRequest:
+        data = json.loads(text)
+        ensemble = data.get("ensemble")
+        if isinstance(ensemble, dict) and _ENSEMBLE in ensemble:
+            from automlops.tabular.ensemble import EnsembleConfig
+
+            config: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v
+                                      for k, v in ensemble[_ENSEMBLE].items()}
+            data["ensemble"] = EnsembleConfig(**config)
+        if data.get("models") is not None:
+            data["models"] = tuple(data["models"])
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass(frozen=True)
+class TrialPoint:
+    """One finished trial, as the live chart shows it."""
+
+    number: int
+    model: str | None
+    state: str
+    value: float | None
+    best: float | None
+
+
+def _frame_to_json(frame: pd.DataFrame) -> dict[str, Any]:
+    records = json.loads(frame.to_json(orient="records", default_handler=str))
+    return {"columns": [str(c) for c in frame.columns], "records": records}
+
+
+def _frame_from_json(data: dict[str, Any]) -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame.from_records(data["records"], columns=data["columns"])
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """What a finished job produced (shown on the Train page)."""
+
+    task: str
+    metric: str
+    direction: str
+    best_model: str
+    val_score: float
+    val_std: float
+    test_score: float
+    test_metrics: dict[str, float]
+    leaderboard: pd.DataFrame
+    trials: pd.DataFrame
+    decisions: list[str]
+    model_name: str
+    model_version: int
+    run_id: str | None
+    tracking_uri: str
+    diagnostics: dict[str, Any] | None
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> str:
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["leaderboard"], data["trials"] = _frame_to_json(self.leaderboard), _frame_to_json(self.trials)
+        return json.dumps(jsonable(data))
+
+    @classmethod
+    def from_json(cls, text: str) -> JobResult:
+        data = json.loads(text)
+        data["leaderboard"], data["trials"] = _frame_from_json(data["leaderboard"]), _frame_from_json(data["trials"])
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class JobSnapshot:
+    """A consistent copy of a job's progress, safe to read from the page thread."""
+
+    id: str
+    request: TrainRequest
+    status: str  # queued | running | finished | stopped | cancelled | failed
+    stage: str
+    trials_done: int
+    n_trials: int | None
+    elapsed: float
+    budget: float | None
+    best_score: float | None
+    best_model: str | None
+    history: tuple[TrialPoint, ...]
+    error: str | None
+    result: JobResult | None
+    cancel_requested: bool
+    queue_position: int | None = None  # 1 = next to start, while queued
+    pid: int | None = None  # the worker process, once started
+    created: float = 0.0  # seconds since the epoch
+
+    @property
+    def running(self) -> bool:
+        return self.status in ("queued", "running")
+
+    @property
+    def fraction(self) -> float:
+        """Share of the budget used: trials when they are planned, else seconds."""
+        if self.n_trials:
+            return min(1.0, self.trials_done / self.n_trials)
+        if self.budget:
+            return min(1.0, self.elapsed / self.budget)
+        return 0.0
+
+    @property
+    def progress_text(self) -> str:
+        if self.status == "queued":
+            where = f"position {self.queue_position}" if self.queue_position else "waiting"
+            return f"queued ({where}): it starts when a running training finishes"
+        trials = f"{self.trials_done}/{self.n_trials} trials" if self.n_trials else f"{self.trials_done} trials"
+        seconds = f"{self.elapsed:.1f} s" + (f" of {self.budget:.0f} s" if self.budget else "")
+        best = f" · best {self.best_score:.4f} ({self.best_model})" if self.best_score is not None else ""
+        return f"{trials} · {seconds}{best}"

@@ -1,0 +1,112 @@
+"""The training itself, as a worker process runs it: the only part of a job that knows the engine.
+
+:func:`run_training` loads the dataset version from the lake, runs the
+:class:`~automlops.tabular.runner.AutoMLRunner`, saves the best model to the
+:class:`~automlops.mlops.store.ModelStore`, computes the test diagnostics (also logged to the
+MLflow run as ``diagnostics.json``) and returns a :class:`~automlops.ui.job_types.JobResult`.
+Everything about processes, queues, cancelling and SQLite lives elsewhere
+(:mod:`automlops.ui.job_process`, :mod:`automlops.ui.jobs`), so adapting the dashboard to a new
+engine API means changing this one small module.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from automlops.config import Settings
+from automlops.core.results import ProgressEvent
+from automlops.errors import AutoMLOpsError
+from automlops.ui.job_types import JobResult, TrainRequest
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from automlops.mlops.tracking import Tracker
+
+__all__ = ["run_training"]
+
+log = logging.getLogger(__name__)
+Emit = Callable[[ProgressEvent], None]
+
+
+def _stage(emit: Emit, message: str) -> None:
+    emit(ProgressEvent("stage", message))
+
+
+def _prepare(tracker: Tracker | None) -> None:
+    """Import what the runner's MLflow thread needs *before* it starts: two threads importing
+    MLflow at once can see a half-initialised module (see :mod:`automlops.ui.imports`)."""
+    from automlops.ui import imports
+
+    imports.import_all(("automlops.tabular.runner", "automlops.tabular.persist", "automlops.tabular.diagnostics"))
+    if tracker is not None:
+        imports.import_all(imports.TRACKING_MODULES)
+        tracker.client  # noqa: B018 - open (or create) the store now, not in the logging thread
+
+
+def _load(request: TrainRequest, settings: Settings) -> tuple[pd.DataFrame, dict[str, Any]]:
+    from automlops.mlops.lake import DataLake
+
+    lake = DataLake(settings=settings)
+    entry = lake.get_version(request.dataset, request.version)
+    frame = lake.load(entry.dataset, entry.version)
+    dataset = {"name": entry.dataset, "version": entry.version, "sha256": entry.sha256, "rows": entry.rows,
+               "columns": dict(entry.dtypes), "source": str(entry.full_path)}
+    return frame, dataset
+
+
+def run_training(request: TrainRequest, *, settings: Settings, tracker: Tracker | None, tracking_uri: str,
+                 emit: Emit, stop_event: threading.Event, started_at: float | None = None) -> JobResult:
+    """Train, save and diagnose one request; progress goes to ``emit`` (see the module docstring)."""
+    started_at = started_at or time.monotonic()
+    _stage(emit, "loading the machine-learning libraries")
+    _prepare(tracker)
+    from automlops.mlops.store import ModelStore
+    from automlops.tabular.leaderboard import trials_frame
+    from automlops.tabular.persist import save_model
+    from automlops.tabular.runner import AutoMLRunner
+
+    r = request
+    frame, dataset = _load(r, settings)
+    _stage(emit, f"loaded {dataset['name']} v{dataset['version']:04d} ({dataset['rows']} rows)")
+    runner = AutoMLRunner(
+        r.target, task=r.task, metric=r.metric, preset=r.preset, search=r.search, validation=r.validation,
+        models=list(r.models) if r.models else None, ensemble=r.ensemble, n_trials=r.n_trials,
+        time_budget=r.time_budget, seed=r.seed, tracker=tracker, dataset=dataset, run_name=r.name,
+        callbacks=[emit], started_at=started_at, stop_event=stop_event)
+    runner.fit(frame)
+    _stage(emit, "saving the model")
+    stored = save_model(runner, ModelStore(settings=settings), r.name, dataset=dataset)
+    diagnostics, notes = _diagnostics(runner, frame, tracker, emit)
+    problem = runner.problem_
+    return JobResult(
+        task=problem.task.value, metric=problem.metric, direction=problem.direction,
+        best_model=runner.best_model_name_, val_score=runner.val_score_, val_std=runner.val_std_,
+        test_score=runner.test_score_, test_metrics=dict(runner.test_metrics_),
+        leaderboard=runner.leaderboard_, trials=trials_frame(runner.study_),
+        decisions=[str(d) for d in runner.decisions_], model_name=stored.name, model_version=stored.version,
+        run_id=runner.run_id_, tracking_uri=tracking_uri, diagnostics=diagnostics, notes=notes)
+
+
+def _diagnostics(runner: Any, frame: pd.DataFrame, tracker: Tracker | None,
+                 emit: Emit) -> tuple[dict[str, Any] | None, list[str]]:
+    """Test-set diagnostics, also logged to the MLflow run; a failure here only adds a note."""
+    from automlops.tabular.diagnostics import diagnose_runner
+
+    _stage(emit, "computing test diagnostics")
+    try:
+        diagnostics = diagnose_runner(runner, frame)
+    except Exception:
+        log.exception("test diagnostics failed")
+        return None, ["the test diagnostics (confusion matrix, ROC, residuals) could not be computed"]
+    if tracker is not None and runner.run_id_:
+        try:
+            tracker.log_text(runner.run_id_, json.dumps(diagnostics), "diagnostics.json")
+        except AutoMLOpsError as exc:
+            return diagnostics, [f"diagnostics were not logged to MLflow: {exc}"]
+    return diagnostics, []
