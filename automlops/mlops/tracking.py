@@ -12,15 +12,16 @@ global MLflow state.
 
 By default the tracking store is an embedded SQLite file under the studio home and the
 artifacts sit beside it in ``mlartifacts/``; a remote server (DagsHub or any MLflow server)
-is "URI + username + token". ``mlflow`` is imported inside the methods because importing it
-costs about a second.
+is "URI + username + token". The credentials stay with the tracker: they are bound to the
+calls of its own client and never exported to the process environment (see
+:mod:`automlops.mlops._credentials`), so trackers for two servers can work side by side.
+``mlflow`` is imported inside the methods because importing it costs about a second.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 import tempfile
 import threading
@@ -28,10 +29,12 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from automlops.config import Settings, get_settings
+from automlops.core.redact import redact
 from automlops.errors import AutoMLOpsError, ConfigError, TrackingError
+from automlops.mlops._credentials import BoundClient, ServerCredentials, bound
 from automlops.mlops._locks import flock
 from automlops.mlops._mlflow_template import seed_sqlite_store
 from automlops.mlops._model_logging import pip_requirements, skops_trusted_types
@@ -50,8 +53,6 @@ _MAX_TAG_VALUE = 8000
 _MAX_PARAMS_PER_BATCH = 100
 _MAX_METRICS_PER_BATCH = 1000
 _MAX_ARTIFACTS_LISTED = 1000
-
-
 
 
 @dataclass(frozen=True)
@@ -98,11 +99,9 @@ def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
 class Tracker:
     """Log runs to MLflow through an explicit-run-id client (see the module docstring).
 
-    ``tracking_uri`` and ``experiment`` default to ``settings``. MLflow reads credentials for
-    a remote server from ``MLFLOW_TRACKING_USERNAME``/``MLFLOW_TRACKING_PASSWORD`` at every
-    request and offers no per-client argument, so when ``settings`` holds them the tracker
-    exports them to this process's environment as it builds its client (remote URIs only).
-    They are never logged, stored as params or put into error messages.
+    ``tracking_uri`` and ``experiment`` default to ``settings``. For a remote URI, the
+    username and password of ``settings`` go with every request of *this* tracker's client,
+    and with nobody else's; they are never logged, stored as params or put into messages.
     """
 
     def __init__(
@@ -111,6 +110,7 @@ class Tracker:
         self.settings = settings or get_settings()
         self.tracking_uri = tracking_uri or self.settings.resolved_tracking_uri
         self.experiment_name = experiment or self.settings.experiment_name
+        self._credentials = self._server_credentials()
         self._client: MlflowClient | None = None
         self._experiment_id: str | None = None
         self._lock = threading.Lock()
@@ -125,9 +125,13 @@ class Tracker:
 
     def _redact(self, text: str) -> str:
         """Remove credentials from a message: ``user:pass@`` in URLs and the password itself."""
-        text = re.sub(r"(https?://)[^/@\s]+@", r"\1***@", text)
-        password = self.settings.tracking_password
-        return text.replace(password, "***") if password else text
+        return redact(text, self.settings.tracking_password)
+
+    def _server_credentials(self) -> ServerCredentials | None:
+        user, password = self.settings.tracking_username, self.settings.tracking_password
+        if self.is_remote and user and password:
+            return ServerCredentials(self.tracking_uri, user, password)
+        return None
 
     @contextlib.contextmanager
     def _errors(self, action: str) -> Iterator[None]:
@@ -143,26 +147,19 @@ class Tracker:
                 f"MLflow could not {action} ({self._redact(self.tracking_uri)}): {reason}"
             ) from exc
 
-    def _export_credentials(self) -> None:
-        user, password = self.settings.tracking_username, self.settings.tracking_password
-        if self.is_remote and user and password:
-            os.environ["MLFLOW_TRACKING_USERNAME"] = user
-            os.environ["MLFLOW_TRACKING_PASSWORD"] = password
-
     @property
     def client(self) -> MlflowClient:
-        """The underlying ``MlflowClient`` (built on first use; thread-safe)."""
+        """The ``MlflowClient`` (built on first use; thread-safe), speaking with this tracker's credentials."""
         if self._client is None:
             with self._lock:
                 if self._client is None:
-                    self._client = self._make_client()
+                    self._client = cast("MlflowClient", BoundClient(self._make_client(), self._credentials))
         return self._client
 
     def _make_client(self) -> MlflowClient:
         """Build the client; a local SQLite DB is created here, under a lock, from one process."""
         from mlflow.tracking import MlflowClient
 
-        self._export_credentials()
         db = sqlite_path(self.tracking_uri)
         with self._errors("open the tracking store"):
             if db is None:
@@ -326,14 +323,13 @@ class Tracker:
 
     def load_sklearn_model(self, model_uri: str) -> Any:
         """Load a model logged by :meth:`log_sklearn_model` (``runs:/<id>/model``) from this store."""
-        import mlflow.artifacts
         import mlflow.sklearn
 
+        run_id, _, path = model_uri.removeprefix("runs:/").partition("/")
+        if not model_uri.startswith("runs:/") or not run_id or not path:
+            raise ConfigError(f"expected a model URI like runs:/<run id>/model, not {model_uri!r}")
         with self._errors(f"load {model_uri}"), tempfile.TemporaryDirectory() as tmp:
-            local = mlflow.artifacts.download_artifacts(
-                artifact_uri=model_uri, dst_path=tmp, tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri
-            )
-            return mlflow.sklearn.load_model(local)
+            return mlflow.sklearn.load_model(self.client.download_artifacts(run_id, path, tmp))
 
     # ------------------------------------------------------------------ reading
     def search_runs(self, filter_string: str = "", max_results: int = 100) -> pd.DataFrame:
@@ -391,8 +387,8 @@ class Tracker:
         start = time.perf_counter()
         try:
             if self.is_remote:
-                self._export_credentials()
-                state, message = probe_http(self.tracking_uri, timeout, where=self._redact(self.tracking_uri))
+                with bound(self._credentials):
+                    state, message = probe_http(self.tracking_uri, timeout, where=self._redact(self.tracking_uri))
             else:
                 with self._errors("reach the local tracking store"):
                     self.client.search_experiments(max_results=1)

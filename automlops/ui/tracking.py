@@ -5,26 +5,26 @@ up), or a remote MLflow server reached with a URI + username + token. DagsHub is
 server: its MLflow URI is ``https://dagshub.com/<owner>/<repo>.mlflow``, so the DagsHub preset
 only fills the URI from owner and repository.
 
-The target is **process-wide**: MLflow sends credentials from the process environment (the
-:class:`~automlops.mlops.tracking.Tracker` exports them as it connects), so one dashboard
-process can only speak to one remote server with one identity at a time. Switching builds a
-new ``Tracker(settings=Settings(...))`` and takes effect on the next run, without restarting.
-The token lives only in memory: never logged, never shown again, never stored as a param.
+The *active* target is one per dashboard process (what new runs use and the Experiments page
+reads); switching builds a new ``Tracker(settings=Settings(...))`` and takes effect on the next
+run, without restarting. Credentials are not process-wide: each
+:class:`~automlops.mlops.tracking.Tracker` sends its own with its own requests only, so probing
+another server from the Settings page while a job logs to the active one sends each server its
+own identity and nothing else. The token lives only in memory: never in the environment, never
+logged, never shown again, never stored as a param.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import os
 import re
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
 from automlops.config import Settings, get_settings
+from automlops.core.redact import redact
 from automlops.errors import ConfigError
 from automlops.mlops.tracking import ConnectionStatus, Tracker
 from automlops.ui import imports
@@ -33,7 +33,6 @@ __all__ = ["TrackingTarget", "cached_status", "check", "connect", "current_targe
            "dagshub_target", "local_target", "new_tracker", "refresh_status", "reset", "server_target"]
 
 Kind = Literal["local", "dagshub", "server"]
-_CRED_VARS = ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD")
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 STATUS_TTL_S = 60.0
 
@@ -74,7 +73,7 @@ class TrackingTarget:
     def display_uri(self, settings: Settings | None = None) -> str:
         if not self.is_remote:
             return (settings or self.settings()).resolved_tracking_uri
-        return re.sub(r"(https?://)[^/@\s]+@", r"\1***@", self.uri or "")
+        return redact(self.uri or "", self.token)
 
 
 def local_target() -> TrackingTarget:
@@ -107,7 +106,6 @@ def server_target(uri: str, username: str = "", password: str = "") -> TrackingT
 
 # ----------------------------------------------------------------------- process-wide state
 _lock = threading.RLock()
-_probe_lock = threading.Lock()
 _target: TrackingTarget | None = None  # None: as configured in the environment
 _trackers: dict[str, Tracker] = {}
 _status: dict[str, tuple[ConnectionStatus, float]] = {}
@@ -147,34 +145,13 @@ def new_tracker(target: TrackingTarget | None = None) -> Tracker:
     return Tracker(settings=(target or current_target()).settings())
 
 
-def _export_credentials(target: TrackingTarget) -> None:
-    """Point MLflow's credential variables at ``target`` (or clear them: no stale identity is sent)."""
-    if target.is_remote and target.username and target.token:
-        os.environ["MLFLOW_TRACKING_USERNAME"] = target.username
-        os.environ["MLFLOW_TRACKING_PASSWORD"] = target.token
-    else:
-        for var in _CRED_VARS:
-            os.environ.pop(var, None)
-
-
-@contextlib.contextmanager
-def _credentials_restored() -> Iterator[None]:
-    """Probing another server exports its credentials; put the active target's back afterwards."""
-    try:
-        yield
-    finally:
-        _export_credentials(current_target())
-
-
 def check(target: TrackingTarget | None = None, timeout: float = 3.0) -> ConnectionStatus:
     """Probe ``target`` (default: the active one) with one real request; remember the answer."""
     target = target or current_target()
     if target.key == current_target().key:
         status = current_tracker().check_connection(timeout=timeout)
-    else:
-        with _probe_lock, _credentials_restored():  # one probe at a time owns the variables
-            _export_credentials(target)
-            status = new_tracker(target).check_connection(timeout=timeout)
+    else:  # a tracker of its own: the probe carries this target's credentials, and only the probe does
+        status = new_tracker(target).check_connection(timeout=timeout)
     with _lock:
         _status[target.key] = (status, time.monotonic())
     return status
@@ -187,7 +164,6 @@ def connect(target: TrackingTarget, timeout: float = 3.0) -> ConnectionStatus:
         global _target
         with _lock:
             _target = target
-            _export_credentials(target)
     return status
 
 
