@@ -48,7 +48,6 @@ from automlops.errors import AutoMLOpsError, IntegrityError, ModelError, NotFoun
 from automlops.mlops._atomic import TMP_PREFIX, atomic_write_text, clean_temp_files, fsync_dir, sha256_file
 from automlops.mlops._libraries import library_versions
 from automlops.mlops._locks import flock
-from automlops.mlops.formats import get_format, write_model
 
 try:  # POSIX advisory locks; on other systems the store still works, without cross-process locks
     import fcntl
@@ -157,6 +156,8 @@ def _unpack(model: object, meta: Mapping[str, Any] | None,
 def _write_model_file(folder: Path, name: str, obj: object, meta: Mapping[str, Any],
                       format: str | None) -> dict[str, Any]:
     """Write the model file into ``folder``; return what meta.json must say about it."""
+    from automlops.mlops.formats import write_model  # on first use: opening a store stays cheap
+
     try:
         fmt, path, notes = write_model(obj, folder, meta, format)
     except ModelError as exc:
@@ -337,6 +338,8 @@ class ModelStore:
         name, number = self.resolve(name, version)
         path = self._model_dir(name) / f"v{number:04d}"
         model_path, meta = self._verified_file(path)
+        from automlops.mlops.formats import get_format
+
         fmt = get_format(str(meta.get("model_format", DEFAULT_FORMAT)))
         try:
             model = fmt.load(model_path, meta)

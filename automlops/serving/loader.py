@@ -6,9 +6,11 @@ exactly that version.
 
 **How a new version comes in.** A background thread looks at ``models/`` every
 ``API_RELOAD_INTERVAL`` seconds (a directory listing: cheap). When something changed it
-*loads the candidate beside the served model*: ``meta.json`` schema first, then the SHA-256
-check and unpickling (:meth:`ModelStore.load`), then a smoke test (predict one example row),
-then the fast preprocessing path is compiled and checked (:mod:`automlops.serving.fastpath`).
+*loads the candidate beside the served model*: ``meta.json`` first (a kind and task the API
+can serve, see :mod:`automlops.serving.predictors`, and a feature schema), then the SHA-256
+check and the file itself (:meth:`ModelStore.load`), then the predictor its kind calls for is
+built and smoke-tested (predict one example row), then the fast preprocessing path is compiled
+and checked (:mod:`automlops.serving.fastpath`).
 Only a model that passes all of that replaces the served one, in a single reference
 assignment: a request that already holds the old model finishes with it, the next one gets
 the new one, and no request sees half of each. A truncated, tampered or schema-broken
@@ -21,121 +23,42 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from automlops.errors import AutoMLOpsError, ModelError, NotFoundError
 from automlops.mlops.store import ModelStore, StoredModel
-from automlops.serving.fastpath import FastPreprocessor, compile_preprocessor, probe_rows
 from automlops.serving.metrics import Metrics
-from automlops.serving.validation import FeatureSchema, PreparedRows, prepare_rows
+from automlops.serving.served import ServedModel
+from automlops.serving.validation import FeatureSchema
 
-__all__ = ["ModelManager", "Reloader", "ServedModel"]
+__all__ = ["ModelManager", "Reloader", "ServedModel", "load_served"]
 
 log = logging.getLogger("automlops.serving")
-TASKS = ("classification", "regression")
 MAX_TRIES_PER_REFRESH = 5
 
 
-@dataclass
-class ServedModel:
-    """A verified model ready to answer, with everything precomputed that requests need."""
+def _check_meta(meta: dict[str, Any], name: str, version: int) -> None:
+    """Refuse metadata that does not describe a servable model (before the model file is read)."""
+    from automlops.serving.predictors import predictor_for  # imported on first use: see its docstring
 
-    name: str
-    version: int
-    task: str
-    meta: dict[str, Any] = field(repr=False)
-    schema: FeatureSchema = field(repr=False)
-    pipeline: Any = field(repr=False)
-    loaded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-    classes: list[Any] | None = None
-    fast: FastPreprocessor | None = field(default=None, repr=False)  # set once verified (see fastpath)
-
-    def __post_init__(self) -> None:
-        from sklearn.pipeline import Pipeline
-
-        # Run the preprocessing once and give its output to both predict and predict_proba.
-        model = self.pipeline
-        if isinstance(model, Pipeline) and len(model.steps) > 1:
-            self._prep: Any = model[:-1]
-            self._final: Any = model.steps[-1][1]
-        else:
-            self._prep, self._final = None, model
-        self._proba = self.task == "classification" and hasattr(self._final, "predict_proba")
-        if self._proba:
-            found = getattr(self._final, "classes_", None)
-            self.classes = list(found.tolist()) if found is not None else list(self.meta.get("classes") or [])
-        self._columns = list(self.schema.columns)
-        self.ref = {"name": self.name, "version": self.version, "task": self.task}
-
-    def frame(self, prepared: PreparedRows) -> Any:
-        import pandas as pd
-
-        if prepared.matrix is not None:
-            return pd.DataFrame(prepared.matrix, columns=self._columns, copy=False)
-        return pd.DataFrame(prepared.columns, columns=self._columns, copy=False)
-
-    def predict(self, prepared: PreparedRows) -> tuple[list[Any], list[list[float]] | None]:
-        """Predictions (and class probabilities) as plain Python lists, ready for JSON."""
-        if self.fast is not None:
-            X = self.fast.transform(prepared)
-        else:
-            X = self.frame(prepared)
-            if self._prep is not None:
-                X = self._prep.transform(X)
-        predictions = self._final.predict(X)
-        proba = self._final.predict_proba(X).tolist() if self._proba else None
-        return predictions.tolist(), proba
-
-    def predict_records(self, records: list[dict[str, Any]]) -> tuple[list[Any], list[list[float]] | None]:
-        return self.predict(prepare_rows({"records": records}, self.schema))
-
-    def compile(self) -> bool:
-        """Switch to the fast preprocessing path if it gives exactly the pipeline's features."""
-        import numpy as np
-
-        try:
-            fast = compile_preprocessor(self.pipeline, self.schema)
-            if fast is None or self._prep is None:
-                return False
-            probes = prepare_rows({"records": probe_rows(self.schema)}, self.schema)
-            expected = np.asarray(self._prep.transform(self.frame(probes)), dtype=np.float64)
-            got = np.asarray(fast.transform(probes), dtype=np.float64)
-        except Exception as exc:  # any surprise: keep the normal path
-            log.info("model %s v%d: fast preprocessing unavailable (%s)", self.name, self.version, exc)
-            return False
-        if got.shape != expected.shape or not np.allclose(got, expected, equal_nan=True):
-            log.info("model %s v%d: fast preprocessing differs from the pipeline; not used", self.name, self.version)
-            return False
-        self.fast = fast
-        return True
-
-
-def _check_meta(stored: StoredModel | None, meta: dict[str, Any], name: str, version: int) -> FeatureSchema:
-    """Refuse metadata that does not describe a servable tabular model (before anything is unpickled)."""
     if meta.get("name") != name or meta.get("version") != version:
         raise ModelError(f"meta.json names {meta.get('name')!r} v{meta.get('version')!r}, "
                          f"but the folder is {name} v{version}")
-    if meta.get("kind", "tabular") != "tabular":
-        raise ModelError(f"{name} v{version} is a {meta.get('kind')!r} model; the API serves tabular models")
-    if meta.get("task") not in TASKS:
-        raise ModelError(f"{name} v{version}: task {meta.get('task')!r} cannot be served (expected one of "
-                         f"{', '.join(TASKS)})")
-    return FeatureSchema.from_meta(meta)
+    predictor_for(meta, name, version)  # a kind and task this API can serve
+    FeatureSchema.from_meta(meta)
 
 
 def load_served(store: ModelStore, name: str, version: int, stored: StoredModel | None = None) -> ServedModel:
     """Verify and load one version; raise an AutoMLOpsError saying why it cannot be served."""
+    from automlops.serving.predictors import build_served
+
     if stored is not None and stored.meta:  # unreadable meta: store.load below says exactly why
-        _check_meta(stored, stored.meta, name, version)
-    loaded = store.load(name, version)  # SHA-256 checked before unpickling
-    schema = _check_meta(stored, loaded.meta, name, version)
-    if not callable(getattr(loaded.model, "predict", None)):
-        raise ModelError(f"{name} v{version} holds a {type(loaded.model).__name__}, which cannot predict")
-    served = ServedModel(name, version, str(loaded.meta["task"]), loaded.meta, schema, loaded.model)
+        _check_meta(stored.meta, name, version)
+    loaded = store.load(name, version)  # SHA-256 checked before the file is read
+    _check_meta(loaded.meta, name, version)
+    served = build_served(loaded.meta, name, version, loaded.model)  # the predictor its kind calls for
     try:
-        predictions, proba = served.predict_records([schema.example_row()])
+        predictions, proba = served.predict_records([served.schema.example_row()])
     except Exception as exc:  # a model that cannot score one plausible row is broken
         raise ModelError(f"{name} v{version} failed its smoke test on an example row: {exc}") from exc
     if len(predictions) != 1 or (proba is not None and len(proba[0]) != len(served.classes or ())):

@@ -66,7 +66,8 @@ class PredictResponse(BaseModel):
     request_id: str = Field(description="Also in the x-request-id header and the prediction log.")
     model: ModelRef
     n_rows: int
-    predictions: list[Any] = Field(description="A class label (classification) or a number (regression) per row.")
+    predictions: list[Any] = Field(description="Per row: a class label (classification), a number (regression) "
+                                   "or a cluster number (clustering).")
     classes: list[Any] | None = Field(default=None, description="Column order of `probabilities`.")
     probabilities: list[list[float | None]] | None = Field(
         default=None, description="Per row, one probability per class (classifiers only).")

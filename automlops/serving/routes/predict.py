@@ -94,7 +94,7 @@ async def predict(request: Request, served: CurrentModel) -> Response:
 
     Send `{"records": [{column: value, ...}, ...]}` or `{"columns": [...], "data": [[...], ...]}`;
     `null` is a missing value. Classifiers also answer `probabilities`, one list per row in
-    `classes` order. Columns the model does not use are ignored (with a warning) or refused,
+    `classes` order; clustering models answer each row's cluster number. Columns the model does not use are ignored (with a warning) or refused,
     per the API_UNKNOWN_COLUMNS setting; categories not seen in training are accepted with a warning.
     """
     ctx = context(request)

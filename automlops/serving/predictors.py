@@ -1,0 +1,89 @@
+"""What the API builds from a stored model, chosen by the model's *kind* (and then its task).
+
+A stored model says what it is in ``meta.json``: its ``kind`` (``"tabular"``, ``"clustering"``,
+``"vision"``...) and its ``task``. Each kind the API can answer for has an entry in
+:data:`PREDICTORS`: the tasks it accepts and a builder that checks the loaded object and wraps
+it in a :class:`ServedModel` (or a subclass that answers differently). Serving a new kind is
+one ``PREDICTORS.add(...)``, not another ``if`` in the loader; a kind without an entry is
+refused with a reason, before its file is even read. (The loader imports this module when it
+first checks a model, not when the API starts: the registry pulls in :mod:`automlops.core`,
+which imports pandas and scikit-learn, and ``import api`` must stay fast.)
+
+* ``tabular``: classifiers (predictions are labels, plus probabilities per class) and
+  regressors (predictions are numbers).
+* ``clustering``: predictions are the cluster each row falls in (whole numbers), with no
+  probabilities. Rows are validated against the same feature schema as tabular models. Only
+  clusterers that can place *new* rows can be served (k-means: the nearest centre); DBSCAN or
+  agglomerative clustering only label the rows they were fitted on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from automlops.core.registry import Registry
+from automlops.errors import ModelError
+from automlops.serving.served import ClusterModel, ServedModel
+from automlops.serving.validation import FeatureSchema
+
+__all__ = ["PREDICTORS", "PredictorSpec", "build_served", "predictor_for"]
+
+
+Builder = Callable[[str, int, str, dict[str, Any], FeatureSchema, Any], ServedModel]
+
+
+@dataclass(frozen=True)
+class PredictorSpec:
+    """How to serve one kind of model: the tasks it may have and the builder of its ServedModel."""
+
+    tasks: tuple[str, ...]
+    build: Builder
+
+
+PREDICTORS: Registry[PredictorSpec] = Registry("servable kind")
+
+
+def _tabular(name: str, version: int, task: str, meta: dict[str, Any], schema: FeatureSchema,
+             model: Any) -> ServedModel:
+    if not callable(getattr(model, "predict", None)):
+        raise ModelError(f"{name} v{version} holds a {type(model).__name__}, which cannot predict")
+    return ServedModel(name, version, task, meta, schema, model, kind="tabular")
+
+
+def _clustering(name: str, version: int, task: str, meta: dict[str, Any], schema: FeatureSchema,
+                model: Any) -> ServedModel:
+    if not callable(getattr(model, "predict", None)):
+        final = model.steps[-1][1] if hasattr(model, "steps") else model
+        raise ModelError(f"{name} v{version} holds a {type(final).__name__}, which cannot assign new rows to "
+                         "clusters (only clusterers with predict, such as KMeans, can be served)")
+    return ClusterModel(name, version, task, meta, schema, model, kind="clustering")
+
+
+PREDICTORS.add("tabular", PredictorSpec(("classification", "regression"), _tabular))
+PREDICTORS.add("clustering", PredictorSpec(("clustering",), _clustering))
+
+
+def predictor_for(meta: Mapping[str, Any], name: str, version: int) -> tuple[PredictorSpec, str]:
+    """The predictor entry and task for ``meta``; ModelError says why it cannot be served.
+
+    A missing ``kind`` means tabular (every version written before kinds existed is); a
+    missing ``task`` is fine for a kind that has only one.
+    """
+    kind = str(meta.get("kind") or "tabular")
+    if kind not in PREDICTORS:
+        raise ModelError(f"{name} v{version}: kind {kind!r} cannot be served by this API "
+                         f"(it serves {', '.join(PREDICTORS.names())} models)")
+    spec = PREDICTORS.get(kind)
+    task = meta.get("task", spec.tasks[0] if len(spec.tasks) == 1 else None)
+    if task not in spec.tasks:
+        raise ModelError(f"{name} v{version}: task {task!r} cannot be served for a {kind} model "
+                         f"(expected one of {', '.join(spec.tasks)})")
+    return spec, str(task)
+
+
+def build_served(meta: dict[str, Any], name: str, version: int, model: Any) -> ServedModel:
+    """Check ``meta`` and ``model`` and wrap them in the ServedModel their kind calls for."""
+    spec, task = predictor_for(meta, name, version)
+    return spec.build(name, version, task, meta, FeatureSchema.from_meta(meta), model)

@@ -1,0 +1,111 @@
+"""The model as the API holds it: a :class:`ServedModel`, with everything requests need precomputed.
+
+A ``ServedModel`` wraps a verified, loaded pipeline and answers ``predict`` with plain Python
+lists ready for JSON. The preprocessing runs once per request and its output feeds both
+``predict`` and ``predict_proba``; once verified, a compiled preprocessing path replaces it
+(:mod:`automlops.serving.fastpath`). Subclasses answer differently for other kinds of model:
+:class:`ClusterModel` gives each row's cluster. Which class wraps which stored model is
+decided by :mod:`automlops.serving.predictors`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from automlops.serving.fastpath import FastPreprocessor, compile_preprocessor, probe_rows
+from automlops.serving.validation import FeatureSchema, PreparedRows, prepare_rows
+
+__all__ = ["ClusterModel", "ServedModel"]
+
+log = logging.getLogger("automlops.serving")
+
+
+@dataclass
+class ServedModel:
+    """A verified model ready to answer, with everything precomputed that requests need."""
+
+    name: str
+    version: int
+    task: str
+    meta: dict[str, Any] = field(repr=False)
+    schema: FeatureSchema = field(repr=False)
+    pipeline: Any = field(repr=False)
+    loaded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    classes: list[Any] | None = None
+    fast: FastPreprocessor | None = field(default=None, repr=False)  # set once verified (see fastpath)
+    kind: str = "tabular"
+
+    def __post_init__(self) -> None:
+        from sklearn.pipeline import Pipeline
+
+        # Run the preprocessing once and give its output to both predict and predict_proba.
+        model = self.pipeline
+        if isinstance(model, Pipeline) and len(model.steps) > 1:
+            self._prep: Any = model[:-1]
+            self._final: Any = model.steps[-1][1]
+        else:
+            self._prep, self._final = None, model
+        self._proba = self.task == "classification" and hasattr(self._final, "predict_proba")
+        if self._proba:
+            found = getattr(self._final, "classes_", None)
+            self.classes = list(found.tolist()) if found is not None else list(self.meta.get("classes") or [])
+        self._columns = list(self.schema.columns)
+        self.ref = {"name": self.name, "version": self.version, "task": self.task}
+
+    def frame(self, prepared: PreparedRows) -> Any:
+        import pandas as pd
+
+        if prepared.matrix is not None:
+            return pd.DataFrame(prepared.matrix, columns=self._columns, copy=False)
+        return pd.DataFrame(prepared.columns, columns=self._columns, copy=False)
+
+    def predict(self, prepared: PreparedRows) -> tuple[list[Any], list[list[float]] | None]:
+        """Predictions (and class probabilities) as plain Python lists, ready for JSON."""
+        if self.fast is not None:
+            X = self.fast.transform(prepared)
+        else:
+            X = self.frame(prepared)
+            if self._prep is not None:
+                X = self._prep.transform(X)
+        predictions = self._final.predict(X)
+        proba = self._final.predict_proba(X).tolist() if self._proba else None
+        return predictions.tolist(), proba
+
+    def predict_records(self, records: list[dict[str, Any]]) -> tuple[list[Any], list[list[float]] | None]:
+        return self.predict(prepare_rows({"records": records}, self.schema))
+
+    def compile(self) -> bool:
+        """Switch to the fast preprocessing path if it gives exactly the pipeline's features."""
+        import numpy as np
+
+        try:
+            fast = compile_preprocessor(self.pipeline, self.schema)
+            if fast is None or self._prep is None:
+                return False
+            probes = prepare_rows({"records": probe_rows(self.schema)}, self.schema)
+            expected = np.asarray(self._prep.transform(self.frame(probes)), dtype=np.float64)
+            got = np.asarray(fast.transform(probes), dtype=np.float64)
+        except Exception as exc:  # any surprise: keep the normal path
+            log.info("model %s v%d: fast preprocessing unavailable (%s)", self.name, self.version, exc)
+            return False
+        if got.shape != expected.shape or not np.allclose(got, expected, equal_nan=True):
+            log.info("model %s v%d: fast preprocessing differs from the pipeline; not used", self.name, self.version)
+            return False
+        self.fast = fast
+        return True
+
+
+
+class ClusterModel(ServedModel):
+    """A clusterer: each row's prediction is its cluster label (an int); there are no probabilities."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._proba, self.classes = False, None
+
+    def predict(self, prepared: PreparedRows) -> tuple[list[Any], list[list[float]] | None]:
+        labels, _ = super().predict(prepared)
+        return [int(label) for label in labels], None
