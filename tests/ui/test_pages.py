@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from automlops.mlops.lake import DataLake
 from automlops.mlops.store import ModelStore
+from tests.ui.conftest import free_port, wait_http
 from tests.ui.helpers import (
     assert_clean,
     iris_csv,
@@ -238,17 +240,76 @@ def test_two_sessions_train_at_once_and_survive_page_switches(ui_home: Path, iri
     assert len(second.get("plotly_chart")) >= 4
 
 
-def test_home_shows_the_api_when_it_answers(ui_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def studio_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The real prediction API (uvicorn, in a thread) on a free port, serving flowers_api v2."""
+    import threading
+
+    import uvicorn
+    from sklearn.datasets import load_iris
+
+    from automlops.serving.app import create_app
+    from automlops.tabular import AutoMLRunner
+    from automlops.tabular.persist import save_model
+    from tests.serving.conftest import make_settings
+
+    api_home = tmp_path / "api_home"
+    store = ModelStore(api_home / "models")
+    runner = AutoMLRunner("target", preset="fast", models=["logistic"], n_trials=1,
+                          validation="holdout").fit(load_iris(as_frame=True).frame)
+    save_model(runner, store, "flowers_api")
+    save_model(runner, store, "flowers_api")  # v2: the page must name the version it is told
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(make_settings(api_home)), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        wait_http(f"http://127.0.0.1:{port}/ready", 30)
+        monkeypatch.delenv("API_URL", raising=False)
+        monkeypatch.setenv("API_PORT", str(port))
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(15)
+
+
+def _api_line(at) -> str:  # type: ignore[no-untyped-def]
+    lines = [t for t in texts(at.markdown) if t.startswith("**Prediction API** — ")]
+    assert len(lines) == 1, texts(at.markdown)
+    return lines[0].removeprefix("**Prediction API** — ")
+
+
+def test_home_shows_the_studio_api_and_the_model_it_serves(ui_home: Path, studio_api: str) -> None:
+    at = open_page(new_app(), "home")
+    assert_clean(at)
+    assert _api_line(at) == "online, serving flowers_api v2"
+    assert [b.label for b in at.get("link_button")][:1] == ["API docs"]
+
+
+@pytest.mark.parametrize("index", [None, '{"status": "ok", "model": null}'])
+def test_home_does_not_take_any_web_server_for_the_api(ui_home: Path, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch, index: str | None) -> None:
+    """``python -m http.server`` on the API's port: a directory listing, or a JSON file that looks like
+    a health check. It answers, but it is not the studio's API."""
+    import functools
     import http.server
     import threading
 
-    server = http.server.HTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    served = tmp_path / "www"
+    served.mkdir()
+    if index is not None:
+        (served / "index.html").write_text(index)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.delenv("API_URL", raising=False)
     monkeypatch.setenv("API_PORT", str(server.server_address[1]))
     try:
         at = open_page(new_app(), "home")
         assert_clean(at)
-        assert any("Prediction API** — online" in t for t in texts(at.markdown))
-        assert [b.label for b in at.get("link_button")][:1] == ["API docs"]
+        assert _api_line(at) == "something else answers there, not the studio's API"
+        assert "API docs" not in [b.label for b in at.get("link_button")]
     finally:
         server.shutdown()
+        server.server_close()

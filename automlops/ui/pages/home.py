@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import urllib.error
 import urllib.request
 
@@ -33,15 +34,29 @@ for col, (title, text, page, label, icon) in zip(st.columns(4), STEPS, strict=Tr
 settings = state.settings()
 
 
-def api_status(url: str, timeout: float = 0.3) -> str:
-    """``online`` if something answers at the API's address, else why not (one quick GET)."""
+def api_status(url: str, timeout: float = 0.3) -> tuple[bool, str]:
+    """Whether the studio's prediction API answers at ``url``, and what it serves (or why not).
+
+    Any web server answers ``GET /``; only the studio's API answers with its health record
+    (``studio_version``, ``status``, ``model``), so that is what counts as online.
+    """
     try:
         with urllib.request.urlopen(f"{url}/", timeout=timeout) as response:
-            return "online" if response.status < 500 else f"answering HTTP {response.status}"
+            raw = response.read(65536)
     except urllib.error.HTTPError as exc:
-        return "online" if exc.code < 500 else f"answering HTTP {exc.code}"
+        return False, f"something else answers there (HTTP {exc.code}), not the studio's API"
     except (OSError, ValueError):
-        return "not running"
+        return False, "not running"
+    try:
+        health = json.loads(raw)
+    except ValueError:
+        health = None
+    if not isinstance(health, dict) or "studio_version" not in health or "status" not in health:
+        return False, "something else answers there, not the studio's API"
+    model = health.get("model")
+    if isinstance(model, dict) and model.get("name"):
+        return True, f"online, serving {model['name']} v{model.get('version')}"
+    return True, "online, no model served yet"
 
 
 @st.fragment(run_every=3.0)
@@ -71,10 +86,10 @@ left, mid, right = st.columns(3)
 with left.container(border=True):
     tracking_panel()
 with mid.container(border=True):
-    api = api_status(settings.resolved_api_url)
+    online, api = api_status(settings.resolved_api_url)
     st.markdown(f"**Prediction API** — {api}")
     st.caption(settings.resolved_api_url)
-    if api == "online":
+    if online:
         st.link_button("API docs", f"{settings.resolved_api_url}/docs")
     else:
         st.caption("Start it with `automlops serve` (needs API_KEY) — `make run` starts it for you.")
