@@ -252,20 +252,22 @@ class JobRegistry:
             self._monitor.start()
 
     def _watch(self) -> None:
-        """Every :data:`POLL_S`: kill workers past their grace, record ended ones, start queued ones."""
+        """Every :data:`POLL_S`: kill workers past their grace, record ended ones, then start queued ones."""
         while True:
             self._wake.wait(POLL_S)
             self._wake.clear()
             with self._lock:
-                ended = self._tick()
-            for job in ended:
+                ended = self._reap()
+            for job in ended:  # outside the lock: closing an MLflow run may take a moment
                 self._record_end(job)
             with self._lock:
+                self._start_queued()
                 if not any(j.phase in ("queued", "running", "ending") for j in self._jobs.values()):
                     self._monitor = None
                     return
 
-    def _tick(self) -> list[TrainingJob]:
+    def _reap(self) -> list[TrainingJob]:
+        """Kill the workers whose grace period is over; return those that exited."""
         ended = []
         for job in self._jobs.values():
             if job.phase != "running":
@@ -275,11 +277,10 @@ class JobRegistry:
             if job._exited():
                 job.phase = "ending"
                 ended.append(job)
-        self._start_queued()
         return ended
 
     def _start_queued(self) -> None:
-        running = sum(j.phase == "running" for j in self._jobs.values())
+        running = sum(j.phase in ("running", "ending") for j in self._jobs.values())
         queued = sorted((j for j in self._jobs.values() if j.phase == "queued"), key=lambda j: j.created)
         for job in queued[: max(0, self.max_jobs - running)]:
             try:

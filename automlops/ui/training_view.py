@@ -2,18 +2,25 @@
 
 The live part is a fragment that re-runs itself every second (only that part of the page is
 redrawn) and reads a :class:`~automlops.ui.jobs.JobSnapshot`; when the job ends it asks for
-one full rerun so the results replace the progress bar.
+one full rerun so the results replace the progress bar. A job waiting for a free worker slot
+shows its place in the queue instead. Jobs live in the studio's job table, not in the browser
+tab, so :func:`job_picker` lets any tab (or a dashboard restarted since) open a running,
+queued or recent job.
 """
 
 from __future__ import annotations
+
+import time
 
 import streamlit as st
 
 from automlops.ui import components, jobs, state
 
-__all__ = ["render"]
+__all__ = ["job_picker", "render"]
 
 STATUS_TEXT = {"failed": "Training failed", "cancelled": "Training cancelled"}
+CANCEL_HELP = ("Stops the search after the running trial. The best model found so far is still refitted, tested, "
+               "tracked and saved; if that takes longer than {grace:g} s, the training is ended without saving.")
 
 
 def _history_frame(snap: jobs.JobSnapshot):  # type: ignore[no-untyped-def]
@@ -38,6 +45,9 @@ def _live_panel(job_id: str) -> None:
         st.rerun()  # the whole page: results replace the progress panel
     r = snap.request
     st.subheader(f"Training '{r.name}' on {r.dataset} v{r.version:04d} → predicting '{r.target}'")
+    if snap.status == "queued":
+        _queued(job, snap)
+        return
     components.show_job_progress(snap)
     if snap.history:
         from automlops.core.metrics import get_metric
@@ -48,11 +58,20 @@ def _live_panel(job_id: str) -> None:
     else:
         st.info("The first trials are running; the optimisation chart appears as soon as one finishes.")
     if st.button("Cancel", key="train_cancel", disabled=snap.cancel_requested,
-                 help="Stops the search after the running trial. The best model found so far is still refitted, "
-                      "tested, tracked and saved."):
+                 help=CANCEL_HELP.format(grace=jobs.CANCEL_GRACE_S)):
         job.cancel()
         st.toast("Stopping after the running trial…")
-    st.caption("You can leave this page: the training keeps running and this panel comes back.")
+    st.caption("You can leave this page: the training keeps running in its own process and this panel comes back.")
+
+
+def _queued(job: jobs.TrainingJob, snap: jobs.JobSnapshot) -> None:
+    limit = state.settings().max_training_jobs
+    st.info(f"Waiting in the queue, position {snap.queue_position or '?'}: at most {limit} training(s) run at once "
+            "(MAX_TRAINING_JOBS), and this one starts as soon as a running one finishes.",
+            icon=":material/hourglass_top:")
+    if st.button("Cancel", key="train_cancel", help="Removes the job from the queue; nothing has run yet."):
+        job.cancel()
+        st.rerun()
 
 
 def _results(snap: jobs.JobSnapshot) -> None:
@@ -95,7 +114,7 @@ def _results(snap: jobs.JobSnapshot) -> None:
 def render(job_id: str) -> bool:
     """Show the session's job; returns True while it is still running."""
     job = jobs.get(job_id)
-    if job is None:  # e.g. the dashboard restarted: the job is gone
+    if job is None:  # e.g. the job table was removed
         state.set_active_job_id(None)
         return False
     snap = job.snapshot()
@@ -104,3 +123,24 @@ def render(job_id: str) -> bool:
         return True
     _results(snap)
     return False
+
+
+def _label(snap: jobs.JobSnapshot) -> str:
+    r = snap.request
+    where = f" #{snap.queue_position}" if snap.queue_position else ""
+    started = time.strftime("%d %b %H:%M", time.localtime(snap.created))
+    return f"{r.name} · {r.dataset} v{r.version:04d} · {snap.status}{where} · {started}"
+
+
+def job_picker(current: str | None) -> None:
+    """The studio's other jobs (running, queued, recent; also from before a restart): open one to follow it."""
+    snaps = [j.snapshot() for j in jobs.recent_jobs(limit=10) if j.id != current]
+    if not snaps:
+        return
+    active = sum(s.running for s in snaps)
+    labels = {s.id: _label(s) for s in snaps}
+    with st.expander(f"Training jobs: {active} running or queued, {len(snaps) - active} recent", expanded=active > 0):
+        pick = st.selectbox("Job", list(labels), format_func=labels.__getitem__, key="train_job_pick")
+        if st.button("Open", key="train_job_open", help="Follow its progress, or read its results."):
+            state.set_active_job_id(pick)
+            st.rerun()

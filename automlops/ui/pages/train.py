@@ -28,6 +28,8 @@ def start(request: jobs.TrainRequest, settings: Settings) -> None:
 job_id = state.active_job_id()
 running = job_id is not None and training_view.render(job_id)  # one job per browser tab at a time
 if not running:
+    with components.guard("listing the training jobs"):
+        training_view.job_picker(state.active_job_id())
     if state.active_job_id():
         st.divider()
         st.subheader("Train again")
