@@ -25,7 +25,7 @@ from typing import Any, NoReturn
 
 from automlops.errors import AutoMLOpsError, ConfigError, DataError
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "console_main", "main"]
 
 EXIT_USAGE = 2
 TRAIN_KEYS = ("name", "version", "model_path", "task", "best_model", "metric", "val_score", "test_score",
@@ -148,6 +148,7 @@ class _Progress:
 
 
 def _load_training_data(source: str, lake: Any) -> tuple[Any, dict[str, Any]]:
+    """The table to train on and its lineage (a file given by path is first added to the lake)."""
     from automlops.mlops.lake import dataset_name_from_filename
 
     if source.startswith("lake:"):
@@ -159,10 +160,7 @@ def _load_training_data(source: str, lake: Any) -> tuple[Any, dict[str, Any]]:
             raise DataError(f"no such file: {source}")
         entry = lake.add(dataset_name_from_filename(path.name), path, filename=path.name,
                          note="added by 'automlops train'")
-    frame = lake.load(entry.dataset, entry.version)
-    ref = {"name": entry.dataset, "version": entry.version, "sha256": entry.sha256, "rows": entry.rows,
-           "columns": dict(entry.dtypes), "source": str(entry.full_path)}
-    return frame, ref
+    return lake.load(entry.dataset, entry.version), entry.lineage()
 
 
 def cmd_train(args: argparse.Namespace, started: float) -> int:
@@ -204,29 +202,27 @@ def cmd_train(args: argparse.Namespace, started: float) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    import pandas as pd
+    """Write one ``prediction`` column (and ``proba_<class>`` columns with ``--proba``) as CSV.
 
+    Bad data (a missing column, text in a numeric column...) is a :class:`DataError` raised by
+    :func:`~automlops.tabular.predict.predict_frame`: exit code 2 and one line, not a crash.
+    """
     from automlops.config import get_settings
     from automlops.mlops.ingest import read_csv_robust
     from automlops.mlops.store import ModelStore, parse_model_ref
+    from automlops.tabular.predict import predict_frame
 
     settings = get_settings()
     name, version = parse_model_ref(args.model)
     loaded = ModelStore(settings=settings).load(name, version)
     if not Path(args.csv).is_file():
         raise DataError(f"no such file: {args.csv}")
+    if args.proba and (loaded.meta.get("task") != "classification" or not hasattr(loaded.model, "predict_proba")):
+        raise ConfigError("--proba needs a classification model with probabilities")
     frame = read_csv_robust(Path(args.csv), max_bytes=settings.max_upload_bytes).frame
-    columns = loaded.meta.get("input_columns") or []
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise DataError(f"the data lacks column(s) the model needs: {', '.join(missing[:10])}")
-    out = pd.DataFrame({"prediction": loaded.model.predict(frame[columns])})
-    if args.proba:
-        if not hasattr(loaded.model, "predict_proba") or loaded.meta.get("task") != "classification":
-            raise ConfigError("--proba needs a classification model with probabilities")
-        proba = loaded.model.predict_proba(frame[columns])
-        for i, cls in enumerate(loaded.model.classes_):
-            out[f"proba_{cls}"] = proba[:, i]
+    answered = predict_frame(loaded.model, loaded.meta, frame, proba=args.proba)
+    classes = list(loaded.model.classes_) if args.proba else []
+    out = answered[["prediction", *(f"proba_{cls}" for cls in classes)]]  # the answers, not the inputs
     if args.out:
         from automlops.mlops._atomic import atomic_write_text
 
@@ -304,7 +300,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _one_line(text: str) -> str:
+    """``text`` on one line: a message quoting a library's multi-line error stays one stderr line."""
+    return " ".join(text.split())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command and return its exit code: 0, 2 for bad input, 1 for a bug, 130 if interrupted."""
     started = _process_started_monotonic()
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -312,15 +314,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "serve": cmd_serve}
     try:
         if args.command == "train":
-            code = cmd_train(args, started)
-            # Everything is written, flushed and fsynced; skip the interpreter's slow teardown of the
-            # ML stack (~1 s), which would otherwise count against the user's time budget.
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(code)
+            return cmd_train(args, started)
         return handlers[args.command](args)
     except AutoMLOpsError as exc:
-        print(f"automlops: error: {exc}", file=sys.stderr)
+        print(f"automlops: error: {_one_line(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("automlops: interrupted", file=sys.stderr)
@@ -330,10 +327,27 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         if get_settings().show_tracebacks:
             raise
-        print(f"automlops: internal error: {type(exc).__name__}: {exc} (set AUTOMLOPS_DEBUG=1 for details)",
-              file=sys.stderr)
+        print(f"automlops: internal error: {type(exc).__name__}: {_one_line(str(exc))} "
+              "(set AUTOMLOPS_DEBUG=1 for details)", file=sys.stderr)
         return 1
 
 
+def console_main() -> None:
+    """The installed ``automlops`` script: :func:`main` on ``sys.argv``, then exit with its code.
+
+    After a successful ``train`` everything is written, flushed and fsynced, so the process
+    skips the interpreter's slow teardown of the ML stack (~1 s, which would count against the
+    user's time budget) with ``os._exit``. That shortcut lives only here, in a process that is
+    about to end anyway: :func:`main` called from Python always returns.
+    """
+    argv = sys.argv[1:]
+    code = main(argv)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if code == 0 and argv[:1] == ["train"]:
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console_main()

@@ -72,6 +72,15 @@ class DatasetVersion:
     full_path: Path
     reused: bool = False
 
+    def lineage(self) -> dict[str, Any]:
+        """Which data trained a model: name, version, SHA-256, rows, column dtypes and file.
+
+        A trained model carries this (in ``meta.json``, and in MLflow as the run's dataset
+        input), so "exactly which rows taught it?" still has an answer after the lake has grown.
+        """
+        return {"name": self.dataset, "version": self.version, "sha256": self.sha256, "rows": self.rows,
+                "columns": dict(self.dtypes), "source": str(self.full_path)}
+
 
 @dataclass(frozen=True)
 class DatasetInfo:
