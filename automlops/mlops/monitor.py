@@ -26,7 +26,7 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,7 +39,7 @@ from automlops.config import Settings, get_settings
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["PredictionLog", "PredictionRecord", "default_log_path", "read_predictions"]
+__all__ = ["META_COLUMNS", "PredictionLog", "PredictionRecord", "default_log_path", "read_predictions"]
 
 log = logging.getLogger(__name__)
 
@@ -214,6 +214,9 @@ class PredictionLog:
             log.warning("prediction log: %d rows not written to %s: %s", n_rows, self.path, exc)
 
 
+META_COLUMNS = ("time", "request_id", "model_name", "model_version", "prediction", "probabilities")
+
+
 def read_predictions(since: datetime | float | None = None, limit: int | None = 10_000, *,
                      path: Path | None = None, settings: Settings | None = None,
                      model_name: str | None = None, expand: bool = True) -> pd.DataFrame:
@@ -223,13 +226,33 @@ def read_predictions(since: datetime | float | None = None, limit: int | None = 
     ``probabilities`` (``{class: p}`` for classifiers, else None) and, with ``expand``, one
     column per input feature. ``since`` (a datetime or a Unix time) keeps rows logged after it;
     ``limit`` keeps the newest ``limit`` of those. A log that does not exist yet reads as empty.
+
+    Input features keep their own names, because a drift report compares them with the training
+    columns by name. A model may well have a feature called ``time`` or ``prediction``: then the
+    log's own column steps aside with a leading underscore (``_time``). ``frame.attrs`` says where
+    everything is: ``attrs["meta_columns"]`` maps each name above to its column, and
+    ``attrs["input_columns"]`` lists the features.
     """
     import pandas as pd
 
     path = Path(path) if path is not None else default_log_path(settings)
-    base = ["time", "request_id", "model_name", "model_version", "prediction", "probabilities"]
-    if not path.exists():
-        return pd.DataFrame(columns=base)
+    requests = _newest_requests(path, since, model_name, limit) if path.exists() else []
+    meta, inputs = _unpack(reversed(requests), expand)
+    features = pd.DataFrame.from_records(inputs) if inputs else pd.DataFrame()
+    renames = _out_of_the_way(META_COLUMNS, [str(c) for c in features.columns])
+    frame = pd.DataFrame(meta, columns=list(META_COLUMNS)).rename(columns=renames)
+    if len(features.columns):
+        frame = pd.concat([frame, features], axis=1)
+    if limit is not None and len(frame) > limit:
+        frame = frame.iloc[len(frame) - limit:].reset_index(drop=True)
+    frame.attrs["meta_columns"] = {name: renames.get(name, name) for name in META_COLUMNS}
+    frame.attrs["input_columns"] = [str(c) for c in features.columns]
+    return frame
+
+
+def _newest_requests(path: Path, since: datetime | float | None, model_name: str | None,
+                     limit: int | None) -> list[tuple[Any, ...]]:
+    """Logged requests, newest first, until they hold ``limit`` predicted rows."""
     where: list[str] = []
     params: list[Any] = []
     if since is not None:
@@ -248,9 +271,14 @@ def read_predictions(since: datetime | float | None = None, limit: int | None = 
             total += int(row[4])
             if limit is not None and total >= limit:
                 break
-    meta: dict[str, list[Any]] = {name: [] for name in base}
+    return requests
+
+
+def _unpack(requests: Iterable[tuple[Any, ...]], expand: bool) -> tuple[dict[str, list[Any]], list[dict[str, Any]]]:
+    """One entry per predicted row: the log's columns, and (with ``expand``) the row's inputs."""
+    meta: dict[str, list[Any]] = {name: [] for name in META_COLUMNS}
     inputs: list[dict[str, Any]] = []
-    for ts, request_id, name, version, n, columns, rows, predictions, classes, proba in reversed(requests):
+    for ts, request_id, name, version, n, columns, rows, predictions, classes, proba in requests:
         when, cols = datetime.fromtimestamp(ts, UTC), json.loads(columns)
         labels = json.loads(classes) if classes else None
         probs = json.loads(proba) if proba else [None] * n
@@ -263,10 +291,18 @@ def read_predictions(since: datetime | float | None = None, limit: int | None = 
                                   for p in probs]
         if expand:
             inputs += [dict(zip(cols, values, strict=False)) for values in json.loads(rows)]
-    frame = pd.DataFrame(meta, columns=base)
-    if expand and inputs:
-        extra = pd.DataFrame.from_records(inputs)
-        frame = pd.concat([frame, extra[[c for c in extra.columns if c not in base]]], axis=1)
-    if limit is not None and len(frame) > limit:
-        frame = frame.iloc[len(frame) - limit:].reset_index(drop=True)
-    return frame
+    return meta, inputs
+
+
+def _out_of_the_way(names: Sequence[str], features: Sequence[str]) -> dict[str, str]:
+    """New names for the log's columns that an input feature already uses (``time`` → ``_time``)."""
+    taken = set(names) | set(features)
+    renames: dict[str, str] = {}
+    for name in names:
+        if name in features:
+            new = "_" + name
+            while new in taken:
+                new = "_" + new
+            taken.add(new)
+            renames[name] = new
+    return renames
