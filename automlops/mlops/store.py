@@ -8,10 +8,13 @@ Layout under ``root`` (``settings.models_dir`` by default)::
                                 and how the file was written (``model_format``, ``model_file``)
     <name>/LATEST               "v0003": the version ``load(name)`` returns, moved atomically
 
-``save`` takes a plain fitted object or an :class:`~automlops.core.fit.Artifact` (the object
-plus its ``kind`` and metadata, as engines return it). Unless a format is asked for, the first
-registered format that can write the object wins: skops for scikit-learn objects when skops
-can represent them, joblib otherwise (``meta["format_note"]`` then says why).
+``save`` takes an :class:`~automlops.core.fit.Artifact` (the fitted object plus its ``kind``
+and metadata, as engines return it) or, the older call style, a bare object. For an artifact,
+unless a format is asked for, the first registered format that can write the object wins:
+skops for scikit-learn objects when skops can represent them, joblib otherwise
+(``meta["format_note"]`` then says why). A bare object is written with joblib as it always
+was (unless ``format=`` says otherwise), so callers and readers that expect ``model.joblib``
+keep working until they move to artifacts.
 
 **Why the SHA-256 matters.** A joblib file is a pickle, and unpickling runs code: a pickle
 can say "call ``os.system('...')``" and ``joblib.load`` will obey. So a pickle is a
@@ -60,7 +63,7 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _VERSION_DIR = re.compile(r"^v(\d{4,})$")
 _VERSION_REF = re.compile(r"^v?(\d+)$", re.IGNORECASE)
 MODEL_FILE = "model.joblib"  # what versions written before formats existed hold
-DEFAULT_FORMAT = "joblib"  # ...and the format they were written in
+DEFAULT_FORMAT = "joblib"  # ...the format they were written in, and still that of bare objects
 META_FILE = "meta.json"
 LATEST_FILE = "LATEST"
 _SAVE_LOCK = ".lock"  # shared while saving; exclusive while cleaning leftovers
@@ -144,13 +147,16 @@ def _fsync_file(path: Path) -> None:
 
 def _unpack(model: object, meta: Mapping[str, Any] | None,
             format: str | None) -> tuple[object, dict[str, Any], str | None]:
-    """``(object, meta, format)`` from a plain object or an Artifact (whose kind goes into meta)."""
+    """``(object, meta, format)`` from an Artifact (its kind goes into meta) or a bare object.
+
+    A ``None`` format means "the best one" for an artifact, and joblib for a bare object.
+    """
     from automlops.core.fit import Artifact  # imported here: it pulls in pandas
 
     if isinstance(model, Artifact):
         merged = {**model.meta, **(meta or {}), "kind": model.kind}
         return model.obj, merged, format or model.format
-    return model, dict(meta or {}), format
+    return model, dict(meta or {}), format or DEFAULT_FORMAT
 
 
 def _write_model_file(folder: Path, name: str, obj: object, meta: Mapping[str, Any],
@@ -221,8 +227,9 @@ class ModelStore:
              format: str | None = None) -> StoredModel:
         """Write a model and its meta as the next version of ``name`` and point LATEST at it.
 
-        ``model`` is a fitted object or an :class:`~automlops.core.fit.Artifact`; ``format``
-        (or the artifact's own) names a registered format, else the store picks one.
+        ``model`` is an :class:`~automlops.core.fit.Artifact` or a bare fitted object;
+        ``format`` (or the artifact's own) names a registered format. Without one, the store
+        picks the best format for an artifact and joblib for a bare object.
         """
         obj, meta, format = _unpack(model, meta, format)
         meta.pop("format_note", None)  # re-saving an old version's meta: the note is about that file

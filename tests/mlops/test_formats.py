@@ -85,7 +85,8 @@ def test_a_type_outside_the_allow_list_is_refused_and_never_built(
     import skops.io
 
     X, y = iris
-    saved = store.save("iris", make_pipeline(StandardScaler(), LogisticRegression(max_iter=300)).fit(X, y))
+    pipe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=300)).fit(X, y)
+    saved = store.save("iris", Artifact("tabular", pipe, {"task": "classification"}))
     # someone with write access swaps in a skops file holding a foreign type, and fixes the SHA
     model_file = saved.path / "model.skops"
     skops.io.dump({"counts": Tally(a=1)}, model_file)

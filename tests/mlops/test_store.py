@@ -50,7 +50,7 @@ def _files(path: Path) -> dict[str, bytes]:
 
 def test_round_trip_predicts_identically(store: ModelStore, pipeline: Pipeline, data) -> None:
     X, _ = data
-    saved = store.save("cancer", pipeline, META)
+    saved = store.save("cancer", Artifact("tabular", pipeline, META))
     assert (saved.name, saved.version) == ("cancer", 1)
     assert saved.path == store.root / "cancer" / "v0001"
     assert sorted(os.listdir(saved.path)) == ["meta.json", "model.skops"]  # scikit-learn → skops
@@ -68,11 +68,20 @@ def test_round_trip_predicts_identically(store: ModelStore, pipeline: Pipeline, 
     assert store.verify("cancer", 1)
 
 
-def test_objects_skops_is_not_meant_for_are_saved_with_joblib(store: ModelStore) -> None:
-    saved = store.save("plain", {"weights": [1, 2, 3]}, {"task": "test"})
+def test_a_bare_object_is_saved_with_joblib_as_before(store: ModelStore, pipeline: Pipeline, data) -> None:
+    saved = store.save("cancer", pipeline, META)  # the older call style: callers may expect model.joblib
     assert sorted(os.listdir(saved.path)) == ["meta.json", "model.joblib"]
     assert (saved.meta["model_format"], saved.meta["model_file"]) == ("joblib", "model.joblib")
-    assert "format_note" not in saved.meta and "skops" not in saved.meta["libraries"]
+    assert "kind" not in saved.meta and "skops" not in saved.meta["libraries"]
+    assert (store.load("cancer").model.predict(data[0]) == pipeline.predict(data[0])).all()
+    assert store.save("cancer", pipeline, META, format="skops").meta["model_format"] == "skops"
+
+
+def test_objects_skops_is_not_meant_for_are_saved_with_joblib(store: ModelStore) -> None:
+    saved = store.save("plain", Artifact("tabular", {"weights": [1, 2, 3]}, {"task": "test"}))
+    assert sorted(os.listdir(saved.path)) == ["meta.json", "model.joblib"]
+    assert (saved.meta["model_format"], saved.meta["model_file"]) == ("joblib", "model.joblib")
+    assert "format_note" not in saved.meta and "skops" not in saved.meta["libraries"]  # skops never applied
     assert store.load("plain").model == {"weights": [1, 2, 3]}
 
 
@@ -85,7 +94,7 @@ def test_skops_falls_back_to_joblib_and_says_why(store: ModelStore, data) -> Non
 
     X, y = data
     pipe = make_pipeline(FunctionTransformer(_outsider), StandardScaler(), LogisticRegression(max_iter=500)).fit(X, y)
-    saved = store.save("custom", pipe, META)
+    saved = store.save("custom", Artifact("tabular", pipe, META))
     assert saved.meta["model_format"] == "joblib" and sorted(os.listdir(saved.path)) == ["meta.json", "model.joblib"]
     note = saved.meta["format_note"]
     assert note.startswith("skops:") and f"{__name__}._outsider" in note and note.endswith("saved with joblib instead")
@@ -111,7 +120,6 @@ def test_an_artifact_records_its_kind_and_format(store: ModelStore, pipeline: Pi
     forced = store.save("art", Artifact("tabular", pipeline, {"task": "classification"}, format="joblib"))
     assert (forced.meta["model_format"], forced.meta["model_file"]) == ("joblib", "model.joblib")
     assert isinstance(store.load("art", forced.version).model, Pipeline)
-    assert store.save("art", pipeline, META, format="joblib").meta["model_format"] == "joblib"
 
 
 def test_asking_for_a_format_that_cannot_save_the_object_is_an_error(store: ModelStore) -> None:
@@ -209,7 +217,7 @@ def test_truncated_file_is_refused(store: ModelStore, pipeline: Pipeline, monkey
 
 
 def test_a_truncated_file_with_a_matching_sha_is_a_load_error(store: ModelStore, pipeline: Pipeline) -> None:
-    saved = store.save("cancer", pipeline, META)
+    saved = store.save("cancer", pipeline, META, format="skops")
     model_file = saved.path / "model.skops"
     model_file.write_bytes(model_file.read_bytes()[:200])
     meta_file = saved.path / "meta.json"
@@ -224,7 +232,7 @@ def test_missing_model_or_meta_is_a_clear_error(store: ModelStore, pipeline: Pip
     (first.path / "meta.json").unlink()
     with pytest.raises(IntegrityError, match=r"meta\.json is missing"):
         store.load("cancer", 1)
-    (second.path / "model.skops").unlink()
+    (second.path / "model.joblib").unlink()
     with pytest.raises(IntegrityError, match="is missing"):
         store.load("cancer", 2)
 
