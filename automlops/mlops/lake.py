@@ -13,14 +13,13 @@ lock, so a crash or two people uploading at once can never leave a half-written 
 
 from __future__ import annotations
 
-import fcntl
+import contextlib
 import hashlib
 import json
 import os
 import re
 import shutil
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,6 +36,7 @@ from automlops.mlops._atomic import (
     clean_temp_files,
     sha256_file,
 )
+from automlops.mlops._locks import flock
 from automlops.mlops.ingest import canonical_csv, check_frame, read_canonical_csv, read_csv_robust
 
 __all__ = ["DataLake", "DatasetInfo", "DatasetProfile", "DatasetVersion", "dataset_name_from_filename",
@@ -168,29 +168,19 @@ class DataLake:
     def _version(self, name: str, record: dict[str, Any]) -> DatasetVersion:
         return DatasetVersion(dataset=name, full_path=self._dir(name) / record["path"], **record)
 
-    @contextmanager
+    @contextlib.contextmanager
     def _locked(self, name: str) -> Iterator[Path]:
         """Hold an exclusive ``flock`` on ``<dataset>/.lock`` (serializes manifest updates)."""
         folder = self._dir(name)
         created = not folder.exists()
-        while True:
-            folder.mkdir(parents=True, exist_ok=True)
-            fd = os.open(folder / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            try:  # the folder may have been removed by a failed first add while we waited
-                if os.fstat(fd).st_ino == os.stat(folder / LOCK).st_ino:
-                    break
-            except FileNotFoundError:
-                pass
-            os.close(fd)
-        try:
-            yield folder
-        except BaseException:
-            if created and not (folder / MANIFEST).exists():
-                shutil.rmtree(folder, ignore_errors=True)  # a failed first add leaves nothing
-            raise
-        finally:
-            os.close(fd)
+        # create_folder: a failed first add removes the folder while others may wait for its lock
+        with flock(folder / LOCK, create_folder=True):
+            try:
+                yield folder
+            except BaseException:
+                if created and not (folder / MANIFEST).exists():
+                    shutil.rmtree(folder, ignore_errors=True)  # a failed first add leaves nothing
+                raise
 
     # ------------------------------------------------------------------ writing
 
@@ -321,18 +311,10 @@ class DataLake:
 
 
 def _clean_if_idle(folder: Path) -> None:
-    """Clean ``folder``'s temp files while holding its lock, unless a writer holds it now."""
-    try:
-        fd = os.open(folder / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError:
-        return
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        clean_temp_files(folder)
-    except BlockingIOError:
-        pass  # a writer is busy here: its temp files are not leftovers
-    finally:
-        os.close(fd)  # closing also releases the lock
+    """Clean ``folder``'s temp files while holding its lock, unless a writer holds it now (best effort)."""
+    with contextlib.suppress(OSError), flock(folder / LOCK, blocking=False) as free:
+        if free:  # else a writer is busy here: its temp files are not leftovers
+            clean_temp_files(folder)
 
 
 def _source_filename(source: Source) -> str | None:

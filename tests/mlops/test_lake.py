@@ -298,3 +298,32 @@ def test_failed_rename_leaves_nothing_behind(lake: DataLake, monkeypatch: pytest
     assert snapshot(lake.root) == before
     monkeypatch.undo()
     assert [v.version for v in lake.versions("iris")] == [1] and lake.verify("iris", 1)
+
+
+def test_lineage_names_the_exact_data(lake: DataLake) -> None:
+    entry = lake.add("iris", iris_csv())
+    assert entry.lineage() == {"name": "iris", "version": 1, "sha256": entry.sha256, "rows": 150,
+                               "columns": entry.dtypes, "source": str(entry.full_path)}
+    assert sha256_file(Path(entry.lineage()["source"])) == entry.lineage()["sha256"]
+
+
+def test_writers_wait_for_the_shared_lock(lake: DataLake) -> None:
+    """The lake locks through ``_locks.flock`` (one lock implementation), on ``<dataset>/.lock``."""
+    import ast
+    import threading
+
+    from automlops.mlops import lake as lake_module
+    from automlops.mlops._locks import flock
+
+    tree = ast.parse(Path(lake_module.__file__).read_text(encoding="utf-8"))
+    imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import | ast.ImportFrom) for a in n.names}
+    imported |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    assert "fcntl" not in imported
+    lake.add("iris", iris_csv(slice(0, 50)))
+    done = threading.Event()
+    with flock(lake.root / "iris" / ".lock"):
+        writer = threading.Thread(target=lambda: (lake.add("iris", iris_csv(slice(50, 100))), done.set()))
+        writer.start()
+        assert not done.wait(0.5)  # blocked by our lock
+    writer.join(10)
+    assert done.is_set() and [v.version for v in lake.versions("iris")] == [1, 2]
