@@ -23,6 +23,7 @@ refits, tests, tracks and saves the best model so far.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -30,7 +31,8 @@ import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Callable
+import types
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -214,6 +216,29 @@ def process_alive(pid: int | None, started: float | None) -> bool:
         return False
 
 
+_main_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _bare_main() -> Iterator[None]:
+    """Let a worker start without re-running the dashboard's ``__main__``.
+
+    A spawned child first imports its parent's ``__main__`` module (functions defined there may
+    have to be unpickled). Under Streamlit, ``__main__`` is the app script itself (each page run
+    is installed as ``__main__``): the worker would run the whole dashboard before training. The
+    worker's entry point lives in this module and needs nothing from ``__main__``, so while
+    ``start()`` describes the parent, ``__main__`` is a bare module with no file to re-run.
+    """
+    with _main_lock:
+        saved, bare = sys.modules.get("__main__"), types.ModuleType("__main__")
+        sys.modules["__main__"] = bare
+        try:
+            yield
+        finally:
+            if saved is not None and sys.modules.get("__main__") is bare:  # unless a page run replaced it
+                sys.modules["__main__"] = saved
+
+
 class WorkerHandle:
     """The dashboard's handle on one worker: start it, ask it to stop, kill it, see that it ended.
 
@@ -231,7 +256,8 @@ class WorkerHandle:
         """Start ``main(*args, stop)`` in a new process of the ``ctx`` start method."""
         stop = ctx.Event()
         process = ctx.Process(target=main, name=name, daemon=True, args=(*args, stop))
-        process.start()
+        with _bare_main():
+            process.start()
         return cls(process.pid, process_started(process.pid), process, stop)
 
     def exited(self) -> bool:

@@ -9,8 +9,10 @@ import os
 import subprocess
 import sys
 import time
+import types
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -34,6 +36,12 @@ def _wait(condition: Callable[[], bool], timeout: float = 90.0, what: str = "con
         if time.monotonic() > deadline:
             raise AssertionError(f"{what} not reached within {timeout} s")
         time.sleep(0.02)
+
+
+def _first_trial(job: jobs.TrainingJob) -> bool:
+    snap = job.snapshot()
+    assert snap.running, f"the job ended early: {snap.status} {snap.error}"
+    return snap.trials_done >= 1
 
 
 def _dead_pid() -> int:
@@ -86,9 +94,15 @@ def test_two_jobs_on_one_dataset_train_at_once_in_workers_and_a_restart_still_sh
     assert new.result.tracking_uri == "local" and new.elapsed == pytest.approx(old.elapsed)
 
 
-def test_cancel_stops_the_search_and_keeps_the_best_so_far(iris_lake: DataLake, settings: Settings) -> None:
+def test_cancel_stops_the_search_and_keeps_the_best_so_far(iris_lake: DataLake, settings: Settings, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    app = tmp_path / "app.py"  # under Streamlit, __main__ is the app script: a worker must not run it
+    app.write_text("raise SystemExit('the dashboard ran inside the worker')\n")
+    dashboard = types.ModuleType("__main__")
+    dashboard.__file__ = str(app)
+    monkeypatch.setitem(sys.modules, "__main__", dashboard)
     job = jobs.submit(_request("stopped", n_trials=500), settings=settings, tracker=None)
-    _wait(lambda: job.snapshot().trials_done >= 1, what="a first trial")
+    _wait(lambda: _first_trial(job), what="a first trial")
     job.cancel()
     assert job.join(60)
     snap = job.snapshot()
@@ -102,7 +116,7 @@ def test_a_worker_that_does_not_stop_in_time_is_killed(iris_lake: DataLake, sett
     tracker = tracking.new_tracker()
     job = jobs.submit(_request("killed", n_trials=10_000), settings=settings, tracker=tracker)
     store = jobs.registry(settings).store
-    _wait(lambda: job.snapshot().trials_done >= 1 and bool(getattr(store.get(job.id), "run_id", None)),
+    _wait(lambda: _first_trial(job) and bool(getattr(store.get(job.id), "run_id", None)),
           what="a first trial and the MLflow run id in the job row")
     run_id = store.get(job.id).run_id  # type: ignore[union-attr]
     assert tracker.get_run(run_id).status == "RUNNING"
