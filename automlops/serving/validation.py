@@ -28,11 +28,12 @@ from itertools import chain
 from operator import itemgetter
 from typing import Any
 
+from automlops.core.features import DATETIME, FEATURE_KINDS, NUMERIC
 from automlops.errors import ModelError
 
 __all__ = ["KINDS", "Feature", "FeatureSchema", "FieldError", "PreparedRows", "RowsError", "prepare_rows"]
 
-KINDS = ("numeric", "categorical", "high_cardinality", "datetime")
+KINDS = FEATURE_KINDS  # the words training writes into meta.json (one definition, in core)
 MAX_FIELD_ERRORS = 50
 _NUMBER_TYPES = frozenset({int, float, type(None)})
 _SCALAR_TYPES = frozenset({str, int, float, bool, type(None)})
@@ -83,7 +84,7 @@ class FeatureSchema:
 
     @property
     def all_numeric(self) -> bool:
-        return all(f.kind == "numeric" for f in self.features)
+        return all(f.kind == NUMERIC for f in self.features)
 
     @classmethod
     def from_meta(cls, meta: Mapping[str, Any]) -> FeatureSchema:
@@ -108,9 +109,9 @@ class FeatureSchema:
         """A plausible row (first category, 0 for numbers): used to smoke-test a model before serving it."""
         row: dict[str, Any] = {}
         for f in self.features:
-            if f.kind == "numeric":
+            if f.kind == NUMERIC:
                 row[f.name] = 0.0
-            elif f.kind == "datetime":
+            elif f.kind == DATETIME:
                 row[f.name] = "2000-01-01"
             else:
                 row[f.name] = min(f.categories) if f.categories else "example"
@@ -235,10 +236,10 @@ def _numeric(feature: Feature, values: Sequence[Any], errors: list[FieldError]) 
 def _categorical(feature: Feature, values: Sequence[Any], all_errors: list[FieldError],
                  warnings: list[str]) -> Any:
     errors: list[FieldError] = []
-    allowed = _TEXT_TYPES if feature.kind == "datetime" else _SCALAR_TYPES
+    allowed = _TEXT_TYPES if feature.kind == DATETIME else _SCALAR_TYPES
     kinds = set(map(type, values))
     if not kinds <= allowed:
-        expected = "an ISO 8601 date/time text" if feature.kind == "datetime" else "text or a number"
+        expected = "an ISO 8601 date/time text" if feature.kind == DATETIME else "text or a number"
         errors.extend(FieldError(feature.name, f"expected {expected}, got {_type_name(v)}", i)
                       for i, v in enumerate(values) if type(v) not in allowed)
     is_missing = [v is None or (isinstance(v, float) and math.isnan(v)) for v in values] \
@@ -249,7 +250,7 @@ def _categorical(feature: Feature, values: Sequence[Any], all_errors: list[Field
     if errors:
         all_errors.extend(errors)
         return None
-    if feature.kind == "datetime":
+    if feature.kind == DATETIME:
         return _dates(feature, values, all_errors)
     if feature.categories is not None:
         unseen = {str(v) for v in set(values) if v is not None} - feature.categories
@@ -293,7 +294,7 @@ def prepare_rows(payload: Mapping[str, Any], schema: FeatureSchema, *, unknown: 
             return PreparedRows({}, rows, len(rows), warnings, matrix=prepared)
     by_column = list(zip(*rows, strict=True)) if rows else [() for _ in schema.features]
     for feature, values in zip(schema.features, by_column, strict=True):
-        if feature.kind == "numeric":
+        if feature.kind == NUMERIC:
             columns[feature.name] = _numeric(feature, values, errors)
         else:
             columns[feature.name] = _categorical(feature, values, errors, warnings)

@@ -21,13 +21,13 @@ Everything returned is plain JSON-friendly data, so it can be logged as an MLflo
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from automlops.core.jsonable import jsonable as _jsonable
 from automlops.core.problem import Problem, TaskType
 from automlops.tabular.evaluate import predict_outputs
 from automlops.tabular.validation import split_test
@@ -37,10 +37,6 @@ __all__ = ["MAX_POINTS", "diagnose", "diagnose_runner", "final_test_rows", "para
 MAX_POINTS = 2000  # scatter points kept for regression plots
 MAX_IMPORTANCE_ROWS = 1000
 MAX_IMPORTANCE_COLUMNS = 60
-
-
-def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=lambda v: v.item() if hasattr(v, "item") else str(v)))
 
 
 def final_test_rows(runner: Any, df: pd.DataFrame) -> pd.DataFrame:

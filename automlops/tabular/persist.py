@@ -8,17 +8,13 @@ from (dataset version + SHA-256 → MLflow run → model version): its *lineage*
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from automlops import __version__
+from automlops.core.jsonable import jsonable as _jsonable
 from automlops.mlops.store import ModelStore, StoredModel
 
 __all__ = ["model_metadata", "save_model"]
-
-
-def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=lambda v: v.item() if hasattr(v, "item") else str(v)))
 
 
 def model_metadata(runner: Any, *, dataset: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -39,6 +39,7 @@ from sklearn.preprocessing import (
     TargetEncoder,
 )
 
+from automlops.core.features import CATEGORICAL, DATETIME, HIGH_CARDINALITY, NUMERIC
 from automlops.core.problem import Problem, TaskType
 from automlops.errors import DataError
 
@@ -55,7 +56,7 @@ class FeatureSpec:
     """One input column as the saved model expects it (used to validate API requests)."""
 
     name: str
-    kind: str  # numeric | categorical | high_cardinality | datetime
+    kind: str  # one of automlops.core.features.FEATURE_KINDS
     dtype: str
     nullable: bool
     categories: tuple[Any, ...] | None = None
@@ -87,7 +88,7 @@ class FeaturePlan:
         every all-missing penguin an Adelie), so flags need MIN_MISSING_FOR_FLAG examples.
         """
         return [f.name for f in self.features
-                if f.kind == "numeric" and (f.missing >= MIN_MISSING_FOR_FLAG) == flagged]
+                if f.kind == NUMERIC and (f.missing >= MIN_MISSING_FOR_FLAG) == flagged]
 
     @property
     def input_columns(self) -> list[str]:
@@ -150,12 +151,12 @@ def _looks_like_id(s: pd.Series, n: int) -> bool:
 
 def _kind_of(s: pd.Series) -> str:
     if pd.api.types.is_datetime64_any_dtype(s):
-        return "datetime"
+        return DATETIME
     if pd.api.types.is_bool_dtype(s):
-        return "categorical"
+        return CATEGORICAL
     if pd.api.types.is_numeric_dtype(s):
-        return "numeric"
-    return "categorical" if s.nunique(dropna=True) <= MAX_ONEHOT_CATEGORIES else "high_cardinality"
+        return NUMERIC
+    return CATEGORICAL if s.nunique(dropna=True) <= MAX_ONEHOT_CATEGORIES else HIGH_CARDINALITY
 
 
 def plan_features(df: pd.DataFrame, problem: Problem, *, exclude: tuple[str, ...] = ()) -> FeaturePlan:
@@ -175,7 +176,7 @@ def plan_features(df: pd.DataFrame, problem: Problem, *, exclude: tuple[str, ...
             dropped[col] = "it looks like an identifier or free text (a different value on almost every row)"
         else:
             kind = _kind_of(s)
-            cats = tuple(sorted(s.dropna().unique().tolist(), key=str)) if kind == "categorical" else None
+            cats = tuple(sorted(s.dropna().unique().tolist(), key=str)) if kind == CATEGORICAL else None
             features.append(FeatureSpec(str(col), kind, str(s.dtype), bool(s.isna().any()), cats,
                                         int(s.isna().sum())))
     if not features:
@@ -201,7 +202,7 @@ def _leakage_warnings(df: pd.DataFrame, problem: Problem, plan: FeaturePlan) -> 
     out = []
     for spec in plan.features:
         x = sample[[spec.name]]
-        x = x.apply(lambda s: pd.factorize(s)[0]) if spec.kind != "numeric" else x.fillna(x.median())
+        x = x.apply(lambda s: pd.factorize(s)[0]) if spec.kind != NUMERIC else x.fillna(x.median())
         tree = DecisionTreeClassifier(max_depth=4, random_state=0) if is_cls else DecisionTreeRegressor(max_depth=4)
         try:
             with warnings.catch_warnings():
@@ -209,7 +210,7 @@ def _leakage_warnings(df: pd.DataFrame, problem: Problem, plan: FeaturePlan) -> 
                 score = cross_val_score(tree, x, y, cv=3, scoring="accuracy" if is_cls else "r2").mean()
         except ValueError:
             continue
-        if not is_cls and spec.kind == "numeric":  # a 16-leaf tree cannot reach R² 0.99 on a copy;
+        if not is_cls and spec.kind == NUMERIC:  # a 16-leaf tree cannot reach R² 0.99 on a copy;
             corr = abs(float(x.iloc[:, 0].corr(y.astype(float), method="spearman")))  # ranks catch any
             score = max(score, corr if np.isfinite(corr) else 0.0)  # monotonic disguise (1/x, units)
         if score >= 0.99:
@@ -256,8 +257,8 @@ def build_preprocessor(plan: FeaturePlan, *, scale: bool, encoding: str,
         datetime_steps.append(StandardScaler())
     transformers = [
         *_numeric_blocks(plan, scale=scale, native_missing=native_missing),
-        ("categorical", make_pipeline(text, categorical), plan.columns("categorical")),
-        ("high_cardinality", high_card, plan.columns("high_cardinality")),
-        ("datetime", make_pipeline(*datetime_steps), plan.columns("datetime")),
+        ("categorical", make_pipeline(text, categorical), plan.columns(CATEGORICAL)),
+        ("high_cardinality", high_card, plan.columns(HIGH_CARDINALITY)),
+        ("datetime", make_pipeline(*datetime_steps), plan.columns(DATETIME)),
     ]
     return ColumnTransformer([t for t in transformers if t[2]], remainder="drop", verbose_feature_names_out=False)

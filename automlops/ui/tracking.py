@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from automlops.config import Settings, get_settings
-from automlops.core.redact import redact
+from automlops.core.redact import URL_USERINFO, redact
 from automlops.errors import ConfigError
 from automlops.mlops.tracking import ConnectionStatus, Tracker
 from automlops.ui import imports
@@ -97,7 +97,7 @@ def server_target(uri: str, username: str = "", password: str = "") -> TrackingT
     uri = uri.strip().rstrip("/")
     if not re.match(r"^https?://[^\s/]+", uri):
         raise ConfigError("the tracking URI must start with http:// or https:// (e.g. http://127.0.0.1:5000)")
-    if re.match(r"^https?://[^/@\s]+@", uri):
+    if URL_USERINFO.match(uri):
         raise ConfigError("put the username and password in their own fields, not inside the URI")
     if bool(username.strip()) != bool(password):
         raise ConfigError("give both a username and a password/token, or neither")
