@@ -223,6 +223,9 @@ class JobRegistry:
             queued = sorted((j for j in self._jobs.values() if j.phase == "queued"), key=lambda j: j.created)
         position = next((i for i, j in enumerate(queued, 1) if j is job), None) if row.status == "queued" else None
         snap = _snapshot(row, job.request, self.store.trials(job.id), position)
+        if row.status in TERMINAL and job.phase == "foreign":  # another dashboard's job has ended
+            job.phase = "done"
+            job.done.set()
         if row.status in TERMINAL and job.done.is_set():
             job._final = snap  # an ended job's row never changes again
         return snap

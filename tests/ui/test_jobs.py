@@ -79,7 +79,10 @@ def test_two_jobs_on_one_dataset_train_at_once_in_workers_and_a_restart_still_sh
     assert versions == {1, 2} and len(runs) == 2
     assert [s.version for s in ModelStore(settings=settings).versions("flowers")] == [1, 2]
     assert jobs.get(a.id) is a and jobs.get(None) is None
+    _assert_a_restart_shows(settings, a, b)
 
+
+def _assert_a_restart_shows(settings: Settings, a: jobs.TrainingJob, b: jobs.TrainingJob) -> None:
     restarted = jobs.JobRegistry(settings)  # a new dashboard over the same jobs.db
     assert restarted.recovered.wait(10)
     assert {j.id for j in restarted.recent()} == {a.id, b.id}
