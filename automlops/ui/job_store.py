@@ -6,6 +6,8 @@ file is ``<home>/jobs.db`` in **WAL mode** (write-ahead logging): a writer appen
 to a separate ``jobs.db-wal`` file instead of rewriting the database in place, so readers keep
 reading the last committed state while a worker writes; only two *writers* wait for each other,
 for the few milliseconds a small update takes (``timeout`` makes them wait instead of failing).
+WAL needs the processes to share memory-mapped index pages, so the home must be on a local disk
+(a Docker volume is fine, a network share is not).
 
 Each call opens its own short-lived connection: a SQLite connection must not be shared between
 threads or processes, and opening one costs far less than the once-a-second page poll.
