@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import http.server
+import json
 import multiprocessing
+import os
 import shutil
 import socket
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -185,3 +192,60 @@ def test_helpers() -> None:
     assert sqlite_path("http://host") is None and sqlite_path("sqlite:///:memory:") is None
     pins = pip_requirements()
     assert any(p.startswith("scikit-learn==") for p in pins) and all("==" in p for p in pins)
+
+
+@contextlib.contextmanager
+def _recording_server() -> Iterator[tuple[str, list[str | None]]]:
+    """A loopback HTTP server answering MLflow's experiments/search; it records each Authorization header."""
+    seen: list[str | None] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            seen.append(self.headers.get("Authorization"))
+            body = json.dumps({"experiments": []}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def test_each_tracker_sends_its_own_credentials_only(settings: Settings) -> None:
+    """Three trackers in three threads, two servers: every request carries its own tracker's identity."""
+    with _recording_server() as (uri_a, seen_a), _recording_server() as (uri_b, seen_b):
+        ada = Tracker(uri_a, settings=settings.model_copy(update={"tracking_username": "ada",
+                                                                    "tracking_password": "pw-of-ada"}))
+        bob = Tracker(uri_b, settings=settings.model_copy(update={"tracking_username": "bob",
+                                                                    "tracking_password": "pw-of-bob"}))
+        nobody = Tracker(uri_a, settings=settings)
+
+        def work(tracker: Tracker) -> None:
+            for _ in range(5):
+                assert tracker.check_connection(timeout=5).ok
+                tracker.client.search_experiments(max_results=1)
+
+        threads = [threading.Thread(target=work, args=(t,)) for t in (ada, bob, nobody)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert sorted(seen_a, key=str) == [_basic("ada", "pw-of-ada")] * 10 + [None] * 10
+        assert seen_b == [_basic("bob", "pw-of-bob")] * 10
+    assert not [v for v in os.environ.values() if "pw-of-" in v]
