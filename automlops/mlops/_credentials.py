@@ -119,6 +119,8 @@ class BoundClient:
         self._credentials = credentials
 
     def __getattr__(self, name: str) -> Any:
+        if name in ("_client", "_credentials"):  # not set yet (a copy being built): no recursion
+            raise AttributeError(name)
         value = getattr(self._client, name)
         if not callable(value):
             return value
