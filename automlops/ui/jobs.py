@@ -30,7 +30,6 @@ import logging
 import multiprocessing
 import multiprocessing.util  # noqa: F401 - its exit hook must be registered before ours (ours runs first)
 import os
-import re
 import threading
 import time
 import uuid
@@ -38,7 +37,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from automlops.config import Settings
+from automlops.core.redact import URL_USERINFO
 from automlops.errors import ConfigError
+from automlops.mlops.store import NAME_PATTERN
 from automlops.ui import job_process, job_recovery
 from automlops.ui.job_process import WorkerHandle, process_started
 from automlops.ui.job_store import JobRow, JobStore
@@ -56,11 +57,10 @@ CANCEL_GRACE_S = 20.0  # after a cancel, how long a worker may take to save the 
 SHUTDOWN_GRACE_S = 3.0  # when the dashboard exits
 POLL_S = 0.2
 MAX_JOBS = 30  # ended jobs kept in memory (the table keeps them all)
-_MODEL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 def _validate(request: TrainRequest) -> None:
-    if not _MODEL_NAME.match(request.name):
+    if not NAME_PATTERN.match(request.name):  # the model store's rule, checked before anything runs
         raise ConfigError(f"invalid model name {request.name!r}: use 1-64 letters, digits, '_' or '-'")
     if request.n_trials is not None and request.n_trials < 1:
         raise ConfigError("the number of trials must be at least 1")
@@ -167,7 +167,7 @@ class JobRegistry:
         payload = (job_process.settings_payload(settings), job_process.tracking_spec(tracker, tracking_uri))
         job = TrainingJob(self, uuid.uuid4().hex[:12], request, created=time.time(), tracker=tracker,
                           payload=payload)
-        stored_uri = re.sub(r"(https?://)[^/@\s]+@", r"\1", tracker.tracking_uri) if tracker else ""
+        stored_uri = URL_USERINFO.sub(r"\1", tracker.tracking_uri) if tracker else ""  # never a password
         self.store.add(job.id, request.to_json(), created=job.created, tracking_uri=stored_uri,
                        owner_pid=self._owner[0], owner_started=self._owner[1])
         with self._lock:
