@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import clone
 from sklearn.datasets import load_breast_cancer, load_iris, load_wine
 from sklearn.ensemble import (
     RandomForestClassifier,
@@ -16,8 +18,10 @@ from sklearn.ensemble import (
     VotingRegressor,
 )
 from sklearn.metrics import accuracy_score, r2_score
+from sklearn.model_selection import KFold, StratifiedKFold, check_cv, cross_val_predict, train_test_split
 from sklearn.pipeline import Pipeline
 
+from automlops.core.metrics import get_metric, score
 from automlops.core.results import ProgressEvent
 from automlops.demo import load_demo
 from automlops.errors import AutoMLOpsError, ConfigError, DataError
@@ -84,19 +88,43 @@ def test_validation_decision_does_not_credit_the_user(iris: pd.DataFrame, preset
     assert "chosen by the user" in chosen.validation_.reason
 
 
+def _untouched_test_rows(runner: AutoMLRunner, frame: pd.DataFrame) -> pd.DataFrame:
+    """The runner's test rows, read back from the frame given to fit() by position."""
+    rows = np.asarray(runner.test_rows_)
+    assert rows.dtype.kind in "iu" and rows.ndim == 1
+    assert len(np.unique(rows)) == len(rows) == runner.n_test_rows_
+    assert 0 <= rows.min() and rows.max() < len(frame)
+    return frame.iloc[rows]
+
+
 def test_test_metrics_and_summary(iris_run: AutoMLRunner, iris: pd.DataFrame) -> None:
     metrics = iris_run.test_metrics_
     assert {"accuracy", "f1_macro", "log_loss", "roc_auc"} <= set(metrics)
     assert iris_run.test_score_ == metrics["log_loss"]
-    assert metrics["accuracy"] > 0.85
     assert iris_run.n_test_rows_ == 30
+    test = _untouched_test_rows(iris_run, iris)
+    assert test["target"].value_counts().tolist() == [10, 10, 10]  # stratified by class
+    est = iris_run.best_estimator_
+    X_test = test[iris_run.plan_.input_columns]
+    pred, proba = est.predict(X_test), est.predict_proba(X_test)
+    classes = list(iris_run.problem_.classes)
+    assert list(est.classes_) == classes
+    expected_log_loss = score(get_metric("log_loss"), test["target"].to_numpy(), pred, proba, classes)
+    assert iris_run.test_score_ == pytest.approx(expected_log_loss, abs=1e-9)
+    assert metrics["accuracy"] == pytest.approx(accuracy_score(test["target"], pred), abs=1e-9)
+    assert metrics["accuracy"] > 0.85
+    # the model learned from the other rows only: a fresh copy fitted on them predicts the same;
+    # one that also saw the test rows does not
+    others = iris.drop(index=test.index)
+    alone = clone(est).fit(others[iris_run.plan_.input_columns], others["target"]).predict_proba(X_test)
+    np.testing.assert_allclose(alone, proba, atol=1e-6)
+    seen = clone(est).fit(iris[iris_run.plan_.input_columns], iris["target"]).predict_proba(X_test)
+    assert np.abs(seen - proba).max() > 1e-3
     summary = iris_run.summary()
     assert summary["best_model"] == iris_run.best_model_name_ and summary["n_trials"] == 6
     assert summary["run_id"] is None  # no tracker given
-    pred = iris_run.predict(iris.drop(columns="target"))
-    assert set(pred) <= {"setosa", "versicolor", "virginica"}
-    assert accuracy_score(iris["target"], pred) > 0.9
-    assert isinstance(iris_run.best_estimator_, Pipeline)
+    assert set(iris_run.predict(iris.drop(columns="target"))) <= {"setosa", "versicolor", "virginica"}
+    assert isinstance(est, Pipeline)
 
 
 def test_progress_callbacks(iris_run: AutoMLRunner) -> None:
@@ -156,16 +184,31 @@ def test_classification_with_text_labels_and_missing_values() -> None:
     assert np.allclose(runner.best_estimator_.predict_proba(gappy).sum(axis=1), 1.0)
 
 
+def _check_regression_test_score(runner: AutoMLRunner, frame: pd.DataFrame) -> pd.DataFrame:
+    test = _untouched_test_rows(runner, frame)
+    pred = runner.best_estimator_.predict(test[runner.plan_.input_columns])
+    y = test[runner.problem_.target].to_numpy()
+    assert runner.test_score_ == pytest.approx(float(np.sqrt(np.mean((y - pred) ** 2))), abs=1e-9)  # RMSE
+    assert runner.test_metrics_["r2"] == pytest.approx(r2_score(y, pred), abs=1e-9)
+    return test
+
+
 def test_regression_with_a_date_column() -> None:
-    cars = load_demo("cars")
+    cars = load_demo("cars").sample(frac=1.0, random_state=0)  # positions no longer follow time
     runner = AutoMLRunner("Miles_per_Gallon", preset="fast", models=LIGHT_REG, n_trials=4).fit(cars)
     assert runner.problem_.task.value == "regression" and runner.problem_.metric == "rmse"
     assert "Year" in runner.plan_.columns("datetime")
+    assert runner.n_test_rows_ == round(0.2 * len(cars))
+    _check_regression_test_score(runner, cars)
     assert runner.test_metrics_["r2"] > 0.6
-    assert runner.test_metrics_["rmse"] < cars["Miles_per_Gallon"].std()
     assert np.all(np.diff(runner.leaderboard_["score"].to_numpy()) >= 0)  # lower RMSE first
-    pred = runner.predict(cars.drop(columns="Miles_per_Gallon").head(20))
-    assert r2_score(cars["Miles_per_Gallon"].head(20), pred) > 0.3
+    # the date column as the time axis: the test rows are the last 20 % in time order
+    timed = AutoMLRunner("Miles_per_Gallon", preset="fast", models=LIGHT_REG, n_trials=4,
+                         time_column="Year").fit(cars)
+    assert timed.problem_.time_column == "Year" and timed.n_test_rows_ == round(0.2 * len(cars))
+    test = _check_regression_test_score(timed, cars)
+    others = cars.drop(index=test.index)
+    assert test["Year"].min() >= others["Year"].max(), "a test row is older than a training row"
 
 
 def test_missing_target_rows_are_dropped_and_said(cancer: pd.DataFrame) -> None:
@@ -229,26 +272,91 @@ def _ensemble_row(runner: AutoMLRunner, kind: str) -> pd.Series:
     return rows.iloc[0]
 
 
-@pytest.mark.parametrize(("loader", "higher_is_better"), [(load_wine, False), (load_breast_cancer, True)])
-def test_soft_voting_beats_its_members_on_average(loader, higher_is_better: bool) -> None:  # type: ignore[no-untyped-def]
-    frame = loader(as_frame=True).frame
-    runner = AutoMLRunner("target", preset="fast", validation="stratified", models=LIGHT_CLS, n_trials=3,
-                          ensemble="voting").fit(frame)
+def _split(frame: pd.DataFrame, *, stratify: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Our own test rows (given to fit), so the training rows and their order are known here."""
+    train, test = train_test_split(frame, test_size=0.25, random_state=0,
+                                   stratify=frame["target"] if stratify else None)
+    return train.reset_index(drop=True), test.reset_index(drop=True)
+
+
+def _fold_of(splits: list[tuple[np.ndarray, np.ndarray]], n: int) -> np.ndarray:
+    fold = np.full(n, -1)
+    for f, (_, val) in enumerate(splits):
+        fold[val] = f
+    assert (fold >= 0).all()
+    return fold
+
+
+def _oof(members: list[tuple[str, Any]], X: pd.DataFrame, y: pd.Series,
+         splits: list[tuple[np.ndarray, np.ndarray]], *, proba: bool) -> list[np.ndarray]:
+    """Each member's out-of-fold outputs, recomputed here from its unfitted pipeline, fold by fold."""
+    outs = []
+    for _, pipe in members:
+        out: np.ndarray | None = None
+        for train, val in splits:
+            fitted = clone(pipe).fit(X.iloc[train], y.iloc[train])
+            part = fitted.predict_proba(X.iloc[val]) if proba else fitted.predict(X.iloc[val])
+            if out is None:
+                out = np.zeros((len(X), *part.shape[1:]))
+            out[val] = part
+        outs.append(out)
+    return outs
+
+
+def _cross_fit_meta(meta: Any, features: np.ndarray, y: np.ndarray, fold: np.ndarray, *, proba: bool) -> np.ndarray:
+    """Stacking judged out of fold: the meta-model learns from the other folds' rows, predicts this fold's."""
+    out: np.ndarray | None = None
+    for f in np.unique(fold):
+        train, val = np.flatnonzero(fold != f), np.flatnonzero(fold == f)
+        fitted = clone(meta).fit(features[train], y[train])
+        part = fitted.predict_proba(features[val]) if proba else fitted.predict(features[val])
+        if out is None:
+            out = np.zeros((len(y), *part.shape[1:]))
+        out[val] = part
+    assert out is not None
+    return out
+
+
+def _score_by_fold(runner: AutoMLRunner, y: np.ndarray, fold: np.ndarray, *, pred: np.ndarray | None = None,
+                   proba: np.ndarray | None = None) -> float:
+    """Mean over folds of the runner's metric, the way every leaderboard score is defined."""
+    metric, classes = get_metric(runner.problem_.metric), list(runner.problem_.classes)
+    if proba is not None:
+        pred = np.asarray(classes)[proba.argmax(axis=1)]
+    assert pred is not None
+    return float(np.mean([score(metric, y[fold == f], pred[fold == f], None if proba is None else proba[fold == f],
+                                classes) for f in np.unique(fold)]))
+
+
+@pytest.mark.parametrize(("loader", "weights"), [(load_wine, (3.0, 1.0, 1.0)), (load_breast_cancer, None)])
+def test_soft_voting_is_the_weighted_mean_of_the_top_members(loader, weights) -> None:  # type: ignore[no-untyped-def]
+    train, test = _split(loader(as_frame=True).frame, stratify=True)
+    runner = AutoMLRunner("target", preset="fast", validation="stratified", models=[*LIGHT_CLS, "svm"], n_trials=4,
+                          ensemble=EnsembleConfig(kind="voting", weights=weights)).fit(train, test_df=test)
     est = runner.best_estimator_
     assert isinstance(est, VotingClassifier) and est.voting == "soft"
-    assert [name for name, _ in est.estimators] == list(_member_scores(runner).index)
+    assert len(_member_scores(runner)) == 4
+    assert [name for name, _ in est.estimators] == list(_member_scores(runner).index[:3])  # the top 3, best first
+    assert (None if est.weights is None else list(est.weights)) == (None if weights is None else list(weights))
+    # the fitted ensemble: its probabilities are the weighted mean of its members' (the weights count)
+    X_test = test[runner.plan_.input_columns]
+    members = [m.predict_proba(X_test) for m in est.estimators_]
+    mean = np.average(members, axis=0, weights=weights)
+    np.testing.assert_allclose(est.predict_proba(X_test), mean, rtol=0, atol=1e-12)
+    if weights is not None:
+        assert np.abs(mean - np.mean(members, axis=0)).max() > 1e-3
+    # the score it was chosen on: the same vote of the members' out-of-fold probabilities, fold by fold
+    X, y = train[runner.plan_.input_columns], train["target"]
+    splits = list(StratifiedKFold(runner.validation_.n_splits, shuffle=True, random_state=runner.seed).split(X, y))
+    oof = np.average(_oof(est.estimators, X, y, splits, proba=True), axis=0, weights=weights)
     row = _ensemble_row(runner, "voting")
-    members = _member_scores(runner)
-    assert len(members) == 3
-    # averaging probabilities: never worse than the members' mean score (log-loss / ROC-AUC here)
-    if higher_is_better:
-        assert row["score"] >= members.mean()
-    else:
-        assert row["score"] <= members.mean()
-    assert row["score"] != members.max() and row["score"] != members.min()  # a real blend, not a copy
+    assert row["score"] == pytest.approx(_score_by_fold(runner, y.to_numpy(), _fold_of(splits, len(X)), proba=oof),
+                                         abs=1e-9)
     assert runner.best_model_name_ == row["model"] and runner.val_score_ == row["score"]
     assert any(d.topic == "ensemble" for d in runner.decisions_)
-    assert np.allclose(est.predict_proba(frame.drop(columns="target").head(10)).sum(axis=1), 1)
+    expected_test = score(get_metric(runner.problem_.metric), test["target"].to_numpy(), est.predict(X_test),
+                          est.predict_proba(X_test), list(runner.problem_.classes))
+    assert runner.test_score_ == pytest.approx(expected_test, abs=1e-9)
 
 
 def test_hard_voting_with_weights(cancer: pd.DataFrame) -> None:
@@ -264,14 +372,34 @@ def test_hard_voting_with_weights(cancer: pd.DataFrame) -> None:
 
 
 def test_stacking_with_user_meta_model(wine: pd.DataFrame) -> None:
+    train, test = _split(wine, stratify=True)
     config = EnsembleConfig(kind="stacking", meta_model="random_forest")
     runner = AutoMLRunner("target", preset="fast", validation="stratified", models=LIGHT_CLS, n_trials=3,
-                          ensemble=config).fit(wine)
+                          ensemble=config).fit(train, test_df=test)
     est = runner.best_estimator_
-    assert isinstance(est, StackingClassifier) and isinstance(est.final_estimator_, RandomForestClassifier)
+    assert isinstance(est, StackingClassifier) and type(est.final_estimator_) is RandomForestClassifier
     row = _ensemble_row(runner, "stacking")
     assert row["params"]["meta_model"] == "random_forest"
-    assert row["score"] < _member_scores(runner).max()  # better than the worst member (log-loss)
+    n_classes = len(runner.problem_.classes)
+    assert n_classes == 3 and est.final_estimator_.n_features_in_ == len(est.estimators) * n_classes
+    X, y = train[runner.plan_.input_columns], train["target"]
+    X_test = test[runner.plan_.input_columns]
+    # the fitted meta-model learned from the members' out-of-fold probabilities on the training rows
+    inner = check_cv(est.cv, y, classifier=True)
+    learned_from = np.hstack([cross_val_predict(clone(m), X, y, cv=inner, method="predict_proba")
+                              for _, m in est.estimators])
+    meta = clone(est.final_estimator).fit(learned_from, y)
+    np.testing.assert_allclose(meta.predict_proba(est.transform(X_test)),
+                               est.final_estimator_.predict_proba(est.transform(X_test)), rtol=0, atol=1e-12)
+    # a learned combination, not an average of the members
+    members = np.mean([m.predict_proba(X_test) for m in est.estimators_], axis=0)
+    assert np.abs(est.predict_proba(X_test) - members).max() > 1e-3
+    # the score it was chosen on: the meta-model cross-fitted on the members' out-of-fold probabilities
+    splits = list(StratifiedKFold(runner.validation_.n_splits, shuffle=True, random_state=runner.seed).split(X, y))
+    fold = _fold_of(splits, len(X))
+    features = np.hstack(_oof(est.estimators, X, y, splits, proba=True))
+    oof = _cross_fit_meta(est.final_estimator, features, y.to_numpy(), fold, proba=True)
+    assert row["score"] == pytest.approx(_score_by_fold(runner, y.to_numpy(), fold, proba=oof), abs=1e-9)
     assert runner.test_metrics_["accuracy"] > 0.85
 
 
@@ -285,12 +413,32 @@ def test_stacking_default_meta_model(wine: pd.DataFrame) -> None:
 
 @pytest.mark.parametrize(("kind", "cls"), [("voting", VotingRegressor), ("stacking", StackingRegressor)])
 def test_regression_ensembles(diabetes: pd.DataFrame, kind: str, cls: type) -> None:
-    runner = AutoMLRunner("target", preset="fast", validation="kfold", models=LIGHT_REG, n_trials=3,
-                          ensemble=kind).fit(diabetes)
-    assert isinstance(runner.best_estimator_, cls)
+    train, test = _split(diabetes, stratify=False)
+    runner = AutoMLRunner("target", preset="fast", validation="kfold", models=[*LIGHT_REG, "lasso"], n_trials=4,
+                          ensemble=kind).fit(train, test_df=test)
+    est = runner.best_estimator_
+    assert isinstance(est, cls)
+    assert [name for name, _ in est.estimators] == list(_member_scores(runner).index[:3])  # the top 3, best first
+    X, y = train[runner.plan_.input_columns], train["target"]
+    X_test = test[runner.plan_.input_columns]
+    members = np.column_stack([m.predict(X_test) for m in est.estimators_])
+    splits = list(KFold(runner.validation_.n_splits, shuffle=True, random_state=runner.seed).split(X))
+    fold = _fold_of(splits, len(X))
+    oof = np.column_stack(_oof(est.estimators, X, y, splits, proba=False))
+    if kind == "voting":
+        np.testing.assert_allclose(est.predict(X_test), members.mean(axis=1), rtol=1e-12)
+        expected = _score_by_fold(runner, y.to_numpy(), fold, pred=oof.mean(axis=1))
+    else:
+        assert type(est.final_estimator_).__name__ == "RidgeCV"
+        assert est.final_estimator_.n_features_in_ == len(est.estimators)  # one prediction per member
+        assert np.abs(est.predict(X_test) - members.mean(axis=1)).max() > 1e-3  # learned weights, not a mean
+        expected = _score_by_fold(runner, y.to_numpy(), fold,
+                                  pred=_cross_fit_meta(est.final_estimator, oof, y.to_numpy(), fold, proba=False))
     row = _ensemble_row(runner, kind)
-    assert row["score"] <= _member_scores(runner).mean()  # RMSE
-    assert np.isfinite(runner.test_metrics_["rmse"])
+    assert row["score"] == pytest.approx(expected, abs=1e-9)  # RMSE of the ensemble out of fold
+    assert runner.best_model_name_ == row["model"]
+    y_test = test["target"].to_numpy()
+    assert runner.test_score_ == pytest.approx(float(np.sqrt(np.mean((y_test - est.predict(X_test)) ** 2))), abs=1e-9)
 
 
 def test_ensemble_member_without_a_trial_is_refused(cancer: pd.DataFrame) -> None:
