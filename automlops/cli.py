@@ -61,7 +61,7 @@ def _positive_float(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from automlops.tabular.ensemble import ENSEMBLE_KINDS
+    from automlops.tabular.ensemble import ENSEMBLE_CHOICES
     from automlops.tabular.presets import PRESETS
     from automlops.tabular.search import STRATEGIES
     from automlops.tabular.validation import USER_MODES
@@ -78,7 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--search", choices=STRATEGIES.names(), default="tpe")
     train.add_argument("--validation", choices=list(USER_MODES))
     train.add_argument("--models", help="comma-separated model names (see 'automlops models zoo')")
-    train.add_argument("--ensemble", choices=list(ENSEMBLE_KINDS), default="none")
+    train.add_argument("--ensemble", choices=list(ENSEMBLE_CHOICES), default="auto",
+                       help="auto: the preset's choice (default); none: no ensemble")
     train.add_argument("--metric")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--n-trials", type=int)
@@ -182,22 +183,23 @@ def cmd_train(args: argparse.Namespace, started: float) -> int:
                           tracker=Tracker(settings=settings), dataset=dataset, run_name=args.name or dataset["name"],
                           callbacks=[progress], started_at=started, refit_full=args.refit_full)
     try:
-        runner.fit(frame)
+        result = runner.fit(frame).result_
     finally:
         progress.close()
-    stored = save_model(runner, ModelStore(settings=settings), args.name or dataset["name"], dataset=dataset)
-    summary = {"name": stored.name, "version": stored.version, "model_path": str(stored.path / "model.joblib"),
-               "task": runner.problem_.task.value, "best_model": runner.best_model_name_,
-               "metric": runner.problem_.metric, "val_score": runner.val_score_, "test_score": runner.test_score_,
-               "wall_seconds": round(time.monotonic() - started, 3), "run_id": runner.run_id_,
-               "val_std": runner.val_std_, "test_metrics": runner.test_metrics_, "dataset": dataset}
+    stored = save_model(result, ModelStore(settings=settings), args.name or dataset["name"], dataset=dataset)
+    summary = {"name": stored.name, "version": stored.version,
+               "model_path": str(stored.path / stored.meta.get("model_file", "model.joblib")),
+               "task": result.problem.task.value, "best_model": result.best_model, "metric": result.problem.metric,
+               "val_score": result.val_score, "test_score": result.test_score,
+               "wall_seconds": round(time.monotonic() - started, 3), "run_id": result.run_id,
+               "val_std": result.val_std, "test_metrics": dict(result.test_metrics), "dataset": dataset}
     if args.json:
         print(json.dumps(summary, default=str))
     else:
-        print(runner.leaderboard_[["rank", "model", "score", "std", "trials", "pruned"]].to_string(index=False))
-        print(f"\nsaved {stored.ref} → {stored.path}\n{runner.problem_.metric}: validation "
-              f"{runner.val_score_:.4f} ± {runner.val_std_:.4f}, test {runner.test_score_:.4f}; "
-              f"MLflow run {runner.run_id_}; {summary['wall_seconds']:.1f} s")
+        print(result.leaderboard[["rank", "model", "score", "std", "trials", "pruned"]].to_string(index=False))
+        print(f"\nsaved {stored.ref} → {stored.path}\n{result.problem.metric}: validation "
+              f"{result.val_score:.4f} ± {result.val_std:.4f}, test {result.test_score:.4f}; "
+              f"MLflow run {result.run_id}; {summary['wall_seconds']:.1f} s")
     return 0
 
 

@@ -61,7 +61,7 @@ def _train(home: Path) -> tuple[Any, Any]:
 
     frame = load_demo("breast_cancer")
     runner = AutoMLRunner("target", preset="fast", models=["logistic"], n_trials=2).fit(frame)
-    save_model(runner, ModelStore(settings=Settings(_env_file=None, AUTOMLOPS_HOME=str(home))), "breast_cancer")
+    save_model(runner.result_, ModelStore(settings=Settings(_env_file=None, AUTOMLOPS_HOME=str(home))), "breast_cancer")
     return runner.best_estimator_, frame.drop(columns=["target"])
 
 

@@ -90,7 +90,7 @@ def simulate(studio: Studio, dataset: str, search: str, validation: str) -> dict
                           tracker=studio.tracker, dataset=lineage, run_name=f"{dataset}-{search}-{validation}")
     runner.fit(frame)
     name = f"sim_{dataset}_{search}_{validation}"
-    stored = save_model(runner, studio.store, name, dataset=lineage)
+    stored = save_model(runner.result_, studio.store, name, dataset=lineage)
     return {"dataset": dataset, "search": search, "validation": validation, "split": runner.validation_.kind,
             "best_model": runner.best_model_name_, "metric": runner.problem_.metric,
             "val_score": runner.val_score_, "test_score": runner.test_score_,

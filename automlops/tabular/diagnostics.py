@@ -1,7 +1,8 @@
 """Looking inside a fitted model: where it goes wrong, and what it relies on.
 
 A single test score hides *how* a model errs. These helpers compute the pictures a student
-should look at, on the untouched test rows the runner kept aside:
+should look at, on the untouched test rows the fit kept aside (``FitResult.test_rows``: the
+very rows that were scored, whatever the split was – random, stratified or the last rows in time):
 
 * **confusion matrix** (classification) – rows are the true classes, columns the predicted ones;
   everything off the diagonal is a mistake, and *which* cell tells which classes get confused;
@@ -21,40 +22,40 @@ Everything returned is plain JSON-friendly data, so it can be logged as an MLflo
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from automlops.core.jsonable import jsonable as _jsonable
+from automlops.core.fit import FitResult
+from automlops.core.jsonable import jsonable
 from automlops.core.problem import Problem, TaskType
 from automlops.tabular.evaluate import predict_outputs
-from automlops.tabular.validation import split_test
 
-__all__ = ["MAX_POINTS", "diagnose", "diagnose_runner", "final_test_rows", "param_importances"]
+__all__ = ["MAX_POINTS", "diagnose", "diagnose_result", "final_test_rows", "param_importances"]
 
 MAX_POINTS = 2000  # scatter points kept for regression plots
 MAX_IMPORTANCE_ROWS = 1000
 MAX_IMPORTANCE_COLUMNS = 60
 
 
-def final_test_rows(runner: Any, df: pd.DataFrame) -> pd.DataFrame:
-    """The untouched test rows a fitted ``AutoMLRunner`` scored (the same cut as its ``fit``)."""
-    problem: Problem = runner.problem_
-    data = df[df[problem.target].notna()]
-    if problem.time_column:
-        data = data.sort_values(problem.time_column, kind="stable")
-    data = data.reset_index(drop=True)
-    _, test, _ = split_test(data, problem, test_size=runner.test_size, random_state=runner.seed)
-    return test
+def final_test_rows(result: FitResult, df: pd.DataFrame) -> pd.DataFrame:
+    """The untouched test rows a fit scored: ``df`` must be the frame that was given to ``fit``."""
+    if len(result.test_rows) and int(np.max(result.test_rows)) >= len(df):
+        raise ValueError("this table is not the one the model was trained on: it has fewer rows than the "
+                         "recorded test rows")
+    return df.iloc[np.asarray(result.test_rows, dtype=int)]
 
 
-def diagnose_runner(runner: Any, df: pd.DataFrame) -> dict[str, Any]:
-    """:func:`diagnose` the runner's final model on its own test rows of ``df`` (the training table)."""
-    test = final_test_rows(runner, df)
-    return diagnose(runner.best_estimator_, test[runner.plan_.input_columns], test[runner.problem_.target],
-                    runner.problem_, seed=runner.seed)
+def diagnose_result(result: FitResult, df: pd.DataFrame) -> dict[str, Any]:
+    """:func:`diagnose` a fit's final model on its own test rows of ``df`` (the training table)."""
+    test = final_test_rows(result, df)
+    target = result.problem.target
+    assert target is not None
+    return diagnose(result.artifact.obj, test[list(result.input_columns)], test[target], result.problem,
+                    seed=int(result.config.get("seed", 0)))
 
 
 def diagnose(model: Any, X: pd.DataFrame, y: pd.Series, problem: Problem, *, seed: int = 0) -> dict[str, Any]:
@@ -69,7 +70,7 @@ def diagnose(model: Any, X: pd.DataFrame, y: pd.Series, problem: Problem, *, see
     else:
         out["regression"] = _regression_points(y_true, np.asarray(pred, dtype=float), seed)
     out["feature_importance"] = _permutation_importance(model, X, y, problem, seed)
-    return _jsonable(out)
+    return jsonable(out)
 
 
 def _confusion(y_true: np.ndarray, pred: np.ndarray, classes: list[object]) -> dict[str, Any]:
@@ -164,7 +165,7 @@ def param_importances(trials: pd.DataFrame, direction: str = "maximize") -> pd.D
     """fANOVA importance of the hyperparameters shared by every finished trial.
 
     ``trials`` needs the columns ``state``, ``value``, ``model`` and ``params`` (a dict per
-    trial), as in :func:`automlops.tabular.leaderboard.trials_frame` or the MLflow trial runs.
+    trial), as in :func:`automlops.search.trials.trials_frame` or the MLflow trial runs.
     Returns ``param, importance`` sorted (empty when fewer than 3 trials finished).
     """
     import optuna

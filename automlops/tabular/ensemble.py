@@ -29,10 +29,11 @@ from automlops.core.registry import Registry
 from automlops.errors import ConfigError
 from automlops.tabular.evaluate import OutOfFold
 
-__all__ = ["ENSEMBLE_KINDS", "META_MODELS", "EnsembleConfig", "build_ensemble", "oof_ensemble_predictions",
-           "resolve_ensemble"]
+__all__ = ["ENSEMBLE_CHOICES", "ENSEMBLE_KINDS", "META_MODELS", "EnsembleConfig", "build_ensemble",
+           "oof_ensemble_predictions", "resolve_ensemble"]
 
 ENSEMBLE_KINDS = ("none", "voting", "stacking")
+ENSEMBLE_CHOICES = ("auto", *ENSEMBLE_KINDS)  # what a user may ask: "auto" is the preset's choice
 STACKING_CV = 5  # inner folds that produce the meta-model's training data
 
 
@@ -97,14 +98,17 @@ class EnsembleConfig:
 
 def resolve_ensemble(asked: str | EnsembleConfig, preset_kind: str, preset_top_k: int
                      ) -> tuple[EnsembleConfig, bool]:
-    """The ensemble to try, and whether it is the preset's (kept only if it wins) or the user's."""
+    """The ensemble to try, and whether it is the preset's (kept only if it wins) or the user's.
+
+    ``"auto"`` means the preset's choice; ``"none"`` means no ensemble at all, whatever the preset.
+    """
     if isinstance(asked, EnsembleConfig):
         return asked, False
-    if asked not in ENSEMBLE_KINDS:
-        raise ConfigError(f"unknown ensemble '{asked}'; choose one of: {', '.join(ENSEMBLE_KINDS)}")
-    if asked != "none":
-        return EnsembleConfig(kind=asked), False
-    return EnsembleConfig(kind=preset_kind, top_k=max(preset_top_k, 2)), True
+    if asked not in ENSEMBLE_CHOICES:
+        raise ConfigError(f"unknown ensemble '{asked}'; choose one of: {', '.join(ENSEMBLE_CHOICES)}")
+    if asked == "auto":
+        return EnsembleConfig(kind=preset_kind, top_k=max(preset_top_k, 2)), True
+    return EnsembleConfig(kind=asked), False
 
 
 def _meta_estimator(config: EnsembleConfig, problem: Problem, seed: int) -> BaseEstimator:

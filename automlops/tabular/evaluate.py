@@ -12,14 +12,16 @@ per fit is both faster and predictable (the time budget relies on it).
 
 The evaluator also keeps each model's *out-of-fold predictions* (what the model predicted for
 rows it had not seen). Ensembles are judged on those for free: averaging members' out-of-fold
-probabilities is exactly what soft voting would have produced, with no refitting.
+probabilities is exactly what soft voting would have produced, with no refitting. They travel as
+the evaluation's *payload*: numeric arrays packed as text (labels as class indices), so they can
+be stored in the study and read back by whichever worker builds the ensemble.
 """
 
 from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -29,10 +31,13 @@ from sklearn.pipeline import Pipeline
 
 from automlops.core.metrics import MetricSpec, score
 from automlops.core.problem import Problem, TaskType
+from automlops.search.engine import Candidate, Evaluation
+from automlops.search.trials import pack_arrays, unpack_arrays
 from automlops.tabular.preprocessing import FeaturePlan, build_preprocessor
-from automlops.tabular.search import Candidate
+from automlops.tabular.zoo import get_model
 
-__all__ = ["Evaluation", "Evaluator", "OutOfFold", "build_pipeline", "one_openmp_thread", "predict_outputs"]
+__all__ = ["Evaluator", "OutOfFold", "TimeBudgetExceeded", "build_pipeline", "decode_oof", "encode_oof",
+           "one_openmp_thread", "predict_outputs"]
 
 LEARNING_CURVE = (0.25, 0.5, 1.0)
 _THREADPOOLS: Any = None
@@ -50,7 +55,7 @@ def one_openmp_thread() -> Any:
 
 def build_pipeline(candidate: Candidate, plan: FeaturePlan, problem: Problem, seed: int) -> Pipeline:
     """Preprocessing fitted for this model family, then the model itself."""
-    spec = candidate.spec
+    spec = get_model(candidate.model)
     return Pipeline([
         ("prep", build_preprocessor(plan, scale=spec.scale, encoding=spec.encoding,
                                     native_missing=spec.native_missing)),
@@ -80,15 +85,24 @@ class OutOfFold:
     proba: np.ndarray | None
 
 
-@dataclass
-class Evaluation:
-    mean: float
-    std: float
-    fold_scores: list[float]
-    fit_seconds: float  # mean per fold
-    predict_seconds: float  # mean per fold
-    oof: OutOfFold | None = None
-    notes: list[str] = field(default_factory=list)
+def encode_oof(oof: OutOfFold, problem: Problem) -> str:
+    """Pack out-of-fold predictions as text; class labels become indices into ``problem.classes``."""
+    pred = oof.pred
+    if problem.task is TaskType.CLASSIFICATION:
+        pred = np.searchsorted(np.asarray(problem.classes), pred)
+    arrays = {"rows": oof.rows, "folds": oof.folds, "pred": pred}
+    if oof.proba is not None:
+        arrays["proba"] = oof.proba
+    return pack_arrays(arrays)
+
+
+def decode_oof(payload: str, problem: Problem) -> OutOfFold:
+    """Inverse of :func:`encode_oof`."""
+    arrays = unpack_arrays(payload)
+    pred = arrays["pred"]
+    if problem.task is TaskType.CLASSIFICATION:
+        pred = np.asarray(problem.classes)[pred]
+    return OutOfFold(arrays["rows"], arrays["folds"], pred, arrays.get("proba"))
 
 
 class TimeBudgetExceeded(optuna.TrialPruned):
@@ -118,44 +132,44 @@ class Evaluator:
             return [(0, np.sort(order[: max(10, int(len(order) * f))]), val) for f in LEARNING_CURVE]
         return [(i, tr, va) for i, (tr, va) in enumerate(self.splits)]
 
+    def _fit_predict(self, candidate: Candidate, train_idx: np.ndarray, val_idx: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray | None, float, float]:
+        """Fit on ``train_idx`` rows, predict ``val_idx`` rows; also return fit and predict seconds."""
+        pipe = build_pipeline(candidate, self.plan, self.problem, self.seed)
+        t0 = time.perf_counter()
+        with warnings.catch_warnings(), one_openmp_thread():
+            warnings.simplefilter("ignore")
+            pipe.fit(self.X.iloc[train_idx], self.y.iloc[train_idx])
+            t1 = time.perf_counter()
+            pred, proba = predict_outputs(pipe, self.X.iloc[val_idx], self.problem)
+        return pred, proba, t1 - t0, time.perf_counter() - t1
+
     def evaluate(self, candidate: Candidate, trial: optuna.Trial | None = None,
                  deadline: float | None = None) -> Evaluation:
+        """Score ``candidate`` step by step (folds, or learning-curve slices), reporting to ``trial``."""
         scores: list[float] = []
         fit_t: list[float] = []
         pred_t: list[float] = []
-        oof_rows, oof_folds, oof_pred, oof_proba = [], [], [], []
+        parts: list[OutOfFold] = []
         for step, (fold, train_idx, val_idx) in enumerate(self._steps()):
             if deadline is not None and step > 0 and time.monotonic() + float(np.mean(fit_t)) > deadline:
                 raise TimeBudgetExceeded("stopped: the next fold would not finish within the time budget")
-            pipe = build_pipeline(candidate, self.plan, self.problem, self.seed)
-            t0 = time.perf_counter()
-            with warnings.catch_warnings(), one_openmp_thread():
-                warnings.simplefilter("ignore")
-                pipe.fit(self.X.iloc[train_idx], self.y.iloc[train_idx])
-                t1 = time.perf_counter()
-                pred, proba = predict_outputs(pipe, self.X.iloc[val_idx], self.problem)
-            t2 = time.perf_counter()
+            pred, proba, fit_s, pred_s = self._fit_predict(candidate, train_idx, val_idx)
             value = score(self.metric, self.y.iloc[val_idx].to_numpy(), pred, proba, self.classes)
-            fit_t.append(t1 - t0)
-            pred_t.append(t2 - t1)
-            if self.learning_curve:
-                scores = [value]
-            else:
-                scores.append(value)
+            fit_t.append(fit_s)
+            pred_t.append(pred_s)
+            scores = [value] if self.learning_curve else [*scores, value]
             if not self.learning_curve or step == self.n_steps - 1:
-                oof_rows.append(val_idx)
-                oof_folds.append(np.full(len(val_idx), fold))
-                oof_pred.append(pred)
-                if proba is not None:
-                    oof_proba.append(proba)
+                parts.append(OutOfFold(val_idx, np.full(len(val_idx), fold), pred, proba))
             if trial is not None:
                 trial.report(float(np.mean(scores)), step + 1)
                 if step + 1 < self.n_steps and trial.should_prune():  # a finished trial is never thrown away
                     raise optuna.TrialPruned(f"pruned after step {step + 1}/{self.n_steps}")
-        oof = OutOfFold(np.concatenate(oof_rows), np.concatenate(oof_folds), np.concatenate(oof_pred),
-                        np.concatenate(oof_proba) if oof_proba else None)
+        oof = OutOfFold(np.concatenate([p.rows for p in parts]), np.concatenate([p.folds for p in parts]),
+                        np.concatenate([p.pred for p in parts]),
+                        np.concatenate([p.proba for p in parts]) if parts[0].proba is not None else None)
         return Evaluation(float(np.mean(scores)), float(np.std(scores)), [float(s) for s in scores],
-                          float(np.mean(fit_t)), float(np.mean(pred_t)), oof)
+                          float(np.mean(fit_t)), float(np.mean(pred_t)), encode_oof(oof, self.problem))
 
     def score_oof(self, rows: np.ndarray, folds: np.ndarray, pred: np.ndarray,
                   proba: np.ndarray | None) -> tuple[float, float, list[float]]:

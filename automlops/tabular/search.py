@@ -1,4 +1,4 @@
-"""Hyperparameter search with Optuna: four strategies, one study.
+"""Hyperparameter search over the tabular model zoo: four strategies, one study.
 
 A *study* is a sequence of *trials*; each trial picks a model and its hyperparameters, is
 scored by cross-validation, and reports back. The strategies differ in **how the next trial
@@ -23,76 +23,28 @@ is chosen** (the *sampler*) and **whether a bad trial may be stopped early** (th
 The whole search is one study, with the model itself as a categorical parameter ("model"),
 so the sampler also learns *which algorithm* works here. Each model's defaults are enqueued
 first: a strong baseline is always in the leaderboard, even with a tiny budget.
+
+The strategies themselves (samplers, pruners, storage) are task-agnostic and live in
+:mod:`automlops.search.strategies`; this module is the tabular *search space*.
 """
 
 from __future__ import annotations
 
-import logging
-import random
-import warnings
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Sequence
 
 import optuna
 
 from automlops.core.problem import Problem
-from automlops.core.registry import Registry
+from automlops.search.engine import Candidate
+from automlops.search.strategies import STRATEGIES, SearchStrategy, create_study
 from automlops.tabular.zoo import ModelSpec, Suggest, get_model
 
+# The strategies are task-agnostic (automlops.search.strategies); re-exported for tabular users.
 __all__ = ["DEFAULT_ORDER", "STRATEGIES", "Candidate", "SearchSpace", "SearchStrategy", "create_study"]
-
-optuna.logging.set_verbosity(optuna.logging.WARNING)
-warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-logging.getLogger("optuna").setLevel(logging.WARNING)
 
 # Which defaults are evaluated first: strong and cheap before slow or fragile.
 DEFAULT_ORDER = ("lightgbm", "logistic", "ridge", "hist_gb", "random_forest", "xgboost", "extra_trees",
                  "elasticnet", "svm", "knn", "lasso", "mlp", "decision_tree")
-
-
-@dataclass(frozen=True)
-class SearchStrategy:
-    name: str
-    label: str
-    explanation: str
-    make_sampler: Callable[[int, int | None], optuna.samplers.BaseSampler]
-    prunes: bool = False
-
-
-def _tpe(seed: int, n_trials: int | None) -> optuna.samplers.BaseSampler:
-    startup = 5 if n_trials is None else max(3, min(10, n_trials // 3))
-    return optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup, multivariate=True, group=True)
-
-
-def _random(seed: int, n_trials: int | None) -> optuna.samplers.BaseSampler:
-    return optuna.samplers.RandomSampler(seed=seed)
-
-
-STRATEGIES: Registry[SearchStrategy] = Registry("search strategy")
-STRATEGIES.add("tpe", SearchStrategy(
-    "tpe", "Bayesian optimisation (TPE)",
-    "learns from finished trials which regions score well and samples there more often", _tpe))
-STRATEGIES.add("random", SearchStrategy(
-    "random", "Random search", "draws every trial independently at random: a fair, unbiased baseline", _random))
-STRATEGIES.add("grid", SearchStrategy(
-    "grid", "Grid search", "tries every combination of a small fixed grid, each exactly once", _random))
-STRATEGIES.add("hyperband", SearchStrategy(
-    "hyperband", "Hyperband (TPE + early stopping)",
-    "stops weak trials after their first folds so many more configurations fit in the budget", _tpe,
-    prunes=True))
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """One configuration to evaluate: a model name and its hyperparameters."""
-
-    model: str
-    params: dict[str, Any]
-
-    @property
-    def spec(self) -> ModelSpec:
-        return get_model(self.model)
 
 
 class SearchSpace:
@@ -127,29 +79,3 @@ class SearchSpace:
             params = {f"{spec.name}__{k}": v for k, v in spec.defaults(self.problem).items()}
             study.enqueue_trial({"model": spec.name, **params}, skip_if_exists=True)
         return [s.name for s in ordered]
-
-
-def create_study(strategy: SearchStrategy, *, direction: str, seed: int, n_trials: int | None,
-                 n_steps: int, grid_size: int | None = None, storage: str | None = None,
-                 study_name: str | None = None) -> tuple[optuna.Study, str | None]:
-    """Build the study for ``strategy``; returns it and a note when grid search fell back to random."""
-    note = None
-    if strategy.name == "grid":
-        assert grid_size is not None
-        points = list(range(grid_size))
-        if n_trials is not None and grid_size > n_trials:
-            points = sorted(random.Random(seed).sample(points, n_trials))
-            note = (f"the grid has {grid_size} points but the budget allows {n_trials} trials, so {n_trials} "
-                    "points of the same grid are drawn at random (without repeats) instead of walking all of it")
-        sampler: optuna.samplers.BaseSampler = optuna.samplers.GridSampler({"grid_point": points}, seed=seed)
-    else:
-        sampler = strategy.make_sampler(seed, n_trials)
-    pruner: optuna.pruners.BasePruner = optuna.pruners.NopPruner()
-    if strategy.prunes:
-        pruner = optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max(n_steps, 1), reduction_factor=3)
-    if study_name is None and storage is None:
-        study_name = f"automl-seed{seed}"  # Hyperband assigns brackets by hashing the study name
-    study = optuna.create_study(direction=direction, sampler=sampler,  # type: ignore[arg-type]
-                                pruner=pruner, storage=storage, study_name=study_name,
-                                load_if_exists=storage is not None)
-    return study, note

@@ -9,8 +9,9 @@ Each :class:`ModelSpec` knows four things about its algorithm:
 * ``defaults`` – a strong starting configuration. The search evaluates it first (a "warm
   start"), so even a tiny budget returns a sensible model.
 
-Adding an algorithm means adding one ``ZOO.add(ModelSpec(...))`` block; an entry whose
-optional library is not installed is hidden by :func:`available_models`, not a crash.
+Adding an algorithm means adding one ``ModelSpec(...)`` to ``zoo_entries.BUILTIN_MODELS`` (or
+``ZOO.add(name, spec)`` from outside); an entry whose optional library is not installed is hidden
+by :func:`available_models`, not a crash.
 """
 
 from __future__ import annotations
@@ -109,7 +110,15 @@ class LabelEncodedClassifier(ClassifierMixin, BaseEstimator):
         return self.estimator_.feature_importances_
 
 
-ZOO: Registry[ModelSpec] = Registry("model")
+def _builtin_models(zoo: Registry[ModelSpec]) -> None:
+    """Add the studio's own algorithms (listed in zoo_entries.py) on the zoo's first use."""
+    from automlops.tabular.zoo_entries import BUILTIN_MODELS
+
+    for spec in BUILTIN_MODELS:
+        zoo.add(spec.name, spec)
+
+
+ZOO: Registry[ModelSpec] = Registry("model", loader=_builtin_models)
 
 
 def get_model(name: str) -> ModelSpec:
@@ -142,6 +151,3 @@ def available_models(task: TaskType, *, names: Sequence[str] | None = None, n_ro
 def _is_cls(problem: Problem) -> bool:
     return problem.task is TaskType.CLASSIFICATION
 
-
-# The entries live in zoo_entries.py to keep this module about the contract.
-from automlops.tabular import zoo_entries as _entries  # noqa: E402,F401

@@ -1,4 +1,4 @@
-"""The algorithms of the zoo, one registration each.
+"""The algorithms of the zoo, one entry each (the zoo loads ``BUILTIN_MODELS`` on first use).
 
 Search spaces follow common practice: learning rates and regularisation strengths on a log
 scale (0.001 → 0.01 is as big a step as 0.1 → 1), tree sizes as integers. Heavy libraries
@@ -15,7 +15,6 @@ from automlops.core.problem import Problem
 from automlops.tabular.zoo import (
     CLS,
     REG,
-    ZOO,
     LabelEncodedClassifier,
     ModelSpec,
     Suggest,
@@ -36,8 +35,11 @@ def _scaled_target(regressor: BaseEstimator) -> BaseEstimator:
     return TransformedTargetRegressor(regressor=regressor, transformer=StandardScaler())
 
 
+BUILTIN_MODELS: list[ModelSpec] = []  # read by the zoo's loader (zoo.py) on its first use
+
+
 def _register(spec: ModelSpec) -> None:
-    ZOO.add(spec.name, spec)
+    BUILTIN_MODELS.append(spec)
 
 
 def _const(**params: Any):  # type: ignore[no-untyped-def]

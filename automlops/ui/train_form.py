@@ -124,11 +124,11 @@ def _models(problem: Problem) -> tuple[tuple[str, ...] | None, Any, str | None]:
                     key="train_selection")
     if mode == "preset":
         st.caption("The preset picks the candidates (light models for *fast*, every model for *medium*/*best*).")
-        return None, "none", None
+        return None, "auto", None
     if mode == "manual":
         chosen = st.multiselect("Models to search", names, default=names[:1], format_func=lambda n: label[n],
                                 key=f"train_models_{problem.task.value}")
-        return (tuple(chosen) or None), "none", None if chosen else "choose at least one model"
+        return (tuple(chosen) or None), "auto", None if chosen else "choose at least one model"
     members, config = _ensemble(problem, names, label)
     return tuple(members), config, None if len(members) >= 2 else "an ensemble needs at least two members"
 

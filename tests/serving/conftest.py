@@ -44,7 +44,7 @@ def model_bank(tmp_path_factory: pytest.TempPathFactory) -> Path:
         for name, (dataset, target) in BANK.items():
             runner = AutoMLRunner(target, preset="fast", models=["logistic" if name in ("cancer", "penguins")
                                                                  else "ridge"], n_trials=2).fit(load_demo(dataset))
-            save_model(runner, store, name, dataset={"name": dataset, "version": 1, "sha256": "0" * 64})
+            save_model(runner.result_, store, name, dataset={"name": dataset, "version": 1, "sha256": "0" * 64})
     finally:
         if old is None:
             os.environ.pop("MLFLOW_TRACKING_URI", None)

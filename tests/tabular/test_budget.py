@@ -8,7 +8,7 @@ from sklearn.datasets import load_iris
 from sklearn.ensemble import StackingClassifier
 
 from automlops.tabular import AutoMLRunner
-from automlops.tabular.budget import TimeBudget
+from automlops.search.budget import TimeBudget
 
 
 def test_first_trial_always_starts_then_expected_durations_decide() -> None:

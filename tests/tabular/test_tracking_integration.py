@@ -84,7 +84,7 @@ def test_logged_model_predicts_like_the_runner(tracked) -> None:  # type: ignore
 def test_save_model_meta_and_round_trip(tracked) -> None:  # type: ignore[no-untyped-def]
     settings, _, runner, dataset, frame = tracked
     store = ModelStore(settings=settings)
-    stored = save_model(runner, store, "penguins", dataset=dataset)
+    stored = save_model(runner.result_, store, "penguins", dataset=dataset)
     assert stored.version == 1 and (stored.path / "model.joblib").is_file()
     meta = json.loads((stored.path / "meta.json").read_text())
     assert meta["run_id"] == runner.run_id_
@@ -103,7 +103,7 @@ def test_save_model_meta_and_round_trip(tracked) -> None:  # type: ignore[no-unt
     X = frame[meta["input_columns"]]
     assert list(loaded.model.predict(X)) == list(runner.best_estimator_.predict(X))
     assert np.allclose(loaded.model.predict_proba(X), runner.best_estimator_.predict_proba(X))
-    assert save_model(runner, store, "penguins", dataset=dataset).version == 2
+    assert save_model(runner.result_, store, "penguins", dataset=dataset).version == 2
 
 
 def test_failed_run_is_marked_failed(settings: Settings, empty_db: Path) -> None:

@@ -2,8 +2,10 @@
 
 Everything MLflow-related happens on one background thread, fed by a queue: importing MLflow
 (seconds), creating the parent run, and one nested run per trial all overlap with the search
-instead of adding to it. The runner only waits at the very end, when the final model, metrics
-and leaderboard are logged. With no tracker, every call is a no-op.
+instead of adding to it. The driver only waits at the very end, when the final model, metrics
+and leaderboard of the :class:`~automlops.core.fit.FitResult` are logged, and it waits **at most
+until the time budget ends**: a slow or dead tracking server cannot break the budget. Whatever
+was still queued then is named in the result's decisions. With no tracker, every call is a no-op.
 """
 
 from __future__ import annotations
@@ -13,13 +15,14 @@ import queue
 import statistics
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from typing import Any
 
 import optuna
-import pandas as pd
 
+from automlops.core.fit import FitResult
+from automlops.core.jsonable import jsonable
 from automlops.core.problem import Problem
 
 __all__ = ["TrackingSink"]
@@ -31,8 +34,13 @@ class TrackingSink:
     """Queue MLflow calls for a parent run and its per-trial nested runs."""
 
     def __init__(self, tracker: Any, *, run_name: str | None, problem: Problem,
-                 dataset: dict[str, Any] | None) -> None:
+                 dataset: Mapping[str, Any] | None, on_run: Callable[[str], None] | None = None,
+                 kind: str = "automl") -> None:
         self.tracker, self.run_name, self.problem, self.dataset = tracker, run_name, problem, dataset
+        self.on_run, self.kind = on_run, kind
+        self._pending: list[str] = []  # labels of queued jobs, in order
+        self._current: str | None = None
+        self._pending_lock = threading.Lock()
         self.run_id: Future[str | None] = Future()
         self.errors: list[str] = []
         self._queue: queue.Queue[Any] = queue.Queue()
@@ -45,20 +53,29 @@ class TrackingSink:
     def enabled(self) -> bool:
         return self.tracker is not None
 
-    def _submit(self, job: Callable[[], None]) -> None:
+    def _submit(self, job: Callable[[], None], label: str) -> None:
         if self.enabled:
-            self._queue.put(job)
+            with self._pending_lock:
+                self._pending.append(label)
+            self._queue.put((label, job))
 
     def _work(self) -> None:
         while True:
-            job = self._queue.get()
-            if job is _STOP:
+            item = self._queue.get()
+            if item is _STOP:
                 return
+            label, job = item
+            with self._pending_lock:
+                self._current = label
+                if self._pending and self._pending[0] == label:
+                    self._pending.pop(0)
             started = time.monotonic()
             try:
                 job()
             except Exception as exc:  # tracking must never kill training; report at the end
                 self.errors.append(f"{type(exc).__name__}: {exc}"[:300])
+            with self._pending_lock:
+                self._current = None
             if self.run_id.done():
                 self._job_seconds.append(time.monotonic() - started)
 
@@ -84,17 +101,19 @@ class TrackingSink:
         def open_run() -> None:
             try:
                 run_id = self.tracker.start_run(self.run_name or f"automl-{self.problem.target}",
-                                                tags={"automlops.kind": "automl", "automlops.task":
+                                                tags={"automlops.kind": self.kind, "automlops.task":
                                                       self.problem.task.value})
             except Exception as exc:
                 self.run_id.set_exception(exc)
                 raise
             self.run_id.set_result(run_id)
+            if self.on_run is not None:
+                self.on_run(run_id)
             self.tracker.log_params(run_id, params)
             if self.dataset:
                 self.tracker.log_dataset_input(run_id, **self.dataset)
 
-        self._submit(open_run)
+        self._submit(open_run, "the run and its parameters")
 
     def _expected_open_seconds(self) -> float:
         """Importing MLflow takes ~2 s; creating a fresh SQLite store runs migrations for ~5 s more."""
@@ -127,38 +146,44 @@ class TrackingSink:
             status = "FINISHED" if trial.state is optuna.trial.TrialState.COMPLETE else "KILLED"
             self.tracker.end_run(run_id, status)
 
-        self._submit(job)
+        self._submit(job, f"trial {trial.number}")
 
-    def finish(self, runner: Any, input_example: pd.DataFrame) -> str | None:
-        """Log the results and the model, wait for the queue, and return the parent run id."""
+    def _log_result(self, result: FitResult, input_example: Any) -> None:
+        run_id = self._parent()
+        if run_id is None:
+            return
+        metrics = {f"val_{result.problem.metric}": result.val_score, "val_std": result.val_std,
+                   **{f"test_{k}": v for k, v in result.test_metrics.items()},
+                   "refit_seconds": result.timings.get("refit_seconds", 0.0), "n_trials": result.n_trials}
+        self.tracker.log_metrics(run_id, metrics)
+        self.tracker.set_tags(run_id, {"best_model": result.best_model})
+        board = result.leaderboard
+        self.tracker.log_dataframe(run_id, board.assign(params=board["params"].map(
+            lambda p: json.dumps(jsonable(p)), na_action="ignore")), "leaderboard.csv")
+        self.tracker.log_text(run_id, "\n".join(map(str, result.decisions)), "decisions.txt")
+        self.tracker.log_text(run_id, json.dumps(jsonable(dict(result.feature_schema)), indent=2),
+                              "feature_schema.json")
+        if _is_sklearn(result.artifact.obj):
+            self.tracker.log_sklearn_model(run_id, result.artifact.obj, input_example=input_example)
+        self.tracker.end_run(run_id, "FINISHED")
+
+    def finish(self, result: FitResult, input_example: Any, *, timeout: float) -> tuple[str | None, list[str]]:
+        """Log the result and the model, wait for the queue at most ``timeout`` seconds.
+
+        Returns the parent run id and the tracking errors, including what was not logged in time.
+        """
         if not self.enabled:
-            return None
-
-        def job() -> None:
-            run_id = self._parent()
-            if run_id is None:
-                return
-            metrics = {f"val_{runner.problem_.metric}": runner.val_score_, "val_std": runner.val_std_,
-                       **{f"test_{k}": v for k, v in runner.test_metrics_.items()},
-                       "refit_seconds": runner.refit_seconds_, "n_trials": len(runner.study_.trials)}
-            self.tracker.log_metrics(run_id, metrics)
-            self.tracker.set_tags(run_id, {"best_model": runner.best_model_name_})
-            self.tracker.log_dataframe(run_id, runner.leaderboard_.assign(params=runner.leaderboard_["params"]
-                                                                           .map(json.dumps, na_action="ignore")),
-                                       "leaderboard.csv")
-            self.tracker.log_text(run_id, "\n".join(map(str, runner.decisions_)), "decisions.txt")
-            self.tracker.log_text(run_id, json.dumps(runner.plan_.schema(), indent=2, default=str),
-                                  "feature_schema.json")
-            self.tracker.log_sklearn_model(run_id, runner.best_estimator_, input_example=input_example)
-            self.tracker.end_run(run_id, "FINISHED")
-
-        self._submit(job)
-        self._close()
+            return None, []
+        self._submit(lambda: self._log_result(result, input_example), "the results and the model")
+        missed = self._close(timeout)
+        if missed:
+            self.errors.insert(0, f"not logged within {timeout:.1f} s (tracking server slow or unreachable): "
+                                  + ", ".join(missed))
         try:
-            return self.run_id.result(timeout=0)
-        except Exception as exc:  # the model is still good: the runner saves it and says why
+            return self.run_id.result(timeout=0), list(self.errors)
+        except Exception as exc:  # the model is still good: it is saved, and the reason is said
             self.errors.insert(0, f"could not open the MLflow run: {exc}"[:300])
-            return None
+            return None, list(self.errors)
 
     def fail(self, exc: BaseException) -> None:
         """Mark the parent run FAILED (or KILLED on cancel) and stop the worker."""
@@ -172,11 +197,24 @@ class TrackingSink:
                 self.tracker.set_tags(run_id, {"error": str(exc)[:500]})
                 self.tracker.end_run(run_id, status)
 
-        self._submit(job)
-        self._close()
+        self._submit(job, "the failure status")
+        self._close(10.0)
 
-    def _close(self) -> None:
-        if self._thread is not None:
-            self._queue.put(_STOP)
-            self._thread.join()
-            self._thread = None
+    def _close(self, timeout: float) -> list[str]:
+        """Stop the worker after the queue drains, waiting at most ``timeout``; return what was left."""
+        if self._thread is None:
+            return []
+        self._queue.put(_STOP)
+        self._thread.join(timeout)
+        alive = self._thread.is_alive()
+        self._thread = None  # a stuck daemon thread is abandoned: it cannot hold the process
+        if not alive:
+            return []
+        with self._pending_lock:
+            return ([self._current] if self._current else []) + list(self._pending)
+
+
+def _is_sklearn(obj: Any) -> bool:
+    from sklearn.base import BaseEstimator
+
+    return isinstance(obj, BaseEstimator)

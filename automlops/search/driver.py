@@ -1,0 +1,290 @@
+"""``SearchDriver``: the one search loop every engine plugs into.
+
+The driver knows nothing about tables, images or clusters. It runs the same loop for any
+:class:`~automlops.search.engine.Engine`::
+
+    prepare → open the study → trials until the budget, the trial count or a cancel stops them
+            → choose (single model or ensemble) → finalize (fit, test) → track → FitResult
+
+and owns what must be identical for every task: the Optuna study (in memory, SQLite or PostgreSQL),
+the :class:`~automlops.search.budget.TimeBudget`, cancel, progress callbacks and MLflow tracking.
+
+**The objective.** Each trial asks the engine for a candidate, checks the budget and the cancel
+flag, lets the engine evaluate it (the engine reports intermediate scores so a pruner can stop it),
+and writes into the trial what any worker may need later: model, hyperparameters, timings and – when
+the trial is the best of its model so far – the engine's payload (out-of-fold predictions).
+
+**Sharing a study.** With ``storage`` and ``study_name``, several processes can run
+``SearchDriver.fit`` on the same study at once. The study remembers a *fingerprint* of the data and
+validation splits, and refuses a worker whose data differs; each process then ranks the trials of
+*all* workers, so the one that finishes ensembles and refits the best configurations, whoever ran them.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import optuna
+import pandas as pd
+
+from automlops.core.fit import FitResult
+from automlops.core.results import ProgressEvent
+from automlops.errors import ConfigError, DataError
+from automlops.search.budget import TimeBudget
+from automlops.search.engine import DecisionLog, Engine, Evaluation, SearchPlan
+from automlops.search.strategies import STRATEGIES, create_study, quiet_optuna
+from automlops.search.tracking_sink import TrackingSink
+from automlops.search.trials import PAYLOAD_ATTR, best_per_model, build_leaderboard, is_best_of_its_model, \
+    trials_frame
+
+__all__ = ["DriverConfig", "SearchDriver"]
+
+Callback = Callable[[ProgressEvent], None]
+
+
+@dataclass(frozen=True)
+class DriverConfig:
+    """How to search, independent of the engine: strategy, budget, seed, storage, tracking labels."""
+
+    preset: str = "medium"
+    search: str = "tpe"
+    n_trials: int | None = None
+    time_budget: float | None = None
+    seed: int = 0
+    storage: str | None = None
+    study_name: str | None = None
+    started_at: float | None = None  # monotonic time the budget counts from (default: fit's start)
+    run_name: str | None = None
+    dataset: Mapping[str, Any] | None = None
+    tracking_timeout: float = 30.0  # longest wait for MLflow at the end when there is no time budget
+    extra_params: Mapping[str, Any] = field(default_factory=dict)  # more run parameters to log
+
+    def check(self, engine: Engine) -> None:
+        """Refuse a bad configuration before any work starts."""
+        engine.presets.get(self.preset)
+        STRATEGIES.get(self.search)
+        if self.n_trials is not None and self.n_trials < 1:
+            raise ConfigError("n_trials must be at least 1")
+        if self.time_budget is not None and self.time_budget <= 0:
+            raise ConfigError("the time budget must be a positive number of seconds")
+
+
+class SearchDriver:
+    """Run an engine's search under a time budget with tracking (see the module docstring)."""
+
+    def __init__(self, engine: Engine, config: DriverConfig, *, tracker: Any = None,
+                 callbacks: Sequence[Callback] = (), stop_event: threading.Event | Any = None) -> None:
+        self.engine, self.config, self.tracker = engine, config, tracker
+        self.callbacks, self.stop_event = list(callbacks), stop_event
+        self.worker = f"{socket.gethostname()}:{os.getpid()}"
+        self.budget = TimeBudget(None, started=config.started_at or time.monotonic())
+        self.log = DecisionLog(self._emit, self.budget.elapsed, lambda: self.budget.total)
+        self.study: optuna.Study | None = None
+        self.plan: SearchPlan | None = None
+        self.timings: dict[str, float] = {}
+
+    # ------------------------------------------------------------------ helpers
+    def _emit(self, event: ProgressEvent) -> None:
+        for callback in self.callbacks:
+            callback(event)
+
+    def _stopping(self) -> bool:
+        return self.stop_event is not None and self.stop_event.is_set()
+
+    def _maximize(self) -> bool:
+        assert self.plan is not None
+        return self.plan.problem.direction == "maximize"
+
+    def _plan_budget(self) -> int | None:
+        preset = self.engine.presets.get(self.config.preset)
+        total = self.config.time_budget if self.config.time_budget is not None else preset.time_budget
+        self.budget.total = total
+        n_trials = self.config.n_trials
+        if n_trials is None and total is None:
+            n_trials = preset.n_trials
+        elif n_trials is None:
+            self.log("budget", f"time budget {total:g} s: trials run until it is nearly spent, keeping time "
+                               "to refit, test, log and save")
+        return n_trials
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, data: Any) -> FitResult:
+        """Prepare, search, choose, finalize and track; return the frozen record of it all."""
+        self.config.check(self.engine)
+        n_trials = self._plan_budget()
+        self.budget.fixed_tail = 1.5 if self.tracker is not None else 0.3  # logging the model + saving
+        self.plan = self.engine.prepare(data, self.log)
+        sink = TrackingSink(self.tracker, run_name=self.config.run_name, problem=self.plan.problem,
+                            dataset=self.config.dataset, on_run=self._on_run, kind=self.engine.kind)
+        self.budget.backlog = sink.backlog_seconds
+        try:
+            with quiet_optuna():
+                self._search(sink, n_trials)
+            result = self._finish()
+        except BaseException as exc:
+            sink.fail(exc)
+            raise
+        return self._track(sink, result)
+
+    def _on_run(self, run_id: str) -> None:
+        self._emit(ProgressEvent("stage", f"tracking: MLflow run {run_id}", elapsed=self.budget.elapsed(),
+                                 budget=self.budget.total, extra={"run_id": run_id}))
+
+    def _run_params(self, n_trials: int | None) -> dict[str, Any]:
+        assert self.plan is not None
+        p, c = self.plan.problem, self.config
+        return {"engine": self.engine.name, "task": p.task.value, "target": p.target, "metric": p.metric,
+                "preset": c.preset, "search": c.search, "validation": self.plan.validation.kind,
+                "n_splits": self.plan.validation.n_splits, "n_trials": n_trials, "time_budget": self.budget.total,
+                "seed": c.seed, **self.engine.run_params(), **c.extra_params}
+
+    # ------------------------------------------------------------------ search
+    def _open_study(self, n_trials: int | None) -> tuple[optuna.Study, int | None]:
+        assert self.plan is not None
+        strategy = STRATEGIES.get(self.config.search)
+        study, note = create_study(strategy, direction=self.plan.problem.direction, seed=self.config.seed,
+                                   n_trials=n_trials, n_steps=self.plan.n_steps, grid_size=self.plan.grid_size,
+                                   storage=self.config.storage, study_name=self.config.study_name)
+        self._check_fingerprint(study)
+        grid = f"; grid of {self.plan.grid_size} points" if strategy.name == "grid" else ""
+        self.log("search", f"{strategy.label}: {strategy.explanation}{grid}")
+        if note:
+            self.log("search", note)
+        if strategy.name == "grid" and note is None and n_trials is None:
+            n_trials = self.plan.grid_size
+        warm = self.engine.warm_start(study)
+        if warm:
+            self.log("search", "each model's default settings are tried first (warm start), in this order: "
+                     + ", ".join(warm))
+        return study, n_trials
+
+    def _check_fingerprint(self, study: optuna.Study) -> None:
+        """A shared study must be searched on the same data and splits by every worker."""
+        assert self.plan is not None
+        mine = f"{self.engine.name}:{self.plan.fingerprint}"
+        theirs = study.user_attrs.get("fingerprint")
+        if theirs is None:
+            study.set_user_attr("fingerprint", mine)
+        elif theirs != mine:
+            raise ConfigError(f"study '{study.study_name}' was created for other data, engine or validation "
+                              "settings; use a new study name or the same data version and options")
+
+    def _search(self, sink: TrackingSink, n_trials: int | None) -> None:
+        study, n_trials = self._open_study(n_trials)
+        self.study, self._planned = study, n_trials
+        sink.start(self._run_params(n_trials))
+        study.optimize(self._objective, n_trials=n_trials, callbacks=[self._after_trial(sink)],
+                       catch=(Exception,), gc_after_trial=False)
+        self.timings["search_end"] = self.budget.elapsed()
+
+    def _objective(self, trial: optuna.Trial) -> float:
+        candidate = self.engine.suggest(trial)
+        for key, value in (("model", candidate.model), ("params", dict(candidate.params)), ("worker", self.worker)):
+            trial.set_user_attr(key, value)
+        if self._stopping():
+            trial.study.stop()
+            trial.set_user_attr("note", "cancelled by the user")
+            raise optuna.TrialPruned("cancelled")
+        if not self.budget.can_start(candidate.model):
+            trial.set_user_attr("note", "skipped: would not finish within the time budget")
+            raise optuna.TrialPruned("skipped for time")
+        started = time.monotonic()
+        first = not self.budget.durations  # the first trial always finishes: some result beats none
+        try:
+            result = self.engine.evaluate(candidate, trial, None if first else self.budget.search_deadline())
+        except optuna.TrialPruned as exc:
+            trial.set_user_attr("note", str(exc) or "pruned")
+            raise
+        except Exception as exc:
+            trial.set_user_attr("note", f"{type(exc).__name__}: {exc}"[:300])
+            raise
+        self.budget.record(candidate.model, time.monotonic() - started)
+        self._record(trial, candidate.model, result)
+        return result.mean
+
+    def _record(self, trial: optuna.Trial, model: str, result: Evaluation) -> None:
+        """Write into the study what another worker needs to ensemble or refit this trial."""
+        for key in ("std", "fit_seconds", "predict_seconds", "fold_scores"):
+            trial.set_user_attr(key, getattr(result, key))
+        if result.payload is not None and is_best_of_its_model(trial.study, model, result.mean,
+                                                               maximize=self._maximize()):
+            trial.set_user_attr(PAYLOAD_ATTR, result.payload)
+
+    def _after_trial(self, sink: TrackingSink) -> Callable[[optuna.Study, optuna.trial.FrozenTrial], None]:
+        def callback(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+            ranked = best_per_model(study, maximize=self._maximize())
+            if ranked:
+                total = self.budget.total or 0.0
+                self.budget.tail_estimate = min(1.3 * self.engine.tail_seconds(ranked), 0.35 * total)
+            sink.log_trial(trial)
+            best = ranked[0] if ranked else None
+            self._emit(ProgressEvent(
+                "trial", f"trial {trial.number} {trial.user_attrs.get('model')} {trial.state.name}",
+                trial=trial.number + 1, n_trials=self._planned, elapsed=self.budget.elapsed(),
+                budget=self.budget.total, best_score=best.value if best else None,
+                best_model=best.model if best else None, state=trial.state.name, value=trial.value))
+            left = self.budget.search_time_left()
+            if (self.budget.total is not None and left < max(0.05, 0.5 * self.budget.cheapest_expected())) \
+                    or self._stopping():
+                study.stop()
+
+        return callback
+
+    # ------------------------------------------------------------------ finish
+    def _finish(self) -> FitResult:
+        assert self.study is not None and self.plan is not None
+        ranked = best_per_model(self.study, maximize=self._maximize())
+        if not ranked:
+            raise DataError("no trial finished: every model failed on this data or the time budget was too "
+                            f"small (first error: {self._first_failure()})")
+        choice = self.engine.choose(ranked, self.log, self.budget)
+        self.timings["refit_start"] = self.budget.elapsed()
+        final = self.engine.finalize(choice, self.log, self.budget)
+        self.timings["refit_seconds"] = final.refit_seconds
+        leaderboard = self._leaderboard(choice.extra_rows)
+        self._input_example = final.input_example
+        return FitResult(
+            engine=self.engine.name, problem=self.plan.problem, best_model=choice.label,
+            best_params=dict(choice.params), val_score=choice.val_score, val_std=choice.val_std,
+            test_score=final.test_score, test_metrics=dict(final.test_metrics), test_rows=self.plan.test_rows,
+            validation=self.plan.validation, leaderboard=leaderboard, trials=trials_frame(self.study),
+            decisions=(), timings={}, artifact=final.artifact, config=self._run_params(self._planned),
+            study_name=self.study.study_name, input_columns=self.plan.input_columns,
+            feature_schema=self.plan.feature_schema)
+
+    def _leaderboard(self, extra_rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+        assert self.study is not None
+        board = build_leaderboard(self.study, maximize=self._maximize())
+        if not extra_rows:
+            return board
+        board = pd.concat([board.drop(columns="rank"), pd.DataFrame(list(extra_rows))], ignore_index=True)
+        board = board.sort_values(["score"], ascending=not self._maximize(), na_position="last")
+        board.insert(0, "rank", range(1, len(board) + 1))
+        return board.reset_index(drop=True)
+
+    def _first_failure(self) -> str:
+        assert self.study is not None
+        for t in self.study.get_trials(deepcopy=False):
+            if t.user_attrs.get("note"):
+                return str(t.user_attrs["note"])
+        return "none recorded"
+
+    def _track(self, sink: TrackingSink, result: FitResult) -> FitResult:
+        """Log the result to MLflow within what is left of the budget; say what could not be logged."""
+        self.timings["tracking_start"] = self.budget.elapsed()
+        deadline = self.budget.deadline
+        timeout = self.config.tracking_timeout if deadline is None else max(1.0, deadline - time.monotonic())
+        draft = replace(result, decisions=tuple(self.log.items), timings=dict(self.timings))
+        run_id, errors = sink.finish(draft, self._input_example, timeout=timeout)
+        if errors:
+            self.log("tracking", "MLflow logging failed or was cut short, the model is still trained and can "
+                                 "be saved: " + "; ".join(errors[:3]))
+        self.timings["wall"] = self.budget.elapsed()
+        return replace(result, run_id=run_id, tracking_errors=tuple(errors), decisions=tuple(self.log.items),
+                       timings=dict(self.timings))

@@ -1,0 +1,102 @@
+"""Search strategies: how the next trial is chosen (the *sampler*) and whether a weak one may stop
+early (the *pruner*). They are task-agnostic: every engine's study is built here.
+
+* **TPE** (Tree-structured Parzen Estimator, the default) – Bayesian optimisation. It splits the
+  trials so far into "good" and "bad" by score, fits a density to each, and proposes points where
+  good/bad is highest. After a few random start-up trials it concentrates on promising regions.
+* **Random** – every trial is an independent random draw: an unbiased baseline.
+* **Grid** – walks a finite list of points, each once. When the grid has more points than the
+  budget allows, a random subset of the same grid is drawn (without repeats) instead.
+* **Hyperband** – TPE proposes and a *pruner* stops weak trials early, from the intermediate scores
+  an engine reports after each unit of resource (a fold, a slice of boosting rounds, an epoch).
+
+The study can live in memory, in a SQLite file or in PostgreSQL (``storage``): with a storage and a
+``study_name``, several processes can search one study together.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import optuna
+
+from automlops.core.registry import Registry
+
+__all__ = ["STRATEGIES", "SearchStrategy", "create_study", "quiet_optuna"]
+
+
+@dataclass(frozen=True)
+class SearchStrategy:
+    name: str
+    label: str
+    explanation: str
+    make_sampler: Callable[[int, int | None], optuna.samplers.BaseSampler]
+    prunes: bool = False
+
+
+def _tpe(seed: int, n_trials: int | None) -> optuna.samplers.BaseSampler:
+    startup = 5 if n_trials is None else max(3, min(10, n_trials // 3))
+    with warnings.catch_warnings():  # multivariate/group TPE is flagged "experimental" by Optuna
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup, multivariate=True, group=True)
+
+
+def _random(seed: int, n_trials: int | None) -> optuna.samplers.BaseSampler:
+    return optuna.samplers.RandomSampler(seed=seed)
+
+
+STRATEGIES: Registry[SearchStrategy] = Registry("search strategy")
+STRATEGIES.add("tpe", SearchStrategy(
+    "tpe", "Bayesian optimisation (TPE)",
+    "learns from finished trials which regions score well and samples there more often", _tpe))
+STRATEGIES.add("random", SearchStrategy(
+    "random", "Random search", "draws every trial independently at random: a fair, unbiased baseline", _random))
+STRATEGIES.add("grid", SearchStrategy(
+    "grid", "Grid search", "tries every combination of a small fixed grid, each exactly once", _random))
+STRATEGIES.add("hyperband", SearchStrategy(
+    "hyperband", "Hyperband (TPE + early stopping)",
+    "stops weak trials after their first resource steps so many more configurations fit in the budget", _tpe,
+    prunes=True))
+
+
+@contextlib.contextmanager
+def quiet_optuna() -> Iterator[None]:
+    """Silence Optuna's per-trial INFO lines for the duration of a search, then restore the level."""
+    before = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(logging.WARNING)
+    try:
+        yield
+    finally:
+        optuna.logging.set_verbosity(before)
+
+
+def create_study(strategy: SearchStrategy, *, direction: str, seed: int, n_trials: int | None,
+                 n_steps: int, grid_size: int | None = None, storage: str | None = None,
+                 study_name: str | None = None) -> tuple[optuna.Study, str | None]:
+    """Build (or join) the study for ``strategy``; returns it and a note when grid search sampled."""
+    note = None
+    if strategy.name == "grid":
+        if grid_size is None:
+            raise ValueError("grid search needs the grid's size")
+        points = list(range(grid_size))
+        if n_trials is not None and grid_size > n_trials:
+            points = sorted(random.Random(seed).sample(points, n_trials))
+            note = (f"the grid has {grid_size} points but the budget allows {n_trials} trials, so {n_trials} "
+                    "points of the same grid are drawn at random (without repeats) instead of walking all of it")
+        sampler: optuna.samplers.BaseSampler = optuna.samplers.GridSampler({"grid_point": points}, seed=seed)
+    else:
+        sampler = strategy.make_sampler(seed, n_trials)
+    pruner: optuna.pruners.BasePruner = optuna.pruners.NopPruner()
+    if strategy.prunes:
+        pruner = optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max(n_steps, 1), reduction_factor=3)
+    if study_name is None and storage is None:
+        study_name = f"automl-seed{seed}"  # Hyperband assigns brackets by hashing the study name
+    study = optuna.create_study(direction=direction, sampler=sampler,  # type: ignore[arg-type]
+                                pruner=pruner, storage=storage, study_name=study_name,
+                                load_if_exists=storage is not None)
+    return study, note

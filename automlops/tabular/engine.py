@@ -1,0 +1,196 @@
+"""``TabularEngine``: supervised learning on a table (classification and regression), as an
+:class:`~automlops.search.engine.Engine` of the search driver.
+
+What it does at each step of the driver's loop:
+
+* **prepare** – infer the task and metric from the target, drop rows without a target, put dated
+  rows in time order, cut off the final **test rows** (kept untouched until the very end), plan the
+  features (what to drop, encode, impute), choose the validation scheme and the models to search;
+* **suggest / evaluate** – one Optuna trial = one model + hyperparameters, cross-validated fold by
+  fold (see :mod:`automlops.tabular.evaluate`), each fold being one unit of *resource* for Hyperband;
+* **choose / finalize** – see :mod:`automlops.tabular.finalize` (ensembles, refit, test).
+
+Its registries are its own: the model zoo (:mod:`~automlops.tabular.zoo`), the presets
+(:mod:`~automlops.tabular.presets`) and the supervised metrics (:mod:`automlops.core.metrics`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+
+from automlops.core.fit import ValidationSummary
+from automlops.core.metrics import METRICS, get_metric
+from automlops.core.problem import Problem, TaskType, infer_problem
+from automlops.errors import ConfigError, DataError
+from automlops.search.engine import Candidate, Choice, DecisionLog, Evaluation, Finalized, SearchPlan, TrialOutcome
+from automlops.search.strategies import STRATEGIES
+from automlops.tabular import ensemble as ens
+from automlops.tabular import finalize
+from automlops.tabular.evaluate import Evaluator
+from automlops.tabular.preprocessing import plan_features
+from automlops.tabular.presets import PRESETS, get_preset
+from automlops.tabular.search import SearchSpace
+from automlops.tabular.validation import choose_validation, detect_time_column, split_test
+from automlops.tabular.zoo import ZOO, ModelSpec, available_models
+
+__all__ = ["SUPPORTED_TASKS", "TabularData", "TabularEngine"]
+
+SUPPORTED_TASKS = (TaskType.CLASSIFICATION, TaskType.REGRESSION)
+
+
+@dataclass(frozen=True)
+class TabularData:
+    """A training table, and optionally a separate test table (then ``test_rows`` index *that* one)."""
+
+    frame: pd.DataFrame
+    test_frame: pd.DataFrame | None = None
+
+
+class TabularEngine:
+    """Classification and regression on one table (see the module docstring)."""
+
+    name = "tabular"
+    kind = "tabular"
+    models = ZOO
+    presets = PRESETS
+    metrics = METRICS
+
+    def __init__(self, target: str | None, *, task: str | TaskType | None = None, metric: str | None = None,
+                 preset: str = "medium", search: str = "tpe", validation: str | None = None,
+                 models: Sequence[str] | None = None, ensemble: str | ens.EnsembleConfig = "auto", seed: int = 0,
+                 test_size: float = 0.2, time_column: str | None = None, refit_full: bool = False) -> None:
+        self.target, self.task, self.metric, self.preset = target, task, metric, preset
+        self.search, self.validation_mode, self.model_names = search, validation, models
+        self.ensemble, self.seed, self.test_size = ensemble, seed, test_size
+        self.time_column, self.refit_full = time_column, refit_full
+
+    # ------------------------------------------------------------------ prepare
+    def prepare(self, data: pd.DataFrame | TabularData, log: DecisionLog) -> SearchPlan:
+        """Problem → test rows → features → validation → models (each choice logged)."""
+        data = data if isinstance(data, TabularData) else TabularData(data)
+        frame, positions = self._clean(data.frame, log)
+        train, test, test_rows = self._split(frame, positions, data.test_frame, log)
+        self.plan = plan_features(train, self.problem)
+        for col, reason in self.plan.dropped.items():
+            log("features", f"dropped '{col}': {reason}")
+        for warning in self.plan.warnings:
+            log("features", warning)
+        self.X, self.y, self.test = train[self.plan.input_columns], train[self.problem.target], test
+        self.validation = choose_validation(self.problem, self.y, mode=self.validation_mode or
+                                            get_preset(self.preset).validation)
+        log("validation", self.validation.reason)
+        self.specs = self._choose_models(len(train), log)
+        self.ensemble_config, self.ensemble_from_preset = ens.resolve_ensemble(
+            self.ensemble, get_preset(self.preset).ensemble, get_preset(self.preset).ensemble_top_k)
+        self.ensemble_config.validate(self.problem, get_metric(self.problem.metric).needs_proba)
+        return self._search_plan(test_rows)
+
+    def _clean(self, df: pd.DataFrame, log: DecisionLog) -> tuple[pd.DataFrame, np.ndarray]:
+        """Infer the problem, drop rows without a target, sort by time; track each row's position."""
+        if not isinstance(df, pd.DataFrame) or df.empty:
+            raise DataError("the training data is empty")
+        problem = infer_problem(df, self.target, task=self.task, metric=self.metric, time_column=self.time_column)
+        if problem.task not in SUPPORTED_TASKS:
+            raise ConfigError(f"tabular AutoML trains classification and regression models; '{problem.task.value}' "
+                              "has its own engine")
+        for reason in problem.reasons:
+            log("task", reason)
+        positions = np.arange(len(df))
+        keep = df[problem.target].notna().to_numpy()
+        if not keep.all():
+            log("data", f"dropped {int((~keep).sum())} rows whose target '{problem.target}' is missing")
+            df, positions = df[keep], positions[keep]
+        problem = self._time_axis(df, problem, log)
+        if problem.time_column:
+            order = np.argsort(df[problem.time_column].to_numpy(), kind="stable")
+            df, positions = df.iloc[order], positions[order]
+        if problem.task is TaskType.CLASSIFICATION:
+            problem = replace(problem, classes=tuple(np.unique(df[problem.target].to_numpy()).tolist()))
+        self.problem = problem
+        return df.reset_index(drop=True), positions
+
+    @staticmethod
+    def _time_axis(df: pd.DataFrame, problem: Problem, log: DecisionLog) -> Problem:
+        if problem.time_column is not None:
+            return problem
+        column = detect_time_column(df, problem.target)
+        if column is not None:
+            log("validation", f"'{column}' is a date column sorted in time order, so it is used as the time "
+                              "axis (no shuffling: the future must not leak into the past)")
+        return replace(problem, time_column=column)
+
+    def _split(self, frame: pd.DataFrame, positions: np.ndarray, test_frame: pd.DataFrame | None,
+               log: DecisionLog) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+        """Cut off the test rows; return train, test and the test rows' positions in the input."""
+        if test_frame is not None:
+            keep = test_frame[self.problem.target].notna().to_numpy()
+            log("validation", "the test rows were given separately")
+            return frame, test_frame[keep], np.flatnonzero(keep)
+        ordered = (self.validation_mode or get_preset(self.preset).validation) == "timeseries"
+        train, test, why = split_test(frame, self.problem, test_size=self.test_size, random_state=self.seed,
+                                      ordered=ordered)
+        log("validation", why)
+        return train.reset_index(drop=True), test, positions[test.index.to_numpy()]
+
+    def _choose_models(self, n_rows: int, log: DecisionLog) -> list[ModelSpec]:
+        preset = get_preset(self.preset)
+        specs = available_models(self.problem.task, names=self.model_names, n_rows=n_rows,
+                                 light_only=preset.light_only and not self.model_names)
+        if not specs:
+            raise ConfigError(f"no model is available for {self.problem.task.value}")
+        who = "chosen by the user" if self.model_names else f"from the '{preset.name}' preset"
+        log("models", f"{len(specs)} model(s) {who}: {', '.join(s.name for s in specs)}")
+        return specs
+
+    def _search_plan(self, test_rows: np.ndarray) -> SearchPlan:
+        strategy = STRATEGIES.get(self.search)
+        splits = self.validation.splits(self.X, self.y, self.seed)
+        self.evaluator = Evaluator(self.X, self.y, self.problem, self.plan, get_metric(self.problem.metric),
+                                   splits, seed=self.seed, learning_curve=strategy.prunes)
+        self.space = SearchSpace(self.specs, self.problem, grid=strategy.name == "grid")
+        grid = len(self.space.grid_points) if self.space.grid_points is not None else None
+        summary = ValidationSummary(self.validation.kind, self.validation.n_splits, self.validation.reason)
+        return SearchPlan(problem=self.problem, validation=summary, test_rows=test_rows,
+                          n_steps=self.evaluator.n_steps, models=tuple(s.name for s in self.specs),
+                          fingerprint=self._fingerprint(splits), grid_size=grid,
+                          input_columns=tuple(self.plan.input_columns), feature_schema=self.plan.schema())
+
+    def _fingerprint(self, splits: list[tuple[np.ndarray, np.ndarray]]) -> str:
+        """Digest of the training rows, the splits and the search space: equal for every worker of a study."""
+        digest = hashlib.sha256(pd.util.hash_pandas_object(pd.concat([self.X, self.y], axis=1), index=False)
+                                .to_numpy().tobytes())
+        for train, val in splits:
+            digest.update(np.asarray(train, dtype=np.int64).tobytes() + np.asarray(val, dtype=np.int64).tobytes())
+        digest.update(repr((self.problem.metric, self.search, [s.name for s in self.specs])).encode())
+        return digest.hexdigest()[:16]
+
+    # ------------------------------------------------------------------ search
+    def suggest(self, trial: optuna.Trial) -> Candidate:
+        return self.space.suggest(trial)
+
+    def warm_start(self, study: optuna.Study) -> list[str]:
+        return self.space.warm_start(study)
+
+    def evaluate(self, candidate: Candidate, trial: optuna.Trial | None, deadline: float | None) -> Evaluation:
+        return self.evaluator.evaluate(candidate, trial, deadline=deadline)
+
+    def tail_seconds(self, ranked: Sequence[TrialOutcome]) -> float:
+        return finalize.tail_seconds(self, ranked)
+
+    # ------------------------------------------------------------------ finish
+    def choose(self, ranked: Sequence[TrialOutcome], log: DecisionLog, budget: Any) -> Choice:
+        return finalize.choose(self, ranked, log, budget)
+
+    def finalize(self, choice: Choice, log: DecisionLog, budget: Any) -> Finalized:
+        return finalize.fit_final(self, choice, log, budget)
+
+    def run_params(self) -> dict[str, Any]:
+        return {"models": ",".join(self.model_names or []) or "auto", "ensemble": str(self.ensemble)}
+

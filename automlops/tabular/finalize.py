@@ -1,0 +1,160 @@
+"""After the search: choose what to ship, fit it, and test it once.
+
+* **choose** – the best single model, or an ensemble of the best models when asked (or when the
+  preset's ensemble beats the best model *out of fold*: the members' out-of-fold predictions,
+  read back from the study, are combined exactly as the ensemble would combine them, so the
+  comparison costs no refit). The best trial of each model may come from any worker of the study.
+* **fit_final** – fit the chosen pipeline on all training rows, predict the untouched test rows once,
+  and (with ``refit_full``) refit on train + test rows so the shipped model has seen every row.
+
+Both check the time budget first: an ensemble or a refit that would overrun it is skipped, and
+``decisions`` says so.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+from sklearn.base import clone
+
+from automlops.core.fit import Artifact
+from automlops.core.metrics import score_all
+from automlops.errors import ConfigError
+from automlops.search.budget import TimeBudget
+from automlops.search.engine import Candidate, Choice, DecisionLog, Finalized, TrialOutcome
+from automlops.tabular import ensemble as ens
+from automlops.tabular.evaluate import build_pipeline, decode_oof, one_openmp_thread, predict_outputs
+
+if TYPE_CHECKING:
+    from automlops.tabular.engine import TabularEngine
+
+__all__ = ["choose", "fit_final", "tail_seconds"]
+
+
+def _better(engine: TabularEngine, a: float, b: float) -> bool:
+    return a > b if engine.problem.direction == "maximize" else a < b
+
+
+def _fit_seconds(engine: TabularEngine, members: Sequence[TrialOutcome], kind: str) -> float:
+    """Expected time to fit ``members`` on all training rows (stacking refits them per inner fold)."""
+    folds = 1 if engine.evaluator.learning_curve else engine.evaluator.n_steps
+    scale = 1.0 + 1.0 / max(folds, 2)  # the refit sees all rows, a fold saw (k-1)/k of them
+    seconds = sum(o.fit_seconds + o.predict_seconds for o in members) * scale
+    return seconds * (1 + ens.STACKING_CV if kind == "stacking" else 1)
+
+
+def tail_seconds(engine: TabularEngine, ranked: Sequence[TrialOutcome]) -> float:
+    """Time the post-search work would need if the search stopped now."""
+    refit = _fit_seconds(engine, ranked[:1], "none")
+    config = engine.ensemble_config
+    if config.kind != "none":
+        refit = max(refit, _fit_seconds(engine, ranked[: config.top_k], config.kind))
+    return refit * 2.25 if engine.refit_full else refit  # a second fit, on train + test rows
+
+
+def choose(engine: TabularEngine, ranked: Sequence[TrialOutcome], log: DecisionLog, budget: TimeBudget) -> Choice:
+    """The best single model, or an ensemble of the top models (see the module docstring)."""
+    best = ranked[0]
+    log("result", f"best single model: {best.model} ({engine.problem.metric} {best.value:.4f} ± {best.std:.4f} "
+                  "on validation)")
+    single = Choice(best.model, dict(best.params), best.value, best.std, recipe=best.candidate)
+    if engine.ensemble_config.kind == "none":
+        return single
+    return _try_ensemble(engine, ranked, single, log, budget)
+
+
+def _members(engine: TabularEngine, ranked: Sequence[TrialOutcome]) -> list[TrialOutcome]:
+    config = engine.ensemble_config
+    by_model = {o.model: o for o in ranked if o.payload is not None}
+    if config.members:
+        missing = [m for m in config.members if m not in by_model]
+        if missing:
+            raise ConfigError(f"ensemble member(s) {', '.join(missing)} have no finished trial; add them to the "
+                              "models searched or give the search more time")
+        return [by_model[m] for m in config.members]
+    return list(by_model.values())[: config.top_k]
+
+
+def _try_ensemble(engine: TabularEngine, ranked: Sequence[TrialOutcome], single: Choice, log: DecisionLog,
+                  budget: TimeBudget) -> Choice:
+    config, problem = engine.ensemble_config, engine.problem
+    members = _members(engine, ranked)
+    if len(members) < 2:
+        log("ensemble", "skipped: fewer than two models finished, nothing to combine")
+        return single
+    needed = _fit_seconds(engine, members, config.kind)
+    if budget.deadline is not None and time.monotonic() + needed + budget.fixed_tail > budget.deadline:
+        log("ensemble", f"skipped {config.kind}: fitting it (~{needed:.1f} s) would overrun the time budget; "
+                        "keeping the best single model")
+        return single
+    oofs = [decode_oof(o.payload, problem) for o in members if o.payload is not None]
+    combined = ens.oof_ensemble_predictions(config, oofs, problem, engine.evaluator.y.to_numpy(), engine.seed)
+    mean, std, _ = engine.evaluator.score_oof(combined.rows, combined.folds, combined.pred, combined.proba)
+    names = [o.model for o in members]
+    label = f"{config.kind}({', '.join(names)})"
+    params = {"kind": config.kind, "members": names, "voting": config.voting,
+              "weights": list(config.weights) if config.weights else None, "meta_model": config.meta_name(problem)}
+    row = {"model": label, "score": mean, "std": std, "trials": 0, "pruned": 0, "failed": 0, "params": params}
+    if engine.ensemble_from_preset and not _better(engine, mean, single.val_score):
+        log("ensemble", f"{label} scored {mean:.4f} ± {std:.4f}, not better than the best single model "
+                        f"({single.val_score:.4f}); keeping the single model")
+        return Choice(single.label, single.params, single.val_score, single.val_std, single.recipe, (row,))
+    verdict = "better than" if _better(engine, mean, single.val_score) else "compared with"
+    weights = f" with weights {list(config.weights)}" if config.weights else " with equal weights"
+    log("ensemble", f"{label} scored {mean:.4f} ± {std:.4f} out of fold, {verdict} the best single model "
+                    f"({single.val_score:.4f}); the ensemble{weights} is the final model")
+    return Choice(label, params, mean, std, recipe=[o.candidate for o in members], extra_rows=(row,))
+
+
+def _pipeline(engine: TabularEngine, recipe: Candidate | list[Candidate]) -> Any:
+    if isinstance(recipe, Candidate):
+        return build_pipeline(recipe, engine.plan, engine.problem, engine.seed)
+    members = [(c.model, build_pipeline(c, engine.plan, engine.problem, engine.seed)) for c in recipe]
+    return ens.build_ensemble(engine.ensemble_config, members, engine.problem, engine.seed)
+
+
+def _fit(model: Any, X: pd.DataFrame, y: pd.Series) -> Any:
+    with warnings.catch_warnings(), one_openmp_thread():
+        warnings.simplefilter("ignore")
+        return model.fit(X, y)
+
+
+def fit_final(engine: TabularEngine, choice: Choice, log: DecisionLog, budget: TimeBudget) -> Finalized:
+    """Fit the choice on the training rows, score the test rows once, optionally refit on all rows."""
+    problem, columns = engine.problem, engine.plan.input_columns
+    final = _pipeline(engine, choice.recipe)
+    t0 = time.perf_counter()
+    estimator = _fit(final, engine.X, engine.y)
+    refit_seconds = time.perf_counter() - t0
+    with warnings.catch_warnings(), one_openmp_thread():
+        warnings.simplefilter("ignore")
+        pred, proba = predict_outputs(estimator, engine.test[columns], problem)
+    test_metrics = score_all(problem.task, engine.test[problem.target].to_numpy(), pred, proba, problem.classes)
+    test_score = test_metrics.get(problem.metric, float("nan"))
+    log("result", f"final model {choice.label}: test {problem.metric} = {test_score:.4f} on {len(engine.test)} "
+                  "untouched rows")
+    if engine.refit_full:
+        estimator = _refit_on_all_rows(engine, final, estimator, refit_seconds, log, budget)
+    artifact = Artifact("tabular", estimator, meta={"validation": engine.validation.kind})
+    return Finalized(artifact, test_metrics, test_score, refit_seconds, input_example=engine.X.head(5))
+
+
+def _refit_on_all_rows(engine: TabularEngine, final: Any, fitted: Any, seconds: float, log: DecisionLog,
+                       budget: TimeBudget) -> Any:
+    """Refit the chosen pipeline on train + test rows (more data, same recipe), if time allows."""
+    if budget.deadline is not None and time.monotonic() + 1.5 * seconds + budget.fixed_tail > budget.deadline:
+        log("result", "kept the model trained on the training rows: refitting on all rows would overrun the "
+                      "time budget")
+        return fitted
+    columns, target = engine.plan.input_columns, engine.problem.target
+    X_all = pd.concat([engine.X, engine.test[columns]], ignore_index=True)
+    y_all = pd.concat([engine.y, engine.test[target]], ignore_index=True)
+    refitted = _fit(clone(final), X_all, y_all)
+    log("result", f"refitted the final model on all {len(X_all)} rows (train + test): the test score above was "
+                  "measured before, so it describes a model that saw fewer rows")
+    return refitted
+
