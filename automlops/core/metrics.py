@@ -3,12 +3,18 @@
 Each metric is registered once with its direction (maximize accuracy, minimize RMSE) and
 whether it needs class probabilities (ROC-AUC and log-loss judge *confidence*, not only the
 predicted label). The search, the leaderboard and the final test all score through here.
+
+A metric reads what it needs from one small :class:`MetricContext`: the true and predicted
+values, probabilities and classes for supervised tasks, but also the features (silhouette
+needs them), the history of a series (MASE scales by it) or masks and boxes (IoU, mAP), so
+every engine's metrics fit the same :class:`MetricSpec` shape in their own registry.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from sklearn import metrics as skm
@@ -17,9 +23,23 @@ from automlops.core.problem import TaskType
 from automlops.core.registry import Registry
 from automlops.errors import ConfigError
 
-__all__ = ["METRICS", "MetricSpec", "get_metric", "metrics_for", "score", "score_all"]
+__all__ = ["METRICS", "MetricContext", "MetricSpec", "get_metric", "metrics_for", "score", "score_all"]
 
-ScoreFn = Callable[[np.ndarray, np.ndarray | None, np.ndarray | None, Sequence[object]], float]
+
+@dataclass(frozen=True)
+class MetricContext:
+    """Everything a metric may look at; each metric reads only the fields it needs."""
+
+    y_true: np.ndarray | None = None
+    pred: np.ndarray | None = None
+    proba: np.ndarray | None = None
+    classes: Sequence[object] = ()
+    X: Any = None  # features (clustering scores such as silhouette)
+    history: np.ndarray | None = None  # past values of a series (MASE)
+    extra: Mapping[str, Any] = field(default_factory=dict)  # masks, boxes, ... for other engines
+
+
+ScoreFn = Callable[[MetricContext], float]
 
 
 @dataclass(frozen=True)
@@ -52,63 +72,63 @@ def _add(name: str, label: str, direction: str, tasks: tuple[TaskType, ...], nee
 
 
 @_add("accuracy", "Accuracy", "maximize", _CLS, False, "share of rows whose class is predicted right")
-def _accuracy(y, pred, proba, classes):  # type: ignore[no-untyped-def]
-    return float(skm.accuracy_score(y, pred))
+def _accuracy(c: MetricContext) -> float:
+    return float(skm.accuracy_score(c.y_true, c.pred))
 
 
 @_add("balanced_accuracy", "Balanced accuracy", "maximize", _CLS, False,
       "accuracy averaged over classes, so a rare class counts as much as a common one")
-def _balanced_accuracy(y, pred, proba, classes):  # type: ignore[no-untyped-def]
-    return float(skm.balanced_accuracy_score(y, pred))
+def _balanced_accuracy(c: MetricContext) -> float:
+    return float(skm.balanced_accuracy_score(c.y_true, c.pred))
 
 
 @_add("f1", "F1", "maximize", _CLS, False,
       "harmonic mean of precision and recall (binary; macro-averaged for several classes)")
-def _f1(y, pred, proba, classes):  # type: ignore[no-untyped-def]
-    if len(classes) == 2:
-        return float(skm.f1_score(y, pred, pos_label=classes[1]))
-    return float(skm.f1_score(y, pred, average="macro"))
+def _f1(c: MetricContext) -> float:
+    if len(c.classes) == 2:
+        return float(skm.f1_score(c.y_true, c.pred, pos_label=c.classes[1]))
+    return float(skm.f1_score(c.y_true, c.pred, average="macro"))
 
 
 @_add("f1_macro", "F1 (macro)", "maximize", _CLS, False, "F1 computed per class, then averaged")
-def _f1_macro(y, pred, proba, classes):  # type: ignore[no-untyped-def]
-    return float(skm.f1_score(y, pred, average="macro"))
+def _f1_macro(c: MetricContext) -> float:
+    return float(skm.f1_score(c.y_true, c.pred, average="macro"))
 
 
 @_add("roc_auc", "ROC-AUC", "maximize", _CLS, True,
       "chance that a random positive is ranked above a random negative (one-vs-rest if multiclass)")
-def _roc_auc(y, pred, proba, classes):  # type: ignore[no-untyped-def]
-    assert proba is not None
-    if len(classes) == 2:
-        return float(skm.roc_auc_score(np.asarray(y) == classes[1], proba[:, 1]))
-    return float(skm.roc_auc_score(y, proba, multi_class="ovr", labels=list(classes)))
+def _roc_auc(c: MetricContext) -> float:
+    assert c.proba is not None
+    if len(c.classes) == 2:
+        return float(skm.roc_auc_score(np.asarray(c.y_true) == c.classes[1], c.proba[:, 1]))
+    return float(skm.roc_auc_score(c.y_true, c.proba, multi_class="ovr", labels=list(c.classes)))
 
 
 @_add("log_loss", "Log-loss", "minimize", _CLS, True,
       "how surprised the model is by the true class; punishes confident mistakes")
-def _log_loss(y, pred, proba, classes):  # type: ignore[no-untyped-def]
-    assert proba is not None
-    return float(skm.log_loss(y, np.clip(proba, 1e-15, 1.0), labels=list(classes)))
+def _log_loss(c: MetricContext) -> float:
+    assert c.proba is not None
+    return float(skm.log_loss(c.y_true, np.clip(c.proba, 1e-15, 1.0), labels=list(c.classes)))
 
 
 @_add("rmse", "RMSE", "minimize", _REG, False, "root mean squared error, in the target's unit")
-def _rmse(y, pred, proba, classes):  # type: ignore[no-untyped-def]
-    return float(np.sqrt(skm.mean_squared_error(y, pred)))
+def _rmse(c: MetricContext) -> float:
+    return float(np.sqrt(skm.mean_squared_error(c.y_true, c.pred)))
 
 
 @_add("mae", "MAE", "minimize", _REG, False, "mean absolute error, in the target's unit")
-def _mae(y, pred, proba, classes):  # type: ignore[no-untyped-def]
-    return float(skm.mean_absolute_error(y, pred))
+def _mae(c: MetricContext) -> float:
+    return float(skm.mean_absolute_error(c.y_true, c.pred))
 
 
 @_add("r2", "R²", "maximize", _REG, False, "share of the target's variance explained (1 is perfect)")
-def _r2(y, pred, proba, classes):  # type: ignore[no-untyped-def]
-    return float(skm.r2_score(y, pred))
+def _r2(c: MetricContext) -> float:
+    return float(skm.r2_score(c.y_true, c.pred))
 
 
 @_add("mape", "MAPE", "minimize", _REG, False, "mean absolute error as a fraction of the true value")
-def _mape(y, pred, proba, classes):  # type: ignore[no-untyped-def]
-    return float(skm.mean_absolute_percentage_error(y, pred))
+def _mape(c: MetricContext) -> float:
+    return float(skm.mean_absolute_percentage_error(c.y_true, c.pred))
 
 
 def get_metric(name: str, task: TaskType | None = None) -> MetricSpec:
@@ -127,7 +147,7 @@ def metrics_for(task: TaskType) -> list[MetricSpec]:
 def score(metric: MetricSpec, y: np.ndarray, pred: np.ndarray | None, proba: np.ndarray | None,
           classes: Sequence[object] = ()) -> float:
     """Score predictions with one metric (``pred`` for labels/values, ``proba`` for probabilities)."""
-    return metric.fn(np.asarray(y), pred, proba, classes)
+    return metric.fn(MetricContext(np.asarray(y), pred, proba, classes))
 
 
 def score_all(task: TaskType, y: np.ndarray, pred: np.ndarray, proba: np.ndarray | None,

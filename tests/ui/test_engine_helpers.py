@@ -7,21 +7,28 @@ import pandas as pd
 import pytest
 
 from automlops.errors import DataError
-from automlops.tabular.diagnostics import diagnose_runner, param_importances
+from automlops.tabular.diagnostics import diagnose_result, param_importances
 from automlops.tabular.predict import predict_frame
 from automlops.ui import components
 
 
-def test_regression_diagnostics_feed_the_charts() -> None:
+@pytest.mark.parametrize("validation", ["auto", "timeseries"])
+def test_regression_diagnostics_feed_the_charts(validation: str) -> None:
     from automlops.demo import load_demo
     from automlops.tabular.runner import AutoMLRunner
 
     frame = load_demo("diabetes")
-    runner = AutoMLRunner("target", preset="fast", models=["ridge"], n_trials=2).fit(frame)
-    diag = diagnose_runner(runner, frame)
+    runner = AutoMLRunner("target", preset="fast", models=["ridge"], n_trials=2, validation=validation).fit(frame)
+    diag = diagnose_result(runner.result_, frame)
     points = diag["regression"]
     assert len(points["actual"]) == len(points["predicted"]) == runner.n_test_rows_
     assert np.allclose(np.array(points["actual"]) - points["predicted"], points["residual"])
+    # the charts show the rows the test score was computed on (for time-series validation: the last rows)
+    test = frame.iloc[runner.test_rows_]
+    if validation == "timeseries":
+        assert list(runner.test_rows_) == list(range(len(frame) - runner.n_test_rows_, len(frame)))
+    assert points["actual"] == test["target"].astype(float).tolist()
+    assert np.allclose(points["predicted"], runner.best_estimator_.predict(test[runner.plan_.input_columns]))
     assert sorted(diag["feature_importance"]["columns"]) == sorted(runner.plan_.input_columns)
     pva, res = components.regression_charts(points)
     assert len(pva.data) == 2 and len(res.data) == 1
