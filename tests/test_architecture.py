@@ -2,6 +2,7 @@
 
     app.py, api.py, cli.py → ui/, serving/   (only these import streamlit / fastapi)
                            → tabular/, ...   (engines)
+                           → search/         (the task-agnostic driver: never imports an engine)
                            → mlops/          (never imports the engines or the UI)
                            → core/, config.py, errors.py (import nothing internal)
 
@@ -50,7 +51,7 @@ def _imports(path: Path) -> Iterator[tuple[int, str]]:
                 module = node.module or ""
             yield node.lineno, module
             for alias in node.names:  # `from automlops import tabular` imports a subpackage
-                if module in ("automlops", *(f"automlops.{p}" for p in ("core", "mlops", "tabular"))):
+                if module in ("automlops", *(f"automlops.{p}" for p in ("core", "mlops", "tabular", "search"))):
                     yield node.lineno, f"{module}.{alias.name}"
         elif isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", "")) in (
                 "import_module", "__import__") and node.args and isinstance(node.args[0], ast.Constant):
@@ -76,7 +77,7 @@ def test_the_scanner_sees_imports() -> None:
     assert "automlops.core.problem" in found and "optuna" in found
 
 
-@pytest.mark.parametrize("folder", ["core", "mlops", "tabular"])
+@pytest.mark.parametrize("folder", ["core", "mlops", "tabular", "search"])
 def test_engines_never_import_ui_frameworks(folder: str) -> None:
     assert _violations(folder, UI_LIBRARIES) == []
 
@@ -85,6 +86,12 @@ def test_mlops_never_imports_engines_or_ui() -> None:
     engines = ("automlops.tabular", "automlops.vision", "automlops.stability", "automlops.ui",
                "automlops.serving", "automlops.cli")
     assert _violations("mlops", engines) == []
+
+
+def test_the_search_driver_never_imports_an_engine_or_the_ui() -> None:
+    forbidden = ("automlops.tabular", "automlops.vision", "automlops.stability", "automlops.ui",
+                 "automlops.serving", "automlops.cli")
+    assert _violations("search", forbidden) == []
 
 
 def test_core_imports_nothing_internal_but_errors() -> None:

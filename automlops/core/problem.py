@@ -97,6 +97,39 @@ def _classify_target(y: pd.Series) -> tuple[TaskType, str]:
     return TaskType.REGRESSION, f"target '{y.name}' has {n_unique} distinct {kind}, so it is a quantity"
 
 
+def _unsupervised(chosen: TaskType | None, metric: str | None) -> Problem:
+    """The problem when no target column was given."""
+    reasons: list[str] = []
+    if chosen is None:
+        chosen = TaskType.CLUSTERING
+        reasons.append("no target column was given, so the task is clustering (finding groups)")
+    elif chosen.supervised:
+        raise ConfigError(f"the {chosen.value} task needs a target column")
+    return Problem(chosen, None, metric or "silhouette", "maximize", reasons=tuple(reasons))
+
+
+def _usable_target(df: pd.DataFrame, target: str) -> pd.Series:
+    """The target's non-missing values, or a DataError saying why there is nothing to learn."""
+    if target not in df.columns:
+        sample = ", ".join(map(str, list(df.columns)[:10]))
+        raise DataError(f"target column '{target}' is not in the data; columns are: {sample}")
+    y = df[target]
+    n_missing = int(y.isna().sum())
+    if n_missing == len(y):
+        raise DataError(f"target column '{target}' is empty (all {n_missing} values are missing)")
+    y = y.dropna()
+    if y.nunique() < 2:
+        raise DataError(f"target column '{target}' has a single value; there is nothing to learn")
+    return y
+
+
+def _classes(y: pd.Series, target: str) -> tuple[object, ...]:
+    classes = tuple(sorted(y.unique().tolist(), key=lambda v: (str(type(v)), v)))
+    if len(classes) > 200:
+        raise DataError(f"target column '{target}' has {len(classes)} classes; that looks like a quantity or an ID")
+    return classes
+
+
 def infer_problem(
     df: pd.DataFrame,
     target: str | None,
@@ -109,45 +142,21 @@ def infer_problem(
     """Propose a :class:`Problem` for ``df`` and record why each choice was made."""
     from automlops.core.metrics import get_metric
 
-    reasons: list[str] = []
     chosen = TaskType.parse(task) if task is not None else None
     if target is None or target == "":
-        if chosen is None:
-            chosen = TaskType.CLUSTERING
-            reasons.append("no target column was given, so the task is clustering (finding groups)")
-        elif chosen.supervised:
-            raise ConfigError(f"the {chosen.value} task needs a target column")
-        return Problem(chosen, None, metric or "silhouette", "maximize", reasons=tuple(reasons))
-
-    if target not in df.columns:
-        sample = ", ".join(map(str, list(df.columns)[:10]))
-        raise DataError(f"target column '{target}' is not in the data; columns are: {sample}")
-    y = df[target]
-    n_missing = int(y.isna().sum())
-    if n_missing == len(y):
-        raise DataError(f"target column '{target}' is empty (all {n_missing} values are missing)")
-    y = y.dropna()
-    if y.nunique() < 2:
-        raise DataError(f"target column '{target}' has a single value; there is nothing to learn")
-
+        return _unsupervised(chosen, metric)
+    y = _usable_target(df, target)
     inferred, why = _classify_target(y)
     if chosen is None:
         chosen = inferred
-        reasons.append(f"task inferred as {chosen.value}: {why}")
+        reasons = [f"task inferred as {chosen.value}: {why}"]
     else:
-        reasons.append(f"task set to {chosen.value} by the user (inference said {inferred.value}: {why})")
+        reasons = [f"task set to {chosen.value} by the user (inference said {inferred.value}: {why})"]
     if chosen is TaskType.REGRESSION and not pd.api.types.is_numeric_dtype(y):
         raise DataError(f"target column '{target}' holds text, so it cannot be a regression target")
     if chosen in (TaskType.CLUSTERING, TaskType.ANOMALY):
         raise ConfigError(f"the {chosen.value} task does not use a target column; leave it empty")
-
-    classes: tuple[object, ...] = ()
-    if chosen is TaskType.CLASSIFICATION:
-        classes = tuple(sorted(y.unique().tolist(), key=lambda v: (str(type(v)), v)))
-        if len(classes) > 200:
-            raise DataError(
-                f"target column '{target}' has {len(classes)} classes; that looks like a quantity or an ID"
-            )
+    classes = _classes(y, target) if chosen is TaskType.CLASSIFICATION else ()
     binary = len(classes) == 2 if classes else True
     if metric is None:
         metric = DEFAULT_METRICS[(chosen.value, binary)]

@@ -40,8 +40,13 @@ from automlops.search.budget import TimeBudget
 from automlops.search.engine import DecisionLog, Engine, Evaluation, SearchPlan
 from automlops.search.strategies import STRATEGIES, create_study, quiet_optuna
 from automlops.search.tracking_sink import TrackingSink
-from automlops.search.trials import PAYLOAD_ATTR, best_per_model, build_leaderboard, is_best_of_its_model, \
-    trials_frame
+from automlops.search.trials import (
+    PAYLOAD_ATTR,
+    best_per_model,
+    build_leaderboard,
+    is_best_of_its_model,
+    trials_frame,
+)
 
 __all__ = ["DriverConfig", "SearchDriver"]
 

@@ -34,7 +34,7 @@ PAYLOAD_ATTR = "payload"
 def pack_arrays(arrays: Mapping[str, np.ndarray]) -> str:
     """Numeric arrays → compressed ``.npz`` → base64 text (storable as an Optuna user attribute)."""
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, **{k: np.asarray(v) for k, v in arrays.items()})
+    np.savez_compressed(buffer, **{k: np.asarray(v) for k, v in arrays.items()})  # type: ignore[arg-type]
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 

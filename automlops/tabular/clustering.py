@@ -37,7 +37,15 @@ from automlops.core.metrics import MetricContext, MetricSpec
 from automlops.core.problem import Problem, TaskType
 from automlops.core.registry import Registry
 from automlops.errors import DataError
-from automlops.search.engine import Candidate, Choice, DecisionLog, Evaluation, Finalized, SearchPlan, TrialOutcome
+from automlops.search.engine import (
+    Candidate,
+    Choice,
+    DecisionLog,
+    Evaluation,
+    Finalized,
+    SearchPlan,
+    TrialOutcome,
+)
 from automlops.tabular.preprocessing import build_preprocessor, plan_features
 from automlops.tabular.zoo import Suggest
 

@@ -22,7 +22,6 @@ Everything returned is plain JSON-friendly data, so it can be logged as an MLflo
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 

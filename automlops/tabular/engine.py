@@ -29,7 +29,15 @@ from automlops.core.fit import ValidationSummary
 from automlops.core.metrics import METRICS, get_metric
 from automlops.core.problem import Problem, TaskType, infer_problem
 from automlops.errors import ConfigError, DataError
-from automlops.search.engine import Candidate, Choice, DecisionLog, Evaluation, Finalized, SearchPlan, TrialOutcome
+from automlops.search.engine import (
+    Candidate,
+    Choice,
+    DecisionLog,
+    Evaluation,
+    Finalized,
+    SearchPlan,
+    TrialOutcome,
+)
 from automlops.search.strategies import STRATEGIES
 from automlops.tabular import ensemble as ens
 from automlops.tabular import finalize

@@ -7,8 +7,8 @@ import time
 from sklearn.datasets import load_iris
 from sklearn.ensemble import StackingClassifier
 
-from automlops.tabular import AutoMLRunner
 from automlops.search.budget import TimeBudget
+from automlops.tabular import AutoMLRunner
 
 
 def test_first_trial_always_starts_then_expected_durations_decide() -> None:

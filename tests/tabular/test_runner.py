@@ -25,8 +25,8 @@ from automlops.core.metrics import get_metric, score
 from automlops.core.results import ProgressEvent
 from automlops.demo import load_demo
 from automlops.errors import AutoMLOpsError, ConfigError, DataError
-from automlops.tabular import AutoMLRunner, EnsembleConfig
 from automlops.search.trials import LEADERBOARD_COLUMNS
+from automlops.tabular import AutoMLRunner, EnsembleConfig
 
 LIGHT_CLS = ["logistic", "knn", "decision_tree"]
 LIGHT_REG = ["ridge", "knn", "decision_tree"]
