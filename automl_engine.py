@@ -15,12 +15,22 @@ A five-minute tour (each name links to a small module in ``automlops/tabular``):
 * ``STRATEGIES``      – TPE, random, grid and Hyperband search with Optuna (``search.py``)
 * ``PRESETS``         – fast / medium / best (``presets.py``)
 * ``EnsembleConfig``  – voting and stacking (``ensemble.py``)
+* ``SearchDriver``    – the one search loop every engine plugs into (``automlops/search/driver.py``);
+  ``FitResult`` is what it returns, ``ClusteringEngine`` a second engine on the same driver::
+
+      from automl_engine import ClusteringEngine, DriverConfig, SearchDriver
+      result = SearchDriver(ClusteringEngine(), DriverConfig(preset="fast")).fit(features)
 """
 
 from __future__ import annotations
 
+from automlops.core.fit import Artifact, FitResult
 from automlops.core.metrics import METRICS, get_metric
 from automlops.core.problem import Problem, TaskType, infer_problem
+from automlops.search.driver import DriverConfig, SearchDriver
+from automlops.search.engine import Engine
+from automlops.tabular.clustering import ClusteringEngine
+from automlops.tabular.engine import TabularEngine
 from automlops.tabular.ensemble import EnsembleConfig
 from automlops.tabular.persist import model_metadata, save_model
 from automlops.tabular.preprocessing import plan_features
@@ -30,6 +40,7 @@ from automlops.tabular.search import STRATEGIES
 from automlops.tabular.validation import choose_validation
 from automlops.tabular.zoo import ZOO, available_models
 
-__all__ = ["METRICS", "PRESETS", "STRATEGIES", "ZOO", "AutoMLRunner", "EnsembleConfig", "Problem", "TaskType",
+__all__ = ["METRICS", "PRESETS", "STRATEGIES", "ZOO", "Artifact", "AutoMLRunner", "ClusteringEngine", "DriverConfig",
+           "Engine", "EnsembleConfig", "FitResult", "Problem", "SearchDriver", "TabularEngine", "TaskType",
            "available_models", "choose_validation", "get_metric", "get_preset", "infer_problem", "model_metadata",
            "plan_features", "save_model"]
