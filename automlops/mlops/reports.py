@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from automlops.core.redact import redact
 from automlops.errors import TrackingError
 from automlops.mlops.tracking import Tracker
 
@@ -29,9 +30,8 @@ _TRIAL_NAME = re.compile(r"^trial-(\d+)$")
 
 
 def _safe(tracker: Tracker, exc: Exception) -> str:
-    text = re.sub(r"(https?://)[^/@\s]+@", r"\1***@", str(exc).strip().splitlines()[0] if str(exc).strip() else "")
-    password = tracker.settings.tracking_password
-    return (text.replace(password, "***") if password else text)[:300] or type(exc).__name__
+    first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return redact(first_line, tracker.settings.tracking_password)[:300] or type(exc).__name__
 
 
 def automl_runs(tracker: Tracker, max_results: int = 200) -> pd.DataFrame:

@@ -52,11 +52,6 @@ from automlops.mlops._atomic import TMP_PREFIX, atomic_write_text, clean_temp_fi
 from automlops.mlops._libraries import library_versions
 from automlops.mlops._locks import flock
 
-try:  # POSIX advisory locks; on other systems the store still works, without cross-process locks
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
-
 __all__ = ["LoadedModel", "ModelStore", "StoredModel", "parse_model_ref"]
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")

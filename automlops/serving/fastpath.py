@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from automlops.core.features import DATETIME, NUMERIC
 from automlops.serving.validation import FeatureSchema, PreparedRows
 
 __all__ = ["FastPreprocessor", "compile_preprocessor", "probe_rows"]
@@ -104,7 +105,7 @@ def compile_preprocessor(pipeline: Any, schema: FeatureSchema) -> FastPreprocess
             return None
         copy_ = transformer if isinstance(transformer, str) else _forget_feature_names(transformer)
         found = {kinds[c] for c in cols}
-        kind = found.pop() if len(found) == 1 and found <= {"numeric", "datetime"} else "object"
+        kind = found.pop() if len(found) == 1 and found <= {NUMERIC, DATETIME} else "object"
         blocks.append(_Block(copy_, tuple(position[c] for c in cols), kind))
     return FastPreprocessor(blocks, schema.columns) if blocks else None
 
@@ -115,9 +116,9 @@ def probe_rows(schema: FeatureSchema) -> list[dict[str, Any]]:
     second: dict[str, Any] = {}
     third: dict[str, Any] = {}
     for f in schema.features:
-        if f.kind == "numeric":
+        if f.kind == NUMERIC:
             second[f.name], third[f.name] = (None if f.nullable else -1.5), 2.25
-        elif f.kind == "datetime":
+        elif f.kind == DATETIME:
             second[f.name], third[f.name] = (None if f.nullable else "1999-12-31T23:00:00"), "2031-06-15"
         else:
             cats = sorted(f.categories or ())

@@ -57,4 +57,4 @@ def model_metadata(result: FitResult, *, dataset: Mapping[str, Any] | None = Non
 def save_model(result: FitResult, store: ModelStore, name: str, *,
                dataset: Mapping[str, Any] | None = None) -> StoredModel:
     """Write the result's artifact as the next version of ``name`` (write-once, SHA-checked)."""
-    return store.save(name, result.artifact.obj, model_metadata(result, dataset=dataset))
+    return store.save(name, result.artifact, model_metadata(result, dataset=dataset))

@@ -38,7 +38,7 @@ class TrainRequest:
     search: str = "tpe"
     validation: str | None = None
     models: tuple[str, ...] | None = None
-    ensemble: Any = "none"  # "none" | "voting" | "stacking" | EnsembleConfig
+    ensemble: Any = "auto"  # "auto" (the preset's choice) | "none" | "voting" | "stacking" | EnsembleConfig
     n_trials: int | None = None
     time_budget: float | None = None
     seed: int = 0

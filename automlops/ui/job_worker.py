@@ -1,7 +1,8 @@
 """The training itself, as a worker process runs it: the only part of a job that knows the engine.
 
 :func:`run_training` loads the dataset version from the lake, runs the
-:class:`~automlops.tabular.runner.AutoMLRunner`, saves the best model to the
+:class:`~automlops.tabular.runner.AutoMLRunner` and reads its
+:class:`~automlops.core.fit.FitResult` (never the runner's attributes), saves the model to the
 :class:`~automlops.mlops.store.ModelStore`, computes the test diagnostics (also logged to the
 MLflow run as ``diagnostics.json``) and returns a :class:`~automlops.ui.job_types.JobResult`.
 Everything about processes, queues, cancelling and SQLite lives elsewhere
@@ -26,6 +27,7 @@ from automlops.ui.job_types import JobResult, TrainRequest
 if TYPE_CHECKING:
     import pandas as pd
 
+    from automlops.core.fit import FitResult
     from automlops.mlops.tracking import Tracker
 
 __all__ = ["run_training"]
@@ -43,7 +45,8 @@ def _prepare(tracker: Tracker | None) -> None:
     MLflow at once can see a half-initialised module (see :mod:`automlops.ui.imports`)."""
     from automlops.ui import imports
 
-    imports.import_all(("automlops.tabular.runner", "automlops.tabular.persist", "automlops.tabular.diagnostics"))
+    imports.import_all(("automlops.tabular.runner", "automlops.tabular.persist", "automlops.tabular.diagnostics",
+                        "automlops.search.trials"))
     if tracker is not None:
         imports.import_all(imports.TRACKING_MODULES)
         tracker.client  # noqa: B018 - open (or create) the store now, not in the logging thread
@@ -54,10 +57,7 @@ def _load(request: TrainRequest, settings: Settings) -> tuple[pd.DataFrame, dict
 
     lake = DataLake(settings=settings)
     entry = lake.get_version(request.dataset, request.version)
-    frame = lake.load(entry.dataset, entry.version)
-    dataset = {"name": entry.dataset, "version": entry.version, "sha256": entry.sha256, "rows": entry.rows,
-               "columns": dict(entry.dtypes), "source": str(entry.full_path)}
-    return frame, dataset
+    return lake.load(entry.dataset, entry.version), entry.lineage()
 
 
 def run_training(request: TrainRequest, *, settings: Settings, tracker: Tracker | None, tracking_uri: str,
@@ -67,7 +67,6 @@ def run_training(request: TrainRequest, *, settings: Settings, tracker: Tracker 
     _stage(emit, "loading the machine-learning libraries")
     _prepare(tracker)
     from automlops.mlops.store import ModelStore
-    from automlops.tabular.leaderboard import trials_frame
     from automlops.tabular.persist import save_model
     from automlops.tabular.runner import AutoMLRunner
 
@@ -79,34 +78,34 @@ def run_training(request: TrainRequest, *, settings: Settings, tracker: Tracker 
         models=list(r.models) if r.models else None, ensemble=r.ensemble, n_trials=r.n_trials,
         time_budget=r.time_budget, seed=r.seed, tracker=tracker, dataset=dataset, run_name=r.name,
         callbacks=[emit], started_at=started_at, stop_event=stop_event)
-    runner.fit(frame)
+    result = runner.fit(frame).result_
     _stage(emit, "saving the model")
-    stored = save_model(runner, ModelStore(settings=settings), r.name, dataset=dataset)
-    diagnostics, notes = _diagnostics(runner, frame, tracker, emit)
-    problem = runner.problem_
+    stored = save_model(result, ModelStore(settings=settings), r.name, dataset=dataset)
+    diagnostics, notes = _diagnostics(result, frame, tracker, emit)
+    problem = result.problem
     return JobResult(
         task=problem.task.value, metric=problem.metric, direction=problem.direction,
-        best_model=runner.best_model_name_, val_score=runner.val_score_, val_std=runner.val_std_,
-        test_score=runner.test_score_, test_metrics=dict(runner.test_metrics_),
-        leaderboard=runner.leaderboard_, trials=trials_frame(runner.study_),
-        decisions=[str(d) for d in runner.decisions_], model_name=stored.name, model_version=stored.version,
-        run_id=runner.run_id_, tracking_uri=tracking_uri, diagnostics=diagnostics, notes=notes)
+        best_model=result.best_model, val_score=result.val_score, val_std=result.val_std,
+        test_score=result.test_score, test_metrics=dict(result.test_metrics),
+        leaderboard=result.leaderboard, trials=result.trials,
+        decisions=[str(d) for d in result.decisions], model_name=stored.name, model_version=stored.version,
+        run_id=result.run_id, tracking_uri=tracking_uri, diagnostics=diagnostics, notes=notes)
 
 
-def _diagnostics(runner: Any, frame: pd.DataFrame, tracker: Tracker | None,
+def _diagnostics(result: FitResult, frame: pd.DataFrame, tracker: Tracker | None,
                  emit: Emit) -> tuple[dict[str, Any] | None, list[str]]:
     """Test-set diagnostics, also logged to the MLflow run; a failure here only adds a note."""
-    from automlops.tabular.diagnostics import diagnose_runner
+    from automlops.tabular.diagnostics import diagnose_result
 
     _stage(emit, "computing test diagnostics")
     try:
-        diagnostics = diagnose_runner(runner, frame)
+        diagnostics = diagnose_result(result, frame)
     except Exception:
         log.exception("test diagnostics failed")
         return None, ["the test diagnostics (confusion matrix, ROC, residuals) could not be computed"]
-    if tracker is not None and runner.run_id_:
+    if tracker is not None and result.run_id:
         try:
-            tracker.log_text(runner.run_id_, json.dumps(diagnostics), "diagnostics.json")
+            tracker.log_text(result.run_id, json.dumps(diagnostics), "diagnostics.json")
         except AutoMLOpsError as exc:
             return diagnostics, [f"diagnostics were not logged to MLflow: {exc}"]
     return diagnostics, []

@@ -44,7 +44,8 @@ def sidebar(slot: DeltaGenerator | None = None) -> DeltaGenerator:
         if job is not None:
             snap = job.snapshot()
             if snap.running:
-                st.caption(f":material/model_training: Training '{snap.request.name}' in the background")
+                where = "waiting in the queue" if snap.status == "queued" else "in the background"
+                st.caption(f":material/model_training: Training '{snap.request.name}' {where}")
     return slot
 
 

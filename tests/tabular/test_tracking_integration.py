@@ -85,7 +85,8 @@ def test_save_model_meta_and_round_trip(tracked) -> None:  # type: ignore[no-unt
     settings, _, runner, dataset, frame = tracked
     store = ModelStore(settings=settings)
     stored = save_model(runner.result_, store, "penguins", dataset=dataset)
-    assert stored.version == 1 and (stored.path / "model.joblib").is_file()
+    assert stored.version == 1 and (stored.path / "model.skops").is_file()  # stored as data, not a pickle
+    assert stored.meta["model_format"] == "skops" and stored.meta["kind"] == "tabular"
     meta = json.loads((stored.path / "meta.json").read_text())
     assert meta["run_id"] == runner.run_id_
     assert meta["dataset"]["sha256"] == dataset["sha256"] and meta["dataset"]["version"] == dataset["version"]

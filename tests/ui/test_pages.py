@@ -155,7 +155,7 @@ def test_tiny_training_finishes_with_leaderboard_and_everything_after(ui_home: P
     open_page(at, "models")
     assert_clean(at)
     assert at.selectbox(key="models_pick").value == "iris_tiny@v1"
-    assert [b.label for b in at.get("download_button")][:2] == [":material/download: model.joblib",
+    assert [b.label for b in at.get("download_button")][:2] == [":material/download: model.skops",
                                                                  ":material/download: meta.json"]
     rows = iris_csv().decode().splitlines()
     at.file_uploader(key="models_predict_upload").upload("new.csv", "\n".join(rows[:6]).encode(), "text/csv")

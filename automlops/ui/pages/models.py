@@ -10,6 +10,13 @@ import streamlit as st
 from automlops.mlops.store import LoadedModel, ModelStore
 from automlops.ui import components, state
 
+FORMAT_NOTES = {
+    "skops": "A .skops file stores the model as data, not code: skops loads it only after checking every type "
+             "in it against an allow-list. The studio also checks the SHA-256 above before it loads its own.",
+    "joblib": "A .joblib file is a pickle: loading it runs code. Only load model files you trust; the studio "
+              "checks the SHA-256 above before it loads its own.",
+}
+
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the model…")
 def load_model(root: str, name: str, version: int, sha256: str) -> LoadedModel:
@@ -63,12 +70,12 @@ with st.expander("Metadata (meta.json)"):
     st.json(meta, expanded=False)
 
 st.subheader("Download")
-st.caption("A .joblib file is a pickle: loading it runs code. Only load model files you trust; the studio "
-           "checks the SHA-256 above before it loads its own.")
-c1, c2 = st.columns(2)
 model_file = chosen.path / str(meta.get("model_file", "model.joblib"))
+st.caption(FORMAT_NOTES.get(str(meta.get("model_format", "joblib")), FORMAT_NOTES["joblib"]))
+c1, c2 = st.columns(2)
 if model_file.is_file():
-    c1.download_button(":material/download: model.joblib", model_file.read_bytes(), file_name=f"{chosen.name}-v{chosen.version:04d}.joblib",
+    c1.download_button(f":material/download: {model_file.name}", model_file.read_bytes(),
+                       file_name=f"{chosen.name}-v{chosen.version:04d}{model_file.suffix}",
                        mime="application/octet-stream", key="models_download")
 c2.download_button(":material/download: meta.json", json.dumps(meta, indent=2, default=str), file_name=f"{chosen.name}-v"
                    f"{chosen.version:04d}-meta.json", mime="application/json", key="models_download_meta")
