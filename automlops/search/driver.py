@@ -126,7 +126,7 @@ class SearchDriver:
         self.budget.fixed_tail = 1.5 if self.tracker is not None else 0.3  # logging the model + saving
         self.plan = self.engine.prepare(data, self.log)
         sink = TrackingSink(self.tracker, run_name=self.config.run_name, problem=self.plan.problem,
-                            dataset=self.config.dataset, on_run=self._on_run, kind=self.engine.kind)
+                            dataset=self.config.dataset, on_run=self._on_run, engine=self.engine.name)
         self.budget.backlog = sink.backlog_seconds
         try:
             with quiet_optuna():

@@ -35,9 +35,9 @@ class TrackingSink:
 
     def __init__(self, tracker: Any, *, run_name: str | None, problem: Problem,
                  dataset: Mapping[str, Any] | None, on_run: Callable[[str], None] | None = None,
-                 kind: str = "automl") -> None:
+                 engine: str = "tabular") -> None:
         self.tracker, self.run_name, self.problem, self.dataset = tracker, run_name, problem, dataset
-        self.on_run, self.kind = on_run, kind
+        self.on_run, self.engine = on_run, engine
         self._pending: list[str] = []  # labels of queued jobs, in order
         self._current: str | None = None
         self._pending_lock = threading.Lock()
@@ -101,8 +101,8 @@ class TrackingSink:
         def open_run() -> None:
             try:
                 run_id = self.tracker.start_run(self.run_name or f"automl-{self.problem.target}",
-                                                tags={"automlops.kind": self.kind, "automlops.task":
-                                                      self.problem.task.value})
+                                                tags={"automlops.kind": "automl", "automlops.engine": self.engine,
+                                                      "automlops.task": self.problem.task.value})
             except Exception as exc:
                 self.run_id.set_exception(exc)
                 raise

@@ -48,10 +48,11 @@ def test_kmeans_engine_through_the_driver(iris_features, settings: Settings, emp
     assert len(np.unique(labels)) == result.best_params["n_clusters"] or len(np.unique(labels)) >= 2
     # it really clusters: the groups agree with the hidden species far beyond chance
     assert adjusted_rand_score(truth, result.artifact.obj.predict(X)) > 0.4
-    # the same driver tracked it: a run tagged with the engine's kind, one nested run per trial
+    # the same driver tracked it: a parent run tagged with the engine
     assert result.run_id is not None and not result.tracking_errors
     run = tracker.client.get_run(result.run_id)
-    assert run.data.tags["automlops.kind"] == "clustering" and run.info.status == "FINISHED"
+    assert run.data.tags["automlops.engine"] == "clustering" and run.data.tags["automlops.kind"] == "automl"
+    assert run.info.status == "FINISHED"
     assert "test_silhouette" in run.data.metrics
     assert any(e.extra.get("run_id") == result.run_id for e in events)  # the run id is announced when it opens
     with pytest.raises(dataclasses.FrozenInstanceError):
