@@ -60,14 +60,11 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _add_train(sub: Any) -> None:
     from automlops.tabular.ensemble import ENSEMBLE_CHOICES
     from automlops.tabular.presets import PRESETS
     from automlops.tabular.search import STRATEGIES
     from automlops.tabular.validation import USER_MODES
-
-    parser = _Parser(prog="automlops", description="AutoMLOps Studio command line")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     train = sub.add_parser("train", help="train, track and save a tabular model")
     train.add_argument("csv", help="training data (CSV) or a lake dataset as lake:NAME[@vN]")
@@ -89,12 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="after scoring the test rows, refit the final model on all rows")
     train.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
 
-    predict = sub.add_parser("predict", help="predict with a saved model")
-    predict.add_argument("csv")
-    predict.add_argument("--model", required=True, help="NAME or NAME@vN")
-    predict.add_argument("--out", help="output CSV (default: stdout)")
-    predict.add_argument("--proba", action="store_true", help="add one proba_<class> column per class")
 
+def _add_lake(sub: Any) -> None:
     lake = sub.add_parser("lake", help="the versioned data lake")
     lake_sub = lake.add_subparsers(dest="lake_command", required=True, parser_class=_Parser)
     add = lake_sub.add_parser("add", help="add a CSV as a new version")
@@ -107,13 +100,22 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--version")
     show.add_argument("--target")
 
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="automlops", description="AutoMLOps Studio command line")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    _add_train(sub)
+    predict = sub.add_parser("predict", help="predict with a saved model")
+    predict.add_argument("csv")
+    predict.add_argument("--model", required=True, help="NAME or NAME@vN")
+    predict.add_argument("--out", help="output CSV (default: stdout)")
+    predict.add_argument("--proba", action="store_true", help="add one proba_<class> column per class")
+    _add_lake(sub)
     models = sub.add_parser("models", help="saved models and the model zoo")
     models_sub = models.add_subparsers(dest="models_command", required=True, parser_class=_Parser)
     models_sub.add_parser("list", help="list saved models")
     models_sub.add_parser("zoo", help="list the algorithms AutoML can search")
-
     sub.add_parser("demo", help="seed the data lake with bundled real datasets")
-
     serve = sub.add_parser("serve", help="serve the newest model over HTTP (x-api-key protected)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, help="default: API_PORT (8000)")

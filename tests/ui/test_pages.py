@@ -257,8 +257,8 @@ def studio_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]
     store = ModelStore(api_home / "models")
     runner = AutoMLRunner("target", preset="fast", models=["logistic"], n_trials=1,
                           validation="holdout").fit(load_iris(as_frame=True).frame)
-    save_model(runner, store, "flowers_api")
-    save_model(runner, store, "flowers_api")  # v2: the page must name the version it is told
+    save_model(runner.result_, store, "flowers_api")
+    save_model(runner.result_, store, "flowers_api")  # v2: the page must name the version it is told
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(make_settings(api_home)), host="127.0.0.1", port=port,
                                            log_level="warning"))
