@@ -104,9 +104,9 @@ def _try_ensemble(engine: TabularEngine, ranked: Sequence[TrialOutcome], single:
                         f"({single.val_score:.4f}); keeping the single model")
         return Choice(single.label, single.params, single.val_score, single.val_std, single.recipe, (row,))
     verdict = "better than" if _better(engine, mean, single.val_score) else "compared with"
-    weights = f" with weights {list(config.weights)}" if config.weights else " with equal weights"
+    weights = f"weights {list(config.weights)}" if config.weights else "equal weights"
     log("ensemble", f"{label} scored {mean:.4f} ± {std:.4f} out of fold, {verdict} the best single model "
-                    f"({single.val_score:.4f}); the ensemble{weights} is the final model")
+                    f"({single.val_score:.4f}); the ensemble is the final model ({weights})")
     return Choice(label, params, mean, std, recipe=[o.candidate for o in members], extra_rows=(row,))
 
 
