@@ -37,7 +37,7 @@ from automlops.tabular.preprocessing import FeaturePlan, build_preprocessor
 from automlops.tabular.zoo import get_model
 
 __all__ = ["Evaluator", "OutOfFold", "TimeBudgetExceeded", "build_pipeline", "decode_oof", "encode_oof",
-           "one_openmp_thread", "predict_outputs"]
+           "one_openmp_thread", "predict_labels_and_proba", "predict_outputs"]
 
 LEARNING_CURVE = (0.25, 0.5, 1.0)
 _THREADPOOLS: Any = None
@@ -65,7 +65,13 @@ def build_pipeline(candidate: Candidate, plan: FeaturePlan, problem: Problem, se
 
 def predict_outputs(model: Any, X: pd.DataFrame, problem: Problem) -> tuple[np.ndarray, np.ndarray | None]:
     """Predicted labels/values and, for classifiers that have them, class probabilities."""
-    if problem.task is TaskType.CLASSIFICATION and hasattr(model, "predict_proba"):
+    return predict_labels_and_proba(model, X, classify=problem.task is TaskType.CLASSIFICATION)
+
+
+def predict_labels_and_proba(model: Any, X: pd.DataFrame, *, classify: bool
+                             ) -> tuple[np.ndarray, np.ndarray | None]:
+    """One pass through the model: the label is the most probable class, so the two always agree."""
+    if classify and hasattr(model, "predict_proba"):
         try:
             proba = np.asarray(model.predict_proba(X))
         except AttributeError:  # e.g. hard voting exposes the method but cannot use it

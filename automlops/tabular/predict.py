@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from automlops.errors import DataError
+from automlops.tabular.evaluate import predict_labels_and_proba
 
 __all__ = ["predict_frame"]
 
@@ -30,9 +31,9 @@ def predict_frame(model: Any, meta: dict[str, Any], frame: pd.DataFrame, *, prob
     X = frame[columns] if columns else frame
     out = frame.copy()
     try:
-        out["prediction"] = np.asarray(model.predict(X))
-        if proba and meta.get("task") == "classification" and hasattr(model, "predict_proba"):
-            probabilities = np.asarray(model.predict_proba(X))
+        labels, probabilities = predict_labels_and_proba(model, X, classify=meta.get("task") == "classification")
+        out["prediction"] = labels
+        if proba and probabilities is not None:
             for i, cls in enumerate(np.asarray(model.classes_)):
                 out[f"proba_{cls}"] = probabilities[:, i]
     except (ValueError, TypeError, KeyError) as exc:
