@@ -7,6 +7,7 @@ leaks from one test into the next.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import secrets
@@ -109,31 +110,35 @@ class AuthServer:
     password: str
 
 
-@pytest.fixture(scope="session")
-def mlflow_auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthServer]:
-    """A real ``mlflow server --app-name basic-auth`` on a free loopback port (stands in for DagsHub)."""
-    root = tmp_path_factory.mktemp("mlflow-auth")
-    password = "right-" + secrets.token_hex(8)
+@contextlib.contextmanager
+def run_auth_server(root: Path, username: str, password: str) -> Iterator[AuthServer]:
+    """A real ``mlflow server --app-name basic-auth`` on a free loopback port whose admin is ``username``."""
     ini = root / "basic_auth.ini"
     ini.write_text("[mlflow]\ndefault_permission = READ\n"
                    f"database_uri = sqlite:///{root / 'auth.db'}\n"
-                   f"admin_username = admin\nadmin_password = {password}\nauth_cache_ttl_seconds = 60\n")
+                   f"admin_username = {username}\nadmin_password = {password}\nauth_cache_ttl_seconds = 60\n")
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
     env.update(MLFLOW_AUTH_CONFIG_PATH=str(ini), MLFLOW_FLASK_SERVER_SECRET_KEY=secrets.token_hex(16),
                MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false")
-    log = open(root / "server.log", "wb")  # noqa: SIM115 - closed at teardown
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "server", "--app-name", "basic-auth",
-         "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}", "--artifacts-destination", str(root / "artifacts"),
-         "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root)
-    try:
-        wait_http(f"http://127.0.0.1:{port}/health", 90, proc)
-        yield AuthServer(f"http://127.0.0.1:{port}", "admin", password)
-    finally:
-        stop_process(proc)
-        log.close()
+    with open(root / "server.log", "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "mlflow", "server", "--app-name", "basic-auth",
+             "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}", "--artifacts-destination",
+             str(root / "artifacts"), "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root)
+        try:
+            wait_http(f"http://127.0.0.1:{port}/health", 90, proc)
+            yield AuthServer(f"http://127.0.0.1:{port}", username, password)
+        finally:
+            stop_process(proc)
+
+
+@pytest.fixture(scope="session")
+def mlflow_auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthServer]:
+    """A real authenticated MLflow server (stands in for DagsHub)."""
+    with run_auth_server(tmp_path_factory.mktemp("mlflow-auth"), "admin", "right-" + secrets.token_hex(8)) as server:
+        yield server
 
 
 @pytest.hookimpl(wrapper=True)

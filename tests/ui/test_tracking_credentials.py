@@ -14,8 +14,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import subprocess
-import sys
 import threading
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -31,7 +29,7 @@ from automlops.errors import TrackingError
 from automlops.mlops.reports import read_artifact_text
 from automlops.mlops.tracking import Tracker
 from automlops.ui import tracking
-from tests.ui.conftest import AuthServer, free_port, stop_process, wait_http
+from tests.ui.conftest import AuthServer, run_auth_server
 
 pytestmark = pytest.mark.integration
 
@@ -40,28 +38,9 @@ ROUNDS = 8
 
 @pytest.fixture(scope="module")
 def server_b(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthServer]:
-    """A second ``mlflow server --app-name basic-auth`` whose admin is ``bob``, with its own password."""
-    root = tmp_path_factory.mktemp("mlflow-auth-b")
-    password = "bob-" + secrets.token_hex(8)
-    ini = root / "basic_auth.ini"
-    ini.write_text("[mlflow]\ndefault_permission = READ\n"
-                   f"database_uri = sqlite:///{root / 'auth.db'}\n"
-                   f"admin_username = bob\nadmin_password = {password}\nauth_cache_ttl_seconds = 60\n")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
-    env.update(MLFLOW_AUTH_CONFIG_PATH=str(ini), MLFLOW_FLASK_SERVER_SECRET_KEY=secrets.token_hex(16),
-               MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false")
-    with open(root / "server.log", "wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "mlflow", "server", "--app-name", "basic-auth",
-             "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}", "--artifacts-destination",
-             str(root / "artifacts"), "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root)
-        try:
-            wait_http(f"http://127.0.0.1:{port}/health", 90, proc)
-            yield AuthServer(f"http://127.0.0.1:{port}", "bob", password)
-        finally:
-            stop_process(proc)
+    """A second authenticated MLflow server whose admin is ``bob``, with its own password."""
+    with run_auth_server(tmp_path_factory.mktemp("mlflow-auth-b"), "bob", "bob-" + secrets.token_hex(8)) as server:
+        yield server
 
 
 def _add_reader(server: AuthServer, username: str, password: str) -> None:
