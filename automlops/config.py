@@ -98,6 +98,45 @@ class Settings(BaseSettings):
         description="Most dashboard trainings that run at once, each in its own worker process; "
                     "more wait in a queue (default: the number of CPU cores).",
     )
+    # ---- resource caps and tracking bounds (issue 8: refusals, caps, slow servers)
+    max_columns: int = Field(
+        default=2000, gt=0, validation_alias=_env("AUTOMLOPS_MAX_COLUMNS"),
+        description="Most columns a CSV may have; a wider header is refused before pandas parses it.",
+    )
+    max_field_chars: int = Field(
+        default=131_072, gt=0, validation_alias=_env("AUTOMLOPS_MAX_FIELD_CHARS"),
+        description="Longest single CSV field (cell or header name), in characters; longer is refused.",
+    )
+    leakage_max_features: int = Field(
+        default=100, gt=0, validation_alias=_env("AUTOMLOPS_LEAKAGE_MAX_FEATURES"),
+        description="Most features the leakage check fits a tree for; the rest are skipped (and said so).",
+    )
+    leakage_time_share: float = Field(
+        default=0.1, gt=0, le=1, validation_alias=_env("AUTOMLOPS_LEAKAGE_TIME_SHARE"),
+        description="Share of the time budget the leakage check may use before it stops checking.",
+    )
+    max_kept_categories: int = Field(
+        default=200, gt=1, validation_alias=_env("AUTOMLOPS_MAX_KEPT_CATEGORIES"),
+        description="Categories a high-cardinality text column keeps (the most frequent); the rest "
+                    "share one 'other' code, so saved models stay small.",
+    )
+    tracking_request_timeout: float = Field(
+        default=10.0, gt=0, validation_alias=_env("MLFLOW_HTTP_REQUEST_TIMEOUT"),
+        description="Seconds one MLflow HTTP request may wait (MLflow's own default is 120).",
+    )
+    tracking_request_retries: int = Field(
+        default=2, ge=0, validation_alias=_env("MLFLOW_HTTP_REQUEST_MAX_RETRIES"),
+        description="Retries of a failed MLflow HTTP request (MLflow's own default is 7, with growing waits).",
+    )
+    tracking_backoff_factor: float = Field(
+        default=0.5, ge=0, validation_alias=_env("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR"),
+        description="Backoff factor between MLflow HTTP retries (MLflow's own default is 2).",
+    )
+    tracking_probe_timeout: float = Field(
+        default=3.0, gt=0, validation_alias=_env("AUTOMLOPS_TRACKING_PROBE_TIMEOUT"),
+        description="Seconds 'automlops train' waits for a remote MLflow server to answer before "
+                    "training without it.",
+    )
 
     @property
     def home(self) -> Path:
