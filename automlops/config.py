@@ -11,13 +11,15 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from automlops.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 API_KEY_PLACEHOLDER = "change-me"
 
-__all__ = ["API_KEY_PLACEHOLDER", "REPO_ROOT", "Settings", "get_settings"]
+__all__ = ["API_KEY_PLACEHOLDER", "REPO_ROOT", "Settings", "describe_settings_error", "get_settings"]
 
 
 def _env(*names: str) -> AliasChoices:
@@ -137,6 +139,29 @@ class Settings(BaseSettings):
         description="Seconds 'automlops train' waits for a remote MLflow server to answer before "
                     "training without it.",
     )
+    # ---- model signing (automlops.mlops._signing); appended for the model-integrity issue
+    signing_key: str | None = Field(
+        default=None, min_length=32, validation_alias=_env("AUTOMLOPS_SIGNING_KEY"), repr=False,
+        description="Secret (32+ characters) that signs the models the studio publishes; give the dashboard "
+                    "and the API the same one. Empty: a key file, generated on first use.",
+    )
+    signing_key_file: Path | None = Field(
+        default=None, validation_alias=_env("AUTOMLOPS_SIGNING_KEY_FILE"),
+        description="Where the generated signing key lives when AUTOMLOPS_SIGNING_KEY is empty "
+                    "(default ~/.automlops/signing.key; never inside models/).",
+    )
+
+    @model_validator(mode="after")
+    def _version_needs_a_name(self) -> Settings:
+        if self.model_version is not None and not self.model_name:
+            raise ValueError("MODEL_VERSION is set but MODEL_NAME is not: a version number only pins a model "
+                             "together with its name (set both, or neither to serve the newest model)")
+        return self
+
+    @property
+    def resolved_signing_key_file(self) -> Path:
+        """The signing key file in use: the configured one or ``~/.automlops/signing.key``."""
+        return (self.signing_key_file or Path.home() / ".automlops" / "signing.key").expanduser()
 
     @property
     def home(self) -> Path:
@@ -175,6 +200,39 @@ class Settings(BaseSettings):
         return int(self.max_upload_mb * 1024 * 1024)
 
 
+_PROBLEMS = {"int_parsing": "is not a whole number", "int_from_float": "is not a whole number",
+             "float_parsing": "is not a number", "bool_parsing": "is not true or false",
+             "path_type": "is not a path"}
+
+
+def describe_settings_error(error: ValidationError) -> str:
+    """One line naming each bad variable: ``MODEL_VERSION='abc' is not a whole number``.
+
+    Secret settings (API key, passwords, the signing key) are named but their value is never shown.
+    """
+    secret = {alias for f in Settings.model_fields.values() if not f.repr
+              for alias in getattr(f.validation_alias, "choices", [])}
+    lines = []
+    for err in error.errors():
+        if not err["loc"]:  # a rule about several settings: its message says it all
+            lines.append(str(err["msg"]).removeprefix("Value error, "))
+            continue
+        var = str(err["loc"][0])
+        shown = var if var in secret else f"{var}={err['input']!r}"
+        problem = _PROBLEMS.get(err["type"], str(err["msg"]).lower())
+        if err["type"] == "string_too_short":
+            problem = f"is too short (at least {err.get('ctx', {}).get('min_length')} characters)"
+        lines.append(f"{shown} {problem}")
+    return "; ".join(lines)
+
+
 def get_settings(**overrides: object) -> Settings:
-    """Fresh settings from the environment (cheap; not cached so tests can change env)."""
-    return Settings(**overrides)  # type: ignore[arg-type]
+    """Fresh settings from the environment (cheap; not cached so tests can change env).
+
+    A malformed value raises :class:`~automlops.errors.ConfigError` with one line naming the
+    variable, which the CLI and the API turn into a message instead of a traceback.
+    """
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise ConfigError(describe_settings_error(exc)) from None

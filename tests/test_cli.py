@@ -214,3 +214,39 @@ def test_main_returns_from_train_in_process(tmp_path: Path, monkeypatch: pytest.
     assert code == 0, capsys.readouterr().err
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["name"] == "tiny" and Path(summary["model_path"]).is_file()
+
+
+# ----------------------------------------------------------------------- malformed settings
+SETTING_ERRORS = {
+    "version_not_a_number": ({"MODEL_NAME": "m", "MODEL_VERSION": "abc"}, "MODEL_VERSION='abc' is not a whole number"),
+    "version_without_name": ({"MODEL_VERSION": "3"}, "MODEL_VERSION is set but MODEL_NAME is not"),
+    "port_not_a_number": ({"API_PORT": "http"}, "API_PORT='http' is not a whole number"),
+    "short_signing_key": ({"AUTOMLOPS_SIGNING_KEY": "short-secret"}, "AUTOMLOPS_SIGNING_KEY "),
+}
+
+
+def _run_with(cwd: Path, command: list[str], **env: str) -> subprocess.CompletedProcess[str]:
+    full = {k: v for k, v in _env(cwd).items() if not k.startswith(("MODEL_", "API_"))} | env
+    full["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
+    return subprocess.run(command, cwd=cwd, env=full, capture_output=True, text=True, timeout=120, check=False)
+
+
+@pytest.mark.parametrize("case", sorted(SETTING_ERRORS))
+def test_a_malformed_setting_is_one_line_and_exit_2(tmp_path: Path, case: str) -> None:
+    env, expected = SETTING_ERRORS[case]
+    proc = _run_with(tmp_path, [*COMMAND, "models", "list"], **env)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("automlops: error: ") and expected in lines[0], proc.stderr
+    assert "short-secret" not in proc.stderr  # a secret is named, never echoed
+
+
+@pytest.mark.parametrize("command", ["serve", "uvicorn"])
+def test_the_api_refuses_a_malformed_setting_in_one_line(tmp_path: Path, command: str) -> None:
+    argv = ([*COMMAND, "serve", "--port", "0"] if command == "serve"
+            else [sys.executable, "-m", "uvicorn", "api:app", "--port", "0"])
+    proc = _run_with(tmp_path, argv, API_KEY="k" * 32, MODEL_NAME="m", MODEL_VERSION="abc")
+    assert proc.returncode == (2 if command == "serve" else 1), proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "MODEL_VERSION='abc' is not a whole number" in lines[0], proc.stderr
+    assert "Traceback" not in proc.stderr
