@@ -1,8 +1,16 @@
 """Loading the model to serve, and swapping in new versions without a restart (hot reload).
 
-**What gets served.** By default the newest version in the model store (``latest_overall``);
-with ``MODEL_NAME`` the newest version of that name; with ``MODEL_NAME`` + ``MODEL_VERSION``
-exactly that version.
+**What gets served.** The API follows the user's intent, never just "the newest file":
+
+1. ``models/SERVING.json`` (written by the dashboard's *Serve this version*, see
+   :mod:`automlops.mlops.serving_pointer`) names one exact version: it beats everything below,
+   and is read again on every reload tick, so the choice takes effect without a restart;
+2. ``MODEL_NAME`` (+ ``MODEL_VERSION``) pins a name (and a version);
+3. otherwise the newest model in the store *at start-up*, whose name is then pinned.
+
+With a pinned name, only newer versions **of that name** are hot-reloaded: training another
+dataset saves a model under another name and leaves the served one alone, so clients built for
+its columns keep working.
 
 **How a new version comes in.** A background thread looks at ``models/`` every
 ``API_RELOAD_INTERVAL`` seconds (a directory listing: cheap). When something changed it
@@ -26,6 +34,7 @@ import threading
 from typing import Any
 
 from automlops.errors import AutoMLOpsError, ModelError, NotFoundError
+from automlops.mlops.serving_pointer import SERVING_FILE, ServingPointer, read_serving_pointer
 from automlops.mlops.store import ModelStore, StoredModel
 from automlops.serving.metrics import Metrics
 from automlops.serving.served import ServedModel
@@ -68,12 +77,17 @@ def load_served(store: ModelStore, name: str, version: int, stored: StoredModel 
 
 
 class ModelManager:
-    """Holds the served model and replaces it when a newer valid version appears."""
+    """Holds the served model and replaces it when a newer valid version appears.
+
+    ``name`` / ``version`` are the pin (``MODEL_NAME`` / ``MODEL_VERSION``); without a name, the
+    first model served pins its name. ``pointer`` is the ``SERVING.json`` choice in force, if any.
+    """
 
     def __init__(self, store: ModelStore, *, name: str | None = None, version: int | None = None,
                  metrics: Metrics | None = None) -> None:
         self.store = store
         self.name, self.version = name, version
+        self.pointer: ServingPointer | None = None
         self.metrics = metrics or Metrics()
         self.current: ServedModel | None = None  # replaced by one assignment: atomic for readers
         self.problem: str | None = "no model loaded yet"
@@ -83,13 +97,18 @@ class ModelManager:
 
     # ------------------------------------------------------------------ change detection
     def _snapshot(self) -> Any:
-        """Names, version folders and LATEST times under the store: changes when anything is published."""
-        entries = []
+        """Names, version folders, LATEST times and the pointer: changes when anything is published or chosen."""
+        entries: list[Any] = []
         try:
             with os.scandir(self.store.root) as it:
                 names = sorted(e.name for e in it if e.is_dir() and not e.name.startswith("."))
         except OSError:
             return None
+        try:
+            st = os.stat(self.store.root / SERVING_FILE)  # the user's "serve this version"
+            entries.append((SERVING_FILE, st.st_size, st.st_mtime_ns))
+        except OSError:
+            pass
         for name in names:
             folder = self.store.root / name
             try:
@@ -100,18 +119,33 @@ class ModelManager:
             entries.append((name, versions, latest))
         return tuple(entries)
 
+    def _read_pointer(self) -> ServingPointer | None:
+        """``SERVING.json``, or None; an unreadable one is logged and ignored (the pin decides)."""
+        try:
+            return read_serving_pointer(self.store.root)
+        except AutoMLOpsError as exc:
+            log.warning("ignoring the serving pointer: %s", exc)
+            return None
+
     def _candidates(self) -> list[StoredModel]:
-        """Versions worth serving, best first."""
+        """Versions worth serving, best first: the pointer's version, else the pin's."""
+        self.pointer = self._read_pointer()
+        if self.pointer is not None:
+            return self._versions_of(self.pointer.name, self.pointer.version)
         if self.name is None:
             models = self.store.list_models()
             return sorted(models, key=lambda m: (m.created, m.name, m.version), reverse=True)
+        return self._versions_of(self.name, self.version)
+
+    def _versions_of(self, name: str, version: int | None) -> list[StoredModel]:
+        """Versions of ``name`` (only ``version`` when given), LATEST first then newest first."""
         try:
-            versions = self.store.versions(self.name)
+            versions = self.store.versions(name)
         except NotFoundError:
             return []
-        if self.version is not None:
-            return [v for v in versions if v.version == self.version]
-        _, latest = self.store.resolve(self.name)
+        if version is not None:
+            return [v for v in versions if v.version == version]
+        _, latest = self.store.resolve(name)
         return sorted(versions, key=lambda v: (v.version == latest, v.version), reverse=True)
 
     @staticmethod
@@ -160,15 +194,28 @@ class ModelManager:
                     self._fingerprint = None  # come back next time for the rest
                     return False
                 continue
-            self.current = served
-            self.problem = None
-            self.metrics.model_reload("success")
-            log.info("serving model %s v%d (%s)", served.name, served.version, served.task)
+            self._serve(served)
             return True
         if self.current is None and not self.refused:
-            pinned = f" named {self.name!r}" + (f" at v{self.version}" if self.version else "") if self.name else ""
-            self.problem = f"no model{pinned} in the model store yet: train one (automlops train ...)"
+            self.problem = self._nothing_to_serve()
         return False
+
+    def _serve(self, served: ServedModel) -> None:
+        """Swap ``served`` in (one assignment) and pin its name if nothing was pinned yet."""
+        self.current = served
+        self.problem = None
+        if self.name is None:
+            self.name = served.name  # from now on only newer versions of this name are served
+        self.metrics.model_reload("success")
+        why = f"asked by {SERVING_FILE}" if self.pointer is not None else f"following {self.name!r}"
+        log.info("serving model %s v%d (%s; %s)", served.name, served.version, served.task, why)
+
+    def _nothing_to_serve(self) -> str:
+        if self.pointer is not None:
+            return (f"{SERVING_FILE} asks for {self.pointer.ref}, which is not in the model store: "
+                    "pick another version on the Models page, or delete the file")
+        pinned = f" named {self.name!r}" + (f" at v{self.version}" if self.version else "") if self.name else ""
+        return f"no model{pinned} in the model store yet: train one (automlops train ...)"
 
     def _refuse(self, key: tuple[Any, ...], stored: StoredModel, exc: BaseException) -> None:
         reason = str(exc) if isinstance(exc, AutoMLOpsError) else f"{type(exc).__name__}: {exc}"
