@@ -8,19 +8,28 @@ delimiter and the decimal mark from the bytes themselves, reports what it detect
 choice can be checked), and refuses bad input with a message that names the problem and the
 line ("line 7 has 4 fields but the header has 3") instead of silently guessing. Columns of
 date strings become real ``datetime64`` columns, so later steps can sort and split by time.
-Whatever came in, the lake stores one *canonical* CSV (UTF-8, comma, '.' decimals, ISO dates):
-the same table then always has the same bytes, hence the same SHA-256 fingerprint.
+The lake keeps an upload byte for byte, and reading it back must give the same table: a quoted
+carriage return stays a carriage return, and every float is parsed with ``round_trip`` precision
+(pandas' default fast parser can land one unit in the last place away: 0.1 + 1e-17).
+
+Limits come first. pandas builds a Python object per header name and per field, so a 50 MB
+single-line header grows to several GB before any error: the number of columns and the length
+of the longest field are checked (``AUTOMLOPS_MAX_COLUMNS``, ``AUTOMLOPS_MAX_FIELD_CHARS``)
+while scanning with the standard :mod:`csv` module, before pandas sees the bytes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
 import re
+import threading
 import unicodedata
 import warnings
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -28,13 +37,15 @@ from typing import IO, Any
 import pandas as pd
 
 from automlops.errors import DataError, NotFoundError
+from automlops.mlops._canonical import canonical_csv, check_frame, read_canonical_csv
 
 __all__ = ["DELIMITERS", "IngestResult", "canonical_csv", "check_frame", "parse_date_columns", "read_canonical_csv",
-           "read_csv_robust"]
+           "read_csv_robust", "read_source_bytes"]
 
 DELIMITERS = (",", ";", "\t")
 _SAMPLE_CHARS = 64 * 1024
 _MB = 1024 * 1024
+_FIELD_LIMIT_LOCK = threading.Lock()  # csv.field_size_limit is process-wide
 
 # First bytes of common non-CSV files a student may upload by mistake.
 _MAGIC: tuple[tuple[bytes, str], ...] = (
@@ -63,25 +74,39 @@ class IngestResult:
     n_bytes: int
 
 
-def read_csv_robust(source: str | Path | bytes | IO[bytes], *, max_bytes: int) -> IngestResult:
+def read_csv_robust(source: str | Path | bytes | IO[bytes], *, max_bytes: int, max_columns: int | None = None,
+                    max_field_chars: int | None = None) -> IngestResult:
     """Read a CSV from a path, raw bytes or a binary file object, detecting its dialect.
 
     A ``str`` is a file path, never CSV text. Raises :class:`DataError` (with a message a
-    student can act on) for empty, binary, oversized, undecodable or malformed tables.
+    student can act on) for empty, binary, oversized, too wide, undecodable or malformed
+    tables. ``max_columns`` and ``max_field_chars`` default to the Settings.
     """
+    if max_columns is None or max_field_chars is None:
+        from automlops.config import get_settings
+
+        settings = get_settings()
+        max_columns = settings.max_columns if max_columns is None else max_columns
+        max_field_chars = settings.max_field_chars if max_field_chars is None else max_field_chars
     data = _read_bytes(source, max_bytes)
     _reject_binary(data)
     text, encoding = _decode(data)
     if not text.strip():
         raise DataError("the file contains only blank lines: there is no header and no data")
     delimiter = _detect_delimiter(text)
-    header = _check_shape(text, delimiter)
+    _check_width(text, delimiter, max_columns)
+    header = _check_shape(text, delimiter, max_field_chars)
     decimal = _detect_decimal(text, delimiter)
     frame = _parse(text, delimiter, decimal, header)
     return IngestResult(parse_date_columns(frame), encoding, delimiter, decimal, len(data))
 
 
 # --------------------------------------------------------------------------- bytes
+
+
+def read_source_bytes(source: str | Path | bytes | IO[bytes], max_bytes: int) -> bytes:
+    """The bytes of a path, a bytes object or a binary file, refused if empty or over ``max_bytes``."""
+    return _read_bytes(source, max_bytes)
 
 
 def _read_bytes(source: str | Path | bytes | IO[bytes], max_bytes: int) -> bytes:
@@ -150,7 +175,7 @@ def _decode(data: bytes) -> tuple[str, str]:
             except UnicodeDecodeError:
                 pass
         _reject_control_chars(text, encoding)
-        return text.replace("\r\n", "\n").replace("\r", "\n"), encoding
+        return text, encoding  # line ends stay: the csv readers split rows, quoted \r stays data
     raise DataError(f"the file could not be decoded as text ({' or '.join(candidates)}); save it as UTF-8")
 
 
@@ -168,7 +193,7 @@ def _reject_control_chars(text: str, encoding: str) -> None:
 
 
 def _sample_lines(text: str, limit: int = 200) -> list[str]:
-    sample = text[:_SAMPLE_CHARS]
+    sample = text[:_SAMPLE_CHARS].replace("\r\n", "\n").replace("\r", "\n")  # a heuristic sample only
     if len(text) > _SAMPLE_CHARS and "\n" in sample:
         sample = sample[: sample.rindex("\n")]
     return [line for line in sample.split("\n") if line.strip()][:limit]
@@ -203,11 +228,41 @@ def _detect_delimiter(text: str) -> str:
     return best if scores[best][1] >= 2 else ","
 
 
-def _check_shape(text: str, delimiter: str) -> list[str]:
-    """Validate the header and that every row has as many fields; return the header."""
+def _check_width(text: str, delimiter: str, max_columns: int) -> None:
+    """Refuse a header with more than ``max_columns`` fields, counted without building them."""
+    body = text.lstrip("\r\n")
+    ends = [i for i in (body.find("\n"), body.find("\r")) if i >= 0]
+    head = body[: min(ends)] if ends else body
+    width = head.count(delimiter) + 1
+    if width > max_columns and '"' in head:  # a quoted name may contain the delimiter: count exactly
+        with _field_limit(len(head) + 1):
+            width = len(next(csv.reader([head], delimiter=delimiter), []))
+    if width > max_columns:
+        raise DataError(f"the table has {width} columns while the limit is {max_columns}; keep fewer columns "
+                        "or raise AUTOMLOPS_MAX_COLUMNS")
+
+
+@contextlib.contextmanager
+def _field_limit(limit: int) -> Iterator[None]:
+    """Run with :func:`csv.field_size_limit` set to ``limit`` (process-wide, hence the lock)."""
+    with _FIELD_LIMIT_LOCK:
+        previous = csv.field_size_limit(limit)
+        try:
+            yield
+        finally:
+            csv.field_size_limit(previous)
+
+
+def _check_shape(text: str, delimiter: str, max_field_chars: int) -> list[str]:
+    """Validate the header, field sizes and that every row has as many fields; return the header."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
-        return _check_rows(csv.reader(io.StringIO(text), delimiter=delimiter), delimiter)
+        with _field_limit(max_field_chars):
+            return _check_rows(reader, delimiter)
     except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            raise DataError(f"line {reader.line_num} has a field longer than {max_field_chars} characters (the "
+                            "limit); shorten it or raise AUTOMLOPS_MAX_FIELD_CHARS") from None
         raise DataError(f"the CSV could not be parsed: {exc}") from None
 
 
@@ -252,7 +307,8 @@ def _detect_decimal(text: str, delimiter: str) -> str:
 
 def _parse(text: str, delimiter: str, decimal: str, header: list[str]) -> pd.DataFrame:
     try:
-        frame = pd.read_csv(io.StringIO(text), sep=delimiter, decimal=decimal, low_memory=False)
+        frame = pd.read_csv(io.StringIO(text, newline=""), sep=delimiter, decimal=decimal, low_memory=False,
+                            float_precision="round_trip")
     except (pd.errors.ParserError, ValueError) as exc:
         raise DataError(f"the CSV could not be parsed: {exc}") from None
     if len(frame) == 0:
@@ -297,59 +353,3 @@ def parse_date_columns(frame: pd.DataFrame) -> pd.DataFrame:
         if parsed is not None:
             frame[column] = parsed.reindex(frame.index)
     return frame
-
-
-# --------------------------------------------------------------------------- canonical CSV
-
-
-def check_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Validate a DataFrame handed over directly (rows, unique names); a named index becomes a column."""
-    if not isinstance(frame, pd.DataFrame):
-        raise DataError(f"expected a pandas DataFrame, got {type(frame).__name__}")
-    if isinstance(frame.index, pd.MultiIndex) or frame.index.name is not None:
-        frame = frame.reset_index()  # a named index is data: keep it as columns
-    if frame.shape[1] == 0:
-        raise DataError("the table has no columns")
-    if len(frame) == 0:
-        raise DataError(f"the table has {frame.shape[1]} columns but no rows")
-    names = [str(c) for c in frame.columns]
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise DataError(f"duplicate column names: {', '.join(repr(d) for d in dupes)}; rename them")
-    return frame
-
-
-def canonical_csv(frame: pd.DataFrame) -> bytes:
-    """The one way the studio stores a table: UTF-8, comma, '.' decimals, ISO dates, no index."""
-    return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
-
-
-def read_canonical_csv(path: Path, dtypes: dict[str, str]) -> pd.DataFrame:
-    """Read a canonical CSV back, giving each column the dtype recorded when it was stored."""
-    read_as: dict[str, Any] = {}
-    for column, dtype in dtypes.items():
-        if dtype in ("object", "string", "str") or dtype.startswith(("int", "uint", "float", "Int", "UInt",
-                                                                     "Float")):
-            read_as[column] = str if dtype == "object" else dtype
-    frame = pd.read_csv(path, dtype=read_as, low_memory=False)
-    for column, dtype in dtypes.items():
-        frame[column] = _cast(frame[column], dtype)
-    return frame
-
-
-def _cast(values: pd.Series, dtype: str) -> pd.Series:
-    if dtype.startswith("datetime64"):
-        if "," not in dtype:
-            parsed = pd.to_datetime(values, format="ISO8601")
-            return parsed if str(parsed.dtype) == dtype else parsed.astype(dtype)
-        tz = dtype.split(",", 1)[1].rstrip("]").strip()
-        return pd.to_datetime(values, format="ISO8601", utc=True).dt.tz_convert(tz)
-    if dtype.startswith("timedelta64"):
-        return pd.to_timedelta(values)
-    if dtype == "category":
-        return values.astype("category")
-    if dtype == "bool":
-        return values.astype("bool") if values.notna().all() else values.astype("boolean")
-    if dtype == "boolean":
-        return values.astype("boolean")
-    return values

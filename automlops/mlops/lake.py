@@ -5,8 +5,10 @@ lake never edits a file: each upload or cleaning step becomes a new version
 (``raw/v0001.csv``, ``processed/v0002.csv``...) and old versions stay untouched, which is what
 *write-once* means. Next to each version the manifest records its SHA-256 fingerprint: a
 64-character digest that changes completely if even one byte of the file changes. Recomputing
-it later (:meth:`DataLake.verify`) proves the file is exactly what was stored, and an identical
-re-upload is recognised by its digest and reused instead of duplicated. Files are written to a
+it later (:meth:`DataLake.verify`) proves the file is exactly what was stored. An upload is kept
+byte for byte (its digest is the upload's own), and the same table uploaded again, even in
+another encoding or delimiter, is recognised by the digest of its canonical form and reused
+instead of duplicated. Files are written to a
 temp file, flushed to disk and renamed into place, and the manifest is updated under a file
 lock, so a crash or two people uploading at once can never leave a half-written version.
 """
@@ -37,17 +39,23 @@ from automlops.mlops._atomic import (
     sha256_file,
 )
 from automlops.mlops._locks import flock
-from automlops.mlops.ingest import canonical_csv, check_frame, read_canonical_csv, read_csv_robust
+from automlops.mlops._profile import DatasetProfile, profile_frame
+from automlops.mlops.ingest import (
+    canonical_csv,
+    check_frame,
+    read_canonical_csv,
+    read_csv_robust,
+    read_source_bytes,
+)
 
 __all__ = ["DataLake", "DatasetInfo", "DatasetProfile", "DatasetVersion", "dataset_name_from_filename",
            "validate_name"]
 
-NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")  # always .fullmatch: "$" would accept "abc\n"
 MANIFEST = "manifest.json"
 LOCK = ".lock"
 STAGES = ("raw", "processed")
 _VERSION_FILE = re.compile(r"^v(\d+)\.csv$")
-_MAX_CLASSES = 50
 
 Source: TypeAlias = str | Path | bytes | IO[bytes] | pd.DataFrame
 
@@ -71,6 +79,8 @@ class DatasetVersion:
     source: dict[str, str | None]
     full_path: Path
     reused: bool = False
+    storage: str = "canonical"  # "original": the uploaded bytes, kept exactly (older versions: canonical CSV)
+    content_sha256: str | None = None  # digest of the table's canonical CSV (same table, same digest)
 
     def lineage(self) -> dict[str, Any]:
         """Which data trained a model: name, version, SHA-256, rows, column dtypes and file.
@@ -92,23 +102,9 @@ class DatasetInfo:
         return self.versions[-1]
 
 
-@dataclass(frozen=True)
-class DatasetProfile:
-    """A first look at a table: size, per-column health, and the target's balance or spread."""
-
-    dataset: str
-    version: int
-    rows: int
-    columns: int
-    table: pd.DataFrame  # name, dtype, missing, missing_pct, unique, example
-    target: str | None = None
-    target_balance: pd.DataFrame | None = None  # value, count, share (<= 50 distinct values)
-    target_stats: pd.DataFrame | None = None  # describe() of a many-valued target
-
-
 def validate_name(name: str) -> str:
     """Return ``name`` if it is a safe dataset name (letters, digits, ``_``, ``-``; 1-64)."""
-    if not isinstance(name, str) or not NAME_RE.match(name):
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
         raise DataError(
             f"invalid dataset name {name!r}: use 1-64 letters, digits, '_' or '-' (no spaces, dots or slashes)"
         )
@@ -143,7 +139,7 @@ class DataLake:
         for entry in self.root.iterdir():
             if entry.name.startswith(TMP_PREFIX):
                 shutil.rmtree(entry, True) if entry.is_dir() else entry.unlink(missing_ok=True)
-            elif entry.is_dir() and NAME_RE.match(entry.name):
+            elif entry.is_dir() and NAME_RE.fullmatch(entry.name):
                 _clean_if_idle(entry)
 
     # ------------------------------------------------------------------ paths and manifest
@@ -187,20 +183,21 @@ class DataLake:
     def add(self, name: str, source: Source, *, note: str = "", filename: str | None = None) -> DatasetVersion:
         """Store ``source`` (path, bytes, binary file, or DataFrame) as a new raw version.
 
-        The table is validated and converted to canonical CSV *before* anything is written. If
-        the same content is already a raw version of ``name``, that version is returned with
-        ``reused=True``.
+        The table is validated *before* anything is written. An uploaded file is stored byte for
+        byte (its SHA-256 is the upload's); a DataFrame is stored as canonical CSV. If the same
+        table (whatever its encoding or delimiter) is already a raw version of ``name``, that
+        version is returned with ``reused=True``.
         """
         self._dir(name)
         if isinstance(source, pd.DataFrame):
-            frame = check_frame(source)
-            info: dict[str, str | None] = {"encoding": None, "delimiter": None, "decimal": None}
-        else:
-            result = read_csv_robust(source, max_bytes=self.settings.max_upload_bytes)
-            frame = result.frame
-            info = {"encoding": result.encoding, "delimiter": result.delimiter, "decimal": result.decimal}
-        info = {"filename": filename or _source_filename(source), **info}
-        return self._store(name, frame, stage="raw", parent=None, note=note, source=info)
+            return self._store(name, check_frame(source), stage="raw", parent=None, note=note,
+                               source={"filename": filename, "encoding": None, "delimiter": None, "decimal": None})
+        data = read_source_bytes(source, self.settings.max_upload_bytes)
+        result = read_csv_robust(data, max_bytes=self.settings.max_upload_bytes,
+                                 max_columns=self.settings.max_columns, max_field_chars=self.settings.max_field_chars)
+        info = {"filename": filename or _source_filename(source), "encoding": result.encoding,
+                "delimiter": result.delimiter, "decimal": result.decimal}
+        return self._store(name, result.frame, stage="raw", parent=None, note=note, source=info, data=data)
 
     def add_processed(self, name: str, frame: pd.DataFrame, *, parent: int, note: str = "") -> DatasetVersion:
         """Store a cleaned/derived ``frame`` as a new processed version derived from ``parent``."""
@@ -209,24 +206,36 @@ class DataLake:
         return self._store(name, check_frame(frame), stage="processed", parent=parent_version,
                            note=note, source=info)
 
+    def find_raw(self, name: str, frame: pd.DataFrame) -> DatasetVersion | None:
+        """The raw version of ``name`` holding the same table as ``frame``, if there is one (writes nothing)."""
+        if not (self._dir(name) / MANIFEST).is_file():
+            return None
+        digest = hashlib.sha256(canonical_csv(frame)).hexdigest()
+        for record in self._read_manifest(name)["versions"]:
+            if record["stage"] == "raw" and record.get("content_sha256", record["sha256"]) == digest:
+                return self._version(name, record)
+        return None
+
     def _store(self, name: str, frame: pd.DataFrame, *, stage: str, parent: int | None, note: str,
-               source: dict[str, str | None]) -> DatasetVersion:
-        data = canonical_csv(frame)
-        digest = hashlib.sha256(data).hexdigest()
+               source: dict[str, str | None], data: bytes | None = None) -> DatasetVersion:
+        canonical = canonical_csv(frame)
+        content = hashlib.sha256(canonical).hexdigest()  # the table's identity, whatever the upload's dialect
+        storage = "canonical" if data is None else "original"
+        data = canonical if data is None else data
         with self._locked(name) as folder:
             manifest = _load_or_new(folder, name)
             if stage == "raw":
                 for record in manifest["versions"]:
-                    if record["stage"] == "raw" and record["sha256"] == digest:
+                    if record["stage"] == "raw" and record.get("content_sha256", record["sha256"]) == content:
                         return replace(self._version(name, record), reused=True)
             number = _next_number(folder, manifest)
             relative = f"{stage}/v{number:04d}.csv"
             record = {
                 "version": number, "id": f"v{number:04d}", "stage": stage, "path": relative,
-                "sha256": digest, "rows": len(frame), "columns": [str(c) for c in frame.columns],
-                "dtypes": {str(c): str(t) for c, t in frame.dtypes.items()},
+                "sha256": hashlib.sha256(data).hexdigest(), "rows": len(frame),
+                "columns": [str(c) for c in frame.columns], "dtypes": {str(c): str(t) for c, t in frame.dtypes.items()},
                 "created": datetime.now(UTC).isoformat(timespec="seconds"), "parent": parent,
-                "note": note, "source": source,
+                "note": note, "source": source, "storage": storage, "content_sha256": content,
             }
             try:
                 atomic_write_bytes(folder / relative, data, overwrite=False)
@@ -244,7 +253,7 @@ class DataLake:
         if not self.root.is_dir():
             return []
         names = sorted(p.name for p in self.root.iterdir()
-                       if p.is_dir() and NAME_RE.match(p.name) and (p / MANIFEST).is_file())
+                       if p.is_dir() and NAME_RE.fullmatch(p.name) and (p / MANIFEST).is_file())
         return [DatasetInfo(name, self.versions(name)) for name in names]
 
     def versions(self, name: str) -> list[DatasetVersion]:
@@ -283,28 +292,16 @@ class DataLake:
                 f"{name} {entry.id} does not match its recorded SHA-256: the file at {entry.full_path} "
                 "was modified or damaged after it was stored; add the data again as a new version"
             )
+        if entry.storage == "original":  # the upload itself: parse it exactly as when it was added
+            big = 2**31 - 1  # the caps applied when it was accepted; lowering them later must not lock it away
+            return read_csv_robust(entry.full_path, max_bytes=big, max_columns=big, max_field_chars=big).frame
         return read_canonical_csv(entry.full_path, entry.dtypes)
 
     def profile(self, name: str, version: int | str | None = None, target: str | None = None) -> DatasetProfile:
         """Rows, columns, per-column missing/unique/example, and the target's balance or stats."""
         entry = self.get_version(name, version)
-        frame = self.load(name, entry.version)
-        table = pd.DataFrame({
-            "name": [str(c) for c in frame.columns],
-            "dtype": [str(t) for t in frame.dtypes],
-            "missing": [int(frame[c].isna().sum()) for c in frame.columns],
-            "missing_pct": [round(100 * float(frame[c].isna().mean()), 2) if len(frame) else 0.0
-                            for c in frame.columns],
-            "unique": [int(frame[c].nunique(dropna=True)) for c in frame.columns],
-            "example": [_example(frame[c]) for c in frame.columns],
-        })
-        balance = stats = None
-        if target is not None:
-            if target not in frame.columns:
-                raise DataError(f"target column '{target}' is not in {name} {entry.id}; "
-                                f"columns are: {', '.join(map(str, frame.columns))}")
-            balance, stats = _target_summary(frame[target])
-        return DatasetProfile(name, entry.version, len(frame), frame.shape[1], table, target, balance, stats)
+        return profile_frame(self.load(name, entry.version), dataset=name, version=entry.version, label=entry.id,
+                             target=target)
 
 
 # ---------------------------------------------------------------------- helpers
@@ -363,21 +360,3 @@ def _parse_version(version: int | str) -> int:
     if not match:
         raise DataError(f"invalid version {version!r}: use a number (3), 'v0003' or 'latest'")
     return int(match.group(1))
-
-
-def _example(values: pd.Series) -> str:
-    present = values.dropna()
-    return str(present.iloc[0]) if len(present) else ""
-
-
-def _target_summary(values: pd.Series) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
-    """Class balance for a target with few distinct values, else summary statistics."""
-    if values.nunique(dropna=True) <= _MAX_CLASSES:
-        counts = values.value_counts(dropna=False)
-        balance = pd.DataFrame({
-            "value": counts.index.astype(object),
-            "count": counts.to_numpy(dtype=int),
-            "share": (counts / counts.sum()).to_numpy(dtype=float),
-        })
-        return balance, None
-    return None, values.describe().to_frame(name=str(values.name))

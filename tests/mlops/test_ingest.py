@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import zipfile
 from pathlib import Path
@@ -135,3 +136,65 @@ def test_text_mode_file_is_refused(tmp_path: Path) -> None:
     path.write_text("a,b\n1,2\n")
     with open(path) as fh, pytest.raises(TypeError, match="binary mode"):
         read_csv_robust(fh, max_bytes=LIMIT)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- issue 8: caps before parsing, exact round trips
+
+
+def test_too_many_columns_is_refused_before_parsing_naming_the_limit() -> None:
+    header = ",".join(f"c{i}" for i in range(51))
+    data = (header + "\n" + ",".join("1" for _ in range(51)) + "\n").encode()
+    with pytest.raises(DataError, match=r"51 columns while the limit is 50.*AUTOMLOPS_MAX_COLUMNS"):
+        read_csv_robust(data, max_bytes=LIMIT, max_columns=50, max_field_chars=1000)
+    assert read_csv_robust(data, max_bytes=LIMIT, max_columns=51, max_field_chars=1000).frame.shape == (1, 51)
+
+
+def test_quoted_delimiters_in_header_names_are_not_counted_as_columns() -> None:
+    data = b'"a,b","c,d"\n1,2\n'
+    assert list(read_csv_robust(data, max_bytes=LIMIT, max_columns=2, max_field_chars=1000).frame.columns) \
+        == ["a,b", "c,d"]
+
+
+def test_a_single_huge_header_line_is_refused_quickly_and_small(monkeypatch: pytest.MonkeyPatch) -> None:
+    """2M columns in one 10 MB line: refused by counting, without pandas (which needs GBs for it)."""
+    import time
+    import tracemalloc
+
+    data = b",".join(b"x" for _ in range(2_000_000)) + b"\n"
+    monkeypatch.setenv("AUTOMLOPS_MAX_COLUMNS", "2000")
+    tracemalloc.start()
+    started = time.perf_counter()
+    with pytest.raises(DataError, match="AUTOMLOPS_MAX_COLUMNS"):
+        read_csv_robust(data, max_bytes=LIMIT * 5)  # the limits come from the Settings
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert time.perf_counter() - started < 5 and peak < 200 * 1024 * 1024
+
+
+def test_a_field_over_the_limit_is_refused_naming_line_and_setting() -> None:
+    data = b"a,b\n1,2\n3," + b"y" * 5000 + b"\n"
+    with pytest.raises(DataError, match=r"line 3 .*longer than 4096 characters.*AUTOMLOPS_MAX_FIELD_CHARS"):
+        read_csv_robust(data, max_bytes=LIMIT, max_columns=10, max_field_chars=4096)
+    assert read_csv_robust(data, max_bytes=LIMIT, max_columns=10, max_field_chars=5000).frame.shape == (2, 2)
+
+
+def test_a_quoted_carriage_return_stays_a_carriage_return() -> None:
+    frame = pd.DataFrame({"text": ["one\rtwo", "three\r\nfour", "five\nsix"], "n": [1, 2, 3]})
+    for terminator in ("\n", "\r\n"):  # every text cell quoted: pandas leaves a lone \r unquoted with "\n"
+        data = frame.to_csv(index=False, lineterminator=terminator, quoting=csv.QUOTE_NONNUMERIC).encode()
+        pd.testing.assert_frame_equal(read_csv_robust(data, max_bytes=LIMIT).frame, frame)
+
+
+def test_old_mac_line_endings_still_read() -> None:
+    result = read_csv_robust(b"a;b\r1,5;2\r3,5;4\r", max_bytes=LIMIT)
+    assert (result.delimiter, result.decimal) == (";", ",")
+    assert result.frame.to_dict("list") == {"a": [1.5, 3.5], "b": [2, 4]}
+
+
+def test_floats_round_trip_to_the_last_bit() -> None:
+    import numpy as np
+
+    values = np.random.default_rng(0).normal(size=5000) * 10.0 ** np.random.default_rng(1).integers(-20, 20, 5000)
+    frame = pd.DataFrame({"x": values, "y": values[::-1]})
+    read = read_csv_robust(frame.to_csv(index=False).encode(), max_bytes=LIMIT).frame
+    assert (read["x"].to_numpy() == values).all() and (read["y"].to_numpy() == values[::-1]).all()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import multiprocessing as mp
 import os
@@ -17,6 +18,7 @@ from sklearn.datasets import load_diabetes, load_iris
 from automlops.config import Settings
 from automlops.errors import DataError, IntegrityError, NotFoundError
 from automlops.mlops._atomic import sha256_file
+from automlops.mlops.ingest import read_csv_robust
 from automlops.mlops.lake import DataLake, dataset_name_from_filename
 
 from .test_ingest import BAD_FILES
@@ -59,8 +61,10 @@ def test_first_add_layout_and_manifest(lake: DataLake, penguins: pd.DataFrame) -
     assert record["source"] == {"filename": "p.csv", "encoding": "latin-1", "delimiter": ";", "decimal": ","}
     assert record["parent"] is None and record["note"] == "palmer" and record["created"].endswith("+00:00")
     assert record["dtypes"]["species"] == "object" and record["dtypes"]["year"] == "int64"
-    text = version.full_path.read_text(encoding="utf-8")  # canonical: UTF-8, comma, '.' decimal
-    assert text.startswith("species,île,bill_length_mm") and "39.1" in text
+    upload = penguins.to_csv(index=False, sep=";", decimal=",").encode("latin-1")
+    assert version.full_path.read_bytes() == upload  # the upload, byte for byte
+    assert record["sha256"] == hashlib.sha256(upload).hexdigest() and record["storage"] == "original"
+    pd.testing.assert_frame_equal(lake.load("penguins"), read_csv_robust(upload, max_bytes=10**7).frame)
 
 
 def test_versions_increment_across_stages_and_are_write_once(lake: DataLake) -> None:
@@ -119,7 +123,7 @@ def test_over_size_limit_writes_nothing(home: Path) -> None:
     assert snapshot(lake.root) == set()
 
 
-@pytest.mark.parametrize("name", ["../escape", "a b", "a.b", "", "x" * 65, "sub/dir", ".hidden"])
+@pytest.mark.parametrize("name", ["../escape", "a b", "a.b", "", "x" * 65, "sub/dir", ".hidden", "abc\n", "\nabc"])
 def test_bad_names_are_refused(lake: DataLake, name: str) -> None:
     with pytest.raises(DataError, match="invalid dataset name"):
         lake.add(name, iris_csv())
@@ -327,3 +331,43 @@ def test_writers_wait_for_the_shared_lock(lake: DataLake) -> None:
         assert not done.wait(0.5)  # blocked by our lock
     writer.join(10)
     assert done.is_set() and [v.version for v in lake.versions("iris")] == [1, 2]
+
+
+# ---------------------------------------------------------------- issue 8: the raw version is the upload
+
+
+def test_trailing_newline_names_are_refused_everywhere(lake: DataLake) -> None:
+    for name in ("abc\n", "abc\r\n"):
+        with pytest.raises(DataError, match="invalid dataset name"):
+            lake.get_version(name)
+    assert lake.list_datasets() == []
+
+
+def test_upload_bytes_kept_and_quoted_carriage_return_round_trips(lake: DataLake) -> None:
+    frame = pd.DataFrame({"note": ["a\rb", "c\r\nd", "plain"], "x": [0.1, 1 / 3, 2.5]})
+    upload = frame.to_csv(index=False, lineterminator="\r\n").encode()
+    entry = lake.add("notes", upload)
+    assert entry.full_path.read_bytes() == upload
+    assert entry.sha256 == hashlib.sha256(upload).hexdigest() == entry.lineage()["sha256"]
+    pd.testing.assert_frame_equal(lake.load("notes"), frame)
+    lake.add("notes_frame", frame)  # a DataFrame is stored as canonical CSV: its \r must survive too
+    pd.testing.assert_frame_equal(lake.load("notes_frame"), frame)
+    plain = lake.add("plain", frame.assign(note="x"))  # without \r, canonical bytes are as before
+    assert b"\r" not in plain.full_path.read_bytes()
+
+
+def test_floats_round_trip_exactly_through_the_lake(lake: DataLake) -> None:
+    values = np.random.default_rng(3).lognormal(sigma=8, size=4000)
+    frame = pd.DataFrame({"x": values, "y": -values / 7})
+    lake.add("floats", frame.to_csv(index=False).encode())
+    lake.add("floats_frame", frame)  # a DataFrame is stored as canonical CSV: also exact
+    for name in ("floats", "floats_frame"):
+        loaded = lake.load(name)
+        assert (loaded["x"].to_numpy() == values).all() and (loaded["y"].to_numpy() == -values / 7).all()
+
+
+def test_same_table_in_another_dialect_is_still_reused(lake: DataLake) -> None:
+    frame = load_iris(as_frame=True).frame
+    first = lake.add("iris", frame.to_csv(index=False).encode())
+    again = lake.add("iris", frame.to_csv(index=False, sep=";", decimal=",").encode("utf-16"))
+    assert again.reused and again.version == first.version and lake.find_raw("iris", frame) == first
