@@ -25,6 +25,7 @@ from automlops.serving.deps import ServingContext, resolve_api_key
 from automlops.serving.errors import install_error_handlers
 from automlops.serving.metrics import Metrics
 from automlops.serving.middleware import ServingMiddleware
+from automlops.serving.openapi import install_openapi
 from automlops.serving.routes import PUBLIC_PATHS, protected, public
 
 __all__ = ["create_app"]
@@ -32,8 +33,10 @@ __all__ = ["create_app"]
 log = logging.getLogger("automlops.serving")
 
 DESCRIPTION = """
-Serves the newest model of the AutoMLOps Studio model store (or the one pinned by `MODEL_NAME`
-/ `MODEL_VERSION`) and hot-reloads new versions without a restart.
+Serves one model of the AutoMLOps Studio model store and hot-reloads newer versions *of that
+name* without a restart: the version chosen with *Serve this version* on the dashboard's Models
+page (`models/SERVING.json`), else the name pinned by `MODEL_NAME` / `MODEL_VERSION`, else the
+newest model at start-up. `POST /predict` below describes the served model's own columns.
 
 Every route except `/`, `/ready` and these docs needs the API key in the **`x-api-key`** header
 (use *Authorize* above). Errors always answer `{"error": {"code", "message", "fields"}}`.
@@ -98,11 +101,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             _stop(ctx)
 
     app = FastAPI(title="AutoMLOps Studio prediction API", version=__version__, description=DESCRIPTION,
-                  lifespan=lifespan)
+                  lifespan=lifespan, docs_url=None, redoc_url=None)  # /docs: routes/docs.py, offline
     app.state.serving = ctx
     install_error_handlers(app)
     app.include_router(public)
     app.include_router(protected)
+    install_openapi(app, ctx)
     known = frozenset(r.path for r in iter_route_contexts(app.routes) if r.path) | PUBLIC_PATHS
     app.add_middleware(ServingMiddleware, metrics=ctx.metrics, max_body_bytes=settings.api_max_body_bytes,
                        known_paths=known)

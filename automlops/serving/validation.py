@@ -269,7 +269,10 @@ def _categorical(feature: Feature, values: Sequence[Any], all_errors: list[Field
 def _dates(feature: Feature, values: Sequence[Any], errors: list[FieldError]) -> Any:
     import pandas as pd
 
-    parsed = pd.to_datetime(pd.Series(values, dtype=object), errors="coerce", format="ISO8601")
+    # With an offset ("...T10:00:00+02:00", "...Z": what date-time means in OpenAPI) a time is
+    # converted to UTC and its offset dropped, like the offset-free times the model trained on.
+    parsed = pd.to_datetime(pd.Series(values, dtype=object), errors="coerce", format="ISO8601",
+                            utc=True).dt.tz_localize(None)
     bad = parsed.isna().to_numpy() & pd.notna(pd.Series(values, dtype=object)).to_numpy()
     errors.extend(FieldError(feature.name, f"{values[i]!r} is not an ISO 8601 date/time (e.g. 2024-05-31)", int(i))
                   for i in bad.nonzero()[0])

@@ -1,6 +1,7 @@
 """``POST /predict``: score rows with the served model.
 
-The path a request takes: the middleware has already capped the body size; the body is parsed
+The path a request takes: the middleware has already capped the body size; a body not declared
+as JSON (``content-type: application/json``) is refused with 415; the body is parsed
 and shape-checked by pydantic straight from the bytes (``model_validate_json``: faster than
 ``json.loads`` followed by validation); the row count is capped; the rows are checked against
 the model's feature schema (:mod:`automlops.serving.validation`); the model predicts (through
@@ -36,6 +37,16 @@ INLINE_ROWS = 2000  # more rows than this are scored on a worker thread (~10 ms 
 _REQUEST_BODY = {"required": True, "content": {"application/json": {
     "schema": PredictRequest.model_json_schema(),
 }}}
+
+
+def _require_json(content_type: str | None) -> None:
+    """415 unless the body is declared as JSON: a client that says ``text/plain`` (or nothing,
+    as ``curl -d`` without a header) gets told how to fix it, instead of having its guess accepted."""
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    if media == "application/json" or (media.startswith("application/") and media.endswith("+json")):
+        return
+    raise ApiError(415, "unsupported_media_type", f"the body is sent as {media or 'no content-type'}; send JSON "
+                   "with the header 'content-type: application/json'")
 
 
 def _parse(body: bytes, max_rows: int) -> PredictRequest:
@@ -84,6 +95,7 @@ def _log(ctx: ServingContext, served: ServedModel, request_id: str, prepared: An
     responses={
         200: {"model": PredictResponse, "description": "One prediction per row, in request order."},
         413: {"model": ErrorBody, "description": "Body larger than API_MAX_BODY_BYTES or more rows than API_MAX_ROWS."},
+        415: {"model": ErrorBody, "description": "The body is not declared as JSON (content-type: application/json)."},
         422: {"model": ErrorBody, "description": "Malformed body, or rows that do not fit the model's schema "
                                                  "(per-field messages in `fields`)."},
         503: {"model": ErrorBody, "description": "No model loaded yet."},
@@ -98,6 +110,7 @@ async def predict(request: Request, served: CurrentModel) -> Response:
     per the API_UNKNOWN_COLUMNS setting; categories not seen in training are accepted with a warning.
     """
     ctx = context(request)
+    _require_json(request.headers.get("content-type"))
     payload = _parse(await request.body(), ctx.settings.api_max_rows)
     unknown = ctx.settings.api_unknown_columns
     if payload.n_rows > INLINE_ROWS:
