@@ -6,6 +6,12 @@ instead of adding to it. The driver only waits at the very end, when the final m
 and leaderboard of the :class:`~automlops.core.fit.FitResult` are logged, and it waits **at most
 until the time budget ends**: a slow or dead tracking server cannot break the budget. Whatever
 was still queued then is named in the result's decisions. With no tracker, every call is a no-op.
+
+Two small helpers finish a run's story once its caller knows how it ended: :func:`name_run`
+renames the parent run after the model version it produced (``iris-v3`` tells runs of one
+dataset apart, and matches the model store), and :func:`mark_cancelled` tags a run the user
+cancelled (``automlops.cancelled=true``) and ends it KILLED, so nobody mistakes it for a
+finished, published training.
 """
 
 from __future__ import annotations
@@ -25,9 +31,22 @@ from automlops.core.fit import FitResult
 from automlops.core.jsonable import jsonable
 from automlops.core.problem import Problem
 
-__all__ = ["TrackingSink"]
+__all__ = ["CANCELLED_TAG", "TrackingSink", "mark_cancelled", "name_run"]
 
 _STOP = object()
+CANCELLED_TAG = "automlops.cancelled"
+RUN_NAME_TAG = "mlflow.runName"  # MLflow keeps the run's name in this tag; setting it renames the run
+
+
+def name_run(tracker: Any, run_id: str, name: str) -> None:
+    """Rename a run (e.g. to ``NAME-vN`` once the model version it saved is known)."""
+    tracker.set_tags(run_id, {RUN_NAME_TAG: name})
+
+
+def mark_cancelled(tracker: Any, run_id: str) -> None:
+    """Tag ``run_id`` as cancelled by the user and end it KILLED (also when it had already ended)."""
+    tracker.set_tags(run_id, {CANCELLED_TAG: "true"})
+    tracker.end_run(run_id, "KILLED")
 
 
 class TrackingSink:
@@ -189,13 +208,17 @@ class TrackingSink:
         """Mark the parent run FAILED (or KILLED on cancel) and stop the worker."""
         if not self.enabled:
             return
-        status = "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED"
+        cancelled = isinstance(exc, KeyboardInterrupt)
 
         def job() -> None:
             run_id = self._parent()
-            if run_id is not None:
-                self.tracker.set_tags(run_id, {"error": str(exc)[:500]})
-                self.tracker.end_run(run_id, status)
+            if run_id is None:
+                return
+            self.tracker.set_tags(run_id, {"error": str(exc)[:500]})
+            if cancelled:
+                mark_cancelled(self.tracker, run_id)
+            else:
+                self.tracker.end_run(run_id, "FAILED")
 
         self._submit(job, "the failure status")
         self._close(10.0)

@@ -17,8 +17,9 @@ The worker writes its progress straight into the job table (:mod:`automlops.ui.j
 stage, each finished trial, the MLflow run id as soon as the run opens, and its final status with
 the result. The dashboard only reads it; so a worker outlives a dashboard restart and its job
 still ends up with the right status. Stopping: the dashboard sets a ``multiprocessing.Event``
-(or sends SIGTERM); the runner checks it between trials, finishes the running one, and still
-refits, tests, tracks and saves the best model so far.
+(or sends SIGTERM); the runner checks it between trials and finishes the running one; the worker
+then saves **nothing**, tags the MLflow run cancelled, ends it KILLED, and records the job as
+``cancelled`` ("cancelled: nothing was saved").
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from automlops.core.results import ProgressEvent
 from automlops.errors import AutoMLOpsError
 from automlops.mlops.tracking import Tracker
 from automlops.ui.job_store import JobStore
-from automlops.ui.job_types import TrainRequest, TrialPoint
+from automlops.ui.job_types import CANCELLED_TEXT, TrainRequest, TrialPoint
 
 __all__ = ["GENERIC_ERROR", "JobReporter", "RecordingTracker", "TrackingSpec", "WorkerHandle", "main",
            "process_alive", "process_started", "settings_payload", "tracking_spec"]
@@ -91,10 +92,12 @@ class RecordingTracker(Tracker):
     def __init__(self, spec: TrackingSpec, on_run: Callable[[str], None]) -> None:
         super().__init__(spec.uri, spec.experiment, settings=Settings(**spec.settings))
         self._on_run = on_run
+        self.run_id: str | None = None  # the last top-level run opened
 
     def start_run(self, name: str, *, tags: dict[str, Any] | None = None, parent_run_id: str | None = None) -> str:
         run_id = super().start_run(name, tags=tags, parent_run_id=parent_run_id)
         if parent_run_id is None:
+            self.run_id = run_id
             self._on_run(run_id)
         return run_id
 
@@ -103,6 +106,13 @@ def _trial_model(message: str) -> str | None:
     """The model name in a runner's trial message ("trial 3 lightgbm COMPLETE")."""
     parts = message.split()
     return parts[2] if len(parts) >= 4 and parts[0] == "trial" else None
+
+
+def search_stage(point: TrialPoint, planned: int | None) -> str:
+    """The "Now:" line while the search runs: the trial that just ended, not the last decision."""
+    of = f" of {planned}" if planned else ""
+    outcome = {"COMPLETE": "finished", "PRUNED": "stopped early", "FAIL": "failed"}.get(point.state, point.state.lower())
+    return f"searching: trial {point.number}{of} ({point.model or 'model'}) {outcome}"
 
 
 class JobReporter:
@@ -131,7 +141,8 @@ class JobReporter:
             values["n_trials"] = event.n_trials
         point = TrialPoint(int(event.trial or self._trials), _trial_model(event.message), event.state or "COMPLETE",
                            event.value, event.best_score)
-        self.store.add_trial(self.job_id, point, best_score=event.best_score, best_model=event.best_model, **values)
+        self.store.add_trial(self.job_id, point, best_score=event.best_score, best_model=event.best_model,
+                             stage=search_stage(point, event.n_trials), **values)
 
     def run_started(self, run_id: str) -> None:
         try:
@@ -163,18 +174,34 @@ def _outcome(job_id: str, request: TrainRequest, settings: Settings, tracking: T
     """Run the training; return the columns of its final state."""
     from automlops.ui.job_worker import run_training
 
+    tracker: RecordingTracker | None = None
     try:
         tracker = RecordingTracker(tracking, reporter.run_started) if tracking is not None else None
         result = run_training(request, settings=settings, tracker=tracker,
                               tracking_uri=tracking.display_uri if tracking else "", emit=reporter,
                               stop_event=stop, started_at=started_at)
     except AutoMLOpsError as exc:
-        return {"status": "cancelled" if stop.is_set() else "failed", "error": str(exc)}
+        if not stop.is_set():
+            return {"status": "failed", "error": str(exc)}
+        _cancel_run(tracker)
+        return {"status": "cancelled", "error": CANCELLED_TEXT}
     except Exception:
         log.exception("training job %s failed", job_id)
         return {"status": "failed", "error": GENERIC_ERROR}
-    final = {"status": "stopped" if stop.is_set() else "finished", "result": result.to_json()}
+    final = {"status": "finished", "result": result.to_json()}  # a cancel too late to matter: it was saved
     return {**final, "run_id": result.run_id} if result.run_id else final
+
+
+def _cancel_run(tracker: RecordingTracker | None) -> None:
+    """Tag the cancelled job's MLflow run and end it KILLED; tracking trouble never hides the cancel."""
+    from automlops.search.tracking_sink import mark_cancelled
+
+    if tracker is None or tracker.run_id is None:
+        return
+    try:
+        mark_cancelled(tracker, tracker.run_id)
+    except AutoMLOpsError as exc:
+        log.warning("MLflow run %s not marked cancelled: %s", tracker.run_id, exc)
 
 
 def main(job_id: str, db_path: str, request: TrainRequest, settings: dict[str, Any],
@@ -187,8 +214,7 @@ def main(job_id: str, db_path: str, request: TrainRequest, settings: dict[str, A
     store = JobStore(Path(db_path))
     reporter = JobReporter(store, job_id)
     final = _outcome(job_id, request, Settings(**settings), tracking, reporter, flag, started_at)
-    stage = {"finished": "done", "stopped": "stopped early: best model so far saved"}.get(final["status"],
-                                                                                       final["status"])
+    stage = {"finished": "done", "cancelled": CANCELLED_TEXT}.get(final["status"], final["status"])
     store.update(job_id, only_active=True, stage=stage, ended=time.time(), **final)
     # Everything is committed: skip the interpreter's teardown of the loaded ML stack (~1 s).
     sys.stdout.flush()

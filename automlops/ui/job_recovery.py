@@ -65,12 +65,15 @@ def tracker_for(settings: Settings, uri: str) -> Tracker | None:
 
 def terminate_run(tracker: Tracker, run_id: str, status: str) -> None:
     """Mark an MLflow run that is still RUNNING as ``status`` (FAILED or KILLED); log, never raise."""
+    from automlops.search.tracking_sink import CANCELLED_TAG
     from automlops.ui import imports
 
     try:
         with imports.serialized():  # the dashboard may still be warming MLflow up in another thread
             client = tracker.client
         if client.get_run(run_id).info.status == "RUNNING":
+            if status == "KILLED":  # a kill only follows a cancel
+                tracker.set_tags(run_id, {CANCELLED_TAG: "true"})
             tracker.end_run(run_id, status)
     except Exception as exc:  # the job's own status is what matters; the run stays as it was
         log.warning("could not mark MLflow run %s %s: %s", run_id, status, exc)

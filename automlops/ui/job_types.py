@@ -19,9 +19,10 @@ from automlops.core.jsonable import jsonable
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["JobResult", "JobSnapshot", "TERMINAL", "TrainRequest", "TrialPoint"]
+__all__ = ["CANCELLED_TEXT", "JobResult", "JobSnapshot", "TERMINAL", "TrainRequest", "TrialPoint"]
 
-TERMINAL = ("finished", "stopped", "cancelled", "failed")
+TERMINAL = ("finished", "stopped", "cancelled", "failed")  # "stopped": older jobs that saved after a cancel
+CANCELLED_TEXT = "cancelled: nothing was saved"
 _ENSEMBLE = "__ensemble__"
 
 

@@ -4,7 +4,13 @@
 :class:`~automlops.tabular.runner.AutoMLRunner` and reads its
 :class:`~automlops.core.fit.FitResult` (never the runner's attributes), saves the model to the
 :class:`~automlops.mlops.store.ModelStore`, computes the test diagnostics (also logged to the
-MLflow run as ``diagnostics.json``) and returns a :class:`~automlops.ui.job_types.JobResult`.
+MLflow run as ``diagnostics.json``), renames the MLflow run after the saved version (``NAME-vN``)
+and returns a :class:`~automlops.ui.job_types.JobResult`.
+
+**A cancelled training publishes nothing.** When the user cancels, the search stops after the
+running trial and the runner still returns a result; the worker then raises :class:`JobCancelled`
+*instead of saving*: a half-searched model must never become a servable version by accident.
+(:mod:`automlops.ui.job_process` tags the MLflow run cancelled and ends it KILLED.)
 Everything about processes, queues, cancelling and SQLite lives elsewhere
 (:mod:`automlops.ui.job_process`, :mod:`automlops.ui.jobs`), so adapting the dashboard to a new
 engine API means changing this one small module.
@@ -22,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from automlops.config import Settings
 from automlops.core.results import ProgressEvent
 from automlops.errors import AutoMLOpsError
-from automlops.ui.job_types import JobResult, TrainRequest
+from automlops.ui.job_types import CANCELLED_TEXT, JobResult, TrainRequest
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -30,10 +36,17 @@ if TYPE_CHECKING:
     from automlops.core.fit import FitResult
     from automlops.mlops.tracking import Tracker
 
-__all__ = ["run_training"]
+__all__ = ["CANCELLED_TEXT", "JobCancelled", "run_training"]
 
 log = logging.getLogger(__name__)
 Emit = Callable[[ProgressEvent], None]
+
+
+class JobCancelled(AutoMLOpsError):
+    """The user cancelled the training: no model version was saved."""
+
+    def __init__(self) -> None:
+        super().__init__(CANCELLED_TEXT)
 
 
 def _stage(emit: Emit, message: str) -> None:
@@ -79,8 +92,11 @@ def run_training(request: TrainRequest, *, settings: Settings, tracker: Tracker 
         time_budget=r.time_budget, seed=r.seed, tracker=tracker, dataset=dataset, run_name=r.name,
         callbacks=[emit], started_at=started_at, stop_event=stop_event)
     result = runner.fit(frame).result_
+    if stop_event.is_set():  # cancelled: never publish what a cut-short search found
+        raise JobCancelled()
     _stage(emit, "saving the model")
     stored = save_model(result, ModelStore(settings=settings), r.name, dataset=dataset)
+    _name_run(tracker, result.run_id, f"{stored.name}-v{stored.version}")
     diagnostics, notes = _diagnostics(result, frame, tracker, emit)
     problem = result.problem
     return JobResult(
@@ -90,6 +106,18 @@ def run_training(request: TrainRequest, *, settings: Settings, tracker: Tracker 
         leaderboard=result.leaderboard, trials=result.trials,
         decisions=[str(d) for d in result.decisions], model_name=stored.name, model_version=stored.version,
         run_id=result.run_id, tracking_uri=tracking_uri, diagnostics=diagnostics, notes=notes)
+
+
+def _name_run(tracker: Tracker | None, run_id: str | None, name: str) -> None:
+    """Name the MLflow run after the model version it produced; a failure only leaves the old name."""
+    from automlops.search.tracking_sink import name_run
+
+    if tracker is None or not run_id:
+        return
+    try:
+        name_run(tracker, run_id, name)
+    except AutoMLOpsError as exc:
+        log.warning("MLflow run %s not renamed to %s: %s", run_id, name, exc)
 
 
 def _diagnostics(result: FitResult, frame: pd.DataFrame, tracker: Tracker | None,

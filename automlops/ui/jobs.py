@@ -13,10 +13,11 @@ reruns, page switches and a second browser tab all find the same job.
   ``<home>/jobs.db`` (:mod:`automlops.ui.job_store`); :meth:`TrainingJob.snapshot` reads them
   back as a :class:`JobSnapshot`, which the Train page polls about once a second.
 * **Cancel** first asks for a clean stop (a ``multiprocessing.Event``): the search ends after
-  the running trial and the best model so far is still refitted, tested, tracked and saved
-  (``stopped``). A worker that has not finished ``grace_period`` seconds later is killed
-  (``cancelled``; its MLflow run is marked KILLED). Killing never leaves half a model: the
-  model store and the lake write to a temporary name and rename at the end.
+  the running trial and the worker exits **without saving a model version** (a cancelled
+  search is never published); its MLflow run is tagged ``automlops.cancelled`` and ends KILLED.
+  A worker that has not exited ``grace_period`` seconds later is killed, with the same outcome
+  (``cancelled``). Killing never leaves half a model: the model store and the lake write to a
+  temporary name and rename at the end.
 * **Restart.** The table outlives the dashboard. When a registry starts it looks at the jobs an
   earlier dashboard left ``queued``/``running``: if that dashboard is gone and so is the worker,
   the job is marked ``failed`` and its MLflow run, left RUNNING, is marked FAILED; a worker
@@ -43,7 +44,7 @@ from automlops.mlops.store import NAME_PATTERN
 from automlops.ui import job_process, job_recovery
 from automlops.ui.job_process import WorkerHandle, process_started
 from automlops.ui.job_store import JobRow, JobStore
-from automlops.ui.job_types import TERMINAL, JobResult, JobSnapshot, TrainRequest, TrialPoint
+from automlops.ui.job_types import CANCELLED_TEXT, TERMINAL, JobResult, JobSnapshot, TrainRequest, TrialPoint
 
 if TYPE_CHECKING:
     from automlops.mlops.tracking import Tracker
@@ -53,7 +54,7 @@ __all__ = ["JobRegistry", "JobResult", "JobSnapshot", "TrainRequest", "TrainingJ
 
 log = logging.getLogger(__name__)
 START_METHOD = "spawn"
-CANCEL_GRACE_S = 20.0  # after a cancel, how long a worker may take to save the best model so far
+CANCEL_GRACE_S = 20.0  # after a cancel, how long a worker may take to finish its trial and exit
 SHUTDOWN_GRACE_S = 3.0  # when the dashboard exits
 POLL_S = 0.2
 MAX_JOBS = 30  # ended jobs kept in memory (the table keeps them all)
@@ -91,7 +92,7 @@ class TrainingJob:
 
     # ------------------------------------------------------------------ public
     def cancel(self, grace_period: float | None = None) -> None:
-        """Stop after the running trial (best model so far saved); kill after ``grace_period`` s."""
+        """Stop after the running trial (nothing is saved); kill after ``grace_period`` s."""
         self._registry.cancel(self, grace_period)
 
     def join(self, timeout: float | None = None) -> bool:
@@ -307,8 +308,8 @@ class JobRegistry:
         """A worker exited: if it did not record its own end (killed, crashed), record it and close its run."""
         if job.killed:
             status, run_status = "cancelled", "KILLED"
-            error = (f"the training did not stop within {job.grace:g} s of the cancel request, so its "
-                     "worker process was ended")
+            error = (f"{CANCELLED_TEXT} (the training did not stop within {job.grace:g} s of the cancel "
+                     "request, so its worker process was ended)")
         else:
             note = job.worker.exit_note if job.worker is not None else ""
             status, run_status = "failed", "FAILED"

@@ -50,9 +50,11 @@ def test_the_reporter_turns_runner_events_into_rows(store: JobStore) -> None:
     row = store.get("j1")
     assert row is not None
     assert (row.stage, row.run_id, row.budget, row.n_trials, row.best_score, row.best_model) == \
-        ("tracking", "abc123", 30.0, 5, 0.9, "lightgbm")
+        ("searching: trial 2 of 5 (knn) stopped early", "abc123", 30.0, 5, 0.9, "lightgbm")  # not the warm start
     assert store.trials("j1") == (TrialPoint(1, "lightgbm", "COMPLETE", 0.9, 0.9),
                                   TrialPoint(2, "knn", "PRUNED", None, 0.9))
+    report(ProgressEvent("stage", "ensemble: voting(a, b) is the final model"))  # after the search: stages again
+    assert store.get("j1").stage == "ensemble: voting(a, b) is the final model"  # type: ignore[union-attr]
 
 
 def test_a_request_with_an_ensemble_and_a_result_with_frames_survive_json() -> None:

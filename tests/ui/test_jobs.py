@@ -20,9 +20,11 @@ from automlops.config import Settings
 from automlops.errors import ConfigError
 from automlops.mlops.lake import DataLake
 from automlops.mlops.store import ModelStore
+from automlops.search.tracking_sink import CANCELLED_TAG
 from automlops.ui import jobs, tracking
 from automlops.ui.job_process import process_alive, process_started
 from automlops.ui.job_store import JobStore
+from automlops.ui.job_types import CANCELLED_TEXT
 
 
 def _request(name: str, dataset: str = "iris", **kw: object) -> jobs.TrainRequest:
@@ -71,7 +73,9 @@ def test_two_jobs_on_one_dataset_train_at_once_in_workers_and_a_restart_still_sh
         assert [p.model for p in snap.history] == ["logistic", "logistic"]
         assert snap.result is not None and snap.result.model_name == "flowers"
         assert snap.result.diagnostics and snap.result.diagnostics["confusion"]["labels"]
-        assert "diagnostics.json" in tracker.get_run(snap.result.run_id).artifacts
+        run = tracker.get_run(snap.result.run_id)
+        assert "diagnostics.json" in run.artifacts
+        assert run.run_name == f"flowers-v{snap.result.model_version}"  # runs of one dataset told apart
         versions.add(snap.result.model_version)
         runs.add(snap.result.run_id)
     rows = [JobStore(settings.home / "jobs.db").get(j.id) for j in (a, b)]
@@ -97,22 +101,27 @@ def _assert_a_restart_shows(settings: Settings, a: jobs.TrainingJob, b: jobs.Tra
     assert new.result.tracking_uri == "local" and new.elapsed == pytest.approx(old.elapsed)
 
 
-def test_cancel_stops_the_search_and_keeps_the_best_so_far(iris_lake: DataLake, settings: Settings, tmp_path: Path,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cancel_stops_the_search_and_publishes_nothing(iris_lake: DataLake, settings: Settings, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     app = tmp_path / "app.py"  # under Streamlit, __main__ is the app script: a worker must not run it
     app.write_text("raise SystemExit('the dashboard ran inside the worker')\n")
     dashboard = types.ModuleType("__main__")
     dashboard.__file__ = str(app)
     monkeypatch.setitem(sys.modules, "__main__", dashboard)
-    job = jobs.submit(_request("stopped", n_trials=500), settings=settings, tracker=None)
-    _wait(lambda: _first_trial(job), what="a first trial")
+    tracker = tracking.new_tracker()
+    job = jobs.submit(_request("stopped", n_trials=500), settings=settings, tracker=tracker)
+    store = jobs.registry(settings).store
+    _wait(lambda: _first_trial(job) and bool(getattr(store.get(job.id), "run_id", None)),
+          what="a first trial and the MLflow run id in the job row")
     job.cancel()
     assert job.join(60)
     snap = job.snapshot()
-    assert snap.cancel_requested and snap.status == "stopped", snap.error
+    assert snap.cancel_requested and snap.status == "cancelled", snap.error
+    assert snap.error == CANCELLED_TEXT and snap.result is None
     assert 1 <= snap.trials_done < 500
-    assert snap.result is not None and snap.result.run_id is None  # untracked job
-    assert [s.version for s in ModelStore(settings=settings).versions("stopped")] == [1]
+    assert "stopped" not in ModelStore(settings=settings).names()  # no version published
+    run = tracker.get_run(store.get(job.id).run_id)  # type: ignore[union-attr]
+    assert run.status == "KILLED" and run.tags[CANCELLED_TAG] == "true"
 
 
 def test_a_worker_that_does_not_stop_in_time_is_killed(iris_lake: DataLake, settings: Settings) -> None:
@@ -131,6 +140,7 @@ def test_a_worker_that_does_not_stop_in_time_is_killed(iris_lake: DataLake, sett
     assert not process_alive(snap.pid, None)
     assert "killed" not in ModelStore(settings=settings).names()
     assert tracker.get_run(run_id).status == "KILLED"
+    assert tracker.get_run(run_id).tags[CANCELLED_TAG] == "true"
 
 
 def test_at_most_max_training_jobs_run_and_the_rest_wait_in_order(iris_lake: DataLake, settings: Settings) -> None:
