@@ -24,8 +24,19 @@ MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false "$BIN/mlflow" server \
   --backend-store-uri "sqlite:///$HOME_DIR/mlflow.db" --artifacts-destination "$HOME_DIR/mlartifacts" \
   --host "$HOST" --port "$MLFLOW_PORT" --workers 1 >"$HOME_DIR/.mlflow-ui.log" 2>&1 &
 pids+=($!)
-# Without a real API_KEY, development mode generates a random key and prints it once.
-AUTOMLOPS_DEV=${AUTOMLOPS_DEV:-true} "$BIN/automlops" serve --host "$HOST" --port "$API_PORT" &
+# The API needs a key. Without one (environment or .env), make a throwaway key for this run
+# and print it in the summary below, so the summary and the key are never out of order.
+KEY_SET=$("$BIN/python" -c "from automlops.config import API_KEY_PLACEHOLDER as P, Settings
+k = (Settings().api_key or '').strip()
+print('yes' if k and k != P else '')")
+if [ -n "$KEY_SET" ]; then
+  KEY_NOTE="send your API_KEY (from the environment or .env) in the x-api-key header"
+else
+  API_KEY=$("$BIN/python" -c "import secrets; print(secrets.token_urlsafe(32))")
+  export API_KEY
+  KEY_NOTE="send the x-api-key header; this run's key is $API_KEY"
+fi
+"$BIN/automlops" serve --host "$HOST" --port "$API_PORT" &
 pids+=($!)
 "$BIN/streamlit" run app.py --server.headless true --server.address "$HOST" \
   --server.port "$DASHBOARD_PORT" --browser.gatherUsageStats false >"$HOME_DIR/.dashboard.log" 2>&1 &
@@ -35,7 +46,7 @@ sleep 2
 cat <<MSG
 
   Dashboard:  http://$HOST:$DASHBOARD_PORT
-  API:        http://$HOST:$API_PORT/docs   (send the key above in the x-api-key header)
+  API:        http://$HOST:$API_PORT/docs   ($KEY_NOTE)
   MLflow UI:  http://$HOST:$MLFLOW_PORT
   Data lake:  $HOME_DIR/data_lake     Models: $HOME_DIR/models
 

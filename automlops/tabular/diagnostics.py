@@ -14,7 +14,8 @@ very rows that were scored, whatever the split was – random, stratified or the
   diagonal with no pattern; a funnel or a curve means the errors depend on the value;
 * **permutation importance** – shuffle one input column and measure how much the test score drops:
   a model-agnostic answer to "which columns does it use?", in the columns the user uploaded;
-* **hyperparameter importance** – which knobs of the search mattered (fANOVA over the trials).
+* **hyperparameter importance** – which knobs of the search mattered (fANOVA over the trials of
+  one model family: the best model's own hyperparameters).
 
 Everything returned is plain JSON-friendly data, so it can be logged as an MLflow artifact
 (``diagnostics.json``) and drawn later by any front end.
@@ -160,21 +161,30 @@ def _distribution(values: list[Any]) -> Any:
     return d.CategoricalDistribution(choices) if len(choices) > 1 else None
 
 
-def param_importances(trials: pd.DataFrame, direction: str = "maximize") -> pd.DataFrame:
-    """fANOVA importance of the hyperparameters shared by every finished trial.
+def param_importances(trials: pd.DataFrame, direction: str = "maximize", model: str | None = None) -> pd.DataFrame:
+    """fANOVA importance of one model family's hyperparameters.
 
-    ``trials`` needs the columns ``state``, ``value``, ``model`` and ``params`` (a dict per
-    trial), as in :func:`automlops.search.trials.trials_frame` or the MLflow trial runs.
-    Returns ``param, importance`` sorted (empty when fewer than 3 trials finished).
+    Each model family has its own knobs (k-NN's ``n_neighbors`` means nothing to a random
+    forest), so importances across families would only ever find "model". They are computed for
+    ``model`` – by default the family of the best finished trial – over that family's finished
+    trials and the hyperparameters they share. ``trials`` needs the columns ``state``, ``value``,
+    ``model`` and ``params`` (a dict per trial), as in :func:`automlops.search.trials.trials_frame`
+    or the MLflow trial runs. Returns ``param, importance, model`` sorted (empty when fewer than
+    3 trials of that family finished, or none of their settings varied).
     """
     import optuna
 
-    empty = pd.DataFrame(columns=["param", "importance"])
+    empty = pd.DataFrame(columns=["param", "importance", "model"])
     done = trials[(trials["state"] == "COMPLETE") & trials["value"].notna()]
+    if done.empty:
+        return empty
+    if model is None:
+        values = done["value"].astype(float)
+        model = str(done.loc[values.idxmax() if direction == "maximize" else values.idxmin(), "model"])
+    done = done[done["model"].astype(str) == model]
     if len(done) < 3:
         return empty
-    rows = [{"model": m, **{k: _parse(v) for k, v in (p or {}).items()}}
-            for m, p in zip(done["model"], done["params"], strict=True)]
+    rows = [{k: _parse(v) for k, v in (p or {}).items() if k != "model"} for p in done["params"]]
     shared = [k for k in rows[0] if all(k in r for r in rows)]
     dists = {k: dist for k in shared if (dist := _distribution([r[k] for r in rows])) is not None}
     if not dists:
@@ -189,4 +199,4 @@ def param_importances(trials: pd.DataFrame, direction: str = "maximize") -> pd.D
             study, evaluator=optuna.importance.FanovaImportanceEvaluator(seed=0))
     except Exception:
         return empty
-    return pd.DataFrame({"param": list(scores), "importance": list(scores.values())})
+    return pd.DataFrame({"param": list(scores), "importance": list(scores.values()), "model": model})

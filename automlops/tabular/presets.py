@@ -36,10 +36,12 @@ class Preset:
 
 PRESETS: Registry[Preset] = Registry("preset")
 PRESETS.add("fast", Preset("fast", 15, None, True, "auto", "none", 0,
-                           "about 15 trials of light models; one holdout split from 1,000 rows up: seconds"))
+                           "light models, 15 trials (or until the time budget, if you set one); one holdout split from "
+                           "1,000 rows up: seconds"))
 PRESETS.add("medium", Preset("medium", 40, None, False, "auto", "voting", 3,
-                             "about 40 trials including gradient boosting, 5-fold CV on small data, and a vote "
-                             "of the top 3 models when it beats the best one"))
+                             "every model including gradient boosting, 40 trials (or until the time budget, if you "
+                             "set one), 5-fold CV on small data, and a vote of the top 3 models when it beats the "
+                             "best one"))
 PRESETS.add("best", Preset("best", None, 120.0, False, "auto", "stacking", 3,
                            "every model until the time budget runs out, then a stack of the top 3"))
 

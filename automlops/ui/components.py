@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from automlops.ui.jobs import JobSnapshot
 
-__all__ = ["balance_chart", "compare_chart", "confusion_chart", "feature_importance_chart", "guard",
+__all__ = ["balance_chart", "compare_chart", "confusion_chart", "decision_list", "feature_importance_chart", "guard",
            "history_chart", "leaderboard_table", "metric_cards", "page_header", "param_importance_chart",
            "regression_charts", "report_error", "roc_chart", "show_chart", "show_job_progress"]
 
@@ -82,6 +82,22 @@ def metric_cards(metrics: dict[str, float], columns: int = 4) -> None:
             col.metric(name, f"{value:.4f}" if isinstance(value, int | float) else str(value))
 
 
+_MARKDOWN_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*$<>"})
+
+
+def plain_markdown(text: str) -> str:
+    """``text`` with the Markdown that could change its meaning escaped: ``$`` (LaTeX in Streamlit),
+    ``*`` (emphasis), backquotes and angle brackets. Weight lists like ``[1.0, 2.0]`` and names like
+    ``random_forest`` are left alone: CommonMark shows them as written."""
+    return text.translate(_MARKDOWN_SPECIAL)
+
+
+def decision_list(decisions: Sequence[object]) -> None:
+    """The plain-language decisions of a fit, one bullet each, exactly as the engine wrote them."""
+    lines = [str(d) for d in decisions if str(d).strip()]
+    st.markdown("\n".join(f"- {plain_markdown(line)}" for line in lines) if lines else "No decisions log.")
+
+
 def show_job_progress(snap: JobSnapshot) -> None:
     st.progress(snap.fraction, text=snap.progress_text)
     st.caption(f"Now: {snap.stage}")
@@ -118,8 +134,9 @@ def param_importance_chart(importances: pd.DataFrame) -> go.Figure:
     import plotly.express as px
 
     frame = importances.sort_values("importance")
+    model = f" of {frame['model'].iloc[0]}" if "model" in frame and len(frame) else ""
     return px.bar(frame, x="importance", y="param", orientation="h",
-                  title="Hyperparameter importance (fANOVA: share of the score's variance)")
+                  title=f"Hyperparameter importance{model} (fANOVA: share of the score's variance)")
 
 
 def confusion_chart(confusion: dict[str, Any]) -> go.Figure:
@@ -172,12 +189,14 @@ def feature_importance_chart(importance: dict[str, Any]) -> go.Figure | None:
     return fig
 
 
-def compare_chart(frame: pd.DataFrame, metric_columns: Sequence[str]) -> go.Figure:
-    """Grouped bars: one group per metric, one bar per run."""
-    import plotly.express as px
+def compare_chart(runs: Sequence[str], values: Sequence[float], metric: str) -> go.Figure:
+    """One metric across runs: one bar per run, on the metric's own axis."""
+    import plotly.graph_objects as go
 
-    long = frame.melt(id_vars="run", value_vars=list(metric_columns), var_name="metric", value_name="value")
-    return px.bar(long, x="metric", y="value", color="run", barmode="group", title="Metrics side by side")
+    fig = go.Figure(go.Bar(x=list(runs), y=list(values), text=[f"{v:.4f}" for v in values],
+                           textposition="auto", marker_color="#4C78A8"))
+    fig.update_layout(title=metric, yaxis_title=metric, xaxis={"showticklabels": len(runs) <= 4})
+    return fig
 
 
 def show_diagnostics(diagnostics: dict[str, Any], key: str) -> None:

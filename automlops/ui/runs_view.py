@@ -3,6 +3,10 @@
 Runs are read through :mod:`automlops.mlops.reports` from whichever tracking target is active.
 A finished run never changes, so its artifacts (leaderboard, diagnostics, decisions, trials)
 are cached per run; the run list itself is read fresh on every visit.
+
+MLflow knows RUNNING, FINISHED, FAILED and KILLED; a run the user cancelled carries the tag
+``automlops.cancelled`` and is shown as **CANCELLED** (nothing was saved from it). Dashboard runs
+are named after the model version they produced (``iris-v3``), so runs of one dataset differ.
 """
 
 from __future__ import annotations
@@ -16,13 +20,26 @@ from automlops.ui import components, tracking
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["compare", "details", "filter_runs", "label", "load_runs", "run_table"]
+__all__ = ["compare", "comparison_table", "details", "filter_runs", "label", "load_runs", "run_table"]
+
+
+CANCELLED_COLUMN = "tags.automlops.cancelled"
+STATUS_NOTE = {
+    "RUNNING": "This run is still running: its leaderboard, diagnostics and decisions are logged when it ends.",
+    "CANCELLED": "This run was cancelled by the user: the search stopped early and nothing was saved.",
+    "FAILED": "This run failed before it logged a leaderboard (its error is in the Parameters tab's tags).",
+    "KILLED": "This run was ended before it logged a leaderboard.",
+}
 
 
 def load_runs() -> pd.DataFrame:
+    """AutoML parent runs, newest first; ``status`` says CANCELLED for runs the user cancelled."""
     from automlops.mlops.reports import automl_runs
 
-    return automl_runs(tracking.current_tracker())
+    runs = automl_runs(tracking.current_tracker())
+    if CANCELLED_COLUMN in runs:
+        runs = runs.assign(status=runs["status"].mask(runs[CANCELLED_COLUMN] == "true", "CANCELLED"))
+    return runs
 
 
 def _metric(row: pd.Series, prefix: str) -> float | None:
@@ -47,7 +64,9 @@ def run_table(runs: pd.DataFrame) -> pd.DataFrame:
 def label(runs: pd.DataFrame, run_id: str) -> str:
     row = runs.loc[runs["run_id"] == run_id].iloc[0]
     started = row["start_time"].strftime("%Y-%m-%d %H:%M:%S") if row["start_time"] == row["start_time"] else "?"
-    return f"{row['run_name']} · {started} · {row.get('tags.best_model') or row['status']}"
+    best = row.get("tags.best_model")
+    outcome = best if isinstance(best, str) and best and row["status"] == "FINISHED" else row["status"]
+    return f"{row['run_name']} · {started} · {outcome}"
 
 
 def filter_runs(runs: pd.DataFrame) -> pd.DataFrame:
@@ -94,14 +113,14 @@ def details(run: pd.Series) -> None:
     data = _artifacts(tracking.current_target().key, run["run_id"], metric, str(run["status"]))
     info = data["details"]
     direction = METRICS.get(metric).direction if metric in METRICS else "maximize"
-    st.caption(f"Run `{info.run_id}` · {info.status} · {len(info.artifacts)} artifact files")
+    st.caption(f"Run `{info.run_id}` · {run['status']} · {len(info.artifacts)} artifact files")
     components.metric_cards({k: v for k, v in sorted(info.metrics.items()) if k.startswith(("val_", "test_"))})
     tabs = st.tabs(["Leaderboard", "Optimisation", "Diagnostics", "Parameters", "Decisions"])
     with tabs[0]:
         if data["leaderboard"] is not None:
             components.leaderboard_table(data["leaderboard"])
         else:
-            st.info("This run has no leaderboard artifact (it may have failed or been stopped).")
+            st.info(STATUS_NOTE.get(str(run["status"]), "This run has no leaderboard artifact."))
     with tabs[1]:
         trials = data["trials"]
         if trials.empty:
@@ -110,7 +129,8 @@ def details(run: pd.Series) -> None:
             components.show_chart(components.history_chart(trials, metric or "score", direction), key="exp-history")
             importances = param_importances(trials, direction)
             if importances.empty:
-                st.caption("Hyperparameter importance needs at least 3 finished trials with varied settings.")
+                st.caption("Hyperparameter importance needs at least 3 finished trials of the best model's "
+                           "family with varied settings.")
             else:
                 components.show_chart(components.param_importance_chart(importances), key="exp-importance")
     with tabs[2]:
@@ -122,22 +142,36 @@ def details(run: pd.Series) -> None:
     with tabs[3]:
         st.dataframe([{"parameter": k, "value": v} for k, v in sorted(info.params.items())], hide_index=True)
     with tabs[4]:
-        st.markdown("\n".join(f"- {line}" for line in (data["decisions"] or "").splitlines()) or "No decisions log.")
+        components.decision_list((data["decisions"] or "").splitlines())
+
+
+def comparison_table(chosen: pd.DataFrame, names: list[str], *, differences_only: bool) -> pd.DataFrame:
+    """Params and metrics side by side (one column per run); optionally only the rows that differ."""
+    fields = [c for c in chosen.columns if c.startswith(("params.", "metrics.")) and chosen[c].notna().any()]
+    side = chosen[fields].T.astype(str).replace({"nan": "", "None": ""})
+    side.columns = names
+    if differences_only:
+        side = side[side.nunique(axis=1) > 1]
+    side.index = side.index.str.replace("params.", "param · ").str.replace("metrics.", "metric · ")
+    return side
 
 
 def compare(runs: pd.DataFrame, run_ids: list[str]) -> None:
-    """Params and metrics of several runs side by side, and their shared metrics as grouped bars."""
-    import pandas as pd
-
+    """Params and metrics of several runs side by side, and one bar chart per shared test metric
+    (each on its own axis: an r2 near 1 and an rmse of 40 on one axis would hide the r2)."""
     chosen = runs.set_index("run_id").loc[run_ids]
     names = [f"{label(runs, rid)} [{rid[:6]}]" for rid in run_ids]
-    fields = [c for c in chosen.columns if c.startswith(("params.", "metrics.")) and chosen[c].notna().any()]
-    side = chosen[fields].T
-    side.columns = names
-    side.index = side.index.str.replace("params.", "param · ").str.replace("metrics.", "metric · ")
-    st.dataframe(side.astype(str).replace({"nan": "", "None": ""}))
-    metric_cols = [c for c in fields if c.startswith("metrics.test_") and chosen[c].notna().all()]
-    if metric_cols:
-        frame = pd.DataFrame({"run": names, **{c[len("metrics."):]: chosen[c].to_numpy() for c in metric_cols}})
-        components.show_chart(components.compare_chart(frame, [c[len("metrics."):] for c in metric_cols]),
-                              key="exp-compare")
+    only = st.toggle("Only the differences", key="exp_diff_only", help="Hide the settings and metrics all these "
+                     "runs share.")
+    table = comparison_table(chosen, names, differences_only=only)
+    if table.empty:
+        st.info("These runs have the same parameters and metrics.")
+    else:
+        st.dataframe(table)
+    metric_cols = [c for c in chosen.columns if c.startswith("metrics.test_") and chosen[c].notna().all()]
+    for start in range(0, len(metric_cols), 2):
+        for col, column in zip(st.columns(2), metric_cols[start:start + 2], strict=False):
+            metric = column[len("metrics."):]
+            with col:
+                components.show_chart(components.compare_chart(names, chosen[column].tolist(), metric),
+                                      key=f"exp-compare-{metric}")

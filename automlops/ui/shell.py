@@ -31,6 +31,7 @@ def sidebar(slot: DeltaGenerator | None = None) -> DeltaGenerator:
     the first drawing with what the page changed (e.g. the workspace it just chose).
     """
     slot = slot or st.sidebar.empty()
+    state.sync_url()  # the URL keeps the workspace and the job: a reload lands back on them
     target = tracking.current_target()
     status = tracking.cached_status(target)
     with slot.container():

@@ -3,6 +3,10 @@
 It only gathers choices and asks the engines for their explanations (task inference, the
 validation the runner would pick, each search strategy's one-sentence summary); it returns a
 :class:`~automlops.ui.jobs.TrainRequest` when the user presses *Start training*.
+
+"Train again" starts from the last request (:func:`prefill`): Streamlit forgets a widget's value
+when the widget is not drawn, and the form is hidden while a job runs, so the form's widgets are
+given that request's values before they are drawn again.
 """
 
 from __future__ import annotations
@@ -20,12 +24,13 @@ if TYPE_CHECKING:
     from automlops.core.problem import Problem
     from automlops.mlops.lake import DataLake
 
-__all__ = ["render"]
+__all__ = ["prefill", "render"]
 
 SELECTION = {"preset": "Automatic (preset)", "manual": "Manual (select)", "ensemble": "Custom ensemble"}
 TASKS = ("auto", "classification", "regression")
-SOON_SOURCES = {"Model Registry": "fine-tune or retrain a registered model — arrives with the MLOps issue",
-                "Upload .pkl": "bring your own serialised model — arrives with the MLOps issue"}
+MAX_TRIALS, MAX_BUDGET_S, MAX_WEIGHT = 2000, 86_400, 10.0
+SOON_SOURCES = {"Model Registry": "fine-tune or retrain a registered model — not available in this version",
+                "Upload .pkl": "bring your own serialised model — not available in this version"}
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -104,7 +109,7 @@ def _ensemble(problem: Problem, names: list[str], label: dict[str, str]) -> tupl
         if problem.task is TaskType.CLASSIFICATION:
             voting = st.radio("Voting", ["soft", "hard"], horizontal=True, key="ens_voting")
         cols = st.columns(max(len(members), 1))
-        weights = tuple(float(col.number_input(f"Weight of {m}", 0.0, 10.0, 1.0, 0.5, key=f"ens_w_{m}"))
+        weights = tuple(float(col.number_input(f"Weight of {m}", 0.0, MAX_WEIGHT, 1.0, 0.5, key=f"ens_w_{m}"))
                         for col, m in zip(cols, members, strict=False))
         return members, EnsembleConfig("voting", voting=voting, weights=weights, members=tuple(members))
     metas = [n for n, (tasks, _) in META_MODELS.items() if problem.task in tasks]
@@ -152,6 +157,21 @@ def _validation(problem: Problem, y: pd.Series, preset_validation: str) -> str |
     return None if mode == "preset" else mode
 
 
+def _budget_text(preset: Any, n_trials: int, budget: int) -> str:
+    """What will bound the search: the trial count, the time budget, or the preset's own limit."""
+    limit = budget or preset.time_budget
+    if n_trials and limit:
+        return f"→ up to {n_trials} trials, stopping earlier if the {limit:g} s time budget runs out."
+    if n_trials:
+        return f"→ exactly {n_trials} trials (unless one fails or is pruned), however long they take."
+    if budget:
+        return (f"→ a {budget} s time budget: trials run until it is nearly spent (keeping time to refit, test and "
+                "save), however many that is; the preset's trial count does not apply.")
+    if preset.time_budget:
+        return f"→ the preset's {preset.time_budget:g} s time budget: trials run until it is nearly spent."
+    return f"→ the preset's {preset.n_trials} trials (no time limit)."
+
+
 def _search(problem: Problem, y: pd.Series) -> dict[str, Any]:
     from automlops.core.metrics import metrics_for
     from automlops.tabular.presets import PRESETS
@@ -173,11 +193,54 @@ def _search(problem: Problem, y: pd.Series) -> dict[str, Any]:
                              format_func=lambda n: f"{specs[n].label} ({specs[n].direction})")
     right.caption(specs[metric].explanation)
     c1, c2, c3 = st.columns(3)
-    n_trials = c1.number_input("Trials (0 = preset)", 0, 2000, 0, key="train_trials")
-    budget = c2.number_input("Time budget in seconds (0 = none)", 0, 86_400, 0, key="train_budget")
+    n_trials = c1.number_input("Trials (0 = preset)", 0, MAX_TRIALS, 0, key="train_trials")
+    budget = c2.number_input("Time budget in seconds (0 = none)", 0, MAX_BUDGET_S, 0, key="train_budget")
     seed = c3.number_input("Seed", 0, 2**31 - 1, 0, key="train_seed")
+    st.caption(_budget_text(presets[preset], int(n_trials), int(budget)))
     return {"preset": preset, "search": search, "validation": validation, "metric": metric,
             "n_trials": int(n_trials) or None, "time_budget": float(budget) or None, "seed": int(seed)}
+
+
+def _selection(request: TrainRequest) -> str:
+    if not isinstance(request.ensemble, str):
+        return "ensemble"
+    return "preset" if request.models is None else "manual"
+
+
+def _task_values(request: TrainRequest, task: str) -> dict[str, Any]:
+    """The widgets whose key names the task (their options depend on it)."""
+    r = request
+    values: dict[str, Any] = {f"train_validation_{task}": request.validation or "preset"}
+    if r.metric:
+        values[f"train_metric_{task}"] = r.metric
+    if r.models and _selection(r) == "manual":
+        values[f"train_models_{task}"] = list(r.models)
+    config = r.ensemble
+    if not isinstance(config, str):
+        members = list(config.members or r.models or ())
+        values.update({f"ens_members_{task}": members, "ens_kind": config.kind, "ens_voting": config.voting})
+        values.update({f"ens_w_{m}": min(float(w), MAX_WEIGHT)
+                       for m, w in zip(members, config.weights or (), strict=False)})
+        if config.meta_model:
+            values[f"ens_meta_{task}"] = config.meta_model
+    return values
+
+
+def prefill(request: TrainRequest, task: str | None = None) -> None:
+    """Give the form's widgets the values of ``request`` (``task``: the task the job trained, when
+    the request left it to auto-detection). Values that no longer fit (a deleted dataset) are
+    reset by Streamlit to the widget's default."""
+    r = request
+    values: dict[str, Any] = {
+        "train_dataset": r.dataset, f"train_version_{r.dataset}": r.version, f"train_target_{r.dataset}": r.target,
+        "train_task": r.task or "auto", "train_selection": _selection(r), "train_preset": r.preset,
+        "train_search": r.search, "train_trials": min(int(r.n_trials or 0), MAX_TRIALS),
+        "train_budget": min(int(r.time_budget or 0), MAX_BUDGET_S),
+        "train_seed": int(r.seed), f"train_name_{r.dataset}": r.name}
+    if r.task or task:
+        values.update(_task_values(r, str(r.task or task)))
+    st.session_state.update(values)
+    state.set_workspace(r.dataset, r.version)
 
 
 def render(lake: DataLake) -> TrainRequest | None:

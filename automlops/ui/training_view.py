@@ -5,7 +5,8 @@ redrawn) and reads a :class:`~automlops.ui.jobs.JobSnapshot`; when the job ends 
 one full rerun so the results replace the progress bar. A job waiting for a free worker slot
 shows its place in the queue instead. Jobs live in the studio's job table, not in the browser
 tab, so :func:`job_picker` lets any tab (or a dashboard restarted since) open a running,
-queued or recent job.
+queued or recent job; and the job a tab follows is in its URL (``ui.state``), so reloading the
+tab lands back on it, with its progress and its Cancel button.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from automlops.ui import components, jobs, state
 __all__ = ["job_picker", "render"]
 
 STATUS_TEXT = {"failed": "Training failed", "cancelled": "Training cancelled"}
-CANCEL_HELP = ("Stops the search after the running trial. The best model found so far is still refitted, tested, "
-               "tracked and saved; if that takes longer than {grace:g} s, the training is ended without saving.")
+CANCEL_HELP = ("Stops the search after the running trial, and saves nothing: a cancelled training never becomes a "
+               "model version. Its MLflow run is marked cancelled. A training still busy {grace:g} s later is ended.")
 
 
 def _history_frame(snap: jobs.JobSnapshot):  # type: ignore[no-untyped-def]
@@ -74,14 +75,22 @@ def _queued(job: jobs.TrainingJob, snap: jobs.JobSnapshot) -> None:
         st.rerun()
 
 
+def _ended_text(snap: jobs.JobSnapshot) -> str:
+    """"Training cancelled: nothing was saved", "Training failed: <why>"."""
+    error = snap.error or "no result"
+    if snap.status == "cancelled" and error.startswith("cancelled"):
+        return f"Training {error}"
+    return f"{STATUS_TEXT.get(snap.status, 'Training stopped')}: {error}"
+
+
 def _results(snap: jobs.JobSnapshot) -> None:
     if snap.result is None:
-        st.error(f"{STATUS_TEXT.get(snap.status, 'Training stopped')}: {snap.error}")
+        (st.warning if snap.status == "cancelled" else st.error)(_ended_text(snap))
         return
     res = snap.result
     st.success(f"Saved model **{res.model_name} v{res.model_version:04d}** — best: {res.best_model}; "
                f"test {res.metric} = {res.test_score:.4f}")
-    if snap.status == "stopped":
+    if snap.status == "stopped":  # jobs recorded before cancelling stopped saving
         st.info("You stopped the search early; the best model found so far was refitted, tested and saved.")
     for note in res.notes:
         st.warning(note)
@@ -103,7 +112,7 @@ def _results(snap: jobs.JobSnapshot) -> None:
         else:
             st.info("No diagnostics for this run.")
     with tabs[4]:
-        st.markdown("\n".join(f"- {d}" for d in res.decisions))
+        components.decision_list(res.decisions)
     where = f"MLflow run `{res.run_id}` in {res.tracking_uri}" if res.run_id else "not tracked"
     st.caption(f"{where}.")
     c1, c2 = st.columns(2)
@@ -112,16 +121,25 @@ def _results(snap: jobs.JobSnapshot) -> None:
 
 
 def render(job_id: str) -> bool:
-    """Show the session's job; returns True while it is still running."""
+    """Show the tab's job; returns True while it is still running.
+
+    An ended job's results sit in an expander, so the form below (to train again) is not buried
+    under them; "Hide these results" lets the tab follow no job (the job picker reopens it).
+    """
     job = jobs.get(job_id)
-    if job is None:  # e.g. the job table was removed
+    if job is None:  # e.g. the job table was removed, or a stale link
         state.set_active_job_id(None)
         return False
     snap = job.snapshot()
     if snap.running:
         _live(job_id)
         return True
-    _results(snap)
+    r = snap.request
+    with st.expander(f"Last training: '{r.name}' on {r.dataset} v{r.version:04d} · {snap.status}", expanded=True):
+        _results(snap)
+        if st.button("Hide these results", key="train_hide_results", icon=":material/visibility_off:"):
+            state.set_active_job_id(None)
+            st.rerun()
     return False
 
 

@@ -1,7 +1,9 @@
 """End to end in a real browser: headless Chromium (Debian's) driven by Playwright against
 ``streamlit run app.py``. Upload a CSV through the file chooser, pick the target, train with the
-fast preset and a small budget, read the leaderboard, find the run in Experiments; then measure
-each page's first paint. Screenshots and timings go to ``test-artifacts/e2e/``.
+fast preset and a small budget, read the leaderboard, find the run in Experiments; reload the tab
+during a training (it comes back attached to the job, with progress and a working Cancel) and
+cancel it (no model version is published); then measure each page's first paint. Screenshots and
+timings go to ``test-artifacts/e2e/``.
 """
 
 from __future__ import annotations
@@ -40,8 +42,13 @@ sync_api = pytest.importorskip("playwright.sync_api")
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    home = tmp_path_factory.mktemp("e2e-home")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The served studio's home (its lake, model store and MLflow store)."""
+    return tmp_path_factory.mktemp("e2e-home")
+
+
+@pytest.fixture(scope="module")
+def server(home: Path) -> Iterator[str]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
     env.update(AUTOMLOPS_HOME=str(home), API_PORT=str(free_port()), MLFLOW_UI_PORT=str(free_port()))
@@ -148,7 +155,8 @@ def test_csv_to_tracked_model_in_the_browser(server: str, page, tmp_path: Path) 
     shot(page, "06-results-diagnostics")
 
     go(page, "Experiments")
-    sync_api.expect(page.get_by_role("combobox", name="Run")).to_have_value(re.compile(r"^flowers · "))
+    run = page.get_by_role("combobox", name="Run")
+    sync_api.expect(run).to_have_value(re.compile(r"^flowers-v1 · "))  # named after the version it saved
     no_exception(page)
     shot(page, "07-experiments")
     page.get_by_role("tab", name="Optimisation").click()
@@ -162,6 +170,42 @@ def test_csv_to_tracked_model_in_the_browser(server: str, page, tmp_path: Path) 
     go(page, "Settings / Tracking")
     shot(page, "10-settings")
     no_exception(page)
+
+
+def test_a_reload_during_training_reattaches_and_a_cancel_publishes_nothing(  # type: ignore[no-untyped-def]
+        server: str, home: Path, page) -> None:
+    from automlops.mlops.lake import DataLake
+    from automlops.mlops.store import ModelStore
+
+    DataLake(home / "data_lake").add("flowers", iris_csv(), filename="flowers.csv")  # reused if already there
+    store = ModelStore(home / "models")
+    published = [v.version for v in store.versions("flowers")] if "flowers" in store.names() else []
+    page.goto(f"{server}/train", wait_until="commit")
+    page.get_by_text("1 · Data").wait_for()
+    page.get_by_text("task inferred as classification").wait_for()  # target: species, the last column
+    page.get_by_role("radiogroup", name="Preset").get_by_text("fast", exact=True).click()
+    box = page.get_by_label("Trials (0 = preset)", exact=True)
+    box.fill("2000")
+    box.press("Enter")
+    page.wait_for_timeout(300)
+    page.get_by_role("button", name="Start training").click()
+    progress = re.compile(r"^[1-9]\d*/2000 trials")
+    page.get_by_text(progress).wait_for(timeout=120_000)
+    sync_api.expect(page).to_have_url(re.compile(r"[?&]job=[0-9a-f]+"))
+
+    page.reload(wait_until="commit")  # a new session: only the URL is left
+    page.get_by_text("Training 'flowers' on flowers v0001").wait_for()
+    page.get_by_text(progress).wait_for()
+    page.get_by_text(re.compile(r"^Now: searching: trial")).wait_for()  # the trial, not the warm-start text
+    sync_api.expect(page.locator('[data-testid="stSidebar"]')).to_contain_text("Workspace: flowers v0001")
+    no_exception(page)
+    shot(page, "11-reloaded-during-training")
+    page.get_by_role("button", name="Cancel").click()
+    page.get_by_text("Training cancelled: nothing was saved").wait_for(timeout=90_000)
+    no_exception(page)
+    shot(page, "12-cancelled-nothing-saved")
+    now = [v.version for v in store.versions("flowers")] if "flowers" in store.names() else []
+    assert now == published  # no new model version: nothing was published
 
 
 def test_first_paint_of_every_page(server: str, page) -> None:  # type: ignore[no-untyped-def]

@@ -47,6 +47,23 @@ def test_param_importances_from_mlflow_strings() -> None:
     assert param_importances(pd.DataFrame(rows[:2]), "maximize").empty  # fewer than 3 finished trials
 
 
+def test_param_importances_are_those_of_the_best_model_family() -> None:
+    """Across families only "model" is shared; the best family's own knobs are what matter."""
+    rng = np.random.default_rng(1)
+    knn = [{"state": "COMPLETE", "model": "knn", "value": 0.5 + 0.01 * float(v), "params": {"n_neighbors": int(n)}}
+           for n, v in zip(rng.integers(1, 50, 6), rng.random(6), strict=True)]
+    forest = [{"state": "COMPLETE", "model": "random_forest", "value": 0.8 + 0.1 * float(v),
+               "params": {"n_estimators": int(n), "max_depth": int(d)}}
+              for n, d, v in zip(rng.integers(10, 300, 8), rng.integers(2, 12, 8), rng.random(8), strict=True)]
+    frame = pd.DataFrame(knn + forest)
+    importances = param_importances(frame, "maximize")
+    assert set(importances["param"]) == {"n_estimators", "max_depth"}
+    assert set(importances["model"]) == {"random_forest"}
+    assert set(param_importances(frame, "maximize", model="knn")["param"]) == {"n_neighbors"}
+    assert components.param_importance_chart(importances).layout.title.text.startswith(
+        "Hyperparameter importance of random_forest")
+
+
 def test_predict_frame_keeps_rows_and_adds_probabilities() -> None:
     from sklearn.linear_model import LogisticRegression
 

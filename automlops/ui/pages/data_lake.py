@@ -36,12 +36,16 @@ with st.container(border=True):
     else:
         name = c2.text_input("Dataset name", value=dataset_name_from_filename(uploaded.name) if uploaded else "",
                              help="1-64 letters, digits, '_' or '-'")
-    note = st.text_input("Note (optional)", key="lake_note", placeholder="where the data comes from, what changed")
+    # One note per uploaded file: a new file starts with an empty note (no stale provenance).
+    note = st.text_input("Note (optional)", key=f"lake_note_{uploaded.file_id}" if uploaded else "lake_note",
+                         placeholder="where the data comes from, what changed")
     if st.button("Add to the data lake", type="primary", key="lake_add", disabled=uploaded is None):
         with components.guard("adding the file to the data lake"):
             assert uploaded is not None
             version = lake.add(name, uploaded.getvalue(), note=note, filename=uploaded.name)
             state.set_workspace(version.dataset, version.version)
+            for key in ("lake_view_dataset", f"lake_view_version_{version.dataset}"):
+                st.session_state.pop(key, None)  # the viewer below follows the new version
             verb = "is already stored as" if version.reused else "was added as"
             state.show_flash("success", f"{uploaded.name} {verb} {version.dataset} {version.id} ({version.rows} rows "
                                         f"× {len(version.columns)} columns); it is now the training workspace.")

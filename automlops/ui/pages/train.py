@@ -25,14 +25,27 @@ def start(request: jobs.TrainRequest, settings: Settings) -> None:
     st.rerun()
 
 
+def train_again(job_id: str) -> None:
+    """Below an ended job: the form starts from that job's request (once per job, then it is the user's)."""
+    job = jobs.get(job_id)
+    if job is None:
+        return
+    st.subheader("Train again")
+    st.caption("The form starts from the choices of the training above; change what you like.")
+    if state.prefilled_from() != job_id:
+        snap = job.snapshot()
+        train_form.prefill(snap.request, snap.result.task if snap.result else None)
+        state.set_prefilled_from(job_id)
+
+
 job_id = state.active_job_id()
 running = job_id is not None and training_view.render(job_id)  # one job per browser tab at a time
 if not running:
     with components.guard("listing the training jobs"):
         training_view.job_picker(state.active_job_id())
-    if state.active_job_id():
+    if (ended := state.active_job_id()) is not None:
         st.divider()
-        st.subheader("Train again")
+        train_again(ended)
     settings = state.settings()
     with components.guard("preparing the training form"):
         request = train_form.render(DataLake(settings=settings))
