@@ -15,7 +15,7 @@ outside tools and must not change.
 from __future__ import annotations
 
 import argparse
-import json
+import dataclasses
 import os
 import sys
 import time
@@ -110,6 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--model", required=True, help="NAME or NAME@vN")
     predict.add_argument("--out", help="output CSV (default: stdout)")
     predict.add_argument("--proba", action="store_true", help="add one proba_<class> column per class")
+    predict.add_argument("--raw", action="store_true",
+                         help="machine output: keep text cells that start with = + - @ as they are "
+                              "(by default they get a leading ' so spreadsheets do not run them)")
     _add_lake(sub)
     models = sub.add_parser("models", help="saved models and the model zoo")
     models_sub = models.add_subparsers(dest="models_command", required=True, parser_class=_Parser)
@@ -150,58 +153,42 @@ class _Progress:
             sys.stderr.write("\n")
 
 
-def _load_training_data(source: str, lake: Any) -> tuple[Any, dict[str, Any]]:
-    """The table to train on and its lineage (a file given by path is first added to the lake)."""
-    from automlops.mlops.lake import dataset_name_from_filename
-
-    if source.startswith("lake:"):
-        name, _, version = source[5:].partition("@")
-        entry = lake.get_version(name, version or None)
-    else:
-        path = Path(source)
-        if not path.is_file():
-            raise DataError(f"no such file: {source}")
-        entry = lake.add(dataset_name_from_filename(path.name), path, filename=path.name,
-                         note="added by 'automlops train'")
-    return lake.load(entry.dataset, entry.version), entry.lineage()
-
-
 def cmd_train(args: argparse.Namespace, started: float) -> int:
+    from automlops.cli_training import (
+        check_train_args,
+        load_training_data,
+        model_names,
+        print_train_summary,
+        tracker_for_training,
+    )
     from automlops.config import get_settings
+    from automlops.core.results import Decision
     from automlops.mlops.lake import DataLake
     from automlops.mlops.store import ModelStore
-    from automlops.mlops.tracking import Tracker
     from automlops.tabular.persist import save_model
     from automlops.tabular.runner import AutoMLRunner
 
+    check_train_args(args)
     settings = get_settings()
     lake = DataLake(settings=settings)
-    frame, dataset = _load_training_data(args.csv, lake)
-    models = [m.strip() for m in args.models.split(",") if m.strip()] if args.models else None
+    frame, dataset, commit = load_training_data(args.csv, lake)
+    tracker, tracking_note = tracker_for_training(settings, args.time_budget)
     progress = _Progress()
     runner = AutoMLRunner(args.target, task=args.task, metric=args.metric, preset=args.preset, search=args.search,
-                          validation=args.validation, models=models, ensemble=args.ensemble, n_trials=args.n_trials,
-                          time_budget=args.time_budget, seed=args.seed, time_column=args.time_column,
-                          tracker=Tracker(settings=settings), dataset=dataset, run_name=args.name or dataset["name"],
-                          callbacks=[progress], started_at=started, refit_full=args.refit_full)
+                          validation=args.validation, models=model_names(args), ensemble=args.ensemble,
+                          n_trials=args.n_trials, time_budget=args.time_budget, seed=args.seed,
+                          time_column=args.time_column, tracker=tracker, dataset=dataset,
+                          run_name=args.name or dataset["name"], callbacks=[progress], started_at=started,
+                          refit_full=args.refit_full)
     try:
         result = runner.fit(frame).result_
     finally:
         progress.close()
+    dataset = commit()  # the data joins the lake only now that it trained a model
+    if tracking_note:
+        result = dataclasses.replace(result, decisions=(Decision("tracking", tracking_note), *result.decisions))
     stored = save_model(result, ModelStore(settings=settings), args.name or dataset["name"], dataset=dataset)
-    summary = {"name": stored.name, "version": stored.version,
-               "model_path": str(stored.path / stored.meta.get("model_file", "model.joblib")),
-               "task": result.problem.task.value, "best_model": result.best_model, "metric": result.problem.metric,
-               "val_score": result.val_score, "test_score": result.test_score,
-               "wall_seconds": round(time.monotonic() - started, 3), "run_id": result.run_id,
-               "val_std": result.val_std, "test_metrics": dict(result.test_metrics), "dataset": dataset}
-    if args.json:
-        print(json.dumps(summary, default=str))
-    else:
-        print(result.leaderboard[["rank", "model", "score", "std", "trials", "pruned"]].to_string(index=False))
-        print(f"\nsaved {stored.ref} → {stored.path}\n{result.problem.metric}: validation "
-              f"{result.val_score:.4f} ± {result.val_std:.4f}, test {result.test_score:.4f}; "
-              f"MLflow run {result.run_id}; {summary['wall_seconds']:.1f} s")
+    print_train_summary(args, result, stored, dataset, started)
     return 0
 
 
@@ -212,6 +199,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     :func:`~automlops.tabular.predict.predict_frame`: exit code 2 and one line, not a crash.
     """
     from automlops.config import get_settings
+    from automlops.core.csv_safety import to_people_csv
     from automlops.mlops.ingest import read_csv_robust
     from automlops.mlops.store import ModelStore, parse_model_ref
     from automlops.tabular.predict import predict_frame
@@ -227,13 +215,14 @@ def cmd_predict(args: argparse.Namespace) -> int:
     answered = predict_frame(loaded.model, loaded.meta, frame, proba=args.proba)
     classes = list(loaded.model.classes_) if args.proba else []
     out = answered[["prediction", *(f"proba_{cls}" for cls in classes)]]  # the answers, not the inputs
+    text = to_people_csv(out, raw=args.raw)  # formula-leading labels neutralised unless --raw
     if args.out:
         from automlops.mlops._atomic import atomic_write_text
 
-        atomic_write_text(Path(args.out), out.to_csv(index=False))
+        atomic_write_text(Path(args.out), text)
         print(f"wrote {len(out)} predictions of {loaded.name}@v{loaded.version} to {args.out}", file=sys.stderr)
     else:
-        sys.stdout.write(out.to_csv(index=False))
+        sys.stdout.write(text)
     return 0
 
 

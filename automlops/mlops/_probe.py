@@ -2,14 +2,20 @@
 
 The answer is one of four states a person can act on: *connected*; *unauthorized* (HTTP 401/403:
 wrong user or token); *unreachable* (no answer in time: wrong address, server down, offline);
-or *error* (it answered, but not as an MLflow server would).
+or *error* (it answered, but not as an MLflow server would). :func:`bound_http_requests` keeps
+every later request of the process short, so a server that dies mid-training cannot hold a
+time budget hostage.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+import os
+from typing import TYPE_CHECKING, Literal
 
-__all__ = ["State", "probe_http"]
+if TYPE_CHECKING:
+    from automlops.config import Settings
+
+__all__ = ["State", "bound_http_requests", "probe_http"]
 
 State = Literal["connected", "unauthorized", "unreachable", "error"]
 
@@ -42,3 +48,17 @@ def probe_http(uri: str, timeout: float, *, where: str) -> tuple[State, str]:
     if response.status_code != 200:
         return "error", f"{where} answered HTTP {response.status_code}"
     return "connected", f"connected to {where}"
+
+
+def bound_http_requests(settings: Settings) -> None:
+    """Bound every MLflow HTTP request of this process: timeout, retries and backoff from ``settings``.
+
+    MLflow's defaults (120 s per request, 7 retries with exponentially growing waits) make one
+    call to a dead server last minutes, far past a training's time budget. MLflow reads its
+    ``MLFLOW_HTTP_REQUEST_*`` variables at each request, so this sets them, process-wide: call it
+    at an entry point (the CLI command, a job worker), never at import. The Settings fields read
+    the same variable names, so a value the user exported is kept.
+    """
+    os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = f"{settings.tracking_request_timeout:g}"
+    os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = str(settings.tracking_request_retries)
+    os.environ["MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR"] = f"{settings.tracking_backoff_factor:g}"

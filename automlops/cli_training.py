@@ -1,0 +1,140 @@
+"""The steps of ``automlops train`` around the search: check, load, track, report.
+
+The order is the point. Every argument is checked before any work (a bad ``--name`` must not
+cost a whole training, nor leave an MLflow run behind); the data is read and checked before it
+is written (a refused training leaves no new lake version); a remote MLflow server is probed
+once, briefly, before the search (a dead server must not eat the time budget in retries).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from automlops.errors import ConfigError, DataError
+
+__all__ = ["check_train_args", "load_training_data", "model_names", "print_train_summary", "tracker_for_training"]
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def check_train_args(args: argparse.Namespace) -> None:
+    """Refuse a bad argument before any work: no lake version, no MLflow run, no training."""
+    from automlops.core.metrics import get_metric
+    from automlops.core.problem import TaskType
+    from automlops.mlops.lake import NAME_RE
+    from automlops.tabular.zoo import get_model
+
+    if args.name is not None and not NAME_RE.fullmatch(args.name):
+        raise ConfigError(f"invalid model name {args.name!r} for --name: use 1-64 letters, digits, '_' or '-' "
+                          "(no spaces, dots or slashes)")
+    for model in model_names(args) or []:
+        get_model(model)  # an unknown name answers with the known ones
+    if args.metric:
+        get_metric(args.metric, TaskType.parse(args.task) if args.task else None)
+    if args.n_trials is not None and args.n_trials < 1:
+        raise ConfigError(f"--n-trials must be at least 1, got {args.n_trials}")
+
+
+def model_names(args: argparse.Namespace) -> list[str] | None:
+    return [m.strip() for m in args.models.split(",") if m.strip()] if args.models else None
+
+
+def load_training_data(source: str, lake: Any) -> tuple[Any, dict[str, Any], Callable[[], dict[str, Any]]]:
+    """The table to train on, its lineage, and ``commit``: what records it in the lake, *after* training.
+
+    A file given by path is parsed now (with the lake's caps) but only added to the lake by
+    ``commit``, called once the training succeeded: a training refused for its data (an empty
+    target, a single class, a one-row class...) leaves no new version behind. Until then its
+    lineage names the version it will most likely get, with the upload's SHA-256.
+    """
+    from automlops.mlops.ingest import read_csv_robust, read_source_bytes
+    from automlops.mlops.lake import dataset_name_from_filename
+
+    if source.startswith("lake:"):
+        name, _, version = source[5:].partition("@")
+        entry = lake.get_version(name, version or None)
+        lineage = entry.lineage()
+        return lake.load(entry.dataset, entry.version), lineage, lambda: lineage
+    path = Path(source)
+    if not path.is_file():
+        raise DataError(f"no such file: {source}")
+    settings, name = lake.settings, dataset_name_from_filename(path.name)
+    data = read_source_bytes(path, settings.max_upload_bytes)
+    frame = read_csv_robust(data, max_bytes=settings.max_upload_bytes, max_columns=settings.max_columns,
+                            max_field_chars=settings.max_field_chars).frame
+    known = lake.find_raw(name, frame)
+    if known is not None:
+        lineage = known.lineage()
+        return frame, lineage, lambda: lineage
+    pending = {"name": name, "version": _next_version(lake, name), "sha256": hashlib.sha256(data).hexdigest(),
+               "rows": len(frame), "columns": {str(c): str(t) for c, t in frame.dtypes.items()},
+               "source": str(path)}
+
+    def commit() -> dict[str, Any]:
+        entry = lake.add(name, data, filename=path.name, note="added by 'automlops train'")
+        return dict(entry.lineage())
+
+    return frame, pending, commit
+
+
+def _next_version(lake: Any, name: str) -> int:
+    """The version number a new upload of ``name`` would most likely get (1 for a new dataset)."""
+    from automlops.errors import NotFoundError
+
+    try:
+        return max((v.version for v in lake.versions(name)), default=0) + 1
+    except NotFoundError:
+        return 1
+
+
+def tracker_for_training(settings: Any, time_budget: float | None = None) -> tuple[Any, str | None]:
+    """The tracker to log to, or ``None`` and the reason when the remote MLflow server is not usable.
+
+    One short probe (``AUTOMLOPS_TRACKING_PROBE_TIMEOUT``, at most a tenth of the time budget)
+    before the search: a dead server would otherwise cost the whole budget in retries. The
+    reason goes to stderr as one line and into the run's decisions; the model is still saved.
+    """
+    from automlops.mlops._probe import bound_http_requests
+    from automlops.mlops.tracking import Tracker
+
+    bound_http_requests(settings)
+    tracker = Tracker(settings=settings)
+    if not tracker.is_remote:
+        return tracker, None
+    timeout = settings.tracking_probe_timeout
+    if time_budget is not None:
+        timeout = min(timeout, max(0.5, 0.1 * time_budget))
+    status = tracker.check_connection(timeout=timeout)
+    if status.ok:
+        return tracker, None
+    note = f"MLflow tracking is off for this run: {_one_line(status.message)} ({status.state})"
+    print(f"automlops: warning: {note}; the model is still trained and saved", file=sys.stderr)
+    return None, note
+
+
+def print_train_summary(args: argparse.Namespace, result: Any, stored: Any, dataset: dict[str, Any],
+                         started: float) -> None:
+    """The leaderboard and a closing line, or with ``--json`` one JSON object as the last stdout line."""
+    summary = {"name": stored.name, "version": stored.version,
+               "model_path": str(stored.path / stored.meta.get("model_file", "model.joblib")),
+               "task": result.problem.task.value, "best_model": result.best_model, "metric": result.problem.metric,
+               "val_score": result.val_score, "test_score": result.test_score,
+               "wall_seconds": round(time.monotonic() - started, 3), "run_id": result.run_id,
+               "val_std": result.val_std, "test_metrics": dict(result.test_metrics), "dataset": dataset}
+    if args.json:
+        print(json.dumps(summary, default=str))
+    else:
+        print(result.leaderboard[["rank", "model", "score", "std", "trials", "pruned"]].to_string(index=False))
+        run = f"MLflow run {result.run_id}" if result.run_id else "not tracked in MLflow"
+        print(f"\nsaved {stored.ref} → {stored.path}\n{result.problem.metric}: validation "
+              f"{result.val_score:.4f} ± {result.val_std:.4f}, test {result.test_score:.4f}; "
+              f"{run}; {summary['wall_seconds']:.1f} s")

@@ -1,0 +1,82 @@
+"""A refused training leaves nothing behind: no lake version, no MLflow run, no model (issue 8).
+
+Every argument is checked before any work, and the training data is written to the lake only
+after a model was trained from it.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_iris
+
+from automlops.cli import main
+from automlops.mlops.lake import DataLake
+
+
+@pytest.fixture(autouse=True)
+def _restore_http_bounds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`automlops train` sets MLflow's HTTP bounds process-wide: undo that after each test."""
+    for var, value in (("MLFLOW_HTTP_REQUEST_TIMEOUT", "10"), ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2"),
+                       ("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "0.5")):
+        monkeypatch.setenv(var, value)
+
+
+def _iris() -> pd.DataFrame:
+    return load_iris(as_frame=True).frame
+
+
+def _all_missing(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.assign(target=np.nan)
+
+
+def _single_class(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.assign(target="setosa")
+
+
+def _one_row_class(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    out["target"] = out["target"].map({0: "a", 1: "b", 2: "c"}).astype(object)
+    out.loc[0, "target"] = "lonely"
+    return out
+
+
+def _lake_state(home: Path) -> list[tuple[str, int]]:
+    return [(info.name, len(info.versions)) for info in DataLake().list_datasets()]
+
+
+@pytest.mark.parametrize("spoil", [_all_missing, _single_class, _one_row_class])
+def test_refused_data_leaves_no_lake_version(home: Path, spoil, capsys: pytest.CaptureFixture[str]) -> None:
+    path = home / "iris.csv"
+    spoil(_iris()).to_csv(path, index=False)
+    code = main(["train", str(path), "--target", "target", "--preset", "fast", "--n-trials", "2"])
+    err = capsys.readouterr().err
+    assert code == 2 and "'target'" in err, err
+    assert _lake_state(home) == []
+    assert not (home / "models").exists() or not any((home / "models").iterdir())
+
+
+def test_a_good_training_then_adds_the_exact_upload(home: Path) -> None:
+    path = home / "iris.csv"
+    _iris().to_csv(path, index=False)
+    assert main(["train", str(path), "--target", "target", "--preset", "fast", "--n-trials", "2"]) == 0
+    entry = DataLake().get_version("iris")
+    assert entry.full_path.read_bytes() == path.read_bytes() and entry.version == 1
+
+
+@pytest.mark.parametrize("argv", [["--name", "bad name!"], ["--name", "abc\n"], ["--models", "no_such_model"],
+                                  ["--metric", "no_such_metric"], ["--n-trials", "0"]])
+def test_bad_arguments_are_refused_before_any_work(home: Path, argv: list[str],
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    path = home / "iris.csv"
+    _iris().to_csv(path, index=False)
+    started = time.monotonic()
+    code = main(["train", str(path), "--target", "target", "--preset", "fast", *argv])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and err.startswith("automlops: error:"), err
+    assert time.monotonic() - started < 5
+    assert _lake_state(home) == [] and not (home / "mlflow.db").exists() and not (home / "models").exists()
