@@ -41,9 +41,15 @@ class TimeBudget:
         return 0.0 if self.total is None else max(0.5, 0.03 * self.total)
 
     def search_deadline(self) -> float | None:
-        if self.deadline is None:
+        """When the search must stop: the deadline less the expected tail, logging backlog and margin.
+
+        The backlog (queued MLflow calls) counts for at most a tenth of the budget: a slow tracking
+        server must not starve the search, and the final wait for it is cut at the deadline anyway.
+        """
+        if self.deadline is None or self.total is None:
             return None
-        return self.deadline - self.fixed_tail - self.tail_estimate - self.backlog() - self.margin()
+        backlog = min(self.backlog(), 0.1 * self.total)
+        return self.deadline - self.fixed_tail - self.tail_estimate - backlog - self.margin()
 
     def search_time_left(self) -> float:
         end = self.search_deadline()

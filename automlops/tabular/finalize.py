@@ -28,6 +28,7 @@ from automlops.search.budget import TimeBudget
 from automlops.search.engine import Candidate, Choice, DecisionLog, Finalized, TrialOutcome
 from automlops.tabular import ensemble as ens
 from automlops.tabular.evaluate import build_pipeline, decode_oof, one_openmp_thread, predict_outputs
+from automlops.tabular.zoo import get_model
 
 if TYPE_CHECKING:
     from automlops.tabular.engine import TabularEngine
@@ -47,13 +48,22 @@ def _fit_seconds(engine: TabularEngine, members: Sequence[TrialOutcome], kind: s
     return seconds * (1 + ens.STACKING_CV if kind == "stacking" else 1)
 
 
+def _save_seconds(members: Sequence[TrialOutcome], copies: int) -> float:
+    """Expected time to save the final model: some models cost per sub-model (a forest's trees)."""
+    return copies * sum(get_model(o.model).save_seconds_per_estimator * float(o.params.get("n_estimators", 0))
+                        for o in members)
+
+
 def tail_seconds(engine: TabularEngine, ranked: Sequence[TrialOutcome]) -> float:
-    """Time the post-search work would need if the search stopped now."""
+    """Time the post-search work would need if the search stopped now: refit(s) and the final save."""
     refit = _fit_seconds(engine, ranked[:1], "none")
+    save = _save_seconds(ranked[:1], 1)
     config = engine.ensemble_config
     if config.kind != "none":
-        refit = max(refit, _fit_seconds(engine, ranked[: config.top_k], config.kind))
-    return refit * 2.25 if engine.refit_full else refit  # a second fit, on train + test rows
+        members = ranked[: config.top_k]
+        refit = max(refit, _fit_seconds(engine, members, config.kind))
+        save = max(save, _save_seconds(members, 2))  # an ensemble keeps each member twice (list and by name)
+    return (refit * 2.25 if engine.refit_full else refit) + save  # refit_full: a second fit, on all rows
 
 
 def choose(engine: TabularEngine, ranked: Sequence[TrialOutcome], log: DecisionLog, budget: TimeBudget) -> Choice:

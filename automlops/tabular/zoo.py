@@ -71,6 +71,7 @@ class ModelSpec:
     light: bool = False  # cheap enough for the `fast` preset
     native_missing: bool = False  # learns where missing values go (no imputation needed)
     max_rows: int | None = None  # skip above this many rows (e.g. SVM is O(n²))
+    save_seconds_per_estimator: float = 0.0  # saving cost per sub-model (skops writes each tree apart)
     description: str = ""
     tags: tuple[str, ...] = field(default_factory=tuple)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from sklearn.datasets import load_iris
 from sklearn.ensemble import StackingClassifier
 
@@ -57,3 +58,21 @@ def test_budget_is_kept_by_the_runner_with_an_ensemble() -> None:
     assert est.final_estimator_.n_features_in_ == len(est.estimators_) * 3  # fitted: 3 class probabilities each
     assert any(d.topic == "ensemble" and "the ensemble is the final model" in d.message for d in runner.decisions_)
 
+
+
+def test_a_logging_backlog_cannot_starve_the_search() -> None:
+    """Queued MLflow calls reserve at most a tenth of the budget (the final wait is cut at the deadline)."""
+    budget = TimeBudget(total=30.0, fixed_tail=1.0, backlog=lambda: 100.0)
+    assert budget.search_time_left() == pytest.approx(30.0 - 1.0 - 3.0 - 0.9, abs=0.05)
+
+
+def test_the_tail_keeps_time_to_save_a_forest() -> None:
+    """Saving a 300-tree forest (skops writes each tree apart) is part of the time kept after the search."""
+    from automlops.search.engine import TrialOutcome
+    from automlops.tabular.finalize import _save_seconds
+
+    forest = TrialOutcome(0, "random_forest", {"n_estimators": 300}, 0.9, 0.0, 1.0, 0.1, None)
+    linear = TrialOutcome(1, "logistic", {"C": 1.0}, 0.9, 0.0, 0.1, 0.01, None)
+    assert _save_seconds([forest], 1) == pytest.approx(300 * 0.0035)
+    assert _save_seconds([forest, linear], 2) == pytest.approx(2 * 300 * 0.0035)
+    assert _save_seconds([linear], 1) == 0.0
