@@ -313,3 +313,55 @@ def test_home_does_not_take_any_web_server_for_the_api(ui_home: Path, tmp_path: 
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_models_page_shows_the_served_version_and_serves_another(ui_home: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Models page names the version the API serves; *Serve this version* moves the API to another."""
+    import threading
+    import time
+
+    import httpx
+    import uvicorn
+    from sklearn.datasets import load_iris
+
+    from automlops.mlops.serving_pointer import read_serving_pointer
+    from automlops.serving.app import create_app
+    from automlops.tabular import AutoMLRunner
+    from automlops.tabular.persist import save_model
+    from tests.serving.conftest import make_settings
+
+    store = ModelStore(ui_home / "models")
+    runner = AutoMLRunner("target", preset="fast", models=["logistic"], n_trials=1,
+                          validation="holdout").fit(load_iris(as_frame=True).frame)
+    save_model(runner.result_, store, "flowers")
+    save_model(runner.result_, store, "flowers")
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(make_settings(ui_home)), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        wait_http(f"http://127.0.0.1:{port}/ready", 30)
+        monkeypatch.setenv("API_PORT", str(port))
+        monkeypatch.delenv("API_URL", raising=False)
+        at = open_page(new_app(), "models")
+        assert_clean(at)
+        assert any("serves **flowers@v2**" in t for t in texts(at.caption)), texts(at.caption)
+        at.selectbox(key="models_pick").set_value("flowers@v1").run()
+        at.button(key="models_serve").click().run()
+        assert_clean(at)
+        assert read_serving_pointer(store.root).ref == "flowers@v1"  # type: ignore[union-attr]
+        assert any("switches to flowers@v1" in t for t in texts(at.success))
+        deadline = time.monotonic() + 5
+        while httpx.get(f"http://127.0.0.1:{port}/").json()["model"]["version"] != 1:
+            assert time.monotonic() < deadline, "the API did not follow Serve this version"
+            time.sleep(0.1)
+        at.run()
+        assert any("serves **flowers@v1**" in t and "You chose **flowers@v1**" in t for t in texts(at.caption))
+        assert at.button(key="models_serve").disabled
+        at.button(key="models_unpin").click().run()
+        assert read_serving_pointer(store.root) is None
+    finally:
+        server.should_exit = True
+        thread.join(15)

@@ -1,12 +1,16 @@
-"""Models: saved model versions with their lineage; download one, or predict on a new CSV."""
+"""Models: saved model versions with their lineage; which one the API serves (and "Serve this
+version"); download one, or predict on a new CSV."""
 
 from __future__ import annotations
 
 import json
+import urllib.request
 from pathlib import Path
 
 import streamlit as st
 
+from automlops.errors import ModelError
+from automlops.mlops.serving_pointer import clear_serving_pointer, point_serving_at, read_serving_pointer
 from automlops.mlops.store import LoadedModel, ModelStore
 from automlops.ui import components, state
 
@@ -24,6 +28,16 @@ def load_model(root: str, name: str, version: int, sha256: str) -> LoadedModel:
     return ModelStore(Path(root)).load(name, version)
 
 
+def served_by_api(url: str, timeout: float = 0.3) -> str | None:
+    """``"name@v3"``: what the API at ``url`` serves now (its public health record), or None."""
+    try:
+        with urllib.request.urlopen(f"{url}/", timeout=timeout) as response:
+            model = json.loads(response.read(65536)).get("model") or {}
+    except (OSError, ValueError, AttributeError):
+        return None
+    return f"{model['name']}@v{model.get('version')}" if isinstance(model, dict) and model.get("name") else None
+
+
 settings = state.settings()
 store = ModelStore(settings=settings)
 models = store.list_models()
@@ -38,7 +52,8 @@ def _dataset(meta: dict) -> str:
     return f"{ds.get('name')} v{int(ds.get('version', 0)):04d}" if ds.get("name") else "—"
 
 
-st.dataframe([{"model": m.ref, "task": m.meta.get("task"), "best model": m.meta.get("best_model"),
+served = served_by_api(settings.resolved_api_url)
+st.dataframe([{"model": m.ref, "API": "serving" if m.ref == served else "", "task": m.meta.get("task"), "best model": m.meta.get("best_model"),
                "metric": m.meta.get("metric"), "test score": m.meta.get("test_score"), "dataset": _dataset(m.meta),
                "created": m.created.strftime("%Y-%m-%d %H:%M"), "run": (m.meta.get("run_id") or "—")[:12]}
               for m in reversed(models)], hide_index=True,
@@ -49,6 +64,26 @@ ref = st.selectbox("Model version", refs, key="models_pick")
 chosen = models[len(models) - 1 - refs.index(ref)]
 meta = chosen.meta
 ds = meta.get("dataset") or {}
+
+st.subheader("Serving")
+try:
+    pointer = read_serving_pointer(store.root)
+except ModelError as exc:
+    pointer = None
+    st.warning(str(exc))
+st.caption((f"The API at {settings.resolved_api_url} serves **{served}**." if served else
+            f"No API answers at {settings.resolved_api_url} (start it with `automlops serve`).")
+           + (f" You chose **{pointer.ref}** with *Serve this version*." if pointer else
+              " It keeps serving one model name and follows that name's new versions."))
+serve_col, unpin_col = st.columns(2)
+if serve_col.button(f":material/rocket_launch: Serve this version ({chosen.ref})", key="models_serve",
+                    disabled=pointer is not None and pointer.ref == chosen.ref):
+    point_serving_at(store.root, chosen.name, chosen.version)
+    st.success(f"The API switches to {chosen.ref} within a second (it checks every "
+               f"{settings.api_reload_interval:g} s); a broken version is refused and the old one keeps serving.")
+if pointer is not None and unpin_col.button(":material/undo: Clear the choice (back to the API's own pin)", key="models_unpin"):
+    clear_serving_pointer(store.root)
+    st.rerun()
 
 left, right = st.columns([3, 2])
 with left:
