@@ -17,6 +17,7 @@ Its registries are its own: the model zoo (:mod:`~automlops.tabular.zoo`), the p
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -25,6 +26,7 @@ import numpy as np
 import optuna
 import pandas as pd
 
+from automlops.config import get_settings
 from automlops.core.fit import ValidationSummary
 from automlops.core.metrics import METRICS, get_metric
 from automlops.core.problem import Problem, TaskType, infer_problem
@@ -61,6 +63,19 @@ class TabularData:
     test_frame: pd.DataFrame | None = None
 
 
+def _planning_deadline(log: DecisionLog) -> float | None:
+    """When feature planning (its leakage check) must stop: its share of the time left, if there is a budget.
+
+    The decision log is the engine's one view of the driver's clock: ``_clock`` is the time spent
+    and ``_budget`` the total (``None`` without a time budget).
+    """
+    total = log._budget()
+    if total is None:
+        return None
+    left = max(0.0, total - log._clock())
+    return time.monotonic() + get_settings().leakage_time_share * left
+
+
 class TabularEngine:
     """Classification and regression on one table (see the module docstring)."""
 
@@ -85,11 +100,11 @@ class TabularEngine:
         data = data if isinstance(data, TabularData) else TabularData(data)
         frame, positions = self._clean(data.frame, log)
         train, test, test_rows = self._split(frame, positions, data.test_frame, log)
-        self.plan = plan_features(train, self.problem)
+        self.plan = plan_features(train, self.problem, deadline=_planning_deadline(log))
         for col, reason in self.plan.dropped.items():
             log("features", f"dropped '{col}': {reason}")
-        for warning in self.plan.warnings:
-            log("features", warning)
+        for message in (*self.plan.warnings, *self.plan.notes):
+            log("features", message)
         self.X, self.y, self.test = train[self.plan.input_columns], train[self.problem.target], test
         self.validation = choose_validation(self.problem, self.y, mode=self.validation_mode or
                                             get_preset(self.preset).validation)

@@ -8,12 +8,16 @@ Models only see numbers, so every column is routed by its kind:
 * **categorical** (few distinct values) – one-hot columns for linear/distance models; a
   single integer code for trees, which can split on it directly and stay fast.
 * **high-cardinality categorical** – one-hot would explode, so each category is replaced by
-  the (cross-fitted) average target of its rows: *target encoding*.
+  the (cross-fitted) average target of its rows: *target encoding*. Only the most frequent
+  categories are kept (``AUTOMLOPS_MAX_KEPT_CATEGORIES``); rarer ones share one "other" code,
+  so a column with 100 000 distinct values cannot make every saved model carry them all.
 * **datetime** – split into parts a model can use: year, month, day of week, hour...
 * **dropped** – identifiers, constants and empty columns carry no signal (an ID "predicts"
   the training rows perfectly and nothing else); each drop is recorded with its reason.
 
-:func:`plan_features` decides once per dataset; :func:`build_preprocessor` turns the plan
+:func:`plan_features` decides once per dataset (its leakage check fits one small tree per
+feature, so it checks at most ``AUTOMLOPS_LEAKAGE_MAX_FEATURES`` features, on at most 3,000 rows,
+within its share of the time budget, and says what it skipped); :func:`build_preprocessor` turns the plan
 into a scikit-learn ``ColumnTransformer`` that is saved *inside* the model pipeline, so the
 API applies exactly the same steps at prediction time.
 """
@@ -21,6 +25,7 @@ API applies exactly the same steps at prediction time.
 from __future__ import annotations
 
 import re
+import time
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,15 +44,18 @@ from sklearn.preprocessing import (
     TargetEncoder,
 )
 
+from automlops.config import get_settings
 from automlops.core.features import CATEGORICAL, DATETIME, HIGH_CARDINALITY, NUMERIC
 from automlops.core.problem import Problem, TaskType
 from automlops.errors import DataError
 
-__all__ = ["DatetimeParts", "FeaturePlan", "FeatureSpec", "build_preprocessor", "plan_features"]
+__all__ = ["DatetimeParts", "FeaturePlan", "FeatureSpec", "TopCategories", "build_preprocessor", "plan_features"]
 
 MAX_ONEHOT_CATEGORIES = 20
 MIN_MISSING_FOR_FLAG = 5
 MISSING = "__missing__"
+OTHER = "__other__"
+LEAKAGE_SAMPLE_ROWS = 3000
 _ID_NAME = re.compile(r"(^|_)(id|uuid|guid|key|index)$", re.IGNORECASE)
 
 
@@ -76,6 +84,8 @@ class FeaturePlan:
     features: list[FeatureSpec]
     dropped: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what planning skipped (e.g. leakage checks), and why
+    max_kept_categories: int = 200  # per high-cardinality column (the rest share one "other" code)
 
     def columns(self, kind: str) -> list[str]:
         return [f.name for f in self.features if f.kind == kind]
@@ -138,6 +148,37 @@ class DatetimeParts(TransformerMixin, BaseEstimator):
         return np.array([f"{n}_{s}" for n in names for s in suffixes])
 
 
+class TopCategories(TransformerMixin, BaseEstimator):
+    """Keep each text column's ``max_categories`` most frequent values; the rest become one "other".
+
+    Target encoding stores one number per category (and class), so a column with 100 000
+    distinct values makes every fitted pipeline, hence every saved model, carry 100 000 entries,
+    and slows each fit. Values seen a handful of times carry little signal anyway: pooled, they
+    keep the model small and their encoding steadier. Missing values are a category of their own.
+    """
+
+    def __init__(self, max_categories: int = 200) -> None:
+        self.max_categories = max_categories
+
+    def fit(self, X: Any, y: Any = None) -> TopCategories:
+        values = _as_text(X)
+        self.n_features_in_ = values.shape[1]
+        self.kept_ = [pd.Series(values[:, j]).value_counts(sort=True).index[: self.max_categories].to_numpy(object)
+                      for j in range(values.shape[1])]
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        values = _as_text(X)
+        out = values.astype(object)
+        for j, kept in enumerate(self.kept_):
+            out[:, j] = np.where(np.isin(values[:, j], kept), values[:, j], OTHER)
+        return out
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        names = list(input_features) if input_features is not None else [f"x{i}" for i in range(self.n_features_in_)]
+        return np.asarray(names, dtype=object)
+
+
 def _looks_like_id(s: pd.Series, n: int) -> bool:
     n_unique = s.nunique(dropna=True)
     if n_unique < max(0.95 * n, 2):
@@ -159,8 +200,14 @@ def _kind_of(s: pd.Series) -> str:
     return CATEGORICAL if s.nunique(dropna=True) <= MAX_ONEHOT_CATEGORIES else HIGH_CARDINALITY
 
 
-def plan_features(df: pd.DataFrame, problem: Problem, *, exclude: tuple[str, ...] = ()) -> FeaturePlan:
-    """Decide how each column is treated; record drops and leakage warnings."""
+def plan_features(df: pd.DataFrame, problem: Problem, *, exclude: tuple[str, ...] = (),
+                  deadline: float | None = None) -> FeaturePlan:
+    """Decide how each column is treated; record drops and leakage warnings.
+
+    ``deadline`` (monotonic time) bounds the leakage check: the features not checked by then
+    are named in ``plan.notes``.
+    """
+    settings = get_settings()
     n = len(df)
     features: list[FeatureSpec] = []
     dropped: dict[str, str] = {}
@@ -182,42 +229,94 @@ def plan_features(df: pd.DataFrame, problem: Problem, *, exclude: tuple[str, ...
     if not features:
         raise DataError("no usable feature columns are left after dropping: "
                         + "; ".join(f"'{c}' ({why})" for c, why in dropped.items()))
-    plan = FeaturePlan(features, dropped)
+    plan = FeaturePlan(features, dropped, max_kept_categories=settings.max_kept_categories)
     if problem.target is not None:
-        plan.warnings.extend(_leakage_warnings(df, problem, plan))
+        found, checked = _leakage_warnings(df, problem, plan.features[: settings.leakage_max_features], deadline)
+        plan.warnings.extend(found)
+        skipped = [f.name for f in plan.features if f.name not in checked]
+        if skipped:
+            plan.notes.append(_skipped_note(skipped, len(plan.features), settings.leakage_max_features))
     return plan
 
 
-def _leakage_warnings(df: pd.DataFrame, problem: Problem, plan: FeaturePlan) -> list[str]:
-    """Flag any single feature that predicts the target almost perfectly on its own."""
-    from sklearn.model_selection import cross_val_score
-    from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+def _skipped_note(skipped: list[str], total: int, cap: int) -> str:
+    """The decision-log line saying which features the leakage check did not look at, and why."""
+    shown = ", ".join(f"'{name}'" for name in skipped[:5]) + (f" and {len(skipped) - 5} more" if len(skipped) > 5 else "")
+    why = (f"it checks at most {cap} features (AUTOMLOPS_LEAKAGE_MAX_FEATURES)" if total - len(skipped) >= cap
+           else "its share of the time budget ran out (AUTOMLOPS_LEAKAGE_TIME_SHARE)")
+    return f"leakage check skipped {len(skipped)} of {total} features ({shown}): {why}"
 
-    sample = df.sample(min(len(df), 3000), random_state=0) if len(df) > 3000 else df
+
+def _leakage_warnings(df: pd.DataFrame, problem: Problem, features: list[FeatureSpec],
+                      deadline: float | None) -> tuple[list[str], set[str]]:
+    """Flag any single feature that predicts the target almost perfectly on its own.
+
+    One 3-fold cross-validated depth-4 tree per feature, on a sample of at most
+    LEAKAGE_SAMPLE_ROWS rows, stopping at ``deadline``. Returns the warnings and the features checked.
+    """
+    sample = df.sample(LEAKAGE_SAMPLE_ROWS, random_state=0) if len(df) > LEAKAGE_SAMPLE_ROWS else df
     sample = sample[sample[problem.target].notna()]
-    y = sample[problem.target]
     is_cls = problem.task is TaskType.CLASSIFICATION
-    if is_cls and y.value_counts(normalize=True).iloc[0] > 0.95:
-        return []  # a feature can look "perfect" just by predicting the majority class
-    out = []
-    for spec in plan.features:
-        x = sample[[spec.name]]
-        x = x.apply(lambda s: pd.factorize(s)[0]) if spec.kind != NUMERIC else x.fillna(x.median())
-        tree = DecisionTreeClassifier(max_depth=4, random_state=0) if is_cls else DecisionTreeRegressor(max_depth=4)
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                score = cross_val_score(tree, x, y, cv=3, scoring="accuracy" if is_cls else "r2").mean()
-        except ValueError:
-            continue
-        if not is_cls and spec.kind == NUMERIC:  # a 16-leaf tree cannot reach R² 0.99 on a copy;
-            corr = abs(float(x.iloc[:, 0].corr(y.astype(float), method="spearman")))  # ranks catch any
-            score = max(score, corr if np.isfinite(corr) else 0.0)  # monotonic disguise (1/x, units)
-        if score >= 0.99:
+    if is_cls and sample[problem.target].value_counts(normalize=True).iloc[0] > 0.95:
+        # a feature can look "perfect" just by predicting the majority class: nothing to check
+        return [], {f.name for f in features}
+    y, folds = _leakage_folds(sample[problem.target], is_cls)
+    out, checked = [], set()
+    for spec in features:
+        if deadline is not None and time.monotonic() >= deadline:
+            break
+        checked.add(spec.name)
+        score = _alone_score(spec, sample[spec.name], y, folds, is_cls) if folds else None
+        if score is not None and score >= 0.99:
             out.append(f"possible leakage: '{spec.name}' alone predicts '{problem.target}' "
                        f"{'with' if is_cls else 'with R²'} {score:.3f}{' accuracy' if is_cls else ''}; "
                        "check it is known at prediction time")
-    return out
+    return out, checked
+
+
+def _leakage_folds(target: pd.Series, is_cls: bool) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
+    """The target as numbers and the 3 folds ``cross_val_score(cv=3)`` would use, computed once.
+
+    Splitting once and scoring by hand avoids scikit-learn's per-call checks, which cost about
+    ten times the fit of a depth-4 tree on one column: thousands of columns then stay cheap.
+    """
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    y = pd.factorize(target)[0] if is_cls else target.to_numpy(dtype=float)
+    splitter = StratifiedKFold(3) if is_cls else KFold(3)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return y, list(splitter.split(np.zeros((len(y), 1)), y))
+    except ValueError:  # too few rows (or rows per class) for 3 folds: nothing to check
+        return y, []
+
+
+def _alone_score(spec: FeatureSpec, x: pd.Series, y: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]],
+                 is_cls: bool) -> float | None:
+    """How well one feature alone predicts ``y``: a small tree's CV accuracy or R² (None if it cannot fit)."""
+    from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+    values = x.fillna(x.median()).to_numpy(dtype=float) if spec.kind == NUMERIC else pd.factorize(x)[0].astype(float)
+    X = values.reshape(-1, 1)
+    scores = []
+    for train, val in folds:
+        tree = DecisionTreeClassifier(max_depth=4, random_state=0) if is_cls else DecisionTreeRegressor(max_depth=4)
+        try:
+            predicted = tree.fit(X[train], y[train]).predict(X[val])
+        except ValueError:  # e.g. a column missing in every sampled row
+            return None
+        scores.append(float(np.mean(predicted == y[val])) if is_cls else _r2(y[val], predicted))
+    score = float(np.mean(scores))
+    if not is_cls and spec.kind == NUMERIC:  # a 16-leaf tree cannot reach R² 0.99 on a copy;
+        corr = abs(float(pd.Series(values).corr(pd.Series(y), method="spearman")))  # ranks catch any
+        score = max(score, corr if np.isfinite(corr) else 0.0)  # monotonic disguise (1/x, units)
+    return score
+
+
+def _r2(truth: np.ndarray, predicted: np.ndarray) -> float:
+    total = float(np.sum((truth - truth.mean()) ** 2))
+    return 1.0 - float(np.sum((truth - predicted) ** 2)) / total if total > 0 else 0.0
 
 
 def _as_float(frame: Any) -> np.ndarray:
@@ -248,8 +347,7 @@ def build_preprocessor(plan: FeaturePlan, *, scale: bool, encoding: str,
         categorical: Any = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
     else:
         categorical = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1)
-    high_card: Pipeline = make_pipeline(FunctionTransformer(_as_text, feature_names_out="one-to-one"),
-                                        TargetEncoder(random_state=0))
+    high_card: Pipeline = make_pipeline(TopCategories(plan.max_kept_categories), TargetEncoder(random_state=0))
     if scale:
         high_card.steps.append(("standardscaler", StandardScaler()))
     datetime_steps: list[Any] = [DatetimeParts(), SimpleImputer(strategy="median")]
