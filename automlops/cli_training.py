@@ -56,7 +56,7 @@ def load_training_data(source: str, lake: Any) -> tuple[Any, dict[str, Any], Cal
     target, a single class, a one-row class...) leaves no new version behind. Until then its
     lineage names the version it will most likely get, with the upload's SHA-256.
     """
-    from automlops.mlops.ingest import read_csv_robust, read_source_bytes
+    from automlops.mlops.ingest import read_csv_robust, read_source_bytes, table_digest
     from automlops.mlops.lake import dataset_name_from_filename
 
     if source.startswith("lake:"):
@@ -69,9 +69,10 @@ def load_training_data(source: str, lake: Any) -> tuple[Any, dict[str, Any], Cal
         raise DataError(f"no such file: {source}")
     settings, name = lake.settings, dataset_name_from_filename(path.name)
     data = read_source_bytes(path, settings.max_upload_bytes)
-    frame = read_csv_robust(data, max_bytes=settings.max_upload_bytes, max_columns=settings.max_columns,
-                            max_field_chars=settings.max_field_chars).frame
-    known = lake.find_raw(name, frame)
+    parsed = read_csv_robust(data, max_bytes=settings.max_upload_bytes, max_columns=settings.max_columns,
+                             max_field_chars=settings.max_field_chars)
+    frame, digest = parsed.frame, table_digest(parsed.frame)
+    known = lake.find_raw(name, digest)
     if known is not None:
         lineage = known.lineage()
         return frame, lineage, lambda: lineage
@@ -80,7 +81,8 @@ def load_training_data(source: str, lake: Any) -> tuple[Any, dict[str, Any], Cal
                "source": str(path)}
 
     def commit() -> dict[str, Any]:
-        entry = lake.add(name, data, filename=path.name, note="added by 'automlops train'")
+        entry = lake.add_parsed(name, data, parsed, filename=path.name, note="added by 'automlops train'",
+                                digest=digest)  # neither parsed nor digested twice: the budget is running
         return dict(entry.lineage())
 
     return frame, pending, commit

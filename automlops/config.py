@@ -118,7 +118,7 @@ class Settings(BaseSettings):
         description="Share of the time budget the leakage check may use before it stops checking.",
     )
     max_kept_categories: int = Field(
-        default=200, gt=1, validation_alias=_env("AUTOMLOPS_MAX_KEPT_CATEGORIES"),
+        default=1000, gt=1, validation_alias=_env("AUTOMLOPS_MAX_KEPT_CATEGORIES"),
         description="Categories a high-cardinality text column keeps (the most frequent); the rest "
                     "share one 'other' code, so saved models stay small.",
     )

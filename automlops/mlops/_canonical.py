@@ -8,6 +8,7 @@ it back uses ``round_trip`` float parsing and the dtypes recorded when the table
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import pandas as pd
 
 from automlops.errors import DataError
 
-__all__ = ["canonical_csv", "check_frame", "read_canonical_csv"]
+__all__ = ["canonical_csv", "check_frame", "read_canonical_csv", "table_digest"]
 
 
 def check_frame(frame: pd.DataFrame) -> pd.DataFrame:
@@ -46,6 +47,11 @@ def canonical_csv(frame: pd.DataFrame) -> bytes:
     if b"\r" in data:
         data = frame.to_csv(index=False, lineterminator="\r\n").encode("utf-8")
     return data
+
+
+def table_digest(frame: pd.DataFrame) -> str:
+    """SHA-256 of ``frame``'s canonical CSV: the same table has the same digest, whatever file it came from."""
+    return hashlib.sha256(canonical_csv(frame)).hexdigest()
 
 
 def read_canonical_csv(path: Path, dtypes: dict[str, str]) -> pd.DataFrame:

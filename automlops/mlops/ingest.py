@@ -37,10 +37,10 @@ from typing import IO, Any
 import pandas as pd
 
 from automlops.errors import DataError, NotFoundError
-from automlops.mlops._canonical import canonical_csv, check_frame, read_canonical_csv
+from automlops.mlops._canonical import canonical_csv, check_frame, read_canonical_csv, table_digest
 
 __all__ = ["DELIMITERS", "IngestResult", "canonical_csv", "check_frame", "parse_date_columns", "read_canonical_csv",
-           "read_csv_robust", "read_source_bytes"]
+           "read_csv_robust", "read_source_bytes", "table_digest"]
 
 DELIMITERS = (",", ";", "\t")
 _SAMPLE_CHARS = 64 * 1024

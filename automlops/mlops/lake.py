@@ -41,11 +41,13 @@ from automlops.mlops._atomic import (
 from automlops.mlops._locks import flock
 from automlops.mlops._profile import DatasetProfile, profile_frame
 from automlops.mlops.ingest import (
+    IngestResult,
     canonical_csv,
     check_frame,
     read_canonical_csv,
     read_csv_robust,
     read_source_bytes,
+    table_digest,
 )
 
 __all__ = ["DataLake", "DatasetInfo", "DatasetProfile", "DatasetVersion", "dataset_name_from_filename",
@@ -195,9 +197,20 @@ class DataLake:
         data = read_source_bytes(source, self.settings.max_upload_bytes)
         result = read_csv_robust(data, max_bytes=self.settings.max_upload_bytes,
                                  max_columns=self.settings.max_columns, max_field_chars=self.settings.max_field_chars)
-        info = {"filename": filename or _source_filename(source), "encoding": result.encoding,
-                "delimiter": result.delimiter, "decimal": result.decimal}
-        return self._store(name, result.frame, stage="raw", parent=None, note=note, source=info, data=data)
+        return self.add_parsed(name, data, result, note=note, filename=filename or _source_filename(source))
+
+    def add_parsed(self, name: str, data: bytes, result: IngestResult, *, note: str = "", filename: str | None = None,
+                   digest: str | None = None) -> DatasetVersion:
+        """Store uploaded ``data`` that :func:`read_csv_robust` already parsed into ``result``.
+
+        For a caller that had to read the table first (``automlops train`` checks it before
+        writing anything): the bytes are not parsed twice. ``digest`` is :func:`table_digest` of
+        ``result.frame`` if the caller computed it already.
+        """
+        info = {"filename": filename, "encoding": result.encoding, "delimiter": result.delimiter,
+                "decimal": result.decimal}
+        return self._store(name, result.frame, stage="raw", parent=None, note=note, source=info, data=data,
+                           digest=digest)
 
     def add_processed(self, name: str, frame: pd.DataFrame, *, parent: int, note: str = "") -> DatasetVersion:
         """Store a cleaned/derived ``frame`` as a new processed version derived from ``parent``."""
@@ -206,22 +219,23 @@ class DataLake:
         return self._store(name, check_frame(frame), stage="processed", parent=parent_version,
                            note=note, source=info)
 
-    def find_raw(self, name: str, frame: pd.DataFrame) -> DatasetVersion | None:
-        """The raw version of ``name`` holding the same table as ``frame``, if there is one (writes nothing)."""
+    def find_raw(self, name: str, digest: str) -> DatasetVersion | None:
+        """The raw version of ``name`` whose table has :func:`table_digest` ``digest``, if any (writes nothing)."""
         if not (self._dir(name) / MANIFEST).is_file():
             return None
-        digest = hashlib.sha256(canonical_csv(frame)).hexdigest()
         for record in self._read_manifest(name)["versions"]:
             if record["stage"] == "raw" and record.get("content_sha256", record["sha256"]) == digest:
                 return self._version(name, record)
         return None
 
     def _store(self, name: str, frame: pd.DataFrame, *, stage: str, parent: int | None, note: str,
-               source: dict[str, str | None], data: bytes | None = None) -> DatasetVersion:
-        canonical = canonical_csv(frame)
-        content = hashlib.sha256(canonical).hexdigest()  # the table's identity, whatever the upload's dialect
+               source: dict[str, str | None], data: bytes | None = None, digest: str | None = None) -> DatasetVersion:
         storage = "canonical" if data is None else "original"
-        data = canonical if data is None else data
+        if data is None:
+            data = canonical_csv(frame)
+            content = hashlib.sha256(data).hexdigest()
+        else:
+            content = digest or table_digest(frame)  # the table's identity, whatever the upload's dialect
         with self._locked(name) as folder:
             manifest = _load_or_new(folder, name)
             if stage == "raw":

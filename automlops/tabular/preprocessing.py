@@ -85,7 +85,7 @@ class FeaturePlan:
     dropped: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what planning skipped (e.g. leakage checks), and why
-    max_kept_categories: int = 200  # per high-cardinality column (the rest share one "other" code)
+    max_kept_categories: int = 1000  # per high-cardinality column (the rest share one "other" code)
 
     def columns(self, kind: str) -> list[str]:
         return [f.name for f in self.features if f.kind == kind]
@@ -157,7 +157,7 @@ class TopCategories(TransformerMixin, BaseEstimator):
     keep the model small and their encoding steadier. Missing values are a category of their own.
     """
 
-    def __init__(self, max_categories: int = 200) -> None:
+    def __init__(self, max_categories: int = 1000) -> None:
         self.max_categories = max_categories
 
     def fit(self, X: Any, y: Any = None) -> TopCategories:
@@ -230,6 +230,7 @@ def plan_features(df: pd.DataFrame, problem: Problem, *, exclude: tuple[str, ...
         raise DataError("no usable feature columns are left after dropping: "
                         + "; ".join(f"'{c}' ({why})" for c, why in dropped.items()))
     plan = FeaturePlan(features, dropped, max_kept_categories=settings.max_kept_categories)
+    plan.notes.extend(_category_cap_notes(df, plan))
     if problem.target is not None:
         found, checked = _leakage_warnings(df, problem, plan.features[: settings.leakage_max_features], deadline)
         plan.warnings.extend(found)
@@ -237,6 +238,17 @@ def plan_features(df: pd.DataFrame, problem: Problem, *, exclude: tuple[str, ...
         if skipped:
             plan.notes.append(_skipped_note(skipped, len(plan.features), settings.leakage_max_features))
     return plan
+
+
+def _category_cap_notes(df: pd.DataFrame, plan: FeaturePlan) -> list[str]:
+    """One line per high-cardinality column with more categories than the model will keep."""
+    notes = []
+    for name in plan.columns(HIGH_CARDINALITY):
+        distinct = int(df[name].nunique(dropna=True))
+        if distinct > plan.max_kept_categories:
+            notes.append(f"'{name}' keeps its {plan.max_kept_categories} most frequent of {distinct} categories; the "
+                         "rarer ones share one code, so the saved model stays small (AUTOMLOPS_MAX_KEPT_CATEGORIES)")
+    return notes
 
 
 def _skipped_note(skipped: list[str], total: int, cap: int) -> str:

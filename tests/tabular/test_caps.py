@@ -88,6 +88,7 @@ def test_high_cardinality_keeps_only_the_frequent_categories(monkeypatch: pytest
         monkeypatch.setenv("AUTOMLOPS_MAX_KEPT_CATEGORIES", str(cap))
         plan = plan_features(frame, infer_problem(frame, "target"))
         assert plan.columns("high_cardinality") == ["code"]
+        assert any(f"keeps its 50 most frequent of {frame['code'].nunique()}" in n for n in plan.notes) == (cap == 50)
         prep = build_preprocessor(plan, scale=False, encoding="ordinal").fit(frame, frame["target"])
         top = prep.named_transformers_["high_cardinality"].steps[0][1]
         assert isinstance(top, TopCategories) and len(top.kept_[0]) == min(cap, frame["code"].nunique())
