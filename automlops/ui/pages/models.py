@@ -120,6 +120,7 @@ st.caption(f"The file needs the columns the model was trained on: {', '.join(met
 upload = st.file_uploader("CSV to predict", type=["csv", "tsv", "txt"], key="models_predict_upload")
 if upload is not None:
     with components.guard("predicting"), st.spinner("Predicting…"):
+        from automlops.core.csv_safety import to_people_csv
         from automlops.mlops.ingest import read_csv_robust
         from automlops.tabular.predict import predict_frame
 
@@ -128,5 +129,5 @@ if upload is not None:
         predictions = predict_frame(loaded.model, loaded.meta, frame)
         st.success(f"{len(predictions)} predictions from {chosen.ref}.")
         st.dataframe(predictions.head(200), hide_index=True)
-        st.download_button(":material/download: predictions.csv", predictions.to_csv(index=False), file_name="predictions.csv",
+        st.download_button(":material/download: predictions.csv", to_people_csv(predictions), file_name="predictions.csv",
                            mime="text/csv", key="models_download_predictions")
