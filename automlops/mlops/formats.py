@@ -18,8 +18,11 @@ attacker's imagination is poor, so the studio uses an allow-list: the type-name 
 the libraries its own models are made of (scikit-learn, numpy, scipy, LightGBM, XGBoost,
 ``collections``, the studio's own ``automlops.`` classes) and a handful of harmless builtin
 types. A skops file that needs any other type is refused, with the type named, before one
-object is built. (The model store checks every file's SHA-256 first anyway; the allow-list is
-a second, independent wall.)
+object is built. (The model store checks every version's signature and SHA-256 first anyway; the
+allow-list is a second, independent wall.)
+
+**Loading from bytes.** Every format loads from the bytes the store has already read and
+verified, never from a path: between a check and a second open, a file could be swapped.
 
 **The registry** (:data:`FORMATS`) is in order of preference: ``skops`` for scikit-learn
 objects, ``torch-state-dict`` and ``torchscript`` for PyTorch modules, and ``joblib`` last,
@@ -31,6 +34,8 @@ looks in ``sys.modules`` and a torch-less install never pays for it.
 
 from __future__ import annotations
 
+import io
+import os
 import sys
 from collections.abc import Callable, Mapping
 from importlib.util import find_spec
@@ -40,9 +45,11 @@ from typing import Any
 from automlops.core.registry import Registry
 from automlops.errors import AutoMLOpsError, ConfigError, IntegrityError, ModelError
 
-__all__ = ["ALLOWED_BUILTINS", "ALLOWED_TYPE_PREFIXES", "ARCHITECTURES", "FORMATS", "JoblibFormat", "ModelFormat",
-           "SkopsFormat", "TorchScriptFormat", "TorchStateDictFormat", "get_format", "outside_allow_list",
-           "write_model"]
+__all__ = ["ALLOWED_BUILTINS", "ALLOWED_TYPE_PREFIXES", "ARCHITECTURES", "DEFAULT_FORMAT", "FORMATS", "JoblibFormat",
+           "ModelFormat", "SkopsFormat", "TorchScriptFormat", "TorchStateDictFormat", "get_format",
+           "outside_allow_list", "unpack_artifact", "write_model", "write_model_file"]
+
+DEFAULT_FORMAT = "joblib"  # what versions written before formats existed hold, and still that of bare objects
 
 ALLOWED_TYPE_PREFIXES = ("sklearn.", "numpy.", "scipy.", "lightgbm.", "xgboost.", "collections.", "automlops.")
 ALLOWED_BUILTINS = frozenset(  # exact names: "builtins." as a prefix would also allow eval, exec and open
@@ -78,8 +85,8 @@ class ModelFormat:
         """Write ``obj`` to ``path``; raise ModelError if this format cannot represent it."""
         raise NotImplementedError
 
-    def load(self, path: Path, meta: Mapping[str, Any]) -> Any:
-        """Read back what :meth:`save` wrote (the store has checked the file's SHA-256 already)."""
+    def load(self, data: bytes, meta: Mapping[str, Any]) -> Any:
+        """Rebuild the object from the file's ``data`` (the store has checked signature and SHA-256)."""
         raise NotImplementedError
 
     def __repr__(self) -> str:
@@ -125,6 +132,41 @@ def write_model(obj: object, folder: Path, meta: Mapping[str, Any],
     raise ModelError(f"no model format could save a {type(obj).__name__}: {'; '.join(notes) or 'none applies'}")
 
 
+def unpack_artifact(model: object, meta: Mapping[str, Any] | None,
+                    format: str | None) -> tuple[object, dict[str, Any], str | None]:
+    """``(object, meta, format)`` from an Artifact (its kind goes into meta) or a bare object.
+
+    A ``None`` format means "the best one" for an artifact, and joblib for a bare object.
+    """
+    from automlops.core.fit import Artifact  # imported here: it pulls in pandas
+
+    if isinstance(model, Artifact):
+        merged = {**model.meta, **(meta or {}), "kind": model.kind}
+        return model.obj, merged, format or model.format
+    return model, dict(meta or {}), format or DEFAULT_FORMAT
+
+
+def write_model_file(folder: Path, name: str, obj: object, meta: Mapping[str, Any],
+                     format: str | None) -> dict[str, Any]:
+    """Write the model file into ``folder``, flushed to disk; return what meta.json must say about it."""
+    from automlops.mlops._atomic import sha256_file
+    from automlops.mlops._libraries import library_versions
+
+    try:
+        fmt, path, notes = write_model(obj, folder, meta, format)
+    except ModelError as exc:
+        raise ModelError(f"could not serialize the model for {name!r}: {exc}") from exc
+    with open(path, "rb") as fh:
+        os.fsync(fh.fileno())
+    info: dict[str, Any] = {
+        "model_format": fmt.name, "model_file": path.name, "model_sha256": sha256_file(path),
+        "model_bytes": path.stat().st_size, "libraries": library_versions([fmt.library] if fmt.library else []),
+    }
+    if notes:  # a preferred format could not represent the object
+        info["format_note"] = f"{'; '.join(notes)}; saved with {fmt.name} instead"
+    return info
+
+
 def _save_with(fmt: ModelFormat, obj: object, folder: Path, meta: Mapping[str, Any]) -> Path:
     path = folder / fmt.file_name
     try:
@@ -153,24 +195,24 @@ class SkopsFormat(ModelFormat):
         import skops.io
 
         skops.io.dump(obj, path)
-        back = skops.io.load(path, trusted=self.trusted_types(path))
+        back = self.load(path.read_bytes(), {"model_file": path.name})
         if type(back) is not type(obj):
             raise ModelError(f"skops read back a {type(back).__name__} instead of a {type(obj).__name__}")
 
-    def load(self, path: Path, meta: Mapping[str, Any]) -> Any:
+    def load(self, data: bytes, meta: Mapping[str, Any]) -> Any:
         import skops.io
 
-        return skops.io.load(path, trusted=self.trusted_types(path))
+        return skops.io.loads(data, trusted=self.trusted_types(data, str(meta.get("model_file", self.file_name))))
 
     @staticmethod
-    def trusted_types(path: Path) -> list[str]:
-        """The extra types ``path`` needs, all inside the allow-list; IntegrityError names any other."""
+    def trusted_types(data: bytes, file_name: str = "model.skops") -> list[str]:
+        """The extra types the file needs, all inside the allow-list; IntegrityError names any other."""
         import skops.io
 
-        needed = skops.io.get_untrusted_types(file=path)
+        needed = skops.io.get_untrusted_types(data=data)
         refused = outside_allow_list(needed)
         if refused:
-            raise IntegrityError(f"{path.name} needs type(s) outside the studio's allow-list: {', '.join(refused)}; "
+            raise IntegrityError(f"{file_name} needs type(s) outside the studio's allow-list: {', '.join(refused)}; "
                                  "nothing was loaded")
         return needed
 
@@ -208,7 +250,7 @@ class TorchStateDictFormat(ModelFormat):
                              "the weights could not be loaded back into a model")
         _torch(required=True).save(obj.state_dict(), path)  # type: ignore[attr-defined]
 
-    def load(self, path: Path, meta: Mapping[str, Any]) -> Any:
+    def load(self, data: bytes, meta: Mapping[str, Any]) -> Any:
         torch = _torch(required=True)
         name = str(meta.get("architecture"))
         if name not in ARCHITECTURES:
@@ -216,7 +258,7 @@ class TorchStateDictFormat(ModelFormat):
             raise ModelError(f"architecture {name!r} is not registered ({known}): import the engine that "
                              "registers it before loading this model")
         model = ARCHITECTURES.get(name)(**dict(meta.get("architecture_params") or {}))
-        model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+        model.load_state_dict(torch.load(io.BytesIO(data), map_location="cpu", weights_only=True))
         model.eval()
         return model
 
@@ -239,8 +281,8 @@ class TorchScriptFormat(ModelFormat):
         scripted = obj if isinstance(obj, torch.jit.ScriptModule) else torch.jit.script(obj)
         torch.jit.save(scripted, str(path))
 
-    def load(self, path: Path, meta: Mapping[str, Any]) -> Any:
-        return _torch(required=True).jit.load(str(path), map_location="cpu")
+    def load(self, data: bytes, meta: Mapping[str, Any]) -> Any:
+        return _torch(required=True).jit.load(io.BytesIO(data), map_location="cpu")
 
 
 class JoblibFormat(ModelFormat):
@@ -256,10 +298,10 @@ class JoblibFormat(ModelFormat):
 
         joblib.dump(obj, path, compress=3)
 
-    def load(self, path: Path, meta: Mapping[str, Any]) -> Any:
+    def load(self, data: bytes, meta: Mapping[str, Any]) -> Any:
         import joblib
 
-        return joblib.load(path)
+        return joblib.load(io.BytesIO(data))
 
 
 for _format in (SkopsFormat(), TorchStateDictFormat(), TorchScriptFormat(), JoblibFormat()):  # preference order

@@ -92,7 +92,7 @@ def trial_history(tracker: Tracker, run_id: str, metric: str | None = None) -> p
     param_cols = [c for c in children.columns if c.startswith("params.") and c != "params.model"]
     rows = []
     for _, child in children.iterrows():
-        match = _TRIAL_NAME.match(str(child["run_name"]))
+        match = _TRIAL_NAME.fullmatch(str(child["run_name"]))
         if match is None:
             continue
         params = {c[len("params."):]: child[c] for c in param_cols if pd.notna(child[c])}

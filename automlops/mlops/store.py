@@ -1,4 +1,4 @@
-"""The model store: numbered, write-once, SHA-verified model versions on disk.
+"""The model store: numbered, write-once, signed model versions on disk.
 
 Layout under ``root`` (``settings.models_dir`` by default)::
 
@@ -16,14 +16,18 @@ skops for scikit-learn objects when skops can represent them, joblib otherwise
 was (unless ``format=`` says otherwise), so callers and readers that expect ``model.joblib``
 keep working until they move to artifacts.
 
-**Why the SHA-256 matters.** A joblib file is a pickle, and unpickling runs code: a pickle
+**Why versions are signed.** A joblib file is a pickle, and unpickling runs code: a pickle
 can say "call ``os.system('...')``" and ``joblib.load`` will obey. So a pickle is a
-*program*, not data. The store therefore only loads files it wrote itself, and before it
-reads anything, in any format, it recomputes the file's SHA-256 and compares it with the
-digest recorded in ``meta.json`` when the file was written. A flipped byte, a truncated copy
-or a swapped file is refused with :class:`~automlops.errors.IntegrityError` and never loaded
-(design §4). The hash detects corruption and careless edits; it is not a signature, so keep
-the folder writable only by the studio. (skops files also go through an allow-list of types.)
+*program*, not data. The store therefore only loads versions it published itself. Saving
+records the file's SHA-256 in ``meta.json`` and signs the whole of ``meta.json`` with an
+HMAC under a secret key kept outside ``models/`` (:mod:`automlops.mlops._signing` explains
+why a bare SHA is not enough). Before it reads a model, in any format, the store checks the
+signature, then that ``meta.json`` names this very folder, then the file's SHA-256. A
+flipped byte, a truncated copy, a swapped file, a rewritten ``meta.json``, a version copied
+in from elsewhere, or a symbolic link anywhere under the version is refused with
+:class:`~automlops.errors.IntegrityError` and never loaded (design §4). skops files also go
+through an allow-list of types. A version you did bring in on purpose (one saved before
+signing existed) is re-signed with :meth:`ModelStore.trust`.
 
 **Why versions never change.** ``save`` writes into a hidden temp folder, flushes every file
 to disk (``fsync``) and only then renames the folder to the next free ``vNNNN``. A rename is
@@ -36,6 +40,7 @@ the loser simply takes the next number.
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import os
 import re
@@ -48,18 +53,22 @@ from typing import Any
 
 from automlops.config import Settings, get_settings
 from automlops.errors import AutoMLOpsError, IntegrityError, ModelError, NotFoundError
-from automlops.mlops._atomic import TMP_PREFIX, atomic_write_text, clean_temp_files, fsync_dir, sha256_file
-from automlops.mlops._libraries import library_versions
+from automlops.mlops._atomic import TMP_PREFIX, atomic_write_text, clean_temp_files, fsync_dir
 from automlops.mlops._locks import flock
+from automlops.mlops._signing import Signer, VersionReader, plain_json, signer_for
+from automlops.mlops.formats import DEFAULT_FORMAT
 
 __all__ = ["LoadedModel", "ModelStore", "StoredModel", "parse_model_ref"]
 
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_VERSION_DIR = re.compile(r"^v(\d{4,})$")
-_VERSION_REF = re.compile(r"^v?(\d+)$", re.IGNORECASE)
-MODEL_FILE = "model.joblib"  # what versions written before formats existed hold
-DEFAULT_FORMAT = "joblib"  # ...the format they were written in, and still that of bare objects
+# Always .fullmatch; \A and \Z (not ^ and $: "$" also matches before a final "\n") keep .match safe too.
+NAME_PATTERN = re.compile(r"\A[A-Za-z0-9_-]{1,64}\Z")
+_VERSION_DIR = re.compile(r"v(\d{4,})")
+_VERSION_REF = re.compile(r"v?(\d+)", re.IGNORECASE)
+MODEL_FILE = "model.joblib"  # what versions written before formats existed hold (format: DEFAULT_FORMAT)
 META_FILE = "meta.json"
+MAX_META_BYTES = 16 * 1024 * 1024
+MAX_MODEL_BYTES = 64 * 1024**3  # for versions that do not record model_bytes
+_PREDICTING_TASKS = ("classification", "regression")  # their model must have predict()
 LATEST_FILE = "LATEST"
 _SAVE_LOCK = ".lock"  # shared while saving; exclusive while cleaning leftovers
 _LATEST_LOCK = ".latest.lock"  # serialises moves of LATEST so it only moves forward
@@ -107,7 +116,7 @@ def parse_version(version: int | str | None) -> int | None:
     if isinstance(version, int):
         number = version
     else:
-        match = _VERSION_REF.match(version.strip())
+        match = _VERSION_REF.fullmatch(version.strip())
         if not match:
             raise ModelError(f"invalid model version {version!r}; use 3, 'v3', 'v0003' or 'latest'")
         number = int(match.group(1))
@@ -122,55 +131,12 @@ def parse_model_ref(ref: str) -> tuple[str, int | None]:
     return name, parse_version(version or None)
 
 
-def _json_default(value: Any) -> Any:
-    """Let numpy scalars/arrays, paths and datetimes through ``json.dumps``."""
-    if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
-        return value.item()
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-
-def _fsync_file(path: Path) -> None:
-    with open(path, "rb") as fh:
-        os.fsync(fh.fileno())
-
-
-def _unpack(model: object, meta: Mapping[str, Any] | None,
-            format: str | None) -> tuple[object, dict[str, Any], str | None]:
-    """``(object, meta, format)`` from an Artifact (its kind goes into meta) or a bare object.
-
-    A ``None`` format means "the best one" for an artifact, and joblib for a bare object.
-    """
-    from automlops.core.fit import Artifact  # imported here: it pulls in pandas
-
-    if isinstance(model, Artifact):
-        merged = {**model.meta, **(meta or {}), "kind": model.kind}
-        return model.obj, merged, format or model.format
-    return model, dict(meta or {}), format or DEFAULT_FORMAT
-
-
-def _write_model_file(folder: Path, name: str, obj: object, meta: Mapping[str, Any],
-                      format: str | None) -> dict[str, Any]:
-    """Write the model file into ``folder``; return what meta.json must say about it."""
-    from automlops.mlops.formats import write_model  # on first use: opening a store stays cheap
-
-    try:
-        fmt, path, notes = write_model(obj, folder, meta, format)
-    except ModelError as exc:
-        raise ModelError(f"could not serialize the model for {name!r}: {exc}") from exc
-    _fsync_file(path)
-    info: dict[str, Any] = {
-        "model_format": fmt.name, "model_file": path.name, "model_sha256": sha256_file(path),
-        "model_bytes": path.stat().st_size, "libraries": library_versions([fmt.library] if fmt.library else []),
-    }
-    if notes:  # a preferred format could not represent the object
-        info["format_note"] = f"{'; '.join(notes)}; saved with {fmt.name} instead"
-    return info
+def _check_predicts(model: object, meta: Mapping[str, Any], ref: str) -> None:
+    """A classifier or regressor must be able to predict: say so now, not as a crash later."""
+    task = meta.get("task")
+    if task in _PREDICTING_TASKS and not callable(getattr(model, "predict", None)):
+        raise ModelError(f"{ref} holds a {type(model).__name__}, which cannot predict; it is not a usable "
+                         f"{task} model")
 
 
 class ModelStore:
@@ -178,18 +144,30 @@ class ModelStore:
 
     def __init__(self, root: Path | None = None, settings: Settings | None = None) -> None:
         if root is None:
-            root = (settings or get_settings()).models_dir
+            settings = settings or get_settings()
+            root = settings.models_dir
         self.root = Path(root).resolve()
         self.root.mkdir(parents=True, exist_ok=True)
+        self._settings = settings
+        self._signer: Signer | None = None
         self._clean_leftovers()
+
+    @property
+    def signer(self) -> Signer:
+        """The key this store signs and checks versions with (``Settings``; read once, on first use)."""
+        if self._signer is None:
+            self._signer = signer_for(self._settings or get_settings())
+        return self._signer
 
     # ----------------------------------------------------------------- paths and names
     def _model_dir(self, name: str) -> Path:
         """Validate ``name`` and return its folder, refusing anything that escapes the root."""
-        if not isinstance(name, str) or not NAME_PATTERN.match(name):
+        if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
             raise ModelError(
                 f"invalid model name {name!r}: use 1-64 letters, digits, '_' or '-' (no '/', '.' or spaces)"
             )
+        if (self.root / name).is_symlink():
+            raise ModelError(f"model folder {name!r} is a symbolic link; the model store never follows links")
         path = (self.root / name).resolve()
         if path.parent != self.root:
             raise ModelError(f"model name {name!r} resolves outside the model store")
@@ -198,7 +176,7 @@ class ModelStore:
     def _clean_leftovers(self) -> None:
         """Remove temp folders of interrupted saves, skipping names a process is saving right now."""
         for entry in self.root.iterdir():
-            if entry.is_dir() and NAME_PATTERN.match(entry.name):
+            if entry.is_dir() and not entry.is_symlink() and NAME_PATTERN.fullmatch(entry.name):
                 with flock(entry / _SAVE_LOCK, blocking=False) as free:
                     if free:
                         clean_temp_files(entry)
@@ -207,14 +185,14 @@ class ModelStore:
         folder = self._model_dir(name)
         if not folder.is_dir():
             return []
-        numbers = (_VERSION_DIR.match(p.name) for p in folder.iterdir() if p.is_dir())
+        numbers = (_VERSION_DIR.fullmatch(p.name) for p in folder.iterdir() if p.is_dir() and not p.is_symlink())
         return sorted(int(m.group(1)) for m in numbers if m)
 
     def names(self) -> list[str]:
         """Model names that have at least one version, sorted."""
         return sorted(
             p.name for p in self.root.iterdir()
-            if p.is_dir() and NAME_PATTERN.match(p.name) and self._version_numbers(p.name)
+            if p.is_dir() and not p.is_symlink() and NAME_PATTERN.fullmatch(p.name) and self._version_numbers(p.name)
         )
 
     # ----------------------------------------------------------------- save
@@ -226,14 +204,17 @@ class ModelStore:
         ``format`` (or the artifact's own) names a registered format. Without one, the store
         picks the best format for an artifact and joblib for a bare object.
         """
-        obj, meta, format = _unpack(model, meta, format)
+        from automlops.mlops.formats import unpack_artifact, write_model_file  # opening a store stays cheap
+
+        obj, meta, format = unpack_artifact(model, meta, format)
         meta.pop("format_note", None)  # re-saving an old version's meta: the note is about that file
         folder = self._model_dir(name)
+        self.signer  # noqa: B018 - a missing or unreadable key fails here, before anything is written
         folder.mkdir(exist_ok=True)
         with flock(folder / _SAVE_LOCK, shared=True):
             tmp = Path(tempfile.mkdtemp(prefix=TMP_PREFIX, dir=folder))
             try:
-                full_meta = {**meta, **_write_model_file(tmp, name, obj, meta, format), "name": name,
+                full_meta = {**meta, **write_model_file(tmp, name, obj, meta, format), "name": name,
                              "created": datetime.now(UTC).isoformat(timespec="microseconds")}
                 version = self._publish(folder, tmp, full_meta)
             except BaseException:
@@ -262,12 +243,9 @@ class ModelStore:
             version += 1
         raise ModelError(f"could not find a free version number under {folder}")  # pragma: no cover
 
-    @staticmethod
-    def _write_meta(path: Path, meta: dict[str, Any]) -> None:
-        try:
-            text = json.dumps(meta, indent=2, sort_keys=True, default=_json_default)
-        except (TypeError, ValueError) as exc:
-            raise ModelError(f"model metadata is not JSON-serializable: {exc}") from exc
+    def _write_meta(self, path: Path, meta: dict[str, Any]) -> None:
+        """Write ``meta`` signed: the signature covers it exactly as it will be read back."""
+        text = json.dumps(self.signer.signed(plain_json(meta)), indent=2, sort_keys=True)
         with open(path, "w", encoding="utf-8") as fh:
             fh.write(text + "\n")
             fh.flush()
@@ -283,7 +261,7 @@ class ModelStore:
     @staticmethod
     def _read_latest(folder: Path) -> int | None:
         try:
-            match = _VERSION_DIR.match((folder / LATEST_FILE).read_text(encoding="utf-8").strip())
+            match = _VERSION_DIR.fullmatch((folder / LATEST_FILE).read_text(encoding="utf-8").strip())
         except OSError:
             return None
         return int(match.group(1)) if match else None
@@ -306,68 +284,91 @@ class ModelStore:
             raise NotFoundError(f"model {name!r} has no version v{number}; known versions: {listed}")
         return name, number
 
-    def _read_meta(self, path: Path) -> dict[str, Any]:
-        meta_path = path / META_FILE
-        if not meta_path.is_file():
-            raise IntegrityError(f"{meta_path} is missing: the model cannot be verified and will not be loaded")
+    @staticmethod
+    def _read_meta(reader: VersionReader) -> dict[str, Any]:
+        data = reader.read(META_FILE, MAX_META_BYTES)
         try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise IntegrityError(f"{meta_path} is unreadable ({exc}); the model will not be loaded") from exc
+            meta = json.loads(data)
+        except ValueError as exc:
+            raise IntegrityError(f"{reader.where}/{META_FILE} is unreadable ({exc}); the model will not be loaded") from exc
         if not isinstance(meta, dict) or not isinstance(meta.get("model_sha256"), str):
-            raise IntegrityError(f"{meta_path} records no model_sha256; the model will not be loaded")
+            raise IntegrityError(f"{reader.where}/{META_FILE} records no model_sha256; the model will not be loaded")
         return meta
 
-    def _verified_file(self, path: Path) -> tuple[Path, dict[str, Any]]:
-        """Check the model file's SHA-256 against meta.json; raise IntegrityError if it differs."""
-        meta = self._read_meta(path)
-        model_path = path / str(meta.get("model_file", MODEL_FILE))
-        if model_path.parent != path or not model_path.is_file():
-            raise IntegrityError(f"model file {model_path} is missing")
-        if sha256_file(model_path) != meta["model_sha256"]:
-            raise IntegrityError(
-                f"model file {model_path} does not match the SHA-256 recorded in meta.json "
-                "(corrupted or modified); it was not loaded"
-            )
-        return model_path, meta
+    def _verified(self, name: str, number: int) -> tuple[bytes, dict[str, Any]]:
+        """Signature, then the folder meta.json names, then the SHA-256: the model's bytes and meta."""
+        ref = f"{name}@v{number}"
+        with VersionReader(self.root, name, f"v{number:04d}") as reader:
+            meta = self._read_meta(reader)
+            self.signer.check(meta, ref)
+            if (meta.get("name"), meta.get("version")) != (name, number):
+                raise IntegrityError(f"meta.json of {ref} describes {meta.get('name')!r} v{meta.get('version')!r}: "
+                                     "a version moved from another folder; it was not loaded")
+            file_name, size = str(meta.get("model_file", MODEL_FILE)), meta.get("model_bytes")
+            data = reader.read(file_name, size if isinstance(size, int) and size >= 0 else MAX_MODEL_BYTES)
+        if hashlib.sha256(data).hexdigest() != meta["model_sha256"]:
+            raise IntegrityError(f"model file {reader.where}/{file_name} does not match the SHA-256 recorded in "
+                                 "meta.json (corrupted or modified); it was not loaded")
+        return data, meta
 
     def load(self, name: str, version: int | str | None = None) -> LoadedModel:
         """Verify, then load a version (``None``/``"latest"``, ``3``, ``"v3"``, or ``"name@v3"``).
 
-        The file is read by the format ``meta["model_format"]`` names (joblib for versions
-        written before formats existed), only after its SHA-256 matched.
+        The bytes are read once, without following links, and handed to the format
+        ``meta["model_format"]`` names (joblib for versions written before formats existed)
+        only after the signature and the SHA-256 matched.
         """
-        name, number = self.resolve(name, version)
-        path = self._model_dir(name) / f"v{number:04d}"
-        model_path, meta = self._verified_file(path)
         from automlops.mlops.formats import get_format
 
+        name, number = self.resolve(name, version)
+        data, meta = self._verified(name, number)
         fmt = get_format(str(meta.get("model_format", DEFAULT_FORMAT)))
         try:
-            model = fmt.load(model_path, meta)
+            model = fmt.load(data, meta)
         except AutoMLOpsError:
             raise
         except Exception as exc:
             saved = meta.get("libraries", {}).get("sklearn", "?")
             raise ModelError(
-                f"could not load {model_path}: {exc} (saved with scikit-learn {saved}; "
-                "a different library version may be installed now)"
+                f"could not load {name}@v{number} ({meta.get('model_file', MODEL_FILE)}): {exc} (saved with "
+                f"scikit-learn {saved}; a different library version may be installed now)"
             ) from exc
-        return LoadedModel(model=model, meta=meta, path=path)
+        _check_predicts(model, meta, f"{name}@v{number}")
+        return LoadedModel(model=model, meta=meta, path=self._model_dir(name) / f"v{number:04d}")
 
     def verify(self, name: str, version: int | str | None = None) -> bool:
-        """True if the version's file matches its recorded SHA-256 (nothing is loaded)."""
+        """True if the version is signed by this studio and its file matches (nothing is loaded)."""
         name, number = self.resolve(name, version)
         try:
-            self._verified_file(self._model_dir(name) / f"v{number:04d}")
+            self._verified(name, number)
         except IntegrityError:
             return False
         return True
 
+    def trust(self, name: str, version: int | str | None = None) -> StoredModel:
+        """Re-sign one version on purpose: an old unsigned one, or one you brought in yourself.
+
+        Signing says "the studio vouches for this file", and a joblib file is a program: trust
+        only what you know the origin of. The file must still match the SHA-256 in its meta.
+        """
+        name, number = self.resolve(name, version)
+        with VersionReader(self.root, name, f"v{number:04d}") as reader:
+            meta = self._read_meta(reader)
+            data = reader.read(str(meta.get("model_file", MODEL_FILE)), MAX_MODEL_BYTES)
+        if hashlib.sha256(data).hexdigest() != meta["model_sha256"]:
+            raise IntegrityError(f"{name}@v{number}: the model file does not match the SHA-256 in its meta.json; "
+                                 "it will not be signed")
+        meta.update(name=name, version=number, model_bytes=len(data),
+                    trusted=datetime.now(UTC).isoformat(timespec="seconds"))
+        text = json.dumps(self.signer.signed(meta), indent=2, sort_keys=True)
+        atomic_write_text(self._model_dir(name) / f"v{number:04d}" / META_FILE, text + "\n")
+        return self._stored(name, number)
+
     def _stored(self, name: str, version: int) -> StoredModel:
         path = self._model_dir(name) / f"v{version:04d}"
         try:
-            meta = self._read_meta(path)
+            with VersionReader(self.root, name, path.name) as reader:
+                meta = self._read_meta(reader)
             created = datetime.fromisoformat(meta["created"])
         except (IntegrityError, KeyError, TypeError, ValueError):  # listed, but load/verify will refuse it
             meta, created = {}, datetime.fromtimestamp(path.stat().st_mtime, UTC)

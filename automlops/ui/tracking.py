@@ -84,7 +84,7 @@ def dagshub_target(owner: str, repo: str, username: str, token: str) -> Tracking
     """DagsHub's MLflow endpoint for ``owner/repo`` (the username defaults to the owner)."""
     owner, repo = owner.strip(), repo.strip().removesuffix(".git")
     for what, value in (("owner", owner), ("repository", repo)):
-        if not _NAME.match(value):
+        if not _NAME.fullmatch(value):
             raise ConfigError(f"the DagsHub {what} {value!r} is not valid: use letters, digits, '-', '_' or '.'")
     if not token.strip():
         raise ConfigError("DagsHub needs a token: create one under Settings → Tokens on dagshub.com")

@@ -87,14 +87,18 @@ def test_a_type_outside_the_allow_list_is_refused_and_never_built(
     X, y = iris
     pipe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=300)).fit(X, y)
     saved = store.save("iris", Artifact("tabular", pipe, {"task": "classification"}))
-    # someone with write access swaps in a skops file holding a foreign type, and fixes the SHA
+    # a skops file holding a foreign type, with a matching SHA and even a valid signature (a leaked key,
+    # say): the allow-list is a second wall that does not depend on the first
     model_file = saved.path / "model.skops"
     skops.io.dump({"counts": Tally(a=1)}, model_file)
     meta_file = saved.path / "meta.json"
-    meta_file.write_text(json.dumps({**json.loads(meta_file.read_text()), "model_sha256": sha256_file(model_file)}))
+    meta = {**json.loads(meta_file.read_text()), "model_sha256": sha256_file(model_file),
+            "model_bytes": model_file.stat().st_size}
+    meta_file.write_text(json.dumps(store.signer.signed(meta)))
     BUILT.clear()
     loads: list[Any] = []
     monkeypatch.setattr(skops.io, "load", lambda *a, **k: loads.append(a))
+    monkeypatch.setattr(skops.io, "loads", lambda *a, **k: loads.append(a))
     with pytest.raises(IntegrityError, match=r"outside the studio's allow-list: tests\.mlops\.test_formats\.Tally"):
         store.load("iris")
     assert loads == [] and BUILT == []  # skops never started building objects
@@ -139,3 +143,16 @@ def test_torch_state_dict_and_torchscript_round_trip(store: ModelStore, monkeypa
     assert torch.equal(store.load("net").model(x), net(x))
     with pytest.raises(ModelError, match="not a registered architecture"):
         store.save("net", net, {"architecture": "nope"}, format="torch-state-dict")
+
+
+@pytest.mark.parametrize("fmt", ["skops", "joblib"])
+def test_formats_load_the_verified_bytes_never_a_path(store: ModelStore, iris, monkeypatch: pytest.MonkeyPatch,
+                                                      fmt: str) -> None:
+    X, y = iris
+    pipe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=300)).fit(X, y)
+    saved = store.save("iris", Artifact("tabular", pipe, {"task": "classification"}, format=fmt))
+    seen: list[Any] = []
+    real = FORMATS.get(fmt).load
+    monkeypatch.setattr(FORMATS.get(fmt), "load", lambda data, meta: seen.append(data) or real(data, meta))
+    assert (store.load("iris").model.predict(X) == pipe.predict(X)).all()
+    assert seen == [(saved.path / saved.meta["model_file"]).read_bytes()]  # the bytes that were checked

@@ -1,4 +1,4 @@
-"""ModelStore: write-once versions, SHA-256 checked before loading (any format), safe under concurrency."""
+"""ModelStore: write-once signed versions, signature and SHA-256 checked before loading, safe under concurrency."""
 
 from __future__ import annotations
 
@@ -48,6 +48,13 @@ def _files(path: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(path.iterdir())}
 
 
+def _edit_meta(store: ModelStore, folder: Path, *, drop: tuple[str, ...] = (), **changes: object) -> None:
+    """Change a version's meta.json and sign it again with the store's key (a studio-made version)."""
+    meta_file = folder / "meta.json"
+    meta = {k: v for k, v in json.loads(meta_file.read_text()).items() if k not in drop}
+    meta_file.write_text(json.dumps(store.signer.signed({**meta, **changes})))
+
+
 def test_round_trip_predicts_identically(store: ModelStore, pipeline: Pipeline, data) -> None:
     X, _ = data
     saved = store.save("cancer", Artifact("tabular", pipeline, META))
@@ -64,6 +71,7 @@ def test_round_trip_predicts_identically(store: ModelStore, pipeline: Pipeline, 
         "cancer", 1, "model.skops", "skops")
     assert meta["model_bytes"] == (saved.path / "model.skops").stat().st_size
     assert len(meta["model_sha256"]) == 64 and "format_note" not in meta
+    assert meta["signature"].startswith("hmac-sha256:") and store.signer.is_signed(meta)
     assert {"python", "sklearn", "numpy", "pandas", "automlops", "skops"} <= set(meta["libraries"])
     assert store.verify("cancer", 1)
 
@@ -103,10 +111,7 @@ def test_skops_falls_back_to_joblib_and_says_why(store: ModelStore, data) -> Non
 
 def test_an_old_version_without_model_format_still_loads(store: ModelStore, pipeline: Pipeline, data) -> None:
     saved = store.save("cancer", pipeline, META, format="joblib")
-    meta_file = saved.path / "meta.json"
-    meta = json.loads(meta_file.read_text())
-    del meta["model_format"]  # what every version written before formats existed looks like
-    meta_file.write_text(json.dumps(meta))
+    _edit_meta(store, saved.path, drop=("model_format",))  # what versions written before formats look like
     loaded = store.load("cancer")
     assert "model_format" not in loaded.meta
     assert (loaded.model.predict(data[0]) == pipeline.predict(data[0])).all()
@@ -132,8 +137,7 @@ def test_asking_for_a_format_that_cannot_save_the_object_is_an_error(store: Mode
 
 def test_an_unknown_format_in_meta_is_refused(store: ModelStore) -> None:
     saved = store.save("plain", {"a": 1}, META)
-    meta_file = saved.path / "meta.json"
-    meta_file.write_text(json.dumps({**json.loads(meta_file.read_text()), "model_format": "mystery"}))
+    _edit_meta(store, saved.path, model_format="mystery")
     with pytest.raises(ModelError, match="unknown model format 'mystery'"):
         store.load("plain")
 
@@ -176,7 +180,7 @@ def test_unknown_names_and_versions_list_what_exists(store: ModelStore, pipeline
         store.load("cancer", 7)
 
 
-@pytest.mark.parametrize("name", ["../x", "a/b", "x" * 65, "", "a b", ".hidden", "é"])
+@pytest.mark.parametrize("name", ["../x", "a/b", "x" * 65, "", "a b", ".hidden", "é", "abc\n", "abc\r", "abc "])
 def test_bad_names_are_refused(store: ModelStore, pipeline: Pipeline, name: str) -> None:
     with pytest.raises(ModelError):
         store.save(name, pipeline, META)
@@ -220,8 +224,7 @@ def test_a_truncated_file_with_a_matching_sha_is_a_load_error(store: ModelStore,
     saved = store.save("cancer", pipeline, META, format="skops")
     model_file = saved.path / "model.skops"
     model_file.write_bytes(model_file.read_bytes()[:200])
-    meta_file = saved.path / "meta.json"
-    meta_file.write_text(json.dumps({**json.loads(meta_file.read_text()), "model_sha256": sha256_file(model_file)}))
+    _edit_meta(store, saved.path, model_sha256=sha256_file(model_file), model_bytes=200)
     with pytest.raises(ModelError, match="could not load"):
         store.load("cancer")
 
@@ -294,3 +297,15 @@ def test_interrupted_save_is_cleaned_and_never_listed(settings: Settings, pipeli
 
 def test_default_root_is_settings_models_dir(settings: Settings) -> None:
     assert ModelStore(settings=settings).root == settings.models_dir.resolve()
+
+
+def test_a_classifier_that_cannot_predict_is_a_model_error_not_a_crash(store: ModelStore, tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    from automlops.cli import main
+
+    store.save("odd", {"just": "a dict"}, {"task": "classification", "features": ["a"]})
+    with pytest.raises(ModelError, match="odd@v1 holds a dict, which cannot predict"):
+        store.load("odd")
+    (tmp_path / "rows.csv").write_text("a\n1\n")
+    assert main(["predict", "--model", "odd", str(tmp_path / "rows.csv")]) == 2
+    assert "holds a dict, which cannot predict" in capsys.readouterr().err

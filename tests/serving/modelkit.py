@@ -1,5 +1,9 @@
 """Helpers that publish model versions into a store folder, valid or deliberately broken.
 
+A broken version is *signed* with the store's key, as if the studio had published it, so each
+kind reaches the check it is about (SHA-256, schema, smoke test...) instead of stopping at the
+signature; tests/serving/test_tampered_models.py covers versions the studio never signed.
+
 Broken versions are built beside the store and *renamed* into place, the way the store itself
 publishes, so a watching service sees a complete (broken) version at once, never half of one.
 """
@@ -74,7 +78,8 @@ def publish_broken(root: Path, name: str, source: Path, kind: str) -> int:
         meta["name"] = "someone_else"
     else:
         raise ValueError(kind)
-    return _publish_folder(root, name, {model_file: model, "meta.json": json.dumps(meta).encode()})
+    signed = ModelStore(root).signer.signed(meta)  # signed by the studio, broken in another way
+    return _publish_folder(root, name, {model_file: model, "meta.json": json.dumps(signed).encode()})
 
 
 def _sha(data: bytes) -> str:
