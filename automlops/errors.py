@@ -9,6 +9,7 @@ from __future__ import annotations
 
 __all__ = [
     "AutoMLOpsError",
+    "Cancelled",
     "ConfigError",
     "DataError",
     "IntegrityError",
@@ -44,3 +45,7 @@ class IntegrityError(ModelError):
 
 class TrackingError(AutoMLOpsError):
     """MLflow could not be reached or refused the request."""
+
+
+class Cancelled(AutoMLOpsError):
+    """The user cancelled a search: nothing was refitted, tracked as finished, or saved."""

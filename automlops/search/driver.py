@@ -14,6 +14,10 @@ flag, lets the engine evaluate it (the engine reports intermediate scores so a p
 and writes into the trial what any worker may need later: model, hyperparameters, timings and – when
 the trial is the best of its model so far – the engine's payload (out-of-fold predictions).
 
+**Cancel.** Setting ``stop_event`` stops the search after the running trial; the driver then raises
+:class:`~automlops.errors.Cancelled` instead of refitting, and the MLflow run is tagged cancelled and
+ended KILLED: a cancelled search never publishes a model.
+
 **Sharing a study.** With ``storage`` and ``study_name``, several processes can run
 ``SearchDriver.fit`` on the same study at once. The study remembers a *fingerprint* of the data and
 validation splits, and refuses a worker whose data differs; each process then ranks the trials of
@@ -35,7 +39,7 @@ import pandas as pd
 
 from automlops.core.fit import FitResult
 from automlops.core.results import ProgressEvent
-from automlops.errors import ConfigError, DataError
+from automlops.errors import Cancelled, ConfigError, DataError
 from automlops.search.budget import TimeBudget
 from automlops.search.engine import DecisionLog, Engine, Evaluation, SearchPlan
 from automlops.search.strategies import STRATEGIES, create_study, quiet_optuna
@@ -131,6 +135,9 @@ class SearchDriver:
         try:
             with quiet_optuna():
                 self._search(sink, n_trials)
+            if self._stopping():  # a cancelled search ships nothing: no refit, no test, no model
+                raise Cancelled(f"cancelled after {len(self.study.trials) if self.study else 0} trial(s); nothing "
+                                "was refitted or saved")
             result = self._finish()
         except BaseException as exc:
             sink.fail(exc)

@@ -30,6 +30,7 @@ import optuna
 from automlops.core.fit import FitResult
 from automlops.core.jsonable import jsonable
 from automlops.core.problem import Problem
+from automlops.errors import Cancelled
 
 __all__ = ["CANCELLED_TAG", "TrackingSink", "mark_cancelled", "name_run"]
 
@@ -208,7 +209,7 @@ class TrackingSink:
         """Mark the parent run FAILED (or KILLED on cancel) and stop the worker."""
         if not self.enabled:
             return
-        cancelled = isinstance(exc, KeyboardInterrupt)
+        cancelled = isinstance(exc, KeyboardInterrupt | Cancelled)
 
         def job() -> None:
             run_id = self._parent()

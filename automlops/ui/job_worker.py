@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from automlops.config import Settings
 from automlops.core.results import ProgressEvent
-from automlops.errors import AutoMLOpsError
+from automlops.errors import AutoMLOpsError, Cancelled
 from automlops.ui.job_types import CANCELLED_TEXT, JobResult, TrainRequest
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 Emit = Callable[[ProgressEvent], None]
 
 
-class JobCancelled(AutoMLOpsError):
+class JobCancelled(Cancelled):
     """The user cancelled the training: no model version was saved."""
 
     def __init__(self) -> None:
@@ -91,8 +91,11 @@ def run_training(request: TrainRequest, *, settings: Settings, tracker: Tracker 
         models=list(r.models) if r.models else None, ensemble=r.ensemble, n_trials=r.n_trials,
         time_budget=r.time_budget, seed=r.seed, tracker=tracker, dataset=dataset, run_name=r.name,
         callbacks=[emit], started_at=started_at, stop_event=stop_event)
-    result = runner.fit(frame).result_
-    if stop_event.is_set():  # cancelled: never publish what a cut-short search found
+    try:
+        result = runner.fit(frame).result_
+    except Cancelled:  # the driver stopped before refitting: nothing to publish
+        raise JobCancelled() from None
+    if stop_event.is_set():  # cancelled while the model was being refitted: never publish it
         raise JobCancelled()
     _stage(emit, "saving the model")
     stored = save_model(result, ModelStore(settings=settings), r.name, dataset=dataset)
