@@ -6,8 +6,8 @@ so almost every request they build is refused with 422. Here the request body of
 ``/predict`` is rebuilt from the served model's feature schema (its ``meta.json``):
 
 * each column becomes a required property typed the way :mod:`automlops.serving.validation`
-  checks it: ``number`` for numeric columns, an ``enum`` of the training categories for
-  categorical ones, a ``date-time`` string for dates, plus ``null`` where the column had
+  checks it: ``number`` (within ±``MAX_NUMBER``) for numeric columns, an ``enum`` of the
+  training categories for categorical ones, a ``date-time`` string for dates, plus ``null`` where the column had
   missing values in training;
 * the row count is capped at ``API_MAX_ROWS`` and, with ``API_UNKNOWN_COLUMNS=reject``, other
   columns are forbidden;
@@ -28,9 +28,11 @@ from fastapi import FastAPI
 from automlops.core.features import DATETIME, NUMERIC
 from automlops.serving.deps import ServingContext
 from automlops.serving.served import ServedModel
-from automlops.serving.validation import Feature
+from automlops.serving.validation import MAX_NUMBER, Feature
 
 __all__ = ["install_openapi", "predict_request_body"]
+
+DATE_PATTERN = r"^(1[7-9]|2[01])[0-9]{2}-"  # pandas times span 1677-2262: stay well inside
 
 
 def _with_null(schema: dict[str, Any], nullable: bool) -> dict[str, Any]:
@@ -45,9 +47,10 @@ def _with_null(schema: dict[str, Any], nullable: bool) -> dict[str, Any]:
 def feature_json_schema(feature: Feature, raw_categories: list[Any] | None) -> dict[str, Any]:
     """The JSON Schema of one column's values (``raw_categories``: as meta.json lists them)."""
     if feature.kind == NUMERIC:
-        schema: dict[str, Any] = {"type": "number"}
+        schema: dict[str, Any] = {"type": "number", "minimum": -MAX_NUMBER, "maximum": MAX_NUMBER}
     elif feature.kind == DATETIME:
-        schema = {"type": "string", "format": "date-time", "description": "ISO 8601, e.g. 2024-05-31"}
+        schema = {"type": "string", "format": "date-time", "pattern": DATE_PATTERN,
+                  "description": "ISO 8601, e.g. 2024-05-31T00:00:00Z, years 1700 to 2199"}
     elif raw_categories:
         schema = {"enum": sorted(raw_categories, key=str),
                   "description": "a category seen in training (others are accepted with a warning)"}

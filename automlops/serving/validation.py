@@ -11,6 +11,8 @@ this module checks it and answers with a precise, per-field message instead of a
   always ignored;
 * a value of the **wrong type** (text in a numeric column, a list anywhere) → 422;
 * a **missing value** (``null``) in a column that had none in training → 422;
+* a number beyond ±``MAX_NUMBER`` (10^15) → 422: scaling, distances or probabilities computed
+  from such values overflow to infinity inside the model, which then cannot answer;
 * an **unseen category** is accepted and handled the way the pipeline handles it (one-hot:
   all zeros; ordinal: "unknown"; target encoding: the overall mean), with a warning.
 
@@ -31,10 +33,12 @@ from typing import Any
 from automlops.core.features import DATETIME, FEATURE_KINDS, NUMERIC
 from automlops.errors import ModelError
 
-__all__ = ["KINDS", "Feature", "FeatureSchema", "FieldError", "PreparedRows", "RowsError", "prepare_rows"]
+__all__ = ["KINDS", "MAX_NUMBER", "Feature", "FeatureSchema", "FieldError", "PreparedRows", "RowsError",
+           "prepare_rows"]
 
 KINDS = FEATURE_KINDS  # the words training writes into meta.json (one definition, in core)
 MAX_FIELD_ERRORS = 50
+MAX_NUMBER = 1e15  # the documented range of numeric columns (also in /openapi.json)
 _NUMBER_TYPES = frozenset({int, float, type(None)})
 _SCALAR_TYPES = frozenset({str, int, float, bool, type(None)})
 _TEXT_TYPES = frozenset({str, type(None)})
@@ -223,6 +227,9 @@ def _numeric(feature: Feature, values: Sequence[Any], errors: list[FieldError]) 
                       if isinstance(v, int) and abs(v) > 1e308)
         return None
     finite = np.isfinite(array)
+    too_big = finite & (np.abs(array) > MAX_NUMBER)
+    errors.extend(FieldError(feature.name, f"number too large for the model: keep it within ±{MAX_NUMBER:g}",
+                             int(i)) for i in np.flatnonzero(too_big))
     if not finite.all():
         nan = np.isnan(array)
         errors.extend(FieldError(feature.name, "infinite numbers are not allowed", int(i))
@@ -319,6 +326,8 @@ def _all_numeric(schema: FeatureSchema, rows: list[Sequence[Any]], errors: list[
     try:
         matrix = np.array(rows, dtype=np.float64)
     except (OverflowError, ValueError):
+        return None
+    if (np.abs(matrix) > MAX_NUMBER).any():  # NaN compares False; inf and huge numbers go the column way
         return None
     if not np.isfinite(matrix).all():
         nan = np.isnan(matrix)

@@ -42,6 +42,7 @@ def test_predict_is_described_by_the_served_models_columns(serve) -> None:
     assert props["island"]["enum"] == ["Biscoe", "Dream", "Torgersen"]
     assert props["sex"]["enum"] == ["female", "male", None]  # had missing values in training
     assert props["bill_length_mm"]["type"] == ["number", "null"] and props["year"]["type"] == "number"
+    assert props["year"]["maximum"] == 1e15 and props["year"]["minimum"] == -1e15
     records = next(s for s in body["schema"]["anyOf"] if "records" in s["properties"])
     assert records["properties"]["records"]["maxItems"] == 50
     _validate(body["schema"], body["example"])
@@ -64,6 +65,21 @@ def test_a_date_column_is_a_date_time_string_and_the_example_scores(serve) -> No
     times = ["2000-01-01T00:00:00Z", "1999-12-31T22:00:00-05:00", "1970-01-01"]  # offsets, or none
     r = client.post("/predict", json={"records": [dict(row, Year=t) for t in times]}, headers=AUTH)
     assert r.status_code == 200, r.text
+
+
+def test_numbers_beyond_the_documented_range_are_refused_per_field(serve) -> None:
+    """Scaling 1e300 overflows to infinity inside the model: refused up front, where the schema says."""
+    for name in ("penguins", "diabetes"):  # a mixed schema, and an all-numeric one (the fast path)
+        client = serve(name)
+        body = _predict_body(client)
+        row = body["example"]["records"][0]
+        column = next(c for c, s in _records_schema(body)["properties"].items() if "maximum" in s)
+        for value, status in ((1e15, 200), (-1e15, 200), (1.0001e15, 422), (-1e300, 422), (1.7976931348623157e308, 422)):
+            r = client.post("/predict", json={"records": [row, dict(row, **{column: value})]}, headers=AUTH)
+            assert r.status_code == status, (name, value, r.text)
+            if status == 422:
+                assert r.json()["error"]["fields"] == [
+                    {"field": column, "row": 1, "message": "number too large for the model: keep it within ±1e+15"}]
 
 
 def test_the_document_changes_when_another_model_is_served(serve) -> None:

@@ -27,10 +27,10 @@ from tests.serving.conftest import AUTH, make_settings
 MAX_EXAMPLES = 40  # per operation and mode: a few seconds in all
 
 
-@pytest.fixture(scope="module")
-def api_schema(tmp_path_factory: pytest.TempPathFactory, model_bank: Path):
+@pytest.fixture(scope="module", params=["penguins", "cars"])  # text, numbers, nulls; and a date column
+def api_schema(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, model_bank: Path):
     home = tmp_path_factory.mktemp("fuzz")
-    shutil.copytree(model_bank / "penguins", home / "models" / "penguins")
+    shutil.copytree(model_bank / request.param, home / "models" / request.param)
     app = create_app(make_settings(home, api_max_rows=50, api_max_body_bytes=64 * 1024))
     return schemathesis.openapi.from_asgi("/openapi.json", app)
 
