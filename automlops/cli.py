@@ -5,6 +5,7 @@
     automlops predict --model NAME[@vN] data.csv     predictions (and --proba) as CSV
     automlops lake add|list|show                     the versioned data lake
     automlops models list                            saved models
+    automlops models trust NAME@vN                   re-sign a version you trust (e.g. saved before signing)
     automlops serve                                  the prediction API (needs API_KEY)
 
 Every folder comes from ``AUTOMLOPS_HOME``. Bad input answers with exit code 2 and one line on
@@ -118,6 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     models_sub = models.add_subparsers(dest="models_command", required=True, parser_class=_Parser)
     models_sub.add_parser("list", help="list saved models")
     models_sub.add_parser("zoo", help="list the algorithms AutoML can search")
+    trust = models_sub.add_parser("trust", help="re-sign one version you know the origin of (a model file can "
+                                                "run code when loaded: trust only what you or the studio made)")
+    trust.add_argument("ref", help="NAME@vN: one exact version")
     sub.add_parser("demo", help="seed the data lake with bundled real datasets")
     serve = sub.add_parser("serve", help="serve the newest model over HTTP (x-api-key protected)")
     serve.add_argument("--host", default="127.0.0.1")
@@ -265,6 +269,8 @@ def cmd_models(args: argparse.Namespace) -> int:
         return 0
     from automlops.mlops.store import ModelStore
 
+    if args.models_command == "trust":
+        return _trust(ModelStore(), args.ref)
     stored = ModelStore().list_models()
     if not stored:
         print("no saved models yet: run 'automlops train FILE.csv --target COLUMN'")
@@ -272,6 +278,20 @@ def cmd_models(args: argparse.Namespace) -> int:
         meta = m.meta
         print(f"{m.ref:<24} {meta.get('task', '?'):<15} {meta.get('best_model', '?'):<28} "
               f"{meta.get('metric', '')}={meta.get('test_score', float('nan')):.4f}  {m.created:%Y-%m-%d %H:%M}")
+    return 0
+
+
+def _trust(store: Any, ref: str) -> int:
+    """``models trust NAME@vN``: sign one version with this studio's key, after checking its SHA-256."""
+    from automlops.mlops.store import parse_model_ref
+
+    name, version = parse_model_ref(ref)
+    if version is None:
+        raise ConfigError(f"name one exact version to trust, such as {name}@v1 (not {ref!r})")
+    stored = store.trust(name, version)
+    fmt = stored.meta.get("model_format", "joblib")
+    print(f"signed {stored.ref} ({fmt}): the studio now loads and serves it"
+          + (" (a joblib file is a pickle: loading it runs whatever it contains)" if fmt == "joblib" else ""))
     return 0
 
 
@@ -318,7 +338,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug: one line for the user, the traceback only on request
         from automlops.config import get_settings
 
-        if get_settings().show_tracebacks:
+        try:
+            debug = get_settings().show_tracebacks
+        except AutoMLOpsError:  # a malformed setting: reported by the command itself, never a second traceback
+            debug = False
+        if debug:
             raise
         print(f"automlops: internal error: {type(exc).__name__}: {_one_line(str(exc))} "
               "(set AUTOMLOPS_DEBUG=1 for details)", file=sys.stderr)

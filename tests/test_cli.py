@@ -250,3 +250,17 @@ def test_the_api_refuses_a_malformed_setting_in_one_line(tmp_path: Path, command
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "MODEL_VERSION='abc' is not a whole number" in lines[0], proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_a_bug_under_a_malformed_setting_is_still_one_line(monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    from automlops import cli
+
+    def broken(args: object) -> int:
+        raise RuntimeError("boom")
+
+    monkeypatch.setenv("AUTOMLOPS_DEBUG", "maybe")  # the setting that decides on tracebacks is itself malformed
+    monkeypatch.setattr(cli, "cmd_demo", broken)
+    assert cli.main(["demo"]) == 1
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "automlops: internal error: RuntimeError: boom (set AUTOMLOPS_DEBUG=1 for details)"]

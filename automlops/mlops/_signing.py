@@ -54,7 +54,7 @@ __all__ = ["MIN_KEY_CHARS", "SIGNATURE_FIELD", "Signer", "VersionReader", "load_
            "signer_for"]
 
 SIGNATURE_FIELD = "signature"
-TRUST_HINT = "ModelStore().trust('{ref}')"  # how a refusal tells the user to re-sign a version on purpose
+TRUST_HINT = "'automlops models trust {ref}'"  # how a refusal tells the user to re-sign a version on purpose
 MIN_KEY_CHARS = 32
 _SCHEME = "hmac-sha256"
 _DOMAIN = b"automlops-model-v1\n"  # what the signature is for: never valid as any other HMAC message

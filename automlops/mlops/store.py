@@ -27,7 +27,7 @@ flipped byte, a truncated copy, a swapped file, a rewritten ``meta.json``, a ver
 in from elsewhere, or a symbolic link anywhere under the version is refused with
 :class:`~automlops.errors.IntegrityError` and never loaded (design §4). skops files also go
 through an allow-list of types. A version you did bring in on purpose (one saved before
-signing existed) is re-signed with :meth:`ModelStore.trust`.
+signing existed) is re-signed with :meth:`ModelStore.trust` (``automlops models trust NAME@vN``).
 
 **Why versions never change.** ``save`` writes into a hidden temp folder, flushes every file
 to disk (``fsync``) and only then renames the folder to the next free ``vNNNN``. A rename is

@@ -57,7 +57,7 @@ def test_a_signature_covers_every_field_and_depends_on_the_key() -> None:
 def test_refusals_say_why_and_how_to_re_sign() -> None:
     signer = Signer(KEY_A.encode())
     with pytest.raises(IntegrityError, match=r"m@v1 is not signed by this studio: it has no signature.*"
-                                             r"trust\('m@v1'\)"):
+                                             r"automlops models trust m@v1"):
         signer.check({"model_sha256": "0" * 64}, "m@v1")
     with pytest.raises(IntegrityError, match="signature does not match"):
         signer.check({"model_sha256": "0" * 64, "signature": "hmac-sha256:00"}, "m@v1")
@@ -212,7 +212,7 @@ def test_an_old_unsigned_version_is_refused_until_trusted(store: ModelStore) -> 
     meta = _meta(saved.path)
     del meta["signature"]  # what a version saved before signing existed looks like
     (saved.path / "meta.json").write_text(json.dumps(meta))
-    with pytest.raises(IntegrityError, match=r"trust\('old@v1'\)"):
+    with pytest.raises(IntegrityError, match="automlops models trust old@v1"):
         store.load("old")
     trusted = store.trust("old@v1")
     assert trusted.meta["trusted"] and store.load("old").model == {"w": 1}
@@ -225,3 +225,18 @@ def test_trust_refuses_a_file_that_does_not_match_its_meta(store: ModelStore) ->
         store.trust("m", 1)
     with pytest.raises(IntegrityError, match="does not match the SHA-256"):
         store.load("m")
+
+
+def test_the_cli_trusts_one_exact_version(store: ModelStore, capsys: pytest.CaptureFixture[str]) -> None:
+    from automlops.cli import main
+
+    saved = store.save("old", {"w": 1}, META)
+    meta = _meta(saved.path)
+    del meta["signature"]
+    (saved.path / "meta.json").write_text(json.dumps(meta))
+    assert main(["predict", "--model", "old@v1", str(saved.path / "meta.json")]) == 2
+    assert "automlops models trust old@v1" in capsys.readouterr().err
+    assert main(["models", "trust", "old"]) == 2  # "latest" is not one exact version
+    assert "name one exact version" in capsys.readouterr().err
+    assert main(["models", "trust", "old@v1"]) == 0
+    assert "signed old@v1 (joblib)" in capsys.readouterr().out and store.load("old").model == {"w": 1}
