@@ -78,6 +78,9 @@ def run_training(request: TrainRequest, *, settings: Settings, tracker: Tracker 
     """Train, save and diagnose one request; progress goes to ``emit`` (see the module docstring)."""
     started_at = started_at or time.monotonic()
     _stage(emit, "loading the machine-learning libraries")
+    from automlops.mlops._probe import bound_http_requests
+
+    bound_http_requests(settings)  # this worker process's MLflow calls: bounded timeout and retries
     _prepare(tracker)
     from automlops.mlops.store import ModelStore
     from automlops.tabular.persist import save_model
