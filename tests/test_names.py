@@ -64,8 +64,9 @@ def test_cli_names(home: Path, tmp_path: Path, name: str, capsys: pytest.Capture
     csv.write_text("a,b\n1,2\n3,4\n")
     assert main(["lake", "add", name, str(csv)]) == 2
     assert main(["predict", "--model", name, str(csv)]) == 2
+    assert main(["train", str(csv), "--target", "b", "--name", name]) == 2  # refused before any training
     err = capsys.readouterr().err
-    assert err.count("automlops: error:") == 2 and "internal error" not in err
+    assert err.count("automlops: error:") == 3 and "internal error" not in err
     assert DataLake(settings=Settings()).list_datasets() == []
 
 
@@ -76,3 +77,17 @@ def test_dashboard_job_request_names(name: str) -> None:
     with pytest.raises(ConfigError, match="invalid model name"):
         jobs._validate(jobs.TrainRequest("iris", 1, "target", model_name=name))
     jobs._validate(jobs.TrainRequest("iris", 1, "target", model_name="abc"))
+
+
+def test_dashboard_url_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A dataset or job id read back from the page URL follows the same rule."""
+    from types import SimpleNamespace
+
+    from automlops.ui import state
+
+    fake = SimpleNamespace(query_params={"dataset": "iris\n", "version": "1", "job": "abcdef\n"}, session_state={})
+    monkeypatch.setattr(state, "st", fake)
+    assert state._url_workspace() is None and state.active_job_id() is None
+    fake.query_params.update(dataset="iris", job="abcdef")
+    fake.session_state.clear()
+    assert state._url_workspace() == state.Workspace("iris", 1) and state.active_job_id() == "abcdef"

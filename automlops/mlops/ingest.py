@@ -300,8 +300,8 @@ def _detect_decimal(text: str, delimiter: str) -> str:
     for line in _sample_lines(text)[1:]:
         for field in line.split(delimiter):
             value = field.strip().strip('"')
-            comma += bool(_COMMA_DECIMAL.match(value))
-            dot += bool(_DOT_DECIMAL.match(value))
+            comma += bool(_COMMA_DECIMAL.fullmatch(value))
+            dot += bool(_DOT_DECIMAL.fullmatch(value))
     return "," if comma > dot else "."
 
 

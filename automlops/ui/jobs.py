@@ -61,7 +61,7 @@ MAX_JOBS = 30  # ended jobs kept in memory (the table keeps them all)
 
 
 def _validate(request: TrainRequest) -> None:
-    if not NAME_PATTERN.match(request.name):  # the model store's rule, checked before anything runs
+    if not NAME_PATTERN.fullmatch(request.name):  # the model store's rule, checked before anything runs
         raise ConfigError(f"invalid model name {request.name!r}: use 1-64 letters, digits, '_' or '-'")
     if request.n_trials is not None and request.n_trials < 1:
         raise ConfigError("the number of trials must be at least 1")

@@ -84,7 +84,7 @@ def active_job_id() -> str | None:
         value = st.session_state[_JOB]
         return value if isinstance(value, str) else None
     job = st.query_params.get(URL_JOB)
-    job = job if job and _JOB_ID.match(job) else None
+    job = job if job and _JOB_ID.fullmatch(job) else None
     st.session_state[_JOB] = job
     return job
 
@@ -115,7 +115,7 @@ def sync_url() -> None:
 
 def _url_workspace() -> Workspace | None:
     name, version = st.query_params.get(URL_DATASET), st.query_params.get(URL_VERSION)
-    if not name or not _NAME.match(name) or not version or not version.isdigit():
+    if not name or not _NAME.fullmatch(name) or not version or not version.isdigit():
         return None
     return Workspace(name, int(version))
 
