@@ -53,7 +53,8 @@ def _dataset(meta: dict) -> str:
 
 
 served = served_by_api(settings.resolved_api_url)
-st.dataframe([{"model": m.ref, "API": "serving" if m.ref == served else "", "task": m.meta.get("task"), "best model": m.meta.get("best_model"),
+st.dataframe([{"model": m.ref, "API": "serving" if m.ref == served else "", "task": m.meta.get("task"),
+               "best model": m.meta.get("best_model"),
                "metric": m.meta.get("metric"), "test score": m.meta.get("test_score"), "dataset": _dataset(m.meta),
                "created": m.created.strftime("%Y-%m-%d %H:%M"), "run": (m.meta.get("run_id") or "—")[:12]}
               for m in reversed(models)], hide_index=True,
@@ -81,7 +82,8 @@ if serve_col.button(f":material/rocket_launch: Serve this version ({chosen.ref})
     point_serving_at(store.root, chosen.name, chosen.version)
     st.success(f"The API switches to {chosen.ref} within a second (it checks every "
                f"{settings.api_reload_interval:g} s); a broken version is refused and the old one keeps serving.")
-if pointer is not None and unpin_col.button(":material/undo: Clear the choice (back to the API's own pin)", key="models_unpin"):
+if pointer is not None and unpin_col.button(":material/undo: Clear the choice (back to the API's own pin)",
+                                            key="models_unpin"):
     clear_serving_pointer(store.root)
     st.rerun()
 
