@@ -207,7 +207,8 @@ class ModelStore:
         from automlops.mlops.formats import unpack_artifact, write_model_file  # opening a store stays cheap
 
         obj, meta, format = unpack_artifact(model, meta, format)
-        meta.pop("format_note", None)  # re-saving an old version's meta: the note is about that file
+        for stale in ("format_note", "trusted"):  # re-saving an old version's meta: these were about that file
+            meta.pop(stale, None)
         folder = self._model_dir(name)
         self.signer  # noqa: B018 - a missing or unreadable key fails here, before anything is written
         folder.mkdir(exist_ok=True)

@@ -216,6 +216,8 @@ def test_an_old_unsigned_version_is_refused_until_trusted(store: ModelStore) -> 
         store.load("old")
     trusted = store.trust("old@v1")
     assert trusted.meta["trusted"] and store.load("old").model == {"w": 1}
+    resaved = store.save("old", store.load("old").model, trusted.meta)  # a new version is simply the studio's
+    assert "trusted" not in resaved.meta and store.signer.is_signed(resaved.meta)
 
 
 def test_trust_refuses_a_file_that_does_not_match_its_meta(store: ModelStore) -> None:
