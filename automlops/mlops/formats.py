@@ -191,13 +191,18 @@ class SkopsFormat(ModelFormat):
                 and find_spec("skops") is not None)
 
     def save(self, obj: object, path: Path, meta: Mapping[str, Any]) -> None:
-        """Dump, then prove the file reloads through the allow-list (else the store falls back)."""
+        """Dump (zip-compressed: ~10× smaller), then check every type in the file is in the allow-list,
+        so a model the API could not load is caught now and the store falls back to another format.
+
+        The check reads the file's type list only; a full reload would double the cost of saving (a
+        300-tree forest: ~1 s more) inside the user's time budget.
+        """
+        import zipfile
+
         import skops.io
 
-        skops.io.dump(obj, path)
-        back = self.load(path.read_bytes(), {"model_file": path.name})
-        if type(back) is not type(obj):
-            raise ModelError(f"skops read back a {type(back).__name__} instead of a {type(obj).__name__}")
+        skops.io.dump(obj, path, compression=zipfile.ZIP_DEFLATED, compresslevel=1)
+        self.trusted_types(path.read_bytes(), path.name)
 
     def load(self, data: bytes, meta: Mapping[str, Any]) -> Any:
         import skops.io

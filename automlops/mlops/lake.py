@@ -352,7 +352,7 @@ def _next_number(folder: Path, manifest: dict[str, Any]) -> int:
     for stage in STAGES:
         if (folder / stage).is_dir():
             numbers += [int(m.group(1)) for p in (folder / stage).iterdir()
-                        if (m := _VERSION_FILE.match(p.name)) and not p.name.startswith(TMP_PREFIX)]
+                        if (m := _VERSION_FILE.fullmatch(p.name)) and not p.name.startswith(TMP_PREFIX)]
     return max(numbers, default=0) + 1
 
 
