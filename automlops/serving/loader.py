@@ -15,8 +15,8 @@ its columns keep working.
 **How a new version comes in.** A background thread looks at ``models/`` every
 ``API_RELOAD_INTERVAL`` seconds (a directory listing: cheap). When something changed it
 *loads the candidate beside the served model*: ``meta.json`` first (a kind and task the API
-can serve, see :mod:`automlops.serving.predictors`, and a feature schema), then the SHA-256
-check and the file itself (:meth:`ModelStore.load`), then the predictor its kind calls for is
+can serve, see :mod:`automlops.serving.predictors`, and a feature schema), then the signature
+and SHA-256 checks and the file itself (:meth:`ModelStore.load`), then the predictor its kind calls for is
 built and smoke-tested (predict one example row), then the fast preprocessing path is compiled
 and checked (:mod:`automlops.serving.fastpath`).
 Only a model that passes all of that replaces the served one, in a single reference
@@ -63,7 +63,7 @@ def load_served(store: ModelStore, name: str, version: int, stored: StoredModel 
 
     if stored is not None and stored.meta:  # unreadable meta: store.load below says exactly why
         _check_meta(stored.meta, name, version)
-    loaded = store.load(name, version)  # SHA-256 checked before the file is read
+    loaded = store.load(name, version)  # signature and SHA-256 checked before the file is read
     _check_meta(loaded.meta, name, version)
     served = build_served(loaded.meta, name, version, loaded.model)  # the predictor its kind calls for
     try:
