@@ -130,9 +130,10 @@ class Settings(BaseSettings):
         default=2, ge=0, validation_alias=_env("MLFLOW_HTTP_REQUEST_MAX_RETRIES"),
         description="Retries of a failed MLflow HTTP request (MLflow's own default is 7, with growing waits).",
     )
-    tracking_backoff_factor: float = Field(
-        default=0.5, ge=0, validation_alias=_env("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR"),
-        description="Backoff factor between MLflow HTTP retries (MLflow's own default is 2).",
+    tracking_backoff_factor: int = Field(
+        default=1, ge=0, validation_alias=_env("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR"),
+        description="Backoff factor between MLflow HTTP retries, a whole number as MLflow reads it "
+                    "(MLflow's own default is 2).",
     )
     tracking_probe_timeout: float = Field(
         default=3.0, gt=0, validation_alias=_env("AUTOMLOPS_TRACKING_PROBE_TIMEOUT"),

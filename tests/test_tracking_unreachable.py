@@ -75,7 +75,12 @@ def test_entry_point_bounds_mlflow_requests(monkeypatch: pytest.MonkeyPatch) -> 
         monkeypatch.setenv(var, "0")  # registers the variable, so the test restores it afterwards
         monkeypatch.delenv(var)
     bound_http_requests(Settings())
-    from mlflow.environment_variables import MLFLOW_HTTP_REQUEST_MAX_RETRIES, MLFLOW_HTTP_REQUEST_TIMEOUT
+    from mlflow.environment_variables import (
+        MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR,
+        MLFLOW_HTTP_REQUEST_MAX_RETRIES,
+        MLFLOW_HTTP_REQUEST_TIMEOUT,
+    )
 
+    assert MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR.get() == 1  # MLflow reads it as a whole number: "0.5" breaks it
     assert MLFLOW_HTTP_REQUEST_MAX_RETRIES.get() == 1  # the user's value is kept
     assert MLFLOW_HTTP_REQUEST_TIMEOUT.get() == 10  # the studio's default, not MLflow's 120 s

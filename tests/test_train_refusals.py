@@ -22,7 +22,7 @@ from automlops.mlops.lake import DataLake
 def _restore_http_bounds(monkeypatch: pytest.MonkeyPatch) -> None:
     """`automlops train` sets MLflow's HTTP bounds process-wide: undo that after each test."""
     for var, value in (("MLFLOW_HTTP_REQUEST_TIMEOUT", "10"), ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2"),
-                       ("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "0.5")):
+                       ("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")):
         monkeypatch.setenv(var, value)
 
 

@@ -61,4 +61,4 @@ def bound_http_requests(settings: Settings) -> None:
     """
     os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = f"{settings.tracking_request_timeout:g}"
     os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = str(settings.tracking_request_retries)
-    os.environ["MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR"] = f"{settings.tracking_backoff_factor:g}"
+    os.environ["MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR"] = str(settings.tracking_backoff_factor)

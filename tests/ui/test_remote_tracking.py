@@ -80,7 +80,7 @@ def test_right_credentials_connect_and_a_training_lands_there(
     experiment = client.get_experiment_by_name("automlops")
     assert experiment is not None
     runs = client.search_runs([experiment.experiment_id], "tags.`automlops.kind` = 'automl'")
-    assert [r.info.run_name for r in runs] == ["iris_remote"]
+    assert [r.info.run_name for r in runs] == ["iris_remote-v1"]  # named after the model version it saved
     run = runs[0]
     assert run.info.status == "FINISHED"
     assert server.password not in str(run.data.params) + str(run.data.tags)
