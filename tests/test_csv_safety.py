@@ -20,7 +20,7 @@ HTTP_BOUNDS = ("MLFLOW_HTTP_REQUEST_TIMEOUT", "MLFLOW_HTTP_REQUEST_MAX_RETRIES",
 @pytest.fixture(autouse=True)
 def _restore_http_bounds(monkeypatch: pytest.MonkeyPatch) -> None:
     """`automlops train` sets MLflow's HTTP bounds process-wide: undo that after each test."""
-    for var, value in zip(HTTP_BOUNDS, ("10", "2", "0.5"), strict=True):
+    for var, value in zip(HTTP_BOUNDS, ("10", "2", "1"), strict=True):
         monkeypatch.setenv(var, value)
 
 
