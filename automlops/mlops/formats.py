@@ -37,6 +37,7 @@ from __future__ import annotations
 import io
 import os
 import sys
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from importlib.util import find_spec
 from pathlib import Path
@@ -65,7 +66,7 @@ builder that ``meta["architecture"]`` names, with ``meta.get("architecture_param
 """
 
 
-class ModelFormat:
+class ModelFormat(ABC):
     """One way to write a model to a file and read it back.
 
     Subclasses set ``name`` (the registry key recorded as ``meta["model_format"]``),
@@ -77,17 +78,17 @@ class ModelFormat:
     file_name: str = ""
     library: str | None = None
 
+    @abstractmethod
     def can_save(self, obj: object) -> bool:
         """Cheap check: is ``obj`` something this format is meant for? (``save`` may still fail.)"""
-        raise NotImplementedError
 
+    @abstractmethod
     def save(self, obj: object, path: Path, meta: Mapping[str, Any]) -> None:
         """Write ``obj`` to ``path``; raise ModelError if this format cannot represent it."""
-        raise NotImplementedError
 
+    @abstractmethod
     def load(self, data: bytes, meta: Mapping[str, Any]) -> Any:
         """Rebuild the object from the file's ``data`` (the store has checked signature and SHA-256)."""
-        raise NotImplementedError
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r})"
