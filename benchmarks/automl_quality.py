@@ -1,27 +1,44 @@
-"""AutoML quality at an equal time budget: our presets against FLAML and a plain baseline.
+"""AutoML quality at an equal time budget: the studio against FLAML, AutoGluon and a plain baseline.
 
 What is measured, and why
 -------------------------
-For every demo dataset (``automlops.demo.DEMO_DATASETS``) one train/test split is made (25 % test,
-stratified for classification, seed 0) and written to two CSV files that **every contender
-shares**: the same rows to learn from, the same untouched rows to be judged on.
+Two suites of tables (``--suite``):
+
+* ``demo`` (the default) — the six demo datasets (``automlops.demo.DEMO_DATASETS``, 150–569 rows);
+* ``midsize`` — 12 real tables of 2,675–53,940 rows from data packages on PyPI (binary,
+  multi-class and regression; the list, and the columns dropped as leaks, in
+  ``benchmarks/_midsize.py``; ``--suite midsize --list`` prints it). Their packages live in
+  ``.venv-benchdata``, created on first use; the cleaned tables are cached in
+  ``benchmarks/.cache/midsize``.
+
+For every table one train/test split is made (25 % test, stratified for classification, seed 0)
+and written to two CSV files that **every contender shares**: the same rows to learn from, the
+same untouched rows to be judged on.
 
 Contenders, each run as its own process, one after the other (never in parallel, so that one
-does not slow the other down):
+does not slow the other down). The order is rotated from one table, repeat and budget to the
+next, so that no contender always runs first (on a warm or a cold machine):
 
-* ``fast`` and ``medium`` — the studio exactly as a user runs it:
-  ``automlops train TRAIN.csv --target T --preset P --time-budget B --json`` with
-  ``AUTOMLOPS_HOME`` pointing at a fresh, empty folder. Its wall time therefore includes the
-  interpreter start-up and imports, reading the CSV into the lake, the search, the MLflow logging
-  (creating the SQLite store; ``--warm-home`` creates it beforehand, untimed, to measure a returning
-  user instead) and saving the model: the budget is a promise about the whole command, not about
-  the search loop. The saved model (``model_path`` of the JSON line) is then
-  loaded from the model store (SHA-checked) and predicts the shared test CSV. The CLI keeps 20 %
-  of the train CSV aside as its own test rows; ``--refit-full`` then refits the chosen pipeline on
-  all train rows, as FLAML does by default (``retrain_full``), so both learn from the same rows.
+* ``default`` — the studio exactly as a user runs it with nothing but a budget:
+  ``automlops train TRAIN.csv --target T --time-budget B --json`` (its default preset, no
+  ``--refit-full``).
+* ``fast`` and ``medium`` — the same with ``--preset P --refit-full``. ``--refit-full`` refits the
+  chosen pipeline on all train rows, as FLAML does by default (``retrain_full``); without it the
+  CLI keeps 20 % of the train CSV aside as its own test rows.
+
+  For these three, ``AUTOMLOPS_HOME`` points at a fresh, empty folder. Their wall time therefore
+  includes the interpreter start-up and imports, reading the CSV into the lake, the search, the
+  MLflow logging (creating the SQLite store; ``--warm-home`` creates it beforehand, untimed, to
+  measure a returning user instead) and saving the model: the budget is a promise about the
+  whole command, not about the search loop. The saved model (``model_path`` of the JSON line) is
+  then loaded from the model store (SHA-checked) and predicts the shared test CSV.
 * ``flaml`` — ``flaml.AutoML().fit(X, y, task, time_budget=B, metric=<same metric>, seed=0)`` in a
   separate virtual environment ``.venv-flaml`` (FLAML pins ``xgboost<3``, which conflicts with
   the studio's), created on first use; see ``benchmarks/_flaml_runner.py``.
+* ``autogluon`` — ``TabularPredictor(label, eval_metric=<same metric>).fit(train, time_limit=B,
+  presets="medium_quality")`` in ``.venv-autogluon`` (a CPU torch, then ``autogluon.tabular[all]``;
+  ~1.5 min and 2.7 GB when torch's wheel is on the machine), created on first use; see
+  ``benchmarks/_autogluon_runner.py``.
 * ``hgb`` — a default scikit-learn HistGradientBoosting model with ordinal-encoded text and
   dates as integers, fitted once, with no budget: the "no AutoML" floor
   (``benchmarks/_hgb_runner.py``).
@@ -30,20 +47,33 @@ Every contender's test predictions/probabilities are scored in this process by t
 :func:`automlops.core.metrics.score`, with the studio's default metric for the task (ROC-AUC for
 binary classification, log-loss for multi-class, RMSE for regression). Wall time is measured from
 outside (process start to exit) and peak memory is the largest sum of the resident set sizes of
-the process and all its children, polled every 0.1 s with psutil.
+the process and all its children, polled every 0.1 s with psutil. With ``--repeats N`` every
+cell runs N times and the median score and wall time are reported.
 
-Verdict rule: a preset *matches* FLAML when its test score is within 0.002 (absolute) of FLAML's
-for bounded, higher-is-better metrics (ROC-AUC, accuracy, F1, R²) or within 1 % of FLAML's score
-(relative) for the unbounded lower-is-better ones (log-loss, RMSE, MAE); better than that is
-*beats*, worse is *loses*. The time target is wall time ≤ 1.1 × budget.
+Verdict rule: one score *matches* another when it is within 0.002 (absolute) for bounded,
+higher-is-better metrics (ROC-AUC, accuracy, F1, R²) or within 1 % (relative) for the unbounded
+lower-is-better ones (log-loss, RMSE, MAE); better than that is *beats*, worse is *loses*. The
+time target is wall time ≤ 1.1 × budget. When ``default`` ran, a head-to-head table and summary
+count the tables where it matches or beats the best of FLAML and AutoGluon, where it matches or
+beats ``hgb``, its largest wall/budget, and its largest peak memory relative to FLAML's.
 
 Usage::
 
-    .venv/bin/python benchmarks/automl_quality.py                 # 6 datasets × 30/60 s × 4 contenders
-    .venv/bin/python benchmarks/automl_quality.py --quick         # budget 10 s on iris and diabetes
+    .venv/bin/python benchmarks/automl_quality.py                 # demo: 6 datasets × 30/60 s × 4 contenders
+    .venv/bin/python benchmarks/automl_quality.py --quick         # demo: budget 10 s on iris and diabetes
     .venv/bin/python benchmarks/automl_quality.py --datasets wine --budgets 30 --contenders fast,flaml
+    .venv/bin/python benchmarks/automl_quality.py --suite midsize --list    # the mid-size tables
+    .venv/bin/python benchmarks/automl_quality.py --suite midsize --quick   # 3 tables, 30 s, ~5 min
+    .venv/bin/python benchmarks/automl_quality.py --suite midsize --budgets 30,60   # ~1.5 h
+    .venv/bin/python benchmarks/automl_quality.py --suite midsize           # 12 × 30/60/300 s, ~4.5 h
 
-Results are printed as Markdown and written to ``benchmarks/results/automl_quality-<time>.{json,md}``.
+``make bench`` (``benchmarks/run_all.py``) runs this script (the demo suite) and its sibling
+``benchmarks/automl_midsize.py``, which is this script with ``--suite midsize``: a sibling rather
+than one script running both suites, so that each suite keeps its own defaults, results file and
+exit code, and ``run_all.py --only automl_midsize`` picks one.
+
+Results are printed as Markdown and written to ``benchmarks/results/automl_quality-<time>.{json,md}``
+(``automl_quality-midsize-<time>`` for the mid-size suite).
 """
 
 from __future__ import annotations
@@ -75,16 +105,37 @@ sys.path.insert(0, str(BENCH_DIR))
 sys.path.insert(0, str(ROOT))
 
 from _data import read_table  # noqa: E402
+from _midsize import MIDSIZE_TABLES, QUICK_TABLES, list_tables, load_table  # noqa: E402
 
 from automlops.core.metrics import MetricSpec, get_metric, score  # noqa: E402
-from automlops.core.problem import infer_problem  # noqa: E402
+from automlops.core.problem import TaskType, infer_problem  # noqa: E402
 from automlops.demo import DEMO_DATASETS  # noqa: E402
 
-ALL_CONTENDERS = ("fast", "medium", "flaml", "hgb")
-PRESETS = ("fast", "medium")
-DEFAULT_BUDGETS = (30.0, 60.0)
-QUICK_BUDGETS = (10.0,)
-QUICK_DATASETS = ("iris", "diabetes")
+ALL_CONTENDERS = ("default", "fast", "medium", "flaml", "autogluon", "hgb")
+PRESETS = ("fast", "medium")  # run with --preset P --refit-full
+OURS = ("default", *PRESETS)  # the studio's CLI runs
+RIVALS = ("flaml", "autogluon")  # the other AutoML libraries
+REPORT_ORDER = ("hgb", "default", "fast", "medium", "flaml", "autogluon")
+
+
+@dataclass(frozen=True)
+class SuiteDefaults:
+    """What a suite runs when --datasets, --budgets or --contenders are not given (plain, or --quick)."""
+
+    datasets: tuple[str, ...]
+    budgets: tuple[float, ...]
+    contenders: tuple[str, ...]
+    quick_datasets: tuple[str, ...]
+    quick_budgets: tuple[float, ...]
+    quick_contenders: tuple[str, ...]
+
+
+SUITES = {
+    "demo": SuiteDefaults(tuple(DEMO_DATASETS), (30.0, 60.0), ("fast", "medium", "flaml", "hgb"),
+                          ("iris", "diabetes"), (10.0,), ("fast", "medium", "flaml", "hgb")),
+    "midsize": SuiteDefaults(tuple(MIDSIZE_TABLES), (30.0, 60.0, 300.0), ("default", "flaml", "autogluon", "hgb"),
+                             QUICK_TABLES, (30.0,), ("default", "flaml", "hgb")),
+}
 TEST_SIZE = 0.25
 SEED = 0
 POLL_SECONDS = 0.1
@@ -97,8 +148,15 @@ FLAML_METRICS = {"roc_auc": "roc_auc", "log_loss": "log_loss", "rmse": "rmse", "
 FLAML_VENV = ROOT / ".venv-flaml"
 # FLAML 2.x pins xgboost<3 while the studio uses xgboost 3: hence a virtual environment of its own.
 FLAML_REQUIREMENTS = ("flaml[automl]==2.7.0", "pandas<3", "scikit-learn", "psutil")
-VERDICT_RULE = (f"'matches' = within {ABS_TOLERANCE} absolute of FLAML's test score for bounded higher-is-better "
-                f"metrics ({', '.join(sorted(BOUNDED_METRICS))}), within {REL_TOLERANCE:.0%} relative of FLAML's "
+AUTOGLUON_METRICS = {"roc_auc": "roc_auc", "log_loss": "log_loss", "rmse": "root_mean_squared_error",
+                     "mae": "mean_absolute_error", "r2": "r2", "accuracy": "accuracy"}
+AUTOGLUON_VENV = ROOT / ".venv-autogluon"
+# Installed in two steps: a CPU torch first (2.13.0 is on this machine's disk as a +cpu wheel), so that
+# AutoGluon's neural networks do not pull a CUDA build of several GB; then AutoGluon, which needs pandas<2.4.
+# If "[all]" ever stops resolving, "autogluon.tabular[lightgbm,catboost,xgboost,fastai]" is the core of it.
+AUTOGLUON_REQUIREMENTS = (("torch==2.13.0",), ("autogluon.tabular[all]==1.6.3", "pandas<2.4", "psutil"))
+VERDICT_RULE = (f"'matches' = within {ABS_TOLERANCE} absolute of the other's test score for bounded higher-is-better "
+                f"metrics ({', '.join(sorted(BOUNDED_METRICS))}), within {REL_TOLERANCE:.0%} relative of the other's "
                 "score for the others (log_loss, rmse, ...); better than that = 'beats', worse = 'loses'. "
                 f"Wall target: wall time ≤ {WALL_TOLERANCE} × budget, measured from outside the process.")
 
@@ -122,13 +180,20 @@ class Split:
     n_test: int
 
 
-def prepare_split(name: str, workdir: Path) -> Split:
+def load_suite_table(suite: str, name: str) -> tuple[Any, str, TaskType]:
+    """The table ``name`` of ``suite`` as (frame, target, task)."""
+    if suite == "demo":
+        spec = DEMO_DATASETS[name]
+        return spec.loader(), spec.target, spec.task
+    table = MIDSIZE_TABLES[name]
+    return load_table(name), table.target, TaskType(table.task)
+
+
+def prepare_split(name: str, workdir: Path, suite: str = "demo") -> Split:
     from sklearn.model_selection import train_test_split
 
-    spec = DEMO_DATASETS[name]
-    frame = spec.loader()
-    y = frame[spec.target]
-    stratify = y if spec.task.value == "classification" else None
+    frame, target, task = load_suite_table(suite, name)
+    stratify = frame[target] if task is TaskType.CLASSIFICATION else None
     train, test = train_test_split(frame, test_size=TEST_SIZE, random_state=SEED, stratify=stratify)
     folder = workdir / name
     folder.mkdir(parents=True, exist_ok=True)
@@ -137,9 +202,12 @@ def prepare_split(name: str, workdir: Path) -> Split:
     test.to_csv(test_csv, index=False)
     # Read back what was written, so that the truth is exactly what every contender sees.
     train_back, test_back = read_table(train_csv), read_table(test_csv)
-    problem = infer_problem(train_back, spec.target, task=spec.task)
-    return Split(name, spec.target, spec.task.value, get_metric(problem.metric), tuple(problem.classes),
-                 train_csv, test_csv, test_back[spec.target].to_numpy(), len(train_back), len(test_back))
+    problem = infer_problem(train_back, target, task=task)
+    if suite == "midsize" and (inferred := infer_problem(train_back, target).task) is not task:
+        # 'default' runs the CLI without --task: it must see the task the other contenders are given.
+        raise ValueError(f"{name}: the CLI would infer {inferred.value} from '{target}', not {task.value}")
+    return Split(name, target, task.value, get_metric(problem.metric), tuple(problem.classes),
+                 train_csv, test_csv, test_back[target].to_numpy(), len(train_back), len(test_back))
 
 
 def score_outputs(split: Split, pred: Any, proba: Any | None, classes: Sequence[Any] | None) -> float:
@@ -249,17 +317,21 @@ def _automlops_command() -> list[str]:
 WARM_HOME_CODE = "from automlops.mlops.tracking import Tracker; Tracker().experiment_id"
 
 
-def run_ours(split: Split, preset: str, budget: float, workdir: Path, repeat: int, timeout: float,
+def run_ours(split: Split, preset: str | None, budget: float, workdir: Path, repeat: int, timeout: float,
              warm_home: bool = False) -> RunResult:
-    home = Path(tempfile.mkdtemp(prefix=f"home-{preset}-", dir=workdir))
+    """The studio's CLI: ``preset=None`` is the ``default`` contender (budget only, as a user runs it)."""
+    contender = preset or "default"
+    home = Path(tempfile.mkdtemp(prefix=f"home-{contender}-", dir=workdir))
     if warm_home:  # a returning user: the MLflow store already exists (created here, untimed)
         subprocess.run([sys.executable, "-c", WARM_HOME_CODE], env=_clean_env(AUTOMLOPS_HOME=str(home)), cwd=home,
                        check=True, capture_output=True)
-    cmd = [*_automlops_command(), "train", str(split.train_csv), "--target", split.target, "--preset", preset,
-           "--time-budget", f"{budget:g}", "--refit-full", "--json"]
+    cmd = [*_automlops_command(), "train", str(split.train_csv), "--target", split.target,
+           "--time-budget", f"{budget:g}", "--json"]
+    if preset is not None:
+        cmd += ["--preset", preset, "--refit-full"]
     m = run_measured(cmd, env=_clean_env(AUTOMLOPS_HOME=str(home)), cwd=home, timeout=timeout,
                      log_prefix=home / "train")
-    result = RunResult(split.dataset, split.metric.name, budget, preset, repeat, None, m.wall_s, m.peak_mb,
+    result = RunResult(split.dataset, split.metric.name, budget, contender, repeat, None, m.wall_s, m.peak_mb,
                        detail={"load1": os.getloadavg()[0]})
     if m.timed_out or m.returncode != 0:
         result.error = f"{'timed out' if m.timed_out else f'exit {m.returncode}'}: {_tail(m.stderr)}"
@@ -294,12 +366,15 @@ def _score_saved_model(split: Split, home: Path, summary: dict[str, Any]) -> flo
 
 
 def _run_script(split: Split, contender: str, python: str, script: str, extra: list[str], budget: float | None,
-                workdir: Path, repeat: int, timeout: float) -> RunResult:
+                workdir: Path, repeat: int, timeout: float, scratch: str | None = None) -> RunResult:
+    """Run a ``_*_runner.py`` script and score its predictions; ``scratch`` (a folder it writes) is removed."""
     folder = Path(tempfile.mkdtemp(prefix=f"{contender}-", dir=workdir))
     out = folder / "predictions.json"
     cmd = [python, str(BENCH_DIR / script), str(split.train_csv), str(split.test_csv), str(out),
            "--target", split.target, "--task", split.task, "--seed", str(SEED), *extra]
     m = run_measured(cmd, env=_clean_env(), cwd=folder, timeout=timeout, log_prefix=folder / contender)
+    if scratch:
+        shutil.rmtree(folder / scratch, ignore_errors=True)
     result = RunResult(split.dataset, split.metric.name, budget, contender, repeat, None, m.wall_s, m.peak_mb,
                        detail={"load1": os.getloadavg()[0]})
     if m.timed_out or m.returncode != 0 or not out.exists():
@@ -328,10 +403,37 @@ def run_flaml(split: Split, budget: float, python: str, workdir: Path, repeat: i
                        ["--metric", metric, "--time-budget", f"{budget:g}"], budget, workdir, repeat, timeout)
 
 
+def run_autogluon(split: Split, budget: float, python: str, workdir: Path, repeat: int,
+                  timeout: float) -> RunResult:
+    metric = AUTOGLUON_METRICS.get(split.metric.name)
+    if metric is None:
+        return RunResult(split.dataset, split.metric.name, budget, "autogluon", repeat, None, 0.0, 0.0,
+                         error=f"no AutoGluon name for metric {split.metric.name}")
+    return _run_script(split, "autogluon", python, "_autogluon_runner.py",
+                       ["--metric", metric, "--time-budget", f"{budget:g}"], budget, workdir, repeat, timeout,
+                       scratch="autogluon-models")
+
+
 def ensure_flaml_venv(venv: Path) -> tuple[str, str]:
     """The FLAML interpreter and FLAML's version, creating ``venv`` on first use."""
+    return ensure_venv(venv, "FLAML", (FLAML_REQUIREMENTS,),
+                       "import flaml, flaml.automl, pandas, sklearn, psutil; print(flaml.__version__)")
+
+
+def ensure_autogluon_venv(venv: Path) -> tuple[str, str]:
+    """The AutoGluon interpreter and its version, creating ``venv`` on first use (~1.5 min, 2.7 GB)."""
+    return ensure_venv(venv, "AutoGluon", AUTOGLUON_REQUIREMENTS,
+                       "import autogluon.tabular, pandas, psutil; print(autogluon.tabular.__version__)")
+
+
+def ensure_venv(venv: Path, label: str, steps: Sequence[Sequence[str]], probe_code: str) -> tuple[str, str]:
+    """A contender's own interpreter and its version, creating ``venv`` on first use.
+
+    ``steps`` are pip installs run in order (one ``pip install`` each); ``probe_code`` imports what
+    the runner needs and prints the library's version: when it succeeds, nothing is installed.
+    """
     python = venv / "bin" / "python"
-    probe = [str(python), "-c", "import flaml, flaml.automl, pandas, sklearn, psutil; print(flaml.__version__)"]
+    probe = [str(python), "-c", probe_code]
 
     def version() -> str | None:
         if not python.exists():
@@ -343,15 +445,16 @@ def ensure_flaml_venv(venv: Path) -> tuple[str, str]:
     if found:
         return str(python), found
     base = shutil.which("python3.11") or shutil.which("python3") or sys.executable
-    print(f"creating {venv} for FLAML ({' '.join(FLAML_REQUIREMENTS)}); this takes a minute or two",
-          file=sys.stderr, flush=True)
+    print(f"creating {venv} for {label} ({'; then '.join(' '.join(step) for step in steps)}); "
+          "this takes a minute or two", file=sys.stderr, flush=True)
     if not python.exists():
         subprocess.run([base, "-m", "venv", str(venv)], check=True)
     subprocess.run([str(python), "-m", "pip", "install", "-q", "--upgrade", "pip"], check=True)
-    subprocess.run([str(python), "-m", "pip", "install", "-q", *FLAML_REQUIREMENTS], check=True)
+    for step in steps:
+        subprocess.run([str(python), "-m", "pip", "install", "-q", *step], check=True)
     found = version()
     if not found:
-        raise RuntimeError(f"FLAML is still not importable from {python}")
+        raise RuntimeError(f"{label} is still not importable from {python}")
     return str(python), found
 
 
@@ -402,7 +505,7 @@ def verdicts(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         entry: dict[str, Any] = {"dataset": dataset, "budget": budget, "metric": metric.name, "flaml": flaml_score,
                                  "presets": {}}
         best: tuple[str, float] | None = None
-        for preset in PRESETS:
+        for preset in OURS:
             row = index.get((dataset, budget, preset))
             if row is None:
                 continue
@@ -430,7 +533,7 @@ def _budget(budget: float | None) -> str:
 def results_table(rows: list[dict[str, Any]]) -> str:
     lines = ["| dataset | metric | budget s | contender | test score | wall s | wall/budget | peak MB | best model |",
              "|---|---|---:|---|---:|---:|---:|---:|---|"]
-    order = {c: i for i, c in enumerate(("hgb", "fast", "medium", "flaml"))}
+    order = {c: i for i, c in enumerate(REPORT_ORDER)}
     datasets = {d: i for i, d in enumerate(dict.fromkeys(r["dataset"] for r in rows))}
     for r in sorted(rows, key=lambda r: (datasets[r["dataset"]], r["budget"] or 0, order.get(r["contender"], 9))):
         score_cell = _fmt(r["score"]) if r["score"] is not None else f"FAILED ({(r['errors'] or ['?'])[0][:60]})"
@@ -444,9 +547,9 @@ def results_table(rows: list[dict[str, Any]]) -> str:
 
 
 def verdict_table(entries: list[dict[str, Any]]) -> str:
-    presets = [p for p in PRESETS if any(p in e["presets"] for e in entries)]
+    presets = [p for p in OURS if any(p in e["presets"] for e in entries)]
     head = ["dataset", "budget s", "metric", "flaml"] + [f"{p} vs flaml" for p in presets] + \
-        ["best preset vs flaml"] + [f"{p} wall ≤ {WALL_TOLERANCE}×B" for p in presets]
+        ["best of ours vs flaml"] + [f"{p} wall ≤ {WALL_TOLERANCE}×B" for p in presets]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for e in entries:
         cells = [e["dataset"], f"{e['budget']:g}", e["metric"], _fmt(e["flaml"])]
@@ -469,20 +572,122 @@ def summary_lines(entries: list[dict[str, Any]]) -> list[str]:
     wall_ok = [w for w in walls if w[2]["wall_ok"]]
     lines = []
     if with_flaml:
-        lines.append(f"Quality target (best preset matches or beats FLAML): {len(good)} of {len(with_flaml)} "
+        lines.append(f"Quality target (best of ours matches or beats FLAML): {len(good)} of {len(with_flaml)} "
                      "dataset × budget cells.")
         misses = [f"{e['dataset']}@{e['budget']:g}s" for e in with_flaml if e not in good]
         if misses:
             lines.append(f"Below FLAML: {', '.join(misses)}.")
     if walls:
-        lines.append(f"Wall target (≤ {WALL_TOLERANCE} × budget): {len(wall_ok)} of {len(walls)} preset runs.")
+        lines.append(f"Wall target (≤ {WALL_TOLERANCE} × budget): {len(wall_ok)} of {len(walls)} runs of ours.")
         over = [f"{e['dataset']}@{e['budget']:g}s {p} {v['wall_s']:.1f} s" for e, p, v in walls if not v["wall_ok"]]
         if over:
             lines.append(f"Over: {', '.join(over)}.")
     return lines
 
 
-def environment(flaml_version: str | None) -> dict[str, Any]:
+def _at_least(ours: float | None, theirs: float | None, metric: MetricSpec) -> bool | None:
+    """Whether ``ours`` matches or beats ``theirs`` (None when there is nothing to compare with)."""
+    if theirs is None:
+        return None
+    return ours is not None and compare(ours, theirs, metric) != "loses"
+
+
+def head_to_head(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per table × budget: ``default`` against the best of FLAML/AutoGluon and against ``hgb``."""
+    index = {(r["dataset"], r["budget"], r["contender"]): r for r in rows}
+    out = []
+    for r in rows:
+        if r["contender"] != "default":
+            continue
+        dataset, budget = r["dataset"], r["budget"]
+        metric = get_metric(r["metric"])
+        rivals = {c: index[(dataset, budget, c)]["score"] for c in RIVALS
+                  if (dataset, budget, c) in index and index[(dataset, budget, c)]["score"] is not None}
+        pick = max if metric.greater_is_better else min
+        best = pick(rivals.items(), key=lambda item: item[1]) if rivals else None
+        hgb = index.get((dataset, None, "hgb"))
+        flaml = index.get((dataset, budget, "flaml"))
+        out.append({
+            "dataset": dataset, "budget": budget, "metric": metric.name, "default": r["score"],
+            "best_rival": best[0] if best else None, "best_rival_score": best[1] if best else None,
+            "vs_best_rival": None if best is None else "failed" if r["score"] is None
+            else compare(r["score"], best[1], metric),
+            "at_least_best_rival": _at_least(r["score"], best[1] if best else None, metric),
+            "hgb": hgb["score"] if hgb else None,
+            "at_least_hgb": _at_least(r["score"], hgb["score"] if hgb else None, metric),
+            "wall_over_budget": r["wall_over_budget"], "peak_mb": r["peak_mb"],
+            "peak_over_flaml": r["peak_mb"] / flaml["peak_mb"] if flaml and flaml["peak_mb"] else None,
+        })
+    return out
+
+
+def _yes(flag: bool | None) -> str:
+    return "—" if flag is None else "yes" if flag else "NO"
+
+
+def head_to_head_table(entries: list[dict[str, Any]]) -> str:
+    lines = ["| table | budget s | metric | default | best of flaml/autogluon | default ≥ it | hgb | default ≥ hgb "
+             "| default wall/budget | default peak / flaml peak |", "|---|---:|---|---:|---|---|---:|---|---:|---:|"]
+    for e in entries:
+        rival = f"{e['best_rival']} {_fmt(e['best_rival_score'])}" if e["best_rival"] else "—"
+        lines.append(f"| {e['dataset']} | {_budget(e['budget'])} | {e['metric']} | {_fmt(e['default'])} | {rival} | "
+                     f"{_yes(e['at_least_best_rival'])} ({e['vs_best_rival'] or 'n/a'}) | {_fmt(e['hgb'])} | "
+                     f"{_yes(e['at_least_hgb'])} | {_fmt(e['wall_over_budget'], 2)} | {_fmt(e['peak_over_flaml'], 2)} |")
+    return "\n".join(lines)
+
+
+def head_to_head_summary(entries: list[dict[str, Any]]) -> list[str]:
+    """The summary row: counts per budget, worst wall/budget and worst memory ratio of ``default``."""
+    lines = []
+    for budget in dict.fromkeys(e["budget"] for e in entries):
+        cell = [e for e in entries if e["budget"] == budget]
+        rival = [e for e in cell if e["at_least_best_rival"] is not None]
+        floor = [e for e in cell if e["at_least_hgb"] is not None]
+        parts = []
+        if rival:
+            parts.append(f"default ≥ best of ({', '.join(RIVALS)}) on {sum(e['at_least_best_rival'] for e in rival)} "
+                         f"of {len(rival)} tables")
+        if floor:
+            parts.append(f"≥ hgb on {sum(e['at_least_hgb'] for e in floor)} of {len(floor)}")
+        if parts:
+            lines.append(f"At {_budget(budget)} s: {'; '.join(parts)} (within tolerance counts as ≥).")
+    walls = [e for e in entries if e["wall_over_budget"] is not None]
+    if walls:
+        worst = max(walls, key=lambda e: e["wall_over_budget"])
+        lines.append(f"Max wall/budget of default: {worst['wall_over_budget']:.2f} "
+                     f"({worst['dataset']} at {_budget(worst['budget'])} s; target ≤ {WALL_TOLERANCE}).")
+    peaks = [e for e in entries if e["peak_over_flaml"] is not None]
+    if peaks:
+        worst = max(peaks, key=lambda e: e["peak_over_flaml"])
+        lines.append(f"Max peak memory of default / FLAML's: {worst['peak_over_flaml']:.2f}× "
+                     f"({worst['dataset']} at {_budget(worst['budget'])} s, {worst['peak_mb']:.0f} MB).")
+    return lines
+
+
+def contender_grid(rows: list[dict[str, Any]]) -> str:
+    """One line per table × budget, one cell per contender: score · wall/budget · peak MB."""
+    contenders = [c for c in REPORT_ORDER if any(r["contender"] == c for r in rows)]
+    index = {(r["dataset"], r["budget"], r["contender"]): r for r in rows}
+    lines = ["| table | budget s | metric | " + " | ".join(contenders) + " |",
+             "|---|---:|---|" + "---:|" * len(contenders)]
+    cells = list(dict.fromkeys((r["dataset"], r["budget"]) for r in rows if r["budget"] is not None))
+    for dataset, budget in cells:
+        parts = []
+        for c in contenders:
+            r = index.get((dataset, None if c == "hgb" else budget, c))
+            if r is None:
+                parts.append("—")
+            elif r["score"] is None:
+                parts.append("FAILED")
+            else:
+                ratio = f"{r['wall_over_budget']:.2f}×B" if r["wall_over_budget"] is not None else f"{r['wall_s']:.0f} s"
+                parts.append(f"{_fmt(r['score'])} · {ratio} · {r['peak_mb']:.0f} MB")
+        metric = next(r["metric"] for r in rows if r["dataset"] == dataset)
+        lines.append(f"| {dataset} | {_budget(budget)} | {metric} | " + " | ".join(parts) + " |")
+    return "\n".join(lines)
+
+
+def environment(flaml_version: str | None, autogluon_version: str | None = None) -> dict[str, Any]:
     import sklearn
 
     import automlops
@@ -490,7 +695,7 @@ def environment(flaml_version: str | None) -> dict[str, Any]:
     return {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
             "memory_gb": round(psutil.virtual_memory().total / 2**30, 1), "load_avg_at_start": os.getloadavg(),
             "automlops": getattr(automlops, "__version__", "?"), "scikit-learn": sklearn.__version__,
-            "flaml": flaml_version}
+            "flaml": flaml_version, "autogluon": autogluon_version}
 
 
 # ----------------------------------------------------------------------------- main
@@ -502,13 +707,22 @@ def _csv_list(text: str) -> list[str]:
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="AutoML quality at an equal time budget (see the module docstring).")
-    parser.add_argument("--budgets", help="comma-separated seconds (default 30,60; --quick: 10)")
-    parser.add_argument("--datasets", help=f"comma-separated demo datasets (default all: {','.join(DEMO_DATASETS)})")
-    parser.add_argument("--contenders", default=",".join(ALL_CONTENDERS),
-                        help=f"comma-separated, among {','.join(ALL_CONTENDERS)} (default all)")
+    parser.add_argument("--suite", choices=list(SUITES), default="demo",
+                        help="demo: the 6 demo datasets (default); midsize: 12 real tables of 2.7k-54k rows")
+    parser.add_argument("--budgets", help="comma-separated seconds (default demo 30,60, midsize 30,60,300; "
+                                          "--quick: demo 10, midsize 30)")
+    parser.add_argument("--datasets", help="comma-separated tables of the suite (default all; see --list)")
+    parser.add_argument("--contenders", help=f"comma-separated, among {','.join(ALL_CONTENDERS)} (default demo "
+                                             "fast,medium,flaml,hgb; midsize default,flaml,autogluon,hgb; "
+                                             "midsize --quick default,flaml,hgb)")
     parser.add_argument("--repeats", type=int, default=1, help="runs per cell; the median score and wall are shown")
-    parser.add_argument("--quick", action="store_true", help="budget 10 s on iris and diabetes only")
+    parser.add_argument("--quick", action="store_true",
+                        help="demo: budget 10 s on iris and diabetes; midsize: 30 s on 3 small tables "
+                             f"({', '.join(QUICK_TABLES)}) with default,flaml,hgb")
+    parser.add_argument("--list", action="store_true", help="print the suite's tables and exit")
     parser.add_argument("--flaml-venv", type=Path, default=FLAML_VENV, help="FLAML's virtual environment")
+    parser.add_argument("--autogluon-venv", type=Path, default=AUTOGLUON_VENV,
+                        help="AutoGluon's virtual environment")
     parser.add_argument("--timeout-factor", type=float, default=20.0,
                         help="kill a contender after this many times its budget (+120 s)")
     parser.add_argument("--warm-home", action="store_true",
@@ -517,50 +731,101 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out-dir", type=Path, default=RESULTS_DIR)
     parser.add_argument("--keep", action="store_true", help="keep the work folder (CSVs, homes, logs)")
     args = parser.parse_args(argv)
+    suite = SUITES[args.suite]
     args.budget_list = [float(b) for b in _csv_list(args.budgets)] if args.budgets else \
-        list(QUICK_BUDGETS if args.quick else DEFAULT_BUDGETS)
+        list(suite.quick_budgets if args.quick else suite.budgets)
     args.dataset_list = _csv_list(args.datasets) if args.datasets else \
-        list(QUICK_DATASETS if args.quick else DEMO_DATASETS)
-    args.contender_list = _csv_list(args.contenders)
-    unknown = [d for d in args.dataset_list if d not in DEMO_DATASETS]
+        list(suite.quick_datasets if args.quick else suite.datasets)
+    args.contender_list = _csv_list(args.contenders) if args.contenders else \
+        list(suite.quick_contenders if args.quick else suite.contenders)
+    unknown = [d for d in args.dataset_list if d not in suite.datasets]
     unknown += [c for c in args.contender_list if c not in ALL_CONTENDERS]
     if unknown or args.repeats < 1 or any(b <= 0 for b in args.budget_list):
-        parser.error(f"unknown or invalid: {', '.join(unknown) or 'repeats/budgets must be positive'}")
+        parser.error(f"unknown or invalid: {', '.join(unknown) or 'repeats/budgets must be positive'}"
+                     + (f" (the {args.suite} suite has: {', '.join(suite.datasets)})" if unknown else ""))
     return args
+
+
+def build_plan(datasets: Sequence[str], budgets: Sequence[float], contenders: Sequence[str],
+               repeats: int) -> list[tuple[str, float | None, str, int]]:
+    """(table, budget, contender, repeat) in run order; ``hgb`` (no budget) runs once per table and repeat.
+
+    The contenders' order is rotated by one for each table, repeat and budget, so that each
+    contender runs first as often as the others instead of always meeting the same machine state.
+    """
+    plan: list[tuple[str, float | None, str, int]] = []
+    step = 0
+    for dataset in datasets:
+        for rep in range(repeats):
+            hgb_done = False
+            for budget in budgets:
+                k = step % len(contenders)
+                step += 1
+                for contender in [*contenders[k:], *contenders[:k]]:
+                    if contender != "hgb":
+                        plan.append((dataset, budget, contender, rep))
+                    elif not hgb_done:
+                        plan.append((dataset, None, contender, rep))
+                        hgb_done = True
+    return plan
+
+
+def _ensure_contender_venvs(args: argparse.Namespace) -> dict[str, tuple[str, str]]:
+    """{'flaml'|'autogluon': (python, version)} for those asked for; one that cannot be set up is dropped."""
+    found: dict[str, tuple[str, str]] = {}
+    for name, ensure, venv in (("flaml", ensure_flaml_venv, args.flaml_venv),
+                               ("autogluon", ensure_autogluon_venv, args.autogluon_venv)):
+        if name not in args.contender_list:
+            continue
+        try:
+            found[name] = ensure(venv)
+        except (subprocess.CalledProcessError, RuntimeError, OSError) as exc:
+            print(f"{name} unavailable, skipping it: {exc}", file=sys.stderr)
+            args.contender_list = [c for c in args.contender_list if c != name]
+    return found
+
+
+def _list_suite(suite: str, names: list[str]) -> str:
+    if suite == "midsize":
+        return list_tables(names)
+    lines = ["| name | rows | cols | task | target | dropped |", "|---|---:|---:|---|---|---|"]
+    for name in names:
+        frame, target, task = load_suite_table(suite, name)
+        lines.append(f"| {name} | {len(frame):,} | {frame.shape[1]} | {task.value} | {target} | — |")
+    return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    flaml_python = flaml_version = None
-    if "flaml" in args.contender_list:
-        try:
-            flaml_python, flaml_version = ensure_flaml_venv(args.flaml_venv)
-        except (subprocess.CalledProcessError, RuntimeError, OSError) as exc:
-            print(f"FLAML unavailable, skipping it: {exc}", file=sys.stderr)
-            args.contender_list = [c for c in args.contender_list if c != "flaml"]
+    if args.list:
+        print(_list_suite(args.suite, args.dataset_list))
+        return 0
+    venvs = _ensure_contender_venvs(args)
+    flaml_version = venvs["flaml"][1] if "flaml" in venvs else None
+    autogluon_version = venvs["autogluon"][1] if "autogluon" in venvs else None
     started = datetime.now()
-    env_info = environment(flaml_version)
+    env_info = environment(flaml_version, autogluon_version)
     workdir = Path(tempfile.mkdtemp(prefix="automl-bench-"))
-    plan = [(d, b, c, rep) for d in args.dataset_list for rep in range(args.repeats)
-            for b, c in ([(None, "hgb")] if "hgb" in args.contender_list else [])
-            + [(b, c) for b in args.budget_list for c in args.contender_list if c != "hgb"]]
-    print(f"automl_quality: {len(plan)} runs, sequential; budgets {args.budget_list} s; datasets "
-          f"{', '.join(args.dataset_list)}; contenders {', '.join(args.contender_list)}; work folder {workdir}",
-          file=sys.stderr, flush=True)
+    plan = build_plan(args.dataset_list, args.budget_list, args.contender_list, args.repeats)
+    print(f"automl_quality ({args.suite}): {len(plan)} runs, sequential; budgets {args.budget_list} s; datasets "
+          f"{', '.join(args.dataset_list)}; contenders {', '.join(args.contender_list)} (order rotated per table); "
+          f"work folder {workdir}", file=sys.stderr, flush=True)
     runs: list[RunResult] = []
     splits: dict[str, Split] = {}
     try:
         for i, (dataset, budget, contender, rep) in enumerate(plan, 1):
-            split = splits.get(dataset) or splits.setdefault(dataset, prepare_split(dataset, workdir))
+            split = splits.get(dataset) or splits.setdefault(dataset, prepare_split(dataset, workdir, args.suite))
             timeout = args.timeout_factor * (budget or 30.0) + 120.0
             if contender == "hgb":
                 result = run_hgb(split, workdir, rep, timeout)
-            elif contender == "flaml":
-                assert flaml_python is not None and budget is not None
-                result = run_flaml(split, budget, flaml_python, workdir, rep, timeout)
+            elif contender in venvs:
+                assert budget is not None
+                runner = run_flaml if contender == "flaml" else run_autogluon
+                result = runner(split, budget, venvs[contender][0], workdir, rep, timeout)
             else:
                 assert budget is not None
-                result = run_ours(split, contender, budget, workdir, rep, timeout, warm_home=args.warm_home)
+                result = run_ours(split, None if contender == "default" else contender, budget, workdir, rep,
+                                  timeout, warm_home=args.warm_home)
             runs.append(result)
             outcome = f"{result.metric} {_fmt(result.score)}" if result.error is None else f"ERROR {result.error}"
             print(f"[{i}/{len(plan)}] {dataset} {'' if budget is None else f'{budget:g}s '}{contender}: {outcome}; "
@@ -573,33 +838,43 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     rows = aggregate(runs)
     entries = verdicts(rows)
+    duel = head_to_head(rows)
     split_info = {name: {"target": s.target, "task": s.task, "metric": s.metric.name, "direction": s.metric.direction,
-                         "train_rows": s.n_train, "test_rows": s.n_test} for name, s in splits.items()}
+                         "classes": len(s.classes), "train_rows": s.n_train, "test_rows": s.n_test}
+                  for name, s in splits.items()}
+    versions = ", ".join(f"{name} {version}" for name, version in
+                         (("FLAML", flaml_version), ("AutoGluon", autogluon_version)) if version)
     report = "\n\n".join(part for part in [
-        f"## AutoML quality at an equal budget ({started:%Y-%m-%d %H:%M})",
+        f"## AutoML quality at an equal budget — {args.suite} suite ({started:%Y-%m-%d %H:%M})",
         f"Same split for all (test {TEST_SIZE:.0%}, stratified for classification, seed {SEED}); scores on the test "
         f"rows with automlops.core.metrics.score; wall = whole process from outside; peak = process-tree RSS "
-        f"(polled every {POLL_SECONDS} s); {args.repeats} repeat(s), median shown; our presets ran in "
+        f"(polled every {POLL_SECONDS} s); {args.repeats} repeat(s), median shown; contenders' order rotated per "
+        f"table; ours ran in "
         f"{'homes whose MLflow store already existed' if args.warm_home else 'an empty AUTOMLOPS_HOME (first run)'}. "
         f"Machine: {env_info['cpus']} CPUs, "
         f"load average at start {', '.join(f'{x:.2f}' for x in env_info['load_avg_at_start'])}. "
-        f"FLAML {flaml_version or 'not run'}.",
-        "| dataset | train rows | test rows | metric | direction |\n|---|---:|---:|---|---|\n" + "\n".join(
-            f"| {n} | {s['train_rows']} | {s['test_rows']} | {s['metric']} | {s['direction']} |"
-            for n, s in split_info.items()),
-        results_table(rows),
-        "### Verdict\n\n" + VERDICT_RULE,
+        f"{versions or 'No other AutoML library run'}.",
+        "| dataset | train rows | test rows | classes | metric | direction |\n|---|---:|---:|---:|---|---|\n"
+        + "\n".join(f"| {n} | {s['train_rows']} | {s['test_rows']} | {s['classes'] or '—'} | {s['metric']} | "
+                    f"{s['direction']} |" for n, s in split_info.items()),
+        "### Per table (score · wall/budget · peak MB)\n\n" + contender_grid(rows) if rows else "",
+        "### All runs\n\n" + results_table(rows),
+        ("### default against FLAML/AutoGluon and hgb\n\n" + head_to_head_table(duel) + "\n\n"
+         + "\n".join(f"- {line}" for line in head_to_head_summary(duel))) if duel else "",
+        "### Verdict against FLAML\n\n" + VERDICT_RULE,
         verdict_table(entries) if entries else "(no budgeted contenders run)",
         "\n".join(f"- {line}" for line in summary_lines(entries)),
     ] if part)
     print(report)
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    stem = args.out_dir / f"automl_quality-{started:%Y%m%d-%H%M%S}"
-    payload = {"started": started.isoformat(), "args": {"budgets": args.budget_list, "datasets": args.dataset_list,
-               "contenders": args.contender_list, "repeats": args.repeats,
+    suffix = "" if args.suite == "demo" else f"-{args.suite}"
+    stem = args.out_dir / f"automl_quality{suffix}-{started:%Y%m%d-%H%M%S}"
+    payload = {"started": started.isoformat(), "args": {"suite": args.suite, "budgets": args.budget_list,
+               "datasets": args.dataset_list, "contenders": args.contender_list, "repeats": args.repeats,
                "warm_home": args.warm_home}, "environment": env_info,
                "verdict_rule": VERDICT_RULE, "splits": split_info, "runs": [asdict(r) for r in runs], "rows": rows,
-               "verdicts": entries}
+               "verdicts": entries, "head_to_head": duel,
+               "head_to_head_summary": head_to_head_summary(duel)}
     stem.with_suffix(".json").write_text(json.dumps(payload, indent=2, default=str))
     stem.with_suffix(".md").write_text(report + "\n")
     print(f"\nwrote {stem}.json and {stem}.md", file=sys.stderr)
