@@ -62,10 +62,24 @@ class TimeBudget:
         seen = self.durations.get(model)
         return statistics.median(seen) if seen else None
 
+    def trial_deadline(self) -> float | None:
+        """When the running trial is interrupted.
+
+        Normally the search deadline. Before any trial has finished there is no tail estimate yet,
+        and without a finished trial there is nothing to ship, so the first one gets until half the
+        budget: later than that, even a finished trial could not be refitted in time.
+        """
+        if self.total is None:
+            return None
+        if not self.durations:
+            end = self.search_deadline()
+            return min(self.started + 0.5 * self.total, end) if end is not None else None
+        return self.search_deadline()
+
     def can_start(self, model: str) -> bool:
         """False when this model's typical trial would run past the search deadline.
 
-        The very first trial always runs: a result slightly late beats no result at all.
+        The very first trial always starts (it is interrupted at :meth:`trial_deadline`).
         """
         if not self.durations:
             return True

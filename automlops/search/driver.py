@@ -207,9 +207,8 @@ class SearchDriver:
             trial.set_user_attr("note", "skipped: would not finish within the time budget")
             raise optuna.TrialPruned("skipped for time")
         started = time.monotonic()
-        first = not self.budget.durations  # the first trial always finishes: some result beats none
-        try:
-            result = self.engine.evaluate(candidate, trial, None if first else self.budget.search_deadline())
+        try:  # a trial still running at its deadline is interrupted (see search/deadline.py)
+            result = self.engine.evaluate(candidate, trial, self.budget.trial_deadline())
         except optuna.TrialPruned as exc:
             trial.set_user_attr("note", str(exc) or "pruned")
             raise

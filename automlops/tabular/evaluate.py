@@ -10,6 +10,10 @@ OpenMP runtime; once both are loaded, their spinning worker threads fight over t
 0.1 s HistGradientBoosting fit can take 6 s. On the small tables the studio targets, one thread
 per fit is both faster and predictable (the time budget relies on it).
 
+A fold that is still fitting at the search's deadline is interrupted
+(:mod:`automlops.search.deadline`) and the trial is dropped: one slow trial must not break the
+time budget of the whole command.
+
 The evaluator also keeps each model's *out-of-fold predictions* (what the model predicted for
 rows it had not seen). Ensembles are judged on those for free: averaging members' out-of-fold
 probabilities is exactly what soft voting would have produced, with no refitting. They travel as
@@ -31,6 +35,7 @@ from sklearn.pipeline import Pipeline
 
 from automlops.core.metrics import MetricSpec, score
 from automlops.core.problem import Problem, TaskType
+from automlops.search.deadline import DeadlineExceeded, interrupt_at
 from automlops.search.engine import Candidate, Evaluation
 from automlops.search.trials import pack_arrays, unpack_arrays
 from automlops.tabular.preprocessing import FeaturePlan, build_preprocessor
@@ -112,7 +117,7 @@ def decode_oof(payload: str, problem: Problem) -> OutOfFold:
 
 
 class TimeBudgetExceeded(optuna.TrialPruned):
-    """Raised between folds when the search's deadline has passed."""
+    """The trial was stopped (or not continued) because the search's deadline came."""
 
 
 class Evaluator:
@@ -138,16 +143,24 @@ class Evaluator:
             return [(0, np.sort(order[: max(10, int(len(order) * f))]), val) for f in LEARNING_CURVE]
         return [(i, tr, va) for i, (tr, va) in enumerate(self.splits)]
 
-    def _fit_predict(self, candidate: Candidate, train_idx: np.ndarray, val_idx: np.ndarray
-                     ) -> tuple[np.ndarray, np.ndarray | None, float, float]:
-        """Fit on ``train_idx`` rows, predict ``val_idx`` rows; also return fit and predict seconds."""
+    def _fit_predict(self, candidate: Candidate, train_idx: np.ndarray, val_idx: np.ndarray,
+                     deadline: float | None = None) -> tuple[np.ndarray, np.ndarray | None, float, float]:
+        """Fit on ``train_idx`` rows, predict ``val_idx`` rows; also return fit and predict seconds.
+
+        Interrupted (:class:`TimeBudgetExceeded`) if still running at ``deadline``.
+        """
         pipe = build_pipeline(candidate, self.plan, self.problem, self.seed)
         t0 = time.perf_counter()
         with warnings.catch_warnings(), one_openmp_thread():
             warnings.simplefilter("ignore")
-            pipe.fit(self.X.iloc[train_idx], self.y.iloc[train_idx])
-            t1 = time.perf_counter()
-            pred, proba = predict_outputs(pipe, self.X.iloc[val_idx], self.problem)
+            try:
+                with interrupt_at(deadline):
+                    pipe.fit(self.X.iloc[train_idx], self.y.iloc[train_idx])
+                    t1 = time.perf_counter()
+                    pred, proba = predict_outputs(pipe, self.X.iloc[val_idx], self.problem)
+            except DeadlineExceeded:
+                raise TimeBudgetExceeded(f"stopped at the time budget's deadline after {time.perf_counter() - t0:.1f} s "
+                                         "of fitting") from None
         return pred, proba, t1 - t0, time.perf_counter() - t1
 
     def evaluate(self, candidate: Candidate, trial: optuna.Trial | None = None,
@@ -160,7 +173,7 @@ class Evaluator:
         for step, (fold, train_idx, val_idx) in enumerate(self._steps()):
             if deadline is not None and step > 0 and time.monotonic() + float(np.mean(fit_t)) > deadline:
                 raise TimeBudgetExceeded("stopped: the next fold would not finish within the time budget")
-            pred, proba, fit_s, pred_s = self._fit_predict(candidate, train_idx, val_idx)
+            pred, proba, fit_s, pred_s = self._fit_predict(candidate, train_idx, val_idx, deadline)
             value = score(self.metric, self.y.iloc[val_idx].to_numpy(), pred, proba, self.classes)
             fit_t.append(fit_s)
             pred_t.append(pred_s)

@@ -1,4 +1,5 @@
-"""The evaluator's deadline: a trial stops *between* folds once the next fold would not finish in time."""
+"""The evaluator's deadline: a trial stops *between* folds once the next fold would not finish in time,
+and a fold still fitting at the deadline is interrupted."""
 
 from __future__ import annotations
 
@@ -26,26 +27,48 @@ def _evaluator(frame: pd.DataFrame) -> Evaluator:
     return Evaluator(X, y, problem, plan_features(frame, problem), get_metric(problem.metric), splits, seed=0)
 
 
-def _reported_steps(deadline: float | None, evaluator: Evaluator) -> tuple[list[int], BaseException | None]:
+def _reported_steps(deadline: float | None, evaluator: Evaluator, candidate: Candidate = Candidate("logistic", {})
+                    ) -> tuple[list[int], BaseException | None]:
     """Evaluate one candidate under a real Optuna trial; the steps it reported, and what it raised."""
     study = optuna.create_study(direction="minimize")
     trial = study.ask()
     raised = None
     try:
-        evaluator.evaluate(Candidate("logistic", {}), trial, deadline=deadline)
+        evaluator.evaluate(candidate, trial, deadline=deadline)
     except optuna.TrialPruned as exc:
         raised = exc
     return sorted(study.trials[0].intermediate_values), raised
 
 
-@pytest.mark.parametrize("seconds_left", [0.001, -5.0])  # nearly passed / already passed
-def test_a_passed_deadline_stops_the_trial_after_its_first_fold(wine: pd.DataFrame, seconds_left: float) -> None:
-    evaluator = _evaluator(wine)
-    steps, raised = _reported_steps(time.monotonic() + seconds_left, evaluator)
+def test_a_passed_deadline_stops_the_trial_before_any_fold(wine: pd.DataFrame) -> None:
+    steps, raised = _reported_steps(time.monotonic() - 5.0, _evaluator(wine))
     assert isinstance(raised, TimeBudgetExceeded), raised
     assert isinstance(raised, optuna.TrialPruned)  # the study records it as pruned, not failed
     assert "time budget" in str(raised)
-    assert steps == [1]  # the first fold always runs (some score beats none), then no other starts
+    assert steps == []
+
+
+def test_a_fold_still_fitting_at_the_deadline_is_interrupted(wine: pd.DataFrame) -> None:
+    """5,000 trees take several seconds even on wine; the deadline comes after 0.3 s."""
+    huge_forest = Candidate("random_forest", {"n_estimators": 5000, "max_features": 1.0, "min_samples_leaf": 1})
+    started = time.monotonic()
+    steps, raised = _reported_steps(started + 0.3, _evaluator(wine), huge_forest)
+    stopped_after = time.monotonic() - started
+    assert isinstance(raised, TimeBudgetExceeded) and "stopped at the time budget's deadline" in str(raised)
+    assert steps == []  # the first fold never finished
+    assert stopped_after < 1.5, stopped_after
+
+
+def test_a_fold_that_would_not_finish_is_not_started(wine: pd.DataFrame) -> None:
+    """After one fold, the deadline is nearer than one fold's fit time: the trial stops between folds."""
+    evaluator = _evaluator(wine)
+    forest = Candidate("random_forest", {"n_estimators": 300, "max_features": 0.5, "min_samples_leaf": 1})
+    t0 = time.monotonic()
+    evaluator._fit_predict(forest, *evaluator.splits[0])
+    one_fold = time.monotonic() - t0
+    steps, raised = _reported_steps(time.monotonic() + 1.5 * one_fold, evaluator, forest)
+    assert isinstance(raised, TimeBudgetExceeded), raised
+    assert steps == [1]
 
 
 @pytest.mark.parametrize("deadline", [None, "far"])
