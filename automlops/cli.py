@@ -83,8 +83,9 @@ def _add_train(sub: Any) -> None:
     train.add_argument("--n-trials", type=int)
     train.add_argument("--time-column")
     train.add_argument("--name", help="model name (default: the dataset name)")
-    train.add_argument("--refit-full", action="store_true",
-                       help="after scoring the test rows, refit the final model on all rows")
+    train.add_argument("--refit-full", action=argparse.BooleanOptionalAction, default=True,
+                       help="after scoring the test rows, refit the final model on all rows (default); "
+                            "--no-refit-full ships the model that was scored")
     train.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
 
 

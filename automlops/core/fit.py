@@ -38,6 +38,16 @@ class Artifact:
     obj: Any = field(repr=False)
     meta: Mapping[str, Any] = field(default_factory=dict, repr=False)
     format: str | None = None
+    tested_obj: Any = field(default=None, repr=False)  # set when obj was refitted on the test rows too
+
+    @property
+    def scored_obj(self) -> Any:
+        """The object that produced the test score: look at the test rows through this one.
+
+        When the shipped ``obj`` was refitted on every row (test rows included), judging it on the
+        test rows would flatter it; ``tested_obj`` is the same recipe fitted without them.
+        """
+        return self.obj if self.tested_obj is None else self.tested_obj
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,7 @@ def diagnose_result(result: FitResult, df: pd.DataFrame) -> dict[str, Any]:
     test = final_test_rows(result, df)
     target = result.problem.target
     assert target is not None
-    return diagnose(result.artifact.obj, test[list(result.input_columns)], test[target], result.problem,
+    return diagnose(result.artifact.scored_obj, test[list(result.input_columns)], test[target], result.problem,
                     seed=int(result.config.get("seed", 0)))
 
 

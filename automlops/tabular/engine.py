@@ -88,7 +88,7 @@ class TabularEngine:
     def __init__(self, target: str | None, *, task: str | TaskType | None = None, metric: str | None = None,
                  preset: str = "medium", search: str = "tpe", validation: str | None = None,
                  models: Sequence[str] | None = None, ensemble: str | ens.EnsembleConfig = "auto", seed: int = 0,
-                 test_size: float = 0.2, time_column: str | None = None, refit_full: bool = False) -> None:
+                 test_size: float = 0.2, time_column: str | None = None, refit_full: bool = True) -> None:
         self.target, self.task, self.metric, self.preset = target, task, metric, preset
         self.search, self.validation_mode, self.model_names = search, validation, models
         self.ensemble, self.seed, self.test_size = ensemble, seed, test_size
@@ -107,7 +107,8 @@ class TabularEngine:
             log("features", message)
         self.X, self.y, self.test = train[self.plan.input_columns], train[self.problem.target], test
         self.validation = choose_validation(self.problem, self.y, mode=self.validation_mode or
-                                            get_preset(self.preset).validation)
+                                            get_preset(self.preset).validation,
+                                            n_columns=len(self.plan.input_columns), time_budget=log._budget())
         log("validation", self.validation.reason)
         self.specs = self._choose_models(len(train), log)
         self.ensemble_config, self.ensemble_from_preset = ens.resolve_ensemble(

@@ -7,7 +7,9 @@ does the work and returns ``self``, and everything learned ends with ``_``:
   persistence and tracking read);
 * ``problem_``, ``plan_``, ``validation_`` – what was inferred (task, features, splits);
 * ``study_``, ``leaderboard_`` – the Optuna study and the best trial of every model;
-* ``best_estimator_`` – the fitted pipeline (preprocessing + model, or an ensemble of them);
+* ``best_estimator_`` – the fitted pipeline (preprocessing + model, or an ensemble of them), refitted
+  on every row by default; ``scored_estimator_`` – the same recipe before that refit, the one whose
+  test score is reported (identical to ``best_estimator_`` with ``refit_full=False``);
 * ``val_score_`` ± ``val_std_``, ``test_metrics_`` and ``test_rows_`` – validation, and the final
   untouched test (``test_rows_`` are the positions of the test rows in the frame given to ``fit``);
 * ``decisions_`` – every automatic choice in plain words.
@@ -49,7 +51,7 @@ class AutoMLRunner:
                  dataset: dict[str, Any] | None = None, run_name: str | None = None,
                  callbacks: Sequence[Callback] = (), storage: str | None = None, study_name: str | None = None,
                  started_at: float | None = None, stop_event: threading.Event | None = None,
-                 refit_full: bool = False) -> None:
+                 refit_full: bool = True) -> None:
         self.target, self.task, self.metric, self.preset = target, task, metric, preset
         self.search, self.validation, self.models, self.ensemble = search, validation, models, ensemble
         self.n_trials, self.time_budget, self.seed, self.test_size = n_trials, time_budget, seed, test_size
@@ -88,6 +90,7 @@ class AutoMLRunner:
         self.problem_, self.plan_, self.validation_ = result.problem, engine.plan, engine.validation
         self.evaluator_, self.study_, self.leaderboard_ = engine.evaluator, driver.study, result.leaderboard
         self.best_estimator_ = result.artifact.obj
+        self.scored_estimator_ = result.artifact.scored_obj
         self.best_model_name_, self.best_params_ = result.best_model, dict(result.best_params)
         self.val_score_, self.val_std_ = result.val_score, result.val_std
         self.test_metrics_, self.test_score_ = dict(result.test_metrics), result.test_score

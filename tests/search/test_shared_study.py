@@ -66,7 +66,7 @@ def test_a_trial_run_by_another_process_is_refitted_and_ensembled(tmp_path: Path
     assert int(best_single["best_trial"]) not in mine  # the winner was found by the other process
     # the final model was really rebuilt and refitted: its test score is what it scores on the test rows
     test = df.iloc[runner.test_rows_]
-    pred, proba = predict_outputs(runner.best_estimator_, test[runner.plan_.input_columns], runner.problem_)
+    pred, proba = predict_outputs(runner.result_.artifact.scored_obj, test[runner.plan_.input_columns], runner.problem_)
     metric = get_metric(runner.problem_.metric)
     assert score(metric, test["target"].to_numpy(), pred, proba, runner.problem_.classes) == \
         pytest.approx(runner.test_score_, abs=1e-12)

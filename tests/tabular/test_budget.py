@@ -12,6 +12,15 @@ from automlops.search.budget import TimeBudget
 from automlops.tabular import AutoMLRunner
 
 
+def test_the_first_trial_may_run_until_half_the_budget_then_the_search_deadline_rules() -> None:
+    budget = TimeBudget(total=60.0, fixed_tail=1.5)
+    first = budget.trial_deadline()
+    assert first is not None and first == pytest.approx(budget.started + 30.0)
+    budget.record("ridge", 0.5)
+    assert budget.trial_deadline() == budget.search_deadline()
+    assert TimeBudget(total=None).trial_deadline() is None
+
+
 def test_first_trial_always_starts_then_expected_durations_decide() -> None:
     budget = TimeBudget(total=1.0, started=time.monotonic() - 5.0)  # already over budget
     assert budget.can_start("ridge")  # nothing measured yet: one result beats none
@@ -35,11 +44,16 @@ def test_search_deadline_keeps_room_for_the_tail_and_queued_logging() -> None:
 
 def test_refit_full_trains_the_saved_model_on_train_and_test_rows() -> None:
     df = load_iris(as_frame=True).frame
-    runner = AutoMLRunner("target", preset="fast", models=["knn"], n_trials=2, refit_full=True).fit(df)
+    runner = AutoMLRunner("target", preset="fast", models=["knn"], n_trials=2).fit(df)  # the default
     assert runner.best_estimator_.named_steps["model"].n_samples_fit_ == len(df)
     assert any("refitted the final model on all 150 rows" in d.message for d in runner.decisions_)
-    plain = AutoMLRunner("target", preset="fast", models=["knn"], n_trials=2).fit(df)
+    # the test score and the diagnostics come from the model that had not seen the test rows
+    tested = runner.result_.artifact.scored_obj
+    assert tested.named_steps["model"].n_samples_fit_ == len(df) - runner.n_test_rows_
+    assert runner.result_.artifact.meta["refit_on_all_rows"] is True
+    plain = AutoMLRunner("target", preset="fast", models=["knn"], n_trials=2, refit_full=False).fit(df)
     assert plain.best_estimator_.named_steps["model"].n_samples_fit_ == len(df) - plain.n_test_rows_
+    assert plain.result_.artifact.scored_obj is plain.best_estimator_
 
 
 def test_budget_is_kept_by_the_runner_with_an_ensemble() -> None:

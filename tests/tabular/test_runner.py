@@ -104,7 +104,7 @@ def test_test_metrics_and_summary(iris_run: AutoMLRunner, iris: pd.DataFrame) ->
     assert iris_run.n_test_rows_ == 30
     test = _untouched_test_rows(iris_run, iris)
     assert test["target"].value_counts().tolist() == [10, 10, 10]  # stratified by class
-    est = iris_run.best_estimator_
+    est = iris_run.scored_estimator_  # the model before the refit on all rows: the one that was scored
     X_test = test[iris_run.plan_.input_columns]
     pred, proba = est.predict(X_test), est.predict_proba(X_test)
     classes = list(iris_run.problem_.classes)
@@ -186,7 +186,7 @@ def test_classification_with_text_labels_and_missing_values() -> None:
 
 def _check_regression_test_score(runner: AutoMLRunner, frame: pd.DataFrame) -> pd.DataFrame:
     test = _untouched_test_rows(runner, frame)
-    pred = runner.best_estimator_.predict(test[runner.plan_.input_columns])
+    pred = runner.scored_estimator_.predict(test[runner.plan_.input_columns])
     y = test[runner.problem_.target].to_numpy()
     assert runner.test_score_ == pytest.approx(float(np.sqrt(np.mean((y - pred) ** 2))), abs=1e-9)  # RMSE
     assert runner.test_metrics_["r2"] == pytest.approx(r2_score(y, pred), abs=1e-9)
@@ -333,7 +333,7 @@ def test_soft_voting_is_the_weighted_mean_of_the_top_members(loader, weights) ->
     train, test = _split(loader(as_frame=True).frame, stratify=True)
     runner = AutoMLRunner("target", preset="fast", validation="stratified", models=[*LIGHT_CLS, "svm"], n_trials=4,
                           ensemble=EnsembleConfig(kind="voting", weights=weights)).fit(train, test_df=test)
-    est = runner.best_estimator_
+    est = runner.scored_estimator_
     assert isinstance(est, VotingClassifier) and est.voting == "soft"
     assert len(_member_scores(runner)) == 4
     assert [name for name, _ in est.estimators] == list(_member_scores(runner).index[:3])  # the top 3, best first
@@ -363,7 +363,7 @@ def test_hard_voting_with_weights(cancer: pd.DataFrame) -> None:
     config = EnsembleConfig(kind="voting", voting="hard", weights=(3.0, 1.0, 1.0), members=tuple(LIGHT_CLS))
     runner = AutoMLRunner("target", preset="fast", validation="stratified", models=LIGHT_CLS, n_trials=3,
                           metric="accuracy", ensemble=config).fit(cancer)
-    est = runner.best_estimator_
+    est = runner.scored_estimator_
     assert isinstance(est, VotingClassifier) and est.voting == "hard" and list(est.weights) == [3.0, 1.0, 1.0]
     assert [n for n, _ in est.estimators] == LIGHT_CLS
     row = _ensemble_row(runner, "voting")
@@ -376,7 +376,7 @@ def test_stacking_with_user_meta_model(wine: pd.DataFrame) -> None:
     config = EnsembleConfig(kind="stacking", meta_model="random_forest")
     runner = AutoMLRunner("target", preset="fast", validation="stratified", models=LIGHT_CLS, n_trials=3,
                           ensemble=config).fit(train, test_df=test)
-    est = runner.best_estimator_
+    est = runner.scored_estimator_
     assert isinstance(est, StackingClassifier) and type(est.final_estimator_) is RandomForestClassifier
     row = _ensemble_row(runner, "stacking")
     assert row["params"]["meta_model"] == "random_forest"
@@ -406,7 +406,7 @@ def test_stacking_with_user_meta_model(wine: pd.DataFrame) -> None:
 def test_stacking_default_meta_model(wine: pd.DataFrame) -> None:
     runner = AutoMLRunner("target", preset="fast", validation="stratified", models=LIGHT_CLS, n_trials=3,
                           ensemble="stacking").fit(wine)
-    est = runner.best_estimator_
+    est = runner.scored_estimator_
     assert isinstance(est, StackingClassifier) and type(est.final_estimator_).__name__ == "LogisticRegression"
     assert _ensemble_row(runner, "stacking")["score"] <= _member_scores(runner).mean()  # log-loss
 
@@ -416,7 +416,7 @@ def test_regression_ensembles(diabetes: pd.DataFrame, kind: str, cls: type) -> N
     train, test = _split(diabetes, stratify=False)
     runner = AutoMLRunner("target", preset="fast", validation="kfold", models=[*LIGHT_REG, "lasso"], n_trials=4,
                           ensemble=kind).fit(train, test_df=test)
-    est = runner.best_estimator_
+    est = runner.scored_estimator_
     assert isinstance(est, cls)
     assert [name for name, _ in est.estimators] == list(_member_scores(runner).index[:3])  # the top 3, best first
     X, y = train[runner.plan_.input_columns], train["target"]

@@ -101,7 +101,9 @@ with right:
     st.metric(f"Validation {meta.get('metric')}", f"{meta.get('val_score', float('nan')):.4f}",
               help=f"± {meta.get('val_std', float('nan')):.4f} ({meta.get('validation')})")
     st.metric(f"Test {meta.get('metric')}", f"{meta.get('test_score', float('nan')):.4f}",
-              help=f"on {meta.get('n_test_rows')} untouched rows")
+              help=f"on {meta.get('n_test_rows')} rows the model had not seen when it was scored"
+                   + ("; the shipped model was then refitted on all rows, test rows included"
+                      if meta.get("refit_on_all_rows") else ""))
 
 with st.expander("Metadata (meta.json)"):
     st.json(meta, expanded=False)
