@@ -138,7 +138,9 @@ def _models(problem: Problem) -> tuple[tuple[str, ...] | None, Any, str | None]:
     return tuple(members), config, None if len(members) >= 2 else "an ensemble needs at least two members"
 
 
-def _validation(problem: Problem, y: pd.Series, preset_validation: str) -> str | None:
+def _validation(problem: Problem, y: pd.Series, preset_validation: str) -> tuple[str | None, Any]:
+    """The validation selectbox; returns the user's mode and a function that captions the choice
+    once the time budget is known (the automatic rule depends on it)."""
     from automlops.core.problem import TaskType
     from automlops.tabular.validation import USER_MODES, choose_validation
 
@@ -151,10 +153,14 @@ def _validation(problem: Problem, y: pd.Series, preset_validation: str) -> str |
                         key=f"train_validation_{problem.task.value}")
     effective = preset_validation if mode in (None, "preset") else str(mode)
     train_rows = y.iloc[: max(2, round(len(y) * 0.8))]  # the runner validates on the 80 % training part
-    plan = choose_validation(problem, train_rows, mode=effective)
-    reason = plan.reason.replace("chosen by the user", "set by the preset") if mode == "preset" else plan.reason
-    st.caption(f"→ {plan.kind}: {reason}.")
-    return None if mode == "preset" else mode
+    slot = st.empty()
+
+    def caption(n_columns: int, time_budget: float | None) -> None:
+        plan = choose_validation(problem, train_rows, mode=effective, n_columns=n_columns, time_budget=time_budget)
+        reason = plan.reason.replace("chosen by the user", "set by the preset") if mode == "preset" else plan.reason
+        slot.caption(f"→ {plan.kind}: {reason}.")
+
+    return (None if mode == "preset" else mode), caption
 
 
 def _budget_text(preset: Any, n_trials: int, budget: int) -> str:
@@ -172,7 +178,7 @@ def _budget_text(preset: Any, n_trials: int, budget: int) -> str:
     return f"→ the preset's {preset.n_trials} trials (no time limit)."
 
 
-def _search(problem: Problem, y: pd.Series) -> dict[str, Any]:
+def _search(problem: Problem, y: pd.Series, n_columns: int) -> dict[str, Any]:
     from automlops.core.metrics import metrics_for
     from automlops.tabular.presets import PRESETS
     from automlops.tabular.search import STRATEGIES
@@ -186,7 +192,7 @@ def _search(problem: Problem, y: pd.Series) -> dict[str, Any]:
     search = right.radio("Hyperparameter search (HPO)", list(strategies), format_func=lambda n: strategies[n].label,
                          key="train_search", captions=[s.explanation for s in strategies.values()])
     with left:
-        validation = _validation(problem, y, presets[preset].validation)
+        validation, caption_validation = _validation(problem, y, presets[preset].validation)
     specs = {m.name: m for m in metrics_for(problem.task)}
     names = list(specs)
     metric = right.selectbox("Metric", names, index=names.index(problem.metric), key=f"train_metric_{problem.task.value}",
@@ -197,6 +203,7 @@ def _search(problem: Problem, y: pd.Series) -> dict[str, Any]:
     budget = c2.number_input("Time budget in seconds (0 = none)", 0, MAX_BUDGET_S, 0, key="train_budget")
     seed = c3.number_input("Seed", 0, 2**31 - 1, 0, key="train_seed")
     st.caption(_budget_text(presets[preset], int(n_trials), int(budget)))
+    caption_validation(n_columns, float(budget) or presets[preset].time_budget)
     return {"preset": preset, "search": search, "validation": validation, "metric": metric,
             "n_trials": int(n_trials) or None, "time_budget": float(budget) or None, "seed": int(seed)}
 
@@ -251,7 +258,7 @@ def render(lake: DataLake) -> TrainRequest | None:
     dataset, version, frame, target = data
     problem, task = _task(frame, target)
     models, ensemble, problem_to_fix = _models(problem)
-    choices = _search(problem, frame[target].dropna())
+    choices = _search(problem, frame[target].dropna(), n_columns=frame.shape[1] - 1)
     name = st.text_input("Save the model as", value=dataset, key=f"train_name_{dataset}",
                          help="1-64 letters, digits, '_' or '-'; each training saves a new version")
     if problem_to_fix:

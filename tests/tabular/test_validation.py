@@ -48,14 +48,26 @@ def test_auto_small_regression_is_kfold(diabetes: pd.DataFrame) -> None:
     assert not isinstance(plan.splitter(0), StratifiedKFold)
 
 
-def test_auto_large_data_is_holdout(digits: pd.DataFrame, diabetes_x3: pd.DataFrame) -> None:
+def test_auto_large_data_for_the_budget_is_holdout(digits: pd.DataFrame, diabetes_x3: pd.DataFrame) -> None:
+    # digits: 1,797 rows × 64 columns = 115k cells; a 30 s budget affords 83k cells of CV.
     assert len(digits) >= SMALL_DATA_ROWS and len(diabetes_x3) >= SMALL_DATA_ROWS
-    cls = choose_validation(*_problem(digits), mode="auto")
+    cls = choose_validation(*_problem(digits), mode="auto", n_columns=64, time_budget=30)
     assert cls.kind == "holdout_stratified" and isinstance(cls.splitter(0), StratifiedShuffleSplit)
-    reg = choose_validation(*_problem(diabetes_x3), mode="auto")
+    reg = choose_validation(*_problem(diabetes_x3), mode="auto", n_columns=10, time_budget=1)
     assert reg.kind == "holdout" and isinstance(reg.splitter(0), ShuffleSplit)
-    assert reg.is_single_split and "holdout" in reg.reason
+    assert reg.is_single_split and "holdout" in reg.reason and "1 s budget" in reg.reason
     assert len(reg.splits(diabetes_x3, diabetes_x3["target"], 0)) == 1
+
+
+def test_auto_cross_validates_what_the_budget_affords(digits: pd.DataFrame) -> None:
+    """The same table is cross-validated with a larger budget (or none) and held out with a smaller one."""
+    problem, y = _problem(digits)
+    assert choose_validation(problem, y, n_columns=64, time_budget=60).kind == "stratified"  # 115k < 167k cells
+    assert choose_validation(problem, y, n_columns=64, time_budget=30).kind == "holdout_stratified"
+    no_budget = choose_validation(problem, y, n_columns=64)
+    assert no_budget.kind == "stratified" and "without a time budget" in no_budget.reason
+    big = pd.Series(np.arange(120_000) % 2)
+    assert choose_validation(problem, big, n_columns=2, time_budget=3600).kind == "holdout_stratified"
 
 
 def test_auto_with_time_column_is_timeseries(diabetes: pd.DataFrame) -> None:
