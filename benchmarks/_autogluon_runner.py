@@ -58,7 +58,9 @@ def main() -> int:
     proba = classes = None
     if args.task == "classification":
         classes = list(predictor.class_labels)
-        proba = predictor.predict_proba(X_test, as_multiclass=True)[classes].to_numpy()
+        proba = predictor.predict_proba(X_test, as_multiclass=True)[classes].to_numpy(dtype="float64")
+        # AutoGluon's probabilities are float32: rows sum to 1 ± 1e-7, which scikit-learn's log-loss warns about.
+        proba = proba / proba.sum(axis=1, keepdims=True)
     leaderboard = predictor.leaderboard(silent=True)
     write_predictions(args.out, pred=pred, proba=proba, classes=classes, fit_seconds=fit_seconds,
                       info={"library": f"autogluon.tabular {autogluon.tabular.__version__}",
