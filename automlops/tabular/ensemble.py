@@ -4,6 +4,11 @@
   labels (majority wins); *soft* voting averages class probabilities (confidence counts), which
   is usually better when the members' probabilities are sensible. For regression, predictions
   are averaged. Optional weights let a stronger member count more.
+* **Weighted** (Caruana's *ensemble selection*, AutoGluon's default) – start from the best model
+  and, round after round, add (with replacement) whichever model most improves the out-of-fold
+  score of the average. A model picked 12 times out of 25 gets weight 12/25; weak or redundant
+  models are never picked. It is a weighted soft vote whose weights were *learned* on the
+  out-of-fold predictions, and it never scores below the best single model there.
 * **Stacking** – a *meta-model* (e.g. logistic regression) learns how to combine the members'
   predictions. To avoid learning from predictions on rows the members memorised, the meta-model
   is trained on *out-of-fold* predictions.
@@ -24,17 +29,20 @@ from sklearn.base import BaseEstimator
 from sklearn.ensemble import StackingClassifier, StackingRegressor, VotingClassifier, VotingRegressor
 from sklearn.model_selection import cross_val_predict
 
+from automlops.core.metrics import MetricSpec, score
 from automlops.core.problem import Problem, TaskType
 from automlops.core.registry import Registry
 from automlops.errors import ConfigError
 from automlops.tabular.evaluate import OutOfFold
 
-__all__ = ["ENSEMBLE_CHOICES", "ENSEMBLE_KINDS", "META_MODELS", "EnsembleConfig", "build_ensemble",
-           "oof_ensemble_predictions", "resolve_ensemble"]
+__all__ = ["ENSEMBLE_CHOICES", "ENSEMBLE_KINDS", "META_MODELS", "SELECTION_ROUNDS", "EnsembleConfig",
+           "build_ensemble", "ensemble_selection", "oof_ensemble_predictions", "resolve_ensemble"]
 
-ENSEMBLE_KINDS = ("none", "voting", "stacking")
+ENSEMBLE_KINDS = ("none", "voting", "weighted", "stacking")
 ENSEMBLE_CHOICES = ("auto", *ENSEMBLE_KINDS)  # what a user may ask: "auto" is the preset's choice
 STACKING_CV = 5  # inner folds that produce the meta-model's training data
+SELECTION_ROUNDS = 25  # rounds of Caruana's ensemble selection (AutoGluon's default)
+SELECTION_POOL = 6  # ensemble selection chooses among the best trial of this many model families
 
 
 def _meta_logistic(problem: Problem, seed: int) -> BaseEstimator:
@@ -108,7 +116,7 @@ def resolve_ensemble(asked: str | EnsembleConfig, preset_kind: str, preset_top_k
         raise ConfigError(f"unknown ensemble '{asked}'; choose one of: {', '.join(ENSEMBLE_CHOICES)}")
     if asked == "auto":
         return EnsembleConfig(kind=preset_kind, top_k=max(preset_top_k, 2)), True
-    return EnsembleConfig(kind=asked), False
+    return EnsembleConfig(kind=asked, top_k=SELECTION_POOL if asked == "weighted" else 3), False
 
 
 def _meta_estimator(config: EnsembleConfig, problem: Problem, seed: int) -> BaseEstimator:
@@ -121,7 +129,7 @@ def build_ensemble(config: EnsembleConfig, members: Sequence[tuple[str, BaseEsti
     """The scikit-learn Voting/Stacking estimator over (name, unfitted pipeline) members."""
     is_cls = problem.task is TaskType.CLASSIFICATION
     weights = list(config.weights) if config.weights is not None else None
-    if config.kind == "voting":
+    if config.kind in ("voting", "weighted"):  # weighted = a soft vote with learned weights
         if is_cls:
             return VotingClassifier(list(members), voting=config.voting, weights=weights)
         return VotingRegressor(list(members), weights=weights)
@@ -152,7 +160,7 @@ def oof_ensemble_predictions(config: EnsembleConfig, oofs: Sequence[OutOfFold], 
     is_cls = problem.task is TaskType.CLASSIFICATION
     classes = np.asarray(problem.classes)
     weights = np.asarray(config.weights if config.weights is not None else [1.0] * len(oofs), dtype=float)
-    if config.kind == "voting":
+    if config.kind in ("voting", "weighted"):
         if is_cls and config.voting == "hard":
             votes = np.zeros((len(rows), len(classes)))
             for w, o, p in zip(weights, oofs, pos, strict=True):
@@ -178,3 +186,36 @@ def oof_ensemble_predictions(config: EnsembleConfig, oofs: Sequence[OutOfFold], 
     if is_cls:
         return OutOfFold(rows, folds, classes[out.argmax(axis=1)], out)
     return OutOfFold(rows, folds, out, None)
+
+
+def ensemble_selection(oofs: Sequence[OutOfFold], problem: Problem, y: np.ndarray, metric: MetricSpec,
+                       rounds: int = SELECTION_ROUNDS) -> np.ndarray:
+    """Caruana et al. (2004) ensemble selection: how many times each member is picked.
+
+    ``y`` is the search data's target (all rows); the members' out-of-fold rows index it. Each round adds the member whose inclusion gives the best score (a member may be added again:
+    that is how weights arise). The weights of the best round are returned, so the result is never
+    worse out of fold than the best single member (round 1 picks exactly that member).
+    """
+    rows, _, pos = _aligned(oofs)
+    is_cls = problem.task is TaskType.CLASSIFICATION
+    classes, truth, maximize = np.asarray(problem.classes), y[rows], problem.direction == "maximize"
+    outputs = [np.asarray(o.proba[p] if is_cls else o.pred[p], dtype=float)  # type: ignore[index]
+               for o, p in zip(oofs, pos, strict=True)]
+
+    def judge(mean: np.ndarray) -> float:
+        if is_cls:
+            return score(metric, truth, classes[mean.argmax(axis=1)], mean, list(classes))
+        return score(metric, truth, mean, None, [])
+
+    counts = np.zeros(len(oofs), dtype=int)
+    total = np.zeros_like(outputs[0])
+    best_counts, best_score = counts.copy(), None
+    for n in range(1, rounds + 1):
+        trial_scores = [judge((total + out) / n) for out in outputs]
+        pick = int(np.argmax(trial_scores) if maximize else np.argmin(trial_scores))
+        counts[pick] += 1
+        total += outputs[pick]
+        value = trial_scores[pick]
+        if best_score is None or (value > best_score if maximize else value < best_score):
+            best_counts, best_score = counts.copy(), value
+    return best_counts

@@ -20,13 +20,14 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from sklearn.base import clone
 
 from automlops.core.fit import Artifact
-from automlops.core.metrics import score_all
+from automlops.core.metrics import get_metric, score_all
 from automlops.errors import ConfigError
 from automlops.search.budget import TimeBudget
 from automlops.search.deadline import DeadlineExceeded, interrupt_at
@@ -65,7 +66,8 @@ def tail_seconds(engine: TabularEngine, ranked: Sequence[TrialOutcome]) -> float
     save = _save_seconds(ranked[:1], 1)
     config = engine.ensemble_config
     if config.kind != "none":
-        members = ranked[: config.top_k]
+        # ensemble selection usually keeps about three of its pool: plan for that, check again before fitting
+        members = ranked[: min(config.top_k, 3) if config.kind == "weighted" else config.top_k]
         refit = max(refit, _fit_seconds(engine, members, config.kind))
         save = max(save, _save_seconds(members, 2))  # an ensemble keeps each member twice (list and by name)
     return (refit * 2.25 if engine.refit_full else refit) + save  # refit_full: a second fit, on all rows
@@ -94,6 +96,19 @@ def _members(engine: TabularEngine, ranked: Sequence[TrialOutcome]) -> list[Tria
     return list(by_model.values())[: config.top_k]
 
 
+def _select_weights(engine: TabularEngine, members: list[TrialOutcome], log: DecisionLog
+                    ) -> tuple[list[TrialOutcome], tuple[float, ...]]:
+    """Caruana's ensemble selection over the members' out-of-fold predictions: who is in, with what weight."""
+    oofs = [decode_oof(o.payload, engine.problem) for o in members if o.payload is not None]
+    counts = ens.ensemble_selection(oofs, engine.problem, engine.evaluator.y.to_numpy(),
+                                    get_metric(engine.problem.metric))
+    chosen = [(o, int(c)) for o, c in zip(members, counts, strict=True) if c > 0]
+    total = sum(c for _, c in chosen)
+    log("ensemble", f"ensemble selection ({ens.SELECTION_ROUNDS} rounds of greedy picks over the out-of-fold "
+                    f"predictions of {len(members)} models) kept " + ", ".join(f"{o.model} {c}/{total}" for o, c in chosen))
+    return [o for o, _ in chosen], tuple(float(c) / total for _, c in chosen)
+
+
 def _try_ensemble(engine: TabularEngine, ranked: Sequence[TrialOutcome], single: Choice, log: DecisionLog,
                   budget: TimeBudget) -> Choice:
     config, problem = engine.ensemble_config, engine.problem
@@ -101,6 +116,12 @@ def _try_ensemble(engine: TabularEngine, ranked: Sequence[TrialOutcome], single:
     if len(members) < 2:
         log("ensemble", "skipped: fewer than two models finished, nothing to combine")
         return single
+    if config.kind == "weighted":
+        members, weights = _select_weights(engine, members, log)
+        if len(members) < 2:
+            log("ensemble", "the selection kept only the best single model: no ensemble")
+            return single
+        config = replace(config, weights=weights)
     needed = _fit_seconds(engine, members, config.kind)
     if budget.deadline is not None and time.monotonic() + needed + budget.fixed_tail > budget.deadline:
         log("ensemble", f"skipped {config.kind}: fitting it (~{needed:.1f} s) would overrun the time budget; "
@@ -125,11 +146,14 @@ def _try_ensemble(engine: TabularEngine, ranked: Sequence[TrialOutcome], single:
     return Choice(label, params, mean, std, recipe=[o.candidate for o in members], extra_rows=(row,))
 
 
-def _pipeline(engine: TabularEngine, recipe: Candidate | list[Candidate]) -> Any:
+def _pipeline(engine: TabularEngine, choice: Choice) -> Any:
+    recipe = choice.recipe
     if isinstance(recipe, Candidate):
         return build_pipeline(recipe, engine.plan, engine.problem, engine.seed)
     members = [(c.model, build_pipeline(c, engine.plan, engine.problem, engine.seed)) for c in recipe]
-    return ens.build_ensemble(engine.ensemble_config, members, engine.problem, engine.seed)
+    weights = choice.params.get("weights")  # learned by ensemble selection, or given by the user
+    config = replace(engine.ensemble_config, weights=tuple(weights) if weights else None)
+    return ens.build_ensemble(config, members, engine.problem, engine.seed)
 
 
 def _fit(model: Any, X: pd.DataFrame, y: pd.Series) -> Any:
@@ -141,7 +165,7 @@ def _fit(model: Any, X: pd.DataFrame, y: pd.Series) -> Any:
 def fit_final(engine: TabularEngine, choice: Choice, log: DecisionLog, budget: TimeBudget) -> Finalized:
     """Fit the choice on the training rows, score the test rows once, optionally refit on all rows."""
     problem, columns = engine.problem, engine.plan.input_columns
-    final = _pipeline(engine, choice.recipe)
+    final = _pipeline(engine, choice)
     t0 = time.perf_counter()
     estimator = _fit(final, engine.X, engine.y)
     refit_seconds = time.perf_counter() - t0

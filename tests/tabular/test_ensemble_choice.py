@@ -25,5 +25,5 @@ def test_none_means_no_ensemble_even_with_a_voting_preset(cancer: pd.DataFrame) 
 def test_auto_is_the_presets_choice_and_the_default(cancer: pd.DataFrame, asked: str | None) -> None:
     kwargs = {"ensemble": asked} if asked else {}
     runner = AutoMLRunner("target", preset="medium", models=MODELS, n_trials=4, **kwargs).fit(cancer)
-    assert [e.split("(")[0] for e in _ensembles(runner)] == ["voting"]  # medium votes when it can
+    assert [e.split("(")[0] for e in _ensembles(runner)] == ["weighted"]  # medium: ensemble selection
     assert any(d.topic == "ensemble" for d in runner.decisions_)

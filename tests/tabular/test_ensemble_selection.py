@@ -1,0 +1,69 @@
+"""Caruana's ensemble selection: learned weights over out-of-fold predictions, never worse than the best
+single model there, and the shipped ensemble is the weighted soft vote that was scored."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.ensemble import VotingClassifier, VotingRegressor
+
+from automlops.core.metrics import get_metric, score
+from automlops.core.problem import Problem, TaskType
+from automlops.tabular import AutoMLRunner
+from automlops.tabular.ensemble import ensemble_selection
+from automlops.tabular.evaluate import OutOfFold
+
+
+def _regression_problem() -> Problem:
+    return Problem(task=TaskType.REGRESSION, target="y", metric="rmse", direction="minimize")
+
+
+def test_selection_finds_the_weights_that_cancel_two_opposite_errors() -> None:
+    """Two members err by +1 and -1 on every row, a third is pure noise: the best blend is an equal
+    mix of the first two, and the noisy one is never picked."""
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=400)
+    rows, folds = np.arange(400), np.zeros(400, dtype=int)
+    members = [OutOfFold(rows, folds, y + 1.0, None), OutOfFold(rows, folds, y - 1.0, None),
+               OutOfFold(rows, folds, y + rng.normal(scale=3.0, size=400), None)]
+    counts = ensemble_selection(members, _regression_problem(), y, get_metric("rmse"))
+    assert counts[2] == 0
+    assert counts[0] == counts[1] > 0  # equal weights: the errors cancel exactly
+
+
+def test_selection_keeps_a_single_member_when_no_blend_helps() -> None:
+    rng = np.random.default_rng(1)
+    y = rng.normal(size=300)
+    rows, folds = np.arange(300), np.zeros(300, dtype=int)
+    perfect = OutOfFold(rows, folds, y.copy(), None)
+    noisy = OutOfFold(rows, folds, y + rng.normal(size=300), None)
+    counts = ensemble_selection([noisy, perfect], _regression_problem(), y, get_metric("rmse"))
+    assert counts.tolist() == [0, 1]  # the best round is the first: the perfect member alone
+
+
+@pytest.mark.parametrize("loader,estimator", [("wine", VotingClassifier), ("diabetes", VotingRegressor)])
+def test_the_default_preset_ships_the_selected_weighted_vote(request: pytest.FixtureRequest, loader: str,
+                                                              estimator: type) -> None:
+    frame: pd.DataFrame = request.getfixturevalue(loader)
+    models = ["logistic", "knn", "decision_tree"] if loader == "wine" else ["ridge", "knn", "decision_tree"]
+    runner = AutoMLRunner("target", models=models, n_trials=6, ensemble="weighted", refit_full=False).fit(frame)
+    row = runner.leaderboard_[runner.leaderboard_["model"].str.startswith("weighted(")]
+    assert len(row) == 1, runner.decisions_
+    params = row["params"].iloc[0]
+    assert sum(params["weights"]) == pytest.approx(1.0) and len(params["weights"]) == len(params["members"]) >= 2
+    single = runner.leaderboard_[~runner.leaderboard_["model"].str.contains(r"\(")]["score"]
+    best_single = single.max() if runner.problem_.direction == "maximize" else single.min()
+    ensemble_score = float(row["score"].iloc[0])
+    assert (ensemble_score >= best_single) if runner.problem_.direction == "maximize" else (ensemble_score <= best_single)
+    assert any("ensemble selection" in d.message for d in runner.decisions_)
+    est = runner.best_estimator_
+    assert isinstance(est, estimator) and list(est.weights) == pytest.approx(params["weights"])
+    assert [name for name, _ in est.estimators] == params["members"]
+    # the shipped vote is what was tested: its test score is reproduced from its own predictions
+    test = frame.iloc[runner.test_rows_]
+    X = test[runner.plan_.input_columns]
+    proba = est.predict_proba(X) if loader == "wine" else None
+    got = score(get_metric(runner.problem_.metric), test["target"].to_numpy(), est.predict(X), proba,
+                list(runner.problem_.classes))
+    assert got == pytest.approx(runner.test_score_, abs=1e-9)
