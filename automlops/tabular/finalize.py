@@ -96,17 +96,45 @@ def _members(engine: TabularEngine, ranked: Sequence[TrialOutcome]) -> list[Tria
     return list(by_model.values())[: config.top_k]
 
 
-def _select_weights(engine: TabularEngine, members: list[TrialOutcome], log: DecisionLog
-                    ) -> tuple[list[TrialOutcome], tuple[float, ...]]:
-    """Caruana's ensemble selection over the members' out-of-fold predictions: who is in, with what weight."""
+def _select_weights(engine: TabularEngine, members: list[TrialOutcome]) -> list[tuple[TrialOutcome, int]]:
+    """Caruana's ensemble selection over the members' out-of-fold predictions: who is in, picked how often."""
     oofs = [decode_oof(o.payload, engine.problem) for o in members if o.payload is not None]
     counts = ens.ensemble_selection(oofs, engine.problem, engine.evaluator.y.to_numpy(),
                                     get_metric(engine.problem.metric))
-    chosen = [(o, int(c)) for o, c in zip(members, counts, strict=True) if c > 0]
+    return [(o, int(c)) for o, c in zip(members, counts, strict=True) if c > 0]
+
+
+def _final_fit_seconds(engine: TabularEngine, members: Sequence[TrialOutcome], kind: str) -> float:
+    """Fitting an ensemble for the test, refitting it on all rows (by default) and saving it."""
+    fit = _fit_seconds(engine, members, kind)
+    return fit * (2.25 if engine.refit_full else 1.0) + _save_seconds(members, 2)
+
+
+def _affordable_selection(engine: TabularEngine, pool: list[TrialOutcome], log: DecisionLog,
+                          budget: TimeBudget) -> tuple[list[TrialOutcome], tuple[float, ...]]:
+    """Ensemble selection among the members whose final fits fit in the time left.
+
+    When the selected blend would overrun the budget, its costliest member (never the best model)
+    leaves the pool and the selection runs again: a cheaper blend beats no blend.
+    """
+    left_out: list[str] = []
+    while True:
+        chosen = _select_weights(engine, pool)
+        members = [o for o, _ in chosen]
+        needed = _final_fit_seconds(engine, members, "weighted")
+        late = budget.deadline is not None and time.monotonic() + needed + budget.fixed_tail > budget.deadline
+        if len(members) < 2 or not late:
+            break
+        costly = max((o for o in members if o is not pool[0]), key=lambda o: o.fit_seconds + o.predict_seconds)
+        left_out.append(costly.model)
+        pool = [o for o in pool if o is not costly]
     total = sum(c for _, c in chosen)
+    dropped = (f"; left out for time (their refit would overrun the budget): {', '.join(left_out)}"
+               if left_out else "")
     log("ensemble", f"ensemble selection ({ens.SELECTION_ROUNDS} rounds of greedy picks over the out-of-fold "
-                    f"predictions of {len(members)} models) kept " + ", ".join(f"{o.model} {c}/{total}" for o, c in chosen))
-    return [o for o, _ in chosen], tuple(float(c) / total for _, c in chosen)
+                    f"predictions of {len(pool) + len(left_out)} models) kept "
+                    + ", ".join(f"{o.model} {c}/{total}" for o, c in chosen) + dropped)
+    return members, tuple(float(c) / total for _, c in chosen)
 
 
 def _try_ensemble(engine: TabularEngine, ranked: Sequence[TrialOutcome], single: Choice, log: DecisionLog,
@@ -117,7 +145,7 @@ def _try_ensemble(engine: TabularEngine, ranked: Sequence[TrialOutcome], single:
         log("ensemble", "skipped: fewer than two models finished, nothing to combine")
         return single
     if config.kind == "weighted":
-        members, weights = _select_weights(engine, members, log)
+        members, weights = _affordable_selection(engine, members, log, budget)
         if len(members) < 2:
             log("ensemble", "the selection kept only the best single model: no ensemble")
             return single
@@ -140,7 +168,7 @@ def _try_ensemble(engine: TabularEngine, ranked: Sequence[TrialOutcome], single:
                         f"({single.val_score:.4f}); keeping the single model")
         return Choice(single.label, single.params, single.val_score, single.val_std, single.recipe, (row,))
     verdict = "better than" if _better(engine, mean, single.val_score) else "compared with"
-    weights = f"weights {list(config.weights)}" if config.weights else "equal weights"
+    weights = f"weights {[round(w, 3) for w in config.weights]}" if config.weights else "equal weights"
     log("ensemble", f"{label} scored {mean:.4f} ± {std:.4f} out of fold, {verdict} the best single model "
                     f"({single.val_score:.4f}); the ensemble is the final model ({weights})")
     return Choice(label, params, mean, std, recipe=[o.candidate for o in members], extra_rows=(row,))
