@@ -199,8 +199,8 @@ def ensemble_selection(oofs: Sequence[OutOfFold], problem: Problem, y: np.ndarra
     rows, _, pos = _aligned(oofs)
     is_cls = problem.task is TaskType.CLASSIFICATION
     classes, truth, maximize = np.asarray(problem.classes), y[rows], problem.direction == "maximize"
-    outputs = [np.asarray(o.proba[p] if is_cls else o.pred[p], dtype=float)  # type: ignore[index]
-               for o, p in zip(oofs, pos, strict=True)]
+    outputs: list[np.ndarray] = [np.asarray(o.proba[p] if is_cls else o.pred[p], dtype=float)  # type: ignore[index,type-var]
+                                 for o, p in zip(oofs, pos, strict=True)]
 
     def judge(mean: np.ndarray) -> float:
         if is_cls:
@@ -208,7 +208,7 @@ def ensemble_selection(oofs: Sequence[OutOfFold], problem: Problem, y: np.ndarra
         return score(metric, truth, mean, None, [])
 
     counts = np.zeros(len(oofs), dtype=int)
-    total = np.zeros_like(outputs[0])
+    total: np.ndarray = np.zeros(outputs[0].shape, dtype=float)
     best_counts, best_score = counts.copy(), None
     for n in range(1, rounds + 1):
         trial_scores = [judge((total + out) / n) for out in outputs]

@@ -168,9 +168,9 @@ def _try_ensemble(engine: TabularEngine, ranked: Sequence[TrialOutcome], single:
                         f"({single.val_score:.4f}); keeping the single model")
         return Choice(single.label, single.params, single.val_score, single.val_std, single.recipe, (row,))
     verdict = "better than" if _better(engine, mean, single.val_score) else "compared with"
-    weights = f"weights {[round(w, 3) for w in config.weights]}" if config.weights else "equal weights"
+    how = f"weights {[round(w, 3) for w in config.weights]}" if config.weights else "equal weights"
     log("ensemble", f"{label} scored {mean:.4f} ± {std:.4f} out of fold, {verdict} the best single model "
-                    f"({single.val_score:.4f}); the ensemble is the final model ({weights})")
+                    f"({single.val_score:.4f}); the ensemble is the final model ({how})")
     return Choice(label, params, mean, std, recipe=[o.candidate for o in members], extra_rows=(row,))
 
 

@@ -22,14 +22,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone, is_classifier
 from sklearn.preprocessing import LabelEncoder
 
 from automlops.core.problem import Problem, TaskType
 from automlops.core.registry import Registry
 from automlops.errors import ConfigError
 
-__all__ = ["ZOO", "LabelEncodedClassifier", "ModelSpec", "Suggest", "available_models", "get_model"]
+__all__ = ["ZOO", "EarlyStoppedClassifier", "EarlyStoppedRegressor", "LabelEncodedClassifier", "ModelSpec",
+           "Suggest", "available_models", "get_model"]
 
 CLS, REG = TaskType.CLASSIFICATION, TaskType.REGRESSION
 
@@ -109,6 +110,77 @@ class LabelEncodedClassifier(ClassifierMixin, BaseEstimator):
     @property
     def feature_importances_(self) -> np.ndarray:
         return self.estimator_.feature_importances_
+
+
+class _EarlyStopped(BaseEstimator):
+    """Gradient boosting that chooses its own number of rounds by early stopping.
+
+    How many trees? Too few underfit, too many overfit, and the right count depends on the learning
+    rate and the data. Rather than guess it (or spend trials searching it blind), hold out
+    ``validation_fraction`` of the rows this model learns from, add trees until the score on them
+    has not improved for ``patience`` rounds (up to ``max_rounds``), and keep the best round. This
+    is what AutoGluon and LightGBM's own docs recommend; scikit-learn's HistGradientBoosting does the
+    same inside (``early_stopping="auto"``). The held-out rows come from the model's *own* training
+    rows, so the search's validation score stays honest. Below ``min_rows`` the held-out part would
+    be too small to trust: the searched ``n_estimators`` is used as is.
+    """
+
+    def __init__(self, estimator: BaseEstimator, *, max_rounds: int = 3000, patience: int = 50,
+                 validation_fraction: float = 0.1, min_rows: int = 2000, random_state: int = 0) -> None:
+        self.estimator, self.max_rounds, self.patience = estimator, max_rounds, patience
+        self.validation_fraction, self.min_rows, self.random_state = validation_fraction, min_rows, random_state
+
+    def fit(self, X: Any, y: Any) -> _EarlyStopped:
+        from sklearn.model_selection import train_test_split
+
+        model = clone(self.estimator)
+        y = np.asarray(y)
+        if len(y) < self.min_rows:
+            self.estimator_ = model.fit(X, y)
+            self.n_rounds_ = int(model.get_params()["n_estimators"])
+            return self._fitted()
+        stratify = None
+        if is_classifier(self):
+            _, counts = np.unique(y, return_counts=True)
+            stratify = y if counts.min() >= 2 else None
+        X_fit, X_stop, y_fit, y_stop = train_test_split(X, y, test_size=self.validation_fraction,
+                                                        random_state=self.random_state, stratify=stratify)
+        model.set_params(n_estimators=self.max_rounds)
+        extra: dict[str, Any] = {}
+        if type(model).__module__.startswith("lightgbm"):
+            import lightgbm as lgb
+
+            extra["callbacks"] = [lgb.early_stopping(self.patience, verbose=False)]
+        else:  # XGBoost takes it as a parameter
+            model.set_params(early_stopping_rounds=self.patience)
+            extra["verbose"] = False
+        model.fit(X_fit, y_fit, eval_set=[(X_stop, y_stop)], **extra)
+        best = getattr(model, "best_iteration_", None) or getattr(model, "best_iteration", None)
+        self.estimator_, self.n_rounds_ = model, int(best if best is not None else self.max_rounds) + 1
+        return self._fitted()
+
+    def _fitted(self) -> _EarlyStopped:
+        if hasattr(self.estimator_, "classes_"):
+            self.classes_ = self.estimator_.classes_
+        return self
+
+    def predict(self, X: Any) -> np.ndarray:
+        return np.asarray(self.estimator_.predict(X))
+
+    @property
+    def feature_importances_(self) -> np.ndarray:
+        return self.estimator_.feature_importances_
+
+
+class EarlyStoppedClassifier(ClassifierMixin, _EarlyStopped):
+    """:class:`_EarlyStopped` for classifiers (probabilities too)."""
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        return np.asarray(self.estimator_.predict_proba(X))
+
+
+class EarlyStoppedRegressor(RegressorMixin, _EarlyStopped):
+    """:class:`_EarlyStopped` for regressors."""
 
 
 def _builtin_models(zoo: Registry[ModelSpec]) -> None:

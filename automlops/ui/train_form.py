@@ -101,9 +101,12 @@ def _ensemble(problem: Problem, names: list[str], label: dict[str, str]) -> tupl
     task = problem.task.value
     members = st.multiselect("Ensemble members (at least 2)", names, default=names[:2], format_func=lambda n: label[n],
                              key=f"ens_members_{task}")
-    kind = st.radio("Ensemble kind", ["voting", "stacking"], horizontal=True, key="ens_kind", captions=[
+    kind = st.radio("Ensemble kind", ["voting", "weighted", "stacking"], horizontal=True, key="ens_kind", captions=[
         "combine the members' votes (hard) or average their probabilities (soft)",
+        "ensemble selection learns each member's weight from the out-of-fold predictions (and may drop one)",
         "a meta-model learns how to combine the members' predictions"])
+    if kind == "weighted":
+        return members, EnsembleConfig("weighted", members=tuple(members), top_k=max(len(members), 2))
     if kind == "voting":
         voting = "soft"
         if problem.task is TaskType.CLASSIFICATION:

@@ -17,6 +17,7 @@ from automlops.tabular.preprocessing import plan_features
 from automlops.tabular.search import Candidate
 
 N_FOLDS = 5
+LOGISTIC = Candidate("logistic", {})
 
 
 def _evaluator(frame: pd.DataFrame) -> Evaluator:
@@ -27,7 +28,7 @@ def _evaluator(frame: pd.DataFrame) -> Evaluator:
     return Evaluator(X, y, problem, plan_features(frame, problem), get_metric(problem.metric), splits, seed=0)
 
 
-def _reported_steps(deadline: float | None, evaluator: Evaluator, candidate: Candidate = Candidate("logistic", {})
+def _reported_steps(deadline: float | None, evaluator: Evaluator, candidate: Candidate = LOGISTIC
                     ) -> tuple[list[int], BaseException | None]:
     """Evaluate one candidate under a real Optuna trial; the steps it reported, and what it raised."""
     study = optuna.create_study(direction="minimize")
