@@ -7,7 +7,7 @@ STAMP := $(VENV)/.stamp-$(shell cat requirements.txt requirements-dev.txt pyproj
 HOST ?= 127.0.0.1
 export AUTOMLOPS_HOME ?= $(CURDIR)
 
-.PHONY: install run demo test test-all bench lint clean
+.PHONY: install run demo test test-all bench bench-quick lint clean
 
 install: $(STAMP)
 
@@ -31,8 +31,14 @@ test: install
 test-all: install
 	$(PY) -m pytest -q -m "" --timeout=1800
 
+# Every benchmark at full size (the mid-size AutoML suite alone takes hours); BENCH_ARGS passes flags,
+# e.g. make bench BENCH_ARGS="--only automl_midsize --budgets 60".
 bench: install
-	$(PY) benchmarks/run_all.py
+	$(PY) benchmarks/run_all.py $(BENCH_ARGS)
+
+# Every benchmark's quick mode (minutes): for routine use.
+bench-quick: install
+	$(PY) benchmarks/run_all.py --quick $(BENCH_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check automlops tests benchmarks app.py api.py automl_engine.py mlops_utils.py
