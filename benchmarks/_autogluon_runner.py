@@ -16,27 +16,20 @@ times the process, polls its memory and scores the predictions with the studio's
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _data import read_table, split_xy, write_predictions  # noqa: E402
+from _data import contender_parser, read_table, split_xy, write_predictions  # noqa: E402
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("train")
-    parser.add_argument("test")
-    parser.add_argument("out")
-    parser.add_argument("--target", required=True)
-    parser.add_argument("--task", choices=["classification", "regression"], required=True)
+    parser = contender_parser(__doc__)
     parser.add_argument("--metric", required=True,
                         help="AutoGluon metric name: roc_auc, log_loss, root_mean_squared_error")
     parser.add_argument("--time-budget", type=float, required=True)
-    parser.add_argument("--seed", type=int, default=0, help="accepted for symmetry; AutoGluon seeds itself")
     parser.add_argument("--presets", default="medium_quality")
     args = parser.parse_args()
 

@@ -8,6 +8,7 @@ it has to work in the FLAML environment too.
 
 from __future__ import annotations
 
+import argparse
 import json
 import warnings
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["read_table", "split_xy", "write_predictions"]
+__all__ = ["contender_parser", "read_table", "split_xy", "write_predictions"]
 
 
 def _parse_dates(frame: pd.DataFrame) -> pd.DataFrame:
@@ -58,3 +59,15 @@ def write_predictions(path: str | Path, *, pred: Any, proba: Any | None, classes
         "info": info,
     }
     Path(path).write_text(json.dumps(payload, default=str))
+
+
+def contender_parser(description: str | None) -> argparse.ArgumentParser:
+    """The arguments every contender runner takes: TRAIN.csv TEST.csv OUT.json --target --task --seed."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("train")
+    parser.add_argument("test")
+    parser.add_argument("out")
+    parser.add_argument("--target", required=True)
+    parser.add_argument("--task", choices=["classification", "regression"], required=True)
+    parser.add_argument("--seed", type=int, default=0)
+    return parser

@@ -12,24 +12,17 @@ measured exactly like the other contenders'.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _data import read_table, split_xy, write_predictions  # noqa: E402
+from _data import contender_parser, read_table, split_xy, write_predictions  # noqa: E402
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("train")
-    parser.add_argument("test")
-    parser.add_argument("out")
-    parser.add_argument("--target", required=True)
-    parser.add_argument("--task", choices=["classification", "regression"], required=True)
-    parser.add_argument("--seed", type=int, default=0)
+    parser = contender_parser(__doc__)
     args = parser.parse_args()
 
     import numpy as np

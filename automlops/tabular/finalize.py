@@ -33,7 +33,13 @@ from automlops.search.budget import TimeBudget
 from automlops.search.deadline import DeadlineExceeded, interrupt_at
 from automlops.search.engine import Candidate, Choice, DecisionLog, Finalized, TrialOutcome
 from automlops.tabular import ensemble as ens
-from automlops.tabular.evaluate import build_pipeline, decode_oof, one_openmp_thread, predict_outputs
+from automlops.tabular.evaluate import (
+    OutOfFold,
+    build_pipeline,
+    decode_oof,
+    one_openmp_thread,
+    predict_outputs,
+)
 from automlops.tabular.zoo import get_model
 
 if TYPE_CHECKING:
@@ -96,11 +102,11 @@ def _members(engine: TabularEngine, ranked: Sequence[TrialOutcome]) -> list[Tria
     return list(by_model.values())[: config.top_k]
 
 
-def _select_weights(engine: TabularEngine, members: list[TrialOutcome]) -> list[tuple[TrialOutcome, int]]:
+def _select_weights(engine: TabularEngine, members: list[TrialOutcome], oofs: dict[int, OutOfFold]
+                    ) -> list[tuple[TrialOutcome, int]]:
     """Caruana's ensemble selection over the members' out-of-fold predictions: who is in, picked how often."""
-    oofs = [decode_oof(o.payload, engine.problem) for o in members if o.payload is not None]
-    counts = ens.ensemble_selection(oofs, engine.problem, engine.evaluator.y.to_numpy(),
-                                    get_metric(engine.problem.metric))
+    counts = ens.ensemble_selection([oofs[o.number] for o in members], engine.problem,
+                                    engine.evaluator.y.to_numpy(), get_metric(engine.problem.metric))
     return [(o, int(c)) for o, c in zip(members, counts, strict=True) if c > 0]
 
 
@@ -118,8 +124,9 @@ def _affordable_selection(engine: TabularEngine, pool: list[TrialOutcome], log: 
     leaves the pool and the selection runs again: a cheaper blend beats no blend.
     """
     left_out: list[str] = []
+    oofs = {o.number: decode_oof(o.payload, engine.problem) for o in pool if o.payload is not None}
     while True:
-        chosen = _select_weights(engine, pool)
+        chosen = _select_weights(engine, pool, oofs)
         members = [o for o, _ in chosen]
         needed = _final_fit_seconds(engine, members, "weighted")
         late = budget.deadline is not None and time.monotonic() + needed + budget.fixed_tail > budget.deadline

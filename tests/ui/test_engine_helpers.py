@@ -28,7 +28,7 @@ def test_regression_diagnostics_feed_the_charts(validation: str) -> None:
     if validation == "timeseries":
         assert list(runner.test_rows_) == list(range(len(frame) - runner.n_test_rows_, len(frame)))
     assert points["actual"] == test["target"].astype(float).tolist()
-    assert np.allclose(points["predicted"], runner.best_estimator_.predict(test[runner.plan_.input_columns]))
+    assert np.allclose(points["predicted"], runner.scored_estimator_.predict(test[runner.plan_.input_columns]))
     assert sorted(diag["feature_importance"]["columns"]) == sorted(runner.plan_.input_columns)
     pva, res = components.regression_charts(points)
     assert len(pva.data) == 2 and len(res.data) == 1
