@@ -192,18 +192,20 @@ class SkopsFormat(ModelFormat):
                 and find_spec("skops") is not None)
 
     def save(self, obj: object, path: Path, meta: Mapping[str, Any]) -> None:
-        """Dump (zip-compressed: ~10× smaller), then check every type in the file is in the allow-list,
-        so a model the API could not load is caught now and the store falls back to another format.
+        """Copy the model's skops snapshot (zip-compressed: ~10× smaller), after checking that every
+        type it needs is in the allow-list, so a model the API could not load is caught now and the
+        store falls back to another format.
 
-        The check reads the file's type list only; a full reload would double the cost of saving (a
-        300-tree forest: ~1 s more) inside the user's time budget.
+        The snapshot (:mod:`automlops.mlops.skops_snapshot`) is the same file MLflow got when the
+        run was tracked: a model is serialised once per training, not once per destination. Only
+        the file's type list is checked; a full reload would double the cost of saving (a 300-tree
+        forest: ~1 s more) inside the user's time budget.
         """
-        import zipfile
+        from automlops.mlops.skops_snapshot import skops_snapshot
 
-        import skops.io
-
-        skops.io.dump(obj, path, compression=zipfile.ZIP_DEFLATED, compresslevel=1)
-        self.trusted_types(path.read_bytes(), path.name)
+        snapshot = skops_snapshot(obj)
+        self._allowed(list(snapshot.untrusted_types), path.name)
+        snapshot.copy_to(path)
 
     def load(self, data: bytes, meta: Mapping[str, Any]) -> Any:
         import skops.io
@@ -215,7 +217,10 @@ class SkopsFormat(ModelFormat):
         """The extra types the file needs, all inside the allow-list; IntegrityError names any other."""
         import skops.io
 
-        needed = skops.io.get_untrusted_types(data=data)
+        return SkopsFormat._allowed(skops.io.get_untrusted_types(data=data), file_name)
+
+    @staticmethod
+    def _allowed(needed: list[str], file_name: str) -> list[str]:
         refused = outside_allow_list(needed)
         if refused:
             raise IntegrityError(f"{file_name} needs type(s) outside the studio's allow-list: {', '.join(refused)}; "

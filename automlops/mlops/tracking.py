@@ -37,7 +37,7 @@ from automlops.errors import AutoMLOpsError, ConfigError, TrackingError
 from automlops.mlops._credentials import BoundClient, ServerCredentials, bound
 from automlops.mlops._locks import flock
 from automlops.mlops._mlflow_template import seed_sqlite_store
-from automlops.mlops._model_logging import pip_requirements, skops_trusted_types
+from automlops.mlops._model_logging import write_sklearn_model_folder
 from automlops.mlops._probe import State, probe_http
 
 if TYPE_CHECKING:
@@ -301,23 +301,14 @@ class Tracker:
     ) -> str:
         """Log a fitted scikit-learn-style model as an MLflow model; returns its ``runs:/`` URI.
 
-        The signature and pinned requirements are passed explicitly (no slow inference). The
-        model is saved with skops, trusting only the types found in this very model; objects
-        skops cannot represent fall back to cloudpickle.
+        The signature and pinned requirements are given explicitly (no slow inference). The model
+        is saved with skops, trusting only the types found in this very model, from the same file
+        the model store copies (one serialisation per training); objects skops cannot represent
+        fall back to cloudpickle.
         """
-        import mlflow.sklearn
-        from mlflow.models import infer_signature
-
-        example = input_example.head(5)
-        trusted = skops_trusted_types(model)
-        fmt = "skops" if trusted is not None else "cloudpickle"
         with self._errors(f"log the model to run {run_id}"), tempfile.TemporaryDirectory() as tmp:
             local = Path(tmp) / "model"
-            mlflow.sklearn.save_model(
-                model, str(local), serialization_format=fmt, skops_trusted_types=trusted,
-                signature=infer_signature(example, model.predict(example)), input_example=example,
-                pip_requirements=pip_requirements(fmt),
-            )
+            write_sklearn_model_folder(model, local, input_example=input_example.head(5))
             self.client.log_artifacts(run_id, str(local), artifact_path)
         return f"runs:/{run_id}/{artifact_path}"
 

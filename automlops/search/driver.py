@@ -38,6 +38,7 @@ import optuna
 import pandas as pd
 
 from automlops.core.fit import FitResult
+from automlops.core.memory import release_unused_memory
 from automlops.core.results import ProgressEvent
 from automlops.errors import Cancelled, ConfigError, DataError
 from automlops.search.budget import TimeBudget
@@ -234,6 +235,7 @@ class SearchDriver:
                 total = self.budget.total or 0.0
                 self.budget.tail_estimate = min(1.3 * self.engine.tail_seconds(ranked), 0.35 * total)
             sink.log_trial(trial)
+            release_unused_memory()  # the trial's models are gone; give their pages back
             best = ranked[0] if ranked else None
             self._emit(ProgressEvent(
                 "trial", f"trial {trial.number} {trial.user_attrs.get('model')} {trial.state.name}",
@@ -256,6 +258,7 @@ class SearchDriver:
                             f"small (first error: {self._first_failure()})")
         choice = self.engine.choose(ranked, self.log, self.budget)
         self.timings["refit_start"] = self.budget.elapsed()
+        release_unused_memory(collect=True)
         final = self.engine.finalize(choice, self.log, self.budget)
         self.timings["refit_seconds"] = final.refit_seconds
         leaderboard = self._leaderboard(choice.extra_rows)

@@ -93,6 +93,7 @@ class TabularEngine:
         self.search, self.validation_mode, self.model_names = search, validation, models
         self.ensemble, self.seed, self.test_size = ensemble, seed, test_size
         self.time_column, self.refit_full = time_column, refit_full
+        self.selection_plan = finalize.SelectionPlan()  # what the time budget reserves for the final blend
 
     # ------------------------------------------------------------------ prepare
     def prepare(self, data: pd.DataFrame | TabularData, log: DecisionLog) -> SearchPlan:

@@ -20,9 +20,10 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
@@ -45,7 +46,7 @@ from automlops.tabular.zoo import get_model
 if TYPE_CHECKING:
     from automlops.tabular.engine import TabularEngine
 
-__all__ = ["choose", "fit_final", "tail_seconds"]
+__all__ = ["SelectionPlan", "choose", "fit_final", "tail_seconds"]
 
 
 def _better(engine: TabularEngine, a: float, b: float) -> bool:
@@ -54,8 +55,8 @@ def _better(engine: TabularEngine, a: float, b: float) -> bool:
 
 def _fit_seconds(engine: TabularEngine, members: Sequence[TrialOutcome], kind: str) -> float:
     """Expected time to fit ``members`` on all training rows (stacking refits them per inner fold)."""
-    folds = 1 if engine.evaluator.learning_curve else engine.evaluator.n_steps
-    scale = 1.0 + 1.0 / max(folds, 2)  # the refit sees all rows, a fold saw (k-1)/k of them
+    fold_rows = np.mean([len(train) for train, _ in engine.evaluator.splits])
+    scale = len(engine.evaluator.y) / max(float(fold_rows), 1.0)  # the refit sees all rows, a fold fewer
     seconds = sum(o.fit_seconds + o.predict_seconds for o in members) * scale
     return seconds * (1 + ens.STACKING_CV if kind == "stacking" else 1)
 
@@ -66,14 +67,46 @@ def _save_seconds(members: Sequence[TrialOutcome], copies: int) -> float:
                         for o in members)
 
 
+@dataclass
+class SelectionPlan:
+    """The members ensemble selection would keep if the search stopped now, refreshed as trials finish.
+
+    The time budget keeps back what the post-search work will cost. For a weighted ensemble that
+    depends on *which* models the selection keeps (often one or two, sometimes a slow forest), so
+    the selection is re-run on the current out-of-fold predictions when the pool has changed, at
+    most once every ``every`` seconds (it takes ~0.1-1 s on 20k rows); in between the last answer
+    stands. Planning for "the top three" instead left up to a fifth of the budget unused.
+    """
+
+    every: float = 2.0
+    key: tuple[int, ...] = ()
+    members: tuple[int, ...] = ()  # trial numbers
+    at: float = -float("inf")
+    oofs: dict[int, OutOfFold] = field(default_factory=dict)
+
+    def members_of(self, engine: TabularEngine, pool: list[TrialOutcome]) -> list[TrialOutcome]:
+        pool = [o for o in pool if o.payload is not None]
+        key = tuple(o.number for o in pool)
+        if len(pool) >= 2 and key != self.key and time.monotonic() - self.at >= self.every:
+            self.oofs = {o.number: self.oofs.get(o.number) or decode_oof(str(o.payload), engine.problem) for o in pool}
+            self.members = tuple(o.number for o, _ in _select_weights(engine, pool, self.oofs))
+            self.key, self.at = key, time.monotonic()
+        by_number = {o.number: o for o in pool}
+        planned = [by_number[n] for n in self.members if n in by_number]
+        # a member whose trial was beaten since by a better one of its model: plan for the newer trial
+        return planned or pool[:1]
+
+
 def tail_seconds(engine: TabularEngine, ranked: Sequence[TrialOutcome]) -> float:
     """Time the post-search work would need if the search stopped now: refit(s) and the final save."""
     refit = _fit_seconds(engine, ranked[:1], "none")
     save = _save_seconds(ranked[:1], 1)
     config = engine.ensemble_config
     if config.kind != "none":
-        # ensemble selection usually keeps about three of its pool: plan for that, check again before fitting
-        members = ranked[: min(config.top_k, 3) if config.kind == "weighted" else config.top_k]
+        if config.kind == "weighted" and not config.members:
+            members = engine.selection_plan.members_of(engine, _members(engine, ranked))
+        else:
+            members = list(ranked[: config.top_k])
         refit = max(refit, _fit_seconds(engine, members, config.kind))
         save = max(save, _save_seconds(members, 2))  # an ensemble keeps each member twice (list and by name)
     return (refit * 2.25 if engine.refit_full else refit) + save  # refit_full: a second fit, on all rows

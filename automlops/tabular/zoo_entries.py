@@ -159,8 +159,8 @@ def _forest(kind: str):  # type: ignore[no-untyped-def]
         import sklearn.ensemble as ens
 
         suffix = "Classifier" if _is_cls(problem) else "Regressor"
-        return getattr(ens, f"{kind}{suffix}")(random_state=seed, n_jobs=N_JOBS, max_leaf_nodes=FOREST_MAX_LEAVES,
-                                               **params)
+        leaves = forest_max_leaves(int(params.get("n_estimators", 100)), len(problem.classes) if _is_cls(problem) else 1)
+        return getattr(ens, f"{kind}{suffix}")(random_state=seed, n_jobs=N_JOBS, max_leaf_nodes=leaves, **params)
 
     return build
 
@@ -175,6 +175,18 @@ def _forest_space(s: Suggest, p: Problem) -> dict[str, Any]:
 # being saved, and 20 s past the budget. Capping each tree's leaves bounds both (~40 MB for 300 trees)
 # and changes nothing on small tables (a tree cannot have more leaves than rows).
 FOREST_MAX_LEAVES = 1024
+# A tree with L leaves has 2L - 1 nodes; scikit-learn stores each node as a 64-byte record plus one
+# float64 per class (the class shares at that node; one value for regression). A 12-class forest of
+# 300 trees at 1,024 leaves is therefore ~200 MB, held twice (the scored and the refitted model) and
+# copied again while saved. The cap below keeps a whole forest under FOREST_MAX_BYTES.
+FOREST_MAX_BYTES = 64 * 2**20
+_NODE_BYTES, _VALUE_BYTES = 64, 8
+
+
+def forest_max_leaves(n_trees: int, n_values: int) -> int:
+    """Most leaves per tree so that ``n_trees`` trees with ``n_values`` values per node stay under the cap."""
+    per_leaf = 2 * (_NODE_BYTES + _VALUE_BYTES * max(n_values, 1))  # two nodes per leaf, roughly
+    return int(max(32, min(FOREST_MAX_LEAVES, FOREST_MAX_BYTES // (max(n_trees, 1) * per_leaf))))
 # Saving a forest as skops data writes every tree apart: ~3.5 ms a tree on the reference machine
 # (300 trees: ~1 s), whatever their size. The time budget keeps that much for the final save.
 FOREST_SAVE = 0.0035

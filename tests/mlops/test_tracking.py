@@ -25,7 +25,8 @@ from sklearn.preprocessing import StandardScaler
 
 from automlops.config import Settings
 from automlops.errors import ConfigError, TrackingError
-from automlops.mlops.tracking import Tracker, pip_requirements, sqlite_path
+from automlops.mlops._model_logging import pip_requirements
+from automlops.mlops.tracking import Tracker, sqlite_path
 
 
 @pytest.fixture(scope="module")

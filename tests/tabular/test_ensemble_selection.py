@@ -67,3 +67,26 @@ def test_the_default_preset_ships_the_selected_weighted_vote(request: pytest.Fix
     got = score(get_metric(runner.problem_.metric), test["target"].to_numpy(), est.predict(X), proba,
                 list(runner.problem_.classes))
     assert got == pytest.approx(runner.test_score_, abs=1e-9)
+
+
+def test_time_reserved_for_the_blend_follows_what_the_selection_keeps(diabetes: pd.DataFrame) -> None:
+    """The budget's tail plans the refit of the members ensemble selection keeps now, not of "the top
+    three": a slow model the selection leaves out must not hold back search time."""
+    import dataclasses
+
+    from automlops.search.trials import best_per_model
+    from automlops.tabular import finalize
+
+    runner = AutoMLRunner("target", models=["ridge", "knn", "decision_tree"], n_trials=6, ensemble="weighted",
+                          refit_full=False).fit(diabetes)
+    engine = runner.engine_
+    ranked = best_per_model(runner.study_, maximize=False)
+    engine.selection_plan = finalize.SelectionPlan()
+    kept = {o.model for o in engine.selection_plan.members_of(engine, list(ranked))}
+    assert kept == set(runner.leaderboard_.query("model.str.startswith('weighted(')")["params"].iloc[0]["members"])
+    assert len(kept) < len(ranked)  # the selection left a model out (else this test proves nothing)
+    # make every model the selection left out look very slow: the tail must not change
+    slow = [o if o.model in kept else dataclasses.replace(o, fit_seconds=1e4) for o in ranked]
+    engine.selection_plan = finalize.SelectionPlan()
+    assert finalize.tail_seconds(engine, slow) == pytest.approx(finalize.tail_seconds(engine, ranked))
+    assert finalize.tail_seconds(engine, slow) < 1e4

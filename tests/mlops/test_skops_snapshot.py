@@ -1,0 +1,81 @@
+"""One skops serialisation per model, shared by the MLflow model folder and the model store."""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+from pathlib import Path
+
+import mlflow.pyfunc
+import mlflow.sklearn
+import pandas as pd
+import pytest
+import skops.io
+from lightgbm import LGBMClassifier
+from sklearn.datasets import load_wine
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from automlops.config import Settings
+from automlops.core.fit import Artifact
+from automlops.mlops import skops_snapshot as snapshots
+from automlops.mlops._model_logging import write_sklearn_model_folder
+from automlops.mlops.store import ModelStore
+
+
+@pytest.fixture(scope="module")
+def wine() -> tuple[pd.DataFrame, pd.Series]:
+    return load_wine(return_X_y=True, as_frame=True)
+
+
+@pytest.fixture()
+def model(wine: tuple[pd.DataFrame, pd.Series]) -> object:
+    X, y = wine
+    return make_pipeline(StandardScaler(), LGBMClassifier(n_estimators=20, verbose=-1)).fit(X, y)
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_mlflow_folder_and_store_share_one_serialisation(model: object, wine, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    X, _ = wine
+    dumps: list[object] = []
+    real_dump = skops.io.dump
+    monkeypatch.setattr(skops.io, "dump", lambda obj, *a, **k: (dumps.append(obj), real_dump(obj, *a, **k))[1])
+
+    folder = tmp_path / "mlflow-model"
+    assert write_sklearn_model_folder(model, folder, input_example=X.head(5)) == "skops"
+    store = ModelStore(root=tmp_path / "models", settings=Settings(home=tmp_path))
+    stored = store.save("wine", Artifact(kind="sklearn", obj=model))  # the format the trainer uses
+
+    assert stored.meta["model_format"] == "skops"
+    assert len(dumps) == 1  # serialised once, copied twice
+    assert _sha(folder / "model.skops") == _sha(stored.path / stored.meta["model_file"])
+    # both copies load with their own readers and predict like the original
+    expected = model.predict(X)
+    assert (mlflow.sklearn.load_model(str(folder)).predict(X) == expected).all()
+    assert (mlflow.pyfunc.load_model(str(folder)).predict(X) == expected).all()
+    assert (store.load("wine", stored.version).model.predict(X) == expected).all()
+    requirements = (folder / "requirements.txt").read_text().split()
+    assert any(r.startswith("mlflow==") for r in requirements) and any(r.startswith("lightgbm==") for r in requirements)
+
+
+def test_snapshot_file_goes_with_its_model(wine) -> None:
+    X, y = wine
+    model = make_pipeline(StandardScaler(), LGBMClassifier(n_estimators=5, verbose=-1)).fit(X, y)
+    snapshot = snapshots.skops_snapshot(model)
+    assert snapshots.skops_snapshot(model) is snapshot and snapshot.path.is_file()
+    assert any(t.startswith("lightgbm.") for t in snapshot.untrusted_types)
+    del model
+    gc.collect()
+    assert not snapshot.path.exists()  # the temporary file is removed with the model
+
+
+def test_forget_makes_the_next_save_serialise_again(model: object) -> None:
+    first = snapshots.skops_snapshot(model)
+    snapshots.forget(model)
+    assert not first.path.exists()
+    second = snapshots.skops_snapshot(model)
+    assert second is not first and second.path.is_file()
