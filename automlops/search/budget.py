@@ -67,14 +67,18 @@ class TimeBudget:
 
         Normally the search deadline. Before any trial has finished there is no tail estimate yet,
         and without a finished trial there is nothing to ship, so the first one gets until half the
-        budget: later than that, even a finished trial could not be refitted in time.
+        budget: later than that, even a finished trial could not be refitted in time. If that first
+        trial was stopped (a short budget that start-up had already eaten into: ``--time-budget 8``
+        on a cold machine), the next ones – cheaper models, in the warm-start order – may run until
+        the search deadline: one late result still beats "no trial finished".
         """
         if self.total is None:
             return None
-        if not self.durations:
-            end = self.search_deadline()
-            return min(self.started + 0.5 * self.total, end) if end is not None else None
-        return self.search_deadline()
+        end = self.search_deadline()
+        half = self.started + 0.5 * self.total
+        if not self.durations and time.monotonic() < half and end is not None:
+            return min(half, end)
+        return end
 
     def can_start(self, model: str) -> bool:
         """False when this model's typical trial would run past the search deadline.

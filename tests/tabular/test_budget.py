@@ -21,6 +21,18 @@ def test_the_first_trial_may_run_until_half_the_budget_then_the_search_deadline_
     assert TimeBudget(total=None).trial_deadline() is None
 
 
+def test_when_the_first_half_went_without_a_result_trials_may_run_to_the_search_deadline() -> None:
+    late = TimeBudget(total=8.0, started=time.monotonic() - 4.5, fixed_tail=0.3)  # start-up ate 4.5 s of 8
+    assert late.trial_deadline() == late.search_deadline() > time.monotonic()
+
+
+def test_a_short_budget_still_ships_a_model_when_the_first_trial_is_cut(cancer) -> None:  # type: ignore[no-untyped-def]
+    """Half of a 4 s budget is gone before the search starts (as start-up can take on a cold machine):
+    the first trial is stopped at half the budget, yet a later one finishes and is shipped."""
+    runner = AutoMLRunner("target", time_budget=4.0, started_at=time.monotonic() - 1.9, refit_full=False).fit(cancer)
+    assert runner.best_model_name_ and runner.test_score_ > 0.9
+
+
 def test_first_trial_always_starts_then_expected_durations_decide() -> None:
     budget = TimeBudget(total=1.0, started=time.monotonic() - 5.0)  # already over budget
     assert budget.can_start("ridge")  # nothing measured yet: one result beats none
