@@ -189,3 +189,19 @@ def test_runner_timeseries_without_time_column_keeps_file_order(cars: pd.DataFra
     for train, val in runner.evaluator_.splits:
         assert X["row_order"].iloc[train].max() < X["row_order"].iloc[val].min(), \
             "a time-series fold learned from rows that come after its validation rows"
+
+
+def test_auto_cross_validates_a_binary_table_whose_holdout_would_hold_few_positives(cancer: pd.DataFrame) -> None:
+    """Same size, same budget: a balanced table is held out, one with 3 % positives is cross-validated
+    (its holdout would score ROC-AUC on a dozen positives)."""
+    balanced = pd.concat([cancer] * 4, ignore_index=True)  # 2,276 rows, 37 % malignant
+    malignant, benign = balanced[balanced["target"] == 0], balanced[balanced["target"] == 1]
+    rare = pd.concat([benign, benign, malignant.head(70)], ignore_index=True)  # 2,926 rows, 2.4 % malignant
+    budget = 20.0  # 30 columns: both tables are above the 56k cells a 20 s budget affords
+    plain = choose_validation(*_problem(balanced), n_columns=30, time_budget=budget)
+    assert plain.kind == "holdout_stratified"
+    skewed = choose_validation(*_problem(rare), n_columns=30, time_budget=budget)
+    assert skewed.kind == "stratified" and "rarest class" in skewed.reason
+    # beyond five times the affordable cells, a holdout it is anyway
+    huge = pd.concat([rare] * 2, ignore_index=True)
+    assert choose_validation(*_problem(huge), n_columns=30, time_budget=10).kind == "holdout_stratified"
