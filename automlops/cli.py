@@ -184,7 +184,7 @@ def cmd_train(args: argparse.Namespace, started: float) -> int:
                           n_trials=args.n_trials, time_budget=args.time_budget, seed=args.seed,
                           time_column=args.time_column, tracker=tracker, dataset=dataset,
                           run_name=args.name or dataset["name"], callbacks=[progress], started_at=started,
-                          refit_full=args.refit_full)
+                          refit_full=args.refit_full, keep_scored_model=False)  # no diagnostics here
     try:
         result = runner.fit(frame).result_
     finally:

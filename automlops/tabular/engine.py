@@ -88,11 +88,12 @@ class TabularEngine:
     def __init__(self, target: str | None, *, task: str | TaskType | None = None, metric: str | None = None,
                  preset: str = "medium", search: str = "tpe", validation: str | None = None,
                  models: Sequence[str] | None = None, ensemble: str | ens.EnsembleConfig = "auto", seed: int = 0,
-                 test_size: float = 0.2, time_column: str | None = None, refit_full: bool = True) -> None:
+                 test_size: float = 0.2, time_column: str | None = None, refit_full: bool = True,
+                 keep_scored_model: bool = True) -> None:
         self.target, self.task, self.metric, self.preset = target, task, metric, preset
         self.search, self.validation_mode, self.model_names = search, validation, models
         self.ensemble, self.seed, self.test_size = ensemble, seed, test_size
-        self.time_column, self.refit_full = time_column, refit_full
+        self.time_column, self.refit_full, self.keep_scored_model = time_column, refit_full, keep_scored_model
         self.selection_plan = finalize.SelectionPlan()  # what the time budget reserves for the final blend
 
     # ------------------------------------------------------------------ prepare

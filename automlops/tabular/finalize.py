@@ -244,12 +244,15 @@ def fit_final(engine: TabularEngine, choice: Choice, log: DecisionLog, budget: T
     test_score = test_metrics.get(problem.metric, float("nan"))
     log("result", f"final model {choice.label}: test {problem.metric} = {test_score:.4f} on {len(engine.test)} "
                   "untouched rows")
-    tested = None
+    tested, refitted = None, False
     if engine.refit_full:
-        tested, estimator = estimator, _refit_on_all_rows(engine, final, estimator, refit_seconds, log, budget)
-        tested = None if tested is estimator else tested
+        scored, estimator = estimator, _refit_on_all_rows(engine, final, estimator, refit_seconds, log, budget)
+        refitted = scored is not estimator
+        # the scored model serves diagnostics on the test rows; without them it is only memory
+        tested = scored if refitted and engine.keep_scored_model else None
+        del scored, final  # (``final`` *is* the scored model: fit returns self)
     artifact = Artifact("tabular", estimator, meta={"validation": engine.validation.kind,
-                                                    "refit_on_all_rows": tested is not None}, tested_obj=tested)
+                                                    "refit_on_all_rows": refitted}, tested_obj=tested)
     return Finalized(artifact, test_metrics, test_score, refit_seconds, input_example=engine.X.head(5))
 
 

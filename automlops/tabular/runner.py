@@ -9,7 +9,9 @@ does the work and returns ``self``, and everything learned ends with ``_``:
 * ``study_``, ``leaderboard_`` – the Optuna study and the best trial of every model;
 * ``best_estimator_`` – the fitted pipeline (preprocessing + model, or an ensemble of them), refitted
   on every row by default; ``scored_estimator_`` – the same recipe before that refit, the one whose
-  test score is reported (identical to ``best_estimator_`` with ``refit_full=False``);
+  test score is reported (identical to ``best_estimator_`` with ``refit_full=False``, and also after
+  a refit with ``keep_scored_model=False``, which frees it to save memory: the CLI does, it draws
+  no diagnostics);
 * ``val_score_`` ± ``val_std_``, ``test_metrics_`` and ``test_rows_`` – validation, and the final
   untouched test (``test_rows_`` are the positions of the test rows in the frame given to ``fit``);
 * ``decisions_`` – every automatic choice in plain words.
@@ -51,19 +53,21 @@ class AutoMLRunner:
                  dataset: dict[str, Any] | None = None, run_name: str | None = None,
                  callbacks: Sequence[Callback] = (), storage: str | None = None, study_name: str | None = None,
                  started_at: float | None = None, stop_event: threading.Event | None = None,
-                 refit_full: bool = True) -> None:
+                 refit_full: bool = True, keep_scored_model: bool = True) -> None:
         self.target, self.task, self.metric, self.preset = target, task, metric, preset
         self.search, self.validation, self.models, self.ensemble = search, validation, models, ensemble
         self.n_trials, self.time_budget, self.seed, self.test_size = n_trials, time_budget, seed, test_size
         self.time_column, self.tracker, self.dataset, self.run_name = time_column, tracker, dataset, run_name
         self.callbacks, self.storage, self.study_name = callbacks, storage, study_name
         self.started_at, self.stop_event, self.refit_full = started_at, stop_event, refit_full
+        self.keep_scored_model = keep_scored_model
 
     def _engine(self) -> TabularEngine:
         return TabularEngine(self.target, task=self.task, metric=self.metric, preset=self.preset,
                              search=self.search, validation=self.validation, models=self.models,
                              ensemble=self.ensemble, seed=self.seed, test_size=self.test_size,
-                             time_column=self.time_column, refit_full=self.refit_full)
+                             time_column=self.time_column, refit_full=self.refit_full,
+                             keep_scored_model=self.keep_scored_model)
 
     def _config(self) -> DriverConfig:
         return DriverConfig(preset=self.preset, search=self.search, n_trials=self.n_trials,

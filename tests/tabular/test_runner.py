@@ -27,6 +27,7 @@ from automlops.demo import load_demo
 from automlops.errors import AutoMLOpsError, ConfigError, DataError
 from automlops.search.trials import LEADERBOARD_COLUMNS
 from automlops.tabular import AutoMLRunner, EnsembleConfig
+from automlops.tabular import finalize
 
 LIGHT_CLS = ["logistic", "knn", "decision_tree"]
 LIGHT_REG = ["ridge", "knn", "decision_tree"]
@@ -458,3 +459,26 @@ def test_iris_numeric_labels_roundtrip() -> None:
     runner = AutoMLRunner("target", preset="fast", models=["logistic"], n_trials=1, validation="holdout").fit(frame)
     assert runner.problem_.classes == (0, 1, 2)
     assert set(runner.predict(frame.drop(columns="target"))) <= {0, 1, 2}
+
+
+def test_without_diagnostics_the_scored_model_is_freed_after_the_refit(wine: pd.DataFrame) -> None:
+    """The CLI ships the refitted model and draws no diagnostics: it need not hold the scored one too."""
+    import gc
+    import weakref
+
+    kept = AutoMLRunner("target", models=["logistic"], n_trials=2).fit(wine)
+    assert kept.scored_estimator_ is not kept.best_estimator_  # default: both, for diagnostics
+
+    scored: list[weakref.ref] = []
+    real_refit = finalize._refit_on_all_rows
+
+    def spy(engine, final, fitted, *args, **kwargs):  # type: ignore[no-untyped-def]
+        scored.append(weakref.ref(fitted))  # remember the scored model without keeping it alive
+        return real_refit(engine, final, fitted, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(finalize, "_refit_on_all_rows", spy)
+        lean = AutoMLRunner("target", models=["logistic"], n_trials=2, keep_scored_model=False).fit(wine)
+    gc.collect()
+    assert lean.result_.artifact.meta["refit_on_all_rows"] is True
+    assert lean.scored_estimator_ is lean.best_estimator_ and scored and scored[0]() is None
