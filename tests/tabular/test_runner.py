@@ -26,8 +26,7 @@ from automlops.core.results import ProgressEvent
 from automlops.demo import load_demo
 from automlops.errors import AutoMLOpsError, ConfigError, DataError
 from automlops.search.trials import LEADERBOARD_COLUMNS
-from automlops.tabular import AutoMLRunner, EnsembleConfig
-from automlops.tabular import finalize
+from automlops.tabular import AutoMLRunner, EnsembleConfig, finalize
 
 LIGHT_CLS = ["logistic", "knn", "decision_tree"]
 LIGHT_REG = ["ridge", "knn", "decision_tree"]
