@@ -264,3 +264,13 @@ def test_a_bug_under_a_malformed_setting_is_still_one_line(monkeypatch: pytest.M
     assert cli.main(["demo"]) == 1
     assert capsys.readouterr().err.strip().splitlines() == [
         "automlops: internal error: RuntimeError: boom (set AUTOMLOPS_DEBUG=1 for details)"]
+
+
+def test_the_command_line_keeps_pandas_from_loading_pyarrow() -> None:
+    """pyarrow (installed by MLflow) costs ~35 MB the CLI never uses; scikit-learn still works without it."""
+    pytest.importorskip("pyarrow")
+    code = ("import sys; from automlops.cli import _without_arrow; _without_arrow(); import pandas as pd; "
+            "from sklearn.linear_model import Ridge; Ridge().fit(pd.DataFrame({'a': [0.0, 1.0]}), [0.0, 1.0]); "
+            "print('pyarrow' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
