@@ -42,8 +42,8 @@ def test_mlflow_folder_and_store_share_one_serialisation(model: object, wine, tm
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     X, _ = wine
     dumps: list[object] = []
-    real_dump = skops.io.dump
-    monkeypatch.setattr(skops.io, "dump", lambda obj, *a, **k: (dumps.append(obj), real_dump(obj, *a, **k))[1])
+    real_dump = snapshots._dump_to_file
+    monkeypatch.setattr(snapshots, "_dump_to_file", lambda obj, *a: (dumps.append(obj), real_dump(obj, *a))[1])
 
     folder = tmp_path / "mlflow-model"
     assert write_sklearn_model_folder(model, folder, input_example=X.head(5)) == "skops"
@@ -71,6 +71,15 @@ def test_snapshot_file_goes_with_its_model(wine) -> None:
     del model
     gc.collect()
     assert not snapshot.path.exists()  # the temporary file is removed with the model
+
+
+def test_the_streamed_file_is_what_skops_itself_reads(model: object, wine, tmp_path: Path) -> None:
+    """The zip is written straight to disk (not through skops's in-memory buffer), in skops's format."""
+    X, _ = wine
+    path = tmp_path / "model.skops"
+    snapshots._dump_to_file(model, path)
+    untrusted = skops.io.get_untrusted_types(file=path)
+    assert (skops.io.load(path, trusted=untrusted).predict(X) == model.predict(X)).all()
 
 
 def test_forget_makes_the_next_save_serialise_again(model: object) -> None:
