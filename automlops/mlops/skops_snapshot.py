@@ -42,7 +42,9 @@ class SkopsSnapshot:
         return destination
 
 
-_lock = threading.Lock()  # the tracking thread and the main thread may ask for the same model
+# The tracking thread and the main thread may ask for the same model. Reentrant: a garbage
+# collection inside the lock may finalize another model, whose clean-up (_drop) takes it again.
+_lock = threading.RLock()
 _snapshots: dict[int, SkopsSnapshot] = {}
 
 

@@ -88,3 +88,20 @@ def test_forget_makes_the_next_save_serialise_again(model: object) -> None:
     assert not first.path.exists()
     second = snapshots.skops_snapshot(model)
     assert second is not first and second.path.is_file()
+
+
+def test_a_model_collected_during_another_snapshot_does_not_deadlock(wine) -> None:
+    """The snapshot collects garbage while it holds its lock: a dead model's clean-up runs then."""
+    import threading
+
+    X, y = wine
+    old = make_pipeline(StandardScaler(), LGBMClassifier(n_estimators=5, verbose=-1)).fit(X, y)
+    old_file = snapshots.skops_snapshot(old).path
+    cycle: list[object] = [old]
+    cycle.append(cycle)  # only the garbage collector can free it now
+    del old, cycle
+    new = make_pipeline(StandardScaler(), LGBMClassifier(n_estimators=5, verbose=-1)).fit(X, y)
+    worker = threading.Thread(target=snapshots.skops_snapshot, args=(new,), daemon=True)
+    worker.start()
+    worker.join(30)
+    assert not worker.is_alive() and not old_file.exists()
