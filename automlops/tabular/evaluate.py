@@ -188,10 +188,9 @@ class Evaluator:
                         np.concatenate([p.pred for p in parts]),
                         np.concatenate([p.proba for p in parts]) if parts[0].proba is not None else None)
         # the time of one fit on a whole training split: a learning curve's last step, else the mean fold
-        fit_s, pred_s = (fit_t[-1], pred_t[-1]) if self.learning_curve else (float(np.mean(fit_t)),
-                                                                              float(np.mean(pred_t)))
+        timed = slice(-1, None) if self.learning_curve else slice(None)
         return Evaluation(float(np.mean(scores)), float(np.std(scores)), [float(s) for s in scores],
-                          float(fit_s), float(pred_s), encode_oof(oof, self.problem))
+                          float(np.mean(fit_t[timed])), float(np.mean(pred_t[timed])), encode_oof(oof, self.problem))
 
     def score_oof(self, rows: np.ndarray, folds: np.ndarray, pred: np.ndarray,
                   proba: np.ndarray | None) -> tuple[float, float, list[float]]:

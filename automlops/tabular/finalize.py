@@ -88,13 +88,18 @@ class SelectionPlan:
         pool = [o for o in pool if o.payload is not None]
         key = tuple(o.number for o in pool)
         if len(pool) >= 2 and key != self.key and time.monotonic() - self.at >= self.every:
-            self.oofs = {o.number: self.oofs.get(o.number) or decode_oof(str(o.payload), engine.problem) for o in pool}
+            self.oofs = self.decoded(engine, pool)
             self.members = tuple(o.number for o, _ in _select_weights(engine, pool, self.oofs))
             self.key, self.at = key, time.monotonic()
         by_number = {o.number: o for o in pool}
         planned = [by_number[n] for n in self.members if n in by_number]
         # a member whose trial was beaten since by a better one of its model: plan for the newer trial
         return planned or pool[:1]
+
+    def decoded(self, engine: TabularEngine, pool: Sequence[TrialOutcome]) -> dict[int, OutOfFold]:
+        """The out-of-fold predictions of ``pool``'s trials, decoded once per trial."""
+        return {o.number: self.oofs.get(o.number) or decode_oof(str(o.payload), engine.problem)
+                for o in pool if o.payload is not None}
 
 
 def tail_seconds(engine: TabularEngine, ranked: Sequence[TrialOutcome]) -> float:
@@ -157,7 +162,7 @@ def _affordable_selection(engine: TabularEngine, pool: list[TrialOutcome], log: 
     leaves the pool and the selection runs again: a cheaper blend beats no blend.
     """
     left_out: list[str] = []
-    oofs = {o.number: decode_oof(o.payload, engine.problem) for o in pool if o.payload is not None}
+    oofs = engine.selection_plan.decoded(engine, pool)  # mostly decoded already while planning the budget
     while True:
         chosen = _select_weights(engine, pool, oofs)
         members = [o for o, _ in chosen]

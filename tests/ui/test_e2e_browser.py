@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from tests.ui.conftest import free_port, stop_process, wait_http
@@ -103,7 +104,7 @@ def no_exception(page) -> None:  # type: ignore[no-untyped-def]
     assert page.get_by_text("Something went wrong").count() == 0
 
 
-def test_csv_to_tracked_model_in_the_browser(server: str, page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_csv_to_tracked_model_in_the_browser(server: str, home: Path, page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     csv = tmp_path / "flowers.csv"
     csv.write_bytes(iris_csv())
     start = time.perf_counter()
@@ -170,6 +171,12 @@ def test_csv_to_tracked_model_in_the_browser(server: str, page, tmp_path: Path) 
     go(page, "Settings / Tracking")
     shot(page, "10-settings")
     no_exception(page)
+    # what the clicks left on disk: the uploaded version and the model trained from it
+    from automlops.mlops.store import ModelStore
+
+    stored = ModelStore(home / "models").load("flowers", 1)
+    assert stored.meta["dataset"]["name"] == "flowers" and stored.meta["dataset"]["version"] == 1
+    assert set(stored.model.predict(pd.read_csv(csv).drop(columns="species"))) <= {"setosa", "versicolor", "virginica"}
 
 
 def test_a_reload_during_training_reattaches_and_a_cancel_publishes_nothing(  # type: ignore[no-untyped-def]
