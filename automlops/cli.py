@@ -2,7 +2,10 @@
 
     automlops demo                                   seed the data lake with real datasets
     automlops train data.csv --target y [--json]     search, track in MLflow, save a model
+    automlops train data.csv --task timeseries --time-column ds --target y [--horizon H]
+    automlops train data.csv --task clustering | --task anomaly
     automlops predict --model NAME[@vN] data.csv     predictions (and --proba) as CSV
+    automlops forecast --model NAME --horizon H      the next H steps of a forecasting model
     automlops lake add|list|show                     the versioned data lake
     automlops models list                            saved models
     automlops models trust NAME@vN                   re-sign a version you trust (e.g. saved before signing)
@@ -61,16 +64,38 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _contamination(text: str) -> float | str:
+    from automlops.tasks import parse_contamination
+
+    try:
+        return parse_contamination(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _add_train(sub: Any) -> None:
+    from automlops.core.problem import TaskType
     from automlops.tabular.ensemble import ENSEMBLE_CHOICES
     from automlops.tabular.presets import PRESETS
     from automlops.tabular.search import STRATEGIES
     from automlops.tabular.validation import USER_MODES
 
-    train = sub.add_parser("train", help="train, track and save a tabular model")
+    train = sub.add_parser("train", help="train, track and save a model (any of the five tasks)")
     train.add_argument("csv", help="training data (CSV) or a lake dataset as lake:NAME[@vN]")
-    train.add_argument("--target", required=True)
-    train.add_argument("--task", choices=["classification", "regression"])
+    train.add_argument("--target", help="the column to predict (classification, regression) or to forecast "
+                                        "(timeseries); none for clustering and anomaly detection")
+    train.add_argument("--task", choices=[t.value for t in TaskType],
+                       help="default: classification or regression, inferred from the target")
     train.add_argument("--preset", choices=PRESETS.names(), default="medium")
     train.add_argument("--time-budget", type=_positive_float, help="seconds for the whole run")
     train.add_argument("--search", choices=STRATEGIES.names(), default="tpe")
@@ -81,7 +106,19 @@ def _add_train(sub: Any) -> None:
     train.add_argument("--metric")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--n-trials", type=int)
-    train.add_argument("--time-column")
+    train.add_argument("--time-column", help="timeseries: when each value was seen; tabular: orders the rows")
+    series = train.add_argument_group("time-series forecasting (--task timeseries)")
+    series.add_argument("--series-id", help="column naming the series, for many series in one long table")
+    series.add_argument("--horizon", type=_positive_int, help="steps to forecast (default: one season)")
+    series.add_argument("--freq", help="pandas frequency such as D, W, MS, QS (default: inferred)")
+    unsupervised = train.add_argument_group("clustering and anomaly detection")
+    unsupervised.add_argument("--reference", help="clustering: a column of known groups, compared with the "
+                                                  "clusters (ARI/NMI), never used to choose them")
+    unsupervised.add_argument("--contamination", type=_contamination, default="auto",
+                              help="anomaly: expected share of anomalies in (0, 0.5], or auto (default)")
+    unsupervised.add_argument("--label", help="anomaly: a column marking known anomalies, used to evaluate")
+    unsupervised.add_argument("--select-by-label", action="store_true",
+                              help="anomaly: also use --label to choose the detector")
     train.add_argument("--name", help="model name (default: the dataset name)")
     train.add_argument("--refit-full", action=argparse.BooleanOptionalAction, default=True,
                        help="after scoring the test rows, refit the final model on all rows (default); "
@@ -115,6 +152,12 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--raw", action="store_true",
                          help="machine output: keep text cells that start with = + - @ as they are "
                               "(by default they get a leading ' so spreadsheets do not run them)")
+    forecast = sub.add_parser("forecast", help="forecast the next steps with a saved forecasting model")
+    forecast.add_argument("--model", required=True, help="NAME or NAME@vN (a model trained with --task timeseries)")
+    forecast.add_argument("--horizon", type=_positive_int, help="steps ahead (default: the trained horizon)")
+    forecast.add_argument("--future", help="CSV of future exogenous values (time column, series id, columns)")
+    forecast.add_argument("--out", help="output CSV (default: stdout)")
+    forecast.add_argument("--raw", action="store_true", help="as for predict: keep formula-like text as it is")
     _add_lake(sub)
     models = sub.add_parser("models", help="saved models and the model zoo")
     models_sub = models.add_subparsers(dest="models_command", required=True, parser_class=_Parser)
@@ -159,11 +202,12 @@ class _Progress:
 
 
 def cmd_train(args: argparse.Namespace, started: float) -> int:
+    """Train, track and save: the tabular runner for classification/regression, else the task's engine."""
     from automlops.cli_training import (
         check_train_args,
         load_training_data,
-        model_names,
         print_train_summary,
+        search_engine,
         tracker_for_training,
     )
     from automlops.config import get_settings
@@ -171,22 +215,18 @@ def cmd_train(args: argparse.Namespace, started: float) -> int:
     from automlops.mlops.lake import DataLake
     from automlops.mlops.store import ModelStore
     from automlops.tabular.persist import save_model
-    from automlops.tabular.runner import AutoMLRunner
 
-    check_train_args(args)
+    engine = check_train_args(args)  # None: the tabular runner
     settings = get_settings()
     lake = DataLake(settings=settings)
     frame, dataset, commit = load_training_data(args.csv, lake)
     tracker, tracking_note = tracker_for_training(settings, args.time_budget)
     progress = _Progress()
-    runner = AutoMLRunner(args.target, task=args.task, metric=args.metric, preset=args.preset, search=args.search,
-                          validation=args.validation, models=model_names(args), ensemble=args.ensemble,
-                          n_trials=args.n_trials, time_budget=args.time_budget, seed=args.seed,
-                          time_column=args.time_column, tracker=tracker, dataset=dataset,
-                          run_name=args.name or dataset["name"], callbacks=[progress], started_at=started,
-                          refit_full=args.refit_full, keep_scored_model=False)  # no diagnostics here
     try:
-        result = runner.fit(frame).result_
+        if engine is None:
+            result = _tabular_runner(args, tracker, dataset, progress, started).fit(frame).result_
+        else:
+            result = search_engine(engine, args, frame, tracker, dataset, [progress], started)
     finally:
         progress.close()
     dataset = commit()  # the data joins the lake only now that it trained a model
@@ -197,6 +237,19 @@ def cmd_train(args: argparse.Namespace, started: float) -> int:
     return 0
 
 
+def _tabular_runner(args: argparse.Namespace, tracker: Any, dataset: dict[str, Any], progress: _Progress,
+                    started: float) -> Any:
+    from automlops.cli_training import model_names
+    from automlops.tabular.runner import AutoMLRunner
+
+    return AutoMLRunner(args.target, task=args.task, metric=args.metric, preset=args.preset, search=args.search,
+                        validation=args.validation, models=model_names(args), ensemble=args.ensemble,
+                        n_trials=args.n_trials, time_budget=args.time_budget, seed=args.seed,
+                        time_column=args.time_column, tracker=tracker, dataset=dataset,
+                        run_name=args.name or dataset["name"], callbacks=[progress], started_at=started,
+                        refit_full=args.refit_full, keep_scored_model=False)  # no diagnostics here
+
+
 def cmd_predict(args: argparse.Namespace) -> int:
     """Write one ``prediction`` column (and ``proba_<class>`` columns with ``--proba``) as CSV.
 
@@ -204,7 +257,6 @@ def cmd_predict(args: argparse.Namespace) -> int:
     :func:`~automlops.tabular.predict.predict_frame`: exit code 2 and one line, not a crash.
     """
     from automlops.config import get_settings
-    from automlops.core.csv_safety import to_people_csv
     from automlops.mlops.ingest import read_csv_robust
     from automlops.mlops.store import ModelStore, parse_model_ref
     from automlops.tabular.predict import predict_frame
@@ -217,17 +269,53 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if args.proba and (loaded.meta.get("task") != "classification" or not hasattr(loaded.model, "predict_proba")):
         raise ConfigError("--proba needs a classification model with probabilities")
     frame = read_csv_robust(Path(args.csv), max_bytes=settings.max_upload_bytes).frame
-    answered = predict_frame(loaded.model, loaded.meta, frame, proba=args.proba)
-    classes = list(loaded.model.classes_) if args.proba else []
-    out = answered[["prediction", *(f"proba_{cls}" for cls in classes)]]  # the answers, not the inputs
+    if str(loaded.meta.get("kind") or "tabular") == "tabular":
+        answered = predict_frame(loaded.model, loaded.meta, frame, proba=args.proba)
+        classes = list(loaded.model.classes_) if args.proba else []
+        out = answered[["prediction", *(f"proba_{cls}" for cls in classes)]]  # the answers, not the inputs
+    else:  # clusters, anomaly scores + flags, or forecasts for the rows' future timestamps
+        from automlops.tasks import answer_table
+
+        out = answer_table(loaded.model, loaded.meta, frame)
+    _write_answers(args, out, f"{len(out)} predictions of {loaded.name}@v{loaded.version}")
+    return 0
+
+
+def _write_answers(args: argparse.Namespace, out: Any, what: str) -> None:
+    """``out`` as CSV to ``--out`` (written to a temp file, then renamed) or to stdout."""
+    from automlops.core.csv_safety import to_people_csv
+
     text = to_people_csv(out, raw=args.raw)  # formula-leading labels neutralised unless --raw
     if args.out:
         from automlops.mlops._atomic import atomic_write_text
 
         atomic_write_text(Path(args.out), text)
-        print(f"wrote {len(out)} predictions of {loaded.name}@v{loaded.version} to {args.out}", file=sys.stderr)
+        print(f"wrote {what} to {args.out}", file=sys.stderr)
     else:
         sys.stdout.write(text)
+
+
+def cmd_forecast(args: argparse.Namespace) -> int:
+    """The next ``--horizon`` steps of every series a forecasting model knows, with 80 and 95 % intervals."""
+    from automlops.config import get_settings
+    from automlops.mlops.ingest import read_csv_robust
+    from automlops.mlops.store import ModelStore, parse_model_ref
+
+    settings = get_settings()
+    name, version = parse_model_ref(args.model)
+    loaded = ModelStore(settings=settings).load(name, version)
+    if loaded.meta.get("kind") != "forecasting":
+        raise ConfigError(f"{loaded.name}@v{loaded.version} is a {loaded.meta.get('task', 'tabular')} model; "
+                          "'automlops forecast' needs a forecasting model (train one with --task timeseries)")
+    future = None
+    if args.future:
+        if not Path(args.future).is_file():
+            raise DataError(f"no such file: {args.future}")
+        future = read_csv_robust(Path(args.future), max_bytes=settings.max_upload_bytes).frame
+    from automlops.forecasting import forecast_table
+
+    out = forecast_table(loaded.model, loaded.meta, args.horizon, future)
+    _write_answers(args, out, f"{len(out)} forecast rows of {loaded.name}@v{loaded.version}")
     return 0
 
 
@@ -349,8 +437,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     _without_arrow()
     parser = build_parser()
     args = parser.parse_args(argv)
-    handlers = {"predict": cmd_predict, "lake": cmd_lake, "models": cmd_models, "demo": cmd_demo,
-                "serve": cmd_serve}
+    handlers = {"predict": cmd_predict, "forecast": cmd_forecast, "lake": cmd_lake, "models": cmd_models,
+                "demo": cmd_demo, "serve": cmd_serve}
     try:
         if args.command == "train":
             return cmd_train(args, started)

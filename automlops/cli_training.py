@@ -19,29 +19,84 @@ from typing import Any
 
 from automlops.errors import ConfigError, DataError
 
-__all__ = ["check_train_args", "load_training_data", "model_names", "print_train_summary", "tracker_for_training"]
+__all__ = ["check_train_args", "load_training_data", "model_names", "print_train_summary", "search_engine",
+           "tracker_for_training"]
 
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def check_train_args(args: argparse.Namespace) -> None:
-    """Refuse a bad argument before any work: no lake version, no MLflow run, no training."""
-    from automlops.core.metrics import get_metric
-    from automlops.core.problem import TaskType
+def check_train_args(args: argparse.Namespace) -> Any:
+    """Refuse a bad argument before any work: no lake version, no MLflow run, no training.
+
+    Returns the engine that will train (forecasting, clustering, anomaly detection), already
+    configured, or ``None`` for classification and regression (the tabular runner).
+    """
     from automlops.mlops.lake import NAME_RE
-    from automlops.tabular.zoo import get_model
+    from automlops.tasks import ENGINE_TASKS
 
     if args.name is not None and not NAME_RE.fullmatch(args.name):
         raise ConfigError(f"invalid model name {args.name!r} for --name: use 1-64 letters, digits, '_' or '-' "
                           "(no spaces, dots or slashes)")
+    if args.n_trials is not None and args.n_trials < 1:
+        raise ConfigError(f"--n-trials must be at least 1, got {args.n_trials}")
+    if args.task in ENGINE_TASKS:
+        return _check_engine_args(args)
+    _check_tabular_args(args)
+    return None
+
+
+_ENGINE_ONLY = ("series_id", "horizon", "freq", "reference", "label", "select_by_label")
+
+
+def _check_tabular_args(args: argparse.Namespace) -> None:
+    from automlops.core.metrics import get_metric
+    from automlops.core.problem import TaskType
+    from automlops.tabular.zoo import get_model
+
+    if not args.target:
+        raise ConfigError("--target is required for classification and regression (clustering and anomaly "
+                          "detection need none: --task clustering or --task anomaly)")
+    misplaced = [f"--{name.replace('_', '-')}" for name in _ENGINE_ONLY if getattr(args, name) not in (None, False)]
+    if args.contamination != "auto":
+        misplaced.append("--contamination")
+    if misplaced:
+        raise ConfigError(f"{', '.join(misplaced)} only apply to --task timeseries, clustering or anomaly")
     for model in model_names(args) or []:
         get_model(model)  # an unknown name answers with the known ones
     if args.metric:
         get_metric(args.metric, TaskType.parse(args.task) if args.task else None)
-    if args.n_trials is not None and args.n_trials < 1:
-        raise ConfigError(f"--n-trials must be at least 1, got {args.n_trials}")
+
+
+def _check_engine_args(args: argparse.Namespace) -> Any:
+    from automlops.tasks import TrainOptions, build_engine
+
+    if args.validation:
+        raise ConfigError(f"--validation does not apply to --task {args.task}: it chooses its own "
+                          "(backtest for forecasting, held-out rows for clustering and anomaly detection)")
+    options = TrainOptions(target=args.target, time_column=args.time_column, series_id=args.series_id,
+                           horizon=args.horizon, freq=args.freq, contamination=args.contamination,
+                           label=args.label, select_by_label=args.select_by_label, reference=args.reference,
+                           metric=args.metric, preset=args.preset, models=model_names(args), seed=args.seed)
+    engine = build_engine(args.task, options)
+    for model in options.models or []:
+        engine.models.get(model)
+    if args.metric:
+        engine.metrics.get(args.metric)
+    engine.presets.get(args.preset)
+    return engine
+
+
+def search_engine(engine: Any, args: argparse.Namespace, frame: Any, tracker: Any, dataset: dict[str, Any],
+                  callbacks: list[Any], started: float) -> Any:
+    """Run ``engine`` through the search driver with the command's budget, search and tracking."""
+    from automlops.search.driver import DriverConfig, SearchDriver
+
+    config = DriverConfig(preset=args.preset, search=args.search, n_trials=args.n_trials,
+                          time_budget=args.time_budget, seed=args.seed, started_at=started,
+                          run_name=args.name or dataset["name"], dataset=dataset)
+    return SearchDriver(engine, config, tracker=tracker, callbacks=callbacks).fit(frame)
 
 
 def model_names(args: argparse.Namespace) -> list[str] | None:

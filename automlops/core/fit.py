@@ -39,6 +39,8 @@ class Artifact:
     meta: Mapping[str, Any] = field(default_factory=dict, repr=False)
     format: str | None = None
     tested_obj: Any = field(default=None, repr=False)  # set when obj was refitted on the test rows too
+    files: Mapping[str, str] = field(default_factory=dict, repr=False)  # name -> text (a plot's HTML, a CSV):
+    # logged as MLflow artifacts of the run, beside the leaderboard (forecast plot, cluster projection...)
 
     @property
     def scored_obj(self) -> Any:

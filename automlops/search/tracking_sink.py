@@ -183,6 +183,8 @@ class TrackingSink:
         self.tracker.log_text(run_id, "\n".join(map(str, result.decisions)), "decisions.txt")
         self.tracker.log_text(run_id, json.dumps(jsonable(dict(result.feature_schema)), indent=2),
                               "feature_schema.json")
+        for file_name, text in result.artifact.files.items():
+            self.tracker.log_text(run_id, text, file_name)
         if _is_sklearn(result.artifact.obj):
             self.tracker.log_sklearn_model(run_id, result.artifact.obj, input_example=input_example)
         self.tracker.end_run(run_id, "FINISHED")

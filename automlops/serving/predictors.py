@@ -15,6 +15,9 @@ which imports pandas and scikit-learn, and ``import api`` must stay fast.)
   probabilities. Rows are validated against the same feature schema as tabular models. Only
   clusterers that can place *new* rows can be served (k-means: the nearest centre); DBSCAN or
   agglomerative clustering only label the rows they were fitted on.
+* ``anomaly``: predictions are 0/1 flags, with each row's anomaly score and the threshold.
+* ``forecasting``: a request names a horizon (or future rows) and gets the forecast back with
+  its 80 and 95 % intervals.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from typing import Any
 
 from automlops.core.registry import Registry
 from automlops.errors import ModelError
-from automlops.serving.served import ClusterModel, ServedModel
+from automlops.serving.served import AnomalyModel, ClusterModel, ForecastModel, ServedModel
 from automlops.serving.validation import FeatureSchema
 
 __all__ = ["PREDICTORS", "PredictorSpec", "build_served", "predictor_for"]
@@ -61,8 +64,24 @@ def _clustering(name: str, version: int, task: str, meta: dict[str, Any], schema
     return ClusterModel(name, version, task, meta, schema, model, kind="clustering")
 
 
+def _anomaly(name: str, version: int, task: str, meta: dict[str, Any], schema: FeatureSchema,
+             model: Any) -> ServedModel:
+    if not callable(getattr(model, "score_samples", None)):
+        raise ModelError(f"{name} v{version} holds a {type(model).__name__}, which gives no anomaly scores")
+    return AnomalyModel(name, version, task, meta, schema, model, kind="anomaly")
+
+
+def _forecasting(name: str, version: int, task: str, meta: dict[str, Any], schema: FeatureSchema,
+                 model: Any) -> ServedModel:
+    if not callable(getattr(model, "forecast", None)):
+        raise ModelError(f"{name} v{version} holds a {type(model).__name__}, which cannot forecast")
+    return ForecastModel(name, version, task, meta, schema, model, kind="forecasting")
+
+
 PREDICTORS.add("tabular", PredictorSpec(("classification", "regression"), _tabular))
 PREDICTORS.add("clustering", PredictorSpec(("clustering",), _clustering))
+PREDICTORS.add("anomaly", PredictorSpec(("anomaly",), _anomaly))
+PREDICTORS.add("forecasting", PredictorSpec(("timeseries",), _forecasting))
 
 
 def predictor_for(meta: Mapping[str, Any], name: str, version: int) -> tuple[PredictorSpec, str]:

@@ -32,12 +32,18 @@ class PredictRequest(BaseModel):
         default=None, description="One object per row, {column: value}; null for a missing value.")
     columns: list[str] | None = Field(default=None, description="Column names, with `data`.")
     data: list[list[Any]] | None = Field(default=None, description="Rows of values in `columns` order.")
+    horizon: int | None = Field(default=None, ge=1, le=100_000, description=(
+        "Forecasting models only: how many steps ahead to forecast every series (rows are then optional: "
+        "give them to name future timestamps and exogenous values)."))
 
     @model_validator(mode="after")
     def _one_shape(self) -> PredictRequest:
         if self.records is not None and (self.columns is not None or self.data is not None):
             raise ValueError("send either 'records' or 'columns' + 'data', not both")
-        if self.records is None and (self.columns is None or self.data is None):
+        rows = self.records is not None or (self.columns is not None and self.data is not None)
+        if not rows and (self.columns is not None or self.data is not None):
+            raise ValueError("send both 'columns' and 'data'")
+        if not rows and self.horizon is None:
             raise ValueError("send 'records' (a list of row objects) or both 'columns' and 'data'")
         return self
 
@@ -66,13 +72,21 @@ class PredictResponse(BaseModel):
     request_id: str = Field(description="Also in the x-request-id header and the prediction log.")
     model: ModelRef
     n_rows: int
-    predictions: list[Any] = Field(description="Per row: a class label (classification), a number (regression) "
-                                   "or a cluster number (clustering).")
+    predictions: list[Any] = Field(description="Per row: a class label (classification), a number (regression), "
+                                   "a cluster number (clustering), a 0/1 anomaly flag, "
+                                   "or a forecast value (forecasting: `yhat` per row of `forecast`).")
     classes: list[Any] | None = Field(default=None, description="Column order of `probabilities`.")
     probabilities: list[list[float | None]] | None = Field(
         default=None, description="Per row, one probability per class (classifiers only).")
     warnings: list[str] = Field(default_factory=list,
                                 description="Accepted but notable: ignored columns, unseen categories.")
+    scores: list[float | None] | None = Field(
+        default=None, description="Anomaly detectors only: each row's anomaly score (higher = more anomalous).")
+    threshold: float | None = Field(default=None, description="Anomaly detectors only: the score above which a "
+                                                              "row is flagged (prediction 1).")
+    forecast: list[dict[str, Any]] | None = Field(
+        default=None, description="Forecasting models only: one object per series and step: unique_id, ds, "
+                                  "yhat and the 80/95 % bounds yhat_lo_80, yhat_hi_80, yhat_lo_95, yhat_hi_95.")
 
 
 class FieldProblem(BaseModel):

@@ -4,7 +4,8 @@ A ``ServedModel`` wraps a verified, loaded pipeline and answers ``predict`` with
 lists ready for JSON. The preprocessing runs once per request and its output feeds both
 ``predict`` and ``predict_proba``; once verified, a compiled preprocessing path replaces it
 (:mod:`automlops.serving.fastpath`). Subclasses answer differently for other kinds of model:
-:class:`ClusterModel` gives each row's cluster. Which class wraps which stored model is
+:class:`ClusterModel` gives each row's cluster, :class:`AnomalyModel` each row's anomaly
+score and flag, :class:`ForecastModel` a forecast with its intervals. Which class wraps which stored model is
 decided by :mod:`automlops.serving.predictors`.
 """
 
@@ -18,7 +19,7 @@ from typing import Any
 from automlops.serving.fastpath import FastPreprocessor, compile_preprocessor, probe_rows
 from automlops.serving.validation import FeatureSchema, PreparedRows, prepare_rows
 
-__all__ = ["ClusterModel", "ServedModel"]
+__all__ = ["AnomalyModel", "ClusterModel", "ForecastModel", "ServedModel"]
 
 log = logging.getLogger("automlops.serving")
 
@@ -74,6 +75,11 @@ class ServedModel:
         proba = self._final.predict_proba(X).tolist() if self._proba else None
         return predictions.tolist(), proba
 
+    def answer(self, prepared: PreparedRows) -> dict[str, Any]:
+        """The response fields for these rows: predictions, and probabilities for classifiers."""
+        predictions, proba = self.predict(prepared)
+        return {"predictions": predictions, "classes": self.classes, "probabilities": proba}
+
     def predict_records(self, records: list[dict[str, Any]]) -> tuple[list[Any], list[list[float]] | None]:
         return self.predict(prepare_rows({"records": records}, self.schema))
 
@@ -109,3 +115,48 @@ class ClusterModel(ServedModel):
     def predict(self, prepared: PreparedRows) -> tuple[list[Any], list[list[float]] | None]:
         labels, _ = super().predict(prepared)
         return [int(label) for label in labels], None
+
+
+class AnomalyModel(ServedModel):
+    """An anomaly detector: each row's prediction is its flag (1 = anomaly), with its score beside it.
+
+    The score is higher for rows that look more anomalous; the flag says whether it passed the
+    threshold chosen at training (``meta["threshold"]``), so a client can also apply its own.
+    """
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._proba, self.classes = False, None
+
+    def answer(self, prepared: PreparedRows) -> dict[str, Any]:
+        from automlops.tasks import answer_table
+
+        table = answer_table(self.pipeline, self.meta, self.frame(prepared))
+        return {"predictions": [int(flag) for flag in table["is_anomaly"]],
+                "scores": [float(score) for score in table["score"]], "threshold": self.meta.get("threshold")}
+
+    def predict(self, prepared: PreparedRows) -> tuple[list[Any], list[list[float]] | None]:
+        return self.answer(prepared)["predictions"], None
+
+
+class ForecastModel(ServedModel):
+    """A forecaster: asked for a horizon (and, optionally, future rows), it answers the forecast.
+
+    It is not fed rows to score like the others: the request names how far ahead to look
+    (``horizon``) or which future timestamps to forecast (``records`` with the time column, the
+    series id and any exogenous values the model uses).
+    """
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._proba, self.classes = False, None
+
+    def forecast(self, horizon: int | None, records: list[dict[str, Any]] | None) -> Any:
+        """The forecast frame (``unique_id, ds, yhat`` and the 80/95 % bounds); DataError if impossible."""
+        import pandas as pd
+
+        from automlops.forecasting import forecast_table, predict_table
+
+        if records:
+            return predict_table(self.pipeline, self.meta, pd.DataFrame.from_records(records))
+        return forecast_table(self.pipeline, self.meta, horizon, None)

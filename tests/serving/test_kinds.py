@@ -94,7 +94,7 @@ def test_a_clusterer_that_cannot_place_new_rows_is_refused(tmp_path: Path) -> No
 
 
 def test_kind_and_task_are_checked_with_clear_reasons() -> None:
-    assert PREDICTORS.names() == ["tabular", "clustering"]
+    assert PREDICTORS.names() == ["tabular", "clustering", "anomaly", "forecasting"]
     with pytest.raises(ModelError, match="task None cannot be served for a tabular model"):
         predictor_for({}, "old", 1)  # an old version: tabular by default, but a task is still needed
     assert predictor_for({"task": "regression"}, "old", 1)[1] == "regression"

@@ -25,10 +25,12 @@ from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from automlops.errors import AutoMLOpsError
 from automlops.serving.deps import CurrentModel, ServingContext, context
 from automlops.serving.errors import ApiError, validation_fields
 from automlops.serving.loader import ServedModel
 from automlops.serving.schemas import ErrorBody, PredictRequest, PredictResponse
+from automlops.serving.served import ForecastModel
 from automlops.serving.validation import RowsError, prepare_rows
 
 router = APIRouter(tags=["predict"])
@@ -58,24 +60,42 @@ def _parse(body: bytes, max_rows: int) -> PredictRequest:
     if payload.n_rows > max_rows:
         raise ApiError(413, "too_many_rows", f"{payload.n_rows:,} rows in one request; the limit is {max_rows:,} "
                        "(API_MAX_ROWS): send them in smaller batches")
-    if payload.n_rows == 0:
+    if payload.n_rows == 0 and payload.horizon is None:
         raise ApiError(422, "invalid_request", "no rows to predict",
                        [{"field": "records" if payload.records is not None else "data", "row": None,
                          "message": "at least one row is required"}])
     return payload
 
 
-def _score(served: ServedModel, payload: PredictRequest, unknown: str) -> tuple[Any, list[Any], Any]:
+def _score(served: ServedModel, payload: PredictRequest, unknown: str) -> tuple[Any, dict[str, Any]]:
+    if payload.horizon is not None:
+        raise ApiError(422, "invalid_request", f"'horizon' is for forecasting models; {served.name} is a "
+                       f"{served.task} model: send rows only", [{"field": "horizon", "row": None,
+                                                                 "message": "not a forecasting model"}])
     try:
         prepared = prepare_rows({"records": payload.records, "columns": payload.columns, "data": payload.data},
                                 served.schema, unknown=unknown)
     except RowsError as exc:
         raise ApiError(422, "invalid_rows", str(exc), [f.to_dict() for f in exc.fields]) from None
     try:
-        predictions, proba = served.predict(prepared)
-    except (ValueError, TypeError) as exc:
+        answer = served.answer(prepared)
+    except (ValueError, TypeError, AutoMLOpsError) as exc:
         raise ApiError(422, "unscorable_rows", f"the model could not score these rows: {exc}") from None
-    return prepared, predictions, proba
+    return prepared, answer
+
+
+def _forecast(served: ForecastModel, payload: PredictRequest) -> dict[str, Any]:
+    """A forecasting model's answer: the forecast for ``horizon`` steps or for the future rows sent."""
+    records = payload.records
+    if records is None and payload.columns is not None:
+        records = [dict(zip(payload.columns, row, strict=False)) for row in payload.data or []]
+    try:
+        table = served.forecast(payload.horizon, records)
+    except (ValueError, TypeError, AutoMLOpsError) as exc:
+        raise ApiError(422, "unforecastable", f"the model could not forecast this: {exc}") from None
+    table = table.assign(ds=table["ds"].astype(str))
+    return {"n_rows": len(table), "predictions": table["yhat"].tolist(), "forecast": table.to_dict(orient="records"),
+            "warnings": []}
 
 
 def _log(ctx: ServingContext, served: ServedModel, request_id: str, prepared: Any, predictions: list[Any],
@@ -106,21 +126,25 @@ async def predict(request: Request, served: CurrentModel) -> Response:
 
     Send `{"records": [{column: value, ...}, ...]}` or `{"columns": [...], "data": [[...], ...]}`;
     `null` is a missing value. Classifiers also answer `probabilities`, one list per row in
-    `classes` order; clustering models answer each row's cluster number. Columns the model does not use are ignored (with a warning) or refused,
+    `classes` order; clustering models answer each row's cluster number; anomaly detectors a 0/1 flag
+    per row with its `scores` and the `threshold`. Forecasting models take `{"horizon": H}` (and
+    optionally rows of future timestamps and exogenous values) and answer `forecast`. Columns the model does not use are ignored (with a warning) or refused,
     per the API_UNKNOWN_COLUMNS setting; categories not seen in training are accepted with a warning.
     """
     ctx = context(request)
     _require_json(request.headers.get("content-type"))
     payload = _parse(await request.body(), ctx.settings.api_max_rows)
-    unknown = ctx.settings.api_unknown_columns
-    if payload.n_rows > INLINE_ROWS:
-        prepared, predictions, proba = await run_in_threadpool(_score, served, payload, unknown)
-    else:
-        prepared, predictions, proba = _score(served, payload, unknown)
     request_id = uuid.uuid4().hex
-    _log(ctx, served, request_id, prepared, predictions, proba)
-    body = pydantic_core.to_json({
-        "request_id": request_id, "model": served.ref, "n_rows": prepared.n_rows, "predictions": predictions,
-        "classes": served.classes, "probabilities": proba, "warnings": prepared.warnings,
-    }, inf_nan_mode="null")
+    if isinstance(served, ForecastModel):
+        answer = await run_in_threadpool(_forecast, served, payload)
+        ctx.metrics.rows_predicted(served.name, served.version, answer["n_rows"])
+    else:
+        unknown = ctx.settings.api_unknown_columns
+        if payload.n_rows > INLINE_ROWS:
+            prepared, answer = await run_in_threadpool(_score, served, payload, unknown)
+        else:
+            prepared, answer = _score(served, payload, unknown)
+        _log(ctx, served, request_id, prepared, answer["predictions"], answer.get("probabilities"))
+        answer = {"n_rows": prepared.n_rows, **answer, "warnings": prepared.warnings}
+    body = pydantic_core.to_json({"request_id": request_id, "model": served.ref, **answer}, inf_nan_mode="null")
     return Response(body, media_type="application/json", headers={"x-request-id": request_id})

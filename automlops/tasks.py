@@ -1,0 +1,140 @@
+"""Which engine trains each task, and how each kind of saved model answers a table.
+
+The studio knows five tasks. Classification and regression share the tabular engine (behind
+:class:`~automlops.tabular.runner.AutoMLRunner`); forecasting, clustering and anomaly detection
+each have their own :class:`~automlops.search.engine.Engine`. The CLI, the dashboard and the API
+never branch on a task name to find them: they look the task up here.
+
+* :data:`TASK_ENGINES` – ``task -> TaskEngine``: builds the engine from the user's
+  :class:`TrainOptions` (the engine's module is imported only then, so ``automlops --help`` does
+  not pay for statsforecast or PyOD) and says which options the task needs or refuses.
+* :data:`ANSWERS` – ``kind -> "module:function"``: the function that turns a saved model of that
+  kind and a table into its answer columns (``prediction``; ``score`` + ``is_anomaly``; the
+  forecast with its intervals). The kind is what ``meta.json`` says the model is.
+
+Adding a task is two registrations, not a new branch in every surface.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from automlops.core.registry import Registry
+from automlops.errors import ConfigError
+
+__all__ = ["ANSWERS", "ENGINE_TASKS", "TASK_ENGINES", "TaskEngine", "TrainOptions", "answer_table",
+           "build_engine", "parse_contamination"]
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    """What a user can ask of a training, whatever the task (unset options stay ``None``)."""
+
+    target: str | None = None
+    time_column: str | None = None
+    series_id: str | None = None
+    horizon: int | None = None
+    freq: str | None = None
+    contamination: float | str = "auto"
+    label: str | None = None
+    select_by_label: bool = False
+    reference: str | None = None
+    metric: str | None = None
+    preset: str = "medium"
+    models: Sequence[str] | None = None
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class TaskEngine:
+    """How to build one task's engine, and which options it needs (``requires``) or has no use for."""
+
+    task: str
+    module: str  # where the engine class lives, imported on first use
+    cls: str
+    build_kwargs: Callable[[TrainOptions], dict[str, Any]]
+    requires: Mapping[str, str] = field(default_factory=dict)  # option -> why it is needed
+    refuses: Mapping[str, str] = field(default_factory=dict)  # option -> what to use instead
+
+    def check(self, options: TrainOptions) -> None:
+        """Refuse a missing or misplaced option before any work, naming the flag to use."""
+        for option, why in self.requires.items():
+            if getattr(options, option) in (None, ""):
+                raise ConfigError(f"--task {self.task} needs --{option.replace('_', '-')}: {why}")
+        for option, instead in self.refuses.items():
+            if getattr(options, option) not in (None, "", False):
+                raise ConfigError(f"--{option.replace('_', '-')} does not apply to --task {self.task}: {instead}")
+
+    def engine_class(self) -> type:
+        return getattr(importlib.import_module(self.module), self.cls)  # type: ignore[no-any-return]
+
+    def build(self, options: TrainOptions) -> Any:
+        self.check(options)
+        return self.engine_class()(**self.build_kwargs(options))
+
+
+def parse_contamination(value: str | float) -> float | str:
+    """``"auto"`` or a share of anomalies in (0, 0.5]: more than half the rows cannot be the exception."""
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return "auto"
+    try:
+        share = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"contamination must be 'auto' or a number in (0, 0.5], got {value!r}") from None
+    if not 0.0 < share <= 0.5:
+        raise ConfigError(f"contamination must be in (0, 0.5] (the expected share of anomalies), got {share:g}")
+    return share
+
+
+_NOT_SUPERVISED = {"time_column": "only forecasting reads a time column", "series_id": "only forecasting has series",
+                   "horizon": "only forecasting has a horizon", "freq": "only forecasting has a frequency"}
+
+TASK_ENGINES: Registry[TaskEngine] = Registry("task engine")
+TASK_ENGINES.add("timeseries", TaskEngine(
+    "timeseries", "automlops.forecasting", "ForecastingEngine",
+    lambda o: {"target": o.target, "time_column": o.time_column, "series_id": o.series_id, "horizon": o.horizon,
+               "freq": o.freq, "metric": o.metric, "preset": o.preset, "models": o.models, "seed": o.seed},
+    requires={"target": "the column to forecast", "time_column": "the column that says when each value was seen"},
+    refuses={"label": "forecasting has no anomaly labels", "reference": "forecasting has no reference groups"}))
+TASK_ENGINES.add("clustering", TaskEngine(
+    "clustering", "automlops.clustering", "ClusteringEngine",
+    lambda o: {"reference": o.reference, "metric": o.metric or "silhouette", "preset": o.preset,
+               "models": o.models, "seed": o.seed},
+    refuses={"target": "clustering has no target; give known groups with --reference COL to compare against",
+             "label": "use --reference COL for known groups", **_NOT_SUPERVISED}))
+TASK_ENGINES.add("anomaly", TaskEngine(
+    "anomaly", "automlops.anomaly", "AnomalyEngine",
+    lambda o: {"label": o.label, "contamination": parse_contamination(o.contamination),
+               "select_by_label": o.select_by_label, "metric": o.metric, "preset": o.preset, "models": o.models,
+               "seed": o.seed},
+    refuses={"target": "anomaly detection has no target; a column of known anomalies is --label COL",
+             "reference": "a column of known anomalies is --label COL", **_NOT_SUPERVISED}))
+
+ENGINE_TASKS = ("timeseries", "clustering", "anomaly")  # the tasks trained by an engine of their own
+
+
+def build_engine(task: str, options: TrainOptions) -> Any:
+    """The engine for ``task`` (``timeseries``, ``clustering`` or ``anomaly``), configured by ``options``."""
+    if options.select_by_label and not options.label:
+        raise ConfigError("--select-by-label needs --label COL (the column that marks known anomalies)")
+    return TASK_ENGINES.get(task).build(options)
+
+
+ANSWERS: Registry[str] = Registry("model kind")
+ANSWERS.add("clustering", "automlops.clustering:predict_table")
+ANSWERS.add("anomaly", "automlops.anomaly:predict_table")
+ANSWERS.add("forecasting", "automlops.forecasting:predict_table")
+
+
+def answer_table(model: Any, meta: dict[str, Any], frame: pd.DataFrame) -> pd.DataFrame:
+    """The answer columns of a non-tabular model for ``frame`` (see :data:`ANSWERS`)."""
+    kind = str(meta.get("kind") or "tabular")
+    module, _, function = ANSWERS.get(kind).partition(":")
+    answer: Callable[[Any, dict[str, Any], pd.DataFrame], pd.DataFrame] = getattr(
+        importlib.import_module(module), function)
+    return answer(model, meta, frame)
