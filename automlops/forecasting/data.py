@@ -1,0 +1,279 @@
+"""From a user's table to clean series: the long format, the frequency, and safe regularisation.
+
+Forecasting libraries expect **long format**: one row per (series, timestamp) with three fixed
+columns – ``unique_id`` (which series), ``ds`` (when) and ``y`` (the value) – plus any
+*exogenous* columns (other numbers known in advance, such as a price or a holiday flag). Many
+series then live in one table, and a model can learn from all of them at once.
+
+A forecast is a promise about the *next steps*, so the steps must be regular. The **frequency**
+(monthly, quarterly, hourly...) is inferred from the timestamps themselves: if every series moves
+by the same calendar step, pandas' ``infer_freq`` names it; otherwise the coarsest calendar grid
+that holds every timestamp is searched. A few holes in that grid (a missing month, a missing value)
+are filled by straight-line interpolation and the fill is recorded; many holes, timestamps off the
+grid, or two different values for the same timestamp are refused with a :class:`DataError` that says
+where – guessing there would invent data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from automlops.errors import ConfigError, DataError
+
+__all__ = ["MAX_FILL_SHARE", "SeriesData", "default_horizon", "parse_times", "prepare_series", "season_of"]
+
+MAX_FILL_SHARE = 0.2  # at most a fifth of a series may be interpolated
+ROW = "_row"  # position of the row in the user's frame (-1 for a filled hole)
+Log = Callable[[str, str], None]
+
+
+@dataclass(frozen=True)
+class SeriesData:
+    """Clean long-format series (``unique_id, ds, y`` + exogenous + ``_row``), sorted by series and time."""
+
+    long: pd.DataFrame
+    freq: str
+    freq_reason: str
+    season: int
+    exogenous: tuple[str, ...]
+
+    @property
+    def lengths(self) -> pd.Series:
+        return self.long.groupby("unique_id", sort=False).size()
+
+
+def season_of(freq: str) -> int:
+    """The number of steps in one season (one year for months/quarters, one week for days...)."""
+    offset = pd.tseries.frequencies.to_offset(freq)
+    code = type(offset).__name__
+    per_unit = {"YearBegin": 1, "YearEnd": 1, "BYearBegin": 1, "BYearEnd": 1, "QuarterBegin": 4, "QuarterEnd": 4,
+                "BQuarterBegin": 4, "BQuarterEnd": 4, "MonthBegin": 12, "MonthEnd": 12, "BusinessMonthBegin": 12,
+                "BusinessMonthEnd": 12, "Week": 52, "Day": 7, "BusinessDay": 5, "Hour": 24, "Minute": 60,
+                "Second": 60}
+    base = per_unit.get(code, 1)
+    n = max(1, int(offset.n))
+    return base // n if n > 1 and base % n == 0 else (base if n == 1 else 1)
+
+
+def default_horizon(season: int, shortest: int) -> tuple[int, str]:
+    """One season ahead (five steps for yearly data), capped at a third of the shortest series."""
+    wanted = season if season > 1 else 5
+    cap = max(1, shortest // 3)
+    h = min(wanted, cap)
+    why = f"horizon {h}: one season ({season} steps)" if season > 1 else f"horizon {h}: five steps (no season)"
+    if h < wanted:
+        why += f", capped at a third of the shortest series ({shortest} points) to leave history to learn from"
+    return h, why
+
+
+def parse_times(values: pd.Series, column: str) -> tuple[pd.Series, str | None]:
+    """Timestamps from a column of dates (or whole-number years); DataError naming bad values."""
+    if values.isna().any():
+        raise DataError(f"time column '{column}' has {int(values.isna().sum())} missing value(s); every row "
+                        "needs a timestamp")
+    if pd.api.types.is_datetime64_any_dtype(values):
+        out = pd.to_datetime(values)
+        return (out.dt.tz_localize(None) if out.dt.tz is not None else out), None
+    if pd.api.types.is_numeric_dtype(values):
+        numbers = values.astype(float)
+        if bool(((numbers % 1) == 0).all() and numbers.between(1000, 2999).all()):
+            years = pd.to_datetime(numbers.astype(int).astype(str), format="%Y")
+            return years, f"time column '{column}' holds whole numbers between 1000 and 2999: read as years"
+        raise DataError(f"time column '{column}' holds numbers ({numbers.iloc[0]:g}, ...) that are not dates; "
+                        "give dates such as 2024-01-31 (or whole years)")
+    text = values.astype(str).str.strip()
+    parsed = pd.to_datetime(text, errors="coerce", format="mixed")
+    bad = text[parsed.isna()]
+    if len(bad):
+        sample = ", ".join(repr(v) for v in bad.unique()[:3])
+        raise DataError(f"time column '{column}' has {len(bad)} value(s) that are not dates, e.g. {sample}; "
+                        "write them like 2024-01-31 or 2024-01-31 12:00")
+    if parsed.dt.tz is not None:
+        parsed = parsed.dt.tz_convert(None)
+    return parsed, None
+
+
+def _check_columns(frame: pd.DataFrame, needed: Sequence[str]) -> None:
+    if not isinstance(frame, pd.DataFrame) or frame.empty:
+        raise DataError("forecasting needs a table with rows; this one is empty")
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        sample = ", ".join(map(str, list(frame.columns)[:10]))
+        raise DataError(f"column(s) {', '.join(map(repr, missing))} not in the data; columns are: {sample}")
+
+
+def _exogenous(frame: pd.DataFrame, used: Sequence[str]) -> tuple[str, ...]:
+    rest = [c for c in frame.columns if c not in used]
+    text = [c for c in rest if not (pd.api.types.is_numeric_dtype(frame[c]) or pd.api.types.is_bool_dtype(frame[c]))]
+    if text:
+        raise DataError(f"column(s) {', '.join(map(repr, text))} hold text; extra columns are used as exogenous "
+                        "numbers known in advance, so encode them as numbers or drop them")
+    return tuple(str(c) for c in rest)
+
+
+def _to_long(frame: pd.DataFrame, target: str, time_column: str, series_id: str | None, log: Log) -> pd.DataFrame:
+    ds, note = parse_times(frame[time_column], time_column)
+    if note:
+        log("data", note)
+    y = pd.to_numeric(frame[target], errors="coerce")
+    bad = frame[target][y.isna() & frame[target].notna()]
+    if len(bad):
+        raise DataError(f"target column '{target}' has values that are not numbers, e.g. {bad.iloc[0]!r}")
+    if series_id is not None and frame[series_id].isna().any():
+        raise DataError(f"series-id column '{series_id}' has missing values; every row must name its series")
+    ids = frame[series_id].astype(str) if series_id is not None else pd.Series(str(target), index=frame.index)
+    long = pd.DataFrame({"unique_id": ids.to_numpy(), "ds": ds.to_numpy(), "y": y.to_numpy(dtype=float)})
+    for col in _exogenous(frame, [target, time_column] + ([series_id] if series_id else [])):
+        long[col] = pd.to_numeric(frame[col]).to_numpy(dtype=float)
+    long[ROW] = np.arange(len(frame))
+    return long
+
+
+def _drop_duplicates(long: pd.DataFrame, log: Log) -> pd.DataFrame:
+    """Exact duplicate rows are dropped; two different rows for one timestamp are refused."""
+    values = [c for c in long.columns if c != ROW]
+    exact = long.duplicated(subset=values)
+    if exact.any():
+        log("data", f"{int(exact.sum())} exact duplicate row(s) (same series, time and values) dropped")
+        long = long[~exact]
+    clash = long.duplicated(subset=["unique_id", "ds"], keep=False)
+    if clash.any():
+        first = long[clash].iloc[0]
+        raise DataError(f"series '{first['unique_id']}' has {int(clash.sum())} rows with conflicting values at the "
+                        f"same time, e.g. {pd.Timestamp(first['ds']).isoformat()}; aggregate them (sum or mean) "
+                        "or give a series-id column that tells them apart")
+    return long
+
+
+def _trim_missing(long: pd.DataFrame, target: str, log: Log) -> pd.DataFrame:
+    """Leading and trailing missing targets are cut; holes inside are filled later (see regularise)."""
+    n_missing = int(long["y"].isna().sum())
+    if n_missing == 0:
+        return long
+    known = long["y"].notna()
+    group = long.groupby("unique_id", sort=False)["y"]
+    after_first = known.groupby(long["unique_id"]).cummax()
+    before_last = known[::-1].groupby(long["unique_id"][::-1]).cummax()[::-1]
+    keep = after_first & before_last
+    if not known.groupby(long["unique_id"]).any().all():
+        empty = group.count()[group.count() == 0].index[0]
+        raise DataError(f"series '{empty}' has no value of target '{target}' at all")
+    inside = int((~known & keep).sum())
+    log("data", f"target '{target}' has {n_missing} missing value(s): {n_missing - inside} at the start or end of "
+                f"a series were cut, {inside} inside a series are treated as holes to fill")
+    long = long[keep]
+    return long[long["y"].notna()]
+
+
+def _grid(ds: pd.Series, freq: str) -> pd.DatetimeIndex:
+    return pd.date_range(ds.iloc[0], ds.iloc[-1], freq=freq)
+
+
+def _fits_grid(long: pd.DataFrame, freq: str) -> float | None:
+    """Share of the grid covered if every timestamp lies on ``freq``'s grid, else None."""
+    covered, total = 0, 0
+    for _, ds in long.groupby("unique_id", sort=False)["ds"]:
+        grid = _grid(ds, freq)
+        if len(grid) == 0 or not ds.isin(grid).all():
+            return None
+        covered, total = covered + len(ds), total + len(grid)
+    return covered / total if total else None
+
+
+def _candidates(long: pd.DataFrame) -> list[str]:
+    first = pd.Timestamp(long["ds"].iloc[0])
+    weekly = f"W-{first.day_name()[:3].upper()}"
+    out = ["YS", "YE", "QS", "QE", "MS", "ME", weekly, "D", "B"]
+    step = long.groupby("unique_id", sort=False)["ds"].diff().dropna()
+    if len(step):
+        smallest = step[step > pd.Timedelta(0)].min()
+        if pd.notna(smallest) and smallest < pd.Timedelta(days=1):
+            out.append(pd.tseries.frequencies.to_offset(smallest).freqstr)
+    return out
+
+
+def infer_frequency(long: pd.DataFrame) -> tuple[str, str]:
+    """The series' step as a pandas alias, and the reason in words."""
+    found = {pd.infer_freq(ds) for _, ds in long.groupby("unique_id", sort=False)["ds"] if len(ds) >= 3}
+    if len(found) == 1 and None not in found:
+        freq = str(found.pop())
+        return freq, f"every series moves by the same regular step, '{freq}' (pandas infer_freq)"
+    for freq in _candidates(long):
+        share = _fits_grid(long, freq)
+        if share is not None and share >= 1 - MAX_FILL_SHARE:
+            return freq, (f"the steps are not all equal, but every timestamp lies on a '{freq}' grid "
+                          f"({100 * (1 - share):.1f} % of its points are missing)")
+    raise DataError("the timestamps do not follow a regular step (daily, weekly, monthly...): cannot infer a "
+                    "frequency; resample the data to a regular step (e.g. daily or monthly means) or give --freq")
+
+
+def _check_freq(freq: str) -> str:
+    try:
+        return pd.tseries.frequencies.to_offset(freq).freqstr
+    except ValueError:
+        raise ConfigError(f"frequency '{freq}' is not a pandas frequency; use e.g. D, W-SUN, MS, ME, QS, YS, h"
+                          ) from None
+
+
+def _regularise(long: pd.DataFrame, freq: str, exog: Sequence[str], log: Log) -> pd.DataFrame:
+    """Put every series on the full ``freq`` grid, interpolating a few holes; refuse many or off-grid."""
+    parts, filled = [], 0
+    for uid, part in long.groupby("unique_id", sort=False):
+        grid = _grid(part["ds"], freq)
+        off = part.loc[~part["ds"].isin(grid), "ds"]
+        if len(off):
+            raise DataError(f"series '{uid}': timestamp {pd.Timestamp(off.iloc[0]).isoformat()} is off the "
+                            f"regular '{freq}' grid; resample the data to that step or give another --freq")
+        holes = len(grid) - len(part)
+        if holes > MAX_FILL_SHARE * len(grid):
+            raise DataError(f"series '{uid}' misses {holes} of {len(grid)} '{freq}' steps (more than "
+                            f"{MAX_FILL_SHARE:.0%}); too many to fill safely: resample it or drop that series")
+        if holes:
+            full = part.set_index("ds").reindex(grid)
+            full[["y", *exog]] = full[["y", *exog]].interpolate(method="time", limit_direction="both")
+            full["unique_id"], full[ROW] = uid, full[ROW].fillna(-1).astype(int)
+            part = full.rename_axis("ds").reset_index()[long.columns]
+            filled += holes
+        parts.append(part)
+    if filled:
+        log("data", f"{filled} missing step(s) filled by straight-line interpolation between neighbours "
+                    f"(at most {MAX_FILL_SHARE:.0%} of a series may be filled)")
+    return pd.concat(parts, ignore_index=True)
+
+
+def _fill_exogenous(long: pd.DataFrame, exog: Sequence[str], log: Log) -> pd.DataFrame:
+    missing = [c for c in exog if long[c].isna().any()]
+    if missing:
+        long[missing] = long.groupby("unique_id", sort=False)[missing].transform(lambda s: s.ffill().bfill())
+        log("data", f"missing values in exogenous column(s) {', '.join(missing)} carried forward from the last "
+                    "known value")
+    return long
+
+
+def prepare_series(frame: pd.DataFrame, target: str, time_column: str, series_id: str | None, freq: str | None,
+                   log: Log) -> SeriesData:
+    """Check, convert and regularise ``frame``; record every automatic choice through ``log``."""
+    _check_columns(frame, [target, time_column] + ([series_id] if series_id else []))
+    long = _to_long(frame, target, time_column, series_id, log)
+    exog = tuple(c for c in long.columns if c not in ("unique_id", "ds", "y", ROW))
+    long = long.sort_values(["unique_id", "ds"], kind="stable").reset_index(drop=True)
+    long = _drop_duplicates(_trim_missing(long, target, log), log)
+    sizes = long.groupby("unique_id", sort=False).size()
+    if (sizes < 2).any():
+        raise DataError(f"series '{sizes[sizes < 2].index[0]}' has a single row; a series needs at least two "
+                        "points (drop it or check the series-id column)")
+    if freq is None:
+        freq, reason = infer_frequency(long)
+    else:
+        freq, reason = _check_freq(freq), f"frequency '{freq}' given by the user"
+    log("frequency", reason)
+    long = _fill_exogenous(_regularise(long, freq, exog, log), exog, log)
+    if exog:
+        log("exogenous", f"{len(exog)} exogenous column(s) ({', '.join(exog)}): used by the machine-learning "
+                         "models as known-in-advance inputs (future values must be given to forecast); the "
+                         "statistical models ignore them")
+    return SeriesData(long.reset_index(drop=True), freq, reason, season_of(freq), exog)

@@ -1,0 +1,171 @@
+"""Scoring one candidate on the backtest's cut-offs, under the search's deadline.
+
+For each cut-off (oldest first) the candidate is fitted on the rows before it and forecasts the
+rows after it; the selection metric of that fold is reported to Optuna, so a pruner can stop a
+weak candidate after one or two cut-offs. A fold is not started when it would probably end past
+the deadline, and a fit still running at the deadline is interrupted
+(:mod:`automlops.search.deadline`): the trial is then dropped, never scored on fewer folds.
+
+What the ensemble step needs later – every fold's forecasts and interval bounds – travels as the
+trial's *payload* (compressed arrays in the study), aligned with the fixed order of the backtest
+rows, so any worker can average the best models' forecasts without refitting them.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+
+from automlops.core.metrics import MetricSpec
+from automlops.core.registry import Registry
+from automlops.errors import ModelError
+from automlops.forecasting.backtest import (
+    Fold,
+    cross_fitted_bands,
+    fold_scores,
+    naive_scale,
+    position_from_end,
+    score_table,
+    split_fold,
+)
+from automlops.forecasting.models import FORECAST_MODELS, Context
+from automlops.search.deadline import DeadlineExceeded, interrupt_at
+from automlops.search.engine import Candidate, Evaluation
+from automlops.search.trials import pack_arrays, unpack_arrays
+
+__all__ = ["Backtester", "FoldData", "TimeBudgetExceeded"]
+
+BOUNDS = ("lo80", "hi80", "lo95", "hi95")
+
+
+class TimeBudgetExceeded(optuna.TrialPruned):
+    """The trial was stopped (or not continued) because the search's deadline came."""
+
+
+@dataclass(frozen=True)
+class FoldData:
+    fold: Fold
+    train: pd.DataFrame
+    actual: pd.DataFrame  # the rows to forecast, with exogenous values (known in advance)
+
+
+class Backtester:
+    """Expanding-window backtest of candidates on the rows before the test window."""
+
+    def __init__(self, rest: pd.DataFrame, folds: Sequence[Fold], ctx: Context, season: int,
+                 metric: MetricSpec, metrics: Registry[MetricSpec]) -> None:
+        self.ctx, self.metric, self.metrics = ctx, metric, metrics
+        pfe = position_from_end(rest)
+        self.folds: list[FoldData] = []
+        parts = []
+        for i, fold in enumerate(folds):
+            train, actual = split_fold(rest, pfe, fold)
+            self.folds.append(FoldData(fold, train, actual))
+            scales = {uid: naive_scale(g.to_numpy(), season) for uid, g in train.groupby("unique_id", sort=False)["y"]}
+            part = actual[["unique_id", "ds", "y"]].assign(fold=i, step=actual.groupby("unique_id").cumcount() + 1)
+            parts.append(part.assign(scale=part["unique_id"].map(scales)))
+        self.index = pd.concat(parts, ignore_index=True)  # the fixed order of every payload's arrays
+        self._cache: dict[str, Evaluation] = {}
+
+    @property
+    def n_steps(self) -> int:
+        return len(self.folds)
+
+    def _one_fold(self, candidate: Candidate, data: FoldData, deadline: float | None) -> tuple[pd.DataFrame, float, float]:
+        spec = FORECAST_MODELS.get(candidate.model)
+        t0 = time.perf_counter()
+        try:
+            with interrupt_at(deadline):
+                fitted = spec.fit(data.train, candidate.params, self.ctx)
+                t1 = time.perf_counter()
+                out = fitted.predict(data.fold.horizon, data.actual if spec.uses_exogenous else None)
+        except DeadlineExceeded:
+            raise TimeBudgetExceeded(f"stopped at the time budget's deadline after {time.perf_counter() - t0:.1f} s"
+                                     ) from None
+        merged = data.actual[["unique_id", "ds"]].merge(out, on=["unique_id", "ds"], how="left")
+        if merged["yhat"].isna().any() or not np.isfinite(merged["yhat"].to_numpy(dtype=float)).all():
+            raise ModelError(f"{candidate.model} gave no finite forecast for some backtest steps")
+        return merged, t1 - t0, time.perf_counter() - t1
+
+    def evaluate(self, candidate: Candidate, trial: optuna.Trial | None, deadline: float | None) -> Evaluation:
+        """Backtest ``candidate`` fold by fold, reporting the running mean to ``trial``."""
+        key = json.dumps([candidate.model, dict(candidate.params)], sort_keys=True, default=str)
+        if key in self._cache:  # a repeated configuration (small discrete spaces): same answer, no refit
+            return self._cache[key]
+        frames: list[pd.DataFrame] = []
+        fit_t: list[float] = []
+        pred_t: list[float] = []
+        for step, data in enumerate(self.folds):
+            if deadline is not None and step > 0 and time.monotonic() + float(np.mean(fit_t)) > deadline:
+                raise TimeBudgetExceeded("stopped: the next backtest fold would not finish within the time budget")
+            merged, fit_s, pred_s = self._one_fold(candidate, data, deadline)
+            frames.append(merged)
+            fit_t.append(fit_s)
+            pred_t.append(pred_s)
+            if trial is not None:
+                partial = self._frame(frames)
+                trial.report(float(np.mean(fold_scores(partial, self.metric))), step + 1)
+                if step + 1 < self.n_steps and trial.should_prune():
+                    raise optuna.TrialPruned(f"pruned after cut-off {step + 1}/{self.n_steps}")
+        frame = self._frame(frames)
+        if "yhat_lo_80" not in frames[0].columns:
+            frame = cross_fitted_bands(frame)
+        scores = fold_scores(frame, self.metric)
+        result = Evaluation(float(np.mean(scores)), float(np.std(scores)), scores, float(np.mean(fit_t)),
+                            float(np.mean(pred_t)), self.encode(frame))
+        self._cache[key] = result
+        return result
+
+    def _frame(self, frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
+        """The backtest rows done so far with the forecasts (and bounds, if the model gives them)."""
+        base = self.index.iloc[: sum(len(f) for f in frames)].copy()
+        stacked = pd.concat(frames, ignore_index=True)
+        base["yhat"] = stacked["yhat"].to_numpy(dtype=float)
+        renames = {"yhat_lo_80": "lo80", "yhat_hi_80": "hi80", "yhat_lo_95": "lo95", "yhat_hi_95": "hi95"}
+        for src, dst in renames.items():
+            if src in stacked.columns:
+                base[dst] = stacked[src].to_numpy(dtype=float)
+        return base
+
+    @staticmethod
+    def encode(frame: pd.DataFrame) -> str:
+        arrays = {"yhat": frame["yhat"].to_numpy(float)}
+        arrays |= {b: frame[b].to_numpy(float) for b in BOUNDS if b in frame.columns}
+        return pack_arrays(arrays)
+
+    def decode(self, payload: str) -> pd.DataFrame:
+        """A backtest frame (index columns + ``yhat`` and bounds) from a trial's payload."""
+        arrays = unpack_arrays(payload)
+        frame = self.index.copy()
+        for name, values in arrays.items():
+            frame[name] = values
+        return frame
+
+    def combine(self, frames: Sequence[pd.DataFrame], how: str) -> pd.DataFrame:
+        """An ensemble's backtest: the mean or median of the members' forecasts, conformal bounds."""
+        stack = np.column_stack([f["yhat"].to_numpy(float) for f in frames])
+        frame = self.index.copy()
+        frame["yhat"] = np.median(stack, axis=1) if how == "median" else np.mean(stack, axis=1)
+        return cross_fitted_bands(frame)
+
+    def record(self, label: str, frame: pd.DataFrame) -> dict[str, Any]:
+        """One row of the backtest table (JSON-able)."""
+        scores = score_table(frame, self.metrics)
+        return {"model": label, **{k: (None if not np.isfinite(v) else round(float(v), 6)) for k, v in scores.items()},
+                "cutoffs": len(self.folds)}
+
+    def fold_values(self, frame: pd.DataFrame) -> list[float]:
+        return fold_scores(frame, self.metric)
+
+    def residual_errors(self, frame: pd.DataFrame) -> np.ndarray:
+        """Normalised absolute errors of a backtest frame (for conformal intervals of the final model)."""
+        from automlops.forecasting.intervals import normalised_errors
+
+        return normalised_errors(frame["y"], frame["yhat"], frame["scale"], frame["step"])

@@ -1,0 +1,92 @@
+"""The shipped object: a fitted :class:`Forecaster` that forecasts the steps after the data's end.
+
+It wraps one fitted model – or several whose forecasts are averaged (an *ensemble*: errors of
+different models partly cancel) – with what it needs to answer on its own after being saved and
+loaded in another process: the frequency, each series' last timestamp, the exogenous columns the
+models need for future steps, and the conformal interval quantiles measured on the backtest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from automlops.errors import ConfigError, DataError
+from automlops.forecasting.intervals import add_bands, order_intervals
+from automlops.forecasting.models import FittedModel
+
+__all__ = ["FORECAST_COLUMNS", "Forecaster"]
+
+FORECAST_COLUMNS = ["unique_id", "ds", "yhat", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95"]
+
+
+class Forecaster:
+    """A fitted forecaster (single model or mean/median ensemble) with 80 % and 95 % intervals."""
+
+    def __init__(self, members: Sequence[FittedModel], *, combine: str, quantiles: Mapping[int, float] | None,
+                 scales: Mapping[str, float], freq: str, last: Mapping[str, pd.Timestamp], horizon: int,
+                 label: str) -> None:
+        self.members, self.combine, self.label = list(members), combine, label
+        self.quantiles = None if quantiles is None else dict(quantiles)
+        self.scales, self.freq, self.horizon = dict(scales), freq, int(horizon)
+        self.last = {str(k): pd.Timestamp(v) for k, v in last.items()}
+        self.exogenous: tuple[str, ...] = tuple(dict.fromkeys(
+            c for m in self.members for c in getattr(m, "exogenous", ())))
+
+    @property
+    def series_ids(self) -> list[str]:
+        return list(self.last)
+
+    def future_grid(self, h: int) -> pd.DataFrame:
+        """``unique_id, ds`` of the ``h`` steps after each series' last timestamp."""
+        parts = [pd.DataFrame({"unique_id": uid, "ds": pd.date_range(end, periods=h + 1, freq=self.freq)[1:]})
+                 for uid, end in self.last.items()]
+        return pd.concat(parts, ignore_index=True)
+
+    def _future(self, h: int, future: pd.DataFrame | None) -> pd.DataFrame | None:
+        """The exogenous values for every future step, checked (None when no model uses any)."""
+        if not self.exogenous:
+            return None
+        if future is None:
+            raise DataError(f"the model uses exogenous column(s) {', '.join(self.exogenous)}: give their future "
+                            f"values for the {h} step(s) after the data's end")
+        missing = [c for c in ("unique_id", "ds", *self.exogenous) if c not in future.columns]
+        if missing:
+            raise DataError(f"future values lack column(s) {', '.join(missing)}")
+        grid = self.future_grid(h).merge(future[["unique_id", "ds", *self.exogenous]].drop_duplicates(
+            ["unique_id", "ds"]), on=["unique_id", "ds"], how="left")
+        holes = grid[grid[list(self.exogenous)].isna().any(axis=1)]
+        if len(holes):
+            first = holes.iloc[0]
+            raise DataError(f"exogenous value(s) {', '.join(self.exogenous)} missing for series '{first['unique_id']}'"
+                            f" at {pd.Timestamp(first['ds']).isoformat()} ({len(holes)} future step(s) lack them); "
+                            "recursive forecasts need every step up to the last one asked")
+        return grid
+
+    def forecast(self, h: int | None = None, future: pd.DataFrame | None = None) -> pd.DataFrame:
+        """The next ``h`` steps of every series (default: the trained horizon), with intervals."""
+        steps = self.horizon if h is None else int(h)
+        if steps < 1:
+            raise ConfigError(f"the horizon must be at least 1 step, not {steps}")
+        fut = self._future(steps, future)
+        preds = [m.predict(steps, fut).sort_values(["unique_id", "ds"], kind="stable").reset_index(drop=True)
+                 for m in self.members]
+        out = preds[0][["unique_id", "ds"]].copy()
+        stack = np.column_stack([p["yhat"].to_numpy(dtype=float) for p in preds])
+        out["yhat"] = np.median(stack, axis=1) if self.combine == "median" else np.mean(stack, axis=1)
+        if self.quantiles is None:
+            for col in FORECAST_COLUMNS[3:]:
+                out[col] = preds[0][col].to_numpy(dtype=float)
+            out = order_intervals(out)
+        else:
+            out = add_bands(out, self.quantiles, self.scales)
+        out["unique_id"] = out["unique_id"].astype(str)
+        return out[FORECAST_COLUMNS].reset_index(drop=True)
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON-able summary (for logs and meta)."""
+        return {"label": self.label, "combine": self.combine, "members": len(self.members),
+                "intervals": "model" if self.quantiles is None else "conformal", "exogenous": list(self.exogenous)}

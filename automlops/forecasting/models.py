@@ -1,0 +1,299 @@
+"""The candidate forecasters: statistical models (statsforecast) and machine learning on lags (mlforecast).
+
+Two families answer "what comes next?" differently:
+
+* **Statistical models** fit one small model per series. *ETS* (error–trend–season exponential
+  smoothing) weighs recent points more; *ARIMA* models the series' autocorrelation after
+  differencing; *Theta* extrapolates a damped trend line plus smoothing; *Seasonal naive* repeats the
+  last season and *Naive* the last value – the baselines any model must beat. The ``Auto*``
+  versions pick their own structure by information criteria (AICc), so their search space is tiny
+  (seasonal or not, damped or not).
+* **Machine learning on lag features** turns forecasting into regression: each row's features are
+  the series' own past values (*lags* ``y[t-1]``, ``y[t-12]``...), rolling means of them and
+  calendar fields (month, day of week), and a regressor (LightGBM, XGBoost or a ridge line) learns
+  ``y[t]`` from them, across all series at once. Forecasts are made *recursively*: step 1 is
+  predicted, appended, and becomes a lag for step 2. A *target transform* such as differencing
+  (``y[t] - y[t-1]``, or ``y[t] - y[t-12]``) lets trees – which cannot extrapolate – follow a trend.
+  Optuna searches the lag set, the rolling window, the differencing and the regressor's
+  hyperparameters.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import pandas as pd
+
+from automlops.core.registry import Registry
+from automlops.errors import DataError
+
+__all__ = ["FORECAST_MODELS", "Context", "FittedModel", "ForecastModel", "Suggest"]
+
+LEVELS = (80, 95)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a model needs to know about the data it will be fitted on (fixed for one fit)."""
+
+    freq: str
+    season: int  # steps in one season; 1 when seasonal models are off (too little history)
+    min_length: int  # the shortest series at the earliest backtest cut-off
+    exogenous: tuple[str, ...]
+    seed: int = 0
+
+    @property
+    def max_lag(self) -> int:
+        """Lags and differences together must leave rows to learn from in the shortest series."""
+        return max(1, self.min_length // 3)
+
+
+class Suggest:
+    """``trial.suggest_*`` with the model's name as a prefix (each model keeps its own search space)."""
+
+    def __init__(self, trial: Any, prefix: str) -> None:
+        self.trial, self.prefix = trial, prefix
+
+    def int(self, name: str, low: int, high: int, *, log: bool = False) -> int:
+        return int(self.trial.suggest_int(f"{self.prefix}__{name}", low, high, log=log))
+
+    def float(self, name: str, low: float, high: float, *, log: bool = False) -> float:
+        return float(self.trial.suggest_float(f"{self.prefix}__{name}", low, high, log=log))
+
+    def cat(self, name: str, choices: list[Any]) -> Any:
+        return self.trial.suggest_categorical(f"{self.prefix}__{name}", choices)
+
+
+class FittedModel(Protocol):
+    """A fitted forecaster: ``predict`` returns ``unique_id, ds, yhat`` (+ interval columns if it has them)."""
+
+    def predict(self, h: int, future: pd.DataFrame | None) -> pd.DataFrame: ...
+
+
+@dataclass(frozen=True)
+class ForecastModel:
+    """One candidate: how to fit it, its default settings and its search space."""
+
+    name: str
+    label: str
+    family: str  # "statistical" | "machine learning"
+    seasonal: bool  # needs two full seasons of history
+    uses_exogenous: bool
+    defaults: Callable[[Context], dict[str, Any]]
+    space: Callable[[Suggest, Context], dict[str, Any]]
+    fit: Callable[[pd.DataFrame, Mapping[str, Any], Context], FittedModel]
+
+
+FORECAST_MODELS: Registry[ForecastModel] = Registry("forecasting model")
+
+
+# ---------------------------------------------------------------------------------------------- statistical
+class StatsFitted:
+    """A fitted statsforecast model; predicts with its own 80 % and 95 % intervals."""
+
+    def __init__(self, sf: Any, alias: str) -> None:
+        self.sf, self.alias = sf, alias
+
+    def predict(self, h: int, future: pd.DataFrame | None) -> pd.DataFrame:
+        cols = {self.alias: "yhat"}
+        for level in LEVELS:
+            cols |= {f"{self.alias}-lo-{level}": f"yhat_lo_{level}", f"{self.alias}-hi-{level}": f"yhat_hi_{level}"}
+        out = self.sf.predict(h=h, level=list(LEVELS)).rename(columns=cols)
+        return out[["unique_id", "ds", *[c for c in cols.values() if c in out.columns]]].reset_index(drop=True)
+
+
+def _stats_fit(build: Callable[[Mapping[str, Any], int], Any]) -> Callable[..., FittedModel]:
+    def fit(train: pd.DataFrame, params: Mapping[str, Any], ctx: Context) -> FittedModel:
+        from statsforecast import StatsForecast
+
+        season = ctx.season if params.get("seasonal", True) else 1
+        model = build(params, season)
+        sf = StatsForecast(models=[model], freq=ctx.freq, n_jobs=1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            sf.fit(df=train[["unique_id", "ds", "y"]])
+        return StatsFitted(sf, str(model.alias))
+
+    return fit
+
+
+def _seasonal_flag(s: Suggest, ctx: Context) -> dict[str, Any]:
+    return {"seasonal": bool(s.cat("seasonal", [True, False]))} if ctx.season > 1 else {"seasonal": False}
+
+
+def _auto_ets(p: Mapping[str, Any], m: int) -> Any:
+    from statsforecast.models import AutoETS
+
+    damped = {"auto": None, "damped": True, "undamped": False}[str(p.get("damped", "auto"))]
+    return AutoETS(season_length=m, damped=damped)
+
+
+def _auto_arima(p: Mapping[str, Any], m: int) -> Any:
+    from statsforecast.models import AutoARIMA
+
+    return AutoARIMA(season_length=m)
+
+
+def _auto_theta(p: Mapping[str, Any], m: int) -> Any:
+    from statsforecast.models import AutoTheta
+
+    return AutoTheta(season_length=m, decomposition_type=p.get("decomposition", "multiplicative"))
+
+
+def _seasonal_naive(p: Mapping[str, Any], m: int) -> Any:
+    from statsforecast.models import SeasonalNaive
+
+    return SeasonalNaive(season_length=m)
+
+
+def _naive(p: Mapping[str, Any], m: int) -> Any:
+    from statsforecast.models import Naive
+
+    return Naive()
+
+
+def _seasonal_default(ctx: Context) -> dict[str, Any]:
+    return {"seasonal": ctx.season > 1}
+
+
+FORECAST_MODELS.add("auto_ets", ForecastModel(
+    "auto_ets", "AutoETS", "statistical", False, False, lambda c: {**_seasonal_default(c), "damped": "auto"},
+    lambda s, c: {**_seasonal_flag(s, c), "damped": s.cat("damped", ["auto", "damped", "undamped"])}, _stats_fit(_auto_ets)))
+FORECAST_MODELS.add("auto_arima", ForecastModel(
+    "auto_arima", "AutoARIMA", "statistical", False, False, _seasonal_default, _seasonal_flag,
+    _stats_fit(_auto_arima)))
+FORECAST_MODELS.add("auto_theta", ForecastModel(
+    "auto_theta", "AutoTheta", "statistical", False, False,
+    lambda c: {**_seasonal_default(c), "decomposition": "multiplicative"},
+    lambda s, c: {**_seasonal_flag(s, c), "decomposition": s.cat("decomposition", ["multiplicative", "additive"])},
+    _stats_fit(_auto_theta)))
+FORECAST_MODELS.add("seasonal_naive", ForecastModel(
+    "seasonal_naive", "SeasonalNaive", "statistical", True, False, lambda c: {}, lambda s, c: {},
+    _stats_fit(_seasonal_naive)))
+FORECAST_MODELS.add("naive", ForecastModel(
+    "naive", "Naive", "statistical", False, False, lambda c: {}, lambda s, c: {}, _stats_fit(_naive)))
+
+
+# ---------------------------------------------------------------------------------------------- machine learning
+def lag_sets(ctx: Context) -> dict[str, list[int]]:
+    """Named lag sets that fit the shortest series (the names are what Optuna searches)."""
+    m, cap = ctx.season, ctx.max_lag
+    sets = {"short": [1, 2, 3], "medium": list(range(1, 7))}
+    if m > 1:
+        sets |= {"season": list(range(1, m + 1)), "recent+season": [1, 2, 3, m], "two_seasons": [*range(1, m + 1), 2 * m]}
+    else:
+        sets["long"] = list(range(1, 11))
+    return {k: [lag for lag in v if lag <= cap] or [1] for k, v in sets.items()}
+
+
+def _diff_choices(ctx: Context) -> dict[str, list[int]]:
+    out = {"none": [], "first": [1]}
+    if ctx.season > 1 and ctx.season + 1 <= ctx.max_lag:
+        out |= {"seasonal": [ctx.season], "both": [1, ctx.season]}
+    return out
+
+
+def _date_features(freq: str) -> list[str]:
+    kind = type(pd.tseries.frequencies.to_offset(freq)).__name__
+    table = {"Month": ["month"], "Quar": ["quarter"], "Week": ["week"], "Day": ["dayofweek"],
+             "Hour": ["hour", "dayofweek"], "Minute": ["hour", "minute"]}
+    return next((v for k, v in table.items() if kind.startswith(k) or k in kind), [])
+
+
+def _feature_space(s: Suggest, ctx: Context) -> dict[str, Any]:
+    return {"lags": s.cat("lags", list(lag_sets(ctx))), "window": s.cat("window", ["none", "short", "season"]),
+            "diff": s.cat("diff", list(_diff_choices(ctx))), "calendar": bool(s.cat("calendar", [True, False]))}
+
+
+def _feature_defaults(ctx: Context) -> dict[str, Any]:
+    diffs = _diff_choices(ctx)
+    return {"lags": "season" if ctx.season > 1 else "medium", "window": "short",
+            "diff": "both" if "both" in diffs else "first", "calendar": True}
+
+
+class MLFitted:
+    """A fitted mlforecast pipeline (recursive forecasts; intervals come from the backtest: conformal)."""
+
+    def __init__(self, fc: Any, exogenous: tuple[str, ...]) -> None:
+        self.fc, self.exogenous = fc, exogenous
+
+    def predict(self, h: int, future: pd.DataFrame | None) -> pd.DataFrame:
+        if self.exogenous and future is None:
+            raise DataError(f"this model uses exogenous column(s) {', '.join(self.exogenous)}: give their future "
+                            "values for every forecast step")
+        x_df = None if not self.exogenous or future is None else future[["unique_id", "ds", *self.exogenous]]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out = self.fc.predict(h=h, X_df=x_df)
+        return out.rename(columns={"m": "yhat"})[["unique_id", "ds", "yhat"]].reset_index(drop=True)
+
+
+def _ml_fit(build: Callable[[Mapping[str, Any], int], Any]) -> Callable[..., FittedModel]:
+    def fit(train: pd.DataFrame, params: Mapping[str, Any], ctx: Context) -> FittedModel:
+        from mlforecast import MLForecast
+        from mlforecast.lag_transforms import RollingMean
+        from mlforecast.target_transforms import Differences
+
+        windows = {"none": None, "short": 3, "season": max(3, ctx.season)}
+        window = windows[str(params.get("window", "none"))]
+        diffs = _diff_choices(ctx).get(str(params.get("diff", "none")), [])
+        fc = MLForecast(models={"m": build(params, ctx.seed)}, freq=ctx.freq,
+                        lags=lag_sets(ctx)[str(params.get("lags", "short"))],
+                        lag_transforms={1: [RollingMean(window_size=window)]} if window and window <= ctx.max_lag
+                        else None,
+                        date_features=_date_features(ctx.freq) if params.get("calendar") else None,
+                        target_transforms=[Differences(diffs)] if diffs else None, num_threads=1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fc.fit(train[["unique_id", "ds", "y", *ctx.exogenous]], static_features=[])
+        return MLFitted(fc, ctx.exogenous)
+
+    return fit
+
+
+def _lightgbm(p: Mapping[str, Any], seed: int) -> Any:
+    import lightgbm as lgb
+
+    return lgb.LGBMRegressor(n_estimators=int(p.get("n_estimators", 200)), learning_rate=float(p.get(
+        "learning_rate", 0.05)), num_leaves=int(p.get("num_leaves", 15)), min_child_samples=int(p.get(
+            "min_child_samples", 5)), subsample=0.9, subsample_freq=1, random_state=seed, n_jobs=1, verbosity=-1)
+
+
+def _xgboost(p: Mapping[str, Any], seed: int) -> Any:
+    import xgboost as xgb
+
+    return xgb.XGBRegressor(n_estimators=int(p.get("n_estimators", 200)), learning_rate=float(p.get(
+        "learning_rate", 0.05)), max_depth=int(p.get("max_depth", 4)), min_child_weight=float(p.get(
+            "min_child_weight", 1.0)), subsample=0.9, random_state=seed, n_jobs=1, tree_method="hist")
+
+
+def _ridge(p: Mapping[str, Any], seed: int) -> Any:
+    from sklearn.linear_model import Ridge
+
+    return Ridge(alpha=float(p.get("alpha", 1.0)))
+
+
+def _boost_space(s: Suggest, c: Context) -> dict[str, Any]:
+    return {**_feature_space(s, c), "n_estimators": s.int("n_estimators", 50, 500, log=True),
+            "learning_rate": s.float("learning_rate", 0.01, 0.3, log=True)}
+
+
+FORECAST_MODELS.add("lightgbm", ForecastModel(
+    "lightgbm", "LightGBM on lags", "machine learning", False, True,
+    lambda c: {**_feature_defaults(c), "n_estimators": 200, "learning_rate": 0.05, "num_leaves": 15,
+               "min_child_samples": 5},
+    lambda s, c: {**_boost_space(s, c), "num_leaves": s.int("num_leaves", 4, 64, log=True),
+                  "min_child_samples": s.int("min_child_samples", 2, 30, log=True)}, _ml_fit(_lightgbm)))
+FORECAST_MODELS.add("xgboost", ForecastModel(
+    "xgboost", "XGBoost on lags", "machine learning", False, True,
+    lambda c: {**_feature_defaults(c), "n_estimators": 200, "learning_rate": 0.05, "max_depth": 4,
+               "min_child_weight": 1.0},
+    lambda s, c: {**_boost_space(s, c), "max_depth": s.int("max_depth", 2, 8),
+                  "min_child_weight": s.float("min_child_weight", 0.5, 20.0, log=True)}, _ml_fit(_xgboost)))
+FORECAST_MODELS.add("ridge", ForecastModel(
+    "ridge", "Ridge (linear) on lags", "machine learning", False, True,
+    lambda c: {**_feature_defaults(c), "alpha": 1.0},
+    lambda s, c: {**_feature_space(s, c), "alpha": s.float("alpha", 1e-3, 1e3, log=True)}, _ml_fit(_ridge)))
