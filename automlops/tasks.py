@@ -11,6 +11,9 @@ never branch on a task name to find them: they look the task up here.
 * :data:`ANSWERS` – ``kind -> "module:function"``: the function that turns a saved model of that
   kind and a table into its answer columns (``prediction``; ``score`` + ``is_anomaly``; the
   forecast with its intervals). The kind is what ``meta.json`` says the model is.
+* :data:`FIGURES` – ``kind -> "module:function"``: the plots of such a model (forecast with its
+  intervals, cluster projection, anomaly-score histogram), drawn from ``meta.json`` alone, so the
+  dashboard shows them for a model saved months ago as for one trained a second ago.
 
 Adding a task is two registrations, not a new branch in every surface.
 """
@@ -27,8 +30,8 @@ import pandas as pd
 from automlops.core.registry import Registry
 from automlops.errors import ConfigError
 
-__all__ = ["ANSWERS", "ENGINE_TASKS", "TASK_ENGINES", "TaskEngine", "TrainOptions", "answer_table",
-           "build_engine", "parse_contamination"]
+__all__ = ["ANSWERS", "ENGINE_TASKS", "FIGURES", "TASK_ENGINES", "TaskEngine", "TrainOptions", "answer_table",
+           "build_engine", "metric_direction", "parse_contamination", "report_figures"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,7 @@ class TaskEngine:
     module: str  # where the engine class lives, imported on first use
     cls: str
     build_kwargs: Callable[[TrainOptions], dict[str, Any]]
+    direction: str = "maximize"  # of the engine's default metric (for a progress chart drawn before any result)
     requires: Mapping[str, str] = field(default_factory=dict)  # option -> why it is needed
     refuses: Mapping[str, str] = field(default_factory=dict)  # option -> what to use instead
 
@@ -70,7 +74,7 @@ class TaskEngine:
             if getattr(options, option) not in (None, "", False):
                 raise ConfigError(f"--{option.replace('_', '-')} does not apply to --task {self.task}: {instead}")
 
-    def engine_class(self) -> type:
+    def engine_class(self) -> Any:
         return getattr(importlib.import_module(self.module), self.cls)  # type: ignore[no-any-return]
 
     def build(self, options: TrainOptions) -> Any:
@@ -99,7 +103,7 @@ TASK_ENGINES.add("timeseries", TaskEngine(
     "timeseries", "automlops.forecasting", "ForecastingEngine",
     lambda o: {"target": o.target, "time_column": o.time_column, "series_id": o.series_id, "horizon": o.horizon,
                "freq": o.freq, "metric": o.metric, "preset": o.preset, "models": o.models, "seed": o.seed},
-    requires={"target": "the column to forecast", "time_column": "the column that says when each value was seen"},
+    direction="minimize", requires={"target": "the column to forecast", "time_column": "the column that says when each value was seen"},
     refuses={"label": "forecasting has no anomaly labels", "reference": "forecasting has no reference groups"}))
 TASK_ENGINES.add("clustering", TaskEngine(
     "clustering", "automlops.clustering", "ClusteringEngine",
@@ -114,6 +118,16 @@ TASK_ENGINES.add("anomaly", TaskEngine(
                "seed": o.seed},
     refuses={"target": "anomaly detection has no target; a column of known anomalies is --label COL",
              "reference": "a column of known anomalies is --label COL", **_NOT_SUPERVISED}))
+
+def metric_direction(task: str | None, metric: str | None) -> str:
+    """"maximize" or "minimize" for ``metric`` (the task's default metric when ``None``)."""
+    from automlops.core.metrics import get_metric
+
+    if task in TASK_ENGINES:
+        entry = TASK_ENGINES.get(str(task))
+        return str(entry.engine_class().metrics.get(metric).direction) if metric else entry.direction
+    return get_metric(metric).direction if metric else "maximize"
+
 
 ENGINE_TASKS = ("timeseries", "clustering", "anomaly")  # the tasks trained by an engine of their own
 
@@ -131,10 +145,25 @@ ANSWERS.add("anomaly", "automlops.anomaly:predict_table")
 ANSWERS.add("forecasting", "automlops.forecasting:predict_table")
 
 
+def _function(path: str) -> Any:
+    module, _, function = path.partition(":")
+    return getattr(importlib.import_module(module), function)
+
+
 def answer_table(model: Any, meta: dict[str, Any], frame: pd.DataFrame) -> pd.DataFrame:
     """The answer columns of a non-tabular model for ``frame`` (see :data:`ANSWERS`)."""
-    kind = str(meta.get("kind") or "tabular")
-    module, _, function = ANSWERS.get(kind).partition(":")
-    answer: Callable[[Any, dict[str, Any], pd.DataFrame], pd.DataFrame] = getattr(
-        importlib.import_module(module), function)
+    answer: Callable[[Any, dict[str, Any], pd.DataFrame], pd.DataFrame] = _function(
+        ANSWERS.get(str(meta.get("kind") or "tabular")))
     return answer(model, meta, frame)
+
+
+FIGURES: Registry[str] = Registry("model kind with figures")
+FIGURES.add("clustering", "automlops.clustering:figures")
+FIGURES.add("anomaly", "automlops.anomaly:figures")
+FIGURES.add("forecasting", "automlops.forecasting:figures")
+
+
+def report_figures(meta: dict[str, Any]) -> dict[str, Any]:
+    """The plots of a saved model of a non-tabular kind, drawn from its ``meta.json`` alone (plotly figures)."""
+    kind = str(meta.get("kind") or "tabular")
+    return dict(_function(FIGURES.get(kind))(meta)) if kind in FIGURES else {}

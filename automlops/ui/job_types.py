@@ -32,7 +32,7 @@ class TrainRequest:
 
     dataset: str
     version: int
-    target: str
+    target: str | None  # None: clustering and anomaly detection have no target
     task: str | None = None
     metric: str | None = None
     preset: str = "fast"
@@ -44,10 +44,35 @@ class TrainRequest:
     time_budget: float | None = None
     seed: int = 0
     model_name: str | None = None
+    # forecasting, clustering and anomaly detection (see automlops.tasks.TrainOptions)
+    time_column: str | None = None
+    series_id: str | None = None
+    horizon: int | None = None
+    freq: str | None = None
+    reference: str | None = None
+    contamination: float | str = "auto"
+    label: str | None = None
+    select_by_label: bool = False
 
     @property
     def name(self) -> str:
         return self.model_name or self.dataset
+
+    @property
+    def uses_engine(self) -> bool:
+        """Trained by an engine of its own (forecasting, clustering, anomaly), not the tabular runner."""
+        from automlops.tasks import ENGINE_TASKS
+
+        return self.task in ENGINE_TASKS
+
+    @property
+    def headline(self) -> str:
+        """What the training is about, in words: "predicting 'y'", "forecasting 'y'", "finding clusters"."""
+        if self.task == "clustering":
+            return "finding clusters"
+        if self.task == "anomaly":
+            return "detecting anomalies"
+        return f"{'forecasting' if self.task == 'timeseries' else 'predicting'} '{self.target}'"
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -114,6 +139,8 @@ class JobResult:
     tracking_uri: str
     diagnostics: dict[str, Any] | None
     notes: list[str] = field(default_factory=list)
+    kind: str = "tabular"  # the saved model's kind: tabular, clustering, anomaly, forecasting
+    report: dict[str, Any] | None = None  # the artifact's meta (plots and tables of a non-tabular kind)
 
     def to_json(self) -> str:
         data = {f.name: getattr(self, f.name) for f in fields(self)}

@@ -84,18 +84,12 @@ def run_training(request: TrainRequest, *, settings: Settings, tracker: Tracker 
     _prepare(tracker)
     from automlops.mlops.store import ModelStore
     from automlops.tabular.persist import save_model
-    from automlops.tabular.runner import AutoMLRunner
 
     r = request
     frame, dataset = _load(r, settings)
     _stage(emit, f"loaded {dataset['name']} v{dataset['version']:04d} ({dataset['rows']} rows)")
-    runner = AutoMLRunner(
-        r.target, task=r.task, metric=r.metric, preset=r.preset, search=r.search, validation=r.validation,
-        models=list(r.models) if r.models else None, ensemble=r.ensemble, n_trials=r.n_trials,
-        time_budget=r.time_budget, seed=r.seed, tracker=tracker, dataset=dataset, run_name=r.name,
-        callbacks=[emit], started_at=started_at, stop_event=stop_event)
     try:
-        result = runner.fit(frame).result_
+        result = _fit(r, frame, dataset, tracker, emit, stop_event, started_at)
     except Cancelled:  # the driver stopped before refitting: nothing to publish
         raise JobCancelled() from None
     if stop_event.is_set():  # cancelled while the model was being refitted: never publish it
@@ -103,7 +97,8 @@ def run_training(request: TrainRequest, *, settings: Settings, tracker: Tracker 
     _stage(emit, "saving the model")
     stored = save_model(result, ModelStore(settings=settings), r.name, dataset=dataset)
     _name_run(tracker, result.run_id, f"{stored.name}-v{stored.version}")
-    diagnostics, notes = _diagnostics(result, frame, tracker, emit)
+    kind = result.artifact.kind
+    diagnostics, notes = (None, []) if kind != "tabular" else _diagnostics(result, frame, tracker, emit)
     problem = result.problem
     return JobResult(
         task=problem.task.value, metric=problem.metric, direction=problem.direction,
@@ -111,7 +106,33 @@ def run_training(request: TrainRequest, *, settings: Settings, tracker: Tracker 
         test_score=result.test_score, test_metrics=dict(result.test_metrics),
         leaderboard=result.leaderboard, trials=result.trials,
         decisions=[str(d) for d in result.decisions], model_name=stored.name, model_version=stored.version,
-        run_id=result.run_id, tracking_uri=tracking_uri, diagnostics=diagnostics, notes=notes)
+        run_id=result.run_id, tracking_uri=tracking_uri, diagnostics=diagnostics, notes=notes, kind=kind,
+        report=None if kind == "tabular" else dict(stored.meta))
+
+
+def _fit(r: TrainRequest, frame: pd.DataFrame, dataset: dict[str, Any], tracker: Tracker | None, emit: Emit,
+         stop_event: threading.Event, started_at: float) -> FitResult:
+    """The tabular runner for classification/regression; the task's own engine otherwise."""
+    if not r.uses_engine:
+        from automlops.tabular.runner import AutoMLRunner
+
+        return AutoMLRunner(
+            r.target, task=r.task, metric=r.metric, preset=r.preset, search=r.search, validation=r.validation,
+            models=list(r.models) if r.models else None, ensemble=r.ensemble, n_trials=r.n_trials,
+            time_budget=r.time_budget, seed=r.seed, tracker=tracker, dataset=dataset, run_name=r.name,
+            callbacks=[emit], started_at=started_at, stop_event=stop_event).fit(frame).result_
+    from automlops.search.driver import DriverConfig, SearchDriver
+    from automlops.tasks import TrainOptions, build_engine
+
+    options = TrainOptions(target=r.target, time_column=r.time_column, series_id=r.series_id, horizon=r.horizon,
+                           freq=r.freq, contamination=r.contamination, label=r.label,
+                           select_by_label=r.select_by_label, reference=r.reference, metric=r.metric,
+                           preset=r.preset, models=r.models, seed=r.seed)
+    config = DriverConfig(preset=r.preset, search=r.search, n_trials=r.n_trials, time_budget=r.time_budget,
+                          seed=r.seed, started_at=started_at, run_name=r.name, dataset=dataset)
+    driver = SearchDriver(build_engine(str(r.task), options), config, tracker=tracker, callbacks=[emit],
+                          stop_event=stop_event)
+    return driver.fit(frame)
 
 
 def _name_run(tracker: Tracker | None, run_id: str | None, name: str) -> None:

@@ -27,7 +27,9 @@ if TYPE_CHECKING:
 __all__ = ["prefill", "render"]
 
 SELECTION = {"preset": "Automatic (preset)", "manual": "Manual (select)", "ensemble": "Custom ensemble"}
-TASKS = ("auto", "classification", "regression")
+TASKS = ("auto", "classification", "regression", "timeseries", "clustering", "anomaly")
+TASK_LABELS = {"auto": "Auto-detect", "classification": "Classification", "regression": "Regression",
+               "timeseries": "Time-series forecasting", "clustering": "Clustering", "anomaly": "Anomaly detection"}
 MAX_TRIALS, MAX_BUDGET_S, MAX_WEIGHT = 2000, 86_400, 10.0
 SOON_SOURCES = {"Model Registry": "fine-tune or retrain a registered model — not available in this version",
                 "Upload .pkl": "bring your own serialised model — not available in this version"}
@@ -49,7 +51,7 @@ def _default_target(dataset: str, columns: list[str]) -> int:
     return columns.index(known) if known in columns else len(columns) - 1
 
 
-def _data(lake: DataLake) -> tuple[str, int, pd.DataFrame, str] | None:
+def _data(lake: DataLake) -> tuple[str, int, pd.DataFrame] | None:
     datasets = lake.list_datasets()
     if not datasets:
         st.info("No datasets yet — add a CSV in the Data Lake, or load the demo datasets there.")
@@ -57,7 +59,7 @@ def _data(lake: DataLake) -> tuple[str, int, pd.DataFrame, str] | None:
         return None
     st.subheader("1 · Data")
     ws, names = state.workspace(), [d.name for d in datasets]
-    c1, c2, c3 = st.columns(3)
+    c1, c2 = st.columns(2)
     dataset = c1.selectbox("Dataset", names, index=names.index(ws.dataset) if ws and ws.dataset in names else 0,
                            key="train_dataset")
     info = datasets[names.index(dataset)]
@@ -68,30 +70,32 @@ def _data(lake: DataLake) -> tuple[str, int, pd.DataFrame, str] | None:
     entry = next(v for v in info.versions if v.version == version)
     state.set_workspace(dataset, version)
     frame = _load(str(lake.root), dataset, version, entry.sha256)
-    columns = [str(c) for c in frame.columns]
-    target = c3.selectbox("Target column (what to predict)", columns, index=_default_target(dataset, columns),
-                          key=f"train_target_{dataset}")
-    st.caption(f"{entry.rows} rows × {len(columns)} columns · SHA-256 {entry.sha256[:12]}…")
-    return dataset, version, frame, target
+    st.caption(f"{entry.rows} rows × {frame.shape[1]} columns · SHA-256 {entry.sha256[:12]}…")
+    return dataset, version, frame
 
 
-def _task(frame: pd.DataFrame, target: str) -> tuple[Problem, str | None]:
+def _task(frame: pd.DataFrame, dataset: str) -> tuple[Problem | None, str | None, dict[str, Any]]:
+    """(the tabular problem or None, the task asked for or None = auto, the request's task fields)."""
     from automlops.core.problem import infer_problem
+    from automlops.tasks import ENGINE_TASKS
 
     st.subheader("2 · Task and model source")
+    choice = st.radio("Task", TASKS, format_func=TASK_LABELS.__getitem__, horizontal=True, key="train_task")
+    if choice in ENGINE_TASKS:
+        from automlops.ui.task_forms import engine_task_fields
+
+        return None, choice, engine_task_fields(choice, frame, dataset)
+    columns = [str(c) for c in frame.columns]
+    target = st.selectbox("Target column (what to predict)", columns, index=_default_target(dataset, columns),
+                          key=f"train_target_{dataset}")
     inferred = infer_problem(frame, target)
-    labels = {"auto": f"Auto-detect ({inferred.task.value})", "classification": "Classification",
-              "regression": "Regression"}
-    choice = st.radio("Task", TASKS, format_func=lambda t: labels[t], horizontal=True, key="train_task")
-    st.caption("Why: " + inferred.reasons[0] + ". Clustering, time series and anomaly detection "
-               "have their own engines.")
+    st.caption(f"Auto-detect would choose **{inferred.task.value}**. Why: " + inferred.reasons[0] + ".")
     problem = inferred if choice == "auto" else infer_problem(frame, target, task=choice)
-    task = None if choice == "auto" else problem.task.value
     st.radio("Model source", ["AutoML (standard libraries)"], key="train_source",
              captions=["scikit-learn, XGBoost and LightGBM models, searched and tuned for you"])
     st.radio("Not available yet", list(SOON_SOURCES), index=None, disabled=True, key="train_source_soon",
              captions=list(SOON_SOURCES.values()), label_visibility="collapsed")
-    return problem, task
+    return problem, None if choice == "auto" else problem.task.value, {"target": target}
 
 
 def _ensemble(problem: Problem, names: list[str], label: dict[str, str]) -> tuple[list[str], Any]:
@@ -247,7 +251,11 @@ def prefill(request: TrainRequest, task: str | None = None) -> None:
         "train_search": r.search, "train_trials": min(int(r.n_trials or 0), MAX_TRIALS),
         "train_budget": min(int(r.time_budget or 0), MAX_BUDGET_S),
         "train_seed": int(r.seed), f"train_name_{r.dataset}": r.name}
-    if r.task or task:
+    if r.uses_engine:
+        from automlops.ui.task_forms import prefill_values
+
+        values.update(prefill_values(r))
+    elif r.task or task:
         values.update(_task_values(r, str(r.task or task)))
     st.session_state.update(values)
     state.set_workspace(r.dataset, r.version)
@@ -258,15 +266,23 @@ def render(lake: DataLake) -> TrainRequest | None:
     data = _data(lake)
     if data is None:
         return None
-    dataset, version, frame, target = data
-    problem, task = _task(frame, target)
-    models, ensemble, problem_to_fix = _models(problem)
-    choices = _search(problem, frame[target].dropna(), n_columns=frame.shape[1] - 1)
+    dataset, version, frame = data
+    problem, task, fields = _task(frame, dataset)
+    if problem is None:  # forecasting, clustering, anomaly detection: the task's own engine
+        from automlops.ui.task_forms import engine_models, engine_search
+
+        models, problem_to_fix = engine_models(str(task))
+        problem_to_fix = problem_to_fix or fields.pop("problem", None)
+        choices: dict[str, Any] = {"ensemble": "auto", **engine_search(str(task))}
+    else:
+        models, ensemble, problem_to_fix = _models(problem)
+        choices = {"ensemble": ensemble, **_search(problem, frame[fields["target"]].dropna(),
+                                                   n_columns=frame.shape[1] - 1)}
     name = st.text_input("Save the model as", value=dataset, key=f"train_name_{dataset}",
                          help="1-64 letters, digits, '_' or '-'; each training saves a new version")
     if problem_to_fix:
         st.warning(f"Before training: {problem_to_fix}.")
     if not st.button("Start training", type="primary", key="train_start", disabled=problem_to_fix is not None):
         return None
-    return TrainRequest(dataset=dataset, version=version, target=target, task=task, models=models,
-                        ensemble=ensemble, model_name=name.strip() or None, **choices)
+    return TrainRequest(dataset=dataset, version=version, task=task, models=models,
+                        model_name=name.strip() or None, **fields, **choices)

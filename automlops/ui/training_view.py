@@ -45,16 +45,16 @@ def _live_panel(job_id: str) -> None:
     if not snap.running:
         st.rerun()  # the whole page: results replace the progress panel
     r = snap.request
-    st.subheader(f"Training '{r.name}' on {r.dataset} v{r.version:04d} → predicting '{r.target}'")
+    st.subheader(f"Training '{r.name}' on {r.dataset} v{r.version:04d} → {r.headline}")
     if snap.status == "queued":
         _queued(job, snap)
         return
     components.show_job_progress(snap)
     if snap.history:
-        from automlops.core.metrics import get_metric
+        from automlops.tasks import metric_direction
 
         metric = r.metric or "score"
-        direction = get_metric(r.metric).direction if r.metric else "maximize"
+        direction = metric_direction(r.task, r.metric)
         components.show_chart(components.history_chart(_history_frame(snap), metric, direction), key="live-history")
     else:
         st.info("The first trials are running; the optimisation chart appears as soon as one finishes.")
@@ -99,7 +99,8 @@ def _results(snap: jobs.JobSnapshot) -> None:
     c2.metric(f"Test {res.metric}", f"{res.test_score:.4f}", help="scored once, on rows no model ever saw")
     c3.metric("Trials", len(res.trials))
     c4.metric("Time", f"{snap.elapsed:.1f} s")
-    tabs = st.tabs(["Leaderboard", "Test metrics", "Optimisation", "Diagnostics", "Decisions"])
+    tabs = st.tabs(["Leaderboard", "Test metrics", "Optimisation",
+                    "Diagnostics" if res.kind == "tabular" else "Results", "Decisions"])
     with tabs[0]:
         components.leaderboard_table(res.leaderboard)
     with tabs[1]:
@@ -109,6 +110,10 @@ def _results(snap: jobs.JobSnapshot) -> None:
     with tabs[3]:
         if res.diagnostics:
             components.show_diagnostics(res.diagnostics, key="res-diag")
+        elif res.report:
+            from automlops.ui.task_report import render_report
+
+            render_report(res.kind, res.report, key="res-report")
         else:
             st.info("No diagnostics for this run.")
     with tabs[4]:

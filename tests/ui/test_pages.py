@@ -105,7 +105,9 @@ def test_train_form_offers_the_whole_configuration(ui_home: Path, iris_lake: Dat
     assert at.selectbox(key="train_dataset").value == "iris"
     assert at.selectbox(key="train_target_iris").value == "target"
     assert any("task inferred as classification" in t for t in texts(at.caption))
-    assert at.radio(key="train_task").options[0] == "Auto-detect (classification)"
+    assert at.radio(key="train_task").options == ["Auto-detect", "Classification", "Regression",
+                                                  "Time-series forecasting", "Clustering", "Anomaly detection"]
+    assert any("Auto-detect would choose **classification**" in t for t in texts(at.caption))
     soon = at.radio(key="train_source_soon")
     assert soon.disabled and soon.options == ["Model Registry", "Upload .pkl"]
     assert at.radio(key="train_preset").options == ["fast", "medium", "best"]

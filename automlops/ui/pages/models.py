@@ -105,6 +105,12 @@ with right:
                    + ("; the shipped model was then refitted on all rows, test rows included"
                       if meta.get("refit_on_all_rows") else ""))
 
+if str(meta.get("kind") or "tabular") != "tabular":
+    from automlops.ui.task_report import render_report
+
+    with st.expander("Results: plots and tables", expanded=True):
+        render_report(str(meta["kind"]), meta, key="models-report")
+
 with st.expander("Metadata (meta.json)"):
     st.json(meta, expanded=False)
 
@@ -127,10 +133,14 @@ if upload is not None:
         from automlops.core.csv_safety import to_people_csv
         from automlops.mlops.ingest import read_csv_robust
         from automlops.tabular.predict import predict_frame
+        from automlops.tasks import answer_table
 
         frame = read_csv_robust(upload.getvalue(), max_bytes=settings.max_upload_bytes).frame
         loaded = load_model(str(store.root), chosen.name, chosen.version, str(meta.get("model_sha256")))
-        predictions = predict_frame(loaded.model, loaded.meta, frame)
+        if str(meta.get("kind") or "tabular") == "tabular":
+            predictions = predict_frame(loaded.model, loaded.meta, frame)
+        else:  # clusters, anomaly scores and flags, or the forecast for the file's future timestamps
+            predictions = answer_table(loaded.model, loaded.meta, frame)
         st.success(f"{len(predictions)} predictions from {chosen.ref}.")
         st.dataframe(predictions.head(200), hide_index=True)
         st.download_button(":material/download: predictions.csv", to_people_csv(predictions), file_name="predictions.csv",
