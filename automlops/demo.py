@@ -29,6 +29,7 @@ class DemoDataset(NamedTuple):
     target: str
     task: TaskType
     note: str
+    time_column: str | None = None  # forecasting: the column that says when
 
 
 def _sklearn(loader_name: str, *, class_names: bool) -> Callable[[], pd.DataFrame]:
@@ -64,6 +65,15 @@ def _cars() -> pd.DataFrame:
     return frame
 
 
+def _co2() -> pd.DataFrame:
+    """Monthly mean CO₂ at Mauna Loa from statsmodels' weekly series (5 empty months interpolated)."""
+    from statsmodels.datasets import co2
+
+    weekly = co2.load_pandas().data["co2"]
+    monthly = weekly.resample("MS").mean().interpolate()
+    return pd.DataFrame({"month": monthly.index, "co2": monthly.to_numpy()})
+
+
 DEMO_DATASETS: dict[str, DemoDataset] = {
     "breast_cancer": DemoDataset(
         _sklearn("load_breast_cancer", class_names=True), "target", TaskType.CLASSIFICATION,
@@ -89,6 +99,10 @@ DEMO_DATASETS: dict[str, DemoDataset] = {
         _cars, "Miles_per_Gallon", TaskType.REGRESSION,
         "Cars (vega_datasets): 398 cars from 1970-1982 (8 without MPG dropped), engine, weight, "
         "origin and a 'Year' date; target 'Miles_per_Gallon' — regression"),
+    "co2": DemoDataset(
+        _co2, "co2", TaskType.TIMESERIES,
+        "Mauna Loa CO2 (statsmodels): 526 monthly means 1958-2001, time column 'month'; target 'co2' "
+        "(ppm; a trend and a yearly season) — time-series forecasting", time_column="month"),
 }
 
 

@@ -77,20 +77,22 @@ def test_the_scanner_sees_imports() -> None:
     assert "automlops.core.problem" in found and "optuna" in found
 
 
-@pytest.mark.parametrize("folder", ["core", "mlops", "tabular", "search"])
+ENGINES = ("tabular", "forecasting", "clustering", "anomaly")
+ENGINE_MODULES = tuple(f"automlops.{e}" for e in (*ENGINES, "vision", "stability"))
+
+
+@pytest.mark.parametrize("folder", ["core", "mlops", "search", *ENGINES])
 def test_engines_never_import_ui_frameworks(folder: str) -> None:
     assert _violations(folder, UI_LIBRARIES) == []
 
 
 def test_mlops_never_imports_engines_or_ui() -> None:
-    engines = ("automlops.tabular", "automlops.vision", "automlops.stability", "automlops.ui",
-               "automlops.serving", "automlops.cli")
+    engines = (*ENGINE_MODULES, "automlops.tasks", "automlops.ui", "automlops.serving", "automlops.cli")
     assert _violations("mlops", engines) == []
 
 
 def test_the_search_driver_never_imports_an_engine_or_the_ui() -> None:
-    forbidden = ("automlops.tabular", "automlops.vision", "automlops.stability", "automlops.ui",
-                 "automlops.serving", "automlops.cli")
+    forbidden = (*ENGINE_MODULES, "automlops.tasks", "automlops.ui", "automlops.serving", "automlops.cli")
     assert _violations("search", forbidden) == []
 
 
@@ -100,10 +102,16 @@ def test_core_imports_nothing_internal_but_errors() -> None:
     assert _violations("core", internal, allowed) == []
 
 
-def test_engines_do_not_import_the_ui_layer() -> None:
-    layers = ("automlops.ui", "automlops.serving", "automlops.cli")
-    assert _violations("tabular", layers) == []
-    assert _violations("core", layers) == []
+@pytest.mark.parametrize("folder", ["core", *ENGINES])
+def test_engines_do_not_import_the_ui_layer(folder: str) -> None:
+    layers = ("automlops.ui", "automlops.serving", "automlops.cli", "automlops.tasks")
+    assert _violations(folder, layers) == []
+
+
+@pytest.mark.parametrize("engine", ["forecasting", "clustering", "anomaly"])
+def test_the_new_engines_do_not_reach_into_each_other(engine: str) -> None:
+    others = tuple(f"automlops.{e}" for e in ("forecasting", "clustering", "anomaly") if e != engine)
+    assert _violations(engine, others) == []
 
 
 _WRITE_METHODS = ("pop", "update", "clear")  # exporting credentials for a library is a write, not a read

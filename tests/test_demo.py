@@ -16,7 +16,7 @@ from automlops.mlops.lake import DataLake
 
 EXPECTED_SHAPES = {
     "breast_cancer": (569, 31), "wine": (178, 14), "iris": (150, 5),
-    "diabetes": (442, 11), "penguins": (344, 8), "cars": (398, 9),
+    "diabetes": (442, 11), "penguins": (344, 8), "cars": (398, 9), "co2": (526, 2),
 }
 
 
@@ -74,11 +74,15 @@ def test_registry_task_matches_the_target(name: str) -> None:
     target = load_demo(name)[spec.target]
     if spec.task is TaskType.CLASSIFICATION:
         assert 2 <= target.nunique() <= 3 and target.dtype == object
+    elif spec.task is TaskType.TIMESERIES:  # a regular monthly series, no gap, no missing value
+        times = load_demo(name)[spec.time_column]
+        assert pd.infer_freq(times) == "MS" and target.notna().all() and times.is_monotonic_increasing
     else:
         assert spec.task is TaskType.REGRESSION
         assert pd.api.types.is_float_dtype(target) and target.nunique() > 50
-    loader, target_name, task, note = spec  # the registry entries unpack as tuples
-    assert callable(loader) and target_name == spec.target and task.value in ("classification", "regression")
+    loader, target_name, task, note, time_column = spec  # the registry entries unpack as tuples
+    assert callable(loader) and target_name == spec.target and task is spec.task
+    assert (time_column is not None) == (task is TaskType.TIMESERIES)
     assert note
 
 
