@@ -268,7 +268,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         raise DataError(f"no such file: {args.csv}")
     if args.proba and (loaded.meta.get("task") != "classification" or not hasattr(loaded.model, "predict_proba")):
         raise ConfigError("--proba needs a classification model with probabilities")
-    frame = read_csv_robust(Path(args.csv), max_bytes=settings.max_upload_bytes).frame
+    frame = read_csv_robust(Path(args.csv), max_bytes=settings.max_upload_bytes, min_columns=1).frame
     if str(loaded.meta.get("kind") or "tabular") == "tabular":
         answered = predict_frame(loaded.model, loaded.meta, frame, proba=args.proba)
         classes = list(loaded.model.classes_) if args.proba else []
@@ -311,7 +311,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     if args.future:
         if not Path(args.future).is_file():
             raise DataError(f"no such file: {args.future}")
-        future = read_csv_robust(Path(args.future), max_bytes=settings.max_upload_bytes).frame
+        future = read_csv_robust(Path(args.future), max_bytes=settings.max_upload_bytes, min_columns=1).frame
     from automlops.forecasting import forecast_table
 
     out = forecast_table(loaded.model, loaded.meta, args.horizon, future)
@@ -408,27 +408,38 @@ def _one_line(text: str) -> str:
 
 
 def _without_arrow() -> None:
-    """Keep pandas from loading pyarrow, which no command uses: ~35 MB less memory per process.
+    """Keep pandas from loading pyarrow, which it does not need here: ~35 MB less memory per process.
 
     pandas imports pyarrow as soon as it is installed (to offer Arrow-backed columns), and MLflow
-    installs it. The studio reads and writes CSV, JSON and skops only, so the CLI marks the module
-    as absent before pandas is first imported; an import of it would then fail loudly, not quietly
-    use memory. (Has no effect where pandas is imported already, as in a test session.)
+    installs it. The studio reads and writes CSV, JSON and skops, so the CLI tells *pandas* that
+    the module is absent before pandas is first imported. A library that really uses pyarrow
+    (statsforecast's fugue backend, for forecasting) still imports it when it asks for it itself.
+    (Has no effect where pandas is imported already, as in a test session.)
     """
     if "pandas" not in sys.modules and "pyarrow" not in sys.modules:
-        sys.meta_path.insert(0, _NoArrow())
+        sys.meta_path.insert(0, _NoArrowForPandas())
 
 
-class _NoArrow:
-    """An import hook that answers "not installed" for pyarrow (see :func:`_without_arrow`).
+class _NoArrowForPandas:
+    """An import hook that answers "not installed" when pandas asks for pyarrow (see :func:`_without_arrow`).
 
-    (A ``None`` entry in ``sys.modules`` would also stop the import, but libraries that look the
-    module up there, as scikit-learn does, would then find ``None`` instead of nothing.)
+    It looks at who is importing: the first frame outside the import machinery. Only an import
+    made from pandas' own modules is refused; anyone else gets pyarrow as usual. (A ``None`` entry
+    in ``sys.modules`` would stop every import of it, and libraries that look the module up there,
+    as scikit-learn does, would find ``None`` instead of nothing.)
     """
 
     def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
-        if name == "pyarrow" or name.startswith("pyarrow."):
-            raise ModuleNotFoundError("pyarrow is not used by the automlops command line", name=name)
+        if (name == "pyarrow" or name.startswith("pyarrow.")) and _importer().startswith("pandas"):
+            raise ModuleNotFoundError("pyarrow is not used by pandas in the automlops command line", name=name)
+
+
+def _importer() -> str:
+    """The module that executes the ``import`` being resolved (skipping importlib's own frames)."""
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_globals.get("__name__", "").startswith(("importlib", "_frozen_importlib")):
+        frame = frame.f_back  # type: ignore[assignment]
+    return str(frame.f_globals.get("__name__", "")) if frame is not None else ""
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -75,12 +75,14 @@ class IngestResult:
 
 
 def read_csv_robust(source: str | Path | bytes | IO[bytes], *, max_bytes: int, max_columns: int | None = None,
-                    max_field_chars: int | None = None) -> IngestResult:
+                    max_field_chars: int | None = None, min_columns: int = 2) -> IngestResult:
     """Read a CSV from a path, raw bytes or a binary file object, detecting its dialect.
 
     A ``str`` is a file path, never CSV text. Raises :class:`DataError` (with a message a
     student can act on) for empty, binary, oversized, too wide, undecodable or malformed
-    tables. ``max_columns`` and ``max_field_chars`` default to the Settings.
+    tables. ``max_columns`` and ``max_field_chars`` default to the Settings. A table to train on
+    needs two columns (one is usually a sign of a wrong delimiter); rows to predict may have one
+    (``min_columns=1``: the future months a forecaster is asked about, say).
     """
     if max_columns is None or max_field_chars is None:
         from automlops.config import get_settings
@@ -95,7 +97,7 @@ def read_csv_robust(source: str | Path | bytes | IO[bytes], *, max_bytes: int, m
         raise DataError("the file contains only blank lines: there is no header and no data")
     delimiter = _detect_delimiter(text)
     _check_width(text, delimiter, max_columns)
-    header = _check_shape(text, delimiter, max_field_chars)
+    header = _check_shape(text, delimiter, max_field_chars, min_columns)
     decimal = _detect_decimal(text, delimiter)
     frame = _parse(text, delimiter, decimal, header)
     return IngestResult(parse_date_columns(frame), encoding, delimiter, decimal, len(data))
@@ -253,12 +255,12 @@ def _field_limit(limit: int) -> Iterator[None]:
             csv.field_size_limit(previous)
 
 
-def _check_shape(text: str, delimiter: str, max_field_chars: int) -> list[str]:
+def _check_shape(text: str, delimiter: str, max_field_chars: int, min_columns: int = 2) -> list[str]:
     """Validate the header, field sizes and that every row has as many fields; return the header."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         with _field_limit(max_field_chars):
-            return _check_rows(reader, delimiter)
+            return _check_rows(reader, delimiter, min_columns)
     except csv.Error as exc:
         if "field larger than field limit" in str(exc):
             raise DataError(f"line {reader.line_num} has a field longer than {max_field_chars} characters (the "
@@ -266,10 +268,10 @@ def _check_shape(text: str, delimiter: str, max_field_chars: int) -> list[str]:
         raise DataError(f"the CSV could not be parsed: {exc}") from None
 
 
-def _check_rows(reader: Any, delimiter: str) -> list[str]:
+def _check_rows(reader: Any, delimiter: str, min_columns: int = 2) -> list[str]:
     header: list[str] = next((row for row in reader if any(f.strip() for f in row)), [])
     names = [name.strip() for name in header]
-    if len(names) < 2:
+    if not names or len(names) < min_columns:
         shown = repr(header[0][:60]) if header else "''"
         raise DataError(
             f"only one column was found (header {shown}): the delimiter must be a comma, a "

@@ -135,7 +135,7 @@ if upload is not None:
         from automlops.tabular.predict import predict_frame
         from automlops.tasks import answer_table
 
-        frame = read_csv_robust(upload.getvalue(), max_bytes=settings.max_upload_bytes).frame
+        frame = read_csv_robust(upload.getvalue(), max_bytes=settings.max_upload_bytes, min_columns=1).frame
         loaded = load_model(str(store.root), chosen.name, chosen.version, str(meta.get("model_sha256")))
         if str(meta.get("kind") or "tabular") == "tabular":
             predictions = predict_frame(loaded.model, loaded.meta, frame)
