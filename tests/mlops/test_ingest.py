@@ -198,3 +198,11 @@ def test_floats_round_trip_to_the_last_bit() -> None:
     frame = pd.DataFrame({"x": values, "y": values[::-1]})
     read = read_csv_robust(frame.to_csv(index=False).encode(), max_bytes=LIMIT).frame
     assert (read["x"].to_numpy() == values).all() and (read["y"].to_numpy() == values[::-1]).all()
+
+
+def test_one_column_is_refused_for_training_but_read_for_predicting() -> None:
+    data = b"month\n2002-01-01\n2002-02-01\n"
+    with pytest.raises(DataError, match="only one column was found"):
+        read_csv_robust(data, max_bytes=10_000)  # a table to train on: usually a wrong delimiter
+    frame = read_csv_robust(data, max_bytes=10_000, min_columns=1).frame  # the months to forecast
+    assert list(frame.columns) == ["month"] and str(frame["month"].dtype) == "datetime64[ns]" and len(frame) == 2
