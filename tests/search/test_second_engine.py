@@ -1,4 +1,4 @@
-"""A second engine (KMeans clustering) runs through the same SearchDriver: the protocol is real."""
+"""A second engine (clustering, here KMeans only) runs through the same SearchDriver: the protocol is real."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ import pytest
 from sklearn.datasets import load_iris
 from sklearn.metrics import adjusted_rand_score
 
+from automlops.clustering import CLUSTER_PRESETS, ClusteringEngine
 from automlops.config import Settings
 from automlops.core.fit import FitResult
 from automlops.core.results import ProgressEvent
 from automlops.mlops.tracking import Tracker
 from automlops.search.driver import DriverConfig, SearchDriver
-from automlops.tabular.clustering import CLUSTER_PRESETS, ClusteringEngine
 from automlops.tabular.presets import PRESETS
 
 
@@ -32,7 +32,8 @@ def test_kmeans_engine_through_the_driver(iris_features, settings: Settings, emp
     shutil.copyfile(empty_db, settings.home / "mlflow.db")
     tracker = Tracker(settings=settings)
     events: list[ProgressEvent] = []
-    driver = SearchDriver(ClusteringEngine(seed=0), DriverConfig(preset="fast", n_trials=8, run_name="iris-k"),
+    driver = SearchDriver(ClusteringEngine(seed=0, models=["kmeans"]),
+                          DriverConfig(preset="fast", n_trials=8, run_name="iris-k"),
                           tracker=tracker, callbacks=[events.append])
     result = driver.fit(X)
 
@@ -61,8 +62,16 @@ def test_kmeans_engine_through_the_driver(iris_features, settings: Settings, emp
 
 def test_presets_are_scoped_per_engine(iris_features) -> None:  # type: ignore[no-untyped-def]
     X, _ = iris_features
-    assert CLUSTER_PRESETS.names() == ["fast"] and "medium" in PRESETS
+    assert CLUSTER_PRESETS.names() == ["fast", "medium", "best"] and "medium" in PRESETS
+    assert CLUSTER_PRESETS.get("medium") is not PRESETS.get("medium")
     from automlops.errors import ConfigError
 
-    with pytest.raises(ConfigError, match="unknown clustering preset 'medium'"):
-        SearchDriver(ClusteringEngine(), DriverConfig(preset="medium", n_trials=2)).fit(X)
+    with pytest.raises(ConfigError, match="unknown clustering preset 'turbo'"):
+        SearchDriver(ClusteringEngine(), DriverConfig(preset="turbo", n_trials=2)).fit(X)
+
+
+def test_the_old_import_path_still_works() -> None:
+    from automlops import clustering
+    from automlops.tabular import clustering as old
+
+    assert old.ClusteringEngine is clustering.ClusteringEngine and old.CLUSTER_PRESETS is CLUSTER_PRESETS

@@ -1,0 +1,210 @@
+"""The clustering algorithms the engine searches, each with its Optuna search space.
+
+Clustering algorithms differ in what they think a *cluster* is:
+
+* **centroid** methods (KMeans, MiniBatchKMeans) – round groups around a centre; you give *k*;
+* **model-based** (GaussianMixture) – each cluster is a Gaussian bell, possibly stretched or
+  tilted (``covariance_type``), so elongated groups are allowed; you give *k*;
+* **hierarchical** (AgglomerativeClustering, Birch) – rows are merged step by step into a tree,
+  which is cut into *k* groups; ``linkage`` says how the distance between two groups is measured;
+* **density** methods (DBSCAN, HDBSCAN) – a cluster is a dense region separated by sparse ones; *k*
+  is not given but found, and rows in sparse regions are **noise** (label ``-1``).
+
+DBSCAN's radius ``eps`` only means something relative to the distances in *this* data, so it is
+searched as a quantile of the **k-distance** (each row's distance to its ``min_samples``-th
+neighbour, Ester et al. 1996): the search explores "eps covers the 60 %…98 % densest rows" rather
+than raw numbers that fit one data set and not another.
+
+Every entry says whether the fitted model can place *new* rows itself (``predict``) or needs an
+assigner fitted on its result (:mod:`automlops.clustering.assign`). Extend the engine by
+registering another :class:`ClusterModel`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from automlops.core.registry import Registry
+
+__all__ = ["CLUSTER_MODELS", "ClusterModel", "DataScale", "Suggest", "data_scale"]
+
+KDIST_SAMPLE = 2000  # rows used to measure k-distances (enough for stable quantiles)
+KDIST_MAX_NEIGHBOURS = 16
+
+
+class Suggest:
+    """``trial.suggest_*`` with the model's name as a prefix (``kmeans__n_clusters``), so each model's
+    space stays separate inside the one study that searches across models."""
+
+    def __init__(self, trial: Any, prefix: str) -> None:
+        self.trial, self.prefix = trial, prefix
+
+    def int(self, name: str, low: int, high: int, *, log: bool = False) -> int:
+        return int(self.trial.suggest_int(f"{self.prefix}__{name}", low, high, log=log))
+
+    def float(self, name: str, low: float, high: float, *, log: bool = False) -> float:
+        return float(self.trial.suggest_float(f"{self.prefix}__{name}", low, high, log=log))
+
+    def cat(self, name: str, choices: list[Any]) -> Any:
+        return self.trial.suggest_categorical(f"{self.prefix}__{name}", choices)
+
+
+@dataclass(frozen=True)
+class DataScale:
+    """What the search spaces need to know about the (preprocessed) training rows."""
+
+    n_rows: int
+    k_max: int
+    kdist: np.ndarray = field(repr=False)  # sorted k-distances, column j = distance to the (j+1)-th neighbour
+
+    def eps(self, min_samples: int, quantile: float) -> float:
+        """DBSCAN radius: the ``quantile`` of the distance to the ``min_samples``-th neighbour (self included)."""
+        column = min(max(min_samples - 1, 1), self.kdist.shape[1]) - 1
+        return max(float(np.quantile(self.kdist[:, column], quantile)), 1e-9)
+
+
+def data_scale(X: np.ndarray, k_max: int, seed: int) -> DataScale:
+    """Measure the k-distances of ``X`` (on a sample of at most KDIST_SAMPLE rows)."""
+    from sklearn.neighbors import NearestNeighbors
+
+    rng = np.random.default_rng(seed)
+    sample = X[rng.choice(len(X), KDIST_SAMPLE, replace=False)] if len(X) > KDIST_SAMPLE else X
+    k = min(KDIST_MAX_NEIGHBOURS, len(sample) - 1)
+    distances, _ = NearestNeighbors(n_neighbors=k + 1).fit(sample).kneighbors(sample)
+    return DataScale(len(X), k_max, distances[:, 1:])
+
+
+@dataclass(frozen=True)
+class ClusterModel:
+    """One clustering algorithm: how to build it, its search space and defaults.
+
+    ``assigner`` names an entry of :data:`automlops.clustering.assign.ASSIGNERS` for algorithms
+    without ``predict`` (None: the model assigns new rows itself). ``max_rows`` caps the rows an
+    algorithm whose cost grows with n² may be given.
+    """
+
+    name: str
+    label: str
+    build: Callable[[dict[str, Any], int], Any]
+    search_space: Callable[[Suggest, DataScale], dict[str, Any]]
+    defaults: Callable[[DataScale], dict[str, Any]]
+    assigner: str | None = None
+    noise: bool = False  # labels rows as noise (-1)
+    max_rows: int | None = None
+
+
+CLUSTER_MODELS: Registry[ClusterModel] = Registry("clustering model")
+
+
+def _k(s: Suggest, scale: DataScale) -> int:
+    return s.int("n_clusters", 2, scale.k_max)
+
+
+def _kmeans(p: dict[str, Any], seed: int) -> Any:
+    from sklearn.cluster import KMeans
+
+    return KMeans(n_clusters=int(p["n_clusters"]), init=p.get("init", "k-means++"), n_init=int(p.get("n_init", 4)),
+                  random_state=seed)
+
+
+CLUSTER_MODELS.add("kmeans", ClusterModel(
+    "kmeans", "KMeans", _kmeans,
+    lambda s, c: {"n_clusters": _k(s, c), "init": s.cat("init", ["k-means++", "random"]),
+                  "n_init": s.int("n_init", 2, 8)},
+    lambda c: {"n_clusters": min(3, c.k_max), "init": "k-means++", "n_init": 4}))
+
+
+def _minibatch(p: dict[str, Any], seed: int) -> Any:
+    from sklearn.cluster import MiniBatchKMeans
+
+    return MiniBatchKMeans(n_clusters=int(p["n_clusters"]), batch_size=int(p.get("batch_size", 1024)), n_init=3,
+                           random_state=seed)
+
+
+CLUSTER_MODELS.add("minibatch_kmeans", ClusterModel(
+    "minibatch_kmeans", "MiniBatchKMeans", _minibatch,
+    lambda s, c: {"n_clusters": _k(s, c), "batch_size": s.cat("batch_size", [256, 1024, 4096])},
+    lambda c: {"n_clusters": min(3, c.k_max), "batch_size": 1024}))
+
+
+def _gmm(p: dict[str, Any], seed: int) -> Any:
+    from sklearn.mixture import GaussianMixture
+
+    return GaussianMixture(n_components=int(p["n_clusters"]), covariance_type=p.get("covariance_type", "full"),
+                           n_init=int(p.get("n_init", 2)), reg_covar=1e-4, random_state=seed)
+
+
+CLUSTER_MODELS.add("gaussian_mixture", ClusterModel(
+    "gaussian_mixture", "GaussianMixture", _gmm,
+    lambda s, c: {"n_clusters": _k(s, c), "covariance_type": s.cat("covariance_type",
+                                                                    ["full", "tied", "diag", "spherical"]),
+                  "n_init": s.int("n_init", 1, 3)},
+    lambda c: {"n_clusters": min(3, c.k_max), "covariance_type": "full", "n_init": 2}))
+
+
+def _agglomerative(p: dict[str, Any], seed: int) -> Any:
+    from sklearn.cluster import AgglomerativeClustering
+
+    return AgglomerativeClustering(n_clusters=int(p["n_clusters"]), linkage=p.get("linkage", "ward"))
+
+
+CLUSTER_MODELS.add("agglomerative", ClusterModel(
+    "agglomerative", "AgglomerativeClustering", _agglomerative,
+    lambda s, c: {"n_clusters": _k(s, c), "linkage": s.cat("linkage", ["ward", "complete", "average"])},
+    lambda c: {"n_clusters": min(3, c.k_max), "linkage": "ward"}, assigner="knn", max_rows=20_000))
+
+
+def _birch(p: dict[str, Any], seed: int) -> Any:
+    from sklearn.cluster import Birch
+
+    return Birch(n_clusters=int(p["n_clusters"]), threshold=float(p.get("threshold", 0.5)),
+                 branching_factor=int(p.get("branching_factor", 50)))
+
+
+CLUSTER_MODELS.add("birch", ClusterModel(
+    "birch", "Birch", _birch,
+    lambda s, c: {"n_clusters": _k(s, c), "threshold": s.float("threshold", 0.05, 1.5, log=True),
+                  "branching_factor": s.int("branching_factor", 20, 100)},
+    lambda c: {"n_clusters": min(3, c.k_max), "threshold": 0.3, "branching_factor": 50}))
+
+
+def _dbscan(p: dict[str, Any], seed: int) -> Any:
+    from sklearn.cluster import DBSCAN
+
+    return DBSCAN(eps=float(p["eps"]), min_samples=int(p["min_samples"]))
+
+
+def _dbscan_space(s: Suggest, c: DataScale) -> dict[str, Any]:
+    min_samples = s.int("min_samples", 3, KDIST_MAX_NEIGHBOURS)
+    quantile = s.float("eps_quantile", 0.6, 0.98)
+    return {"min_samples": min_samples, "eps_quantile": round(quantile, 4), "eps": c.eps(min_samples, quantile)}
+
+
+CLUSTER_MODELS.add("dbscan", ClusterModel(
+    "dbscan", "DBSCAN", _dbscan, _dbscan_space,
+    lambda c: {"min_samples": 5, "eps_quantile": 0.9},  # eps follows from these in the search space
+    assigner="core", noise=True, max_rows=50_000))
+
+
+def _hdbscan(p: dict[str, Any], seed: int) -> Any:
+    from sklearn.cluster import HDBSCAN
+
+    return HDBSCAN(min_cluster_size=int(p["min_cluster_size"]), min_samples=int(p.get("min_samples", 5)),
+                   cluster_selection_method=p.get("cluster_selection_method", "eom"), copy=True)
+
+
+def _hdbscan_space(s: Suggest, c: DataScale) -> dict[str, Any]:
+    top = max(6, min(c.n_rows // 4, 500))
+    return {"min_cluster_size": s.int("min_cluster_size", 5, top, log=True), "min_samples": s.int("min_samples", 1, 15),
+            "cluster_selection_method": s.cat("cluster_selection_method", ["eom", "leaf"])}
+
+
+CLUSTER_MODELS.add("hdbscan", ClusterModel(
+    "hdbscan", "HDBSCAN", _hdbscan, _hdbscan_space,
+    lambda c: {"min_cluster_size": max(5, min(c.n_rows // 20, 100)), "min_samples": 5,
+               "cluster_selection_method": "eom"},
+    assigner="knn", noise=True, max_rows=50_000))

@@ -1,0 +1,98 @@
+"""The clustering engine through the search driver: every algorithm, the reference column, the artifact."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from automlops.clustering import CLUSTER_MODELS, CLUSTER_PRESETS, ClusteringEngine
+from automlops.core.fit import FitResult
+from automlops.errors import ConfigError
+from automlops.search.driver import DriverConfig, SearchDriver
+from tests.clustering.conftest import fit
+
+
+def _train_rows(result: FitResult, n: int) -> np.ndarray:
+    return np.setdiff1d(np.arange(n), result.test_rows)
+
+
+@pytest.mark.parametrize("model", CLUSTER_MODELS.names())
+def test_each_algorithm_fits_and_assigns_new_rows(iris: pd.DataFrame, model: str) -> None:
+    X = iris.drop(columns="species")
+    result = fit(X, n_trials=4, models=[model], max_clusters=6)
+    assert result.best_model == model and result.artifact.kind == "clustering"
+    new_rows = X.iloc[result.test_rows]
+    labels = result.artifact.obj.predict(new_rows)
+    assert labels.dtype.kind == "i" and len(labels) == len(new_rows)
+    assert set(labels.tolist()) <= set(result.artifact.meta["clusters"]) | {-1}
+    assert set(result.test_metrics) == {"silhouette", "calinski_harabasz", "davies_bouldin"}
+    assert (result.artifact.meta["assigner"] is None) == (CLUSTER_MODELS.get(model).assigner is None)
+
+
+@pytest.mark.parametrize("model", ["agglomerative", "dbscan", "hdbscan"])
+def test_the_assigner_agrees_with_the_fit_labels_on_training_rows(iris: pd.DataFrame, model: str) -> None:
+    X = iris.drop(columns="species")
+    result = fit(X, n_trials=4, models=[model], max_clusters=6)
+    pipe = result.artifact.obj
+    train = X.iloc[_train_rows(result, len(X))]
+    agreement = float(np.mean(pipe.predict(train) == pipe[-1].labels_))
+    assert agreement >= 0.95
+    assert any(d.topic == "assigner" and "cannot place new rows" in d.message for d in result.decisions)
+
+
+def test_the_reference_is_reported_and_never_used_to_choose(iris: pd.DataFrame, iris_result: FitResult) -> None:
+    without = fit(iris.drop(columns="species"), n_trials=14, models=["kmeans", "gaussian_mixture", "agglomerative"])
+    assert without.best_model == iris_result.best_model and dict(without.best_params) == dict(iris_result.best_params)
+    X = iris.drop(columns="species")
+    assert np.array_equal(without.artifact.obj.predict(X), iris_result.artifact.obj.predict(X))
+    assert "species" not in iris_result.input_columns
+    scores = iris_result.artifact.meta["reference_scores"]
+    assert scores["column"] == "species" and set(scores) >= {"ari", "nmi", "train", "test"}
+    assert set(scores["test"]) == {"ari", "nmi"} and scores["ari"] > 0.4 and 0 < scores["nmi"] <= 1
+    assert without.artifact.meta["reference_scores"] is None
+
+
+def test_meta_is_json_and_describes_the_clusters(iris_result: FitResult) -> None:
+    meta = iris_result.artifact.meta
+    json.dumps(meta)
+    k = meta["n_clusters"]
+    assert len(meta["cluster_sizes"]) == k == len(meta["clusters"])
+    assert sum(meta["cluster_sizes"]) + meta["noise_count"] == meta["n_train_rows"] == 120
+    profile = meta["profile"]
+    assert [r["cluster"] for r in profile] == meta["clusters"]
+    assert {"cluster", "size", "share", "petal length (cm)"} <= set(profile[0])
+    assert abs(sum(r["share"] for r in profile) - 1) < 1e-3
+    projection = meta["projection"]
+    assert len(projection["x"]) == len(projection["y"]) == len(projection["cluster"]) == 120
+    assert len(projection["explained_variance"]) == 2 and 0.5 < sum(projection["explained_variance"]) <= 1
+    assert meta["input_columns"] == list(iris_result.input_columns)
+    assert set(iris_result.artifact.files) == {"projection.html", "profile.csv"}
+    assert "cdn.plot.ly" in iris_result.artifact.files["projection.html"]
+    assert iris_result.artifact.files["profile.csv"].startswith("cluster,size,share")
+
+
+def test_the_projection_is_sampled_on_large_tables() -> None:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(np.vstack([rng.normal(0, 1, (1600, 3)), rng.normal(6, 1, (1600, 3))]), columns=list("abc"))
+    result = fit(frame, n_trials=2, models=["kmeans"])
+    assert len(result.artifact.meta["projection"]["x"]) == 2000 and result.artifact.meta["n_train_rows"] == 2560
+
+
+def test_presets_and_choices_are_registries() -> None:
+    assert CLUSTER_PRESETS.names() == ["fast", "medium", "best"]
+    assert CLUSTER_PRESETS.get("best").time_budget is not None
+    with pytest.raises(ConfigError, match="unknown clustering model 'spectral'"):
+        SearchDriver(ClusteringEngine(models=["spectral"]), DriverConfig(preset="fast", n_trials=1)).fit(
+            pd.DataFrame({"a": range(20), "b": range(20)}))
+    with pytest.raises(ConfigError, match="unknown clustering metric"):
+        SearchDriver(ClusteringEngine(metric="accuracy"), DriverConfig(preset="fast", n_trials=1)).fit(
+            pd.DataFrame({"a": range(20), "b": range(20)}))
+
+
+def test_other_metrics_can_select(iris: pd.DataFrame) -> None:
+    result = fit(iris.drop(columns="species"), n_trials=4, models=["kmeans"], metric="davies_bouldin")
+    assert result.problem.metric == "davies_bouldin" and result.problem.direction == "minimize"
+    assert result.test_score == result.test_metrics["davies_bouldin"]
