@@ -172,10 +172,10 @@ class ForecastingEngine:
 
     def feature_schema(self) -> dict[str, Any]:
         """What predict expects: the time column, the series id, the exogenous numbers."""
-        cols = [{"name": self.time_column, "kind": "datetime", "role": "time"}]
+        cols = [{"name": self.time_column, "kind": "datetime", "role": "time", "nullable": False}]
         if self.series_id:
-            cols.append({"name": self.series_id, "kind": "categorical", "role": "series_id"})
-        cols += [{"name": c, "kind": "numeric", "role": "exogenous"} for c in self.data.exogenous]
+            cols.append({"name": self.series_id, "kind": "categorical", "role": "series_id", "nullable": False})
+        cols += [{"name": c, "kind": "numeric", "role": "exogenous", "nullable": False} for c in self.data.exogenous]
         return {"features": cols, "dropped": {}, "freq": self.data.freq, "horizon": self.h, "target": self.target}
 
     def _fingerprint(self) -> str:

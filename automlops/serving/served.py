@@ -75,6 +75,17 @@ class ServedModel:
         proba = self._final.predict_proba(X).tolist() if self._proba else None
         return predictions.tolist(), proba
 
+    def smoke_test(self) -> None:
+        """Score one plausible row (``schema.example_row``); ModelError if that fails or looks wrong."""
+        from automlops.errors import ModelError
+
+        try:
+            predictions, proba = self.predict_records([self.schema.example_row()])
+        except Exception as exc:
+            raise ModelError(f"{self.name} v{self.version} failed its smoke test on an example row: {exc}") from exc
+        if len(predictions) != 1 or (proba is not None and len(proba[0]) != len(self.classes or ())):
+            raise ModelError(f"{self.name} v{self.version} answered the smoke test with the wrong shape")
+
     def answer(self, prepared: PreparedRows) -> dict[str, Any]:
         """The response fields for these rows: predictions, and probabilities for classifiers."""
         predictions, proba = self.predict(prepared)
@@ -150,6 +161,24 @@ class ForecastModel(ServedModel):
     def __post_init__(self) -> None:
         super().__post_init__()
         self._proba, self.classes = False, None
+
+    def smoke_test(self) -> None:
+        """Forecast one step of every series; ModelError if that fails or gives no finite value.
+
+        (A model with exogenous inputs needs their future values to forecast at all: nothing to try.)
+        """
+        import numpy as np
+
+        from automlops.errors import ModelError
+
+        if self.meta.get("exogenous"):
+            return
+        try:
+            table = self.forecast(1, None)
+        except Exception as exc:
+            raise ModelError(f"{self.name} v{self.version} failed its smoke test (a one-step forecast): {exc}") from exc
+        if not len(table) or not np.isfinite(np.asarray(table["yhat"], dtype=float)).all():
+            raise ModelError(f"{self.name} v{self.version} answered its one-step smoke forecast with no finite value")
 
     def forecast(self, horizon: int | None, records: list[dict[str, Any]] | None) -> Any:
         """The forecast frame (``unique_id, ds, yhat`` and the 80/95 % bounds); DataError if impossible."""
