@@ -85,8 +85,14 @@ def predict_request_body(served: ServedModel, *, max_rows: int, unknown: str) ->
     for feature in served.schema.features:  # a full date-time, as the schema's format says
         if feature.kind == DATETIME:
             row_example[feature.name] = f"{row_example[feature.name]}T00:00:00Z"
-    example = {"records": [row_example]}
-    return {"required": True, "content": {"application/json": {"schema": {"anyOf": [records, split]},
+    example: dict[str, Any] = {"records": [row_example]}
+    shapes = [records, split]
+    if served.kind == "forecasting":  # a forecaster is asked how far ahead (rows are then optional)
+        horizon = int(served.meta.get("horizon") or 1)
+        ahead = {"type": "object", "title": "Horizon (steps ahead of every series)", "required": ["horizon"],
+                 "additionalProperties": False, "properties": {"horizon": {"type": "integer", "minimum": 1}}}
+        shapes, example = [ahead, records, split], {"horizon": horizon}
+    return {"required": True, "content": {"application/json": {"schema": {"anyOf": shapes},
                                                                 "example": example}}}
 
 

@@ -128,3 +128,12 @@ def test_a_horizon_sent_to_a_model_that_does_not_forecast_is_422(anomaly_api) ->
     client, _ = anomaly_api
     r = client.post("/predict", json={"horizon": 3}, headers=AUTH)
     assert r.status_code == 422 and "forecasting" in r.json()["error"]["message"]
+
+
+def test_the_docs_example_of_a_forecaster_asks_for_its_horizon_and_scores(forecast_api) -> None:  # type: ignore[no-untyped-def]
+    client, stored = forecast_api
+    body = client.get("/openapi.json").json()["paths"]["/predict"]["post"]["requestBody"]["content"]
+    example = body["application/json"]["example"]
+    assert example == {"horizon": stored.meta["horizon"]}
+    r = client.post("/predict", json=example, headers=AUTH)
+    assert r.status_code == 200 and r.json()["n_rows"] == stored.meta["horizon"]
