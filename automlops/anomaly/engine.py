@@ -1,0 +1,268 @@
+"""``AnomalyEngine``: unsupervised anomaly detection searched by the same driver as every task.
+
+Anomaly detection ranks rows by how unlike the rest they are. There is usually no column saying
+which rows *are* anomalies, so the engine works in three parts:
+
+1. **Search.** Optuna tries PyOD detectors (:mod:`automlops.anomaly.detectors`) and their
+   hyperparameters on 80 % of the rows (a fifth is kept aside to test the final model). Each
+   candidate is judged by the unsupervised criterion of :mod:`automlops.anomaly.selection` –
+   agreement with a panel of diverse default detectors – or, when a label column of known anomalies
+   is given *and* ``select_by_label=True``, by ROC-AUC (or PR-AUC, precision@k) against it.
+2. **Choose.** The best candidate of each of the top few detector families is averaged into a
+   rank ensemble (without labels: always, it is the safer bet; with labels: only when it scores
+   better than the best single one on the training rows).
+3. **Threshold and refit.** Scores become 0/1 flags at a threshold set by ``contamination`` (the
+   expected share of anomalies: given, or estimated by a median + 3·MAD rule). The model scored on
+   the test rows is kept as ``Artifact.tested_obj``; the shipped model is refitted on every row.
+
+A label column is never a feature; it only evaluates (and, if asked, selects).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+
+from automlops.anomaly.detectors import DETECTORS, PANEL, fit_detector
+from automlops.anomaly.finalize import finalize_anomaly
+from automlops.anomaly.labels import parse_label
+from automlops.anomaly.model import Member
+from automlops.anomaly.selection import (
+    ANOMALY_METRICS,
+    LABEL_METRICS,
+    Panel,
+    RankCalibrator,
+    agreement,
+    rank_scores,
+)
+from automlops.core.features import HIGH_CARDINALITY
+from automlops.core.fit import ValidationSummary
+from automlops.core.metrics import MetricContext
+from automlops.core.problem import Problem, TaskType
+from automlops.core.registry import Registry
+from automlops.errors import ConfigError, DataError
+from automlops.search.deadline import DeadlineExceeded, interrupt_at
+from automlops.search.engine import (
+    Candidate,
+    Choice,
+    DecisionLog,
+    Evaluation,
+    Finalized,
+    SearchPlan,
+    TrialOutcome,
+)
+from automlops.search.trials import pack_arrays, unpack_arrays
+from automlops.tabular.preprocessing import FeaturePlan, build_preprocessor, plan_features
+from automlops.tabular.zoo import Suggest
+
+__all__ = ["ANOMALY_PRESETS", "AnomalyEngine", "AnomalyPreset", "MIN_ROWS"]
+
+MIN_ROWS = 10
+
+
+@dataclass(frozen=True)
+class AnomalyPreset:
+    name: str
+    n_trials: int | None
+    time_budget: float | None
+    ensemble_size: int
+    description: str
+
+
+ANOMALY_PRESETS: Registry[AnomalyPreset] = Registry("anomaly preset")
+for _p in (AnomalyPreset("fast", 12, None, 3, "each detector's defaults, a few tuned; ensemble of 3 families"),
+           AnomalyPreset("medium", 40, None, 5, "about 40 trials; ensemble of the 5 most agreeing families"),
+           AnomalyPreset("best", 120, None, 5, "about 120 trials; ensemble of the 5 most agreeing families")):
+    ANOMALY_PRESETS.add(_p.name, _p)
+
+
+def _check_contamination(value: float | str) -> float | str:
+    if isinstance(value, str):
+        if value.strip().lower() == "auto":
+            return "auto"
+        try:
+            value = float(value)
+        except ValueError:
+            raise ConfigError(f"contamination must be 'auto' or a number in (0, 0.5], not {value!r}") from None
+    if isinstance(value, bool) or not (0.0 < float(value) <= 0.5):
+        raise ConfigError(f"contamination must be in (0, 0.5] (the expected share of anomalies), not {value!r}")
+    return float(value)
+
+
+class AnomalyEngine:
+    """PyOD anomaly detection searched by the driver (see the module docstring)."""
+
+    name = "anomaly"
+    kind = "anomaly"
+    models = DETECTORS
+    presets = ANOMALY_PRESETS
+    metrics = ANOMALY_METRICS
+
+    def __init__(self, *, label: str | None = None, contamination: float | str = "auto",
+                 select_by_label: bool = False, metric: str | None = None, preset: str = "medium",
+                 models: Sequence[str] | None = None, seed: int = 0, test_size: float = 0.2) -> None:
+        self.label, self.select_by_label, self.seed, self.test_size = label or None, select_by_label, seed, test_size
+        self.contamination = _check_contamination(contamination)
+        self.preset = ANOMALY_PRESETS.get(preset)
+        if select_by_label and self.label is None:
+            raise ConfigError("select_by_label needs a label column of known anomalies (label=...)")
+        self.metric = metric or ("roc_auc" if select_by_label else "agreement")
+        ANOMALY_METRICS.get(self.metric)
+        if (self.metric in LABEL_METRICS) != select_by_label:
+            raise ConfigError(f"metric '{self.metric}' " + ("needs labels: pass label=... and select_by_label=True"
+                                                            if not select_by_label else
+                                                            "uses no labels; with select_by_label choose one of: "
+                                                            + ", ".join(LABEL_METRICS)))
+        self.model_names = [DETECTORS.get(m).name for m in models] if models else DETECTORS.names()
+        self._cache: dict[str, Evaluation] = {}
+
+    # ------------------------------------------------------------------ prepare
+    def prepare(self, data: pd.DataFrame, log: DecisionLog) -> SearchPlan:
+        if not isinstance(data, pd.DataFrame) or len(data) < MIN_ROWS:
+            n = len(data) if isinstance(data, pd.DataFrame) else 0
+            raise DataError(f"anomaly detection needs a table of at least {MIN_ROWS} rows (got {n})")
+        self.data = data.reset_index(drop=True)
+        self.y: np.ndarray | None = None
+        if self.label is not None:
+            self.y, how = parse_label(self.data, self.label)
+            log("label", how + "; it is never a feature, only used to "
+                + ("select and evaluate" if self.select_by_label else "evaluate"))
+        spec = ANOMALY_METRICS.get(self.metric)
+        self.problem = Problem(TaskType.ANOMALY, None, spec.name, spec.direction,
+                               reasons=(f"metric {spec.name}: {spec.explanation}",))
+        self.plan = self._plan_features(log)
+        test_rows = self._split(log)
+        self.prep = build_preprocessor(self.plan, scale=True, encoding="onehot")
+        self.Xt = np.asarray(self.prep.fit_transform(self.train[self.plan.input_columns]), dtype=float)
+        if self.Xt.shape[1] == 0 or float(np.ptp(self.Xt, axis=0).max(initial=0.0)) == 0.0:
+            raise DataError("every feature is constant on the training rows: no row can stand out")
+        self.panel = self._fit_panel(log)
+        reason = ("no labels: each candidate is scored by its agreement with the panel's consensus on the rows it "
+                  "was fitted on" if self.metric == "agreement" else
+                  f"{self.metric} against the known anomalies of the {len(self.train)} training rows")
+        log("validation", reason)
+        digest = hashlib.sha256(self.Xt.tobytes() + str((self.label, self.metric)).encode()).hexdigest()[:16]
+        return SearchPlan(problem=self.problem, validation=ValidationSummary("in-sample", 1, reason),
+                          test_rows=test_rows, n_steps=1, models=tuple(self.model_names), fingerprint=digest,
+                          input_columns=tuple(self.plan.input_columns), feature_schema=self.plan.schema())
+
+    def _plan_features(self, log: DecisionLog) -> FeaturePlan:
+        exclude = (self.label,) if self.label else ()
+        plan = plan_features(self.data, self.problem, exclude=exclude)
+        for f in [f for f in plan.features if f.kind == HIGH_CARDINALITY]:
+            plan.features.remove(f)
+            plan.dropped[f.name] = ("too many categories for one-hot columns, and target encoding needs a target "
+                                    "that anomaly detection does not have")
+        if not plan.features:
+            raise DataError("no usable feature columns are left: " + "; ".join(f"'{c}' ({w})"
+                                                                         for c, w in plan.dropped.items()))
+        for col, why in plan.dropped.items():
+            log("data", f"column '{col}' dropped: {why}")
+        return plan
+
+    def _split(self, log: DecisionLog) -> np.ndarray:
+        order = np.random.default_rng(self.seed).permutation(len(self.data))
+        cut = int(round(len(self.data) * (1 - self.test_size)))
+        train_rows, test_rows = np.sort(order[:cut]), np.sort(order[cut:])
+        self.train, self.test = self.data.iloc[train_rows], self.data.iloc[test_rows]
+        self.y_train = None if self.y is None else self.y[train_rows]
+        self.y_test = None if self.y is None else self.y[test_rows]
+        if self.select_by_label and (self.y_train is None or self.y_train.sum() == 0):
+            raise DataError(f"label column '{self.label}' marks no anomaly among the {len(train_rows)} training rows, "
+                            "so it cannot select a detector; mark known anomalies with 1 or drop select_by_label")
+        log("data", f"{len(self.plan.input_columns)} feature column(s) imputed, scaled to unit variance and one-hot "
+                    f"encoded, so no column dominates distances; {len(test_rows)} random rows (seed {self.seed}) kept "
+                    "aside to test the final model")
+        return test_rows
+
+    def _fit_panel(self, log: DecisionLog) -> Panel:
+        ranks, members = {}, {}
+        for name in PANEL:
+            detector, scores = fit_detector(DETECTORS.get(name), {}, self.Xt, self.seed)
+            ranks[name], members[name] = rank_scores(scores), (detector, RankCalibrator(scores))
+        log("selection", "criterion: " + ("agreement (Spearman) with the consensus of a fixed panel of default "
+                                          "detectors (" + ", ".join(PANEL) + "), leaving the candidate's own family "
+                                          "out; see automlops.anomaly.selection" if self.metric == "agreement" else
+                                          f"{self.metric} against the known anomalies (select_by_label)"))
+        return Panel(ranks, members)
+
+    # ------------------------------------------------------------------ search
+    def suggest(self, trial: optuna.Trial) -> Candidate:
+        name = str(trial.suggest_categorical("model", self.model_names))
+        return Candidate(name, DETECTORS.get(name).search_space(Suggest(trial, name)))
+
+    def warm_start(self, study: optuna.Study) -> list[str]:
+        order = [m for m in PANEL if m in self.model_names] + [m for m in self.model_names if m not in PANEL]
+        for name in order:
+            study.enqueue_trial({"model": name}, skip_if_exists=True)
+        return order
+
+    def criterion(self, model: str, scores: np.ndarray) -> float:
+        """The value a candidate earns: agreement with the panel, or a label metric on the training rows."""
+        if self.metric == "agreement":
+            return agreement(scores, self.panel.consensus(leave_out=model))
+        return ANOMALY_METRICS.get(self.metric).fn(MetricContext(y_true=self.y_train, pred=scores))
+
+    def evaluate(self, candidate: Candidate, trial: optuna.Trial | None, deadline: float | None) -> Evaluation:
+        key = f"{candidate.model}:{sorted(candidate.params.items())}"
+        if key not in self._cache:  # parameter-free detectors (ECOD, COPOD) are suggested again and again
+            t0 = time.perf_counter()
+            try:
+                with interrupt_at(deadline):
+                    _, scores = fit_detector(DETECTORS.get(candidate.model), dict(candidate.params), self.Xt,
+                                             self.seed)
+            except DeadlineExceeded:
+                raise optuna.TrialPruned("stopped at the time budget's deadline") from None
+            value = self.criterion(candidate.model, scores)
+            payload = pack_arrays({"rank": rank_scores(scores).astype(np.float32)})
+            self._cache[key] = Evaluation(value, 0.0, [value], time.perf_counter() - t0, 0.0, payload=payload)
+        result = self._cache[key]
+        if trial is not None:
+            trial.report(result.mean, 1)
+        return result
+
+    def tail_seconds(self, ranked: Sequence[TrialOutcome]) -> float:
+        members = ranked[: self.preset.ensemble_size]
+        return 2.5 * sum(o.fit_seconds for o in members) + 1.0
+
+    # ------------------------------------------------------------------ choose / finalize
+    def choose(self, ranked: Sequence[TrialOutcome], log: DecisionLog, budget: Any) -> Choice:
+        best, top = ranked[0], list(ranked[: self.preset.ensemble_size])
+        single = Choice(best.model, dict(best.params), best.value, best.std, recipe=[Member(best.model,
+                                                                                              dict(best.params))])
+        values = ", ".join(f"{o.model} {o.value:.4f}" for o in ranked)
+        log("selection", f"best of each detector by {self.metric}: {values}")
+        if len(top) < 2:
+            log("result", f"single detector {best.model} {dict(best.params)}")
+            return single
+        ranks = [unpack_arrays(o.payload)["rank"] for o in top if o.payload is not None]
+        value = float(np.mean([o.value for o in top]))
+        if self.metric != "agreement" and len(ranks) == len(top):
+            value = self.criterion("ensemble", np.mean(ranks, axis=0))
+        label = f"ensemble({', '.join(o.model for o in top)})"
+        params = {"members": [{"model": o.model, "params": dict(o.params)} for o in top]}
+        row = {"model": label, "score": value, "std": 0.0, "trials": 0, "pruned": 0, "failed": 0, "params": params}
+        if self.metric != "agreement" and value < best.value:
+            log("ensemble", f"{label} scored {value:.4f} on the training labels, below {best.model} "
+                            f"({best.value:.4f}); keeping the single detector")
+            return Choice(single.label, single.params, single.val_score, single.val_std, single.recipe, (row,))
+        why = ("averaging unlike detectors that each agree with the crowd lowers the risk of an unsupervised "
+               "choice; its score is its members' mean agreement" if self.metric == "agreement" else
+               f"it scored {value:.4f} on the training labels, not below the best single ({best.value:.4f})")
+        log("ensemble", f"final model: {label}, the mean of the members' rank scores: {why}")
+        return Choice(label, params, value, 0.0, recipe=[Member(o.model, dict(o.params)) for o in top],
+                      extra_rows=(row,))
+
+    def finalize(self, choice: Choice, log: DecisionLog, budget: Any) -> Finalized:
+        return finalize_anomaly(self, choice, log)
+
+    def run_params(self) -> dict[str, Any]:
+        return {"label": self.label, "contamination": self.contamination, "select_by_label": self.select_by_label,
+                "ensemble_size": self.preset.ensemble_size, "detectors": ",".join(self.model_names)}
