@@ -64,6 +64,7 @@ class TaskEngine:
     direction: str = "maximize"  # of the engine's default metric (for a progress chart drawn before any result)
     requires: Mapping[str, str] = field(default_factory=dict)  # option -> why it is needed
     refuses: Mapping[str, str] = field(default_factory=dict)  # option -> what to use instead
+    warm_imports: tuple[str, ...] = ()  # libraries its trials use: imported before the search (see build)
 
     def check(self, options: TrainOptions) -> None:
         """Refuse a missing or misplaced option before any work, naming the flag to use."""
@@ -78,8 +79,18 @@ class TaskEngine:
         return getattr(importlib.import_module(self.module), self.cls)  # type: ignore[no-any-return]
 
     def build(self, options: TrainOptions) -> Any:
+        """The configured engine, with the libraries its trials need already imported.
+
+        A library imported for the first time *inside* a trial is imported under the trial's
+        deadline: a watchdog that stops the trial mid-import leaves the module half-initialised
+        for every later trial (seen with statsforecast → statsmodels → patsy on a loaded machine).
+        Importing them here, before the search, takes the same time once and nothing can break it.
+        """
         self.check(options)
-        return self.engine_class()(**self.build_kwargs(options))
+        engine = self.engine_class()(**self.build_kwargs(options))
+        for module in self.warm_imports:
+            importlib.import_module(module)
+        return engine
 
 
 def parse_contamination(value: str | float) -> float | str:
@@ -104,7 +115,8 @@ TASK_ENGINES.add("timeseries", TaskEngine(
     lambda o: {"target": o.target, "time_column": o.time_column, "series_id": o.series_id, "horizon": o.horizon,
                "freq": o.freq, "metric": o.metric, "preset": o.preset, "models": o.models, "seed": o.seed},
     direction="minimize", requires={"target": "the column to forecast", "time_column": "the column that says when each value was seen"},
-    refuses={"label": "forecasting has no anomaly labels", "reference": "forecasting has no reference groups"}))
+    refuses={"label": "forecasting has no anomaly labels", "reference": "forecasting has no reference groups"},
+    warm_imports=("statsforecast.models", "mlforecast", "lightgbm", "xgboost")))
 TASK_ENGINES.add("clustering", TaskEngine(
     "clustering", "automlops.clustering", "ClusteringEngine",
     lambda o: {"reference": o.reference, "metric": o.metric or "silhouette", "preset": o.preset,
@@ -117,7 +129,9 @@ TASK_ENGINES.add("anomaly", TaskEngine(
                "select_by_label": o.select_by_label, "metric": o.metric, "preset": o.preset, "models": o.models,
                "seed": o.seed},
     refuses={"target": "anomaly detection has no target; a column of known anomalies is --label COL",
-             "reference": "a column of known anomalies is --label COL", **_NOT_SUPERVISED}))
+             "reference": "a column of known anomalies is --label COL", **_NOT_SUPERVISED},
+    warm_imports=tuple(f"pyod.models.{m}" for m in ("iforest", "ecod", "copod", "lof", "knn", "ocsvm", "hbos",
+                                                    "pca", "gmm", "inne"))))
 
 def metric_direction(task: str | None, metric: str | None) -> str:
     """"maximize" or "minimize" for ``metric`` (the task's default metric when ``None``)."""

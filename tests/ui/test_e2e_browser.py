@@ -215,6 +215,40 @@ def test_a_reload_during_training_reattaches_and_a_cancel_publishes_nothing(  # 
     assert now == published  # no new model version: nothing was published
 
 
+def test_a_forecast_in_the_browser(server: str, home: Path, page) -> None:  # type: ignore[no-untyped-def]
+    """Forecasting from the Train page: the form asks for time column and horizon, the results show
+    the forecast with its intervals and the backtest table, and the model forecasts future months."""
+    from automlops.demo import DEMO_DATASETS, load_demo
+    from automlops.mlops.lake import DataLake
+    from automlops.mlops.store import ModelStore
+
+    DataLake(home / "data_lake").add("co2", load_demo("co2"), note=DEMO_DATASETS["co2"].note, filename="co2.csv")
+    page.goto(f"{server}/train", wait_until="commit")
+    page.get_by_text("1 · Data").wait_for()
+    page.locator('[data-testid="stSelectbox"]', has_text="Dataset").click()
+    page.get_by_role("option", name="co2", exact=True).click()
+    page.get_by_role("radiogroup", name="Task").get_by_text("Time-series forecasting", exact=True).click()
+    page.locator('[data-testid="stSelectbox"]', has_text="Time column").wait_for()
+    for label, value in (("Horizon: steps to forecast (0 = one season)", "12"), ("Trials (0 = preset)", "3"),
+                         ("Time budget in seconds (0 = none)", "0")):  # the trial count bounds it
+        box = page.get_by_label(label, exact=True)
+        box.fill(value)
+        box.press("Enter")
+        page.wait_for_timeout(300)
+    no_exception(page)
+    shot(page, "13-forecast-configured")
+    page.get_by_role("button", name="Start training").click()
+    page.get_by_text(SAVED).wait_for(timeout=240_000)
+    page.get_by_role("tab", name="Results").click()
+    page.get_by_text("Backtest", exact=True).wait_for()
+    page.get_by_text("Horizon 12 steps").wait_for()
+    no_exception(page)
+    shot(page, "14-forecast-results")
+    stored = ModelStore(home / "models").load("co2")
+    future = stored.model.forecast(6)
+    assert len(future) == 6 and future["yhat"].between(360, 390).all()  # CO2 in 2002: about 372 ppm
+
+
 def test_first_paint_of_every_page(server: str, page) -> None:  # type: ignore[no-untyped-def]
     """Time from navigation to the page's title being visible, median of 3, per page."""
     timings: dict[str, list[float]] = {}

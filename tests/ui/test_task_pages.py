@@ -25,6 +25,7 @@ def _start(at, task: str, dataset: str, name: str, trials: int = 3):  # type: ig
     at.selectbox(key="train_dataset").set_value(dataset).run()
     at.radio(key="train_task").set_value(task).run()
     at.number_input(key="train_trials").set_value(trials)
+    at.number_input(key=f"eng_budget_{task}").set_value(0)  # the trial count bounds it: no deadline on a busy CI
     at.text_input(key=f"train_name_{dataset}").set_value(name)
     return at
 
