@@ -57,6 +57,10 @@ def test_forecasting_form_training_and_results(ui_home: Path, demo_lake: DataLak
     stored = ModelStore(settings=demo_lake.settings).load("co2_forecast")
     assert stored.meta["kind"] == "forecasting" and stored.meta["horizon"] == 12
 
+    open_page(at, "experiments")  # the run is in MLflow like any other
+    assert_clean(at)
+    assert "co2_forecast" in at.selectbox(key="exp_run").format_func(at.selectbox(key="exp_run").value)
+
     open_page(at, "models")  # the same plots for the saved version, and predicting future months
     assert_clean(at)
     assert len(at.get("plotly_chart")) >= 1
