@@ -84,9 +84,15 @@ def is_best_of_its_model(study: optuna.Study, model: str, value: float, *, maxim
 
 
 def trials_frame(study: optuna.Study) -> pd.DataFrame:
-    """Every trial as a row: number, model, state, value, duration, params (for charts and logs)."""
+    """Every trial that ran as a row: number, model, state, value, duration, params (for charts and logs).
+
+    Trials still *waiting* (default configurations enqueued by a warm start that the trial count
+    or the budget never reached) did not run and are left out.
+    """
     rows = []
     for t in study.get_trials(deepcopy=False):
+        if t.state is optuna.trial.TrialState.WAITING:
+            continue
         duration = (t.datetime_complete - t.datetime_start).total_seconds() \
             if t.datetime_complete and t.datetime_start else None
         rows.append({"number": t.number, "model": t.user_attrs.get("model"), "state": t.state.name,
