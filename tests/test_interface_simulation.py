@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
 if __package__ in (None, ""):  # run as a script: make the repository importable
@@ -76,6 +77,59 @@ def matrix(datasets: tuple[str, ...]) -> list[tuple[str, str, str]]:
     return [(d, s, v) for d in datasets for s in SEARCHES for v in VALIDATIONS if skip_reason(d, v) is None]
 
 
+TABULAR_DATASETS = tuple(d for d, spec in DEMO_DATASETS.items() if spec.task in LIGHT)
+# The tasks with an engine of their own, on the demo lake: (task, dataset, options, models to search)
+ENGINE_CASES: dict[str, tuple[str, str, dict[str, Any], tuple[str, ...] | None]] = {
+    "forecast co2": ("timeseries", "co2", {"target": "co2", "time_column": "month", "horizon": 12}, None),
+    "cluster iris": ("clustering", "iris", {"reference": "target"}, None),
+    "anomalies in cancer": ("anomaly", "breast_cancer", {"label": "target"}, None),
+}
+ENGINE_ARTIFACTS = {"timeseries": "forecast.html", "clustering": "projection.html", "anomaly": "scores.html"}
+
+
+def simulate_engine(studio: Studio, case: str, search: str = "tpe", n_trials: int = 4) -> dict[str, Any]:
+    """Train, track and save one engine task from the lake, as `automlops train --task ...` does."""
+    from automlops.search.driver import DriverConfig, SearchDriver
+    from automlops.tasks import TrainOptions, build_engine
+
+    task, dataset, options, models = ENGINE_CASES[case]
+    version = studio.lake.get_version(dataset)
+    lineage = {"name": version.dataset, "version": version.version, "sha256": version.sha256}
+    engine = build_engine(task, TrainOptions(preset="fast", models=models, **options))
+    driver = SearchDriver(engine, DriverConfig(preset="fast", search=search, n_trials=n_trials, dataset=lineage,
+                                               run_name=case.replace(" ", "-")), tracker=studio.tracker)
+    start = time.perf_counter()
+    result = driver.fit(studio.lake.load(dataset))
+    stored = save_model(result, studio.store, f"sim_{case.replace(' ', '_')}", dataset=lineage)
+    return {"task": task, "dataset": dataset, "result": result, "model": stored.ref,
+            "seconds": time.perf_counter() - start}
+
+
+def check_engine(studio: Studio, outcome: dict[str, Any]) -> None:
+    """Tracked (parent FINISHED, one nested run per trial, the engine's plot logged), saved, and it answers."""
+    from automlops.tasks import answer_table
+
+    result = outcome["result"]
+    assert math.isfinite(result.val_score) and math.isfinite(result.test_score), result.summary()
+    assert result.problem.task.value == outcome["task"] and len(result.leaderboard) >= 1
+    run = studio.tracker.get_run(result.run_id)
+    assert run.status == "FINISHED" and run.params["engine"] == result.engine
+    assert "leaderboard.csv" in run.artifacts and ENGINE_ARTIFACTS[outcome["task"]] in run.artifacts
+    children = studio.tracker.search_runs(f"tags.`{PARENT_TAG}` = '{result.run_id}'")
+    assert len(children) == result.n_trials
+    name, _, version = outcome["model"].partition("@v")
+    loaded = studio.store.load(name, int(version))
+    assert loaded.meta["run_id"] == result.run_id and loaded.meta["task"] == outcome["task"]
+    frame = studio.lake.load(outcome["dataset"])
+    if outcome["task"] == "timeseries":  # the 12 months after the data, by their timestamps
+        months = pd.date_range(frame["month"].max(), periods=13, freq="MS")[1:]
+        answer = answer_table(loaded.model, loaded.meta, pd.DataFrame({"month": months}))
+        assert len(answer) == 12 and answer["yhat"].between(300, 450).all()
+    else:
+        answer = answer_table(loaded.model, loaded.meta, frame.head(10))
+        assert len(answer) == 10 and answer.notna().all().all()
+
+
 def simulate(studio: Studio, dataset: str, search: str, validation: str) -> dict[str, Any]:
     """Train, track and save one combination; return what a user would look at."""
     demo = DEMO_DATASETS[dataset]
@@ -128,13 +182,19 @@ def studio(tmp_path_factory: pytest.TempPathFactory) -> Studio:
 
 
 FAST = matrix(FAST_DATASETS)
-FULL = [c for c in matrix(tuple(DEMO_DATASETS)) if c[0] not in FAST_DATASETS]
+FULL = [c for c in matrix(TABULAR_DATASETS) if c[0] not in FAST_DATASETS]
 
 
 def test_matrix_covers_every_mode() -> None:
     assert {s for _, s, _ in FAST} == set(SEARCHES)
     assert {v for _, _, v in FAST} == set(VALIDATIONS)
-    assert {d for d, _, _ in FAST + FULL} == set(DEMO_DATASETS)
+    assert {d for d, _, _ in FAST + FULL} | {c[1] for c in ENGINE_CASES.values()} == set(DEMO_DATASETS)
+    assert {c[0] for c in ENGINE_CASES.values()} == {"timeseries", "clustering", "anomaly"}
+
+
+@pytest.mark.parametrize("case", list(ENGINE_CASES))
+def test_engine_task_simulation(studio: Studio, case: str) -> None:
+    check_engine(studio, simulate_engine(studio, case))
 
 
 @pytest.mark.parametrize(("dataset", "search", "validation"), FAST)
@@ -157,7 +217,16 @@ def main() -> int:
     print(" | ".join(columns))
     with tempfile.TemporaryDirectory(prefix="automlops-sim-") as tmp:
         studio = make_studio(Path(tmp))
-        for dataset, search, validation in matrix(tuple(DEMO_DATASETS)):
+        for case in ENGINE_CASES:
+            try:
+                outcome = simulate_engine(studio, case)
+                check_engine(studio, outcome)
+                print(f"{case}: {outcome['result'].best_model} {outcome['result'].problem.metric} "
+                      f"test {outcome['result'].test_score:.4f} ({outcome['seconds']:.1f}s) ok", flush=True)
+            except Exception as exc:
+                failures += 1
+                print(f"{case}: FAILED: {type(exc).__name__}: {exc}"[:160], flush=True)
+        for dataset, search, validation in matrix(TABULAR_DATASETS):
             try:
                 result = simulate(studio, dataset, search, validation)
                 check(studio, result)
