@@ -207,6 +207,10 @@ def infer_frequency(long: pd.DataFrame) -> tuple[str, str]:
         if share is not None and share >= 1 - MAX_FILL_SHARE:
             return freq, (f"the steps are not all equal, but every timestamp lies on a '{freq}' grid "
                           f"({100 * (1 - share):.1f} % of its points are missing)")
+        if share is not None:
+            raise DataError(f"the timestamps lie on a '{freq}' grid but {100 * (1 - share):.0f} % of its steps are "
+                            f"missing: too many to fill safely (at most {MAX_FILL_SHARE:.0%}); resample the data to "
+                            "a coarser step or give --freq")
     raise DataError("the timestamps do not follow a regular step (daily, weekly, monthly...): cannot infer a "
                     "frequency; resample the data to a regular step (e.g. daily or monthly means) or give --freq")
 

@@ -67,13 +67,13 @@ class ForecastPreset:
 _CHEAP_FIRST = ("naive", "seasonal_naive", "auto_theta", "auto_ets", "ridge", "auto_arima", "lightgbm", "xgboost")
 FORECAST_PRESETS: Registry[ForecastPreset] = Registry("forecasting preset")
 FORECAST_PRESETS.add("fast", ForecastPreset(
-    "fast", 12, None, 2, ("naive", "seasonal_naive", "auto_theta", "auto_ets", "ridge"), 3,
-    "the quick statistical models and a ridge on lags, two backtest cut-offs"))
+    "fast", 12, None, 3, ("naive", "seasonal_naive", "auto_theta", "auto_ets", "ridge"), 3,
+    "the quick statistical models and a ridge on lags, three backtest cut-offs"))
 FORECAST_PRESETS.add("medium", ForecastPreset(
-    "medium", 40, None, 3, _CHEAP_FIRST, 4, "every model (ETS, ARIMA, Theta, naive, LightGBM/XGBoost/ridge on "
-    "lags), three cut-offs"))
+    "medium", 40, None, 5, _CHEAP_FIRST, 4, "every model (ETS, ARIMA, Theta, naive, LightGBM/XGBoost/ridge on "
+    "lags), five cut-offs"))
 FORECAST_PRESETS.add("best", ForecastPreset(
-    "best", 150, None, 4, _CHEAP_FIRST, 5, "every model, more trials, four cut-offs"))
+    "best", 150, None, 6, _CHEAP_FIRST, 5, "every model, more trials, six cut-offs"))
 
 
 class ForecastingEngine:
@@ -205,7 +205,7 @@ class ForecastingEngine:
 
     def tail_seconds(self, ranked: Sequence[TrialOutcome]) -> float:
         size = FORECAST_PRESETS.get(self.preset).ensemble_size
-        return 2.2 * sum(o.fit_seconds + o.predict_seconds for o in ranked[:size]) + 0.6
+        return 2.5 * sum(o.fit_seconds + o.predict_seconds for o in ranked[:size]) + 0.6
 
     def choose(self, ranked: Sequence[TrialOutcome], log: DecisionLog, budget: Any) -> Choice:
         return choose_recipe(ranked, self.backtester, FORECAST_PRESETS.get(self.preset).ensemble_size, log)

@@ -7,6 +7,11 @@ ensemble size) are combined by their **mean** and by their **median** (robust to
 each combination is scored on the same cut-offs, and an ensemble is shipped only if it backtests
 better than the best single model. The combination costs no refit during the search: every
 model's backtest forecasts are stored with its best trial.
+
+Why not weights fitted on the backtest (Caruana's greedy ensemble selection)? It was measured on the
+benchmark series: with a handful of cut-offs the weights fit the backtest's noise, and the plain
+mean of the top models did better on the untouched test windows (the "forecast combination
+puzzle" of the literature).
 """
 
 from __future__ import annotations
@@ -30,52 +35,93 @@ class Recipe:
     """What finalize fits: the member candidates and how their forecasts are combined."""
 
     members: tuple[Candidate, ...]
-    combine: str  # "single" | "mean" | "median"
+    combine: str  # "single" | "mean" | "median" | "weighted"
     frame: pd.DataFrame = field(repr=False)  # its backtest forecasts (conformal intervals are measured here)
     native_intervals: bool  # a single model with intervals of its own
     records: tuple[dict[str, Any], ...] = ()  # the backtest table (every model, and the ensemble if chosen)
+    weights: tuple[float, ...] = ()  # for "weighted": one per member, summing to 1
 
 
-def _options(top: Sequence[TrialOutcome], frames: dict[str, pd.DataFrame],
-             bt: Backtester) -> list[tuple[float, float, str, int, pd.DataFrame]]:
-    out = []
-    for how in ("mean", "median"):
-        for k in range(2 if how == "mean" else 3, len(top) + 1):
-            frame = bt.combine([frames[o.model] for o in top[:k]], how)
-            values = bt.fold_values(frame)
-            out.append((float(np.mean(values)), float(np.std(values)), how, k, frame))
-    return sorted(out, key=lambda o: o[0])
+@dataclass(frozen=True)
+class _Option:
+    how: str
+    members: tuple[TrialOutcome, ...]
+    weights: tuple[float, ...]
+    frame: pd.DataFrame = field(repr=False)
+    value: float
+    std: float
+
+    @property
+    def text(self) -> str:
+        return f"the {self.how} of the {len(self.members)} best models ({', '.join(o.model for o in self.members)})"
+
+
+def _option(how: str, members: Sequence[TrialOutcome], frames: dict[str, pd.DataFrame], bt: Backtester,
+            weights: Sequence[float] = ()) -> _Option:
+    frame = bt.combine([frames[o.model] for o in members], how, weights)
+    values = bt.fold_values(frame)
+    return _Option(how, tuple(members), tuple(weights), frame, float(np.mean(values)), float(np.std(values)))
+
+
+def _options(ranked: Sequence[TrialOutcome], frames: dict[str, pd.DataFrame], bt: Backtester,
+             size: int) -> list[_Option]:
+    top = list(ranked[:size])
+    out = [_option("mean", top[:k], frames, bt) for k in range(2, len(top) + 1)]
+    out += [_option("median", top[:k], frames, bt) for k in range(3, len(top) + 1)]
+    return sorted(out, key=lambda o: o.value)
+
+
+def _ensemble_choice(best: _Option, single: TrialOutcome, records: list[dict[str, Any]], bt: Backtester,
+                     log: DecisionLog) -> Choice:
+    log("ensemble", f"{best.text} backtests at {best.value:.4f}, better than the best single model {single.model} "
+                    f"({single.value:.4f}): shipping the ensemble; its intervals are conformal (from its backtest "
+                    "errors)")
+    record = bt.record(f"ensemble ({best.how})", best.frame)
+    params: dict[str, Any] = {"combine": best.how,
+                              "members": [{"model": o.model, **dict(o.params)} for o in best.members]}
+    if best.weights:
+        params["weights"] = list(best.weights)
+    recipe = Recipe(tuple(o.candidate for o in best.members), best.how, best.frame, False, (record, *records),
+                    best.weights)
+    row = {"model": "ensemble", "score": best.value, "std": best.std,
+           "fit_seconds": sum(o.fit_seconds for o in best.members),
+           "predict_seconds": sum(o.predict_seconds for o in best.members), "trials": 0, "pruned": 0, "failed": 0,
+           "best_trial": single.number, "params": params}
+    return Choice("ensemble", params, best.value, best.std, recipe=recipe, extra_rows=(row,))
 
 
 def choose_recipe(ranked: Sequence[TrialOutcome], bt: Backtester, size: int, log: DecisionLog) -> Choice:
-    """Best single model or a mean/median ensemble of the top ``size`` models, whichever backtests better."""
+    """Best single model or an ensemble of the best models, whichever backtests better."""
     frames = {o.model: bt.decode(o.payload) for o in ranked if o.payload}
     usable = [o for o in ranked if o.model in frames]
     best = usable[0]
     records = [bt.record(o.model, frames[o.model]) for o in usable]
-    options = _options(usable[:size], frames, bt) if len(usable) > 1 else []
-    if options and options[0][0] < best.value:
-        value, std, how, k, frame = options[0]
-        members = usable[:k]
-        names = [o.model for o in members]
-        log("ensemble", f"the {how} of the {k} best models ({', '.join(names)}) backtests at {value:.4f}, better "
-                        f"than the best single model {best.model} ({best.value:.4f}): shipping the ensemble; "
-                        "its intervals are conformal (from its backtest errors)")
-        record = bt.record(f"ensemble ({how})", frame)
-        params = {"combine": how, "members": [{"model": o.model, **dict(o.params)} for o in members]}
-        recipe = Recipe(tuple(o.candidate for o in members), how, frame, False, (record, *records))
-        row = {"model": "ensemble", "score": value, "std": std, "fit_seconds": sum(o.fit_seconds for o in members),
-               "predict_seconds": sum(o.predict_seconds for o in members), "trials": 0, "pruned": 0, "failed": 0,
-               "best_trial": None, "params": params}
-        return Choice("ensemble", params, value, std, recipe=recipe, extra_rows=(row,))
+    options = _options(usable, frames, bt, size) if len(usable) > 1 else []
+    if options and options[0].value < best.value:
+        return _ensemble_choice(options[0], best, records, bt, log)
     if options:
-        log("ensemble", f"no mean/median of the best models beat {best.model} on the backtest "
-                        f"(best combination {options[0][0]:.4f} vs {best.value:.4f}): shipping the single model")
-    frame = frames[best.model]
-    native = FORECAST_MODELS.get(best.model).family == "statistical"  # those give intervals of their own
+        log("ensemble", f"no combination of the best models beat {best.model} on the backtest "
+                        f"(best combination {options[0].value:.4f} vs {best.value:.4f}): shipping the single model")
+    frame, native = _intervals_for(best.model, frames[best.model], bt)
     how_intervals = "its own" if native else "conformal (from its backtest errors)"
     log("result", f"best model: {best.model} with {dict(best.params)} (backtest {bt.metric.name} {best.value:.4f}); "
                   f"intervals: {how_intervals}")
     recipe = Recipe((best.candidate,), "single", frame, native, tuple(records))
     return Choice(best.model, dict(best.params), best.value, best.std, recipe=recipe)
 
+
+def _miscoverage(frame: pd.DataFrame) -> float:
+    """How far a backtest's interval coverage is from 80 % and 95 % (0 is perfectly calibrated)."""
+    inside = {level: ((frame["y"] >= frame[f"lo{level}"]) & (frame["y"] <= frame[f"hi{level}"])).mean()
+              for level in (80, 95)}
+    return float(abs(inside[80] - 0.80) + abs(inside[95] - 0.95))
+
+
+def _intervals_for(model: str, frame: pd.DataFrame, bt: Backtester) -> tuple[pd.DataFrame, bool]:
+    """A statistical model's own intervals, unless conformal ones were better calibrated on the backtest."""
+    if FORECAST_MODELS.get(model).family != "statistical" or "lo80" not in frame.columns:
+        return frame, False
+    conformal = bt.combine([frame], "mean")
+    if _miscoverage(conformal) < _miscoverage(frame):
+        return conformal, False
+    return frame, True

@@ -35,6 +35,7 @@ from automlops.forecasting.backtest import (
     score_table,
     split_fold,
 )
+from automlops.forecasting.intervals import combine_forecasts
 from automlops.forecasting.models import FORECAST_MODELS, Context
 from automlops.search.deadline import DeadlineExceeded, interrupt_at
 from automlops.search.engine import Candidate, Evaluation
@@ -148,11 +149,12 @@ class Backtester:
             frame[name] = values
         return frame
 
-    def combine(self, frames: Sequence[pd.DataFrame], how: str) -> pd.DataFrame:
-        """An ensemble's backtest: the mean or median of the members' forecasts, conformal bounds."""
+    def combine(self, frames: Sequence[pd.DataFrame], how: str, weights: Sequence[float] = ()) -> pd.DataFrame:
+        """An ensemble's backtest: the members' forecasts combined (see :func:`combine_forecasts`), conformal
+        bounds."""
         stack = np.column_stack([f["yhat"].to_numpy(float) for f in frames])
         frame = self.index.copy()
-        frame["yhat"] = np.median(stack, axis=1) if how == "median" else np.mean(stack, axis=1)
+        frame["yhat"] = combine_forecasts(stack, how, weights)
         return cross_fitted_bands(frame)
 
     def record(self, label: str, frame: pd.DataFrame) -> dict[str, Any]:

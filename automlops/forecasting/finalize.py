@@ -47,7 +47,7 @@ def build_forecaster(recipe: Recipe, long: pd.DataFrame, ctx: Context, season: i
     scales = {str(uid): naive_scale(g.to_numpy(), season) for uid, g in groups["y"]}
     last = {str(uid): pd.Timestamp(v) for uid, v in groups["ds"].max().items()}
     return Forecaster(members, combine=recipe.combine, quantiles=quantiles, scales=scales, freq=ctx.freq,
-                      last=last, horizon=h, label=label)
+                      last=last, horizon=h, label=label, weights=recipe.weights)
 
 
 def _test_metrics(tested: Forecaster, engine: ForecastingEngine) -> dict[str, float]:

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from automlops.errors import ConfigError, DataError
-from automlops.forecasting.intervals import add_bands, order_intervals
+from automlops.forecasting.intervals import add_bands, combine_forecasts, order_intervals
 from automlops.forecasting.models import FittedModel
 
 __all__ = ["FORECAST_COLUMNS", "Forecaster"]
@@ -28,8 +28,9 @@ class Forecaster:
 
     def __init__(self, members: Sequence[FittedModel], *, combine: str, quantiles: Mapping[int, float] | None,
                  scales: Mapping[str, float], freq: str, last: Mapping[str, pd.Timestamp], horizon: int,
-                 label: str) -> None:
+                 label: str, weights: Sequence[float] = ()) -> None:
         self.members, self.combine, self.label = list(members), combine, label
+        self.weights = tuple(float(w) for w in weights)
         self.quantiles = None if quantiles is None else dict(quantiles)
         self.scales, self.freq, self.horizon = dict(scales), freq, int(horizon)
         self.last = {str(k): pd.Timestamp(v) for k, v in last.items()}
@@ -76,7 +77,7 @@ class Forecaster:
                  for m in self.members]
         out = preds[0][["unique_id", "ds"]].copy()
         stack = np.column_stack([p["yhat"].to_numpy(dtype=float) for p in preds])
-        out["yhat"] = np.median(stack, axis=1) if self.combine == "median" else np.mean(stack, axis=1)
+        out["yhat"] = combine_forecasts(stack, self.combine, self.weights)
         if self.quantiles is None:
             for col in FORECAST_COLUMNS[3:]:
                 out[col] = preds[0][col].to_numpy(dtype=float)

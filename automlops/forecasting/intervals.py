@@ -18,12 +18,13 @@ Two refinements make one set of errors serve every series and every step:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["INTERVAL_COLUMNS", "LEVELS", "add_bands", "band_quantiles", "normalised_errors", "order_intervals"]
+__all__ = ["INTERVAL_COLUMNS", "LEVELS", "add_bands", "band_quantiles", "combine_forecasts", "normalised_errors",
+           "order_intervals"]
 
 LEVELS = (80, 95)
 INTERVAL_COLUMNS = ("yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95")
@@ -64,3 +65,12 @@ def order_intervals(frame: pd.DataFrame) -> pd.DataFrame:
     out["yhat_lo_95"] = np.minimum(out["yhat_lo_95"], out["yhat_lo_80"])
     out["yhat_hi_95"] = np.maximum(out["yhat_hi_95"], out["yhat_hi_80"])
     return out
+
+
+def combine_forecasts(stack: np.ndarray, how: str, weights: Sequence[float] = ()) -> np.ndarray:
+    """Members' forecasts (one column each) → one: their mean, median or weighted average."""
+    if how == "median":
+        return np.asarray(np.median(stack, axis=1))
+    if how == "weighted" and len(weights):
+        return np.asarray(stack @ np.asarray(weights, float) / float(np.sum(weights)))
+    return np.asarray(np.mean(stack, axis=1))
