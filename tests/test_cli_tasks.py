@@ -1,0 +1,140 @@
+"""`automlops train --task timeseries|clustering|anomaly`, `predict` and `forecast`, as a user runs them.
+
+Real subprocesses on a studio home seeded by `automlops demo` (the co2 series, iris, breast
+cancer). The JSON contract of `train --json` keeps its keys for every task; bad input exits 2
+with one line on stderr and leaves no model version and no lake version behind.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.test_cli import COMMAND, TRAIN_KEYS, _env, last_json, run_cli
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("cli-tasks")
+    assert run_cli(root, "demo").returncode == 0
+    return root
+
+
+@pytest.fixture(scope="module")
+def trained(home: Path) -> dict[str, dict]:
+    """The three trainings, started side by side (each is one process)."""
+    commands = {
+        "co2": ("train", "lake:co2", "--task", "timeseries", "--time-column", "month", "--target", "co2",
+                "--horizon", "12", "--preset", "fast", "--n-trials", "4", "--json"),
+        "iris": ("train", "lake:iris", "--task", "clustering", "--reference", "target", "--preset", "fast",
+                 "--n-trials", "6", "--name", "iris_groups", "--json"),
+        "cancer": ("train", "lake:breast_cancer", "--task", "anomaly", "--label", "target", "--contamination", "0.05",
+                   "--preset", "fast", "--n-trials", "4", "--name", "cells", "--json"),
+    }
+    procs = {k: subprocess.Popen([*COMMAND, *args], cwd=home, env=_env(home), stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True) for k, args in commands.items()}
+    out = {}
+    for key, proc in procs.items():
+        stdout, stderr = proc.communicate(timeout=300)
+        out[key] = last_json(subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr))
+    return out
+
+
+def test_every_task_keeps_the_train_json_contract(trained: dict[str, dict]) -> None:
+    expected = {"co2": ("timeseries", "mase"), "iris": ("clustering", "silhouette"), "cancer": ("anomaly", None)}
+    for key, summary in trained.items():
+        assert TRAIN_KEYS <= set(summary), key
+        task, metric = expected[key]
+        assert summary["task"] == task and (metric is None or summary["metric"] == metric), summary
+        assert np.isfinite(summary["val_score"]) and np.isfinite(summary["test_score"])
+        assert Path(summary["model_path"]).is_file() and summary["run_id"]
+
+
+def test_forecast_writes_the_next_steps_with_intervals(home: Path, trained: dict[str, dict]) -> None:
+    out = home / "forecast.csv"
+    proc = run_cli(home, "forecast", "--model", "co2", "--horizon", "6", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    frame = pd.read_csv(out, parse_dates=["ds"])
+    assert list(frame.columns) == ["unique_id", "ds", "yhat", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95"]
+    assert list(frame["ds"]) == list(pd.date_range("2002-01-01", periods=6, freq="MS"))
+    assert (frame["yhat_lo_95"] <= frame["yhat"]).all() and (frame["yhat"] <= frame["yhat_hi_95"]).all()
+
+
+def test_predict_answers_each_kind(home: Path, trained: dict[str, dict]) -> None:
+    from automlops.demo import load_demo
+
+    future = home / "future.csv"
+    pd.DataFrame({"month": pd.date_range("2002-01-01", periods=3, freq="MS")}).to_csv(future, index=False)
+    forecast = pd.read_csv(pd.io.common.StringIO(run_cli(home, "predict", "--model", "co2", str(future)).stdout))
+    assert len(forecast) == 3 and forecast["yhat"].between(350, 400).all()
+
+    flowers = home / "flowers.csv"
+    load_demo("iris").drop(columns="target").to_csv(flowers, index=False)
+    clusters = pd.read_csv(pd.io.common.StringIO(run_cli(home, "predict", "--model", "iris_groups", str(flowers)).stdout))
+    assert list(clusters.columns) == ["prediction"] and len(clusters) == 150 and clusters["prediction"].nunique() >= 2
+
+    cells = home / "cells.csv"
+    load_demo("breast_cancer").drop(columns="target").to_csv(cells, index=False)
+    scores = pd.read_csv(pd.io.common.StringIO(run_cli(home, "predict", "--model", "cells", str(cells)).stdout))
+    assert list(scores.columns) == ["score", "is_anomaly"] and len(scores) == 569
+    assert set(scores["is_anomaly"]) <= {0, 1}
+    assert scores.loc[scores["is_anomaly"] == 1, "score"].min() >= scores.loc[scores["is_anomaly"] == 0, "score"].max()
+
+
+BAD = {
+    "no target for a tabular task": (("train", "lake:iris"), "--target is required"),
+    "contamination above one half": (("train", "lake:breast_cancer", "--task", "anomaly", "--contamination", "0.7"),
+                                     "(0, 0.5]"),
+    "contamination of zero": (("train", "lake:breast_cancer", "--task", "anomaly", "--contamination", "0"), "(0, 0.5]"),
+    "a target for clustering": (("train", "lake:iris", "--task", "clustering", "--target", "target"), "--reference"),
+    "forecasting without a time column": (("train", "lake:co2", "--task", "timeseries", "--target", "co2"),
+                                          "--time-column"),
+    "a horizon for classification": (("train", "lake:iris", "--target", "target", "--horizon", "3"), "--horizon"),
+    "an unparsable time column": (("train", "{tmp}/bad_time.csv", "--task", "timeseries", "--time-column", "when",
+                                   "--target", "y"), "when"),
+    "a series with a single row": (("train", "{tmp}/lonely.csv", "--task", "timeseries", "--time-column", "ds",
+                                    "--target", "y", "--series-id", "shop", "--horizon", "3"), "B"),
+    "too short for the horizon": (("train", "lake:co2", "--task", "timeseries", "--time-column", "month",
+                                   "--target", "co2", "--horizon", "400"), "400"),
+    "clustering one row": (("train", "{tmp}/one_row.csv", "--task", "clustering"), "row"),
+    "clustering constant columns": (("train", "{tmp}/constant.csv", "--task", "clustering"), "constant"),
+    "forecast with a non-forecasting model": (("forecast", "--model", "iris_groups", "--horizon", "3"), "timeseries"),
+    "forecast zero steps": (("forecast", "--model", "co2", "--horizon", "0"), "at least 1"),
+}
+
+
+@pytest.fixture(scope="module")
+def bad_runs(home: Path, trained: dict[str, dict]) -> dict[str, tuple[int, str, str]]:
+    rng = np.random.default_rng(0)
+    pd.DataFrame({"when": ["soon", "later", "never"] * 10, "y": rng.normal(size=30)}).to_csv(
+        home / "bad_time.csv", index=False)
+    days = pd.date_range("2024-01-01", periods=20, freq="D")
+    pd.DataFrame({"shop": ["A"] * 20 + ["B"], "ds": [*days, days[0]], "y": rng.normal(size=21)}).to_csv(
+        home / "lonely.csv", index=False)
+    pd.DataFrame({"a": [1.0], "b": [2.0]}).to_csv(home / "one_row.csv", index=False)
+    pd.DataFrame({"a": [1.0] * 30, "b": ["x"] * 30}).to_csv(home / "constant.csv", index=False)
+    before = sorted(p.relative_to(home) for p in (home / "models").rglob("*"))
+    lake_before = sorted(p.relative_to(home) for p in (home / "data_lake").rglob("*"))
+    procs = {case: subprocess.Popen([*COMMAND, *(a.format(tmp=home) for a in args)], cwd=home, env=_env(home),
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for case, (args, _) in BAD.items()}
+    out = {case: (proc.wait(timeout=180), proc.stdout.read(), proc.stderr.read())  # type: ignore[union-attr]
+           for case, proc in procs.items()}
+    assert sorted(p.relative_to(home) for p in (home / "models").rglob("*")) == before  # no model written
+    assert sorted(p.relative_to(home) for p in (home / "data_lake").rglob("*")) == lake_before  # no lake version
+    return out
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_input_exits_2_with_one_line_naming_the_problem(bad_runs: dict[str, tuple[int, str, str]],
+                                                            case: str) -> None:
+    code, stdout, stderr = bad_runs[case]
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert code == 2 and len(lines) == 1, (case, code, stderr[-1500:])
+    assert lines[0].startswith("automlops: error:") and "Traceback" not in stderr
+    assert BAD[case][1] in lines[0], (case, lines[0])
+    assert stdout.strip() == ""
