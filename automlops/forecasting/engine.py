@@ -64,7 +64,7 @@ class ForecastPreset:
     description: str
 
 
-_CHEAP_FIRST = ("naive", "seasonal_naive", "auto_theta", "auto_ets", "ridge", "auto_arima", "lightgbm", "xgboost")
+_CHEAP_FIRST = ("naive", "seasonal_naive", "ridge", "auto_theta", "auto_ets", "lightgbm", "xgboost", "auto_arima")
 FORECAST_PRESETS: Registry[ForecastPreset] = Registry("forecasting preset")
 FORECAST_PRESETS.add("fast", ForecastPreset(
     "fast", 12, None, 3, ("naive", "seasonal_naive", "auto_theta", "auto_ets", "ridge"), 3,

@@ -103,6 +103,7 @@ class Backtester:
         frames: list[pd.DataFrame] = []
         fit_t: list[float] = []
         pred_t: list[float] = []
+        scores: list[float] = []
         for step, data in enumerate(self.folds):
             if deadline is not None and step > 0 and time.monotonic() + float(np.mean(fit_t)) > deadline:
                 raise TimeBudgetExceeded("stopped: the next backtest fold would not finish within the time budget")
@@ -110,15 +111,16 @@ class Backtester:
             frames.append(merged)
             fit_t.append(fit_s)
             pred_t.append(pred_s)
-            if trial is not None:
-                partial = self._frame(frames)
-                trial.report(float(np.mean(fold_scores(partial, self.metric))), step + 1)
+            if trial is not None:  # the new cut-off's score joins the running mean (one fold scored, not all)
+                done = self._frame(frames)
+                scores.append(fold_scores(done[done["fold"] == step], self.metric)[0])
+                trial.report(float(np.mean(scores)), step + 1)
                 if step + 1 < self.n_steps and trial.should_prune():
                     raise optuna.TrialPruned(f"pruned after cut-off {step + 1}/{self.n_steps}")
         frame = self._frame(frames)
         if "yhat_lo_80" not in frames[0].columns:
             frame = cross_fitted_bands(frame)
-        scores = fold_scores(frame, self.metric)
+        scores = fold_scores(frame, self.metric)  # again, on the whole frame: the same values when reported
         result = Evaluation(float(np.mean(scores)), float(np.std(scores)), scores, float(np.mean(fit_t)),
                             float(np.mean(pred_t)), self.encode(frame))
         self._cache[key] = result
