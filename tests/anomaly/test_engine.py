@@ -101,3 +101,21 @@ def test_auto_contamination_and_label_selection(planted: pd.DataFrame, labels: n
     assert 0 < meta["contamination"] <= 0.5 and meta["contamination_rule"].startswith("auto")
     assert 0 < meta["flagged_share"] <= 0.5
     assert result.test_score == result.test_metrics["roc_auc"]
+
+
+def test_one_detector_only(planted: pd.DataFrame) -> None:
+    result = SearchDriver(AnomalyEngine(models=["copod"], contamination=0.1),
+                          DriverConfig(preset="fast", n_trials=2)).fit(planted.drop(columns="anomaly"))
+    assert result.best_model == "copod" and result.artifact.meta["detectors"] == ["copod"]
+    assert "roc_auc" not in result.test_metrics and result.test_score == result.test_metrics["agreement"]
+    assert abs(result.artifact.meta["flagged_share"] - 0.1) < 0.01
+
+
+@pytest.mark.slow
+def test_keeps_a_time_budget(planted: pd.DataFrame) -> None:
+    import time
+
+    frame = pd.concat([planted.drop(columns="anomaly")] * 8, ignore_index=True)  # ~3,000 rows
+    t0 = time.monotonic()
+    result = SearchDriver(AnomalyEngine(preset="best"), DriverConfig(preset="best", time_budget=12)).fit(frame)
+    assert time.monotonic() - t0 < 12 * 1.1 and result.n_trials >= 3
