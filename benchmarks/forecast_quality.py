@@ -25,6 +25,11 @@ absolute error of the seasonal naive forecast on the training part (the same
 quality bar): ours ≤ the best single Auto* model, and ours ≤ 0.9 × SeasonalNaive on the seasonal
 series (co2, airpassengers, wineind, woolyrnq).
 
+Run-to-run variation: under a time budget the number of trials depends on the machine's speed at
+that moment, so the tuned lag models – and the ensemble built from the best few – differ between
+runs. Two runs of the same code on the 2-core development machine gave a geometric mean of
+ours / best-Auto* of 1.065 and 1.115; read single cells with that in mind.
+
 Usage::
 
     .venv/bin/python benchmarks/forecast_quality.py [--quick] [--budget 30] [--only airpassengers,nile]
