@@ -114,6 +114,7 @@ def check_engine(studio: Studio, outcome: dict[str, Any]) -> None:
     assert result.problem.task.value == outcome["task"] and len(result.leaderboard) >= 1
     run = studio.tracker.get_run(result.run_id)
     assert run.status == "FINISHED" and run.params["engine"] == result.engine
+    assert run.params["direction"] == result.problem.direction  # the dashboard reads which way is better
     assert "leaderboard.csv" in run.artifacts and ENGINE_ARTIFACTS[outcome["task"]] in run.artifacts
     children = studio.tracker.search_runs(f"tags.`{PARENT_TAG}` = '{result.run_id}'")
     assert len(children) == result.n_trials

@@ -153,6 +153,7 @@ class SearchDriver:
         assert self.plan is not None
         p, c = self.plan.problem, self.config
         return {"engine": self.engine.name, "task": p.task.value, "target": p.target, "metric": p.metric,
+                "direction": p.direction,
                 "preset": c.preset, "search": c.search, "validation": self.plan.validation.kind,
                 "n_splits": self.plan.validation.n_splits, "n_trials": n_trials, "time_budget": self.budget.total,
                 "seed": c.seed, **self.engine.run_params(), **c.extra_params}

@@ -112,7 +112,9 @@ def details(run: pd.Series) -> None:
     metric = run.get("params.metric")
     data = _artifacts(tracking.current_target().key, run["run_id"], metric, str(run["status"]))
     info = data["details"]
-    direction = METRICS.get(metric).direction if metric in METRICS else "maximize"
+    direction = run.get("params.direction")  # logged by the driver for every engine's metric
+    if direction not in ("maximize", "minimize"):  # runs logged before it was
+        direction = METRICS.get(metric).direction if metric in METRICS else "maximize"
     st.caption(f"Run `{info.run_id}` · {run['status']} · {len(info.artifacts)} artifact files")
     components.metric_cards({k: v for k, v in sorted(info.metrics.items()) if k.startswith(("val_", "test_"))})
     tabs = st.tabs(["Leaderboard", "Optimisation", "Diagnostics", "Parameters", "Decisions"])
