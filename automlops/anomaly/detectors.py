@@ -33,7 +33,7 @@ import numpy as np
 from automlops.core.registry import Registry
 from automlops.tabular.zoo import Suggest
 
-__all__ = ["DETECTORS", "PANEL", "DetectorSpec", "fit_detector"]
+__all__ = ["DETECTORS", "PANEL", "DetectorSpec", "fit_detector", "score_after_fit_on"]
 
 Build = Callable[[dict[str, Any], int], Any]
 Space = Callable[[Suggest], dict[str, Any]]
@@ -199,3 +199,12 @@ def fit_detector(spec: DetectorSpec, params: dict[str, Any], X: np.ndarray, seed
     if not np.all(np.isfinite(scores)):
         raise ValueError(f"{spec.name} gave non-finite scores with {params}")
     return detector, scores
+
+
+def score_after_fit_on(spec: DetectorSpec, params: dict[str, Any], X: np.ndarray, rows: np.ndarray,
+                       seed: int) -> np.ndarray:
+    """Fit on ``X[rows]`` only, then score every row of ``X`` (used to measure stability)."""
+    detector, _ = fit_detector(spec, params, X[rows], seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return np.asarray(detector.decision_function(X), dtype=float)

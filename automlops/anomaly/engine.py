@@ -6,9 +6,10 @@ which rows *are* anomalies, so the engine works in three parts:
 1. **Search.** Optuna tries PyOD detectors (:mod:`automlops.anomaly.detectors`) and their
    hyperparameters on 80 % of the rows (a fifth is kept aside to test the final model). Each
    candidate is judged by the unsupervised criterion of :mod:`automlops.anomaly.selection` –
-   agreement with a panel of diverse default detectors – or, when a label column of known anomalies
+   agreement with a panel of diverse default detectors plus stability across two halves of the
+   rows – or, when a label column of known anomalies
    is given *and* ``select_by_label=True``, by ROC-AUC (or PR-AUC, precision@k) against it.
-2. **Choose.** The best candidate of each of the top few detector families is averaged into a
+2. **Choose.** The best candidate of each of the top two detector families is averaged into a
    rank ensemble (without labels: always, it is the safer bet; with labels: only when it scores
    better than the best single one on the training rows).
 3. **Threshold and refit.** Scores become 0/1 flags at a threshold set by ``contamination`` (the
@@ -30,7 +31,7 @@ import numpy as np
 import optuna
 import pandas as pd
 
-from automlops.anomaly.detectors import DETECTORS, PANEL, fit_detector
+from automlops.anomaly.detectors import DETECTORS, PANEL, fit_detector, score_after_fit_on
 from automlops.anomaly.finalize import finalize_anomaly
 from automlops.anomaly.labels import parse_label
 from automlops.anomaly.model import Member
@@ -41,6 +42,7 @@ from automlops.anomaly.selection import (
     RankCalibrator,
     agreement,
     rank_scores,
+    stability,
 )
 from automlops.core.features import HIGH_CARDINALITY
 from automlops.core.fit import ValidationSummary
@@ -77,11 +79,11 @@ class AnomalyPreset:
 
 
 ANOMALY_PRESETS: Registry[AnomalyPreset] = Registry("anomaly preset")
-# Ensembles of 3 families: measured on planted anomalies (breast_cancer, wine, digits), 3 members were
-# as good as 5 or 7 on the first two and better on digits, where few detectors see the anomalies.
-for _p in (AnomalyPreset("fast", 12, None, 3, "each detector's defaults, a few tuned; ensemble of 3 families"),
-           AnomalyPreset("medium", 40, None, 3, "about 40 trials; ensemble of the 3 most agreeing families"),
-           AnomalyPreset("best", 120, None, 3, "about 120 trials; ensemble of the 3 most agreeing families")):
+# Ensembles of 2 families: measured on planted anomalies (breast_cancer, wine, digits; 10 tables), 2 members
+# were as good as 3 or 5 on the first two and better on digits, where few detectors see the anomalies.
+for _p in (AnomalyPreset("fast", 12, None, 2, "each detector's defaults, a few tuned; ensemble of 2 families"),
+           AnomalyPreset("medium", 40, None, 2, "about 40 trials; ensemble of the 2 best families"),
+           AnomalyPreset("best", 120, None, 2, "about 120 trials; ensemble of the 2 best families")):
     ANOMALY_PRESETS.add(_p.name, _p)
 
 
@@ -115,7 +117,7 @@ class AnomalyEngine:
         self.preset = ANOMALY_PRESETS.get(preset)
         if select_by_label and self.label is None:
             raise ConfigError("select_by_label needs a label column of known anomalies (label=...)")
-        self.metric = metric or ("roc_auc" if select_by_label else "agreement")
+        self.metric = metric or ("roc_auc" if select_by_label else "agreement_stability")
         ANOMALY_METRICS.get(self.metric)
         if (self.metric in LABEL_METRICS) != select_by_label:
             raise ConfigError(f"metric '{self.metric}' " + ("needs labels: pass label=... and select_by_label=True"
@@ -146,8 +148,8 @@ class AnomalyEngine:
         if self.Xt.shape[1] == 0 or float(np.ptp(self.Xt, axis=0).max(initial=0.0)) == 0.0:
             raise DataError("every feature is constant on the training rows: no row can stand out")
         self.panel = self._fit_panel(log)
-        reason = ("no labels: each candidate is scored by its agreement with the panel's consensus on the rows it "
-                  "was fitted on" if self.metric == "agreement" else
+        reason = ("no labels: each candidate is scored by its agreement with the panel's consensus and its "
+                  "stability across two halves of the training rows" if self.unsupervised else
                   f"{self.metric} against the known anomalies of the {len(self.train)} training rows")
         log("validation", reason)
         digest = hashlib.sha256(self.Xt.tobytes() + str((self.label, self.metric)).encode()).hexdigest()[:16]
@@ -174,6 +176,8 @@ class AnomalyEngine:
         cut = int(round(len(self.data) * (1 - self.test_size)))
         train_rows, test_rows = np.sort(order[:cut]), np.sort(order[cut:])
         self.train, self.test = self.data.iloc[train_rows], self.data.iloc[test_rows]
+        halves = np.random.default_rng(self.seed + 1).permutation(len(train_rows))
+        self.halves = (np.sort(halves[: len(halves) // 2]), np.sort(halves[len(halves) // 2:]))
         self.y_train = None if self.y is None else self.y[train_rows]
         self.y_test = None if self.y is None else self.y[test_rows]
         if self.select_by_label and (self.y_train is None or self.y_train.sum() == 0):
@@ -185,13 +189,24 @@ class AnomalyEngine:
         return test_rows
 
     def _fit_panel(self, log: DecisionLog) -> Panel:
-        ranks, members = {}, {}
+        ranks, members, failed = {}, {}, []
         for name in PANEL:
-            detector, scores = fit_detector(DETECTORS.get(name), {}, self.Xt, self.seed)
+            try:
+                detector, scores = fit_detector(DETECTORS.get(name), {}, self.Xt, self.seed)
+            except (ValueError, np.linalg.LinAlgError):
+                failed.append(name)
+                continue
             ranks[name], members[name] = rank_scores(scores), (detector, RankCalibrator(scores))
-        log("selection", "criterion: " + ("agreement (Spearman) with the consensus of a fixed panel of default "
-                                          "detectors (" + ", ".join(PANEL) + "), leaving the candidate's own family "
-                                          "out; see automlops.anomaly.selection" if self.metric == "agreement" else
+        if len(ranks) < 2:
+            raise DataError("the data leaves almost no variation to learn from: the default detectors fail on it "
+                            f"({', '.join(failed)}); check for constant or near-duplicate columns")
+        if failed:
+            log("selection", f"panel member(s) {', '.join(failed)} failed on this data and were left out")
+        log("selection", "criterion: " + ("mean of (a) agreement (Spearman) with the consensus of a fixed panel of "
+                                          "default detectors (" + ", ".join(ranks) + "), leaving the candidate's own "
+                                          "family out, and (b) stability: Spearman between the rankings of two fits "
+                                          "on random halves of the training rows; see automlops.anomaly.selection"
+                                          if self.unsupervised else
                                           f"{self.metric} against the known anomalies (select_by_label)"))
         return Panel(ranks, members)
 
@@ -206,57 +221,75 @@ class AnomalyEngine:
             study.enqueue_trial({"model": name}, skip_if_exists=True)
         return order
 
-    def criterion(self, model: str, scores: np.ndarray) -> float:
-        """The value a candidate earns: agreement with the panel, or a label metric on the training rows."""
-        if self.metric == "agreement":
-            return agreement(scores, self.panel.consensus(leave_out=model))
-        return ANOMALY_METRICS.get(self.metric).fn(MetricContext(y_true=self.y_train, pred=scores))
+    @property
+    def unsupervised(self) -> bool:
+        return self.metric not in LABEL_METRICS
+
+    def criterion(self, candidate: Candidate, scores: np.ndarray) -> tuple[float, dict[str, float]]:
+        """The value a candidate earns (and its parts): agreement + stability, or a label metric."""
+        if not self.unsupervised:
+            return ANOMALY_METRICS.get(self.metric).fn(MetricContext(y_true=self.y_train, pred=scores)), {}
+        spec, params = DETECTORS.get(candidate.model), dict(candidate.params)
+        parts = {"agreement": agreement(scores, self.panel.consensus(leave_out=candidate.model)),
+                 "stability": stability(lambda rows: score_after_fit_on(spec, params, self.Xt, rows, self.seed),
+                                        self.halves)}
+        return ANOMALY_METRICS.get(self.metric).fn(MetricContext(extra=parts)), parts
 
     def evaluate(self, candidate: Candidate, trial: optuna.Trial | None, deadline: float | None) -> Evaluation:
-        key = f"{candidate.model}:{sorted(candidate.params.items())}"
+        key = self._key(candidate.model, candidate.params)
         if key not in self._cache:  # parameter-free detectors (ECOD, COPOD) are suggested again and again
             t0 = time.perf_counter()
             try:
                 with interrupt_at(deadline):
                     _, scores = fit_detector(DETECTORS.get(candidate.model), dict(candidate.params), self.Xt,
                                              self.seed)
+                    value, parts = self.criterion(candidate, scores)
             except DeadlineExceeded:
                 raise optuna.TrialPruned("stopped at the time budget's deadline") from None
-            value = self.criterion(candidate.model, scores)
             payload = pack_arrays({"rank": rank_scores(scores).astype(np.float32)})
-            self._cache[key] = Evaluation(value, 0.0, [value], time.perf_counter() - t0, 0.0, payload=payload)
+            notes = [", ".join(f"{k} {v:.4f}" for k, v in parts.items())] if parts else []
+            self._cache[key] = Evaluation(value, 0.0, [value], time.perf_counter() - t0, 0.0, payload=payload,
+                                          notes=notes)
         result = self._cache[key]
         if trial is not None:
             trial.report(result.mean, 1)
         return result
 
+    @staticmethod
+    def _key(model: str, params: Any) -> str:
+        return f"{model}:{sorted(dict(params).items())}"
+
+    def _parts(self, outcome: TrialOutcome) -> str:
+        found = self._cache.get(self._key(outcome.model, outcome.params))
+        return f" ({found.notes[0]})" if found is not None and found.notes else ""
+
     def tail_seconds(self, ranked: Sequence[TrialOutcome]) -> float:
         members = ranked[: self.preset.ensemble_size]
-        return 2.5 * sum(o.fit_seconds for o in members) + 1.0
+        return 2.0 * sum(o.fit_seconds for o in members) + 1.0  # fit_seconds includes the two stability fits
 
     # ------------------------------------------------------------------ choose / finalize
     def choose(self, ranked: Sequence[TrialOutcome], log: DecisionLog, budget: Any) -> Choice:
         best, top = ranked[0], list(ranked[: self.preset.ensemble_size])
         single = Choice(best.model, dict(best.params), best.value, best.std, recipe=[Member(best.model,
                                                                                               dict(best.params))])
-        values = ", ".join(f"{o.model} {o.value:.4f}" for o in ranked)
+        values = "; ".join(f"{o.model} {o.value:.4f}" + self._parts(o) for o in ranked)
         log("selection", f"best of each detector by {self.metric}: {values}")
         if len(top) < 2:
             log("result", f"single detector {best.model} {dict(best.params)}")
             return single
         ranks = [unpack_arrays(o.payload)["rank"] for o in top if o.payload is not None]
         value = float(np.mean([o.value for o in top]))
-        if self.metric != "agreement" and len(ranks) == len(top):
-            value = self.criterion("ensemble", np.mean(ranks, axis=0))
+        if not self.unsupervised and len(ranks) == len(top):
+            value = self.criterion(Candidate("ensemble", {}), np.mean(ranks, axis=0))[0]
         label = f"ensemble({', '.join(o.model for o in top)})"
         params = {"members": [{"model": o.model, "params": dict(o.params)} for o in top]}
         row = {"model": label, "score": value, "std": 0.0, "trials": 0, "pruned": 0, "failed": 0, "params": params}
-        if self.metric != "agreement" and value < best.value:
+        if not self.unsupervised and value < best.value:
             log("ensemble", f"{label} scored {value:.4f} on the training labels, below {best.model} "
                             f"({best.value:.4f}); keeping the single detector")
             return Choice(single.label, single.params, single.val_score, single.val_std, single.recipe, (row,))
-        why = ("averaging unlike detectors that each agree with the crowd lowers the risk of an unsupervised "
-               "choice; its score is its members' mean agreement" if self.metric == "agreement" else
+        why = ("averaging the best detectors of two families lowers the risk of an unsupervised choice; its "
+               "score is its members' mean criterion" if self.unsupervised else
                f"it scored {value:.4f} on the training labels, not below the best single ({best.value:.4f})")
         log("ensemble", f"final model: {label}, the mean of the members' rank scores: {why}")
         return Choice(label, params, value, 0.0, recipe=[Member(o.model, dict(o.params)) for o in top],

@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from automlops.anomaly.detectors import DETECTORS, fit_detector
 from automlops.anomaly.model import AnomalyModel, Member, fit_anomaly_model
 from automlops.anomaly.plots import figure_files
 from automlops.anomaly.report import score_histogram, top_anomalies
-from automlops.anomaly.selection import agreement, auto_contamination, label_metrics
+from automlops.anomaly.selection import agreement, auto_contamination, label_metrics, rank_scores, stability
 from automlops.core.fit import Artifact
 from automlops.search.engine import Choice, DecisionLog, Finalized
 from automlops.tabular.preprocessing import build_preprocessor
@@ -40,13 +41,27 @@ def _fit(engine: AnomalyEngine, members: list[Member], frame: pd.DataFrame) -> t
     return model, rule, seconds
 
 
+def _test_stability(engine: AnomalyEngine, members: list[Member], X_test: np.ndarray) -> float:
+    """Stability on the test rows: the recipe fitted on each half of the training rows, scoring the test rows."""
+    def ensemble(rows: np.ndarray) -> np.ndarray:
+        parts = []
+        for m in members:
+            detector, _ = fit_detector(DETECTORS.get(m.model), m.params, engine.Xt[rows], engine.seed)
+            parts.append(rank_scores(detector.decision_function(X_test)))
+        return np.mean(parts, axis=0)
+
+    return stability(ensemble, engine.halves)
+
+
 def _test_metrics(engine: AnomalyEngine, tested: AnomalyModel) -> dict[str, float]:
     X_test = engine.test[engine.plan.input_columns]
     scores = tested.score_samples(X_test)
     metrics: dict[str, float] = {"flagged_share": float(np.mean(scores > tested.threshold_))}
     if len(X_test) >= 3:
-        consensus = engine.panel.consensus_on(np.asarray(engine.prep.transform(X_test), dtype=float))
-        metrics["agreement"] = agreement(scores, consensus)
+        Xt_test = np.asarray(engine.prep.transform(X_test), dtype=float)
+        metrics["agreement"] = agreement(scores, engine.panel.consensus_on(Xt_test))
+        metrics["stability"] = _test_stability(engine, tested.members, Xt_test)
+        metrics["agreement_stability"] = (metrics["agreement"] + metrics["stability"]) / 2
     if engine.y_test is not None:
         metrics.update(label_metrics(engine.y_test, scores))
     return metrics
@@ -62,6 +77,10 @@ def finalize_anomaly(engine: AnomalyEngine, choice: Choice, log: DecisionLog) ->
         log("result", "the test rows hold only one kind of row (no known anomaly, or only anomalies): label "
                       "metrics on them cannot be computed")
     model, rule, refit_seconds = _fit(engine, members, engine.data)
+    left_out = [m.model for m in members if m not in model.members]
+    if left_out:
+        log("ensemble", f"{', '.join(left_out)} failed when refitted on all rows (non-finite scores) and were left "
+                        "out of the shipped model")
     log("threshold", f"contamination {model.contamination_:.2%} ({rule}); threshold {model.threshold_:.4f} on the "
                      "score scale (a row scoring above it is flagged)")
     shown = ", ".join(f"{k} {v:.4f}" for k, v in test_metrics.items())
@@ -99,8 +118,9 @@ def _meta(engine: AnomalyEngine, model: AnomalyModel, choice: Choice, rule: str,
 
 
 def _selection_words(engine: AnomalyEngine) -> str:
-    if engine.metric == "agreement":
-        return ("unsupervised: each candidate detector was scored by the Spearman agreement of its ranking with the "
-                "consensus of a fixed panel of default detectors of other families; the best of the top "
+    if engine.unsupervised:
+        return ("unsupervised: each candidate detector was scored by the mean of (a) the Spearman agreement of its "
+                "ranking with the consensus of a fixed panel of default detectors of other families and (b) its "
+                "stability (Spearman between fits on two random halves of the training rows); the best of the top "
                 f"{engine.preset.ensemble_size} families were averaged (rank scores)")
     return f"supervised by the label column '{engine.label}': {engine.metric} on the training rows"

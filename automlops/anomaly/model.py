@@ -27,6 +27,7 @@ import pandas as pd
 
 from automlops.anomaly.detectors import DETECTORS, fit_detector
 from automlops.anomaly.selection import RankCalibrator
+from automlops.errors import ModelError
 
 __all__ = ["AnomalyModel", "Member", "fit_anomaly_model"]
 
@@ -87,13 +88,21 @@ def fit_anomaly_model(prep: Any, members: Sequence[Member], X: pd.DataFrame, inp
     """Fit ``prep`` and every member on ``X``; return the model, each member's raw training scores and seconds."""
     t0 = time.perf_counter()
     Xt = np.asarray(prep.fit_transform(X[list(input_columns)]), dtype=float)
-    detectors, calibrators, raw = [], [], {}
+    detectors, calibrators, raw, kept = [], [], {}, []
     for member in members:
-        detector, scores = fit_detector(DETECTORS.get(member.model), member.params, Xt, seed)
+        try:
+            detector, scores = fit_detector(DETECTORS.get(member.model), member.params, Xt, seed)
+        except (ValueError, np.linalg.LinAlgError):
+            if len(members) == 1:
+                raise ModelError(f"{member.model} could not be fitted on these rows (non-finite scores)") from None
+            continue  # an ensemble member that fails on these rows is left out; the others still score
         detectors.append(detector)
         calibrators.append(RankCalibrator(scores))
         raw[member.model] = scores
-    model = AnomalyModel(prep, members, detectors, calibrators, input_columns)
-    model.train_scores_ = np.mean([c.transform(raw[m.model]) for c, m in zip(calibrators, members, strict=True)],
+        kept.append(member)
+    if not kept:
+        raise ModelError("no detector of the ensemble could be fitted on these rows")
+    model = AnomalyModel(prep, kept, detectors, calibrators, input_columns)
+    model.train_scores_ = np.mean([c.transform(raw[m.model]) for c, m in zip(calibrators, kept, strict=True)],
                                   axis=0)
     return model, raw, time.perf_counter() - t0

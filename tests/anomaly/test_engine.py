@@ -29,7 +29,7 @@ def fitted(planted: pd.DataFrame) -> FitResult:
 
 def test_finds_planted_anomalies(fitted: FitResult, planted: pd.DataFrame, labels: np.ndarray) -> None:
     assert fitted.engine == "anomaly" and fitted.problem.task is TaskType.ANOMALY
-    assert fitted.artifact.kind == "anomaly" and fitted.problem.metric == "agreement"
+    assert fitted.artifact.kind == "anomaly" and fitted.problem.metric == "agreement_stability"
     model = fitted.artifact.obj
     scores = model.score_samples(planted)
     assert roc_auc_score(labels, scores) > 0.9  # chance is 0.5
@@ -44,8 +44,8 @@ def test_finds_planted_anomalies(fitted: FitResult, planted: pd.DataFrame, label
     assert meta["threshold"] == pytest.approx(np.quantile(model.train_scores_, 0.95), abs=1e-12)
     flagged = model.predict(planted).astype(bool)
     assert labels[flagged].mean() > 5 * labels.mean()  # flagged rows are mostly the planted ones
-    assert {"flagged_share", "agreement", "roc_auc"} <= set(fitted.test_metrics)
-    assert fitted.test_score == fitted.test_metrics["agreement"] and fitted.n_test_rows == 75
+    assert {"flagged_share", "agreement", "stability", "roc_auc"} <= set(fitted.test_metrics)
+    assert fitted.test_score == fitted.test_metrics["agreement_stability"] and fitted.n_test_rows == 75
 
 
 def test_meta_is_jsonable_and_complete(fitted: FitResult) -> None:
@@ -62,7 +62,7 @@ def test_meta_is_jsonable_and_complete(fitted: FitResult) -> None:
     assert set(fitted.artifact.files) == {"scores.html", "top_anomalies.csv"}
     figs = figures(dict(meta))
     assert set(figs) == {"scores", "top_anomalies"} and len(figs["scores"].data) == 1
-    assert any("agreement" in d.message for d in fitted.decisions if d.topic == "selection")
+    assert any("stability" in d.message for d in fitted.decisions if d.topic == "selection")
     assert any(d.topic == "threshold" for d in fitted.decisions)
 
 
@@ -107,7 +107,7 @@ def test_one_detector_only(planted: pd.DataFrame) -> None:
     result = SearchDriver(AnomalyEngine(models=["copod"], contamination=0.1),
                           DriverConfig(preset="fast", n_trials=2)).fit(planted.drop(columns="anomaly"))
     assert result.best_model == "copod" and result.artifact.meta["detectors"] == ["copod"]
-    assert "roc_auc" not in result.test_metrics and result.test_score == result.test_metrics["agreement"]
+    assert "roc_auc" not in result.test_metrics and result.test_score == result.test_metrics["agreement_stability"]
     assert abs(result.artifact.meta["flagged_share"] - 0.1) < 0.01
 
 

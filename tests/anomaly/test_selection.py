@@ -40,7 +40,8 @@ def test_own_family_is_left_out(planted: pd.DataFrame) -> None:
     engine = _prepared(planted)
     scores = fit_detector(DETECTORS.get("knn"), {}, engine.Xt, 0)[1]
     # against the full panel the default KNN would partly agree with itself
-    assert engine.criterion("knn", scores) < agreement(scores, engine.panel.consensus())
+    _, parts = engine.criterion(Candidate("knn", {}), scores)
+    assert parts["agreement"] < agreement(scores, engine.panel.consensus())
 
 
 def test_rank_calibrator_keeps_order_beyond_the_training_range() -> None:
