@@ -67,6 +67,9 @@ from automlops.tabular.zoo import Suggest
 __all__ = ["ANOMALY_PRESETS", "AnomalyEngine", "AnomalyPreset", "MIN_ROWS"]
 
 MIN_ROWS = 10
+# Finalize fits each member on the training rows, on two halves (test stability) and on all rows, about
+# 1.6 times a trial's fit_seconds (which already holds one full fit and two half fits).
+FINALIZE_COST = 1.6
 
 
 @dataclass(frozen=True)
@@ -126,6 +129,7 @@ class AnomalyEngine:
                                                             + ", ".join(LABEL_METRICS)))
         self.model_names = [DETECTORS.get(m).name for m in models] if models else DETECTORS.names()
         self._cache: dict[str, Evaluation] = {}
+        self.finalize_estimate = 0.0
 
     # ------------------------------------------------------------------ prepare
     def prepare(self, data: pd.DataFrame, log: DecisionLog) -> SearchPlan:
@@ -265,15 +269,16 @@ class AnomalyEngine:
 
     def tail_seconds(self, ranked: Sequence[TrialOutcome]) -> float:
         members = ranked[: self.preset.ensemble_size]
-        return 2.0 * sum(o.fit_seconds for o in members) + 1.0  # fit_seconds includes the two stability fits
+        return FINALIZE_COST * sum(o.fit_seconds for o in members) + 0.5
 
     # ------------------------------------------------------------------ choose / finalize
     def choose(self, ranked: Sequence[TrialOutcome], log: DecisionLog, budget: Any) -> Choice:
-        best, top = ranked[0], list(ranked[: self.preset.ensemble_size])
-        single = Choice(best.model, dict(best.params), best.value, best.std, recipe=[Member(best.model,
-                                                                                              dict(best.params))])
         values = "; ".join(f"{o.model} {o.value:.4f}" + self._parts(o) for o in ranked)
         log("selection", f"best of each detector by {self.metric}: {values}")
+        best, top = ranked[0], self._affordable(list(ranked[: self.preset.ensemble_size]), log, budget)
+        self.finalize_estimate = FINALIZE_COST * sum(o.fit_seconds for o in top)
+        single = Choice(best.model, dict(best.params), best.value, best.std, recipe=[Member(best.model,
+                                                                                              dict(best.params))])
         if len(top) < 2:
             log("result", f"single detector {best.model} {dict(best.params)}")
             return single
@@ -295,8 +300,21 @@ class AnomalyEngine:
         return Choice(label, params, value, 0.0, recipe=[Member(o.model, dict(o.params)) for o in top],
                       extra_rows=(row,))
 
+    def _affordable(self, top: list[TrialOutcome], log: DecisionLog, budget: Any) -> list[TrialOutcome]:
+        """Drop the slowest ensemble members (never the best) while finishing would overrun the budget."""
+        deadline = getattr(budget, "deadline", None)
+        if deadline is None:
+            return top
+        left = deadline - time.monotonic() - getattr(budget, "fixed_tail", 0.0)
+        while len(top) > 1 and FINALIZE_COST * sum(o.fit_seconds for o in top) > left:
+            slowest = max(top[1:], key=lambda o: o.fit_seconds)
+            top.remove(slowest)
+            log("ensemble", f"{slowest.model} left out of the ensemble: refitting it (~{slowest.fit_seconds:.1f} s "
+                            "per fit) would overrun the time budget")
+        return top
+
     def finalize(self, choice: Choice, log: DecisionLog, budget: Any) -> Finalized:
-        return finalize_anomaly(self, choice, log)
+        return finalize_anomaly(self, choice, log, getattr(budget, "deadline", None))
 
     def run_params(self) -> dict[str, Any]:
         return {"label": self.label, "contamination": self.contamination, "select_by_label": self.select_by_label,

@@ -8,6 +8,7 @@ like, and more normal rows teach that better. Its threshold is set on its own tr
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -53,25 +54,33 @@ def _test_stability(engine: AnomalyEngine, members: list[Member], X_test: np.nda
     return stability(ensemble, engine.halves)
 
 
-def _test_metrics(engine: AnomalyEngine, tested: AnomalyModel) -> dict[str, float]:
+def _test_metrics(engine: AnomalyEngine, tested: AnomalyModel, with_stability: bool) -> dict[str, float]:
     X_test = engine.test[engine.plan.input_columns]
     scores = tested.score_samples(X_test)
     metrics: dict[str, float] = {"flagged_share": float(np.mean(scores > tested.threshold_))}
     if len(X_test) >= 3:
         Xt_test = np.asarray(engine.prep.transform(X_test), dtype=float)
         metrics["agreement"] = agreement(scores, engine.panel.consensus_on(Xt_test))
-        metrics["stability"] = _test_stability(engine, tested.members, Xt_test)
-        metrics["agreement_stability"] = (metrics["agreement"] + metrics["stability"]) / 2
+        if with_stability:
+            metrics["stability"] = _test_stability(engine, tested.members, Xt_test)
+            metrics["agreement_stability"] = (metrics["agreement"] + metrics["stability"]) / 2
     if engine.y_test is not None:
         metrics.update(label_metrics(engine.y_test, scores))
     return metrics
 
 
-def finalize_anomaly(engine: AnomalyEngine, choice: Choice, log: DecisionLog) -> Finalized:
+def finalize_anomaly(engine: AnomalyEngine, choice: Choice, log: DecisionLog, deadline: float | None) -> Finalized:
     """Fit, threshold, test, refit on all rows and package the artifact (see the module docstring)."""
     members: list[Member] = list(choice.recipe)
     tested, _, seconds = _fit(engine, members, engine.train)
-    test_metrics = _test_metrics(engine, tested)
+    # the two half fits of the test stability cost about as much as one more fit: skipped when time is short
+    affordable = deadline is None or time.monotonic() + 2.5 * seconds < deadline
+    if not affordable and engine.unsupervised:
+        log("result", "test stability skipped: the two half fits it needs would overrun the time budget; "
+                      "the test score is the agreement alone")
+    test_metrics = _test_metrics(engine, tested, affordable)
+    if engine.unsupervised and "agreement_stability" not in test_metrics and "agreement" in test_metrics:
+        test_metrics["agreement_stability"] = test_metrics["agreement"]
     test_score = float(test_metrics.get(engine.metric, float("nan")))
     if engine.y_test is not None and "roc_auc" not in test_metrics:
         log("result", "the test rows hold only one kind of row (no known anomaly, or only anomalies): label "
