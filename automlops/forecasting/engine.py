@@ -10,8 +10,9 @@ The five steps of every engine, for series:
 2. **suggest** – Optuna picks a model (statistical or machine learning on lags) and its settings.
 3. **evaluate** – the candidate is backtested at every cut-off; the score is the mean MASE (or the
    chosen metric) over the cut-offs.
-4. **choose** – the best single model, or the mean/median of the best few models' forecasts when
-   that backtests better (:mod:`automlops.forecasting.ensemble`).
+4. **choose** – by default the mean of AutoETS, AutoARIMA and AutoTheta (the M4 "comb"); the best
+   single model or the mean/median of the best few models' forecasts replaces it only when it
+   backtests clearly (10 %) better (:mod:`automlops.forecasting.ensemble`).
 5. **finalize** – fit the choice on everything but the test window, score the test window, then
    refit on all the data for the shipped :class:`~automlops.forecasting.forecaster.Forecaster`
    (:mod:`automlops.forecasting.finalize`).
@@ -34,7 +35,7 @@ from automlops.core.registry import Registry
 from automlops.errors import ConfigError, DataError
 from automlops.forecasting.backtest import FORECAST_METRICS, plan_folds, position_from_end
 from automlops.forecasting.data import ROW, SeriesData, default_horizon, prepare_series
-from automlops.forecasting.ensemble import choose_recipe
+from automlops.forecasting.ensemble import choose_recipe, comb_members
 from automlops.forecasting.evaluate import Backtester
 from automlops.forecasting.finalize import finalize_recipe
 from automlops.forecasting.models import FORECAST_MODELS, Context, Suggest
@@ -205,7 +206,8 @@ class ForecastingEngine:
 
     def tail_seconds(self, ranked: Sequence[TrialOutcome]) -> float:
         size = FORECAST_PRESETS.get(self.preset).ensemble_size
-        return 2.5 * sum(o.fit_seconds + o.predict_seconds for o in ranked[:size]) + 0.6
+        members = {o.model: o for o in [*ranked[:size], *comb_members(ranked)]}  # the statistical comb may ship
+        return 2.5 * sum(o.fit_seconds + o.predict_seconds for o in members.values()) + 0.6
 
     def choose(self, ranked: Sequence[TrialOutcome], log: DecisionLog, budget: Any) -> Choice:
         return choose_recipe(ranked, self.backtester, FORECAST_PRESETS.get(self.preset).ensemble_size, log)
