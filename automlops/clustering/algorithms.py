@@ -95,6 +95,7 @@ class ClusterModel:
     assigner: str | None = None
     noise: bool = False  # labels rows as noise (-1)
     max_rows: int | None = None
+    min_rows: int = 0  # below this, another entry does the same job better: skipped unless asked for by name
 
 
 CLUSTER_MODELS: Registry[ClusterModel] = Registry("clustering model")
@@ -121,14 +122,14 @@ CLUSTER_MODELS.add("kmeans", ClusterModel(
 def _minibatch(p: dict[str, Any], seed: int) -> Any:
     from sklearn.cluster import MiniBatchKMeans
 
-    return MiniBatchKMeans(n_clusters=int(p["n_clusters"]), batch_size=int(p.get("batch_size", 1024)), n_init=3,
+    return MiniBatchKMeans(n_clusters=int(p["n_clusters"]), batch_size=int(p.get("batch_size", 1024)), n_init=1,
                            random_state=seed)
 
 
 CLUSTER_MODELS.add("minibatch_kmeans", ClusterModel(
     "minibatch_kmeans", "MiniBatchKMeans", _minibatch,
     lambda s, c: {"n_clusters": _k(s, c), "batch_size": s.cat("batch_size", [256, 1024, 4096])},
-    lambda c: {"n_clusters": min(3, c.k_max), "batch_size": 1024}))
+    lambda c: {"n_clusters": min(3, c.k_max), "batch_size": 1024}, min_rows=5000))
 
 
 def _gmm(p: dict[str, Any], seed: int) -> Any:

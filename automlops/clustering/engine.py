@@ -4,7 +4,12 @@ Clustering has no right answer to score against, so each candidate – an algori
 including the number of clusters *k* – is judged by how well separated its groups are on the rows
 it clustered: the **silhouette** by default, or Calinski–Harabasz / Davies–Bouldin (see
 :mod:`automlops.clustering.metrics`). The search (Optuna's TPE) explores KMeans, MiniBatchKMeans,
-GaussianMixture, AgglomerativeClustering, Birch, DBSCAN and HDBSCAN at once.
+GaussianMixture, AgglomerativeClustering, Birch, DBSCAN and HDBSCAN at once. Partitions with a
+"cluster" of a handful of rows (under 5 rows or 2 %) or with more than half the rows left as noise are
+refused. With the silhouette, the final choice also asks the partition to be **reproducible**: each
+model's best and the next best candidates are refitted on 80 % subsamples, and the one with the best
+``silhouette × stability`` is kept (see :mod:`automlops.clustering.stability`): on data without clear
+groups, very different partitions score within a hair of each other and the top score alone is a coin toss.
 
 Preparation: numbers are median-imputed and **standardised** (mean 0, variance 1) and categories
 one-hot encoded, so no column dominates the distances just because of its unit. A fifth of the rows
@@ -18,6 +23,7 @@ search never reads it, so the result is the same with or without it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 import warnings
@@ -34,6 +40,7 @@ from automlops.clustering.algorithms import CLUSTER_MODELS, DataScale, Suggest, 
 from automlops.clustering.assign import AssignedClusterer, describe_assigner
 from automlops.clustering.metrics import CLUSTER_METRICS, n_clusters, noise_share, score_all, score_one
 from automlops.clustering.report import build_files, build_meta
+from automlops.clustering.stability import N_SUBSAMPLES, stability
 from automlops.core.fit import Artifact, ValidationSummary
 from automlops.core.problem import Problem, TaskType
 from automlops.core.registry import Registry
@@ -55,6 +62,8 @@ __all__ = ["CLUSTER_PRESETS", "MIN_ROWS", "ClusterPreset", "ClusteringEngine"]
 MIN_ROWS = 10
 MAX_NOISE_SHARE = 0.5  # a clustering that leaves most rows unclustered describes little of the data
 MIN_CLUSTER_ROWS, MIN_CLUSTER_SHARE = 5, 0.02  # smaller "clusters" are a few outliers split off, not groups
+SINGLE_THREAD_ROWS = 20_000  # below this, BLAS/OpenMP threads cost more than they save (10× on iris when busy)
+EXTRA_CANDIDATES = 5  # besides each model's best, the next best distinct trials whose stability is measured
 
 
 @dataclass(frozen=True)
@@ -73,6 +82,21 @@ CLUSTER_PRESETS.add("fast", ClusterPreset("fast", 15, None, ("kmeans", "gaussian
                                           "15 trials of KMeans, GaussianMixture and agglomerative clustering"))
 CLUSTER_PRESETS.add("medium", ClusterPreset("medium", 60, None, None, "60 trials over every algorithm"))
 CLUSTER_PRESETS.add("best", ClusterPreset("best", None, 120.0, None, "every algorithm for 120 seconds"))
+
+
+_CONTROLLER: Any = None
+
+
+def few_threads(n_rows: int) -> Any:
+    """One BLAS/OpenMP thread for small tables (threads only pay off on large ones), else no limit."""
+    global _CONTROLLER
+    if n_rows >= SINGLE_THREAD_ROWS:
+        return contextlib.nullcontext()
+    from threadpoolctl import ThreadpoolController
+
+    if _CONTROLLER is None:
+        _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER.limit(limits=1)
 
 
 def _check_rows(data: Any) -> pd.DataFrame:
@@ -150,10 +174,13 @@ class ClusteringEngine:
     def _choose_models(self, names: list[str], log: DecisionLog) -> tuple[str, ...]:
         kept = []
         for name in names:
-            cap = CLUSTER_MODELS.get(name).max_rows
-            if cap is not None and len(self.Xt) > cap:
+            spec = CLUSTER_MODELS.get(name)
+            if spec.max_rows is not None and len(self.Xt) > spec.max_rows:
                 log("models", f"{name} skipped: its cost grows with the square of the rows and there are "
-                              f"{len(self.Xt)} (> {cap})")
+                              f"{len(self.Xt)} (> {spec.max_rows})")
+            elif self.model_names is None and len(self.Xt) < spec.min_rows:
+                log("models", f"{name} skipped: it is made for large tables; below {spec.min_rows} rows another "
+                              "algorithm does the same job exactly and faster (name it in models to search it anyway)")
             else:
                 kept.append(name)
         if not kept:
@@ -179,12 +206,17 @@ class ClusteringEngine:
             self.Xt = np.asarray(self.prep.fit_transform(self.train[self.plan.input_columns]), dtype=float)
         self.scale: DataScale = data_scale(self.Xt, max(2, min(self.max_clusters, len(self.Xt) - 1)), self.seed)
         self._names = self._choose_models(names, log)
-        self.min_cluster_rows = max(MIN_CLUSTER_ROWS, int(np.ceil(MIN_CLUSTER_SHARE * len(self.Xt))))
-        log("selection", f"every cluster must hold at least {self.min_cluster_rows} rows (5 rows or 2 %): splitting a "
+        self._seen: list[tuple[float, Candidate]] = []
+        self._fit_seconds: dict[str, float] = {}
+        n = len(self.Xt)  # 5 rows (fewer on tiny tables) or 2 % of the rows, whichever is larger
+        self.min_cluster_rows = max(2, min(MIN_CLUSTER_ROWS, n // 10), int(np.ceil(MIN_CLUSTER_SHARE * n)))
+        log("selection", f"every cluster must hold at least {self.min_cluster_rows} rows (5 or 2 %): splitting a "
                          "few outliers off raises the silhouette of everyone else without finding a group (outliers "
                          "are anomaly detection's job; density methods may still call them noise)")
-        log("selection", f"the candidate with the best {spec.label} on the rows it clustered is kept "
-                         f"({spec.direction}); all three internal scores are reported")
+        how = ("; the final choice among each model's best and the next best trials is the highest silhouette × "
+               "stability (the partition must come back when refitted on subsamples)") if spec.name == "silhouette" else ""
+        log("selection", f"candidates are scored by {spec.label} on the rows they clustered ({spec.direction}){how}; "
+                         "all three internal scores are reported")
         digest = hashlib.sha256(self.Xt.tobytes() + repr(self._names).encode()).hexdigest()[:16]
         return SearchPlan(problem=self.problem, validation=ValidationSummary("in-sample", 1, "no labels: each "
                           "candidate is scored on the rows it clustered"), test_rows=test_rows, n_steps=1,
@@ -206,7 +238,7 @@ class ClusteringEngine:
     def _fit_labels(self, candidate: Candidate, deadline: float | None) -> np.ndarray:
         estimator = CLUSTER_MODELS.get(candidate.model).build(dict(candidate.params), self.seed)
         try:
-            with warnings.catch_warnings(), interrupt_at(deadline):
+            with warnings.catch_warnings(), few_threads(len(self.Xt)), interrupt_at(deadline):
                 warnings.simplefilter("ignore")
                 return np.asarray(estimator.fit_predict(self.Xt), dtype=int)
         except DeadlineExceeded:
@@ -217,6 +249,7 @@ class ClusteringEngine:
         t0 = time.perf_counter()
         labels = self._fit_labels(candidate, deadline)
         fit_seconds = time.perf_counter() - t0
+        self._fit_seconds[candidate.model] = max(fit_seconds, self._fit_seconds.get(candidate.model, 0.0))
         k, noise = n_clusters(labels), noise_share(labels)
         if k < 2:
             raise optuna.TrialPruned("fewer than two clusters: nothing to score")
@@ -231,6 +264,7 @@ class ClusteringEngine:
         value = score_one(self.Xt, labels, self.metric, seed=self.seed)
         if not np.isfinite(value):
             raise optuna.TrialPruned("the score is undefined for these labels")
+        self._seen.append((value, candidate))
         if trial is not None:
             trial.set_user_attr("n_clusters", k)
             trial.set_user_attr("noise_share", round(noise, 4))
@@ -238,14 +272,49 @@ class ClusteringEngine:
         return Evaluation(value, 0.0, [value], fit_seconds, 0.0)
 
     def tail_seconds(self, ranked: Sequence[TrialOutcome]) -> float:
-        return ranked[0].fit_seconds * 1.5 + 0.2
+        slowest = max(self._fit_seconds.values(), default=ranked[0].fit_seconds)
+        return ranked[0].fit_seconds * 1.5 + slowest * (len(ranked) + EXTRA_CANDIDATES) * (N_SUBSAMPLES + 1) + 0.2
+
+    def _pool(self, ranked: Sequence[TrialOutcome]) -> list[tuple[float, Candidate]]:
+        """Every model's best trial, plus the next best distinct trials this process scored."""
+        def key(c: Candidate) -> str:
+            return c.model + repr(sorted(c.params.items()))
+
+        sign = -1.0 if self.problem.direction == "maximize" else 1.0
+        pool = {key(o.candidate): (o.value, o.candidate) for o in ranked}
+        extra = {key(c): (v, c) for v, c in sorted(self._seen, key=lambda vc: sign * vc[0]) if key(c) not in pool}
+        chosen = [*pool.values(), *list(extra.values())[:EXTRA_CANDIDATES]]
+        return sorted(chosen, key=lambda vc: sign * vc[0])
+
+    def _stabilities(self, pool: list[tuple[float, Candidate]], budget: Any) -> list[float] | None:
+        """Stability of each pooled candidate, or None when the budget cannot afford the refits."""
+        cost = N_SUBSAMPLES * sum(self._fit_seconds.get(c.model, 0.0) for _, c in pool)
+        if getattr(budget, "total", None) is not None and cost > 0.5 * budget.search_time_left():
+            return None
+        out = []
+        for _, candidate in pool:
+            def refit(X: np.ndarray, seed: int, c: Candidate = candidate) -> np.ndarray:
+                with warnings.catch_warnings(), few_threads(len(X)):
+                    warnings.simplefilter("ignore")
+                    return np.asarray(CLUSTER_MODELS.get(c.model).build(dict(c.params), seed).fit_predict(X))
+            out.append(stability(refit, self.Xt, self._fit_labels(candidate, None), seed=self.seed))
+        return out
 
     def choose(self, ranked: Sequence[TrialOutcome], log: DecisionLog, budget: Any) -> Choice:
+        """The best of a few top candidates by silhouette × stability (see :mod:`automlops.clustering.stability`)."""
         best = ranked[0]
-        others = ", ".join(f"{o.model} {o.value:.3f}" for o in ranked[1:4])
-        log("result", f"best: {best.model} with {dict(best.params)} ({self.metric} {best.value:.4f})"
-                      + (f"; best of the others: {others}" if others else ""))
-        return Choice(best.model, dict(best.params), best.value, best.std, recipe=best.candidate)
+        log("result", f"best score: {best.model} with {dict(best.params)} ({self.metric} {best.value:.4f})")
+        pool = self._pool(ranked)
+        stable = self._stabilities(pool, budget) if self.metric == "silhouette" and len(pool) > 1 else None
+        if stable is None:
+            return Choice(best.model, dict(best.params), best.value, best.std, recipe=best.candidate)
+        index = int(np.argmax([value * s for (value, _), s in zip(pool, stable, strict=True)]))
+        value, candidate = pool[index]
+        shown = "; ".join(f"{c.model} {v:.3f} × {s:.2f}" for (v, c), s in zip(pool, stable, strict=True))
+        log("selection", f"the {len(pool)} best candidates were refitted on {N_SUBSAMPLES} random 80 % subsamples; "
+                         f"silhouette × stability (mean ARI with their own labels): {shown}; kept {candidate.model} "
+                         f"with {dict(candidate.params)}")
+        return Choice(candidate.model, dict(candidate.params), value, 0.0, recipe=candidate)
 
     # ------------------------------------------------------------------ finalize
     def _final_pipeline(self, candidate: Candidate, log: DecisionLog) -> tuple[Pipeline, str | None]:
@@ -265,7 +334,7 @@ class ClusteringEngine:
         pipe, assigner = self._final_pipeline(candidate, log)
         columns = list(self.plan.input_columns)
         t0 = time.perf_counter()
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), few_threads(len(self.Xt)):
             warnings.simplefilter("ignore")
             pipe.fit(self.train[columns])
             train_labels = np.asarray(getattr(pipe[-1], "labels_", None) if hasattr(pipe[-1], "labels_")

@@ -38,3 +38,12 @@ def test_a_missing_reference_column(iris: pd.DataFrame) -> None:
 def test_not_a_table() -> None:
     with pytest.raises(DataError, match="needs a table"):
         fit(np.zeros((20, 2)), n_trials=1)  # type: ignore[arg-type]
+
+
+def test_a_tiny_table_still_clusters() -> None:
+    frame = pd.DataFrame({"x": [0.0, 0.1, 0.2, 0.1, 0.0, 5.0, 5.1, 5.2, 5.1, 5.0, 0.15, 5.15],
+                          "y": [1.0, 1.1, 0.9, 1.0, 1.2, 7.0, 7.1, 6.9, 7.2, 7.0, 1.05, 7.05]})
+    result = fit(frame, n_trials=3, models=["kmeans"])
+    assert result.artifact.meta["n_train_rows"] == 10 and result.artifact.meta["n_clusters"] >= 2
+    labels = result.artifact.obj.predict(frame)
+    assert not set(labels[frame["x"] < 1]) & set(labels[frame["x"] > 4])  # the two far-apart groups never mix

@@ -22,7 +22,7 @@ def _train_rows(result: FitResult, n: int) -> np.ndarray:
 @pytest.mark.parametrize("model", CLUSTER_MODELS.names())
 def test_each_algorithm_fits_and_assigns_new_rows(iris: pd.DataFrame, model: str) -> None:
     X = iris.drop(columns="species")
-    result = fit(X, n_trials=4, models=[model], max_clusters=6)
+    result = fit(X, n_trials=3, models=[model], max_clusters=6)
     assert result.best_model == model and result.artifact.kind == "clustering"
     new_rows = X.iloc[result.test_rows]
     labels = result.artifact.obj.predict(new_rows)
