@@ -307,6 +307,9 @@ class ClusteringEngine:
         pool = self._pool(ranked)
         stable = self._stabilities(pool, budget) if self.metric == "silhouette" and len(pool) > 1 else None
         if stable is None:
+            if self.metric == "silhouette" and len(pool) > 1:
+                log("selection", "no time left in the budget to check the stability of the best candidates: the best "
+                                 "silhouette is kept as it is")
             return Choice(best.model, dict(best.params), best.value, best.std, recipe=best.candidate)
         index = int(np.argmax([value * s for (value, _), s in zip(pool, stable, strict=True)]))
         value, candidate = pool[index]

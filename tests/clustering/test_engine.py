@@ -96,3 +96,21 @@ def test_other_metrics_can_select(iris: pd.DataFrame) -> None:
     result = fit(iris.drop(columns="species"), n_trials=4, models=["kmeans"], metric="davies_bouldin")
     assert result.problem.metric == "davies_bouldin" and result.problem.direction == "minimize"
     assert result.test_score == result.test_metrics["davies_bouldin"]
+
+
+def test_categorical_columns_are_profiled_by_their_top_value() -> None:
+    from palmerpenguins import load_penguins
+
+    penguins = load_penguins()
+    result = fit(penguins, n_trials=2, models=["kmeans"], reference="species")
+    meta = result.artifact.meta
+    assert "island" in meta["profile_columns"]["categorical"] and "species" not in meta["input_columns"]
+    assert all(r["island"] in {"Biscoe", "Dream", "Torgersen"} for r in meta["profile"])
+    assert isinstance(meta["profile"][0]["bill_length_mm"], float)
+
+
+def test_a_time_budget_is_kept() -> None:
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame(np.vstack([rng.normal(c, 1, (1500, 4)) for c in (0, 5)]), columns=list("abcd"))
+    result = SearchDriver(ClusteringEngine(), DriverConfig(preset="medium", time_budget=4)).fit(frame)
+    assert result.wall_seconds <= 4 * 1.25 and result.artifact.meta["n_clusters"] >= 2
