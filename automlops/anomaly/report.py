@@ -6,31 +6,26 @@ floats and strings only (no numpy scalars, no NaN – missing values become ``nu
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["TOP_ANOMALIES", "jsonable_value", "score_histogram", "top_anomalies", "top_anomalies_frame"]
+from automlops.core.jsonable import jsonable
+
+__all__ = ["TOP_ANOMALIES", "score_histogram", "top_anomalies", "top_anomalies_frame"]
 
 TOP_ANOMALIES = 20
 HISTOGRAM_BINS = 30
 
 
-def jsonable_value(value: Any) -> Any:
-    """A cell as a JSON value: numbers and strings as they are, missing as None, dates as ISO text."""
-    if value is None:
-        return None
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
-    if value is pd.NaT or (not isinstance(value, (str, bytes)) and pd.isna(value)):
-        return None
-    return value if isinstance(value, (bool, int, float, str)) else str(value)
+def _cell(value: Any) -> Any:
+    """A cell ready for :func:`~automlops.core.jsonable.jsonable`: missing values (NaN, NaT) become None."""
+    try:
+        missing = bool(pd.isna(value))
+    except (TypeError, ValueError):
+        missing = False
+    return None if missing else value
 
 
 def score_histogram(scores: np.ndarray, bins: int = HISTOGRAM_BINS) -> dict[str, list[float]]:
@@ -46,8 +41,8 @@ def top_anomalies(frame: pd.DataFrame, scores: np.ndarray, columns: list[str],
     for pos in order:
         row = frame.iloc[int(pos)]
         records.append({"row": int(pos), "score": float(scores[pos]),
-                        "values": {str(c): jsonable_value(row[c]) for c in columns}})
-    return records
+                        "values": {str(c): _cell(row[c]) for c in columns}})
+    return list(jsonable(records))
 
 
 def top_anomalies_frame(records: list[dict[str, Any]]) -> pd.DataFrame:

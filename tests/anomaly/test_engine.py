@@ -119,3 +119,21 @@ def test_keeps_a_time_budget(planted: pd.DataFrame) -> None:
     t0 = time.monotonic()
     result = SearchDriver(AnomalyEngine(preset="best"), DriverConfig(preset="best", time_budget=12)).fit(frame)
     assert time.monotonic() - t0 < 12 * 1.1 and result.n_trials >= 3
+
+
+def test_mixed_columns_with_missing_values() -> None:
+    rng = np.random.default_rng(0)
+    n = 200
+    frame = pd.DataFrame({"x": rng.normal(size=n), "y": rng.normal(size=n),
+                          "colour": rng.choice(["red", "green", "blue"], n),
+                          "when": pd.date_range("2024-01-01", periods=n // 2, freq="D").repeat(2)})
+    frame.loc[:9, ["x", "y"]] += 8.0  # ten planted anomalies
+    frame.loc[[20, 30, 40], "x"] = np.nan
+    result = SearchDriver(AnomalyEngine(contamination=0.05), DriverConfig(preset="fast", n_trials=4)).fit(frame)
+    meta = result.artifact.meta
+    json.dumps(meta, allow_nan=False)
+    assert meta["input_columns"] == ["x", "y", "colour", "when"]
+    out = predict_table(result.artifact.obj, dict(meta), frame)
+    assert out["score"].iloc[:10].min() > out["score"].iloc[10:].median()
+    truth = np.r_[np.ones(10), np.zeros(n - 10)]
+    assert roc_auc_score(truth, out["score"]) > 0.9 and out["is_anomaly"].iloc[:10].sum() >= 5
