@@ -355,6 +355,10 @@ def cmd_models(args: argparse.Namespace) -> int:
             tasks = "/".join(sorted(t.value for t in spec.tasks))
             state = "" if spec.is_available() else " (library not installed)"
             print(f"{name:<14} {tasks:<26} {spec.description}{state}")
+        from automlops.tasks import TASK_ENGINES
+
+        for task, entry in TASK_ENGINES.items():  # the engines of the other tasks keep their own registries
+            print(f"\n--task {task}: " + ", ".join(entry.engine_class().models.names()))
         return 0
     from automlops.mlops.store import ModelStore
 

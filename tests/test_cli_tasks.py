@@ -138,3 +138,12 @@ def test_bad_input_exits_2_with_one_line_naming_the_problem(bad_runs: dict[str, 
     assert lines[0].startswith("automlops: error:") and "Traceback" not in stderr
     assert BAD[case][1] in lines[0], (case, lines[0])
     assert stdout.strip() == ""
+
+
+def test_the_zoo_lists_every_engine_s_models(home: Path) -> None:
+    proc = run_cli(home, "models", "zoo")
+    assert proc.returncode == 0, proc.stderr
+    lines = {line.split(":")[0]: line for line in proc.stdout.splitlines() if line.startswith("--task")}
+    assert set(lines) == {"--task timeseries", "--task clustering", "--task anomaly"}
+    assert "auto_ets" in lines["--task timeseries"] and "hdbscan" in lines["--task clustering"]
+    assert "iforest" in lines["--task anomaly"]
