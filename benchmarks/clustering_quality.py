@@ -10,7 +10,7 @@ is measured on every row: training rows by their fit labels, the 20 % test rows 
 them with ``predict``.
 
 Usage: ``.venv/bin/python benchmarks/clustering_quality.py [--quick] [--metric silhouette] [--seeds 0 1 2]``
-(``--quick``: the fast preset). Prints a markdown table and writes ``benchmarks/results/clustering_quality.json``.
+(``--quick``: the fast preset). Prints a markdown table and writes ``benchmarks/results/clustering_quality[_METRIC].json``.
 """
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ def main() -> int:
         print(f"| {s['dataset']} | {s['seeds']} | {s['ari']:.4f} | {s['kmeans_true_k_ari']:.4f} | "
               f"{s['wins']}/{s['seeds']} | {s['seconds']:.1f} |")
     RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / "clustering_quality.json"
+    out = RESULTS / ("clustering_quality.json" if args.metric == "silhouette" else f"clustering_quality_{args.metric}.json")
     out.write_text(json.dumps({"preset": preset, "metric": args.metric, "rows": rows, "summary": summary}, indent=2))
     print(f"\nwritten {out}")
     return 0

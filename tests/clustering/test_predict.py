@@ -56,3 +56,20 @@ def test_figures_from_meta_only(iris_result: FitResult) -> None:
     assert len(figs["projection"].data) == meta["n_clusters"] + (1 if meta["noise_count"] else 0)
     assert list(figs["sizes"].data[0].y) == meta["cluster_sizes"]
     assert np.asarray(figs["profile"].data[0].z).shape == (len(meta["profile"]), 4)
+
+
+@pytest.mark.parametrize("model", ["hdbscan", "agglomerative"])
+def test_a_saved_model_without_its_own_predict_is_served(iris: pd.DataFrame, model: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from automlops.mlops.store import ModelStore
+    from automlops.serving.loader import load_served
+
+    X = iris.drop(columns="species")
+    result = fit(X, n_trials=3, models=[model])
+    store = ModelStore(tmp_path / "models")
+    saved = store.save("groups", result.artifact)
+    assert saved.meta["model_format"] == "skops"
+    loaded = store.load("groups", 1)
+    expected = predict_table(result.artifact.obj, dict(result.artifact.meta), X)
+    assert predict_table(loaded.model, loaded.meta, X).equals(expected)
+    served = load_served(store, "groups", 1)  # the API's loader accepts it: it has predict
+    assert served.kind == "clustering"
