@@ -349,6 +349,8 @@ class ClusteringEngine:
         log("result", f"final model: {choice.label}; on {len(X_test)} unseen rows, {self.metric} = "
                       f"{metrics[self.metric]:.4f}")
         meta = build_meta(self, pipe, train_labels, test_labels, assigner, log)
+        reference = (meta.get("reference_scores") or {}).get("test") or {}
+        metrics.update({f"reference_{k}": float(v) for k, v in reference.items() if v is not None})  # to MLflow too
         artifact = Artifact("clustering", pipe, meta=meta, files=build_files(meta))
         return Finalized(artifact, metrics, metrics[self.metric], seconds, input_example=self.test[columns].head(5))
 

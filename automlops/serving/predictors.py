@@ -13,8 +13,9 @@ which imports pandas and scikit-learn, and ``import api`` must stay fast.)
   regressors (predictions are numbers).
 * ``clustering``: predictions are the cluster each row falls in (whole numbers), with no
   probabilities. Rows are validated against the same feature schema as tabular models. Only
-  clusterers that can place *new* rows can be served (k-means: the nearest centre); DBSCAN or
-  agglomerative clustering only label the rows they were fitted on.
+  clusterers that can place *new* rows can be served (k-means: the nearest centre); the clustering
+  engine gives DBSCAN, HDBSCAN and agglomerative clustering an assigner for that, and a bare
+  DBSCAN, which only labels the rows it was fitted on, is refused.
 * ``anomaly``: predictions are 0/1 flags, with each row's anomaly score and the threshold.
 * ``forecasting``: a request names a horizon (or future rows) and gets the forecast back with
   its 80 and 95 % intervals.

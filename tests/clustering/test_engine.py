@@ -53,6 +53,9 @@ def test_the_reference_is_reported_and_never_used_to_choose(iris: pd.DataFrame, 
     assert scores["column"] == "species" and set(scores) >= {"ari", "nmi", "train", "test"}
     assert set(scores["test"]) == {"ari", "nmi"} and scores["ari"] > 0.4 and 0 < scores["nmi"] <= 1
     assert without.artifact.meta["reference_scores"] is None
+    # the test rows' agreement is also a test metric (logged to MLflow), and only with a reference
+    assert iris_result.test_metrics["reference_ari"] == scores["test"]["ari"]
+    assert "reference_ari" not in without.test_metrics
 
 
 def test_meta_is_json_and_describes_the_clusters(iris_result: FitResult) -> None:
