@@ -1,0 +1,63 @@
+"""The choice between the statistical combination (the default) and a clearly better alternative."""
+
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+import pytest
+
+from automlops.forecasting.engine import ForecastingEngine
+from automlops.forecasting.ensemble import MARGIN, choose_recipe
+from automlops.search.engine import Candidate, DecisionLog, TrialOutcome
+
+
+@pytest.fixture(scope="module")
+def prepared(air: pd.DataFrame) -> tuple[ForecastingEngine, list[TrialOutcome]]:
+    """AirPassengers backtested with AutoETS, AutoTheta and Naive (fast models), as trial outcomes."""
+    engine = ForecastingEngine("passengers", "month", horizon=12, preset="fast")
+    engine.prepare(air, DecisionLog(lambda e: None, time.monotonic, lambda: None))
+    outcomes = []
+    for i, (model, params) in enumerate([("auto_ets", {"seasonal": True, "damped": "auto"}),
+                                         ("auto_theta", {"seasonal": True, "decomposition": "multiplicative"}),
+                                         ("naive", {})]):
+        ev = engine.evaluate(Candidate(model, params), None, None)
+        outcomes.append(TrialOutcome(i, model, params, ev.mean, ev.std, ev.fit_seconds, ev.predict_seconds,
+                                     ev.payload))
+    return engine, sorted(outcomes, key=lambda o: o.value)
+
+
+def _twins(ranked: list[TrialOutcome], naive_value: float) -> list[TrialOutcome]:
+    """AutoETS given AutoTheta's backtest (so the combination equals AutoTheta), Naive claiming ``naive_value``."""
+    theta = next(r for r in ranked if r.model == "auto_theta")
+    out = [TrialOutcome(r.number, r.model, r.params, theta.value, r.std, r.fit_seconds, r.predict_seconds,
+                        theta.payload) if r.model == "auto_ets" else r for r in ranked]
+    out = [TrialOutcome(9, r.model, r.params, naive_value, r.std, r.fit_seconds, r.predict_seconds, r.payload)
+           if r.model == "naive" else r for r in out]
+    return sorted(out, key=lambda o: o.value)
+
+
+def _choose(engine: ForecastingEngine, ranked: list[TrialOutcome]) -> tuple[str, list[str]]:
+    log = DecisionLog(lambda e: None, time.monotonic, lambda: None)
+    choice = choose_recipe(ranked, engine.backtester, 3, log)
+    messages = [d.message for d in log.items]
+    return choice.label, messages
+
+
+def test_the_statistical_combination_is_the_default(prepared: tuple[ForecastingEngine, list[TrialOutcome]]) -> None:
+    engine, ranked = prepared
+    comb = next(r.value for r in ranked if r.model == "auto_theta")
+    # a single model only slightly better than the combination on the backtest: not enough evidence
+    label, messages = _choose(engine, _twins(ranked, comb * (1 - MARGIN / 2)))
+    assert label == "ensemble"
+    assert any("combination of the statistical models" in m for m in messages)
+
+
+def test_a_clearly_better_model_replaces_the_combination(
+        prepared: tuple[ForecastingEngine, list[TrialOutcome]]) -> None:
+    engine, ranked = prepared
+    comb = next(r.value for r in ranked if r.model == "auto_theta")
+    # the naive forecast claimed (falsely) far better: the rule must let it through
+    label, messages = _choose(engine, _twins(ranked, comb * (1 - 3 * MARGIN)))
+    assert label == "naive"
+    assert any("replaces the combination" in m for m in messages)
