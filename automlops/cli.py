@@ -411,45 +411,44 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def _without_arrow() -> None:
-    """Keep pandas from loading pyarrow, which it does not need here: ~35 MB less memory per process.
+_USES_ARROW = ("timeseries", "time_series", "time-series")  # statsforecast's fugue backend imports pyarrow
+
+
+def _without_arrow(argv: Sequence[str] = ()) -> None:
+    """Keep pandas from loading pyarrow where no library needs it: ~35 MB less memory per process.
 
     pandas imports pyarrow as soon as it is installed (to offer Arrow-backed columns), and MLflow
-    installs it. The studio reads and writes CSV, JSON and skops, so the CLI tells *pandas* that
-    the module is absent before pandas is first imported. A library that really uses pyarrow
-    (statsforecast's fugue backend, for forecasting) still imports it when it asks for it itself.
-    (Has no effect where pandas is imported already, as in a test session.)
+    installs it. A tabular, clustering or anomaly training reads and writes CSV, JSON and skops
+    only, so the CLI marks the module as absent before pandas is first imported; an import of it
+    would then fail loudly, not quietly use memory. Forecasting needs it (statsforecast imports
+    fugue, which imports pyarrow), and so may ``predict``/``forecast`` with a forecasting model:
+    only ``train`` of another task gets the hook. (No effect where pandas is imported already.)
     """
+    if not argv or argv[0] != "train" or any(t.split("=")[-1] in _USES_ARROW for t in argv):
+        return
     if "pandas" not in sys.modules and "pyarrow" not in sys.modules:
-        sys.meta_path.insert(0, _NoArrowForPandas())
+        sys.meta_path.insert(0, _NoArrow())
 
 
-class _NoArrowForPandas:
-    """An import hook that answers "not installed" when pandas asks for pyarrow (see :func:`_without_arrow`).
+class _NoArrow:
+    """An import hook that answers "not installed" for pyarrow (see :func:`_without_arrow`).
 
-    It looks at who is importing: the first frame outside the import machinery. Only an import
-    made from pandas' own modules is refused; anyone else gets pyarrow as usual. (A ``None`` entry
-    in ``sys.modules`` would stop every import of it, and libraries that look the module up there,
-    as scikit-learn does, would find ``None`` instead of nothing.)
+    (A ``None`` entry in ``sys.modules`` would also stop the import, but libraries that look the
+    module up there, as scikit-learn does, would then find ``None`` instead of nothing. A hook that
+    refused pyarrow to pandas only and let other libraries import it was tried: two importers
+    then met a half-initialised pyarrow, which is worse than either choice.)
     """
 
     def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
-        if (name == "pyarrow" or name.startswith("pyarrow.")) and _importer().startswith("pandas"):
-            raise ModuleNotFoundError("pyarrow is not used by pandas in the automlops command line", name=name)
-
-
-def _importer() -> str:
-    """The module that executes the ``import`` being resolved (skipping importlib's own frames)."""
-    frame = sys._getframe(2)
-    while frame is not None and frame.f_globals.get("__name__", "").startswith(("importlib", "_frozen_importlib")):
-        frame = frame.f_back  # type: ignore[assignment]
-    return str(frame.f_globals.get("__name__", "")) if frame is not None else ""
+        if name == "pyarrow" or name.startswith("pyarrow."):
+            raise ModuleNotFoundError("pyarrow is not used by the automlops command line", name=name)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command and return its exit code: 0, 2 for bad input, 1 for a bug, 130 if interrupted."""
     started = _process_started_monotonic()
-    _without_arrow()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    _without_arrow(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     handlers = {"predict": cmd_predict, "forecast": cmd_forecast, "lake": cmd_lake, "models": cmd_models,

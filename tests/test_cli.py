@@ -267,15 +267,29 @@ def test_a_bug_under_a_malformed_setting_is_still_one_line(monkeypatch: pytest.M
 
 
 def test_the_command_line_keeps_pandas_from_loading_pyarrow() -> None:
-    """pyarrow (installed by MLflow) costs ~35 MB the CLI never uses; scikit-learn still works without it."""
+    """pyarrow (installed by MLflow) costs ~35 MB a tabular training never uses; scikit-learn still works without it."""
     pytest.importorskip("pyarrow")
-    code = ("import sys; from automlops.cli import _without_arrow; _without_arrow(); import pandas as pd; "
-            "from sklearn.linear_model import Ridge; Ridge().fit(pd.DataFrame({'a': [0.0, 1.0]}), [0.0, 1.0]); "
-            "print('pyarrow' in sys.modules)")
+    code = ("import sys; from automlops.cli import _without_arrow; _without_arrow(['train', 'x.csv', '--target', 'y']); "
+            "import pandas as pd; from sklearn.linear_model import Ridge; "
+            "Ridge().fit(pd.DataFrame({'a': [0.0, 1.0]}), [0.0, 1.0]); print('pyarrow' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
-    # a library that uses pyarrow itself (statsforecast's fugue backend) still gets it
-    code = ("import sys; from automlops.cli import _without_arrow; _without_arrow(); import pandas as pd; "
-            "import pyarrow; print(pd.compat.pa_version_under10p1 is True, 'pyarrow' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "True True"  # pandas went on without it; the other import worked
+
+
+@pytest.mark.parametrize(("argv", "hooked"), [
+    (["train", "a.csv", "--target", "y"], True),
+    (["train", "a.csv", "--task", "clustering"], True),
+    (["train", "a.csv", "--task", "timeseries", "--time-column", "t", "--target", "y"], False),
+    (["train", "a.csv", "--task=time-series"], False),
+    (["predict", "--model", "co2", "f.csv"], False),  # the model may be a forecaster, whose library needs it
+    (["forecast", "--model", "co2"], False),
+])
+def test_only_trainings_that_do_not_need_pyarrow_refuse_it(argv: list[str], hooked: bool,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from automlops import cli
+
+    monkeypatch.setattr(sys, "meta_path", list(sys.meta_path))
+    monkeypatch.delitem(sys.modules, "pandas")  # as in a fresh process, where the hook matters (restored after)
+    monkeypatch.delitem(sys.modules, "pyarrow", raising=False)
+    cli._without_arrow(argv)
+    assert any(isinstance(f, cli._NoArrow) for f in sys.meta_path) is hooked
