@@ -107,6 +107,27 @@ BAD = {
 }
 
 
+def _main_in_process(home: Path, args: list[str]) -> tuple[int, str, str]:
+    """``automlops ARGS`` through :func:`automlops.cli.main` in this process (the libraries are imported
+    once for all the cases, not once per process): exit code, stdout, stderr."""
+    import contextlib
+    import io
+    import os
+
+    from automlops.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        mp.setenv("AUTOMLOPS_HOME", str(home))
+        for var in [v for v in os.environ if v.startswith("MLFLOW_")]:
+            mp.delenv(var)
+        try:
+            code = main(args)
+        except SystemExit as exc:  # argparse's usage errors
+            code = int(exc.code or 0)
+    return code, out.getvalue(), err.getvalue()
+
+
 @pytest.fixture(scope="module")
 def bad_runs(home: Path, trained: dict[str, dict]) -> dict[str, tuple[int, str, str]]:
     rng = np.random.default_rng(0)
@@ -119,11 +140,7 @@ def bad_runs(home: Path, trained: dict[str, dict]) -> dict[str, tuple[int, str, 
     pd.DataFrame({"a": [1.0] * 30, "b": ["x"] * 30}).to_csv(home / "constant.csv", index=False)
     before = sorted(p.relative_to(home) for p in (home / "models").rglob("*"))
     lake_before = sorted(p.relative_to(home) for p in (home / "data_lake").rglob("*"))
-    procs = {case: subprocess.Popen([*COMMAND, *(a.format(tmp=home) for a in args)], cwd=home, env=_env(home),
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for case, (args, _) in BAD.items()}
-    out = {case: (proc.wait(timeout=180), proc.stdout.read(), proc.stderr.read())  # type: ignore[union-attr]
-           for case, proc in procs.items()}
+    out = {case: _main_in_process(home, [a.format(tmp=home) for a in args]) for case, (args, _) in BAD.items()}
     assert sorted(p.relative_to(home) for p in (home / "models").rglob("*")) == before  # no model written
     assert sorted(p.relative_to(home) for p in (home / "data_lake").rglob("*")) == lake_before  # no lake version
     return out
