@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from automlops.core.registry import Registry
-from automlops.tabular.zoo import Suggest
+from automlops.search.suggest import Suggest
 
 __all__ = ["DETECTORS", "PANEL", "DetectorSpec", "fit_detector", "score_after_fit_on"]
 

@@ -60,9 +60,9 @@ from automlops.search.engine import (
     SearchPlan,
     TrialOutcome,
 )
+from automlops.search.suggest import Suggest
 from automlops.search.trials import pack_arrays, unpack_arrays
 from automlops.tabular.preprocessing import FeaturePlan, build_preprocessor, plan_features
-from automlops.tabular.zoo import Suggest
 
 __all__ = ["ANOMALY_PRESETS", "AnomalyEngine", "AnomalyPreset", "MIN_ROWS"]
 

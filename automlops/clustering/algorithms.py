@@ -29,28 +29,12 @@ from typing import Any
 import numpy as np
 
 from automlops.core.registry import Registry
+from automlops.search.suggest import Suggest
 
-__all__ = ["CLUSTER_MODELS", "ClusterModel", "DataScale", "Suggest", "data_scale"]
+__all__ = ["CLUSTER_MODELS", "ClusterModel", "DataScale", "data_scale"]
 
 KDIST_SAMPLE = 2000  # rows used to measure k-distances (enough for stable quantiles)
 KDIST_MAX_NEIGHBOURS = 16
-
-
-class Suggest:
-    """``trial.suggest_*`` with the model's name as a prefix (``kmeans__n_clusters``), so each model's
-    space stays separate inside the one study that searches across models."""
-
-    def __init__(self, trial: Any, prefix: str) -> None:
-        self.trial, self.prefix = trial, prefix
-
-    def int(self, name: str, low: int, high: int, *, log: bool = False) -> int:
-        return int(self.trial.suggest_int(f"{self.prefix}__{name}", low, high, log=log))
-
-    def float(self, name: str, low: float, high: float, *, log: bool = False) -> float:
-        return float(self.trial.suggest_float(f"{self.prefix}__{name}", low, high, log=log))
-
-    def cat(self, name: str, choices: list[Any]) -> Any:
-        return self.trial.suggest_categorical(f"{self.prefix}__{name}", choices)
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ import optuna
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
-from automlops.clustering.algorithms import CLUSTER_MODELS, DataScale, Suggest, data_scale
+from automlops.clustering.algorithms import CLUSTER_MODELS, DataScale, data_scale
 from automlops.clustering.assign import AssignedClusterer, describe_assigner
 from automlops.clustering.metrics import CLUSTER_METRICS, n_clusters, noise_share, score_all, score_one
 from automlops.clustering.report import build_files, build_meta
@@ -55,6 +55,7 @@ from automlops.search.engine import (
     SearchPlan,
     TrialOutcome,
 )
+from automlops.search.suggest import Suggest
 from automlops.tabular.preprocessing import FeaturePlan, build_preprocessor, plan_features
 
 __all__ = ["CLUSTER_PRESETS", "MIN_ROWS", "ClusterPreset", "ClusteringEngine"]

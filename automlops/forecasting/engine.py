@@ -38,7 +38,7 @@ from automlops.forecasting.data import ROW, SeriesData, default_horizon, prepare
 from automlops.forecasting.ensemble import choose_recipe, comb_members
 from automlops.forecasting.evaluate import Backtester
 from automlops.forecasting.finalize import finalize_recipe
-from automlops.forecasting.models import FORECAST_MODELS, Context, Suggest
+from automlops.forecasting.models import FORECAST_MODELS, Context
 from automlops.search.engine import (
     Candidate,
     Choice,
@@ -48,6 +48,7 @@ from automlops.search.engine import (
     SearchPlan,
     TrialOutcome,
 )
+from automlops.search.suggest import Suggest
 
 __all__ = ["FORECAST_PRESETS", "ForecastPreset", "ForecastingEngine"]
 

@@ -29,8 +29,9 @@ import pandas as pd
 
 from automlops.core.registry import Registry
 from automlops.errors import DataError
+from automlops.search.suggest import Suggest
 
-__all__ = ["FORECAST_MODELS", "Context", "FittedModel", "ForecastModel", "Suggest"]
+__all__ = ["FORECAST_MODELS", "Context", "FittedModel", "ForecastModel"]
 
 LEVELS = (80, 95)
 
@@ -49,22 +50,6 @@ class Context:
     def max_lag(self) -> int:
         """Lags and differences together must leave rows to learn from in the shortest series."""
         return max(1, self.min_length // 3)
-
-
-class Suggest:
-    """``trial.suggest_*`` with the model's name as a prefix (each model keeps its own search space)."""
-
-    def __init__(self, trial: Any, prefix: str) -> None:
-        self.trial, self.prefix = trial, prefix
-
-    def int(self, name: str, low: int, high: int, *, log: bool = False) -> int:
-        return int(self.trial.suggest_int(f"{self.prefix}__{name}", low, high, log=log))
-
-    def float(self, name: str, low: float, high: float, *, log: bool = False) -> float:
-        return float(self.trial.suggest_float(f"{self.prefix}__{name}", low, high, log=log))
-
-    def cat(self, name: str, choices: list[Any]) -> Any:
-        return self.trial.suggest_categorical(f"{self.prefix}__{name}", choices)
 
 
 class FittedModel(Protocol):

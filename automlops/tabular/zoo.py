@@ -28,31 +28,12 @@ from sklearn.preprocessing import LabelEncoder
 from automlops.core.problem import Problem, TaskType
 from automlops.core.registry import Registry
 from automlops.errors import ConfigError
+from automlops.search.suggest import Suggest  # re-exported: the zoo's search spaces are written with it
 
 __all__ = ["ZOO", "EarlyStoppedClassifier", "EarlyStoppedRegressor", "LabelEncodedClassifier", "ModelSpec",
            "Suggest", "available_models", "get_model"]
 
 CLS, REG = TaskType.CLASSIFICATION, TaskType.REGRESSION
-
-
-class Suggest:
-    """Optuna's ``trial.suggest_*`` with the model's name as a prefix on every parameter.
-
-    Prefixing (``lightgbm__num_leaves``) keeps each model's space separate inside the one
-    study that searches across models.
-    """
-
-    def __init__(self, trial: Any, prefix: str) -> None:
-        self.trial, self.prefix = trial, prefix
-
-    def int(self, name: str, low: int, high: int, *, log: bool = False) -> int:
-        return int(self.trial.suggest_int(f"{self.prefix}__{name}", low, high, log=log))
-
-    def float(self, name: str, low: float, high: float, *, log: bool = False) -> float:
-        return float(self.trial.suggest_float(f"{self.prefix}__{name}", low, high, log=log))
-
-    def cat(self, name: str, choices: Sequence[Any]) -> Any:
-        return self.trial.suggest_categorical(f"{self.prefix}__{name}", list(choices))
 
 
 @dataclass(frozen=True)
