@@ -7,6 +7,7 @@ with one line on stderr and leaves no model version and no lake version behind.
 
 from __future__ import annotations
 
+import io
 import subprocess
 from pathlib import Path
 
@@ -67,19 +68,24 @@ def test_forecast_writes_the_next_steps_with_intervals(home: Path, trained: dict
 def test_predict_answers_each_kind(home: Path, trained: dict[str, dict]) -> None:
     from automlops.demo import load_demo
 
+    def predict(model: str, path: Path) -> pd.DataFrame:  # main() in this process: the ML stack is imported once
+        code, stdout, stderr = _main_in_process(home, ["predict", "--model", model, str(path)])
+        assert code == 0, stderr
+        return pd.read_csv(io.StringIO(stdout))
+
     future = home / "future.csv"
     pd.DataFrame({"month": pd.date_range("2002-01-01", periods=3, freq="MS")}).to_csv(future, index=False)
-    forecast = pd.read_csv(pd.io.common.StringIO(run_cli(home, "predict", "--model", "co2", str(future)).stdout))
+    forecast = predict("co2", future)
     assert len(forecast) == 3 and forecast["yhat"].between(350, 400).all()
 
     flowers = home / "flowers.csv"
     load_demo("iris").drop(columns="target").to_csv(flowers, index=False)
-    clusters = pd.read_csv(pd.io.common.StringIO(run_cli(home, "predict", "--model", "iris_groups", str(flowers)).stdout))
+    clusters = predict("iris_groups", flowers)
     assert list(clusters.columns) == ["prediction"] and len(clusters) == 150 and clusters["prediction"].nunique() >= 2
 
     cells = home / "cells.csv"
     load_demo("breast_cancer").drop(columns="target").to_csv(cells, index=False)
-    scores = pd.read_csv(pd.io.common.StringIO(run_cli(home, "predict", "--model", "cells", str(cells)).stdout))
+    scores = predict("cells", cells)
     assert list(scores.columns) == ["score", "is_anomaly"] and len(scores) == 569
     assert set(scores["is_anomaly"]) <= {0, 1}
     assert scores.loc[scores["is_anomaly"] == 1, "score"].min() >= scores.loc[scores["is_anomaly"] == 0, "score"].max()
@@ -158,9 +164,9 @@ def test_bad_input_exits_2_with_one_line_naming_the_problem(bad_runs: dict[str, 
 
 
 def test_the_zoo_lists_every_engine_s_models(home: Path) -> None:
-    proc = run_cli(home, "models", "zoo")
-    assert proc.returncode == 0, proc.stderr
-    lines = {line.split(":")[0]: line for line in proc.stdout.splitlines() if line.startswith("--task")}
+    code, stdout, stderr = _main_in_process(home, ["models", "zoo"])
+    assert code == 0, stderr
+    lines = {line.split(":")[0]: line for line in stdout.splitlines() if line.startswith("--task")}
     assert set(lines) == {"--task timeseries", "--task clustering", "--task anomaly"}
     assert "auto_ets" in lines["--task timeseries"] and "hdbscan" in lines["--task clustering"]
     assert "iforest" in lines["--task anomaly"]
