@@ -250,75 +250,6 @@ def _tabular_runner(args: argparse.Namespace, tracker: Any, dataset: dict[str, A
                         refit_full=args.refit_full, keep_scored_model=False)  # no diagnostics here
 
 
-def cmd_predict(args: argparse.Namespace) -> int:
-    """Write one ``prediction`` column (and ``proba_<class>`` columns with ``--proba``) as CSV.
-
-    Bad data (a missing column, text in a numeric column...) is a :class:`DataError` raised by
-    :func:`~automlops.tabular.predict.predict_frame`: exit code 2 and one line, not a crash.
-    """
-    from automlops.config import get_settings
-    from automlops.mlops.ingest import read_csv_robust
-    from automlops.mlops.store import ModelStore, parse_model_ref
-    from automlops.tabular.predict import predict_frame
-
-    settings = get_settings()
-    name, version = parse_model_ref(args.model)
-    loaded = ModelStore(settings=settings).load(name, version)
-    if not Path(args.csv).is_file():
-        raise DataError(f"no such file: {args.csv}")
-    if args.proba and (loaded.meta.get("task") != "classification" or not hasattr(loaded.model, "predict_proba")):
-        raise ConfigError("--proba needs a classification model with probabilities")
-    frame = read_csv_robust(Path(args.csv), max_bytes=settings.max_upload_bytes, min_columns=1).frame
-    if str(loaded.meta.get("kind") or "tabular") == "tabular":
-        answered = predict_frame(loaded.model, loaded.meta, frame, proba=args.proba)
-        classes = list(loaded.model.classes_) if args.proba else []
-        out = answered[["prediction", *(f"proba_{cls}" for cls in classes)]]  # the answers, not the inputs
-    else:  # clusters, anomaly scores + flags, or forecasts for the rows' future timestamps
-        from automlops.tasks import answer_table
-
-        out = answer_table(loaded.model, loaded.meta, frame)
-    _write_answers(args, out, f"{len(out)} predictions of {loaded.name}@v{loaded.version}")
-    return 0
-
-
-def _write_answers(args: argparse.Namespace, out: Any, what: str) -> None:
-    """``out`` as CSV to ``--out`` (written to a temp file, then renamed) or to stdout."""
-    from automlops.core.csv_safety import to_people_csv
-
-    text = to_people_csv(out, raw=args.raw)  # formula-leading labels neutralised unless --raw
-    if args.out:
-        from automlops.mlops._atomic import atomic_write_text
-
-        atomic_write_text(Path(args.out), text)
-        print(f"wrote {what} to {args.out}", file=sys.stderr)
-    else:
-        sys.stdout.write(text)
-
-
-def cmd_forecast(args: argparse.Namespace) -> int:
-    """The next ``--horizon`` steps of every series a forecasting model knows, with 80 and 95 % intervals."""
-    from automlops.config import get_settings
-    from automlops.mlops.ingest import read_csv_robust
-    from automlops.mlops.store import ModelStore, parse_model_ref
-
-    settings = get_settings()
-    name, version = parse_model_ref(args.model)
-    loaded = ModelStore(settings=settings).load(name, version)
-    if loaded.meta.get("kind") != "forecasting":
-        raise ConfigError(f"{loaded.name}@v{loaded.version} is a {loaded.meta.get('task', 'tabular')} model; "
-                          "'automlops forecast' needs a forecasting model (train one with --task timeseries)")
-    future = None
-    if args.future:
-        if not Path(args.future).is_file():
-            raise DataError(f"no such file: {args.future}")
-        future = read_csv_robust(Path(args.future), max_bytes=settings.max_upload_bytes, min_columns=1).frame
-    from automlops.forecasting import forecast_table
-
-    out = forecast_table(loaded.model, loaded.meta, args.horizon, future)
-    _write_answers(args, out, f"{len(out)} forecast rows of {loaded.name}@v{loaded.version}")
-    return 0
-
-
 def cmd_lake(args: argparse.Namespace) -> int:
     from automlops.mlops.lake import DataLake
 
@@ -451,6 +382,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     _without_arrow(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
+    from automlops.cli_predict import cmd_forecast, cmd_predict
+
     handlers = {"predict": cmd_predict, "forecast": cmd_forecast, "lake": cmd_lake, "models": cmd_models,
                 "demo": cmd_demo, "serve": cmd_serve}
     try:

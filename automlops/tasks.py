@@ -31,7 +31,7 @@ from automlops.core.registry import Registry
 from automlops.errors import ConfigError
 
 __all__ = ["ANSWERS", "ENGINE_TASKS", "FIGURES", "TASK_ENGINES", "TaskEngine", "TrainOptions", "answer_table",
-           "build_engine", "metric_direction", "parse_contamination", "report_figures"]
+           "build_engine", "metric_direction", "model_kind", "parse_contamination", "report_figures"]
 
 
 @dataclass(frozen=True)
@@ -143,7 +143,7 @@ def metric_direction(task: str | None, metric: str | None) -> str:
     return get_metric(metric).direction if metric else "maximize"
 
 
-ENGINE_TASKS = ("timeseries", "clustering", "anomaly")  # the tasks trained by an engine of their own
+ENGINE_TASKS = tuple(TASK_ENGINES.names())  # the tasks trained by an engine of their own
 
 
 def build_engine(task: str, options: TrainOptions) -> Any:
@@ -164,10 +164,14 @@ def _function(path: str) -> Any:
     return getattr(importlib.import_module(module), function)
 
 
+def model_kind(meta: Mapping[str, Any]) -> str:
+    """The kind of a saved model, from its ``meta.json`` (versions saved before kinds existed are tabular)."""
+    return str(meta.get("kind") or "tabular")
+
+
 def answer_table(model: Any, meta: dict[str, Any], frame: pd.DataFrame) -> pd.DataFrame:
     """The answer columns of a non-tabular model for ``frame`` (see :data:`ANSWERS`)."""
-    answer: Callable[[Any, dict[str, Any], pd.DataFrame], pd.DataFrame] = _function(
-        ANSWERS.get(str(meta.get("kind") or "tabular")))
+    answer: Callable[[Any, dict[str, Any], pd.DataFrame], pd.DataFrame] = _function(ANSWERS.get(model_kind(meta)))
     return answer(model, meta, frame)
 
 
@@ -179,5 +183,5 @@ FIGURES.add("forecasting", "automlops.forecasting:figures")
 
 def report_figures(meta: dict[str, Any]) -> dict[str, Any]:
     """The plots of a saved model of a non-tabular kind, drawn from its ``meta.json`` alone (plotly figures)."""
-    kind = str(meta.get("kind") or "tabular")
+    kind = model_kind(meta)
     return dict(_function(FIGURES.get(kind))(meta)) if kind in FIGURES else {}

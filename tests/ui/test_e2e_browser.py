@@ -229,6 +229,8 @@ def test_a_forecast_in_the_browser(server: str, home: Path, page) -> None:  # ty
     page.get_by_role("option", name="co2", exact=True).click()
     page.get_by_role("radiogroup", name="Task").get_by_text("Time-series forecasting", exact=True).click()
     page.locator('[data-testid="stSelectbox"]', has_text="Time column").wait_for()
+    for label in ("Trials (0 = preset)", "Time budget in seconds (0 = none)"):  # the tabular form's twins are gone
+        sync_api.expect(page.get_by_label(label, exact=True)).to_have_count(1)
     for label, value in (("Horizon: steps to forecast (0 = one season)", "12"), ("Trials (0 = preset)", "3"),
                          ("Time budget in seconds (0 = none)", "0")):  # the trial count bounds it
         box = page.get_by_label(label, exact=True)

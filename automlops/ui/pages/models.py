@@ -12,6 +12,7 @@ import streamlit as st
 from automlops.errors import ModelError
 from automlops.mlops.serving_pointer import clear_serving_pointer, point_serving_at, read_serving_pointer
 from automlops.mlops.store import LoadedModel, ModelStore
+from automlops.tasks import answer_table, model_kind
 from automlops.ui import components, state
 
 FORMAT_NOTES = {
@@ -105,11 +106,11 @@ with right:
                    + ("; the shipped model was then refitted on all rows, test rows included"
                       if meta.get("refit_on_all_rows") else ""))
 
-if str(meta.get("kind") or "tabular") != "tabular":
+if model_kind(meta) != "tabular":
     from automlops.ui.task_report import render_report
 
     with st.expander("Results: plots and tables", expanded=True):
-        render_report(str(meta["kind"]), meta, key="models-report")
+        render_report(model_kind(meta), meta, key="models-report")
 
 with st.expander("Metadata (meta.json)"):
     st.json(meta, expanded=False)
@@ -133,11 +134,10 @@ if upload is not None:
         from automlops.core.csv_safety import to_people_csv
         from automlops.mlops.ingest import read_csv_robust
         from automlops.tabular.predict import predict_frame
-        from automlops.tasks import answer_table
 
         frame = read_csv_robust(upload.getvalue(), max_bytes=settings.max_upload_bytes, min_columns=1).frame
         loaded = load_model(str(store.root), chosen.name, chosen.version, str(meta.get("model_sha256")))
-        if str(meta.get("kind") or "tabular") == "tabular":
+        if model_kind(meta) == "tabular":
             predictions = predict_frame(loaded.model, loaded.meta, frame)
         else:  # clusters, anomaly scores and flags, or the forecast for the file's future timestamps
             predictions = answer_table(loaded.model, loaded.meta, frame)
