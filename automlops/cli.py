@@ -389,7 +389,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "train":
             return cmd_train(args, started)
-        return handlers[args.command](args)
+        handler = getattr(args, "handler", None)  # a subcommand that names its own (set_defaults(handler=...))
+        return handler(args) if handler is not None else handlers[args.command](args)
     except AutoMLOpsError as exc:
         print(f"automlops: error: {_one_line(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
