@@ -55,6 +55,15 @@ class Settings(BaseSettings):
     )
     model_name: str | None = Field(default=None, validation_alias=_env("MODEL_NAME"))
     model_version: int | None = Field(default=None, validation_alias=_env("MODEL_VERSION"))
+    model_stage: Literal["staging", "production"] | None = Field(
+        default=None, validation_alias=_env("MODEL_STAGE"),
+        description="With MODEL_NAME: serve the version holding this MLflow registry alias (staging or "
+                    "production) and follow its promotions.",
+    )
+    register_models: bool = Field(
+        default=True, validation_alias=_env("AUTOMLOPS_REGISTER_MODELS"),
+        description="Register every saved model version in the MLflow Model Registry (best effort).",
+    )
     max_upload_mb: float = Field(default=200.0, validation_alias=_env("AUTOMLOPS_MAX_UPLOAD_MB"))
     show_tracebacks: bool = Field(default=False, validation_alias=_env("AUTOMLOPS_DEBUG"),
                         description="Show full tracebacks in the CLI (for developers).")
@@ -157,6 +166,13 @@ class Settings(BaseSettings):
         if self.model_version is not None and not self.model_name:
             raise ValueError("MODEL_VERSION is set but MODEL_NAME is not: a version number only pins a model "
                              "together with its name (set both, or neither to serve the newest model)")
+        return self
+
+    @model_validator(mode="after")
+    def _stage_needs_a_name(self) -> Settings:
+        if self.model_stage is not None and (not self.model_name or self.model_version is not None):
+            raise ValueError("MODEL_STAGE needs MODEL_NAME and no MODEL_VERSION: the stage picks the version "
+                             "of that name (set MODEL_NAME=NAME MODEL_STAGE=production)")
         return self
 
     @property
