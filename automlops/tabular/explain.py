@@ -1,0 +1,379 @@
+"""Why did the model say that? SHAP explanations of saved tabular models.
+
+A **SHAP value** splits one prediction into a sum: ``output = base value + Σ contributions``.
+The *base value* is what the model answers on average (over the training data); each feature's
+*contribution* is how much knowing its value moved this row's answer away from that average.
+They come from Shapley values of game theory: a feature's contribution is its average marginal
+effect over every order in which features could be "revealed" to the model, which is the only
+split that is fair (symmetric, additive, zero for a feature the model ignores).
+
+Two ways to compute them, chosen per model by :func:`make_explainer`:
+
+* **tree** (``shap.TreeExplainer``) – for LightGBM, XGBoost and scikit-learn trees, forests and
+  histogram boosting: exact and fast (milliseconds a row), computed on the features the model
+  really sees (after the preprocessing), then *folded back* to the original columns: a column
+  one-hot encoded into three, or imputed with a "was missing" flag, gets the sum of its parts.
+  It explains the trees' own output: **log-odds** for boosted binary classifiers (the margin before
+  the sigmoid; ``margin`` for multi-class ones: the per-class score before the softmax), the
+  **probability** for forests and single trees, the **value** for regressors.
+* **permutation** (the algorithm of ``shap.PermutationExplainer``) – for everything else (linear models, k-NN, SVM,
+  MLP, voting/stacking ensembles): the whole pipeline is a black box fed original rows where
+  features are swapped with values from a small **background** sample of the training data. It
+  explains the **probability** of a class (classifiers) or the **value** (regressors). Sampled, so
+  slower (hundreds of model calls a row), but additive too: base + Σ contributions = output.
+
+Classifiers: a row is explained for its *predicted* class; a global summary for the *positive*
+class (``classes[1]``) of a binary model, or for each row's predicted class when there are more.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from automlops.errors import DataError, ModelError
+
+__all__ = ["Contribution", "Explainer", "GlobalExplanation", "RowExplanation", "explain_global",
+           "explain_rows", "fold_map", "make_explainer", "jsonable_value"]
+
+BACKGROUND_ROWS = 50  # the permutation explainer's background sample (more: slower, steadier)
+_TREE_MODULES = ("lightgbm", "xgboost")
+_TREE_SKLEARN = ("RandomForest", "ExtraTrees", "DecisionTree", "HistGradientBoosting", "GradientBoosting")
+_WRAPPERS = ("LabelEncodedClassifier", "EarlyStoppedClassifier", "EarlyStoppedRegressor")
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """How much one original feature, with its value in the row, moved the output."""
+
+    feature: str
+    value: Any
+    contribution: float
+
+
+@dataclass(frozen=True)
+class RowExplanation:
+    """One row: ``base_value + Σ contribution`` (all features, not only the top ones) = the model output."""
+
+    base_value: float
+    prediction: Any
+    contributions: tuple[Contribution, ...]
+    class_name: Any = None  # the class explained (classifiers: the predicted one)
+    output: str = "value"  # "log-odds" | "probability" | "value": the space of the numbers
+
+
+@dataclass(frozen=True)
+class GlobalExplanation:
+    """SHAP values of many rows, features sorted by mean |SHAP| (largest first)."""
+
+    features: tuple[str, ...]
+    mean_abs: tuple[float, ...]
+    values: np.ndarray = field(repr=False)  # rows × features, in ``features`` order
+    data: pd.DataFrame = field(repr=False)  # the explained rows, columns in ``features`` order
+    method: str = "tree"
+    class_name: str | None = None
+    output: str = "value"
+    base_value: float = 0.0
+
+    def top(self, k: int = 10) -> list[dict[str, Any]]:
+        """The ``k`` most important features as ``{"feature", "mean_abs"}`` records."""
+        return [{"feature": f, "mean_abs": float(m)} for f, m in zip(self.features[:k], self.mean_abs[:k], strict=True)]
+
+
+def jsonable_value(value: Any) -> Any:
+    """A cell as plain JSON: numpy scalars unwrapped, missing values as None, dates as text."""
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+        return None if isinstance(value, float) and np.isnan(value) else value
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    return value
+
+
+def _unwrap(estimator: Any) -> Any:
+    """The estimator inside the zoo's wrappers (label encoding, early stopping)."""
+    while type(estimator).__name__ in _WRAPPERS and hasattr(estimator, "estimator_"):
+        estimator = estimator.estimator_
+    return estimator
+
+
+def _is_tree(estimator: Any) -> bool:
+    module, name = type(estimator).__module__, type(estimator).__name__
+    if module.split(".")[0] in _TREE_MODULES:
+        return True
+    return module.startswith("sklearn.") and name.startswith(_TREE_SKLEARN)
+
+
+def fold_map(prep: Any, n_outputs: int) -> list[str]:
+    """For each column the fitted ``ColumnTransformer`` outputs, the original column it came from.
+
+    One-to-one blocks map in order; otherwise an output named ``col``, ``col_<something>`` (one-hot,
+    date parts, per-class target encoding) or ``missingindicator_col`` belongs to the longest
+    matching ``col`` of its block. ModelError if the count does not add up.
+    """
+    out: list[str] = []
+    for name, transformer, columns in prep.transformers_:
+        if name == "remainder" or (isinstance(transformer, str) and transformer == "drop"):
+            continue
+        cols = [columns] if isinstance(columns, str) else [str(c) for c in columns]
+        names = [str(n) for n in transformer.get_feature_names_out(cols)] if not isinstance(transformer, str) else cols
+        if len(names) == len(cols):
+            out.extend(cols)
+            continue
+        for produced in names:
+            base = produced.removeprefix("missingindicator_")
+            matches = [c for c in cols if base == c or base.startswith(f"{c}_")]
+            out.append(max(matches, key=len) if matches else produced)
+    if len(out) != n_outputs:
+        raise ModelError(f"cannot map the model's {n_outputs} inputs back to the original columns "
+                         f"({len(out)} named by its preprocessing)")
+    return out
+
+
+class Explainer:
+    """Computes SHAP values of a saved tabular model in original-feature units (see the module docstring).
+
+    Build it once per model (:func:`make_explainer`); it is safe to share between threads.
+    """
+
+    permutations = 5  # orders sampled (each walked both ways) per row, fewer when a row's batch would be big
+    batch_rows = 40_000  # most synthetic rows fed to the model at once (per explained row)
+
+    def __init__(self, model: Any, meta: dict[str, Any], background: pd.DataFrame | None) -> None:
+        self.model, self.meta = model, meta
+        self.columns = [str(c) for c in (meta.get("input_columns") or [])]
+        if not self.columns:
+            raise ModelError("the model's meta.json names no input columns; it cannot be explained")
+        self.classify = meta.get("task") == "classification"
+        if meta.get("task") not in ("classification", "regression"):
+            raise ModelError("explanations exist for classification and regression models; this one is a "
+                             f"{meta.get('task') or meta.get('kind')} model")
+        self.classes = list(np.asarray(model.classes_).tolist()) if self.classify else []
+        self._lock = threading.Lock()
+        final = _tree_inside(model)
+        if final is not None:
+            try:
+                self._init_tree(model, final)
+                return
+            except ModelError:
+                if background is None:
+                    raise
+        self._init_permutation(background)
+
+    # ------------------------------------------------------------------ tree
+    def _init_tree(self, model: Any, final: Any) -> None:
+        import shap
+
+        self.method, self.prep = "tree", model.steps[0][1]
+        self.fold = fold_map(self.prep, len(self.prep.get_feature_names_out()))
+        self._tree = shap.TreeExplainer(final)
+        boosted = type(final).__module__.startswith(_TREE_MODULES) or "GradientBoosting" in type(final).__name__
+        if not self.classify:
+            self.output = "value"
+        elif boosted:
+            self.output = "log-odds" if len(self.classes) == 2 else "margin"
+        else:
+            self.output = "probability"
+
+    def _tree_input(self, frame: pd.DataFrame) -> np.ndarray:
+        return np.asarray(self.prep.transform(frame), dtype=np.float64)
+
+    def _tree_values(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(base values per output, SHAP values rows × transformed features × outputs)."""
+        with self._lock:  # the C extension is re-entrant, but the explainer's caches are not
+            values = self._tree.shap_values(X, check_additivity=False)
+            expected = np.atleast_1d(np.asarray(self._tree.expected_value, dtype=float))
+        values = np.asarray(values, dtype=float)
+        if values.ndim == 2:
+            values = values[:, :, None]
+        if self.classify and values.shape[2] == 1:  # one margin for a binary model: log-odds of classes[1]
+            values = np.concatenate([-values, values], axis=2)
+            expected = np.array([-expected[0], expected[0]])
+        return expected, values
+
+    # ------------------------------------------------------------------ permutation
+    def _init_permutation(self, background: pd.DataFrame | None) -> None:
+        self.method, self.output = "permutation", "probability" if self.classify else "value"
+        if background is None or background.empty:
+            raise DataError("this model needs a background sample of its training data to be explained "
+                            "(a model-agnostic explainer); its lake dataset was not available")
+        missing = [c for c in self.columns if c not in background.columns]
+        if missing:
+            raise DataError(f"the background data lacks the model's column(s): {', '.join(missing[:10])}")
+        rows = min(BACKGROUND_ROWS, len(background))
+        self.background = background[self.columns].sample(rows, random_state=0).reset_index(drop=True)
+        self.fold = list(self.columns)
+        self._numeric = [pd.api.types.is_numeric_dtype(self.background[c])
+                         and not pd.api.types.is_bool_dtype(self.background[c]) for c in self.columns]
+        self._dtypes = self.background.dtypes.to_dict()
+
+    def _model_output(self, frame: pd.DataFrame) -> np.ndarray:
+        """Probabilities (rows × classes) for classifiers, values (rows × 1) for regressors."""
+        if self.classify:
+            return np.asarray(self.model.predict_proba(frame), dtype=float)
+        return np.asarray(self.model.predict(frame), dtype=float).reshape(-1, 1)
+
+    def _encode(self, frame: pd.DataFrame) -> tuple[np.ndarray, list[np.ndarray | None]]:
+        """Background rows then ``frame``'s rows as one float matrix: numbers as they are, other
+        columns (text, dates, booleans) as integer codes into per-column ``levels``."""
+        both = pd.concat([self.background, frame], ignore_index=True)
+        codes = np.empty(both.shape, dtype=float)
+        levels: list[np.ndarray | None] = []
+        for j, column in enumerate(self.columns):
+            if self._numeric[j]:
+                codes[:, j] = both[column].astype("float64").to_numpy()
+                levels.append(None)
+            else:
+                code, found = pd.factorize(both[column], use_na_sentinel=False)
+                codes[:, j] = code
+                levels.append(np.asarray(found, dtype=object))
+        return codes, levels
+
+    def _decoded_output(self, matrix: np.ndarray, levels: list[np.ndarray | None]) -> np.ndarray:
+        data = {c: (matrix[:, j] if levels[j] is None else levels[j][matrix[:, j].astype(int)])  # type: ignore[index]
+                for j, c in enumerate(self.columns)}
+        frame = pd.DataFrame(data).astype(self._dtypes, errors="ignore")
+        return self._model_output(frame)
+
+    def _permutation_values(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Shapley values by antithetic permutation sampling (what ``shap.PermutationExplainer`` does).
+
+        For a random order of the features, start from the background rows and switch the row's
+        features in one by one: the change of the mean output at each switch is that feature's
+        marginal contribution. Each order is also walked backwards (antithetic: it cancels much of
+        the sampling noise), and the contributions are averaged over the orders. Along any order
+        they add up to ``f(row) - mean f(background)`` exactly, so the result is additive.
+        """
+        codes, levels = self._encode(frame)
+        n_bg, n_features = len(self.background), len(self.columns)
+        background = codes[:n_bg]
+        base_rows = self._decoded_output(background, levels)
+        base = base_rows.mean(axis=0)
+        n_perm = max(1, min(self.permutations, self.batch_rows // (2 * n_features * n_bg)))
+        rng = np.random.default_rng(0)
+        orders = [o for _ in range(n_perm) for o in [rng.permutation(n_features)] for o in (o, o[::-1])]
+        values = np.zeros((len(frame), n_features, base.size))
+        for i, row in enumerate(codes[n_bg:]):
+            batch = np.repeat(background[None, None], len(orders), axis=0).repeat(n_features, axis=1)
+            for o, order in enumerate(orders):
+                for step in range(n_features):
+                    batch[o, step:, :, order[step]] = row[order[step]]
+            out = self._decoded_output(batch.reshape(-1, n_features), levels)
+            means = out.reshape(len(orders), n_features, n_bg, -1).mean(axis=2)
+            previous = np.concatenate([np.broadcast_to(base, (len(orders), 1, base.size)), means[:, :-1]], axis=1)
+            for o, order in enumerate(orders):
+                values[i, order, :] += means[o] - previous[o]
+        return base, values / len(orders)
+
+    # ------------------------------------------------------------------ public
+    def frame_of(self, frame: pd.DataFrame) -> pd.DataFrame:
+        missing = [c for c in self.columns if c not in frame.columns]
+        if missing:
+            raise DataError(f"the rows lack column(s) the model needs: {', '.join(missing[:10])}")
+        return frame[self.columns].reset_index(drop=True)
+
+    def shap_values(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(base values per output, values rows × original features × outputs, outputs rows × outputs).
+
+        Outputs: one per class for classifiers (in the explained space, ``self.output``), one for
+        regressors. Each row satisfies ``base + values.sum(axis=1) == outputs`` (up to float error).
+        """
+        frame = self.frame_of(frame)
+        if frame.empty:
+            raise DataError("there are no rows to explain")
+        if self.method == "tree":
+            X = self._tree_input(frame)
+            base, raw = self._tree_values(X)
+            folded = np.zeros((len(frame), len(self.columns), raw.shape[2]))
+            index = {c: j for j, c in enumerate(self.columns)}
+            for k, original in enumerate(self.fold):
+                if original in index:
+                    folded[:, index[original], :] += raw[:, k, :]
+        else:
+            base, folded = self._permutation_values(frame)
+        return base, folded, base + folded.sum(axis=1)
+
+    def predictions(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """The model's answers and, per row, the index of the output to explain (the predicted class)."""
+        from automlops.tabular.evaluate import predict_labels_and_proba
+
+        labels, proba = predict_labels_and_proba(self.model, self.frame_of(frame), classify=self.classify)
+        if not self.classify:
+            return labels, np.zeros(len(labels), dtype=int)
+        position = {c: i for i, c in enumerate(self.classes)}
+        picked = proba.argmax(axis=1) if proba is not None else np.array([position[v] for v in labels])
+        return labels, np.asarray(picked, dtype=int)
+
+
+def _tree_inside(model: Any) -> Any:
+    """The tree model of a ``Pipeline([prep ColumnTransformer, tree model])``, else None.
+
+    A regressor whose target is transformed (``TransformedTargetRegressor``) is left out: its
+    trees do not output the answer itself.
+    """
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import Pipeline
+
+    if not isinstance(model, Pipeline) or len(model.steps) != 2 or not isinstance(model.steps[0][1],
+                                                                                  ColumnTransformer):
+        return None
+    final = _unwrap(model.steps[1][1])
+    return final if _is_tree(final) else None
+
+
+def make_explainer(model: Any, meta: dict[str, Any], background: pd.DataFrame | None) -> Explainer:
+    """An :class:`Explainer` for a saved tabular model: tree SHAP when the model is a tree model,
+    otherwise a permutation explainer over ``background`` (required then). Build it once, reuse it."""
+    return Explainer(model, meta, background)
+
+
+def explain_rows(explainer: Explainer, frame: pd.DataFrame, *, top_k: int | None = 5) -> list[RowExplanation]:
+    """Each row explained for its prediction (classifiers: the predicted class), top ``top_k`` features
+    by |contribution| (``None``: all). ``base_value + Σ all contributions`` equals the model output in
+    ``explainer.output`` units: log-odds or probability of that class, or the predicted value."""
+    frame = explainer.frame_of(frame)
+    labels, picked = explainer.predictions(frame)
+    base, values, _ = explainer.shap_values(frame)
+    out = []
+    for i in range(len(frame)):
+        k = int(picked[i]) if explainer.classify else 0
+        row = values[i, :, k]
+        order = np.argsort(-np.abs(row), kind="stable")[: top_k if top_k else None]
+        contributions = tuple(Contribution(explainer.columns[j], jsonable_value(frame.iat[i, j]), float(row[j]))
+                              for j in order)
+        out.append(RowExplanation(float(base[k]), jsonable_value(labels[i]), contributions,
+                                  explainer.classes[k] if explainer.classify else None, explainer.output))
+    return out
+
+
+def explain_global(model: Any, meta: dict[str, Any], background: pd.DataFrame, *, max_rows: int = 500,
+                   seed: int = 0, explainer: Explainer | None = None) -> GlobalExplanation:
+    """SHAP values of up to ``max_rows`` rows sampled from ``background`` (the training data).
+
+    Binary classifiers are explained for the positive class ``classes[1]``; multi-class ones for
+    each row's predicted class (``class_name`` says which); regressors for the predicted value.
+    """
+    explainer = explainer or make_explainer(model, meta, background)
+    rows = explainer.frame_of(background)
+    if len(rows) > max_rows:
+        rows = rows.sample(max_rows, random_state=seed).reset_index(drop=True)
+    base, values, _ = explainer.shap_values(rows)
+    if explainer.classify and len(explainer.classes) == 2:
+        chosen, class_name = np.ones(len(rows), dtype=int), str(explainer.classes[1])
+    elif explainer.classify:
+        chosen, class_name = explainer.predictions(rows)[1], "predicted class of each row"
+    else:
+        chosen, class_name = np.zeros(len(rows), dtype=int), None
+    per_row = values[np.arange(len(rows)), :, chosen]
+    mean_abs = np.abs(per_row).mean(axis=0)
+    order = np.argsort(-mean_abs, kind="stable")
+    features = tuple(explainer.columns[j] for j in order)
+    return GlobalExplanation(features, tuple(float(m) for m in mean_abs[order]), per_row[:, order],
+                             rows[list(features)], explainer.method, class_name, explainer.output,
+                             float(np.mean(base[chosen])))
