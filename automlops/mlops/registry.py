@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import contextlib
 import getpass
-import logging
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -45,8 +44,6 @@ if TYPE_CHECKING:
     from automlops.mlops.store import ModelStore, StoredModel
 
 __all__ = ["ARCHIVED", "STAGES", "ModelRegistry", "RegisteredVersion", "Transition", "register_saved"]
-
-log = logging.getLogger("automlops.registry")
 
 STAGES = ("staging", "production")
 ARCHIVED = "archived"
@@ -383,6 +380,5 @@ def register_saved(stored: StoredModel, *, settings: Settings | None = None,
     except Exception as exc:  # noqa: BLE001 - a registry failure must never lose the saved model
         reason = redact(f"{type(exc).__name__}: {exc}", getattr(settings, "tracking_password", None))
     note = (f"the model is saved locally as {stored.ref}; registering it in MLflow failed: "
-            f"{' '.join(reason.split())[:300]}; 'automlops models promote' registers it later")
-    log.warning(note)
+            f"{' '.join(reason.split())[:300]}; 'automlops models register {stored.name}' registers it later")
     return note

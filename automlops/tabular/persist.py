@@ -9,15 +9,21 @@ read from the :class:`~automlops.core.fit.FitResult`, so any engine's result sav
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from automlops import __version__
 from automlops.core.fit import FitResult
 from automlops.core.jsonable import jsonable
 from automlops.mlops.store import ModelStore, StoredModel
 
+if TYPE_CHECKING:
+    from automlops.mlops.tracking import Tracker
+
 __all__ = ["model_metadata", "save_model"]
+
+log = logging.getLogger("automlops.registry")
 
 
 def model_metadata(result: FitResult, *, dataset: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -54,7 +60,23 @@ def model_metadata(result: FitResult, *, dataset: Mapping[str, Any] | None = Non
     })
 
 
-def save_model(result: FitResult, store: ModelStore, name: str, *,
-               dataset: Mapping[str, Any] | None = None) -> StoredModel:
-    """Write the result's artifact as the next version of ``name`` (write-once, SHA-checked)."""
-    return store.save(name, result.artifact, model_metadata(result, dataset=dataset))
+def save_model(result: FitResult, store: ModelStore, name: str, *, dataset: Mapping[str, Any] | None = None,
+               tracker: Tracker | None = None, notes: list[str] | None = None, register: bool = True) -> StoredModel:
+    """Write the result's artifact as the next version of ``name`` (write-once, SHA-checked).
+
+    The saved version is then registered in the MLflow Model Registry (through ``tracker``, the
+    training's, when given), best effort: if that fails the version stays saved and a one-line note
+    goes to ``notes`` (or to the ``automlops.registry`` log when no list is given). ``register=False``
+    skips that (the caller knows the server is down: ``automlops models promote`` registers it later).
+    """
+    from automlops.mlops.registry import register_saved
+
+    stored = store.save(name, result.artifact, model_metadata(result, dataset=dataset))
+    if not register:
+        return stored
+    note = register_saved(stored, settings=getattr(store, "_settings", None), tracker=tracker)
+    if note and notes is not None:
+        notes.append(note)
+    elif note:
+        log.warning(note)
+    return stored

@@ -95,7 +95,9 @@ def run_training(request: TrainRequest, *, settings: Settings, tracker: Tracker 
     if stop_event.is_set():  # cancelled while the model was being refitted: never publish it
         raise JobCancelled()
     _stage(emit, "saving the model")
-    stored = save_model(result, ModelStore(settings=settings), r.name, dataset=dataset)
+    saving_notes: list[str] = []  # the MLflow registry was down: saved all the same, said in the job's notes
+    stored = save_model(result, ModelStore(settings=settings), r.name, dataset=dataset, tracker=tracker,
+                        notes=saving_notes)
     _name_run(tracker, result.run_id, f"{stored.name}-v{stored.version}")
     kind = result.artifact.kind
     diagnostics, notes = (None, []) if kind != "tabular" else _diagnostics(result, frame, tracker, emit)
@@ -106,7 +108,7 @@ def run_training(request: TrainRequest, *, settings: Settings, tracker: Tracker 
         test_score=result.test_score, test_metrics=dict(result.test_metrics),
         leaderboard=result.leaderboard, trials=result.trials,
         decisions=[str(d) for d in result.decisions], model_name=stored.name, model_version=stored.version,
-        run_id=result.run_id, tracking_uri=tracking_uri, diagnostics=diagnostics, notes=notes, kind=kind,
+        run_id=result.run_id, tracking_uri=tracking_uri, diagnostics=diagnostics, notes=saving_notes + notes, kind=kind,
         report=None if kind == "tabular" else dict(stored.meta))
 
 
