@@ -2,7 +2,7 @@
 
 Detecting *drift* means comparing the rows a model sees in production with the rows it was
 trained on; for that the service must remember what it was asked. :class:`PredictionLog`
-appends each prediction (inputs, outputs, model name and version, time, request id) to a
+appends each prediction (inputs, outputs, model name and version, time, request id, latency) to a
 SQLite file under ``AUTOMLOPS_HOME`` (``predictions.db``), one table row per request: a
 1,000-row batch is encoded once (pydantic-core's Rust JSON encoder), not a thousand times.
 
@@ -55,12 +55,13 @@ CREATE TABLE IF NOT EXISTS prediction_requests (
     inputs TEXT NOT NULL,
     predictions TEXT NOT NULL,
     classes TEXT,
-    probabilities TEXT
+    probabilities TEXT,
+    latency_ms REAL
 );
 CREATE INDEX IF NOT EXISTS prediction_requests_ts ON prediction_requests (ts);
 """
 _INSERT = ("INSERT INTO prediction_requests (ts, request_id, model_name, model_version, n_rows, columns, inputs, "
-           "predictions, classes, probabilities) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+           "predictions, classes, probabilities, latency_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
 
 def default_log_path(settings: Settings | None = None) -> Path:
@@ -82,6 +83,7 @@ class PredictionRecord:
     predictions: Sequence[Any]
     probabilities: Sequence[Sequence[float]] | None = None
     classes: Sequence[Any] | None = None
+    latency_ms: float | None = None  # time the API spent on the request, for the Monitoring page
 
 
 def _json(value: Any) -> str:
@@ -94,7 +96,7 @@ def _row_of(record: PredictionRecord) -> tuple[Any, ...]:
     return (record.ts, record.request_id, record.model_name, record.model_version, len(record.predictions),
             _json(list(record.columns)), _json(record.rows), _json(record.predictions),
             _json(record.classes) if record.classes is not None else None,
-            _json(record.probabilities) if record.probabilities is not None else None)
+            _json(record.probabilities) if record.probabilities is not None else None, record.latency_ms)
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -103,6 +105,9 @@ def _connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.executescript(_SCHEMA)
+    if "latency_ms" not in {row[1] for row in conn.execute("PRAGMA table_info(prediction_requests)")}:
+        with contextlib.suppress(sqlite3.OperationalError):  # a log written before latency was: add the column
+            conn.execute("ALTER TABLE prediction_requests ADD COLUMN latency_ms REAL")
     return conn
 
 
