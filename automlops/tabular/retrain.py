@@ -50,9 +50,9 @@ if TYPE_CHECKING:
 
     from automlops.core.fit import FitResult
     from automlops.core.problem import Problem
-    from automlops.mlops.store import LoadedModel
+    from automlops.mlops.store import LoadedModel, StoredModel
 
-__all__ = ["RETRAINABLE_KINDS", "retrain_fit"]
+__all__ = ["RETRAINABLE_KINDS", "retrain_fit", "retrain_saved"]
 
 RETRAINABLE_KINDS = ("tabular",)
 TEST_SIZE = 0.2
@@ -196,3 +196,48 @@ def _log(tracker: Any, loaded: LoadedModel, model: Any, problem: Problem, metric
         params={"parent": parent, "source": "registry", "retrain": note[:200], **params},
         metrics={f"test_{k}": v for k, v in metrics.items()}, dataset=dataset,
         decisions=[str(d) for d in decisions], model=model, input_example=example)
+
+
+def retrain_saved(ref: str, *, dataset: str, dataset_version: int | str | None = None, name: str | None = None,
+                  settings: Any = None, tracker: Any = None, seed: int = 0, warm_start: bool = True,
+                  notes: list[str] | None = None, tracking: bool = True) -> tuple[StoredModel, FitResult]:
+    """Load ``ref`` (``NAME@vN``), retrain it on a lake version, save it as the next version of ``name``.
+
+    The whole "From the registry" source in one call, for the command line and the dashboard.
+    ``name`` defaults to the parent's name; ``tracking=False`` logs no MLflow run; ``notes`` collects what went wrong on the side
+    (tracking, registration) while the model itself was saved.
+    """
+    from automlops.config import get_settings
+    from automlops.mlops.lake import DataLake
+    from automlops.mlops.store import ModelStore
+    from automlops.tabular.persist import save_model
+
+    settings = settings or get_settings()
+    store = ModelStore(settings=settings)
+    loaded = store.load(ref)
+    lake = DataLake(settings=settings)
+    entry = lake.get_version(dataset, dataset_version)
+    if tracker is None and tracking:
+        from automlops.mlops.tracking import Tracker
+
+        tracker = Tracker(settings=settings)
+    result = retrain_fit(loaded, lake.load(entry.dataset, entry.version), dataset=entry.lineage(), tracker=tracker,
+                         seed=seed, warm_start=warm_start)
+    collected = notes if notes is not None else []
+    collected.extend(result.tracking_errors)
+    stored = save_model(result, store, name or loaded.name, dataset=entry.lineage(), tracker=tracker,
+                        notes=collected, register=tracking)
+    if result.run_id is not None:
+        _name_run(tracker, result.run_id, stored.ref.replace("@", "-"), collected)
+    return stored, result
+
+
+def _name_run(tracker: Any, run_id: str, name: str, notes: list[str]) -> None:
+    """Rename the run after the version it produced (``iris-v3``), as a search's run is."""
+    from automlops.errors import AutoMLOpsError
+    from automlops.search.tracking_sink import name_run
+
+    try:
+        name_run(tracker, run_id, name)
+    except AutoMLOpsError as exc:
+        notes.append(str(exc))

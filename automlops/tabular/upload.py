@@ -58,12 +58,14 @@ SAMPLE_ROWS = 20
 
 def import_model(path: Path, *, name: str, dataset: str, dataset_version: int | None, target: str,
                  trust_pickle: bool = False, settings: Settings | None = None, tracker: Any = None,
-                 filename: str | None = None) -> StoredModel:
+                 filename: str | None = None, notes: list[str] | None = None, tracking: bool = True) -> StoredModel:
     """Load, validate and save an uploaded model as the next version of ``name``.
 
     ``filename`` is the name the user gave the file (a dashboard upload arrives in a temporary
     file); its suffix picks the format. Every refusal (format, trust, types, schema, a model that
-    cannot predict) raises before the store is touched. ``tracker`` defaults to the studio's.
+    cannot predict) raises before the store is touched. ``tracker`` defaults to the studio's
+    (``tracking=False``: no MLflow run, e.g. when the remote server did not answer);
+    ``notes`` collects what went wrong on the side (tracking, registration) while the model was saved.
     """
     from automlops.mlops.lake import DataLake
     from automlops.mlops.store import NAME_PATTERN, ModelStore
@@ -77,9 +79,13 @@ def import_model(path: Path, *, name: str, dataset: str, dataset_version: int | 
     lake = DataLake(settings=settings)
     entry = lake.get_version(dataset, dataset_version)
     frame = lake.load(entry.dataset, entry.version)
+    tracker = _tracker(tracker, settings) if tracking else None
     result = validate_upload(model, frame, target=target, filename=shown, dataset=entry.lineage(),
-                             tracker=_tracker(tracker, settings), run_name=name)
-    return save_model(result, ModelStore(settings=settings), name, dataset=entry.lineage())
+                             tracker=tracker, run_name=name)
+    collected = notes if notes is not None else []
+    collected.extend(result.tracking_errors)
+    return save_model(result, ModelStore(settings=settings), name, dataset=entry.lineage(), tracker=tracker,
+                      notes=collected, register=tracking)
 
 
 def _tracker(tracker: Any, settings: Settings) -> Any:
@@ -314,12 +320,20 @@ def _result(model: Any, problem: Problem, rows: pd.DataFrame, columns: list[str]
         "source": "upload", "origin_filename": filename, "score_note": SCORE_NOTE,
         "validated_on": label})
     return FitResult(
-        engine="tabular", problem=problem, best_model=type(model).__name__, best_params=params,
+        engine="tabular", problem=problem, best_model=_describe(model), best_params=params,
         val_score=float("nan"), val_std=float("nan"), test_score=score, test_metrics=metrics,
         test_rows=np.arange(len(rows)), validation=ValidationSummary("upload", 0, SCORE_NOTE),
         leaderboard=pd.DataFrame(), trials=pd.DataFrame({"state": []}), decisions=tuple(decisions),
         timings={"wall": seconds}, artifact=artifact, run_id=run_id, tracking_errors=errors,
         input_columns=tuple(columns), feature_schema=feature_schema_for(rows, columns, problem))
+
+
+def _describe(model: Any) -> str:
+    """``LogisticRegression``, or ``Pipeline(StandardScaler, LogisticRegression)`` for a pipeline."""
+    steps = getattr(model, "steps", None)
+    if isinstance(steps, list) and steps:
+        return f"{type(model).__name__}({', '.join(type(step).__name__ for _, step in steps)})"[:120]
+    return type(model).__name__
 
 
 def _log(tracker: Any, run_name: str, model: Any, problem: Problem, metrics: dict[str, float],
@@ -331,6 +345,6 @@ def _log(tracker: Any, run_name: str, model: Any, problem: Problem, metrics: dic
         tracker, name=f"{run_name}-upload",
         tags={"automlops.kind": "upload", "automlops.engine": "tabular", "automlops.task": problem.task.value,
               "source": "upload", "origin_filename": filename},
-        params={"source": "upload", "origin_filename": filename, "model_class": type(model).__name__, **params},
+        params={"source": "upload", "origin_filename": filename, "model_class": _describe(model), **params},
         metrics={f"validation_{k}": v for k, v in metrics.items()}, dataset=dataset,
         decisions=[str(d) for d in decisions], model=model, input_example=example)
