@@ -7,7 +7,8 @@
     automlops predict --model NAME[@vN] data.csv     predictions (and --proba) as CSV
     automlops forecast --model NAME --horizon H      the next H steps of a forecasting model
     automlops lake add|list|show                     the versioned data lake
-    automlops models list                            saved models
+    automlops models list                            saved models, with their registry stage
+    automlops models promote NAME@vN --to production stages (also demote, archive, rollback, history)
     automlops models trust NAME@vN                   re-sign a version you trust (e.g. saved before signing)
     automlops serve                                  the prediction API (needs API_KEY)
 
@@ -161,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_lake(sub)
     models = sub.add_parser("models", help="saved models and the model zoo")
     models_sub = models.add_subparsers(dest="models_command", required=True, parser_class=_Parser)
-    models_sub.add_parser("list", help="list saved models")
+    __import__("automlops.cli_models").cli_models.add_commands(models_sub)  # list, promote, history, ...
     models_sub.add_parser("zoo", help="list the algorithms AutoML can search")
     trust = models_sub.add_parser("trust", help="re-sign one version you know the origin of (a model file can "
                                                 "run code when loaded: trust only what you or the studio made)")
@@ -232,8 +233,15 @@ def cmd_train(args: argparse.Namespace, started: float) -> int:
     dataset = commit()  # the data joins the lake only now that it trained a model
     if tracking_note:
         result = dataclasses.replace(result, decisions=(Decision("tracking", tracking_note), *result.decisions))
-    stored = save_model(result, ModelStore(settings=settings), args.name or dataset["name"], dataset=dataset)
+    notes: list[str] = []  # the model registry was down: the model is saved all the same
+    stored = save_model(result, ModelStore(settings=settings), args.name or dataset["name"], dataset=dataset,
+                        tracker=tracker, notes=notes, register=tracking_note is None)  # dead server: said once
     print_train_summary(args, result, stored, dataset, started)
+    if tracking_note is not None:
+        notes.append(f"{stored.ref} is not registered yet; 'automlops models register {stored.name}' "
+                     "registers it once the tracking server answers")
+    for note in notes:
+        print(f"automlops: warning: {_one_line(note)}", file=sys.stderr)
     return 0
 
 
@@ -293,16 +301,7 @@ def cmd_models(args: argparse.Namespace) -> int:
         return 0
     from automlops.mlops.store import ModelStore
 
-    if args.models_command == "trust":
-        return _trust(ModelStore(), args.ref)
-    stored = ModelStore().list_models()
-    if not stored:
-        print("no saved models yet: run 'automlops train FILE.csv --target COLUMN'")
-    for m in stored:
-        meta = m.meta
-        print(f"{m.ref:<24} {meta.get('task', '?'):<15} {meta.get('best_model', '?'):<28} "
-              f"{meta.get('metric', '')}={meta.get('test_score', float('nan')):.4f}  {m.created:%Y-%m-%d %H:%M}")
-    return 0
+    return _trust(ModelStore(), args.ref)  # 'list' and the registry commands: automlops/cli_models.py
 
 
 def _trust(store: Any, ref: str) -> int:
