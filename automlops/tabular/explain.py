@@ -29,6 +29,7 @@ class (``classes[1]``) of a binary model, or for each row's predicted class when
 from __future__ import annotations
 
 import threading
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,6 +95,14 @@ def jsonable_value(value: Any) -> Any:
     if isinstance(value, pd.Timestamp):
         return value.isoformat()
     return value
+
+
+def _shap() -> Any:
+    """Import shap (~1-3 s the first time) without the deprecation notices its import prints."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import shap
+    return shap
 
 
 def _unwrap(estimator: Any) -> Any:
@@ -168,8 +177,7 @@ class Explainer:
 
     # ------------------------------------------------------------------ tree
     def _init_tree(self, model: Any, final: Any) -> None:
-        import shap
-
+        shap = _shap()
         self.method, self.prep = "tree", model.steps[0][1]
         self.fold = fold_map(self.prep, len(self.prep.get_feature_names_out()))
         self._tree = shap.TreeExplainer(final)
@@ -186,7 +194,8 @@ class Explainer:
 
     def _tree_values(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(base values per output, SHAP values rows × transformed features × outputs)."""
-        with self._lock:  # the C extension is re-entrant, but the explainer's caches are not
+        with self._lock, warnings.catch_warnings():  # one call at a time: the explainer keeps state
+            warnings.simplefilter("ignore")  # e.g. LightGBM's "output has changed to a list" notice
             values = self._tree.shap_values(X, check_additivity=False)
             expected = np.atleast_1d(np.asarray(self._tree.expected_value, dtype=float))
         values = np.asarray(values, dtype=float)

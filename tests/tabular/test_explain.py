@@ -1,0 +1,191 @@
+"""SHAP explanations of saved-style tabular pipelines on real data (automlops.tabular.explain)."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.special import logit
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.pipeline import Pipeline
+
+from automlops.core.problem import TaskType, infer_problem
+from automlops.errors import DataError, ModelError
+from automlops.search.engine import Candidate
+from automlops.tabular.ensemble import EnsembleConfig, build_ensemble
+from automlops.tabular.evaluate import build_pipeline
+from automlops.tabular.explain import explain_global, explain_rows, fold_map, make_explainer
+from automlops.tabular.preprocessing import build_preprocessor, plan_features
+
+
+def _problem(df: pd.DataFrame, target: str) -> Any:
+    problem = infer_problem(df, target)
+    if problem.task is TaskType.CLASSIFICATION:
+        problem = replace(problem, classes=tuple(sorted(df[target].unique().tolist())))
+    return problem
+
+
+def _meta(plan: Any, problem: Any) -> dict[str, Any]:
+    return {"task": problem.task.value, "kind": "tabular", "input_columns": plan.input_columns,
+            "feature_schema": plan.schema(), "classes": list(problem.classes)}
+
+
+def fit(df: pd.DataFrame, target: str, model: str, **params: Any) -> tuple[Pipeline, dict[str, Any]]:
+    """A pipeline exactly as the engine builds it (preprocessing + zoo model), fitted on ``df``."""
+    df = df.dropna(subset=[target])
+    problem = _problem(df, target)
+    plan = plan_features(df, problem)
+    pipe = build_pipeline(Candidate(model, params), plan, problem, 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pipe.fit(df[plan.input_columns], df[target])
+    return pipe, _meta(plan, problem)
+
+
+def test_boosted_binary_is_additive_in_log_odds(cancer: pd.DataFrame) -> None:
+    pipe, meta = fit(cancer, "target", "xgboost", n_estimators=40)
+    explainer = make_explainer(pipe, meta, None)  # tree SHAP needs no background
+    assert (explainer.method, explainer.output) == ("tree", "log-odds")
+    rows = cancer.head(20)
+    base, values, outputs = explainer.shap_values(rows)
+    proba = pipe.predict_proba(rows[meta["input_columns"]])
+    np.testing.assert_allclose(outputs[:, 1], logit(proba[:, 1]), atol=1e-4)  # xgboost works in float32
+    np.testing.assert_allclose(base + values.sum(axis=1), outputs)
+    one = explain_rows(explainer, rows.head(3), top_k=None)
+    for i, row in enumerate(one):
+        k = meta["classes"].index(row.prediction)
+        assert row.class_name == row.prediction
+        total = row.base_value + sum(c.contribution for c in row.contributions)
+        assert total == pytest.approx(float(logit(proba[i, k])), abs=1e-4)
+
+
+def test_multiclass_margin_and_forest_probability(penguins: pd.DataFrame) -> None:
+    pipe, meta = fit(penguins, "species", "lightgbm", n_estimators=30)
+    explainer = make_explainer(pipe, meta, None)
+    assert explainer.output == "margin"
+    rows = penguins.dropna(subset=["species"]).head(15)
+    _, _, outputs = explainer.shap_values(rows)
+    X = pipe[:-1].transform(rows[meta["input_columns"]])
+    raw = pipe.steps[-1][1].estimator_.predict(X, raw_score=True)
+    np.testing.assert_allclose(outputs, raw, atol=1e-6)
+
+    forest, fmeta = fit(penguins, "species", "random_forest", n_estimators=25)
+    fexplainer = make_explainer(forest, fmeta, None)
+    assert fexplainer.output == "probability"
+    _, _, foutputs = fexplainer.shap_values(rows)
+    np.testing.assert_allclose(foutputs, forest.predict_proba(rows[fmeta["input_columns"]]), atol=1e-8)
+
+
+def test_regression_is_additive_in_the_target_units(diabetes: pd.DataFrame) -> None:
+    pipe, meta = fit(diabetes, "target", "hist_gb", max_iter=40)
+    explainer = make_explainer(pipe, meta, None)
+    rows = diabetes.head(10)
+    (row,) = explain_rows(explainer, rows.head(1), top_k=3)
+    assert row.class_name is None and row.output == "value"
+    assert len(row.contributions) == 3
+    sizes = [abs(c.contribution) for c in row.contributions]
+    assert sizes == sorted(sizes, reverse=True)
+    assert row.contributions[0].value == pytest.approx(float(rows.iloc[0][row.contributions[0].feature]))
+    _, _, outputs = explainer.shap_values(rows)
+    np.testing.assert_allclose(outputs[:, 0], pipe.predict(rows[meta["input_columns"]]), atol=1e-8)
+
+
+def test_one_hot_columns_fold_back_to_their_feature(penguins: pd.DataFrame) -> None:
+    """A forest on one-hot columns (as an uploaded pipeline could be): 'island' is three columns, one feature."""
+    import shap
+
+    df = penguins.dropna(subset=["species"])
+    problem = _problem(df, "species")
+    plan = plan_features(df, problem)
+    prep = build_preprocessor(plan, scale=False, encoding="onehot")
+    pipe = Pipeline([("prep", prep), ("model", RandomForestClassifier(30, random_state=0))])
+    pipe.fit(df[plan.input_columns], df["species"])
+    names = list(prep.get_feature_names_out())
+    island = [i for i, n in enumerate(names) if n.startswith("island_")]
+    assert len(island) == 3
+    folded = fold_map(prep, len(names))
+    assert {folded[i] for i in island} == {"island"} and set(folded) == set(plan.input_columns)
+
+    explainer = make_explainer(pipe, _meta(plan, problem), None)
+    rows = df.head(8)
+    _, values, outputs = explainer.shap_values(rows)
+    assert values.shape == (8, len(plan.input_columns), 3)  # original features, not the 13 encoded ones
+    raw = np.asarray(shap.TreeExplainer(pipe.steps[-1][1]).shap_values(prep.transform(rows[plan.input_columns])))
+    np.testing.assert_allclose(values[:, plan.input_columns.index("island"), :], raw[:, island, :].sum(axis=1))
+    np.testing.assert_allclose(outputs, pipe.predict_proba(rows[plan.input_columns]), atol=1e-8)
+
+
+def test_fold_map_names_every_encoded_part(penguins: pd.DataFrame) -> None:
+    """Missing-value flags, date parts and per-class target encodings all go back to their column."""
+    df = penguins.dropna(subset=["species"]).copy()
+    df.loc[df.index[:12], "bill_length_mm"] = np.nan  # enough missing values to earn a flag
+    df["seen"] = pd.Timestamp("2020-01-01") + pd.to_timedelta(np.arange(len(df)) % 97, unit="D")
+    df["tag"] = [f"t{i % 37}" for i in range(len(df))]  # high cardinality: target-encoded per class
+    problem = _problem(df, "species")
+    plan = plan_features(df, problem)
+    prep = build_preprocessor(plan, scale=True, encoding="onehot").fit(df[plan.input_columns], df["species"])
+    names = list(prep.get_feature_names_out())
+    folded = fold_map(prep, len(names))
+    assert set(folded) == set(plan.input_columns)
+    assert folded[names.index("missingindicator_bill_length_mm")] == "bill_length_mm"
+    assert folded.count("tag") == 3 and folded.count("seen") >= 6
+    with pytest.raises(ModelError, match="cannot map"):
+        fold_map(prep, len(names) + 1)
+
+
+def test_a_planted_leak_has_the_largest_mean_abs_shap(cancer: pd.DataFrame) -> None:
+    rng = np.random.default_rng(0)
+    df = cancer.assign(leak=cancer["target"] + rng.normal(0, 0.3, len(cancer)))
+    pipe, meta = fit(df, "target", "lightgbm", n_estimators=40)
+    summary = explain_global(pipe, meta, df, max_rows=200)
+    assert summary.features[0] == "leak"
+    assert summary.mean_abs[0] > 2 * summary.mean_abs[1]
+    assert summary.class_name == "1" and summary.method == "tree"
+    assert summary.values.shape == (200, len(meta["input_columns"]))
+    assert list(summary.data.columns) == list(summary.features)
+    assert summary.top(2)[0] == {"feature": "leak", "mean_abs": summary.mean_abs[0]}
+
+
+def test_model_agnostic_path_for_a_linear_model(penguins: pd.DataFrame) -> None:
+    rng = np.random.default_rng(1)
+    df = penguins.drop(columns="species").assign(label=rng.choice(["no", "yes"], len(penguins)))
+    df["leak"] = df["label"].str.upper().where(rng.random(len(df)) > 0.05, "N/A")  # text, nearly the label
+    pipe, meta = fit(df, "label", "logistic")
+    with pytest.raises(DataError, match="background"):
+        make_explainer(pipe, meta, None)
+    explainer = make_explainer(pipe, meta, df)
+    assert (explainer.method, explainer.output) == ("permutation", "probability")
+    rows = df.sample(6, random_state=0)
+    base, values, outputs = explainer.shap_values(rows)
+    np.testing.assert_allclose(outputs, pipe.predict_proba(rows[meta["input_columns"]]), atol=1e-9)
+    np.testing.assert_allclose(base, pipe.predict_proba(explainer.background).mean(axis=0), atol=1e-12)
+    summary = explain_global(pipe, meta, df, max_rows=40, explainer=explainer)
+    assert summary.features[0] == "leak" and summary.method == "permutation"
+    assert summary.class_name == "yes"  # binary: the positive class
+
+
+def test_an_ensemble_goes_the_model_agnostic_way(diabetes: pd.DataFrame) -> None:
+    problem = _problem(diabetes, "target")
+    plan = plan_features(diabetes, problem)
+    members = [(m, build_pipeline(Candidate(m, p), plan, problem, 0))
+               for m, p in (("ridge", {}), ("lightgbm", {"n_estimators": 20}))]
+    model = build_ensemble(EnsembleConfig(kind="voting"), members, problem, 0)
+    model.fit(diabetes[plan.input_columns], diabetes["target"])
+    explainer = make_explainer(model, _meta(plan, problem), diabetes)
+    assert explainer.method == "permutation"
+    (row,) = explain_rows(explainer, diabetes.head(1), top_k=None)
+    total = row.base_value + sum(c.contribution for c in row.contributions)
+    assert total == pytest.approx(float(model.predict(diabetes.head(1)[plan.input_columns])[0]))
+
+
+def test_kinds_without_classes_or_values_are_refused(cancer: pd.DataFrame) -> None:
+    pipe, meta = fit(cancer, "target", "decision_tree", max_depth=3)
+    with pytest.raises(ModelError, match="classification and regression"):
+        make_explainer(pipe, {**meta, "task": "clustering"}, cancer)
+    explainer = make_explainer(pipe, meta, None)
+    with pytest.raises(DataError, match="lack column"):
+        explainer.shap_values(cancer.drop(columns=["mean radius"]).head(2))
