@@ -162,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_lake(sub)
     models = sub.add_parser("models", help="saved models and the model zoo")
     models_sub = models.add_subparsers(dest="models_command", required=True, parser_class=_Parser)
+    __import__("automlops.cli_sources").cli_sources.add_commands(models_sub)  # upload, retrain
     __import__("automlops.cli_models").cli_models.add_commands(models_sub)  # list, promote, history, ...
     models_sub.add_parser("zoo", help="list the algorithms AutoML can search")
     trust = models_sub.add_parser("trust", help="re-sign one version you know the origin of (a model file can "
