@@ -39,7 +39,7 @@ import pandas as pd
 from automlops.errors import DataError, ModelError
 
 __all__ = ["Contribution", "Explainer", "GlobalExplanation", "RowExplanation", "explain_global",
-           "explain_rows", "fold_map", "make_explainer", "jsonable_value"]
+           "explain_rows", "fold_map", "jsonable_value", "make_explainer", "tree_inside"]
 
 BACKGROUND_ROWS = 50  # the permutation explainer's background sample (more: slower, steadier)
 _TREE_MODULES = ("lightgbm", "xgboost")
@@ -154,8 +154,9 @@ class Explainer:
     permutations = 5  # orders sampled (each walked both ways) per row, fewer when a row's batch would be big
     batch_rows = 40_000  # most synthetic rows fed to the model at once (per explained row)
 
-    def __init__(self, model: Any, meta: dict[str, Any], background: pd.DataFrame | None) -> None:
-        self.model, self.meta = model, meta
+    def __init__(self, model: Any, meta: dict[str, Any], background: pd.DataFrame | None, *,
+                 background_rows: int = BACKGROUND_ROWS) -> None:
+        self.model, self.meta, self.background_rows = model, meta, background_rows
         self.columns = [str(c) for c in (meta.get("input_columns") or [])]
         if not self.columns:
             raise ModelError("the model's meta.json names no input columns; it cannot be explained")
@@ -165,7 +166,7 @@ class Explainer:
                              f"{meta.get('task') or meta.get('kind')} model")
         self.classes = list(np.asarray(model.classes_).tolist()) if self.classify else []
         self._lock = threading.Lock()
-        final = _tree_inside(model)
+        final = tree_inside(model)
         if final is not None:
             try:
                 self._init_tree(model, final)
@@ -215,7 +216,7 @@ class Explainer:
         missing = [c for c in self.columns if c not in background.columns]
         if missing:
             raise DataError(f"the background data lacks the model's column(s): {', '.join(missing[:10])}")
-        rows = min(BACKGROUND_ROWS, len(background))
+        rows = min(self.background_rows, len(background))
         self.background = background[self.columns].sample(rows, random_state=0).reset_index(drop=True)
         self.fold = list(self.columns)
         self._numeric = [pd.api.types.is_numeric_dtype(self.background[c])
@@ -320,7 +321,7 @@ class Explainer:
         return labels, np.asarray(picked, dtype=int)
 
 
-def _tree_inside(model: Any) -> Any:
+def tree_inside(model: Any) -> Any:
     """The tree model of a ``Pipeline([prep ColumnTransformer, tree model])``, else None.
 
     A regressor whose target is transformed (``TransformedTargetRegressor``) is left out: its
@@ -336,10 +337,12 @@ def _tree_inside(model: Any) -> Any:
     return final if _is_tree(final) else None
 
 
-def make_explainer(model: Any, meta: dict[str, Any], background: pd.DataFrame | None) -> Explainer:
+def make_explainer(model: Any, meta: dict[str, Any], background: pd.DataFrame | None, *,
+                   background_rows: int = BACKGROUND_ROWS) -> Explainer:
     """An :class:`Explainer` for a saved tabular model: tree SHAP when the model is a tree model,
-    otherwise a permutation explainer over ``background`` (required then). Build it once, reuse it."""
-    return Explainer(model, meta, background)
+    otherwise a permutation explainer over ``background_rows`` rows sampled from ``background``
+    (required then). Build it once per model and reuse it."""
+    return Explainer(model, meta, background, background_rows=background_rows)
 
 
 def explain_rows(explainer: Explainer, frame: pd.DataFrame, *, top_k: int | None = 5) -> list[RowExplanation]:
