@@ -122,6 +122,10 @@ class ModelRegistry:
             self._reachable = True
         return self.tracker.client
 
+    def recheck_connection(self) -> None:
+        """Probe a remote server again before the next call (after a failure: a short probe, not long retries)."""
+        self._reachable = not self.tracker.is_remote
+
     @contextlib.contextmanager
     def _calls(self, action: str, missing: str | None = None) -> Iterator[None]:
         """MLflow failures as TrackingError; a missing model as NotFoundError(``missing``) when given."""

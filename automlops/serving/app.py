@@ -56,10 +56,13 @@ async def _start(ctx: ServingContext) -> None:
     from automlops.mlops.monitor import PredictionLog
     from automlops.mlops.store import ModelStore
     from automlops.serving.loader import ModelManager, Reloader
+    from automlops.serving.stage import StageWatch
 
     settings = ctx.settings
+    stage = (StageWatch(settings, settings.model_name, settings.model_stage)
+             if settings.model_stage and settings.model_name else None)  # MODEL_STAGE: follow the registry
     manager = ModelManager(ModelStore(settings=settings), name=settings.model_name,
-                           version=settings.model_version, metrics=ctx.metrics)
+                           version=settings.model_version, metrics=ctx.metrics, stage=stage)
     manager.refresh(force=True)
     if manager.current is None:
         log.warning("no model served yet: %s", manager.problem)

@@ -5,7 +5,9 @@
 1. ``models/SERVING.json`` (written by the dashboard's *Serve this version*, see
    :mod:`automlops.mlops.serving_pointer`) names one exact version: it beats everything below,
    and is read again on every reload tick, so the choice takes effect without a restart;
-2. ``MODEL_NAME`` (+ ``MODEL_VERSION``) pins a name (and a version);
+2. ``MODEL_NAME`` (+ ``MODEL_VERSION``) pins a name (and a version); with ``MODEL_STAGE`` the
+   version is the one holding that stage in the model registry, followed as it is promoted
+   (:mod:`automlops.serving.stage`);
 3. otherwise the newest model in the store *at start-up*, whose name is then pinned.
 
 With a pinned name, only newer versions **of that name** are hot-reloaded: training another
@@ -38,6 +40,7 @@ from automlops.mlops.serving_pointer import SERVING_FILE, ServingPointer, read_s
 from automlops.mlops.store import ModelStore, StoredModel
 from automlops.serving.metrics import Metrics
 from automlops.serving.served import ServedModel
+from automlops.serving.stage import StageWatch
 from automlops.serving.validation import FeatureSchema
 
 __all__ = ["ModelManager", "Reloader", "ServedModel", "load_served"]
@@ -79,9 +82,10 @@ class ModelManager:
     """
 
     def __init__(self, store: ModelStore, *, name: str | None = None, version: int | None = None,
-                 metrics: Metrics | None = None) -> None:
+                 metrics: Metrics | None = None, stage: StageWatch | None = None) -> None:
         self.store = store
         self.name, self.version = name, version
+        self.stage = stage  # MODEL_STAGE: the registry says which version of ``name`` to serve
         self.pointer: ServingPointer | None = None
         self.metrics = metrics or Metrics()
         self.current: ServedModel | None = None  # replaced by one assignment: atomic for readers
@@ -112,7 +116,19 @@ class ModelManager:
             except OSError:
                 continue
             entries.append((name, versions, latest))
+        if self.stage is not None:
+            entries.append(self._stage_fingerprint())
         return tuple(entries)
+
+    def _stage_fingerprint(self) -> tuple[Any, ...]:
+        """Poll the registry (rate-limited) and keep the served model's stage label up to date."""
+        stage = self.stage
+        assert stage is not None
+        stage.poll()
+        current = self.current
+        if current is not None and stage.problem is None:
+            current.stage = stage.stage if current.version == stage.version else None
+        return stage.fingerprint()
 
     def _read_pointer(self) -> ServingPointer | None:
         """``SERVING.json``, or None; an unreadable one is logged and ignored (the pin decides)."""
@@ -130,6 +146,9 @@ class ModelManager:
         if self.name is None:
             models = self.store.list_models()
             return sorted(models, key=lambda m: (m.created, m.name, m.version), reverse=True)
+        if self.stage is not None:
+            held = self.stage.version
+            return self._versions_of(self.name, held) if held is not None else []
         return self._versions_of(self.name, self.version)
 
     def _versions_of(self, name: str, version: int | None) -> list[StoredModel]:
@@ -197,18 +216,25 @@ class ModelManager:
 
     def _serve(self, served: ServedModel) -> None:
         """Swap ``served`` in (one assignment) and pin its name if nothing was pinned yet."""
+        holder = self.stage.holder if self.stage is not None and self.pointer is None else None
+        if holder is not None and holder.version == served.version:
+            served.stage, served.registry_version = self.stage.stage, holder.registry_version  # type: ignore[union-attr]
         self.current = served
         self.problem = None
         if self.name is None:
             self.name = served.name  # from now on only newer versions of this name are served
         self.metrics.model_reload("success")
-        why = f"asked by {SERVING_FILE}" if self.pointer is not None else f"following {self.name!r}"
+        why = (f"asked by {SERVING_FILE}" if self.pointer is not None
+               else f"{served.stage} in the model registry" if served.stage else f"following {self.name!r}")
         log.info("serving model %s v%d (%s; %s)", served.name, served.version, served.task, why)
 
     def _nothing_to_serve(self) -> str:
         if self.pointer is not None:
             return (f"{SERVING_FILE} asks for {self.pointer.ref}, which is not in the model store: "
                     "pick another version on the Models page, or delete the file")
+        if self.stage is not None:
+            why = self.stage.problem or f"no version of {self.name!r} holds {self.stage.stage} in the model registry"
+            return f"nothing to serve for {self.name}@{self.stage.stage}: {why}"
         pinned = f" named {self.name!r}" + (f" at v{self.version}" if self.version else "") if self.name else ""
         return f"no model{pinned} in the model store yet: train one (automlops train ...)"
 

@@ -153,4 +153,7 @@ class ModelInfo(BaseModel):
     best_model: str | None = None
     created: str | None = None
     loaded_at: str
-    lineage: dict[str, Any]
+    lineage: dict[str, Any] = Field(description="Where it came from: dataset (name, version, sha256), run_id, "
+                                    "parent (NAME@vN it was retrained from), registry_version, file SHA-256...")
+    stage: str | None = Field(default=None, description="The model-registry stage it is served for "
+                                                        "(MODEL_STAGE: staging or production), else null.")

@@ -38,6 +38,8 @@ class ServedModel:
     classes: list[Any] | None = None
     fast: FastPreprocessor | None = field(default=None, repr=False)  # set once verified (see fastpath)
     kind: str = "tabular"
+    stage: str | None = None  # the registry stage it was served for (MODEL_STAGE), cached for GET /model
+    registry_version: int | None = None  # its MLflow registry version, when served for a stage
 
     def __post_init__(self) -> None:
         from sklearn.pipeline import Pipeline

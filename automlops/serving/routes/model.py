@@ -39,5 +39,7 @@ async def model_info(served: CurrentModel) -> ModelInfo:
                  "validation_kind": meta.get("validation"), "test": meta.get("test_metrics"),
                  "n_test_rows": meta.get("n_test_rows")},
         best_model=meta.get("best_model"), created=meta.get("created"), loaded_at=served.loaded_at.isoformat(),
-        lineage={k: meta.get(k) for k in _LINEAGE},
+        lineage={**{k: meta.get(k) for k in _LINEAGE}, "parent": meta.get("parent"),
+                 "registry_version": served.registry_version},
+        stage=served.stage,
     )
