@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import random
+import secrets
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from automlops.config import Settings
+from tests.servers import AuthServer, run_auth_server
 
 
 @pytest.fixture(autouse=True)
@@ -42,3 +45,10 @@ def empty_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     db = tmp_path_factory.mktemp("template") / "mlflow.db"
     MlflowClient(f"sqlite:///{db}").search_experiments(max_results=1)
     return db
+
+
+@pytest.fixture(scope="session")
+def mlflow_auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthServer]:
+    """A real authenticated MLflow server (stands in for DagsHub)."""
+    with run_auth_server(tmp_path_factory.mktemp("mlflow-auth"), "admin", "right-" + secrets.token_hex(8)) as server:
+        yield server
