@@ -108,6 +108,21 @@ def _describe_predict(doc: dict[str, Any], served: ServedModel, ctx: ServingCont
                                 + str(operation.get("description") or ""))
 
 
+def _describe_explain(doc: dict[str, Any], served: ServedModel, ctx: ServingContext) -> None:
+    """``/explain`` takes the ``/predict`` body (rows only) plus an optional ``top_k``."""
+    operation = doc.get("paths", {}).get("/explain", {}).get("post")
+    if operation is None or served.kind == "forecasting":
+        return
+    body = predict_request_body(served, max_rows=ctx.settings.api_max_rows, unknown=ctx.settings.api_unknown_columns)
+    content = body["content"]["application/json"]
+    top_k = {"type": "integer", "minimum": 1, "maximum": 100, "default": 5,
+             "description": "How many features to list per row (largest |contribution| first)."}
+    for shape in content["schema"]["anyOf"]:
+        shape["properties"]["top_k"] = top_k
+    content["example"] = {**content["example"], "top_k": 3}
+    operation["requestBody"] = body
+
+
 def _errors_as_json(doc: dict[str, Any]) -> None:
     """Every error answer is JSON (:mod:`automlops.serving.errors`), whatever the route's success
     type: FastAPI files the 401 of ``/metrics`` under its ``text/plain``; move it where it belongs."""
@@ -133,6 +148,7 @@ def install_openapi(app: FastAPI, ctx: ServingContext) -> None:
             _errors_as_json(doc)
             if served is not None:
                 _describe_predict(doc, served, ctx)
+                _describe_explain(doc, served, ctx)
             cache.update(key=key, doc=doc)
         document: dict[str, Any] = cache["doc"]
         return document

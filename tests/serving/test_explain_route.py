@@ -139,3 +139,19 @@ def test_models_without_classes_or_values_are_refused(tmp_path: Path) -> None:
         assert r.status_code == 409, r.text
         assert "classification and regression" in r.json()["error"]["message"]
         assert client.post("/predict", json={"records": row}, headers=AUTH).status_code == 200
+
+
+def test_the_openapi_document_describes_explain(tree_api: Any) -> None:
+    """The /explain body is described from the served model's columns (plus top_k), and its example answers."""
+    import jsonschema
+
+    doc = tree_api.get("/openapi.json").json()
+    operation = doc["paths"]["/explain"]["post"]
+    content = operation["requestBody"]["content"]["application/json"]
+    jsonschema.Draft202012Validator(content["schema"]).validate(content["example"])
+    records = next(s for s in content["schema"]["anyOf"] if "records" in s["properties"])
+    assert records["properties"]["records"]["items"]["required"][0] == "island"
+    assert records["properties"]["top_k"]["maximum"] == 100
+    assert {"200", "401", "409", "413", "415", "422"} <= set(operation["responses"])
+    r = tree_api.post("/explain", json=content["example"], headers=AUTH)
+    assert r.status_code == 200 and len(r.json()["explanations"][0]["contributions"]) == 3

@@ -201,7 +201,7 @@ async def explain(request: Request, served: CurrentModel) -> Response:
     _require_json(request.headers.get("content-type"))
     payload = _parse(await request.body(), min(ctx.settings.api_max_rows, MAX_ROWS_TREE))
     _refuse_kind(served)
-    explainer = getattr(served, _ATTR, None) or await run_in_threadpool(explainer_for, served, ctx.settings)
+    explainer: Any = getattr(served, _ATTR, None) or await run_in_threadpool(explainer_for, served, ctx.settings)
     tree = explainer.method == "tree"
     if not tree and payload.n_rows > MAX_ROWS_AGNOSTIC:
         raise ApiError(413, "too_many_rows", f"{payload.n_rows:,} rows in one request; model-agnostic explanations "
