@@ -160,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     forecast.add_argument("--out", help="output CSV (default: stdout)")
     forecast.add_argument("--raw", action="store_true", help="as for predict: keep formula-like text as it is")
     _add_lake(sub)
+    __import__("automlops.cli_monitor").cli_monitor.add_commands(sub)  # monitor (drift of live traffic)
     models = sub.add_parser("models", help="saved models and the model zoo")
     models_sub = models.add_subparsers(dest="models_command", required=True, parser_class=_Parser)
     __import__("automlops.cli_sources").cli_sources.add_commands(models_sub)  # upload, retrain
