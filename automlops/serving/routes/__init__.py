@@ -10,7 +10,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from automlops.serving.deps import require_api_key
-from automlops.serving.routes import docs, explain, health, metrics, model, predict
+from automlops.serving.routes import docs, explain, feedback, health, metrics, model, predict
 from automlops.serving.schemas import ErrorBody
 
 __all__ = ["PUBLIC_PATHS", "protected", "public"]
@@ -27,5 +27,6 @@ protected = APIRouter(
 )
 protected.include_router(predict.router)
 protected.include_router(explain.router)
+protected.include_router(feedback.router)
 protected.include_router(model.router)
 protected.include_router(metrics.router)

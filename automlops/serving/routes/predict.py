@@ -99,13 +99,13 @@ def _forecast(served: ForecastModel, payload: PredictRequest) -> dict[str, Any]:
 
 
 def _log(ctx: ServingContext, served: ServedModel, request_id: str, prepared: Any, predictions: list[Any],
-         proba: Any) -> None:
+         proba: Any, started: float) -> None:
     if ctx.prediction_log is not None:
         from automlops.mlops.monitor import PredictionRecord
 
         ctx.prediction_log.submit(PredictionRecord(
             time.time(), request_id, served.name, served.version, served.schema.columns, prepared.rows,
-            predictions, proba, served.classes))
+            predictions, proba, served.classes, latency_ms=(time.perf_counter() - started) * 1000.0))
     ctx.metrics.rows_predicted(served.name, served.version, prepared.n_rows)
 
 
@@ -131,6 +131,7 @@ async def predict(request: Request, served: CurrentModel) -> Response:
     optionally rows of future timestamps and exogenous values) and answer `forecast`. Columns the model does not use are ignored (with a warning) or refused,
     per the API_UNKNOWN_COLUMNS setting; categories not seen in training are accepted with a warning.
     """
+    started = time.perf_counter()
     ctx = context(request)
     _require_json(request.headers.get("content-type"))
     payload = _parse(await request.body(), ctx.settings.api_max_rows)
@@ -144,7 +145,7 @@ async def predict(request: Request, served: CurrentModel) -> Response:
             prepared, answer = await run_in_threadpool(_score, served, payload, unknown)
         else:
             prepared, answer = _score(served, payload, unknown)
-        _log(ctx, served, request_id, prepared, answer["predictions"], answer.get("probabilities"))
+        _log(ctx, served, request_id, prepared, answer["predictions"], answer.get("probabilities"), started)
         answer = {"n_rows": prepared.n_rows, **answer, "warnings": prepared.warnings}
     body = pydantic_core.to_json({"request_id": request_id, "model": served.ref, **answer}, inf_nan_mode="null")
     return Response(body, media_type="application/json", headers={"x-request-id": request_id})
