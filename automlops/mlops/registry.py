@@ -256,7 +256,7 @@ class ModelRegistry:
         """Where the files are when no run holds them: the version folder (a placeholder on a server,
         which refuses local paths outside a run's artifacts)."""
         if self.tracker.is_remote:
-            return f"automlops-store:{stored.name}/v{stored.version:04d}"
+            return f"automlops-store:/{stored.name}/v{stored.version:04d}"
         return stored.path.resolve().as_uri()
 
     def _ensure_model(self, name: str) -> Any:
