@@ -14,6 +14,7 @@ from automlops.mlops.serving_pointer import clear_serving_pointer, point_serving
 from automlops.mlops.store import LoadedModel, ModelStore
 from automlops.tasks import answer_table, model_kind
 from automlops.ui import components, state
+from automlops.ui.explain_view import render_explanations
 
 FORMAT_NOTES = {
     "skops": "A .skops file stores the model as data, not code: skops loads it only after checking every type "
@@ -106,6 +107,8 @@ with right:
                    + ("; the shipped model was then refitted on all rows, test rows included"
                       if meta.get("refit_on_all_rows") else ""))
 
+if model_kind(meta) == "tabular":
+    render_explanations(chosen, lambda: load_model(str(store.root), chosen.name, chosen.version, meta["model_sha256"]), settings)
 if model_kind(meta) != "tabular":
     from automlops.ui.task_report import render_report
 
