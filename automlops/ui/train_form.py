@@ -31,8 +31,6 @@ TASKS = ("auto", "classification", "regression", "timeseries", "clustering", "an
 TASK_LABELS = {"auto": "Auto-detect", "classification": "Classification", "regression": "Regression",
                "timeseries": "Time-series forecasting", "clustering": "Clustering", "anomaly": "Anomaly detection"}
 MAX_TRIALS, MAX_BUDGET_S, MAX_WEIGHT = 2000, 86_400, 10.0
-SOON_SOURCES = {"Model Registry": "fine-tune or retrain a registered model — not available in this version",
-                "Upload .pkl": "bring your own serialised model — not available in this version"}
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -79,7 +77,7 @@ def _task(frame: pd.DataFrame, dataset: str) -> tuple[Problem | None, str | None
     from automlops.core.problem import infer_problem
     from automlops.tasks import ENGINE_TASKS
 
-    st.subheader("2 · Task and model source")
+    st.subheader("2 · Task")  # the model source is picked above the form (automlops.ui.model_sources)
     choice = st.radio("Task", TASKS, format_func=TASK_LABELS.__getitem__, horizontal=True, key="train_task")
     if choice in ENGINE_TASKS:
         from automlops.ui.task_forms import engine_task_fields
@@ -91,10 +89,6 @@ def _task(frame: pd.DataFrame, dataset: str) -> tuple[Problem | None, str | None
     inferred = infer_problem(frame, target)
     st.caption(f"Auto-detect would choose **{inferred.task.value}**. Why: " + inferred.reasons[0] + ".")
     problem = inferred if choice == "auto" else infer_problem(frame, target, task=choice)
-    st.radio("Model source", ["AutoML (standard libraries)"], key="train_source",
-             captions=["scikit-learn, XGBoost and LightGBM models, searched and tuned for you"])
-    st.radio("Not available yet", list(SOON_SOURCES), index=None, disabled=True, key="train_source_soon",
-             captions=list(SOON_SOURCES.values()), label_visibility="collapsed")
     return problem, None if choice == "auto" else problem.task.value, {"target": target}
 
 

@@ -108,8 +108,7 @@ def test_train_form_offers_the_whole_configuration(ui_home: Path, iris_lake: Dat
     assert at.radio(key="train_task").options == ["Auto-detect", "Classification", "Regression",
                                                   "Time-series forecasting", "Clustering", "Anomaly detection"]
     assert any("Auto-detect would choose **classification**" in t for t in texts(at.caption))
-    soon = at.radio(key="train_source_soon")
-    assert soon.disabled and soon.options == ["Model Registry", "Upload .pkl"]
+    assert at.radio(key="train_source").options == ["AutoML search", "From the registry", "Upload a model"]
     assert at.radio(key="train_preset").options == ["fast", "medium", "best"]
     assert len(at.radio(key="train_search").options) == 4
     assert at.selectbox(key="train_metric_classification").value == "log_loss"

@@ -6,7 +6,7 @@ import streamlit as st
 
 from automlops.config import Settings
 from automlops.mlops.lake import DataLake
-from automlops.ui import components, jobs, state, tracking, train_form, training_view
+from automlops.ui import components, jobs, model_sources, state, tracking, train_form, training_view
 
 
 def start(request: jobs.TrainRequest, settings: Settings) -> None:
@@ -47,7 +47,9 @@ if not running:
         st.divider()
         train_again(ended)
     settings = state.settings()
+    source = model_sources.pick_source()
     with components.guard("preparing the training form"):
-        request = train_form.render(DataLake(settings=settings))
-        if request is not None:
+        if source != model_sources.AUTOML:
+            model_sources.render(source, DataLake(settings=settings), settings)
+        elif (request := train_form.render(DataLake(settings=settings))) is not None:
             start(request, settings)
