@@ -77,11 +77,13 @@ def _exact(ref: str) -> tuple[str, int]:
     return name, version
 
 
-def _synced(registry: Any, name: str) -> None:
-    """Register the saved versions of ``name`` the registry misses (NotFoundError for an unknown name)."""
+def _synced(registry: Any, name: str, version: int) -> None:
+    """Check ``name@v<version>`` is saved, then register the saved versions the registry misses."""
     from automlops.mlops.store import ModelStore
 
-    registry.sync(ModelStore(settings=registry.settings), name)
+    store = ModelStore(settings=registry.settings)
+    store.resolve(name, version)  # NotFoundError naming the known versions
+    registry.sync(store, name)
 
 
 def _said(transition: Any) -> str:
@@ -92,7 +94,7 @@ def _said(transition: Any) -> str:
 def cmd_promote(args: argparse.Namespace) -> int:
     name, version = _exact(args.ref)
     registry = _registry()
-    _synced(registry, name)
+    _synced(registry, name, version)
     t = registry.promote(name, version, args.stage, reason=args.reason)
     before = f" (was v{t.previous_version})" if t.previous_version and t.previous_version != version else ""
     print(f"{name}@v{version} is now in {args.stage}{before}: {_said(t)}")
@@ -108,7 +110,7 @@ def cmd_demote(args: argparse.Namespace) -> int:
 def cmd_archive(args: argparse.Namespace) -> int:
     name, version = _exact(args.ref)
     registry = _registry()
-    _synced(registry, name)
+    _synced(registry, name, version)
     t = registry.archive(name, version, reason=args.reason)
     left = f", it left {t.stage}" if t.stage else ""
     print(f"{name}@v{version} is archived{left}: {_said(t)}")
