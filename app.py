@@ -30,6 +30,9 @@ PAGES = [
     ("models", "Models", "inventory_2", "models", "Models",
      "Every saved model version with where it came from (data → run → model); download it, or predict on a new "
      "CSV."),
+    ("monitoring", "Monitoring", "monitor_heart", "monitoring", "Monitoring",
+     "Is the served model still seeing rows like those it learned from? Drift of live traffic, its history, "
+     "volume, latency and live accuracy."),
     ("settings", "Settings / Tracking", "settings", "settings", "Settings / Tracking",
      "Choose where runs are tracked: the local SQLite store or a remote MLflow server such as DagsHub. "
      "Switching needs no restart."),

@@ -44,8 +44,8 @@ if TYPE_CHECKING:
 
     from automlops.mlops.tracking import Tracker
 
-__all__ = ["KEEP_REPORTS", "MonitorResult", "Window", "drift_history", "monitor_model", "parse_window",
-           "served_version"]
+__all__ = ["KEEP_REPORTS", "MonitorResult", "Window", "drift_history", "latest_check", "monitor_model",
+           "parse_window", "served_version"]
 
 log = logging.getLogger(__name__)
 
@@ -277,6 +277,23 @@ def _append_history(settings: Settings, name: str, result: MonitorResult) -> Non
             os.close(fd)
 
 
+def _history_lines(name: str, settings: Settings) -> list[dict[str, Any]]:
+    path = _folder(settings) / f"{name}.jsonl"
+    runs = []
+    for line in path.read_text(encoding="utf-8").splitlines() if path.is_file() else []:
+        try:
+            runs.append(json.loads(line))
+        except ValueError:  # a damaged line: skipped, the others still count
+            continue
+    return runs
+
+
+def latest_check(name: str, *, settings: Settings | None = None) -> dict[str, Any] | None:
+    """The newest monitor run of ``name`` as :meth:`MonitorResult.to_dict` wrote it, or None."""
+    runs = _history_lines(name, settings or get_settings())
+    return runs[-1] if runs else None
+
+
 def drift_history(name: str, *, settings: Settings | None = None) -> pd.DataFrame:
     """One row per monitor run of ``name``, oldest first.
 
@@ -287,14 +304,8 @@ def drift_history(name: str, *, settings: Settings | None = None) -> pd.DataFram
     """
     import pandas as pd
 
-    settings = settings or get_settings()
-    path = _folder(settings) / f"{name}.jsonl"
     records, seen = [], []
-    for line in path.read_text(encoding="utf-8").splitlines() if path.is_file() else []:
-        try:
-            run = json.loads(line)
-        except ValueError:
-            continue
+    for run in _history_lines(name, settings or get_settings()):
         record = {"time": pd.Timestamp(run["at"]), "model": run["model"], "window": run["window"],
                   "share_drifted": run["share_drifted"], "drifted": run["drifted"], "n_current": run["n_current"],
                   "report_path": run.get("report_path"), "run_id": run.get("run_id")}
