@@ -129,6 +129,8 @@ class SearchDriver:
         self.config.check(self.engine)
         n_trials = self._plan_budget()
         self.budget.fixed_tail = 1.5 if self.tracker is not None else 0.3  # logging the model + saving
+        reserve = getattr(self.engine, "explain_reserve", None)  # optional: time kept for explanations
+        self.budget.fixed_tail += reserve(self.tracker is not None, self.budget.total) if reserve else 0.0
         self.plan = self.engine.prepare(data, self.log)
         sink = TrackingSink(self.tracker, run_name=self.config.run_name, problem=self.plan.problem,
                             dataset=self.config.dataset, on_run=self._on_run, engine=self.engine.name)
@@ -261,6 +263,9 @@ class SearchDriver:
         self.timings["refit_start"] = self.budget.elapsed()
         release_unused_memory(collect=True)
         final = self.engine.finalize(choice, self.log, self.budget)
+        explain = getattr(self.engine, "explain", None)  # optional: e.g. a SHAP summary for the run
+        if explain is not None:
+            final = explain(final, self.log, self.budget, tracked=self.tracker is not None)
         self.timings["refit_seconds"] = final.refit_seconds
         leaderboard = self._leaderboard(choice.extra_rows)
         self._input_example = final.input_example

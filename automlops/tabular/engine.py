@@ -42,7 +42,7 @@ from automlops.search.engine import (
 )
 from automlops.search.strategies import STRATEGIES
 from automlops.tabular import ensemble as ens
-from automlops.tabular import finalize
+from automlops.tabular import explain_fit, finalize
 from automlops.tabular.evaluate import Evaluator
 from automlops.tabular.preprocessing import plan_features
 from automlops.tabular.presets import PRESETS, get_preset
@@ -216,6 +216,14 @@ class TabularEngine:
 
     def finalize(self, choice: Choice, log: DecisionLog, budget: Any) -> Finalized:
         return finalize.fit_final(self, choice, log, budget)
+
+    def explain_reserve(self, tracked: bool, total: float | None) -> float:
+        """Seconds to keep back from the search for the training-time SHAP summary (optional hook)."""
+        return explain_fit.explain_reserve(tracked, total)
+
+    def explain(self, final: Finalized, log: DecisionLog, budget: Any, *, tracked: bool) -> Finalized:
+        """Add a SHAP summary to the final artifact when tracked and cheap (optional hook)."""
+        return explain_fit.explain_final(self, final, log, budget, tracked=tracked)
 
     def run_params(self) -> dict[str, Any]:
         return {"models": ",".join(self.model_names or []) or "auto", "ensemble": str(self.ensemble)}
