@@ -42,6 +42,10 @@ def test_retrain_keeps_the_recipe_and_records_its_parent(lab) -> None:  # type: 
     assert run.data.tags["parent"] == "iris@v1" and run.data.tags["source"] == "registry"
     assert run.data.params["parent"] == "iris@v1" and run.info.run_name == "iris-v2"
     assert run.data.metrics["test_log_loss"] == pytest.approx(result.test_score)
+    from automlops.mlops.registry import ModelRegistry
+
+    registered = {v.version: v for v in ModelRegistry(tracker).versions("iris")}  # saved, then registered
+    assert registered[2].parent == "iris@v1" and registered[2].run_id == meta["run_id"]
 
 
 def test_a_cold_retrain_says_so(lab) -> None:  # type: ignore[no-untyped-def]

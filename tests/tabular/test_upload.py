@@ -154,3 +154,23 @@ def test_a_file_over_the_upload_limit_is_refused(lab, monkeypatch: pytest.Monkey
     with pytest.raises(ModelError, match="upload limit"):
         _import(small, path)
     assert tree(settings.models_dir) == []
+
+
+@pytest.mark.slow  # ~6 s: the serving stack's imports
+def test_an_uploaded_model_is_served_by_the_api(lab) -> None:  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    from automlops.serving.app import create_app
+
+    settings, lake, files = lab
+    frame = lake.load("iris", 1)
+    _import(settings, write_model(fit_logistic(frame), files, "flowers.skops"))
+    key = "upload-test-key-0123456789"
+    served = Settings(_env_file=None, AUTOMLOPS_HOME=str(settings.home), API_KEY=key,  # type: ignore[call-arg]
+                      MODEL_NAME="mine")
+    rows = frame.drop(columns=TARGET).head(3).to_dict(orient="records")
+    with TestClient(create_app(served)) as client:
+        answer = client.post("/predict", json={"records": rows}, headers={"x-api-key": key})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["predictions"] == list(frame[TARGET].head(3))
+        assert client.get("/model", headers={"x-api-key": key}).json()["name"] == "mine"
