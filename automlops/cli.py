@@ -10,6 +10,8 @@
     automlops models list                            saved models, with their registry stage
     automlops models promote NAME@vN --to production stages (also demote, archive, rollback, history)
     automlops models trust NAME@vN                   re-sign a version you trust (e.g. saved before signing)
+    automlops models upload FILE --name N --dataset lake:D --target y   validate and save your own model
+    automlops models retrain NAME@vN --data lake:D@vK                   same recipe, new data, parent recorded
     automlops serve                                  the prediction API (needs API_KEY)
 
 Every folder comes from ``AUTOMLOPS_HOME``. Bad input answers with exit code 2 and one line on

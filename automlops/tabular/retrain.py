@@ -67,7 +67,10 @@ def retrain_fit(loaded: LoadedModel, frame: pd.DataFrame, *, dataset: Mapping[st
 
     meta, parent = loaded.meta, f"{loaded.name}@v{loaded.version}"
     problem, columns = _check(meta, frame, parent)
-    rows = frame[frame[problem.target].notna()].reset_index(drop=True)
+    rows = frame[frame[problem.target].notna()]
+    if problem.time_column:  # dated rows: the held-out rows are the latest ones, as in a search
+        rows = rows.sort_values(problem.time_column, kind="stable")
+    rows = rows.reset_index(drop=True)
     train, test, how = split_test(rows, problem, test_size=TEST_SIZE, random_state=seed)
     started = time.perf_counter()
     with warnings.catch_warnings(), one_openmp_thread():

@@ -93,8 +93,9 @@ def _registry_form(lake: DataLake, settings: Settings) -> None:
         st.info("No saved classification or regression model yet: train one with the AutoML search first, or "
                 "upload one.")
         return
-    by_ref = {m.ref: m for m in stored}
-    ref = st.selectbox("Saved version", list(by_ref), key="retrain_ref", format_func=lambda r: _label(by_ref[r]))
+    by_ref, stages = {m.ref: m for m in stored}, _stages({m.name for m in stored})
+    ref = st.selectbox("Saved version", list(by_ref), key="retrain_ref",
+                       format_func=lambda r: _label(by_ref[r], stages.get(r)))
     parent = by_ref[ref]
     trained_on = parent.meta.get("dataset") or {}
     st.caption(f"{ref} learned from {trained_on.get('name')}@v{trained_on.get('version')}; it reads "
@@ -111,9 +112,29 @@ def _registry_form(lake: DataLake, settings: Settings) -> None:
             _retrain(ref, entry, name.strip() or parent.name, warm)
 
 
-def _label(stored: Any) -> str:
+def _label(stored: Any, stage: str | None) -> str:
     meta = stored.meta
-    return f"{stored.ref} · {meta.get('best_model', '?')} · {meta.get('task', '?')} · {stored.created:%Y-%m-%d %H:%M}"
+    return (f"{stored.ref}{f' ({stage})' if stage else ''} · {meta.get('best_model', '?')} · {meta.get('task', '?')} "
+            f"· {stored.created:%Y-%m-%d %H:%M}")
+
+
+def _stages(names: set[str]) -> dict[str, str]:
+    """``NAME@vN -> stage`` from the local model registry (a remote one is not asked while drawing a form)."""
+    from automlops.errors import AutoMLOpsError
+    from automlops.mlops.registry import ModelRegistry
+    from automlops.mlops.tracking import sqlite_path
+
+    target = tracking.current_target()
+    db = sqlite_path(target.settings().resolved_tracking_uri)
+    if target.is_remote or db is None or not db.exists():
+        return {}
+    registry, stages = ModelRegistry(tracking.current_tracker()), {}
+    for name in sorted(names):
+        try:
+            stages.update({f"{name}@v{v.version}": v.stage for v in registry.versions(name) if v.stage})
+        except AutoMLOpsError:  # not registered (yet), or the registry could not be read: no labels
+            continue
+    return stages
 
 
 def _retrain(ref: str, entry: DatasetVersion, name: str, warm: bool) -> None:

@@ -30,11 +30,18 @@ def test_the_sources_are_offered(tracked: Path, iris_lake: DataLake) -> None:
 
 
 def test_retrain_from_the_registry(tracked: Path, settings: Settings, iris_lake: DataLake) -> None:
+    from automlops.mlops.registry import ModelRegistry
+    from automlops.mlops.tracking import Tracker
+
     studio_model(settings, iris_lake, iris_lake.get_version("iris", 1))
+    registry = ModelRegistry(Tracker(settings=settings))
+    registry.sync(ModelStore(settings=settings), "iris")
+    registry.promote("iris", 1, "staging", reason="the first one")
     second = newer_iris(iris_lake)
     at = open_page(new_app(), "train")
     at.radio(key="train_source").set_value("registry").run()
     assert at.selectbox(key="retrain_ref").value == "iris@v1"
+    assert at.selectbox(key="retrain_ref").options[0].startswith("iris@v1 (staging) · logistic")
     at.selectbox(key="retrain_version_iris").set_value(iris_lake.get_version("iris", second.version)).run()
     at.button(key="retrain_start").click().run()
     assert_clean(at)
