@@ -57,7 +57,8 @@ def show_verdict(check: dict[str, Any]) -> None:
     """The latest check in one coloured line, with its numbers."""
     share, threshold = check["share_drifted"], check.get("drift_share", 0.5)
     n_drifted = len(check.get("drifted_columns", []))
-    text = (f"**{check['model']}** at {check['at']} (window {check['window']}): {n_drifted} of "
+    when = str(check["at"]).replace("T", " ")[:16] + " UTC"
+    text = (f"**{check['model']}** at {when} (window {check['window']}): {n_drifted} of "
             f"{len(check.get('columns', []))} columns drifted ({share:.0%}; the dataset counts as drifted from "
             f"{threshold:.0%}). Compared {check['n_current']:,} live rows with {check['n_reference']:,} rows of "
             f"{check.get('reference', 'the training data')}.")
