@@ -15,6 +15,7 @@ from automlops.mlops.store import LoadedModel, ModelStore
 from automlops.tasks import answer_table, model_kind
 from automlops.ui import components, state
 from automlops.ui.explain_view import render_explanations
+from automlops.ui.registry_view import render_registry
 
 FORMAT_NOTES = {
     "skops": "A .skops file stores the model as data, not code: skops loads it only after checking every type "
@@ -88,6 +89,7 @@ if pointer is not None and unpin_col.button(":material/undo: Clear the choice (b
                                             key="models_unpin"):
     clear_serving_pointer(store.root)
     st.rerun()
+render_registry(chosen, store, settings)  # stages (staging/production/archived), promote, roll back, history
 
 left, right = st.columns([3, 2])
 with left:
