@@ -142,7 +142,10 @@ def _prepare(reference: pd.DataFrame, current: pd.DataFrame, wanted: list[str]
     import pandas as pd
 
     ref, cur = pd.DataFrame(index=reference.index), pd.DataFrame(index=current.index)
-    numeric, categorical, skipped, notes = [], [], [], []
+    numeric: list[str] = []
+    categorical: list[str] = []
+    skipped: list[str] = []
+    notes: list[str] = []
     for column in wanted:
         kind = _kind(reference[column])
         r, c = _as_kind(reference[column], kind), _as_kind(current[column], kind)

@@ -88,7 +88,7 @@ def _record(ctx: ServingContext, payload: FeedbackRequest) -> Any:
     try:
         return record_feedback(items, path=log.path if log is not None else default_log_path(ctx.settings))
     except UnknownFeedbackError as exc:
-        fields = [{"field": "request_id", "row": None, "message": f"unknown request id {rid!r}"}
+        fields: list[dict[str, Any]] = [{"field": "request_id", "row": None, "message": f"unknown request id {rid!r}"}
                   for rid in exc.unknown[:100]]
         fields += [{"field": "row", "row": row, "message": f"request {rid!r} has {n} row(s)"}
                    for rid, row, n in exc.out_of_range[:100]]
