@@ -59,8 +59,13 @@ TEST_SIZE = 0.2
 
 
 def retrain_fit(loaded: LoadedModel, frame: pd.DataFrame, *, dataset: Mapping[str, Any], tracker: Any = None,
-                seed: int = 0, warm_start: bool = True) -> FitResult:
-    """Fit ``loaded``'s pipeline again on ``frame`` (see the module docstring); nothing is saved here."""
+                seed: int = 0, warm_start: bool = True, parent_frame: pd.DataFrame | None = None) -> FitResult:
+    """Fit ``loaded``'s pipeline again on ``frame`` (see the module docstring); nothing is saved here.
+
+    ``parent_frame`` (the data the parent learned from, when known) lets a warm start say how many
+    held-out rows the parent has already seen: lake versions often share rows, and a warm-started
+    model keeps what it learned from them, so its test score is then optimistic.
+    """
     from automlops.core.metrics import score_all
     from automlops.tabular.evaluate import one_openmp_thread, predict_outputs
     from automlops.tabular.validation import split_test
@@ -78,9 +83,26 @@ def retrain_fit(loaded: LoadedModel, frame: pd.DataFrame, *, dataset: Mapping[st
         model, note = _fit(loaded.model, train[columns], train[problem.target], warm_start)
         pred, proba = predict_outputs(model, test[columns], problem)
     seconds = time.perf_counter() - started
+    if parent_frame is not None and note.startswith("warm start"):
+        how += _seen_note(test, parent_frame, [*columns, str(problem.target)], meta.get("dataset"))
     metrics = score_all(problem.task, test[problem.target].to_numpy(), pred, proba, problem.classes)
     return _result(loaded, model, problem, rows, test, columns, metrics, note, how, dataset=dataset,
                    tracker=tracker, seed=seed, seconds=seconds, parent=parent)
+
+
+def _seen_note(test: pd.DataFrame, parent_frame: pd.DataFrame, columns: list[str], parent_data: Any) -> str:
+    """"; 12 of the 28 held-out rows are also in the parent's training data..." (empty when none are)."""
+    import pandas as pd
+
+    if any(c not in parent_frame.columns for c in columns):
+        return ""
+    learned = set(pd.util.hash_pandas_object(parent_frame[columns], index=False).tolist())
+    seen = int(pd.util.hash_pandas_object(test[columns], index=False).isin(learned).sum())
+    if not seen:
+        return ""
+    where = f" ({parent_data.get('name')}@v{parent_data.get('version')})" if isinstance(parent_data, Mapping) else ""
+    return (f"; {seen} of the {len(test)} held-out rows are also in the data the parent learned from{where}: "
+            "warm start kept what it learned from them, so this test score is optimistic")
 
 
 def _check(meta: Mapping[str, Any], frame: pd.DataFrame, parent: str) -> tuple[Problem, list[str]]:
@@ -225,7 +247,7 @@ def retrain_saved(ref: str, *, dataset: str, dataset_version: int | str | None =
 
         tracker = Tracker(settings=settings)
     result = retrain_fit(loaded, lake.load(entry.dataset, entry.version), dataset=entry.lineage(), tracker=tracker,
-                         seed=seed, warm_start=warm_start)
+                         seed=seed, warm_start=warm_start, parent_frame=_parent_frame(lake, loaded.meta))
     collected = notes if notes is not None else []
     collected.extend(result.tracking_errors)
     stored = save_model(result, store, name or loaded.name, dataset=entry.lineage(), tracker=tracker,
@@ -233,6 +255,19 @@ def retrain_saved(ref: str, *, dataset: str, dataset_version: int | str | None =
     if result.run_id is not None:
         _name_run(tracker, result.run_id, stored.ref.replace("@", "-"), collected)
     return stored, result
+
+
+def _parent_frame(lake: Any, meta: Mapping[str, Any]) -> pd.DataFrame | None:
+    """The lake version the parent learned from, if the lake still has it intact (else None)."""
+    from automlops.errors import AutoMLOpsError
+
+    data = meta.get("dataset")
+    if not isinstance(data, Mapping) or not data.get("name") or not data.get("version"):
+        return None
+    try:
+        return lake.load(str(data["name"]), int(data["version"]))
+    except (AutoMLOpsError, ValueError, TypeError):
+        return None
 
 
 def _name_run(tracker: Any, run_id: str, name: str, notes: list[str]) -> None:

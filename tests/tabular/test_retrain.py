@@ -95,3 +95,11 @@ def test_warm_start_adds_trees_to_a_forest(settings: Settings) -> None:
     assert forest.estimators_[0] is not loaded.model.steps[-1][1].estimators_[0]  # a copy: the parent is intact
     assert len(loaded.model.steps[-1][1].estimators_) == 5
     assert "n_estimators 5 -> 10" in result.artifact.meta["retrain"]
+
+
+def test_a_warm_start_on_rows_the_parent_saw_says_its_score_is_optimistic(lab) -> None:  # type: ignore[no-untyped-def]
+    settings, _, _ = lab
+    stored, result = retrain_saved("iris@v1", dataset="iris", dataset_version=1, settings=settings, tracking=False)
+    assert "30 of the 30 held-out rows are also in the data the parent learned from (iris@v1)" in \
+        result.validation.reason
+    assert any("test score is optimistic" in d for d in stored.meta["decisions"])
