@@ -36,10 +36,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from automlops.core.jsonable import jsonable
 from automlops.errors import DataError, ModelError
 
-__all__ = ["Contribution", "Explainer", "GlobalExplanation", "RowExplanation", "explain_global",
-           "explain_rows", "fold_map", "jsonable_value", "make_explainer", "tree_inside"]
+__all__ = ["Contribution", "Explainer", "GlobalExplanation", "RowExplanation", "cell_value", "explain_global",
+           "explain_rows", "fold_map", "make_explainer", "tree_inside"]
 
 BACKGROUND_ROWS = 50  # the permutation explainer's background sample (more: slower, steadier)
 _TREE_MODULES = ("lightgbm", "xgboost")
@@ -85,16 +86,13 @@ class GlobalExplanation:
         return [{"feature": f, "mean_abs": float(m)} for f, m in zip(self.features[:k], self.mean_abs[:k], strict=True)]
 
 
-def jsonable_value(value: Any) -> Any:
-    """A cell as plain JSON: numpy scalars unwrapped, missing values as None, dates as text."""
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
+def cell_value(value: Any) -> Any:
+    """A cell as plain JSON: missing values as None, dates as ISO text, numpy scalars unwrapped."""
+    if value is None or value is pd.NaT or (isinstance(value, float | np.floating) and np.isnan(value)):
         return None
-    if isinstance(value, np.generic):
-        value = value.item()
-        return None if isinstance(value, float) and np.isnan(value) else value
     if isinstance(value, pd.Timestamp):
         return value.isoformat()
-    return value
+    return jsonable(value)
 
 
 def _shap() -> Any:
@@ -374,9 +372,9 @@ def explain_rows(explainer: Explainer, frame: pd.DataFrame, *, top_k: int | None
         k = int(picked[i]) if explainer.classify else 0
         row = values[i, :, k]
         order = np.argsort(-np.abs(row), kind="stable")[: top_k if top_k else None]
-        contributions = tuple(Contribution(explainer.columns[j], jsonable_value(frame.iat[i, j]), float(row[j]))
+        contributions = tuple(Contribution(explainer.columns[j], cell_value(frame.iat[i, j]), float(row[j]))
                               for j in order)
-        out.append(RowExplanation(float(base[k]), jsonable_value(labels[i]), contributions,
+        out.append(RowExplanation(float(base[k]), cell_value(labels[i]), contributions,
                                   explainer.classes[k] if explainer.classify else None, explainer.output))
     return out
 
