@@ -15,7 +15,7 @@ import pytest
 from automlops.cli import main
 from automlops.config import Settings
 from automlops.mlops.tracking import Tracker
-from tests.sources_kit import fit_logistic, iris_lake, newer_iris, studio_model, tree, write_model
+from tests.sources_kit import fit_logistic, iris_lake, newer_iris, tree, write_model
 
 KEYS = {"name", "version", "parent", "metric", "test_score", "run_id"}
 
@@ -34,7 +34,7 @@ def _last_json(capsys: pytest.CaptureFixture[str], code: int) -> dict:
     return json.loads(out.out.strip().splitlines()[-1])
 
 
-def test_upload_then_retrain_with_json(lab, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+def test_upload_then_retrain_warm_and_cold(lab, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
     settings, lake, _, model = lab
     code = main(["models", "upload", str(model), "--name", "flowers", "--dataset", "lake:iris@v1",
                  "--target", "target", "--json"])
@@ -49,15 +49,10 @@ def test_upload_then_retrain_with_json(lab, capsys: pytest.CaptureFixture[str]) 
     assert retrained["dataset"] == f"iris@v{second.version}" and 0 < retrained["test_score"] < 1
     tags = Tracker(settings=settings).client.get_run(retrained["run_id"]).data.tags
     assert tags["parent"] == "flowers@v1" and tags["source"] == "registry"
-
-
-def test_retrain_a_studio_model(lab, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
-    settings, lake, first, _ = lab
-    studio_model(settings, lake, first)
-    code = main(["models", "retrain", "iris@v1", "--data", "lake:iris", "--cold"])
+    code = main(["models", "retrain", "flowers2", "--data", "lake:iris@v1", "--cold"])  # NAME alone: its latest
     out = capsys.readouterr()
     assert code == 0, out.err
-    assert "saved iris@v2 from iris@v1" in out.out and "cold refit" in out.out
+    assert "saved flowers2@v2 from flowers2@v1 trained on iris@v1" in out.out and "cold refit" in out.out
 
 
 BAD = {
