@@ -27,19 +27,34 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
     return code, out, err
 
 
-@pytest.fixture
-def trained(home: Path, empty_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+@pytest.fixture(scope="module")
+def trained_once(tmp_path_factory: pytest.TempPathFactory, empty_db: Path) -> Path:
     """iris v1 trained by `automlops train` (registered by the hook), v2 and v3 saved but not registered."""
+    home = tmp_path_factory.mktemp("cli-models") / "home"
+    home.mkdir()
     shutil.copy(empty_db, home / "mlflow.db")
-    csv = tmp_path / "iris.csv"
+    csv = home.parent / "iris.csv"
     load_iris(as_frame=True).frame.to_csv(csv, index=False)
-    code, _, err = _run(capsys, "train", str(csv), "--target", "target", "--preset", "fast", "--models", "logistic",
-                        "--n-trials", "1", "--name", "iris")
-    assert code == 0, err
-    store = ModelStore()
-    loaded = store.load("iris", 1)
-    for _ in range(2):
-        store.save("iris", loaded.model, {k: v for k, v in loaded.meta.items() if k not in ("name", "version")})
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("AUTOMLOPS_HOME", str(home))
+        for var in ("MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"):
+            env.delenv(var, raising=False)
+        code = main(["train", str(csv), "--target", "target", "--preset", "fast", "--models", "logistic",
+                     "--n-trials", "1", "--name", "iris"])
+        assert code == 0
+        store = ModelStore()
+        loaded = store.load("iris", 1)
+        for _ in range(2):
+            store.save("iris", loaded.model, {k: v for k, v in loaded.meta.items() if k not in ("name", "version")})
+    return home
+
+
+@pytest.fixture
+def trained(home: Path, trained_once: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    """A fresh copy of that home for each test (the registry is the home's mlflow.db)."""
+    shutil.rmtree(home)
+    shutil.copytree(trained_once, home)
+    capsys.readouterr()
     return home
 
 
