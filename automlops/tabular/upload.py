@@ -74,10 +74,10 @@ def import_model(path: Path, *, name: str, dataset: str, dataset_version: int | 
     settings = settings or get_settings()
     if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
         raise ModelError(f"invalid model name {name!r}: use 1-64 letters, digits, '_' or '-'")
+    lake = DataLake(settings=settings)
+    entry = lake.get_version(dataset, dataset_version)  # a wrong dataset is said before any file is opened
     shown = filename or Path(path).name
     model = load_upload(Path(path), filename=shown, trust_pickle=trust_pickle, max_bytes=settings.max_upload_bytes)
-    lake = DataLake(settings=settings)
-    entry = lake.get_version(dataset, dataset_version)
     frame = lake.load(entry.dataset, entry.version)
     tracker = _tracker(tracker, settings) if tracking else None
     result = validate_upload(model, frame, target=target, filename=shown, dataset=entry.lineage(),
