@@ -35,7 +35,8 @@ log = logging.getLogger("automlops.serving")
 DESCRIPTION = """
 Serves one model of the AutoMLOps Studio model store and hot-reloads newer versions *of that
 name* without a restart: the version chosen with *Serve this version* on the dashboard's Models
-page (`models/SERVING.json`), else the name pinned by `MODEL_NAME` / `MODEL_VERSION`, else the
+page (`models/SERVING.json`), else the name pinned by `MODEL_NAME` / `MODEL_VERSION` (with
+`MODEL_STAGE=production`: the version holding that stage in the MLflow model registry), else the
 newest model at start-up. `POST /predict` below describes the served model's own columns.
 
 Every route except `/`, `/ready` and these docs needs the API key in the **`x-api-key`** header
