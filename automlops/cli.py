@@ -172,7 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                 "run code when loaded: trust only what you or the studio made)")
     trust.add_argument("ref", help="NAME@vN: one exact version")
     sub.add_parser("demo", help="seed the data lake with bundled real datasets")
-    serve = sub.add_parser("serve", help="serve a model over HTTP (x-api-key protected): MODEL_NAME, else the newest name, kept")
+    serve = sub.add_parser("serve", help="serve a model over HTTP (x-api-key protected): MODEL_NAME (+ MODEL_STAGE: "
+                                            "the registry's version), else the newest name, kept")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, help="default: API_PORT (8000)")
     return parser
