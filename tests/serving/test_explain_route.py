@@ -123,14 +123,14 @@ def test_a_linear_model_is_explained_on_its_lake_background(serve, demo_rows: Ca
 
 
 def test_models_without_classes_or_values_are_refused(tmp_path: Path) -> None:
-    """An anomaly detector (a real one) is served, but /explain answers 409 with the reason."""
+    """A clustering model (a real one) is served, but /explain answers 409 with the reason."""
     from automlops.demo import load_demo
     from automlops.search.driver import DriverConfig, SearchDriver
     from automlops.tabular.persist import save_model
     from automlops.tasks import TrainOptions, build_engine
 
     frame: pd.DataFrame = load_demo("breast_cancer").drop(columns="target").iloc[:, :5]
-    engine = build_engine("anomaly", TrainOptions(preset="fast", contamination=0.1))
+    engine = build_engine("clustering", TrainOptions(preset="fast", models=["kmeans"]))
     result = SearchDriver(engine, DriverConfig(preset="fast", n_trials=1)).fit(frame)
     save_model(result, ModelStore(tmp_path / "models"), "cells")
     with _client(tmp_path) as client:
