@@ -41,14 +41,16 @@ def _operations(schema) -> list:
 
 def test_the_document_lists_every_operation(api_schema) -> None:
     labels = {op.label for op in _operations(api_schema)}
-    assert labels == {"GET /", "GET /ready", "POST /predict", "POST /explain", "GET /model", "GET /metrics"}
+    assert labels == {"GET /", "GET /ready", "POST /predict", "POST /explain", "POST /feedback", "GET /model",
+                      "GET /metrics"}
 
 
 @pytest.mark.parametrize(("label", "mode"), [
     *((label, GenerationMode.POSITIVE) for label in ("GET /", "GET /ready", "POST /predict", "POST /explain",
-                                                     "GET /model", "GET /metrics")),
+                                                     "POST /feedback", "GET /model", "GET /metrics")),
     ("POST /predict", GenerationMode.NEGATIVE),  # the operations with inputs to get wrong
     ("POST /explain", GenerationMode.NEGATIVE),
+    ("POST /feedback", GenerationMode.NEGATIVE),
 ])
 def test_api_honours_its_openapi_document(api_schema, label: str, mode: GenerationMode) -> None:
     # Schemathesis' own pytest plugin (schema.parametrize / from_fixture) reads a private attribute

@@ -59,7 +59,19 @@ class FeedbackResponse(BaseModel):
     request_ids: int = Field(description="Distinct requests they belong to.")
 
 
-_REQUEST_BODY = {"required": True, "content": {"application/json": {"schema": FeedbackRequest.model_json_schema()}}}
+
+
+def _inline_schema() -> dict[str, Any]:
+    """The request's JSON schema with the entry schema written in place (a ``#/$defs`` reference would
+    not resolve inside the OpenAPI document, so clients and fuzzers could not read it)."""
+    schema = FeedbackRequest.model_json_schema()
+    entry = schema.pop("$defs")["FeedbackEntry"]
+    schema["properties"]["feedback"]["items"] = entry
+    schema["properties"]["feedback"]["minItems"] = 1  # checked in _parse, with its own message
+    return schema
+
+
+_REQUEST_BODY = {"required": True, "content": {"application/json": {"schema": _inline_schema()}}}
 
 
 def _parse(body: bytes, max_items: int) -> FeedbackRequest:
