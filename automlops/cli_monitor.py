@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from automlops.cli_retrain import add_retrain_arguments, retrain_step
 from automlops.errors import DataError
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 __all__ = ["AFTER_CHECK", "add_commands", "check_once", "cmd_monitor", "parse_every"]
 
 # steps run after each check: (result, args) -> extra JSON keys (e.g. {"retrain": {...}})
-AFTER_CHECK: list[Callable[[MonitorResult, argparse.Namespace], dict[str, Any]]] = []
+AFTER_CHECK: list[Callable[[MonitorResult, argparse.Namespace], dict[str, Any]]] = [retrain_step]
 _EVERY = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", re.IGNORECASE)
 _UNIT = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -62,6 +63,7 @@ def add_commands(subparsers: Any) -> None:
     monitor.add_argument("--no-mlflow", action="store_true", help="do not log the check to MLflow")
     monitor.add_argument("--json", action="store_true", help="print a JSON object as the last line")
     monitor.add_argument("--times", type=_positive_int, help=argparse.SUPPRESS)  # with --every: stop after N checks
+    add_retrain_arguments(monitor)
     monitor.set_defaults(handler=cmd_monitor)
 
 

@@ -1,0 +1,185 @@
+"""Retrain on drift: the step that closes the loop from live traffic back to a better model.
+
+Drift says *the inputs changed*; it does not say the model got worse, nor that a new one would be
+better. So a careful retrain answers three questions, in order, and stops at the first "no":
+
+1. **Is there drift?** The monitor's verdict (:func:`automlops.mlops.monitoring.monitor_model`).
+2. **Is there enough fresh ground truth?** Labels arrive through ``POST /feedback``; with fewer than
+   ``min_labelled`` labelled rows any comparison is noise, so nothing is trained.
+3. **Is the challenger better?** The labelled rows are split by time. The older half joins the
+   champion's dataset as a new lake version (recorded with its parent), and a *challenger* is
+   trained on it with the champion's exact configuration (:func:`automlops.tabular.retrain.retrain_fit`:
+   same pipeline, same hyperparameters — only the data changed). The newer half is data neither
+   model has seen: both are scored on it with the champion's metric. The challenger is promoted
+   only if it is at least as good there; it goes to ``staging`` for a person to review (the
+   default), or straight to ``production`` with ``auto_promote``.
+
+Every step is logged: the challenger's own MLflow run (with its parent version), a ``retrain``
+run holding both scores and the verdict, the decision in the challenger's ``decisions_``, and the
+promotion with its numbers in the registry's stage history.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from automlops.config import Settings, get_settings
+from automlops.core.results import Decision
+from automlops.errors import AutoMLOpsError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from automlops.mlops.monitoring import MonitorResult
+    from automlops.mlops.tracking import Tracker
+
+__all__ = ["RetrainOutcome", "retrain_on_drift"]
+
+MIN_LABELLED = 100
+
+
+@dataclass(frozen=True)
+class RetrainOutcome:
+    """What the retrain step did and why, with the numbers behind it."""
+
+    action: str  # "skipped" | "kept_champion" | "promoted"
+    reason: str
+    champion: str
+    metric: str | None = None
+    challenger: str | None = None
+    champion_score: float | None = None
+    challenger_score: float | None = None
+    stage: str | None = None
+    n_labelled: int = 0
+    n_train_rows: int = 0
+    n_compare_rows: int = 0
+    dataset_version: int | None = None
+    run_id: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def retrain_on_drift(monitored: MonitorResult, *, min_labelled: int = MIN_LABELLED, auto_promote: bool = False,
+                     force: bool = False, settings: Settings | None = None,
+                     tracker: Tracker | None = None) -> RetrainOutcome:
+    """Decide, train and compare after one monitor check (see the module docstring); never raises for a "no"."""
+    from automlops.mlops.feedback import labelled_rows
+    from automlops.mlops.store import ModelStore, parse_model_ref
+
+    settings = settings or get_settings()
+    name, version = parse_model_ref(monitored.model)
+    champion_ref = monitored.model
+    if not (monitored.report.drifted or force):
+        return RetrainOutcome("skipped", f"no drift: {monitored.report.share_drifted:.0%} of columns drifted, "
+                              f"below the {monitored.report.drift_share:.0%} threshold", champion_ref)
+    labelled = labelled_rows(name, settings=settings)
+    if len(labelled) < min_labelled:
+        return RetrainOutcome("skipped", f"drift, but only {len(labelled)} labelled live rows (POST /feedback); "
+                              f"a fair comparison needs at least {min_labelled}", champion_ref,
+                              n_labelled=len(labelled))
+    champion = ModelStore(settings=settings).load(name, version)
+    labelled = labelled.sort_values("time", kind="stable").reset_index(drop=True)
+    half = len(labelled) // 2
+    train_part, compare_part = labelled.iloc[:half], labelled.iloc[half:]
+    frame, data_version = _grow_dataset(champion.meta, train_part, settings)
+    return _train_and_judge(champion, frame, data_version, compare_part, auto_promote=auto_promote,
+                            settings=settings, tracker=tracker, n_labelled=len(labelled))
+
+
+def _grow_dataset(meta: dict[str, Any], train_part: pd.DataFrame, settings: Settings) -> tuple[pd.DataFrame, Any]:
+    """The champion's dataset (its newest lake version) plus the older labelled rows, as a new version."""
+    import pandas as pd
+
+    from automlops.mlops.lake import DataLake
+
+    dataset = meta.get("dataset") or {}
+    if not dataset.get("name"):
+        raise AutoMLOpsError(f"{meta.get('name')}@v{meta.get('version')} records no training dataset, "
+                             "so there is nothing to retrain it on")
+    lake = DataLake(settings=settings)
+    base = lake.versions(dataset["name"])[-1]
+    frame = lake.load(dataset["name"], base.version)
+    target, columns = meta["target"], list(meta.get("input_columns") or [])
+    fresh = train_part[columns].copy()
+    fresh[target] = train_part["label"].to_numpy()
+    grown = pd.concat([frame, fresh[[c for c in frame.columns if c in fresh.columns]]], ignore_index=True)
+    note = (f"v{base.version:04d} + {len(fresh)} labelled live rows (feedback) for retraining "
+            f"{meta.get('name')}@v{meta.get('version')}")
+    version = lake.add_processed(dataset["name"], grown, parent=base.version, note=note)
+    return grown, version
+
+
+def _score(loaded_model: Any, meta: dict[str, Any], rows: pd.DataFrame) -> float:
+    """The champion's metric on labelled live rows (never seen by either model)."""
+    import numpy as np
+
+    from automlops.core.metrics import get_metric, score
+    from automlops.tabular.evaluate import predict_labels_and_proba
+
+    X = rows[list(meta["input_columns"])]
+    classify = meta.get("task") == "classification"
+    labels, proba = predict_labels_and_proba(loaded_model, X, classify=classify)
+    y = rows["label"].to_numpy()
+    classes = list(getattr(loaded_model, "classes_", [])) if classify else []
+    if classify and classes and isinstance(classes[0], str):
+        y = y.astype(str)
+    return float(score(get_metric(meta["metric"]), np.asarray(y), labels, proba, classes))
+
+
+def _train_and_judge(champion: Any, frame: pd.DataFrame, data_version: Any, compare: pd.DataFrame, *,
+                     auto_promote: bool, settings: Settings, tracker: Tracker | None,
+                     n_labelled: int) -> RetrainOutcome:
+    from automlops.core.metrics import get_metric
+    from automlops.mlops.registry import ModelRegistry
+    from automlops.mlops.store import ModelStore
+    from automlops.tabular.persist import save_model
+    from automlops.tabular.retrain import retrain_fit
+
+    from automlops.mlops.tracking import Tracker
+
+    meta = champion.meta
+    ref = f"{meta['name']}@v{meta['version']}"
+    tracker = tracker or Tracker(settings=settings)
+    result = retrain_fit(champion, frame, dataset=data_version.lineage(), tracker=tracker)
+    metric = get_metric(meta["metric"])
+    old = _score(champion.model, meta, compare)
+    new = _score(result.artifact.obj, meta, compare)
+    better = new >= old if metric.greater_is_better else new <= old
+    stage = ("production" if auto_promote else "staging") if better else None
+    verdict = (f"challenger {metric.name} {new:.4f} vs champion {ref} {old:.4f} on {len(compare)} fresh labelled "
+               f"rows neither model saw: " + (f"not worse, promoted to {stage}" if better else
+                                                "worse, the champion stays"))
+    result = dataclasses.replace(result, decisions=(*result.decisions, Decision("retrain on drift", verdict)))
+    store = ModelStore(settings=settings)
+    stored = save_model(result, store, str(meta["name"]), dataset=data_version.lineage())
+    if stage is not None:
+        registry = ModelRegistry(tracker, settings=settings)
+        registry.sync(store, stored.name)  # in case registering at save time failed
+        registry.promote(stored.name, stored.version, stage, reason=verdict,
+                                                          who="automlops monitor --retrain")
+    run_id = _log_retrain_run(tracker, settings, ref, stored.ref, metric.name, old, new, verdict, len(compare))
+    return RetrainOutcome("promoted" if better else "kept_champion", verdict, ref, metric=metric.name,
+                          challenger=stored.ref, champion_score=old, challenger_score=new, stage=stage,
+                          n_labelled=n_labelled, n_train_rows=len(frame), n_compare_rows=len(compare),
+                          dataset_version=data_version.version, run_id=run_id)
+
+
+def _log_retrain_run(tracker: Tracker | None, settings: Settings, champion: str, challenger: str, metric: str,
+                     old: float, new: float, verdict: str, n_compare: int) -> str | None:
+    """One MLflow run for the decision itself: both scores, the rows they were measured on, the verdict."""
+    from automlops.mlops.tracking import Tracker
+
+    try:
+        tracker = tracker or Tracker(settings=settings)
+        run_id = tracker.start_run(f"retrain {challenger}", tags={"automlops.kind": "retrain",
+                                                                  "champion": champion, "challenger": challenger})
+        tracker.log_params(run_id, {"metric": metric, "n_compare_rows": n_compare})
+        tracker.log_metrics(run_id, {f"champion_{metric}": old, f"challenger_{metric}": new})
+        tracker.log_text(run_id, verdict, "retrain_decision.txt")
+        tracker.end_run(run_id)
+        return run_id
+    except AutoMLOpsError:
+        return None  # the decision is already in the challenger's decisions_ and the registry history
