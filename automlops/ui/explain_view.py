@@ -5,7 +5,7 @@ named in ``meta.json``) with :mod:`automlops.tabular.explain`, then draws:
 
 * a **bar chart** of mean |SHAP| per feature: how much each feature moves the answers on average;
 * a **beeswarm**: one dot per row and feature, placed at its SHAP value and coloured by the
-  feature's value (red high, blue low), so "high values push up" reads at a glance;
+  feature's value (red high, blue low, purple for text), so "high values push up" reads at a glance;
 * a **waterfall** for one chosen row: from the base value, feature by feature, to its output.
 
 The explainer and the sample's explanation are cached per model version (a version never
@@ -33,6 +33,7 @@ __all__ = ["render_explanations"]
 SHOWN = 15  # features on the charts (the rest are summed as "other features" in the waterfall)
 ROWS_TREE, ROWS_AGNOSTIC = 300, 40  # rows explained: tree SHAP is fast, the sampled explainer is not
 _OPEN = "models_explain_open"
+SHAP_COLOURS = [[0.0, "#1E88E5"], [1.0, "#FF0D57"]]  # SHAP's own blue (low) to red (high); text sits in between
 OUTPUT_WORDS = {"log-odds": "log-odds", "margin": "score before the softmax", "probability": "probability",
                 "value": "predicted value"}
 
@@ -83,7 +84,7 @@ def _beeswarm(summary: GlobalExplanation) -> Any:
         texts.extend(f"{feature} = {v}" for v in column)
     shown = list(summary.features[:SHOWN])
     fig = go.Figure(go.Scattergl(x=xs, y=ys, mode="markers", text=texts, hoverinfo="text+x", marker={
-        "size": 5, "color": colours, "colorscale": "RdBu_r", "colorbar": {"title": "value", "tickvals": [0, 1],
+        "size": 5, "color": colours, "colorscale": SHAP_COLOURS, "colorbar": {"title": "value", "tickvals": [0, 1],
                                                                            "ticktext": ["low", "high"]}}))
     fig.update_layout(title="Each row's SHAP values (colour: the feature's value)",
                       xaxis_title=f"SHAP value ({OUTPUT_WORDS[summary.output]})",
@@ -117,7 +118,8 @@ def _charts(chosen: StoredModel, loaded: LoadedModel, settings: Settings) -> Non
         explainer, summary = _explained(str(chosen.meta.get("model_sha256")), str(dataset["name"]),
                                         dataset.get("version"), str(chosen.path), loaded, settings)
     method = "exact tree SHAP" if summary.method == "tree" else "sampled permutation SHAP (model-agnostic)"
-    about = f"for class **{summary.class_name}**" if summary.class_name else "for the predicted value"
+    about = ("for the predicted value" if summary.class_name is None else "for each row's predicted class"
+             if summary.class_name == "predicted class of each row" else f"for class **{summary.class_name}**")
     st.caption(f"{len(summary.data)} rows of {dataset['name']} v{dataset.get('version')}, {method}, {about}; "
                f"values in {OUTPUT_WORDS[summary.output]} (base value {summary.base_value:.4g}).")
     left, right = st.columns(2)
