@@ -135,10 +135,9 @@ def _train_and_judge(champion: Any, frame: pd.DataFrame, data_version: Any, comp
     from automlops.core.metrics import get_metric
     from automlops.mlops.registry import ModelRegistry
     from automlops.mlops.store import ModelStore
+    from automlops.mlops.tracking import Tracker
     from automlops.tabular.persist import save_model
     from automlops.tabular.retrain import retrain_fit
-
-    from automlops.mlops.tracking import Tracker
 
     meta = champion.meta
     ref = f"{meta['name']}@v{meta['version']}"

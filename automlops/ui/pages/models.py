@@ -15,6 +15,7 @@ from automlops.mlops.store import LoadedModel, ModelStore
 from automlops.tasks import answer_table, model_kind
 from automlops.ui import components, state
 from automlops.ui.explain_view import render_explanations
+from automlops.ui.model_card_view import render_model_card
 from automlops.ui.registry_view import render_registry
 
 FORMAT_NOTES = {
@@ -90,6 +91,7 @@ if pointer is not None and unpin_col.button(":material/undo: Clear the choice (b
     clear_serving_pointer(store.root)
     st.rerun()
 render_registry(chosen, store, settings)  # stages (staging/production/archived), promote, roll back, history
+render_model_card(chosen, settings)  # data, scores with spread, SHAP features, drift, stage history (+ .md)
 
 left, right = st.columns([3, 2])
 with left:
