@@ -98,6 +98,10 @@ def summary(result: MonitorResult) -> str:
         lines.append(f"  {c.column:<{width}}  {c.method:<26} {c.statistic:9.4f}  (drift if {rule} {c.threshold:g})"
                      f"{'  DRIFTED' if c.drifted else ''}")
     lines += [f"  {name}: skipped" for name in report.skipped]
+    for o in result.outcomes:  # the model's answers, and the true labels, against the training target
+        what = "the model's answers" if o.column == "prediction" else "true labels"
+        lines.append(f"{o.column} drift ({what} vs the training target): {o.method} {o.statistic:.4f}"
+                     f"{'  DRIFTED' if o.drifted else ''}")
     if result.live_metrics:
         numbers = " · ".join(f"{k} {v:.3f}" for k, v in result.live_metrics.items())
         lines.append(f"live quality ({result.n_labelled} labelled rows): {numbers}")

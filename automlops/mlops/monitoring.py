@@ -13,6 +13,10 @@ learned from?" for one model name:
    with fewer than ``min_rows`` rows is refused: a drift test on 12 rows says nothing.
 4. :func:`~automlops.mlops.drift.detect_drift` compares them column by column; live quality
    (when labels were sent to ``POST /feedback``), volume and latency come from the log.
+   Two more one-column tests watch the *outcome*: **prediction drift** (the model's answers in the
+   window against the target's distribution in the training data: a model that suddenly predicts
+   one class far more often is a warning even before any label arrives) and, once at least
+   :data:`MIN_LABELS` true labels came back, **target drift** (the true labels against the same).
 5. The run is logged to MLflow (experiment ``monitoring``: metrics ``share_drifted``,
    ``n_current``, one ``drift.<column>`` statistic per column, the Evidently HTML as an
    artifact) and appended to ``<home>/monitoring/<name>.jsonl``, the history behind the
@@ -28,7 +32,7 @@ import os
 import re
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 from automlops.config import Settings, get_settings
 from automlops.errors import AutoMLOpsError, ConfigError, DataError
 from automlops.mlops._locks import flock
-from automlops.mlops.drift import DriftReport, detect_drift
+from automlops.mlops.drift import ColumnDrift, DriftReport, detect_drift
 from automlops.mlops.store import NAME_PATTERN, ModelStore, StoredModel
 
 if TYPE_CHECKING:
@@ -51,6 +55,7 @@ log = logging.getLogger(__name__)
 
 EXPERIMENT = "monitoring"
 KEEP_REPORTS = 20
+MIN_LABELS = 30  # true labels needed before target drift is tested
 MAX_WINDOW_ROWS = 200_000  # a time window reads at most this many rows (the newest)
 _WINDOW = re.compile(r"\s*(\d+)\s*([smhd]?)\s*", re.IGNORECASE)
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -92,6 +97,7 @@ class MonitorResult:
     reference: str = ""
     traffic: dict[str, float] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    outcomes: tuple[ColumnDrift, ...] = ()  # "prediction" and (with enough labels) "target" drift
 
     def to_dict(self) -> dict[str, Any]:
         """What ``automlops monitor --json`` prints: the report's numbers at the top level."""
@@ -100,7 +106,10 @@ class MonitorResult:
                 **{k: report[k] for k in ("share_drifted", "drifted", "drift_share", "n_reference", "n_current",
                                           "report_path", "drifted_columns", "skipped")},
                 "live_metrics": self.live_metrics, "n_labelled": self.n_labelled, "traffic": self.traffic,
-                "run_id": self.run_id, "notes": list(self.notes), "columns": report["columns"]}
+                "run_id": self.run_id, "notes": list(self.notes), "columns": report["columns"],
+                **{f"{kind}_drift": next(({"method": o.method, "statistic": o.statistic, "threshold": o.threshold,
+                                          "drifted": o.drifted} for o in self.outcomes if o.column == kind), None)
+                   for kind in ("prediction", "target")}}
 
 
 def _production_version(name: str, settings: Settings) -> int | None:
@@ -152,7 +161,7 @@ def _reference(model: StoredModel, settings: Settings) -> tuple[pd.DataFrame, li
     if missing:
         raise DataError(f"{dataset['name']}@v{dataset['version']} has no column {', '.join(map(repr, missing))} "
                         f"that {model.ref} takes as input")
-    return frame[columns], columns, f"{dataset['name']}@v{int(dataset['version'])}"
+    return frame, columns, f"{dataset['name']}@v{int(dataset['version'])}"
 
 
 def _current(name: str, window: Window, settings: Settings) -> pd.DataFrame:
@@ -181,7 +190,9 @@ def monitor_model(name: str, *, window: str = "1000", min_rows: int = 100, setti
     html = _report_path(settings, name, at)
     report = detect_drift(reference, current, columns=columns, html_path=html)
     _prune_reports(html.parent)
-    live, n_labelled = _live(name, model, current, settings)
+    live, labels = _live(name, model, current, settings)
+    predictions = current[current.attrs["meta_columns"]["prediction"]].tolist()
+    outcomes = _outcome_drift(reference, model.meta.get("target"), predictions, labels)
     from automlops.mlops.live_metrics import traffic_summary
     from automlops.mlops.monitor import default_log_path
 
@@ -189,16 +200,17 @@ def monitor_model(name: str, *, window: str = "1000", min_rows: int = 100, setti
     traffic = traffic_summary(default_log_path(settings), name, first.timestamp() - 1e-3)
     notes = [f"monitored {model.ref}: {why}", *report.notes]
     result = MonitorResult(model=model.ref, report=report, window=parsed.text, live_metrics=live,
-                           n_labelled=n_labelled, run_id=None, at=at.isoformat(timespec="seconds"),
-                           reference=ref_label, traffic=traffic, notes=tuple(notes))
+                           n_labelled=len(labels), run_id=None, at=at.isoformat(timespec="seconds"),
+                           reference=ref_label, traffic=traffic, notes=tuple(notes), outcomes=outcomes)
     if log_to_mlflow:
         result = _log_run(result, model, settings, tracker)
     _append_history(settings, name, result)
     return result
 
 
-def _live(name: str, model: StoredModel, current: pd.DataFrame, settings: Settings) -> tuple[dict[str, float], int]:
-    """Live quality on the window's labelled rows."""
+def _live(name: str, model: StoredModel, current: pd.DataFrame, settings: Settings
+          ) -> tuple[dict[str, float], list[Any]]:
+    """Live quality on the window's labelled rows, and their labels."""
     from automlops.mlops.feedback import labelled_rows
     from automlops.mlops.live_metrics import live_quality
 
@@ -206,12 +218,33 @@ def _live(name: str, model: StoredModel, current: pd.DataFrame, settings: Settin
     first = current[meta["time"]].min()
     labelled = labelled_rows(name, settings=settings, since=first.timestamp() - 1e-3)
     if labelled.empty:
-        return {}, 0
+        return {}, []
     where = labelled.attrs["meta_columns"]
     labelled = labelled[labelled[where["request_id"]].isin(set(current[meta["request_id"]]))]
     quality = live_quality(model.meta.get("task"), labelled[where["prediction"]].tolist(),
                            labelled[where["label"]].tolist())
-    return quality, len(labelled)
+    return quality, labelled[where["label"]].tolist()
+
+
+def _outcome_drift(reference: pd.DataFrame, target: str | None, predictions: list[Any], labels: list[Any]
+                   ) -> tuple[ColumnDrift, ...]:
+    """Prediction drift (always) and target drift (from :data:`MIN_LABELS` labels) against the training target."""
+    import pandas as pd
+
+    if not target or target not in reference.columns:
+        return ()
+    found = []
+    for kind, values, minimum in (("prediction", predictions, 1), ("target", labels, MIN_LABELS)):
+        if len(values) < minimum:
+            continue
+        try:
+            report = detect_drift(reference[[target]], pd.DataFrame({target: values}), columns=[target])
+        except DataError as exc:  # e.g. answers of another type than the target: not testable, say nothing
+            log.info("%s drift not tested: %s", kind, exc)
+            continue
+        if report.columns:
+            found.append(replace(report.columns[0], column=kind))
+    return tuple(found)
 
 
 def _safe(text: str) -> str:
@@ -221,8 +254,6 @@ def _safe(text: str) -> str:
 def _log_run(result: MonitorResult, model: StoredModel, settings: Settings, tracker: Tracker | None
              ) -> MonitorResult:
     """One MLflow run per monitor run; a tracking failure becomes a note, the local result stays."""
-    from dataclasses import replace
-
     from automlops.mlops.tracking import Tracker
 
     tracker = tracker or Tracker(experiment=EXPERIMENT, settings=settings)
@@ -238,6 +269,7 @@ def _log_run(result: MonitorResult, model: StoredModel, settings: Settings, trac
                                    "n_current": report.n_current, "n_reference": report.n_reference,
                                    "n_drifted": len(report.drifted_columns), "n_labelled": result.n_labelled}
         metrics |= {f"drift.{_safe(c.column)}": c.statistic for c in report.columns}
+        metrics |= {f"{o.column}_drift": o.statistic for o in result.outcomes}
         metrics |= {f"live_{k}": v for k, v in result.live_metrics.items()}
         metrics |= {f"traffic_{k}": v for k, v in result.traffic.items()}
         tracker.log_metrics(run_id, metrics)

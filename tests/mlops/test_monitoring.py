@@ -36,8 +36,9 @@ def test_drifted_traffic_is_detected_logged_and_kept_in_the_history(settings: Se
     calm_ids = log_traffic(settings, live, ts=1.0)  # long ago: outside a 1h window
     shifted = live.assign(alcohol=live["alcohol"] + 2.0, proline=live["proline"] * 2.0, ash=live["ash"] + 0.8,
                           magnesium=live["magnesium"] + 30)
-    ids = log_traffic(settings, shifted, predictions=[0, 1, 2] * 40)
+    ids = log_traffic(settings, shifted, predictions=[0] * 120)  # the model now answers class 0 only
     record_feedback([FeedbackItem(ids[0], label, row) for row, label in enumerate([0, 1, 2, 0, 0, 0, 0, 0, 0, 0])]
+                    + [FeedbackItem(rid, 0, row) for rid in ids[1:4] for row in range(10)]  # 40 labels in all
                     + [FeedbackItem(calm_ids[0], 1, 0)], settings=settings)  # outside the window: not counted
 
     result = monitor_model("wine", window="1h", min_rows=50, settings=settings)
@@ -46,7 +47,9 @@ def test_drifted_traffic_is_detected_logged_and_kept_in_the_history(settings: Se
     assert report.n_current == 120 and report.n_reference == 178
     assert {"alcohol", "proline", "ash", "magnesium"} <= set(report.drifted_columns) and report.drifted
     assert [c.column for c in report.columns] == FEATURES  # the model's inputs only, not the target
-    assert result.n_labelled == 10 and result.live_metrics["accuracy"] == pytest.approx(0.6)  # 6 of 10 right
+    assert result.n_labelled == 40 and result.live_metrics["accuracy"] == pytest.approx(0.95)  # 38 of 40 right
+    outcome = result.to_dict()
+    assert outcome["prediction_drift"]["drifted"] and outcome["target_drift"]["drifted"]  # all 0 vs a third 0
     assert result.traffic["requests"] == 12 and result.traffic["latency_p50_ms"] == pytest.approx(2.5)
     assert "the version that served most of the window" in result.notes[0]
     assert Path(report.report_path).is_file()
@@ -55,7 +58,8 @@ def test_drifted_traffic_is_detected_logged_and_kept_in_the_history(settings: Se
     run = client.get_run(result.run_id)
     assert run.data.metrics["share_drifted"] == report.share_drifted and run.data.metrics["n_current"] == 120
     assert run.data.metrics["drift.alcohol"] == report.columns[0].statistic
-    assert run.data.metrics["live_accuracy"] == pytest.approx(0.6) and run.data.tags["model_ref"] == "wine@v1"
+    assert run.data.metrics["live_accuracy"] == pytest.approx(0.95) and run.data.tags["model_ref"] == "wine@v1"
+    assert run.data.metrics["prediction_drift"] == outcome["prediction_drift"]["statistic"]
     assert client.get_experiment(run.info.experiment_id).name == "monitoring"
     assert [a.path for a in client.list_artifacts(result.run_id, "drift")] == [
         f"drift/{Path(report.report_path).name}"]
@@ -66,7 +70,7 @@ def test_drifted_traffic_is_detected_logged_and_kept_in_the_history(settings: Se
     assert history["n_current"].tolist() == [120, 240] and history["window"].tolist() == ["1h", "240"]
     assert history["share_drifted"].tolist() == [report.share_drifted, rows.report.share_drifted]
     assert bool(history["drifted.alcohol"].iloc[0]) and history["stat.alcohol"].iloc[0] == report.columns[0].statistic
-    assert history.attrs["columns"] == FEATURES and history["live_accuracy"].iloc[0] == pytest.approx(0.6)
+    assert history.attrs["columns"] == FEATURES and history["live_accuracy"].iloc[0] == pytest.approx(0.95)
 
 
 def test_too_few_rows_unknown_models_and_models_without_lineage(settings: Settings) -> None:
@@ -102,6 +106,8 @@ def test_the_version_that_served_is_monitored_unless_production_says_otherwise(s
     result = monitor_model("wine", window="1000", min_rows=100, settings=settings, log_to_mlflow=False)
     assert result.model == "wine@v1" and not result.report.drifted
     assert result.live_metrics == {"mae": pytest.approx(1.5), "rmse": pytest.approx(2.5 ** 0.5)}
+    assert result.to_dict()["target_drift"] is None  # 2 labels: too few to test
+    assert result.to_dict()["prediction_drift"]["drifted"]  # always 1.0, while the training target spreads 0-2
     from automlops.mlops.registry import ModelRegistry
     from automlops.mlops.store import ModelStore
 
