@@ -180,9 +180,9 @@ def monitor_model(name: str, *, window: str = "1000", min_rows: int = 100, setti
     parsed = parse_window(window)
     versions = ModelStore(settings=settings).versions(name)
     current = _current(name, parsed, settings)
-    if len(current) < min_rows:
+    if len(current) < max(min_rows, 1):
         raise DataError(f"only {len(current)} logged prediction{'s' if len(current) != 1 else ''} of {name} in "
-                        f"the window {parsed.text}; drift needs at least {min_rows} (lower --min-rows, widen "
+                        f"the window {parsed.text}; drift needs at least {max(min_rows, 1)} (lower --min-rows, widen "
                         "--window, or wait for more traffic)")
     model, why = served_version(name, versions, current, settings)
     reference, columns, ref_label = _reference(model, settings)
