@@ -18,6 +18,16 @@ _EXPORTS: dict[str, str] = {
     "validate_name": "lake",
     "IngestResult": "ingest",
     "read_csv_robust": "ingest",
+    "ColumnDrift": "drift",
+    "DriftReport": "drift",
+    "detect_drift": "drift",
+    "FeedbackItem": "feedback",
+    "labelled_rows": "feedback",
+    "record_feedback": "feedback",
+    "MonitorResult": "monitoring",
+    "drift_history": "monitoring",
+    "monitor_model": "monitoring",
+    "parse_window": "monitoring",
 }
 
 __all__ = sorted(_EXPORTS)
