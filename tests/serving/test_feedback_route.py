@@ -63,3 +63,10 @@ def test_the_openapi_document_describes_feedback(serve) -> None:
     schema = op["requestBody"]["content"]["application/json"]["schema"]
     for example in schema["examples"]:
         jsonschema.Draft202012Validator(schema).validate(example)
+
+
+def test_a_service_that_does_not_log_says_so(serve) -> None:
+    client = serve("penguins", prediction_log_enabled=False)
+    r = client.post("/feedback", json={"feedback": [{"request_id": "abc", "label": "Adelie"}]}, headers=AUTH)
+    assert r.status_code == 404 and "does not log its predictions" in r.json()["error"]["message"]
+    assert not (client.home / "predictions.db").exists()  # nothing created either

@@ -94,11 +94,15 @@ def _record(ctx: ServingContext, payload: FeedbackRequest) -> Any:
     from automlops.mlops.monitor import default_log_path
 
     log = ctx.prediction_log
+    path = log.path if log is not None else default_log_path(ctx.settings)
+    if log is None and not path.exists():
+        raise ApiError(404, "unknown_request_ids", "this service does not log its predictions "
+                       "(AUTOMLOPS_PREDICTION_LOG_ENABLED=false), so no request id can be matched; nothing stored")
     if log is not None:
         log.flush(timeout=2.0)  # a prediction answered a moment ago may still be queued for the log
     items = [FeedbackItem(e.request_id, e.label, e.row) for e in payload.feedback]
     try:
-        return record_feedback(items, path=log.path if log is not None else default_log_path(ctx.settings))
+        return record_feedback(items, path=path)
     except UnknownFeedbackError as exc:
         fields: list[dict[str, Any]] = [{"field": "request_id", "row": None, "message": f"unknown request id {rid!r}"}
                   for rid in exc.unknown[:100]]
