@@ -141,3 +141,19 @@ def show_report(path: str | None, key: str) -> None:
         import streamlit.components.v1 as html_components
 
         html_components.html(data.decode("utf-8", errors="replace"), height=900, scrolling=True)
+
+
+def retrain_after(result: Any, *, auto_promote: bool, settings: Settings) -> None:
+    """The retrain-on-drift step after a check, its outcome in words (see :mod:`automlops.lifecycle`)."""
+    from automlops.lifecycle import retrain_on_drift
+    from automlops.ui import tracking
+
+    with st.spinner("Drift and labels allowing: training a challenger and comparing it with the champion…"):
+        outcome = retrain_on_drift(result, auto_promote=auto_promote, settings=settings,
+                                   tracker=tracking.current_tracker())
+    if outcome.action == "promoted":
+        st.success(f"{outcome.challenger} promoted to {outcome.stage}: {outcome.reason}.", icon=":material/upgrade:")
+    elif outcome.action == "kept_champion":
+        st.warning(f"{outcome.challenger} was trained and saved, but the champion stays: {outcome.reason}.")
+    else:
+        st.info(f"No retraining: {outcome.reason}.", icon=":material/info:")

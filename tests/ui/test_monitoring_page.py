@@ -51,3 +51,19 @@ def test_check_drift_now_shows_the_verdict_columns_history_and_traffic(ui_home: 
 
     assert len(drift_history("wine", settings=settings)) == 2
     assert at.get("download_button")
+
+
+def test_retrain_on_drift_toggle_runs_the_retrain_step(ui_home: Path, settings: Settings, empty_db: Path) -> None:
+    use_mlflow_template(settings, empty_db)
+    saved_model(settings)
+    live = wine()[FEATURES].sample(120, random_state=0).reset_index(drop=True)
+    log_traffic(settings, live.assign(alcohol=live["alcohol"] + 2.0, proline=live["proline"] * 2.0,
+                                      ash=live["ash"] + 0.8, magnesium=live["magnesium"] + 30))
+    at = open_page(new_app(), "monitoring")
+    assert at.toggle(key="monitor_auto_promote").disabled  # only meaningful with retraining on
+    at.toggle(key="monitor_retrain").set_value(True)
+    at.number_input(key="monitor_min_rows").set_value(50)
+    at.button(key="monitor_check").click().run()
+    assert_clean(at)
+    # drift, but no true labels were sent back: the retrain step says so and trains nothing
+    assert any("No retraining: drift, but only 0 labelled live rows" in t for t in texts(at.info)), texts(at.info)

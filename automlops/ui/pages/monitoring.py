@@ -32,6 +32,12 @@ if hourly.empty:
             "(`automlops serve`) and send rows to `POST /predict`; each answered row is logged and compared here.",
             icon=":material/info:")
 
+retrain_col, promote_col = st.columns(2)
+retrain = retrain_col.toggle("Retrain on drift", key="monitor_retrain", help=(
+    "On drift, with enough labelled live rows: train a challenger with the champion's configuration on its data "
+    "plus the older half of the labelled rows, and compare both on the newer half (rows neither has seen)."))
+auto_promote = promote_col.toggle("Promote a winner straight to production", key="monitor_auto_promote",
+                                  disabled=not retrain, help="Off: a winning challenger goes to staging for review.")
 if st.button(":material/monitor_heart: Check drift now", key="monitor_check", type="primary",
              disabled=hourly.empty):
     from automlops.mlops.monitoring import monitor_model
@@ -39,6 +45,8 @@ if st.button(":material/monitor_heart: Check drift now", key="monitor_check", ty
     with components.guard("checking drift"), st.spinner("Comparing live traffic with the training data…"):
         result = monitor_model(name, window=str(window), min_rows=int(min_rows), settings=settings)
         st.toast(f"Checked {result.model}: {result.report.share_drifted:.0%} of columns drifted")
+        if retrain:
+            view.retrain_after(result, auto_promote=auto_promote, settings=settings)
 
 from automlops.mlops.monitoring import drift_history, latest_check  # noqa: E402 - cheap, after the first paint
 
