@@ -1,4 +1,4 @@
-"""``automlops models list|register|promote|demote|archive|rollback|history``: stages from the terminal.
+"""``automlops models list|register|promote|demote|archive|rollback|history|card``: stages from the terminal.
 
 Versions are named as everywhere in the studio, ``NAME@vN`` (the model store's numbers). A
 promotion first registers the saved versions MLflow does not know yet (a training that ran while
@@ -56,6 +56,11 @@ def add_commands(models_sub: Any) -> None:
     history.add_argument("name")
     history.add_argument("--json", action="store_true", help="one JSON array on stdout")
     history.set_defaults(handler=cmd_history)
+    card = models_sub.add_parser("card", help="the model card of a version (data, scores ± spread, SHAP, drift, "
+                                              "stages) as Markdown")
+    card.add_argument("ref", help="NAME@vN (or NAME: the newest version)")
+    card.add_argument("--out", help="write it to this .md file (default: stdout)")
+    card.set_defaults(handler=cmd_card)
 
 
 def _registry() -> Any:
@@ -191,4 +196,27 @@ def cmd_list(args: argparse.Namespace) -> int:
         stage = stages.get((m.name, m.version), "unregistered") if stages is not None else "?"
         print(f"{m.ref:<24} {stage:<12} {m.meta.get('task', '?'):<15} {m.meta.get('best_model', '?'):<28} "
               f"{_score(m.meta):<20} {m.created:%Y-%m-%d %H:%M}")
+    return 0
+
+
+def cmd_card(args: argparse.Namespace) -> int:
+    """``models card NAME@vN [--out FILE]``: the version's model card as Markdown (written atomically)."""
+    from pathlib import Path
+
+    from automlops.config import get_settings
+    from automlops.mlops._atomic import atomic_write_text
+    from automlops.mlops.model_card import model_card_for
+    from automlops.mlops.store import ModelStore, parse_model_ref
+
+    settings = get_settings()
+    name, version = ModelStore(settings=settings).resolve(*parse_model_ref(args.ref))
+    text = model_card_for(name, version, settings=settings, registry=_registry()).to_markdown()
+    if args.out is None:
+        print(text, end="")
+        return 0
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        raise ConfigError(f"--out: no such folder: {out.parent}")
+    atomic_write_text(out, text)
+    print(f"wrote the model card of {name}@v{version} to {out}")
     return 0

@@ -87,6 +87,13 @@ def test_promote_registers_first_and_history_tells_the_story(trained: Path, caps
     code, out, _ = _run(capsys, "models", "history", "iris")
     assert code == 0 and len(out.strip().splitlines()) == len(history) and "alerts" in out
 
+    card = trained / "iris-v1.md"
+    code, out, err = _run(capsys, "models", "card", "iris@v1", "--out", str(card))
+    assert code == 0, err
+    text = card.read_text()
+    assert text.startswith("# Model card: iris@v1") and "**Stage**: production" in text
+    assert "| rollback | production |" in text and "alerts" in text  # the stage history, with its why
+
 
 BAD = {
     "no version": (("models", "promote", "iris", "--to", "production"), "name one exact version, such as iris@v1"),
@@ -95,6 +102,8 @@ BAD = {
     "bad stage": (("models", "promote", "iris@v1", "--to", "prod"), "invalid choice: 'prod'"),
     "nothing to demote": (("models", "demote", "iris", "--from", "staging"), "no version of 'iris' is in staging"),
     "nothing to roll back": (("models", "rollback", "iris"), "nothing to roll back to"),
+    "card of a missing version": (("models", "card", "iris@v7"), "v7"),
+    "card into a missing folder": (("models", "card", "iris@v1", "--out", "/no/such/dir/card.md"), "no such folder"),
 }
 
 
