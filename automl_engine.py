@@ -20,6 +20,11 @@ A five-minute tour (each name links to a small module in ``automlops/tabular``):
 
       from automl_engine import ClusteringEngine, DriverConfig, SearchDriver
       result = SearchDriver(ClusteringEngine(), DriverConfig(preset="fast")).fit(features)
+
+* ``explain_global`` / ``make_explainer`` / ``explain_rows`` – SHAP in the original columns (``explain.py``)
+* ``import_model``    – bring your own .skops (or trusted pickle), validated on a lake version (``upload.py``)
+* ``retrain_fit``     – a saved version's recipe fitted again on new data, warm where it can (``retrain.py``)
+* ``retrain_on_drift`` – challenger vs champion on fresh labelled rows, then promote (``automlops/lifecycle.py``)
 """
 
 from __future__ import annotations
@@ -27,20 +32,25 @@ from __future__ import annotations
 from automlops.core.fit import Artifact, FitResult
 from automlops.core.metrics import METRICS, get_metric
 from automlops.core.problem import Problem, TaskType, infer_problem
+from automlops.lifecycle import RetrainOutcome, retrain_on_drift
 from automlops.search.driver import DriverConfig, SearchDriver
 from automlops.search.engine import Engine
 from automlops.tabular.clustering import ClusteringEngine
 from automlops.tabular.engine import TabularEngine
 from automlops.tabular.ensemble import EnsembleConfig
+from automlops.tabular.explain import explain_global, explain_rows, make_explainer
 from automlops.tabular.persist import model_metadata, save_model
 from automlops.tabular.preprocessing import plan_features
 from automlops.tabular.presets import PRESETS, get_preset
+from automlops.tabular.retrain import retrain_fit
 from automlops.tabular.runner import AutoMLRunner
 from automlops.tabular.search import STRATEGIES
+from automlops.tabular.upload import import_model
 from automlops.tabular.validation import choose_validation
 from automlops.tabular.zoo import ZOO, available_models
 
 __all__ = ["METRICS", "PRESETS", "STRATEGIES", "ZOO", "Artifact", "AutoMLRunner", "ClusteringEngine", "DriverConfig",
-           "Engine", "EnsembleConfig", "FitResult", "Problem", "SearchDriver", "TabularEngine", "TaskType",
-           "available_models", "choose_validation", "get_metric", "get_preset", "infer_problem", "model_metadata",
-           "plan_features", "save_model"]
+           "Engine", "EnsembleConfig", "FitResult", "Problem", "RetrainOutcome", "SearchDriver", "TabularEngine",
+           "TaskType", "available_models", "choose_validation", "explain_global", "explain_rows", "get_metric",
+           "get_preset", "import_model", "infer_problem", "make_explainer", "model_metadata", "plan_features",
+           "retrain_fit", "retrain_on_drift", "save_model"]
