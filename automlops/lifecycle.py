@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 __all__ = ["RetrainOutcome", "retrain_on_drift"]
 
 MIN_LABELLED = 100
+RETRAINER = "automlops monitor --retrain"  # the "who" of the registry history
 
 
 @dataclass(frozen=True)
@@ -154,11 +155,12 @@ def _train_and_judge(champion: Any, frame: pd.DataFrame, data_version: Any, comp
     result = dataclasses.replace(result, decisions=(*result.decisions, Decision("retrain on drift", verdict)))
     store = ModelStore(settings=settings)
     stored = save_model(result, store, str(meta["name"]), dataset=data_version.lineage())
+    registry = ModelRegistry(tracker, settings=settings)
+    registry.sync(store, stored.name)  # in case registering at save time failed
     if stage is not None:
-        registry = ModelRegistry(tracker, settings=settings)
-        registry.sync(store, stored.name)  # in case registering at save time failed
-        registry.promote(stored.name, stored.version, stage, reason=verdict,
-                                                          who="automlops monitor --retrain")
+        registry.promote(stored.name, stored.version, stage, reason=verdict, who=RETRAINER)
+    else:  # the history says a challenger was tried and why it lost
+        registry.note(stored.name, stored.version, verdict, action="challenge", who=RETRAINER)
     run_id = _log_retrain_run(tracker, settings, ref, stored.ref, metric.name, old, new, verdict, len(compare))
     return RetrainOutcome("promoted" if better else "kept_champion", verdict, ref, metric=metric.name,
                           challenger=stored.ref, champion_score=old, challenger_score=new, stage=stage,

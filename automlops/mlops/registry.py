@@ -316,6 +316,11 @@ class ModelRegistry:
             self.client.delete_registered_model_alias(name, stage)
         return self._record(self._transition(name, holder, "demote", stage, holder, reason, who))
 
+    def note(self, name: str, version: int, reason: str, *, action: str = "note", who: str | None = None) -> Transition:
+        """Record an event that moves no stage (a challenger that lost, say) in ``name``'s history."""
+        self._version(name, version)  # NotFoundError for a version the registry does not know
+        return self._record(self._transition(name, version, action, None, None, reason, who))
+
     def archive(self, name: str, version: int, *, reason: str = "", who: str | None = None) -> Transition:
         """Retire ``name@v<version>``: tag it archived and take its stages away."""
         target = self._version(name, version)

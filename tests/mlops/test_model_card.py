@@ -36,6 +36,7 @@ def test_card_of_a_promoted_version_tells_its_story(saved: StoredModel, settings
     registry.register(saved)
     registry.promote("iris", saved.version, "staging", reason="looks good", who="ana")
     registry.promote("iris", saved.version, "production", reason="beat v0 on fresh rows", who="bo")
+    registry.note("iris", saved.version, "a challenger lost: 0.91 vs 0.95", action="challenge", who="monitor")
 
     card = model_card_for("iris", saved.version, settings=settings, registry=registry)
     text = card.to_markdown()
@@ -47,6 +48,8 @@ def test_card_of_a_promoted_version_tells_its_story(saved: StoredModel, settings
     assert text.index("petal length (cm)") < text.index("sepal width (cm)")  # largest mean |SHAP| first
     assert "`iris` v0002" in text and "ab" * 32 in text
     assert "beat v0 on fresh rows" in text
+    assert card.history[-1]["action"] == "challenge" and "| challenge |  | monitor | a challenger lost" in text
+    assert registry.version_at("iris", "production") == saved.version  # a note moves no stage
     assert "Not checked yet" in text  # no monitor run so far
 
 
