@@ -49,5 +49,5 @@ def test_docs_render_offline_in_a_browser(tmp_path: Path, model_bank: Path) -> N
     finally:
         server.should_exit = True
         thread.join(15)
-    assert paths == ["/", "/ready", "/predict", "/model", "/metrics"]
+    assert paths == ["/", "/ready", "/predict", "/explain", "/feedback", "/model", "/metrics"]
     assert off_host == []
