@@ -105,5 +105,8 @@ def predictor_for(meta: Mapping[str, Any], name: str, version: int) -> tuple[Pre
 
 def build_served(meta: dict[str, Any], name: str, version: int, model: Any) -> ServedModel:
     """Check ``meta`` and ``model`` and wrap them in the ServedModel their kind calls for."""
+    from automlops.serving.threads import one_thread
+
     spec, task = predictor_for(meta, name, version)
+    one_thread(model)  # a request's few rows are faster on its own thread than through a pool
     return spec.build(name, version, task, meta, FeatureSchema.from_meta(meta), model)
