@@ -48,6 +48,7 @@ def _json_out(argv: list[str]) -> Any:
 
 
 def _start_api(home: Path, log_path: Path) -> tuple[subprocess.Popen[bytes], str, Any]:
+    """uvicorn serving ``tumours@production``, started before anything is trained (it waits for the stage)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("API_", "MODEL_", "AUTOMLOPS_", "MLFLOW_"))}
     env |= {"API_KEY": KEY, "AUTOMLOPS_HOME": str(home), "API_RELOAD_INTERVAL": "0.5", "MODEL_NAME": "tumours",
@@ -56,13 +57,16 @@ def _start_api(home: Path, log_path: Path) -> tuple[subprocess.Popen[bytes], str
     proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "api:app", "--app-dir", str(REPO_ROOT), "--host",
                              "127.0.0.1", "--port", str(port), "--no-access-log", "--log-level", "warning"],
                             cwd=home, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    return proc, f"http://127.0.0.1:{port}", log
+
+
+def _wait_ready(proc: subprocess.Popen[bytes], base: str, log_path: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
     while True:
         assert proc.poll() is None, log_path.read_text()
         try:
             if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
-                return proc, base, log
+                return
         except httpx.TransportError:
             pass
         assert time.monotonic() < deadline, "the API did not become ready: " + log_path.read_text()
@@ -70,7 +74,7 @@ def _start_api(home: Path, log_path: Path) -> tuple[subprocess.Popen[bytes], str
 
 
 class _SteadyClient(threading.Thread):
-    """Sends one prediction every 50 ms until stopped; keeps every status and every served version."""
+    """Sends one prediction every 100 ms until stopped; keeps every status and every served version."""
 
     def __init__(self, base: str, record: dict[str, Any]) -> None:
         super().__init__(daemon=True)
@@ -86,7 +90,7 @@ class _SteadyClient(threading.Thread):
                 self.statuses.append(r.status_code)
                 if r.status_code == 200:
                     self.versions.append(int(r.json()["model"]["version"]))
-                time.sleep(0.05)
+                time.sleep(0.1)
 
 
 def test_the_whole_loop(home: Path, empty_db: Path, tmp_path: Path) -> None:
@@ -96,15 +100,15 @@ def test_the_whole_loop(home: Path, empty_db: Path, tmp_path: Path) -> None:
     DataLake().add("tumours", cancer[small].reset_index(drop=True), note="the smaller tumours")
     live = cancer[~small].sample(frac=1.0, random_state=0).reset_index(drop=True)
 
-    trained = _json_out(["train", "lake:tumours", "--target", "target", "--models", "random_forest", "--n-trials", "2",
-                         "--name", "tumours", "--json"])
-    assert trained["version"] == 1
-    assert main(["models", "promote", "tumours@v1", "--to", "production", "--reason", "first model"]) == 0
-
-    proc, base, log = _start_api(home, tmp_path / "api.log")
     features = [c for c in live.columns if c != "target"]
+    proc, base, log = _start_api(home, tmp_path / "api.log")  # it imports while the champion trains
     steady = _SteadyClient(base, cancer.loc[0, features].to_dict())
     try:
+        trained = _json_out(["train", "lake:tumours", "--target", "target", "--models", "random_forest",
+                             "--n-trials", "2", "--name", "tumours", "--json"])
+        assert trained["version"] == 1
+        assert main(["models", "promote", "tumours@v1", "--to", "production", "--reason", "first model"]) == 0
+        _wait_ready(proc, base, tmp_path / "api.log")  # it serves nothing until a version holds the stage
         served = httpx.get(f"{base}/model", headers=AUTH).json()
         assert (served["version"], served["stage"]) == (1, "production")
         steady.start()
@@ -133,7 +137,8 @@ def test_the_whole_loop(home: Path, empty_db: Path, tmp_path: Path) -> None:
         time.sleep(0.5)
     finally:
         steady.stop.set()
-        steady.join(timeout=30)
+        if steady.is_alive():
+            steady.join(timeout=30)
         proc.terminate()
         proc.wait(timeout=15)
         log.close()
