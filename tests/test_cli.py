@@ -232,13 +232,23 @@ def _run_with(cwd: Path, command: list[str], **env: str) -> subprocess.Completed
 
 
 @pytest.mark.parametrize("case", sorted(SETTING_ERRORS))
-def test_a_malformed_setting_is_one_line_and_exit_2(tmp_path: Path, case: str) -> None:
+def test_a_malformed_setting_is_one_line_and_exit_2(tmp_path: Path, case: str, monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """Through main() in this process (settings are read fresh from the environment on every call)."""
+    from automlops.cli import main
+
     env, expected = SETTING_ERRORS[case]
-    proc = _run_with(tmp_path, [*COMMAND, "models", "list"], **env)
-    assert proc.returncode == 2, proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("automlops: error: ") and expected in lines[0], proc.stderr
-    assert "short-secret" not in proc.stderr  # a secret is named, never echoed
+    for var in ("MODEL_NAME", "MODEL_VERSION", "MODEL_STAGE", "API_PORT", "AUTOMLOPS_SIGNING_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AUTOMLOPS_HOME", str(tmp_path))
+    for var, value in env.items():
+        monkeypatch.setenv(var, value)
+    code = main(["models", "list"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("automlops: error: ") and expected in lines[0], err
+    assert "short-secret" not in err  # a secret is named, never echoed
 
 
 @pytest.mark.parametrize("command", ["serve", "uvicorn"])
