@@ -179,6 +179,8 @@ def test_csv_to_tracked_model_in_the_browser(server: str, home: Path, page, tmp_
     assert set(stored.model.predict(pd.read_csv(csv).drop(columns="species"))) <= {"setosa", "versicolor", "virginica"}
 
 
+@pytest.mark.slow  # 22 s; the same reattach and cancel are covered in the default run by AppTest
+# (tests/ui/test_dashboard_keeps_work.py) and by the job tests (tests/ui/test_jobs.py)
 def test_a_reload_during_training_reattaches_and_a_cancel_publishes_nothing(  # type: ignore[no-untyped-def]
         server: str, home: Path, page) -> None:
     from automlops.mlops.lake import DataLake
