@@ -133,7 +133,7 @@ def test_csv_to_tracked_model_in_the_browser(server: str, home: Path, page, tmp_
     page.get_by_role("option", name="species", exact=True).click()
     page.get_by_text("task inferred as classification").wait_for()
     page.get_by_role("radiogroup", name="Preset").get_by_text("fast", exact=True).click()
-    for label, value in (("Trials (0 = preset)", "6"), ("Time budget in seconds (0 = none)", "60")):
+    for label, value in (("Trials (0 = preset)", "3"), ("Time budget in seconds (0 = none)", "60")):
         box = page.get_by_label(label, exact=True)
         box.fill(value)
         box.press("Enter")
@@ -143,7 +143,7 @@ def test_csv_to_tracked_model_in_the_browser(server: str, home: Path, page, tmp_
     page.get_by_text("Now:").wait_for()  # the live panel replaced the form
     page.mouse.move(700, 400)
     page.mouse.wheel(0, -5000)
-    page.get_by_text(re.compile(r"^[1-9]/6 trials")).or_(page.get_by_text(SAVED)).first.wait_for(
+    page.get_by_text(re.compile(r"^[1-3]/3 trials")).or_(page.get_by_text(SAVED)).first.wait_for(
         timeout=120_000)
     page.screenshot(path=str(ARTIFACTS / "04-training-live.png"))
     page.get_by_text(SAVED).wait_for(timeout=180_000)
