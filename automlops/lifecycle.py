@@ -85,13 +85,19 @@ def retrain_on_drift(monitored: MonitorResult, *, min_labelled: int = MIN_LABELL
     labelled = labelled.sort_values("time", kind="stable").reset_index(drop=True)
     half = len(labelled) // 2
     train_part, compare_part = labelled.iloc[:half], labelled.iloc[half:]
-    frame, data_version = _grow_dataset(champion.meta, train_part, settings)
+    frame, data_version, parent_frame = _grow_dataset(champion.meta, train_part, settings)
     return _train_and_judge(champion, frame, data_version, compare_part, auto_promote=auto_promote,
-                            settings=settings, tracker=tracker, n_labelled=len(labelled))
+                            settings=settings, tracker=tracker, n_labelled=len(labelled), parent_frame=parent_frame)
 
 
-def _grow_dataset(meta: dict[str, Any], train_part: pd.DataFrame, settings: Settings) -> tuple[pd.DataFrame, Any]:
-    """The champion's dataset (its newest lake version) plus the older labelled rows, as a new version."""
+def _grow_dataset(meta: dict[str, Any], train_part: pd.DataFrame,
+                  settings: Settings) -> tuple[pd.DataFrame, Any, pd.DataFrame]:
+    """The champion's dataset (its newest lake version) plus the older labelled rows, as a new version.
+
+    Also returns the rows the champion learned from, so a warm-started challenger can say how
+    many of its own held-out rows the champion had already seen (its test score is then optimistic;
+    the verdict never uses that score, only the newer labelled rows).
+    """
     import pandas as pd
 
     from automlops.mlops.lake import DataLake
@@ -110,7 +116,9 @@ def _grow_dataset(meta: dict[str, Any], train_part: pd.DataFrame, settings: Sett
     note = (f"v{base.version:04d} + {len(fresh)} labelled live rows (feedback) for retraining "
             f"{meta.get('name')}@v{meta.get('version')}")
     version = lake.add_processed(dataset["name"], grown, parent=base.version, note=note)
-    return grown, version
+    learned = frame if int(dataset.get("version") or 0) == base.version else lake.load(dataset["name"],
+                                                                                      dataset.get("version"))
+    return grown, version, learned
 
 
 def _score(loaded_model: Any, meta: dict[str, Any], rows: pd.DataFrame) -> float:
@@ -132,7 +140,7 @@ def _score(loaded_model: Any, meta: dict[str, Any], rows: pd.DataFrame) -> float
 
 def _train_and_judge(champion: Any, frame: pd.DataFrame, data_version: Any, compare: pd.DataFrame, *,
                      auto_promote: bool, settings: Settings, tracker: Tracker | None,
-                     n_labelled: int) -> RetrainOutcome:
+                     n_labelled: int, parent_frame: pd.DataFrame) -> RetrainOutcome:
     from automlops.core.metrics import get_metric
     from automlops.mlops.registry import ModelRegistry
     from automlops.mlops.store import ModelStore
@@ -143,7 +151,7 @@ def _train_and_judge(champion: Any, frame: pd.DataFrame, data_version: Any, comp
     meta = champion.meta
     ref = f"{meta['name']}@v{meta['version']}"
     tracker = tracker or Tracker(settings=settings)
-    result = retrain_fit(champion, frame, dataset=data_version.lineage(), tracker=tracker)
+    result = retrain_fit(champion, frame, dataset=data_version.lineage(), tracker=tracker, parent_frame=parent_frame)
     metric = get_metric(meta["metric"])
     old = _score(champion.model, meta, compare)
     new = _score(result.artifact.obj, meta, compare)

@@ -31,6 +31,7 @@ from automlops.cli import main
 from automlops.config import REPO_ROOT
 from automlops.demo import load_demo
 from automlops.mlops.lake import DataLake
+from automlops.mlops.store import ModelStore
 from tests.servers import free_port
 
 pytestmark = pytest.mark.integration
@@ -147,6 +148,10 @@ def test_the_whole_loop(home: Path, empty_db: Path, tmp_path: Path) -> None:
     history = _json_out(["models", "history", "tumours", "--json"])
     assert [(h["version"], h["stage"]) for h in history if h["action"] == "promote"] == \
         [(1, "production"), (2, "production")]
+    challenger = ModelStore().load("tumours", 2).meta
+    verdicts = [d for d in challenger["decisions"] if d.startswith("[retrain on drift]")]
+    assert len(verdicts) == 1 and "promoted to production" in verdicts[0], challenger["decisions"]
+    assert challenger["parent"] == "tumours@v1" and history[-1]["reason"] == verdicts[0].split("] ", 1)[1]
     grown = DataLake().versions("tumours")[-1]
     assert grown.version == 2 and grown.parent == 1 and "labelled live rows" in grown.note
     assert grown.rows == int(small.sum()) + len(live) // 2  # the older half of the labelled rows joined the data
