@@ -4,8 +4,9 @@ Drift says *the inputs changed*; it does not say the model got worse, nor that a
 better. So a careful retrain answers three questions, in order, and stops at the first "no":
 
 1. **Is there drift?** The monitor's verdict (:func:`automlops.mlops.monitoring.monitor_model`).
-2. **Is there enough fresh ground truth?** Labels arrive through ``POST /feedback``; with fewer than
-   ``min_labelled`` labelled rows any comparison is noise, so nothing is trained.
+2. **Is there enough fresh ground truth?** Labels arrive through ``POST /feedback``; only rows predicted
+   after the champion was saved count (so rows an earlier retrain learned from are never reused). With
+   fewer than ``min_labelled`` of them any comparison is noise, so nothing is trained.
 3. **Is the challenger better?** The labelled rows are split by time. The older half joins the
    champion's dataset as a new lake version (recorded with its parent), and a *challenger* is
    trained on it with the champion's exact configuration (:func:`automlops.tabular.retrain.retrain_fit`:
@@ -76,12 +77,15 @@ def retrain_on_drift(monitored: MonitorResult, *, min_labelled: int = MIN_LABELL
     if not (monitored.report.drifted or force):
         return RetrainOutcome("skipped", f"no drift: {monitored.report.share_drifted:.0%} of columns drifted, "
                               f"below the {monitored.report.drift_share:.0%} threshold", champion_ref)
-    labelled = labelled_rows(name, settings=settings)
+    store = ModelStore(settings=settings)
+    created = next((s.created for s in store.versions(name) if s.version == version), None)
+    # only traffic that came after the champion was saved: rows an earlier retrain trained on are older
+    labelled = labelled_rows(name, settings=settings, since=created)
     if len(labelled) < min_labelled:
-        return RetrainOutcome("skipped", f"drift, but only {len(labelled)} labelled live rows (POST /feedback); "
-                              f"a fair comparison needs at least {min_labelled}", champion_ref,
-                              n_labelled=len(labelled))
-    champion = ModelStore(settings=settings).load(name, version)
+        return RetrainOutcome("skipped", f"drift, but only {len(labelled)} labelled live rows since {champion_ref} "
+                              f"was saved (POST /feedback); a fair comparison needs at least {min_labelled}",
+                              champion_ref, n_labelled=len(labelled))
+    champion = store.load(name, version)
     labelled = labelled.sort_values("time", kind="stable").reset_index(drop=True)
     half = len(labelled) // 2
     train_part, compare_part = labelled.iloc[:half], labelled.iloc[half:]
