@@ -9,6 +9,15 @@ from tests.mlops.monitorkit import FEATURES, log_traffic, saved_model, use_mlflo
 from tests.ui.helpers import assert_clean, new_app, open_page, texts
 
 
+def _drifted_wine_traffic(settings: Settings, empty_db: Path) -> None:
+    """A saved wine model and 120 logged live rows with four columns shifted."""
+    use_mlflow_template(settings, empty_db)
+    saved_model(settings)
+    live = wine()[FEATURES].sample(120, random_state=0).reset_index(drop=True)
+    log_traffic(settings, live.assign(alcohol=live["alcohol"] + 2.0, proline=live["proline"] * 2.0,
+                                      ash=live["ash"] + 0.8, magnesium=live["magnesium"] + 30))
+
+
 def test_empty_states_say_what_to_do(ui_home: Path, settings: Settings) -> None:
     at = open_page(new_app(), "monitoring")
     assert_clean(at)
@@ -24,11 +33,7 @@ def test_empty_states_say_what_to_do(ui_home: Path, settings: Settings) -> None:
 
 def test_check_drift_now_shows_the_verdict_columns_history_and_traffic(ui_home: Path, settings: Settings,
                                                                         empty_db: Path) -> None:
-    use_mlflow_template(settings, empty_db)
-    saved_model(settings)
-    live = wine()[FEATURES].sample(120, random_state=0).reset_index(drop=True)
-    log_traffic(settings, live.assign(alcohol=live["alcohol"] + 2.0, proline=live["proline"] * 2.0,
-                                      ash=live["ash"] + 0.8, magnesium=live["magnesium"] + 30))
+    _drifted_wine_traffic(settings, empty_db)
     at = open_page(new_app(), "monitoring")
     assert_clean(at)
     assert any("No drift check yet" in t for t in texts(at.info))
@@ -54,11 +59,7 @@ def test_check_drift_now_shows_the_verdict_columns_history_and_traffic(ui_home: 
 
 
 def test_retrain_on_drift_toggle_runs_the_retrain_step(ui_home: Path, settings: Settings, empty_db: Path) -> None:
-    use_mlflow_template(settings, empty_db)
-    saved_model(settings)
-    live = wine()[FEATURES].sample(120, random_state=0).reset_index(drop=True)
-    log_traffic(settings, live.assign(alcohol=live["alcohol"] + 2.0, proline=live["proline"] * 2.0,
-                                      ash=live["ash"] + 0.8, magnesium=live["magnesium"] + 30))
+    _drifted_wine_traffic(settings, empty_db)
     at = open_page(new_app(), "monitoring")
     assert at.toggle(key="monitor_auto_promote").disabled  # only meaningful with retraining on
     at.toggle(key="monitor_retrain").set_value(True)
