@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from automlops.cli_arrow import _NoArrow, _without_arrow  # noqa: F401 - _NoArrow: the hook tests look for
 from automlops.errors import AutoMLOpsError, ConfigError, DataError
 
 __all__ = ["build_parser", "console_main", "main"]
@@ -144,6 +145,12 @@ def _add_lake(sub: Any) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from automlops import (  # each adds its own subcommands (cheap imports)
+        cli_models,
+        cli_monitor,
+        cli_sources,
+    )
+
     parser = _Parser(prog="automlops", description="AutoMLOps Studio command line")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _add_train(sub)
@@ -162,11 +169,11 @@ def build_parser() -> argparse.ArgumentParser:
     forecast.add_argument("--out", help="output CSV (default: stdout)")
     forecast.add_argument("--raw", action="store_true", help="as for predict: keep formula-like text as it is")
     _add_lake(sub)
-    __import__("automlops.cli_monitor").cli_monitor.add_commands(sub)  # monitor (drift of live traffic)
+    cli_monitor.add_commands(sub)  # monitor (drift of live traffic)
     models = sub.add_parser("models", help="saved models and the model zoo")
     models_sub = models.add_subparsers(dest="models_command", required=True, parser_class=_Parser)
-    __import__("automlops.cli_sources").cli_sources.add_commands(models_sub)  # upload, retrain
-    __import__("automlops.cli_models").cli_models.add_commands(models_sub)  # list, promote, history, ...
+    cli_sources.add_commands(models_sub)  # upload, retrain
+    cli_models.add_commands(models_sub)  # list, promote, history, ...
     models_sub.add_parser("zoo", help="list the algorithms AutoML can search")
     trust = models_sub.add_parser("trust", help="re-sign one version you know the origin of (a model file can "
                                                 "run code when loaded: trust only what you or the studio made)")
@@ -344,39 +351,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def _one_line(text: str) -> str:
     """``text`` on one line: a message quoting a library's multi-line error stays one stderr line."""
     return " ".join(text.split())
-
-
-_USES_ARROW = ("timeseries", "time_series", "time-series")  # statsforecast's fugue backend imports pyarrow
-
-
-def _without_arrow(argv: Sequence[str] = ()) -> None:
-    """Keep pandas from loading pyarrow where no library needs it: ~35 MB less memory per process.
-
-    pandas imports pyarrow as soon as it is installed (to offer Arrow-backed columns), and MLflow
-    installs it. A tabular, clustering or anomaly training reads and writes CSV, JSON and skops
-    only, so the CLI marks the module as absent before pandas is first imported; an import of it
-    would then fail loudly, not quietly use memory. Forecasting needs it (statsforecast imports
-    fugue, which imports pyarrow), and so may ``predict``/``forecast`` with a forecasting model:
-    only ``train`` of another task gets the hook. (No effect where pandas is imported already.)
-    """
-    if not argv or argv[0] != "train" or any(t.split("=")[-1] in _USES_ARROW for t in argv):
-        return
-    if "pandas" not in sys.modules and "pyarrow" not in sys.modules:
-        sys.meta_path.insert(0, _NoArrow())
-
-
-class _NoArrow:
-    """An import hook that answers "not installed" for pyarrow (see :func:`_without_arrow`).
-
-    (A ``None`` entry in ``sys.modules`` would also stop the import, but libraries that look the
-    module up there, as scikit-learn does, would then find ``None`` instead of nothing. A hook that
-    refused pyarrow to pandas only and let other libraries import it was tried: two importers
-    then met a half-initialised pyarrow, which is worse than either choice.)
-    """
-
-    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
-        if name == "pyarrow" or name.startswith("pyarrow."):
-            raise ModuleNotFoundError("pyarrow is not used by the automlops command line", name=name)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

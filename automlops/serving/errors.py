@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -22,7 +22,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from automlops.errors import AutoMLOpsError
 
-__all__ = ["ApiError", "error_body", "install_error_handlers"]
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+__all__ = ["ApiError", "error_body", "install_error_handlers", "parse_json_body", "require_json", "validation_fields"]
 
 log = logging.getLogger("automlops.serving")
 
@@ -65,6 +68,30 @@ def validation_fields(errors: Sequence[Any]) -> list[dict[str, Any]]:
         field, row = _field_path(err.get("loc", ()))
         out.append({"field": field, "row": row, "message": str(err.get("msg", "invalid value"))})
     return out
+
+
+def require_json(content_type: str | None) -> None:
+    """415 unless the body is declared as JSON: a client that says ``text/plain`` (or nothing,
+    as ``curl -d`` without a header) gets told how to fix it, instead of having its guess accepted."""
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    if media == "application/json" or (media.startswith("application/") and media.endswith("+json")):
+        return
+    raise ApiError(415, "unsupported_media_type", f"the body is sent as {media or 'no content-type'}; send JSON "
+                   "with the header 'content-type: application/json'")
+
+
+Body = TypeVar("Body", bound="BaseModel")
+
+
+def parse_json_body(model: type[Body], body: bytes, shape: str) -> Body:
+    """``body`` validated as ``model``; a 422 naming the expected ``shape`` and each bad field otherwise."""
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as exc:
+        raise ApiError(422, "invalid_request", f"the body must be JSON: {shape}",
+                       validation_fields(exc.errors())) from None
 
 
 def install_error_handlers(app: FastAPI) -> None:

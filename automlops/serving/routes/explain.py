@@ -24,13 +24,12 @@ from typing import Any
 
 import pydantic_core
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from automlops.errors import AutoMLOpsError
 from automlops.serving.deps import CurrentModel, context
-from automlops.serving.errors import ApiError, validation_fields
-from automlops.serving.routes.predict import _require_json
+from automlops.serving.errors import ApiError, parse_json_body, require_json
 from automlops.serving.schemas import ErrorBody, ModelRef, PredictRequest
 from automlops.serving.served import ServedModel
 from automlops.serving.validation import RowsError, prepare_rows
@@ -140,11 +139,8 @@ def explainer_for(served: ServedModel, settings: Any) -> Any:
 
 
 def _parse(body: bytes, max_rows: int) -> ExplainRequest:
-    try:
-        payload = ExplainRequest.model_validate_json(body)
-    except ValidationError as exc:
-        raise ApiError(422, "invalid_request", "the body must be JSON: {\"records\": [...], \"top_k\": 5} or "
-                       "{\"columns\": [...], \"data\": [[...]]}", validation_fields(exc.errors())) from None
+    payload = parse_json_body(ExplainRequest, body,
+                              '{"records": [...], "top_k": 5} or {"columns": [...], "data": [[...]]}')
     if payload.horizon is not None:
         raise ApiError(422, "invalid_request", "'horizon' is for forecasting models; send rows to explain",
                        [{"field": "horizon", "row": None, "message": "not accepted by /explain"}])
@@ -198,7 +194,7 @@ async def explain(request: Request, served: CurrentModel) -> Response:
     classification and regression models: tree models exactly (TreeSHAP), others by sampling.
     """
     ctx = context(request)
-    _require_json(request.headers.get("content-type"))
+    require_json(request.headers.get("content-type"))
     payload = _parse(await request.body(), min(ctx.settings.api_max_rows, MAX_ROWS_TREE))
     _refuse_kind(served)
     explainer: Any = getattr(served, _ATTR, None) or await run_in_threadpool(explainer_for, served, ctx.settings)

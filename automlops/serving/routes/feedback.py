@@ -14,13 +14,12 @@ from typing import Any
 
 import pydantic_core
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from automlops.errors import DataError
 from automlops.serving.deps import ServingContext, context
-from automlops.serving.errors import ApiError, validation_fields
-from automlops.serving.routes.predict import _require_json
+from automlops.serving.errors import ApiError, parse_json_body, require_json
 from automlops.serving.schemas import ErrorBody
 
 __all__ = ["FeedbackEntry", "FeedbackRequest", "FeedbackResponse", "router"]
@@ -75,11 +74,7 @@ _REQUEST_BODY = {"required": True, "content": {"application/json": {"schema": _i
 
 
 def _parse(body: bytes, max_items: int) -> FeedbackRequest:
-    try:
-        payload = FeedbackRequest.model_validate_json(body)
-    except ValidationError as exc:
-        raise ApiError(422, "invalid_request", 'the body must be JSON: {"feedback": [{"request_id": "...", '
-                       '"row": 0, "label": ...}, ...]}', validation_fields(exc.errors())) from None
+    payload = parse_json_body(FeedbackRequest, body, '{"feedback": [{"request_id": "...", "row": 0, "label": ...}, ...]}')
     if not payload.feedback:
         raise ApiError(422, "invalid_request", "no feedback to record",
                        [{"field": "feedback", "row": None, "message": "at least one entry is required"}])
@@ -128,7 +123,7 @@ def _record(ctx: ServingContext, payload: FeedbackRequest) -> Any:
 async def feedback(request: Request) -> Response:
     """Store ground truth for rows predicted earlier (see the module docstring): all or nothing."""
     ctx = context(request)
-    _require_json(request.headers.get("content-type"))
+    require_json(request.headers.get("content-type"))
     payload = _parse(await request.body(), ctx.settings.api_max_rows)
     result = await run_in_threadpool(_record, ctx, payload)
     body = {"recorded": result.recorded, "replaced": result.replaced, "request_ids": result.request_ids}

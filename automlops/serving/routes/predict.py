@@ -22,12 +22,11 @@ from typing import Any
 
 import pydantic_core
 from fastapi import APIRouter, Request, Response
-from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from automlops.errors import AutoMLOpsError
 from automlops.serving.deps import CurrentModel, ServingContext, context
-from automlops.serving.errors import ApiError, validation_fields
+from automlops.serving.errors import ApiError, parse_json_body, require_json
 from automlops.serving.loader import ServedModel
 from automlops.serving.schemas import ErrorBody, PredictRequest, PredictResponse
 from automlops.serving.served import ForecastModel
@@ -41,22 +40,8 @@ _REQUEST_BODY = {"required": True, "content": {"application/json": {
 }}}
 
 
-def _require_json(content_type: str | None) -> None:
-    """415 unless the body is declared as JSON: a client that says ``text/plain`` (or nothing,
-    as ``curl -d`` without a header) gets told how to fix it, instead of having its guess accepted."""
-    media = (content_type or "").split(";", 1)[0].strip().lower()
-    if media == "application/json" or (media.startswith("application/") and media.endswith("+json")):
-        return
-    raise ApiError(415, "unsupported_media_type", f"the body is sent as {media or 'no content-type'}; send JSON "
-                   "with the header 'content-type: application/json'")
-
-
 def _parse(body: bytes, max_rows: int) -> PredictRequest:
-    try:
-        payload = PredictRequest.model_validate_json(body)
-    except ValidationError as exc:
-        raise ApiError(422, "invalid_request", "the body must be JSON: {\"records\": [...]} or "
-                       "{\"columns\": [...], \"data\": [[...]]}", validation_fields(exc.errors())) from None
+    payload = parse_json_body(PredictRequest, body, '{"records": [...]} or {"columns": [...], "data": [[...]]}')
     if payload.n_rows > max_rows:
         raise ApiError(413, "too_many_rows", f"{payload.n_rows:,} rows in one request; the limit is {max_rows:,} "
                        "(API_MAX_ROWS): send them in smaller batches")
@@ -133,7 +118,7 @@ async def predict(request: Request, served: CurrentModel) -> Response:
     """
     started = time.perf_counter()
     ctx = context(request)
-    _require_json(request.headers.get("content-type"))
+    require_json(request.headers.get("content-type"))
     payload = _parse(await request.body(), ctx.settings.api_max_rows)
     request_id = uuid.uuid4().hex
     if isinstance(served, ForecastModel):
