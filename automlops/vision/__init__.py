@@ -1,0 +1,1 @@
+"""Computer vision: image classification, segmentation and detection with torchvision (see cv_engine.py)."""
