@@ -98,7 +98,7 @@ def _add_train(sub: Any) -> None:
     train.add_argument("csv", help="training data (CSV) or a lake dataset as lake:NAME[@vN]")
     train.add_argument("--target", help="the column to predict (classification, regression) or to forecast "
                                         "(timeseries); none for clustering and anomaly detection")
-    train.add_argument("--task", choices=[t.value for t in TaskType],
+    train.add_argument("--task", choices=[t.value for t in TaskType.tabular()],
                        help="default: classification or regression, inferred from the target")
     train.add_argument("--preset", choices=PRESETS.names(), default="medium")
     train.add_argument("--time-budget", type=_positive_float, help="seconds for the whole run")

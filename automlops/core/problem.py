@@ -15,21 +15,34 @@ import pandas as pd
 
 from automlops.errors import ConfigError, DataError
 
-__all__ = ["DEFAULT_METRICS", "Problem", "TaskType", "infer_problem"]
+__all__ = ["DEFAULT_METRICS", "VISION_TASKS", "Problem", "TaskType", "infer_problem"]
 
 
 class TaskType(StrEnum):
-    """The five kinds of problems the studio knows."""
+    """The kinds of problems the studio knows: five on tables, three on images."""
 
     CLASSIFICATION = "classification"
     REGRESSION = "regression"
     CLUSTERING = "clustering"
     TIMESERIES = "timeseries"
     ANOMALY = "anomaly"
+    IMAGE_CLASSIFICATION = "image_classification"  # one label per image
+    SEGMENTATION = "segmentation"  # one label per pixel
+    DETECTION = "detection"  # boxes with a label each
 
     @property
     def supervised(self) -> bool:
-        return self in (TaskType.CLASSIFICATION, TaskType.REGRESSION, TaskType.TIMESERIES)
+        return self in (TaskType.CLASSIFICATION, TaskType.REGRESSION, TaskType.TIMESERIES) or self.vision
+
+    @property
+    def vision(self) -> bool:
+        """True for the image tasks (trained by :mod:`automlops.vision`, not from a table)."""
+        return self in VISION_TASKS
+
+    @classmethod
+    def tabular(cls) -> list[TaskType]:
+        """The tasks trained from a table (what ``automlops train --task`` offers)."""
+        return [t for t in cls if not t.vision]
 
     @classmethod
     def parse(cls, value: str | TaskType) -> TaskType:
@@ -42,6 +55,9 @@ class TaskType(StrEnum):
         except ValueError:
             known = ", ".join(t.value for t in cls)
             raise ConfigError(f"unknown task '{value}'; choose one of: {known}") from None
+
+
+VISION_TASKS = frozenset({TaskType.IMAGE_CLASSIFICATION, TaskType.SEGMENTATION, TaskType.DETECTION})
 
 
 @dataclass(frozen=True)
