@@ -95,6 +95,22 @@ class Settings(BaseSettings):
         default=0.5, gt=0, validation_alias=_env("API_RELOAD_INTERVAL"),
         description="Seconds between two looks at models/ for a new version to hot-reload.",
     )
+    # ---- image requests to a served vision model (automlops.serving.vision); appended for the vision issue
+    api_max_images: int = Field(
+        default=16, gt=0, validation_alias=_env("API_MAX_IMAGES"),
+        description="Most images one /predict request may carry (more: HTTP 413).",
+    )
+    api_max_image_pixels: int = Field(
+        default=40_000_000, gt=0, validation_alias=_env("API_MAX_IMAGE_PIXELS"),
+        description="Largest image accepted by /predict, in pixels (width x height; larger: HTTP 413). Checked "
+                    "from the image's header before it is decoded, so a small file claiming huge dimensions "
+                    "(a decompression bomb) is refused without using the memory.",
+    )
+    api_max_image_body_bytes: int = Field(
+        default=32 * 1024 * 1024, gt=0, validation_alias=_env("API_MAX_IMAGE_BODY_BYTES"),
+        description="Largest /predict body accepted while a vision model is served, in bytes (images are "
+                    "bigger than rows; API_MAX_BODY_BYTES still caps every other request).",
+    )
     prediction_log_path: Path | None = Field(
         default=None, validation_alias=_env("AUTOMLOPS_PREDICTION_LOG"),
         description="SQLite prediction log; empty means <home>/predictions.db.",
