@@ -176,6 +176,28 @@ class Settings(BaseSettings):
         description="Where the generated signing key lives when AUTOMLOPS_SIGNING_KEY is empty "
                     "(default ~/.automlops/signing.key; never inside models/).",
     )
+    # ---- image archives (automlops.vision.archive); appended for the vision issue
+    archive_max_entries: int = Field(
+        default=20_000, gt=0, validation_alias=_env("AUTOMLOPS_ARCHIVE_MAX_ENTRIES"),
+        description="Most entries (files and folders) an uploaded .zip may list.",
+    )
+    archive_max_mb: float = Field(
+        default=2048.0, gt=0, validation_alias=_env("AUTOMLOPS_ARCHIVE_MAX_MB"),
+        description="Most MiB an uploaded .zip may decompress to in total (counted while extracting).",
+    )
+    archive_max_file_mb: float = Field(
+        default=512.0, gt=0, validation_alias=_env("AUTOMLOPS_ARCHIVE_MAX_FILE_MB"),
+        description="Most MiB one file of an uploaded .zip may decompress to.",
+    )
+    archive_max_ratio: float = Field(
+        default=100.0, gt=1, validation_alias=_env("AUTOMLOPS_ARCHIVE_MAX_RATIO"),
+        description="Largest compression ratio (decompressed ÷ compressed bytes) of one file in a .zip: "
+                    "photos barely compress, a zip bomb compresses 1000:1.",
+    )
+    image_max_pixels: int = Field(
+        default=89_478_485, gt=0, validation_alias=_env("AUTOMLOPS_IMAGE_MAX_PIXELS"),
+        description="Most pixels (width × height) of one image (Pillow's decompression-bomb limit).",
+    )
 
     @model_validator(mode="after")
     def _version_needs_a_name(self) -> Settings:
