@@ -14,7 +14,7 @@ this module and calls :func:`main` with pickled arguments: slower to start (the 
 imported again, a few seconds) but nothing half-locked is inherited.
 
 The worker writes its progress straight into the job table (:mod:`automlops.ui.job_store`): its
-stage, each finished trial, the MLflow run id as soon as the run opens, and its final status with
+stage, each finished trial (and each finished epoch of a vision trial), the MLflow run id as soon as the run opens, and its final status with
 the result. The dashboard only reads it; so a worker outlives a dashboard restart and its job
 still ends up with the right status. Stopping: the dashboard sets a ``multiprocessing.Event``
 (or sends SIGTERM); the runner checks it between trials and finishes the running one; the worker
@@ -45,9 +45,9 @@ from automlops.core.results import ProgressEvent
 from automlops.errors import AutoMLOpsError
 from automlops.mlops.tracking import Tracker
 from automlops.ui.job_store import JobStore
-from automlops.ui.job_types import CANCELLED_TEXT, TrainRequest, TrialPoint
+from automlops.ui.job_types import CANCELLED_TEXT, EpochPoint, TrainRequest, TrialPoint
 
-__all__ = ["GENERIC_ERROR", "JobReporter", "RecordingTracker", "TrackingSpec", "WorkerHandle", "main",
+__all__ = ["GENERIC_ERROR", "JobReporter", "RecordingTracker", "TrackingSpec", "WorkerHandle", "epoch_point", "main",
            "process_alive", "process_started", "settings_payload", "tracking_spec"]
 
 log = logging.getLogger(__name__)
@@ -115,6 +115,24 @@ def search_stage(point: TrialPoint, planned: int | None) -> str:
     return f"searching: trial {point.number}{of} ({point.model or 'model'}) {outcome}"
 
 
+def _number(value: Any) -> float | None:
+    try:
+        return None if value is None else float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def epoch_point(event: ProgressEvent) -> EpochPoint:
+    """A vision runner's "epoch" event (``extra``: trial, epoch, train_loss, val_loss, metric, model;
+    the metric's value in ``event.value`` or ``extra["value"]``)."""
+    extra = event.extra or {}
+    return EpochPoint(trial=int(extra.get("trial") or event.trial or 0), epoch=int(extra.get("epoch") or 0),
+                      train_loss=_number(extra.get("train_loss")), val_loss=_number(extra.get("val_loss")),
+                      metric=str(extra["metric"]) if extra.get("metric") is not None else None,
+                      value=_number(extra.get("value", event.value)),
+                      model=str(extra["model"]) if extra.get("model") is not None else None)
+
+
 class JobReporter:
     """The runner's progress callback: every event becomes an update of the job's row."""
 
@@ -133,6 +151,9 @@ class JobReporter:
         if run_id:
             self.run_started(str(run_id))
         values: dict[str, Any] = {} if event.budget is None else {"budget": event.budget}
+        if event.kind == "epoch":
+            self.store.add_epoch(self.job_id, epoch_point(event), stage=event.message, **values)
+            return
         if event.kind != "trial":
             self.store.update(self.job_id, stage=event.message, **values)
             return

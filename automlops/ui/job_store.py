@@ -1,7 +1,8 @@
 """The job table: every dashboard training, its progress and its result, in one SQLite file.
 
 Several processes write here at once: the dashboard (it queues, starts, cancels jobs) and each
-worker process (it reports its stage, every finished trial and, at the end, its result). The
+worker process (it reports its stage, every finished trial — and, for a vision job, every finished
+epoch — and, at the end, its result). The
 file is ``<home>/jobs.db`` in **WAL mode** (write-ahead logging): a writer appends its changes
 to a separate ``jobs.db-wal`` file instead of rewriting the database in place, so readers keep
 reading the last committed state while a worker writes; only two *writers* wait for each other,
@@ -26,7 +27,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from automlops.ui.job_types import TrialPoint
+from automlops.ui.job_types import EpochPoint, TrialPoint
 
 __all__ = ["JobRow", "JobStore"]
 
@@ -62,6 +63,17 @@ CREATE TABLE IF NOT EXISTS trials (
     best REAL
 );
 CREATE INDEX IF NOT EXISTS trials_by_job ON trials (job_id);
+CREATE TABLE IF NOT EXISTS epochs (
+    job_id TEXT NOT NULL,
+    trial INTEGER NOT NULL,
+    epoch INTEGER NOT NULL,
+    train_loss REAL,
+    val_loss REAL,
+    metric TEXT,
+    value REAL,
+    model TEXT
+);
+CREATE INDEX IF NOT EXISTS epochs_by_job ON epochs (job_id);
 CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status);
 """
 ACTIVE = ("queued", "running")
@@ -148,12 +160,22 @@ class JobStore:
 
     def add_trial(self, job_id: str, point: TrialPoint, **values: Any) -> None:
         """Append a finished trial and update the job's progress columns, in one transaction."""
+        self._append("INSERT INTO trials (job_id, number, model, state, value, best) VALUES (?, ?, ?, ?, ?, ?)",
+                     (job_id, point.number, point.model, point.state, point.value, point.best), job_id, values)
+
+    def add_epoch(self, job_id: str, point: EpochPoint, **values: Any) -> None:
+        """Append a finished epoch (vision jobs) and update the job's progress columns, in one transaction."""
+        self._append("INSERT INTO epochs (job_id, trial, epoch, train_loss, val_loss, metric, value, model) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (job_id, point.trial, point.epoch, point.train_loss,
+                                                        point.val_loss, point.metric, point.value, point.model),
+                     job_id, values)
+
+    def _append(self, insert: str, row: tuple[Any, ...], job_id: str, values: dict[str, Any]) -> None:
         unknown = set(values) - _COLUMNS
         if unknown:
             raise ValueError(f"unknown job columns: {sorted(unknown)}")
         with self._db() as con:
-            con.execute("INSERT INTO trials (job_id, number, model, state, value, best) VALUES (?, ?, ?, ?, ?, ?)",
-                        (job_id, point.number, point.model, point.state, point.value, point.best))
+            con.execute(insert, row)
             if values:
                 sets = ", ".join(f"{name} = ?" for name in values)
                 con.execute(f"UPDATE jobs SET {sets} WHERE id = ?", (*values.values(), job_id))
@@ -169,6 +191,13 @@ class JobStore:
             rows = con.execute("SELECT number, model, state, value, best FROM trials WHERE job_id = ? "
                                "ORDER BY rowid", (job_id,)).fetchall()
         return tuple(TrialPoint(**dict(r)) for r in rows)
+
+    def epochs(self, job_id: str) -> tuple[EpochPoint, ...]:
+        """The finished epochs of a vision job, in the order they ended."""
+        with self._db() as con:
+            rows = con.execute("SELECT trial, epoch, train_loss, val_loss, metric, value, model FROM epochs "
+                               "WHERE job_id = ? ORDER BY rowid", (job_id,)).fetchall()
+        return tuple(EpochPoint(**dict(r)) for r in rows)
 
     def active(self) -> list[JobRow]:
         """Queued and running jobs, oldest first."""

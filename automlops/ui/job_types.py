@@ -19,8 +19,12 @@ from automlops.core.jsonable import jsonable
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["CANCELLED_TEXT", "JobResult", "JobSnapshot", "TERMINAL", "TrainRequest", "TrialPoint"]
+__all__ = ["CANCELLED_TEXT", "EpochPoint", "JobResult", "JobSnapshot", "TERMINAL", "TrainRequest", "TrialPoint",
+           "VISION_TASKS"]
 
+VISION_TASKS = ("image_classification", "segmentation", "detection")  # trained by automlops.vision's runner
+_VISION_HEADLINES = {"image_classification": "classifying images", "segmentation": "segmenting images",
+                     "detection": "detecting objects"}
 TERMINAL = ("finished", "stopped", "cancelled", "failed")  # "stopped": older jobs that saved after a cancel
 CANCELLED_TEXT = "cancelled: nothing was saved"
 _ENSEMBLE = "__ensemble__"
@@ -28,7 +32,12 @@ _ENSEMBLE = "__ensemble__"
 
 @dataclass(frozen=True)
 class TrainRequest:
-    """Everything the Train page chose (plain data; the runner gets it as keyword arguments)."""
+    """Everything the Train (or Vision) page chose (plain data; the runner gets it as keyword arguments).
+
+    A vision request (``task`` one of :data:`VISION_TASKS`) names an image dataset of the image
+    lake in ``dataset``/``version``, its architectures in ``models``, and uses the vision fields
+    at the end (``epochs``, ``device``, ``weights``, ``image_size``, ``batch_size``).
+    """
 
     dataset: str
     version: int
@@ -53,10 +62,21 @@ class TrainRequest:
     contamination: float | str = "auto"
     label: str | None = None
     select_by_label: bool = False
+    # vision (see automlops.vision.runner.VisionRunner)
+    epochs: int | None = None
+    device: str = "auto"  # auto | cpu | cuda
+    weights: str | None = None  # a local weights file (the machine may have no internet)
+    image_size: int | None = None
+    batch_size: int | None = None
 
     @property
     def name(self) -> str:
         return self.model_name or self.dataset
+
+    @property
+    def is_vision(self) -> bool:
+        """Trained by the vision runner on an image dataset (not on a CSV of the data lake)."""
+        return self.task in VISION_TASKS
 
     @property
     def uses_engine(self) -> bool:
@@ -68,6 +88,8 @@ class TrainRequest:
     @property
     def headline(self) -> str:
         """What the training is about, in words: "predicting 'y'", "forecasting 'y'", "finding clusters"."""
+        if self.task in _VISION_HEADLINES:
+            return _VISION_HEADLINES[self.task]
         if self.task == "clustering":
             return "finding clusters"
         if self.task == "anomaly":
@@ -105,6 +127,19 @@ class TrialPoint:
     state: str
     value: float | None
     best: float | None
+
+
+@dataclass(frozen=True)
+class EpochPoint:
+    """One finished epoch of a vision trial, as the live loss and metric curves show it."""
+
+    trial: int
+    epoch: int
+    train_loss: float | None
+    val_loss: float | None
+    metric: str | None
+    value: float | None
+    model: str | None = None  # the trial's architecture
 
 
 def _frame_to_json(frame: pd.DataFrame) -> dict[str, Any]:
@@ -175,6 +210,7 @@ class JobSnapshot:
     queue_position: int | None = None  # 1 = next to start, while queued
     pid: int | None = None  # the worker process, once started
     created: float = 0.0  # seconds since the epoch
+    epochs: tuple[EpochPoint, ...] = ()  # vision jobs: every finished epoch of every trial
 
     @property
     def running(self) -> bool:
@@ -195,6 +231,8 @@ class JobSnapshot:
             where = f"position {self.queue_position}" if self.queue_position else "waiting"
             return f"queued ({where}): it starts when a running training finishes"
         trials = f"{self.trials_done}/{self.n_trials} trials" if self.n_trials else f"{self.trials_done} trials"
+        if self.epochs:
+            trials += f" · {len(self.epochs)} epochs"
         seconds = f"{self.elapsed:.1f} s" + (f" of {self.budget:.0f} s" if self.budget else "")
         best = f" · best {self.best_score:.4f} ({self.best_model})" if self.best_score is not None else ""
         return f"{trials} · {seconds}{best}"

@@ -13,7 +13,7 @@ running trial and the runner still returns a result; the worker then raises :cla
 (:mod:`automlops.ui.job_process` tags the MLflow run cancelled and ends it KILLED.)
 Everything about processes, queues, cancelling and SQLite lives elsewhere
 (:mod:`automlops.ui.job_process`, :mod:`automlops.ui.jobs`), so adapting the dashboard to a new
-engine API means changing this one small module.
+engine API means changing this one small module (vision jobs: :mod:`automlops.ui.vision_worker`).
 """
 
 from __future__ import annotations
@@ -77,6 +77,11 @@ def run_training(request: TrainRequest, *, settings: Settings, tracker: Tracker 
                  emit: Emit, stop_event: threading.Event, started_at: float | None = None) -> JobResult:
     """Train, save and diagnose one request; progress goes to ``emit`` (see the module docstring)."""
     started_at = started_at or time.monotonic()
+    if request.is_vision:  # images: the vision runner (automlops.ui.vision_worker)
+        from automlops.ui.vision_worker import run_vision_training
+
+        return run_vision_training(request, settings=settings, tracker=tracker, tracking_uri=tracking_uri, emit=emit,
+                                   stop_event=stop_event, started_at=started_at)
     _stage(emit, "loading the machine-learning libraries")
     from automlops.mlops._probe import bound_http_requests
 

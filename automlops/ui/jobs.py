@@ -44,7 +44,15 @@ from automlops.mlops.store import NAME_PATTERN
 from automlops.ui import job_process, job_recovery
 from automlops.ui.job_process import WorkerHandle, process_started
 from automlops.ui.job_store import JobRow, JobStore
-from automlops.ui.job_types import CANCELLED_TEXT, TERMINAL, JobResult, JobSnapshot, TrainRequest, TrialPoint
+from automlops.ui.job_types import (
+    CANCELLED_TEXT,
+    TERMINAL,
+    EpochPoint,
+    JobResult,
+    JobSnapshot,
+    TrainRequest,
+    TrialPoint,
+)
 
 if TYPE_CHECKING:
     from automlops.mlops.tracking import Tracker
@@ -130,7 +138,7 @@ class TrainingJob:
 
 
 def _snapshot(row: JobRow, request: TrainRequest, history: tuple[TrialPoint, ...],
-              position: int | None) -> JobSnapshot:
+              position: int | None, epochs: tuple[EpochPoint, ...] = ()) -> JobSnapshot:
     elapsed = max(0.0, (row.ended or time.time()) - row.started) if row.started else 0.0
     return JobSnapshot(
         id=row.id, request=request, status=row.status, stage=row.stage, trials_done=len(history),
@@ -138,7 +146,8 @@ def _snapshot(row: JobRow, request: TrainRequest, history: tuple[TrialPoint, ...
         budget=row.budget if row.budget is not None else request.time_budget, best_score=row.best_score,
         best_model=row.best_model, history=history, error=row.error,
         result=JobResult.from_json(row.result) if row.result else None,
-        cancel_requested=bool(row.cancel_requested), queue_position=position, pid=row.pid, created=row.created)
+        cancel_requested=bool(row.cancel_requested), queue_position=position, pid=row.pid, created=row.created,
+        epochs=epochs)
 
 
 class JobRegistry:
@@ -223,7 +232,8 @@ class JobRegistry:
         with self._lock:
             queued = sorted((j for j in self._jobs.values() if j.phase == "queued"), key=lambda j: j.created)
         position = next((i for i, j in enumerate(queued, 1) if j is job), None) if row.status == "queued" else None
-        snap = _snapshot(row, job.request, self.store.trials(job.id), position)
+        epochs = self.store.epochs(job.id) if job.request.is_vision else ()
+        snap = _snapshot(row, job.request, self.store.trials(job.id), position, epochs)
         if row.status in TERMINAL and job.phase == "foreign":  # another dashboard's job has ended
             job.phase = "done"
             job.done.set()

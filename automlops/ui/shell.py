@@ -1,4 +1,4 @@
-"""What every page shares: the sidebar (tracking target, workspace, running job) and warm-up.
+"""What every page shares: the sidebar (tracking target, workspace, running jobs) and warm-up.
 
 The sidebar never waits for the network: the tracking status comes from a cache refreshed in a
 background thread. The warm-up (:mod:`automlops.ui.imports`) loads the heavy libraries once per
@@ -41,10 +41,10 @@ def sidebar(slot: DeltaGenerator | None = None) -> DeltaGenerator:
         ws = state.workspace()
         st.caption(f":material/database: Workspace: **{ws.label}**" if ws else
                    ":material/database: Workspace: none chosen yet")
-        job = jobs.get(state.active_job_id())
-        if job is not None:
-            snap = job.snapshot()
-            if snap.running:
+        for job_id in dict.fromkeys((state.active_job_id(), state.vision_job_id())):  # Train's, Vision's
+            job = jobs.get(job_id)
+            snap = job.snapshot() if job is not None else None
+            if snap is not None and snap.running:
                 where = "waiting in the queue" if snap.status == "queued" else "in the background"
                 st.caption(f":material/model_training: Training '{snap.request.name}' {where}")
     return slot

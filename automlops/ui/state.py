@@ -7,7 +7,8 @@ values typed. Widget values that belong to one page stay with their widgets (``k
 
 **Surviving a reload.** Reloading the browser tab starts a *new* session: the session state is
 empty. What the user would hate to lose – the workspace and the training job the tab follows – is
-therefore also written into the page's URL (``st.query_params``: ``?dataset=iris&version=2&job=…``),
+therefore also written into the page's URL (``st.query_params``: ``?dataset=iris&version=2&job=…``;
+the Vision page's job as ``vision_job=…``),
 and read back from it when the session does not know it yet. Values from a URL are user input:
 they are checked (name pattern, integer version, job-id shape) before they are believed.
 """
@@ -22,15 +23,17 @@ import streamlit as st
 
 from automlops.config import Settings
 
-__all__ = ["Flash", "Workspace", "active_job_id", "pop_flash", "set_active_job_id", "set_workspace",
-           "prefilled_from", "set_prefilled_from", "settings", "show_flash", "sync_url", "workspace"]
+__all__ = ["Flash", "Workspace", "active_job_id", "pop_flash", "set_active_job_id", "set_vision_job_id",
+           "set_workspace", "prefilled_from", "set_prefilled_from", "settings", "show_flash", "sync_url",
+           "vision_job_id", "workspace"]
 
 _WORKSPACE = "automlops.workspace"
 _JOB = "automlops.job_id"
 _FLASH = "automlops.flash"
 _PREFILLED = "automlops.prefilled_from"
+_VISION_JOB = "automlops.vision_job_id"
 FlashKind = Literal["success", "info", "warning", "error"]
-URL_DATASET, URL_VERSION, URL_JOB = "dataset", "version", "job"
+URL_DATASET, URL_VERSION, URL_JOB, URL_VISION_JOB = "dataset", "version", "job", "vision_job"
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # the lake's dataset-name rule
 _JOB_ID = re.compile(r"^[0-9a-f]{6,32}$")
 
@@ -94,6 +97,22 @@ def set_active_job_id(job_id: str | None) -> None:
     _write_url(URL_JOB, job_id)
 
 
+def vision_job_id() -> str | None:
+    """The vision training this tab follows on the Vision page (its own, beside the Train page's job)."""
+    if _VISION_JOB in st.session_state:
+        value = st.session_state[_VISION_JOB]
+        return value if isinstance(value, str) else None
+    job = st.query_params.get(URL_VISION_JOB)
+    job = job if job and _JOB_ID.fullmatch(job) else None
+    st.session_state[_VISION_JOB] = job
+    return job
+
+
+def set_vision_job_id(job_id: str | None) -> None:
+    st.session_state[_VISION_JOB] = job_id
+    _write_url(URL_VISION_JOB, job_id)
+
+
 def prefilled_from() -> str | None:
     """The job whose request last filled the Train form ("Train again" fills it once per job)."""
     value = st.session_state.get(_PREFILLED)
@@ -111,6 +130,7 @@ def sync_url() -> None:
         _write_url(URL_DATASET, ws.dataset)
         _write_url(URL_VERSION, str(ws.version))
     _write_url(URL_JOB, job)
+    _write_url(URL_VISION_JOB, vision_job_id())
 
 
 def _url_workspace() -> Workspace | None:

@@ -157,7 +157,8 @@ def _label(snap: jobs.JobSnapshot) -> str:
 
 def job_picker(current: str | None) -> None:
     """The studio's other jobs (running, queued, recent; also from before a restart): open one to follow it."""
-    snaps = [j.snapshot() for j in jobs.recent_jobs(limit=10) if j.id != current]
+    snaps = [j.snapshot() for j in jobs.recent_jobs(limit=10)
+             if j.id != current and not j.request.is_vision]  # vision jobs: on the Vision page
     if not snaps:
         return
     active = sum(s.running for s in snaps)
