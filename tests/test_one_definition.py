@@ -24,8 +24,9 @@ def test_the_url_credential_pattern_is_written_once() -> None:
 
 
 def test_both_writers_of_json_results_use_the_core_helper() -> None:
+    from automlops.mlops import persist
     from automlops.search import tracking_sink
-    from automlops.tabular import diagnostics, persist
+    from automlops.tabular import diagnostics
 
     assert persist.jsonable is jsonable and diagnostics.jsonable is jsonable and tracking_sink.jsonable is jsonable
     defined = {str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py")

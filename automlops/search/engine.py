@@ -27,7 +27,7 @@ needs the features) lives beside the clustering models rather than in a global t
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -150,6 +150,10 @@ class DecisionLog:
     def __call__(self, topic: str, message: str) -> None:
         self.items.append(Decision(topic, message))
         self._emit(ProgressEvent("stage", f"{topic}: {message}", elapsed=self._clock(), budget=self._budget()))
+
+    def emit(self, event: ProgressEvent) -> None:
+        """Send an engine's own progress event (an epoch finished...) to the fit's callbacks."""
+        self._emit(replace(event, elapsed=self._clock(), budget=self._budget()))
 
 
 class Engine(Protocol):

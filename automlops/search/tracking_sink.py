@@ -163,6 +163,9 @@ class TrackingSink:
             if trial.value is not None:
                 self.tracker.log_metrics(run_id, {f"val_{self.problem.metric}": trial.value,
                                                   "val_std": trial.user_attrs.get("std") or 0.0})
+            for row in trial.user_attrs.get("epochs") or []:  # engines that train in epochs: one step each
+                self.tracker.log_metrics(run_id, {k: v for k, v in row.items() if k != "epoch" and
+                                                  isinstance(v, int | float) and v == v}, step=int(row["epoch"]))
             status = "FINISHED" if trial.state is optuna.trial.TrialState.COMPLETE else "KILLED"
             self.tracker.end_run(run_id, status)
 

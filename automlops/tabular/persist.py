@@ -1,82 +1,10 @@
-"""Saving a fit's model with everything needed to trust and reuse it.
+"""Saving a tabular fit: the engine-independent code lives in :mod:`automlops.mlops.persist`.
 
-``meta.json`` beside the model answers the questions a serving API or a reviewer asks: what
-does it predict (task, target, classes), what does it expect (the feature schema with dtypes
-and categories), how good is it (validation ± spread, untouched test), and where did it come
-from (dataset version + SHA-256 → MLflow run → model version): its *lineage*. Everything is
-read from the :class:`~automlops.core.fit.FitResult`, so any engine's result saves the same way.
+Kept so that ``from automlops.tabular.persist import save_model`` (older code, notebooks) works.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
-
-from automlops import __version__
-from automlops.core.fit import FitResult
-from automlops.core.jsonable import jsonable
-from automlops.mlops.store import ModelStore, StoredModel
-
-if TYPE_CHECKING:
-    from automlops.mlops.tracking import Tracker
+from automlops.mlops.persist import model_metadata, save_model
 
 __all__ = ["model_metadata", "save_model"]
-
-log = logging.getLogger("automlops.registry")
-
-
-def model_metadata(result: FitResult, *, dataset: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The ``meta.json`` content for a :class:`FitResult`."""
-    problem = result.problem
-    return jsonable({
-        **dict(result.artifact.meta),
-        "kind": result.artifact.kind,
-        "engine": result.engine,
-        "task": problem.task.value,
-        "target": problem.target,
-        "metric": problem.metric,
-        "direction": problem.direction,
-        "classes": list(problem.classes),
-        "time_column": problem.time_column,
-        "best_model": result.best_model,
-        "best_params": dict(result.best_params),
-        "val_score": result.val_score,
-        "val_std": result.val_std,
-        "validation": result.validation.kind,
-        "test_score": result.test_score,
-        "test_metrics": dict(result.test_metrics),
-        "n_test_rows": result.n_test_rows,
-        "feature_schema": dict(result.feature_schema),
-        "input_columns": list(result.input_columns),
-        "dataset": dict(dataset) if dataset else None,
-        "run_id": result.run_id,
-        "preset": result.config.get("preset"),
-        "search": result.config.get("search"),
-        "n_trials": result.n_trials,
-        "leaderboard": result.leaderboard.head(10).to_dict(orient="records"),
-        "decisions": [str(d) for d in result.decisions],
-        "automlops_version": __version__,
-    })
-
-
-def save_model(result: FitResult, store: ModelStore, name: str, *, dataset: Mapping[str, Any] | None = None,
-               tracker: Tracker | None = None, notes: list[str] | None = None, register: bool = True) -> StoredModel:
-    """Write the result's artifact as the next version of ``name`` (write-once, SHA-checked).
-
-    The saved version is then registered in the MLflow Model Registry (through ``tracker``, the
-    training's, when given), best effort: if that fails the version stays saved and a one-line note
-    goes to ``notes`` (or to the ``automlops.registry`` log when no list is given). ``register=False``
-    skips that (the caller knows the server is down: ``automlops models promote`` registers it later).
-    """
-    from automlops.mlops.registry import register_saved
-
-    stored = store.save(name, result.artifact, model_metadata(result, dataset=dataset))
-    if not register:
-        return stored
-    note = register_saved(stored, settings=getattr(store, "_settings", None), tracker=tracker)
-    if note and notes is not None:
-        notes.append(note)
-    elif note:
-        log.warning(note)
-    return stored

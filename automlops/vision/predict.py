@@ -1,0 +1,147 @@
+"""Predictions of a saved vision model on new images: labels, masks or boxes.
+
+A served image goes through exactly the preprocessing the model was validated with, read from
+``meta.json`` (``input_size``, ``normalization``), never re-guessed. Segmentation masks are
+scaled back to the image's own size (the network saw a resized copy), and detection boxes are
+in the image's own pixels (Faster R-CNN resizes internally and maps its boxes back).
+
+Images from outside are untrusted bytes: :func:`open_image` checks the magic bytes, Pillow's
+decompression-bomb limit and that the image really decodes, before anything else touches them.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from automlops.errors import DataError
+
+__all__ = ["IMAGE_SUFFIXES", "MAGIC", "open_image", "predict_images", "predict_paths", "sniff_image"]
+
+MAGIC = {b"\x89PNG\r\n\x1a\n": "PNG", b"\xff\xd8\xff": "JPEG", b"BM": "BMP", b"GIF87a": "GIF", b"GIF89a": "GIF",
+         b"II*\x00": "TIFF", b"MM\x00*": "TIFF"}
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+DEFAULT_MAX_PIXELS = 40_000_000
+
+
+def sniff_image(data: bytes) -> str | None:
+    """The image format the first bytes announce (``None``: not an image we read)."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WEBP"
+    return next((fmt for magic, fmt in MAGIC.items() if data.startswith(magic)), None)
+
+
+def open_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, name: str = "the image") -> Any:
+    """Decode untrusted bytes to an RGB Pillow image, or a DataError naming what is wrong."""
+    import warnings
+
+    from PIL import Image
+
+    if sniff_image(data) is None:
+        raise DataError(f"{name} is not an image (its first bytes are not PNG, JPEG, BMP, GIF, TIFF or WEBP)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as img:
+                if img.width * img.height > max_pixels:
+                    raise DataError(f"{name} has {img.width}×{img.height} pixels, more than the limit of "
+                                    f"{max_pixels:,}")
+                img.load()
+                return img.convert("RGB")
+    except DataError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise DataError(f"{name} is too large to decode safely (a decompression bomb?)") from None
+    except Exception as exc:
+        raise DataError(f"{name} could not be decoded ({type(exc).__name__}: {exc})") from None
+
+
+def _classes(meta: Mapping[str, Any]) -> list[str]:
+    return [str(c) for c in meta.get("classes") or []]
+
+
+def _batch(images: Sequence[Any], meta: Mapping[str, Any]) -> Any:
+    import torch
+    from torchvision.transforms import v2
+
+    h, w = (int(v) for v in meta.get("input_size") or (224, 224))
+    norm = meta.get("normalization") or {}
+    steps: list[Any] = [v2.ToImage(), v2.Resize((h, w), antialias=True), v2.ToDtype(torch.float32, scale=True)]
+    if norm:
+        steps.append(v2.Normalize(list(norm["mean"]), list(norm["std"])))
+    transform = v2.Compose(steps)
+    return torch.stack([transform(img) for img in images])
+
+
+def predict_images(model: Any, meta: Mapping[str, Any], images: Sequence[Any], *,
+                   threshold: float | None = None) -> list[dict[str, Any]]:
+    """One answer per image (see the keys per task in the module of each answer below)."""
+    import torch
+
+    task, classes = str(meta.get("task")), _classes(meta)
+    model.eval()
+    with torch.inference_mode():
+        if task == "image_classification":
+            proba = torch.softmax(model(_batch(images, meta)), dim=1).numpy()
+            return [{"prediction": classes[int(p.argmax())],
+                     "probabilities": {c: float(v) for c, v in zip(classes, p, strict=True)}} for p in proba]
+        if task == "segmentation":
+            logits = model(_batch(images, meta))["out"]
+            answers = []
+            for img, one in zip(images, logits, strict=True):
+                full = torch.nn.functional.interpolate(one[None], size=(img.height, img.width), mode="bilinear",
+                                                       align_corners=False)[0]
+                mask = full.argmax(dim=0).numpy().astype(np.uint8)
+                counts = np.bincount(mask.ravel(), minlength=len(classes))
+                answers.append({"mask": mask, "pixel_counts": {c: int(n) for c, n in zip(classes, counts,
+                                                                                         strict=False)}})
+            return answers
+        if task == "detection":
+            from torchvision.transforms.functional import pil_to_tensor
+
+            cut = float(meta.get("score_threshold", 0.5) if threshold is None else threshold)
+            outputs = model([pil_to_tensor(img).float() / 255.0 for img in images])
+            return [{"boxes": [{"box": [round(float(v), 2) for v in box], "label": classes[int(label) - 1],
+                                "score": float(score)}
+                               for box, label, score in zip(o["boxes"], o["labels"], o["scores"], strict=True)
+                               if float(score) >= cut and 1 <= int(label) <= len(classes)]} for o in outputs]
+    raise DataError(f"this model's task {task!r} is not an image task")
+
+
+def predict_paths(model: Any, meta: Mapping[str, Any], paths: Sequence[Path], out_dir: Path | None = None, *,
+                  threshold: float | None = None, batch_size: int = 16) -> pd.DataFrame:
+    """Predict image files; one row per file. Masks (PNG) and boxes (JSON) go to ``out_dir``."""
+    from PIL import Image
+
+    task, classes, rows = str(meta.get("task")), _classes(meta), []
+    if task != "image_classification":
+        if out_dir is None:
+            raise DataError("segmentation and detection write masks or boxes: give an output folder")
+        out_dir.mkdir(parents=True, exist_ok=True)
+    for start in range(0, len(paths), batch_size):
+        chunk = list(paths[start:start + batch_size])
+        images = [open_image(Path(p).read_bytes(), name=Path(p).name) for p in chunk]
+        for path, answer in zip(chunk, predict_images(model, meta, images, threshold=threshold), strict=True):
+            row: dict[str, Any] = {"file": str(path)}
+            if task == "image_classification":
+                row["prediction"] = answer["prediction"]
+                row.update({f"proba_{c}": answer["probabilities"][c] for c in classes})
+            elif task == "segmentation":
+                assert out_dir is not None
+                target = out_dir / f"{Path(path).stem}_mask.png"
+                Image.fromarray(answer["mask"], "L").save(target)
+                row["mask_file"] = str(target)
+                row.update({f"{c}_pixels": n for c, n in answer["pixel_counts"].items()})
+            else:
+                assert out_dir is not None
+                target = out_dir / f"{Path(path).stem}_boxes.json"
+                target.write_text(json.dumps(answer["boxes"], indent=1), encoding="utf-8")
+                row.update({"n_boxes": len(answer["boxes"]), "boxes_file": str(target)})
+            rows.append(row)
+    return pd.DataFrame(rows)
