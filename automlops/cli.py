@@ -142,6 +142,9 @@ def _add_lake(sub: Any) -> None:
     show.add_argument("name")
     show.add_argument("--version")
     show.add_argument("--target")
+    from automlops import cli_images
+
+    cli_images.add_commands(lake_sub)  # add-images (its own handler)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -281,13 +284,17 @@ def cmd_lake(args: argparse.Namespace) -> int:
         state = "already stored as" if v.reused else "added as"
         print(f"{args.name}: {state} {v.id} ({v.rows} rows × {len(v.columns)} columns, sha256 {v.sha256[:12]})")
     elif args.lake_command == "list":
-        infos = lake.list_datasets()
-        if not infos:
+        from automlops.cli_images import image_lines
+
+        infos, images = lake.list_datasets(), image_lines()
+        if not infos and not images:
             print("no datasets yet: run 'automlops demo' or 'automlops lake add NAME FILE.csv'")
         for info in infos:
             for v in info.versions:
                 print(f"{info.name:<20} {v.id} {v.stage:<9} {v.rows:>7} rows {len(v.columns):>4} cols "
                       f"{v.sha256[:12]} {v.created}  {v.note}")
+        for line in images:
+            print(line)
     else:
         profile = lake.profile(args.name, args.version, target=args.target)
         print(f"{args.name}: {profile.rows} rows × {profile.columns} columns")
