@@ -4,6 +4,8 @@
     automlops train data.csv --target y [--json]     search, track in MLflow, save a model
     automlops train data.csv --task timeseries --time-column ds --target y [--horizon H]
     automlops train data.csv --task clustering | --task anomaly
+    automlops lake add-images NAME images.zip        an image dataset (ImageFolder, masks, COCO or VOC)
+    automlops train-vision NAME --task classification --model resnet18   torchvision transfer learning
     automlops predict --model NAME[@vN] data.csv     predictions (and --proba) as CSV
     automlops forecast --model NAME --horizon H      the next H steps of a forecasting model
     automlops lake add|list|show                     the versioned data lake
@@ -152,11 +154,13 @@ def build_parser() -> argparse.ArgumentParser:
         cli_models,
         cli_monitor,
         cli_sources,
+        cli_vision,
     )
 
     parser = _Parser(prog="automlops", description="AutoMLOps Studio command line")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _add_train(sub)
+    cli_vision.add_commands(sub)  # train-vision (its own handler)
     predict = sub.add_parser("predict", help="predict with a saved model")
     predict.add_argument("csv")
     predict.add_argument("--model", required=True, help="NAME or NAME@vN")

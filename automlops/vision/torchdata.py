@@ -101,7 +101,7 @@ class ItemsDataset(Dataset[tuple[Any, Any]]):
 def _as_array(mask_image: Any) -> Any:
     import numpy as np
 
-    return np.asarray(mask_image if mask_image.mode in ("L", "P") else mask_image.convert("L"))
+    return np.array(mask_image if mask_image.mode in ("L", "P") else mask_image.convert("L"))  # a writable copy
 
 
 def _detection_collate(batch: list[tuple[Any, Any]]) -> tuple[list[Any], list[Any]]:
