@@ -131,6 +131,63 @@ def check_engine(studio: Studio, outcome: dict[str, Any]) -> None:
         assert len(answer) == 10 and answer.notna().all().all()
 
 
+# The image tasks, as a user runs them: a zip into the image lake, train-vision, save, predict files.
+# (task, architecture, writer of a dataset with known answers, image size) – tiny, one epoch, random weights.
+VISION_CASES: dict[str, tuple[str, str, str, int | None]] = {
+    "classify digits": ("image_classification", "resnet18", "digits", None),
+    "segment shapes": ("segmentation", "deeplabv3_mobilenet_v3_large", "segmentation", None),
+    "detect shapes": ("detection", "fasterrcnn_mobilenet_v3_large_320_fpn", "detection", 64),
+}
+
+
+def _image_archive(root: Path, kind: str) -> Path:
+    from automlops.vision import samples
+
+    folder = root / f"images-{kind}"
+    if kind == "digits":
+        samples.write_digits_imagefolder(folder, per_class=6, size=32, classes=3)
+    elif kind == "segmentation":
+        samples.write_shapes_segmentation(folder, n=12, size=32)
+    else:
+        samples.write_shapes_detection(folder, n=12, size=64, fmt="voc")
+    return samples.zip_folder(folder, root / f"{kind}.zip")
+
+
+def simulate_vision(studio: Studio, case: str) -> dict[str, Any]:
+    """Upload, train (tracked), save and predict one image task, as the CLI and the Vision page do."""
+    from automlops.mlops.image_lake import ImageLake
+    from automlops.vision.predict import predict_paths
+    from automlops.vision.runner import VisionRunner, save_vision_model
+
+    task, model, kind, size = VISION_CASES[case]
+    lake = ImageLake(root=studio.root / "image_lake")
+    entry = lake.add_archive(kind, _image_archive(studio.root, kind))
+    data = lake.load(entry.name, entry.version)
+    start = time.perf_counter()
+    runner = VisionRunner(task, models=[model], epochs=1, n_trials=1, image_size=size, batch_size=4,
+                          download_weights=False, tracker=studio.tracker, dataset=entry.lineage(),
+                          run_name=case.replace(" ", "-")).fit(data)
+    stored = save_vision_model(runner.result_, studio.store, f"sim_{kind}", dataset=entry.lineage(), register=False)
+    loaded = studio.store.load(stored.name, stored.version)
+    paths = [data.root / item.path for item in data.items[:3]]
+    table = predict_paths(loaded.model, loaded.meta, paths, studio.root / f"predictions-{kind}")
+    return {"task": task, "result": runner.result_, "table": table, "meta": loaded.meta,
+            "seconds": time.perf_counter() - start}
+
+
+def check_vision(studio: Studio, outcome: dict[str, Any]) -> None:
+    """Tracked with its predictions grid, saved with its preprocessing, and it answers for image files."""
+    result, table = outcome["result"], outcome["table"]
+    assert math.isfinite(result.test_score) and result.problem.task.value == outcome["task"]
+    run = studio.tracker.get_run(result.run_id)
+    assert run.status == "FINISHED" and run.params["engine"] == "vision"
+    assert {"predictions.html", "history.csv", "leaderboard.csv"} <= set(run.artifacts)
+    assert outcome["meta"]["run_id"] == result.run_id and outcome["meta"]["input_size"]
+    assert len(table) == 3 and table["file"].notna().all()
+    column = {"image_classification": "prediction", "segmentation": "mask_file", "detection": "boxes_file"}
+    assert table[column[outcome["task"]]].notna().all()
+
+
 def simulate(studio: Studio, dataset: str, search: str, validation: str) -> dict[str, Any]:
     """Train, track and save one combination; return what a user would look at."""
     demo = DEMO_DATASETS[dataset]
@@ -204,6 +261,11 @@ def test_engine_task_simulation(studio: Studio, case: str) -> None:
     check_engine(studio, simulate_engine(studio, case))
 
 
+@pytest.mark.parametrize("case", list(VISION_CASES))
+def test_vision_task_simulation(studio: Studio, case: str) -> None:
+    check_vision(studio, simulate_vision(studio, case))
+
+
 @pytest.mark.parametrize(("dataset", "search", "validation"), FAST)
 def test_simulation(studio: Studio, dataset: str, search: str, validation: str) -> None:
     check(studio, simulate(studio, dataset, search, validation))
@@ -228,6 +290,15 @@ def main() -> int:
             try:
                 outcome = simulate_engine(studio, case)
                 check_engine(studio, outcome)
+                print(f"{case}: {outcome['result'].best_model} {outcome['result'].problem.metric} "
+                      f"test {outcome['result'].test_score:.4f} ({outcome['seconds']:.1f}s) ok", flush=True)
+            except Exception as exc:
+                failures += 1
+                print(f"{case}: FAILED: {type(exc).__name__}: {exc}"[:160], flush=True)
+        for case in VISION_CASES:
+            try:
+                outcome = simulate_vision(studio, case)
+                check_vision(studio, outcome)
                 print(f"{case}: {outcome['result'].best_model} {outcome['result'].problem.metric} "
                       f"test {outcome['result'].test_score:.4f} ({outcome['seconds']:.1f}s) ok", flush=True)
             except Exception as exc:

@@ -132,6 +132,7 @@ class VisionEngine:
         self.n_classes = len(data.classes)
         self.train_idx, self.val_idx, self.test_idx = self._split(log)
         self.image_size = self._image_size(log)
+        self.task.metrics(self.n_classes)  # imports torchmetrics now (~3 s cold), not under a trial's deadline
         log("device", f"training on {self.device.type}" + (" with mixed precision (float16 matrix products)"
                                                           if self.device.type == "cuda" else
                                                           " in float32 (no CUDA GPU found)"))
