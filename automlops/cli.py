@@ -321,6 +321,11 @@ def cmd_models(args: argparse.Namespace) -> int:
 
         for task, entry in TASK_ENGINES.items():  # the engines of the other tasks keep their own registries
             print(f"\n--task {task}: " + ", ".join(entry.engine_class().models.names()))
+        from automlops.vision.zoo import VISION_MODELS
+
+        print("\ntrain-vision --model (torchvision):")
+        for name, arch in VISION_MODELS.items():
+            print(f"{name:<38} {arch.task:<21} {arch.params_m:>5.1f} M  {arch.description}")
         return 0
     from automlops.mlops.store import ModelStore
 
