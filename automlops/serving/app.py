@@ -27,6 +27,7 @@ from automlops.serving.metrics import Metrics
 from automlops.serving.middleware import ServingMiddleware
 from automlops.serving.openapi import install_openapi
 from automlops.serving.routes import PUBLIC_PATHS, protected, public
+from automlops.serving.vision import image_body_limit
 
 __all__ = ["create_app"]
 
@@ -113,5 +114,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_openapi(app, ctx)
     known = frozenset(r.path for r in iter_route_contexts(app.routes) if r.path) | PUBLIC_PATHS
     app.add_middleware(ServingMiddleware, metrics=ctx.metrics, max_body_bytes=settings.api_max_body_bytes,
-                       known_paths=known)
+                       known_paths=known, limit_for=image_body_limit(ctx))  # images are bigger than rows
     return app

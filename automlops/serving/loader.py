@@ -41,7 +41,6 @@ from automlops.mlops.store import ModelStore, StoredModel
 from automlops.serving.metrics import Metrics
 from automlops.serving.served import ServedModel
 from automlops.serving.stage import StageWatch
-from automlops.serving.validation import FeatureSchema
 
 __all__ = ["ModelManager", "Reloader", "ServedModel", "load_served"]
 
@@ -51,13 +50,13 @@ MAX_TRIES_PER_REFRESH = 5
 
 def _check_meta(meta: dict[str, Any], name: str, version: int) -> None:
     """Refuse metadata that does not describe a servable model (before the model file is read)."""
-    from automlops.serving.predictors import predictor_for  # imported on first use: see its docstring
+    from automlops.serving.predictors import feature_schema_for, predictor_for  # first use: see its docstring
 
     if meta.get("name") != name or meta.get("version") != version:
         raise ModelError(f"meta.json names {meta.get('name')!r} v{meta.get('version')!r}, "
                          f"but the folder is {name} v{version}")
-    predictor_for(meta, name, version)  # a kind and task this API can serve
-    FeatureSchema.from_meta(meta)
+    spec, _ = predictor_for(meta, name, version)  # a kind and task this API can serve
+    feature_schema_for(meta, spec)  # a usable feature schema, for kinds asked with rows
 
 
 def load_served(store: ModelStore, name: str, version: int, stored: StoredModel | None = None) -> ServedModel:

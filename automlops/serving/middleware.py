@@ -6,7 +6,9 @@ costs tens of microseconds a request: this one adds a few.
 
 * **Body limit.** A body larger than ``API_MAX_BODY_BYTES`` is refused with 413 before it is
   parsed: from its ``Content-Length`` when announced, else while it streams in. A client
-  cannot make the service buffer more than the limit.
+  cannot make the service buffer more than the limit. ``limit_for`` may set another limit
+  for some requests (images sent to a served vision model: ``API_MAX_IMAGE_BODY_BYTES``).
+  The limit applies to every body, multipart uploads included.
 * **Metrics.** Each request is counted by *route template* (``/predict``, never the raw URL,
   so random 404 paths cannot blow up the number of time series), method and status, and its
   duration goes into the latency histogram.
@@ -29,6 +31,7 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 _WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
+BodyLimit = Callable[[Scope], "tuple[int, str] | None"]  # (bytes, setting name) for this request, or the default
 
 
 def _mib(n: int) -> str:
@@ -37,10 +40,12 @@ def _mib(n: int) -> str:
 
 class ServingMiddleware:
     def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]], *, metrics: Metrics,
-                 max_body_bytes: int, known_paths: frozenset[str] = frozenset()) -> None:
+                 max_body_bytes: int, known_paths: frozenset[str] = frozenset(),
+                 limit_for: BodyLimit | None = None) -> None:
         self.app = app
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
+        self.limit_for = limit_for
         self.known_paths = known_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -72,10 +77,13 @@ class ServingMiddleware:
 
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes | None:
         """The whole body, or None as soon as it is known to exceed the limit."""
+        special = self.limit_for(scope) if self.limit_for is not None else None
+        limit, setting = special or (self.max_body_bytes, "API_MAX_BODY_BYTES")
+        scope["automlops.body_limit"] = (limit, setting)
         for name, value in scope.get("headers", ()):
             if name == b"content-length":
                 try:
-                    if int(value) > self.max_body_bytes:
+                    if int(value) > limit:
                         scope["automlops.body_size"] = (int(value), "")
                         return None
                 except ValueError:
@@ -87,7 +95,7 @@ class ServingMiddleware:
                 break
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_body_bytes:
+            if size > limit:
                 scope["automlops.body_size"] = (size, "at least ")  # the rest was never read
                 return None
             chunks.append(chunk)
@@ -97,10 +105,12 @@ class ServingMiddleware:
 
     async def _too_large(self, scope: Scope, send: Send) -> None:
         size, at_least = scope.get("automlops.body_size", (0, "at least "))
+        limit, setting = scope.get("automlops.body_limit", (self.max_body_bytes, "API_MAX_BODY_BYTES"))
+        what = "images" if setting != "API_MAX_BODY_BYTES" else "rows"
         body = json.dumps(error_body(
             "payload_too_large",
-            f"the request body is {at_least}{_mib(size)}; the limit is {_mib(self.max_body_bytes)} "
-            "(API_MAX_BODY_BYTES): send the rows in smaller batches")).encode()
+            f"the request body is {at_least}{_mib(size)}; the limit is {_mib(limit)} "
+            f"({setting}): send the {what} in smaller batches")).encode()
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                                 (b"connection", b"close")]})

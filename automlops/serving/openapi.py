@@ -13,7 +13,9 @@ so almost every request they build is refused with 422. Here the request body of
   columns are forbidden;
 * the example is :meth:`FeatureSchema.example_row`, the very row the model was smoke-tested
   on before it was served, so "Try it out" in ``/docs`` answers 200;
-* every error answer (401 on each protected route included) is documented as the JSON it is.
+* every error answer (401 on each protected route included) is documented as the JSON it is;
+* a served *vision* model takes images instead (:func:`image_request_body`): file parts of a
+  ``multipart/form-data`` body, or base64 strings in JSON, at most ``API_MAX_IMAGES`` of them.
 
 The document is cached per served model and rebuilt when the hot reload swaps in another one.
 """
@@ -30,7 +32,7 @@ from automlops.serving.deps import ServingContext
 from automlops.serving.served import ServedModel
 from automlops.serving.validation import MAX_NUMBER, Feature
 
-__all__ = ["install_openapi", "predict_request_body"]
+__all__ = ["image_request_body", "install_openapi", "predict_request_body"]
 
 DATE_PATTERN = r"^(1[7-9]|2[01])[0-9]{2}-"  # pandas times span 1677-2262: stay well inside
 
@@ -96,11 +98,44 @@ def predict_request_body(served: ServedModel, *, max_rows: int, unknown: str) ->
                                                                 "example": example}}}
 
 
+def image_request_body(served: ServedModel, *, max_images: int) -> dict[str, Any]:
+    """The ``requestBody`` of ``/predict`` for a vision model: images as file parts, or base64 in JSON."""
+    detection = served.task == "detection"
+    threshold = {"type": "number", "minimum": 0, "maximum": 1,
+                 "description": "The least score of a box returned (default: the model's "
+                                f"{served.meta.get('score_threshold') or 0.5})."}
+    files = {"type": "array", "minItems": 1, "maxItems": max_images,
+             "items": {"type": "string", "format": "binary"},
+             "description": "One file part per image (JPEG, PNG, BMP, GIF, TIFF, WebP)."}
+    multipart: dict[str, Any] = {"type": "object", "title": f"Images for {served.name} v{served.version}",
+                                 "required": ["files"], "properties": {"files": files}}
+    images: dict[str, Any] = {
+        "type": "object", "title": "Images as base64 strings", "required": ["images"], "additionalProperties": False,
+        "properties": {"images": {"type": "array", "minItems": 1, "maxItems": max_images,
+                                  "items": {"type": "string", "contentEncoding": "base64",
+                                            "contentMediaType": "image/*"}}}}
+    if detection:
+        multipart["properties"]["threshold"] = threshold
+        images["properties"]["threshold"] = threshold
+    from automlops.serving.schemas import ImagesRequest
+
+    example = ImagesRequest.model_json_schema()["examples"][0]
+    return {"required": True, "content": {
+        "multipart/form-data": {"schema": multipart, "encoding": {"files": {"contentType": "image/*"}}},
+        "application/json": {"schema": images, "example": example}}}
+
+
 def _describe_predict(doc: dict[str, Any], served: ServedModel, ctx: ServingContext) -> None:
     operation = doc.get("paths", {}).get("/predict", {}).get("post")
     if operation is None:
         return
     settings = ctx.settings
+    if served.kind == "vision":
+        operation["requestBody"] = image_request_body(served, max_images=settings.api_max_images)
+        operation["description"] = (f"**Served now: {served.name} v{served.version}** ({served.task}, classes: "
+                                    f"{', '.join(map(str, served.classes or []))}): send images.\n\n"
+                                    + str(operation.get("description") or ""))
+        return
     operation["requestBody"] = predict_request_body(served, max_rows=settings.api_max_rows,
                                                     unknown=settings.api_unknown_columns)
     operation["description"] = (f"**Served now: {served.name} v{served.version}** ({served.task}); "
@@ -111,7 +146,7 @@ def _describe_predict(doc: dict[str, Any], served: ServedModel, ctx: ServingCont
 def _describe_explain(doc: dict[str, Any], served: ServedModel, ctx: ServingContext) -> None:
     """``/explain`` takes the ``/predict`` body (rows only) plus an optional ``top_k``."""
     operation = doc.get("paths", {}).get("/explain", {}).get("post")
-    if operation is None or served.kind == "forecasting":
+    if operation is None or served.kind in ("forecasting", "vision"):
         return
     body = predict_request_body(served, max_rows=ctx.settings.api_max_rows, unknown=ctx.settings.api_unknown_columns)
     content = body["content"]["application/json"]

@@ -19,10 +19,15 @@ which imports pandas and scikit-learn, and ``import api`` must stay fast.)
 * ``anomaly``: predictions are 0/1 flags, with each row's anomaly score and the threshold.
 * ``forecasting``: a request names a horizon (or future rows) and gets the forecast back with
   its 80 and 95 % intervals.
+* ``vision``: a torch module, asked with images instead of rows
+  (:mod:`automlops.serving.vision`): labels with probabilities, masks, or boxes. It has no
+  feature schema, and its entry names the engine to import before its file is read: the
+  model store rebuilds the network from ``meta["architecture"]``, which that engine registers.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -32,7 +37,7 @@ from automlops.errors import ModelError
 from automlops.serving.served import AnomalyModel, ClusterModel, ForecastModel, ServedModel
 from automlops.serving.validation import FeatureSchema
 
-__all__ = ["PREDICTORS", "PredictorSpec", "build_served", "predictor_for"]
+__all__ = ["PREDICTORS", "PredictorSpec", "build_served", "feature_schema_for", "predictor_for"]
 
 
 Builder = Callable[[str, int, str, dict[str, Any], FeatureSchema, Any], ServedModel]
@@ -40,10 +45,16 @@ Builder = Callable[[str, int, str, dict[str, Any], FeatureSchema, Any], ServedMo
 
 @dataclass(frozen=True)
 class PredictorSpec:
-    """How to serve one kind of model: the tasks it may have and the builder of its ServedModel."""
+    """How to serve one kind of model: the tasks it may have and the builder of its ServedModel.
+
+    ``rows``: whether it is asked with rows (and so needs a feature schema in ``meta.json``);
+    ``engine``: a module to import before the model file is read (it registers what loading needs).
+    """
 
     tasks: tuple[str, ...]
     build: Builder
+    rows: bool = True
+    engine: str | None = None
 
 
 PREDICTORS: Registry[PredictorSpec] = Registry("servable kind")
@@ -79,17 +90,33 @@ def _forecasting(name: str, version: int, task: str, meta: dict[str, Any], schem
     return ForecastModel(name, version, task, meta, schema, model, kind="forecasting")
 
 
+def _vision(name: str, version: int, task: str, meta: dict[str, Any], schema: FeatureSchema,
+            model: Any) -> ServedModel:
+    import torch
+
+    from automlops.serving.vision import VisionServed
+
+    if not isinstance(model, torch.nn.Module):
+        raise ModelError(f"{name} v{version} holds a {type(model).__name__}, not a torch module: it is not a "
+                         "usable vision model")
+    model.eval()  # dropout off, batch-norm statistics frozen: the same answer for the same image
+    return VisionServed(name, version, task, meta, schema, model, kind="vision")
+
+
 PREDICTORS.add("tabular", PredictorSpec(("classification", "regression"), _tabular))
 PREDICTORS.add("clustering", PredictorSpec(("clustering",), _clustering))
 PREDICTORS.add("anomaly", PredictorSpec(("anomaly",), _anomaly))
 PREDICTORS.add("forecasting", PredictorSpec(("timeseries",), _forecasting))
+PREDICTORS.add("vision", PredictorSpec(("image_classification", "segmentation", "detection"), _vision,
+                                       rows=False, engine="automlops.vision.zoo"))
 
 
 def predictor_for(meta: Mapping[str, Any], name: str, version: int) -> tuple[PredictorSpec, str]:
     """The predictor entry and task for ``meta``; ModelError says why it cannot be served.
 
     A missing ``kind`` means tabular (every version written before kinds existed is); a
-    missing ``task`` is fine for a kind that has only one.
+    missing ``task`` is fine for a kind that has only one. The entry's ``engine`` is imported
+    here, so the model file can be read next.
     """
     kind = str(meta.get("kind") or "tabular")
     if kind not in PREDICTORS:
@@ -100,7 +127,22 @@ def predictor_for(meta: Mapping[str, Any], name: str, version: int) -> tuple[Pre
     if task not in spec.tasks:
         raise ModelError(f"{name} v{version}: task {task!r} cannot be served for a {kind} model "
                          f"(expected one of {', '.join(spec.tasks)})")
+    if spec.engine is not None:
+        try:
+            importlib.import_module(spec.engine)
+        except ImportError as exc:
+            raise ModelError(f"{name} v{version} is a {kind} model, but its engine cannot be imported here "
+                             f"({exc}); install the studio's requirements") from None
     return spec, str(task)
+
+
+def feature_schema_for(meta: Mapping[str, Any], spec: PredictorSpec) -> FeatureSchema:
+    """The model's feature schema: parsed from ``meta`` for kinds asked with rows, empty for the others."""
+    if not spec.rows:
+        from automlops.serving.vision import NO_FEATURES
+
+        return NO_FEATURES
+    return FeatureSchema.from_meta(meta)
 
 
 def build_served(meta: dict[str, Any], name: str, version: int, model: Any) -> ServedModel:
@@ -109,4 +151,4 @@ def build_served(meta: dict[str, Any], name: str, version: int, model: Any) -> S
 
     spec, task = predictor_for(meta, name, version)
     one_thread(model)  # a request's few rows are faster on its own thread than through a pool
-    return spec.build(name, version, task, meta, FeatureSchema.from_meta(meta), model)
+    return spec.build(name, version, task, meta, feature_schema_for(meta, spec), model)

@@ -3,7 +3,9 @@
 Each model carries an example, so ``/docs`` shows a request a student can send as it is.
 ``/predict`` accepts two equivalent shapes: *records* (one object per row, the most readable)
 and *split* (``columns`` once, then ``data`` as rows of values: smaller for big batches, and
-the shape ``pandas.DataFrame.to_dict(orient="split")`` produces).
+the shape ``pandas.DataFrame.to_dict(orient="split")`` produces). A served *vision* model takes
+images instead: file parts of a ``multipart/form-data`` body, or :class:`ImagesRequest` (base64
+in JSON), and answers an :class:`ImagePredictResponse`.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["ErrorBody", "ErrorDetail", "FieldProblem", "HealthResponse", "ModelInfo", "ModelRef",
-           "PredictRequest", "PredictResponse", "ReadyResponse"]
+__all__ = ["Detection", "ErrorBody", "ErrorDetail", "FieldProblem", "HealthResponse", "ImagePredictResponse",
+           "ImagesRequest", "MaskAnswer", "ModelInfo", "ModelRef", "PredictRequest", "PredictResponse",
+           "ReadyResponse"]
 
 _ROW = {"mean radius": 14.1, "mean texture": 19.3, "mean perimeter": 91.9}
 
@@ -89,6 +92,60 @@ class PredictResponse(BaseModel):
                                   "yhat and the 80/95 % bounds yhat_lo_80, yhat_hi_80, yhat_lo_95, yhat_hi_95.")
 
 
+_PNG_1PX = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNgAAAAAgABSK+kcQAAAABJRU5ErkJggg=="
+
+
+class ImagesRequest(BaseModel):
+    """Images for a vision model, base64-encoded in JSON (a ``data:image/...;base64,`` prefix is allowed)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"images": [_PNG_1PX]},
+                                                                              {"images": [_PNG_1PX], "threshold": 0.3}]})
+
+    images: list[str] = Field(description="One base64 string per image (JPEG, PNG, BMP, GIF, TIFF, WebP...), at "
+                                          "most API_MAX_IMAGES of them.")
+    threshold: float | None = Field(default=None, ge=0.0, le=1.0, description=(
+        "Detection models only: keep boxes scoring at least this (default: the model's score_threshold)."))
+
+
+class MaskAnswer(BaseModel):
+    """A segmentation mask at the image's own size."""
+
+    png_base64: str = Field(description="A one-channel PNG whose pixel values are class indices into `classes`.")
+    width: int
+    height: int
+    pixel_counts: dict[str, int] = Field(description="Pixels per class (they add up to width × height).")
+
+
+class Detection(BaseModel):
+    """One detected object."""
+
+    box: list[float] = Field(description="[x1, y1, x2, y2] in pixels of the image sent, origin top-left.")
+    label: str
+    score: float
+
+
+class ImagePredictResponse(BaseModel):
+    """A vision model's answer, one entry per image in request order (the field depends on the task)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "request_id": "9f1c2d3e4b5a69788796a5b4c3d2e1f0",
+        "model": {"name": "digits", "version": 1, "task": "image_classification"}, "n_images": 1,
+        "classes": ["0", "1"], "predictions": ["1"], "probabilities": [{"0": 0.08, "1": 0.92}], "warnings": []}]})
+
+    request_id: str = Field(description="Also in the x-request-id header.")
+    model: ModelRef
+    n_images: int
+    classes: list[str] = Field(description="The model's classes (segmentation: index = mask pixel value).")
+    predictions: list[str] | None = Field(default=None, description="Image classification: a label per image.")
+    probabilities: list[dict[str, float]] | None = Field(
+        default=None, description="Image classification: per image, {class: probability}, adding up to 1.")
+    masks: list[MaskAnswer] | None = Field(default=None, description="Segmentation: a mask per image.")
+    detections: list[list[Detection]] | None = Field(
+        default=None, description="Detection: per image, the boxes scoring at least `threshold`.")
+    threshold: float | None = Field(default=None, description="Detection: the score threshold applied.")
+    warnings: list[str] = Field(default_factory=list)
+
+
 class FieldProblem(BaseModel):
     field: str
     row: int | None = None
@@ -157,3 +214,6 @@ class ModelInfo(BaseModel):
                                     "parent (NAME@vN it was retrained from), registry_version, file SHA-256...")
     stage: str | None = Field(default=None, description="The model-registry stage it is served for "
                                                         "(MODEL_STAGE: staging or production), else null.")
+    image_input: dict[str, Any] | None = Field(default=None, description=(
+        "Vision models only (they take images, not columns): architecture, input_size [H, W] the images are "
+        "resized to, normalization, and the default detection score_threshold."))

@@ -94,12 +94,14 @@ def test_a_clusterer_that_cannot_place_new_rows_is_refused(tmp_path: Path) -> No
 
 
 def test_kind_and_task_are_checked_with_clear_reasons() -> None:
-    assert PREDICTORS.names() == ["tabular", "clustering", "anomaly", "forecasting"]
+    assert PREDICTORS.names() == ["tabular", "clustering", "anomaly", "forecasting", "vision"]
     with pytest.raises(ModelError, match="task None cannot be served for a tabular model"):
         predictor_for({}, "old", 1)  # an old version: tabular by default, but a task is still needed
     assert predictor_for({"task": "regression"}, "old", 1)[1] == "regression"
-    with pytest.raises(ModelError, match="kind 'vision' cannot be served by this API"):
-        predictor_for({"kind": "vision", "task": "classification"}, "cnn", 2)
+    with pytest.raises(ModelError, match="kind 'audio' cannot be served by this API"):
+        predictor_for({"kind": "audio", "task": "classification"}, "cnn", 2)
+    with pytest.raises(ModelError, match="task 'classification' cannot be served for a vision model"):
+        predictor_for({"kind": "vision", "task": "classification"}, "cnn", 2)  # the image task is named
     with pytest.raises(ModelError, match="task 'clustering' cannot be served for a tabular model"):
         predictor_for({"kind": "tabular", "task": "clustering"}, "odd", 3)
 
@@ -115,11 +117,11 @@ def test_an_unknown_kind_is_refused_unread_and_the_old_model_keeps_serving(
     assert manager.refresh()
     old = manager.current
     loaded = store.load("cancer", 1)
-    store.save("cancer", Artifact("vision", loaded.model, {**loaded.meta, "task": "classification"}))
+    store.save("cancer", Artifact("audio", loaded.model, {**loaded.meta, "task": "classification"}))
     reads: list[Any] = []
     real_load = store.load
     monkeypatch.setattr(store, "load", lambda *a, **k: reads.append(a) or real_load(*a, **k))
     assert manager.refresh() is False and manager.current is old
     assert reads == []  # refused on meta.json alone: the model file was never read
     assert metrics.reloads("refused") == 1
-    assert any("kind 'vision' cannot be served by this API" in reason for reason in manager.refused.values())
+    assert any("kind 'audio' cannot be served by this API" in reason for reason in manager.refused.values())

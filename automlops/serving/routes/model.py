@@ -13,6 +13,7 @@ from automlops.serving.schemas import ErrorBody, ModelInfo
 router = APIRouter(tags=["model"])
 _LINEAGE = ("dataset", "run_id", "model_sha256", "model_bytes", "libraries", "automlops_version", "preset",
             "search", "n_trials")
+_IMAGE_INPUT = ("model_name", "architecture", "input_size", "normalization", "score_threshold")
 
 
 def _finite(value: Any) -> Any:
@@ -33,7 +34,7 @@ async def model_info(served: CurrentModel) -> ModelInfo:
     return ModelInfo(
         name=served.name, version=served.version, task=served.task, target=meta.get("target"),
         classes=served.classes if served.classes is not None else meta.get("classes"),
-        input_columns=list(served.schema.columns), feature_schema=meta["feature_schema"],
+        input_columns=list(served.schema.columns), feature_schema=meta.get("feature_schema") or {},
         metric=meta.get("metric"),
         metrics={"validation": meta.get("val_score"), "validation_std": meta.get("val_std"),
                  "validation_kind": meta.get("validation"), "test": meta.get("test_metrics"),
@@ -42,4 +43,5 @@ async def model_info(served: CurrentModel) -> ModelInfo:
         lineage={**{k: meta.get(k) for k in _LINEAGE}, "parent": meta.get("parent"),
                  "registry_version": served.registry_version},
         stage=served.stage,
+        image_input={k: meta.get(k) for k in _IMAGE_INPUT} if served.kind == "vision" else None,
     )
