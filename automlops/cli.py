@@ -408,16 +408,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 def console_main() -> None:
     """The installed ``automlops`` script: :func:`main` on ``sys.argv``, then exit with its code.
 
-    After a successful ``train`` everything is written, flushed and fsynced, so the process
-    skips the interpreter's slow teardown of the ML stack (~1 s, which would count against the
-    user's time budget) with ``os._exit``. That shortcut lives only here, in a process that is
+    After a successful ``train`` or ``train-vision`` everything is written, flushed and fsynced, so
+    the process skips the interpreter's slow teardown of the ML stack (~1 s, which would count
+    against the user's time budget) with ``os._exit``. That shortcut lives only here, in a process that is
     about to end anyway: :func:`main` called from Python always returns.
     """
     argv = sys.argv[1:]
     code = main(argv)
     sys.stdout.flush()
     sys.stderr.flush()
-    if code == 0 and argv[:1] == ["train"]:
+    if code == 0 and argv[:1] in (["train"], ["train-vision"]):
         os._exit(code)
     sys.exit(code)
 

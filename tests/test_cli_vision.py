@@ -37,6 +37,7 @@ def test_train_vision_json_has_the_train_keys_and_the_model_is_saved(digits_in_l
     assert "epoch 1" in err  # the progress line names the epoch
     stored = ModelStore().load("digit_net")
     assert stored.meta["kind"] == "vision" and stored.meta["run_id"] == summary["run_id"]
+    assert not [d for d in stored.meta["decisions"] if "logging failed" in d]  # the image lineage is logged too
     assert Path(summary["model_path"]).name == "model.pt"
 
 

@@ -253,9 +253,12 @@ class Tracker:
 
     def log_dataset_input(
         self, run_id: str, *, name: str, version: int | str, sha256: str, rows: int,
-        columns: Sequence[str] | Mapping[str, str], source: str, context: str = "training",
+        columns: Sequence[str] | Mapping[str, str] = (), source: str, context: str = "training", **extra: Any,
     ) -> None:
-        """Record which dataset version trained the run (lineage: name@version + SHA-256)."""
+        """Record which dataset version trained the run (lineage: name@version + SHA-256).
+
+        ``extra`` lineage fields (an image dataset's ``kind`` and ``task``...) go into the profile.
+        """
         from mlflow.entities import Dataset, DatasetInput, InputTag
 
         label = f"v{version}" if isinstance(version, int) else str(version)
@@ -265,7 +268,7 @@ class Tracker:
             name=f"{name}@{label}", digest=sha256[:16], source_type="local",
             source=json.dumps({"uri": source}), schema=json.dumps({"mlflow_colspec": colspec}),
             profile=json.dumps({"num_rows": rows, "num_columns": len(colspec), "sha256": sha256,
-                                "version": label}),
+                                "version": label, **{k: str(v) for k, v in extra.items()}}),
         )
         with self._errors(f"log dataset {name!r} to run {run_id}"):
             inputs = [DatasetInput(dataset, [InputTag("mlflow.data.context", context)])]

@@ -28,6 +28,7 @@ class TimeBudget:
     tail_estimate: float = 0.0  # refit (+ ensemble) of the current best, updated as trials finish
     durations: dict[str, list[float]] = field(default_factory=dict)
     backlog: Callable[[], float] = lambda: 0.0  # work queued elsewhere (MLflow logging) to wait for
+    first_trial_share: float = 0.5  # of the budget the first trial may use (engines that do not refit: more)
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
@@ -67,7 +68,9 @@ class TimeBudget:
 
         Normally the search deadline. Before any trial has finished there is no tail estimate yet,
         and without a finished trial there is nothing to ship, so the first one gets until half the
-        budget: later than that, even a finished trial could not be refitted in time. If that first
+        budget (``first_trial_share``): later than that, even a finished trial could not be refitted in
+        time. An engine that ships a trial's own model without refitting it (vision: the best epoch's
+        weights) has no refit to wait for and lets the first trial run longer. If that first
         trial was stopped (a short budget that start-up had already eaten into: ``--time-budget 8``
         on a cold machine), the next ones – cheaper models, in the warm-start order – may run until
         the search deadline: one late result still beats "no trial finished".
@@ -75,7 +78,7 @@ class TimeBudget:
         if self.total is None:
             return None
         end = self.search_deadline()
-        half = self.started + 0.5 * self.total
+        half = self.started + self.first_trial_share * self.total
         if not self.durations and time.monotonic() < half and end is not None:
             return min(half, end)
         return end

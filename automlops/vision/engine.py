@@ -81,6 +81,7 @@ class VisionEngine:
 
     name = "vision"
     kind = "vision"
+    first_trial_share = 0.8  # nothing is refitted: the first trial may use most of the budget (see TimeBudget)
     presets = VISION_PRESETS
     models = VISION_MODELS
 
