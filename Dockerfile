@@ -12,11 +12,13 @@ RUN apt-get update && apt-get install -y --no-install-recommends libgomp1 curl \
 
 WORKDIR /app
 COPY requirements.txt .
-RUN pip install -r requirements.txt
+# torch's CPU build (~1 GB less than the CUDA one PyPI serves): "2.14.1+cpu" satisfies "torch==2.14.1".
+# For a GPU image, drop the extra index (and run the container with --gpus all).
+RUN pip install --extra-index-url https://download.pytorch.org/whl/cpu -r requirements.txt
 
 COPY pyproject.toml README.md ./
 COPY automlops ./automlops
-COPY app.py api.py automl_engine.py mlops_utils.py ./
+COPY app.py api.py automl_engine.py mlops_utils.py cv_engine.py ./
 COPY .streamlit ./.streamlit
 RUN pip install --no-deps . && mkdir -p /data && useradd --create-home studio && chown studio /data
 USER studio

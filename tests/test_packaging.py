@@ -71,4 +71,7 @@ def test_requirements_pin_the_stack() -> None:
     pins = dict(re.findall(r"^([A-Za-z0-9_.\[\]-]+)==([0-9.]+)", (REPO_ROOT / "requirements.txt").read_text(), re.M))
     assert pins["mlflow[auth]"] == "3.17.2"
     assert pins["pandas"].startswith("2.")  # evidently breaks on pandas 3
+    assert (pins["torch"], pins["torchvision"]) == ("2.14.1", "0.29.1")  # other pairs fail to import torchvision ops
+    for facade in ("automl_engine.py", "mlops_utils.py", "cv_engine.py"):  # the image ships every facade
+        assert facade in DOCKERFILE
     assert Path(REPO_ROOT / ".dockerignore").read_text().count(".venv") >= 1
