@@ -353,6 +353,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     for v in seed_demo(DataLake()):
         state = "kept" if v.reused else "added"
         print(f"{state} {v.dataset} {v.id}: {v.note}")
+    from automlops.demo import seed_image_demo
+    from automlops.mlops.image_lake import ImageLake
+    from automlops.vision import datasets  # noqa: F401 - registers the image lake's reader
+
+    for image in seed_image_demo(ImageLake()):
+        print(f"{'kept' if image.reused else 'added'} {image.name} {image.id} (images): {image.note}")
     print("next: automlops train lake:iris --target target --preset fast")
     return 0
 

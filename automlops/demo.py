@@ -11,7 +11,8 @@ with a handful of features (diabetes) or with text and a date column (cars).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NamedTuple
+from pathlib import Path
+from typing import Any, NamedTuple
 
 import pandas as pd
 
@@ -19,7 +20,7 @@ from automlops.core.problem import TaskType
 from automlops.errors import NotFoundError
 from automlops.mlops.lake import DataLake, DatasetVersion
 
-__all__ = ["DEMO_DATASETS", "DemoDataset", "load_demo", "seed_demo"]
+__all__ = ["DEMO_DATASETS", "DEMO_IMAGE_DATASETS", "DemoDataset", "load_demo", "seed_demo", "seed_image_demo"]
 
 
 class DemoDataset(NamedTuple):
@@ -124,3 +125,30 @@ def seed_demo(lake: DataLake, names: list[str] | None = None) -> list[DatasetVer
     """
     return [lake.add(name, load_demo(name), note=DEMO_DATASETS[name].note, filename=f"{name}.csv")
             for name in (names or list(DEMO_DATASETS))]
+
+
+# Image datasets with known answers for the Vision page (automlops/vision/samples.py): name -> (writer, note)
+DEMO_IMAGE_DATASETS: dict[str, tuple[str, str]] = {
+    "digits_images": ("digits", "scikit-learn's handwritten digits 0-9, 20 per class, 32 px (ImageFolder) — "
+                                "image classification"),
+    "shapes_masks": ("segmentation", "48 drawn squares and circles with exact masks, 64 px — segmentation"),
+    "shapes_boxes": ("detection", "48 drawn squares and circles with exact boxes (COCO), 64 px — detection"),
+}
+
+
+def seed_image_demo(lake: Any, names: list[str] | None = None) -> list[Any]:
+    """Add the demo image datasets to an :class:`~automlops.mlops.image_lake.ImageLake` (idempotent)."""
+    import tempfile
+
+    from automlops.vision import samples
+
+    writers = {"digits": lambda d: samples.write_digits_imagefolder(d, per_class=20, size=32),
+               "segmentation": lambda d: samples.write_shapes_segmentation(d, n=48, size=64),
+               "detection": lambda d: samples.write_shapes_detection(d, n=48, size=64)}
+    added = []
+    with tempfile.TemporaryDirectory(prefix="automlops-demo-") as tmp:
+        for name in names or list(DEMO_IMAGE_DATASETS):
+            kind, note = DEMO_IMAGE_DATASETS[name]
+            folder = writers[kind](Path(tmp) / name)
+            added.append(lake.add_archive(name, samples.zip_folder(folder, Path(tmp) / f"{name}.zip"), note=note))
+    return added

@@ -89,3 +89,16 @@ def test_registry_task_matches_the_target(name: str) -> None:
 def test_unknown_demo_name(tmp_path: Path) -> None:
     with pytest.raises(NotFoundError, match="choose one of: breast_cancer"):
         load_demo("titanic")
+
+
+def test_image_demo_datasets_seed_idempotently(settings: Settings) -> None:
+    from automlops.demo import DEMO_IMAGE_DATASETS, seed_image_demo
+    from automlops.mlops.image_lake import ImageLake
+
+    lake = ImageLake(settings=settings)
+    first = seed_image_demo(lake)
+    assert [v.name for v in first] == list(DEMO_IMAGE_DATASETS)
+    assert [v.task for v in first] == ["image_classification", "segmentation", "detection"]
+    assert first[0].counts == {str(d): 20 for d in range(10)}
+    again = seed_image_demo(lake)
+    assert all(v.reused for v in again) and [v.version for v in again] == [1, 1, 1]

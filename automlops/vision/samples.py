@@ -199,10 +199,15 @@ def _write_voc(path: Path, file_name: str, size: int, shapes: list[tuple[int, li
 
 
 def zip_folder(folder: Path, zip_path: Path) -> Path:
-    """Zip everything under ``folder`` (paths relative to it), as a user's archive would be."""
+    """Zip everything under ``folder`` (paths relative to it), as a user's archive would be.
+
+    Entries carry a fixed date, so the same files always make the same bytes (and the same SHA-256:
+    the image lake then recognises a second upload as the version it already has).
+    """
     folder, zip_path = Path(folder), Path(zip_path)
     with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as archive:
         for path in sorted(folder.rglob("*")):
             if path.is_file():
-                archive.write(path, path.relative_to(folder).as_posix())
+                info = zipfile.ZipInfo(path.relative_to(folder).as_posix(), date_time=(1980, 1, 1, 0, 0, 0))
+                archive.writestr(info, path.read_bytes(), compress_type=zipfile.ZIP_DEFLATED)
     return zip_path
