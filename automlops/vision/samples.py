@@ -164,7 +164,8 @@ def write_shapes_detection(dest: Path, *, n: int = 24, size: int = 64, seed: int
     dest = Path(dest)
     (dest / "images").mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
-    images, annotations = [], []
+    images: list[dict[str, object]] = []
+    annotations: list[dict[str, object]] = []
     for i in range(n):
         image, _, shapes = _draw(size, rng)
         file_name = f"{i:04d}.png"

@@ -193,7 +193,7 @@ def _set_module(root: nn.Module, dotted: str, new: nn.Module) -> None:
     parent_path, _, last = dotted.rpartition(".")
     parent = _module(root, parent_path) if parent_path else root
     if last.isdigit():
-        parent[int(last)] = new  # type: ignore[index]
+        parent[int(last)] = new  # type: ignore[index,operator]
     else:
         setattr(parent, last, new)
 
@@ -204,7 +204,7 @@ def _new_head(spec: ArchSpec, old: nn.Module, n_outputs: int) -> nn.Module:
     if spec.task == "detection":
         from torchvision.models.detection.faster_rcnn import FastRCNNPredictor
 
-        return FastRCNNPredictor(old.cls_score.in_features, n_outputs)  # type: ignore[arg-type]
+        return FastRCNNPredictor(old.cls_score.in_features, n_outputs)  # type: ignore[arg-type,union-attr]
     if isinstance(old, nn.Conv2d):
         return nn.Conv2d(old.in_channels, n_outputs, kernel_size=1)
     if isinstance(old, nn.Linear):
