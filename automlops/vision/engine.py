@@ -140,6 +140,7 @@ class VisionEngine:
         for name in self.model_names:
             self._weights[name] = resolve_weights(VISION_MODELS.get(name), self.weights_arg, download=self.download)
             log("weights", f"{name}: {self._weights[name].detail}")
+        self._fit_vit(log)
         log("search", f"the resource is the epoch (up to {self.epochs}): each trial reports its validation "
                       f"{self.task.metric} after every epoch, so a pruner can stop it early; training stops "
                       f"after {self.patience} epochs without improvement and keeps the best epoch")
@@ -169,6 +170,18 @@ class VisionEngine:
         log("data", f"{len(train)} training, {len(val)} validation and {len(test)} test images, split {how} "
                     f"(seed {self.seed}); the test images are used once, at the end")
         return sorted(train.tolist()), sorted(val.tolist()), sorted(test.tolist())
+
+    def _fit_vit(self, log: DecisionLog) -> None:
+        """ViT cuts images into 16×16 patches, and pretrained ViT weights exist for 224 px inputs only."""
+        if "vit_b_16" not in self.model_names:
+            return
+        if self._weights["vit_b_16"].pretrained and self.image_size != 224:
+            log("data", f"input size {self.image_size} → 224 px for every model: the pretrained ViT-B/16 position "
+                        "embeddings are made for 224×224 inputs")
+            self.image_size = 224
+        elif self.image_size % 16:
+            raise ConfigError(f"vit_b_16 needs an image size divisible by 16 (its patches are 16×16), not "
+                              f"{self.image_size}")
 
     def _image_size(self, log: DecisionLog) -> int:
         if self.user_image_size:

@@ -102,6 +102,9 @@ def test_bad_requests_are_refused_before_any_training(digits, shapes_segmentatio
         VisionRunner("regression").engine()
     with pytest.raises(DataError, match="laid out for segmentation"):
         VisionRunner("classification", models=["resnet18"], n_trials=1).fit(shapes_segmentation)
+    with pytest.raises(ConfigError, match="divisible by 16"):
+        VisionRunner("classification", models=["vit_b_16"], image_size=40, n_trials=1, download_weights=False,
+                     weights="none").fit(digits)
     if not torch.cuda.is_available():
         with pytest.raises(ConfigError, match="no CUDA GPU"):
             VisionRunner("classification", models=["resnet18"], device="cuda", n_trials=1).fit(digits)
