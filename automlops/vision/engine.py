@@ -134,6 +134,12 @@ class VisionEngine:
         self.train_idx, self.val_idx, self.test_idx = self._split(log)
         self.image_size = self._image_size(log)
         self.task.metrics(self.n_classes)  # imports torchmetrics now (~3 s cold), not under a trial's deadline
+        from automlops.vision.torchdata import MIN_IMAGES_FOR_WORKERS, worker_count
+
+        workers = worker_count(len(self.train_idx))
+        log("data", f"{workers} DataLoader worker process(es) decode images" if workers else
+            f"images are decoded in the training process: below {MIN_IMAGES_FOR_WORKERS} images, starting worker "
+            "processes costs more than it saves")
         log("device", f"training on {self.device.type}" + (" with mixed precision (float16 matrix products)"
                                                           if self.device.type == "cuda" else
                                                           " in float32 (no CUDA GPU found)"))

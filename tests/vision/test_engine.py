@@ -126,3 +126,13 @@ def test_every_architecture_trains_saves_and_predicts(name, request, settings, n
     assert loaded.meta["model_name"] == name
     images = images_of(data, 2)
     assert runner.predict(images, threshold=0.0) == predict_images(loaded.model, loaded.meta, images, threshold=0.0)
+
+
+@pytest.mark.gpu
+def test_cuda_training_with_mixed_precision(digits, no_weights) -> None:
+    """On a CUDA machine: trained on the GPU (float16 products), shipped on the CPU, same answers after reload."""
+    runner = VisionRunner("classification", models=["resnet18"], epochs=2, n_trials=1, device="cuda",
+                          download_weights=False).fit(digits)
+    assert "mixed precision" in " ".join(map(str, runner.decisions_))
+    assert next(runner.model_.parameters()).device.type == "cpu"
+    assert 0.0 <= runner.result_.test_score <= 1.0
