@@ -1,22 +1,42 @@
-"""``automlops predict`` and ``automlops forecast``: a saved model's answers for a table, as CSV.
+"""``automlops predict`` and ``automlops forecast``: a saved model's answers, as CSV.
 
 Any kind of model answers through the same command: a tabular model with its ``prediction`` (and
 ``proba_<class>`` columns), the others with what their kind answers (:mod:`automlops.tasks`).
 Bad data is a :class:`~automlops.errors.DataError` (exit code 2 and one line, not a crash), and
 ``--out`` is written to a temp file and renamed into place.
+
+A **vision** model takes images instead of a CSV: one image file, a folder (searched
+recursively; files without an image extension are skipped, and counted on stderr) or a ``.zip``
+(unpacked by :func:`automlops.vision.archive.safe_extract` into a temporary folder, with the
+same checks as an upload to the lake)::
+
+    automlops predict --model digits photo.png                  # CSV on stdout
+    automlops predict --model digits photos/ --out preds.csv    # file, prediction, proba_<class>
+    automlops predict --model shapes scans.zip --out seg.csv    # + seg_masks/<image>_mask.png
+    automlops predict --model boxes street.jpg --out det.csv    # + det_boxes/<image>_boxes.json
+
+Classification answers ``file``, ``prediction`` and one ``proba_<class>`` column per class.
+Segmentation writes one mask per image (a PNG of class indices, at the image's size) and
+detection one JSON list of boxes per image, into a folder beside ``--out`` named after it; the
+CSV gives their paths relative to the CSV's folder (and per-class pixel counts, or the box count).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from automlops.errors import ConfigError, DataError
 from automlops.tasks import answer_table, model_kind
 
-__all__ = ["cmd_forecast", "cmd_predict"]
+__all__ = ["IMAGE_SUFFIXES", "cmd_forecast", "cmd_predict", "gather_images"]
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+_FILES_DIR = {"segmentation": "masks", "detection": "boxes"}  # <out stem>_<this>/ beside --out
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
@@ -32,8 +52,16 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     name, version = parse_model_ref(args.model)
-    loaded = ModelStore(settings=settings).load(name, version)
-    if not Path(args.csv).is_file():
+    store = ModelStore(settings=settings)
+    meta = _stored_meta(store, name, version)
+    if model_kind(meta) == "vision":
+        return _predict_images(args, store, name, version, meta)
+    loaded = store.load(name, version)
+    source = Path(args.csv)
+    if source.is_dir() or source.suffix.lower() in (*IMAGE_SUFFIXES, ".zip"):
+        raise DataError(f"{loaded.name}@v{loaded.version} is a {loaded.meta.get('task', 'tabular')} model: it "
+                        f"predicts the rows of a CSV file, not images ({args.csv})")
+    if not source.is_file():
         raise DataError(f"no such file: {args.csv}")
     if args.proba and (loaded.meta.get("task") != "classification" or not hasattr(loaded.model, "predict_proba")):
         raise ConfigError("--proba needs a classification model with probabilities")
@@ -46,6 +74,100 @@ def cmd_predict(args: argparse.Namespace) -> int:
         out = answer_table(loaded.model, loaded.meta, frame)
     _write_answers(args, out, f"{len(out)} predictions of {loaded.name}@v{loaded.version}")
     return 0
+
+
+def _stored_meta(store: Any, name: str, version: int | None) -> dict[str, Any]:
+    """A version's ``meta.json``, read before its file (a vision model needs its engine; {} if unreadable)."""
+    name, number = store.resolve(name, version)
+    return next((v.meta for v in store.versions(name) if v.version == number), {})
+
+
+def gather_images(source: Path, scratch: Path) -> tuple[list[Path], list[str], int]:
+    """The image files of ``source`` (a file, a folder, or a zip unpacked under ``scratch``).
+
+    Returns the paths, the names to show for them (relative to the folder or the archive), and
+    how many files were skipped for not having an image extension. DataError when there are none.
+    """
+    if not source.exists():
+        raise DataError(f"no such file or folder: {source}")
+    if source.is_file() and not _is_zip(source):
+        return [source], [str(source)], 0
+    root = source
+    if source.is_file():
+        from automlops.vision.archive import safe_extract
+
+        root = scratch / "images"
+        safe_extract(source, root)  # path escapes, links, zip bombs and fake images are refused here
+    found = sorted((p for p in root.rglob("*") if p.is_file() and not _hidden(p.relative_to(root))),
+                   key=lambda p: p.relative_to(root).as_posix())
+    images = [p for p in found if p.suffix.lower() in IMAGE_SUFFIXES]
+    if not images:
+        raise DataError(f"no images in {source} (looked for {', '.join(IMAGE_SUFFIXES)} files"
+                        f"{', in sub-folders too' if found else ''}; it holds {len(found)} other file(s))")
+    return images, [p.relative_to(root).as_posix() for p in images], len(found) - len(images)
+
+
+def _is_zip(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return handle.read(4) == b"PK\x03\x04" or path.suffix.lower() == ".zip"
+
+
+def _hidden(relative: Path) -> bool:
+    return any(part.startswith(".") or part == "__MACOSX" for part in relative.parts)
+
+
+def _predict_images(args: argparse.Namespace, store: Any, name: str, version: int | None, meta: dict[str, Any]
+                    ) -> int:
+    """A vision model's answers for an image, a folder or a zip (see the module docstring).
+
+    The arguments and the images are checked before the model is loaded (seconds for a big network).
+    """
+    task, ref = str(meta.get("task")), f"{meta.get('name', name)}@v{meta.get('version', version)}"
+    if args.proba and task != "image_classification":
+        raise ConfigError(f"--proba needs a classification model; {ref} is a {task} model")
+    files_dir = _files_dir(args.out, task, ref)
+    with tempfile.TemporaryDirectory(prefix="automlops-predict-") as scratch:
+        paths, shown, skipped = gather_images(Path(args.csv), Path(scratch))
+        _refuse_clashes(paths, shown, files_dir)
+        import automlops.vision.zoo  # noqa: F401 - registers the architectures the model store rebuilds
+        from automlops.vision.predict import predict_paths
+
+        loaded = store.load(name, version)  # the store checks the signature and SHA-256 of the file
+        out = predict_paths(loaded.model, loaded.meta, paths, files_dir)
+    out["file"] = shown
+    base = Path(args.out).resolve().parent if args.out else Path.cwd()
+    for column in ("mask_file", "boxes_file"):
+        if column in out.columns:  # relative to the CSV: the CSV and its folder move together
+            out[column] = [Path(p).resolve().relative_to(base).as_posix() for p in out[column]]
+    if skipped:
+        print(f"skipped {skipped} file(s) without an image extension ({', '.join(IMAGE_SUFFIXES)})", file=sys.stderr)
+    where = f"; {'masks' if task == 'segmentation' else 'boxes'} in {files_dir}" if files_dir else ""
+    _write_answers(args, out, f"{len(out)} predictions of {ref}{where}")
+    return 0
+
+
+def _files_dir(out: str | None, task: str, ref: str) -> Path | None:
+    """Where masks or box files go: ``<out stem>_masks/`` (or ``_boxes/``) beside ``--out``; None for labels."""
+    kind = _FILES_DIR.get(task)
+    if kind is None:
+        return None
+    if not out:
+        raise ConfigError(f"{ref} is a {task} model: it writes one {kind[:-1]} file per image, so give --out "
+                          f"(e.g. --out preds.csv writes preds_{kind}/ beside it)")
+    path = Path(out)
+    return path.parent / f"{path.stem}_{kind}"
+
+
+def _refuse_clashes(paths: Sequence[Path], shown: Sequence[str], files_dir: Path | None) -> None:
+    """Two images named alike (``a/1.png``, ``b/1.png``) would write the same mask or box file: refuse."""
+    if files_dir is None:
+        return
+    seen: dict[str, str] = {}
+    for path, name in zip(paths, shown, strict=True):
+        if path.stem in seen:
+            raise DataError(f"{seen[path.stem]} and {name} would write the same file in {files_dir} "
+                            f"({path.stem}...): rename one, or predict the folders separately")
+        seen[path.stem] = name
 
 
 def _write_answers(args: argparse.Namespace, out: Any, what: str) -> None:

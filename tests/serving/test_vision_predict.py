@@ -278,3 +278,27 @@ def test_only_a_torch_module_with_an_image_task_is_served(tmp_path: Path, vision
     store.save("odd", Artifact("vision", {"weights": [1, 2]}, meta, format="joblib"))
     with pytest.raises(ModelError, match="not a torch module"):
         load_served(store, "odd", 1)
+
+
+@pytest.mark.slow
+def test_a_trained_model_is_served_end_to_end(tmp_path: Path) -> None:
+    """VisionRunner → save_vision_model → the API: the served answer is the engine's own (~20 s)."""
+    from automlops.vision.datasets import load_image_dataset
+    from automlops.vision.runner import VisionRunner, save_vision_model
+    from automlops.vision.samples import write_digits_imagefolder
+
+    data = load_image_dataset(write_digits_imagefolder(tmp_path / "digits", per_class=6, size=32, classes=3))
+    runner = VisionRunner("image_classification", models=["resnet18"], epochs=1, n_trials=1, device="cpu",
+                          weights="none", image_size=32, batch_size=8).fit(data)
+    home = tmp_path / "home"
+    save_vision_model(runner.result_, ModelStore(home / "models"), "digits", register=False)
+    sample = tmp_path / "digits" / "2" / "0000.png"
+    expected = runner.predict([Image.open(sample).convert("RGB")])[0]
+    with TestClient(create_app(make_settings(home))) as client:
+        r = client.post("/predict", files=files(sample.read_bytes()), headers=AUTH)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["model"]["task"] == "image_classification" and body["classes"] == ["0", "1", "2"]
+        assert body["predictions"] == [expected["prediction"]]
+        assert body["probabilities"][0] == pytest.approx(expected["probabilities"], abs=1e-5)
+        assert client.get("/model", headers=AUTH).json()["image_input"]["model_name"] == "resnet18"
