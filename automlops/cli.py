@@ -6,7 +6,7 @@
     automlops train data.csv --task clustering | --task anomaly
     automlops lake add-images NAME images.zip        an image dataset (ImageFolder, masks, COCO or VOC)
     automlops train-vision NAME --task classification --model resnet18   torchvision transfer learning
-    automlops predict --model NAME[@vN] data.csv     predictions (and --proba) as CSV
+    automlops predict --model NAME[@vN] data.csv     predictions (and --proba) as CSV; or image|folder|zip
     automlops forecast --model NAME --horizon H      the next H steps of a forecasting model
     automlops lake add|list|show                     the versioned data lake
     automlops models list                            saved models, with their registry stage
@@ -162,7 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(sub)
     cli_vision.add_commands(sub)  # train-vision (its own handler)
     predict = sub.add_parser("predict", help="predict with a saved model")
-    predict.add_argument("csv")
+    predict.add_argument("csv", metavar="INPUT", help="a CSV of rows; for a vision model an image, a folder of "
+                         "images or a .zip (segmentation and detection need --out: masks or boxes go beside it)")
     predict.add_argument("--model", required=True, help="NAME or NAME@vN")
     predict.add_argument("--out", help="output CSV (default: stdout)")
     predict.add_argument("--proba", action="store_true", help="add one proba_<class> column per class")

@@ -38,7 +38,7 @@ def live_quality(task: str | None, predictions: list[Any], labels: list[Any]) ->
     """``accuracy``/``f1_macro`` (classification) or ``mae``/``rmse`` (regression); {} without labels."""
     if not labels:
         return {}
-    if task == "classification":
+    if task in ("classification", "image_classification"):
         from sklearn.metrics import accuracy_score, f1_score
 
         y_pred, y_true = [_same_label(p) for p in predictions], [_same_label(t) for t in labels]

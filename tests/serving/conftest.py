@@ -16,7 +16,8 @@ KEY = "test-key-0123456789abcdef"
 AUTH = {"x-api-key": KEY}
 _SERVING_ENV = ("API_KEY", "AUTOMLOPS_DEV", "MODEL_NAME", "MODEL_VERSION", "API_MAX_BODY_BYTES", "API_MAX_ROWS",
                 "API_UNKNOWN_COLUMNS", "API_RELOAD_INTERVAL", "AUTOMLOPS_PREDICTION_LOG",
-                "AUTOMLOPS_PREDICTION_LOG_ENABLED", "MLFLOW_TRACKING_URI")
+                "AUTOMLOPS_PREDICTION_LOG_ENABLED", "MLFLOW_TRACKING_URI", "API_MAX_IMAGES", "API_MAX_IMAGE_PIXELS",
+                "API_MAX_IMAGE_BODY_BYTES")
 # name -> (demo dataset, target)
 BANK = {"cancer": ("breast_cancer", "target"), "diabetes": ("diabetes", "target"),
         "cars": ("cars", "Miles_per_Gallon"), "penguins": ("penguins", "species")}
