@@ -286,19 +286,12 @@ def main() -> int:
     print(" | ".join(columns))
     with tempfile.TemporaryDirectory(prefix="automlops-sim-") as tmp:
         studio = make_studio(Path(tmp))
-        for case in ENGINE_CASES:
+        cases = [(case, simulate_engine, check_engine) for case in ENGINE_CASES]
+        cases += [(case, simulate_vision, check_vision) for case in VISION_CASES]
+        for case, run, verify in cases:
             try:
-                outcome = simulate_engine(studio, case)
-                check_engine(studio, outcome)
-                print(f"{case}: {outcome['result'].best_model} {outcome['result'].problem.metric} "
-                      f"test {outcome['result'].test_score:.4f} ({outcome['seconds']:.1f}s) ok", flush=True)
-            except Exception as exc:
-                failures += 1
-                print(f"{case}: FAILED: {type(exc).__name__}: {exc}"[:160], flush=True)
-        for case in VISION_CASES:
-            try:
-                outcome = simulate_vision(studio, case)
-                check_vision(studio, outcome)
+                outcome = run(studio, case)
+                verify(studio, outcome)
                 print(f"{case}: {outcome['result'].best_model} {outcome['result'].problem.metric} "
                       f"test {outcome['result'].test_score:.4f} ({outcome['seconds']:.1f}s) ok", flush=True)
             except Exception as exc:
