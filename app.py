@@ -24,6 +24,9 @@ PAGES = [
     ("train", "Train", "model_training", "train", "Train",
      "Configure an AutoML search, watch it run live, and get a tuned, tracked, saved model — with every "
      "automatic choice explained."),
+    ("vision", "Vision", "image", "vision", "Vision",
+     "Images, end to end: add a .zip of labelled images, look inside it, train a classifier, segmenter or detector "
+     "in the background, and see what it predicts."),
     ("experiments", "Experiments", "science", "experiments", "Experiments",
      "Every AutoML run tracked in MLflow: filter them, open one to see how it searched and where it errs, or "
      "compare several side by side."),
