@@ -31,24 +31,22 @@ with components.guard("listing the image datasets"):
 if snap is not None and snap.running:  # one vision training per browser tab at a time
     st.subheader("2 · Train")
     vision_train.live(snap.id)
-    st.stop()
-
-if snap is not None:
-    r = snap.request
-    st.subheader("2 · Results")
-    with st.expander(f"'{r.name}' on {r.dataset} v{r.version:04d} → {r.headline} · {snap.status}", expanded=True):
-        with components.guard("showing the results"):
-            vision_results.render(snap, settings)
-        if st.button("Hide these results", key="vision_hide_results", icon=":material/visibility_off:"):
-            state.set_vision_job_id(None)
-            st.rerun()
-
-st.subheader("3 · Train again" if snap is not None else "2 · Train")
-with components.guard("listing the vision trainings"):
-    vision_train.job_picker(job_id)
-if entry is None:
-    st.caption("Add or pick an image dataset above to train on it.")
 else:
-    with components.guard("preparing the training form"):
-        if (request := vision_train.render_form(entry)) is not None:
-            vision_train.submit(request, settings)
+    if snap is not None:
+        r = snap.request
+        st.subheader("2 · Results")
+        with st.expander(f"'{r.name}' on {r.dataset} v{r.version:04d} → {r.headline} · {snap.status}", expanded=True):
+            with components.guard("showing the results"):
+                vision_results.render(snap, settings)
+            if st.button("Hide these results", key="vision_hide_results", icon=":material/visibility_off:"):
+                state.set_vision_job_id(None)
+                st.rerun()
+    st.subheader("3 · Train again" if snap is not None else "2 · Train")
+    with components.guard("listing the vision trainings"):
+        vision_train.job_picker(job_id)
+    if entry is None:
+        st.caption("Add or pick an image dataset above to train on it.")
+    else:
+        with components.guard("preparing the training form"):
+            if (request := vision_train.render_form(entry)) is not None:
+                vision_train.submit(request, settings)
