@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from automlops.core.fit import FitResult
     from automlops.mlops.tracking import Tracker
 
-__all__ = ["CANCELLED_TEXT", "JobCancelled", "run_training"]
+__all__ = ["CANCELLED_TEXT", "JobCancelled", "name_run_after_version", "run_training"]
 
 log = logging.getLogger(__name__)
 Emit = Callable[[ProgressEvent], None]
@@ -103,7 +103,7 @@ def run_training(request: TrainRequest, *, settings: Settings, tracker: Tracker 
     saving_notes: list[str] = []  # the MLflow registry was down: saved all the same, said in the job's notes
     stored = save_model(result, ModelStore(settings=settings), r.name, dataset=dataset, tracker=tracker,
                         notes=saving_notes)
-    _name_run(tracker, result.run_id, f"{stored.name}-v{stored.version}")
+    name_run_after_version(tracker, result.run_id, f"{stored.name}-v{stored.version}")
     kind = result.artifact.kind
     diagnostics, notes = (None, []) if kind != "tabular" else _diagnostics(result, frame, tracker, emit)
     problem = result.problem
@@ -142,7 +142,7 @@ def _fit(r: TrainRequest, frame: pd.DataFrame, dataset: dict[str, Any], tracker:
     return driver.fit(frame)
 
 
-def _name_run(tracker: Tracker | None, run_id: str | None, name: str) -> None:
+def name_run_after_version(tracker: Tracker | None, run_id: str | None, name: str) -> None:
     """Name the MLflow run after the model version it produced; a failure only leaves the old name."""
     from automlops.search.tracking_sink import name_run
 

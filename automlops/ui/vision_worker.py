@@ -60,7 +60,7 @@ def run_vision_training(request: TrainRequest, *, settings: Settings, tracker: T
                         emit: Callable[[ProgressEvent], None], stop_event: threading.Event,
                         started_at: float | None = None) -> JobResult:
     """Train, save and summarise one vision request; progress goes to ``emit`` (module docstring)."""
-    from automlops.ui.job_worker import JobCancelled, _name_run
+    from automlops.ui.job_worker import JobCancelled, name_run_after_version
 
     started_at = started_at or time.monotonic()
     _stage(emit, "loading PyTorch and torchvision")
@@ -93,7 +93,7 @@ def run_vision_training(request: TrainRequest, *, settings: Settings, tracker: T
     notes: list[str] = []
     stored = save_vision_model(result, ModelStore(settings=settings), r.name, dataset=dataset, tracker=tracker,
                                notes=notes)
-    _name_run(tracker, result.run_id, f"{stored.name}-v{stored.version}")
+    name_run_after_version(tracker, result.run_id, f"{stored.name}-v{stored.version}")
     problem = result.problem
     report = dict(stored.meta)
     report["test_items"] = [int(i) for i in list(result.test_rows)[:MAX_REPORTED_TEST_ITEMS]]
