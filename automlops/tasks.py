@@ -179,6 +179,7 @@ FIGURES: Registry[str] = Registry("model kind with figures")
 FIGURES.add("clustering", "automlops.clustering:figures")
 FIGURES.add("anomaly", "automlops.anomaly:figures")
 FIGURES.add("forecasting", "automlops.forecasting:figures")
+FIGURES.add("vision", "automlops.vision.plots:figures")
 
 
 def report_figures(meta: dict[str, Any]) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from automlops.vision import datasets as _datasets  # noqa: F401 - registers the image lake's reader (no torch)
+from automlops.vision import zoo as _zoo  # noqa: F401 - registers the architectures with the model store (no torch)
 
 __all__ = ["ImageDataset", "ImageItem", "VISION_MODELS", "VisionRunner", "load_image_dataset", "models_for",
            "predict_images", "predict_paths", "save_vision_model"]

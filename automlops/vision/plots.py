@@ -81,3 +81,40 @@ def grid_html(grid: Any, title: str) -> str:
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title></head><body "
             f"style='background:#111;color:#eee;font-family:sans-serif'><h3>{title}</h3>"
             f"<img alt='{title}' src='data:image/png;base64,{data}'></body></html>")
+
+
+def figures(meta: Mapping[str, Any]) -> dict[str, Any]:
+    """The plots of a saved vision model, from its ``meta.json`` alone (plotly figures).
+
+    ``learning_curves``: training loss, validation loss and the validation metric per epoch of the
+    chosen trial (the epoch kept is marked); ``confusion_matrix`` for classifiers (true class down,
+    predicted across).
+    """
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    out: dict[str, Any] = {}
+    history = list(meta.get("history") or [])
+    if history:
+        epochs = [row["epoch"] for row in history]
+        fig = make_subplots(specs=[[{"secondary_y": True}]])
+        for key, name in (("train_loss", "training loss"), ("val_loss", "validation loss")):
+            values = [row.get(key) for row in history]
+            if any(v is not None for v in values):
+                fig.add_trace(go.Scatter(x=epochs, y=values, name=name, mode="lines+markers"), secondary_y=False)
+        metric = str(meta.get("metric") or "metric")
+        fig.add_trace(go.Scatter(x=epochs, y=[row.get("value") for row in history], name=f"validation {metric}",
+                                 mode="lines+markers"), secondary_y=True)
+        if meta.get("best_epoch"):
+            fig.add_vline(x=meta["best_epoch"], line_dash="dot", annotation_text="kept")
+        fig.update_layout(title="Learning curves", xaxis_title="epoch", height=360)
+        out["learning_curves"] = fig
+    matrix = meta.get("confusion_matrix")
+    if matrix:
+        classes = [str(c) for c in meta.get("classes") or range(len(matrix))]
+        out["confusion_matrix"] = go.Figure(go.Heatmap(z=matrix, x=classes, y=classes, colorscale="Blues",
+                                                       text=matrix, texttemplate="%{text}"),
+                                            layout={"title": "Confusion matrix (test images)", "height": 360,
+                                                    "xaxis_title": "predicted", "yaxis_title": "true",
+                                                    "yaxis": {"autorange": "reversed"}})
+    return out

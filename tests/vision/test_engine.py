@@ -48,6 +48,12 @@ def test_classification_is_tracked_per_epoch_saved_and_served_the_same(digits, s
     assert stored.meta["model_format"] == "torch-state-dict" and stored.meta["kind"] == "vision"
     assert stored.meta["classes"] == ["0", "1", "2", "3"] and stored.meta["input_size"] == [32, 32]
     loaded = ModelStore(settings=settings).load("digits")
+    from automlops.tasks import report_figures
+
+    plots = report_figures(loaded.meta)  # the Models page draws these from meta.json alone
+    assert set(plots) == {"learning_curves", "confusion_matrix"}
+    assert [list(t.x) for t in plots["learning_curves"].data][0] == [1, 2]
+    assert sum(map(sum, plots["confusion_matrix"].data[0].z)) == 6  # every test image counted once
     images = images_of(digits, 4)
     assert runner.predict(images) == predict_images(loaded.model, loaded.meta, images)
     assert sum(predict_images(loaded.model, loaded.meta, images)[0]["probabilities"].values()) == pytest.approx(1.0)

@@ -12,10 +12,11 @@ import streamlit as st
 from automlops.errors import ModelError
 from automlops.mlops.serving_pointer import clear_serving_pointer, point_serving_at, read_serving_pointer
 from automlops.mlops.store import LoadedModel, ModelStore
-from automlops.tasks import answer_table, model_kind
-from automlops.ui import components, state
+from automlops.tasks import model_kind
+from automlops.ui import state
 from automlops.ui.explain_view import render_explanations
 from automlops.ui.model_card_view import render_model_card
+from automlops.ui.model_predict import predict_csv
 from automlops.ui.registry_view import render_registry
 
 FORMAT_NOTES = {
@@ -23,6 +24,8 @@ FORMAT_NOTES = {
              "in it against an allow-list. The studio also checks the SHA-256 above before it loads its own.",
     "joblib": "A .joblib file is a pickle: loading it runs code. Only load model files you trust; the studio "
               "checks the SHA-256 above before it loads its own.",
+    "torch-state-dict": "A .pt file holding only the network's weights (a state dict, read with weights_only=True: "
+                        "no code runs); the architecture is rebuilt by name from meta.json.",
 }
 
 
@@ -133,22 +136,10 @@ if model_file.is_file():
 c2.download_button(":material/download: meta.json", json.dumps(meta, indent=2, default=str), file_name=f"{chosen.name}-v"
                    f"{chosen.version:04d}-meta.json", mime="application/json", key="models_download_meta")
 
-st.subheader("Predict on a CSV")
-st.caption(f"The file needs the columns the model was trained on: {', '.join(meta.get('input_columns') or [])}.")
-upload = st.file_uploader("CSV to predict", type=["csv", "tsv", "txt"], key="models_predict_upload")
-if upload is not None:
-    with components.guard("predicting"), st.spinner("Predicting…"):
-        from automlops.core.csv_safety import to_people_csv
-        from automlops.mlops.ingest import read_csv_robust
-        from automlops.tabular.predict import predict_frame
+if model_kind(meta) == "vision":  # it answers images, not rows
+    from automlops.ui.vision_results import try_an_image
 
-        frame = read_csv_robust(upload.getvalue(), max_bytes=settings.max_upload_bytes, min_columns=1).frame
-        loaded = load_model(str(store.root), chosen.name, chosen.version, str(meta.get("model_sha256")))
-        if model_kind(meta) == "tabular":
-            predictions = predict_frame(loaded.model, loaded.meta, frame)
-        else:  # clusters, anomaly scores and flags, or the forecast for the file's future timestamps
-            predictions = answer_table(loaded.model, loaded.meta, frame)
-        st.success(f"{len(predictions)} predictions from {chosen.ref}.")
-        st.dataframe(predictions.head(200), hide_index=True)
-        st.download_button(":material/download: predictions.csv", to_people_csv(predictions), file_name="predictions.csv",
-                           mime="text/csv", key="models_download_predictions")
+    try_an_image(settings, chosen.name, chosen.version, meta)
+else:
+    predict_csv(settings, chosen, meta, lambda: load_model(str(store.root), chosen.name, chosen.version,
+                                                           str(meta.get("model_sha256"))))
