@@ -198,6 +198,11 @@ class Settings(BaseSettings):
         default=89_478_485, gt=0, validation_alias=_env("AUTOMLOPS_IMAGE_MAX_PIXELS"),
         description="Most pixels (width × height) of one image (Pillow's decompression-bomb limit).",
     )
+    download_weights: bool = Field(
+        default=True, validation_alias=_env("AUTOMLOPS_DOWNLOAD_WEIGHTS"),
+        description="Vision: download pretrained weights through torchvision when they are not in the torch "
+                    "cache (false on an offline machine: random initialisation at once, said in the decisions).",
+    )
 
     @model_validator(mode="after")
     def _version_needs_a_name(self) -> Settings:

@@ -10,7 +10,8 @@
 Configuration goes in ``__init__`` (nothing happens there), ``fit`` runs the search through the
 :class:`~automlops.search.driver.SearchDriver` (the same study, time budget, cancel, progress
 callbacks and MLflow tracking as every task) and returns ``self``; results end in ``_``.
-The default search is **Hyperband**: with epochs as the resource, weak configurations are stopped
+``download_weights`` (default: the ``AUTOMLOPS_DOWNLOAD_WEIGHTS`` setting) allows torchvision to
+download pretrained weights missing from the torch cache. The default search is **Hyperband**: with epochs as the resource, weak configurations are stopped
 after an epoch or three, which matters when one epoch costs seconds to minutes.
 """
 
@@ -40,7 +41,7 @@ class VisionRunner:
                  tracker: Any = None, dataset: Mapping[str, Any] | None = None, run_name: str | None = None,
                  callbacks: Sequence[Callable[[ProgressEvent], None]] = (),
                  stop_event: threading.Event | None = None, started_at: float | None = None,
-                 download_weights: bool = True, storage: str | None = None, study_name: str | None = None) -> None:
+                 download_weights: bool | None = None, storage: str | None = None, study_name: str | None = None) -> None:
         self.task, self.models, self.epochs, self.preset = task, models, epochs, preset
         self.time_budget, self.n_trials, self.device, self.weights = time_budget, n_trials, device, weights
         self.search, self.seed, self.image_size, self.batch_size = search, seed, image_size, batch_size
@@ -50,12 +51,13 @@ class VisionRunner:
 
     def engine(self) -> Any:
         """The configured :class:`~automlops.vision.engine.VisionEngine` (checks every option)."""
+        from automlops.config import get_settings
         from automlops.vision.engine import VisionEngine
 
+        download = get_settings().download_weights if self.download_weights is None else self.download_weights
         return VisionEngine(self.task, models=self.models, epochs=self.epochs, preset=self.preset, seed=self.seed,
                             device=self.device, weights=self.weights, image_size=self.image_size,
-                            batch_size=self.batch_size, patience=self.patience,
-                            download_weights=self.download_weights)
+                            batch_size=self.batch_size, patience=self.patience, download_weights=download)
 
     def fit(self, data: ImageDataset | str | Path) -> VisionRunner:
         """Search and train on ``data`` (an :class:`ImageDataset` or a folder in a known layout)."""

@@ -108,3 +108,11 @@ def test_a_state_dict_round_trips_through_the_model_store(task: str, home) -> No
         assert torch.equal(before["out"], after["out"])
     else:
         assert torch.equal(before[0]["scores"], after[0]["scores"])
+
+
+def test_the_download_setting_reaches_the_engine(monkeypatch) -> None:
+    from automlops.vision.runner import VisionRunner
+
+    monkeypatch.setenv("AUTOMLOPS_DOWNLOAD_WEIGHTS", "false")
+    assert VisionRunner("classification").engine().download is False
+    assert VisionRunner("classification", download_weights=True).engine().download is True
