@@ -60,6 +60,7 @@ def test_an_unknown_dataset_is_named(home, capsys) -> None:
     assert "nope" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # a timing check (30 s): benchmarks/vision_throughput.py measures the budget too
 def test_the_whole_process_keeps_its_time_budget(digits_in_lake, home) -> None:
     """Measured from outside, as a user would: interpreter start to exit, imports included."""
     budget = 30.0
