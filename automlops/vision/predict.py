@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -66,16 +67,24 @@ def _classes(meta: Mapping[str, Any]) -> list[str]:
     return [str(c) for c in meta.get("classes") or []]
 
 
-def _batch(images: Sequence[Any], meta: Mapping[str, Any]) -> Any:
+@lru_cache(maxsize=16)
+def _transform(h: int, w: int, mean: tuple[float, ...], std: tuple[float, ...]) -> Any:
+    """The evaluation preprocessing, built once per model shape (not once per request)."""
     import torch
     from torchvision.transforms import v2
 
+    steps: list[Any] = [v2.ToImage(), v2.Resize((h, w), antialias=True), v2.ToDtype(torch.float32, scale=True)]
+    if mean:
+        steps.append(v2.Normalize(list(mean), list(std)))
+    return v2.Compose(steps)
+
+
+def _batch(images: Sequence[Any], meta: Mapping[str, Any]) -> Any:
+    import torch
+
     h, w = (int(v) for v in meta.get("input_size") or (224, 224))
     norm = meta.get("normalization") or {}
-    steps: list[Any] = [v2.ToImage(), v2.Resize((h, w), antialias=True), v2.ToDtype(torch.float32, scale=True)]
-    if norm:
-        steps.append(v2.Normalize(list(norm["mean"]), list(norm["std"])))
-    transform = v2.Compose(steps)
+    transform = _transform(h, w, tuple(norm.get("mean", ())), tuple(norm.get("std", ())))
     return torch.stack([transform(img) for img in images])
 
 
@@ -85,12 +94,13 @@ def predict_images(model: Any, meta: Mapping[str, Any], images: Sequence[Any], *
     import torch
 
     task, classes = str(meta.get("task")), _classes(meta)
-    model.eval()
+    if model.training:
+        model.eval()
     with torch.inference_mode():
         if task == "image_classification":
-            proba = torch.softmax(model(_batch(images, meta)), dim=1).numpy()
-            return [{"prediction": classes[int(p.argmax())],
-                     "probabilities": {c: float(v) for c, v in zip(classes, p, strict=True)}} for p in proba]
+            proba = torch.softmax(model(_batch(images, meta)), dim=1).tolist()  # one conversion, not one per class
+            return [{"prediction": classes[max(range(len(p)), key=p.__getitem__)],
+                     "probabilities": dict(zip(classes, p, strict=True))} for p in proba]
         if task == "segmentation":
             logits = model(_batch(images, meta))["out"]
             answers = []
@@ -107,10 +117,15 @@ def predict_images(model: Any, meta: Mapping[str, Any], images: Sequence[Any], *
 
             cut = float(meta.get("score_threshold", 0.5) if threshold is None else threshold)
             outputs = model([pil_to_tensor(img).float() / 255.0 for img in images])
-            return [{"boxes": [{"box": [round(float(v), 2) for v in box], "label": classes[int(label) - 1],
-                                "score": float(score)}
-                               for box, label, score in zip(o["boxes"], o["labels"], o["scores"], strict=True)
-                               if float(score) >= cut and 1 <= int(label) <= len(classes)]} for o in outputs]
+            answers = []
+            for o in outputs:  # filter on tensors, then convert once (not box by box)
+                keep = (o["scores"] >= cut) & (o["labels"] >= 1) & (o["labels"] <= len(classes))
+                answers.append({"boxes": [{"box": [round(v, 2) for v in box], "label": classes[label - 1],
+                                           "score": score}
+                                          for box, label, score in zip(o["boxes"][keep].tolist(),
+                                                                       o["labels"][keep].tolist(),
+                                                                       o["scores"][keep].tolist(), strict=True)]})
+            return answers
     raise DataError(f"this model's task {task!r} is not an image task")
 
 
