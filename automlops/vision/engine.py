@@ -243,9 +243,9 @@ class VisionEngine:
         size, task = self.image_size, self.task_name
         train = ItemsDataset(self.data, self.train_idx, train_transform(task, size))
         val = ItemsDataset(self.data, self.val_idx, eval_transform(task, size))
-        batch = max(2, min(batch_size, len(train)))
-        return (make_loader(train, batch_size=batch, shuffle=True, seed=self.seed),
-                make_loader(val, batch_size=max(batch, 16), shuffle=False))
+        batch, pin = max(2, min(batch_size, len(train))), self.device.type == "cuda"
+        return (make_loader(train, batch_size=batch, shuffle=True, seed=self.seed, pin_memory=pin),
+                make_loader(val, batch_size=max(batch, 16), shuffle=False, pin_memory=pin))
 
     def build(self, candidate: Candidate) -> Any:
         """The untrained network of ``candidate`` with its starting weights and frozen layers."""

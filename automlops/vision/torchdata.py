@@ -118,11 +118,14 @@ def worker_count(n_images: int) -> int:
 
 
 def make_loader(dataset: ItemsDataset, *, batch_size: int, shuffle: bool, seed: int = 0,
-                workers: int | None = None) -> DataLoader[Any]:
-    """A DataLoader for one split; training batches are shuffled with a seeded generator."""
+                workers: int | None = None, pin_memory: bool = False) -> DataLoader[Any]:
+    """A DataLoader for one split; training batches are shuffled with a seeded generator.
+
+    ``pin_memory`` (for CUDA) puts batches in page-locked memory, so the copy to the GPU can overlap work.
+    """
     workers = worker_count(len(dataset)) if workers is None else workers
     generator = torch.Generator().manual_seed(seed)
     collate = _detection_collate if dataset.data.task == "detection" else None
     return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator, num_workers=workers,
-                      collate_fn=collate, persistent_workers=workers > 0,
+                      collate_fn=collate, persistent_workers=workers > 0, pin_memory=pin_memory,
                       drop_last=shuffle and dataset.data.task != "detection" and len(dataset) > batch_size)

@@ -150,8 +150,9 @@ def train_model(model: nn.Module, task: VisionTask, train_loader: DataLoader[Any
             images, targets = _to(device, images, targets)
             with torch.autocast(device.type, enabled=amp):
                 loss = task.training_loss(model, images, targets)
-            if not torch.isfinite(loss.detach()):
-                stopped = f"the loss became {float(loss.detach())} at epoch {epoch} (learning rate too high)"
+            value = float(loss.detach())  # the one device sync per batch (torchvision's reference does the same)
+            if not math.isfinite(value):
+                stopped = f"the loss became {value} at epoch {epoch} (learning rate too high)"
                 cut = True
                 break
             optimizer.zero_grad(set_to_none=True)
@@ -159,7 +160,7 @@ def train_model(model: nn.Module, task: VisionTask, train_loader: DataLoader[Any
             scaler.step(optimizer)
             scaler.update()
             scheduler.step()
-            loss_sum, n = loss_sum + float(loss.detach()) * len(targets), n + len(targets)
+            loss_sum, n = loss_sum + value * len(targets), n + len(targets)
             if deadline is not None and time.monotonic() > deadline:
                 stopped, cut = f"the time budget's deadline, during epoch {epoch}", True
                 break
