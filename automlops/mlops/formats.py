@@ -208,16 +208,16 @@ class SkopsFormat(ModelFormat):
         snapshot.copy_to(path)
 
     def load(self, data: bytes, meta: Mapping[str, Any]) -> Any:
-        import skops.io
+        from automlops.mlops._skops import load_skops_io
 
-        return skops.io.loads(data, trusted=self.trusted_types(data, str(meta.get("model_file", self.file_name))))
+        return load_skops_io().loads(data, trusted=self.trusted_types(data, str(meta.get("model_file", self.file_name))))
 
     @staticmethod
     def trusted_types(data: bytes, file_name: str = "model.skops") -> list[str]:
         """The extra types the file needs, all inside the allow-list; IntegrityError names any other."""
-        import skops.io
+        from automlops.mlops._skops import load_skops_io
 
-        return SkopsFormat._allowed(skops.io.get_untrusted_types(data=data), file_name)
+        return SkopsFormat._allowed(load_skops_io().get_untrusted_types(data=data), file_name)
 
     @staticmethod
     def _allowed(needed: list[str], file_name: str) -> list[str]:

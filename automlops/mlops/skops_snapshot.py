@@ -54,6 +54,9 @@ def skops_snapshot(obj: object) -> SkopsSnapshot:
     Raises whatever skops raises for an object it cannot represent (the caller falls back to
     another format); nothing is cached then.
     """
+    from automlops.mlops._skops import load_skops_io
+
+    load_skops_io()  # without torch (see _skops.py)
     import skops.io
 
     with _lock:
@@ -91,6 +94,9 @@ def _dump_to_file(obj: object, path: Path) -> None:
     import json
     import zipfile
 
+    from automlops.mlops._skops import load_skops_io
+
+    load_skops_io()  # without torch (see _skops.py)
     import skops
     import skops.io
 

@@ -124,10 +124,12 @@ def _load_skops(data: bytes, filename: str, max_bytes: int) -> Any:
 
     _check_zip(data, filename, max_bytes)
     trusted = SkopsFormat.trusted_types(data, filename)  # IntegrityError naming any type outside it
-    import skops.io
+    from automlops.mlops._skops import load_skops_io
+
+    skops_io = load_skops_io()
 
     try:
-        return skops.io.loads(data, trusted=trusted)
+        return skops_io.loads(data, trusted=trusted)
     except Exception as exc:
         raise ModelError(f"{filename} could not be read as a skops model: {type(exc).__name__}: {exc}"[:400]) from exc
 
