@@ -261,10 +261,10 @@ def test_engine_task_simulation(studio: Studio, case: str) -> None:
     check_engine(studio, simulate_engine(studio, case))
 
 
-# Classification in the default suite; segmentation and detection are also trained end to end by
-# tests/vision/test_engine.py there, so their full simulation runs with `-m slow`.
-@pytest.mark.parametrize("case", [c if c == "classify digits" else pytest.param(c, marks=pytest.mark.slow)
-                                  for c in VISION_CASES])
+# With `-m slow`: the default suite trains each image task end to end in tests/vision/test_engine.py,
+# tests/test_cli_vision.py and tests/ui/test_vision_page.py.
+@pytest.mark.slow
+@pytest.mark.parametrize("case", list(VISION_CASES))
 def test_vision_task_simulation(studio: Studio, case: str) -> None:
     check_vision(studio, simulate_vision(studio, case))
 

@@ -217,6 +217,7 @@ def test_a_reload_during_training_reattaches_and_a_cancel_publishes_nothing(  # 
     assert now == published  # no new model version: nothing was published
 
 
+@pytest.mark.slow  # the forecasting form, training and results are covered by AppTest (tests/ui/test_task_pages.py)
 def test_a_forecast_in_the_browser(server: str, home: Path, page) -> None:  # type: ignore[no-untyped-def]
     """Forecasting from the Train page: the form asks for time column and horizon, the results show
     the forecast with its intervals and the backtest table, and the model forecasts future months."""

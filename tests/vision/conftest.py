@@ -23,12 +23,12 @@ def digits(tmp_path_factory: pytest.TempPathFactory) -> ImageDataset:
 
 @pytest.fixture(scope="session")
 def shapes_segmentation(tmp_path_factory: pytest.TempPathFactory) -> ImageDataset:
-    return load_image_dataset(write_shapes_segmentation(tmp_path_factory.mktemp("seg") / "shapes", n=20, size=48))
+    return load_image_dataset(write_shapes_segmentation(tmp_path_factory.mktemp("seg") / "shapes", n=14, size=32))
 
 
 @pytest.fixture(scope="session")
 def shapes_detection(tmp_path_factory: pytest.TempPathFactory) -> ImageDataset:
-    return load_image_dataset(write_shapes_detection(tmp_path_factory.mktemp("det") / "shapes", n=16, size=64))
+    return load_image_dataset(write_shapes_detection(tmp_path_factory.mktemp("det") / "shapes", n=12, size=48))
 
 
 @pytest.fixture

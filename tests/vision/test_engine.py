@@ -63,7 +63,7 @@ def test_segmentation_masks_come_back_at_the_image_size(shapes_segmentation, no_
     runner = VisionRunner("segmentation", models=["deeplabv3_mobilenet_v3_large"], epochs=1, n_trials=1,
                           download_weights=False, batch_size=4).fit(shapes_segmentation)
     assert set(runner.result_.test_metrics) >= {"miou", "pixel_accuracy"}
-    image = images_of(shapes_segmentation, 1)[0].resize((40, 30))
+    image = images_of(shapes_segmentation, 1)[0].resize((40, 30))  # not the training size: scaled back
     answer = runner.predict([image])[0]
     assert answer["mask"].shape == (30, 40) and answer["mask"].dtype == np.uint8
     assert sum(answer["pixel_counts"].values()) == 30 * 40
@@ -72,7 +72,7 @@ def test_segmentation_masks_come_back_at_the_image_size(shapes_segmentation, no_
 
 def test_detection_reports_map_and_respects_the_threshold(shapes_detection, no_weights) -> None:
     runner = VisionRunner("detection", models=["fasterrcnn_mobilenet_v3_large_320_fpn"], epochs=1, n_trials=1,
-                          download_weights=False, image_size=96, batch_size=4).fit(shapes_detection)
+                          download_weights=False, image_size=64, batch_size=4).fit(shapes_detection)
     metrics = runner.result_.test_metrics
     assert set(metrics) >= {"map", "map_50", "map_75"} and all(0.0 <= metrics[k] <= 1.0 for k in ("map", "map_50"))
     image = images_of(shapes_detection, 1)[0]
