@@ -32,6 +32,7 @@ def _known_function_table(n_rows: int, seed: int = 0) -> pd.DataFrame:
     return frame
 
 
+@pytest.mark.slow  # a timing check (19 s); benchmarks/automl_midsize.py reports wall/budget on 2k-54k-row tables
 def test_train_on_50k_rows_keeps_its_budget_from_outside(tmp_path: Path) -> None:
     budget = 20.0
     csv = tmp_path / "big.csv"

@@ -42,7 +42,8 @@ def silent_port() -> Iterator[int]:
         yield int(sock.getsockname()[1])
 
 
-@pytest.mark.parametrize("port_fixture", ["refused_port", "silent_port"])
+# The silent port (a server that never answers) is the slower, load-sensitive case: `-m slow`.
+@pytest.mark.parametrize("port_fixture", ["refused_port", pytest.param("silent_port", marks=pytest.mark.slow)])
 def test_dead_tracking_server_costs_one_line_not_the_budget(tmp_path: Path, port_fixture: str,
                                                            request: pytest.FixtureRequest) -> None:
     port = request.getfixturevalue(port_fixture)
