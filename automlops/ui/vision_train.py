@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from automlops.ui import components, jobs, state, tracking
+from automlops.ui import components, jobs, state
 from automlops.ui.jobs import TrainRequest
 
 if TYPE_CHECKING:
@@ -108,19 +108,13 @@ def render_form(entry: ImageDatasetVersion) -> TrainRequest | None:
 
 def submit(request: TrainRequest, settings: Settings) -> None:
     """Check a remote tracking server first (a run that cannot be logged would be lost), then submit."""
-    target = tracking.current_target()
-    if target.is_remote:
-        with st.spinner(f"Checking {target.label}…"):
-            status = tracking.check(target)
-        if not status.ok:
-            st.error(f"Tracking server {status.state}: {status.message}. Fix it on the Settings page or switch "
-                     "back to local tracking.")
-            return
+    from automlops.ui.submit import submit_checked
+
     with components.guard("starting the training"):
-        job = jobs.submit(request, settings=settings, tracker=tracking.new_tracker(target),
-                          tracking_uri=target.display_uri())
-        state.set_vision_job_id(job.id)
-        st.rerun()
+        job = submit_checked(request, settings)
+        if job is not None:
+            state.set_vision_job_id(job.id)
+            st.rerun()
 
 
 def curves_chart(epochs: tuple[EpochPoint, ...], *, loss: bool) -> go.Figure:

@@ -6,23 +6,16 @@ import streamlit as st
 
 from automlops.config import Settings
 from automlops.mlops.lake import DataLake
-from automlops.ui import components, jobs, model_sources, state, tracking, train_form, training_view
+from automlops.ui import components, jobs, model_sources, state, train_form, training_view
+from automlops.ui.submit import submit_checked
 
 
 def start(request: jobs.TrainRequest, settings: Settings) -> None:
     """Check a remote tracking server first (a run that cannot be logged would be lost), then submit."""
-    target = tracking.current_target()
-    if target.is_remote:
-        with st.spinner(f"Checking {target.label}…"):
-            status = tracking.check(target)
-        if not status.ok:
-            st.error(f"Tracking server {status.state}: {status.message}. Fix it on the Settings page or switch "
-                     "back to local tracking.")
-            return
-    job = jobs.submit(request, settings=settings, tracker=tracking.new_tracker(target),
-                      tracking_uri=target.display_uri())
-    state.set_active_job_id(job.id)
-    st.rerun()
+    job = submit_checked(request, settings)
+    if job is not None:
+        state.set_active_job_id(job.id)
+        st.rerun()
 
 
 def train_again(job_id: str) -> None:
