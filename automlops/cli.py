@@ -151,9 +151,12 @@ def _add_lake(sub: Any) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     from automlops import (  # each adds its own subcommands (cheap imports)
+        cli_export,
+        cli_lab,
         cli_models,
         cli_monitor,
         cli_sources,
+        cli_stability,
         cli_vision,
     )
 
@@ -178,6 +181,9 @@ def build_parser() -> argparse.ArgumentParser:
     forecast.add_argument("--raw", action="store_true", help="as for predict: keep formula-like text as it is")
     _add_lake(sub)
     cli_monitor.add_commands(sub)  # monitor (drift of live traffic)
+    cli_stability.add_commands(sub)  # stability (is the score real, or luck?)
+    cli_lab.add_commands(sub)  # lab (search strategies compared on one table)
+    cli_export.add_commands(sub)  # export (a run as a plain script)
     models = sub.add_parser("models", help="saved models and the model zoo")
     models_sub = models.add_subparsers(dest="models_command", required=True, parser_class=_Parser)
     cli_sources.add_commands(models_sub)  # upload, retrain

@@ -1,0 +1,9 @@
+"""`automlops stability` (being built: issue 13)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def add_commands(sub: Any) -> None:
+    """Add the `stability` subcommand to the `automlops` parser."""
