@@ -53,6 +53,7 @@ def model_metadata(result: FitResult, *, dataset: Mapping[str, Any] | None = Non
         "run_id": result.run_id,
         "preset": result.config.get("preset"),
         "search": result.config.get("search"),
+        "seed": result.config.get("seed"),  # the split and the models' random_state (eject to code)
         "n_trials": result.n_trials,
         "leaderboard": result.leaderboard.head(10).to_dict(orient="records"),
         "decisions": [str(d) for d in result.decisions],
