@@ -9,6 +9,15 @@ early (the *pruner*). They are task-agnostic: every engine's study is built here
   budget allows, a random subset of the same grid is drawn (without repeats) instead.
 * **Hyperband** – TPE proposes and a *pruner* stops weak trials early, from the intermediate scores
   an engine reports after each unit of resource (a fold, a slice of boosting rounds, an epoch).
+* **CMA-ES** – an evolution strategy: it samples a population from a multivariate normal
+  distribution over the numeric hyperparameters and moves and reshapes that distribution towards
+  the best members. It only handles numeric parameters shared by every trial: the categorical
+  ``model`` choice (and, when several models are searched, each model's own hyperparameters, which
+  other models' trials lack) fall back to Optuna's independent sampler (random). It is CMA-ES proper
+  when one model is searched; with several it behaves much like random search.
+* **QMC** – quasi-Monte Carlo: a scrambled, seeded Sobol sequence covers the space more evenly than
+  independent random draws (no clumps, no holes) but learns nothing from the scores. Its space is
+  that of the study's first trial; parameters outside it are drawn at random.
 
 The study can live in memory, in a SQLite file or in PostgreSQL (``storage``): with a storage and a
 ``study_name``, several processes can search one study together.
@@ -50,6 +59,19 @@ def _random(seed: int, n_trials: int | None) -> optuna.samplers.BaseSampler:
     return optuna.samplers.RandomSampler(seed=seed)
 
 
+def _cmaes(seed: int, n_trials: int | None) -> optuna.samplers.BaseSampler:
+    with warnings.catch_warnings():  # some CMA-ES options are flagged "experimental" by Optuna
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
+
+
+def _qmc(seed: int, n_trials: int | None) -> optuna.samplers.BaseSampler:
+    with warnings.catch_warnings():  # QMCSampler is flagged "experimental" by Optuna
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.samplers.QMCSampler(qmc_type="sobol", scramble=True, seed=seed,
+                                          warn_independent_sampling=False, warn_asynchronous_seeding=False)
+
+
 STRATEGIES: Registry[SearchStrategy] = Registry("search strategy")
 STRATEGIES.add("tpe", SearchStrategy(
     "tpe", "Bayesian optimisation (TPE)",
@@ -62,6 +84,16 @@ STRATEGIES.add("hyperband", SearchStrategy(
     "hyperband", "Hyperband (TPE + early stopping)",
     "stops weak trials after their first resource steps so many more configurations fit in the budget", _tpe,
     prunes=True))
+STRATEGIES.add("cmaes", SearchStrategy(
+    "cmaes", "CMA-ES (evolution strategy)",
+    "moves a multivariate normal distribution over the numeric hyperparameters towards the best trials; the "
+    "categorical model choice, and hyperparameters not shared by every trial, fall back to random sampling "
+    "(so with several models it behaves much like random search)", _cmaes))
+STRATEGIES.add("qmc", SearchStrategy(
+    "qmc", "Quasi-Monte Carlo (scrambled Sobol)",
+    "covers the search space evenly with a seeded, scrambled Sobol sequence (no clumps or holes like random "
+    "draws) and learns nothing from the scores; parameters outside the first trial's space are drawn at random",
+    _qmc))
 
 
 @contextlib.contextmanager

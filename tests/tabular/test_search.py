@@ -32,7 +32,7 @@ def _sequence(runner: AutoMLRunner) -> list[tuple[str, dict]]:
 
 
 def test_strategies_registered() -> None:
-    assert STRATEGIES.names() == ["tpe", "random", "grid", "hyperband"]
+    assert STRATEGIES.names() == ["tpe", "random", "grid", "hyperband", "cmaes", "qmc"]
     with pytest.raises(ConfigError, match="unknown search strategy 'bayes'"):
         STRATEGIES.get("bayes")
 
@@ -42,6 +42,8 @@ def test_strategies_registered() -> None:
     ("random", optuna.samplers.RandomSampler, optuna.pruners.NopPruner),
     ("grid", optuna.samplers.GridSampler, optuna.pruners.NopPruner),
     ("hyperband", optuna.samplers.TPESampler, optuna.pruners.HyperbandPruner),
+    ("cmaes", optuna.samplers.CmaEsSampler, optuna.pruners.NopPruner),
+    ("qmc", optuna.samplers.QMCSampler, optuna.pruners.NopPruner),
 ])
 def test_study_uses_the_named_sampler_and_pruner(search: str, sampler: type, pruner: type) -> None:
     study, note = create_study(STRATEGIES.get(search), direction="maximize", seed=0, n_trials=20, n_steps=5,
