@@ -1,0 +1,114 @@
+"""The plain-language verdict of a stability analysis, and the corrected interval over splits.
+
+**How stable is stable?** A spread means something only next to the metric's scale. For scores
+bounded by 0 and 1 (accuracy, ROC-AUC, F1, R²…) the standard deviation is judged as is: below
+0.01 the score is *stable*, below 0.03 *somewhat stable*, above that *unstable*. For error
+metrics in the data's own units (RMSE, MAE…) it is judged relative to the mean (the coefficient
+of variation): below 2 %, below 6 %, above.
+
+**Data or algorithm?** The spread across splits is *data variance* (which rows the model learns
+from and is judged on); the spread across seeds on one fixed split is *algorithm variance* (the
+model's own randomness). Comparing the two says where the uncertainty lives.
+
+**Splits overlap.** K resampled splits share most of their training rows, so their scores are
+not independent and the textbook t-interval is too narrow. Nadeau & Bengio (2003) showed that the
+variance of the mean over J such splits is better estimated by ``(1/J + n_test/n_train) · s²``
+instead of ``s²/J``; the interval over splits uses that corrected variance.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from automlops.stability.types import SensitivityCurve, Spread
+
+__all__ = ["BOUNDED_METRICS", "corrected_spread", "fmt", "level", "verdict"]
+
+BOUNDED_METRICS = frozenset({"accuracy", "balanced_accuracy", "roc_auc", "f1", "f1_macro", "f1_weighted",
+                             "precision", "recall", "r2", "silhouette", "average_precision", "iou", "miou",
+                             "map", "dice", "mcc", "top5_accuracy"})
+
+
+def corrected_spread(spread: Spread, test_fraction: float | None, confidence: float = 0.95) -> Spread:
+    """``spread`` with the Nadeau–Bengio corrected t-interval (``test_fraction`` = n_test / n_train)."""
+    if test_fraction is None or spread.n < 2 or not math.isfinite(spread.std):
+        return spread
+    from scipy import stats
+
+    half = float(stats.t.ppf(0.5 + confidence / 2, spread.n - 1)) * math.sqrt(
+        (1.0 / spread.n + test_fraction) * spread.std ** 2)
+    return Spread(spread.n, spread.mean, spread.std, spread.mean - half, spread.mean + half, spread.min,
+                  spread.max, spread.scores)
+
+
+def fmt(value: float, scale: float | None = None) -> str:
+    """A number with as many decimals as ``scale`` (a spread) makes meaningful: 0.004 → '0.004'."""
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    ref = abs(scale) if scale is not None and math.isfinite(scale) and scale > 0 else abs(value)
+    if ref == 0:
+        return f"{value:.3g}"
+    decimals = max(0, min(6, 1 - int(math.floor(math.log10(ref)))))
+    return f"{value:.{decimals}f}"
+
+
+def level(spread: Spread, metric: str) -> str:
+    """'stable', 'somewhat stable' or 'unstable' (see the module docstring for the thresholds)."""
+    if spread.n < 2 or not math.isfinite(spread.std):
+        return "not measured"
+    if metric in BOUNDED_METRICS:
+        size, limits = spread.std, (0.01, 0.03)
+    else:
+        size, limits = spread.std / max(abs(spread.mean), 1e-12), (0.02, 0.06)
+    return "stable" if size < limits[0] else "somewhat stable" if size < limits[1] else "unstable"
+
+
+def _source(splits: Spread | None, seeds: Spread | None, seeds_skipped: str | None) -> str:
+    if seeds is None or seeds.n < 2:
+        if seeds_skipped == "no randomness":
+            return "the model has no randomness of its own, so all of the spread is the data"
+        return ""
+    moved = f"seeds move it ±{fmt(seeds.std)}"
+    if splits is None or splits.n < 2:
+        return moved
+    if seeds.std < 0.5 * splits.std:
+        return f"{moved}, so most of the spread is the data"
+    if seeds.std > 2 * splits.std:
+        return f"{moved}, so most of the spread is the model's own randomness"
+    return f"{moved}, about as much as the data does"
+
+
+def _sensitivity(curves: Sequence[SensitivityCurve]) -> str:
+    if not curves:
+        return ""
+    top = max(curves, key=lambda c: c.swing)
+    noise = [s.std for _, s in top.points if s.n >= 2 and math.isfinite(s.std)]
+    noise_level = sum(noise) / len(noise) if noise else 0.0
+    if top.swing <= 0:
+        return "no hyperparameter moves it"
+    text = f"most sensitive to {top.param} ({fmt(top.swing)} swing"
+    if noise_level and top.swing < 2 * noise_level:
+        return text + f", within the noise of ±{fmt(noise_level)})"
+    return text + ")"
+
+
+def verdict(metric: str, splits: Spread | None, seeds: Spread | None, curves: Sequence[SensitivityCurve],
+            *, seeds_skipped: str | None = None, importances: dict[str, float] | None = None) -> str:
+    """One paragraph: stability level, spread with CI, data vs algorithm, most sensitive hyperparameter."""
+    head = splits if splits is not None and splits.n >= 2 else seeds
+    parts: list[str] = []
+    if head is not None and head.n >= 2:
+        where = f"{head.n} splits" if head is splits else f"{head.n} seeds"
+        parts.append(f"{level(head, metric)}: {metric} {fmt(head.mean, head.std)} ±{fmt(head.std)} across {where} "
+                     f"(95 % CI {fmt(head.ci_low, head.std)}–{fmt(head.ci_high, head.std)})")
+    source = _source(splits, seeds, seeds_skipped)
+    if source:
+        parts.append(source)
+    sens = _sensitivity(curves)
+    if sens:
+        parts.append(sens)
+    if importances:
+        name, share = max(importances.items(), key=lambda kv: kv[1])
+        parts.append(f"in the search, {name} explained {share:.0%} of the score's variation (fANOVA)")
+    return "; ".join(parts) if parts else "not enough refits finished to judge the stability"
