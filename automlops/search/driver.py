@@ -280,14 +280,15 @@ class SearchDriver:
             feature_schema=self.plan.feature_schema)
 
     def _leaderboard(self, extra_rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+        """The ranked leaderboard with spreads and significance (the engine's test, if it has one)."""
+        from automlops.search.significance import FoldTest, leaderboard_caption
+
         assert self.study is not None
-        board = build_leaderboard(self.study, maximize=self._maximize())
-        if not extra_rows:
-            return board
-        board = pd.concat([board.drop(columns="rank"), pd.DataFrame(list(extra_rows))], ignore_index=True)
-        board = board.sort_values(["score"], ascending=not self._maximize(), na_position="last")
-        board.insert(0, "rank", range(1, len(board) + 1))
-        return board.reset_index(drop=True)
+        hook = getattr(self.engine, "significance_test", None)  # optional: e.g. a bootstrap for a holdout
+        test = hook() if hook is not None else FoldTest()
+        board = build_leaderboard(self.study, maximize=self._maximize(), test=test, extra_rows=extra_rows)
+        self.log("significance", leaderboard_caption(test.name))
+        return board
 
     def _first_failure(self) -> str:
         assert self.study is not None

@@ -85,6 +85,7 @@ class TrialOutcome:
     fit_seconds: float
     predict_seconds: float
     payload: str | None
+    fold_scores: tuple[float, ...] = ()  # the score on each validation fold (same folds for every trial)
 
     @property
     def candidate(self) -> Candidate:

@@ -7,7 +7,8 @@ shared SQLite or PostgreSQL storage, the process that finishes can rebuild the w
 trials that another worker ran: nothing lives only in one process's memory.
 
 The leaderboard has one row per model: its best trial, scored "mean ± std over the validation
-folds". Two models whose means differ by less than their spreads are, honestly, a tie on this data.
+folds", with a 95 % interval and whether its lead over the next row is significant (a corrected
+t-test on the paired fold scores, or a paired bootstrap: :mod:`automlops.search.significance`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from __future__ import annotations
 import base64
 import io
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import optuna
@@ -23,11 +25,15 @@ import pandas as pd
 
 from automlops.search.engine import TrialOutcome
 
+if TYPE_CHECKING:
+    from automlops.search.significance import SignificanceTest
+
 __all__ = ["LEADERBOARD_COLUMNS", "best_per_model", "build_leaderboard", "pack_arrays", "trials_frame",
            "unpack_arrays"]
 
-LEADERBOARD_COLUMNS = ["rank", "model", "score", "std", "fit_seconds", "predict_seconds", "trials", "pruned",
-                       "failed", "best_trial", "params"]
+LEADERBOARD_COLUMNS = ["rank", "model", "score", "std", "ci_low", "ci_high", "p_next", "lead", "fit_seconds",
+                       "predict_seconds", "trials", "pruned", "failed", "best_trial", "params"]
+_SIGNIFICANCE = ("ci_low", "ci_high", "p_next", "lead")  # see automlops.search.significance
 PAYLOAD_ATTR = "payload"
 
 
@@ -72,7 +78,8 @@ def _outcome(t: optuna.trial.FrozenTrial) -> TrialOutcome:
                         value=float(t.value), std=float(attrs.get("std") or 0.0),  # type: ignore[arg-type]
                         fit_seconds=float(attrs.get("fit_seconds") or 0.0),
                         predict_seconds=float(attrs.get("predict_seconds") or 0.0),
-                        payload=attrs.get(PAYLOAD_ATTR))
+                        payload=attrs.get(PAYLOAD_ATTR),
+                        fold_scores=tuple(float(s) for s in attrs.get("fold_scores") or ()))
 
 
 def is_best_of_its_model(study: optuna.Study, model: str, value: float, *, maximize: bool) -> bool:
@@ -101,8 +108,31 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["number", "model", "state", "value", "std", "duration", "params", "note"])
 
 
-def build_leaderboard(study: optuna.Study, *, maximize: bool) -> pd.DataFrame:
-    """Best complete trial of each model, ranked by score (ties broken by lower spread)."""
+def build_leaderboard(study: optuna.Study, *, maximize: bool, test: SignificanceTest | None = None,
+                      extra_rows: Sequence[Mapping[str, Any]] = ()) -> pd.DataFrame:
+    """Best complete trial of each model, ranked by score (ties broken by lower spread).
+
+    ``extra_rows`` (an ensemble the engine built) join the ranking. Each row gets its score's
+    95 % interval and whether its lead over the next row is significant, by ``test`` (default:
+    the corrected t-test on fold scores; see :mod:`automlops.search.significance`).
+    """
+    from automlops.search.significance import FoldTest, annotate_leaderboard, outcome_from_row
+
+    board = _ranked_board(study, maximize)
+    outcomes = {o.model: o for o in best_per_model(study, maximize=maximize)}
+    if extra_rows:
+        pairs = [outcome_from_row(row) for row in extra_rows]
+        outcomes.update({o.model: o for _, o in pairs})
+        board = pd.concat([board.drop(columns="rank"), pd.DataFrame([row for row, _ in pairs])], ignore_index=True)
+        board = board.sort_values(["score"], ascending=not maximize, na_position="last")
+        board.insert(0, "rank", range(1, len(board) + 1))
+        board = board.reset_index(drop=True)
+    board = annotate_leaderboard(board, outcomes, test or FoldTest())
+    known = [c for c in LEADERBOARD_COLUMNS if c in board]
+    return board[known + [c for c in board.columns if c not in known]]
+
+
+def _ranked_board(study: optuna.Study, maximize: bool) -> pd.DataFrame:
     counts: dict[str, dict[str, int]] = {}
     for t in study.get_trials(deepcopy=False):
         model = t.user_attrs.get("model")
@@ -121,7 +151,7 @@ def build_leaderboard(study: optuna.Study, *, maximize: bool) -> pd.DataFrame:
                      "fit_seconds": o.fit_seconds if o else float("nan"),
                      "predict_seconds": o.predict_seconds if o else float("nan"),
                      "best_trial": o.number if o else None, "params": dict(o.params) if o else None})
-    frame = pd.DataFrame(rows, columns=[c for c in LEADERBOARD_COLUMNS if c != "rank"])
+    frame = pd.DataFrame(rows, columns=[c for c in LEADERBOARD_COLUMNS if c != "rank" and c not in _SIGNIFICANCE])
     frame = frame.sort_values(["score", "std"], ascending=[not maximize, True], na_position="last")
     frame.insert(0, "rank", range(1, len(frame) + 1))
     return frame.reset_index(drop=True)
