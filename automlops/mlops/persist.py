@@ -21,9 +21,28 @@ from automlops.mlops.store import ModelStore, StoredModel
 if TYPE_CHECKING:
     from automlops.mlops.tracking import Tracker
 
-__all__ = ["model_metadata", "save_model"]
+__all__ = ["model_metadata", "save_model", "search_trials"]
 
 log = logging.getLogger("automlops.registry")
+
+
+MAX_SAVED_TRIALS = 300  # enough for fANOVA per model; keeps meta.json small
+
+
+def search_trials(trials: Any) -> list[dict[str, Any]]:
+    """The search's trials (model, params, value, state), capped, so fANOVA can run from a saved model.
+
+    Complete trials are kept first (the ones fANOVA reads), then the most recent others.
+    """
+    if trials is None or not hasattr(trials, "to_dict") or "model" not in getattr(trials, "columns", ()):
+        return []
+    rows = [{"number": r.get("number"), "model": r.get("model"), "state": r.get("state"),
+             "value": r.get("value"), "params": r.get("params")} for r in trials.to_dict(orient="records")]
+    complete = [r for r in rows if r["state"] == "COMPLETE"]
+    others = [r for r in rows if r["state"] != "COMPLETE"]
+    room = max(0, MAX_SAVED_TRIALS - len(complete))
+    kept = complete[-MAX_SAVED_TRIALS:] + (others[-room:] if room else [])
+    return sorted(kept, key=lambda r: r["number"] if r["number"] is not None else -1)
 
 
 def model_metadata(result: FitResult, *, dataset: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -56,6 +75,7 @@ def model_metadata(result: FitResult, *, dataset: Mapping[str, Any] | None = Non
         "seed": result.config.get("seed"),  # the split and the models' random_state (eject to code)
         "n_trials": result.n_trials,
         "leaderboard": result.leaderboard.head(10).to_dict(orient="records"),
+        "trials": search_trials(result.trials),
         "decisions": [str(d) for d in result.decisions],
         "automlops_version": __version__,
     })

@@ -40,7 +40,7 @@ from automlops.stability.types import (
     StabilityReport,
     StabilitySubject,
 )
-from automlops.stability.verdict import corrected_spread, verdict
+from automlops.stability.verdict import clipped, corrected_spread, verdict
 
 __all__ = ["analyze"]
 
@@ -97,10 +97,12 @@ def _plan_sensitivity(subject: StabilitySubject, points: int, repeats: int, seed
     if not sweeps:
         notes.append(f"sensitivity: skipped, '{subject.label}' has no hyperparameter to sweep")
         return []
-    if repeats >= 2:
-        scheme, resamples = subject.resampling(repeats, seed)
-        notes.append(f"sensitivity: {len(sweeps)} hyperparameter(s) × {points} values, each refitted on the same "
-                     f"{repeats} splits ({scheme}) so the points compare fairly and each has a spread")
+    if repeats >= 2:  # the first splits of a 5-split scheme: each learns on as many rows as validation did
+        scheme, resamples = subject.resampling(max(repeats, 5), seed)
+        resamples = resamples[:repeats]
+        notes.append(f"sensitivity: {len(sweeps)} hyperparameter(s) × up to {points} values, each refitted on the "
+                     f"same {len(resamples)} splits (the first of {scheme}) so the points compare fairly (paired) "
+                     "and each has a spread")
     else:
         resamples = [subject.reference_split()]
         notes.append(f"sensitivity: {len(sweeps)} hyperparameter(s), each value refitted once on the validation split")
@@ -112,8 +114,22 @@ def _plan_sensitivity(subject: StabilitySubject, points: int, repeats: int, seed
     return tasks
 
 
-def _curves(subject: StabilitySubject, fits: Sequence[Fit], points: int) -> tuple[SensitivityCurve, ...]:
-    curves = []
+def _paired_noise(rows: Sequence[Fit], chosen: int) -> float | None:
+    """How much a point differs from the chosen one *by chance*: the std over repeats of the paired
+    differences (same split, other value), averaged over the points. ``None`` with one repeat."""
+    base = {f.seed: f.score for f in rows if f.index == chosen}
+    stds = []
+    for j in {f.index for f in rows} - {chosen}:
+        diffs = [f.score - base[f.seed] for f in rows if f.index == j and f.seed in base]
+        if len(diffs) >= 2:
+            stds.append(Spread.of(diffs).std)
+    return sum(stds) / len(stds) if stds else None
+
+
+def _curves(subject: StabilitySubject, fits: Sequence[Fit], points: int
+            ) -> tuple[tuple[SensitivityCurve, ...], dict[str, float]]:
+    """The sensitivity curves and, per hyperparameter, the paired noise its swing is judged against."""
+    curves, noise = [], {}
     for sweep in subject.sweeps(points):
         rows = [f for f in fits if f.kind == "sensitivity" and f.param == sweep.param and f.ok]
         if not rows:
@@ -121,7 +137,11 @@ def _curves(subject: StabilitySubject, fits: Sequence[Fit], points: int) -> tupl
         pts = tuple((value, Spread.of([f.score for f in rows if f.index == j]))
                     for j, value in enumerate(sweep.values) if any(f.index == j for f in rows))
         curves.append(SensitivityCurve(sweep.param, sweep.chosen, sweep.log, sweep.categorical, pts))
-    return tuple(curves)
+        chosen = [j for j, v in enumerate(sweep.values) if v == sweep.chosen]
+        paired = _paired_noise(rows, chosen[0]) if chosen else None
+        if paired is not None:
+            noise[sweep.param] = paired
+    return tuple(curves), noise
 
 
 def _progress(progress: Progress | None, started: float) -> Callable[[Fit, int, int], None]:
@@ -198,7 +218,7 @@ def analyze(subject: StabilitySubject, *, splits: int | None = None, seeds: int 
     deadline = None if time_budget is None else started + time_budget
     estimate = _budget_check(subject, time_budget)
     base = int(seed if seed is not None else getattr(subject, "seed", 0) or 0)
-    notes: list[str] = []
+    notes: list[str] = [str(n) for n in getattr(subject, "notes", ())]
     tasks, scheme, fraction = _plan_splits(subject, splits, base, notes) if splits else ([], "", None)
     seeds_skipped = None
     if seeds:
@@ -239,7 +259,7 @@ def _assemble(subject: StabilitySubject, fits: Sequence[Fit], notes: list[str], 
               cancelled: bool) -> StabilityReport:
     split_fits, seed_fits = _section(fits, "split"), _section(fits, "seed")
     naive = Spread.of([f.score for f in split_fits if f.ok]) if split_fits else None
-    split_spread = corrected_spread(naive, fraction) if naive is not None else None
+    split_spread = clipped(corrected_spread(naive, fraction), subject.metric) if naive is not None else None
     if naive is not None and split_spread is not naive and naive.n >= 2:
         notes.append(f"the 95 % CI over splits is Nadeau–Bengio corrected (the splits share training rows): "
                      f"{split_spread.ci_low:.4g}–{split_spread.ci_high:.4g} instead of the naive "
@@ -250,10 +270,10 @@ def _assemble(subject: StabilitySubject, fits: Sequence[Fit], notes: list[str], 
         notes.append(f"{len(failed)} refit(s) failed and are left out; the first: {failed[0].error}")
     if skipped:
         notes.append(skipped)
-    curves = _curves(subject, fits, points)
+    curves, noise = _curves(subject, fits, points)
     importances = _importances(subject, trials, notes)
     text = verdict(subject.metric, split_spread, seed_spread, curves, seeds_skipped=seeds_skipped,
-                   importances=importances)
+                   importances=importances, noise=noise)
     if cancelled:
         text = "partial (cancelled): " + text
     return StabilityReport(
@@ -262,4 +282,5 @@ def _assemble(subject: StabilitySubject, fits: Sequence[Fit], notes: list[str], 
         seeds=seed_spread, sensitivity=curves, importances=importances, fits=tuple(fits), decisions=tuple(notes),
         verdict=text, seconds=round(time.monotonic() - started, 3), cancelled=cancelled,
         extra={**extra, "test_fraction": fraction,
-               "naive_ci": [naive.ci_low, naive.ci_high] if naive is not None and naive.n >= 2 else None})
+               "naive_ci": [naive.ci_low, naive.ci_high] if naive is not None and naive.n >= 2 else None,
+               "sensitivity_noise": noise})

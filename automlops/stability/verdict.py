@@ -19,11 +19,11 @@ instead of ``s²/J``; the interval over splits uses that corrected variance.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from automlops.stability.types import SensitivityCurve, Spread
 
-__all__ = ["BOUNDED_METRICS", "corrected_spread", "fmt", "level", "verdict"]
+__all__ = ["BOUNDED_METRICS", "clipped", "corrected_spread", "fmt", "level", "verdict"]
 
 BOUNDED_METRICS = frozenset({"accuracy", "balanced_accuracy", "roc_auc", "f1", "f1_macro", "f1_weighted",
                              "precision", "recall", "r2", "silhouette", "average_precision", "iou", "miou",
@@ -40,6 +40,17 @@ def corrected_spread(spread: Spread, test_fraction: float | None, confidence: fl
         (1.0 / spread.n + test_fraction) * spread.std ** 2)
     return Spread(spread.n, spread.mean, spread.std, spread.mean - half, spread.mean + half, spread.min,
                   spread.max, spread.scores)
+
+
+UPPER_BOUNDED = BOUNDED_METRICS  # no score above 1
+LOWER_BOUNDED = BOUNDED_METRICS - {"r2", "silhouette", "mcc"}  # no score below 0
+
+
+def clipped(spread: Spread, metric: str) -> Spread:
+    """``spread`` with its interval kept within the metric's possible range (a ROC-AUC CI ends at 1)."""
+    low = max(spread.ci_low, 0.0) if metric in LOWER_BOUNDED else spread.ci_low
+    high = min(spread.ci_high, 1.0) if metric in UPPER_BOUNDED else spread.ci_high
+    return Spread(spread.n, spread.mean, spread.std, low, high, spread.min, spread.max, spread.scores)
 
 
 def fmt(value: float, scale: float | None = None) -> str:
@@ -69,6 +80,9 @@ def _source(splits: Spread | None, seeds: Spread | None, seeds_skipped: str | No
         if seeds_skipped == "no randomness":
             return "the model has no randomness of its own, so all of the spread is the data"
         return ""
+    if seeds.std <= 1e-12:
+        return (f"{seeds.n} seeds give exactly the same score, so all of the spread is the data"
+                if splits is not None and splits.n >= 2 else f"{seeds.n} seeds give exactly the same score")
     moved = f"seeds move it ±{fmt(seeds.std)}"
     if splits is None or splits.n < 2:
         return moved
@@ -79,22 +93,25 @@ def _source(splits: Spread | None, seeds: Spread | None, seeds_skipped: str | No
     return f"{moved}, about as much as the data does"
 
 
-def _sensitivity(curves: Sequence[SensitivityCurve]) -> str:
+def _sensitivity(curves: Sequence[SensitivityCurve], noise: Mapping[str, float]) -> str:
+    """The most sensitive hyperparameter, its swing judged against its *paired* noise when measured."""
     if not curves:
         return ""
     top = max(curves, key=lambda c: c.swing)
-    noise = [s.std for _, s in top.points if s.n >= 2 and math.isfinite(s.std)]
-    noise_level = sum(noise) / len(noise) if noise else 0.0
     if top.swing <= 0:
         return "no hyperparameter moves it"
     text = f"most sensitive to {top.param} ({fmt(top.swing)} swing"
-    if noise_level and top.swing < 2 * noise_level:
-        return text + f", within the noise of ±{fmt(noise_level)})"
+    level_ = noise.get(top.param)
+    if level_ is not None and top.swing < 2 * level_:
+        return text + f", within the noise of ±{fmt(level_)}: no hyperparameter moves it beyond chance)"
+    if level_ is not None:
+        return text + f", beyond the noise of ±{fmt(level_)})"
     return text + ")"
 
 
 def verdict(metric: str, splits: Spread | None, seeds: Spread | None, curves: Sequence[SensitivityCurve],
-            *, seeds_skipped: str | None = None, importances: dict[str, float] | None = None) -> str:
+            *, seeds_skipped: str | None = None, importances: Mapping[str, float] | None = None,
+            noise: Mapping[str, float] | None = None) -> str:
     """One paragraph: stability level, spread with CI, data vs algorithm, most sensitive hyperparameter."""
     head = splits if splits is not None and splits.n >= 2 else seeds
     parts: list[str] = []
@@ -105,7 +122,7 @@ def verdict(metric: str, splits: Spread | None, seeds: Spread | None, curves: Se
     source = _source(splits, seeds, seeds_skipped)
     if source:
         parts.append(source)
-    sens = _sensitivity(curves)
+    sens = _sensitivity(curves, noise or {})
     if sens:
         parts.append(sens)
     if importances:
