@@ -114,12 +114,13 @@ def split_random_rows(n_rows: int, *, test_size: float, seed: int, min_train: in
     return np.sort(order[:cut]), np.sort(order[cut:])
 
 
-def fit_quietly(model: Any, X: Any, y: Any = None, *, limit_threads: bool = True) -> Any:
-    """Fit with warnings silenced and one OpenMP thread, as the studio fits (threads change nothing but
-    speed for these models, and one thread avoids two OpenMP runtimes fighting over the cores)."""
+def fit_quietly(model: Any, X: Any, y: Any = None, *, user_api: str | None = "openmp") -> Any:
+    """Fit with warnings silenced and one thread, as the studio fits: threads change only the speed of
+    these models, and one avoids two OpenMP runtimes fighting over the cores. ``user_api=None``
+    limits every thread pool (BLAS too), as the clustering engine does on small tables."""
     from threadpoolctl import threadpool_limits
 
-    with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="openmp" if limit_threads else None):
+    with warnings.catch_warnings(), threadpool_limits(limits=1, user_api=user_api):
         warnings.simplefilter("ignore")
         return model.fit(X) if y is None else model.fit(X, y)
 

@@ -25,7 +25,7 @@ from typing import Any
 from automlops.errors import AutoMLOpsError, ConfigError, DataError
 from automlops.export.source import SourceWriter
 
-__all__ = ["DataSource", "PIP_NAMES", "ScriptParts", "assemble", "data_source", "requirements"]
+__all__ = ["DataSource", "PIP_NAMES", "ScriptParts", "assemble", "common_settings", "data_source", "requirements"]
 
 PIP_NAMES = {"sklearn": "scikit-learn"}  # import name -> the name pip installs it by
 
@@ -91,6 +91,25 @@ def requirements(writer: SourceWriter) -> list[str]:
     return [PIP_NAMES.get(lib, lib) for lib in writer.third_party()]
 
 
+def common_settings(meta: dict[str, Any], source: DataSource, writer: SourceWriter) -> dict[str, str]:
+    """The settings every script starts with: the data, the seed, the metric and the recorded score."""
+    e = writer.expression
+    seed = meta.get("seed")
+    return {
+        "DATA_PATH": e(str(source.path)),
+        "DATA_SHA256": e(source.sha256),
+        "TABLE": e(source.how, indent=0) + "  # how the data lake reads this file",
+        "SEED": e(int(seed) if seed is not None else 0) + ("" if seed is not None else
+                                                           "  # not recorded by this older model: the default"),
+        "METRIC": e(str(meta["metric"])),
+        "RECORDED_TEST_SCORE": e(meta.get("test_score")),
+        "RECORDED_PARAMS": e({"model": meta.get("best_model"), **{str(k): v for k, v in
+                                                                  dict(meta.get("best_params") or {}).items()}},
+                             indent=0),
+        "RUN_NAME": e(f"script-{meta['name']}-v{meta['version']}"),
+    }
+
+
 def header(meta: dict[str, Any], parts: ScriptParts, out_name: str) -> str:
     """The script's docstring (its first line is also the ``--help`` description)."""
     libraries = dict(meta.get("libraries") or {})
@@ -122,7 +141,8 @@ def assemble(meta: dict[str, Any], parts: ScriptParts, out_name: str) -> str:
     """The whole script as text (see the module docstring for its parts)."""
     base_imports = ["import sys", "from pathlib import Path"]
     definitions = "\n\n\n".join(d.rstrip() for d in parts.writer.definitions)
-    constants = {**parts.settings, **parts.writer.constants}
+    constants = {**parts.settings, "REQUIREMENTS": parts.writer.expression(requirements(parts.writer), indent=0),
+                 **parts.writer.constants}
     settings = "\n".join(f"{name} = {value}" for name, value in constants.items())
     body = [
         "#!/usr/bin/env python3\n" + header(meta, parts, out_name),

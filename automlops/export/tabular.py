@@ -17,7 +17,7 @@ from typing import Any
 from automlops.core.metrics import MetricContext, get_metric
 from automlops.errors import ConfigError
 from automlops.export import runtime
-from automlops.export.script import DataSource, ScriptParts, requirements
+from automlops.export.script import DataSource, ScriptParts, common_settings
 from automlops.tabular.evaluate import predict_labels_and_proba
 
 __all__ = ["tabular_parts"]
@@ -127,23 +127,11 @@ def tabular_parts(loaded: Any, source: DataSource) -> ScriptParts:
 def _settings(meta: dict[str, Any], source: DataSource, test_size: float | int, ordered: bool,
               writer: Any) -> dict[str, str]:
     e = writer.expression
-    seed = meta.get("seed")
     return {
-        "DATA_PATH": e(str(source.path)),
-        "DATA_SHA256": e(source.sha256),
-        "TABLE": e(source.how, indent=0),
+        **common_settings(meta, source, writer),
         "TARGET": e(meta["target"]),
         "CLASSIFY": e(meta["task"] == "classification"),
         "TIME_COLUMN": e(meta.get("time_column")),
         "ORDERED": e(ordered) + ("  # time order: the test rows are the last ones" if ordered else ""),
-        "SEED": e(int(seed) if seed is not None else 0) + ("" if seed is not None else
-                                                           "  # not recorded by this older model: the default"),
         "TEST_SIZE": e(test_size),
-        "METRIC": e(str(meta["metric"])),
-        "RECORDED_TEST_SCORE": e(meta.get("test_score")),
-        "RECORDED_PARAMS": e({"model": meta.get("best_model"), **{str(k): v for k, v in
-                                                                  dict(meta.get("best_params") or {}).items()}},
-                             indent=0),
-        "RUN_NAME": e(f"script-{meta['name']}-v{meta['version']}"),
-        "REQUIREMENTS": e(requirements(writer), indent=0),
     }
