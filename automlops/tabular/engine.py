@@ -42,7 +42,7 @@ from automlops.search.engine import (
 )
 from automlops.search.strategies import STRATEGIES
 from automlops.tabular import ensemble as ens
-from automlops.tabular import explain_fit, finalize
+from automlops.tabular import explain_fit, finalize, robust
 from automlops.tabular.evaluate import Evaluator
 from automlops.tabular.preprocessing import plan_features
 from automlops.tabular.presets import PRESETS, get_preset
@@ -89,16 +89,20 @@ class TabularEngine:
                  preset: str = "medium", search: str = "tpe", validation: str | None = None,
                  models: Sequence[str] | None = None, ensemble: str | ens.EnsembleConfig = "auto", seed: int = 0,
                  test_size: float = 0.2, time_column: str | None = None, refit_full: bool = True,
-                 keep_scored_model: bool = True) -> None:
+                 keep_scored_model: bool = True, select: str = "best") -> None:
         self.target, self.task, self.metric, self.preset = target, task, metric, preset
         self.search, self.validation_mode, self.model_names = search, validation, models
         self.ensemble, self.seed, self.test_size = ensemble, seed, test_size
         self.time_column, self.refit_full, self.keep_scored_model = time_column, refit_full, keep_scored_model
+        self.select = select  # "best" (top validation score) or "robust" (see automlops.tabular.robust)
+        self._significance: Any = None
         self.selection_plan = finalize.SelectionPlan()  # what the time budget reserves for the final blend
 
     # ------------------------------------------------------------------ prepare
     def prepare(self, data: pd.DataFrame | TabularData, log: DecisionLog) -> SearchPlan:
         """Problem → test rows → features → validation → models (each choice logged)."""
+        robust.check_select(self.select)
+        self._significance = None
         data = data if isinstance(data, TabularData) else TabularData(data)
         frame, positions = self._clean(data.frame, log)
         train, test, test_rows = self._split(frame, positions, data.test_frame, log)
@@ -217,6 +221,12 @@ class TabularEngine:
     def finalize(self, choice: Choice, log: DecisionLog, budget: Any) -> Finalized:
         return finalize.fit_final(self, choice, log, budget)
 
+    def significance_test(self) -> Any:
+        """The test behind the leaderboard's significance columns and ``select="robust"`` (optional hook)."""
+        if self._significance is None:
+            self._significance = robust.significance_test(self)
+        return self._significance
+
     def explain_reserve(self, tracked: bool, total: float | None) -> float:
         """Seconds to keep back from the search for the training-time SHAP summary (optional hook)."""
         return explain_fit.explain_reserve(tracked, total)
@@ -226,5 +236,6 @@ class TabularEngine:
         return explain_fit.explain_final(self, final, log, budget, tracked=tracked)
 
     def run_params(self) -> dict[str, Any]:
-        return {"models": ",".join(self.model_names or []) or "auto", "ensemble": str(self.ensemble)}
+        params = {"models": ",".join(self.model_names or []) or "auto", "ensemble": str(self.ensemble)}
+        return {**params, "select": self.select} if self.select != "best" else params
 

@@ -33,11 +33,14 @@ from automlops.errors import ConfigError
 from automlops.search.budget import TimeBudget
 from automlops.search.deadline import DeadlineExceeded, interrupt_at
 from automlops.search.engine import Candidate, Choice, DecisionLog, Finalized, TrialOutcome
+from automlops.search.significance import outcome_from_row
 from automlops.tabular import ensemble as ens
+from automlops.tabular import robust
 from automlops.tabular.evaluate import (
     OutOfFold,
     build_pipeline,
     decode_oof,
+    encode_oof,
     one_openmp_thread,
     predict_outputs,
 )
@@ -122,6 +125,8 @@ def choose(engine: TabularEngine, ranked: Sequence[TrialOutcome], log: DecisionL
     best = ranked[0]
     log("result", f"best single model: {best.model} ({engine.problem.metric} {best.value:.4f} ± {best.std:.4f} "
                   "on validation)")
+    if engine.select == "robust":  # the simplest model statistically tied with the best (tabular/robust.py)
+        best = robust.pick(engine, ranked, log)
     single = Choice(best.model, dict(best.params), best.value, best.std, recipe=best.candidate)
     if engine.ensemble_config.kind == "none":
         return single
@@ -202,12 +207,17 @@ def _try_ensemble(engine: TabularEngine, ranked: Sequence[TrialOutcome], single:
         return single
     oofs = [decode_oof(o.payload, problem) for o in members if o.payload is not None]
     combined = ens.oof_ensemble_predictions(config, oofs, problem, engine.evaluator.y.to_numpy(), engine.seed)
-    mean, std, _ = engine.evaluator.score_oof(combined.rows, combined.folds, combined.pred, combined.proba)
+    mean, std, per_fold = engine.evaluator.score_oof(combined.rows, combined.folds, combined.pred, combined.proba)
     names = [o.model for o in members]
     label = f"{config.kind}({', '.join(names)})"
     params = {"kind": config.kind, "members": names, "voting": config.voting,
               "weights": list(config.weights) if config.weights else None, "meta_model": config.meta_name(problem)}
-    row = {"model": label, "score": mean, "std": std, "trials": 0, "pruned": 0, "failed": 0, "params": params}
+    row = {"model": label, "score": mean, "std": std, "trials": 0, "pruned": 0, "failed": 0, "params": params,
+           "fold_scores": per_fold, "payload": encode_oof(combined, problem)}  # for the leaderboard's tests
+    if engine.select == "robust" and engine.ensemble_from_preset:
+        _, outcome = outcome_from_row(row)
+        if not robust.ensemble_earns_its_place(engine, outcome, ranked[0], log):
+            return Choice(single.label, single.params, single.val_score, single.val_std, single.recipe, (row,))
     if engine.ensemble_from_preset and not _better(engine, mean, single.val_score):
         log("ensemble", f"{label} scored {mean:.4f} ± {std:.4f}, not better than the best single model "
                         f"({single.val_score:.4f}); keeping the single model")

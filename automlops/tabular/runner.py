@@ -16,6 +16,10 @@ does the work and returns ``self``, and everything learned ends with ``_``:
   untouched test (``test_rows_`` are the positions of the test rows in the frame given to ``fit``);
 * ``decisions_`` – every automatic choice in plain words.
 
+``select="robust"`` ships, instead of the top validation score, the simplest model statistically
+tied with it (see :mod:`automlops.tabular.robust`); the leaderboard always shows each score's
+95 % interval and whether each lead is significant (:mod:`automlops.search.significance`).
+
 Underneath, the work is split in two: the :class:`~automlops.tabular.engine.TabularEngine` knows
 tables (features, validation, the model zoo, ensembles), and the task-agnostic
 :class:`~automlops.search.driver.SearchDriver` runs the search loop (Optuna study, time budget,
@@ -53,21 +57,21 @@ class AutoMLRunner:
                  dataset: dict[str, Any] | None = None, run_name: str | None = None,
                  callbacks: Sequence[Callback] = (), storage: str | None = None, study_name: str | None = None,
                  started_at: float | None = None, stop_event: threading.Event | None = None,
-                 refit_full: bool = True, keep_scored_model: bool = True) -> None:
+                 refit_full: bool = True, keep_scored_model: bool = True, select: str = "best") -> None:
         self.target, self.task, self.metric, self.preset = target, task, metric, preset
         self.search, self.validation, self.models, self.ensemble = search, validation, models, ensemble
         self.n_trials, self.time_budget, self.seed, self.test_size = n_trials, time_budget, seed, test_size
         self.time_column, self.tracker, self.dataset, self.run_name = time_column, tracker, dataset, run_name
         self.callbacks, self.storage, self.study_name = callbacks, storage, study_name
         self.started_at, self.stop_event, self.refit_full = started_at, stop_event, refit_full
-        self.keep_scored_model = keep_scored_model
+        self.keep_scored_model, self.select = keep_scored_model, select
 
     def _engine(self) -> TabularEngine:
         return TabularEngine(self.target, task=self.task, metric=self.metric, preset=self.preset,
                              search=self.search, validation=self.validation, models=self.models,
                              ensemble=self.ensemble, seed=self.seed, test_size=self.test_size,
                              time_column=self.time_column, refit_full=self.refit_full,
-                             keep_scored_model=self.keep_scored_model)
+                             keep_scored_model=self.keep_scored_model, select=self.select)
 
     def _config(self) -> DriverConfig:
         return DriverConfig(preset=self.preset, search=self.search, n_trials=self.n_trials,
