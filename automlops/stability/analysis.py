@@ -42,13 +42,14 @@ from automlops.stability.types import (
 )
 from automlops.stability.verdict import clipped, corrected_spread, verdict
 
-__all__ = ["analyze"]
+__all__ = ["analyze", "check_options"]
 
 Progress = Callable[[float, str], None]
 
 
-def _check(splits: int | None, seeds: int | None, sensitivity: bool, points: int, repeats: int,
-           time_budget: float | None, n_jobs: int) -> None:
+def check_options(splits: int | None, seeds: int | None, sensitivity: bool, points: int = 5, repeats: int = 3,
+                  time_budget: float | None = None, n_jobs: int = -1) -> None:
+    """Refuse options that cannot give a spread (K or N of 1, nothing asked...) with a clear ConfigError."""
     for name, value in (("splits", splits), ("seeds", seeds)):
         if value is not None and value < 2:
             what = "splits K" if name == "splits" else "seeds N"
@@ -213,7 +214,7 @@ def analyze(subject: StabilitySubject, *, splits: int | None = None, seeds: int 
     batches (a cancelled analysis returns what it has, ``cancelled=True``); ``trials``: the search's
     trials for fANOVA; ``tracker``: log the report as an MLflow run (under ``parent_run_id``).
     """
-    _check(splits, seeds, sensitivity, points, repeats, time_budget, n_jobs)
+    check_options(splits, seeds, sensitivity, points, repeats, time_budget, n_jobs)
     started = time.monotonic()
     deadline = None if time_budget is None else started + time_budget
     estimate = _budget_check(subject, time_budget)

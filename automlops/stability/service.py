@@ -39,8 +39,9 @@ def stability_report(ref: str | Any, *, splits: int | None = None, seeds: int | 
                      cancelled: Callable[[], bool] | None = None, track: bool = True,
                      settings: Any = None, tracker: Any = None) -> StabilityReport:
     """Load ``ref``, build its subject, analyse it and (``track``) log it to MLflow; see :func:`analyze`."""
-    from automlops.stability.analysis import analyze
+    from automlops.stability.analysis import analyze, check_options
 
+    check_options(splits, seeds, sensitivity, points, repeats, time_budget, n_jobs)  # before any loading
     loaded, subject, label = load_subject(ref, settings=settings)
     if track and tracker is None:
         from automlops.mlops.tracking import Tracker
