@@ -23,8 +23,8 @@ import streamlit as st
 
 from automlops.config import Settings
 
-__all__ = ["Flash", "Workspace", "active_job_id", "pop_flash", "set_active_job_id", "set_vision_job_id",
-           "set_workspace", "prefilled_from", "set_prefilled_from", "settings", "show_flash", "sync_url",
+__all__ = ["Flash", "Workspace", "active_job_id", "analysis_job_id", "pop_flash", "set_active_job_id",
+           "set_analysis_job_id", "set_vision_job_id", "set_workspace", "prefilled_from", "set_prefilled_from", "settings", "show_flash", "sync_url",
            "vision_job_id", "workspace"]
 
 _WORKSPACE = "automlops.workspace"
@@ -111,6 +111,23 @@ def vision_job_id() -> str | None:
 def set_vision_job_id(job_id: str | None) -> None:
     st.session_state[_VISION_JOB] = job_id
     _write_url(URL_VISION_JOB, job_id)
+
+
+def analysis_job_id(kind: str) -> str | None:
+    """The background analysis of ``kind`` ("lab", "stability") this tab follows; after a reload, the URL's."""
+    key, param = f"automlops.{kind}_job_id", f"{kind}_job"
+    if key in st.session_state:
+        value = st.session_state[key]
+        return value if isinstance(value, str) else None
+    job = st.query_params.get(param)
+    job = job if job and _JOB_ID.fullmatch(job) else None
+    st.session_state[key] = job
+    return job
+
+
+def set_analysis_job_id(kind: str, job_id: str | None) -> None:
+    st.session_state[f"automlops.{kind}_job_id"] = job_id
+    _write_url(f"{kind}_job", job_id)
 
 
 def prefilled_from() -> str | None:
