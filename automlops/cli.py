@@ -109,6 +109,9 @@ def _add_train(sub: Any) -> None:
     train.add_argument("--models", help="comma-separated model names (see 'automlops models zoo')")
     train.add_argument("--ensemble", choices=list(ENSEMBLE_CHOICES), default="auto",
                        help="auto: the preset's choice (default); none: no ensemble")
+    train.add_argument("--select", choices=["best", "robust"], default="best",
+                       help="best: the top validation score (default); robust: the simplest model statistically "
+                            "tied with it (corrected t-test or paired bootstrap), and why")
     train.add_argument("--metric")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--n-trials", type=int)
@@ -281,7 +284,8 @@ def _tabular_runner(args: argparse.Namespace, tracker: Any, dataset: dict[str, A
                         n_trials=args.n_trials, time_budget=args.time_budget, seed=args.seed,
                         time_column=args.time_column, tracker=tracker, dataset=dataset,
                         run_name=args.name or dataset["name"], callbacks=[progress], started_at=started,
-                        refit_full=args.refit_full, keep_scored_model=False)  # no diagnostics here
+                        refit_full=args.refit_full, keep_scored_model=False,  # no diagnostics here
+                        select=args.select)
 
 
 def cmd_lake(args: argparse.Namespace) -> int:

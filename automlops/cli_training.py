@@ -23,6 +23,9 @@ __all__ = ["check_train_args", "load_training_data", "model_names", "print_train
            "tracker_for_training"]
 
 
+LEADERBOARD_PRINTED = ["rank", "model", "score", "std", "ci_low", "ci_high", "p_next", "lead", "trials", "pruned"]
+
+
 def _one_line(text: str) -> str:
     return " ".join(text.split())
 
@@ -75,6 +78,9 @@ def _check_engine_args(args: argparse.Namespace) -> Any:
     if args.validation:
         raise ConfigError(f"--validation does not apply to --task {args.task}: it chooses its own "
                           "(backtest for forecasting, held-out rows for clustering and anomaly detection)")
+    if getattr(args, "select", "best") != "best":
+        raise ConfigError(f"--select {args.select} applies to classification and regression only; --task {args.task} "
+                          "ships its best model (its leaderboard still shows each score's spread and significance)")
     options = TrainOptions(target=args.target, time_column=args.time_column, series_id=args.series_id,
                            horizon=args.horizon, freq=args.freq, contamination=args.contamination,
                            label=args.label, select_by_label=args.select_by_label, reference=args.reference,
@@ -190,7 +196,12 @@ def print_train_summary(args: argparse.Namespace, result: Any, stored: Any, data
     if args.json:
         print(json.dumps(summary, default=str))
     else:
-        print(result.leaderboard[["rank", "model", "score", "std", "trials", "pruned"]].to_string(index=False))
+        board = result.leaderboard
+        columns = [c for c in LEADERBOARD_PRINTED if c in board]
+        print(board[columns].to_string(index=False, float_format=lambda v: f"{v:.4f}", na_rep="-"))
+        caption = next((d.message for d in result.decisions if d.topic == "significance"), None)
+        if caption:
+            print(caption)
         run = f"MLflow run {result.run_id}" if result.run_id else "not tracked in MLflow"
         print(f"\nsaved {stored.ref} → {stored.path}\n{result.problem.metric}: validation "
               f"{result.val_score:.4f} ± {result.val_std:.4f}, test {result.test_score:.4f}; "

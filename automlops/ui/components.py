@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 
 __all__ = ["balance_chart", "compare_chart", "confusion_chart", "decision_list", "feature_importance_chart", "guard",
            "history_chart", "leaderboard_table", "metric_cards", "page_header", "param_importance_chart",
-           "regression_charts", "report_error", "roc_chart", "show_chart", "show_job_progress"]
+           "regression_charts", "report_error", "roc_chart", "show_chart", "show_job_progress",
+           "significance_caption"]
 
 log = logging.getLogger("automlops.ui")
 CHART_HEIGHT = 360
@@ -63,15 +64,32 @@ def show_chart(fig: go.Figure, key: str | None = None) -> None:
 
 # ------------------------------------------------------------------------- tables
 
-def leaderboard_table(leaderboard: pd.DataFrame) -> None:
-    """The leaderboard with readable numbers and parameters as short JSON."""
+def leaderboard_table(leaderboard: pd.DataFrame, decisions: Sequence[object] | str | None = None) -> None:
+    """The leaderboard with readable numbers and parameters as short JSON; ``decisions`` (the run's
+    decisions, as objects, lines or one text) supply the caption naming the significance test."""
     frame = leaderboard.copy()
     if "params" in frame:
         frame["params"] = frame["params"].map(lambda p: json.dumps(p, default=str) if isinstance(p, dict) else p)
     st.dataframe(frame, hide_index=True, column_config={
         "score": st.column_config.NumberColumn(format="%.4f"), "std": st.column_config.NumberColumn(format="%.4f"),
+        "ci_low": st.column_config.NumberColumn("CI low", format="%.4f", help="95 % interval of the score"),
+        "ci_high": st.column_config.NumberColumn("CI high", format="%.4f", help="95 % interval of the score"),
+        "p_next": st.column_config.NumberColumn("p (vs next)", format="%.3f",
+                                                help="two-sided p-value of this row's lead over the next row"),
         "fit_seconds": st.column_config.NumberColumn("fit s", format="%.2f"),
         "predict_seconds": st.column_config.NumberColumn("predict s", format="%.3f")})
+    caption = significance_caption(decisions)
+    if caption:
+        st.caption(plain_markdown(caption))
+
+
+def significance_caption(decisions: Sequence[object] | str | None) -> str | None:
+    """The run's "[significance] ..." decision (the test behind ``p_next``/``lead``), without its topic."""
+    lines = decisions.splitlines() if isinstance(decisions, str) else [str(d) for d in decisions or ()]
+    for line in lines:
+        if line.startswith("[significance] "):
+            return line.removeprefix("[significance] ").strip()
+    return None
 
 
 def metric_cards(metrics: dict[str, float], columns: int = 4) -> None:

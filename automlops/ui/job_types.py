@@ -49,6 +49,7 @@ class TrainRequest:
     validation: str | None = None
     models: tuple[str, ...] | None = None
     ensemble: Any = "auto"  # "auto" (the preset's choice) | "none" | "voting" | "stacking" | EnsembleConfig
+    select: str = "best"  # "best" | "robust": the simplest model statistically tied with the best
     n_trials: int | None = None
     time_budget: float | None = None
     seed: int = 0

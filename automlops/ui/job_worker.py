@@ -127,7 +127,7 @@ def _fit(r: TrainRequest, frame: pd.DataFrame, dataset: dict[str, Any], tracker:
             r.target, task=r.task, metric=r.metric, preset=r.preset, search=r.search, validation=r.validation,
             models=list(r.models) if r.models else None, ensemble=r.ensemble, n_trials=r.n_trials,
             time_budget=r.time_budget, seed=r.seed, tracker=tracker, dataset=dataset, run_name=r.name,
-            callbacks=[emit], started_at=started_at, stop_event=stop_event).fit(frame).result_
+            callbacks=[emit], started_at=started_at, stop_event=stop_event, select=r.select).fit(frame).result_
     from automlops.search.driver import DriverConfig, SearchDriver
     from automlops.tasks import TrainOptions, build_engine
 

@@ -120,7 +120,7 @@ def details(run: pd.Series) -> None:
     tabs = st.tabs(["Leaderboard", "Optimisation", "Diagnostics", "Parameters", "Decisions"])
     with tabs[0]:
         if data["leaderboard"] is not None:
-            components.leaderboard_table(data["leaderboard"])
+            components.leaderboard_table(data["leaderboard"], data["decisions"])
         else:
             st.info(STATUS_NOTE.get(str(run["status"]), "This run has no leaderboard artifact."))
     with tabs[1]:

@@ -31,6 +31,7 @@ TASKS = ("auto", "classification", "regression", "timeseries", "clustering", "an
 TASK_LABELS = {"auto": "Auto-detect", "classification": "Classification", "regression": "Regression",
                "timeseries": "Time-series forecasting", "clustering": "Clustering", "anomaly": "Anomaly detection"}
 MAX_TRIALS, MAX_BUDGET_S, MAX_WEIGHT = 2000, 86_400, 10.0
+SELECT_LABELS = {"best": "Best score", "robust": "Robust (simplest tied with the best)"}
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -199,6 +200,11 @@ def _search(problem: Problem, y: pd.Series, n_columns: int) -> dict[str, Any]:
     metric = right.selectbox("Metric", names, index=names.index(problem.metric), key=f"train_metric_{problem.task.value}",
                              format_func=lambda n: f"{specs[n].label} ({specs[n].direction})")
     right.caption(specs[metric].explanation)
+    select = right.radio("Model choice", list(SELECT_LABELS), format_func=SELECT_LABELS.__getitem__, horizontal=True,
+                         key="train_select", help="Robust: among the models whose validation score is statistically "
+                         "tied with the best (corrected t-test over folds, or a paired bootstrap on a holdout), ship "
+                         "the simplest (fewest tuned hyperparameters, then fastest, then steadiest); the decisions "
+                         "say why.")
     c1, c2, c3 = st.columns(3)
     n_trials = c1.number_input("Trials (0 = preset)", 0, MAX_TRIALS, 0, key="train_trials")
     budget = c2.number_input("Time budget in seconds (0 = none)", 0, MAX_BUDGET_S, 0, key="train_budget")
@@ -206,7 +212,8 @@ def _search(problem: Problem, y: pd.Series, n_columns: int) -> dict[str, Any]:
     st.caption(_budget_text(presets[preset], int(n_trials), int(budget)))
     caption_validation(n_columns, float(budget) or presets[preset].time_budget)
     return {"preset": preset, "search": search, "validation": validation, "metric": metric,
-            "n_trials": int(n_trials) or None, "time_budget": float(budget) or None, "seed": int(seed)}
+            "n_trials": int(n_trials) or None, "time_budget": float(budget) or None, "seed": int(seed),
+            "select": select}
 
 
 def _selection(request: TrainRequest) -> str:
@@ -244,7 +251,7 @@ def prefill(request: TrainRequest, task: str | None = None) -> None:
         "train_task": r.task or "auto", "train_selection": _selection(r), "train_preset": r.preset,
         "train_search": r.search, "train_trials": min(int(r.n_trials or 0), MAX_TRIALS),
         "train_budget": min(int(r.time_budget or 0), MAX_BUDGET_S),
-        "train_seed": int(r.seed), f"train_name_{r.dataset}": r.name}
+        "train_seed": int(r.seed), f"train_name_{r.dataset}": r.name, "train_select": r.select}
     if r.uses_engine:
         from automlops.ui.task_forms import prefill_values
 

@@ -102,7 +102,7 @@ def _results(snap: jobs.JobSnapshot) -> None:
     tabs = st.tabs(["Leaderboard", "Test metrics", "Optimisation",
                     "Diagnostics" if res.kind == "tabular" else "Results", "Decisions"])
     with tabs[0]:
-        components.leaderboard_table(res.leaderboard)
+        components.leaderboard_table(res.leaderboard, res.decisions)
     with tabs[1]:
         components.metric_cards(res.test_metrics)
     with tabs[2]:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import math
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -96,3 +99,28 @@ def test_select_best_is_the_default_and_unknown_rules_are_refused(iris: pd.DataF
     assert not _decisions(runner, "selection")
     with pytest.raises(ConfigError, match="unknown model choice 'simplest'; choose one of: best, robust"):
         AutoMLRunner("target", preset="fast", n_trials=1, select="simplest").fit(iris)
+
+
+def test_cli_select_robust_end_to_end(home: Path, empty_db: Path, cancer: pd.DataFrame,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    from automlops.cli import main
+
+    shutil.copy(empty_db, home / "mlflow.db")  # a tracked run, without ~1.5 s of MLflow migrations
+    cancer.to_csv(home / "cancer.csv", index=False)
+    code = main(["train", str(home / "cancer.csv"), "--target", "target", "--preset", "fast", "--models",
+                 "extra_trees,knn", "--n-trials", "2", "--ensemble", "none", "--select", "robust"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    table = out.splitlines()
+    assert table[0].split() == ["rank", "model", "score", "std", "ci_low", "ci_high", "p_next", "lead", "trials",
+                                "pruned"]
+    assert table[1].split()[1] == "extra_trees" and table[1].split()[7] == "tie"
+    assert any(line.startswith("ci_low–ci_high: 95 % interval") for line in table)
+    meta = json.loads((home / "models" / "cancer" / "v0001" / "meta.json").read_text())
+    assert meta["best_model"] == "knn" and meta["leaderboard"][0]["lead"] == "tie"
+    assert any("robust choice: chose knn: tied with extra_trees" in str(d) for d in meta["decisions"])
+    assert main(["train", str(home / "cancer.csv"), "--task", "clustering", "--select", "robust", "--json"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.strip().splitlines() == [
+        "automlops: error: --select robust applies to classification and regression only; --task clustering ships "
+        "its best model (its leaderboard still shows each score's spread and significance)"]
