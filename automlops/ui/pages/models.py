@@ -15,6 +15,7 @@ from automlops.mlops.store import LoadedModel, ModelStore
 from automlops.tasks import model_kind
 from automlops.ui import state
 from automlops.ui.explain_view import render_explanations
+from automlops.ui.export_view import render_export
 from automlops.ui.model_card_view import render_model_card
 from automlops.ui.model_predict import predict_csv
 from automlops.ui.registry_view import render_registry
@@ -135,6 +136,8 @@ if model_file.is_file():
                        mime="application/octet-stream", key="models_download")
 c2.download_button(":material/download: meta.json", json.dumps(meta, indent=2, default=str), file_name=f"{chosen.name}-v"
                    f"{chosen.version:04d}-meta.json", mime="application/json", key="models_download_meta")
+render_export(chosen, meta, str(store.root), lambda: load_model(str(store.root), chosen.name, chosen.version,
+                                                                  str(meta.get("model_sha256"))))
 
 if model_kind(meta) == "vision":  # it answers images, not rows
     from automlops.ui.vision_results import try_an_image
