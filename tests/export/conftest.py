@@ -1,4 +1,4 @@
-"""A studio home with real datasets in the lake and a few real models trained on them (once per module).
+"""A studio home with real datasets in the lake and a few real models trained on them (once for the whole tests/export package).
 
 The models are trained in-process (no MLflow: nothing here needs tracking) and saved with their
 dataset lineage, exactly as ``automlops train lake:NAME`` saves them.
@@ -55,7 +55,7 @@ def train_clustering(lake: DataLake, dataset: str, name: str, **options: Any) ->
     save_model(result, ModelStore(), name, dataset=entry.lineage(), register=False)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """AUTOMLOPS_HOME with breast_cancer, diabetes (canonical CSVs) and iris (an upload kept as sent)."""
     home = tmp_path_factory.mktemp("export") / "home"
