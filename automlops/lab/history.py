@@ -100,7 +100,8 @@ def read_history(study: optuna.Study, started: dt.datetime, *, n_steps: int,
         if value is not None and (best is None or _better(value, best, maximize)):
             best = value
         saved += saved_seconds(t, n_steps)
-        points.append(TrialPoint(number=t.number, seconds=(t.datetime_complete - started).total_seconds(),
+        ended = t.datetime_complete or started
+        points.append(TrialPoint(number=t.number, seconds=(ended - started).total_seconds(),
                                  state=state, value=value, best=best, steps=len(t.intermediate_values),
                                  model=str(t.user_attrs.get("model") or "")))
     counts = RunCounts(trials=len(points), complete=states.count("COMPLETE"), pruned=states.count("PRUNED"),
