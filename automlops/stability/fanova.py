@@ -81,7 +81,12 @@ def _fits(dist: Any, value: Any) -> bool:
 def _study(rows: Sequence[Mapping[str, Any]], distributions: Mapping[str, Any], direction: str) -> Any:
     import optuna
 
-    study = optuna.create_study(direction=direction)
+    quiet = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # no "A new study created in memory" on stderr
+    try:
+        study = optuna.create_study(direction=direction)
+    finally:
+        optuna.logging.set_verbosity(quiet)
     for row in rows:
         params = {k: row["params"][k] for k in distributions if k in row["params"]
                   and _fits(distributions[k], row["params"][k])}
