@@ -46,7 +46,6 @@ of evidence of a difference; the decisions log says which test was used and with
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -146,41 +145,39 @@ def bootstrap_p_value(resampled_a: np.ndarray, resampled_b: np.ndarray, observed
 class BootstrapScores:
     """The scores of many models on the *same* ``B`` resamples of ``n_rows`` validation rows.
 
-    ``score(model_key, rows)`` is given by the caller (it knows predictions and the metric); the
-    resample index matrix is drawn once from ``seed``, so every model is scored on identical
-    resamples (the pairing) and each model's ``B`` scores are computed once and cached.
-    ``time_limit`` (seconds, for the first model) lowers ``B`` when one score is slow, never
-    below ``min_resamples``.
+    A resample is stored as its *counts* (how often each row was drawn): a ``B × n`` matrix drawn
+    once from ``seed``, so every model is scored on identical resamples (the pairing), and each
+    model's ``B`` scores are computed once and cached. ``B`` shrinks on very large holdouts so the
+    matrix stays under ``max_cells`` numbers (about 20 MB), never below 100.
     """
 
-    def __init__(self, n_rows: int, *, n_resamples: int = 1000, seed: int = 0, min_resamples: int = 100,
-                 time_limit: float | None = None) -> None:
-        self.n_rows, self.n_resamples, self.seed = n_rows, n_resamples, seed
-        self.min_resamples, self.time_limit = min_resamples, time_limit
-        self._rows: np.ndarray | None = None
+    def __init__(self, n_rows: int, *, n_resamples: int = 1000, seed: int = 0, max_cells: int = 2_500_000) -> None:
+        self.n_rows, self.seed = n_rows, seed
+        self.n_resamples = int(max(min(n_resamples, max_cells // max(n_rows, 1)), min(n_resamples, 100)))
+        self._counts: np.ndarray | None = None
         self._cache: dict[Any, np.ndarray] = {}
 
-    def rows(self) -> np.ndarray:
-        if self._rows is None:
-            rng = np.random.default_rng(self.seed)
-            self._rows = rng.integers(0, self.n_rows, size=(self.n_resamples, self.n_rows))
-        return self._rows
+    def counts(self) -> np.ndarray:
+        """``counts[b, i]``: how many times resample ``b`` drew row ``i`` (floats, for matrix products)."""
+        if self._counts is None:
+            b, n = self.n_resamples, self.n_rows
+            rows = np.random.default_rng(self.seed).integers(0, n, size=(b, n))
+            flat = (rows + (np.arange(b) * n)[:, None]).ravel()
+            self._counts = np.bincount(flat, minlength=b * n).reshape(b, n).astype(float)
+        return self._counts
+
+    def weighted(self, key: Any, batch: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+        """The model ``key``'s scores from ``batch(counts)``: the metric as weighted sums, all resamples at once."""
+        if key not in self._cache:
+            self._cache[key] = np.asarray(batch(self.counts()), dtype=float)
+        return self._cache[key]
 
     def scores(self, key: Any, score: Callable[[np.ndarray], float]) -> np.ndarray:
-        """The ``B`` resampled scores of the model ``key`` (computed on first use)."""
+        """The model ``key``'s scores from ``score(rows)`` called once per resample (any metric; slower)."""
         if key not in self._cache:
-            rows, values = self.rows(), []
-            started = time.perf_counter()
-            for i, sample in enumerate(rows):
-                values.append(float(score(sample)))
-                if i == 9 and self.time_limit is not None and not self._cache:
-                    per = (time.perf_counter() - started) / 10
-                    self.n_resamples = int(min(self.n_resamples, max(self.min_resamples, self.time_limit / per)))
-                    self._rows = rows = rows[: self.n_resamples]
-                if i + 1 >= len(rows):
-                    break
-            self._cache[key] = np.asarray(values, dtype=float)
-        return self._cache[key][: self.n_resamples]
+            everything = np.arange(self.n_rows)
+            self._cache[key] = np.asarray([float(score(np.repeat(everything, c.astype(int)))) for c in self.counts()])
+        return self._cache[key]
 
 
 def paired_bootstrap(score_a: Callable[[np.ndarray], float], score_b: Callable[[np.ndarray], float],
@@ -190,7 +187,7 @@ def paired_bootstrap(score_a: Callable[[np.ndarray], float], score_b: Callable[[
     ``score_x(rows)`` scores a model on the given row positions (with repeats);
     ``score_x(np.arange(n_rows))`` is its observed score.
     """
-    boot = BootstrapScores(n_rows, n_resamples=n_resamples, seed=seed, min_resamples=n_resamples)
+    boot = BootstrapScores(n_rows, n_resamples=n_resamples, seed=seed, max_cells=n_resamples * n_rows)
     everything = np.arange(n_rows)
     observed = float(score_a(everything)) - float(score_b(everything))
     p = bootstrap_p_value(boot.scores("a", score_a), boot.scores("b", score_b), observed)

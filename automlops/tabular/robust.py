@@ -10,8 +10,8 @@ them what only the tabular engine knows:
   derived for random splits);
 * with a **single holdout** (large tables), there is one score per model, so the test is a paired
   bootstrap over the validation rows, rescoring each model's out-of-fold predictions (stored in
-  the study as the trial's payload) with the run's own metric. Its cost is capped (about a second
-  for the whole leaderboard): fewer resamples when the metric is slow, never fewer than 100.
+  the study as the trial's payload) with the run's own metric, all resamples at once as weighted
+  sums (:mod:`automlops.tabular.resampled_metrics`): milliseconds per model, no refit.
 
 **Robust selection.** ``TabularEngine(select="robust")`` ships, among the single models not
 significantly worse than the best, the one with the fewest tuned hyperparameters, then the
@@ -41,6 +41,7 @@ from automlops.search.significance import (
     robust_pick,
 )
 from automlops.tabular.evaluate import OutOfFold, decode_oof
+from automlops.tabular.resampled_metrics import resampled_scores
 
 if TYPE_CHECKING:
     from automlops.tabular.engine import TabularEngine
@@ -49,7 +50,6 @@ __all__ = ["SELECT_CHOICES", "OutOfFoldBootstrap", "check_select", "ensemble_ear
            "significance_test"]
 
 SELECT_CHOICES = ("best", "robust")
-BOOTSTRAP_SECONDS = 1.0  # the whole leaderboard's bootstrap; each model gets its share
 N_RESAMPLES = 1000
 
 
@@ -70,19 +70,18 @@ def significance_test(engine: TabularEngine) -> SignificanceTest:
     splits = engine.evaluator.splits
     if len(splits) >= 2 and not engine.evaluator.learning_curve:
         return FoldTest(_fold_ratio(splits), n_folds=len(splits))
-    return OutOfFoldBootstrap(engine, expected_models=len(engine.specs) + 1)
+    return OutOfFoldBootstrap(engine)
 
 
 class OutOfFoldBootstrap:
     """Paired bootstrap over the holdout rows, rescoring each outcome's out-of-fold predictions."""
 
-    def __init__(self, engine: TabularEngine, *, expected_models: int = 10, n_resamples: int = N_RESAMPLES) -> None:
+    def __init__(self, engine: TabularEngine, *, n_resamples: int = N_RESAMPLES) -> None:
         self.problem, self.seed = engine.problem, engine.seed
         self.metric = get_metric(engine.problem.metric)
         self.y = engine.evaluator.y.to_numpy()
         self.rows = np.sort(engine.evaluator.splits[0][1])
-        self.boot = BootstrapScores(len(self.rows), n_resamples=n_resamples, seed=engine.seed,
-                                    time_limit=BOOTSTRAP_SECONDS / max(expected_models, 1))
+        self.boot = BootstrapScores(len(self.rows), n_resamples=n_resamples, seed=engine.seed)
         self._oofs: dict[tuple[int, str], OutOfFold | None] = {}
 
     @property
@@ -115,11 +114,14 @@ class OutOfFoldBootstrap:
         return scorer
 
     def _resampled(self, outcome: TrialOutcome) -> tuple[np.ndarray, float] | None:
+        """The outcome's scores on the shared resamples, and on all the validation rows."""
         oof = self._oof(outcome)
         if oof is None:
             return None
-        scorer = self._scorer(oof)
-        return self.boot.scores((outcome.number, outcome.model), scorer), scorer(np.arange(len(self.rows)))
+        key, scorer = (outcome.number, outcome.model), self._scorer(oof)
+        batch = resampled_scores(self.metric.name, self.y[self.rows], oof.pred, oof.proba, self.problem.classes)
+        resampled = self.boot.weighted(key, batch) if batch is not None else self.boot.scores(key, scorer)
+        return resampled, scorer(np.arange(len(self.rows)))
 
     def interval(self, outcome: TrialOutcome) -> tuple[float, float]:
         found = self._resampled(outcome)

@@ -11,6 +11,7 @@ from scipy import stats
 
 from automlops.search.engine import TrialOutcome
 from automlops.search.significance import (
+    BootstrapScores,
     FoldTest,
     annotate_leaderboard,
     bootstrap_p_value,
@@ -83,8 +84,9 @@ def test_paired_bootstrap_matches_a_plain_loop() -> None:
     rng = np.random.default_rng(1)
     right_a, right_b = rng.random(200) < 0.85, rng.random(200) < 0.80
     result = paired_bootstrap(_accuracy(right_a), _accuracy(right_b), 200, n_resamples=500, seed=3)
-    rows = np.random.default_rng(3).integers(0, 200, size=(500, 200))  # the same resamples, by hand
-    deltas = right_a[rows].mean(axis=1) - right_b[rows].mean(axis=1)
+    counts = BootstrapScores(200, n_resamples=500, seed=3).counts()  # the same resamples, drawn again
+    assert counts.shape == (500, 200) and (counts.sum(axis=1) == 200).all()
+    deltas = (counts @ right_a - counts @ right_b) / 200
     observed = right_a.mean() - right_b.mean()
     expected = (1 + np.sum(np.abs(deltas - observed) >= abs(observed) - 1e-12)) / 501
     assert result.difference == pytest.approx(observed)
