@@ -261,7 +261,7 @@ def _assemble(subject: StabilitySubject, fits: Sequence[Fit], notes: list[str], 
     split_fits, seed_fits = _section(fits, "split"), _section(fits, "seed")
     naive = Spread.of([f.score for f in split_fits if f.ok]) if split_fits else None
     split_spread = clipped(corrected_spread(naive, fraction), subject.metric) if naive is not None else None
-    if naive is not None and split_spread is not naive and naive.n >= 2:
+    if naive is not None and split_spread is not None and fraction is not None and naive.n >= 2:
         notes.append(f"the 95 % CI over splits is Nadeau–Bengio corrected (the splits share training rows): "
                      f"{split_spread.ci_low:.4g}–{split_spread.ci_high:.4g} instead of the naive "
                      f"{naive.ci_low:.4g}–{naive.ci_high:.4g}")

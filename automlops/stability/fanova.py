@@ -84,7 +84,7 @@ def _study(rows: Sequence[Mapping[str, Any]], distributions: Mapping[str, Any], 
     quiet = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # no "A new study created in memory" on stderr
     try:
-        study = optuna.create_study(direction=direction)
+        study = optuna.create_study(direction="maximize" if direction == "maximize" else "minimize")
     finally:
         optuna.logging.set_verbosity(quiet)
     for row in rows:

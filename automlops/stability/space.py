@@ -89,10 +89,10 @@ def sweep_for(name: str, dist: Any, chosen: Any, points: int) -> Sweep | None:
     import optuna.distributions as od
 
     if isinstance(dist, od.CategoricalDistribution):
-        values = tuple(dist.choices)
-        if chosen not in values:
-            values = (chosen, *values)
-        return Sweep(name, values, chosen, categorical=True) if len(values) >= 2 else None
+        choices = tuple(dist.choices)
+        if chosen not in choices:
+            choices = (chosen, *choices)
+        return Sweep(name, choices, chosen, categorical=True) if len(choices) >= 2 else None
     if chosen is None or isinstance(chosen, bool) or not isinstance(chosen, (int, float)):
         return None
     raw = _numeric_points(float(dist.low), float(dist.high), float(chosen), max(points, 2), log=bool(dist.log))

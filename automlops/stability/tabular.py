@@ -178,7 +178,8 @@ def _folds(k: int, cap: int) -> int:
 
 def _bootstrap(y: pd.Series, problem: Problem, k: int, seed: int) -> list[Resample]:
     rng = np.random.default_rng(seed)
-    n, labels, out = len(y), y.to_numpy(), []
+    n, labels = len(y), y.to_numpy()
+    out: list[Resample] = []
     while len(out) < k:
         train = rng.integers(0, n, n)
         test = np.setdiff1d(np.arange(n), train)
