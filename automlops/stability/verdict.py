@@ -10,6 +10,11 @@ of variation): below 2 %, below 6 %, above.
 from and is judged on); the spread across seeds on one fixed split is *algorithm variance* (the
 model's own randomness). Comparing the two says where the uncertainty lives.
 
+**Is a swing real?** Along a sensitivity sweep every value is refitted on the same splits, so
+two points differ only by the hyperparameter (a *paired* design). The noise a swing is judged
+against is the standard deviation, over those splits, of each point's difference from the chosen
+value: a swing below twice that noise is called chance.
+
 **Splits overlap.** K resampled splits share most of their training rows, so their scores are
 not independent and the textbook t-interval is too narrow. Nadeau & Bengio (2003) showed that the
 variance of the mean over J such splits is better estimated by ``(1/J + n_test/n_train) · s²``
