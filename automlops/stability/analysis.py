@@ -228,14 +228,15 @@ def analyze(subject: StabilitySubject, *, splits: int | None = None, seeds: int 
         tasks += seed_tasks
     if sensitivity:
         tasks += _plan_sensitivity(subject, points, repeats, base, notes)
-    if not tasks:
+    if not tasks and seeds_skipped is None:
         raise ConfigError(f"nothing to refit for '{subject.label}': " + "; ".join(notes))
     workers = worker_count(n_jobs, len(tasks))
-    notes.append(f"{len(tasks)} refits planned, run in {workers} worker process(es)"
-                 + (f" within {time_budget:g} s" if time_budget else ""))
+    if tasks:
+        notes.append(f"{len(tasks)} refits planned, run in {workers} worker process(es)"
+                     + (f" within {time_budget:g} s" if time_budget else ""))
     outcome = run_tasks(subject, tasks, workers=workers, deadline=deadline, estimate=estimate,
                         progress=_progress(progress, started), cancelled=cancelled)
-    if not any(f.ok for f in outcome.fits) and not outcome.cancelled:
+    if tasks and not any(f.ok for f in outcome.fits) and not outcome.cancelled:
         raise _no_result(outcome.fits, time_budget, subject)
     report = _assemble(subject, outcome.fits, notes, scheme=scheme, fraction=fraction, points=points,
                        seeds_skipped=seeds_skipped, trials=trials, model_ref=model_ref, started=started,

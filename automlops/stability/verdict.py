@@ -133,4 +133,7 @@ def verdict(metric: str, splits: Spread | None, seeds: Spread | None, curves: Se
     if importances:
         name, share = max(importances.items(), key=lambda kv: kv[1])
         parts.append(f"in the search, {name} explained {share:.0%} of the score's variation (fANOVA)")
+    if not parts and seeds_skipped == "no randomness":
+        return ("no randomness: every seed gives the same model, so its algorithm variance is zero and all of "
+                "its spread comes from the data (ask for splits to measure it)")
     return "; ".join(parts) if parts else "not enough refits finished to judge the stability"

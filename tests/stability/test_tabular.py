@@ -125,6 +125,8 @@ def test_splits_sensitivity_and_fanova_on_a_deterministic_model(trained: Path) -
     assert sum(report.importances.values()) == pytest.approx(1.0)
     assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) == len(report.fits)
     assert report.summary()["most_sensitive"] in params
+    only_seeds = analyze(subject, seeds=3, n_jobs=1, model_ref=ref)  # a decision, not a crash
+    assert only_seeds.n_fits == 0 and only_seeds.verdict.startswith("no randomness")
 
 
 def test_seeds_measure_the_algorithms_own_variance(diabetes_runner: AutoMLRunner) -> None:
