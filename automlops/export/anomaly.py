@@ -54,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     say(f"test {METRIC} = {test_score:.6f} on {len(test)} rows (recorded at training: {RECORDED_TEST_SCORE})")
     if args.refit_full:
         say("--refit-full: the studio's shipped model is refitted on every row; this script reports the test above")
+    if args.mlflow:  # parameters and score (the detectors are not one scikit-learn model to log)
+        log_to_mlflow(args, RUN_NAME, {**RECORDED_PARAMS, "seed": SEED}, {f"test_{METRIC}": test_score},
+                      None, None, REQUIREMENTS)
     print(f"test_score={test_score!r}")
     return 0
 '''
@@ -171,7 +174,7 @@ def anomaly_parts(loaded: Any, source: DataSource) -> ScriptParts:
             writer.inline(helper)
     parts.functions.append(MAIN.strip())
     for helper in (runtime.parse_args, runtime.check_sha256, runtime.load_table, runtime.split_random_rows,
-                   runtime.say, ensemble_scores, fit_detector):
+                   runtime.say, runtime.log_to_mlflow, ensemble_scores, fit_detector):
         writer.inline(helper)
     writer.import_name("typing", "Any")
     writer.import_module("warnings")

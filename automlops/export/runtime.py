@@ -126,11 +126,11 @@ def fit_quietly(model: Any, X: Any, y: Any = None, *, user_api: str | None = "op
 
 
 def log_to_mlflow(args: argparse.Namespace, run_name: str, params: dict[str, Any], metrics: dict[str, float],
-                  model: Any, example: pd.DataFrame, requirements: list[str]) -> None:
-    """One MLflow run: the hyperparameters, the test metric and the fitted model (no studio needed to read it)."""
+                  model: Any, example: pd.DataFrame | None, requirements: list[str]) -> None:
+    """One MLflow run: the hyperparameters, the test metric and the fitted model (no studio needed to read it).
+
+    ``model=None`` logs the parameters and metrics only (a model that is not one scikit-learn estimator)."""
     import mlflow
-    import mlflow.sklearn
-    from mlflow.models import infer_signature
 
     if args.tracking_uri:
         mlflow.set_tracking_uri(args.tracking_uri)
@@ -138,9 +138,18 @@ def log_to_mlflow(args: argparse.Namespace, run_name: str, params: dict[str, Any
     with mlflow.start_run(run_name=run_name) as run:
         mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
         mlflow.log_metrics({k: v for k, v in metrics.items() if isinstance(v, float) and math.isfinite(v)})
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            output = model.predict(example)
-            mlflow.sklearn.log_model(model, name="model", signature=infer_signature(example, output),
-                                     pip_requirements=requirements)
+        if model is not None and example is not None:
+            _log_model(model, example, requirements)
         say(f"logged to MLflow: run {run.info.run_id} in experiment '{args.experiment}'")
+
+
+def _log_model(model: Any, example: pd.DataFrame, requirements: list[str]) -> None:
+    import mlflow.sklearn
+    from mlflow.models import infer_signature
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        output = model.predict(example)
+        # cloudpickle: the copied studio classes live in this script, and are saved with the model
+        mlflow.sklearn.log_model(model, name="model", signature=infer_signature(example, output),
+                                 pip_requirements=requirements, serialization_format="cloudpickle")

@@ -90,8 +90,8 @@ def test_the_script_refuses_changed_data_unless_told(studio: Path, tmp_path: Pat
 @pytest.mark.slow
 def test_stacking_forests_and_boosting_are_reproduced(studio: Path, tmp_path: Path) -> None:
     pytest.importorskip("xgboost")
-    train_tabular(DataLake(), "breast_cancer", "cancer_stack", models=["random_forest", "xgboost", "hist_gb"],
-                  n_trials=3, ensemble="stacking")
+    train_tabular(DataLake(), "breast_cancer", "cancer_stack", models=["random_forest", "xgboost"],
+                  n_trials=2, ensemble="stacking", validation="holdout")
     assert ModelStore().load("cancer_stack").meta["best_model"].startswith("stacking(")
     script_score, recorded, text = _export_and_run("cancer_stack", tmp_path)
     assert abs(script_score - recorded) <= TOLERANCE
@@ -113,3 +113,21 @@ def test_an_anomaly_model_is_reproduced(studio: Path, tmp_path: Path) -> None:
     script_score, recorded, text = _export_and_run("cancer_anomaly", tmp_path)
     assert abs(script_score - recorded) <= TOLERANCE
     assert "def build_panel" in text and "class RankCalibrator" in text
+
+
+@pytest.mark.slow
+def test_the_script_logs_its_run_and_model_to_mlflow(studio: Path, tmp_path: Path) -> None:
+    from mlflow.tracking import MlflowClient
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    script_score, recorded, _ = _export_and_run("cancer_logistic", tmp_path, "--mlflow", "--tracking-uri", uri,
+                                                "--experiment", "ejected")
+    assert abs(script_score - recorded) <= TOLERANCE
+    client = MlflowClient(uri)
+    experiment = client.get_experiment_by_name("ejected")
+    assert experiment is not None
+    (run,) = client.search_runs([experiment.experiment_id])
+    assert run.data.metrics["test_roc_auc"] == pytest.approx(recorded, abs=TOLERANCE)
+    assert run.data.params["model"] == "logistic" and run.data.params["seed"] == "0"
+    assert run.info.run_name == "script-cancer_logistic-v1"
+    assert client.search_logged_models([experiment.experiment_id])  # the fitted pipeline, loadable by MLflow
