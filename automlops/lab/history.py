@@ -12,6 +12,11 @@ pruning note starts with "pruned"; a trial interrupted by the deadline is STOPPE
 driver *skipped* without fitting anything (it would not have finished in time, or the user
 cancelled) never ran, so it is left out of the history and of the counts.
 
+**Warm start.** Every strategy but grid first tries each model's default settings (the studio's
+warm start: enqueued trials, marked ``fixed_params`` by Optuna). Those trials are the same for
+every strategy; a point records whether it was one (``warm``), so the lab can tell how many trials
+each strategy actually *chose*. With a short budget and many models, that can be none at all.
+
 **Time saved by pruning (an estimate).** Nobody can measure the time of work that never ran, so it
 is estimated: a trial pruned after ``k`` of ``n`` resource steps (CV folds, or learning-curve
 slices) did not run ``n - k`` steps; each is valued at the mean time of the steps it *did* run
@@ -103,7 +108,7 @@ def read_history(study: optuna.Study, started: dt.datetime, *, n_steps: int,
         ended = t.datetime_complete or started
         points.append(TrialPoint(number=t.number, seconds=(ended - started).total_seconds(),
                                  state=state, value=value, best=best, steps=len(t.intermediate_values),
-                                 model=str(t.user_attrs.get("model") or "")))
+                                 model=str(t.user_attrs.get("model") or ""), warm="fixed_params" in t.system_attrs))
     counts = RunCounts(trials=len(points), complete=states.count("COMPLETE"), pruned=states.count("PRUNED"),
                        stopped=states.count("STOPPED"), failed=states.count("FAIL"), saved_seconds=saved)
     return tuple(points), counts

@@ -7,6 +7,8 @@ The summary table is what the CLI prints and the dashboard shows:
   leader is better), blank for the leader itself;
 * **best val** – the mean of the runs' best validation scores;
 * **trials/min** – trials ended (any state) per minute of search;
+* **own trials/run** – trials the strategy chose itself, beyond the warm start (each model's
+  default settings, tried first by every strategy but grid): 0 means it never got to choose;
 * **pruned/run**, **saved s/run** – trials the pruner stopped, and the fitting time that saved
   (estimated: steps not run × the trial's mean step time, see :mod:`automlops.lab.history`);
 * **to target** – median seconds to reach the lab's target validation level (see
@@ -44,6 +46,7 @@ def _row(s: StrategySummary) -> dict[str, Any]:
     return {"strategy": s.strategy, "runs": f"{s.runs}" + (f" (+{s.failed} failed)" if s.failed else ""),
             "test": test, "95 % CI": _ci(s.test.ci_low, s.test.ci_high), "gap to best": gap,
             "best val": _num(s.best_val.mean), "trials/min": f"{s.trials_per_min:.0f}",
+            "own trials/run": f"{s.own_per_run:.1f}",
             "pruned/run": f"{s.pruned_per_run:.1f}", "saved s/run": f"{s.saved_seconds_per_run:.1f}",
             "to target": target}
 
@@ -55,7 +58,8 @@ def summary_table(result: LabResult) -> pd.DataFrame:
 
 def runs_table(result: LabResult) -> pd.DataFrame:
     """One row per run: strategy, seed, trials by state, best validation, test score, seconds."""
-    return pd.DataFrame([{"strategy": r.strategy, "seed": r.seed, "trials": r.n_trials, "complete": r.n_complete,
+    return pd.DataFrame([{"strategy": r.strategy, "seed": r.seed, "trials": r.n_trials, "own": r.n_own,
+                          "complete": r.n_complete,
                           "pruned": r.n_pruned, "stopped for time": r.n_stopped, "failed": r.n_failed,
                           "saved s": round(r.saved_seconds, 2), "best val": r.best_val, "test": r.test_score,
                           "best model": r.best_model, "wall s": round(r.wall_seconds, 1),

@@ -25,7 +25,6 @@ import datetime as dt
 import importlib
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import pandas as pd
 

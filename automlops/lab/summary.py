@@ -86,7 +86,8 @@ def summarise(runs: Sequence[LabRun], strategies: Sequence[str], *, maximize: bo
             trials_per_min=sum(r.n_trials for r in ok) / minutes if minutes > 0 else 0.0,
             pruned_per_run=float(np.mean([r.n_pruned for r in ok])) if ok else 0.0,
             saved_seconds_per_run=float(np.mean([r.saved_seconds for r in ok])) if ok else 0.0,
-            time_to_target=to_target, reached=reached))
+            time_to_target=to_target, reached=reached,
+            own_per_run=float(np.mean([r.n_own for r in ok])) if ok else 0.0))
     leader = _leader(rows, maximize)
     if leader is None:
         return tuple(rows)
@@ -151,9 +152,19 @@ def _pruning_sentence(rows: Sequence[StrategySummary]) -> str:
                     f"{r.saved_seconds_per_run:.1f} s of fitting each run (estimated)." for r in pruning)
 
 
+def _warm_sentence(rows: Sequence[StrategySummary]) -> str:
+    """Strategies that never chose a trial: the budget went to the warm start (the same for all of them)."""
+    idle = [r.strategy for r in rows if r.runs and r.strategy != "grid" and r.own_per_run == 0]
+    if not idle:
+        return ""
+    return (f"Careful: {', '.join(idle)} spent the whole budget on the warm start (each model's default settings, "
+            "tried first by every strategy but grid), so they never chose a configuration themselves and their "
+            "results are the same trials; give each run a bigger budget or search fewer models to compare them.")
+
+
 def verdict(rows: Sequence[StrategySummary], *, metric: str, maximize: bool, level: float | None,
             tol: float) -> str:
     """The lab's conclusion in plain words: who got there first, and whether test scores really differ."""
-    parts = [_speed_sentence(rows, metric, level, tol), _noise_sentence(rows, metric, maximize),
+    parts = [_warm_sentence(rows), _speed_sentence(rows, metric, level, tol), _noise_sentence(rows, metric, maximize),
              _pruning_sentence(rows)]
     return " ".join(p for p in parts if p)

@@ -52,6 +52,7 @@ class TrialPoint:
     best: float | None  # best complete validation score up to and including this trial
     steps: int = 0  # resource steps (folds / learning-curve slices) the trial ran
     model: str = ""
+    warm: bool = False  # a warm-start trial (a model's default settings, enqueued): not the strategy's choice
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,11 @@ class LabRun:
     n_steps: int
     history: tuple[TrialPoint, ...] = ()
     error: str | None = None
+
+    @property
+    def n_own(self) -> int:
+        """Trials the strategy chose itself (the warm start's default settings left out)."""
+        return sum(1 for p in self.history if not p.warm)
 
     @property
     def ok(self) -> bool:
@@ -122,6 +128,7 @@ class StrategySummary:
     time_to_target: float | None  # median seconds to reach the lab's target level (None: not reached)
     reached: int  # runs that reached it
     gap: Spread | None = None  # paired test-score gap to the leader over the same seeds (positive: leader better)
+    own_per_run: float = 0.0  # trials per run the strategy chose itself (beyond the warm start)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> StrategySummary:
@@ -161,7 +168,8 @@ class LabResult:
                              "ci_low": s.test.ci_low, "ci_high": s.test.ci_high, "best_val": s.best_val.mean,
                              "trials_per_min": s.trials_per_min, "pruned_per_run": s.pruned_per_run,
                              "saved_seconds_per_run": s.saved_seconds_per_run,
-                             "time_to_target": s.time_to_target, "reached": s.reached}
+                             "time_to_target": s.time_to_target, "reached": s.reached,
+                             "own_trials_per_run": s.own_per_run}
                 for s in self.summaries}
         return _finite({"dataset": self.dataset, "target": self.target, "metric": self.metric,
                         "direction": self.direction, "budget": self.budget, "repeats": self.repeats,

@@ -24,12 +24,13 @@ D = optuna.distributions.FloatDistribution(0.0, 1.0)
 
 
 def _trial(number_offset: float, duration: float, state: optuna.trial.TrialState, value: float | None,
-           steps: int, note: str | None = None) -> optuna.trial.FrozenTrial:
+           steps: int, note: str | None = None, warm: bool = False) -> optuna.trial.FrozenTrial:
     start = T0 + dt.timedelta(seconds=number_offset)
     trial = optuna.trial.create_trial(
         state=state, value=value if state is optuna.trial.TrialState.COMPLETE else None, params={"x": 0.5},
         distributions={"x": D}, intermediate_values={i + 1: 0.5 for i in range(steps)},
-        user_attrs={"model": "logistic", **({"note": note} if note else {})})
+        user_attrs={"model": "logistic", **({"note": note} if note else {})},
+        system_attrs={"fixed_params": {"x": 0.5}} if warm else None)
     trial.datetime_start, trial.datetime_complete = start, start + dt.timedelta(seconds=duration)
     return trial
 
@@ -39,7 +40,7 @@ def study() -> optuna.Study:
     s = optuna.create_study(direction="maximize")
     C, P = optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED
     s.add_trials([
-        _trial(0.0, 1.0, C, 0.80, 5),                                       # ends at 1.0
+        _trial(0.0, 1.0, C, 0.80, 5, warm=True),                            # ends at 1.0: a warm-start default
         _trial(1.0, 0.4, P, None, 2, "pruned after step 2/5"),              # ends at 1.4: 3 steps × 0.2 s saved
         _trial(1.4, 1.2, C, 0.90, 5),                                       # ends at 2.6
         _trial(2.6, 0.3, P, None, 1, "stopped at the time budget's deadline after 0.3 s of fitting"),
@@ -55,6 +56,7 @@ def test_history_orders_trials_and_keeps_the_best_complete_score(study: optuna.S
     assert [p.seconds for p in points] == pytest.approx([1.0, 1.4, 2.6, 2.9, 4.0])
     assert [p.best for p in points] == [0.80, 0.80, 0.90, 0.90, 0.90]
     assert (counts.trials, counts.complete, counts.pruned, counts.stopped, counts.failed) == (5, 3, 1, 1, 0)
+    assert [p.warm for p in points] == [True, False, False, False, False]
     assert counts.saved_seconds == pytest.approx(3 * 0.4 / 2)
 
 
@@ -120,6 +122,16 @@ def test_verdict_calls_small_differences_noise_and_reports_pruning() -> None:
                      repeats=3, decisions=["x"], seconds=30.0, cancelled=False, dataset="d", target="y")
     assert "within noise" in result.verdict
     assert "hyperband pruned 4.0 trials per run, saving about 2.5 s" in result.verdict
+
+
+def test_verdict_warns_when_the_warm_start_ate_the_budget() -> None:
+    warm = TrialPoint(0, 1.0, "COMPLETE", 0.9, 0.9, 5, "logistic", warm=True)
+    runs = [LabRun(s, seed, 0.9, 0.9, "logistic", 5.0, 4.5, 1, 1, 0, 0, 0, 0.0, 5, (warm,))
+            for s in ("tpe", "qmc") for seed in (0, 1)]
+    result = _result(runs, ["tpe", "qmc"], [0, 1], metric="roc_auc", direction="maximize", budget=5.0, repeats=2,
+                     decisions=[], seconds=20.0, cancelled=False, dataset="d", target="y")
+    assert result.summaries[0].own_per_run == 0.0
+    assert result.verdict.startswith("Careful: tpe, qmc spent the whole budget on the warm start")
 
 
 def test_result_round_trips_through_json_and_summary_is_strict_json() -> None:

@@ -1,4 +1,4 @@
-"""A real, tiny lab: the tabular engine searching iris with two strategies, two seeds, 4 s per run;
+"""A real, tiny lab: the tabular engine searching iris with two strategies, two seeds, 5 s per run;
 the dashboard's job function on a lake dataset with a cancel; and the `automlops lab` command."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from automlops.lab.report import to_html, to_markdown
 from automlops.mlops.lake import DataLake
 
 LIGHT = ["logistic", "decision_tree", "knn"]  # cheap models: many trials fit in a few seconds
-BUDGET = 4.0  # per run: a few trials even when the 2 cores are busy with other work
+BUDGET = 5.0  # per run: a few trials even when the 2 cores are busy with other work
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +43,7 @@ def test_every_strategy_runs_once_per_seed_on_the_real_engine(lab: tuple[LabResu
     assert result.metric == "log_loss" and result.direction == "minimize"
     for run in result.runs:
         assert run.ok and run.n_complete >= 1 and run.best_model in LIGHT
-        assert run.wall_seconds < BUDGET + 2.5  # each run keeps its budget (a little slack for a loaded machine)
+        assert run.wall_seconds < 1.5 * BUDGET  # each run keeps its budget (some slack for a loaded machine)
         assert run.n_steps == 5  # iris is cross-validated in 5 folds: Hyperband's resource
         bests = [p.best for p in run.history if p.best is not None]
         assert bests == sorted(bests, reverse=True)  # best-so-far only improves (log_loss: goes down)
@@ -56,6 +56,8 @@ def test_every_strategy_runs_once_per_seed_on_the_real_engine(lab: tuple[LabResu
         a, b = firsts[("random", seed)], firsts[("hyperband", seed)]
         if a.value is not None and b.value is not None:
             assert a.value == pytest.approx(b.value)
+    assert all(r.history[0].warm for r in result.runs)  # each model's defaults come first (the warm start)
+    assert all(0 <= r.n_own < r.n_trials for r in result.runs)
     random_runs = [r for r in result.runs if r.strategy == "random"]
     assert all(r.n_pruned == 0 and r.saved_seconds == 0 for r in random_runs)  # no pruner, nothing saved
 
