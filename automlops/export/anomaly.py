@@ -20,7 +20,14 @@ from typing import Any
 
 from automlops.anomaly.detectors import DETECTORS, PANEL, DetectorSpec, fit_detector
 from automlops.anomaly.labels import parse_label
-from automlops.anomaly.selection import ANOMALY_METRICS, LABEL_METRICS, RankCalibrator, agreement, rank_scores, stability
+from automlops.anomaly.selection import (
+    ANOMALY_METRICS,
+    LABEL_METRICS,
+    RankCalibrator,
+    agreement,
+    rank_scores,
+    stability,
+)
 from automlops.core.metrics import MetricContext
 from automlops.errors import ConfigError
 from automlops.export import runtime
@@ -170,8 +177,8 @@ def anomaly_parts(loaded: Any, source: DataSource) -> ScriptParts:
                                'agreement compares with."""\n'
                                f"    return {_specs_source([(n, {}) for n in PANEL], seed, writer)}")
         parts.functions.append(WITHOUT_LABELS.strip())
-        for helper in (agreement, stability, rank_scores, half_rows):
-            writer.inline(helper)
+        for scorer in (agreement, stability, rank_scores, half_rows):
+            writer.inline(scorer)
     parts.functions.append(MAIN.strip())
     for helper in (runtime.parse_args, runtime.check_sha256, runtime.load_table, runtime.split_random_rows,
                    runtime.say, runtime.log_to_mlflow, ensemble_scores, fit_detector):

@@ -227,7 +227,7 @@ class SourceWriter:
             value = getattr(module, root.id, None) if isinstance(root, ast.Name) else None
             if getattr(value, "__module__", "").split(".")[0] == STUDIO:
                 drop.update(range(deco.lineno - 1, (deco.end_lineno or deco.lineno)))
-                node.decorator_list.remove(deco)  # type: ignore[union-attr]
+                node.decorator_list.remove(deco)  # type: ignore[attr-defined]
         kept = [line for i, line in enumerate(lines) if i not in drop]
         return "\n".join(kept), tree
 
@@ -341,7 +341,7 @@ class SourceWriter:
 
     @staticmethod
     def _dtype(dtype: np.dtype) -> str:
-        return "object" if dtype == object else f"np.{dtype.name}"
+        return "object" if dtype.kind == "O" else f"np.{dtype.name}"
 
     @staticmethod
     def _deeper(indent: int | None) -> int | None:
