@@ -23,6 +23,8 @@ def load_subject(ref: str | Any, *, settings: Any = None) -> tuple[Any, Any, str
     from automlops.stability.subjects import subject_for
 
     if isinstance(ref, str):
+        import automlops.vision.zoo  # noqa: F401 - registers the image architectures the store rebuilds (no torch)
+
         store = ModelStore(settings=settings)
         name, version = store.resolve(*parse_model_ref(ref))
         loaded = store.load(name, version)
