@@ -110,7 +110,7 @@ def _print_report(report: Any) -> None:
           f"{report.seconds:.1f} s" + (" — cancelled, partial" if report.cancelled else ""))
     rows = section_rows(report)
     head = report.headline()
-    scale = head.std if head is not None and head.n >= 2 and head.std > 0 else None
+    scale = head.std if head is not None and head.n >= 2 and math.isfinite(head.std) else None
     if rows:
         print(f"{'section':<9} {'n':>3} {'mean':>10} {'std':>10} {'95 % CI':>23}")
         for r in rows:

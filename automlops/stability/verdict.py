@@ -62,6 +62,8 @@ def fmt(value: float, scale: float | None = None) -> str:
     """A number with as many decimals as ``scale`` (a spread) makes meaningful: 0.004 → '0.004'."""
     if value is None or not math.isfinite(value):
         return "n/a"
+    if scale is not None and scale == 0:  # no spread to size the decimals by: four significant digits
+        return f"{value:.4g}"
     ref = abs(scale) if scale is not None and math.isfinite(scale) and scale > 0 else abs(value)
     if ref == 0:
         return f"{value:.3g}"
@@ -87,7 +89,7 @@ def _source(splits: Spread | None, seeds: Spread | None, seeds_skipped: str | No
         return ""
     if seeds.std <= 1e-12:
         return (f"{seeds.n} seeds give exactly the same score, so all of the spread is the data"
-                if splits is not None and splits.n >= 2 else f"{seeds.n} seeds give exactly the same score")
+                if splits is not None and splits.n >= 2 else "")
     moved = f"seeds move it ±{fmt(seeds.std)}"
     if splits is None or splits.n < 2:
         return moved
@@ -120,7 +122,10 @@ def verdict(metric: str, splits: Spread | None, seeds: Spread | None, curves: Se
     """One paragraph: stability level, spread with CI, data vs algorithm, most sensitive hyperparameter."""
     head = splits if splits is not None and splits.n >= 2 else seeds
     parts: list[str] = []
-    if head is not None and head.n >= 2:
+    if head is not None and head.n >= 2 and head.std <= 1e-12:
+        where = f"{head.n} splits" if head is splits else f"{head.n} seeds"
+        parts.append(f"stable: {metric} {fmt(head.mean, 0.0)}, exactly the same across {where}")
+    elif head is not None and head.n >= 2:
         where = f"{head.n} splits" if head is splits else f"{head.n} seeds"
         parts.append(f"{level(head, metric)}: {metric} {fmt(head.mean, head.std)} ±{fmt(head.std)} across {where} "
                      f"(95 % CI {fmt(head.ci_low, head.std)}–{fmt(head.ci_high, head.std)})")
