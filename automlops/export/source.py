@@ -348,6 +348,11 @@ class SourceWriter:
         return None if indent is None else indent + 4
 
     def _sequence(self, value: Any, indent: int | None) -> str:
+        if isinstance(value, tuple) and 1 < len(value) <= 3 and isinstance(value[0], str) and indent is not None:
+            flat = self._expr(value, None)  # a named step ('prep', ColumnTransformer(...)): name on the same line
+            if len(flat) + indent <= LINE:
+                return flat
+            return "(" + ", ".join([repr(value[0]), *(self._expr(v, indent) for v in value[1:])]) + ")"
         items = [self._expr(v, self._deeper(indent)) for v in value]
         if isinstance(value, list):
             return self._wrap("[", items, "]", indent)
