@@ -33,6 +33,12 @@ PAGES = [
     ("models", "Models", "inventory_2", "models", "Models",
      "Every saved model version with where it came from (data → run → model); download it, or predict on a new "
      "CSV."),
+    ("stability", "Stability", "balance", "stability", "Stability",
+     "Is this model's score real, or luck? Refit it over other splits, other seeds and nearby hyperparameters, "
+     "and see how much the metric moves."),
+    ("lab", "Search Lab", "experiment", "search-lab", "Search-strategy lab",
+     "TPE, random, grid, Hyperband, CMA-ES and QMC on the same data, budget and seeds: which one finds a good "
+     "model sooner, and is the difference more than noise?"),
     ("monitoring", "Monitoring", "monitor_heart", "monitoring", "Monitoring",
      "Is the served model still seeing rows like those it learned from? Drift of live traffic, its history, "
      "volume, latency and live accuracy."),
