@@ -137,6 +137,8 @@ def live(job_id: str) -> None:
                           f"(a worker still busy {analysis_jobs.CANCEL_GRACE_S:g} s later is ended)"):
             analysis_jobs.cancel(job_id, settings=state.settings())
             st.toast("Stopping after the running refits…")
+        if snap.cancel_requested:
+            st.caption("Cancel requested: the analysis stops after the running refits and reports what it measured.")
         st.caption("You can leave this page: the analysis keeps running in its own process and this panel comes "
                    "back.")
 
@@ -162,7 +164,9 @@ def _headline(report: Any) -> None:
 
     head = report.headline()
     scale = head.std if head is not None and head.n >= 2 else None
-    (st.warning if report.verdict.startswith("unstable") else st.success)(report.verdict, icon=":material/lightbulb:")
+    verdict = report.verdict or "no verdict: not enough refits finished"
+    box = st.success if verdict.startswith("stable") else st.warning if verdict.startswith("unstable") else st.info
+    box(verdict, icon=":material/lightbulb:")
     c1, c2, c3, c4 = st.columns(4)
     if head is not None and head.n:
         c1.metric(f"Mean {report.metric}", fmt(head.mean, scale), help=f"± {fmt(head.std, scale)} (std)")

@@ -54,7 +54,11 @@ def trained(ui_home: Path, trained_once: Path) -> Path:
     return ui_home
 
 
-def _report(cancelled: bool = False) -> StabilityReport:
+STABLE = ("stable: ±0.006 across 5 splits (95 % CI 0.974–0.990); seeds move it ±0.001, so most of the spread is "
+          "the data; most sensitive to C (0.010 swing)")
+
+
+def _report(cancelled: bool = False, verdict: str = STABLE) -> StabilityReport:
     """A report built by hand: 5 splits, 3 seeds, one sensitivity curve, two importances."""
     splits = (0.981, 0.975, 0.990, 0.984, 0.979)
     seeds = (0.983, 0.984, 0.983)
@@ -69,8 +73,7 @@ def _report(cancelled: bool = False) -> StabilityReport:
         resampling="repeated stratified 5-fold (classification: each split keeps the class shares)",
         splits=Spread.of(splits), seeds=Spread.of(seeds), sensitivity=(curve,), importances={"C": 0.8, "penalty": 0.2},
         fits=fits, decisions=("splits: repeated stratified K-fold", "1 refit skipped: the time budget ran out"),
-        verdict="stable: ±0.006 across 5 splits (95 % CI 0.974–0.990); seeds move it ±0.001, so most of the "
-                "spread is the data; most sensitive to C (0.010 swing)",
+        verdict=verdict,
         seconds=4.2, cancelled=cancelled, run_id="0123456789abcdef")
 
 
@@ -126,11 +129,13 @@ def test_a_failed_or_cancelled_analysis_says_so_without_a_traceback(settings: Se
     assert_clean(at)
     assert "The analysis failed: column 'mean radius' is gone from the data" in texts(at.error)
     at = _page()
-    at.session_state[JOB_KEY] = _store_job(settings, "cancelled", result=_report(cancelled=True),
+    unstable = "unstable: ±0.041 across 5 splits (95 % CI 0.93–1.00)"
+    at.session_state[JOB_KEY] = _store_job(settings, "cancelled", result=_report(cancelled=True, verdict=unstable),
                                            error="cancelled: the analysis stopped early")
     at.run()
     assert_clean(at)
     assert any("covers the refits that finished" in t for t in texts(at.warning))
+    assert unstable in texts(at.warning) and not at.success
     assert len(at.get("plotly_chart")) == 3
 
 
