@@ -146,9 +146,10 @@ def test_a_worker_that_ignores_cancel_is_killed_with_the_processes_it_started(
 def test_errors_and_crashes_end_as_failed_with_a_sentence_and_at_most_two_run_at_once(settings: Settings) -> None:
     ids = {kind: analysis_jobs.submit(kind, {}, settings=settings) for kind in ("t-fail", "t-bug", "t-crash")}
     store = AnalysisStore(settings.home / "analyses.db")
-    most = 0
+    most, deadline = 0, time.monotonic() + 90
     while any(r.status in ("queued", "running") for r in store.active()):
         most = max(most, sum(r.status == "running" for r in store.active()))
+        assert time.monotonic() < deadline, "the three analyses did not end within 90 s"
         time.sleep(0.02)
     assert most == analysis_jobs.MAX_RUNNING == 2
     fail, bug, crash = (analysis_jobs.get(ids[k], settings=settings) for k in ("t-fail", "t-bug", "t-crash"))
