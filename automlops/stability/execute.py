@@ -18,8 +18,11 @@ from __future__ import annotations
 
 import math
 import os
+import signal
+import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,10 +114,49 @@ def _fits_in_time(done: Sequence[Fit], estimate: float | None, deadline: float |
     return time.monotonic() + expected <= deadline
 
 
+@contextmanager
+def _workers_die_with_us(workers: int) -> Iterator[None]:
+    """Kill the worker processes if this process is stopped mid-batch (SIGTERM, Ctrl-C, an error).
+
+    A dashboard job is cancelled by terminating its process; without this its loky workers would be
+    orphaned and finish their refits for nobody. SIGTERM is turned into ``SystemExit`` (in the main
+    thread, when nobody else handles it) so the cleanup runs.
+    """
+    if workers == 1:
+        yield
+        return
+    previous = None
+    if threading.current_thread() is threading.main_thread() and \
+            signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        yield
+    except BaseException:
+        from joblib.externals.loky import get_reusable_executor
+
+        get_reusable_executor().shutdown(wait=False, kill_workers=True)
+        raise
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _exit_on_sigterm(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
 def run_tasks(subject: StabilitySubject, tasks: Sequence[Task], *, workers: int, deadline: float | None,
               estimate: float | None = None, progress: Callable[[Fit, int, int], None] | None = None,
               cancelled: Callable[[], bool] | None = None) -> RunOutcome:
     """Run ``tasks`` batch by batch (see the module docstring); ``progress(fit, done, total)`` after each."""
+    with _workers_die_with_us(workers):
+        return _run(subject, tasks, workers=workers, deadline=deadline, estimate=estimate, progress=progress,
+                    cancelled=cancelled)
+
+
+def _run(subject: StabilitySubject, tasks: Sequence[Task], *, workers: int, deadline: float | None,
+         estimate: float | None, progress: Callable[[Fit, int, int], None] | None,
+         cancelled: Callable[[], bool] | None) -> RunOutcome:
     fits: list[Fit] = []
     pending = list(tasks)
     while pending:

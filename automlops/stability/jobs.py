@@ -45,7 +45,6 @@ def run_job(params: dict[str, Any], report: Callable[[float, str], None],
     from automlops.stability.service import stability_report
 
     options = options_from(params)
-    report(0.0, f"rebuilding {params['model']} on its dataset version")
     result = stability_report(params["model"], progress=report, cancelled=cancelled, **options)
     report(1.0, "cancelled: partial report" if result.cancelled else f"done: {result.n_fits} refits")
     return result.to_dict()

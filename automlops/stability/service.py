@@ -44,6 +44,9 @@ def stability_report(ref: str | Any, *, splits: int | None = None, seeds: int | 
     from automlops.stability.analysis import analyze, check_options
 
     check_options(splits, seeds, sensitivity, points, repeats, time_budget, n_jobs)  # before any loading
+    if progress is not None:
+        progress(0.0, f"loading {ref if isinstance(ref, str) else 'the model'} and rebuilding it on its dataset "
+                      "version")
     loaded, subject, label = load_subject(ref, settings=settings)
     if track and tracker is None:
         from automlops.mlops.tracking import Tracker
