@@ -157,9 +157,10 @@ def _warm_sentence(rows: Sequence[StrategySummary]) -> str:
     idle = [r.strategy for r in rows if r.runs and r.strategy != "grid" and r.own_per_run == 0]
     if not idle:
         return ""
-    return (f"Careful: {', '.join(idle)} spent the whole budget on the warm start (each model's default settings, "
-            "tried first by every strategy but grid), so they never chose a configuration themselves and their "
-            "results are the same trials; give each run a bigger budget or search fewer models to compare them.")
+    who, they = (idle[0], "it") if len(idle) == 1 else (", ".join(idle), "they")
+    return (f"Careful: {who} spent the whole budget on the warm start (each model's default settings, tried first "
+            f"by every strategy but grid), so {they} never chose a configuration and ran the same trials as the "
+            "warm start; give each run a bigger budget or search fewer models to compare.")
 
 
 def verdict(rows: Sequence[StrategySummary], *, metric: str, maximize: bool, level: float | None,
