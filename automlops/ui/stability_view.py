@@ -167,7 +167,7 @@ def _headline(report: Any) -> None:
     verdict = report.verdict or "no verdict: not enough refits finished"
     box = st.success if verdict.startswith("stable") else st.warning if verdict.startswith("unstable") else st.info
     box(verdict, icon=":material/lightbulb:")
-    c1, c2, c3, c4 = st.columns(4)
+    c1, c2, c3, c4 = st.columns([1.0, 1.8, 0.7, 0.7])  # the interval needs room for two numbers
     if head is not None and head.n:
         c1.metric(f"Mean {report.metric}", fmt(head.mean, scale), help=f"± {fmt(head.std, scale)} (std)")
         c2.metric("95 % interval", f"{fmt(head.ci_low, scale)} – {fmt(head.ci_high, scale)}",
