@@ -5,7 +5,8 @@ test, stratified by class for classification) and one training run: random head 
 batches and random augmentations all draw from the seed. Training a network again costs time, so
 each refit here is a **short training** of the same architecture with the same hyperparameters
 (learning rate, weight decay, batch size, optimiser, frozen share of the backbone, starting
-weights), for at most :data:`MAX_EPOCHS` epochs (``epochs`` on the subject), within the deadline:
+weights), for as many epochs as the saved training ran but at most :data:`MAX_EPOCHS` (``epochs`` on
+the subject), within the deadline:
 
 * **Splits**: K random partitions of the images into a training part and a test part of the
   engine's test share (15 %), stratified by class for classification. Inside a refit, a
@@ -227,8 +228,8 @@ def saved_subject(loaded: Any) -> VisionSubject:
     if data.task != meta.get("task"):
         raise DataError(f"the image dataset {dataset['name']} is now laid out for {data.task}, not {meta.get('task')}")
     size = (meta.get("input_size") or [None])[0] or meta.get("architecture_params", {}).get("image_size")
-    epochs = [r.get("seconds") for r in meta.get("history") or [] if isinstance(r.get("seconds"), (int, float))]
-    per_epoch = float(np.mean(epochs)) if epochs else None
+    seconds = [r.get("seconds") for r in meta.get("history") or [] if isinstance(r.get("seconds"), (int, float))]
+    epochs = min(MAX_EPOCHS, len(seconds)) if seconds else MAX_EPOCHS  # never more epochs than the search ran
     return VisionSubject(data, architecture, params, task=str(meta["task"]), metric=str(meta.get("metric")),
                          image_size=int(size or 224), weights=_weights_arg(meta), seed=int(meta.get("seed") or 0),
-                         fit_seconds=None if per_epoch is None else per_epoch * min(MAX_EPOCHS, len(epochs)))
+                         epochs=epochs, fit_seconds=float(np.mean(seconds)) * epochs if seconds else None)
