@@ -10,6 +10,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from automlops.export import export_script, runtime
@@ -131,3 +133,20 @@ def test_the_script_logs_its_run_and_model_to_mlflow(studio: Path, tmp_path: Pat
     assert run.data.params["model"] == "logistic" and run.data.params["seed"] == "0"
     assert run.info.run_name == "script-cancer_logistic-v1"
     assert client.search_logged_models([experiment.experiment_id])  # the fitted pipeline, loadable by MLflow
+
+
+@pytest.mark.slow
+def test_a_dated_table_is_ordered_in_time_and_its_last_rows_are_the_test(studio: Path, tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    days = pd.date_range("2023-01-01", periods=240, freq="D")
+    frame = pd.DataFrame({"when": days, "x": rng.normal(size=240), "shop": rng.choice(["a", "b", "c"], 240)})
+    frame["target"] = 3 * frame["x"] + (frame["shop"] == "b") + 0.01 * np.arange(240) + rng.normal(0, 0.1, 240)
+    frame.loc[5, "target"] = np.nan  # dropped, as training drops rows without a target
+    lake = DataLake()
+    lake.add("sales", frame.sample(frac=1.0, random_state=1).reset_index(drop=True))  # stored out of order
+    train_tabular(lake, "sales", "sales_ridge", models=["ridge"], n_trials=1, ensemble="none",
+                  time_column="when")
+    assert ModelStore().load("sales_ridge").meta["time_column"] == "when"
+    script_score, recorded, text = _export_and_run("sales_ridge", tmp_path)
+    assert abs(script_score - recorded) <= TOLERANCE
+    assert "ORDERED = True" in text and "TIME_COLUMN = 'when'" in text
