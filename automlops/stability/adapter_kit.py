@@ -145,8 +145,10 @@ def sweep_for(space: Space, chosen: Any, points: int, *, name: str | None = None
     if space.kind == "int" and len({round(v) for v in values}) < min(points, space.high - space.low + 1):
         values = _window(Space(space.name, "int", space.low, space.high, space.log), float(chosen), points,
                          share=1.0)  # a narrow integer window repeats values: spread over the whole range
-    nearest = int(np.argmin([abs(v - float(chosen)) for v in values]))
-    values[nearest] = float(chosen)
+    if float(chosen) not in values:  # the chosen value joins; the value farthest from it leaves
+        to = math.log10 if space.log and float(chosen) > 0 and min(values) > 0 else float
+        values.remove(max(values, key=lambda v: abs(to(v) - to(float(chosen)))))
+        values.append(float(chosen))
     if space.kind == "int":
         values = [int(round(v)) for v in values]
         chosen = int(chosen)
