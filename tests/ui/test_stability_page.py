@@ -139,6 +139,24 @@ def test_a_failed_or_cancelled_analysis_says_so_without_a_traceback(settings: Se
     assert len(at.get("plotly_chart")) == 3
 
 
+def test_a_running_analysis_shows_its_progress_and_cancel_asks_it_to_stop(settings: Settings) -> None:
+    job_id = _store_job(settings, "running")
+    AnalysisStore(settings.home.resolve() / "analyses.db").update(job_id, progress=0.4, message="refit 4 of 10",
+                                                                   ended=None)
+    at = _page()
+    at.session_state[JOB_KEY] = job_id
+    at.run()
+    assert_clean(at)
+    assert "Analysing bc@v1: 5 splits, 3 seeds, sensitivity (3 points)" in [h.value for h in at.subheader]
+    assert at.get("progress")[0].value == 40 and "refit 4 of 10" in at.get("progress")[0].proto.text
+    assert not at.button(key="stab_cancel").disabled and not at.selectbox
+    at.button(key="stab_cancel").click().run()
+    assert analysis_jobs.get(job_id, settings=settings).cancel_requested
+    at.run()  # the panel's next redraw (every second in a browser)
+    assert at.button(key="stab_cancel").disabled
+    assert any("Cancel requested" in c for c in texts(at.caption))
+
+
 def test_the_form_lists_models_with_data_and_refuses_an_empty_analysis(settings: Settings) -> None:
     from sklearn.linear_model import LogisticRegression
 
