@@ -61,8 +61,8 @@ def runs_table(result: LabResult) -> pd.DataFrame:
     return pd.DataFrame([{"strategy": r.strategy, "seed": r.seed, "trials": r.n_trials, "own": r.n_own,
                           "complete": r.n_complete,
                           "pruned": r.n_pruned, "stopped for time": r.n_stopped, "failed": r.n_failed,
-                          "saved s": round(r.saved_seconds, 2), "best val": r.best_val, "test": r.test_score,
-                          "best model": r.best_model, "wall s": round(r.wall_seconds, 1),
+                          "saved s": f"{r.saved_seconds:.1f}", "best val": r.best_val, "test": r.test_score,
+                          "best model": r.best_model, "wall s": f"{r.wall_seconds:.1f}",
                           "error": r.error or ""} for r in result.runs])
 
 
