@@ -97,10 +97,12 @@ def test_what_cannot_be_rebuilt_is_a_clear_data_error(loaded: LoadedModel) -> No
             saved_subject(_with_meta(loaded, input_columns=columns))
 
 
-def test_analyze_runs_on_the_clustering_subject(subject: ClusteringSubject) -> None:
+def test_analyze_runs_on_the_clustering_subject(subject: ClusteringSubject, loaded: LoadedModel) -> None:
     from automlops.stability.analysis import analyze
 
-    report = analyze(subject, splits=2, seeds=2, sensitivity=True, points=2, repeats=1, n_jobs=1)
+    report = analyze(subject, splits=2, seeds=2, sensitivity=True, points=2, repeats=1, n_jobs=1,
+                     trials=loaded.meta["trials"])
+    assert any("fANOVA" in d for d in report.decisions)  # 3 trials: too few, and the report says so
     assert report.kind == "clustering" and report.metric == "silhouette"
     assert report.splits is not None and report.splits.n == 2 and report.seeds is not None
     assert {c.param for c in report.sensitivity} >= {"n_clusters"}
