@@ -287,7 +287,8 @@ class SearchDriver:
         hook = getattr(self.engine, "significance_test", None)  # optional: e.g. a bootstrap for a holdout
         test = hook() if hook is not None else FoldTest()
         board = build_leaderboard(self.study, maximize=self._maximize(), test=test, extra_rows=extra_rows)
-        self.log("significance", leaderboard_caption(test.name))
+        tested = bool(board["lead"].isin(["significant", "tie"]).any()) or len(board) < 2
+        self.log("significance", leaderboard_caption(test.name, tested=tested))
         return board
 
     def _first_failure(self) -> str:

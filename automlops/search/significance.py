@@ -281,8 +281,15 @@ def annotate_leaderboard(board: pd.DataFrame, outcomes: Mapping[str, TrialOutcom
     return frame
 
 
-def leaderboard_caption(test_name: str, alpha: float = ALPHA) -> str:
-    """One line explaining the significance columns (for the CLI, the dashboard and ``decisions_``)."""
+def leaderboard_caption(test_name: str, alpha: float = ALPHA, *, tested: bool = True) -> str:
+    """One line explaining the significance columns (for the CLI, the dashboard and ``decisions_``).
+
+    ``tested=False``: no pair of rows could be tested (each model was scored once, with no folds
+    and no out-of-fold predictions to resample), and the line says so instead.
+    """
+    if not tested:
+        return ("p_next and lead are 'n/a': each model was scored once on one validation set, with no folds "
+                "or predictions to resample, so no significance test applies; compare the scores with care")
     return (f"ci_low–ci_high: 95 % interval of each score; p_next: two-sided p-value of a row's lead over the "
             f"next row ({test_name}); lead: 'significant' when p < {alpha:g}, else 'tie' (the two are "
             "indistinguishable on this data)")

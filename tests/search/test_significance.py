@@ -126,6 +126,7 @@ def test_annotate_leaderboard_columns_and_leads() -> None:
     assert math.isnan(out["ci_low"].iloc[3])  # the ensemble row brought no fold scores
     assert {"ci_low", "ci_high", "p_next", "lead"} <= set(LEADERBOARD_COLUMNS)
     assert "Nadeau–Bengio corrected resampled t-test over 5 folds" in leaderboard_caption(test.name)
+    assert "no significance test applies" in leaderboard_caption(test.name, tested=False)
 
 
 def test_an_extra_row_brings_its_evidence_and_shows_none_of_it() -> None:
