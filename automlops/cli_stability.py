@@ -73,8 +73,8 @@ class _FitProgress:
 
     def __call__(self, fraction: float, message: str) -> None:
         now = time.monotonic()
-        if not self.tty and now - self.last < 2.0 and fraction < 1.0:
-            return
+        if not self.tty and (fraction == 0.0 or (now - self.last < 2.0 and fraction < 1.0)):
+            return  # in a log, the "loading..." line would precede a possible one-line error
         self.last, self.shown = now, True
         sys.stderr.write(("\r" + message[:100].ljust(78)) if self.tty else message + "\n")
         sys.stderr.flush()

@@ -121,6 +121,9 @@ def verdict(metric: str, splits: Spread | None, seeds: Spread | None, curves: Se
             noise: Mapping[str, float] | None = None) -> str:
     """One paragraph: stability level, spread with CI, data vs algorithm, most sensitive hyperparameter."""
     head = splits if splits is not None and splits.n >= 2 else seeds
+    if (head is None or head.n < 2) and not curves and seeds_skipped == "no randomness":
+        return ("no randomness: every seed gives the same model, so its algorithm variance is zero and all of "
+                "its spread comes from the data (ask for splits to measure it)")
     parts: list[str] = []
     if head is not None and head.n >= 2 and head.std <= 1e-12:
         where = f"{head.n} splits" if head is splits else f"{head.n} seeds"
@@ -138,7 +141,4 @@ def verdict(metric: str, splits: Spread | None, seeds: Spread | None, curves: Se
     if importances:
         name, share = max(importances.items(), key=lambda kv: kv[1])
         parts.append(f"in the search, {name} explained {share:.0%} of the score's variation (fANOVA)")
-    if not parts and seeds_skipped == "no randomness":
-        return ("no randomness: every seed gives the same model, so its algorithm variance is zero and all of "
-                "its spread comes from the data (ask for splits to measure it)")
     return "; ".join(parts) if parts else "not enough refits finished to judge the stability"
