@@ -197,6 +197,9 @@ def _importances(subject: StabilitySubject, trials: Sequence[Any] | None, notes:
     except Exception as exc:  # fANOVA is a bonus: never lose the refits over it
         values, note = {}, f"fANOVA importance could not be computed: {exc}"
     notes.append(note)
+    model, params = getattr(subject, "search_model", None), subject.params
+    if model and values and all(f"{model}__{k}" in params for k in values):  # an ensemble's member: say which
+        values = {f"{model}__{k}": v for k, v in values.items()}
     return values
 
 

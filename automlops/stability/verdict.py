@@ -90,9 +90,9 @@ def _source(splits: Spread | None, seeds: Spread | None, seeds_skipped: str | No
     if seeds.std <= 1e-12:
         return (f"{seeds.n} seeds give exactly the same score, so all of the spread is the data"
                 if splits is not None and splits.n >= 2 else "")
-    moved = f"seeds move it ±{fmt(seeds.std)}"
     if splits is None or splits.n < 2:
-        return moved
+        return ""  # the seeds' spread is already the headline
+    moved = f"seeds move it ±{fmt(seeds.std)}"
     if seeds.std < 0.5 * splits.std:
         return f"{moved}, so most of the spread is the data"
     if seeds.std > 2 * splits.std:
