@@ -4,7 +4,7 @@
 bounded by 0 and 1 (accuracy, ROC-AUC, F1, R²…) the standard deviation is judged as is: below
 0.01 the score is *stable*, below 0.03 *somewhat stable*, above that *unstable*. For error
 metrics in the data's own units (RMSE, MAE…) it is judged relative to the mean (the coefficient
-of variation): below 2 %, below 6 %, above.
+of variation): below 3 %, below 10 %, above.
 
 **Data or algorithm?** The spread across splits is *data variance* (which rows the model learns
 from and is judged on); the spread across seeds on one fixed split is *algorithm variance* (the
@@ -78,7 +78,7 @@ def level(spread: Spread, metric: str) -> str:
     if metric in BOUNDED_METRICS:
         size, limits = spread.std, (0.01, 0.03)
     else:
-        size, limits = spread.std / max(abs(spread.mean), 1e-12), (0.02, 0.06)
+        size, limits = spread.std / max(abs(spread.mean), 1e-12), (0.03, 0.10)
     return "stable" if size < limits[0] else "somewhat stable" if size < limits[1] else "unstable"
 
 
