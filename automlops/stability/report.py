@@ -41,8 +41,17 @@ def fits_frame(report: StabilityReport) -> Any:
 
 
 def _scale(report: StabilityReport) -> float | None:
+    """The spread that sizes the decimals: the headline's, else the sensitivity points' smallest."""
     head = report.headline()
-    return head.std if head is not None and head.n >= 2 else None
+    if head is not None and head.n >= 2 and math.isfinite(head.std):
+        return head.std
+    stds = [s.std for c in report.sensitivity for _, s in c.points if s.n >= 2 and math.isfinite(s.std) and s.std > 0]
+    return min(stds) if stds else None
+
+
+def _value(value: object) -> str:
+    """A swept value for people: floats with 4 significant digits (0.27014190428938456 → 0.2701)."""
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -56,7 +65,7 @@ def _spread_cells(s: Spread, scale: float | None) -> list[str]:
 
 
 def _curve_rows(curve: SensitivityCurve, scale: float | None) -> list[list[str]]:
-    return [[curve.param, f"{v}{' ★' if v == curve.chosen else ''}", str(s.n), fmt(s.mean, scale),
+    return [[curve.param, f"{_value(v)}{' ★' if v == curve.chosen else ''}", str(s.n), fmt(s.mean, scale),
              fmt(s.std, scale) if s.n >= 2 else "–"] for v, s in curve.points]
 
 
@@ -82,7 +91,7 @@ def _markdown_sections(report: StabilityReport, scale: float | None) -> list[str
 def to_markdown(report: StabilityReport) -> str:
     """The report as Markdown: verdict, spread table, sensitivity, importances, decisions."""
     scale = _scale(report)
-    params = ", ".join(f"{k}={v}" for k, v in report.params.items()) or "(defaults)"
+    params = ", ".join(f"{k}={_value(v)}" for k, v in report.params.items()) or "(defaults)"
     lines = [f"# Stability of {report.model}", "", f"**Verdict:** {report.verdict}", "",
              f"- configuration: {report.label} ({params})", f"- metric: {report.metric} ({report.direction})",
              f"- refits: {report.n_fits} succeeded of {len(report.fits)} run, in {report.seconds:.1f} s"
