@@ -287,7 +287,8 @@ class SearchDriver:
         hook = getattr(self.engine, "significance_test", None)  # optional: e.g. a bootstrap for a holdout
         test = hook() if hook is not None else FoldTest()
         board = build_leaderboard(self.study, maximize=self._maximize(), test=test, extra_rows=extra_rows)
-        tested = bool(board["lead"].isin(["significant", "tie"]).any()) or len(board) < 2
+        scored = int(pd.to_numeric(board["score"], errors="coerce").notna().sum())
+        tested = bool(board["lead"].isin(["significant", "tie"]).any()) or scored < 2  # < 2: nothing to compare
         self.log("significance", leaderboard_caption(test.name, tested=tested))
         return board
 

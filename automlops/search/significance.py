@@ -198,7 +198,10 @@ def paired_bootstrap(score_a: Callable[[np.ndarray], float], score_b: Callable[[
 class SignificanceTest(Protocol):
     """What the leaderboard and the robust choice ask of a test (an engine may supply its own)."""
 
-    name: str  # for people: "Nadeau–Bengio corrected resampled t-test over 5 folds"
+    @property
+    def name(self) -> str:
+        """For people: "Nadeau–Bengio corrected resampled t-test over 5 folds"."""
+        ...
 
     def interval(self, outcome: TrialOutcome) -> tuple[float, float]:
         """95 % interval of the outcome's score, ``(nan, nan)`` when not available."""
@@ -212,13 +215,17 @@ class SignificanceTest(Protocol):
 class FoldTest:
     """The corrected t-test on the outcomes' fold scores (any engine whose trials report folds)."""
 
-    def __init__(self, test_train_ratio: float | None = None, n_folds: int | None = None) -> None:
-        self.test_train_ratio = test_train_ratio
+    def __init__(self, test_train_ratio: float | None = None, n_folds: int | None = None,
+                 bounds: tuple[float, float] = (-math.inf, math.inf)) -> None:
+        self.test_train_ratio, self.bounds = test_train_ratio, bounds
         folds = f" over {n_folds} folds" if n_folds else " over the validation folds"
         self.name = f"Nadeau–Bengio corrected resampled t-test{folds}"
 
     def interval(self, outcome: TrialOutcome) -> tuple[float, float]:
-        return corrected_interval(outcome.fold_scores, test_train_ratio=self.test_train_ratio)
+        """The corrected t-interval, clipped to the metric's possible values (``bounds``): a symmetric
+        interval around an AUC of 0.995 would otherwise promise scores above 1."""
+        low, high = corrected_interval(outcome.fold_scores, test_train_ratio=self.test_train_ratio)
+        return max(low, self.bounds[0]), min(high, self.bounds[1])
 
     def compare(self, a: TrialOutcome, b: TrialOutcome) -> Comparison | None:
         if len(a.fold_scores) < 2 or len(a.fold_scores) != len(b.fold_scores):
@@ -314,6 +321,8 @@ def robust_pick(ranked: Sequence[TrialOutcome], test: SignificanceTest, *, alpha
     best is left out (no evidence either way).
     """
     best = ranked[0]
+    if len(ranked) == 1:
+        return best, f"kept {best.model}: it is the only model that finished, there is nothing to compare it with"
     low, high = test.interval(best)
     inside = (lambda v: low <= v <= high) if math.isfinite(low) and math.isfinite(high) else (lambda v: True)
     tied: list[tuple[TrialOutcome, float]] = [(best, 1.0)]

@@ -50,6 +50,10 @@ __all__ = ["SELECT_CHOICES", "OutOfFoldBootstrap", "check_select", "ensemble_ear
            "significance_test"]
 
 SELECT_CHOICES = ("best", "robust")
+_UNIT = (0.0, 1.0)
+METRIC_BOUNDS = {"accuracy": _UNIT, "balanced_accuracy": _UNIT, "f1": _UNIT, "f1_macro": _UNIT, "roc_auc": _UNIT,
+                 "r2": (-math.inf, 1.0), "log_loss": (0.0, math.inf), "rmse": (0.0, math.inf),
+                 "mae": (0.0, math.inf), "mape": (0.0, math.inf)}  # what a score can be: intervals are clipped
 N_RESAMPLES = 1000
 
 
@@ -62,14 +66,16 @@ def check_select(select: str) -> None:
 
 def _fold_ratio(splits: list[tuple[np.ndarray, np.ndarray]]) -> float:
     """``n_test / n_train`` of one fold, averaged over the splits."""
-    return float(np.mean([len(val) for _, val in splits]) / max(np.mean([len(tr) for tr, _ in splits]), 1.0))
+    n_val = float(np.mean([len(val) for _, val in splits]))
+    return n_val / max(float(np.mean([len(tr) for tr, _ in splits])), 1.0)
 
 
 def significance_test(engine: TabularEngine) -> SignificanceTest:
     """The engine's test: corrected t-test over its folds, or a bootstrap over a single holdout."""
     splits = engine.evaluator.splits
     if len(splits) >= 2 and not engine.evaluator.learning_curve:
-        return FoldTest(_fold_ratio(splits), n_folds=len(splits))
+        bounds = METRIC_BOUNDS.get(engine.problem.metric, (-math.inf, math.inf))
+        return FoldTest(_fold_ratio(splits), n_folds=len(splits), bounds=bounds)
     return OutOfFoldBootstrap(engine)
 
 

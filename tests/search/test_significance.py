@@ -156,3 +156,10 @@ def test_robust_pick_keeps_the_best_when_nothing_is_tied() -> None:
     choice, why = robust_pick([best, noisy], FoldTest(0.25, n_folds=5))
     assert corrected_t_test(best.fold_scores, noisy.fold_scores, test_train_ratio=0.25).p_value > 0.05
     assert choice is best and why.startswith("kept the best, boosting: no other model is statistically tied")
+
+
+def test_fold_intervals_are_clipped_to_the_metrics_range() -> None:
+    near_one = _outcome("auc", [0.98, 1.0, 0.99, 1.0, 0.98])
+    low, high = FoldTest(0.25).interval(near_one)
+    assert high > 1.0  # the symmetric t-interval itself ...
+    assert FoldTest(0.25, bounds=(0.0, 1.0)).interval(near_one) == (low, 1.0)  # ... is cut at what AUC can be
