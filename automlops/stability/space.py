@@ -79,8 +79,13 @@ def _numeric_points(low: float, high: float, chosen: float, points: int, *, log:
         half = 0.25 * (high - low)
         lo, hi = max(low, chosen - half), min(high, chosen + half)
         raw = [lo + (hi - lo) * i / (points - 1) for i in range(points)]
-    nearest = min(range(points), key=lambda i: abs(raw[i] - chosen))
-    raw[nearest] = chosen  # the curve passes through the chosen configuration
+    scale = math.log10 if log and low > 0 and chosen > 0 else float
+    step = abs(scale(raw[-1]) - scale(raw[0])) / max(points - 1, 1)
+    nearest = min(range(points), key=lambda i: abs(scale(raw[i]) - scale(chosen)))
+    if abs(scale(raw[nearest]) - scale(chosen)) < step / 2:
+        raw[nearest] = chosen  # the curve passes through the chosen configuration...
+    else:  # ...without losing an end of the range when the window was clipped
+        raw.append(chosen)
     return raw
 
 
