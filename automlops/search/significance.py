@@ -317,8 +317,9 @@ def robust_pick(ranked: Sequence[TrialOutcome], test: SignificanceTest, *, alpha
     An outcome is *tied* when the test finds no significant difference from the best (p ≥ α)
     **and** its score lies inside the best's 95 % interval. The second condition keeps out a model
     so noisy that the test has no power against it (one bad fold makes its std huge and its p
-    large): a tie must be close, not merely unproven. An outcome the test cannot compare with the
-    best is left out (no evidence either way).
+    large): a tie must be close, not merely unproven. A best scored perfectly on every resample
+    has a zero-width interval and so no ties: it is kept. An outcome the test cannot compare with
+    the best is left out (no evidence either way).
     """
     best = ranked[0]
     if len(ranked) == 1:
