@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from automlops.core.jsonable import jsonable
 from automlops.errors import ConfigError
 
 __all__ = ["add_commands", "cmd_stability"]
@@ -96,12 +97,6 @@ def _out_format(out: str | None) -> str | None:
     return fmt
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 def _print_report(report: Any) -> None:
     from automlops.stability.report import section_rows
     from automlops.stability.verdict import fmt
@@ -154,5 +149,7 @@ def cmd_stability(args: argparse.Namespace) -> int:
     if report.run_id:
         print(f"MLflow run: {report.run_id}")
     if args.json:
-        print(json.dumps({k: _jsonable(v) for k, v in report.summary().items()}, default=str))
+        summary = {k: None if isinstance(v, float) and not math.isfinite(v) else v  # NaN is not JSON
+                   for k, v in report.summary().items()}
+        print(json.dumps(jsonable(summary)))
     return 0
