@@ -155,3 +155,10 @@ def test_only_config_reads_the_environment() -> None:
                  for p in _modules(PACKAGE) if p != PACKAGE / "config.py"
                  for line, what in _environment_reads(p)]
     assert offenders == []
+
+
+@pytest.mark.parametrize("folder", ["stability", "lab", "export"])
+def test_the_analyses_are_engines_too(folder: str) -> None:
+    """Stability analysis, the search lab and eject-to-code sit beside the engines: no UI, no server, no CLI."""
+    layers = ("automlops.ui", "automlops.serving", "automlops.cli", *UI_LIBRARIES)
+    assert _violations(folder, layers) == []
