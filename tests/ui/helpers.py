@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 REPO = Path(__file__).resolve().parents[2]
 APP = REPO / "app.py"
 PAGES = {name: f"automlops/ui/pages/{name}.py" for name in
-         ("home", "data_lake", "train", "experiments", "models", "monitoring", "settings")}
+         ("home", "data_lake", "train", "experiments", "models", "stability", "lab", "monitoring", "settings")}
 CRED_VARS = ("MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD")
 GENERIC = "Something went wrong"
 

@@ -27,6 +27,8 @@ EMPTY_STATES = {
     "train": ("Train", "No datasets yet"),
     "experiments": ("Experiments", "No AutoML runs here yet"),
     "models": ("Models", "No saved models yet"),
+    "stability": ("Stability", "No saved model to analyse yet"),
+    "lab": ("Search-strategy lab", "The data lake is empty"),
 }
 
 
