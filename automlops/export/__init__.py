@@ -10,8 +10,8 @@ Why? A studio is a good place to *find* a model and a bad place to *own* one: th
 read line by line, run in CI, changed by hand and kept in a repository, long after the studio.
 
 Supported kinds: tabular classification and regression (single models and voting / weighted /
-stacking ensembles), clustering and anomaly detection. Forecasting and vision models are refused
-with a clear message (see :data:`EXPORTERS`).
+stacking ensembles), clustering, anomaly detection and forecasting (statsforecast / mlforecast
+models and their combinations). Vision models are refused with a clear message (see :data:`EXPORTERS`).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ EXPORTERS: Registry[str] = Registry("exportable model kind")
 EXPORTERS.add("tabular", "automlops.export.tabular:tabular_parts")
 EXPORTERS.add("clustering", "automlops.export.clustering:clustering_parts")
 EXPORTERS.add("anomaly", "automlops.export.anomaly:anomaly_parts")
+EXPORTERS.add("forecasting", "automlops.export.forecasting:forecasting_parts")
 
 
 def script_name(name: str) -> str:

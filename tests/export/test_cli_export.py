@@ -77,5 +77,5 @@ def test_columns_gone_and_unsupported_kinds_are_refused(studio: Path, capsys: py
     meta = ModelStore().load("cancer_logistic").meta
     _copy("cancer_logistic", "renamed_model", input_columns=[*meta["input_columns"], "column that left"])
     _one_line_error(*_run(capsys, "export", "renamed_model")[::2], "column that left")
-    _copy("cancer_logistic", "forecast_model", kind="forecasting", task="timeseries")
-    _one_line_error(*_run(capsys, "export", "forecast_model")[::2], "forecasting", "tabular", "clustering")
+    _copy("cancer_logistic", "vision_model", kind="vision", task="image_classification")
+    _one_line_error(*_run(capsys, "export", "vision_model")[::2], "vision", "tabular", "clustering")

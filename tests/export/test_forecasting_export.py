@@ -1,0 +1,89 @@
+"""Exported scripts of forecasting models: real models trained on the bundled co2 series (lake:co2).
+
+Each model is trained through the search driver with a tiny budget, saved with its dataset lineage
+(as ``automlops train lake:co2 --task timeseries`` saves it), exported, and the script is run in a
+fresh Python where ``import automlops`` fails: its ``test_score`` must be the recorded one to 1e-6.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from automlops.export import export_script
+from automlops.export.verify import compare_scores, run_script
+from automlops.mlops.lake import DataLake
+from automlops.mlops.persist import save_model
+from automlops.mlops.store import ModelStore
+
+
+def train_forecaster(name: str, models: list[str], n_trials: int, horizon: int) -> dict[str, Any]:
+    """Train a forecaster on lake:co2 and save it with its lineage; its meta."""
+    from automlops.forecasting import ForecastingEngine
+    from automlops.search.driver import DriverConfig, SearchDriver
+
+    lake = DataLake()
+    entry = lake.get_version("co2")
+    engine = ForecastingEngine("co2", "month", horizon=horizon, models=models, preset="fast")
+    result = SearchDriver(engine, DriverConfig(preset="fast", n_trials=n_trials)).fit(lake.load("co2"))
+    save_model(result, ModelStore(), name, dataset=entry.lineage(), register=False)
+    return dict(ModelStore().load(name).meta)
+
+
+@pytest.fixture(scope="module")
+def co2_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A studio home whose lake holds the demo co2 series (monthly CO2 at Mauna Loa, 526 points)."""
+    from automlops.demo import seed_demo
+
+    home = tmp_path_factory.mktemp("forecast_export") / "home"
+    home.mkdir()
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("AUTOMLOPS_HOME", str(home))
+        for var in ("MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"):
+            env.delenv(var, raising=False)
+        seed_demo(DataLake(), ["co2"])
+        yield home
+
+
+def _export_and_run(name: str, tmp_path: Path) -> tuple[str, float]:
+    out = tmp_path / f"train_{name}.py"
+    text = export_script(name, out=out)
+    assert "import automlops" not in text and "from automlops" not in text
+    return text, run_script(out, timeout=300).test_score
+
+
+def test_the_statistical_comb_reproduces_its_test_score(co2_home: Path, tmp_path: Path) -> None:
+    # AutoETS + AutoTheta with a 24-month test window: the engine ships their mean (the M4 "comb")
+    meta = train_forecaster("co2_comb", ["auto_ets", "auto_theta"], n_trials=2, horizon=24)
+    assert meta["best_params"]["combine"] == "mean"
+    text, score = _export_and_run("co2_comb", tmp_path)
+    assert "AutoETS(season_length=12" in text and "AutoTheta(season_length=12" in text
+    assert "COMBINE = 'mean'" in text and "HORIZON = 24" in text
+    assert compare_scores(score, meta["test_score"]), (score, meta["test_score"])
+
+
+def test_a_ridge_on_lags_reproduces_its_test_score(co2_home: Path, tmp_path: Path) -> None:
+    meta = train_forecaster("co2_ridge", ["ridge"], n_trials=1, horizon=12)
+    text, score = _export_and_run("co2_ridge", tmp_path)
+    # every choice of the search written as a value: lags, rolling window, differencing, calendar
+    assert "MLForecast(" in text and "Differences([1, 12])" in text and "date_features=['month']" in text
+    assert compare_scores(score, meta["test_score"]), (score, meta["test_score"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("models", [["lightgbm"], ["xgboost"], ["ridge", "auto_theta", "auto_ets"]])
+def test_seeded_boosting_and_mixed_ensembles_reproduce(co2_home: Path, tmp_path: Path, models: list[str]) -> None:
+    name = "co2_" + "_".join(models)
+    meta = train_forecaster(name, models, n_trials=len(models), horizon=6)
+    _, score = _export_and_run(name, tmp_path)
+    assert compare_scores(score, meta["test_score"]), (score, meta["test_score"])
+
+
+@pytest.mark.slow
+def test_the_comb_with_autoarima_reproduces(co2_home: Path, tmp_path: Path) -> None:
+    meta = train_forecaster("co2_arima", ["auto_ets", "auto_arima"], n_trials=2, horizon=12)
+    _, score = _export_and_run("co2_arima", tmp_path)
+    assert compare_scores(score, meta["test_score"]), (score, meta["test_score"])
