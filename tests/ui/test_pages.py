@@ -112,7 +112,9 @@ def test_train_form_offers_the_whole_configuration(ui_home: Path, iris_lake: Dat
     assert any("Auto-detect would choose **classification**" in t for t in texts(at.caption))
     assert at.radio(key="train_source").options == ["AutoML search", "From the registry", "Upload a model"]
     assert at.radio(key="train_preset").options == ["fast", "medium", "best"]
-    assert len(at.radio(key="train_search").options) == 4
+    from automlops.search.strategies import STRATEGIES
+
+    assert len(at.radio(key="train_search").options) == len(STRATEGIES.names()) == 6  # + CMA-ES and QMC
     assert at.selectbox(key="train_metric_classification").value == "log_loss"
     for key in ("train_trials", "train_budget", "train_seed"):
         assert at.number_input(key=key).value == 0
