@@ -1,4 +1,5 @@
-"""Exported scripts of forecasting models: real models trained on the bundled co2 series (lake:co2).
+"""Exported scripts of forecasting models: real models trained on the bundled co2 series (lake:co2) and
+statsmodels' quarterly US macro data (several series in one table; exogenous inputs).
 
 Each model is trained through the search driver with a tiny budget, saved with its dataset lineage
 (as ``automlops train lake:co2 --task timeseries`` saves it), exported, and the script is run in a
@@ -11,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from automlops.export import export_script
@@ -20,15 +22,17 @@ from automlops.mlops.persist import save_model
 from automlops.mlops.store import ModelStore
 
 
-def train_forecaster(name: str, models: list[str], n_trials: int, horizon: int) -> dict[str, Any]:
-    """Train a forecaster on lake:co2 and save it with its lineage; its meta."""
+def train_forecaster(name: str, models: list[str], n_trials: int, horizon: int, dataset: str = "co2",
+                     **columns: Any) -> dict[str, Any]:
+    """Train a forecaster on a lake dataset (default co2) and save it with its lineage; its meta."""
     from automlops.forecasting import ForecastingEngine
     from automlops.search.driver import DriverConfig, SearchDriver
 
     lake = DataLake()
-    entry = lake.get_version("co2")
-    engine = ForecastingEngine("co2", "month", horizon=horizon, models=models, preset="fast")
-    result = SearchDriver(engine, DriverConfig(preset="fast", n_trials=n_trials)).fit(lake.load("co2"))
+    entry = lake.get_version(dataset)
+    engine = ForecastingEngine(**(columns or {"target": "co2", "time_column": "month"}), horizon=horizon,
+                               models=models, preset="fast")
+    result = SearchDriver(engine, DriverConfig(preset="fast", n_trials=n_trials)).fit(lake.load(dataset))
     save_model(result, ModelStore(), name, dataset=entry.lineage(), register=False)
     return dict(ModelStore().load(name).meta)
 
@@ -44,8 +48,20 @@ def co2_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         env.setenv("AUTOMLOPS_HOME", str(home))
         for var in ("MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"):
             env.delenv(var, raising=False)
-        seed_demo(DataLake(), ["co2"])
+        lake = DataLake()
+        seed_demo(lake, ["co2"])
+        lake.add("macro", _macro())
         yield home
+
+
+def _macro() -> pd.DataFrame:
+    """Quarterly US macro data (statsmodels): real GDP, CPI, unemployment, interest rate and inflation."""
+    import statsmodels.api as sm
+
+    d = sm.datasets.macrodata.load_pandas().data
+    quarter = pd.PeriodIndex.from_fields(year=d["year"].astype(int), quarter=d["quarter"].astype(int), freq="Q")
+    return pd.DataFrame({"quarter": quarter.to_timestamp(), "realgdp": d["realgdp"], "cpi": d["cpi"],
+                         "unemp": d["unemp"], "realint": d["realint"], "infl": d["infl"]})
 
 
 def _export_and_run(name: str, tmp_path: Path) -> tuple[str, float]:
@@ -70,6 +86,30 @@ def test_a_ridge_on_lags_reproduces_its_test_score(co2_home: Path, tmp_path: Pat
     text, score = _export_and_run("co2_ridge", tmp_path)
     # every choice of the search written as a value: lags, rolling window, differencing, calendar
     assert "MLForecast(" in text and "Differences([1, 12])" in text and "date_features=['month']" in text
+    assert compare_scores(score, meta["test_score"]), (score, meta["test_score"])
+
+
+def test_exogenous_inputs_reach_the_lag_model(co2_home: Path, tmp_path: Path) -> None:
+    # real GDP with the real interest rate and inflation as inputs known in advance: MLForecast gets X_df
+    columns = {"target": "realgdp", "time_column": "quarter"}
+    frame = DataLake().load("macro")
+    DataLake().add("gdp", frame[["quarter", "realgdp", "realint", "infl"]])
+    meta = train_forecaster("gdp_ridge", ["ridge"], n_trials=1, horizon=8, dataset="gdp", **columns)
+    assert meta["uses_exogenous"] and meta["exogenous"] == ["realint", "infl"]
+    text, score = _export_and_run("gdp_ridge", tmp_path)
+    assert "EXOGENOUS = ['realint', 'infl']" in text
+    assert compare_scores(score, meta["test_score"]), (score, meta["test_score"])
+
+
+def test_several_series_in_one_table_reproduce(co2_home: Path, tmp_path: Path) -> None:
+    # three series (GDP, CPI, unemployment) in long format: one model per series, MASE averaged over series
+    long = DataLake().load("macro")[["quarter", "realgdp", "cpi", "unemp"]].melt(
+        id_vars="quarter", var_name="series", value_name="value")
+    DataLake().add("macro_long", long)
+    meta = train_forecaster("macro_comb", ["ridge", "auto_ets", "auto_theta"], n_trials=3, horizon=8,
+                            dataset="macro_long", target="value", time_column="quarter", series_id="series")
+    assert meta["n_series"] == 3
+    _, score = _export_and_run("macro_comb", tmp_path)
     assert compare_scores(score, meta["test_score"]), (score, meta["test_score"])
 
 
