@@ -140,7 +140,7 @@ def _same(a: Any, b: Any) -> bool:
         return False
 
 
-def _statistical(model: str, params: Mapping[str, Any], ctx: Any, writer: SourceWriter) -> str:
+def _statistical(model: str, params: Mapping[str, Any], ctx: Any, writer: SourceWriter) -> tuple[str, Any]:
     from automlops.forecasting import models as fm
 
     builders = {"auto_ets": fm._auto_ets, "auto_arima": fm._auto_arima, "auto_theta": fm._auto_theta,
@@ -148,10 +148,10 @@ def _statistical(model: str, params: Mapping[str, Any], ctx: Any, writer: Source
     season = ctx.season if params.get("seasonal", True) else 1  # as the engine's _stats_fit decides
     obj = builders[model](params, season)
     sf = writer.import_name("statsforecast", "StatsForecast")
-    return f"{sf}(models=[{_constructor(obj, writer, 8)}], freq={ctx.freq!r}, n_jobs=1)"
+    return f"{sf}(models=[{_constructor(obj, writer, 8)}], freq={ctx.freq!r}, n_jobs=1)", obj
 
 
-def _machine_learning(model: str, params: Mapping[str, Any], ctx: Any, writer: SourceWriter) -> str:
+def _machine_learning(model: str, params: Mapping[str, Any], ctx: Any, writer: SourceWriter) -> tuple[str, Any]:
     """The MLForecast the engine's ``_ml_fit`` builds, every choice resolved to a value."""
     from automlops.forecasting import models as fm
 
@@ -161,19 +161,56 @@ def _machine_learning(model: str, params: Mapping[str, Any], ctx: Any, writer: S
     diffs = fm._diff_choices(ctx).get(str(params.get("diff", "none")), [])
     lags = fm.lag_sets(ctx)[str(params.get("lags", "short"))]
     dates = fm._date_features(ctx.freq) if params.get("calendar") else None
-    regressor = writer.expression(builders[model](params, ctx.seed), 12)
+    from mlforecast import MLForecast
+    from mlforecast.lag_transforms import RollingMean
+    from mlforecast.target_transforms import Differences
+
+    estimator = builders[model](params, ctx.seed)
+    regressor = writer.expression(estimator, 12)
     ml = writer.import_name("mlforecast", "MLForecast")
     args = [f"models={{'m': {regressor}}}", f"freq={ctx.freq!r}", f"lags={lags!r}"]
-    if window and window <= ctx.max_lag:
-        rolling = writer.import_name("mlforecast.lag_transforms", "RollingMean")
-        args.append(f"lag_transforms={{1: [{rolling}(window_size={window})]}}")
+    rolling = window if window and window <= ctx.max_lag else None
+    if rolling:
+        name = writer.import_name("mlforecast.lag_transforms", "RollingMean")
+        args.append(f"lag_transforms={{1: [{name}(window_size={rolling})]}}")
     if dates:
         args.append(f"date_features={dates!r}")
     if diffs:
-        differences = writer.import_name("mlforecast.target_transforms", "Differences")
-        args.append(f"target_transforms=[{differences}({list(diffs)!r})]")
+        name = writer.import_name("mlforecast.target_transforms", "Differences")
+        args.append(f"target_transforms=[{name}({list(diffs)!r})]")
     args.append("num_threads=1")
-    return f"{ml}(\n" + "".join(f"            {a},\n" for a in args) + "        )"
+    obj = MLForecast(models={"m": estimator}, freq=ctx.freq, lags=lags,
+                     lag_transforms={1: [RollingMean(window_size=rolling)]} if rolling else None,
+                     date_features=dates, target_transforms=[Differences(list(diffs))] if diffs else None,
+                     num_threads=1)
+    return f"{ml}(\n" + "".join(f"            {a},\n" for a in args) + "        )", obj
+
+
+def _settings_of(obj: Any) -> Any:
+    """What makes two untrained members the same model (compared with the shipped, fitted ones)."""
+    if hasattr(obj, "ts"):  # MLForecast: the features it computes, the target transforms, the regressor
+        ts = obj.ts
+        return ("mlforecast", ts.freq, list(ts.transforms), list(ts.date_features or []),
+                [list(getattr(t, "differences", [])) for t in ts.target_transforms or []],
+                {k: (type(m).__name__, repr(m.get_params())) for k, m in obj.models.items()})
+    cls = type(obj)
+    names = [n for n in inspect.signature(cls.__init__).parameters if n != "self"]
+    return ("statsforecast", cls.__name__, {n: repr(getattr(obj, n, None)) for n in names})
+
+
+def _check_against_shipped(rebuilt: list[Any], forecaster: Any) -> None:
+    """The members written in the script must be configured as the shipped forecaster's members are."""
+    shipped = []
+    for member in getattr(forecaster, "members", []):
+        if hasattr(member, "fc"):
+            shipped.append(_settings_of(member.fc))
+        elif hasattr(member, "sf"):
+            shipped.append(_settings_of(member.sf.models[0]))
+    mine = [_settings_of(o) for o in rebuilt]
+    if shipped != mine:
+        raise ConfigError("the model(s) rebuilt from this forecaster's recorded settings are not configured as its "
+                          "saved models are (it was probably trained by another version of the studio), so the "
+                          "script could not reproduce it")
 
 
 def _members(meta: Mapping[str, Any]) -> tuple[list[tuple[str, dict[str, Any]]], str, list[float]]:
@@ -221,12 +258,16 @@ def forecasting_parts(loaded: Any, source: DataSource) -> ScriptParts:
     labels = []
     parts = ScriptParts(title="", summary=[])
     writer = parts.writer
-    built = []
+    built: list[str] = []
+    rebuilt: list[Any] = []
     for model, params in members:
         spec = fm.FORECAST_MODELS.get(model)
         labels.append(spec.label)
         build = _statistical if spec.family == "statistical" else _machine_learning
-        built.append(f"        ({model!r}, {build(model, params, ctx, writer)}),")
+        source_text, obj = build(model, params, ctx, writer)
+        built.append(f"        ({model!r}, {source_text}),")
+        rebuilt.append(obj)
+    _check_against_shipped(rebuilt, loaded.model)
     how = "" if combine == "single" else f" ({combine} of {len(members)} forecasts)"
     parts.title = (f"Rebuild and re-test forecasting model '{meta['name']}' v{meta['version']}: "
                    f"{' + '.join(labels)}{how}.")

@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from automlops.errors import ConfigError
 from automlops.export import export_script
 from automlops.export.verify import compare_scores, run_script
 from automlops.mlops.lake import DataLake
@@ -87,6 +88,13 @@ def test_a_ridge_on_lags_reproduces_its_test_score(co2_home: Path, tmp_path: Pat
     # every choice of the search written as a value: lags, rolling window, differencing, calendar
     assert "MLForecast(" in text and "Differences([1, 12])" in text and "date_features=['month']" in text
     assert compare_scores(score, meta["test_score"]), (score, meta["test_score"])
+    # settings that do not rebuild the saved model (here: another lag set than the fitted one) are refused
+    store = ModelStore()
+    loaded = store.load("co2_ridge")
+    kept = {k: v for k, v in loaded.meta.items() if k not in ("name", "version")}
+    store.save("co2_ridge_edited", loaded.model, {**kept, "best_params": {**meta["best_params"], "lags": "short"}})
+    with pytest.raises(ConfigError, match="not configured as its saved models are"):
+        export_script("co2_ridge_edited")
 
 
 def test_exogenous_inputs_reach_the_lag_model(co2_home: Path, tmp_path: Path) -> None:
