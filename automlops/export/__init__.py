@@ -10,8 +10,10 @@ Why? A studio is a good place to *find* a model and a bad place to *own* one: th
 read line by line, run in CI, changed by hand and kept in a repository, long after the studio.
 
 Supported kinds: tabular classification and regression (single models and voting / weighted /
-stacking ensembles), clustering, anomaly detection and forecasting (statsforecast / mlforecast
-models and their combinations). Vision models are refused with a clear message (see :data:`EXPORTERS`).
+stacking ensembles), clustering, anomaly detection, forecasting (statsforecast / mlforecast
+models and their combinations) and image classification (torchvision; retrained on the CPU, exact
+there with the same versions, close elsewhere). Segmentation and detection models, and kinds not in
+:data:`EXPORTERS`, are refused with a clear message.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ EXPORTERS.add("tabular", "automlops.export.tabular:tabular_parts")
 EXPORTERS.add("clustering", "automlops.export.clustering:clustering_parts")
 EXPORTERS.add("anomaly", "automlops.export.anomaly:anomaly_parts")
 EXPORTERS.add("forecasting", "automlops.export.forecasting:forecasting_parts")
+EXPORTERS.add("vision", "automlops.export.vision:vision_parts")
 
 
 def script_name(name: str) -> str:
@@ -41,9 +44,18 @@ def script_name(name: str) -> str:
 def _load(ref_or_loaded: Any, settings: Any = None) -> Any:
     if not isinstance(ref_or_loaded, str):
         return ref_or_loaded
+    from automlops.errors import ModelError
     from automlops.mlops.store import ModelStore
 
-    return ModelStore(settings=settings).load(ref_or_loaded)
+    store = ModelStore(settings=settings)
+    try:
+        return store.load(ref_or_loaded)
+    except ModelError as exc:
+        if "'vision:" not in str(exc):
+            raise
+    import automlops.vision.zoo  # noqa: F401 - registers the architectures the model store rebuilds (torch)
+
+    return store.load(ref_or_loaded)
 
 
 def export_script(ref_or_loaded: Any, out: str | Path | None = None, *, settings: Any = None) -> str:
@@ -62,7 +74,12 @@ def export_script(ref_or_loaded: Any, out: str | Path | None = None, *, settings
     if kind not in EXPORTERS:
         raise ConfigError(f"{kind} models cannot be exported to a script yet; export supports: "
                           f"{', '.join(EXPORTERS.names())} (tabular = classification and regression)")
-    source = data_source(meta, settings)
+    if kind == "vision":  # images live in the image lake
+        from automlops.export.vision import image_source
+
+        source = image_source(meta, settings)
+    else:
+        source = data_source(meta, settings)
     module, _, function = EXPORTERS.get(kind).partition(":")
     parts = getattr(importlib.import_module(module), function)(loaded, source)
     name = Path(out).name if out is not None else script_name(str(meta.get("name", "model")))

@@ -77,5 +77,7 @@ def test_columns_gone_and_unsupported_kinds_are_refused(studio: Path, capsys: py
     meta = ModelStore().load("cancer_logistic").meta
     _copy("cancer_logistic", "renamed_model", input_columns=[*meta["input_columns"], "column that left"])
     _one_line_error(*_run(capsys, "export", "renamed_model")[::2], "column that left")
-    _copy("cancer_logistic", "vision_model", kind="vision", task="image_classification")
-    _one_line_error(*_run(capsys, "export", "vision_model")[::2], "vision", "tabular", "clustering")
+    _copy("cancer_logistic", "text_model", kind="text", task="text_classification")  # a kind the studio lacks
+    _one_line_error(*_run(capsys, "export", "text_model")[::2], "text", "tabular", "clustering", "vision")
+    _copy("cancer_logistic", "images_gone", kind="vision", task="image_classification")
+    _one_line_error(*_run(capsys, "export", "images_gone")[::2], "image dataset 'breast_cancer'", "no longer")

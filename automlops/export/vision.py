@@ -1,0 +1,253 @@
+"""The exported script of an image-classification model (torchvision).
+
+What the vision engine did (see :mod:`automlops.vision.engine`): the images of one image-lake
+version (class folders) were split once into training, validation and test images (stratified,
+seeded), the chosen architecture was built for the dataset's classes (from ImageNet weights, or
+from a random initialisation when none were available) with part of its backbone frozen, trained
+with AdamW or SGD, a warm-up and a cosine schedule, the validation accuracy chose the best epoch,
+and that epoch's weights were scored once on the test images.
+
+The script repeats each step with the studio's own training loop, transforms and metrics (copied
+in). Training a network is not bit-for-bit repeatable in general: on a GPU (mixed precision,
+non-deterministic kernels), with other thread counts or library versions, the weights - and on a
+small test set the accuracy - can differ. On the CPU, with the same versions, a model trained on
+the CPU gives the same score. Segmentation and detection models are not exported yet.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from automlops.errors import AutoMLOpsError, ConfigError, DataError
+from automlops.export import runtime
+from automlops.export.script import DataSource, ScriptParts, common_settings
+
+__all__ = ["image_source", "vision_parts"]
+
+VAL_SIZE = 0.15  # VisionEngine's default shares of validation and test images
+TEST_SIZE = 0.15
+PATIENCE = 3  # VisionEngine's default early-stopping patience
+
+CHECK_IMAGES = '''
+def check_images(folder: Path, expected: str, skip: bool) -> None:
+    """Stop (exit code 2) unless every file of the image-lake version is the one stored (its manifest's SHA-256s)."""
+    manifest = folder / "manifest.json"
+    if not manifest.is_file():
+        raise SystemExit(f"error: {folder} is not an image-lake version folder (no manifest.json); pass it with "
+                         "--data FOLDER")
+    recorded = json.loads(manifest.read_text(encoding="utf-8"))
+    problems = [] if recorded.get("sha256") == expected else ["the version is not the one the model was trained on"]
+    for rel, digest in sorted(recorded.get("files", {}).items()):
+        path = folder / rel
+        if not path.is_file() or hashlib.sha256(path.read_bytes()).hexdigest() != digest:
+            problems.append(f"'{rel}' is missing or changed")
+            break
+    if problems:
+        message = f"{folder}: {problems[0]}, so the score will differ"
+        if not skip:
+            raise SystemExit(f"error: {message} (pass --skip-check to run anyway)")
+        say(f"warning: {message}")
+'''
+
+LOAD_IMAGES = '''
+@dataclass(frozen=True)
+class Images:
+    """An ImageFolder dataset as the studio reads it: class folders (sorted) and their images (sorted)."""
+
+    root: Path
+    task: str
+    classes: tuple[str, ...]
+    items: tuple[ImageItem, ...]
+
+
+def load_images(root: Path) -> Images:
+    """One folder per class; the label of an image is the index of its folder among the sorted folders."""
+    root = _unwrap(root)
+    folders = [p for p in visible(root) if p.is_dir()]
+    items = tuple(ImageItem(relpath(path, root), 0, 0, label=label)
+                  for label, folder in enumerate(folders) for path in files_under(folder))
+    return Images(root, "image_classification", tuple(f.name for f in folders), items)
+
+
+def split_images(labels: list[int], seed: int) -> tuple[list[int], list[int], list[int]]:
+    """Training, validation and test images: two seeded splits, stratified when every class has 3 images."""
+    indices = np.arange(len(labels))
+    stratify = labels if min(np.bincount(labels)) >= 3 else None
+    rest, test = train_test_split(indices, test_size=TEST_SIZE, random_state=seed, stratify=stratify)
+    rest_labels = None if stratify is None else np.asarray(labels)[rest]
+    train, val = train_test_split(rest, test_size=VAL_SIZE / (1 - TEST_SIZE), random_state=seed,
+                                  stratify=rest_labels)
+    return sorted(train.tolist()), sorted(val.tolist()), sorted(test.tolist())
+'''
+
+MAIN = '''
+def main(argv: list[str] | None = None) -> int:
+    """Check the images, split them as training did, train, keep the best epoch, score the test images once."""
+    args = parse_args(__doc__.splitlines()[0], DATA_PATH, argv)
+    folder = Path(args.data)
+    check_images(folder, DATA_SHA256, args.skip_check)
+    data = load_images(folder / DATA_ROOT)
+    train_idx, val_idx, test_idx = split_images([int(item.label) for item in data.items], SEED)
+    say(f"{len(data.items)} images of {len(data.classes)} classes: {len(train_idx)} to train, {len(val_idx)} to "
+        f"choose the epoch, {len(test_idx)} to test")
+    if (len(train_idx), len(val_idx), len(test_idx)) != RECORDED_SPLIT:
+        say(f"warning: training split {RECORDED_SPLIT} images; these images split differently")
+    device = torch.device("cpu")
+    torch.manual_seed(SEED)  # the network's initial weights and the random crops
+    train = ItemsDataset(data, train_idx, train_transform(TASK.name, IMAGE_SIZE))
+    val = ItemsDataset(data, val_idx, eval_transform(TASK.name, IMAGE_SIZE))
+    batch = max(2, min(BATCH_SIZE, len(train)))
+    train_loader = make_loader(train, batch_size=batch, shuffle=True, seed=SEED)
+    val_loader = make_loader(val, batch_size=max(batch, 16), shuffle=False)
+    config = TrainConfig(epochs=EPOCHS, lr=LR, weight_decay=WEIGHT_DECAY, optimizer=OPTIMIZER, patience=PATIENCE)
+    model = build_model(len(data.classes))
+    outcome = train_model(model, TASK, train_loader, val_loader, config, n_classes=len(data.classes), device=device,
+                          on_epoch=lambda r: say(f"epoch {r.epoch}: training loss {r.train_loss!r}, validation "
+                                                 f"{TASK.metric} {r.value:.4f}"))
+    say(f"best epoch {outcome.best_epoch} ({outcome.stopped})")
+    model.load_state_dict(outcome.best_state)
+    test = ItemsDataset(data, test_idx, eval_transform(TASK.name, IMAGE_SIZE))
+    scores = evaluate_model(model, TASK, make_loader(test, batch_size=16, shuffle=False), len(data.classes), device)
+    test_score = float(scores[TASK.metric])
+    say(f"test {METRIC} = {test_score:.6f} on {len(test_idx)} images (recorded at training: {RECORDED_TEST_SCORE})")
+    if args.refit_full:
+        say("--refit-full: vision models are not refitted (training again costs as much as the search did)")
+    if args.mlflow:
+        log_to_mlflow(args, RUN_NAME, {**RECORDED_PARAMS, "seed": SEED}, {f"test_{METRIC}": test_score},
+                      None, None, REQUIREMENTS)
+    print(f"test_score={test_score!r}")
+    return 0
+'''
+
+
+def image_source(meta: dict[str, Any], settings: Any = None) -> DataSource:
+    """The image-lake version a vision model was trained on, checked to be still there and unchanged."""
+    from automlops.mlops.image_lake import ImageLake
+
+    lineage = meta.get("dataset") or {}
+    name, version = lineage.get("name"), lineage.get("version")
+    if not name or version is None:
+        raise ConfigError(f"model '{meta.get('name')}' v{meta.get('version')} was not trained on an image-lake "
+                          "dataset, so there are no images to rebuild it from")
+    lake = ImageLake(settings=settings)
+    try:
+        entry = lake.get_version(str(name), int(version))
+    except AutoMLOpsError:
+        raise DataError(f"image dataset '{name}' v{int(version):04d}, which trained this model, is no longer in the "
+                        "image lake; add it back (same archive) to export the model") from None
+    if not lake.verify(entry.name, entry.version):
+        raise DataError(f"image dataset '{name}' {entry.id} at {entry.path} no longer matches its recorded SHA-256s, "
+                        "so the model cannot be rebuilt from it")
+    if lineage.get("sha256") and lineage["sha256"] != entry.sha256:
+        raise DataError(f"image dataset '{name}' {entry.id} is not the archive this model was trained on")
+    root = (entry.root or entry.path / "data").resolve().relative_to(entry.path.resolve()).as_posix()
+    return DataSource(entry.name, entry.version, entry.path, entry.sha256, {"storage": "images", "root": root})
+
+
+def _epochs(meta: dict[str, Any]) -> tuple[int, str]:
+    found = re.fullmatch(r"all (\d+) epochs", str(meta.get("stopped") or ""))
+    if found:
+        return int(found.group(1)), "  # as training ran them all"
+    from automlops.vision.engine import VISION_PRESETS
+
+    preset = VISION_PRESETS.get(str(meta.get("preset") or "medium"))
+    return preset.epochs, f"  # not recorded: the '{preset.name}' preset's (training stopped early: {meta.get('stopped')})"
+
+
+def _build_function(meta: dict[str, Any], writer: Any) -> str:
+    from automlops.vision.zoo import VISION_MODELS, _module, _set_module, freeze_backbone
+
+    spec = VISION_MODELS.get(str(meta["model_name"]))
+    factory = writer.import_name(f"torchvision.models{'.' + spec.factory.rsplit('.', 1)[0] if '.' in spec.factory else ''}",
+                                 spec.factory.rsplit(".", 1)[-1])
+    writer.import_name("torch", "nn")
+    freeze = writer.inline(freeze_backbone)
+    kwargs = {"weights": None, **dict(spec.extra)}
+    source = str(meta.get("weights_source") or "random")
+    size = (meta.get("architecture_params") or {}).get("image_size")
+    if source == "random":
+        if spec.name == "vit_b_16" and size:
+            kwargs["image_size"] = int(size)
+        args = ", ".join(f"{k}={writer.expression(v)}" for k, v in kwargs.items())
+        start = (f"    model = {factory}({args}, num_classes=n_classes)  # random initialisation (no pretrained "
+                 "weights at training)")
+    elif source in ("cache", "download"):
+        weights = writer.import_name(f"torchvision.models{'.' + spec.factory.rsplit('.', 1)[0] if '.' in spec.factory else ''}",
+                                     spec.weights_enum)
+        module, set_module = writer.inline(_module), writer.inline(_set_module)
+        args = ", ".join(f"{k}={writer.expression(v)}" for k, v in kwargs.items())
+        start = (f"    published = {weights}.DEFAULT  # ImageNet weights (downloaded once into torch's cache)\n"
+                 f"    model = {factory}({args}, num_classes=len(published.meta['categories']))\n"
+                 "    model.load_state_dict(published.get_state_dict(progress=False, check_hash=True))\n"
+                 f"    {set_module}(model, HEAD, nn.Linear({module}(model, HEAD).in_features, n_classes))  # a new head")
+    else:
+        raise ConfigError(f"vision model '{meta.get('name')}' started from a weights file ({meta.get('weights_detail')}"
+                          "); the export cannot know where that file is")
+    return (f"def build_model(n_classes: int) -> nn.Module:\n"
+            f'    """{spec.name} for the dataset\'s classes, with FREEZE of its backbone frozen (input side)."""\n'
+            f"{start}\n"
+            f"    model.automlops_head = HEAD\n"
+            f"    {freeze}(model, FREEZE)\n"
+            f"    return model")
+
+
+def vision_parts(loaded: Any, source: DataSource) -> ScriptParts:
+    """The pieces of an image-classification model's script (see the module docstring)."""
+    from automlops.vision import datasets as vd
+    from automlops.vision.tasks import VisionTask
+    from automlops.vision.torchdata import ItemsDataset, eval_transform, make_loader, train_transform
+    from automlops.vision.trainer import TrainConfig, evaluate_model, train_model
+    from automlops.vision.zoo import VISION_MODELS
+
+    meta = loaded.meta
+    if meta.get("task") != "image_classification":
+        raise ConfigError(f"{meta.get('task')} models cannot be exported to a script yet; vision export supports "
+                          "image classification")
+    params = dict(meta.get("best_params") or {})
+    spec = VISION_MODELS.get(str(meta["model_name"]))
+    images = dict(meta.get("images") or {})
+    epochs, epochs_note = _epochs(meta)
+    parts = ScriptParts(
+        title=f"Rebuild and re-test image classifier '{meta['name']}' v{meta['version']}: {spec.name} "
+              f"({len(meta.get('classes') or [])} classes).",
+        summary=[f"Trained on image dataset '{source.name}' v{source.version:04d}; recorded test {meta['metric']} = "
+                 f"{meta.get('test_score')} on {images.get('test')} images.",
+                 "The script checks every image against the lake's SHA-256s, splits them as training did, trains the",
+                 "network below with the same settings, keeps the best epoch on the validation images and scores",
+                 "the test images once. Training is repeatable on the CPU with the same library versions; on a GPU",
+                 "or with other versions expect a close, not identical, score (it runs on the CPU)."])
+    writer = parts.writer
+    for name in ("json", "hashlib"):
+        writer.import_module(name)
+    writer.import_module("torch")
+    writer.import_name("dataclasses", "dataclass")
+    writer.import_name("sklearn.model_selection", "train_test_split")
+    for helper in (runtime.parse_args, runtime.log_to_mlflow, runtime.say, vd.ImageItem, vd._unwrap, vd.visible,
+                   vd.files_under, vd.relpath, ItemsDataset, make_loader, train_transform, eval_transform,
+                   TrainConfig, train_model, evaluate_model, VisionTask):
+        writer.inline(helper)
+    writer.import_name("typing", "Any")
+    writer.libraries.add("torchmetrics")  # imported inside MetricSet (the accuracy and F1 of the test images)
+    parts.functions = [LOAD_IMAGES.strip(), CHECK_IMAGES.strip(), _build_function(meta, writer), MAIN.strip()]
+    e = writer.expression
+    task = e(str(meta["task"])) + ", " + e(str(meta["metric"])) + ", ('accuracy', 'macro_f1')"
+    parts.settings = {
+        **common_settings(meta, source, writer),
+        "DATA_ROOT": e(source.how["root"]) + "  # the images, inside the version folder",
+        "TASK": f"VisionTask({task})",
+        "IMAGE_SIZE": e(int((meta.get("input_size") or [224])[0])),
+        "HEAD": e(spec.head) + "  # the module replaced for the dataset's classes",
+        "FREEZE": e(float(params.get("freeze", 0.0))),
+        "BATCH_SIZE": e(int(params.get("batch_size", 16))),
+        "LR": e(float(params["lr"])),
+        "WEIGHT_DECAY": e(float(params["weight_decay"])),
+        "OPTIMIZER": e(str(params["optimizer"])),
+        "EPOCHS": e(epochs) + epochs_note,
+        "PATIENCE": e(PATIENCE) + "  # the engine's default",
+        "VAL_SIZE": e(VAL_SIZE),
+        "TEST_SIZE": e(TEST_SIZE),
+        "RECORDED_SPLIT": e((int(images.get("train", 0)), int(images.get("validation", 0)),
+                             int(images.get("test", 0)))) + "  # training, validation, test images",
+    }
+    return parts
