@@ -78,9 +78,10 @@ def test_a_network_started_from_published_weights_reproduces(tmp_path: Path, mon
     from automlops.vision.runner import VisionRunner, save_vision_model
 
     monkeypatch.setenv("AUTOMLOPS_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))  # the script's torch cache: $TORCH_HOME/hub
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "torch" / "hub"))  # this process's, the same
     published = torchvision.models.ResNet18_Weights.DEFAULT
-    cache = Path(torch.hub.get_dir()) / "checkpoints" / Path(published.url).name
+    cache = tmp_path / "torch" / "hub" / "checkpoints" / Path(published.url).name
     cache.parent.mkdir(parents=True)
     torch.manual_seed(1)
     torch.save(torchvision.models.resnet18(num_classes=1000).state_dict(), cache)
