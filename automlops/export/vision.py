@@ -11,7 +11,14 @@ The script repeats each step with the studio's own training loop, transforms and
 in). Training a network is not bit-for-bit repeatable in general: on a GPU (mixed precision,
 non-deterministic kernels), with other thread counts or library versions, the weights - and on a
 small test set the accuracy - can differ. On the CPU, with the same versions, a model trained on
-the CPU gives the same score. Segmentation and detection models are not exported yet.
+the CPU gives the same score.
+
+Segmentation (DeepLabV3, masks layout) and detection (Faster R-CNN, COCO or VOC layout) models
+are written the same way: their readers (:mod:`automlops.export.vision_data`) list the images,
+masks and boxes in the studio's order, the split is seeded but not stratified, the networks are
+built as :func:`automlops.vision.zoo.build_model` builds them, and the metric is torchmetrics' mIoU
+or mAP@0.5 (pycocotools), as the studio computes it. A model whose training started from a
+weights file needs that file: the script takes it as ``--weights PATH`` and stops without it.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from typing import Any
 from automlops.errors import AutoMLOpsError, ConfigError, DataError
 from automlops.export import runtime
 from automlops.export.script import DataSource, ScriptParts, common_settings
+from automlops.export.vision_data import LOADERS, WEIGHTS_ARG
 
 __all__ = ["image_source", "vision_parts"]
 
@@ -68,12 +76,13 @@ def load_images(root: Path) -> Images:
     items = tuple(ImageItem(relpath(path, root), 0, 0, label=label)
                   for label, folder in enumerate(folders) for path in files_under(folder))
     return Images(root, "image_classification", tuple(f.name for f in folders), items)
+'''
 
-
-def split_images(labels: list[int], seed: int) -> tuple[list[int], list[int], list[int]]:
+SPLIT = '''
+def split_images(n: int, labels: list[int] | None, seed: int) -> tuple[list[int], list[int], list[int]]:
     """Training, validation and test images: two seeded splits, stratified when every class has 3 images."""
-    indices = np.arange(len(labels))
-    stratify = labels if min(np.bincount(labels)) >= 3 else None
+    indices = np.arange(n)
+    stratify = labels if labels is not None and min(np.bincount(labels)) >= 3 else None
     rest, test = train_test_split(indices, test_size=TEST_SIZE, random_state=seed, stratify=stratify)
     rest_labels = None if stratify is None else np.asarray(labels)[rest]
     train, val = train_test_split(rest, test_size=VAL_SIZE / (1 - TEST_SIZE), random_state=seed,
@@ -88,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     folder = Path(args.data)
     check_images(folder, DATA_SHA256, args.skip_check)
     data = load_images(folder / DATA_ROOT)
-    train_idx, val_idx, test_idx = split_images([int(item.label) for item in data.items], SEED)
+    labels = [int(item.label) for item in data.items] if TASK.name == "image_classification" else None
+    train_idx, val_idx, test_idx = split_images(len(data.items), labels, SEED)
     say(f"{len(data.items)} images of {len(data.classes)} classes: {len(train_idx)} to train, {len(val_idx)} to "
         f"choose the epoch, {len(test_idx)} to test")
     if (len(train_idx), len(val_idx), len(test_idx)) != RECORDED_SPLIT:
@@ -101,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     train_loader = make_loader(train, batch_size=batch, shuffle=True, seed=SEED)
     val_loader = make_loader(val, batch_size=max(batch, 16), shuffle=False)
     config = TrainConfig(epochs=EPOCHS, lr=LR, weight_decay=WEIGHT_DECAY, optimizer=OPTIMIZER, patience=PATIENCE)
-    model = build_model(len(data.classes))
+    model = build_model(len(data.classes)@WEIGHTS@)
     outcome = train_model(model, TASK, train_loader, val_loader, config, n_classes=len(data.classes), device=device,
                           on_epoch=lambda r: say(f"epoch {r.epoch}: training loss {r.train_loss!r}, validation "
                                                  f"{TASK.metric} {r.value:.4f}"))
@@ -155,36 +165,59 @@ def _epochs(meta: dict[str, Any]) -> tuple[int, str]:
     return preset.epochs, f"  # not recorded: the '{preset.name}' preset's (training stopped early: {meta.get('stopped')})"
 
 
+HEADS = {"image_classification": "nn.Linear({old}.in_features, {n})",
+         "segmentation": "nn.Conv2d({old}.in_channels, {n}, kernel_size=1)",
+         "detection": "FastRCNNPredictor({old}.cls_score.in_features, {n})"}  # as zoo._new_head makes them
+
+
 def _build_function(meta: dict[str, Any], writer: Any) -> str:
+    """``build_model``, as :func:`automlops.vision.zoo.build_model` builds the architecture for the task."""
     from automlops.vision.zoo import VISION_MODELS, _module, _set_module, freeze_backbone
 
     spec = VISION_MODELS.get(str(meta["model_name"]))
-    factory = writer.import_name(f"torchvision.models{'.' + spec.factory.rsplit('.', 1)[0] if '.' in spec.factory else ''}",
-                                 spec.factory.rsplit(".", 1)[-1])
+    package = f"torchvision.models{'.' + spec.factory.rsplit('.', 1)[0] if '.' in spec.factory else ''}"
+    factory = writer.import_name(package, spec.factory.rsplit(".", 1)[-1])
     writer.import_name("torch", "nn")
     freeze = writer.inline(freeze_backbone)
-    kwargs = {"weights": None, **dict(spec.extra)}
-    source = str(meta.get("weights_source") or "random")
+    kwargs: dict[str, Any] = {"weights": None, **dict(spec.extra)}
+    if spec.task != "image_classification":
+        kwargs["weights_backbone"] = None
+    if spec.task == "segmentation":
+        kwargs["aux_loss"] = False
+    size = (meta.get("architecture_params") or {}).get("detection_size")
+    if spec.task == "detection" and size:
+        kwargs.update(min_size=int(size), max_size=max(int(size), int(int(size) * 4 / 3)))
+    outputs = "n_classes + 1" if spec.task == "detection" else "n_classes"  # detection: 0 is the background
+    source, signature = str(meta.get("weights_source") or "random"), "n_classes: int"
     size = (meta.get("architecture_params") or {}).get("image_size")
     if source == "random":
         if spec.name == "vit_b_16" and size:
             kwargs["image_size"] = int(size)
         args = ", ".join(f"{k}={writer.expression(v)}" for k, v in kwargs.items())
-        start = (f"    model = {factory}({args}, num_classes=n_classes)  # random initialisation (no pretrained "
+        start = (f"    model = {factory}({args}, num_classes={outputs})  # random initialisation (no pretrained "
                  "weights at training)")
-    elif source in ("cache", "download"):
-        weights = writer.import_name(f"torchvision.models{'.' + spec.factory.rsplit('.', 1)[0] if '.' in spec.factory else ''}",
-                                     spec.weights_enum)
+    elif source in ("cache", "download", "file"):
+        weights = writer.import_name(package, spec.weights_enum)
         module, set_module = writer.inline(_module), writer.inline(_set_module)
+        if spec.task == "detection":
+            writer.import_name("torchvision.models.detection.faster_rcnn", "FastRCNNPredictor")
         args = ", ".join(f"{k}={writer.expression(v)}" for k, v in kwargs.items())
-        start = (f"    published = {weights}.DEFAULT  # ImageNet weights (downloaded once into torch's cache)\n"
+        if source == "file":
+            signature += ", weights: str"
+            load = ("    state = torch.load(weights, map_location='cpu', weights_only=True)  # --weights PATH\n"
+                    "    if isinstance(state, dict) and isinstance(state.get('state_dict'), dict):\n"
+                    "        state = state['state_dict']\n")
+        else:
+            load = "    state = published.get_state_dict(progress=False, check_hash=True)  # downloaded once into torch's cache\n"
+        head = HEADS[spec.task].format(old=f"{module}(model, HEAD)", n=outputs)
+        start = (f"    published = {weights}.DEFAULT  # the published network's shape (its number of classes)\n"
                  f"    model = {factory}({args}, num_classes=len(published.meta['categories']))\n"
-                 "    model.load_state_dict(published.get_state_dict(progress=False, check_hash=True))\n"
-                 f"    {set_module}(model, HEAD, nn.Linear({module}(model, HEAD).in_features, n_classes))  # a new head")
+                 f"{load}"
+                 "    model.load_state_dict({k: v for k, v in state.items() if not k.startswith('aux_classifier.')})\n"
+                 f"    {set_module}(model, HEAD, {head})  # a new head")
     else:
-        raise ConfigError(f"vision model '{meta.get('name')}' started from a weights file ({meta.get('weights_detail')}"
-                          "); the export cannot know where that file is")
-    return (f"def build_model(n_classes: int) -> nn.Module:\n"
+        raise ConfigError(f"vision model '{meta.get('name')}' started from unknown weights ({source})")
+    return (f"def build_model({signature}) -> nn.Module:\n"
             f'    """{spec.name} for the dataset\'s classes, with FREEZE of its backbone frozen (input side)."""\n'
             f"{start}\n"
             f"    model.automlops_head = HEAD\n"
@@ -192,31 +225,41 @@ def _build_function(meta: dict[str, Any], writer: Any) -> str:
             f"    return model")
 
 
+TASK_WORDS = {"image_classification": "image classifier", "segmentation": "segmentation model",
+              "detection": "object detector"}
+
+
 def vision_parts(loaded: Any, source: DataSource) -> ScriptParts:
-    """The pieces of an image-classification model's script (see the module docstring)."""
+    """The pieces of a vision model's script (see the module docstring)."""
     from automlops.vision import datasets as vd
-    from automlops.vision.tasks import VisionTask
+    from automlops.vision.tasks import VISION_TASKS, VisionTask
     from automlops.vision.torchdata import ItemsDataset, eval_transform, make_loader, train_transform
     from automlops.vision.trainer import TrainConfig, evaluate_model, train_model
     from automlops.vision.zoo import VISION_MODELS
 
     meta = loaded.meta
-    if meta.get("task") != "image_classification":
-        raise ConfigError(f"{meta.get('task')} models cannot be exported to a script yet; vision export supports "
-                          "image classification")
+    task = VISION_TASKS.get(str(meta.get("task")))
+    layout = str(meta.get("layout") or ("imagefolder" if task.name == "image_classification" else
+                                        "masks" if task.name == "segmentation" else "coco"))
+    if layout != "imagefolder" and layout not in LOADERS:
+        raise ConfigError(f"{task.name} model '{meta.get('name')}' was trained on a '{layout}' dataset; the export "
+                          "reads ImageFolder, masks, COCO and VOC layouts")
     params = dict(meta.get("best_params") or {})
     spec = VISION_MODELS.get(str(meta["model_name"]))
     images = dict(meta.get("images") or {})
     epochs, epochs_note = _epochs(meta)
+    from_file = str(meta.get("weights_source")) == "file"
     parts = ScriptParts(
-        title=f"Rebuild and re-test image classifier '{meta['name']}' v{meta['version']}: {spec.name} "
+        title=f"Rebuild and re-test {TASK_WORDS[task.name]} '{meta['name']}' v{meta['version']}: {spec.name} "
               f"({len(meta.get('classes') or [])} classes).",
         summary=[f"Trained on image dataset '{source.name}' v{source.version:04d}; recorded test {meta['metric']} = "
                  f"{meta.get('test_score')} on {images.get('test')} images.",
                  "The script checks every image against the lake's SHA-256s, splits them as training did, trains the",
                  "network below with the same settings, keeps the best epoch on the validation images and scores",
                  "the test images once. Training is repeatable on the CPU with the same library versions; on a GPU",
-                 "or with other versions expect a close, not identical, score (it runs on the CPU)."])
+                 "or with other versions expect a close, not identical, score (it runs on the CPU).",
+                 *(["", f"REQUIRED: --weights PATH, the weights file training started from ({meta.get('weights_detail')}",
+                    "then); the script stops with an error without it."] if from_file else [])])
     writer = parts.writer
     for name in ("json", "hashlib"):
         writer.import_module(name)
@@ -228,14 +271,28 @@ def vision_parts(loaded: Any, source: DataSource) -> ScriptParts:
                    TrainConfig, train_model, evaluate_model, VisionTask):
         writer.inline(helper)
     writer.import_name("typing", "Any")
-    writer.libraries.add("torchmetrics")  # imported inside MetricSet (the accuracy and F1 of the test images)
-    parts.functions = [LOAD_IMAGES.strip(), CHECK_IMAGES.strip(), _build_function(meta, writer), MAIN.strip()]
+    writer.libraries.add("torchmetrics")  # imported inside MetricSet (the test metrics)
+    if task.name == "detection":
+        writer.libraries.add("pycocotools")  # torchmetrics' mAP backend
+    loader = LOAD_IMAGES
+    if layout != "imagefolder":
+        writer.inline(vd.child_folder)
+        if layout in ("coco", "voc"):
+            writer.import_name("PIL", "Image", "PILImage")
+        if layout == "voc":
+            writer.import_name("xml.etree", "ElementTree")
+        loader = LOADERS[layout]
+    main = MAIN.replace("@WEIGHTS@", ", weights" if from_file else "")
+    if from_file:
+        writer.import_module("argparse")
+        main = main.replace("    args = parse_args(", "    weights, argv = weights_file(argv)\n    args = parse_args(", 1)
+    parts.functions = [loader.strip(), SPLIT.strip(), CHECK_IMAGES.strip(), *([WEIGHTS_ARG.strip()] if from_file else []),
+                       _build_function(meta, writer), main.strip()]
     e = writer.expression
-    task = e(str(meta["task"])) + ", " + e(str(meta["metric"])) + ", ('accuracy', 'macro_f1')"
     parts.settings = {
         **common_settings(meta, source, writer),
         "DATA_ROOT": e(source.how["root"]) + "  # the images, inside the version folder",
-        "TASK": f"VisionTask({task})",
+        "TASK": f"VisionTask({e(task.name)}, {e(task.metric)}, {e(task.metric_names)}, has_val_loss={task.has_val_loss})",
         "IMAGE_SIZE": e(int((meta.get("input_size") or [224])[0])),
         "HEAD": e(spec.head) + "  # the module replaced for the dataset's classes",
         "FREEZE": e(float(params.get("freeze", 0.0))),
@@ -249,5 +306,6 @@ def vision_parts(loaded: Any, source: DataSource) -> ScriptParts:
         "TEST_SIZE": e(TEST_SIZE),
         "RECORDED_SPLIT": e((int(images.get("train", 0)), int(images.get("validation", 0)),
                              int(images.get("test", 0)))) + "  # training, validation, test images",
+        **({"WEIGHTS_DETAIL": e(str(meta.get("weights_detail") or "a state_dict file"))} if from_file else {}),
     }
     return parts

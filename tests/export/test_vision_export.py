@@ -135,8 +135,9 @@ def test_the_script_is_written_from_the_meta(tmp_path: Path) -> None:
     assert "EPOCHS = 3  # not recorded: the 'fast' preset's" in pretrained
 
 
-def test_other_vision_tasks_and_weights_files_are_refused() -> None:
-    with pytest.raises(ConfigError, match="weights file"):
-        _parts(_meta(weights_source="file", weights_detail="weights from w.pt"))
-    with pytest.raises(ConfigError, match="image classification"):
-        _parts(_meta(task="segmentation", model_name="deeplabv3_mobilenet_v3_large"))
+def test_an_unknown_layout_or_weights_source_is_refused() -> None:
+    # segmentation, detection and weights files are exported now (tests/export/test_vision_seg_det_export.py)
+    with pytest.raises(ConfigError, match="unknown weights"):
+        _parts(_meta(weights_source="hub"))
+    with pytest.raises(ConfigError, match="'yolo' dataset"):
+        _parts(_meta(task="detection", model_name="fasterrcnn_mobilenet_v3_large_320_fpn", layout="yolo"))
