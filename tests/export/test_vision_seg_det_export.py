@@ -4,7 +4,11 @@ The slow tests train tiny networks on the drawn-shapes samples (a DeepLabV3 on 1
 R-CNN on 12 COCO images) on the CPU from a random initialisation, save them with their image-lake
 lineage, export them, and run the script in a fresh Python where ``import automlops`` fails: the
 test mIoU / mAP@0.5 is the recorded one to 1e-6 (same CPU, same library versions: training and the
-torchmetrics / pycocotools evaluation repeat exactly).
+torchmetrics / pycocotools evaluation repeat exactly) and each epoch's training loss the recorded one.
+
+A Faster R-CNN trained one epoch from random weights finds nothing yet: its recorded test mAP@0.5 is
+0.0 (3 epochs on 24 images at 128 px still give 0.0, at ~2 min), so for detection the exact per-epoch
+training losses and the recorded split sizes carry the check; the segmentation score is a real one.
 """
 
 from __future__ import annotations
@@ -104,6 +108,7 @@ def _lake_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, task: str, fold
 def _check(meta: dict[str, Any], out: Path, *args: str) -> None:
     run = run_script(out, *args, timeout=600)
     assert compare_scores(run.test_score, meta["test_score"]), (run.test_score, meta["test_score"])
+    assert "split differently" not in run.stderr  # the same item count per split as training
     losses = [float(v) for v in re.findall(r"training loss ([0-9.e+-]+),", run.stderr)]
     assert losses == pytest.approx([row["train_loss"] for row in meta["history"]], abs=1e-5)
 
