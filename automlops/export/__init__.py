@@ -11,9 +11,10 @@ read line by line, run in CI, changed by hand and kept in a repository, long aft
 
 Supported kinds: tabular classification and regression (single models and voting / weighted /
 stacking ensembles), clustering, anomaly detection, forecasting (statsforecast / mlforecast
-models and their combinations) and image classification (torchvision; retrained on the CPU, exact
-there with the same versions, close elsewhere). Segmentation and detection models, and kinds not in
-:data:`EXPORTERS`, are refused with a clear message.
+models and their combinations) and vision models - image classification, segmentation (DeepLabV3)
+and detection (Faster R-CNN) with torchvision, retrained on the CPU, exact there with the same
+versions, close elsewhere; a model that started from a weights file needs ``--weights PATH``. Kinds
+not in :data:`EXPORTERS` are refused with a clear message.
 """
 
 from __future__ import annotations

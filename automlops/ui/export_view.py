@@ -2,8 +2,8 @@
 
 Writing the script loads the model and re-reads its dataset, so it happens only when asked (a
 toggle) and once per version (``st.cache_data``: a saved version never changes). What cannot be
-exported - a model uploaded without its data, a dataset version gone from the lake, a segmentation
-or detection model - gets one plain sentence instead of a button.
+exported - a model uploaded without its data, a dataset version gone from the lake - gets one plain
+sentence instead of a button.
 """
 
 from __future__ import annotations
