@@ -85,6 +85,26 @@ def test_a_model_started_from_a_weights_file_needs_weights(tmp_path: Path) -> No
         script["main"](["--weights", str(tmp_path / "missing.pt")])
 
 
+@pytest.mark.parametrize("layout", ["masks", "coco", "voc"])
+def test_the_scripts_readers_list_the_studios_items(layout: str, tmp_path: Path) -> None:
+    # the seeded split picks items by position: the script must list the same items, in the same order
+    import runpy
+
+    from automlops.vision import samples
+    from automlops.vision.datasets import load_image_dataset
+
+    folder = (samples.write_shapes_segmentation(tmp_path / "shapes", n=6, size=32) if layout == "masks" else
+              samples.write_shapes_detection(tmp_path / "shapes", n=6, size=48, fmt="voc" if layout == "voc" else "coco"))
+    meta = _meta(**(SEG if layout == "masks" else {**DET, "layout": layout}))
+    out = tmp_path / "train_shapes.py"
+    out.write_text(_script(meta), encoding="utf-8")
+    mine, studio = runpy.run_path(str(out))["load_images"](folder), load_image_dataset(folder)
+    assert (mine.task, mine.classes, Path(mine.root)) == (studio.task, studio.classes, studio.root)
+    fields = (lambda i: (i.path, i.mask)) if layout == "masks" else (lambda i: (i.path, i.width, i.height, i.boxes,
+                                                                                   i.box_labels))
+    assert [fields(i) for i in mine.items] == [fields(i) for i in studio.items]
+
+
 def _lake_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, task: str, folder: Path, name: str,
                 **runner: Any) -> dict[str, Any]:
     import torch
