@@ -25,8 +25,10 @@ demo: install
 run: install
 	@bash scripts/run.sh "$(VENV)" "$(HOST)"
 
+# Two workers at once (pytest-xdist), then the tests that assert a time budget, alone (marker `serial`).
 test: install
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2 -m "not slow and not gpu and not serial"
+	$(PY) -m pytest -q -m "serial and not slow and not gpu"
 
 test-all: install
 	$(PY) -m pytest -q -m "" --timeout=1800

@@ -52,3 +52,34 @@ def mlflow_auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Aut
     """A real authenticated MLflow server (stands in for DagsHub)."""
     with run_auth_server(tmp_path_factory.mktemp("mlflow-auth"), "admin", "right-" + secrets.token_hex(8)) as server:
         yield server
+
+
+# Tests that assert a wall-clock promise (a time budget kept, a write that never slows a request, a
+# deadline met within a second). ``make test`` runs the rest on two workers at once (pytest-xdist)
+# and these afterwards, alone: a time budget is a promise about a machine the command has to itself.
+TIMING_SENSITIVE = (
+    "tests/tabular/test_budget.py::",
+    "tests/tabular/test_evaluate_deadline.py::",
+    "tests/search/test_deadline.py::",
+    "tests/search/test_tracking_budget.py::",
+    "tests/search/test_shared_study.py::",
+    "tests/test_budget_large_table.py::",
+    "tests/test_tracking_unreachable.py::",
+    "tests/lab/test_lab_run.py::",
+    "tests/test_cli.py::test_second_train_is_version_2_within_its_time_budget",
+    "tests/test_cli_vision.py::test_the_whole_process_keeps_its_time_budget",
+    "tests/tabular/test_runner.py::test_time_budget_is_respected",
+    "tests/tabular/test_caps.py::test_a_wide_training_keeps_its_time_budget_and_logs_the_skip",
+    "tests/anomaly/test_engine.py::test_keeps_a_time_budget",
+    "tests/vision/test_engine.py::test_the_time_budget_holds",
+    "tests/stability/test_tabular.py::test_the_time_budget_is_kept_and_what_was_skipped_is_said",
+    "tests/mlops/test_mlflow_template.py::test_seeded_store_is_usable_and_fast",
+    "tests/serving/test_prediction_log.py::test_slow_or_failing_writes_never_slow_or_fail_requests",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the timing-sensitive tests ``serial`` (see :data:`TIMING_SENSITIVE`)."""
+    for item in items:
+        if item.nodeid.startswith(TIMING_SENSITIVE):
+            item.add_marker(pytest.mark.serial)
