@@ -25,9 +25,10 @@ demo: install
 run: install
 	@bash scripts/run.sh "$(VENV)" "$(HOST)"
 
-# Two workers at once (pytest-xdist), then the tests that assert a time budget, alone (marker `serial`).
+# Two workers at once (pytest-xdist; a test file stays on one worker, so its module fixtures are built
+# once), then the tests that assert a time budget, alone (marker `serial`).
 test: install
-	$(PY) -m pytest -q -n 2 -m "not slow and not gpu and not serial"
+	$(PY) -m pytest -q -n 2 --dist loadfile -m "not slow and not gpu and not serial"
 	$(PY) -m pytest -q -m "serial and not slow and not gpu"
 
 test-all: install

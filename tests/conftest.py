@@ -65,7 +65,6 @@ TIMING_SENSITIVE = (
     "tests/search/test_shared_study.py::",
     "tests/test_budget_large_table.py::",
     "tests/test_tracking_unreachable.py::",
-    "tests/lab/test_lab_run.py::",
     "tests/test_cli.py::test_second_train_is_version_2_within_its_time_budget",
     "tests/test_cli_vision.py::test_the_whole_process_keeps_its_time_budget",
     "tests/tabular/test_runner.py::test_time_budget_is_respected",

@@ -219,6 +219,9 @@ def test_settings_refuses_bad_input_and_unreachable_servers(ui_home: Path) -> No
     assert at.text_input(key="set_token").value == ""  # the secret never stays in the widget
 
 
+# Slow (~40 s): tests/ui/test_jobs.py trains two jobs at once in workers (and after a restart) and
+# tests/ui/test_dashboard_keeps_work.py follows a job across reloads in the default run.
+@pytest.mark.slow
 def test_two_sessions_train_at_once_and_survive_page_switches(ui_home: Path, iris_lake: DataLake) -> None:
     from automlops.demo import seed_demo
 
