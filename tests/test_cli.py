@@ -99,8 +99,8 @@ def test_train_file_adds_it_to_the_lake(home: Path, tmp_path: Path) -> None:
 
 
 # Slow (a 10 s budget on a shared machine, and this module's training fixture rebuilt for it in the serial
-# part of `make test`): the CLI's budget is checked from outside by tests/test_tracking_unreachable.py
-# and, on 50k rows, tests/test_budget_large_table.py.
+# part of `make test`): the whole CLI process's budget is checked from outside by
+# tests/test_tracking_unreachable.py in the default run (and on 50k rows by test_budget_large_table.py, slow).
 @pytest.mark.slow
 def test_second_train_is_version_2_within_its_time_budget(
         home: Path, iris_train: tuple[dict, subprocess.CompletedProcess[str]]) -> None:
