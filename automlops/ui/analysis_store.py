@@ -14,12 +14,9 @@ Final states are written with ``only_active=True`` (``... WHERE status IN ('queu
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
-from collections.abc import Iterator
-from dataclasses import dataclass, fields
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
+
+from automlops.ui.status_table import ACTIVE, StatusTable
 
 __all__ = ["ACTIVE", "AnalysisRow", "AnalysisStore"]
 
@@ -46,7 +43,6 @@ CREATE TABLE IF NOT EXISTS analyses (
 CREATE INDEX IF NOT EXISTS analyses_by_kind ON analyses (kind, created);
 CREATE INDEX IF NOT EXISTS analyses_by_status ON analyses (status);
 """
-ACTIVE = ("queued", "running")
 
 
 @dataclass(frozen=True)
@@ -76,29 +72,10 @@ class AnalysisRow:
         return self.status in ACTIVE
 
 
-_COLUMNS = frozenset(f.name for f in fields(AnalysisRow)) - {"id"}
+class AnalysisStore(StatusTable[AnalysisRow]):
+    """Read and write the analysis table at ``path`` (see :class:`~automlops.ui.status_table.StatusTable`)."""
 
-
-class AnalysisStore:
-    """Read and write the analysis table at ``path`` (created, in WAL mode, on first use)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with contextlib.closing(sqlite3.connect(self.path, timeout=30.0)) as con:
-            con.execute("PRAGMA journal_mode=WAL")
-            con.executescript(_SCHEMA)
-
-    @contextlib.contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        con = sqlite3.connect(self.path, timeout=30.0)
-        con.row_factory = sqlite3.Row
-        try:
-            con.execute("PRAGMA synchronous=NORMAL")
-            with con:
-                yield con
-        finally:
-            con.close()
+    table, row_type, schema, noun = "analyses", AnalysisRow, _SCHEMA, "analysis"
 
     def add(self, job_id: str, kind: str, target: str, params_json: str, *, created: float, owner_pid: int,
             owner_started: float | None) -> None:
@@ -107,27 +84,6 @@ class AnalysisStore:
             con.execute("INSERT INTO analyses (id, kind, target, params, status, message, created, owner_pid, "
                         "owner_started) VALUES (?, ?, ?, ?, 'queued', 'waiting for a free slot', ?, ?, ?)",
                         (job_id, kind, target, params_json, created, owner_pid, owner_started))
-
-    def update(self, job_id: str, *, only_active: bool = False, **values: Any) -> bool:
-        """Set columns of one analysis; with ``only_active`` only while it is queued or running.
-
-        Returns whether a row changed.
-        """
-        unknown = set(values) - _COLUMNS
-        if unknown:
-            raise ValueError(f"unknown analysis columns: {sorted(unknown)}")
-        if not values:
-            return False
-        sets = ", ".join(f"{name} = ?" for name in values)
-        where = " AND status IN ('queued', 'running')" if only_active else ""
-        with self._db() as con:
-            cursor = con.execute(f"UPDATE analyses SET {sets} WHERE id = ?{where}", (*values.values(), job_id))
-            return cursor.rowcount > 0
-
-    def get(self, job_id: str) -> AnalysisRow | None:
-        with self._db() as con:
-            row = con.execute("SELECT * FROM analyses WHERE id = ?", (job_id,)).fetchone()
-        return AnalysisRow(**dict(row)) if row is not None else None
 
     def cancel_requested(self, job_id: str) -> bool:
         """Whether someone asked this analysis to stop (the worker polls this)."""
@@ -140,11 +96,4 @@ class AnalysisStore:
         with self._db() as con:
             rows = con.execute("SELECT * FROM analyses WHERE kind = ? ORDER BY created DESC LIMIT ?",
                                (kind, limit)).fetchall()
-        return [AnalysisRow(**dict(r)) for r in rows]
-
-    def active(self) -> list[AnalysisRow]:
-        """Queued and running analyses (every kind), oldest first."""
-        with self._db() as con:
-            rows = con.execute("SELECT * FROM analyses WHERE status IN ('queued', 'running') "
-                               "ORDER BY created").fetchall()
         return [AnalysisRow(**dict(r)) for r in rows]

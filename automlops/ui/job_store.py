@@ -20,14 +20,11 @@ after a kill), wins, and the other's late write changes nothing.
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
-from collections.abc import Iterator
-from dataclasses import dataclass, fields
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 from automlops.ui.job_types import EpochPoint, TrialPoint
+from automlops.ui.status_table import ACTIVE, StatusTable
 
 __all__ = ["JobRow", "JobStore"]
 
@@ -76,7 +73,6 @@ CREATE TABLE IF NOT EXISTS epochs (
 CREATE INDEX IF NOT EXISTS epochs_by_job ON epochs (job_id);
 CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status);
 """
-ACTIVE = ("queued", "running")
 
 
 @dataclass(frozen=True)
@@ -109,29 +105,10 @@ class JobRow:
         return self.status in ACTIVE
 
 
-_COLUMNS = frozenset(f.name for f in fields(JobRow)) - {"id"}
+class JobStore(StatusTable[JobRow]):
+    """Read and write the job table of ``path`` (see :class:`~automlops.ui.status_table.StatusTable`)."""
 
-
-class JobStore:
-    """Read and write the job table of ``path`` (created, in WAL mode, on first use)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with contextlib.closing(sqlite3.connect(self.path, timeout=30.0)) as con:
-            con.execute("PRAGMA journal_mode=WAL")  # persistent: stored in the file itself
-            con.executescript(_SCHEMA)
-
-    @contextlib.contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        con = sqlite3.connect(self.path, timeout=30.0)
-        con.row_factory = sqlite3.Row
-        try:
-            con.execute("PRAGMA synchronous=NORMAL")  # WAL: durable at checkpoints, no fsync per commit
-            with con:  # one transaction: committed on success, rolled back on an error
-                yield con
-        finally:
-            con.close()
+    table, row_type, schema, noun = "jobs", JobRow, _SCHEMA, "job"
 
     # ------------------------------------------------------------------ writes
     def add(self, job_id: str, request_json: str, *, created: float, tracking_uri: str, owner_pid: int,
@@ -141,22 +118,6 @@ class JobStore:
             con.execute("INSERT INTO jobs (id, created, request, status, stage, owner_pid, owner_started, "
                         "tracking_uri) VALUES (?, ?, ?, 'queued', 'waiting for a free slot', ?, ?, ?)",
                         (job_id, created, request_json, owner_pid, owner_started, tracking_uri))
-
-    def update(self, job_id: str, *, only_active: bool = False, **values: Any) -> bool:
-        """Set columns of one job; with ``only_active`` only while it is queued or running.
-
-        Returns whether a row changed.
-        """
-        unknown = set(values) - _COLUMNS
-        if unknown:
-            raise ValueError(f"unknown job columns: {sorted(unknown)}")
-        if not values:
-            return False
-        sets = ", ".join(f"{name} = ?" for name in values)
-        where = " AND status IN ('queued', 'running')" if only_active else ""
-        with self._db() as con:
-            cursor = con.execute(f"UPDATE jobs SET {sets} WHERE id = ?{where}", (*values.values(), job_id))
-            return cursor.rowcount > 0
 
     def add_trial(self, job_id: str, point: TrialPoint, **values: Any) -> None:
         """Append a finished trial and update the job's progress columns, in one transaction."""
@@ -171,9 +132,7 @@ class JobStore:
                      job_id, values)
 
     def _append(self, insert: str, row: tuple[Any, ...], job_id: str, values: dict[str, Any]) -> None:
-        unknown = set(values) - _COLUMNS
-        if unknown:
-            raise ValueError(f"unknown job columns: {sorted(unknown)}")
+        self._check(values)
         with self._db() as con:
             con.execute(insert, row)
             if values:
@@ -181,11 +140,6 @@ class JobStore:
                 con.execute(f"UPDATE jobs SET {sets} WHERE id = ?", (*values.values(), job_id))
 
     # ------------------------------------------------------------------ reads
-    def get(self, job_id: str) -> JobRow | None:
-        with self._db() as con:
-            row = con.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        return JobRow(**dict(row)) if row is not None else None
-
     def trials(self, job_id: str) -> tuple[TrialPoint, ...]:
         with self._db() as con:
             rows = con.execute("SELECT number, model, state, value, best FROM trials WHERE job_id = ? "
@@ -198,13 +152,6 @@ class JobStore:
             rows = con.execute("SELECT trial, epoch, train_loss, val_loss, metric, value, model FROM epochs "
                                "WHERE job_id = ? ORDER BY rowid", (job_id,)).fetchall()
         return tuple(EpochPoint(**dict(r)) for r in rows)
-
-    def active(self) -> list[JobRow]:
-        """Queued and running jobs, oldest first."""
-        with self._db() as con:
-            rows = con.execute("SELECT * FROM jobs WHERE status IN ('queued', 'running') "
-                               "ORDER BY created").fetchall()
-        return [JobRow(**dict(r)) for r in rows]
 
     def recent(self, limit: int = 20) -> list[JobRow]:
         """The newest jobs first (any status)."""
