@@ -31,7 +31,8 @@ from automlops.core.registry import Registry
 from automlops.errors import ConfigError
 
 __all__ = ["ANSWERS", "ENGINE_TASKS", "FIGURES", "TASK_ENGINES", "TaskEngine", "TrainOptions", "answer_table",
-           "build_engine", "metric_direction", "model_kind", "parse_contamination", "report_figures"]
+           "build_engine", "load_saved_model", "metric_direction", "model_kind", "parse_contamination",
+           "report_figures"]
 
 
 @dataclass(frozen=True)
@@ -167,6 +168,23 @@ def _function(path: str) -> Any:
 def model_kind(meta: Mapping[str, Any]) -> str:
     """The kind of a saved model, from its ``meta.json`` (versions saved before kinds existed are tabular)."""
     return str(meta.get("kind") or "tabular")
+
+
+def load_saved_model(ref: str, *, settings: Any = None) -> Any:
+    """A saved model of any kind (``NAME`` or ``NAME@vN``), verified and loaded by the model store.
+
+    The store rebuilds an image model from its architecture's registry entry, which the vision
+    engine adds when :mod:`automlops.vision.zoo` is imported (no torch, but ~0.7 s): it is imported
+    only when the version's ``meta.json`` says the model is a vision one.
+    """
+    from automlops.mlops.store import ModelStore, parse_model_ref
+
+    store = ModelStore(settings=settings)
+    name, version = store.resolve(*parse_model_ref(ref))
+    if any(v.version == version and model_kind(v.meta) == "vision" for v in store.versions(name)):
+        import automlops.vision.zoo  # noqa: F401 - registers the architectures the store rebuilds
+
+    return store.load(name, version)
 
 
 def answer_table(model: Any, meta: dict[str, Any], frame: pd.DataFrame) -> pd.DataFrame:

@@ -45,18 +45,9 @@ def script_name(name: str) -> str:
 def _load(ref_or_loaded: Any, settings: Any = None) -> Any:
     if not isinstance(ref_or_loaded, str):
         return ref_or_loaded
-    from automlops.errors import ModelError
-    from automlops.mlops.store import ModelStore
+    from automlops.tasks import load_saved_model
 
-    store = ModelStore(settings=settings)
-    try:
-        return store.load(ref_or_loaded)
-    except ModelError as exc:
-        if "'vision:" not in str(exc):
-            raise
-    import automlops.vision.zoo  # noqa: F401 - registers the architectures the model store rebuilds (torch)
-
-    return store.load(ref_or_loaded)
+    return load_saved_model(ref_or_loaded, settings=settings)
 
 
 def export_script(ref_or_loaded: Any, out: str | Path | None = None, *, settings: Any = None) -> str:

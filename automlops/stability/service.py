@@ -19,17 +19,10 @@ __all__ = ["load_subject", "stability_report"]
 
 def load_subject(ref: str | Any, *, settings: Any = None) -> tuple[Any, Any, str]:
     """``(loaded model, subject, "NAME@vN")`` for a model reference (``NAME``, ``NAME@vN``) or a LoadedModel."""
-    from automlops.mlops.store import ModelStore, parse_model_ref
     from automlops.stability.subjects import subject_for
+    from automlops.tasks import load_saved_model
 
-    if isinstance(ref, str):
-        import automlops.vision.zoo  # noqa: F401 - registers the image architectures the store rebuilds (no torch)
-
-        store = ModelStore(settings=settings)
-        name, version = store.resolve(*parse_model_ref(ref))
-        loaded = store.load(name, version)
-    else:
-        loaded = ref
+    loaded = load_saved_model(ref, settings=settings) if isinstance(ref, str) else ref
     label = f"{loaded.meta.get('name', 'model')}@v{loaded.meta.get('version', '?')}"
     return loaded, subject_for(loaded), label
 
