@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from automlops.config import Settings
+from tests.postgres import PostgresServer, pg_bindir, run_postgres
 from tests.servers import AuthServer, run_auth_server
 
 
@@ -52,6 +53,22 @@ def mlflow_auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Aut
     """A real authenticated MLflow server (stands in for DagsHub)."""
     with run_auth_server(tmp_path_factory.mktemp("mlflow-auth"), "admin", "right-" + secrets.token_hex(8)) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+    """A real PostgreSQL server (password auth, loopback, free port), one per test process."""
+    if pg_bindir() is None:  # .ci/run installs Debian's postgresql; a developer machine may lack it
+        pytest.fail("PostgreSQL is not installed: apt-get install postgresql (as .ci/run does)")
+    with run_postgres(tmp_path_factory.mktemp("postgres")) as server:
+        yield server
+
+
+@pytest.fixture
+def pg_database(postgres: PostgresServer, request: pytest.FixtureRequest) -> str:
+    """A fresh, empty database on the shared server; returns its SQLAlchemy URL (with the password)."""
+    name = "t_" + secrets.token_hex(6)
+    return postgres.create_database(name)
 
 
 # Tests that assert a wall-clock promise (a time budget kept, a write that never slows a request, a
