@@ -204,6 +204,27 @@ class Settings(BaseSettings):
                     "cache (false on an offline machine: random initialisation at once, said in the decisions).",
     )
 
+    # ---- distributed search (automlops.search.storage, `automlops worker`); appended for the scale-out issue
+    hpo_storage_url: str | None = Field(
+        default=None, validation_alias=_env("HPO_STORAGE_URL"), repr=False,  # may hold a password
+        description="Where a named study (--study) lives: an SQLAlchemy URL such as "
+                    "postgresql+psycopg2://user:password@host:5432/optuna, shared by every worker. Empty: the "
+                    "embedded SQLite file <home>/hpo.db (one machine, no set-up).",
+    )
+    hpo_heartbeat_interval: float = Field(
+        default=10.0, gt=0, validation_alias=_env("HPO_HEARTBEAT_INTERVAL"),
+        description="Seconds between two heartbeats of a running trial in a shared study.",
+    )
+    hpo_grace_period: float = Field(
+        default=60.0, gt=0, validation_alias=_env("HPO_GRACE_PERIOD"),
+        description="A running trial whose last heartbeat is older than this (its worker died) is marked "
+                    "failed and retried with the same hyperparameters.",
+    )
+    hpo_max_retry: int = Field(
+        default=2, ge=0, validation_alias=_env("HPO_MAX_RETRY"),
+        description="How many times a trial whose worker died is retried.",
+    )
+
     @model_validator(mode="after")
     def _version_needs_a_name(self) -> Settings:
         if self.model_version is not None and not self.model_name:
@@ -246,6 +267,11 @@ class Settings(BaseSettings):
         if self.tracking_uri:
             return self.tracking_uri
         return f"sqlite:///{(self.home / 'mlflow.db').resolve()}"
+
+    @property
+    def resolved_hpo_storage_url(self) -> str:
+        """The storage of named studies: HPO_STORAGE_URL, or the embedded SQLite file under ``home``."""
+        return self.hpo_storage_url or f"sqlite:///{(self.home / 'hpo.db').resolve()}"
 
     @property
     def resolved_api_url(self) -> str:
