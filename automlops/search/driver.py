@@ -22,14 +22,27 @@ ended KILLED: a cancelled search never publishes a model.
 ``SearchDriver.fit`` on the same study at once. The study remembers a *fingerprint* of the data and
 validation splits, and refuses a worker whose data differs; each process then ranks the trials of
 *all* workers, so the one that finishes ensembles and refits the best configurations, whoever ran them.
+
+**Coordinator and workers.** A shared study is opened through :func:`~automlops.search.storage.open_storage`
+(heartbeats: a trial of a worker killed mid-trial is marked failed and retried with the same
+hyperparameters). ``fit`` is the *coordinator*: it creates or joins the study, pins ``study_attrs``
+(e.g. the data version and the train recipe) in it, sets the study attribute ``search_open`` while it
+searches, then ensembles and refits whatever completed, whoever ran it. :meth:`SearchDriver.search_only`
+is a *worker*: it joins an existing study and runs trials until its own trial count or time budget, a
+cancel, or the coordinator closing the search – it never chooses, refits, tracks or saves. The one-time
+queue of a shared study (the warm-start defaults, or every grid point) is filled by exactly one process
+(:func:`~automlops.search.storage.claim`); everyone else pops waiting trials, which is atomic, so no
+grid point and no default configuration runs twice.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import threading
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -43,7 +56,8 @@ from automlops.core.results import ProgressEvent
 from automlops.errors import Cancelled, ConfigError, DataError
 from automlops.search.budget import TimeBudget
 from automlops.search.engine import DecisionLog, Engine, Evaluation, SearchPlan
-from automlops.search.strategies import STRATEGIES, create_study, quiet_optuna
+from automlops.search.storage import claim, open_storage, safe_url
+from automlops.search.strategies import STRATEGIES, create_study, grid_points, quiet_optuna
 from automlops.search.tracking_sink import TrackingSink
 from automlops.search.trials import (
     PAYLOAD_ATTR,
@@ -53,9 +67,27 @@ from automlops.search.trials import (
     trials_frame,
 )
 
-__all__ = ["DriverConfig", "SearchDriver"]
+__all__ = ["SEARCH_OPEN", "DriverConfig", "SearchDriver", "WorkerReport"]
 
 Callback = Callable[[ProgressEvent], None]
+SEARCH_OPEN = "search_open"  # study user attr: True while the coordinator searches, False once it stopped
+_QUEUE_CLAIM = "automlops:queue"  # study system attr: who fills the study's queue of trials (one process)
+_QUEUE_READY = "automlops:queue_ready"  # study system attr: the queue is filled
+_QUEUE_WAIT = 30.0  # seconds a joining process waits for the creator to fill the queue
+_NO_GRID_POINT = "no grid point left: every point was taken by a worker"
+
+
+@dataclass(frozen=True)
+class WorkerReport:
+    """What one :meth:`SearchDriver.search_only` call did in a shared study."""
+
+    study_name: str
+    trials_run: int
+    completed: int
+    failed: int
+    pruned: int
+    seconds: float
+    stopped_because: str  # "n_trials", "time budget", "cancelled", "search closed" or "grid done"
 
 
 @dataclass(frozen=True)
@@ -74,6 +106,7 @@ class DriverConfig:
     dataset: Mapping[str, Any] | None = None
     tracking_timeout: float = 30.0  # longest wait for MLflow at the end when there is no time budget
     extra_params: Mapping[str, Any] = field(default_factory=dict)  # more run parameters to log
+    study_attrs: Mapping[str, Any] = field(default_factory=dict)  # pinned in a shared study (JSON values)
 
     def check(self, engine: Engine) -> None:
         """Refuse a bad configuration before any work starts."""
@@ -98,6 +131,11 @@ class SearchDriver:
         self.study: optuna.Study | None = None
         self.plan: SearchPlan | None = None
         self.timings: dict[str, float] = {}
+        self._shared = False  # the study lives in a storage other processes may share
+        self._grid_queue = False  # a shared grid: trials only run enqueued grid points
+        self._stop_reason: str | None = None
+        self._ran: list[optuna.trial.FrozenTrial] = []  # trials this process ran (search_only's report)
+        self.study_role = "coordinator"  # search_only makes it a "worker"
 
     # ------------------------------------------------------------------ helpers
     def _emit(self, event: ProgressEvent) -> None:
@@ -162,24 +200,63 @@ class SearchDriver:
                 "seed": c.seed, **self.engine.run_params(), **c.extra_params}
 
     # ------------------------------------------------------------------ search
-    def _open_study(self, n_trials: int | None) -> tuple[optuna.Study, int | None]:
+    def _open_study(self, n_trials: int | None, *, join: bool = False) -> tuple[optuna.Study, int | None]:
+        """Create or join the study, check it fits this search, and fill its queue once."""
         assert self.plan is not None
         strategy = STRATEGIES.get(self.config.search)
+        storage = open_storage(self.config.storage) if self.config.storage else None
+        self._shared = storage is not None
+        self._grid_queue = self._shared and strategy.name == "grid"
         study, note = create_study(strategy, direction=self.plan.problem.direction, seed=self.config.seed,
                                    n_trials=n_trials, n_steps=self.plan.n_steps, grid_size=self.plan.grid_size,
-                                   storage=self.config.storage, study_name=self.config.study_name)
+                                   storage=storage, study_name=self.config.study_name, create=not join)
         self._check_fingerprint(study)
+        self._check_study_attrs(study)
+        if self._shared and study.direction.name.lower() != self.plan.problem.direction:
+            raise ConfigError(f"study '{study.study_name}' {study.direction.name.lower()}s its metric but this search "
+                              f"would {self.plan.problem.direction} it; use a new study name")
         grid = f"; grid of {self.plan.grid_size} points" if strategy.name == "grid" else ""
         self.log("search", f"{strategy.label}: {strategy.explanation}{grid}")
         if note:
             self.log("search", note)
-        if strategy.name == "grid" and note is None and n_trials is None:
+        if strategy.name == "grid" and note is None and n_trials is None and not self._shared:
             n_trials = self.plan.grid_size
-        warm = self.engine.warm_start(study)
+        if self._shared:
+            self._fill_shared_queue(study, strategy.name == "grid", n_trials)
+        else:
+            self._log_warm(self.engine.warm_start(study))
+        return study, n_trials
+
+    def _log_warm(self, warm: Sequence[str]) -> None:
         if warm:
             self.log("search", "each model's default settings are tried first (warm start), in this order: "
                      + ", ".join(warm))
-        return study, n_trials
+
+    def _fill_shared_queue(self, study: optuna.Study, grid: bool, n_trials: int | None) -> None:
+        """Enqueue the warm-start defaults (or every grid point) once per study, not once per worker."""
+        assert self.plan is not None
+        if claim(study, _QUEUE_CLAIM, self.worker):
+            if grid:
+                assert self.plan.grid_size is not None
+                points, _ = grid_points(self.plan.grid_size, n_trials, self.config.seed)
+                for point in points:
+                    study.enqueue_trial({"grid_point": point})
+                self.log("search", f"the {len(points)} grid points are queued in study '{study.study_name}' once; "
+                                   "every worker takes the next waiting one, so no point runs twice")
+            else:
+                self._log_warm(self.engine.warm_start(study))
+            study._storage.set_study_system_attr(study._study_id, _QUEUE_READY, True)
+            return
+        waited = time.monotonic()
+        while _QUEUE_READY not in study._storage.get_study_system_attrs(study._study_id):
+            if time.monotonic() - waited > _QUEUE_WAIT:
+                self.log("search", f"study '{study.study_name}': its queue was never marked filled (its creator "
+                                   "may have died); searching anyway")
+                break
+            time.sleep(0.2)
+        what = "grid points" if grid else "default configurations (warm start)"
+        self.log("search", f"joined study '{study.study_name}' ({len(study.trials)} trial(s) so far); its "
+                           f"{what} were queued once by the process that created it")
 
     def _check_fingerprint(self, study: optuna.Study) -> None:
         """A shared study must be searched on the same data and splits by every worker."""
@@ -192,18 +269,72 @@ class SearchDriver:
             raise ConfigError(f"study '{study.study_name}' was created for other data, engine or validation "
                               "settings; use a new study name or the same data version and options")
 
+    def _check_study_attrs(self, study: optuna.Study) -> None:
+        """Pin ``config.study_attrs`` in the study; a study pinned to other values is refused, naming the key."""
+        existing = study.user_attrs
+        for key, value in self.config.study_attrs.items():
+            mine = json.loads(json.dumps(value))  # what the storage gives back (tuples become lists...)
+            if key not in existing:
+                study.set_user_attr(key, mine)
+            elif existing[key] != mine:
+                raise ConfigError(f"study '{study.study_name}' was created for {key} {_differs(existing[key], mine)}; "
+                                  "use a new study name or the same data and options")
+
     def _search(self, sink: TrackingSink, n_trials: int | None) -> None:
         study, n_trials = self._open_study(n_trials)
         self.study, self._planned = study, n_trials
         sink.start(self._run_params(n_trials))
-        study.optimize(self._objective, n_trials=n_trials, callbacks=[self._after_trial(sink)],
-                       catch=(Exception,), gc_after_trial=False)
+        if self._shared:
+            study.set_user_attr(SEARCH_OPEN, True)
+        try:
+            self._optimize(study, n_trials, self._after_trial(sink))
+        finally:
+            if self._shared:  # workers stop at their next trial boundary; the finish uses completed trials only
+                study.set_user_attr(SEARCH_OPEN, False)
         self.timings["search_end"] = self.budget.elapsed()
 
+    def _optimize(self, study: optuna.Study, n_trials: int | None,
+                  callback: Callable[[optuna.Study, optuna.trial.FrozenTrial], None]) -> None:
+        """Run trials; the coordinator of a shared grid then waits for other workers' last points."""
+        while True:
+            left = None if n_trials is None else n_trials - len(self._ran)
+            if left is not None and left <= 0:
+                return
+            study.optimize(self._objective, n_trials=left, callbacks=[callback], catch=(Exception,),
+                           gc_after_trial=False)
+            if self._stop_reason != "grid done" or self.study_role != "coordinator" or not self._await_grid(study):
+                return
+            self._stop_reason = None  # a dead worker's point came back to the queue: run it
+
+    def _await_grid(self, study: optuna.Study) -> bool:
+        """Wait while other workers run the last grid points; True when a point was re-queued (a dead worker's)."""
+        while True:
+            if self._waiting(study):
+                return True
+            running = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+            if not running or self._stopping() or self.budget.search_time_left() <= 0:
+                return False
+            time.sleep(0.5)
+
+    def _waiting(self, study: optuna.Study) -> bool:
+        """Whether a trial waits in the queue, after failing (and so re-queueing) the trials of dead workers."""
+        with warnings.catch_warnings():  # fail_stale_trials is flagged experimental
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            optuna.storages.fail_stale_trials(study)
+        return bool(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,)))
+
     def _objective(self, trial: optuna.Trial) -> float:
+        system = trial.study._storage.get_trial_system_attrs(trial._trial_id) if self._shared else {}
+        if self._grid_queue and "fixed_params" not in system:  # the queue was emptied by another worker meanwhile
+            self._stop_reason = "grid done"
+            trial.study.stop()
+            trial.set_user_attr("note", _NO_GRID_POINT)
+            raise optuna.TrialPruned(_NO_GRID_POINT)
         candidate = self.engine.suggest(trial)
         for key, value in (("model", candidate.model), ("params", dict(candidate.params)), ("worker", self.worker)):
             trial.set_user_attr(key, value)
+        if "failed_trial" in system:  # a retry of a trial whose worker died (same hyperparameters)
+            trial.set_user_attr("retry_of", system["failed_trial"])
         if self._stopping():
             trial.study.stop()
             trial.set_user_attr("note", "cancelled by the user")
@@ -232,13 +363,16 @@ class SearchDriver:
                                                                maximize=self._maximize()):
             trial.set_user_attr(PAYLOAD_ATTR, result.payload)
 
-    def _after_trial(self, sink: TrackingSink) -> Callable[[optuna.Study, optuna.trial.FrozenTrial], None]:
+    def _after_trial(self, sink: TrackingSink | None) -> Callable[[optuna.Study, optuna.trial.FrozenTrial], None]:
         def callback(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
             ranked = best_per_model(study, maximize=self._maximize())
-            if ranked:
+            if ranked and sink is not None:  # a worker refits nothing: no tail to keep time for
                 total = self.budget.total or 0.0
                 self.budget.tail_estimate = min(1.3 * self.engine.tail_seconds(ranked), 0.35 * total)
-            sink.log_trial(trial)
+            if trial.user_attrs.get("note") != _NO_GRID_POINT:
+                self._ran.append(trial)
+                if sink is not None:
+                    sink.log_trial(trial)
             release_unused_memory()  # the trial's models are gone; give their pages back
             best = ranked[0] if ranked else None
             self._emit(ProgressEvent(
@@ -246,12 +380,60 @@ class SearchDriver:
                 trial=trial.number + 1, n_trials=self._planned, elapsed=self.budget.elapsed(),
                 budget=self.budget.total, best_score=best.value if best else None,
                 best_model=best.model if best else None, state=trial.state.name, value=trial.value))
-            left = self.budget.search_time_left()
-            if (self.budget.total is not None and left < max(0.05, 0.5 * self.budget.cheapest_expected())) \
-                    or self._stopping():
+            reason = self._stop_reason or self._reason_to_stop(study)
+            if reason is not None:
+                self._stop_reason = reason
                 study.stop()
 
         return callback
+
+    def _reason_to_stop(self, study: optuna.Study) -> str | None:
+        """Why the search should stop after this trial, or None to go on."""
+        if self._stopping():
+            return "cancelled"
+        left = self.budget.search_time_left()
+        if self.budget.total is not None and left < max(0.05, 0.5 * self.budget.cheapest_expected()):
+            return "time budget"
+        if self._grid_queue and not self._waiting(study):
+            return "grid done"
+        if self.study_role == "worker" and study.user_attrs.get(SEARCH_OPEN) is False:
+            return "search closed"
+        return None
+
+    # ------------------------------------------------------------------ worker
+    def search_only(self, data: Any) -> WorkerReport:
+        """Join an existing shared study and run trials in it; no choose, refit, tracking or saving.
+
+        Stops at this worker's own ``n_trials``, its ``time_budget`` (all of it goes to trials: there
+        is nothing to refit), a cancel, the coordinator closing the search (``search_open`` False) or,
+        for a grid, an empty queue. Without ``n_trials`` and ``time_budget`` it runs until the search
+        closes.
+        """
+        config = self.config
+        config.check(self.engine)
+        if not config.storage or not config.study_name:
+            raise ConfigError("a worker needs the study's storage URL and name")
+        self.study_role = "worker"
+        self.budget.total = config.time_budget
+        self.budget.fixed_tail, self.budget.first_trial_share = 0.0, 1.0
+        self.plan = self.engine.prepare(data, self.log)
+        with quiet_optuna():
+            study, n_trials = self._open_study(config.n_trials, join=True)
+            self.study, self._planned = study, n_trials
+            self.log("search", f"worker {self.worker} searches on {safe_url(config.storage)}")
+            if study.user_attrs.get(SEARCH_OPEN) is False:
+                self._stop_reason = "search closed"
+            elif self._grid_queue and not self._waiting(study):
+                self._stop_reason = "grid done"
+            else:
+                self._optimize(study, n_trials, self._after_trial(None))
+        states = [t.state for t in self._ran]
+        reason = self._stop_reason or ("cancelled" if self._stopping() else "n_trials")
+        return WorkerReport(study_name=study.study_name, trials_run=len(self._ran),
+                            completed=states.count(optuna.trial.TrialState.COMPLETE),
+                            failed=states.count(optuna.trial.TrialState.FAIL),
+                            pruned=states.count(optuna.trial.TrialState.PRUNED),
+                            seconds=round(self.budget.elapsed(), 3), stopped_because=reason)
 
     # ------------------------------------------------------------------ finish
     def _finish(self) -> FitResult:
@@ -312,3 +494,17 @@ class SearchDriver:
         self.timings["wall"] = self.budget.elapsed()
         return replace(result, run_id=run_id, tracking_errors=tuple(errors), decisions=tuple(self.log.items),
                        timings=dict(self.timings))
+
+
+def _differs(theirs: Any, mine: Any) -> str:
+    """``<theirs>, not <mine>`` – for two dicts, only the keys that differ; short either way."""
+    if isinstance(theirs, dict) and isinstance(mine, dict):
+        keys = sorted(k for k in set(theirs) | set(mine) if theirs.get(k) != mine.get(k))
+        theirs = {k: theirs.get(k) for k in keys}
+        mine = {k: mine.get(k) for k in keys}
+
+    def short(v: Any) -> str:
+        text = json.dumps(v, sort_keys=True, default=str)
+        return text if len(text) <= 160 else text[:157] + "..."
+
+    return f"{short(theirs)}, not {short(mine)}"

@@ -33,10 +33,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import optuna
+from optuna.storages import BaseStorage
 
 from automlops.core.registry import Registry
+from automlops.errors import ConfigError
 
-__all__ = ["STRATEGIES", "SearchStrategy", "create_study", "quiet_optuna"]
+__all__ = ["STRATEGIES", "SearchStrategy", "create_study", "grid_points", "join_study", "quiet_optuna"]
 
 
 @dataclass(frozen=True)
@@ -107,20 +109,35 @@ def quiet_optuna() -> Iterator[None]:
         optuna.logging.set_verbosity(before)
 
 
+def grid_points(grid_size: int, n_trials: int | None, seed: int) -> tuple[list[int], str | None]:
+    """The grid points a search walks (all, or a seeded random subset when the budget is smaller)."""
+    points = list(range(grid_size))
+    if n_trials is not None and grid_size > n_trials:
+        points = sorted(random.Random(seed).sample(points, n_trials))
+        return points, (f"the grid has {grid_size} points but the budget allows {n_trials} trials, so {n_trials} "
+                        "points of the same grid are drawn at random (without repeats) instead of walking all of it")
+    return points, None
+
+
 def create_study(strategy: SearchStrategy, *, direction: str, seed: int, n_trials: int | None,
-                 n_steps: int, grid_size: int | None = None, storage: str | None = None,
-                 study_name: str | None = None) -> tuple[optuna.Study, str | None]:
-    """Build (or join) the study for ``strategy``; returns it and a note when grid search sampled."""
+                 n_steps: int, grid_size: int | None = None, storage: str | BaseStorage | None = None,
+                 study_name: str | None = None, create: bool = True) -> tuple[optuna.Study, str | None]:
+    """Build (or join) the study for ``strategy``; returns it and a note when grid search sampled.
+
+    With a ``storage`` the study is shared: it is created, or joined when it exists (``create=False``:
+    only joined – a worker never creates a study – and a missing one is a :class:`ConfigError` listing
+    the studies there are). A shared grid is not walked by Optuna's ``GridSampler``, which may run a
+    point twice when several workers draw at once: the driver enqueues every point once instead and
+    workers pop them (see :mod:`automlops.search.storage`); the sampler here only serves the rare
+    trial that finds the queue empty.
+    """
     note = None
     if strategy.name == "grid":
         if grid_size is None:
             raise ValueError("grid search needs the grid's size")
-        points = list(range(grid_size))
-        if n_trials is not None and grid_size > n_trials:
-            points = sorted(random.Random(seed).sample(points, n_trials))
-            note = (f"the grid has {grid_size} points but the budget allows {n_trials} trials, so {n_trials} "
-                    "points of the same grid are drawn at random (without repeats) instead of walking all of it")
-        sampler: optuna.samplers.BaseSampler = optuna.samplers.GridSampler({"grid_point": points}, seed=seed)
+        points, note = grid_points(grid_size, n_trials, seed)
+        sampler: optuna.samplers.BaseSampler = optuna.samplers.GridSampler({"grid_point": points}, seed=seed) \
+            if storage is None else optuna.samplers.RandomSampler(seed=seed)
     else:
         sampler = strategy.make_sampler(seed, n_trials)
     pruner: optuna.pruners.BasePruner = optuna.pruners.NopPruner()
@@ -128,7 +145,26 @@ def create_study(strategy: SearchStrategy, *, direction: str, seed: int, n_trial
         pruner = optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max(n_steps, 1), reduction_factor=3)
     if study_name is None and storage is None:
         study_name = f"automl-seed{seed}"  # Hyperband assigns brackets by hashing the study name
+    if not create:
+        if storage is None or study_name is None:
+            raise ValueError("joining a study needs its storage and name")
+        return join_study(study_name, storage, sampler=sampler, pruner=pruner), note
     study = optuna.create_study(direction=direction, sampler=sampler,  # type: ignore[arg-type]
                                 pruner=pruner, storage=storage, study_name=study_name,
                                 load_if_exists=storage is not None)
     return study, note
+
+
+def join_study(study_name: str, storage: str | BaseStorage, *, sampler: optuna.samplers.BaseSampler | None = None,
+               pruner: optuna.pruners.BasePruner | None = None) -> optuna.Study:
+    """Load an existing shared study; a missing one is a :class:`ConfigError` naming the ones there are."""
+    from automlops.search.storage import study_names
+
+    try:
+        return optuna.load_study(study_name=study_name, storage=storage, sampler=sampler, pruner=pruner)
+    except KeyError:
+        backend = optuna.storages.get_storage(storage)
+        names = study_names(backend)
+        there = ", ".join(f"'{n}'" for n in names[:20]) + (" ..." if len(names) > 20 else "") if names else "none"
+        raise ConfigError(f"study '{study_name}' does not exist in this storage (studies there: {there}); a "
+                          "worker only joins a study that `automlops train --study` created") from None

@@ -1,0 +1,172 @@
+"""Where a shared study lives: an Optuna ``RDBStorage`` on SQLite (one machine) or PostgreSQL (many).
+
+A *named* study is searched by several processes at once – the coordinating ``automlops train`` and
+any number of ``automlops worker`` processes, on this machine or others. They never talk to each
+other: each one reads and writes the study's database, and that database is the only coordination.
+This module opens it the same way for every process, with the three things a cluster needs:
+
+* **Heartbeats.** While a trial runs, a thread writes a timestamp every ``hpo_heartbeat_interval``
+  seconds. A trial whose last heartbeat is older than ``hpo_grace_period`` belongs to a dead worker
+  (``kill -9``, a lost machine): the next process that starts a trial marks it FAIL.
+* **Retries.** :class:`optuna.storages.RetryHeartbeatStaleTrialCallback` then re-queues that trial
+  (same hyperparameters, state WAITING, ``failed_trial`` in its system attributes) up to
+  ``hpo_max_retry`` times, so a crash costs one trial's time and loses no configuration.
+* **Clear errors.** An unreachable host, a wrong password or an unknown database becomes one
+  :class:`~automlops.errors.ConfigError` line naming the host, port and database and the reason –
+  never the password (:func:`safe_url`).
+
+Popping a waiting trial is atomic in ``RDBStorage`` (``SELECT ... FOR UPDATE`` then WAITING→RUNNING),
+which is what lets a queue of enqueued trials (grid points, warm-start defaults) be shared by many
+workers without any point running twice. The one-time work of filling that queue is guarded by
+:func:`claim`, an insert that the database's unique constraint lets only one process win.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import warnings
+from typing import TYPE_CHECKING, Any
+
+import optuna
+
+from automlops.errors import ConfigError
+
+if TYPE_CHECKING:
+    from automlops.config import Settings
+
+__all__ = ["claim", "open_storage", "rdb_storage", "safe_url", "study_names"]
+
+_USERINFO = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
+_CONNECT_TIMEOUT = 5  # seconds: an unreachable PostgreSQL host fails fast instead of hanging a worker
+
+
+def safe_url(url: str) -> str:
+    """``url`` with its password replaced by ``***`` (also for a URL SQLAlchemy cannot parse).
+
+    >>> safe_url("postgresql+psycopg2://studio:s3cr3t@db:5432/optuna")
+    'postgresql+psycopg2://studio:***@db:5432/optuna'
+    """
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL SQLAlchemy understands: mask what looks like user:password@
+        return _USERINFO.sub(r"\1***@", url)
+
+
+def _password(url: str) -> str | None:
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).password  # type: ignore[return-value]
+    except Exception:
+        match = re.search(r"://[^:/@\s]*:([^@\s]*)@", url)
+        return match.group(1) if match else None
+
+
+def _seconds(value: float) -> Any:
+    """Optuna types these as int; a whole number is passed as one, a fraction as it is (both work)."""
+    return int(value) if float(value).is_integer() else float(value)
+
+
+def _reason(exc: BaseException, password: str | None) -> str:
+    """The driver's own words, shortened to the part a person acts on, without the password."""
+    from automlops.core.redact import redact
+
+    orig = getattr(exc, "orig", None) or exc
+    lines = [ln.strip() for ln in str(orig).splitlines() if ln.strip()]
+    text = lines[0] if lines else type(orig).__name__
+    text = re.sub(r"^connection to server at .*?, port \d+ failed:\s*", "", text)
+    text = re.sub(r"^(FATAL|ERROR):\s*", "", text)
+    text = re.sub(r"\s*\(Background on this error at:.*$", "", text)
+    if text.lower().startswith("could not parse sqlalchemy url"):
+        text = "not a database URL (expected e.g. postgresql+psycopg2://user:password@host:5432/optuna)"
+    elif text.startswith("Can't load plugin"):
+        text = f"unknown database kind ({text.split(':')[-1].strip()})"
+    text = text[:1].lower() + text[1:]
+    return redact(text, password)
+
+
+def open_storage(url: str, settings: Settings | None = None) -> optuna.storages.RDBStorage:
+    """Open (and create the tables of) the study storage at ``url``, with heartbeats and retries.
+
+    Raises :class:`ConfigError` – one line, host/port/database named, password masked – when the
+    database cannot be reached or used.
+    """
+    from automlops.config import get_settings
+
+    settings = settings or get_settings()
+    shown, password = safe_url(url), _password(url)
+    engine_kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    if url.startswith("postgresql"):
+        engine_kwargs["connect_args"] = {"connect_timeout": _CONNECT_TIMEOUT}
+    elif url.startswith("sqlite"):
+        engine_kwargs["connect_args"] = {"timeout": 30}  # wait for another process's write, not fail
+    with warnings.catch_warnings():  # heartbeats and the retry callback are flagged experimental
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=settings.hpo_max_retry)
+        last: BaseException | None = None
+        for attempt in range(3):  # two processes creating the tables of an empty database at once may collide
+            try:
+                return optuna.storages.RDBStorage(
+                    url, engine_kwargs=engine_kwargs, heartbeat_interval=_seconds(settings.hpo_heartbeat_interval),
+                    grace_period=_seconds(settings.hpo_grace_period), heartbeat_stale_trial_callback=retry)
+            except ImportError as exc:
+                raise ConfigError(f"cannot open the study storage {shown}: its database driver is not installed "
+                                  f"({_reason(exc, password)})") from None
+            except Exception as exc:  # sqlalchemy errors, ValueError from a malformed URL
+                last = exc
+                if not _is_creation_race(exc):
+                    break
+                time.sleep(0.2 * (attempt + 1))
+        assert last is not None
+        raise ConfigError(f"cannot open the study storage {shown}: {_reason(last, password)}") from None
+
+
+def _is_creation_race(exc: BaseException) -> bool:
+    from sqlalchemy import exc as sa_exc
+
+    return isinstance(exc, (sa_exc.IntegrityError, sa_exc.ProgrammingError)) and "already exists" in str(exc) \
+        or "duplicate key" in str(exc)
+
+
+def rdb_storage(study: optuna.Study) -> optuna.storages.RDBStorage | None:
+    """The ``RDBStorage`` behind ``study`` (Optuna wraps it in a cache), or None for an in-memory study."""
+    storage: Any = study._storage
+    storage = getattr(storage, "_backend", storage)
+    return storage if isinstance(storage, optuna.storages.RDBStorage) else None
+
+
+def study_names(storage: optuna.storages.BaseStorage) -> list[str]:
+    """Names of the studies in ``storage``, sorted."""
+    return sorted(s.study_name for s in storage.get_all_studies())
+
+
+def claim(study: optuna.Study, key: str, owner: str) -> bool:
+    """Atomically claim a one-time job on ``study`` (e.g. filling its trial queue): True for one process only.
+
+    The claim is a study *system* attribute inserted under the database's unique (study, key)
+    constraint, so of several processes claiming at once exactly one insert succeeds. An in-memory
+    study has one process: the claim always succeeds (once).
+    """
+    from optuna.storages._rdb import models
+    from sqlalchemy import exc as sa_exc
+
+    rdb = rdb_storage(study)
+    if rdb is None:
+        if key in study._storage.get_study_system_attrs(study._study_id):
+            return False
+        study._storage.set_study_system_attr(study._study_id, key, owner)
+        return True
+    session = rdb.scoped_session()
+    try:
+        session.add(models.StudySystemAttributeModel(study_id=study._study_id, key=key, value_json=json.dumps(owner)))
+        session.commit()
+        return True
+    except sa_exc.IntegrityError:
+        session.rollback()
+        return False
+    finally:
+        session.close()
