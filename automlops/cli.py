@@ -133,6 +133,11 @@ def _add_train(sub: Any) -> None:
                        help="after scoring the test rows, refit the final model on all rows (default); "
                             "--no-refit-full ships the model that was scored")
     train.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
+    shared = train.add_argument_group("distributed search (see 'automlops worker --help')")
+    shared.add_argument("--study", help="search a named study that 'automlops worker' processes can join; the same "
+                                        "command again resumes it (default: an in-memory search)")
+    shared.add_argument("--storage", help="SQLAlchemy URL of the study storage, e.g. postgresql+psycopg2://user:pw@"
+                                          "host:5432/optuna (default: HPO_STORAGE_URL, else <home>/hpo.db)")
 
 
 def _add_lake(sub: Any) -> None:
@@ -167,6 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _add_train(sub)
     cli_vision.add_commands(sub)  # train-vision (its own handler)
+    from automlops import cli_distributed
+
+    cli_distributed.add_commands(sub)  # worker (joins a named study: train --study)
     predict = sub.add_parser("predict", help="predict with a saved model")
     predict.add_argument("csv", metavar="INPUT", help="a CSV of rows; for a vision model an image, a folder of "
                          "images or a .zip (segmentation and detection need --out: masks or boxes go beside it)")
@@ -236,6 +244,7 @@ def cmd_train(args: argparse.Namespace, started: float) -> int:
     from automlops.cli_training import (
         check_train_args,
         load_training_data,
+        open_training_study,
         print_train_summary,
         search_engine,
         tracker_for_training,
@@ -250,13 +259,18 @@ def cmd_train(args: argparse.Namespace, started: float) -> int:
     settings = get_settings()
     lake = DataLake(settings=settings)
     frame, dataset, commit = load_training_data(args.csv, lake)
+    study = open_training_study(args, settings, engine, dataset, commit)  # --study: None without it
+    if study is not None:  # workers load the data from their lake: it is committed (and pinned) before the search
+        dataset, commit = study.dataset, study.commit
     tracker, tracking_note = tracker_for_training(settings, args.time_budget)
     progress = _Progress()
     try:
-        if engine is None:
+        if engine is None and study is not None:
+            result = study.fit_tabular(_tabular_runner(args, tracker, dataset, progress, started), frame)
+        elif engine is None:
             result = _tabular_runner(args, tracker, dataset, progress, started).fit(frame).result_
         else:
-            result = search_engine(engine, args, frame, tracker, dataset, [progress], started)
+            result = search_engine(engine, args, frame, tracker, dataset, [progress], started, study=study)
     finally:
         progress.close()
     dataset = commit()  # the data joins the lake only now that it trained a model

@@ -19,8 +19,8 @@ from typing import Any
 
 from automlops.errors import ConfigError, DataError
 
-__all__ = ["check_train_args", "load_training_data", "model_names", "print_train_summary", "search_engine",
-           "tracker_for_training"]
+__all__ = ["check_train_args", "load_training_data", "model_names", "open_training_study", "print_train_summary",
+           "search_engine", "tracker_for_training"]
 
 
 LEADERBOARD_PRINTED = ["rank", "model", "score", "std", "ci_low", "ci_high", "p_next", "lead", "trials", "pruned"]
@@ -95,14 +95,28 @@ def _check_engine_args(args: argparse.Namespace) -> Any:
 
 
 def search_engine(engine: Any, args: argparse.Namespace, frame: Any, tracker: Any, dataset: dict[str, Any],
-                  callbacks: list[Any], started: float) -> Any:
-    """Run ``engine`` through the search driver with the command's budget, search and tracking."""
+                  callbacks: list[Any], started: float, study: Any = None) -> Any:
+    """Run ``engine`` through the search driver with the command's budget, search and tracking.
+
+    ``study`` (a :class:`~automlops.distributed.coordinator.TrainingStudy`, from ``--study``) makes
+    the search a named, shared study that workers can join.
+    """
     from automlops.search.driver import DriverConfig, SearchDriver
 
     config = DriverConfig(preset=args.preset, search=args.search, n_trials=args.n_trials,
                           time_budget=args.time_budget, seed=args.seed, started_at=started,
-                          run_name=args.name or dataset["name"], dataset=dataset)
+                          run_name=args.name or dataset["name"], dataset=dataset,
+                          **(study.driver_fields() if study is not None else {}))
+    engine = study.planned(engine) if study is not None else engine
     return SearchDriver(engine, config, tracker=tracker, callbacks=callbacks).fit(frame)
+
+
+def open_training_study(args: argparse.Namespace, settings: Any, engine: Any, dataset: dict[str, Any],
+                        commit: Callable[[], dict[str, Any]]) -> Any:
+    """``--study NAME``: the named study to search (data committed to the lake first); ``None`` without it."""
+    from automlops.distributed.coordinator import open_training_study as open_study
+
+    return open_study(args, settings, engine, dataset, commit)
 
 
 def model_names(args: argparse.Namespace) -> list[str] | None:
@@ -193,6 +207,8 @@ def print_train_summary(args: argparse.Namespace, result: Any, stored: Any, data
                "val_score": result.val_score, "test_score": result.test_score,
                "wall_seconds": round(time.monotonic() - started, 3), "run_id": result.run_id,
                "val_std": result.val_std, "test_metrics": dict(result.test_metrics), "dataset": dataset}
+    if getattr(args, "study", None):  # a named study: where it lives and how many trials it holds now
+        summary["study"] = _study_summary(args, result)
     if args.json:
         print(json.dumps(summary, default=str))
     else:
@@ -203,6 +219,22 @@ def print_train_summary(args: argparse.Namespace, result: Any, stored: Any, data
         if caption:
             print(caption)
         run = f"MLflow run {result.run_id}" if result.run_id else "not tracked in MLflow"
+        if "study" in summary:
+            study = summary["study"]
+            states = ", ".join(f"{n} {s.lower()}" for s, n in sorted(study["states"].items()))
+            print(f"study '{study['name']}' on {study['storage']}: {study['trials']} trial(s) ({states}), "
+                  "from this process and its workers")
         print(f"\nsaved {stored.ref} → {stored.path}\n{result.problem.metric}: validation "
               f"{result.val_score:.4f} ± {result.val_std:.4f}, test {result.test_score:.4f}; "
               f"{run}; {summary['wall_seconds']:.1f} s")
+
+
+def _study_summary(args: argparse.Namespace, result: Any) -> dict[str, Any]:
+    """The study's name, storage (password masked) and trials: all of them, and per state."""
+    from automlops.config import get_settings
+    from automlops.search.storage import safe_url
+
+    trials = result.trials
+    states = trials["state"].value_counts().to_dict() if len(trials) else {}
+    return {"name": args.study, "storage": safe_url(args.storage or get_settings().resolved_hpo_storage_url),
+            "trials": len(trials), "states": {str(k): int(v) for k, v in states.items()}}
