@@ -39,10 +39,14 @@ A five-minute tour (each name links to a small module in ``automlops/tabular``):
   models tied with the best
 * ``export_script``   – any saved model as a plain, runnable script that reproduces its test score
   (``automlops/export/``)
+* ``build_bundle``    – a saved model as a Docker build context serving it (FastAPI, the API's contract,
+  only the studio code it needs, pinned requirements), checked to answer as the studio does
+  (``automlops/bundle/``)
 """
 
 from __future__ import annotations
 
+from automlops.bundle import build_bundle
 from automlops.core.fit import Artifact, FitResult
 from automlops.core.metrics import METRICS, get_metric
 from automlops.core.problem import Problem, TaskType, infer_problem
@@ -69,7 +73,7 @@ from automlops.tabular.zoo import ZOO, available_models
 
 __all__ = ["METRICS", "PRESETS", "STRATEGIES", "ZOO", "Artifact", "AutoMLRunner", "ClusteringEngine", "DriverConfig",
            "Engine", "EnsembleConfig", "FitResult", "LabResult", "Problem", "RetrainOutcome", "SearchDriver",
-           "StabilityReport", "TabularEngine", "TaskType", "analyze", "annotate_leaderboard", "available_models", "choose_validation",
+           "StabilityReport", "TabularEngine", "TaskType", "analyze", "annotate_leaderboard", "available_models", "build_bundle", "choose_validation",
            "corrected_t_test", "explain_global", "explain_rows", "export_script", "get_metric", "get_preset", "import_model",
            "infer_problem", "leaderboard_subject", "make_explainer", "model_metadata", "paired_bootstrap", "plan_features",
            "retrain_fit", "retrain_on_drift", "run_lab", "save_model", "stability_report"]

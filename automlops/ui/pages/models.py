@@ -14,6 +14,7 @@ from automlops.mlops.serving_pointer import clear_serving_pointer, point_serving
 from automlops.mlops.store import LoadedModel, ModelStore
 from automlops.tasks import model_kind
 from automlops.ui import state
+from automlops.ui.bundle_view import render_bundle
 from automlops.ui.explain_view import render_explanations
 from automlops.ui.export_view import render_export
 from automlops.ui.model_card_view import render_model_card
@@ -138,6 +139,7 @@ c2.download_button(":material/download: meta.json", json.dumps(meta, indent=2, d
                    f"{chosen.version:04d}-meta.json", mime="application/json", key="models_download_meta")
 render_export(chosen, meta, str(store.root), lambda: load_model(str(store.root), chosen.name, chosen.version,
                                                                   str(meta.get("model_sha256"))))
+render_bundle(chosen, meta, str(store.root), settings)  # a Docker build context serving it
 
 if model_kind(meta) == "vision":  # it answers images, not rows
     from automlops.ui.vision_results import try_an_image

@@ -1,0 +1,72 @@
+"""A studio home with real models for the bundle tests, trained once for the whole package.
+
+``penguins`` (classification: text categories with missing values) and ``cars`` (regression: a date
+column and a many-valued text column) between them need every studio transformer a tabular
+pipeline can hold, so the bundle has to carry them; ``outliers`` is an anomaly detector, a kind a
+bundle refuses.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+KEY = "bundle-test-key-0123456789"
+MODELS = {"penguins": ("penguins", "species", "logistic"), "cars": ("cars", "Miles_per_Gallon", "ridge")}
+
+
+@pytest.fixture(scope="package")
+def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """AUTOMLOPS_HOME holding penguins@v1, cars@v1 and outliers@v1 (saved as training saves them)."""
+    from sklearn.datasets import load_wine
+
+    from automlops.anomaly import AnomalyEngine
+    from automlops.demo import load_demo
+    from automlops.mlops.store import ModelStore
+    from automlops.search.driver import DriverConfig, SearchDriver
+    from automlops.tabular import AutoMLRunner
+    from automlops.tabular.persist import save_model
+
+    home = tmp_path_factory.mktemp("bundle") / "home"
+    home.mkdir()
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("AUTOMLOPS_HOME", str(home))
+        env.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{home / 'mlflow.db'}")
+        for var in ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "MODEL_NAME", "MODEL_VERSION", "API_KEY"):
+            env.delenv(var, raising=False)
+        store = ModelStore()
+        for name, (dataset, target, model) in MODELS.items():
+            runner = AutoMLRunner(target, preset="fast", models=[model], n_trials=1).fit(load_demo(dataset))
+            save_model(runner.result_, store, name, dataset={"name": dataset, "version": 1, "sha256": "0" * 64},
+                       register=False)
+        detector = SearchDriver(AnomalyEngine(), DriverConfig(preset="fast", n_trials=2))
+        save_model(detector.fit(load_wine(as_frame=True).frame.drop(columns="target")), store, "outliers",
+                   register=False)
+        yield home
+
+
+@pytest.fixture
+def home(studio: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The package's studio home, for one test (environment set, nothing else changed)."""
+    monkeypatch.setenv("AUTOMLOPS_HOME", str(studio))
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{studio / 'mlflow.db'}")
+    for var in ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "MODEL_NAME", "MODEL_VERSION", "API_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    return studio
+
+
+def demo_records(name: str, n: int) -> list[dict[str, Any]]:
+    """``n`` real rows of the model's dataset, without the target, as JSON records (``None`` = missing)."""
+    from automlops.demo import load_demo
+
+    dataset, target, _ = MODELS[name]
+    frame = load_demo(dataset).drop(columns=[target]).sample(n, random_state=0)
+    for col in frame.columns:
+        if str(frame[col].dtype).startswith("datetime"):
+            frame[col] = frame[col].dt.strftime("%Y-%m-%d")
+    records = frame.astype(object).to_dict(orient="records")
+    return [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()} for r in records]
