@@ -159,6 +159,7 @@ def _add_lake(sub: Any) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     from automlops import (  # each adds its own subcommands (cheap imports)
+        cli_bundle,
         cli_export,
         cli_lab,
         cli_models,
@@ -195,6 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_stability.add_commands(sub)  # stability (is the score real, or luck?)
     cli_lab.add_commands(sub)  # lab (search strategies compared on one table)
     cli_export.add_commands(sub)  # export (a run as a plain script)
+    cli_bundle.add_commands(sub)  # bundle (a model as a Docker build context with its own service)
     models = sub.add_parser("models", help="saved models and the model zoo")
     models_sub = models.add_subparsers(dest="models_command", required=True, parser_class=_Parser)
     cli_sources.add_commands(models_sub)  # upload, retrain
