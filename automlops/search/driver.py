@@ -56,7 +56,7 @@ from automlops.core.results import ProgressEvent
 from automlops.errors import Cancelled, ConfigError, DataError
 from automlops.search.budget import TimeBudget
 from automlops.search.engine import DecisionLog, Engine, Evaluation, SearchPlan
-from automlops.search.storage import claim, open_storage, safe_url
+from automlops.search.storage import claim, open_storage, safe_url, study_names
 from automlops.search.strategies import STRATEGIES, create_study, grid_points, quiet_optuna
 from automlops.search.tracking_sink import TrackingSink
 from automlops.search.trials import (
@@ -401,13 +401,14 @@ class SearchDriver:
         return None
 
     # ------------------------------------------------------------------ worker
-    def search_only(self, data: Any) -> WorkerReport:
+    def search_only(self, data: Any, *, wait: float = 0.0) -> WorkerReport:
         """Join an existing shared study and run trials in it; no choose, refit, tracking or saving.
 
         Stops at this worker's own ``n_trials``, its ``time_budget`` (all of it goes to trials: there
         is nothing to refit), a cancel, the coordinator closing the search (``search_open`` False) or,
         for a grid, an empty queue. Without ``n_trials`` and ``time_budget`` it runs until the search
-        closes.
+        closes. ``wait``: seconds to wait, after preparing the data, for the study to be created (a
+        worker started before its coordinator); the time budget counts from the search's start.
         """
         config = self.config
         config.check(self.engine)
@@ -417,6 +418,9 @@ class SearchDriver:
         self.budget.total = config.time_budget
         self.budget.fixed_tail, self.budget.first_trial_share = 0.0, 1.0
         self.plan = self.engine.prepare(data, self.log)
+        if wait > 0:
+            self._wait_for_study(config.storage, config.study_name, wait)
+            self.budget.started = time.monotonic()
         with quiet_optuna():
             study, n_trials = self._open_study(config.n_trials, join=True)
             self.study, self._planned = study, n_trials
@@ -434,6 +438,15 @@ class SearchDriver:
                             failed=states.count(optuna.trial.TrialState.FAIL),
                             pruned=states.count(optuna.trial.TrialState.PRUNED),
                             seconds=round(self.budget.elapsed(), 3), stopped_because=reason)
+
+    def _wait_for_study(self, url: str, name: str, wait: float) -> None:
+        """Poll the storage until the study ``name`` exists or ``wait`` seconds passed (then joining fails)."""
+        storage = open_storage(url)
+        until = time.monotonic() + wait
+        if name not in study_names(storage):
+            self.log("search", f"waiting up to {wait:g} s for study '{name}' to be created")
+        while name not in study_names(storage) and time.monotonic() < until and not self._stopping():
+            time.sleep(0.2)
 
     # ------------------------------------------------------------------ finish
     def _finish(self) -> FitResult:

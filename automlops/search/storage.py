@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = ["claim", "open_storage", "rdb_storage", "safe_url", "study_names"]
 
-_USERINFO = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
+_USERINFO = re.compile(r"([^:/@\s]+:)[^@\s]*@")  # user:password@, also in a URL missing its "://"
 _CONNECT_TIMEOUT = 5  # seconds: an unreachable PostgreSQL host fails fast instead of hanging a worker
 
 
@@ -62,7 +62,7 @@ def _password(url: str) -> str | None:
 
         return make_url(url).password  # type: ignore[return-value]
     except Exception:
-        match = re.search(r"://[^:/@\s]*:([^@\s]*)@", url)
+        match = re.search(r"[^:/@\s]+:([^@\s]*)@", url)
         return match.group(1) if match else None
 
 
