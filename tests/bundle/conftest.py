@@ -1,9 +1,10 @@
 """A studio home with real models for the bundle tests, trained once for the whole package.
 
-``penguins`` (classification: text categories with missing values) and ``cars`` (regression: a date
-column and a many-valued text column) between them need every studio transformer a tabular
-pipeline can hold, so the bundle has to carry them; ``outliers`` is an anomaly detector, a kind a
-bundle refuses.
+``penguins`` (classification by LightGBM, wrapped in the studio's early-stopping estimator: text
+categories with missing values) and ``cars`` (regression: a date column and a many-valued text
+column) between them need the studio's own transformers and estimators, so the bundle has to carry
+them; ``cars_joblib`` is the same cars pipeline stored as a joblib file (a pickle) instead of skops;
+``outliers`` is an anomaly detector, a kind a bundle refuses.
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ from typing import Any
 import pytest
 
 KEY = "bundle-test-key-0123456789"
-MODELS = {"penguins": ("penguins", "species", "logistic"), "cars": ("cars", "Miles_per_Gallon", "ridge")}
+MODELS = {"penguins": ("penguins", "species", "lightgbm"), "cars": ("cars", "Miles_per_Gallon", "ridge")}
+_STORE_FIELDS = ("name", "version", "created", "signature", "model_sha256", "model_bytes", "model_file", "model_format",
+                 "libraries", "format_note")
 
 
 @pytest.fixture(scope="package")
 def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """AUTOMLOPS_HOME holding penguins@v1, cars@v1 and outliers@v1 (saved as training saves them)."""
+    """AUTOMLOPS_HOME holding penguins@v1, cars@v1, cars_joblib@v1 and outliers@v1 (saved as training saves them)."""
     from sklearn.datasets import load_wine
 
     from automlops.anomaly import AnomalyEngine
@@ -40,9 +43,13 @@ def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             env.delenv(var, raising=False)
         store = ModelStore()
         for name, (dataset, target, model) in MODELS.items():
-            runner = AutoMLRunner(target, preset="fast", models=[model], n_trials=1).fit(load_demo(dataset))
+            runner = AutoMLRunner(target, preset="fast", models=[model], n_trials=1, validation="holdout")
+            runner.fit(load_demo(dataset))
             save_model(runner.result_, store, name, dataset={"name": dataset, "version": 1, "sha256": "0" * 64},
                        register=False)
+        cars = store.load("cars")
+        store.save("cars_joblib", cars.model, {k: v for k, v in cars.meta.items() if k not in _STORE_FIELDS},
+                   format="joblib")
         detector = SearchDriver(AnomalyEngine(), DriverConfig(preset="fast", n_trials=2))
         save_model(detector.fit(load_wine(as_frame=True).frame.drop(columns="target")), store, "outliers",
                    register=False)

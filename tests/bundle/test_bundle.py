@@ -68,6 +68,9 @@ def test_a_copy_of_the_bundle_serves_the_studios_predictions(home: Path, tmp_pat
     from automlops.bundle import build_bundle
 
     built = build_bundle(name, tmp_path / "bundle", check=False)  # the HTTP comparison below is the check here
+    if name == "penguins":  # LightGBM inside the studio's early-stopping wrapper: both travel with the bundle
+        assert any(r.startswith("lightgbm==") for r in built.requirements)
+        assert "automlops/tabular/zoo.py" in built.vendored
     copy = tmp_path / "elsewhere" / "service"
     shutil.copytree(built.out, copy)
     shutil.rmtree(built.out)  # the copy alone
@@ -120,17 +123,18 @@ def test_a_copy_of_the_bundle_serves_the_studios_predictions(home: Path, tmp_pat
 
 def test_the_command_writes_a_checked_self_contained_bundle(home: Path, tmp_path: Path,
                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """A joblib (pickle) model: its studio classes are found from the pickle's references, like skops types."""
     out = tmp_path / "cars-bundle"
-    assert main(["bundle", "cars@v1", "--out", str(out), "--json"]) == 0
+    assert main(["bundle", "cars_joblib@v1", "--out", str(out), "--json"]) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["check"]["same_as_studio"] is True and summary["check"]["rows"] >= 3
     assert {"app.py", "Dockerfile", "README.md", "requirements.txt", "bundle.json", "model/meta.json",
-            "model/model.skops", "automlops/serving/validation.py",
+            "model/model.joblib", "automlops/serving/validation.py",
             "automlops/tabular/preprocessing.py"} <= set(summary["files"])
     assert not list(tmp_path.glob(".tmp-bundle-*"))
 
-    stored = home / "models" / "cars" / "v0001"
-    assert (out / "model" / "model.skops").read_bytes() == (stored / "model.skops").read_bytes()
+    stored = home / "models" / "cars_joblib" / "v0001"
+    assert (out / "model" / "model.joblib").read_bytes() == (stored / "model.joblib").read_bytes()
     assert (out / "model" / "meta.json").read_bytes() == (stored / "meta.json").read_bytes()
     # The vendored preprocessing holds just the definitions the model file names; validation is copied unchanged.
     vendored = (out / "automlops" / "tabular" / "preprocessing.py").read_text()
@@ -141,24 +145,24 @@ def test_the_command_writes_a_checked_self_contained_bundle(home: Path, tmp_path
     requirements = (out / "requirements.txt").read_text().split()
     assert all("==" in line for line in requirements)
     dists = {line.split("==")[0].lower(): line.split("==")[1] for line in requirements}
-    assert dists["scikit-learn"] == metadata.version("scikit-learn") and dists["skops"] == metadata.version("skops")
+    assert dists["scikit-learn"] == metadata.version("scikit-learn") and dists["joblib"] == metadata.version("joblib")
     assert {"fastapi", "uvicorn", "pandas", "numpy"} <= set(dists)
-    assert not {"mlflow", "optuna", "streamlit", "torch", "pydantic-settings", "automlops-studio"} & set(dists)
+    assert not {"skops", "mlflow", "optuna", "streamlit", "torch", "pydantic-settings", "automlops-studio"} & set(dists)
 
     dockerfile = (out / "Dockerfile").read_text()
     assert "COPY requirements.txt" in dockerfile and "\nUSER app" in dockerfile and '"uvicorn", "app:app"' in dockerfile
     readme = (out / "README.md").read_text()
-    assert "docker build -t cars-v1 ." in readme and "docker run --rm -p 8000:8000 -e API_KEY=" in readme
+    assert "docker build -t cars-joblib-v1 ." in readme and "docker run --rm -p 8000:8000 -e API_KEY=" in readme
     manifest = json.loads((out / "bundle.json").read_text())
-    assert manifest["model_sha256"] == hashlib.sha256((out / "model/model.skops").read_bytes()).hexdigest()
-    assert "automlops.tabular.preprocessing.DatetimeParts" in manifest["trusted_types"]
+    assert manifest["model_sha256"] == hashlib.sha256((out / "model/model.joblib").read_bytes()).hexdigest()
+    assert manifest["trusted_types"] == [] and manifest["model_format"] == "joblib"
 
     # The service refuses to start without a key (one line, exit 2) ...
     done = subprocess.run([sys.executable, "-m", "uvicorn", "app:app"], cwd=out, env=_bundle_env(),
                           capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 2 and "API_KEY is not set" in done.stderr
     # ... and a second bundle never overwrites the first.
-    assert main(["bundle", "cars", "--out", str(out)]) == 2
+    assert main(["bundle", "cars_joblib", "--out", str(out)]) == 2
     assert "already exists and is not an empty folder" in capsys.readouterr().err
     assert (out / "bundle.json").read_text() == json.dumps(manifest, indent=2) + "\n"
 
