@@ -71,6 +71,7 @@ async function createWindow() {
       repoRoot: repoRoot(), home: studioHome(), signal: starting.signal, logDir: app.getPath('logs'),
     });
     studio = await started;
+    studio.watch((err) => { if (!win.isDestroyed()) win.loadURL(html(errorPage(err))); });
     if (!win.isDestroyed()) await win.loadURL(studio.dashboardUrl);
   } catch (err) {
     if (!win.isDestroyed() && !starting.signal.aborted) await win.loadURL(html(errorPage(err)));

@@ -114,7 +114,7 @@ function findPython({ repoRoot = defaultRepoRoot(), env = process.env } = {}) {
 
 /**
  * Check that `python` is 3.11+ and can import the studio, without starting it (find_spec only).
- * Throws a ServiceError naming what is missing.
+ * Resolves, or rejects with a ServiceError naming what is missing.
  */
 function checkPython(python, { repoRoot = defaultRepoRoot(), env = process.env, timeoutMs = 30000 } = {}) {
   const code = [
@@ -123,20 +123,24 @@ function checkPython(python, { repoRoot = defaultRepoRoot(), env = process.env, 
     `missing = [m for m in ${JSON.stringify(REQUIRED_MODULES)} if importlib.util.find_spec(m) is None]`,
     'if missing: print("it cannot import " + ", ".join(missing)); sys.exit(3)',
   ].join('\n');
-  const result = childProcess.spawnSync(python, ['-c', code], {
-    cwd: repoRoot, env, encoding: 'utf8', timeout: timeoutMs, windowsHide: true,
-  });
-  if (result.error) {
-    throw new ServiceError(`cannot run ${python}: ${result.error.message}`, { service: 'python' });
-  }
-  if (result.status !== 0) {
-    const reason = (result.stdout || '').trim() || `it exited with code ${result.status}`;
-    throw new ServiceError(`the Python at ${python} cannot start the studio: ${reason}`, {
-      service: 'python',
-      output: tail(result.stderr || ''),
-      hint: `Install the studio into it (pip install -e ${repoRoot}) or set AUTOMLOPS_PYTHON.`,
+  // Asynchronous: in Electron this runs on the main thread, which must keep the window responsive.
+  return new Promise((resolve, reject) => {
+    childProcess.execFile(python, ['-c', code], {
+      cwd: repoRoot, env, encoding: 'utf8', timeout: timeoutMs, windowsHide: true,
+    }, (error, stdout, stderr) => {
+      if (!error) return resolve();
+      if (typeof error.code !== 'number') {
+        const why = error.killed ? `no answer within ${timeoutMs / 1000} s` : error.message;
+        return reject(new ServiceError(`cannot run ${python}: ${why}`, { service: 'python', output: tail(stderr || '') }));
+      }
+      const reason = (stdout || '').trim() || `it exited with code ${error.code}`;
+      return reject(new ServiceError(`the Python at ${python} cannot start the studio: ${reason}`, {
+        service: 'python',
+        output: tail(stderr || ''),
+        hint: `Install the studio into it (pip install -e ${repoRoot}) or set AUTOMLOPS_PYTHON.`,
+      }));
     });
-  }
+  });
 }
 
 /** A free TCP port on `host` (the OS picks it; another process may still take it before we do). */
@@ -253,6 +257,11 @@ process.once('exit', () => {
   for (const service of LIVE) service.signalGroup('SIGKILL');
 });
 
+/** Stop every service this process started and has not stopped yet (a last resort, e.g. after a test). */
+function stopAll(graceMs = 2000) {
+  return Promise.all([...LIVE].map((service) => service.stop(graceMs)));
+}
+
 /** GET `url`: resolves {status, body} (body cut at 64 KiB) or rejects on a network error. */
 function httpGet(url, { headers = {}, timeoutMs = 2000 } = {}) {
   return new Promise((resolve, reject) => {
@@ -340,7 +349,7 @@ async function startServices(options = {}) {
   const host = options.host || '127.0.0.1';
   const timeoutMs = options.timeoutMs ?? 120000;
   const python = options.python || findPython({ repoRoot, env: baseEnv }).python;
-  checkPython(python, { repoRoot, env: baseEnv });
+  await checkPython(python, { repoRoot, env: baseEnv });
 
   const dashboardPort = options.dashboardPort || await freePort(host);
   let apiPort = options.apiPort || await freePort(host);
@@ -421,6 +430,23 @@ class Studio {
     return this.services.find((s) => !s.running && !s._closed) || null;
   }
 
+  /**
+   * Call `onFailure(ServiceError)` once if a service exits on its own after the start (a crash, a
+   * kill from outside); stop() does not count. The app shows the error page then.
+   */
+  watch(onFailure) {
+    let told = false;
+    for (const service of this.services) {
+      service.exited.then(() => {
+        if (told || this._stopping) return;
+        told = true;
+        onFailure(new ServiceError(`the ${service.label} stopped: it ${service.describeExit()}`, {
+          service: service.name, output: service.output(),
+        }));
+      });
+    }
+  }
+
   /** Stop every service (both at once); safe to call twice. */
   stop(graceMs = 5000) {
     if (!this._stopping) this._stopping = Promise.all(this.services.map((s) => s.stop(graceMs)));
@@ -474,4 +500,5 @@ module.exports = {
   httpGet,
   loadingPage,
   startServices,
+  stopAll,
 };

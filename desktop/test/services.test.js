@@ -14,7 +14,10 @@ const services = require('../lib/services');
 const { ServiceError, errorPage, findPython, httpGet, startServices } = services;
 const REPO = path.resolve(__dirname, '..', '..');
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'automlops-desktop-'));
-after(() => fs.rmSync(scratch, { recursive: true, force: true }));
+after(async () => {
+  await services.stopAll(); // only does something when a test failed half-way: the run ends instead of hanging
+  fs.rmSync(scratch, { recursive: true, force: true });
+});
 
 /** A fresh, empty studio home, so the tests never touch the repository's data lake or models. */
 function home() {
@@ -60,7 +63,7 @@ async function serviceError(fn) {
   assert.fail('expected a ServiceError, but the start succeeded');
 }
 
-test('starts the dashboard and the API from the repo, both healthy; stop() leaves no process', { timeout: 150000 }, async () => {
+test('starts the dashboard and the API from the repo, both healthy; a crash is reported; stop() leaves no process', { timeout: 150000 }, async () => {
   const studio = await startServices({ home: home(), timeoutMs: 120000 });
   try {
     assert.equal(studio.python, findPython({ repoRoot: REPO }).python);
@@ -83,6 +86,17 @@ test('starts the dashboard and the API from the repo, both healthy; stop() leave
     assert.equal(page.status, 200);
     assert.match(page.body, /<div id="root">/);
     assert.equal(studio.failed(), null);
+    assert.equal(await listening(studio.dashboardUrl), true); // the probe used after stop() below
+
+    // A service that dies later (a crash, a kill from outside) is reported once, named, with its output.
+    const failure = new Promise((resolve) => studio.watch(resolve));
+    process.kill(-studio.services.find((s) => s.name === 'api').pid, 'SIGKILL');
+    const err = await failure;
+    assert.ok(err instanceof ServiceError);
+    assert.equal(err.service, 'api');
+    assert.equal(err.message, 'the prediction API (automlops serve) stopped: it was killed by SIGKILL');
+    assert.match(err.output, /Uvicorn running on/);
+    assert.equal(studio.failed().name, 'api');
   } finally {
     await studio.stop();
   }
