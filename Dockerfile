@@ -1,4 +1,5 @@
-# AutoMLOps Studio — one image for the dashboard, the prediction API and the MLflow server.
+# AutoMLOps Studio — one image for the dashboard, the prediction API, the MLflow server and the search
+# workers (docker-compose.yml starts each with its own command; PostgreSQL uses the official image).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -6,7 +7,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     AUTOMLOPS_HOME=/data
 
-# libgomp: OpenMP runtime used by LightGBM and XGBoost
+# libgomp: OpenMP runtime used by LightGBM and XGBoost; curl: the services' healthchecks
 RUN apt-get update && apt-get install -y --no-install-recommends libgomp1 curl \
     && rm -rf /var/lib/apt/lists/*
 
@@ -20,11 +21,15 @@ COPY pyproject.toml README.md ./
 COPY automlops ./automlops
 COPY app.py api.py automl_engine.py mlops_utils.py cv_engine.py ./
 COPY .streamlit ./.streamlit
-RUN pip install --no-deps . && mkdir -p /data && useradd --create-home studio && chown studio /data
-USER studio
+# An unprivileged user with a fixed uid (compose's `user: "10001:10001"`, Kubernetes' runAsNonRoot) owns
+# the two folders named volumes are mounted on: a new volume takes the owner of the folder it covers.
+RUN pip install --no-deps . \
+    && groupadd --gid 10001 studio && useradd --uid 10001 --gid 10001 --create-home studio \
+    && mkdir -p /data /artifacts && chown studio:studio /data /artifacts
+USER 10001:10001
 VOLUME ["/data"]
 
 EXPOSE 8501 8000 5000
-# The default command is the dashboard; docker-compose.yml starts the API and MLflow from the same image.
+# The default command is the dashboard; docker-compose.yml starts the API, MLflow and the workers.
 CMD ["streamlit", "run", "app.py", "--server.address=0.0.0.0", "--server.port=8501", \
      "--server.headless=true", "--browser.gatherUsageStats=false"]
