@@ -9,11 +9,16 @@ anywhere; so does ``python -m uvicorn app:app`` from inside the folder, with no 
 
 Before the folder appears, the bundle is run once the way it will run (a fresh Python inside it)
 and must answer probe rows exactly as the studio does (:mod:`automlops.bundle.build`).
+
+Kinds: tabular classification and regression (labels, class probabilities, numbers), clustering
+(each row's cluster) and anomaly detection (a 0/1 flag, the score and the threshold: the studio's
+answer function travels with the model). Forecasting (asked for a horizon, not rows) and vision
+(asked with images) are refused with a message naming the kind: ``automlops serve`` serves them.
 """
 
 from __future__ import annotations
 
 from automlops.bundle.archive import bundle_zip
-from automlops.bundle.build import BUNDLABLE, BundleResult, build_bundle, resolve_ref
+from automlops.bundle.build import ANSWERS, BUNDLABLE, BundleResult, build_bundle, resolve_ref
 
-__all__ = ["BUNDLABLE", "BundleResult", "build_bundle", "bundle_zip", "resolve_ref"]
+__all__ = ["ANSWERS", "BUNDLABLE", "BundleResult", "build_bundle", "bundle_zip", "resolve_ref"]

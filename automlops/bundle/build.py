@@ -33,9 +33,12 @@ from automlops.bundle.requirements import pinned_requirements
 from automlops.bundle.vendor import referenced_libraries, skops_trusted_types, studio_globals, write_vendored
 from automlops.errors import ConfigError, IntegrityError, ModelError, NotFoundError
 
-__all__ = ["BUNDLABLE", "BundleResult", "build_bundle", "resolve_ref"]
+__all__ = ["ANSWERS", "BUNDLABLE", "BundleResult", "build_bundle", "check_bundle", "resolve_ref"]
 
-BUNDLABLE = {"tabular": ("classification", "regression"), "clustering": ("clustering",)}  # kind -> tasks
+BUNDLABLE = {"tabular": ("classification", "regression"), "clustering": ("clustering",),
+             "anomaly": ("anomaly",)}  # kind -> tasks
+# kind -> the studio function that turns the model's output into the API's answer (vendored with the model)
+ANSWERS = {"anomaly": ("automlops.anomaly.predict", "predict_table")}
 _FORMAT_LIBRARY = {"skops": "skops", "joblib": "joblib"}
 _STAGES = ("staging", "production")
 CHECK_TIMEOUT = 180.0
@@ -48,7 +51,7 @@ served = service.app.state.served
 answer = served.answer({"records": json.load(open(sys.argv[1], encoding="utf-8"))})
 root = sys.argv[2]
 leaked = sorted(n for n, m in list(sys.modules.items()) if (getattr(m, "__file__", None) or "").startswith(root))
-print(json.dumps({"predictions": answer["predictions"], "probabilities": answer["probabilities"], "leaked": leaked}))
+print(json.dumps({"answer": answer, "leaked": leaked}))
 """
 
 
@@ -141,6 +144,8 @@ def _studio_answer(loaded: Any, rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
     if isinstance(a, list) and isinstance(b, list):
         return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, float) and isinstance(b, float):
@@ -173,9 +178,8 @@ def check_bundle(folder: Path, loaded: Any, rows: list[dict[str, Any]]) -> dict[
     if got["leaked"]:
         raise ModelError(f"the bundle imported studio code it does not carry ({', '.join(got['leaked'][:5])}); "
                          "nothing was written")
-    same = _same(got["predictions"], expected["predictions"]) and _same(got["probabilities"],
-                                                                         expected.get("probabilities"))
-    if not same:
+    answer = {k: v for k, v in got["answer"].items() if k not in ("n_rows", "warnings")}
+    if not _same(answer, json.loads(json.dumps(expected))):  # compared as JSON, the form both answer in
         raise ModelError("the bundle's service answers the probe rows differently from the studio; nothing was written")
     return {"rows": len(rows), "same_as_studio": True, "seconds": round(seconds, 3)}
 
@@ -227,7 +231,11 @@ def build_bundle(ref: str, out: str | Path, *, settings: Any = None, check: bool
     try:
         data, _ = _copy_verified(loaded, tmp)
         trusted = skops_trusted_types(data) if loaded.meta.get("model_format") == "skops" else []
-        vendored, vendored_libs = write_vendored(tmp, studio_globals(loaded.model, trusted), __version__)
+        needed = studio_globals(loaded.model, trusted)
+        answer = ANSWERS.get(kind)
+        if answer is not None and answer[1] not in needed.get(answer[0], []):
+            needed.setdefault(answer[0], []).append(answer[1])
+        vendored, vendored_libs = write_vendored(tmp, needed, __version__)
         fmt = _FORMAT_LIBRARY.get(str(loaded.meta.get("model_format")))
         if fmt is None:
             raise ConfigError(f"{name}@v{version} is stored as {loaded.meta.get('model_format')}; a bundle ships "
@@ -237,7 +245,8 @@ def build_bundle(ref: str, out: str | Path, *, settings: Any = None, check: bool
         manifest: dict[str, Any] = {
             "model": name, "version": version, "stage": stage, "kind": kind, "task": task,
             "model_file": f"model/{loaded.meta['model_file']}", "model_sha256": loaded.meta["model_sha256"],
-            "model_format": loaded.meta.get("model_format"), "trusted_types": trusted, "vendored": vendored,
+            "model_format": loaded.meta.get("model_format"), "trusted_types": trusted,
+            "answer": ":".join(answer) if answer else None, "vendored": vendored,
             "requirements": requirements, "studio_version": __version__, "python": platform.python_version(),
             "built": datetime.now(UTC).isoformat(timespec="seconds")}
         (tmp / "bundle.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")

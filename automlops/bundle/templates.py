@@ -31,6 +31,7 @@ API_UNKNOWN_COLUMNS (ignore | reject).
 from __future__ import annotations
 
 import hashlib
+import importlib
 import io
 import json
 import os
@@ -106,6 +107,10 @@ class Served:
         found = getattr(self.final, "classes_", None)
         self.classes = (list(found.tolist()) if found is not None else list(self.meta.get("classes") or [])
                         ) if self.proba else None
+        self.answer_table = None  # a kind whose answer is not predict(): the studio function that gives it
+        if manifest.get("answer"):
+            module, _, function = manifest["answer"].partition(":")
+            self.answer_table = getattr(importlib.import_module(module), function)
         self.loaded_at = datetime.now(UTC)
 
     def answer(self, payload: dict[str, Any]) -> dict[str, Any]:
@@ -114,6 +119,11 @@ class Served:
         prepared = prepare_rows(payload, self.schema, unknown=UNKNOWN)
         source = prepared.matrix if prepared.matrix is not None else prepared.columns
         X = pd.DataFrame(source, columns=self.columns, copy=False)
+        if self.answer_table is not None:  # anomaly detection: a 0/1 flag per row, its score and the threshold
+            table = self.answer_table(self.model, self.meta, X)
+            return {"n_rows": prepared.n_rows, "predictions": [int(flag) for flag in table["is_anomaly"]],
+                    "scores": [float(score) for score in table["score"]], "threshold": self.meta.get("threshold"),
+                    "warnings": prepared.warnings}
         if self.prep is not None:
             X = self.prep.transform(X)
         predictions = self.final.predict(X).tolist()

@@ -4,7 +4,8 @@
 categories with missing values) and ``cars`` (regression: a date column and a many-valued text
 column) between them need the studio's own transformers and estimators, so the bundle has to carry
 them; ``cars_joblib`` is the same cars pipeline stored as a joblib file (a pickle) instead of skops;
-``outliers`` is an anomaly detector, a kind a bundle refuses.
+``outliers`` is an anomaly detector (its answer comes from a studio function, which travels too);
+``sales`` is stored as a forecasting model, a kind a bundle refuses before reading its file.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ _STORE_FIELDS = ("name", "version", "created", "signature", "model_sha256", "mod
 
 @pytest.fixture(scope="package")
 def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """AUTOMLOPS_HOME holding penguins@v1, cars@v1, cars_joblib@v1 and outliers@v1 (saved as training saves them)."""
+    """AUTOMLOPS_HOME holding penguins, cars, cars_joblib, outliers and sales (each v1)."""
     from sklearn.datasets import load_wine
 
     from automlops.anomaly import AnomalyEngine
@@ -53,6 +54,7 @@ def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         detector = SearchDriver(AnomalyEngine(), DriverConfig(preset="fast", n_trials=2))
         save_model(detector.fit(load_wine(as_frame=True).frame.drop(columns="target")), store, "outliers",
                    register=False)
+        store.save("sales", cars.model, {"kind": "forecasting", "task": "timeseries"})
         yield home
 
 

@@ -170,7 +170,7 @@ def test_the_command_writes_a_checked_self_contained_bundle(home: Path, tmp_path
 @pytest.mark.parametrize(("ref", "message"), [
     ("nosuch", "no model named 'nosuch'"),
     ("cars@v9", "has no version v9"),
-    ("outliers", "it is a model of kind anomaly"),
+    ("sales", "it is a model of kind forecasting"),
     ("penguins@production", "no registered model named 'penguins'"),
 ])
 def test_bad_references_exit_2_and_write_nothing(home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
