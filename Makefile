@@ -26,10 +26,13 @@ run: install
 	@bash scripts/run.sh "$(VENV)" "$(HOST)"
 
 # Two workers at once (pytest-xdist; a test file stays on one worker, so its module fixtures are built
-# once), then the tests that assert a time budget, alone (marker `serial`).
+# once), then the tests that assert a time budget, alone (marker `serial`), then the desktop app's Node
+# tests (desktop/: node --test against the real dashboard and API, no npm install needed).
 test: install
 	$(PY) -m pytest -q -n 2 --dist loadfile -m "not slow and not gpu and not serial"
 	$(PY) -m pytest -q -m "serial and not slow and not gpu"
+	@if command -v node >/dev/null 2>&1; then AUTOMLOPS_PYTHON=$(abspath $(PY)) npm test --silent --prefix desktop; \
+	 else echo "make test: node is missing, so the desktop app's tests (npm test in desktop/) were skipped" >&2; exit 1; fi
 
 test-all: install
 	$(PY) -m pytest -q -m "" --timeout=1800
