@@ -142,6 +142,28 @@ def test_the_worker_scales_and_its_command_is_the_cli() -> None:
     assert args.study == "studio"
 
 
+def test_the_documented_coordinator_command_is_the_cli() -> None:
+    """The file's header shows how to run the coordinator; the train command must accept it."""
+    from automlops.cli import build_parser
+
+    lines = [line.lstrip("# ").rstrip("\\ ") for line in COMPOSE_TEXT.splitlines() if line.startswith("#")]
+    start = next(i for i, line in enumerate(lines) if line.startswith("docker compose run"))
+    command = shlex.split(" ".join(lines[start:start + 2]))
+    assert command[command.index("worker") + 1:][:2] == ["automlops", "train"]  # runs in the worker's settings
+    args = build_parser().parse_args(command[command.index("worker") + 2:])
+    assert args.study == "studio" and args.time_budget is not None
+
+
+@pytest.mark.parametrize(("text", "env", "expected"), [
+    ("${A:-d}", {"A": ""}, "d"), ("${A-d}", {"A": ""}, ""), ("${A-d}", {}, "d"), ("${A}", {}, ""),
+    ("$$A ${A:+set}", {"A": "x"}, "$A set"), ("u:${A:?need A}@h", {"A": "p"}, "u:p@h"), ("$A/b", {"A": "a"}, "a/b"),
+])
+def test_interpolation_follows_compose(text: str, env: dict[str, str], expected: str) -> None:
+    from automlops.deploy.compose import interpolate
+
+    assert interpolate(text, env) == expected
+
+
 def test_postgres_holds_the_databases_mlflow_and_the_workers_use() -> None:
     pg = STACK.services["postgres"]
     assert re.fullmatch(r"postgres:\d+(-\w+)?", pg.image)  # a pinned major version, the official image
