@@ -256,6 +256,7 @@ def build_bundle(ref: str, out: str | Path, *, settings: Any = None, check: bool
             (tmp / "bundle.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         for cache in tmp.rglob("__pycache__"):  # the check's byte-code: not part of the bundle
             shutil.rmtree(cache, ignore_errors=True)
+        os.chmod(tmp, 0o755)  # mkdtemp made it private; a build context is meant to be read
         if out.exists():
             out.rmdir()  # empty (checked above): the rename needs the name free
         os.rename(tmp, out)
