@@ -235,7 +235,8 @@ def build_bundle(ref: str, out: str | Path, *, settings: Any = None, check: bool
         answer = ANSWERS.get(kind)
         if answer is not None and answer[1] not in needed.get(answer[0], []):
             needed.setdefault(answer[0], []).append(answer[1])
-        vendored, vendored_libs = write_vendored(tmp, needed, __version__)
+        skops = loaded.meta.get("model_format") == "skops"
+        vendored, vendored_libs = write_vendored(tmp, needed, __version__, skops=skops)
         fmt = _FORMAT_LIBRARY.get(str(loaded.meta.get("model_format")))
         if fmt is None:
             raise ConfigError(f"{name}@v{version} is stored as {loaded.meta.get('model_format')}; a bundle ships "

@@ -45,11 +45,12 @@ from typing import Any
 
 from automlops.errors import ModelError
 
-__all__ = ["STUDIO", "VERBATIM", "module_closure", "referenced_libraries", "skops_trusted_types", "studio_globals",
+__all__ = ["SKOPS_LOADER", "STUDIO", "VERBATIM", "module_closure", "referenced_libraries", "skops_trusted_types", "studio_globals",
            "write_vendored"]
 
 STUDIO = "automlops"
-VERBATIM = ("automlops.serving.validation", "automlops.mlops._skops")  # what app.py imports from the studio, unchanged
+VERBATIM = ("automlops.serving.validation",)  # what app.py imports from the studio, copied unchanged
+SKOPS_LOADER = "automlops.mlops._skops"  # also copied unchanged for a skops file: skops.io without torch
 _ROOT = Path(__file__).resolve().parent.parent  # the studio package folder
 
 
@@ -162,15 +163,17 @@ def _inlined_module(module: str, names: list[str], version: str) -> tuple[str, s
     return text.replace("\n\n\n\n", "\n\n\n") + "\n", set(writer.third_party())
 
 
-def write_vendored(folder: Path, needed: dict[str, list[str]], version: str) -> tuple[list[str], set[str]]:
+def write_vendored(folder: Path, needed: dict[str, list[str]], version: str, *,
+                   skops: bool = False) -> tuple[list[str], set[str]]:
     """Write the ``automlops/`` folder of a bundle; returns the files written and the libraries they import.
 
-    :data:`VERBATIM` modules and their studio imports are copied byte for byte; each other module
-    the model needs gets the inlined definitions of just the names it refers to.
+    :data:`VERBATIM` modules (and :data:`SKOPS_LOADER` for a skops file) and their studio imports are
+    copied byte for byte; each other module the model needs gets the inlined definitions of just the
+    names it refers to.
     """
     files: dict[str, str] = {}
     libraries: set[str] = set()
-    verbatim = module_closure(VERBATIM)
+    verbatim = module_closure((*VERBATIM, SKOPS_LOADER) if skops else VERBATIM)
     for module in verbatim:
         files[module] = _source_path(module).read_text(encoding="utf-8")
     for module, names in needed.items():

@@ -4,7 +4,8 @@
 categories with missing values) and ``cars`` (regression: a date column and a many-valued text
 column) between them need the studio's own transformers and estimators, so the bundle has to carry
 them; ``cars_joblib`` is the same cars pipeline stored as a joblib file (a pickle) instead of skops;
-``outliers`` is an anomaly detector (its answer comes from a studio function, which travels too);
+``groups`` clusters iris flowers; ``outliers`` is an anomaly detector (its answer comes from a studio
+function, which travels too);
 ``sales`` is stored as a forecasting model, a kind a bundle refuses before reading its file.
 """
 
@@ -25,10 +26,11 @@ _STORE_FIELDS = ("name", "version", "created", "signature", "model_sha256", "mod
 
 @pytest.fixture(scope="package")
 def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """AUTOMLOPS_HOME holding penguins, cars, cars_joblib, outliers and sales (each v1)."""
-    from sklearn.datasets import load_wine
+    """AUTOMLOPS_HOME holding penguins, cars, cars_joblib, groups, outliers and sales (each v1)."""
+    from sklearn.datasets import load_iris, load_wine
 
     from automlops.anomaly import AnomalyEngine
+    from automlops.clustering import ClusteringEngine
     from automlops.demo import load_demo
     from automlops.mlops.store import ModelStore
     from automlops.search.driver import DriverConfig, SearchDriver
@@ -51,6 +53,9 @@ def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         cars = store.load("cars")
         store.save("cars_joblib", cars.model, {k: v for k, v in cars.meta.items() if k not in _STORE_FIELDS},
                    format="joblib")
+        clusterer = SearchDriver(ClusteringEngine(models=["kmeans"]), DriverConfig(preset="fast", n_trials=2))
+        save_model(clusterer.fit(load_iris(as_frame=True).frame.drop(columns="target")), store, "groups",
+                   register=False)
         detector = SearchDriver(AnomalyEngine(), DriverConfig(preset="fast", n_trials=2))
         save_model(detector.fit(load_wine(as_frame=True).frame.drop(columns="target")), store, "outliers",
                    register=False)

@@ -211,3 +211,12 @@ def test_a_production_reference_bundles_the_version_holding_the_stage(home: Path
     built = build_bundle("cars@production", tmp_path / "prod", check=False)
     manifest = json.loads((built.out / "bundle.json").read_text())
     assert (built.version, built.stage, manifest["stage"], manifest["version"]) == (1, "production", "production", 1)
+
+
+def test_a_clustering_bundle_answers_each_rows_cluster_as_the_studio_does(home: Path, tmp_path: Path) -> None:
+    """The check run by ``build_bundle``: a fresh Python inside the bundle answers the probe rows as the studio."""
+    from automlops.bundle import build_bundle
+
+    built = build_bundle("groups", tmp_path / "groups", check=True)
+    assert (built.kind, built.task, built.check["same_as_studio"]) == ("clustering", "clustering", True)
+    assert "automlops/mlops/_skops.py" in built.vendored and not any("tabular" in f for f in built.vendored)
