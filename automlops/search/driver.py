@@ -60,6 +60,7 @@ from automlops.search.storage import claim, open_storage, safe_url, study_names
 from automlops.search.strategies import STRATEGIES, create_study, grid_points, quiet_optuna
 from automlops.search.tracking_sink import TrackingSink
 from automlops.search.trials import (
+    NO_GRID_POINT,
     PAYLOAD_ATTR,
     best_per_model,
     build_leaderboard,
@@ -74,7 +75,6 @@ SEARCH_OPEN = "search_open"  # study user attr: True while the coordinator searc
 _QUEUE_CLAIM = "automlops:queue"  # study system attr: who fills the study's queue of trials (one process)
 _QUEUE_READY = "automlops:queue_ready"  # study system attr: the queue is filled
 _QUEUE_WAIT = 30.0  # seconds a joining process waits for the creator to fill the queue
-_NO_GRID_POINT = "no grid point left: every point was taken by a worker"
 
 
 @dataclass(frozen=True)
@@ -217,7 +217,7 @@ class SearchDriver:
                               f"would {self.plan.problem.direction} it; use a new study name")
         grid = f"; grid of {self.plan.grid_size} points" if strategy.name == "grid" else ""
         self.log("search", f"{strategy.label}: {strategy.explanation}{grid}")
-        if note:
+        if note and not join:  # a joining worker walks the grid its study's creator queued
             self.log("search", note)
         if strategy.name == "grid" and note is None and n_trials is None and not self._shared:
             n_trials = self.plan.grid_size
@@ -291,6 +291,7 @@ class SearchDriver:
         finally:
             if self._shared:  # workers stop at their next trial boundary; the finish uses completed trials only
                 study.set_user_attr(SEARCH_OPEN, False)
+                self._waiting(study)  # a dead worker's trial is marked failed now (and re-queued for a resume)
         self.timings["search_end"] = self.budget.elapsed()
 
     def _optimize(self, study: optuna.Study, n_trials: int | None,
@@ -328,8 +329,8 @@ class SearchDriver:
         if self._grid_queue and "fixed_params" not in system:  # the queue was emptied by another worker meanwhile
             self._stop_reason = "grid done"
             trial.study.stop()
-            trial.set_user_attr("note", _NO_GRID_POINT)
-            raise optuna.TrialPruned(_NO_GRID_POINT)
+            trial.set_user_attr("note", NO_GRID_POINT)
+            raise optuna.TrialPruned(NO_GRID_POINT)
         candidate = self.engine.suggest(trial)
         for key, value in (("model", candidate.model), ("params", dict(candidate.params)), ("worker", self.worker)):
             trial.set_user_attr(key, value)
@@ -369,7 +370,7 @@ class SearchDriver:
             if ranked and sink is not None:  # a worker refits nothing: no tail to keep time for
                 total = self.budget.total or 0.0
                 self.budget.tail_estimate = min(1.3 * self.engine.tail_seconds(ranked), 0.35 * total)
-            if trial.user_attrs.get("note") != _NO_GRID_POINT:
+            if trial.user_attrs.get("note") != NO_GRID_POINT:
                 self._ran.append(trial)
                 if sink is not None:
                     sink.log_trial(trial)

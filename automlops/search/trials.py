@@ -28,13 +28,14 @@ from automlops.search.engine import TrialOutcome
 if TYPE_CHECKING:
     from automlops.search.significance import SignificanceTest
 
-__all__ = ["LEADERBOARD_COLUMNS", "best_per_model", "build_leaderboard", "pack_arrays", "trials_frame",
+__all__ = ["LEADERBOARD_COLUMNS", "NO_GRID_POINT", "best_per_model", "build_leaderboard", "pack_arrays", "trials_frame",
            "unpack_arrays"]
 
 LEADERBOARD_COLUMNS = ["rank", "model", "score", "std", "ci_low", "ci_high", "p_next", "lead", "fit_seconds",
                        "predict_seconds", "trials", "pruned", "failed", "best_trial", "params"]
 _SIGNIFICANCE = ("ci_low", "ci_high", "p_next", "lead")  # see automlops.search.significance
 PAYLOAD_ATTR = "payload"
+NO_GRID_POINT = "no grid point left: every point was taken by a worker"  # note of a shared grid's empty trial
 
 
 def pack_arrays(arrays: Mapping[str, np.ndarray]) -> str:
@@ -94,11 +95,12 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
     """Every trial that ran as a row: number, model, state, value, duration, params (for charts and logs).
 
     Trials still *waiting* (default configurations enqueued by a warm start that the trial count
-    or the budget never reached) did not run and are left out.
+    or the budget never reached) did not run and are left out, and so are the empty trials of a
+    shared grid that a worker opened just as another took the last point (:data:`NO_GRID_POINT`).
     """
     rows = []
     for t in study.get_trials(deepcopy=False):
-        if t.state is optuna.trial.TrialState.WAITING:
+        if t.state is optuna.trial.TrialState.WAITING or t.user_attrs.get("note") == NO_GRID_POINT:
             continue
         duration = (t.datetime_complete - t.datetime_start).total_seconds() \
             if t.datetime_complete and t.datetime_start else None

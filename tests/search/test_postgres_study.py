@@ -126,7 +126,7 @@ def test_a_coordinator_and_two_workers_share_one_study_and_survive_a_worker_kill
 
     killer = threading.Thread(target=kill_when_running)
     killer.start()
-    runner = AutoMLRunner("target", models=models, time_budget=18, storage=pg_database, study_name="shared",
+    runner = AutoMLRunner("target", models=models, time_budget=22, storage=pg_database, study_name="shared",
                           **FAST).fit(cancer)
     killer.join()
     report = _report(survivor)
@@ -135,13 +135,15 @@ def test_a_coordinator_and_two_workers_share_one_study_and_survive_a_worker_kill
 
     study = optuna.load_study(study_name="shared", storage=pg_database)
     trials = {t.number: t for t in study.get_trials(deepcopy=False)}
+    story = [(n, t.state.name, t.user_attrs.get("worker"), t.system_attrs.get("failed_trial"), t.datetime_start,
+              t.datetime_complete) for n, t in trials.items()]  # shown when an assertion below fails
     ran = [t for t in trials.values() if t.state is not TrialState.WAITING]
-    assert all(t.state.is_finished() for t in ran)  # nothing left running: the survivor finished its last trial
+    assert all(t.state.is_finished() for t in ran), (killed, story)  # the survivor finished its last trial
     by_worker = Counter(t.user_attrs.get("worker") for t in ran)
     me = f"{socket.gethostname()}:{os.getpid()}"
-    assert report["stopped_because"] == "search closed"  # the coordinator closed the search
-    assert report["trials_run"] >= 1 and by_worker[_worker_id(survivor)] == report["trials_run"]
-    assert by_worker[me] >= 1 and by_worker[_worker_id(victim)] >= 1
+    assert report["stopped_because"] == "search closed", report  # the coordinator closed the search
+    assert report["trials_run"] >= 1 and by_worker[_worker_id(survivor)] == report["trials_run"], (report, story)
+    assert by_worker[me] >= 1 and by_worker[_worker_id(victim)] >= 1, story
     assert len(ran) == sum(by_worker.values())  # one study, unique numbers (the dict), every trial accounted for
     assert study.user_attrs["search_open"] is False
     # the warm start was queued once for the study, not once per process
@@ -149,11 +151,14 @@ def test_a_coordinator_and_two_workers_share_one_study_and_survive_a_worker_kill
     assert sorted(t.params["model"] for t in defaults) == sorted(models)
 
     lost = trials[killed["number"]]
-    assert lost.state is TrialState.FAIL  # failed by a live process once its heartbeat was 3 s old
+    assert lost.state is TrialState.FAIL, (killed, story)  # failed by a live process once its heartbeat was 3 s old
     retries = [t for t in trials.values() if t.system_attrs.get("failed_trial") == lost.number]
-    assert len(retries) == 1  # retried once, with the same candidate, by a live process
+    assert len(retries) == 1, (killed, story)  # retried once, with the same candidate, by a live process
     retry = retries[0]
-    assert retry.params == lost.params and retry.state is TrialState.COMPLETE
+    assert retry.params == lost.params and retry.state is TrialState.COMPLETE, (killed, story, retry.user_attrs)
+    # the engine rebuilt the same candidate from them (the objective rewrites these from its suggestion)
+    assert (retry.user_attrs["model"], retry.user_attrs["params"]) == (lost.user_attrs["model"],
+                                                                       lost.user_attrs["params"])
     assert retry.user_attrs["retry_of"] == lost.number
     assert retry.user_attrs["worker"] in {me, _worker_id(survivor)}
     for number, value in killed["complete_before"].items():  # no completed trial was lost
