@@ -422,6 +422,8 @@ class SearchDriver:
         if wait > 0:
             self._wait_for_study(config.storage, config.study_name, wait)
             self.budget.started = time.monotonic()
+            if self._stopping():
+                return WorkerReport(config.study_name, 0, 0, 0, 0, round(self.budget.elapsed(), 3), "cancelled")
         with quiet_optuna():
             study, n_trials = self._open_study(config.n_trials, join=True)
             self.study, self._planned = study, n_trials
