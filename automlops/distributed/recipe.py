@@ -26,13 +26,15 @@ from typing import Any
 
 from automlops.errors import ConfigError
 
-__all__ = ["RECIPE_VERSION", "TRAIN_OPTIONS", "DataPin", "Recipe", "study_attrs"]
+__all__ = ["PIN_KEYS", "RECIPE_VERSION", "TRAIN_OPTIONS", "DataPin", "Recipe", "study_attrs"]
 
 RECIPE_VERSION = 1
 TRAIN_OPTIONS = ("task", "target", "metric", "preset", "search", "validation", "models", "ensemble", "select",
                  "seed", "time_column", "refit_full", "series_id", "horizon", "freq", "reference", "contamination",
                  "label", "select_by_label")
 """The ``automlops train`` options a recipe carries (argparse names; ``models`` as a list)."""
+PIN_KEYS = ("recipe", "data", "data_sha256")
+"""The study user attributes the coordinator writes, one by one: a study is ready once all are there."""
 
 _DEFAULTS: dict[str, Any] = {"preset": "medium", "search": "tpe", "ensemble": "auto", "select": "best", "seed": 0,
                              "refit_full": True, "contamination": "auto", "select_by_label": False}

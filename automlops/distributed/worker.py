@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from automlops.distributed.coordinator import PlannedAs, check_study_name, read_study_attrs
-from automlops.distributed.recipe import DataPin, Recipe, study_attrs
+from automlops.distributed.recipe import PIN_KEYS, DataPin, Recipe, study_attrs
 from automlops.errors import ConfigError, DataError, NotFoundError
 from automlops.search.driver import SEARCH_OPEN, WorkerReport
 
@@ -36,7 +36,7 @@ def wait_for_study(storage: Any, name: str, wait: float = 0.0, *, poll: float = 
     deadline = time.monotonic() + max(0.0, wait)
     while True:
         attrs = read_study_attrs(storage, name)
-        if attrs is not None and "recipe" in attrs and "data" in attrs and attrs.get(SEARCH_OPEN) is not False:
+        if attrs is not None and all(key in attrs for key in PIN_KEYS) and attrs.get(SEARCH_OPEN) is not False:
             return attrs  # ready, and its coordinator searching (or about to)
         if time.monotonic() >= deadline:
             break
