@@ -55,7 +55,7 @@ from automlops.core.memory import release_unused_memory
 from automlops.core.results import ProgressEvent
 from automlops.errors import Cancelled, ConfigError, DataError
 from automlops.search.budget import TimeBudget
-from automlops.search.engine import DecisionLog, Engine, Evaluation, SearchPlan
+from automlops.search.engine import DecisionLog, Engine, Evaluation, SearchPlan, TrialOutcome
 from automlops.search.storage import claim, open_storage, safe_url, study_names
 from automlops.search.strategies import STRATEGIES, create_study, grid_points, quiet_optuna
 from automlops.search.tracking_sink import TrackingSink
@@ -317,6 +317,28 @@ class SearchDriver:
                 return False
             time.sleep(0.5)
 
+    def _await_running(self, study: optuna.Study) -> list[TrialOutcome]:
+        """No trial of a shared study has finished yet, but workers are still running some: wait for them.
+
+        Giving up while another machine's result is seconds away would waste the whole search, so the
+        coordinator waits – while a trial runs, its worker is alive, and the budget's 10 % tolerance lasts.
+        """
+        total = self.budget.total
+        deadline = None if total is None else 1.1 * total - self.budget.fixed_tail
+        waited = time.monotonic()
+        while True:
+            self._waiting(study)  # a dead worker's trial is failed, so it is not waited for
+            ranked = best_per_model(study, maximize=self._maximize())
+            running = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+            if ranked or not running or self._stopping() or \
+                    (deadline is not None and self.budget.elapsed() >= deadline):
+                break
+            time.sleep(0.5)
+        if ranked:
+            self.log("search", f"no trial had finished when the search closed; waited "
+                               f"{time.monotonic() - waited:.1f} s for the trials other workers were running")
+        return ranked
+
     def _waiting(self, study: optuna.Study) -> bool:
         """Whether a trial waits in the queue, after failing (and so re-queueing) the trials of dead workers."""
         with warnings.catch_warnings():  # fail_stale_trials is flagged experimental
@@ -455,6 +477,8 @@ class SearchDriver:
     def _finish(self) -> FitResult:
         assert self.study is not None and self.plan is not None
         ranked = best_per_model(self.study, maximize=self._maximize())
+        if not ranked and self._shared:
+            ranked = self._await_running(self.study)
         if not ranked:
             raise DataError("no trial finished: every model failed on this data or the time budget was too "
                             f"small (first error: {self._first_failure()})")
