@@ -105,7 +105,7 @@ def searched(postgres: PostgresServer, tmp_path_factory: pytest.TempPathFactory)
                for _ in range(3)]
     for worker in workers:  # started first (as containers may be): each says it waits for the study
         _wait_for_line(worker, "waiting up to 90 s for study 'cancer-search'")
-    coordinator = _start(home, *_train_args(csv, url, "cancer-search", "--n-trials", "4"))
+    coordinator = _start(home, *_train_args(csv, url, "cancer-search", "--n-trials", "15", "--time-budget", "40"))
     summary = _last_json(coordinator)
     reports = [_last_json(w) for w in workers]
     return {"home": home, "url": url, "csv": csv, "summary": summary, "reports": reports,
