@@ -108,7 +108,7 @@ def open_storage(url: str, settings: Settings | None = None) -> optuna.storages.
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=settings.hpo_max_retry)
         last: BaseException | None = None
-        for attempt in range(3):  # two processes creating the tables of an empty database at once may collide
+        for attempt in range(6):  # two processes creating the tables of an empty database at once may collide
             try:
                 return optuna.storages.RDBStorage(
                     url, engine_kwargs=engine_kwargs, heartbeat_interval=_seconds(settings.hpo_heartbeat_interval),
@@ -125,11 +125,20 @@ def open_storage(url: str, settings: Settings | None = None) -> optuna.storages.
         raise ConfigError(f"cannot open the study storage {shown}: {_reason(last, password)}") from None
 
 
+_CREATION_RACES = ("already exists", "duplicate key", "UNIQUE constraint failed", "database is locked")
+
+
 def _is_creation_race(exc: BaseException) -> bool:
+    """Two processes created the tables of an empty database at once: the loser retries, and finds them.
+
+    PostgreSQL says "already exists" / "duplicate key"; SQLite raises an OperationalError ("table ...
+    already exists", "database is locked") or an IntegrityError ("UNIQUE constraint failed" on
+    alembic_version).
+    """
     from sqlalchemy import exc as sa_exc
 
-    return isinstance(exc, (sa_exc.IntegrityError, sa_exc.ProgrammingError)) and "already exists" in str(exc) \
-        or "duplicate key" in str(exc)
+    return isinstance(exc, (sa_exc.IntegrityError, sa_exc.ProgrammingError, sa_exc.OperationalError)) \
+        and any(sign in str(exc) for sign in _CREATION_RACES)
 
 
 def rdb_storage(study: optuna.Study) -> optuna.storages.RDBStorage | None:
