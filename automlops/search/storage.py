@@ -110,9 +110,12 @@ def open_storage(url: str, settings: Settings | None = None) -> optuna.storages.
         last: BaseException | None = None
         for attempt in range(6):  # two processes creating the tables of an empty database at once may collide
             try:
-                return optuna.storages.RDBStorage(
+                storage = optuna.storages.RDBStorage(
                     url, engine_kwargs=engine_kwargs, heartbeat_interval=_seconds(settings.hpo_heartbeat_interval),
                     grace_period=_seconds(settings.hpo_grace_period), heartbeat_stale_trial_callback=retry)
+                if url.startswith("sqlite"):
+                    _serialize_sqlite_transactions(storage.engine)
+                return storage
             except ImportError as exc:
                 raise ConfigError(f"cannot open the study storage {shown}: its database driver is not installed "
                                   f"({_reason(exc, password)})") from None
@@ -123,6 +126,29 @@ def open_storage(url: str, settings: Settings | None = None) -> optuna.storages.
                 time.sleep(0.2 * (attempt + 1))
         assert last is not None
         raise ConfigError(f"cannot open the study storage {shown}: {_reason(last, password)}") from None
+
+
+def _serialize_sqlite_transactions(engine: Any) -> None:
+    """Make every SQLite transaction take the write lock when it begins (``BEGIN IMMEDIATE``).
+
+    Taking a waiting trial is "read the row, check it is WAITING, mark it RUNNING". PostgreSQL locks
+    the row it read (``SELECT ... FOR UPDATE``); SQLite ignores ``FOR UPDATE`` and, with its default
+    deferred transactions, lets two processes read the same WAITING row before either writes – both
+    would run the same queued trial (a grid point twice; "Cannot tell a COMPLETE trial" for the
+    second). An immediate transaction holds SQLite's single write lock from its first statement, so
+    the read and the write of one process cannot interleave with another's.
+    """
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _no_implicit_begin(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # let SQLAlchemy's "begin" below issue the BEGIN
+
+    @event.listens_for(engine, "begin")
+    def _begin_immediate(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    engine.dispose()  # connections opened while the tables were created predate the listeners
 
 
 _CREATION_RACES = ("already exists", "duplicate key", "UNIQUE constraint failed", "database is locked")
