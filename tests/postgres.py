@@ -26,6 +26,7 @@ import pwd
 import secrets
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -92,23 +93,27 @@ class PostgresServer:
 
 @contextlib.contextmanager
 def run_postgres(root: Path, *, user: str = "studio") -> Iterator[PostgresServer]:
-    """Start a password-protected PostgreSQL cluster under ``root``; stop and remove it afterwards."""
+    """Start a password-protected PostgreSQL cluster under ``root``; stop and remove it afterwards.
+
+    As root, the cluster goes to a private folder under the system temp folder instead (see below).
+    """
     bindir = pg_bindir()
     if bindir is None:
         raise RuntimeError("PostgreSQL server binaries not found (Debian: apt-get install postgresql)")
+    if os.geteuid() == 0:
+        # The postgres user must reach its files, and pytest keeps its temp folders private (0700) – and
+        # tightens them again whenever another pytest session (an xdist worker) starts. So as root the
+        # cluster lives in a folder of its own directly under the system temp folder (1777).
+        root = Path(tempfile.mkdtemp(prefix="automlops-pg-"))
     root.mkdir(parents=True, exist_ok=True)
     password = secrets.token_urlsafe(12)
     pwfile, datadir, sockets = root / "pw", root / "data", root / "sock"
     pwfile.write_text(password + "\n")
     sockets.mkdir(exist_ok=True)
-    if os.geteuid() == 0:  # the postgres user must own its files and be able to reach them
+    if os.geteuid() == 0:  # the postgres user owns its files
         owner = pwd.getpwnam("postgres")
         for path in (root, pwfile, sockets):
             os.chown(path, owner.pw_uid, owner.pw_gid)
-        for parent in root.parents:  # pytest's tmp folders are 0700: let the postgres user through
-            if parent == Path("/") or parent == Path("/tmp"):
-                break
-            os.chmod(parent, os.stat(parent).st_mode | 0o111)
     subprocess.run(_as_owner([str(bindir / "initdb"), "-D", str(datadir), "-U", user, f"--pwfile={pwfile}",
                               "-A", "scram-sha-256", "--no-sync", "-E", "UTF8", "--locale=C"]),
                    capture_output=True, text=True, timeout=120, check=True)
