@@ -29,7 +29,7 @@ run: install
 # once), then the tests that assert a time budget, alone (marker `serial`), then the desktop app's Node
 # tests (desktop/: node --test against the real dashboard and API, no npm install needed).
 test: install
-	$(PY) -m pytest -q -n 2 --dist loadfile -m "not slow and not gpu and not serial"
+	$(PY) -m pytest -q -n 2 --dist loadfile --durations=25 -m "not slow and not gpu and not serial"
 	$(PY) -m pytest -q -m "serial and not slow and not gpu"
 	@if command -v node >/dev/null 2>&1; then AUTOMLOPS_PYTHON=$(abspath $(PY)) npm test --silent --prefix desktop; \
 	 else echo "make test: node is missing, so the desktop app's tests (npm test in desktop/) were skipped" >&2; exit 1; fi
