@@ -32,17 +32,16 @@ is a *worker*: it joins an existing study and runs trials until its own trial co
 cancel, or the coordinator closing the search – it never chooses, refits, tracks or saves. The one-time
 queue of a shared study (the warm-start defaults, or every grid point) is filled by exactly one process
 (:func:`~automlops.search.storage.claim`); everyone else pops waiting trials, which is atomic, so no
-grid point and no default configuration runs twice.
+grid point and no default configuration runs twice. That half of the driver – pins, the queue, waiting
+for other workers, ``search_only`` – lives in :mod:`automlops.search.shared` (a mixin).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import threading
 import time
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -55,9 +54,10 @@ from automlops.core.memory import release_unused_memory
 from automlops.core.results import ProgressEvent
 from automlops.errors import Cancelled, ConfigError, DataError
 from automlops.search.budget import TimeBudget
-from automlops.search.engine import DecisionLog, Engine, Evaluation, SearchPlan, TrialOutcome
-from automlops.search.storage import claim, open_storage, safe_url, study_names
-from automlops.search.strategies import STRATEGIES, create_study, grid_points, quiet_optuna
+from automlops.search.engine import DecisionLog, Engine, Evaluation, SearchPlan
+from automlops.search.shared import SEARCH_OPEN, SharedStudy, WorkerReport
+from automlops.search.storage import open_storage
+from automlops.search.strategies import STRATEGIES, create_study, quiet_optuna
 from automlops.search.tracking_sink import TrackingSink
 from automlops.search.trials import (
     NO_GRID_POINT,
@@ -71,23 +71,6 @@ from automlops.search.trials import (
 __all__ = ["SEARCH_OPEN", "DriverConfig", "SearchDriver", "WorkerReport"]
 
 Callback = Callable[[ProgressEvent], None]
-SEARCH_OPEN = "search_open"  # study user attr: True while the coordinator searches, False once it stopped
-_QUEUE_CLAIM = "automlops:queue"  # study system attr: who fills the study's queue of trials (one process)
-_QUEUE_READY = "automlops:queue_ready"  # study system attr: the queue is filled
-_QUEUE_WAIT = 30.0  # seconds a joining process waits for the creator to fill the queue
-
-
-@dataclass(frozen=True)
-class WorkerReport:
-    """What one :meth:`SearchDriver.search_only` call did in a shared study."""
-
-    study_name: str
-    trials_run: int
-    completed: int
-    failed: int
-    pruned: int
-    seconds: float
-    stopped_because: str  # "n_trials", "time budget", "cancelled", "search closed" or "grid done"
 
 
 @dataclass(frozen=True)
@@ -118,7 +101,7 @@ class DriverConfig:
             raise ConfigError("the time budget must be a positive number of seconds")
 
 
-class SearchDriver:
+class SearchDriver(SharedStudy):
     """Run an engine's search under a time budget with tracking (see the module docstring)."""
 
     def __init__(self, engine: Engine, config: DriverConfig, *, tracker: Any = None,
@@ -232,32 +215,6 @@ class SearchDriver:
             self.log("search", "each model's default settings are tried first (warm start), in this order: "
                      + ", ".join(warm))
 
-    def _fill_shared_queue(self, study: optuna.Study, grid: bool, n_trials: int | None) -> None:
-        """Enqueue the warm-start defaults (or every grid point) once per study, not once per worker."""
-        assert self.plan is not None
-        if claim(study, _QUEUE_CLAIM, self.worker):
-            if grid:
-                assert self.plan.grid_size is not None
-                points, _ = grid_points(self.plan.grid_size, n_trials, self.config.seed)
-                for point in points:
-                    study.enqueue_trial({"grid_point": point})
-                self.log("search", f"the {len(points)} grid points are queued in study '{study.study_name}' once; "
-                                   "every worker takes the next waiting one, so no point runs twice")
-            else:
-                self._log_warm(self.engine.warm_start(study))
-            study._storage.set_study_system_attr(study._study_id, _QUEUE_READY, True)
-            return
-        waited = time.monotonic()
-        while _QUEUE_READY not in study._storage.get_study_system_attrs(study._study_id):
-            if time.monotonic() - waited > _QUEUE_WAIT:
-                self.log("search", f"study '{study.study_name}': its queue was never marked filled (its creator "
-                                   "may have died); searching anyway")
-                break
-            time.sleep(0.2)
-        what = "grid points" if grid else "default configurations (warm start)"
-        self.log("search", f"joined study '{study.study_name}' ({len(study.trials)} trial(s) so far); its "
-                           f"{what} were queued once by the process that created it")
-
     def _check_fingerprint(self, study: optuna.Study) -> None:
         """A shared study must be searched on the same data and splits by every worker."""
         assert self.plan is not None
@@ -268,17 +225,6 @@ class SearchDriver:
         elif theirs != mine:
             raise ConfigError(f"study '{study.study_name}' was created for other data, engine or validation "
                               "settings; use a new study name or the same data version and options")
-
-    def _check_study_attrs(self, study: optuna.Study) -> None:
-        """Pin ``config.study_attrs`` in the study; a study pinned to other values is refused, naming the key."""
-        existing = study.user_attrs
-        for key, value in self.config.study_attrs.items():
-            mine = json.loads(json.dumps(value))  # what the storage gives back (tuples become lists...)
-            if key not in existing:
-                study.set_user_attr(key, mine)
-            elif existing[key] != mine:
-                raise ConfigError(f"study '{study.study_name}' was created for {key} {_differs(existing[key], mine)}; "
-                                  "use a new study name or the same data and options")
 
     def _search(self, sink: TrackingSink, n_trials: int | None) -> None:
         study, n_trials = self._open_study(n_trials)
@@ -306,45 +252,6 @@ class SearchDriver:
             if self._stop_reason != "grid done" or self.study_role != "coordinator" or not self._await_grid(study):
                 return
             self._stop_reason = None  # a dead worker's point came back to the queue: run it
-
-    def _await_grid(self, study: optuna.Study) -> bool:
-        """Wait while other workers run the last grid points; True when a point was re-queued (a dead worker's)."""
-        while True:
-            if self._waiting(study):
-                return True
-            running = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
-            if not running or self._stopping() or self.budget.search_time_left() <= 0:
-                return False
-            time.sleep(0.5)
-
-    def _await_running(self, study: optuna.Study) -> list[TrialOutcome]:
-        """No trial of a shared study has finished yet, but workers are still running some: wait for them.
-
-        Giving up while another machine's result is seconds away would waste the whole search, so the
-        coordinator waits – while a trial runs, its worker is alive, and the budget's 10 % tolerance lasts.
-        """
-        total = self.budget.total
-        deadline = None if total is None else 1.1 * total - self.budget.fixed_tail
-        waited = time.monotonic()
-        while True:
-            self._waiting(study)  # a dead worker's trial is failed, so it is not waited for
-            ranked = best_per_model(study, maximize=self._maximize())
-            running = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
-            if ranked or not running or self._stopping() or \
-                    (deadline is not None and self.budget.elapsed() >= deadline):
-                break
-            time.sleep(0.5)
-        if ranked:
-            self.log("search", f"no trial had finished when the search closed; waited "
-                               f"{time.monotonic() - waited:.1f} s for the trials other workers were running")
-        return ranked
-
-    def _waiting(self, study: optuna.Study) -> bool:
-        """Whether a trial waits in the queue, after failing (and so re-queueing) the trials of dead workers."""
-        with warnings.catch_warnings():  # fail_stale_trials is flagged experimental
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            optuna.storages.fail_stale_trials(study)
-        return bool(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,)))
 
     def _objective(self, trial: optuna.Trial) -> float:
         system = trial.study._storage.get_trial_system_attrs(trial._trial_id) if self._shared else {}
@@ -423,57 +330,6 @@ class SearchDriver:
             return "search closed"
         return None
 
-    # ------------------------------------------------------------------ worker
-    def search_only(self, data: Any, *, wait: float = 0.0) -> WorkerReport:
-        """Join an existing shared study and run trials in it; no choose, refit, tracking or saving.
-
-        Stops at this worker's own ``n_trials``, its ``time_budget`` (all of it goes to trials: there
-        is nothing to refit), a cancel, the coordinator closing the search (``search_open`` False) or,
-        for a grid, an empty queue. Without ``n_trials`` and ``time_budget`` it runs until the search
-        closes. ``wait``: seconds to wait, after preparing the data, for the study to be created (a
-        worker started before its coordinator); the time budget counts from the search's start.
-        """
-        config = self.config
-        config.check(self.engine)
-        if not config.storage or not config.study_name:
-            raise ConfigError("a worker needs the study's storage URL and name")
-        self.study_role = "worker"
-        self.budget.total = config.time_budget
-        self.budget.fixed_tail, self.budget.first_trial_share = 0.0, 1.0
-        self.plan = self.engine.prepare(data, self.log)
-        if wait > 0:
-            self._wait_for_study(config.storage, config.study_name, wait)
-            self.budget.started = time.monotonic()
-            if self._stopping():
-                return WorkerReport(config.study_name, 0, 0, 0, 0, round(self.budget.elapsed(), 3), "cancelled")
-        with quiet_optuna():
-            study, n_trials = self._open_study(config.n_trials, join=True)
-            self.study, self._planned = study, n_trials
-            self.log("search", f"worker {self.worker} searches on {safe_url(config.storage)}")
-            if study.user_attrs.get(SEARCH_OPEN) is False:
-                self._stop_reason = "search closed"
-            elif self._grid_queue and not self._waiting(study):
-                self._stop_reason = "grid done"
-            else:
-                self._optimize(study, n_trials, self._after_trial(None))
-        states = [t.state for t in self._ran]
-        reason = self._stop_reason or ("cancelled" if self._stopping() else "n_trials")
-        return WorkerReport(study_name=study.study_name, trials_run=len(self._ran),
-                            completed=states.count(optuna.trial.TrialState.COMPLETE),
-                            failed=states.count(optuna.trial.TrialState.FAIL),
-                            pruned=states.count(optuna.trial.TrialState.PRUNED),
-                            seconds=round(self.budget.elapsed(), 3), stopped_because=reason)
-
-    def _wait_for_study(self, url: str, name: str, wait: float) -> None:
-        """Poll the storage until the study ``name`` exists or ``wait`` seconds passed (then joining fails)."""
-        storage = open_storage(url)
-        until = time.monotonic() + wait
-        if name not in study_names(storage):
-            self.log("search", f"waiting up to {wait:g} s for study '{name}' to be created")
-        while name not in study_names(storage) and time.monotonic() < until and not self._stopping():
-            time.sleep(0.2)
-
-    # ------------------------------------------------------------------ finish
     def _finish(self) -> FitResult:
         assert self.study is not None and self.plan is not None
         ranked = best_per_model(self.study, maximize=self._maximize())
@@ -535,16 +391,3 @@ class SearchDriver:
         return replace(result, run_id=run_id, tracking_errors=tuple(errors), decisions=tuple(self.log.items),
                        timings=dict(self.timings))
 
-
-def _differs(theirs: Any, mine: Any) -> str:
-    """``<theirs>, not <mine>`` – for two dicts, only the keys that differ; short either way."""
-    if isinstance(theirs, dict) and isinstance(mine, dict):
-        keys = sorted(k for k in set(theirs) | set(mine) if theirs.get(k) != mine.get(k))
-        theirs = {k: theirs.get(k) for k in keys}
-        mine = {k: mine.get(k) for k in keys}
-
-    def short(v: Any) -> str:
-        text = json.dumps(v, sort_keys=True, default=str)
-        return text if len(text) <= 160 else text[:157] + "..."
-
-    return f"{short(theirs)}, not {short(mine)}"
