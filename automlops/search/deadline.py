@@ -16,6 +16,12 @@ interrupted when it returns, which is why such models are capped in rows instead
 ``except Exception`` cannot swallow it; the caller catches it and throws the half-fitted model
 away. A fit that finishes just as the timer fires is still reported as interrupted: the watchdog
 is disarmed under a lock and any exception not yet delivered is withdrawn.
+
+Some fits need not be thrown away. A boosting model adds one tree per round and keeps the best
+round seen on its own validation rows, so stopping it early still leaves a usable model, only
+with fewer trees. :func:`finish_by` tells such fits (``tabular.zoo``'s early-stopped boosting)
+when to *wrap up* on their own, shortly before the watchdog would strike: a trial that would have
+been lost at the deadline becomes a finished, honestly scored one.
 """
 
 from __future__ import annotations
@@ -26,11 +32,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["DeadlineExceeded", "interrupt_at"]
+__all__ = ["DeadlineExceeded", "finish_by", "interrupt_at", "wrap_up_deadline"]
 
 _set_async_exc = ctypes.pythonapi.PyThreadState_SetAsyncExc
 _set_async_exc.argtypes = (ctypes.c_ulong, ctypes.py_object)
 _set_async_exc.restype = ctypes.c_int
+
+
+_local = threading.local()  # the wrap-up deadline of the fit running in this thread
 
 
 class DeadlineExceeded(BaseException):
@@ -81,3 +90,22 @@ def interrupt_at(deadline: float | None) -> Iterator[None]:
         dog.disarm()
     if dog.fired:
         raise DeadlineExceeded()
+
+
+@contextmanager
+def finish_by(deadline: float | None) -> Iterator[None]:
+    """Within the block, fits that can stop early and keep what they learnt should end by ``deadline``.
+
+    Only a hint: fits that cannot stop gracefully ignore it and rely on :func:`interrupt_at`.
+    """
+    previous = getattr(_local, "deadline", None)
+    _local.deadline = deadline
+    try:
+        yield
+    finally:
+        _local.deadline = previous
+
+
+def wrap_up_deadline() -> float | None:
+    """The deadline set by :func:`finish_by` for this thread (``None``: take all the time needed)."""
+    return getattr(_local, "deadline", None)

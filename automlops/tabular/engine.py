@@ -43,7 +43,7 @@ from automlops.search.engine import (
 from automlops.search.strategies import STRATEGIES
 from automlops.tabular import ensemble as ens
 from automlops.tabular import explain_fit, finalize, robust
-from automlops.tabular.evaluate import Evaluator
+from automlops.tabular.evaluate import Evaluator, KeptModels
 from automlops.tabular.preprocessing import plan_features
 from automlops.tabular.presets import PRESETS, get_preset
 from automlops.tabular.search import SearchSpace
@@ -97,6 +97,7 @@ class TabularEngine:
         self.select = select  # "best" (top validation score) or "robust" (see automlops.tabular.robust)
         self._significance: Any = None
         self.selection_plan = finalize.SelectionPlan()  # what the time budget reserves for the final blend
+        self.kept = KeptModels(maximize=True)  # each family's best holdout model, fitted (reset in prepare)
 
     # ------------------------------------------------------------------ prepare
     def prepare(self, data: pd.DataFrame | TabularData, log: DecisionLog) -> SearchPlan:
@@ -117,6 +118,7 @@ class TabularEngine:
                                             n_columns=len(self.plan.input_columns), time_budget=log._budget())
         log("validation", self.validation.reason)
         self.specs = self._choose_models(len(train), log)
+        self.kept = KeptModels(maximize=self.problem.direction == "maximize")
         self.ensemble_config, self.ensemble_from_preset = ens.resolve_ensemble(
             self.ensemble, get_preset(self.preset).ensemble, get_preset(self.preset).ensemble_top_k)
         self.ensemble_config.validate(self.problem, get_metric(self.problem.metric).needs_proba)
@@ -209,7 +211,9 @@ class TabularEngine:
         return self.space.warm_start(study)
 
     def evaluate(self, candidate: Candidate, trial: optuna.Trial | None, deadline: float | None) -> Evaluation:
-        return self.evaluator.evaluate(candidate, trial, deadline=deadline)
+        evaluation = self.evaluator.evaluate(candidate, trial, deadline=deadline)
+        self.kept.offer(candidate, evaluation.mean, self.evaluator.take_fitted(), evaluation.fit_seconds)
+        return evaluation
 
     def tail_seconds(self, ranked: Sequence[TrialOutcome]) -> float:
         return finalize.tail_seconds(self, ranked)

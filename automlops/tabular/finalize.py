@@ -56,11 +56,15 @@ def _better(engine: TabularEngine, a: float, b: float) -> bool:
     return a > b if engine.problem.direction == "maximize" else a < b
 
 
+def _train_rows_ratio(engine: TabularEngine) -> float:
+    """How many more rows a fit on all training rows sees than a trial's fit (one fold's training part)."""
+    fold_rows = np.mean([len(train) for train, _ in engine.evaluator.splits])
+    return len(engine.evaluator.y) / max(float(fold_rows), 1.0)
+
+
 def _fit_seconds(engine: TabularEngine, members: Sequence[TrialOutcome], kind: str) -> float:
     """Expected time to fit ``members`` on all training rows (stacking refits them per inner fold)."""
-    fold_rows = np.mean([len(train) for train, _ in engine.evaluator.splits])
-    scale = len(engine.evaluator.y) / max(float(fold_rows), 1.0)  # the refit sees all rows, a fold fewer
-    seconds = sum(o.fit_seconds + o.predict_seconds for o in members) * scale
+    seconds = sum(o.fit_seconds + o.predict_seconds for o in members) * _train_rows_ratio(engine)
     return seconds * (1 + ens.STACKING_CV if kind == "stacking" else 1)
 
 
@@ -106,18 +110,28 @@ class SelectionPlan:
 
 
 def tail_seconds(engine: TabularEngine, ranked: Sequence[TrialOutcome]) -> float:
-    """Time the post-search work would need if the search stopped now: refit(s) and the final save."""
-    refit = _fit_seconds(engine, ranked[:1], "none")
-    save = _save_seconds(ranked[:1], 1)
+    """Time the post-search work would need if the search stopped now: fit(s) for the test, the
+    refit on all rows, and the final save."""
+    single = _fit_seconds(engine, ranked[:1], "none")
+    # the best trial's own model scores the test rows when it was kept (one holdout split): no fit
+    scored = 0.0 if engine.kept.get(ranked[0].candidate) is not None else single
+    refit, save = single, _save_seconds(ranked[:1], 1)
     config = engine.ensemble_config
     if config.kind != "none":
         if config.kind == "weighted" and not config.members:
             members = engine.selection_plan.members_of(engine, _members(engine, ranked))
         else:
             members = list(ranked[: config.top_k])
-        refit = max(refit, _fit_seconds(engine, members, config.kind))
+        blend = _fit_seconds(engine, members, config.kind)
+        if blend > refit:  # an ensemble's members are fitted anew
+            scored = refit = blend
         save = max(save, _save_seconds(members, 2))  # an ensemble keeps each member twice (list and by name)
-    return (refit * 2.25 if engine.refit_full else refit) + save  # refit_full: a second fit, on all rows
+    return scored + (refit * _all_rows_ratio(engine) if engine.refit_full else 0.0) + save
+
+
+def _all_rows_ratio(engine: TabularEngine) -> float:
+    """How many more rows the refit on train + test rows sees than a fit on the training rows."""
+    return (len(engine.X) + len(engine.test)) / max(len(engine.X), 1)
 
 
 def choose(engine: TabularEngine, ranked: Sequence[TrialOutcome], log: DecisionLog, budget: TimeBudget) -> Choice:
@@ -156,7 +170,7 @@ def _select_weights(engine: TabularEngine, members: list[TrialOutcome], oofs: di
 def _final_fit_seconds(engine: TabularEngine, members: Sequence[TrialOutcome], kind: str) -> float:
     """Fitting an ensemble for the test, refitting it on all rows (by default) and saving it."""
     fit = _fit_seconds(engine, members, kind)
-    return fit * (2.25 if engine.refit_full else 1.0) + _save_seconds(members, 2)
+    return fit * (1.0 + _all_rows_ratio(engine) if engine.refit_full else 1.0) + _save_seconds(members, 2)
 
 
 def _affordable_selection(engine: TabularEngine, pool: list[TrialOutcome], log: DecisionLog,
@@ -249,9 +263,17 @@ def fit_final(engine: TabularEngine, choice: Choice, log: DecisionLog, budget: T
     """Fit the choice on the training rows, score the test rows once, optionally refit on all rows."""
     problem, columns = engine.problem, engine.plan.input_columns
     final = _pipeline(engine, choice)
-    t0 = time.perf_counter()
-    estimator = _fit(final, engine.X, engine.y)
-    refit_seconds = time.perf_counter() - t0
+    kept = engine.kept.get(choice.recipe) if isinstance(choice.recipe, Candidate) else None
+    engine.kept.clear()  # the other families' models are no longer needed
+    if kept is not None:  # the trial's own model, fitted on the holdout split's training part: no second fit
+        estimator, trial_seconds = kept
+        refit_seconds = trial_seconds * _train_rows_ratio(engine)  # what fitting on all training rows would cost
+        log("result", f"the test rows are scored by the model the search fitted for this trial "
+                      f"({len(engine.evaluator.splits[0][0])} rows), so it is not fitted a second time")
+    else:
+        t0 = time.perf_counter()
+        estimator = _fit(final, engine.X, engine.y)
+        refit_seconds = time.perf_counter() - t0
     with warnings.catch_warnings(), one_openmp_thread():
         warnings.simplefilter("ignore")
         pred, proba = predict_outputs(estimator, engine.test[columns], problem)

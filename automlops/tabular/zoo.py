@@ -17,6 +17,7 @@ by :func:`available_models`, not a crash.
 from __future__ import annotations
 
 import importlib.util
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,7 @@ from sklearn.preprocessing import LabelEncoder
 from automlops.core.problem import Problem, TaskType
 from automlops.core.registry import Registry
 from automlops.errors import ConfigError
+from automlops.search.deadline import wrap_up_deadline
 from automlops.search.suggest import Suggest  # re-exported: the zoo's search spaces are written with it
 
 __all__ = ["ZOO", "EarlyStoppedClassifier", "EarlyStoppedRegressor", "LabelEncodedClassifier", "ModelSpec",
@@ -106,7 +108,7 @@ class _EarlyStopped(BaseEstimator):
     be too small to trust: the searched ``n_estimators`` is used as is.
     """
 
-    def __init__(self, estimator: BaseEstimator, *, max_rounds: int = 3000, patience: int = 50,
+    def __init__(self, estimator: BaseEstimator, *, max_rounds: int = 10_000, patience: int = 50,
                  validation_fraction: float = 0.1, min_rows: int = 2000, random_state: int = 0) -> None:
         self.estimator, self.max_rounds, self.patience = estimator, max_rounds, patience
         self.validation_fraction, self.min_rows, self.random_state = validation_fraction, min_rows, random_state
@@ -127,17 +129,24 @@ class _EarlyStopped(BaseEstimator):
         X_fit, X_stop, y_fit, y_stop = train_test_split(X, y, test_size=self.validation_fraction,
                                                         random_state=self.random_state, stratify=stratify)
         model.set_params(n_estimators=self.max_rounds)
+        stop_at = _wrap_up_time(time.monotonic())
         extra: dict[str, Any] = {}
         if type(model).__module__.startswith("lightgbm"):
             import lightgbm as lgb
 
             extra["callbacks"] = [lgb.early_stopping(self.patience, verbose=False)]
-        else:  # XGBoost takes it as a parameter
-            model.set_params(early_stopping_rounds=self.patience)
+            if stop_at is not None:
+                extra["callbacks"].append(_lightgbm_time_limit(stop_at))
+        else:  # XGBoost takes both as parameters
+            model.set_params(early_stopping_rounds=self.patience,
+                             callbacks=None if stop_at is None else [_xgboost_time_limit(stop_at)])
             extra["verbose"] = False
         model.fit(X_fit, y_fit, eval_set=[(X_stop, y_stop)], **extra)
+        if stop_at is not None and not type(model).__module__.startswith("lightgbm"):
+            model.set_params(callbacks=None)  # the fitted booster keeps nothing of it; the saved model must not
         best = getattr(model, "best_iteration_", None) or getattr(model, "best_iteration", None)
         self.estimator_, self.n_rounds_ = model, int(best if best is not None else self.max_rounds) + 1
+        self.stopped_for_time_ = stop_at is not None and time.monotonic() >= stop_at
         return self._fitted()
 
     def _fitted(self) -> _EarlyStopped:
@@ -151,6 +160,45 @@ class _EarlyStopped(BaseEstimator):
     @property
     def feature_importances_(self) -> np.ndarray:
         return self.estimator_.feature_importances_
+
+
+def _wrap_up_time(started: float) -> float | None:
+    """When an early-stopped fit should stop adding trees: a little before its deadline, leaving
+    time to predict the validation rows (a tenth of the time left, at least half a second)."""
+    deadline = wrap_up_deadline()
+    if deadline is None:
+        return None
+    return deadline - max(0.5, 0.1 * (deadline - started))
+
+
+def _lightgbm_time_limit(stop_at: float) -> Callable[[Any], None]:
+    """A LightGBM callback ending training at ``stop_at`` with the best round seen so far."""
+    import lightgbm as lgb
+
+    best: dict[str, Any] = {"iteration": 0, "value": None, "results": []}
+
+    def callback(env: Any) -> None:
+        results = env.evaluation_result_list or []
+        if results:
+            _, _, value, higher_is_better = results[0][:4]
+            if best["value"] is None or (value > best["value"] if higher_is_better else value < best["value"]):
+                best.update(iteration=env.iteration, value=value, results=results)
+        if time.monotonic() >= stop_at:
+            raise lgb.callback.EarlyStopException(best["iteration"], best["results"] or results)
+
+    callback.order = 40  # type: ignore[attr-defined]  # after early stopping's own check (order 30)
+    return callback
+
+
+def _xgboost_time_limit(stop_at: float) -> Any:
+    """An XGBoost callback ending training at ``stop_at``; its early stopping keeps the best round."""
+    import xgboost as xgb
+
+    class TimeLimit(xgb.callback.TrainingCallback):
+        def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+            return time.monotonic() >= stop_at
+
+    return TimeLimit()
 
 
 class EarlyStoppedClassifier(ClassifierMixin, _EarlyStopped):

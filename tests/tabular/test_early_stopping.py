@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import clone, is_classifier, is_regressor
 
 from automlops.core.problem import Problem, TaskType
+from automlops.search.deadline import finish_by, interrupt_at
 from automlops.tabular.zoo import EarlyStoppedClassifier, EarlyStoppedRegressor, get_model
 
 
@@ -56,3 +59,31 @@ def test_xgboost_classifier_on_text_labels_with_early_stopping() -> None:
     assert list(model.classes_) == ["no", "yes"]
     assert model.estimator_.n_rounds_ < 3000
     assert (model.predict(X) == y).mean() > 0.95
+
+
+@pytest.mark.parametrize("model", ["lightgbm", "xgboost"])
+def test_a_fit_told_to_finish_by_a_deadline_keeps_the_rounds_it_has(model: str) -> None:
+    """At a learning rate of 0.002 Friedman #1 needs far more than 1.5 s of rounds: the fit wraps up
+    on its own before the watchdog strikes, keeps its best round so far, and is a usable model."""
+    problem = Problem(TaskType.REGRESSION, "y", "rmse", "minimize")
+    X, y = _friedman(20_000)
+    slow = get_model(model).build({"learning_rate": 0.002, "n_estimators": 100}, problem, 0)
+    started = time.monotonic()
+    with interrupt_at(started + 1.5), finish_by(started + 1.5):  # the watchdog would raise DeadlineExceeded
+        slow.fit(X, y)
+    assert time.monotonic() - started < 1.5
+    assert slow.stopped_for_time_ and 1 < slow.n_rounds_ < slow.max_rounds
+    X_test, y_test = _friedman(2000, seed=1)
+    rmse = float(np.sqrt(np.mean((slow.predict(X_test) - y_test) ** 2)))
+    assert rmse < 0.9 * float(np.std(y_test))  # it learnt something: better than predicting the mean
+    params = slow.estimator_.get_params()
+    assert params.get("callbacks") is None  # nothing of the time limit travels with the saved model
+
+
+def test_without_a_wrap_up_deadline_the_fit_runs_to_its_own_stop() -> None:
+    problem = Problem(TaskType.REGRESSION, "y", "rmse", "minimize")
+    X, y = _friedman(6000)
+    fast = get_model("lightgbm").build({"learning_rate": 0.3}, problem, 0)
+    with interrupt_at(time.monotonic() + 600):  # a far hard deadline alone does not ask for a wrap-up
+        fast.fit(X, y)
+    assert not fast.stopped_for_time_ and fast.n_rounds_ < fast.max_rounds

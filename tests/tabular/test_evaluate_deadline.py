@@ -78,3 +78,24 @@ def test_without_a_near_deadline_every_fold_runs(wine: pd.DataFrame, deadline: s
     steps, raised = _reported_steps(None if deadline is None else time.monotonic() + 600, evaluator)
     assert raised is None
     assert steps == list(range(1, N_FOLDS + 1))
+
+
+def test_a_boosting_trial_near_its_deadline_finishes_with_fewer_trees() -> None:
+    """Boosting is asked to wrap up before the deadline: a trial that would have been thrown away
+    at the deadline finishes, scored fairly on its validation rows, instead of being pruned."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits(as_frame=True).frame.rename(columns={"target": "digit"})
+    digits = pd.concat([digits, digits], ignore_index=True)  # 3,594 rows: enough for early stopping
+    digits["target"] = digits.pop("digit") >= 5
+    problem = infer_problem(digits, "target")
+    X, y = digits.drop(columns="target"), digits["target"]
+    splits = list(StratifiedKFold(N_FOLDS, shuffle=True, random_state=0).split(X, y))[:1]  # one holdout
+    evaluator = Evaluator(X, y, problem, plan_features(digits, problem), get_metric(problem.metric), splits, seed=0)
+    slow = Candidate("lightgbm", {"learning_rate": 0.001, "num_leaves": 63, "min_child_samples": 5})
+    started = time.monotonic()
+    result = evaluator.evaluate(slow, None, deadline=started + 2.0)
+    assert time.monotonic() - started < 2.0
+    assert 0.5 < result.mean <= 1.0  # ROC-AUC of a real model, not of a constant
+    model = evaluator.take_fitted().named_steps["model"]  # the early-stopped LightGBM
+    assert model.stopped_for_time_ and model.n_rounds_ < model.max_rounds

@@ -481,3 +481,34 @@ def test_without_diagnostics_the_scored_model_is_freed_after_the_refit(wine: pd.
     gc.collect()
     assert lean.result_.artifact.meta["refit_on_all_rows"] is True
     assert lean.scored_estimator_ is lean.best_estimator_ and scored and scored[0]() is None
+
+
+def test_with_one_holdout_the_trial_model_scores_the_test_rows_without_a_second_fit(cancer: pd.DataFrame) -> None:
+    """The winner's model from the search itself predicts the test rows: it is the very model that
+    produced the trial's validation predictions, and the tail the budget keeps back has no scored fit."""
+    from automlops.search.trials import PAYLOAD_ATTR
+    from automlops.tabular.evaluate import decode_oof
+
+    runner = AutoMLRunner("target", preset="fast", models=["logistic", "knn"], n_trials=6, ensemble="none",
+                          validation="holdout").fit(cancer)
+    assert any("not fitted a second time" in d.message for d in runner.decisions_)
+    best = min((t for t in runner.study_.trials if t.value is not None and t.params["model"] == runner.best_model_name_
+                and PAYLOAD_ATTR in t.user_attrs), key=lambda t: -t.value)
+    oof = decode_oof(best.user_attrs[PAYLOAD_ATTR], runner.problem_)
+    X_val = runner.evaluator_.X.iloc[oof.rows]
+    proba = runner.scored_estimator_.predict_proba(X_val)[:, 1]
+    np.testing.assert_allclose(proba, oof.proba[:, 1])  # the same fitted model, not a refit on more rows
+    assert runner.best_estimator_ is not runner.scored_estimator_  # the shipped one was refitted on all rows
+
+
+def test_the_budget_tail_of_a_kept_model_has_no_scored_fit(cancer: pd.DataFrame) -> None:
+    from automlops.search.trials import best_per_model
+
+    runner = AutoMLRunner("target", preset="fast", models=["logistic"], n_trials=2, ensemble="none",
+                          validation="holdout").fit(cancer)
+    engine, ranked = runner.engine_, best_per_model(runner.study_, maximize=True)
+    without = finalize.tail_seconds(engine, ranked)  # kept models are released once the final model is fitted
+    engine.evaluator._fit_predict(ranked[0].candidate, *engine.evaluator.splits[0])
+    engine.kept.offer(ranked[0].candidate, ranked[0].value, engine.evaluator.take_fitted(), ranked[0].fit_seconds)
+    with_kept = finalize.tail_seconds(engine, ranked)
+    assert without - with_kept == pytest.approx(finalize._fit_seconds(engine, ranked[:1], "none"))
