@@ -192,15 +192,17 @@ def forest_max_leaves(n_trees: int, n_values: int) -> int:
 # Saving a forest as skops data writes every tree apart: ~3.5 ms a tree on the reference machine
 # (300 trees: ~1 s), whatever their size. The time budget keeps that much for the final save.
 FOREST_SAVE = 0.0035
+# Defaults start at scikit-learn's 100 trees: a third of the cost of 300 for nearly the same score; the
+# search grows the count where it pays (FLAML's "start cheap" rule)
 _forest_grid = _const(n_estimators=[100, 300], max_features=[0.3, 0.6, 1.0], min_samples_leaf=[1, 3, 10])
 _register(ModelSpec(
     "random_forest", "Random forest", BOTH, _forest("RandomForest"), _forest_space, _forest_grid,
-    _const(n_estimators=300, max_features=0.5, min_samples_leaf=1), light=True, save_seconds_per_estimator=FOREST_SAVE,
+    _const(n_estimators=100, max_features=0.5, min_samples_leaf=1), light=True, save_seconds_per_estimator=FOREST_SAVE,
     description="many decision trees on bootstrap samples, averaged",
 ))
 _register(ModelSpec(
     "extra_trees", "Extra trees", BOTH, _forest("ExtraTrees"), _forest_space, _forest_grid,
-    _const(n_estimators=300, max_features=0.7, min_samples_leaf=1), save_seconds_per_estimator=FOREST_SAVE,
+    _const(n_estimators=100, max_features=0.7, min_samples_leaf=1), save_seconds_per_estimator=FOREST_SAVE,
     description="like a random forest, but split points are drawn at random: faster, smoother",
 ))
 
@@ -246,7 +248,8 @@ _register(ModelSpec(
                   "colsample_bytree": s.float("colsample_bytree", 0.4, 1.0),
                   "reg_lambda": s.float("reg_lambda", 1e-3, 10.0, log=True)},
     _const(n_estimators=[100, 300], learning_rate=[0.03, 0.1], max_depth=[3, 6], subsample=[0.8, 1.0]),
-    _const(n_estimators=300, learning_rate=0.05, max_depth=5, min_child_weight=1.0, subsample=0.8,
+    # AutoGluon's defaults: a learning rate that converges in hundreds of rounds, not thousands
+    _const(n_estimators=300, learning_rate=0.1, max_depth=6, min_child_weight=1.0, subsample=0.8,
            colsample_bytree=0.8, reg_lambda=1.0),
     requires=("xgboost",), native_missing=True, description="regularised gradient-boosted trees, a Kaggle favourite",
 ))
@@ -265,13 +268,14 @@ _register(ModelSpec(
     "lightgbm", "LightGBM", BOTH, _lightgbm,
     lambda s, p: {"n_estimators": s.int("n_estimators", 50, 800, log=True),
                   "learning_rate": s.float("learning_rate", 0.01, 0.3, log=True),
-                  "num_leaves": s.int("num_leaves", 4, 128, log=True),
+                  "num_leaves": s.int("num_leaves", 4, 256, log=True),
                   "min_child_samples": s.int("min_child_samples", 2, 60, log=True),
                   "subsample": s.float("subsample", 0.5, 1.0),
                   "colsample_bytree": s.float("colsample_bytree", 0.4, 1.0),
                   "reg_lambda": s.float("reg_lambda", 1e-3, 10.0, log=True)},
     _const(n_estimators=[100, 300], learning_rate=[0.03, 0.1], num_leaves=[15, 31], min_child_samples=[5, 20]),
-    _const(n_estimators=300, learning_rate=0.05, num_leaves=15, min_child_samples=10, subsample=0.9,
+    # LightGBM's own defaults for the tree shape (31 leaves, 20 rows a leaf), AutoGluon's learning rate
+    _const(n_estimators=300, learning_rate=0.05, num_leaves=31, min_child_samples=20, subsample=0.9,
            colsample_bytree=0.8, reg_lambda=1e-3),
     requires=("lightgbm",), native_missing=True, description="leaf-wise gradient boosting: fast and strong on tables",
 ))
@@ -287,9 +291,14 @@ def _mlp(params: dict[str, Any], problem: Problem, seed: int) -> BaseEstimator:
 
     params = dict(params)
     layers = _LAYERS[str(params.pop("layers", "64"))]
+    # Early stopping: train until the score on 10 % of the rows has not improved for 10 epochs. Without
+    # it the loss on the training rows keeps creeping down for all 500 epochs: 8 s a fold on 7k rows,
+    # a quarter of a 60 s budget for one trial that then lost.
+    common = dict(hidden_layer_sizes=layers, max_iter=500, early_stopping=True, validation_fraction=0.1,
+                  n_iter_no_change=10, random_state=seed)
     if _is_cls(problem):
-        return MLPClassifier(hidden_layer_sizes=layers, max_iter=500, random_state=seed, **params)
-    return _scaled_target(MLPRegressor(hidden_layer_sizes=layers, max_iter=500, random_state=seed, **params))
+        return MLPClassifier(**common, **params)
+    return _scaled_target(MLPRegressor(**common, **params))
 
 
 _register(ModelSpec(
@@ -298,7 +307,9 @@ _register(ModelSpec(
                   "alpha": s.float("alpha", 1e-6, 1e-1, log=True),
                   "learning_rate_init": s.float("learning_rate_init", 1e-4, 3e-2, log=True)},
     _const(layers=["64", "64-32"], alpha=[1e-4, 1e-2], learning_rate_init=[1e-3, 1e-2]),
-    _const(layers="64", alpha=1e-4, learning_rate_init=1e-3),
+    # two layers and a brisker step: on 5k-20k-row tables both faster to converge (61-73 epochs instead
+    # of 157-291) and more accurate (RMSE -15 % to -38 %) than one layer of 64 at Adam's 0.001
+    _const(layers="128-64", alpha=1e-4, learning_rate_init=3e-3),
     scale=True, encoding="onehot", max_rows=200_000,
     description="layers of weighted sums with non-linear activations, trained by gradient descent",
 ))
