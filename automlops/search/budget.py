@@ -29,7 +29,6 @@ class TimeBudget:
     durations: dict[str, list[float]] = field(default_factory=dict)
     backlog: Callable[[], float] = lambda: 0.0  # work queued elsewhere (MLflow logging) to wait for
     first_trial_share: float = 0.5  # of the budget the first trial may use (engines that do not refit: more)
-    trial_share: float | None = None  # of the budget any later trial may use (None: up to the search deadline)
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
@@ -75,20 +74,13 @@ class TimeBudget:
         trial was stopped (a short budget that start-up had already eaten into: ``--time-budget 8``
         on a cold machine), the next ones – cheaper models, in the warm-start order – may run until
         the search deadline: one late result still beats "no trial finished".
-
-        Once a trial has finished, an engine may cap every later trial at ``trial_share`` of the
-        budget: one unlucky configuration (an MLP that creeps towards convergence for 30 s) must not
-        eat half the search. Fits that can wrap up early (boosting) simply stop with fewer rounds.
         """
         if self.total is None:
             return None
         end = self.search_deadline()
-        now = time.monotonic()
         half = self.started + self.first_trial_share * self.total
-        if not self.durations and now < half and end is not None:
+        if not self.durations and time.monotonic() < half and end is not None:
             return min(half, end)
-        if self.durations and self.trial_share is not None and end is not None:
-            return min(end, now + self.trial_share * self.total)
         return end
 
     def can_start(self, model: str) -> bool:

@@ -153,7 +153,6 @@ class SearchDriver(SharedStudy):
         reserve = getattr(self.engine, "explain_reserve", None)  # optional: time kept for explanations
         self.budget.fixed_tail += reserve(self.tracker is not None, self.budget.total) if reserve else 0.0
         self.budget.first_trial_share = float(getattr(self.engine, "first_trial_share", 0.5))  # optional
-        self.budget.trial_share = getattr(self.engine, "trial_share", None)  # optional
         self.plan = self.engine.prepare(data, self.log)
         sink = TrackingSink(self.tracker, run_name=self.config.run_name, problem=self.plan.problem,
                             dataset=self.config.dataset, on_run=self._on_run, engine=self.engine.name)

@@ -85,9 +85,6 @@ class TabularEngine:
     presets = PRESETS
     metrics = METRICS
 
-    # No trial after the first may take more than a quarter of the budget (see TimeBudget.trial_deadline)
-    trial_share = 0.25
-
     def __init__(self, target: str | None, *, task: str | TaskType | None = None, metric: str | None = None,
                  preset: str = "medium", search: str = "tpe", validation: str | None = None,
                  models: Sequence[str] | None = None, ensemble: str | ens.EnsembleConfig = "auto", seed: int = 0,

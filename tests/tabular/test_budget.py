@@ -21,20 +21,6 @@ def test_the_first_trial_may_run_until_half_the_budget_then_the_search_deadline_
     assert TimeBudget(total=None).trial_deadline() is None
 
 
-def test_an_engine_may_cap_every_later_trial_at_a_share_of_the_budget(cancer) -> None:  # type: ignore[no-untyped-def]
-    budget = TimeBudget(total=60.0, fixed_tail=1.5, trial_share=0.25)
-    assert budget.trial_deadline() == pytest.approx(budget.started + 30.0)  # the first trial: half, as before
-    budget.record("mlp", 0.5)
-    capped = budget.trial_deadline()
-    assert capped is not None and capped - time.monotonic() == pytest.approx(15.0, abs=0.1)
-    assert capped < budget.search_deadline()
-    late = TimeBudget(total=60.0, started=time.monotonic() - 50.0, fixed_tail=1.5, trial_share=0.25)
-    late.record("mlp", 0.5)
-    assert late.trial_deadline() == late.search_deadline()  # near the end, the search deadline comes first
-    runner = AutoMLRunner("target", preset="fast", models=["logistic"], n_trials=1, time_budget=30.0).fit(cancer)
-    assert runner.budget_.trial_share == 0.25  # the tabular engine's cap, handed to its search's budget
-
-
 def test_when_the_first_half_went_without_a_result_trials_may_run_to_the_search_deadline() -> None:
     late = TimeBudget(total=8.0, started=time.monotonic() - 4.5, fixed_tail=0.3)  # start-up ate 4.5 s of 8
     assert late.trial_deadline() == late.search_deadline() > time.monotonic()
