@@ -97,7 +97,8 @@ class TabularEngine:
         self.select = select  # "best" (top validation score) or "robust" (see automlops.tabular.robust)
         self._significance: Any = None
         self.selection_plan = finalize.SelectionPlan()  # what the time budget reserves for the final blend
-        self.kept = KeptModels(maximize=True)  # each family's best holdout model, fitted (reset in prepare)
+        self.kept = KeptModels(maximize=True)  # the best holdout model so far, fitted (reset in prepare)
+        self.rounds_by_trial: dict[int, int] = {}  # boosting rounds early stopping kept, per trial number
 
     # ------------------------------------------------------------------ prepare
     def prepare(self, data: pd.DataFrame | TabularData, log: DecisionLog) -> SearchPlan:
@@ -213,6 +214,8 @@ class TabularEngine:
     def evaluate(self, candidate: Candidate, trial: optuna.Trial | None, deadline: float | None) -> Evaluation:
         evaluation = self.evaluator.evaluate(candidate, trial, deadline=deadline)
         self.kept.offer(candidate, evaluation.mean, self.evaluator.take_fitted(), evaluation.fit_seconds)
+        if trial is not None and self.evaluator.last_rounds:
+            self.rounds_by_trial[trial.number] = self.evaluator.last_rounds  # the time budget's save estimate
         return evaluation
 
     def tail_seconds(self, ranked: Sequence[TrialOutcome]) -> float:

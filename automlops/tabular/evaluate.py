@@ -44,7 +44,7 @@ from automlops.search.trials import pack_arrays, unpack_arrays
 from automlops.tabular.preprocessing import FeaturePlan, build_preprocessor
 from automlops.tabular.zoo import get_model
 
-__all__ = ["Evaluator", "KeptModels", "OutOfFold", "TimeBudgetExceeded", "build_pipeline", "decode_oof", "encode_oof",
+__all__ = ["Evaluator", "KeptModels", "boosting_rounds", "OutOfFold", "TimeBudgetExceeded", "build_pipeline", "decode_oof", "encode_oof",
            "one_openmp_thread", "predict_labels_and_proba", "predict_outputs"]
 
 LEARNING_CURVE = (0.25, 0.5, 1.0)
@@ -134,6 +134,7 @@ class Evaluator:
         self.learning_curve = learning_curve and len(splits) == 1
         self.classes = list(problem.classes)
         self.last_fitted: Pipeline | None = None  # the model fitted by the latest step
+        self.last_rounds = 0  # the most boosting rounds a fold of the latest evaluation kept
 
     def take_fitted(self) -> Pipeline | None:
         """The model the latest evaluation fitted on its whole training split (one holdout split only).
@@ -172,7 +173,9 @@ class Evaluator:
                     pipe.fit(self.X.iloc[train_idx], self.y.iloc[train_idx])
                     t1 = time.perf_counter()
                     pred, proba = predict_outputs(pipe, self.X.iloc[val_idx], self.problem)
-                    self.last_fitted = pipe
+                    self.last_rounds = max(self.last_rounds, boosting_rounds(pipe))
+                    if len(self.splits) == 1:  # with folds no single model is *the* model: hold none
+                        self.last_fitted = pipe
             except DeadlineExceeded:
                 raise TimeBudgetExceeded(f"stopped at the time budget's deadline after {time.perf_counter() - t0:.1f} s "
                                          "of fitting") from None
@@ -182,6 +185,7 @@ class Evaluator:
                  deadline: float | None = None) -> Evaluation:
         """Score ``candidate`` step by step (folds, or learning-curve slices), reporting to ``trial``."""
         scores: list[float] = []
+        self.last_rounds = 0
         fit_t: list[float] = []
         pred_t: list[float] = []
         parts: list[OutOfFold] = []
@@ -219,35 +223,44 @@ class Evaluator:
         return float(np.mean(per_fold)), float(np.std(per_fold)), [float(s) for s in per_fold]
 
 
+def boosting_rounds(model: Any) -> int:
+    """The rounds an early-stopped boosting model kept (0 for any other model)."""
+    if hasattr(model, "n_rounds_"):
+        return int(model.n_rounds_)
+    if isinstance(model, Pipeline):
+        return boosting_rounds(model.steps[-1][1])
+    inner = getattr(model, "estimator_", None)
+    return boosting_rounds(inner) if inner is not None else 0
+
+
 class KeptModels:
-    """The best holdout-validated model of each family, kept fitted so it need not be fitted again.
+    """The best holdout-validated model of the search so far, kept fitted so it need not be fitted again.
 
     With one holdout split, the winning trial's model has already been fitted on the training part
     of the split and scored on the rest. Scoring the test rows with *that* model, instead of fitting
     the recipe once more on all training rows first, saves a whole fit at the end of the search: on
     a 20k-row table a third of the post-search time (the final refit on every row still follows,
-    so the shipped model loses nothing). One model per family is kept, the best so far, so memory
-    stays bounded (forests are capped in size, see ``zoo_entries``).
+    so the shipped model loses nothing). Only the current best is held, so memory grows by one model.
     """
 
     def __init__(self, maximize: bool) -> None:
         self.maximize = maximize
-        self._best: dict[str, tuple[float, dict[str, Any], Pipeline, float]] = {}
+        self._best: tuple[float, Candidate, Pipeline, float] | None = None
 
     def offer(self, candidate: Candidate, value: float, fitted: Pipeline | None, fit_seconds: float) -> None:
-        """Keep ``fitted`` if it is the best model of its family so far."""
+        """Keep ``fitted`` if it is the best model so far."""
         if fitted is None or not np.isfinite(value):
             return
-        held = self._best.get(candidate.model)
+        held = self._best
         if held is None or (value > held[0] if self.maximize else value < held[0]):
-            self._best[candidate.model] = (value, dict(candidate.params), fitted, fit_seconds)
+            self._best = (value, Candidate(candidate.model, dict(candidate.params)), fitted, fit_seconds)
 
     def get(self, candidate: Candidate) -> tuple[Pipeline, float] | None:
         """The kept fitted model of exactly this recipe, and the seconds its fit took (else ``None``)."""
-        held = self._best.get(candidate.model)
-        if held is None or held[1] != dict(candidate.params):
+        held = self._best
+        if held is None or held[1].model != candidate.model or dict(held[1].params) != dict(candidate.params):
             return None
         return held[2], held[3]
 
     def clear(self) -> None:
-        self._best.clear()
+        self._best = None

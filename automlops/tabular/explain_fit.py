@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from automlops.core.problem import TaskType
+from automlops.search.deadline import DeadlineExceeded, interrupt_at
 
 if TYPE_CHECKING:
     from automlops.search.budget import TimeBudget
@@ -63,14 +64,22 @@ def explain_final(engine: TabularEngine, final: Finalized, log: DecisionLog, bud
         log("explain", "no SHAP summary at training time: the run is not tracked in MLflow (the Models page "
                        "explains any saved model on demand)")
         return final
-    allowed, started = _allowance(budget), time.monotonic()
+    from automlops.tabular.finalize import _boosting_save_seconds
+
+    # the model is saved after this: thousands of boosted trees take seconds, which are not the summary's
+    allowed, started = max(0.0, _allowance(budget) - _boosting_save_seconds(engine, final.artifact.obj)), time.monotonic()
     importing = IMPORT_SECONDS if "shap" not in sys.modules else 0.0
     if budget.total is not None and budget.total < MIN_BUDGET or allowed < importing + 0.5:
         log("explain", f"no SHAP summary at training time: it may cost {allowed:.1f} s (10 % of the budget, within "
                        "the time left), too little to import SHAP and explain the model")
         return final
     try:
-        summary = _summarize(engine, final.artifact.obj, allowed, started, log)
+        with interrupt_at(started + allowed):  # building the explainer alone can take seconds (10k trees)
+            summary = _summarize(engine, final.artifact.obj, allowed, started, log)
+    except DeadlineExceeded:
+        log("explain", f"no SHAP summary at training time: preparing it took more than the {allowed:.1f} s it may "
+                       "cost (10 % of the budget, within the time left)")
+        return final
     except Exception as exc:  # an explanation must never cost the model
         log("explain", f"no SHAP summary: explaining the model failed ({type(exc).__name__}: {exc})"[:300])
         return final

@@ -44,7 +44,7 @@ from automlops.tabular.evaluate import (
     one_openmp_thread,
     predict_outputs,
 )
-from automlops.tabular.zoo import get_model
+from automlops.tabular.zoo import _EarlyStopped, get_model
 
 if TYPE_CHECKING:
     from automlops.tabular.engine import TabularEngine
@@ -68,10 +68,16 @@ def _fit_seconds(engine: TabularEngine, members: Sequence[TrialOutcome], kind: s
     return seconds * (1 + ens.STACKING_CV if kind == "stacking" else 1)
 
 
-def _save_seconds(members: Sequence[TrialOutcome], copies: int) -> float:
-    """Expected time to save the final model: some models cost per sub-model (a forest's trees)."""
-    return copies * sum(get_model(o.model).save_seconds_per_estimator * float(o.params.get("n_estimators", 0))
-                        for o in members)
+def _save_seconds(engine: TabularEngine, members: Sequence[TrialOutcome], copies: int) -> float:
+    """Expected time to save the final model: some models cost per sub-model (a forest's trees, a
+    boosted model's trees: the rounds early stopping kept in the trial, one tree per class each)."""
+    per_round = max(len(engine.problem.classes), 1) if len(engine.problem.classes) > 2 else 1
+    seconds = 0.0
+    for o in members:
+        rounds = engine.rounds_by_trial.get(o.number)
+        count = rounds * per_round if rounds else float(o.params.get("n_estimators", 0))
+        seconds += get_model(o.model).save_seconds_per_estimator * count
+    return copies * seconds
 
 
 @dataclass
@@ -115,7 +121,7 @@ def tail_seconds(engine: TabularEngine, ranked: Sequence[TrialOutcome]) -> float
     single = _fit_seconds(engine, ranked[:1], "none")
     # the best trial's own model scores the test rows when it was kept (one holdout split): no fit
     scored = 0.0 if engine.kept.get(ranked[0].candidate) is not None else single
-    refit, save = single, _save_seconds(ranked[:1], 1)
+    refit, save = single, _save_seconds(engine, ranked[:1], 1)
     config = engine.ensemble_config
     if config.kind != "none":
         if config.kind == "weighted" and not config.members:
@@ -125,7 +131,7 @@ def tail_seconds(engine: TabularEngine, ranked: Sequence[TrialOutcome]) -> float
         blend = _fit_seconds(engine, members, config.kind)
         if blend > refit:  # an ensemble's members are fitted anew
             scored = refit = blend
-        save = max(save, _save_seconds(members, 2))  # an ensemble keeps each member twice (list and by name)
+        save = max(save, _save_seconds(engine, members, 2))  # an ensemble keeps each member twice (list and by name)
     return scored + (refit * _all_rows_ratio(engine) if engine.refit_full else 0.0) + save
 
 
@@ -170,7 +176,7 @@ def _select_weights(engine: TabularEngine, members: list[TrialOutcome], oofs: di
 def _final_fit_seconds(engine: TabularEngine, members: Sequence[TrialOutcome], kind: str) -> float:
     """Fitting an ensemble for the test, refitting it on all rows (by default) and saving it."""
     fit = _fit_seconds(engine, members, kind)
-    return fit * (1.0 + _all_rows_ratio(engine) if engine.refit_full else 1.0) + _save_seconds(members, 2)
+    return fit * (1.0 + _all_rows_ratio(engine) if engine.refit_full else 1.0) + _save_seconds(engine, members, 2)
 
 
 def _affordable_selection(engine: TabularEngine, pool: list[TrialOutcome], log: DecisionLog,
@@ -264,7 +270,7 @@ def fit_final(engine: TabularEngine, choice: Choice, log: DecisionLog, budget: T
     problem, columns = engine.problem, engine.plan.input_columns
     final = _pipeline(engine, choice)
     kept = engine.kept.get(choice.recipe) if isinstance(choice.recipe, Candidate) else None
-    engine.kept.clear()  # the other families' models are no longer needed
+    engine.kept.clear()  # released: the choice holds it now if it is needed
     if kept is not None:  # the trial's own model, fitted on the holdout split's training part: no second fit
         estimator, trial_seconds = kept
         refit_seconds = trial_seconds * _train_rows_ratio(engine)  # what fitting on all training rows would cost
@@ -300,8 +306,9 @@ def _refit_on_all_rows(engine: TabularEngine, final: Any, fitted: Any, seconds: 
     The refit is interrupted if it is still running when only the save's share of the budget is
     left; the model fitted on the training rows is shipped instead.
     """
-    deadline = None if budget.deadline is None else budget.deadline - budget.fixed_tail
-    if deadline is not None and time.monotonic() + 1.2 * seconds > deadline:
+    save = _boosting_save_seconds(engine, fitted)  # a model of thousands of trees takes seconds to save
+    deadline = None if budget.deadline is None else budget.deadline - budget.fixed_tail - save
+    if deadline is not None and time.monotonic() + seconds * _all_rows_ratio(engine) > deadline:
         log("result", "kept the model trained on the training rows: refitting on all rows would overrun the "
                       "time budget")
         return fitted
@@ -310,7 +317,7 @@ def _refit_on_all_rows(engine: TabularEngine, final: Any, fitted: Any, seconds: 
     y_all = pd.concat([engine.y, engine.test[target]], ignore_index=True)
     try:
         with interrupt_at(deadline):
-            refitted = _fit(clone(final), X_all, y_all)
+            refitted = _fit(_rounds_capped(clone(final), fitted), X_all, y_all)
     except DeadlineExceeded:
         log("result", "kept the model trained on the training rows: the refit on all rows was stopped at the "
                       "time budget's deadline")
@@ -318,3 +325,26 @@ def _refit_on_all_rows(engine: TabularEngine, final: Any, fitted: Any, seconds: 
     log("result", f"refitted the final model on all {len(X_all)} rows (train + test) so it learns from every row; "
                   "the test score above was measured before, on a model that had not seen the test rows")
     return refitted
+
+
+def _rounds_capped(unfitted: Any, fitted: Any) -> Any:
+    """Cap the refit's boosting rounds near what the scored model needed (×1.25 for the extra rows).
+
+    Early stopping picks the rounds again on the refit's own held-out rows; at a low learning rate
+    it may run to its 10,000-round ceiling, far past the time the budget kept for the refit (the
+    trial that found the recipe wrapped up earlier). The scored model's count is the measured answer.
+    """
+    found = fitted.get_params(deep=True) if hasattr(fitted, "get_params") else {}
+    caps = {f"{key}__max_rounds": int(1.25 * found[key].n_rounds_) + 10
+            for key, value in unfitted.get_params(deep=True).items()
+            if isinstance(value, _EarlyStopped) and hasattr(found.get(key), "n_rounds_")}
+    return unfitted.set_params(**caps) if caps else unfitted
+
+
+def _boosting_save_seconds(engine: TabularEngine, fitted: Any) -> float:
+    """Time to save a fitted early-stopped boosting model: its kept rounds × classes × the cost of a tree."""
+    from automlops.tabular.evaluate import boosting_rounds
+    from automlops.tabular.zoo_entries import BOOSTED_TREE_SAVE
+
+    classes = len(engine.problem.classes)
+    return boosting_rounds(fitted) * (classes if classes > 2 else 1) * BOOSTED_TREE_SAVE

@@ -92,13 +92,23 @@ def test_a_logging_backlog_cannot_starve_the_search() -> None:
     assert budget.search_time_left() == pytest.approx(30.0 - 1.0 - 3.0 - 0.9, abs=0.05)
 
 
-def test_the_tail_keeps_time_to_save_a_forest() -> None:
-    """Saving a 300-tree forest (skops writes each tree apart) is part of the time kept after the search."""
+def test_the_tail_keeps_time_to_save_a_forest_and_a_boosted_model() -> None:
+    """Saving a 300-tree forest (skops writes each tree apart), or the thousands of trees early stopping
+    kept in a boosted model (one per class and round), is part of the time kept after the search."""
+    from types import SimpleNamespace
+
+    from automlops.core.problem import Problem, TaskType
     from automlops.search.engine import TrialOutcome
     from automlops.tabular.finalize import _save_seconds
+    from automlops.tabular.zoo_entries import BOOSTED_TREE_SAVE
 
+    engine = SimpleNamespace(problem=Problem(TaskType.CLASSIFICATION, "y", "log_loss", "minimize", classes=(0, 1, 2)),
+                             rounds_by_trial={2: 4000})
     forest = TrialOutcome(0, "random_forest", {"n_estimators": 300}, 0.9, 0.0, 1.0, 0.1, None)
     linear = TrialOutcome(1, "logistic", {"C": 1.0}, 0.9, 0.0, 0.1, 0.01, None)
-    assert _save_seconds([forest], 1) == pytest.approx(300 * 0.0035)
-    assert _save_seconds([forest, linear], 2) == pytest.approx(2 * 300 * 0.0035)
-    assert _save_seconds([linear], 1) == 0.0
+    boosted = TrialOutcome(2, "lightgbm", {"n_estimators": 300}, 0.9, 0.0, 1.0, 0.1, None)
+    assert _save_seconds(engine, [forest], 1) == pytest.approx(300 * 0.0035)
+    assert _save_seconds(engine, [forest, linear], 2) == pytest.approx(2 * 300 * 0.0035)
+    assert _save_seconds(engine, [linear], 1) == 0.0
+    # the rounds it kept (4,000), not the searched n_estimators (300), times one tree per class
+    assert _save_seconds(engine, [boosted], 1) == pytest.approx(4000 * 3 * BOOSTED_TREE_SAVE)

@@ -87,3 +87,24 @@ def test_without_a_wrap_up_deadline_the_fit_runs_to_its_own_stop() -> None:
     with interrupt_at(time.monotonic() + 600):  # a far hard deadline alone does not ask for a wrap-up
         fast.fit(X, y)
     assert not fast.stopped_for_time_ and fast.n_rounds_ < fast.max_rounds
+
+
+def test_the_refit_on_all_rows_stops_near_the_rounds_the_scored_model_needed() -> None:
+    """At a low learning rate early stopping could run the refit to its 10,000-round ceiling, far past
+    the time the budget kept for it: the refit is capped at the scored model's rounds × 1.25."""
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from automlops.tabular.finalize import _rounds_capped
+
+    problem = Problem(TaskType.REGRESSION, "y", "rmse", "minimize")
+    X, y = _friedman(6000)
+    recipe = Pipeline([("scale", StandardScaler()),
+                       ("model", get_model("lightgbm").build({"learning_rate": 0.3}, problem, 0))])
+    scored = clone(recipe).fit(X[:4800], y[:4800])
+    rounds = scored.named_steps["model"].n_rounds_
+    refit = _rounds_capped(clone(recipe), scored)
+    assert refit.named_steps["model"].max_rounds == int(1.25 * rounds) + 10 < 10_000
+    refit.fit(X, y)
+    assert refit.named_steps["model"].n_rounds_ <= int(1.25 * rounds) + 10
+    assert _rounds_capped(clone(recipe), object()).named_steps["model"].max_rounds == 10_000  # nothing to go by
