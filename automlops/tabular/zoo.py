@@ -17,6 +17,7 @@ by :func:`available_models`, not a crash.
 from __future__ import annotations
 
 import importlib.util
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -29,7 +30,6 @@ from sklearn.preprocessing import LabelEncoder
 from automlops.core.problem import Problem, TaskType
 from automlops.core.registry import Registry
 from automlops.errors import ConfigError
-from automlops.search.deadline import wrap_up_deadline
 from automlops.search.suggest import Suggest  # re-exported: the zoo's search spaces are written with it
 
 __all__ = ["ZOO", "EarlyStoppedClassifier", "EarlyStoppedRegressor", "LabelEncodedClassifier", "ModelSpec",
@@ -164,8 +164,13 @@ class _EarlyStopped(BaseEstimator):
 
 def _wrap_up_time(started: float) -> float | None:
     """When an early-stopped fit should stop adding trees: a little before its deadline, leaving
-    time to predict the validation rows (a tenth of the time left, at least half a second)."""
-    deadline = wrap_up_deadline()
+    time to predict the validation rows (a tenth of the time left, at least half a second).
+
+    The deadline is looked up through ``sys.modules``: a model exported as a script or a deploy
+    bundle (which copy this class's code, not the studio's) has no search running, hence no deadline.
+    """
+    deadlines = sys.modules.get("automlops.search.deadline")
+    deadline = deadlines.wrap_up_deadline() if deadlines is not None else None
     if deadline is None:
         return None
     return deadline - max(0.5, 0.1 * (deadline - started))
