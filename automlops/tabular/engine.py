@@ -98,6 +98,7 @@ class TabularEngine:
         self._significance: Any = None
         self.selection_plan = finalize.SelectionPlan()  # what the time budget reserves for the final blend
         self.kept = KeptModels(maximize=True)  # the best holdout model so far, fitted (reset in prepare)
+        self.explain_reserved = 0.0  # seconds the budget keeps for the optional SHAP summary
         self.rounds_by_trial: dict[int, int] = {}  # boosting rounds early stopping kept, per trial number
 
     # ------------------------------------------------------------------ prepare
@@ -236,7 +237,8 @@ class TabularEngine:
 
     def explain_reserve(self, tracked: bool, total: float | None) -> float:
         """Seconds to keep back from the search for the training-time SHAP summary (optional hook)."""
-        return explain_fit.explain_reserve(tracked, total)
+        self.explain_reserved = explain_fit.explain_reserve(tracked, total)  # the refit may take them
+        return self.explain_reserved
 
     def explain(self, final: Finalized, log: DecisionLog, budget: Any, *, tracked: bool) -> Finalized:
         """Add a SHAP summary to the final artifact when tracked and cheap (optional hook)."""

@@ -44,7 +44,7 @@ from automlops.search.trials import pack_arrays, unpack_arrays
 from automlops.tabular.preprocessing import FeaturePlan, build_preprocessor
 from automlops.tabular.zoo import get_model
 
-__all__ = ["Evaluator", "KeptModels", "boosting_rounds", "OutOfFold", "TimeBudgetExceeded", "build_pipeline", "decode_oof", "encode_oof",
+__all__ = ["Evaluator", "KeptModels", "boosted_trees", "boosting_rounds", "trees_per_round", "OutOfFold", "TimeBudgetExceeded", "build_pipeline", "decode_oof", "encode_oof",
            "one_openmp_thread", "predict_labels_and_proba", "predict_outputs"]
 
 LEARNING_CURVE = (0.25, 0.5, 1.0)
@@ -231,6 +231,26 @@ def boosting_rounds(model: Any) -> int:
         return boosting_rounds(model.steps[-1][1])
     inner = getattr(model, "estimator_", None)
     return boosting_rounds(inner) if inner is not None else 0
+
+
+def trees_per_round(n_classes: int) -> int:
+    """Trees a boosting round adds: one per class for three classes or more, else one."""
+    return n_classes if n_classes > 2 else 1
+
+
+def boosted_trees(model: Any, n_classes: int) -> int:
+    """Trees of the early-stopped boosting models inside ``model`` (one model, a pipeline or an
+    ensemble's members). Saving the model and building a SHAP explainer for it cost about as
+    many times a tree's share: thousands of trees take seconds."""
+    if hasattr(model, "n_rounds_"):
+        return int(model.n_rounds_) * trees_per_round(n_classes)
+    if isinstance(model, Pipeline):
+        return boosted_trees(model.steps[-1][1], n_classes)
+    members = getattr(model, "estimators_", None)
+    if isinstance(members, list):  # a voting or stacking ensemble (a forest's trees count 0)
+        return sum(boosted_trees(member, n_classes) for member in members)
+    inner = getattr(model, "estimator_", None)
+    return boosted_trees(inner, n_classes) if inner is not None else 0
 
 
 class KeptModels:

@@ -144,6 +144,7 @@ class _EarlyStopped(BaseEstimator):
         model.fit(X_fit, y_fit, eval_set=[(X_stop, y_stop)], **extra)
         if stop_at is not None and not type(model).__module__.startswith("lightgbm"):
             model.set_params(callbacks=None)  # the fitted booster keeps nothing of it; the saved model must not
+        _compact_history(model)
         best = getattr(model, "best_iteration_", None) or getattr(model, "best_iteration", None)
         self.estimator_, self.n_rounds_ = model, int(best if best is not None else self.max_rounds) + 1
         self.stopped_for_time_ = stop_at is not None and time.monotonic() >= stop_at
@@ -160,6 +161,20 @@ class _EarlyStopped(BaseEstimator):
     @property
     def feature_importances_(self) -> np.ndarray:
         return self.estimator_.feature_importances_
+
+
+def _compact_history(model: Any) -> None:
+    """Keep the validation score of every round as one array per metric instead of a list of numbers.
+
+    The boosting libraries record the early-stopping curve round by round (``evals_result_``). As a
+    list of thousands of NumPy scalars, skops stores each one as its own file in the model's zip:
+    saving a 6,000-round LightGBM model took 4.2 s and loading it 10.7 s, mostly for this curve.
+    """
+    for name in ("_evals_result", "evals_result_"):  # LightGBM's, XGBoost's
+        history = model.__dict__.get(name)
+        if isinstance(history, dict):
+            model.__dict__[name] = {data: {metric: np.asarray(values, dtype=float) for metric, values in curves.items()}
+                                    for data, curves in history.items()}
 
 
 def _wrap_up_time(started: float) -> float | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -58,3 +59,21 @@ def test_untracked_runs_and_small_budgets_skip_it_and_say_so(cancer: pd.DataFram
     assert "too little" in log.items[-1].message
     assert explain_fit.explain_reserve(True, 10.0) == 0.0 and explain_fit.explain_reserve(False, 600.0) == 0.0
     assert explain_fit.explain_reserve(True, 60.0) == pytest.approx(3.0)  # 5 % kept back, 10 % allowed
+
+
+def test_a_model_of_thousands_of_boosted_trees_is_not_explained_when_the_explainer_alone_would_overrun(
+        cancer: pd.DataFrame) -> None:
+    """SHAP's TreeExplainer reads every tree before it explains a row (~1 ms a tree), and C++ code
+    cannot be interrupted: a 6,000-tree model is skipped up front, with the reason, instead of
+    spending seconds past the allowance."""
+    from sklearn.base import clone
+
+    runner = AutoMLRunner("target", preset="fast", models=["lightgbm"], n_trials=1, ensemble="none").fit(cancer)
+    many = clone(runner.best_estimator_).set_params(model__estimator__n_estimators=6000,
+                                                    model__estimator__learning_rate=0.01)
+    many.fit(cancer.drop(columns="target"), cancer["target"])
+    log = DecisionLog(lambda event: None, lambda: 0.0, lambda: 60.0)
+    final = Finalized(replace(runner.result_.artifact, obj=many), {}, 0.0, 0.0)
+    same = explain_fit.explain_final(runner.engine_, final, log, TimeBudget(60.0), tracked=True)
+    assert same is final
+    assert "building the explainer for 6000 boosted trees" in log.items[-1].message

@@ -512,3 +512,25 @@ def test_the_budget_tail_of_a_kept_model_has_no_scored_fit(cancer: pd.DataFrame)
     engine.kept.offer(ranked[0].candidate, ranked[0].value, engine.evaluator.take_fitted(), ranked[0].fit_seconds)
     with_kept = finalize.tail_seconds(engine, ranked)
     assert without - with_kept == pytest.approx(finalize._fit_seconds(engine, ranked[:1], "none"))
+
+
+@pytest.mark.parametrize(("reserved", "refitted"), [(3.0, True), (0.0, False)])
+def test_the_refit_on_all_rows_may_use_the_time_kept_for_the_shap_summary(
+        cancer: pd.DataFrame, reserved: float, refitted: bool) -> None:
+    """A model that learned from every row is worth more than a chart: when the refit fits the time
+    left only with the seconds kept for the optional SHAP summary, it takes them."""
+    from automlops.search.budget import TimeBudget
+    from automlops.search.engine import DecisionLog
+
+    runner = AutoMLRunner("target", preset="fast", models=["logistic"], n_trials=1, ensemble="none").fit(cancer)
+    engine = runner.engine_
+    engine.explain_reserved = reserved
+    budget = TimeBudget(60.0, fixed_tail=1.5 + 3.0)  # tracking + the SHAP reserve, as the driver sets it
+    estimate = 60.0 - 1.5 - 1.5  # the refit would end 1.5 s before the tracking tail, inside the SHAP reserve
+    log = DecisionLog(lambda event: None, lambda: 0.0, lambda: 60.0)
+    final = clone(runner.best_estimator_)
+    scored = clone(final).fit(engine.X, engine.y)
+    shipped = finalize._refit_on_all_rows(engine, final, scored, estimate / finalize._all_rows_ratio(engine), log,
+                                          budget)
+    assert (shipped is not scored) is refitted
+    assert log.items[-1].message.startswith("refitted" if refitted else "kept the model trained on the training rows")
