@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
@@ -132,3 +133,21 @@ def test_the_saved_model_keeps_the_early_stopping_curve_as_one_array_per_metric(
     assert len(zipfile.ZipFile(path).namelist()) < 20  # not one file per round
     loaded = skops.io.load(path, trusted=skops.io.get_untrusted_types(file=path))
     np.testing.assert_array_equal(loaded.predict(X[:100]), fitted.predict(X[:100]))
+
+
+def test_large_lightgbm_fits_use_the_idle_cores_and_predict_on_one_thread() -> None:
+    """Trials run one at a time, so a LightGBM fit on 10k rows or more takes every core (up to 4);
+    smaller fits and XGBoost keep one thread, and the fitted model predicts on one thread again."""
+    from automlops.tabular.zoo import LIGHTGBM_THREADS_FROM, _threads_for
+
+    problem = Problem(TaskType.REGRESSION, "y", "rmse", "minimize")
+    lightgbm = get_model("lightgbm").build({}, problem, 0).estimator
+    xgboost = get_model("xgboost").build({}, problem, 0).estimator
+    cores = len(os.sched_getaffinity(0))
+    assert _threads_for(lightgbm, LIGHTGBM_THREADS_FROM) == (min(cores, 4) if cores > 1 else None)
+    assert _threads_for(lightgbm, LIGHTGBM_THREADS_FROM - 1) is None
+    assert _threads_for(xgboost, 50_000) is None
+    X, y = _friedman(13_000)
+    fitted = get_model("lightgbm").build({"learning_rate": 0.3}, problem, 0).fit(X, y)
+    assert fitted.estimator_.booster_.params["num_threads"] == (min(cores, 4) if cores > 1 else 1)  # trained so
+    assert fitted.estimator_.get_params()["n_jobs"] == 1

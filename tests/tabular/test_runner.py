@@ -534,3 +534,40 @@ def test_the_refit_on_all_rows_may_use_the_time_kept_for_the_shap_summary(
                                           budget)
     assert (shipped is not scored) is refitted
     assert log.items[-1].message.startswith("refitted" if refitted else "kept the model trained on the training rows")
+
+
+def _friedman_frame(n_rows: int) -> pd.DataFrame:
+    """Friedman #1 (y = 10 sin(π x0 x1) + 20 (x2 − ½)² + 10 x3 + 5 x4 + noise), large enough for early stopping."""
+    rng = np.random.default_rng(0)
+    X = rng.uniform(size=(n_rows, 6))
+    y = 10 * np.sin(np.pi * X[:, 0] * X[:, 1]) + 20 * (X[:, 2] - 0.5) ** 2 + 10 * X[:, 3] + 5 * X[:, 4]
+    return pd.DataFrame(X, columns=[f"x{i}" for i in range(6)]).assign(y=y + rng.normal(0, 1.0, n_rows))
+
+
+@pytest.mark.parametrize("share", [0.75, 0.4])
+def test_a_boosting_refit_with_most_of_its_time_left_starts_and_wraps_up_at_the_deadline(share: float) -> None:
+    """An early-stopped boosting refit starts when 60 % of its expected time is left (the estimate
+    runs high) and stops adding trees at the deadline with its best round so far; with less time
+    left it is not started and the model trained on the training rows ships."""
+    from automlops.search.budget import TimeBudget
+    from automlops.search.engine import DecisionLog
+
+    runner = AutoMLRunner("y", preset="fast", models=["lightgbm"], n_trials=1, ensemble="none").fit(
+        _friedman_frame(6000))
+    engine = runner.engine_
+    final = clone(runner.best_estimator_).set_params(model__estimator__learning_rate=0.005)
+    started = time.monotonic()
+    scored = clone(final).fit(engine.X, engine.y)  # thousands of rounds: seconds
+    took = time.monotonic() - started
+    expected = took * finalize._all_rows_ratio(engine)  # the refit on all rows: more rows, as many rounds
+    budget = TimeBudget(share * expected + 0.3 + finalize.boosted_save_seconds(engine, scored), fixed_tail=0.3)
+    log = DecisionLog(lambda event: None, lambda: 0.0, lambda: 60.0)
+    shipped = finalize._refit_on_all_rows(engine, final, scored, took, log, budget)
+    message = log.items[-1].message
+    if share >= finalize.REFIT_WRAP_UP_SHARE:
+        assert shipped is not scored and "stopped adding trees at the time budget's deadline" in message
+        assert shipped.named_steps["model"].stopped_for_time_
+        assert shipped.named_steps["model"].n_rounds_ < scored.named_steps["model"].n_rounds_
+        assert budget.deadline is not None and time.monotonic() <= budget.deadline
+    else:
+        assert shipped is scored and message.startswith("kept the model trained on the training rows")

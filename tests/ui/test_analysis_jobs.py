@@ -72,7 +72,7 @@ def settings(home: Path) -> Settings:
 
 
 @pytest.fixture(autouse=True)
-def test_kinds(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def registered_kinds(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for kind, function in KINDS.items():
         monkeypatch.setitem(analysis_jobs.ANALYSES, kind, f"{HERE}:{function.__name__}")
     yield
