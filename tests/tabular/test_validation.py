@@ -20,7 +20,7 @@ from automlops.core.problem import Problem, infer_problem
 from automlops.demo import load_demo
 from automlops.errors import ConfigError, DataError
 from automlops.tabular import AutoMLRunner
-from automlops.tabular.validation import SMALL_DATA_ROWS, choose_validation, split_test
+from automlops.tabular.validation import SMALL_DATA_ROWS, choose_validation, prefers_cross_validation, split_test
 
 
 def _problem(frame: pd.DataFrame, target: str = "target", **kw) -> tuple[Problem, pd.Series]:  # type: ignore[no-untyped-def]
@@ -61,13 +61,22 @@ def test_auto_large_data_for_the_budget_is_holdout(digits: pd.DataFrame, diabete
 
 def test_auto_cross_validates_what_the_budget_affords(digits: pd.DataFrame) -> None:
     """The same table is cross-validated with a larger budget (or none) and held out with a smaller one."""
-    problem, y = _problem(digits)
-    assert choose_validation(problem, y, n_columns=64, time_budget=60).kind == "stratified"  # 115k < 167k cells
-    assert choose_validation(problem, y, n_columns=64, time_budget=30).kind == "holdout_stratified"
+    problem, y = _problem(digits)  # 1,797 rows × 64 columns × 10 classes = 1.15M cells
+    assert choose_validation(problem, y, n_columns=64, time_budget=450).kind == "stratified"  # < 1.25M cells
+    assert choose_validation(problem, y, n_columns=64, time_budget=400).kind == "holdout_stratified"  # ≥ 1.11M
     no_budget = choose_validation(problem, y, n_columns=64)
     assert no_budget.kind == "stratified" and "without a time budget" in no_budget.reason
     big = pd.Series(np.arange(120_000) % 2)
     assert choose_validation(problem, big, n_columns=2, time_budget=3600).kind == "holdout_stratified"
+
+
+def test_each_class_multiplies_the_cost_of_cross_validation() -> None:
+    """Boosting grows one tree per class each round: 12 classes cost 12 times the cells of two."""
+    assert prefers_cross_validation(2_600, 10, 60)[0]  # 26k cells < 167k
+    assert prefers_cross_validation(2_600, 10, 60, n_classes=2)[0]
+    many, why = prefers_cross_validation(2_600, 10, 60, n_classes=12)  # 312k cells
+    assert not many and "× 12 classes = 312,000 cells" in why
+    assert prefers_cross_validation(2_600, 10, 120, n_classes=12)[0]  # 312k < 333k
 
 
 def test_auto_with_time_column_is_timeseries(diabetes: pd.DataFrame) -> None:

@@ -182,3 +182,18 @@ def test_available_models_filters() -> None:
         available_models(TaskType.REGRESSION, names=["logistic"])
     with pytest.raises(ConfigError, match="unknown model"):
         available_models(TaskType.REGRESSION, names=["gpt"])
+
+
+@pytest.mark.parametrize("task", [TaskType.CLASSIFICATION, TaskType.REGRESSION], ids=lambda t: t.value)
+def test_lightgbm_xt_is_lightgbm_with_random_thresholds(task: TaskType, datasets: dict[TaskType, Data]) -> None:
+    """The same booster and parameters, but each split at a random cut: a different model, not a copy."""
+    data = datasets[task]
+    params = _spec("lightgbm_xt").defaults(data[0])
+    xt, pred_xt = _fit_predict(_spec("lightgbm_xt"), params, data)
+    plain, pred_plain = _fit_predict(_spec("lightgbm"), params, data)
+    assert xt[-1].estimator_.get_params()["extra_trees"] is True  # the early-stopping wrapper's booster
+    assert not plain[-1].estimator_.get_params().get("extra_trees")
+    X_test = data[4]
+    outputs = (xt.predict_proba(X_test), plain.predict_proba(X_test)) if task is TaskType.CLASSIFICATION \
+        else (pred_xt, pred_plain)
+    assert not np.allclose(*outputs)
