@@ -20,7 +20,12 @@ from automlops.core.problem import Problem, infer_problem
 from automlops.demo import load_demo
 from automlops.errors import ConfigError, DataError
 from automlops.tabular import AutoMLRunner
-from automlops.tabular.validation import SMALL_DATA_ROWS, choose_validation, prefers_cross_validation, split_test
+from automlops.tabular.validation import (
+    SMALL_DATA_ROWS,
+    choose_validation,
+    prefers_cross_validation,
+    split_test,
+)
 
 
 def _problem(frame: pd.DataFrame, target: str = "target", **kw) -> tuple[Problem, pd.Series]:  # type: ignore[no-untyped-def]
