@@ -43,8 +43,8 @@ from automlops.tabular.zoo import ModelSpec, Suggest, get_model
 __all__ = ["DEFAULT_ORDER", "STRATEGIES", "Candidate", "SearchSpace", "SearchStrategy", "create_study"]
 
 # Which defaults are evaluated first: strong and cheap before slow or fragile.
-DEFAULT_ORDER = ("lightgbm", "lightgbm_xt", "logistic", "ridge", "hist_gb", "xgboost", "random_forest", "extra_trees",
-                 "elasticnet", "svm", "knn", "lasso", "mlp", "decision_tree")
+DEFAULT_ORDER = ("lightgbm", "logistic", "ridge", "hist_gb", "xgboost", "lightgbm_xt", "random_forest",
+                 "extra_trees", "elasticnet", "svm", "knn", "lasso", "mlp", "decision_tree")
 
 
 class SearchSpace:

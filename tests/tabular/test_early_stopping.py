@@ -81,6 +81,40 @@ def test_a_fit_told_to_finish_by_a_deadline_keeps_the_rounds_it_has(model: str) 
     assert params.get("callbacks") is None  # nothing of the time limit travels with the saved model
 
 
+@pytest.mark.parametrize("model", ["lightgbm", "xgboost"])
+def test_the_wrap_up_leaves_time_to_predict_with_every_round_kept(model: str) -> None:
+    """Each round will cost a tree's prediction on the search's validation rows after the fit: the
+    fit stops adding rounds while their prediction still fits before the deadline. At 0.1 s of
+    prediction a round and 2 s left, at most 20 rounds are kept (without it: hundreds)."""
+    import lightgbm as lgb
+    import xgboost as xgb
+
+    from automlops.tabular.zoo import _lightgbm_time_limit, _xgboost_time_limit
+
+    X, y = _friedman(20_000)
+    stop_at = time.monotonic() + 2.0
+    if model == "lightgbm":
+        booster = lgb.LGBMRegressor(n_estimators=5000, learning_rate=0.002, verbose=-1, n_jobs=1)
+        booster.fit(X, y, eval_set=[(X[:2000], y[:2000])], callbacks=[_lightgbm_time_limit(stop_at, 0.1)])
+        rounds = booster.booster_.current_iteration()
+    else:
+        booster = xgb.XGBRegressor(n_estimators=5000, learning_rate=0.002, n_jobs=1, tree_method="hist",
+                                   callbacks=[_xgboost_time_limit(stop_at, 0.1)])
+        booster.fit(X, y, eval_set=[(X[:2000], y[:2000])], verbose=False)
+        rounds = booster.get_booster().num_boosted_rounds()
+    assert 1 <= rounds <= 20 and time.monotonic() < stop_at
+
+
+def test_the_prediction_reserved_per_round_grows_with_rows_and_classes() -> None:
+    from automlops.tabular.zoo import _predict_seconds_per_round
+
+    base = _predict_seconds_per_round(16_000, 1)
+    assert base == pytest.approx(4e-4)  # a quarter of the rows, 1e-7 s a tree and row: 7,000 rounds = 2.8 s
+    assert _predict_seconds_per_round(32_000, 1) == pytest.approx(2 * base)
+    assert _predict_seconds_per_round(16_000, 2) == base  # two classes: one tree a round
+    assert _predict_seconds_per_round(16_000, 12) == pytest.approx(12 * base)  # one tree per class
+
+
 def test_without_a_wrap_up_deadline_the_fit_runs_to_its_own_stop() -> None:
     problem = Problem(TaskType.REGRESSION, "y", "rmse", "minimize")
     X, y = _friedman(6000)
