@@ -140,14 +140,15 @@ class _EarlyStopped(BaseEstimator):
         if type(model).__module__.startswith("lightgbm"):
             import lightgbm as lgb
 
+            extra.update(eval_X=(X_stop,), eval_y=(y_stop,))  # LightGBM 4.7's names (eval_set is deprecated)
             extra["callbacks"] = [lgb.early_stopping(self.patience, verbose=False)]
             if stop_at is not None:
                 extra["callbacks"].append(limit := _lightgbm_time_limit(stop_at, after))
         else:  # XGBoost takes both as parameters
             limit = None if stop_at is None else _xgboost_time_limit(stop_at, after)
             model.set_params(early_stopping_rounds=self.patience, callbacks=None if limit is None else [limit])
-            extra["verbose"] = False
-        model.fit(X_fit, y_fit, eval_set=[(X_stop, y_stop)], **extra)
+            extra.update(eval_set=[(X_stop, y_stop)], verbose=False)
+        model.fit(X_fit, y_fit, **extra)
         if stop_at is not None and not type(model).__module__.startswith("lightgbm"):
             model.set_params(callbacks=None)  # the fitted booster keeps nothing of it; the saved model must not
         _compact_history(model)
