@@ -115,8 +115,11 @@ def test_a_coordinator_and_two_workers_share_one_study_and_survive_a_worker_kill
             running = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
                        if t.user_attrs.get("worker") == _worker_id(victim)}
             if seen in running and time.monotonic() - seen_at > 0.3:
-                killed["complete_before"] = {t.number: t.value for t in study.get_trials(
-                    deepcopy=False, states=(TrialState.COMPLETE,))}
+                complete = {t.number: t.value for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))}
+                if seen in complete:  # it finished between the two reads: wait for the victim's next trial
+                    seen = -1
+                    continue
+                killed["complete_before"] = complete
                 victim.send_signal(signal.SIGKILL)
                 killed["number"] = seen
                 return
