@@ -8,6 +8,9 @@ This module opens it the same way for every process, with the three things a clu
 * **Heartbeats.** While a trial runs, a thread writes a timestamp every ``hpo_heartbeat_interval``
   seconds. A trial whose last heartbeat is older than ``hpo_grace_period`` belongs to a dead worker
   (``kill -9``, a lost machine): the next process that starts a trial marks it FAIL.
+  A trial carries its first heartbeat from the moment it exists (:class:`HeartbeatFromTheStart`):
+  Optuna's own thread writes the first one a few milliseconds later, and a worker killed in between
+  would leave a trial that no heartbeat rule can ever call dead.
 * **Retries.** :class:`optuna.storages.RetryHeartbeatStaleTrialCallback` then re-queues that trial
   (same hyperparameters, state WAITING, ``failed_trial`` in its system attributes) up to
   ``hpo_max_retry`` times, so a crash costs one trial's time and loses no configuration.
@@ -36,7 +39,7 @@ from automlops.errors import ConfigError
 if TYPE_CHECKING:
     from automlops.config import Settings
 
-__all__ = ["claim", "open_storage", "rdb_storage", "safe_url", "study_names"]
+__all__ = ["HeartbeatFromTheStart", "claim", "open_storage", "rdb_storage", "safe_url", "study_names"]
 
 _USERINFO = re.compile(r"([^:/@\s]+:)[^@\s]*@")  # user:password@, also in a URL missing its "://"
 _CONNECT_TIMEOUT = 5  # seconds: an unreachable PostgreSQL host fails fast instead of hanging a worker
@@ -89,6 +92,52 @@ def _reason(exc: BaseException, password: str | None) -> str:
     return redact(text, password)
 
 
+class HeartbeatFromTheStart(optuna.storages.RDBStorage):
+    """An ``RDBStorage`` whose running trials have a heartbeat row from the transaction that starts them.
+
+    Optuna finds a dead worker's trial by its heartbeat going stale, and a trial *without* a heartbeat
+    row is never stale. Plain Optuna starts a trial (``study.ask()``: a new RUNNING row, or a WAITING
+    one popped to RUNNING) and only then starts the thread that writes its first heartbeat, over a
+    connection of its own: a worker killed in those milliseconds – which is exactly when a ``kill``
+    aimed "right after a trial finished" lands – leaves a trial RUNNING forever, never retried, and a
+    coordinator waiting for it. Here the heartbeat row is inserted in the same transaction as the
+    RUNNING state, so a running trial always has one; Optuna's thread then just updates it.
+    """
+
+    def _get_prepared_new_trial(self, study_id: int, template_trial: optuna.trial.FrozenTrial | None,
+                                session: Any) -> Any:
+        from optuna.storages._rdb import models
+
+        trial = super()._get_prepared_new_trial(study_id, template_trial, session)
+        if template_trial is None:  # study.ask(): a new RUNNING trial (a template is an enqueued or added one)
+            session.add(models.TrialHeartbeatModel(trial_id=trial.trial_id))
+        return trial
+
+    def set_trial_state_values(self, trial_id: int, state: optuna.trial.TrialState,
+                               values: Any = None) -> bool:
+        """As Optuna's, except that taking a WAITING trial (→ RUNNING) also inserts its heartbeat row."""
+        if state is not optuna.trial.TrialState.RUNNING:
+            return super().set_trial_state_values(trial_id, state, values)
+        from datetime import datetime
+
+        from optuna.storages._rdb import models
+        from optuna.storages._rdb.storage import _create_scoped_session
+        from sqlalchemy import exc as sa_exc
+
+        try:
+            with _create_scoped_session(self.scoped_session) as session:
+                trial = models.TrialModel.find_or_raise_by_id(trial_id, session, for_update=True)
+                self.check_trial_is_updatable(trial_id, trial.state)
+                if trial.state is not optuna.trial.TrialState.WAITING:
+                    return False  # another process took it first
+                trial.state, trial.datetime_start = state, datetime.now()
+                if models.TrialHeartbeatModel.where_trial_id(trial_id, session) is None:
+                    session.add(models.TrialHeartbeatModel(trial_id=trial_id))
+        except sa_exc.IntegrityError:
+            return False
+        return True
+
+
 def open_storage(url: str, settings: Settings | None = None) -> optuna.storages.RDBStorage:
     """Open (and create the tables of) the study storage at ``url``, with heartbeats and retries.
 
@@ -110,7 +159,7 @@ def open_storage(url: str, settings: Settings | None = None) -> optuna.storages.
         last: BaseException | None = None
         for attempt in range(6):  # two processes creating the tables of an empty database at once may collide
             try:
-                storage = optuna.storages.RDBStorage(
+                storage = HeartbeatFromTheStart(
                     url, engine_kwargs=engine_kwargs, heartbeat_interval=_seconds(settings.hpo_heartbeat_interval),
                     grace_period=_seconds(settings.hpo_grace_period), heartbeat_stale_trial_callback=retry)
                 if url.startswith("sqlite"):
