@@ -127,8 +127,9 @@ class HeartbeatFromTheStart(optuna.storages.RDBStorage):
         try:
             with _create_scoped_session(self.scoped_session) as session:
                 trial = models.TrialModel.find_or_raise_by_id(trial_id, session, for_update=True)
-                self.check_trial_is_updatable(trial_id, trial.state)
-                if trial.state is not optuna.trial.TrialState.WAITING:
+                taken: optuna.trial.TrialState = trial.state  # type: ignore[assignment]  # an ORM column
+                self.check_trial_is_updatable(trial_id, taken)
+                if taken is not optuna.trial.TrialState.WAITING:
                     return False  # another process took it first
                 trial.state, trial.datetime_start = state, datetime.now()
                 if models.TrialHeartbeatModel.where_trial_id(trial_id, session) is None:

@@ -42,7 +42,7 @@ from automlops.search.deadline import DeadlineExceeded, finish_by, interrupt_at
 from automlops.search.engine import Candidate, Evaluation
 from automlops.search.trials import pack_arrays, unpack_arrays
 from automlops.tabular.preprocessing import FeaturePlan, build_preprocessor
-from automlops.tabular.zoo import get_model
+from automlops.tabular.zoo import get_model, trees_per_round
 
 __all__ = ["Evaluator", "KeptModels", "boosted_trees", "boosting_rounds", "trees_per_round", "OutOfFold", "TimeBudgetExceeded", "build_pipeline", "decode_oof", "encode_oof",
            "one_openmp_thread", "predict_labels_and_proba", "predict_outputs"]
@@ -231,11 +231,6 @@ def boosting_rounds(model: Any) -> int:
         return boosting_rounds(model.steps[-1][1])
     inner = getattr(model, "estimator_", None)
     return boosting_rounds(inner) if inner is not None else 0
-
-
-def trees_per_round(n_classes: int) -> int:
-    """Trees a boosting round adds: one per class for three classes or more, else one."""
-    return n_classes if n_classes > 2 else 1
 
 
 def boosted_trees(model: Any, n_classes: int) -> int:

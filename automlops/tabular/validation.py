@@ -50,6 +50,7 @@ from sklearn.model_selection import (
 from automlops.core.problem import Problem, TaskType
 from automlops.core.registry import Registry
 from automlops.errors import ConfigError, DataError
+from automlops.tabular.zoo import trees_per_round
 
 __all__ = ["SMALL_DATA_ROWS", "prefers_cross_validation", "VALIDATIONS", "ValidationPlan", "choose_validation", "detect_time_column",
            "split_test"]
@@ -122,7 +123,7 @@ def prefers_cross_validation(n_rows: int, n_columns: int, time_budget: float | N
         if n_rows < NO_BUDGET_CV_ROWS:
             return True, f"{n_rows} rows is small (< {NO_BUDGET_CV_ROWS:,} without a time budget)"
         return False, f"{n_rows} rows is plenty (≥ {NO_BUDGET_CV_ROWS:,})"
-    per_class = n_classes if n_classes > 2 else 1
+    per_class = trees_per_round(n_classes)
     cells, affordable = n_rows * max(n_columns, 1) * per_class, CV_CELLS_PER_HOUR * time_budget / 3600
     size = f"{n_rows:,} rows × {n_columns} columns" + (f" × {per_class} classes" if per_class > 1 else "")
     if cells < affordable and n_rows < CV_MAX_ROWS:

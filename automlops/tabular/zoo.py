@@ -34,7 +34,7 @@ from automlops.errors import ConfigError
 from automlops.search.suggest import Suggest  # re-exported: the zoo's search spaces are written with it
 
 __all__ = ["ZOO", "EarlyStoppedClassifier", "EarlyStoppedRegressor", "LabelEncodedClassifier", "ModelSpec",
-           "Suggest", "available_models", "get_model"]
+           "Suggest", "available_models", "get_model", "trees_per_round"]
 
 CLS, REG = TaskType.CLASSIFICATION, TaskType.REGRESSION
 
@@ -220,6 +220,11 @@ PREDICT_SECONDS_PER_TREE_ROW = 1e-7  # one tree, one row, one thread: LightGBM 0
 ROWS_SCORED_AFTER_FIT = 0.25  # the search then scores its validation rows: a quarter of the fit's (80/20, 5 folds)
 
 
+def trees_per_round(n_classes: int) -> int:
+    """Trees a boosting round adds: one per class for three classes or more (softmax), else one."""
+    return n_classes if n_classes > 2 else 1
+
+
 def _predict_seconds_per_round(rows: int, n_classes: int) -> float:
     """What each boosting round adds to the prediction that follows the fit, in seconds.
 
@@ -228,8 +233,7 @@ def _predict_seconds_per_round(rows: int, n_classes: int) -> float:
     ~2 s, more than the fixed margin before the deadline, so the wrapped-up trial was still killed
     and a 30 s run ended with no model at all.
     """
-    trees = n_classes if n_classes > 2 else 1
-    return trees * rows * ROWS_SCORED_AFTER_FIT * PREDICT_SECONDS_PER_TREE_ROW
+    return trees_per_round(n_classes) * rows * ROWS_SCORED_AFTER_FIT * PREDICT_SECONDS_PER_TREE_ROW
 
 
 def _lightgbm_time_limit(stop_at: float, predict_per_round: float = 0.0) -> Callable[[Any], None]:

@@ -264,9 +264,9 @@ _register(ModelSpec(
 def _lightgbm(params: dict[str, Any], problem: Problem, seed: int, *, extra_trees: bool = False) -> BaseEstimator:
     import lightgbm as lgb
 
+    extra: dict[str, Any] = {"extra_trees": True} if extra_trees else {}
     model = (lgb.LGBMClassifier if _is_cls(problem) else lgb.LGBMRegressor)(
-        random_state=seed, n_jobs=BOOST_JOBS, verbose=-1, subsample_freq=1, **params,
-        **({"extra_trees": True} if extra_trees else {}))
+        random_state=seed, n_jobs=BOOST_JOBS, verbose=-1, subsample_freq=1, **params, **extra)
     wrapper = EarlyStoppedClassifier if _is_cls(problem) else EarlyStoppedRegressor
     return wrapper(model, random_state=seed)
 

