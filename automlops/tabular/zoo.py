@@ -140,7 +140,12 @@ class _EarlyStopped(BaseEstimator):
         if type(model).__module__.startswith("lightgbm"):
             import lightgbm as lgb
 
-            extra.update(eval_X=(X_stop,), eval_y=(y_stop,))  # LightGBM 4.7's names (eval_set is deprecated)
+            # LightGBM 4.7's names (eval_set is deprecated). Its classifier encodes the labels of y and of
+            # eval_set to 0..k-1, but passes eval_y as given: strings failed ("could not convert 'No'"), and
+            # labels such as {1, 2, 3} would be scored against the wrong classes. Hence the codes, from the
+            # same sorted encoding the classifier applies to y.
+            y_eval = LabelEncoder().fit(y_fit).transform(y_stop) if is_classifier(model) else y_stop
+            extra.update(eval_X=(X_stop,), eval_y=(y_eval,))
             extra["callbacks"] = [lgb.early_stopping(self.patience, verbose=False)]
             if stop_at is not None:
                 extra["callbacks"].append(limit := _lightgbm_time_limit(stop_at, after))

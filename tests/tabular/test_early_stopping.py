@@ -51,6 +51,31 @@ def test_small_data_uses_the_searched_rounds_and_classifiers_keep_their_classes(
     assert model.predict_proba(iris.drop(columns="target")).shape == (150, 3)
 
 
+@pytest.mark.parametrize("model", ["lightgbm", "lightgbm_xt", "xgboost"])
+def test_early_stopping_reads_any_labels_as_the_classifier_does(model: str) -> None:
+    """The held-out rows that pick the round count carry the same labels as the training rows: text
+    ("digit 3") or numbers that are not 0..k-1 (1..10) must stop at exactly the round that 0..9 stops
+    at. (LightGBM 4.7 encodes the labels of ``y`` but not those of ``eval_y``: text failed every
+    LightGBM trial of a text-labelled table, and 1..10 would be scored against the wrong classes.)"""
+    from sklearn.datasets import load_digits
+
+    from automlops.tabular.evaluate import boosting_rounds
+
+    X, codes = load_digits(return_X_y=True)
+    labellings = {"codes": codes, "text": np.array([f"digit {c}" for c in codes]), "shifted": codes + 1}
+    rounds, accuracy = {}, {}
+    for name, y in labellings.items():
+        problem = Problem(TaskType.CLASSIFICATION, "y", "log_loss", "minimize", classes=tuple(np.unique(y)))
+        booster = get_model(model).build({"learning_rate": 0.1}, problem, 0)
+        booster.set_params(**{k: 1000 for k in booster.get_params() if k.endswith("min_rows")})  # early stopping on
+        booster.fit(X[:1500], y[:1500])
+        assert list(booster.classes_) == sorted(np.unique(y).tolist())
+        rounds[name] = boosting_rounds(booster)
+        accuracy[name] = float(np.mean(booster.predict(X[1500:]) == y[1500:]))
+    assert rounds["text"] == rounds["shifted"] == rounds["codes"] < 10_000, rounds  # stopped early, same round
+    assert len(set(accuracy.values())) == 1 and accuracy["codes"] > 0.85, accuracy  # the same model, and a good one
+
+
 def test_xgboost_classifier_on_text_labels_with_early_stopping() -> None:
     rng = np.random.default_rng(0)
     X = pd.DataFrame(rng.normal(size=(3000, 4)), columns=list("abcd"))
