@@ -3,6 +3,8 @@ single model there, and the shipped ensemble is the weighted soft vote that was 
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -90,3 +92,35 @@ def test_time_reserved_for_the_blend_follows_what_the_selection_keeps(diabetes: 
     engine.selection_plan = finalize.SelectionPlan()
     assert finalize.tail_seconds(engine, slow) == pytest.approx(finalize.tail_seconds(engine, ranked))
     assert finalize.tail_seconds(engine, slow) < 1e4
+
+
+def test_members_left_out_for_time_are_named_with_what_the_best_model_costs(diabetes: pd.DataFrame) -> None:
+    """When the blend's refit would overrun, its costliest members leave one by one; the decision names
+    them and what the best model's own fits take of the time left (on caravan the best model, a late
+    random forest, was the real cost, and the note read as if 0.2 s logistic fits had been too slow)."""
+    import dataclasses
+    import time
+
+    from automlops.search.budget import TimeBudget
+    from automlops.search.trials import best_per_model
+    from automlops.tabular import finalize
+
+    runner = AutoMLRunner("target", models=["ridge", "knn", "decision_tree"], n_trials=6, ensemble="weighted",
+                          refit_full=False).fit(diabetes)
+    engine = runner.engine_
+    ranked = list(best_per_model(runner.study_, maximize=False))
+    best = ranked[0]
+    pool = [o if o is best else dataclasses.replace(o, fit_seconds=1e4) for o in ranked]  # too slow for the time left
+    engine.selection_plan = finalize.SelectionPlan()
+    decisions: list[tuple[str, str]] = []
+    budget = TimeBudget(total=60.0, started=time.monotonic() - 30.0)  # 30 s left
+    members, weights = finalize._affordable_selection(engine, pool, lambda kind, text: decisions.append((kind, text)),
+                                                      budget)
+    assert [o.model for o in members] == [best.model] and weights == (1.0,)
+    (text,) = [t for kind, t in decisions if kind == "ensemble"]
+    found = re.search(r"left out for time \(their refit would overrun the budget\): (.+) \(fitting (\w+), the best "
+                      r"model, for the test and on all rows takes ~([\d.]+) s of the ([\d.]+) s left\)", text)
+    assert found is not None, text
+    assert found.group(1) and best.model not in found.group(1).split(", ")  # a slow member left, never the best
+    assert found.group(2) == best.model and float(found.group(3)) < 5  # a cheap model, and it says so
+    assert 25 < float(found.group(4)) <= 28  # 30 s to the deadline, less the fixed tail (saving, logging)
