@@ -27,6 +27,7 @@ __all__ = ["LIBRARIES", "installed", "library_versions", "pinned"]
 LIBRARIES: dict[str, tuple[str, ...]] = {  # import name -> distributions that provide it (first installed wins)
     "sklearn": ("scikit-learn",), "numpy": ("numpy",), "pandas": ("pandas",), "joblib": ("joblib",),
     "xgboost": ("xgboost", "xgboost-cpu"), "lightgbm": ("lightgbm",),
+    "catboost": ("catboost",),
 }
 
 

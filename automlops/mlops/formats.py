@@ -15,7 +15,7 @@ trust by default (skops trusts scikit-learn's estimators, numpy arrays and plain
 **An allow-list** is a list of what *is* permitted, everything else being refused; a deny-list
 names what is forbidden and lets everything else through. A deny-list is only as good as the
 attacker's imagination is poor, so the studio uses an allow-list: the type-name prefixes of
-the libraries its own models are made of (scikit-learn, numpy, scipy, LightGBM, XGBoost,
+the libraries its own models are made of (scikit-learn, numpy, scipy, LightGBM, XGBoost, CatBoost,
 ``collections``, the studio's own ``automlops.`` classes) and a handful of harmless builtin
 types. A skops file that needs any other type is refused, with the type named, before one
 object is built. (The model store checks every version's signature and SHA-256 first anyway; the
@@ -52,7 +52,7 @@ __all__ = ["ALLOWED_BUILTINS", "ALLOWED_TYPE_PREFIXES", "ARCHITECTURES", "DEFAUL
 
 DEFAULT_FORMAT = "joblib"  # what versions written before formats existed hold, and still that of bare objects
 
-ALLOWED_TYPE_PREFIXES = ("sklearn.", "numpy.", "scipy.", "lightgbm.", "xgboost.", "collections.", "automlops.")
+ALLOWED_TYPE_PREFIXES = ("sklearn.", "numpy.", "scipy.", "lightgbm.", "xgboost.", "catboost.", "collections.", "automlops.")
 ALLOWED_BUILTINS = frozenset(  # exact names: "builtins." as a prefix would also allow eval, exec and open
     f"builtins.{t}" for t in ("bool", "bytearray", "bytes", "complex", "dict", "float", "frozenset", "int", "list",
                               "NoneType", "range", "set", "slice", "str", "tuple"))

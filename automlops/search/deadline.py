@@ -32,14 +32,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["DeadlineExceeded", "finish_by", "interrupt_at", "wrap_up_deadline"]
+__all__ = ["DeadlineExceeded", "finish_by", "interrupt_at", "interrupt_deadline", "wrap_up_deadline"]
 
 _set_async_exc = ctypes.pythonapi.PyThreadState_SetAsyncExc
 _set_async_exc.argtypes = (ctypes.c_ulong, ctypes.py_object)
 _set_async_exc.restype = ctypes.c_int
 
 
-_local = threading.local()  # the wrap-up deadline of the fit running in this thread
+_local = threading.local()  # the wrap-up and interrupt deadlines of the fit running in this thread
 
 
 class DeadlineExceeded(BaseException):
@@ -82,12 +82,15 @@ def interrupt_at(deadline: float | None) -> Iterator[None]:
     dog = _Watchdog(threading.get_ident())
     timer = threading.Timer(delay, dog.fire)
     timer.daemon = True
+    previous = getattr(_local, "interrupt", None)
+    _local.interrupt = deadline if previous is None else min(previous, deadline)
     timer.start()
     try:
         yield
     finally:
         timer.cancel()
         dog.disarm()
+        _local.interrupt = previous
     if dog.fired:
         raise DeadlineExceeded()
 
@@ -104,6 +107,17 @@ def finish_by(deadline: float | None) -> Iterator[None]:
         yield
     finally:
         _local.deadline = previous
+
+
+def interrupt_deadline() -> float | None:
+    """When the watchdog of this thread's :func:`interrupt_at` will strike (``None``: never).
+
+    For fits whose loop runs in C and calls back into Python only between rounds (CatBoost): an
+    exception raised into the callback's C wrapper is printed as a traceback before it propagates,
+    so such a fit stops itself just before this moment and its caller raises
+    :class:`DeadlineExceeded` from plain Python instead.
+    """
+    return getattr(_local, "interrupt", None)
 
 
 def wrap_up_deadline() -> float | None:

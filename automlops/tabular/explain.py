@@ -9,7 +9,7 @@ split that is fair (symmetric, additive, zero for a feature the model ignores).
 
 Two ways to compute them, chosen per model by :func:`make_explainer`:
 
-* **tree** (``shap.TreeExplainer``) – for LightGBM, XGBoost and scikit-learn trees, forests and
+* **tree** (``shap.TreeExplainer``) – for LightGBM, XGBoost, CatBoost and scikit-learn trees, forests and
   histogram boosting: exact and fast (milliseconds a row), computed on the features the model
   really sees (after the preprocessing), then *folded back* to the original columns: a column
   one-hot encoded into three, or imputed with a "was missing" flag, gets the sum of its parts.
@@ -43,7 +43,7 @@ __all__ = ["Contribution", "Explainer", "GlobalExplanation", "RowExplanation", "
            "explain_rows", "fold_map", "make_explainer", "tree_inside"]
 
 BACKGROUND_ROWS = 50  # the permutation explainer's background sample (more: slower, steadier)
-_TREE_MODULES = ("lightgbm", "xgboost")
+_TREE_MODULES = ("lightgbm", "xgboost", "catboost")
 _TREE_SKLEARN = ("RandomForest", "ExtraTrees", "DecisionTree", "HistGradientBoosting", "GradientBoosting")
 _WRAPPERS = ("LabelEncodedClassifier", "EarlyStoppedClassifier", "EarlyStoppedRegressor")
 

@@ -4,7 +4,7 @@
   in seconds. It validates with one holdout split from 1,000 rows up; below that it uses 5-fold CV
   anyway, because a holdout of a few dozen rows is noise (a tree scoring a "perfect" log-loss on
   24 iris rows scored 3.1 on the test rows).
-* ``medium`` (the default) – ~40 trials, adds gradient boosting (XGBoost, LightGBM, HistGB); then a
+* ``medium`` (the default) – ~40 trials, adds gradient boosting (LightGBM, CatBoost, XGBoost, HistGB); then a
   weighted ensemble of the best model of each family, its weights learned by Caruana's ensemble
   selection on the out-of-fold predictions (what AutoGluon does), kept when it beats the best
   single model there.

@@ -5,7 +5,7 @@
 * ``.skops`` (preferred) is data: a zip with a JSON tree naming every object's type and state.
   Before anything is built, :func:`skops.io.get_untrusted_types` lists the types the file needs;
   the studio allows only the libraries its own models are made of (scikit-learn, numpy, scipy,
-  LightGBM, XGBoost: the allow-list of :mod:`automlops.mlops.formats`) and refuses anything
+  LightGBM, XGBoost, CatBoost: the allow-list of :mod:`automlops.mlops.formats`) and refuses anything
   else, naming the types. Nothing in the file can make the loader run code.
 * ``.pkl`` / ``.joblib`` are pickles: a list of instructions that loading *executes*, so a
   pickle can do anything your account can. They are loaded only when you say you trust the

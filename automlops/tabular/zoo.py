@@ -34,7 +34,7 @@ from automlops.errors import ConfigError
 from automlops.search.suggest import Suggest  # re-exported: the zoo's search spaces are written with it
 
 __all__ = ["ZOO", "EarlyStoppedClassifier", "EarlyStoppedRegressor", "LabelEncodedClassifier", "ModelSpec",
-           "Suggest", "available_models", "get_model", "trees_per_round"]
+           "Suggest", "available_models", "catboost_borders", "get_model", "trees_per_round"]
 
 CLS, REG = TaskType.CLASSIFICATION, TaskType.REGRESSION
 
@@ -119,10 +119,11 @@ class _EarlyStopped(BaseEstimator):
 
         model = clone(self.estimator)
         y = np.asarray(y)
+        library = type(model).__module__.split(".")[0]
+        if library == "catboost" and model.get_params().get("border_count") is None:
+            model.set_params(border_count=catboost_borders(len(y)))
         if len(y) < self.min_rows:
-            self.estimator_ = model.fit(X, y)
-            self.n_rounds_ = int(model.get_params()["n_estimators"])
-            return self._fitted()
+            return self._fit_searched_rounds(model, X, y, library)
         stratify = None
         if is_classifier(self):
             _, counts = np.unique(y, return_counts=True)
@@ -132,12 +133,15 @@ class _EarlyStopped(BaseEstimator):
         model.set_params(n_estimators=self.max_rounds)
         threads = _threads_for(model, len(y_fit))
         if threads is not None:
-            model.set_params(n_jobs=threads)
+            model.set_params(**{_THREADS_PARAMETER[library]: threads})
         stop_at = _wrap_up_time(time.monotonic())
         after = _predict_seconds_per_round(len(y), len(np.unique(y)) if is_classifier(self) else 1)
         extra: dict[str, Any] = {}
         limit: Any = None
-        if type(model).__module__.startswith("lightgbm"):
+        if library == "catboost":  # takes any labels, in y and in the early-stopping rows alike
+            extra.update(eval_set=(X_stop, y_stop), early_stopping_rounds=self.patience, use_best_model=True)
+            extra["callbacks"] = [limit := _catboost_time_limit(stop_at, after)]
+        elif library == "lightgbm":
             import lightgbm as lgb
 
             # LightGBM 4.7's names (eval_set is deprecated). Its classifier encodes the labels of y and of
@@ -154,14 +158,23 @@ class _EarlyStopped(BaseEstimator):
             model.set_params(early_stopping_rounds=self.patience, callbacks=None if limit is None else [limit])
             extra.update(eval_set=[(X_stop, y_stop)], verbose=False)
         model.fit(X_fit, y_fit, **extra)
-        if stop_at is not None and not type(model).__module__.startswith("lightgbm"):
+        _raise_if_interrupted(limit)
+        if stop_at is not None and library == "xgboost":
             model.set_params(callbacks=None)  # the fitted booster keeps nothing of it; the saved model must not
         _compact_history(model)
-        if threads is not None:  # predictions (the API's one row at a time) stay on one thread
-            model.set_params(n_jobs=self.estimator.get_params()["n_jobs"])
+        if threads is not None and library != "catboost":  # predictions (the API's one row at a time) stay on
+            model.set_params(n_jobs=self.estimator.get_params()["n_jobs"])  # one thread (a fitted CatBoost is frozen)
         best = getattr(model, "best_iteration_", None) or getattr(model, "best_iteration", None)
         self.estimator_, self.n_rounds_ = model, int(best if best is not None else self.max_rounds) + 1
         self.stopped_for_time_ = bool(getattr(limit, "fired", False))
+        return self._fitted()
+
+    def _fit_searched_rounds(self, model: BaseEstimator, X: Any, y: np.ndarray, library: str) -> _EarlyStopped:
+        """Too few rows to hold some out: fit the searched ``n_estimators`` as they are."""
+        ticks = _catboost_time_limit(None) if library == "catboost" else None  # lets a deadline stop CatBoost
+        self.estimator_ = model.fit(X, y, **({} if ticks is None else {"callbacks": [ticks]}))
+        _raise_if_interrupted(ticks)
+        self.n_rounds_ = int(model.get_params()["n_estimators"])
         return self._fitted()
 
     def _fitted(self) -> _EarlyStopped:
@@ -170,24 +183,47 @@ class _EarlyStopped(BaseEstimator):
         return self
 
     def predict(self, X: Any) -> np.ndarray:
-        return np.asarray(self.estimator_.predict(X))
+        predicted = np.asarray(self.estimator_.predict(X))
+        # CatBoost's multi-class classifier answers one column of labels, (rows, 1): flatten it to the
+        # (rows,) every scikit-learn classifier returns (compared with (rows,) labels it would broadcast)
+        return predicted.ravel() if predicted.ndim == 2 and predicted.shape[1] == 1 else predicted
 
     @property
     def feature_importances_(self) -> np.ndarray:
         return self.estimator_.feature_importances_
 
 
+CATBOOST_ROWS_PER_BORDER = 16
+
+
+def catboost_borders(rows: int) -> int:
+    """How many split candidates (``border_count``) CatBoost considers per feature.
+
+    CatBoost first cuts every numeric feature into bins, 254 by default, and each round scores every
+    bin border of every feature: that costs the same on 300 rows as on 30,000. Small tables cannot
+    support such fine cuts anyway (about one row a bin), so they get one border per ~16 rows, at
+    least 64. Measured with 5-fold CV at the defaults: breast_cancer log-loss 0.087 -> 0.084 and
+    3x faster, diabetes RMSE 56.9 -> 56.8 and 2x faster; on diamonds (40k rows) 64 borders instead
+    of 254 cost RMSE 533 -> 551, so large tables keep them all.
+    """
+    return int(min(254, max(64, rows // CATBOOST_ROWS_PER_BORDER)))
+
+
 LIGHTGBM_THREADS_FROM = 10_000  # rows: from here a LightGBM fit on every core beats one thread
+THREADS_FROM = {"lightgbm": LIGHTGBM_THREADS_FROM, "catboost": 2_000}  # XGBoost: never (see _threads_for)
+_THREADS_PARAMETER = {"lightgbm": "n_jobs", "catboost": "thread_count", "xgboost": "n_jobs"}
 
 
 def _threads_for(model: BaseEstimator, rows: int) -> int | None:
-    """Threads for a LightGBM fit on ``rows`` rows (``None``: keep the model's own setting).
+    """Threads for a boosting fit on ``rows`` rows (``None``: keep the model's own setting).
 
     Trials run one after another, so a second core is idle unless the fit itself uses it. Below
-    ~10k rows starting the threads costs more than they save; above, LightGBM builds its histograms
-    1.2-1.45x faster on two cores (15k-40k rows measured; XGBoost's hist method gained nothing).
+    ~10k rows starting LightGBM's threads costs more than they save; above, LightGBM builds its
+    histograms 1.2-1.45x faster on two cores (15k-40k rows measured; XGBoost's hist method gained
+    nothing). CatBoost's rounds are heavier, so two cores pay from a few thousand rows.
     """
-    if rows < LIGHTGBM_THREADS_FROM or not type(model).__module__.startswith("lightgbm"):
+    threshold = THREADS_FROM.get(type(model).__module__.split(".")[0])
+    if threshold is None or rows < threshold:
         return None
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return max(1, min(cores, 4)) if cores > 1 else None
@@ -276,6 +312,39 @@ def _xgboost_time_limit(stop_at: float, predict_per_round: float = 0.0) -> Any:
             return self.fired
 
     return TimeLimit()
+
+
+def _catboost_time_limit(stop_at: float | None, predict_per_round: float = 0.0) -> Any:
+    """A CatBoost callback ending training as :func:`_lightgbm_time_limit` does (returning ``False``
+    from ``after_iteration`` stops it; ``use_best_model`` then keeps the best round).
+
+    CatBoost's training loop runs in C++, so the deadline watchdog's exception could only land in
+    this callback, where CatBoost prints it as a traceback before passing it on. So the callback also
+    stops the fit itself a few rounds before the watchdog would strike (``interrupted``), and the
+    caller raises the deadline from plain Python (:func:`_raise_if_interrupted`).
+    """
+    deadlines = sys.modules.get("automlops.search.deadline")
+    interrupt = deadlines.interrupt_deadline() if deadlines is not None else None
+
+    class TimeLimit:
+        fired = False  # wrapped up at ``stop_at``: a finished model with the best round so far
+        interrupted = False  # stopped for the watchdog: the fit does not count
+        last = time.monotonic()
+
+        def after_iteration(self, info: Any) -> bool:
+            now = time.monotonic()
+            margin, self.last = max(0.1, 3 * (now - self.last)), now  # three rounds as long as the last one
+            self.interrupted = interrupt is not None and now + margin >= interrupt
+            self.fired = stop_at is not None and now + (info.iteration + 1) * predict_per_round >= stop_at
+            return not (self.fired or self.interrupted)
+
+    return TimeLimit()
+
+
+def _raise_if_interrupted(limit: Any) -> None:
+    """Raise the deadline for a fit that stopped itself because the watchdog was about to strike."""
+    if getattr(limit, "interrupted", False):
+        raise sys.modules["automlops.search.deadline"].DeadlineExceeded()
 
 
 class EarlyStoppedClassifier(ClassifierMixin, _EarlyStopped):

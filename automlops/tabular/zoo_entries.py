@@ -2,7 +2,7 @@
 
 Search spaces follow common practice: learning rates and regularisation strengths on a log
 scale (0.001 → 0.01 is as big a step as 0.1 → 1), tree sizes as integers. Heavy libraries
-(XGBoost, LightGBM) are imported inside ``build`` so a tabular-only install stays light.
+(XGBoost, LightGBM, CatBoost) are imported inside ``build`` so a tabular-only install stays light.
 """
 
 from __future__ import annotations
@@ -309,6 +309,38 @@ _register(ModelSpec(
            colsample_bytree=1.0, reg_lambda=1e-3),
     requires=("lightgbm",), native_missing=True, save_seconds_per_estimator=BOOSTED_TREE_SAVE,
     description="LightGBM with random split thresholds: less overfitting, a different view for ensembles",
+))
+
+
+def _catboost(params: dict[str, Any], problem: Problem, seed: int) -> BaseEstimator:
+    import catboost as cb
+
+    # allow_writing_files=False: CatBoost would otherwise write a ``catboost_info`` folder of training
+    # logs into the working directory at every fit.
+    model = (cb.CatBoostClassifier if _is_cls(problem) else cb.CatBoostRegressor)(
+        random_seed=seed, thread_count=BOOST_JOBS, verbose=False, allow_writing_files=False, **params)
+    wrapper = EarlyStoppedClassifier if _is_cls(problem) else EarlyStoppedRegressor
+    return wrapper(model, random_state=seed)
+
+
+# CatBoost grows *oblivious* (symmetric) trees: every node of a level asks the same question, so a
+# tree of depth 6 is 6 questions and 64 leaves, which regularises well and predicts fast. It also
+# orders its boosting (each row's gradient comes from a model that has not seen that row), which
+# fights the overfitting that small and mid-size tables invite. Slower per round than LightGBM, so
+# it comes after the two LightGBM defaults in the warm start. Measured with early stopping on the
+# mid-size tables (test scores, same split as LightGBM at its defaults): males (12 classes) log-loss
+# 1.556 -> 1.519, diamonds RMSE 545.6 -> 533.5; worse on weather_temp (1.545 -> 1.602).
+_register(ModelSpec(
+    "catboost", "CatBoost", BOTH, _catboost,
+    lambda s, p: {"n_estimators": s.int("n_estimators", 50, 1000, log=True),
+                  "learning_rate": s.float("learning_rate", 0.01, 0.3, log=True),
+                  "depth": s.int("depth", 4, 8),
+                  "l2_leaf_reg": s.float("l2_leaf_reg", 1.0, 10.0, log=True)},
+    _const(n_estimators=[100, 300], learning_rate=[0.03, 0.1], depth=[4, 6]),
+    # AutoGluon's defaults for CatBoost (depth 6 is CatBoost's own)
+    _const(n_estimators=300, learning_rate=0.05, depth=6, l2_leaf_reg=3.0),
+    requires=("catboost",), native_missing=True,
+    description="gradient boosting on symmetric trees with ordered boosting: strong on small and mid tables",
 ))
 
 

@@ -30,7 +30,7 @@ __all__ = ["AUTOML", "REGISTRY", "SOURCES", "UPLOAD", "pick_source", "render"]
 
 AUTOML, REGISTRY, UPLOAD = "automl", "registry", "upload"
 SOURCES = {AUTOML: "AutoML search", REGISTRY: "From the registry", UPLOAD: "Upload a model"}
-CAPTIONS = {AUTOML: "scikit-learn, XGBoost and LightGBM models, searched and tuned for you",
+CAPTIONS = {AUTOML: "scikit-learn, LightGBM, CatBoost and XGBoost models, searched and tuned for you",
             REGISTRY: "retrain a saved version on another dataset version (same pipeline and hyperparameters)",
             UPLOAD: "bring your own model: .skops (preferred), or a .pkl/.joblib pickle you trust"}
 UPLOAD_TYPES = ["skops", "pkl", "pickle", "joblib"]

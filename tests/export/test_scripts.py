@@ -61,6 +61,16 @@ def test_a_weighted_lightgbm_ensemble_is_reproduced(studio: Path, tmp_path: Path
     assert "VotingClassifier(" in text and "LGBMClassifier(" in text and "class EarlyStoppedClassifier" in text
 
 
+def test_a_catboost_model_is_reproduced(studio: Path, tmp_path: Path) -> None:
+    pytest.importorskip("catboost")
+    train_tabular(DataLake(), "breast_cancer", "cancer_catboost", models=["catboost"], n_trials=1, ensemble="none")
+    assert ModelStore().load("cancer_catboost").meta["best_model"] == "catboost"
+    script_score, recorded, text = _export_and_run("cancer_catboost", tmp_path)
+    assert abs(script_score - recorded) <= TOLERANCE
+    assert "CatBoostClassifier(" in text and "allow_writing_files=False" in text
+    assert "catboost" in _imports(text) and "automlops" not in _imports(text)
+
+
 def test_a_regression_model_is_reproduced_and_refits_on_every_row(studio: Path, tmp_path: Path) -> None:
     train_tabular(DataLake(), "diabetes", "diabetes_ridge", models=["ridge"], n_trials=2, ensemble="none")
     script_score, recorded, _ = _export_and_run("diabetes_ridge", tmp_path, "--refit-full")

@@ -80,6 +80,27 @@ def test_multiclass_margin_and_forest_probability(penguins: pd.DataFrame) -> Non
     np.testing.assert_allclose(foutputs, forest.predict_proba(rows[fmeta["input_columns"]]), atol=1e-8)
 
 
+@pytest.mark.parametrize(("table", "target", "output"), [("cancer", "target", "log-odds"),
+                                                          ("penguins", "species", "margin")])
+def test_catboost_is_explained_by_tree_shap_in_its_raw_units(table: str, target: str, output: str,
+                                                             request: pytest.FixtureRequest) -> None:
+    pytest.importorskip("catboost")
+    df = request.getfixturevalue(table)
+    pipe, meta = fit(df, target, "catboost", n_estimators=30)
+    explainer = make_explainer(pipe, meta, None)
+    assert (explainer.method, explainer.output) == ("tree", output)
+    rows = df.dropna(subset=[target]).head(15)
+    base, values, outputs = explainer.shap_values(rows)
+    X = pipe[:-1].transform(rows[meta["input_columns"]])
+    raw = np.asarray(pipe.steps[-1][1].estimator_.predict(X, prediction_type="RawFormulaVal"), dtype=float)
+    if output == "log-odds":  # one margin for two classes: the log-odds of classes[1]
+        np.testing.assert_allclose(outputs[:, 1], raw, atol=1e-6)
+    else:
+        np.testing.assert_allclose(outputs - outputs.mean(axis=1, keepdims=True),
+                                   raw - raw.mean(axis=1, keepdims=True), atol=1e-6)  # softmax ignores a shift
+    np.testing.assert_allclose(base + values.sum(axis=1), outputs, atol=1e-6)
+
+
 def test_regression_is_additive_in_the_target_units(diabetes: pd.DataFrame) -> None:
     pipe, meta = fit(diabetes, "target", "hist_gb", max_iter=40)
     explainer = make_explainer(pipe, meta, None)
