@@ -211,8 +211,8 @@ def _affordable_selection(engine: TabularEngine, pool: list[TrialOutcome], log: 
         dropped = f"; left out for time (their refit would overrun the budget): {', '.join(left_out)}"
         if budget.deadline is not None:  # say what the time went on: often the best model itself
             best, left = pool[0], budget.deadline - time.monotonic() - budget.fixed_tail
-            dropped += (f" (fitting {best.model}, the best model, for the test and on all rows takes "
-                        f"~{_final_fit_seconds(engine, [best], 'weighted'):.1f} s of the {max(left, 0.0):.1f} s left)")
+            dropped += (f" (the best model, {best.model}, alone needs ~{_final_fit_seconds(engine, [best], 'weighted'):.1f}"
+                        f" s of the {max(left, 0.0):.1f} s left)")
     log("ensemble", f"ensemble selection ({ens.SELECTION_ROUNDS} rounds of greedy picks over the out-of-fold "
                     f"predictions of {len(pool) + len(left_out)} models) kept "
                     + ", ".join(f"{o.model} {c}/{total}" for o, c in chosen) + dropped)

@@ -118,8 +118,8 @@ def test_members_left_out_for_time_are_named_with_what_the_best_model_costs(diab
                                                       budget)
     assert [o.model for o in members] == [best.model] and weights == (1.0,)
     (text,) = [t for kind, t in decisions if kind == "ensemble"]
-    found = re.search(r"left out for time \(their refit would overrun the budget\): (.+) \(fitting (\w+), the best "
-                      r"model, for the test and on all rows takes ~([\d.]+) s of the ([\d.]+) s left\)", text)
+    found = re.search(r"left out for time \(their refit would overrun the budget\): (.+) \(the best model, (\w+), "
+                      r"alone needs ~([\d.]+) s of the ([\d.]+) s left\)", text)
     assert found is not None, text
     assert found.group(1) and best.model not in found.group(1).split(", ")  # a slow member left, never the best
     assert found.group(2) == best.model and float(found.group(3)) < 5  # a cheap model, and it says so
