@@ -88,6 +88,7 @@ TIMING_SENSITIVE = (
     "tests/tabular/test_runner.py::test_time_budget_is_respected",
     "tests/tabular/test_caps.py::test_a_wide_training_keeps_its_time_budget_and_logs_the_skip",
     "tests/anomaly/test_engine.py::test_keeps_a_time_budget",
+    "tests/clustering/test_engine.py::test_a_time_budget_is_kept",  # 4 s budget: 5.3 s beside two browser tests
     "tests/vision/test_engine.py::test_the_time_budget_holds",
     "tests/stability/test_tabular.py::test_the_time_budget_is_kept_and_what_was_skipped_is_said",
     "tests/mlops/test_mlflow_template.py::test_seeded_store_is_usable_and_fast",
