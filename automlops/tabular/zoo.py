@@ -171,6 +171,9 @@ class _EarlyStopped(BaseEstimator):
 
     def _fit_searched_rounds(self, model: BaseEstimator, X: Any, y: np.ndarray, library: str) -> _EarlyStopped:
         """Too few rows to hold some out: fit the searched ``n_estimators`` as they are."""
+        threads = _threads_for(model, len(y))
+        if threads is not None:  # CatBoost (LightGBM's threshold is far above min_rows): a frozen fit keeps them
+            model.set_params(**{_THREADS_PARAMETER[library]: threads})
         ticks = _catboost_time_limit(None) if library == "catboost" else None  # lets a deadline stop CatBoost
         self.estimator_ = model.fit(X, y, **({} if ticks is None else {"callbacks": [ticks]}))
         _raise_if_interrupted(ticks)
@@ -210,8 +213,8 @@ def catboost_borders(rows: int) -> int:
 
 
 LIGHTGBM_THREADS_FROM = 10_000  # rows: from here a LightGBM fit on every core beats one thread
-THREADS_FROM = {"lightgbm": LIGHTGBM_THREADS_FROM, "catboost": 2_000}  # XGBoost: never (see _threads_for)
-_THREADS_PARAMETER = {"lightgbm": "n_jobs", "catboost": "thread_count", "xgboost": "n_jobs"}
+THREADS_FROM = {"lightgbm": LIGHTGBM_THREADS_FROM, "catboost": 0}  # XGBoost: never (see _threads_for)
+_THREADS_PARAMETER = {"lightgbm": "n_jobs", "catboost": "thread_count"}
 
 
 def _threads_for(model: BaseEstimator, rows: int) -> int | None:
@@ -220,7 +223,8 @@ def _threads_for(model: BaseEstimator, rows: int) -> int | None:
     Trials run one after another, so a second core is idle unless the fit itself uses it. Below
     ~10k rows starting LightGBM's threads costs more than they save; above, LightGBM builds its
     histograms 1.2-1.45x faster on two cores (15k-40k rows measured; XGBoost's hist method gained
-    nothing). CatBoost's rounds are heavier, so two cores pay from a few thousand rows.
+    nothing). CatBoost's rounds are heavier: two cores fit it 1.4-1.8x faster at every size measured,
+    300 rows included (a 5-fold CatBoost trial on breast_cancer: 5.4 s on one core).
     """
     threshold = THREADS_FROM.get(type(model).__module__.split(".")[0])
     if threshold is None or rows < threshold:

@@ -220,23 +220,28 @@ def test_large_lightgbm_fits_use_the_idle_cores_and_predict_on_one_thread() -> N
     assert fitted.estimator_.get_params()["n_jobs"] == 1
 
 
-def test_catboost_trains_on_two_cores_from_a_few_thousand_rows_and_saves_as_one_blob(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """CatBoost's rounds are heavier than LightGBM's, so its fits take the idle core from 2,000 rows;
-    the fitted model is one serialised blob inside the skops file (not a file per tree), its type is
-    on the model store's allow-list, and it loads back to the same predictions."""
+def test_catboost_trains_on_every_core_at_any_size_and_saves_as_one_blob(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """CatBoost's rounds are heavier than LightGBM's: two cores fit it faster even on 300 rows, so
+    every fit takes the idle core (the small-data path of searched rounds too); the fitted model is
+    one serialised blob inside the skops file (not a file per tree), its type is on the model
+    store's allow-list, and it loads back to the same predictions."""
     import zipfile
 
     import skops.io
 
     from automlops.mlops.formats import outside_allow_list
     from automlops.mlops.skops_snapshot import _dump_to_file
-    from automlops.tabular.zoo import THREADS_FROM, _threads_for
+    from automlops.tabular.zoo import _threads_for
 
     problem = Problem(TaskType.REGRESSION, "y", "rmse", "minimize")
     catboost = get_model("catboost").build({}, problem, 0).estimator
     cores = len(os.sched_getaffinity(0))
-    assert _threads_for(catboost, THREADS_FROM["catboost"]) == (min(cores, 4) if cores > 1 else None)
-    assert _threads_for(catboost, THREADS_FROM["catboost"] - 1) is None
+    expected = min(cores, 4) if cores > 1 else None
+    assert _threads_for(catboost, 50) == _threads_for(catboost, 50_000) == expected
+    X_small, y_small = _friedman(300)
+    small = get_model("catboost").build({"n_estimators": 20}, problem, 0).fit(X_small, y_small)
+    assert small.n_rounds_ == small.estimator_.tree_count_ == 20  # the searched rounds, no early stopping
+    assert small.estimator_.get_params()["thread_count"] == (expected or 1)
     X, y = _friedman(6000)
     fitted = get_model("catboost").build({"learning_rate": 0.1}, problem, 0).fit(X, y)
     assert fitted.estimator_.get_params()["thread_count"] == (min(cores, 4) if cores > 1 else 1)
