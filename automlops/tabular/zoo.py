@@ -186,6 +186,9 @@ class _EarlyStopped(BaseEstimator):
         return self
 
     def predict(self, X: Any) -> np.ndarray:
+        blocked = _lightgbm_in_blocks(self.estimator_, X)
+        if blocked is not None:  # a regression's predictions, or a classifier's probabilities
+            return blocked if blocked.ndim == 1 else self.estimator_.classes_[np.argmax(blocked, axis=1)]
         predicted = np.asarray(self.estimator_.predict(X))
         # CatBoost's multi-class classifier answers one column of labels, (rows, 1): flatten it to the
         # (rows,) every scikit-learn classifier returns (compared with (rows,) labels it would broadcast)
@@ -351,11 +354,59 @@ def _raise_if_interrupted(limit: Any) -> None:
         raise sys.modules["automlops.search.deadline"].DeadlineExceeded()
 
 
+LIGHTGBM_PREDICT_BLOCK = 256  # trees a LightGBM prediction runs at once: their nodes stay in the cache
+LIGHTGBM_BLOCKS_FROM_ROWS = 128  # fewer rows: each block's call costs more than the cache saves
+
+
+def _identity(raw: np.ndarray) -> np.ndarray:
+    return raw
+
+
+def _binary_probabilities(raw: np.ndarray) -> np.ndarray:
+    positive = 1.0 / (1.0 + np.exp(-raw))
+    return np.column_stack([1.0 - positive, positive])
+
+
+def _softmax(raw: np.ndarray) -> np.ndarray:
+    exp = np.exp(raw - raw.max(axis=1, keepdims=True))
+    return np.asarray(exp / exp.sum(axis=1, keepdims=True))
+
+
+_LIGHTGBM_LINKS = {"regression": _identity, "binary": _binary_probabilities, "multiclass": _softmax}
+
+
+def _lightgbm_in_blocks(model: Any, X: Any) -> np.ndarray | None:
+    """A large LightGBM model's predictions (regression) or probabilities, a block of trees at a time.
+
+    LightGBM takes a row through every tree before the next row. Past a few thousand trees their
+    nodes no longer fit in the CPU's cache, so every row fetches them all from memory again: on
+    weather_temp, scoring 3,134 rows with LightGBM XT's first 4,096 trees took 1.7 s, with all
+    7,740 12 s (5-15 s over several runs), and the search's trial was killed while it predicted. Blocks of
+    :data:`LIGHTGBM_PREDICT_BLOCK` trees stay cached; their raw scores add up (the first tree holds
+    the starting score) and the link (sigmoid, softmax) is applied once to the sum. Measured on
+    those 3,134 rows: 5,367 LightGBM rounds 1.8-4.6 s -> 1.0 s, 7,739 XT rounds 5.3-8.3 s -> 1.9-2.1 s.
+    ``None``: not a LightGBM model, too few trees for blocks to matter, or too few rows (one row
+    took 3 ms in one pass and 27 ms in blocks: the API's single rows keep the single pass).
+    """
+    if type(model).__module__.split(".")[0] != "lightgbm" or len(X) < LIGHTGBM_BLOCKS_FROM_ROWS:
+        return None
+    link = _LIGHTGBM_LINKS.get(str(getattr(model, "objective_", "")))
+    booster = model.booster_
+    total = booster.best_iteration or booster.current_iteration()  # as LightGBM's own predict
+    if link is None or total < 2 * LIGHTGBM_PREDICT_BLOCK:
+        return None
+    raw = sum(np.asarray(model.predict(X, raw_score=True, start_iteration=start,
+                                       num_iteration=min(LIGHTGBM_PREDICT_BLOCK, total - start)), dtype=float)
+              for start in range(0, total, LIGHTGBM_PREDICT_BLOCK))
+    return link(np.asarray(raw))
+
+
 class EarlyStoppedClassifier(ClassifierMixin, _EarlyStopped):
     """:class:`_EarlyStopped` for classifiers (probabilities too)."""
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        return np.asarray(self.estimator_.predict_proba(X))
+        blocked = _lightgbm_in_blocks(self.estimator_, X)
+        return blocked if blocked is not None else np.asarray(self.estimator_.predict_proba(X))
 
 
 class EarlyStoppedRegressor(RegressorMixin, _EarlyStopped):

@@ -59,6 +59,19 @@ def test_a_weighted_lightgbm_ensemble_is_reproduced(studio: Path, tmp_path: Path
     script_score, recorded, text = _export_and_run("cancer_blend", tmp_path)
     assert abs(script_score - recorded) <= TOLERANCE
     assert "VotingClassifier(" in text and "LGBMClassifier(" in text and "class EarlyStoppedClassifier" in text
+    # the script's copy of the wrapper predicts a large LightGBM model block by block as the studio does
+    import lightgbm as lgb
+    from sklearn.datasets import load_breast_cancer
+
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    import runpy
+
+    namespace = runpy.run_path(str(tmp_path / "train_cancer_blend.py"), run_name="exported")  # not __main__
+    big = lgb.LGBMClassifier(n_estimators=600, learning_rate=0.01, num_leaves=7, verbose=-1).fit(X, y)
+    wrapper = namespace["EarlyStoppedClassifier"](big)  # type: ignore[operator]
+    wrapper.estimator_, wrapper.classes_ = big, big.classes_
+    assert namespace["_lightgbm_in_blocks"](big, X) is not None  # type: ignore[operator]
+    np.testing.assert_allclose(wrapper.predict_proba(X), big.predict_proba(X), rtol=1e-9, atol=1e-12)
 
 
 def test_a_catboost_model_is_reproduced(studio: Path, tmp_path: Path) -> None:

@@ -286,3 +286,32 @@ def test_catboost_cuts_small_tables_into_fewer_bins() -> None:
     fitted = get_model("catboost").build({"n_estimators": 50}, problem, 0).fit(X, y)
     assert fitted.estimator_.get_all_params()["border_count"] == 64
     assert fitted.n_rounds_ == 50 and (fitted.predict(X) == y).mean() > 0.95
+
+
+@pytest.mark.parametrize("dataset", ["diabetes", "breast_cancer", "iris"])
+def test_a_large_lightgbm_model_predicts_a_block_of_trees_at_a_time_with_the_same_answers(dataset: str) -> None:
+    """Past a few thousand trees LightGBM's row-by-row prediction falls out of the CPU's cache; the
+    wrapper then sums the raw scores of blocks of trees and applies the link once (identity,
+    sigmoid, softmax): the same predictions and probabilities as LightGBM's own, regression,
+    binary and multi-class alike. Small models are left to LightGBM."""
+    import lightgbm as lgb
+    from sklearn import datasets
+
+    from automlops.tabular.zoo import LIGHTGBM_PREDICT_BLOCK, _lightgbm_in_blocks
+
+    X, y = getattr(datasets, f"load_{dataset}")(return_X_y=True, as_frame=True)
+    rounds = 2 * LIGHTGBM_PREDICT_BLOCK + 37  # blocks, and a last block that is not full
+    cls = lgb.LGBMRegressor if dataset == "diabetes" else lgb.LGBMClassifier
+    own = cls(n_estimators=rounds, learning_rate=0.01, num_leaves=7, min_child_samples=5, verbose=-1).fit(X, y)
+    wrapper = (EarlyStoppedRegressor if dataset == "diabetes" else EarlyStoppedClassifier)(own)
+    wrapper.estimator_ = own
+    if dataset == "diabetes":
+        np.testing.assert_allclose(wrapper.predict(X), own.predict(X), rtol=1e-9)
+    else:
+        wrapper.classes_ = own.classes_
+        np.testing.assert_allclose(wrapper.predict_proba(X), own.predict_proba(X), rtol=1e-9, atol=1e-12)
+        np.testing.assert_array_equal(wrapper.predict(X), own.predict(X))
+    assert _lightgbm_in_blocks(own, X) is not None
+    assert _lightgbm_in_blocks(own, X.iloc[:5]) is None  # the API's few rows: one pass is faster
+    small = cls(n_estimators=50, verbose=-1).fit(X, y)
+    assert _lightgbm_in_blocks(small, X) is None  # one pass is as fast
