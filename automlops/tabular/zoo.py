@@ -131,9 +131,7 @@ class _EarlyStopped(BaseEstimator):
         X_fit, X_stop, y_fit, y_stop = train_test_split(X, y, test_size=self.validation_fraction,
                                                         random_state=self.random_state, stratify=stratify)
         model.set_params(n_estimators=self.max_rounds)
-        threads = _threads_for(model, len(y_fit))
-        if threads is not None:
-            model.set_params(**{_THREADS_PARAMETER[library]: threads})
+        threads = _use_threads(model, library, len(y_fit))
         stop_at = _wrap_up_time(time.monotonic())
         after = _predict_seconds_per_round(len(y), len(np.unique(y)) if is_classifier(self) else 1)
         extra: dict[str, Any] = {}
@@ -171,9 +169,7 @@ class _EarlyStopped(BaseEstimator):
 
     def _fit_searched_rounds(self, model: BaseEstimator, X: Any, y: np.ndarray, library: str) -> _EarlyStopped:
         """Too few rows to hold some out: fit the searched ``n_estimators`` as they are."""
-        threads = _threads_for(model, len(y))
-        if threads is not None:  # CatBoost (LightGBM's threshold is far above min_rows): a frozen fit keeps them
-            model.set_params(**{_THREADS_PARAMETER[library]: threads})
+        _use_threads(model, library, len(y))  # CatBoost only (LightGBM's threshold is far above min_rows)
         ticks = _catboost_time_limit(None) if library == "catboost" else None  # lets a deadline stop CatBoost
         self.estimator_ = model.fit(X, y, **({} if ticks is None else {"callbacks": [ticks]}))
         _raise_if_interrupted(ticks)
@@ -234,6 +230,14 @@ def _threads_for(model: BaseEstimator, rows: int) -> int | None:
         return None
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return max(1, min(cores, 4)) if cores > 1 else None
+
+
+def _use_threads(model: BaseEstimator, library: str, rows: int) -> int | None:
+    """Set the threads :func:`_threads_for` gives a fit on ``rows`` rows; returns them (``None``: unchanged)."""
+    threads = _threads_for(model, rows)
+    if threads is not None:
+        model.set_params(**{_THREADS_PARAMETER[library]: threads})
+    return threads
 
 
 def _compact_history(model: Any) -> None:
@@ -363,16 +367,19 @@ def _identity(raw: np.ndarray) -> np.ndarray:
 
 
 def _binary_probabilities(raw: np.ndarray) -> np.ndarray:
-    positive = 1.0 / (1.0 + np.exp(-raw))
+    from scipy.special import expit
+
+    positive = expit(raw)
     return np.column_stack([1.0 - positive, positive])
 
 
-def _softmax(raw: np.ndarray) -> np.ndarray:
-    exp = np.exp(raw - raw.max(axis=1, keepdims=True))
-    return np.asarray(exp / exp.sum(axis=1, keepdims=True))
+def _class_probabilities(raw: np.ndarray) -> np.ndarray:
+    from scipy.special import softmax
+
+    return np.asarray(softmax(raw, axis=1))
 
 
-_LIGHTGBM_LINKS = {"regression": _identity, "binary": _binary_probabilities, "multiclass": _softmax}
+_LIGHTGBM_LINKS = {"regression": _identity, "binary": _binary_probabilities, "multiclass": _class_probabilities}
 
 
 def _lightgbm_in_blocks(model: Any, X: Any) -> np.ndarray | None:
