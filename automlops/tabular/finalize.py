@@ -301,19 +301,23 @@ def fit_final(engine: TabularEngine, choice: Choice, log: DecisionLog, budget: T
     log("result", f"final model {choice.label}: test {problem.metric} = {test_score:.4f} on {len(engine.test)} "
                   "untouched rows")
     tested, refitted = None, False
+    kept_members: list[str] = []
     if engine.refit_full:
-        scored, estimator = estimator, _refit_on_all_rows(engine, final, estimator, refit_seconds, log, budget)
+        scored = estimator
+        estimator, kept_members = _refit_on_all_rows(engine, final, estimator, refit_seconds, log, budget)
         refitted = scored is not estimator
         # the scored model serves diagnostics on the test rows; without them it is only memory
         tested = scored if refitted and engine.keep_scored_model else None
         del scored, final  # (``final`` *is* the scored model: fit returns self)
-    artifact = Artifact("tabular", estimator, meta={"validation": engine.validation.kind,
-                                                    "refit_on_all_rows": refitted}, tested_obj=tested)
+    meta: dict[str, Any] = {"validation": engine.validation.kind, "refit_on_all_rows": refitted and not kept_members}
+    if refitted and kept_members:  # a blend refitted in part: say which members still know only the training rows
+        meta["refit_kept_members"] = kept_members
+    artifact = Artifact("tabular", estimator, meta=meta, tested_obj=tested)
     return Finalized(artifact, test_metrics, test_score, refit_seconds, input_example=engine.X.head(5))
 
 
 def _refit_on_all_rows(engine: TabularEngine, final: Any, fitted: Any, seconds: float, log: DecisionLog,
-                       budget: TimeBudget) -> Any:
+                       budget: TimeBudget) -> tuple[Any, list[str]]:
     """Refit the chosen pipeline on train + test rows (more data, same recipe), if time allows.
 
     The refit may use the time the budget kept for the optional SHAP summary: a model that has
@@ -323,7 +327,9 @@ def _refit_on_all_rows(engine: TabularEngine, final: Any, fitted: Any, seconds: 
     with its best round so far (the estimate runs high: 16.5 s expected, 12.3 s taken; and on that
     table half the rounds on all rows beat all the rounds on 80 % of them). Any other refit that is
     still running when only the save's share of the budget is left is interrupted, and the model
-    fitted on the training rows is shipped instead.
+    fitted on the training rows is shipped instead. A blend is refitted member by member instead
+    (:mod:`automlops.tabular.blend_refit`); the second value names the members that kept their fit
+    on the training rows because the time ran out.
     """
     save = boosted_save_seconds(engine, fitted)  # a model of thousands of trees takes seconds to save
     tail = budget.fixed_tail - engine.explain_reserved
@@ -338,28 +344,28 @@ def _refit_on_all_rows(engine: TabularEngine, final: Any, fitted: Any, seconds: 
     if deadline is not None and time.monotonic() + needed > deadline:
         log("result", "kept the model trained on the training rows: refitting on all rows would overrun the "
                       "time budget")
-        return fitted
+        return fitted, []
     try:
         with interrupt_at(deadline), finish_by(deadline if wraps_up else None):
             refitted = _fit(_rounds_capped(clone(final), fitted), X_all, y_all)
     except DeadlineExceeded:
         log("result", "kept the model trained on the training rows: the refit on all rows was stopped at the "
                       "time budget's deadline")
-        return fitted
+        return fitted, []
     log("result", f"refitted the final model on all {len(X_all)} rows (train + test) so it learns from every row; "
                   "the test score above was measured before, on a model that had not seen the test rows"
                   + _wrapped_up(refitted, fitted))
-    return refitted
+    return refitted, []
 
 
 def _refit_blend(engine: TabularEngine, fitted: Any, X_all: pd.DataFrame, y_all: pd.Series,
-                 deadline: float | None, log: DecisionLog) -> Any:
+                 deadline: float | None, log: DecisionLog) -> tuple[Any, list[str]]:
     """Refit a blend's members on all rows, heaviest first, as far as the time allows (see blend_refit)."""
     refitted, report = refit_members(fitted, X_all, y_all, deadline, _rounds_capped)
     if not report.refitted:
         log("result", "kept the model trained on the training rows: no member of the blend could be refitted on "
                       "all rows within the time budget")
-        return fitted
+        return fitted, []
     if report.complete:
         log("result", f"refitted the final model on all {len(X_all)} rows (train + test), member by member, so it "
                       "learns from every row; the test score above was measured before, on a model that had not "
@@ -369,7 +375,7 @@ def _refit_blend(engine: TabularEngine, fitted: Any, X_all: pd.DataFrame, y_all:
                       f"with the most weight first; {', '.join(report.kept)} kept their fit on the training rows: "
                       "the time budget ran out (a blend's members are refitted one by one, so a short budget still "
                       "refits what it can)")
-    return refitted
+    return refitted, report.kept
 
 
 def _last_step(model: Any) -> Any:

@@ -530,7 +530,7 @@ def test_the_refit_on_all_rows_may_use_the_time_kept_for_the_shap_summary(
     log = DecisionLog(lambda event: None, lambda: 0.0, lambda: 60.0)
     final = clone(runner.best_estimator_)
     scored = clone(final).fit(engine.X, engine.y)
-    shipped = finalize._refit_on_all_rows(engine, final, scored, estimate / finalize._all_rows_ratio(engine), log,
+    shipped, _ = finalize._refit_on_all_rows(engine, final, scored, estimate / finalize._all_rows_ratio(engine), log,
                                           budget)
     assert (shipped is not scored) is refitted
     assert log.items[-1].message.startswith("refitted" if refitted else "kept the model trained on the training rows")
@@ -562,7 +562,7 @@ def test_a_boosting_refit_with_most_of_its_time_left_starts_and_wraps_up_at_the_
     expected = took * finalize._all_rows_ratio(engine)  # the refit on all rows: more rows, as many rounds
     budget = TimeBudget(share * expected + 0.3 + finalize.boosted_save_seconds(engine, scored), fixed_tail=0.3)
     log = DecisionLog(lambda event: None, lambda: 0.0, lambda: 60.0)
-    shipped = finalize._refit_on_all_rows(engine, final, scored, took, log, budget)
+    shipped, _ = finalize._refit_on_all_rows(engine, final, scored, took, log, budget)
     message = log.items[-1].message
     if share >= finalize.REFIT_WRAP_UP_SHARE:
         assert shipped is not scored and "stopped adding trees at the time budget's deadline" in message
@@ -571,3 +571,31 @@ def test_a_boosting_refit_with_most_of_its_time_left_starts_and_wraps_up_at_the_
         assert budget.deadline is not None and time.monotonic() <= budget.deadline
     else:
         assert shipped is scored and message.startswith("kept the model trained on the training rows")
+
+
+def test_a_blend_refits_what_the_time_allows_and_the_meta_names_the_members_that_did_not(
+        cancer: pd.DataFrame) -> None:
+    """Member by member, heaviest first: the light logistic member is refitted on all rows, a forest
+    of 5,000 trees is stopped at the deadline and keeps its fit on the training rows."""
+    from automlops.search.budget import TimeBudget
+    from automlops.search.engine import DecisionLog
+
+    runner = AutoMLRunner("target", preset="fast", models=["logistic", "random_forest"], n_trials=2,
+                          ensemble="voting").fit(cancer)
+    engine = runner.engine_
+    scored = clone(runner.best_estimator_).fit(engine.X, engine.y)
+    names = [name for name, _ in scored.estimators]
+    assert sorted(names) == ["logistic", "random_forest"]
+    scored.set_params(weights=[1.0 if n == "logistic" else 0.2 for n in names], random_forest__model__n_estimators=5000)
+    log = DecisionLog(lambda event: None, lambda: 0.0, lambda: 60.0)
+    started = time.monotonic()
+    shipped, kept = finalize._refit_on_all_rows(engine, clone(scored), scored, 0.1, log, TimeBudget(1.5, fixed_tail=0.3))
+    assert time.monotonic() - started < 3.0
+    assert kept == ["random_forest"] and "random_forest kept their fit on the training rows" in log.items[-1].message
+    assert shipped.named_estimators_["random_forest"] is scored.named_estimators_["random_forest"]
+    assert shipped.named_estimators_["logistic"] is not scored.named_estimators_["logistic"]
+    columns, target = engine.plan.input_columns, engine.problem.target
+    X_all = pd.concat([engine.X, engine.test[columns]], ignore_index=True)
+    y_all = scored.le_.transform(pd.concat([engine.y, engine.test[target]], ignore_index=True))
+    fresh = clone(dict(scored.estimators)["logistic"]).fit(X_all, y_all)  # the member refitted on every row
+    np.testing.assert_allclose(shipped.named_estimators_["logistic"].predict_proba(X_all), fresh.predict_proba(X_all))

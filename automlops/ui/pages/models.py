@@ -114,7 +114,10 @@ with right:
     st.metric(f"Test {meta.get('metric')}", f"{meta.get('test_score', float('nan')):.4f}",
               help=f"on {meta.get('n_test_rows')} rows the model had not seen when it was scored"
                    + ("; the shipped model was then refitted on all rows, test rows included"
-                      if meta.get("refit_on_all_rows") else ""))
+                      if meta.get("refit_on_all_rows") else "")
+                   + ("; the shipped blend was then refitted on all rows, test rows included, except "
+                      + ", ".join(meta["refit_kept_members"]) + " (the time budget ran out: they kept their fit on "
+                      "the training rows)" if meta.get("refit_kept_members") else ""))
 
 if model_kind(meta) == "tabular":
     render_explanations(chosen, lambda: load_model(str(store.root), chosen.name, chosen.version, meta["model_sha256"]), settings)
