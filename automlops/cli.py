@@ -123,6 +123,8 @@ def _add_train(sub: Any) -> None:
     unsupervised = train.add_argument_group("clustering and anomaly detection")
     unsupervised.add_argument("--reference", help="clustering: a column of known groups, compared with the "
                                                   "clusters (ARI/NMI), never used to choose them")
+    unsupervised.add_argument("--clusters", dest="n_clusters", type=_positive_int,
+                              help="clustering: the number of clusters, when you know it (default: searched, 2-10)")
     unsupervised.add_argument("--contamination", type=_contamination, default="auto",
                               help="anomaly: expected share of anomalies in (0, 0.5], or auto (default)")
     unsupervised.add_argument("--label", help="anomaly: a column marking known anomalies, used to evaluate")

@@ -50,7 +50,7 @@ def check_train_args(args: argparse.Namespace) -> Any:
     return None
 
 
-_ENGINE_ONLY = ("series_id", "horizon", "freq", "reference", "label", "select_by_label")
+_ENGINE_ONLY = ("series_id", "horizon", "freq", "reference", "n_clusters", "label", "select_by_label")
 
 
 def _check_tabular_args(args: argparse.Namespace) -> None:
@@ -61,7 +61,9 @@ def _check_tabular_args(args: argparse.Namespace) -> None:
     if not args.target:
         raise ConfigError("--target is required for classification and regression (clustering and anomaly "
                           "detection need none: --task clustering or --task anomaly)")
-    misplaced = [f"--{name.replace('_', '-')}" for name in _ENGINE_ONLY if getattr(args, name) not in (None, False)]
+    from automlops.tasks import option_flag
+
+    misplaced = [option_flag(name) for name in _ENGINE_ONLY if getattr(args, name) not in (None, False)]
     if args.contamination != "auto":
         misplaced.append("--contamination")
     if misplaced:
@@ -84,7 +86,8 @@ def _check_engine_args(args: argparse.Namespace) -> Any:
     options = TrainOptions(target=args.target, time_column=args.time_column, series_id=args.series_id,
                            horizon=args.horizon, freq=args.freq, contamination=args.contamination,
                            label=args.label, select_by_label=args.select_by_label, reference=args.reference,
-                           metric=args.metric, preset=args.preset, models=model_names(args), seed=args.seed)
+                           n_clusters=args.n_clusters, metric=args.metric, preset=args.preset,
+                           models=model_names(args), seed=args.seed)
     engine = build_engine(args.task, options)
     for model in options.models or []:
         engine.models.get(model)

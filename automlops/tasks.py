@@ -31,7 +31,7 @@ from automlops.core.registry import Registry
 from automlops.errors import ConfigError
 
 __all__ = ["ANSWERS", "ENGINE_TASKS", "FIGURES", "TASK_ENGINES", "TaskEngine", "TrainOptions", "answer_table",
-           "build_engine", "load_saved_model", "metric_direction", "model_kind", "parse_contamination",
+           "build_engine", "load_saved_model", "metric_direction", "model_kind", "option_flag", "parse_contamination",
            "report_figures"]
 
 
@@ -48,6 +48,7 @@ class TrainOptions:
     label: str | None = None
     select_by_label: bool = False
     reference: str | None = None
+    n_clusters: int | None = None
     metric: str | None = None
     preset: str = "medium"
     models: Sequence[str] | None = None
@@ -71,10 +72,10 @@ class TaskEngine:
         """Refuse a missing or misplaced option before any work, naming the flag to use."""
         for option, why in self.requires.items():
             if getattr(options, option) in (None, ""):
-                raise ConfigError(f"--task {self.task} needs --{option.replace('_', '-')}: {why}")
+                raise ConfigError(f"--task {self.task} needs {option_flag(option)}: {why}")
         for option, instead in self.refuses.items():
             if getattr(options, option) not in (None, "", False):
-                raise ConfigError(f"--{option.replace('_', '-')} does not apply to --task {self.task}: {instead}")
+                raise ConfigError(f"{option_flag(option)} does not apply to --task {self.task}: {instead}")
 
     def engine_class(self) -> Any:
         return getattr(importlib.import_module(self.module), self.cls)  # type: ignore[no-any-return]
@@ -92,6 +93,14 @@ class TaskEngine:
         for module in self.warm_imports:
             importlib.import_module(module)
         return engine
+
+
+OPTION_FLAGS = {"n_clusters": "--clusters"}  # options whose command-line flag is not their name
+
+
+def option_flag(option: str) -> str:
+    """The command-line flag of a :class:`TrainOptions` field (``series_id`` -> ``--series-id``)."""
+    return OPTION_FLAGS.get(option, "--" + option.replace("_", "-"))
 
 
 def parse_contamination(value: str | float) -> float | str:
@@ -116,12 +125,13 @@ TASK_ENGINES.add("timeseries", TaskEngine(
     lambda o: {"target": o.target, "time_column": o.time_column, "series_id": o.series_id, "horizon": o.horizon,
                "freq": o.freq, "metric": o.metric, "preset": o.preset, "models": o.models, "seed": o.seed},
     direction="minimize", requires={"target": "the column to forecast", "time_column": "the column that says when each value was seen"},
-    refuses={"label": "forecasting has no anomaly labels", "reference": "forecasting has no reference groups"},
+    refuses={"label": "forecasting has no anomaly labels", "reference": "forecasting has no reference groups",
+             "n_clusters": "only clustering has clusters"},
     warm_imports=("statsforecast.models", "mlforecast", "lightgbm", "xgboost")))
 TASK_ENGINES.add("clustering", TaskEngine(
     "clustering", "automlops.clustering", "ClusteringEngine",
-    lambda o: {"reference": o.reference, "metric": o.metric or "silhouette", "preset": o.preset,
-               "models": o.models, "seed": o.seed},
+    lambda o: {"reference": o.reference, "n_clusters": o.n_clusters, "metric": o.metric or "silhouette",
+               "preset": o.preset, "models": o.models, "seed": o.seed},
     refuses={"target": "clustering has no target; give known groups with --reference COL to compare against",
              "label": "use --reference COL for known groups", **_NOT_SUPERVISED}))
 TASK_ENGINES.add("anomaly", TaskEngine(
@@ -130,7 +140,8 @@ TASK_ENGINES.add("anomaly", TaskEngine(
                "select_by_label": o.select_by_label, "metric": o.metric, "preset": o.preset, "models": o.models,
                "seed": o.seed},
     refuses={"target": "anomaly detection has no target; a column of known anomalies is --label COL",
-             "reference": "a column of known anomalies is --label COL", **_NOT_SUPERVISED},
+             "reference": "a column of known anomalies is --label COL", "n_clusters": "only clustering has clusters",
+             **_NOT_SUPERVISED},
     warm_imports=tuple(f"pyod.models.{m}" for m in ("iforest", "ecod", "copod", "lof", "knn", "ocsvm", "hbos",
                                                     "pca", "gmm", "inne"))))
 

@@ -108,6 +108,13 @@ BAD = {
                                    "--target", "co2", "--horizon", "400"), "400"),
     "clustering one row": (("train", "{tmp}/one_row.csv", "--task", "clustering"), "row"),
     "clustering constant columns": (("train", "{tmp}/constant.csv", "--task", "clustering"), "constant"),
+    "a number of clusters for anomaly detection": (("train", "lake:iris", "--task", "anomaly", "--clusters", "3"),
+                                                   "--clusters does not apply"),
+    "a number of clusters for classification": (("train", "lake:iris", "--target", "target", "--clusters", "3"),
+                                                "--clusters only apply"),
+    "zero clusters": (("train", "lake:iris", "--task", "clustering", "--clusters", "0"), "--clusters"),
+    "more clusters than training rows": (("train", "{tmp}/twelve.csv", "--task", "clustering", "--clusters", "11"),
+                                         "11 clusters cannot be found"),
     "forecast with a non-forecasting model": (("forecast", "--model", "iris_groups", "--horizon", "3"), "timeseries"),
     "forecast zero steps": (("forecast", "--model", "co2", "--horizon", "0"), "at least 1"),
 }
@@ -144,6 +151,7 @@ def bad_runs(home: Path, trained: dict[str, dict]) -> dict[str, tuple[int, str, 
         home / "lonely.csv", index=False)
     pd.DataFrame({"a": [1.0], "b": [2.0]}).to_csv(home / "one_row.csv", index=False)
     pd.DataFrame({"a": [1.0] * 30, "b": ["x"] * 30}).to_csv(home / "constant.csv", index=False)
+    pd.DataFrame({"a": rng.normal(size=12), "b": rng.normal(size=12)}).to_csv(home / "twelve.csv", index=False)
     before = sorted(p.relative_to(home) for p in (home / "models").rglob("*"))
     lake_before = sorted(p.relative_to(home) for p in (home / "data_lake").rglob("*"))
     out = {case: _main_in_process(home, [a.format(tmp=home) for a in args]) for case, (args, _) in BAD.items()}
@@ -170,3 +178,15 @@ def test_the_zoo_lists_every_engine_s_models(home: Path) -> None:
     assert set(lines) == {"--task timeseries", "--task clustering", "--task anomaly"}
     assert "auto_ets" in lines["--task timeseries"] and "hdbscan" in lines["--task clustering"]
     assert "iforest" in lines["--task anomaly"]
+
+
+def test_a_known_number_of_clusters_is_kept(home: Path, trained: dict[str, dict]) -> None:
+    """``--clusters 4``: every candidate finds four clusters, whatever the silhouette prefers (two on iris)."""
+    import json
+
+    code, stdout, stderr = _main_in_process(home, ["train", "lake:iris", "--task", "clustering", "--clusters", "4",
+                                                   "--n-trials", "6", "--name", "iris_four", "--json"])
+    assert code == 0, stderr
+    meta = json.loads((Path(json.loads(stdout.strip().splitlines()[-1])["model_path"]).parent / "meta.json").read_text())
+    assert meta["n_clusters"] == 4 and len(meta["cluster_sizes"]) == 4
+    assert any("k = 4, as asked" in str(d) for d in meta["decisions"])

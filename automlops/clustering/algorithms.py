@@ -44,6 +44,12 @@ class DataScale:
     n_rows: int
     k_max: int
     kdist: np.ndarray = field(repr=False)  # sorted k-distances, column j = distance to the (j+1)-th neighbour
+    k_min: int = 2  # equal to k_max when the user fixed the number of clusters
+
+    @property
+    def k_default(self) -> int:
+        """The number of clusters the models' defaults start from: 3, within [k_min, k_max]."""
+        return min(max(3, self.k_min), self.k_max)
 
     def eps(self, min_samples: int, quantile: float) -> float:
         """DBSCAN radius: the ``quantile`` of the distance to the ``min_samples``-th neighbour (self included)."""
@@ -51,7 +57,7 @@ class DataScale:
         return max(float(np.quantile(self.kdist[:, column], quantile)), 1e-9)
 
 
-def data_scale(X: np.ndarray, k_max: int, seed: int) -> DataScale:
+def data_scale(X: np.ndarray, k_max: int, seed: int, k_min: int = 2) -> DataScale:
     """Measure the k-distances of ``X`` (on a sample of at most KDIST_SAMPLE rows)."""
     from sklearn.neighbors import NearestNeighbors
 
@@ -59,7 +65,7 @@ def data_scale(X: np.ndarray, k_max: int, seed: int) -> DataScale:
     sample = X[rng.choice(len(X), KDIST_SAMPLE, replace=False)] if len(X) > KDIST_SAMPLE else X
     k = min(KDIST_MAX_NEIGHBOURS, len(sample) - 1)
     distances, _ = NearestNeighbors(n_neighbors=k + 1).fit(sample).kneighbors(sample)
-    return DataScale(len(X), k_max, distances[:, 1:])
+    return DataScale(len(X), k_max, distances[:, 1:], k_min)
 
 
 @dataclass(frozen=True)
@@ -86,7 +92,7 @@ CLUSTER_MODELS: Registry[ClusterModel] = Registry("clustering model")
 
 
 def _k(s: Suggest, scale: DataScale) -> int:
-    return s.int("n_clusters", 2, scale.k_max)
+    return s.int("n_clusters", scale.k_min, scale.k_max)
 
 
 def _kmeans(p: dict[str, Any], seed: int) -> Any:
@@ -100,7 +106,7 @@ CLUSTER_MODELS.add("kmeans", ClusterModel(
     "kmeans", "KMeans", _kmeans,
     lambda s, c: {"n_clusters": _k(s, c), "init": s.cat("init", ["k-means++", "random"]),
                   "n_init": s.int("n_init", 2, 8)},
-    lambda c: {"n_clusters": min(3, c.k_max), "init": "k-means++", "n_init": 4}))
+    lambda c: {"n_clusters": c.k_default, "init": "k-means++", "n_init": 4}))
 
 
 def _minibatch(p: dict[str, Any], seed: int) -> Any:
@@ -113,7 +119,7 @@ def _minibatch(p: dict[str, Any], seed: int) -> Any:
 CLUSTER_MODELS.add("minibatch_kmeans", ClusterModel(
     "minibatch_kmeans", "MiniBatchKMeans", _minibatch,
     lambda s, c: {"n_clusters": _k(s, c), "batch_size": s.cat("batch_size", [256, 1024, 4096])},
-    lambda c: {"n_clusters": min(3, c.k_max), "batch_size": 1024}, min_rows=5000))
+    lambda c: {"n_clusters": c.k_default, "batch_size": 1024}, min_rows=5000))
 
 
 def _gmm(p: dict[str, Any], seed: int) -> Any:
@@ -128,7 +134,7 @@ CLUSTER_MODELS.add("gaussian_mixture", ClusterModel(
     lambda s, c: {"n_clusters": _k(s, c), "covariance_type": s.cat("covariance_type",
                                                                     ["full", "tied", "diag", "spherical"]),
                   "n_init": s.int("n_init", 1, 3)},
-    lambda c: {"n_clusters": min(3, c.k_max), "covariance_type": "full", "n_init": 2}))
+    lambda c: {"n_clusters": c.k_default, "covariance_type": "full", "n_init": 2}))
 
 
 def _agglomerative(p: dict[str, Any], seed: int) -> Any:
@@ -140,7 +146,7 @@ def _agglomerative(p: dict[str, Any], seed: int) -> Any:
 CLUSTER_MODELS.add("agglomerative", ClusterModel(
     "agglomerative", "AgglomerativeClustering", _agglomerative,
     lambda s, c: {"n_clusters": _k(s, c), "linkage": s.cat("linkage", ["ward", "complete", "average"])},
-    lambda c: {"n_clusters": min(3, c.k_max), "linkage": "ward"}, assigner="knn", max_rows=20_000))
+    lambda c: {"n_clusters": c.k_default, "linkage": "ward"}, assigner="knn", max_rows=20_000))
 
 
 def _birch(p: dict[str, Any], seed: int) -> Any:
@@ -154,7 +160,7 @@ CLUSTER_MODELS.add("birch", ClusterModel(
     "birch", "Birch", _birch,
     lambda s, c: {"n_clusters": _k(s, c), "threshold": s.float("threshold", 0.05, 1.5, log=True),
                   "branching_factor": s.int("branching_factor", 20, 100)},
-    lambda c: {"n_clusters": min(3, c.k_max), "threshold": 0.3, "branching_factor": 50}))
+    lambda c: {"n_clusters": c.k_default, "threshold": 0.3, "branching_factor": 50}))
 
 
 def _dbscan(p: dict[str, Any], seed: int) -> Any:

@@ -4,7 +4,9 @@ Clustering has no right answer to score against, so each candidate – an algori
 including the number of clusters *k* – is judged by how well separated its groups are on the rows
 it clustered: the **silhouette** by default, or Calinski–Harabasz / Davies–Bouldin (see
 :mod:`automlops.clustering.metrics`). The search (Optuna's TPE) explores KMeans, MiniBatchKMeans,
-GaussianMixture, AgglomerativeClustering, Birch, DBSCAN and HDBSCAN at once. Partitions with a
+GaussianMixture, AgglomerativeClustering, Birch, DBSCAN and HDBSCAN at once, after a warm start of
+every model's defaults and KMeans at every k (so each number of clusters is looked at once before TPE
+concentrates on what scored well). Partitions with a
 "cluster" of a handful of rows (under 5 rows or 2 %) or with more than half the rows left as noise are
 refused. With the silhouette, the final choice also asks the partition to be **reproducible**: each
 model's best and the next best candidates are refitted on 80 % subsamples, and the one with the best
@@ -138,8 +140,11 @@ class ClusteringEngine:
 
     def __init__(self, *, reference: str | None = None, metric: str = "silhouette", max_clusters: int = 10,
                  preset: str = "medium", models: Sequence[str] | None = None, seed: int = 0,
-                 test_size: float = 0.2) -> None:
+                 test_size: float = 0.2, n_clusters: int | None = None) -> None:
         self.reference, self.metric, self.max_clusters = reference, metric, max_clusters
+        self.n_clusters = n_clusters  # known k: every candidate must find exactly this many clusters
+        if n_clusters is not None:
+            self.max_clusters = max(max_clusters, n_clusters)
         self.preset, self.model_names, self.seed, self.test_size = preset, models, seed, test_size
 
     # ------------------------------------------------------------------ prepare
@@ -147,6 +152,8 @@ class ClusteringEngine:
         CLUSTER_METRICS.get(self.metric)
         if self.max_clusters < 2:
             raise ConfigError("max_clusters must be at least 2")
+        if self.n_clusters is not None and self.n_clusters < 2:
+            raise ConfigError(f"the number of clusters must be at least 2, got {self.n_clusters}")
         if not 0.0 < self.test_size < 0.9:
             raise ConfigError("test_size must be between 0 and 0.9")
         names = list(self.model_names or CLUSTER_PRESETS.get(self.preset).models or CLUSTER_MODELS.names())
@@ -180,6 +187,9 @@ class ClusteringEngine:
             if spec.max_rows is not None and len(self.Xt) > spec.max_rows:
                 log("models", f"{name} skipped: its cost grows with the square of the rows and there are "
                               f"{len(self.Xt)} (> {spec.max_rows})")
+            elif self.model_names is None and self.n_clusters is not None and spec.noise:
+                log("models", f"{name} skipped: it finds its own number of clusters, and it is fixed at "
+                              f"{self.n_clusters} (name it in models to search it anyway)")
             elif self.model_names is None and len(self.Xt) < spec.min_rows:
                 log("models", f"{name} skipped: it is made for large tables; below {spec.min_rows} rows another "
                               "algorithm does the same job exactly and faster (name it in models to search it anyway)")
@@ -189,6 +199,17 @@ class ClusteringEngine:
             raise ConfigError("no clustering algorithm can run on this many rows; choose kmeans or minibatch_kmeans")
         log("models", "searched: " + ", ".join(kept))
         return tuple(kept)
+
+    def _data_scale(self, log: DecisionLog) -> DataScale:
+        """The distances the search spaces need, and the range of k: 2..max_clusters, or the k the user gave."""
+        if self.n_clusters is None:
+            return data_scale(self.Xt, max(2, min(self.max_clusters, len(self.Xt) - 1)), self.seed)
+        if self.n_clusters > len(self.Xt) - 1:
+            raise DataError(f"{self.n_clusters} clusters cannot be found in {len(self.Xt)} training rows; ask for "
+                            f"at most {len(self.Xt) - 1}")
+        log("clusters", f"k = {self.n_clusters}, as asked: every algorithm is searched at that number of clusters and "
+                        "a partition with another number is refused; the silhouette still chooses among them")
+        return data_scale(self.Xt, self.n_clusters, self.seed, k_min=self.n_clusters)
 
     def prepare(self, data: Any, log: DecisionLog) -> SearchPlan:
         """Check the table, set the reference and the test rows aside, scale the features, plan the search."""
@@ -206,7 +227,7 @@ class ClusteringEngine:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             self.Xt = np.asarray(self.prep.fit_transform(self.train[self.plan.input_columns]), dtype=float)
-        self.scale: DataScale = data_scale(self.Xt, max(2, min(self.max_clusters, len(self.Xt) - 1)), self.seed)
+        self.scale: DataScale = self._data_scale(log)
         self._names = self._choose_models(names, log)
         self._seen: list[tuple[float, Candidate]] = []
         self._fit_seconds: dict[str, float] = {}
@@ -219,7 +240,7 @@ class ClusteringEngine:
                "stability (the partition must come back when refitted on subsamples)") if spec.name == "silhouette" else ""
         log("selection", f"candidates are scored by {spec.label} on the rows they clustered ({spec.direction}){how}; "
                          "all three internal scores are reported")
-        digest = hashlib.sha256(self.Xt.tobytes() + repr(self._names).encode()).hexdigest()[:16]
+        digest = hashlib.sha256(self.Xt.tobytes() + repr((self._names, self.n_clusters)).encode()).hexdigest()[:16]
         return SearchPlan(problem=self.problem, validation=ValidationSummary("in-sample", 1, "no labels: each "
                           "candidate is scored on the rows it clustered"), test_rows=test_rows, n_steps=1,
                           models=self._names, fingerprint=digest, input_columns=tuple(self.plan.input_columns),
@@ -242,7 +263,7 @@ class ClusteringEngine:
             queued.append({"model": name, **{f"{name}__{k}": v for k, v in defaults.items()}})
         if SWEEP_MODEL in self._names:
             defaults = CLUSTER_MODELS.get(SWEEP_MODEL).defaults(self.scale)
-            sweep = [k for k in range(2, self.scale.k_max + 1) if k != defaults["n_clusters"]]
+            sweep = [k for k in range(self.scale.k_min, self.scale.k_max + 1) if k != defaults["n_clusters"]]
             queued += [{"model": SWEEP_MODEL, **{f"{SWEEP_MODEL}__{p}": v for p, v in defaults.items()},
                         f"{SWEEP_MODEL}__n_clusters": k} for k in sweep]
         for params in queued:
@@ -269,6 +290,8 @@ class ClusteringEngine:
             raise optuna.TrialPruned("fewer than two clusters: nothing to score")
         if k > self.max_clusters:
             raise optuna.TrialPruned(f"{k} clusters, more than max_clusters={self.max_clusters}")
+        if self.n_clusters is not None and k != self.n_clusters:
+            raise optuna.TrialPruned(f"{k} clusters, not the {self.n_clusters} asked for")
         if noise > MAX_NOISE_SHARE:
             raise optuna.TrialPruned(f"{noise:.0%} of the rows are noise (more than {MAX_NOISE_SHARE:.0%})")
         smallest = int(np.unique(labels[labels >= 0], return_counts=True)[1].min())
@@ -369,5 +392,5 @@ class ClusteringEngine:
         return Finalized(artifact, metrics, metrics[self.metric], seconds, input_example=self.test[columns].head(5))
 
     def run_params(self) -> dict[str, Any]:
-        return {"max_clusters": self.max_clusters, "reference": self.reference,
+        return {"max_clusters": self.max_clusters, "n_clusters": self.n_clusters, "reference": self.reference,
                 "models": ",".join(getattr(self, "_names", ()) or ())}

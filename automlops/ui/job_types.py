@@ -60,6 +60,7 @@ class TrainRequest:
     horizon: int | None = None
     freq: str | None = None
     reference: str | None = None
+    n_clusters: int | None = None
     contamination: float | str = "auto"
     label: str | None = None
     select_by_label: bool = False

@@ -133,7 +133,8 @@ def _fit(r: TrainRequest, frame: pd.DataFrame, dataset: dict[str, Any], tracker:
 
     options = TrainOptions(target=r.target, time_column=r.time_column, series_id=r.series_id, horizon=r.horizon,
                            freq=r.freq, contamination=r.contamination, label=r.label,
-                           select_by_label=r.select_by_label, reference=r.reference, metric=r.metric,
+                           select_by_label=r.select_by_label, reference=r.reference, n_clusters=r.n_clusters,
+                           metric=r.metric,
                            preset=r.preset, models=r.models, seed=r.seed)
     config = DriverConfig(preset=r.preset, search=r.search, n_trials=r.n_trials, time_budget=r.time_budget,
                           seed=r.seed, started_at=started_at, run_name=r.name, dataset=dataset)

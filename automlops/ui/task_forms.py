@@ -81,7 +81,10 @@ def _clustering(frame: pd.DataFrame, dataset: str) -> dict[str, Any]:
     reference = st.selectbox("Reference groups (optional)", columns, key=f"cl_reference_{dataset}",
                              help="A column of known groups: left out of the features, compared with the clusters "
                                   "(ARI, NMI), never used to choose them.")
-    return {"target": None, "reference": None if reference == NONE else reference}
+    k = st.number_input("Number of clusters (0 = search 2–10)", 0, 50, 0, key=f"cl_k_{dataset}",
+                        help="Give k when you know it: the silhouette tends to prefer the coarsest clean split "
+                             "(two groups on iris, whose three species overlap).")
+    return {"target": None, "reference": None if reference == NONE else reference, "n_clusters": int(k) or None}
 
 
 def _anomaly(frame: pd.DataFrame, dataset: str) -> dict[str, Any]:
@@ -157,7 +160,7 @@ def prefill_values(request: Any) -> dict[str, Any]:
                        f"ts_series_{data}": r.series_id or NONE, "ts_horizon": int(r.horizon or 0),
                        "ts_freq": r.freq or ""})
     elif task == "clustering":
-        values[f"cl_reference_{data}"] = r.reference or NONE
+        values.update({f"cl_reference_{data}": r.reference or NONE, f"cl_k_{data}": int(r.n_clusters or 0)})
     elif task == "anomaly":
         auto = r.contamination == "auto"
         values.update({"an_contamination_auto": auto, f"an_label_{data}": r.label or NONE,

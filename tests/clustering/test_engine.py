@@ -131,3 +131,15 @@ def test_kmeans_is_tried_at_every_number_of_clusters_before_the_search_explores(
     assert "kmeans with k = 2, 4, 5, 6, 7, 8, 9, 10" in warm
     assert result.artifact.meta["n_clusters"] == 2
     assert result.artifact.meta["reference_scores"]["ari"] > 0.6
+
+
+def test_a_given_number_of_clusters_bounds_every_candidate(iris: pd.DataFrame) -> None:
+    result = fit(iris, n_trials=8, reference="species", models=["kmeans", "dbscan"], n_clusters=3)
+    assert result.artifact.meta["n_clusters"] == 3
+    assert any("k = 3, as asked" in d.message for d in result.decisions)
+    assert result.artifact.meta["reference_scores"]["ari"] > 0.6  # the three species, not setosa against the rest
+    skipped = fit(iris.drop(columns="species"), n_trials=3, n_clusters=4)  # every model, density ones left out
+    assert skipped.artifact.meta["n_clusters"] == 4
+    assert any("dbscan skipped: it finds its own number of clusters" in d.message for d in skipped.decisions)
+    with pytest.raises(ConfigError, match="at least 2"):
+        fit(iris, n_trials=1, n_clusters=1)

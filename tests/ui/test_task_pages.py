@@ -85,6 +85,7 @@ def test_clustering_with_a_reference_column(ui_home: Path, demo_lake: DataLake) 
     assert_clean(at)
     assert not [s for s in at.selectbox if s.key == "train_target_iris"]  # clustering has no target
     at.selectbox(key="cl_reference_iris").set_value("target").run()
+    at.number_input(key="cl_k_iris").set_value(4).run()  # a known number of clusters
     at.button(key="train_start").click().run()
     run_until(at, training_done, timeout=240)
     assert_clean(at)
@@ -94,6 +95,7 @@ def test_clustering_with_a_reference_column(ui_home: Path, demo_lake: DataLake) 
     assert any("ARI vs the reference" in t for t in texts(results.caption))
     meta = ModelStore(settings=demo_lake.settings).load("iris_groups").meta
     assert "target" not in meta["input_columns"] and meta["reference_scores"]
+    assert meta["n_clusters"] == 4  # the silhouette alone prefers two on iris
 
 
 def test_anomaly_detection_with_a_given_share(ui_home: Path, demo_lake: DataLake) -> None:
