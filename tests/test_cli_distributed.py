@@ -251,3 +251,25 @@ def test_a_worker_refuses_a_study_it_cannot_rebuild(pg_database: str, home: Path
     code, _, err = _cli(monkeypatch, capsys, home, "worker", "--study", "later", "--storage", pg_database,
                         "--wait", "1")
     assert code == 2 and "after waiting 1 s" in err and time.monotonic() - started >= 1.0, err
+
+
+def test_every_train_option_that_shapes_the_search_travels_in_the_recipe() -> None:
+    """A worker rebuilds the coordinator's ``automlops train`` from the study's recipe: an option the
+    recipe forgets is missing from the rebuilt command (the worker then fails or searches something else)."""
+    import argparse
+
+    from automlops.cli import build_parser
+    from automlops.distributed.recipe import TRAIN_OPTIONS, Recipe
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    train_dests = {a.dest for a in commands.choices["train"]._actions} - {"help"}
+    per_process = {"csv", "time_budget", "n_trials", "name", "json", "study", "storage"}  # each process's own
+    assert train_dests - per_process == set(TRAIN_OPTIONS)
+
+    args = parser.parse_args(["train", "data.csv", "--task", "clustering", "--clusters", "3", "--time-budget", "5"])
+    rebuilt = Recipe.from_attr(Recipe.from_args(args, 5.0).as_attr(), "study").train_args(time_budget=5.0)
+    assert {name: getattr(rebuilt, name) for name in TRAIN_OPTIONS} == {name: getattr(args, name)
+                                                                         for name in TRAIN_OPTIONS}
+    assert Recipe.from_args(args, None).differences(Recipe.from_args(parser.parse_args(
+        ["train", "data.csv", "--task", "clustering"]), None)) == ["--clusters 3, not (unset)"]

@@ -30,8 +30,8 @@ __all__ = ["PIN_KEYS", "RECIPE_VERSION", "TRAIN_OPTIONS", "DataPin", "Recipe", "
 
 RECIPE_VERSION = 1
 TRAIN_OPTIONS = ("task", "target", "metric", "preset", "search", "validation", "models", "ensemble", "select",
-                 "seed", "time_column", "refit_full", "series_id", "horizon", "freq", "reference", "contamination",
-                 "label", "select_by_label")
+                 "seed", "time_column", "refit_full", "series_id", "horizon", "freq", "reference", "n_clusters",
+                 "contamination", "label", "select_by_label")
 """The ``automlops train`` options a recipe carries (argparse names; ``models`` as a list)."""
 PIN_KEYS = ("recipe", "data", "data_sha256")
 """The study user attributes the coordinator writes, one by one: a study is ready once all are there."""
@@ -41,7 +41,9 @@ _DEFAULTS: dict[str, Any] = {"preset": "medium", "search": "tpe", "ensemble": "a
 
 
 def _flag(option: str) -> str:
-    return "--" + option.replace("_", "-")
+    from automlops.tasks import option_flag
+
+    return option_flag(option)  # n_clusters -> --clusters
 
 
 @dataclass(frozen=True)
