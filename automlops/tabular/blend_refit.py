@@ -27,9 +27,10 @@ from sklearn.ensemble import VotingClassifier, VotingRegressor
 from sklearn.utils import Bunch
 
 from automlops.search.deadline import DeadlineExceeded, interrupt_at
+from automlops.search.engine import DecisionLog
 from automlops.tabular.evaluate import one_openmp_thread
 
-__all__ = ["RefitReport", "is_blend", "refit_members"]
+__all__ = ["RefitReport", "is_blend", "refit_blend", "refit_members"]
 
 
 def is_blend(model: Any, y: pd.Series) -> bool:
@@ -79,3 +80,23 @@ def refit_members(blend: Any, X: pd.DataFrame, y: pd.Series, deadline: float | N
         done.append(names[i])
     refitted.named_estimators_ = Bunch(**dict(zip(names, refitted.estimators_, strict=True)))
     return refitted, RefitReport([n for n in names if n in done], [n for n in names if n not in done])
+
+
+def refit_blend(fitted: Any, X: pd.DataFrame, y: pd.Series, deadline: float | None,
+                prepare: Callable[[Any, Any], Any], log: DecisionLog) -> tuple[Any, list[str]]:
+    """:func:`refit_members`, with the decision said in words; also the members that kept their old fit."""
+    refitted, report = refit_members(fitted, X, y, deadline, prepare)
+    if not report.refitted:
+        log("result", "kept the model trained on the training rows: no member of the blend could be refitted on "
+                      "all rows within the time budget")
+        return fitted, []
+    if report.complete:
+        log("result", f"refitted the final model on all {len(X)} rows (train + test), member by member, so it "
+                      "learns from every row; the test score above was measured before, on a model that had not "
+                      "seen the test rows")
+    else:
+        log("result", f"refitted {', '.join(report.refitted)} on all {len(X)} rows (train + test), the members "
+                      f"with the most weight first; {', '.join(report.kept)} kept their fit on the training rows: "
+                      "the time budget ran out (a blend's members are refitted one by one, so a short budget still "
+                      "refits what it can)")
+    return refitted, report.kept

@@ -36,7 +36,7 @@ from automlops.search.engine import Candidate, Choice, DecisionLog, Finalized, T
 from automlops.search.significance import outcome_from_row
 from automlops.tabular import ensemble as ens
 from automlops.tabular import robust
-from automlops.tabular.blend_refit import is_blend, refit_members
+from automlops.tabular.blend_refit import is_blend, refit_blend
 from automlops.tabular.evaluate import (
     OutOfFold,
     boosted_trees,
@@ -340,7 +340,7 @@ def _refit_on_all_rows(engine: TabularEngine, final: Any, fitted: Any, seconds: 
     X_all = pd.concat([engine.X, engine.test[columns]], ignore_index=True)
     y_all = pd.concat([engine.y, engine.test[target]], ignore_index=True)
     if is_blend(fitted, y_all):
-        return _refit_blend(engine, fitted, X_all, y_all, deadline, log)
+        return refit_blend(fitted, X_all, y_all, deadline, _rounds_capped, log)
     if deadline is not None and time.monotonic() + needed > deadline:
         log("result", "kept the model trained on the training rows: refitting on all rows would overrun the "
                       "time budget")
@@ -356,26 +356,6 @@ def _refit_on_all_rows(engine: TabularEngine, final: Any, fitted: Any, seconds: 
                   "the test score above was measured before, on a model that had not seen the test rows"
                   + _wrapped_up(refitted, fitted))
     return refitted, []
-
-
-def _refit_blend(engine: TabularEngine, fitted: Any, X_all: pd.DataFrame, y_all: pd.Series,
-                 deadline: float | None, log: DecisionLog) -> tuple[Any, list[str]]:
-    """Refit a blend's members on all rows, heaviest first, as far as the time allows (see blend_refit)."""
-    refitted, report = refit_members(fitted, X_all, y_all, deadline, _rounds_capped)
-    if not report.refitted:
-        log("result", "kept the model trained on the training rows: no member of the blend could be refitted on "
-                      "all rows within the time budget")
-        return fitted, []
-    if report.complete:
-        log("result", f"refitted the final model on all {len(X_all)} rows (train + test), member by member, so it "
-                      "learns from every row; the test score above was measured before, on a model that had not "
-                      "seen the test rows")
-    else:
-        log("result", f"refitted {', '.join(report.refitted)} on all {len(X_all)} rows (train + test), the members "
-                      f"with the most weight first; {', '.join(report.kept)} kept their fit on the training rows: "
-                      "the time budget ran out (a blend's members are refitted one by one, so a short budget still "
-                      "refits what it can)")
-    return refitted, report.kept
 
 
 def _last_step(model: Any) -> Any:
