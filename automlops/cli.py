@@ -256,6 +256,7 @@ def cmd_train(args: argparse.Namespace, started: float) -> int:
     from automlops.config import get_settings
     from automlops.core.results import Decision
     from automlops.mlops.lake import DataLake
+    from automlops.mlops.skops_snapshot import import_writer
     from automlops.mlops.store import ModelStore
     from automlops.tabular.persist import save_model
 
@@ -267,6 +268,7 @@ def cmd_train(args: argparse.Namespace, started: float) -> int:
     if study is not None:  # workers load the data from their lake: it is committed (and pinned) before the search
         dataset, commit = study.dataset, study.commit
     tracker, tracking_note = tracker_for_training(settings, args.time_budget)
+    import_writer()  # the final save's one-off import, paid now, on the budget's clock (see its docstring)
     progress = _Progress()
     try:
         if engine is None and study is not None:

@@ -99,9 +99,35 @@ def _f1_macro(c: MetricContext) -> float:
       "chance that a random positive is ranked above a random negative (one-vs-rest if multiclass)")
 def _roc_auc(c: MetricContext) -> float:
     assert c.proba is not None
+    y_true, proba = np.asarray(c.y_true), np.asarray(c.proba, dtype=float)
     if len(c.classes) == 2:
-        return float(skm.roc_auc_score(np.asarray(c.y_true) == c.classes[1], c.proba[:, 1]))
-    return float(skm.roc_auc_score(c.y_true, c.proba, multi_class="ovr", labels=list(c.classes)))
+        fast = _auc_by_ranks(y_true == c.classes[1], proba[:, 1])
+        return fast if fast is not None else float(skm.roc_auc_score(y_true == c.classes[1], proba[:, 1]))
+    if np.allclose(proba.sum(axis=1), 1.0) and np.isin(y_true, np.asarray(c.classes, dtype=object)).all():
+        per_class = [_auc_by_ranks(y_true == k, proba[:, i]) for i, k in enumerate(c.classes)]
+        defined = [a for a in per_class if a is not None]
+        if len(defined) == len(per_class):  # one-vs-rest, macro average: sklearn's number
+            return float(np.mean(defined))
+    return float(skm.roc_auc_score(y_true, proba, multi_class="ovr", labels=list(c.classes)))
+
+
+def _auc_by_ranks(is_positive: np.ndarray, scores: np.ndarray) -> float | None:
+    """ROC-AUC as the Mann-Whitney statistic: the share of (positive, negative) pairs that the scores
+    order right, ties counting half, read off the ranks of the scores in one sort.
+
+    The same number as ``sklearn.metrics.roc_auc_score`` at a fraction of its cost (no input
+    validation, no curve): ensemble selection scores hundreds of candidate blends. ``None`` where
+    scikit-learn must answer instead (one class only, or non-finite scores: it raises a clear error).
+    """
+    from scipy.stats import rankdata
+
+    is_positive = np.asarray(is_positive, dtype=bool)
+    n_pos = int(is_positive.sum())
+    n_neg = len(is_positive) - n_pos
+    if n_pos == 0 or n_neg == 0 or not np.isfinite(scores).all():
+        return None
+    ranks = rankdata(scores)  # tied scores share their average rank
+    return float((ranks[is_positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
 @_add("log_loss", "Log-loss", "minimize", _CLS, True,

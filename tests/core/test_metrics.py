@@ -109,3 +109,28 @@ def test_binary_metrics_use_the_second_class_as_positive() -> None:
     assert score(get_metric("f1"), y, pred, proba, classes) == pytest.approx(
         skm.f1_score(y, pred, pos_label="malignant"))
     assert score(get_metric("roc_auc"), y, pred, proba, classes) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("decimals", [1, 2, 6])
+def test_roc_auc_by_ranks_equals_sklearn_with_tied_scores(decimals: int) -> None:
+    """ROC-AUC is computed from ranks (ties count half): scikit-learn's number, tree-like tied scores included."""
+    X, y = load_wine(return_X_y=True)
+    proba = LogisticRegression(max_iter=5000).fit(StandardScaler().fit_transform(X), y).predict_proba(
+        StandardScaler().fit_transform(X))
+    proba = np.round(proba, decimals) + 1e-3  # rounding makes many ties, as a small forest's votes do
+    proba /= proba.sum(axis=1, keepdims=True)
+    metric = get_metric("roc_auc")
+    expected = skm.roc_auc_score(y, proba, multi_class="ovr", labels=[0, 1, 2])
+    assert score(metric, y, None, proba, [0, 1, 2]) == pytest.approx(expected, abs=1e-12)
+    binary = np.column_stack([1 - proba[:, 1], proba[:, 1]])
+    assert score(metric, y == 1, None, binary, [False, True]) == pytest.approx(
+        skm.roc_auc_score(y == 1, proba[:, 1]), abs=1e-12)
+
+
+def test_roc_auc_leaves_undefined_cases_to_sklearn() -> None:
+    """One class only (AUC undefined: scikit-learn warns and says NaN) and NaN scores (it raises)."""
+    metric = get_metric("roc_auc")
+    with pytest.warns(UserWarning, match="Only one class"):
+        assert np.isnan(score(metric, np.ones(5, dtype=int), None, np.full((5, 2), 0.5), [0, 1]))
+    with pytest.raises(ValueError, match="NaN"):
+        score(metric, np.array([0, 1, 0, 1]), None, np.array([[0.5, 0.5], [np.nan, np.nan], [1, 0], [0, 1]]), [0, 1])
