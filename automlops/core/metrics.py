@@ -51,6 +51,9 @@ class MetricSpec:
     needs_proba: bool
     fn: ScoreFn
     explanation: str
+    # A proper scoring rule on the probabilities themselves (log-loss), not only on their order (ROC-AUC)
+    # or on labels: a confident wrong answer costs without bound, so models must not claim certainty.
+    scores_confidence: bool = False
 
     @property
     def greater_is_better(self) -> bool:
@@ -63,9 +66,9 @@ _REG = (TaskType.REGRESSION, TaskType.TIMESERIES)
 
 
 def _add(name: str, label: str, direction: str, tasks: tuple[TaskType, ...], needs_proba: bool,
-         explanation: str) -> Callable[[ScoreFn], ScoreFn]:
+         explanation: str, *, scores_confidence: bool = False) -> Callable[[ScoreFn], ScoreFn]:
     def decorator(fn: ScoreFn) -> ScoreFn:
-        METRICS.add(name, MetricSpec(name, label, direction, tasks, needs_proba, fn, explanation))
+        METRICS.add(name, MetricSpec(name, label, direction, tasks, needs_proba, fn, explanation, scores_confidence))
         return fn
 
     return decorator
@@ -131,7 +134,7 @@ def _auc_by_ranks(is_positive: np.ndarray, scores: np.ndarray) -> float | None:
 
 
 @_add("log_loss", "Log-loss", "minimize", _CLS, True,
-      "how surprised the model is by the true class; punishes confident mistakes")
+      "how surprised the model is by the true class; punishes confident mistakes", scores_confidence=True)
 def _log_loss(c: MetricContext) -> float:
     assert c.proba is not None
     return float(skm.log_loss(c.y_true, np.clip(c.proba, 1e-15, 1.0), labels=list(c.classes)))

@@ -76,12 +76,19 @@ class SearchSpace:
         return Candidate(spec.name, spec.search_space(Suggest(trial, spec.name), self.problem))
 
     def warm_start(self, study: optuna.Study) -> list[str]:
-        """Enqueue each model's default configuration, in :data:`DEFAULT_ORDER`."""
+        """Enqueue each model's default configuration, in :data:`DEFAULT_ORDER`, then the second
+        starting points some models have (after every first one: they must not delay a model's debut)."""
         if self.grid_points is not None:
             return []
         rank = {name: i for i, name in enumerate(DEFAULT_ORDER)}
         ordered = sorted(self.specs, key=lambda s: rank.get(s.name, len(rank)))
+        starts = [(spec, spec.defaults(self.problem), spec.name) for spec in ordered]
         for spec in ordered:
-            params = {f"{spec.name}__{k}": v for k, v in spec.defaults(self.problem).items()}
-            study.enqueue_trial({"model": spec.name, **params}, skip_if_exists=True)
-        return [s.name for s in ordered]
+            second = spec.second_start(self.problem)
+            if second is not None:
+                shown = ", ".join(f"{k}={v}" for k, v in second.items() if spec.defaults(self.problem).get(k) != v)
+                starts.append((spec, second, f"{spec.name} again ({shown})"))
+        for spec, params, _ in starts:
+            prefixed = {f"{spec.name}__{k}": v for k, v in params.items()}
+            study.enqueue_trial({"model": spec.name, **prefixed}, skip_if_exists=True)
+        return [label for _, _, label in starts]

@@ -7,7 +7,8 @@ Each :class:`ModelSpec` knows four things about its algorithm:
   written as ordinary code, so ``max_depth`` only exists when the tree model was picked);
 * ``grid(problem)`` – a small finite grid, for grid search (which cannot walk a continuous range);
 * ``defaults`` – a strong starting configuration. The search evaluates it first (a "warm
-  start"), so even a tiny budget returns a sensible model.
+  start"), so even a tiny budget returns a sensible model. Where no single default suits all data,
+  ``second_start`` names one more, queued after every model's first (see the forests).
 
 Adding an algorithm means adding one ``ModelSpec(...)`` to ``zoo_entries.BUILTIN_MODELS`` (or
 ``ZOO.add(name, spec)`` from outside); an entry whose optional library is not installed is hidden
@@ -50,6 +51,7 @@ class ModelSpec:
     search_space: Callable[[Suggest, Problem], dict[str, Any]]
     grid: Callable[[Problem], dict[str, list[Any]]]
     defaults: Callable[[Problem], dict[str, Any]]
+    second_start: Callable[[Problem], dict[str, Any] | None] = lambda problem: None
     requires: tuple[str, ...] = ()
     scale: bool = False  # distance/gradient-based models need standardised inputs
     encoding: str = "ordinal"  # "onehot" for linear/distance models, "ordinal" for trees
