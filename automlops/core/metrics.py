@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from scipy.stats import rankdata
 from sklearn import metrics as skm
 
 from automlops.core.problem import TaskType
@@ -122,8 +123,6 @@ def _auc_by_ranks(is_positive: np.ndarray, scores: np.ndarray) -> float | None:
     validation, no curve): ensemble selection scores hundreds of candidate blends. ``None`` where
     scikit-learn must answer instead (one class only, or non-finite scores: it raises a clear error).
     """
-    from scipy.stats import rankdata
-
     is_positive = np.asarray(is_positive, dtype=bool)
     n_pos = int(is_positive.sum())
     n_neg = len(is_positive) - n_pos

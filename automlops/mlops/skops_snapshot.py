@@ -129,7 +129,10 @@ def import_writer() -> None:
     if find_spec("skops") is None:  # the store falls back to joblib
         return
     load_skops_io()  # without torch (see _skops.py)
-    import skops.io._persist  # noqa: F401  (registers every type's saver, as the dump does)
+    try:
+        import skops.io._persist  # noqa: F401  (registers every type's saver, as the dump does)
+    except ImportError:  # another skops layout: _dump_to_file falls back to its public dump
+        pass
 
 
 def forget(obj: object) -> None:

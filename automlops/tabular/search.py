@@ -83,10 +83,10 @@ class SearchSpace:
         rank = {name: i for i, name in enumerate(DEFAULT_ORDER)}
         ordered = sorted(self.specs, key=lambda s: rank.get(s.name, len(rank)))
         starts = [(spec, spec.defaults(self.problem), spec.name) for spec in ordered]
-        for spec in ordered:
+        for spec, first, _ in list(starts):
             second = spec.second_start(self.problem)
             if second is not None:
-                shown = ", ".join(f"{k}={v}" for k, v in second.items() if spec.defaults(self.problem).get(k) != v)
+                shown = ", ".join(f"{k}={v}" for k, v in second.items() if first.get(k) != v)
                 starts.append((spec, second, f"{spec.name} again ({shown})"))
         for spec, params, _ in starts:
             prefixed = {f"{spec.name}__{k}": v for k, v in params.items()}

@@ -201,15 +201,10 @@ _forest_grid = _const(n_estimators=[100, 300], max_features=[0.3, 0.6, 1.0], min
 def _confident_leaves(problem: Problem) -> dict[str, Any] | None:
     """A forest's second start when the metric scores confidence (log-loss): leaves of five rows.
 
-    A leaf grown down to one training row answers "probability 1" for its class. Averaged over 100
-    trees that still leaves many classes at exactly 0, and log-loss charges ~35 for each test row
-    whose class got 0 (clipped at 1e-15). On noisy multi-class tables that sinks the default forest
-    (100 trees, log-loss on the test rows of Males' industry, 12 classes / happiness, 3 / Vocab, 11;
-    one-row leaves against five): random forest 2.69 -> 1.60, 0.945 -> 0.896, 3.70 -> 3.00; extra
-    trees (at 0.5 of the features, better than 0.7 on all three there) 3.29 -> 1.53, 0.969 -> 0.903,
-    3.99 -> 2.12; and the search dropped forests after that one hopeless trial. On clean data
-    one-row leaves are right (digits: 0.26 against 0.35), so this is a second start, not the default:
-    the search measures both.
+    A one-row leaf answers "probability 1"; averaged over 100 trees many classes still get exactly 0,
+    and log-loss charges ~35 per test row whose class got 0. On noisy multi-class tables five-row
+    leaves win by far (README, "How it works" 5: Males 2.69 -> 1.60; extra trees at 0.5 of the
+    features 3.29 -> 1.53); on clean data one-row leaves do (digits 0.26 against 0.35): both are tried.
     """
     if not get_metric(problem.metric).scores_confidence:
         return None

@@ -87,12 +87,14 @@ def run_training(request: TrainRequest, *, settings: Settings, tracker: Tracker 
 
     bound_http_requests(settings)  # this worker process's MLflow calls: bounded timeout and retries
     _prepare(tracker)
+    from automlops.mlops.skops_snapshot import import_writer
     from automlops.mlops.store import ModelStore
     from automlops.tabular.persist import save_model
 
     r = request
     frame, dataset = _load(r, settings)
     _stage(emit, f"loaded {dataset['name']} v{dataset['version']:04d} ({dataset['rows']} rows)")
+    import_writer()  # the final save's one-off import, paid before the search, on the budget's clock
     try:
         result = _fit(r, frame, dataset, tracker, emit, stop_event, started_at)
     except Cancelled:  # the driver stopped before refitting: nothing to publish
