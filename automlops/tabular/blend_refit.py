@@ -29,6 +29,7 @@ from sklearn.utils import Bunch
 from automlops.search.deadline import DeadlineExceeded, interrupt_at
 from automlops.search.engine import DecisionLog
 from automlops.tabular.evaluate import one_openmp_thread
+from automlops.tabular.forest_growth import fit_before_deadline
 
 __all__ = ["RefitReport", "is_blend", "refit_blend", "refit_members"]
 
@@ -74,7 +75,7 @@ def refit_members(blend: Any, X: pd.DataFrame, y: pd.Series, deadline: float | N
         try:
             with interrupt_at(deadline), warnings.catch_warnings(), one_openmp_thread():
                 warnings.simplefilter("ignore")
-                refitted.estimators_[i] = member.fit(X, target)
+                refitted.estimators_[i] = fit_before_deadline(member, X, target)
         except DeadlineExceeded:
             break
         done.append(names[i])

@@ -41,6 +41,7 @@ from automlops.core.problem import Problem, TaskType
 from automlops.search.deadline import DeadlineExceeded, finish_by, interrupt_at
 from automlops.search.engine import Candidate, Evaluation
 from automlops.search.trials import pack_arrays, unpack_arrays
+from automlops.tabular.forest_growth import fit_before_deadline
 from automlops.tabular.preprocessing import FeaturePlan, build_preprocessor
 from automlops.tabular.zoo import get_model, trees_per_round
 
@@ -170,7 +171,7 @@ class Evaluator:
             warnings.simplefilter("ignore")
             try:
                 with interrupt_at(deadline), finish_by(wrap_up):
-                    pipe.fit(self.X.iloc[train_idx], self.y.iloc[train_idx])
+                    fit_before_deadline(pipe, self.X.iloc[train_idx], self.y.iloc[train_idx])
                     t1 = time.perf_counter()
                     pred, proba = predict_outputs(pipe, self.X.iloc[val_idx], self.problem)
                     self.last_rounds = max(self.last_rounds, boosting_rounds(pipe))

@@ -48,6 +48,7 @@ from automlops.tabular.evaluate import (
     predict_outputs,
     trees_per_round,
 )
+from automlops.tabular.forest_growth import fit_before_deadline
 from automlops.tabular.zoo import _EarlyStopped, get_model
 from automlops.tabular.zoo_entries import BOOSTED_TREE_SAVE
 
@@ -282,7 +283,7 @@ def _pipeline(engine: TabularEngine, choice: Choice) -> Any:
 def _fit(model: Any, X: pd.DataFrame, y: pd.Series) -> Any:
     with warnings.catch_warnings(), one_openmp_thread():
         warnings.simplefilter("ignore")
-        return model.fit(X, y)
+        return fit_before_deadline(model, X, y)
 
 
 def fit_final(engine: TabularEngine, choice: Choice, log: DecisionLog, budget: TimeBudget) -> Finalized:
