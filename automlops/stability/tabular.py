@@ -143,12 +143,13 @@ class TabularSubject:
                  deadline: float | None = None) -> np.ndarray:
         from automlops.search.deadline import interrupt_at
         from automlops.tabular.evaluate import one_openmp_thread, predict_outputs
+        from automlops.tabular.forest_growth import fit_before_deadline
 
         model = self.build(seed, params)
         X = self.X.iloc[np.asarray(resample.train)]
         with warnings.catch_warnings(), one_openmp_thread(), interrupt_at(deadline):
             warnings.simplefilter("ignore")
-            model.fit(X, self.y.iloc[np.asarray(resample.train)])
+            fit_before_deadline(model, X, self.y.iloc[np.asarray(resample.train)])
             pred, proba = predict_outputs(model, self.X.iloc[np.asarray(resample.test)], self.problem)
         return proba if proba is not None else pred
 
@@ -157,12 +158,13 @@ class TabularSubject:
         from automlops.core.metrics import get_metric, score
         from automlops.search.deadline import interrupt_at
         from automlops.tabular.evaluate import one_openmp_thread, predict_outputs
+        from automlops.tabular.forest_growth import fit_before_deadline
 
         model = self.build(seed, params)
         train, test = np.asarray(resample.train), np.asarray(resample.test)
         with warnings.catch_warnings(), one_openmp_thread(), interrupt_at(deadline):
             warnings.simplefilter("ignore")
-            model.fit(self.X.iloc[train], self.y.iloc[train])
+            fit_before_deadline(model, self.X.iloc[train], self.y.iloc[train])
             pred, proba = predict_outputs(model, self.X.iloc[test], self.problem)
         return float(score(get_metric(self.metric), self.y.iloc[test].to_numpy(), pred, proba, self.problem.classes))
 
