@@ -21,6 +21,8 @@ import shutil
 import tempfile
 import threading
 import weakref
+import zipfile
+from collections.abc import KeysView
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,7 +94,6 @@ def _dump_to_file(obj: object, path: Path) -> None:
     Compression level 1: ~10x smaller than none, at a fraction of level 9's time.
     """
     import json
-    import zipfile
 
     from automlops.mlops._skops import load_skops_io
 
@@ -106,13 +107,26 @@ def _dump_to_file(obj: object, path: Path) -> None:
     except ImportError:  # another skops layout: its public (buffered) dump
         skops.io.dump(obj, path, compression=zipfile.ZIP_DEFLATED, compresslevel=1)
         return
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zip_file:
+    with _IndexedZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zip_file:
         context = SaveContext(zip_file=zip_file)
         state = get_state(obj, context)
         context.clear_memo()
         state["protocol"] = context.protocol
         state["_skops_version"] = skops.__version__
         zip_file.writestr("schema.json", json.dumps(state))  # skops indents it: 2x the time for a reader that ignores it
+
+
+class _IndexedZipFile(zipfile.ZipFile):
+    """A zip whose ``namelist()`` answers ``name in ...`` from its index instead of a fresh list.
+
+    skops checks ``f"{id}.npy" not in zip_file.namelist()`` before writing each array, and
+    ``namelist()`` builds a new list of every name so far: quadratic in the number of arrays. A
+    12-class HistGradientBoosting model of 400 rounds holds 4,800 trees of 3 arrays each; its save
+    took 8.1 s (a third of it in that check), and a males_industry run at 60 s ended at 85 s.
+    """
+
+    def namelist(self) -> KeysView[str]:  # type: ignore[override]
+        return self.NameToInfo.keys()
 
 
 def import_writer() -> None:

@@ -82,6 +82,31 @@ def test_the_streamed_file_is_what_skops_itself_reads(model: object, wine, tmp_p
     assert (skops.io.load(path, trusted=untrusted).predict(X) == model.predict(X)).all()
 
 
+def test_an_array_shared_by_two_parts_of_a_model_is_written_once(wine, tmp_path: Path) -> None:
+    """skops asks the zip for the names written so far before writing each array (our zip answers from
+    its index, not a fresh list of every name: a model of thousands of trees saves in linear time);
+    an array that two attributes share is still written once and comes back shared."""
+    import zipfile
+
+    import numpy as np
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    X, y = wine
+    model = HistGradientBoostingClassifier(max_iter=30, early_stopping=False).fit(X, y)
+    shared = np.arange(1000.0)
+    model.shared_a_, model.shared_b_ = shared, shared
+    path = tmp_path / "model.skops"
+    snapshots._dump_to_file(model, path)
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+    assert len(names) == len(set(names))  # no name written twice
+    trees = model.n_iter_ * model.n_trees_per_iteration_
+    assert len([n for n in names if n.endswith(".npy")]) >= 3 * trees  # every tree's arrays are there
+    loaded = skops.io.load(path, trusted=skops.io.get_untrusted_types(file=path))
+    assert loaded.shared_a_ is loaded.shared_b_
+    assert (loaded.predict_proba(X) == model.predict_proba(X)).all()
+
+
 def test_forget_makes_the_next_save_serialise_again(model: object) -> None:
     first = snapshots.skops_snapshot(model)
     snapshots.forget(model)
