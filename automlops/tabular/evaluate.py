@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,8 +46,9 @@ from automlops.tabular.forest_growth import fit_before_deadline
 from automlops.tabular.preprocessing import FeaturePlan, build_preprocessor
 from automlops.tabular.zoo import get_model, trees_per_round
 
-__all__ = ["Evaluator", "KeptModels", "boosted_trees", "boosting_rounds", "trees_per_round", "OutOfFold", "TimeBudgetExceeded", "build_pipeline", "decode_oof", "encode_oof",
-           "one_openmp_thread", "predict_labels_and_proba", "predict_outputs"]
+__all__ = ["Evaluator", "KeptModels", "OutOfFold", "TimeBudgetExceeded", "boosted_trees", "boosters",
+           "boosting_rounds", "build_pipeline", "decode_oof", "encode_oof", "one_openmp_thread",
+           "predict_labels_and_proba", "predict_outputs", "trees_of", "trees_per_round"]
 
 LEARNING_CURVE = (0.25, 0.5, 1.0)
 _THREADPOOLS: Any = None
@@ -225,28 +227,41 @@ class Evaluator:
 
 
 def boosting_rounds(model: Any) -> int:
-    """The rounds an early-stopped boosting model kept (0 for any other model)."""
+    """The rounds a boosting model kept: early stopping's, or HistGradientBoosting's (0 for any other model)."""
     if hasattr(model, "n_rounds_"):
         return int(model.n_rounds_)
+    if hasattr(model, "n_trees_per_iteration_"):  # scikit-learn's HistGradientBoosting
+        return int(model.n_iter_)
     if isinstance(model, Pipeline):
         return boosting_rounds(model.steps[-1][1])
     inner = getattr(model, "estimator_", None)
     return boosting_rounds(inner) if inner is not None else 0
 
 
+def boosters(model: Any) -> Iterator[Any]:
+    """The fitted boosting models inside ``model`` (one model, a pipeline or an ensemble's members)."""
+    if hasattr(model, "n_rounds_") or hasattr(model, "n_trees_per_iteration_"):
+        yield model
+    elif isinstance(model, Pipeline):
+        yield from boosters(model.steps[-1][1])
+    elif isinstance(members := getattr(model, "estimators_", None), list):  # an ensemble (a forest's trees: none)
+        for member in members:
+            yield from boosters(member)
+    elif (inner := getattr(model, "estimator_", None)) is not None:
+        yield from boosters(inner)
+
+
+def trees_of(booster: Any, n_classes: int) -> int:
+    """Trees of one boosting model: rounds × trees a round adds (one per class above two classes)."""
+    if hasattr(booster, "n_rounds_"):
+        return int(booster.n_rounds_) * trees_per_round(n_classes)
+    return int(booster.n_iter_) * int(booster.n_trees_per_iteration_)
+
+
 def boosted_trees(model: Any, n_classes: int) -> int:
-    """Trees of the early-stopped boosting models inside ``model`` (one model, a pipeline or an
-    ensemble's members). Saving the model and building a SHAP explainer for it cost about as
-    many times a tree's share: thousands of trees take seconds."""
-    if hasattr(model, "n_rounds_"):
-        return int(model.n_rounds_) * trees_per_round(n_classes)
-    if isinstance(model, Pipeline):
-        return boosted_trees(model.steps[-1][1], n_classes)
-    members = getattr(model, "estimators_", None)
-    if isinstance(members, list):  # a voting or stacking ensemble (a forest's trees count 0)
-        return sum(boosted_trees(member, n_classes) for member in members)
-    inner = getattr(model, "estimator_", None)
-    return boosted_trees(inner, n_classes) if inner is not None else 0
+    """Trees of the boosting models inside ``model``. Saving the model and building a SHAP explainer
+    for it cost about as many times a tree's share: thousands of trees take seconds."""
+    return sum(trees_of(b, n_classes) for b in boosters(model))
 
 
 class KeptModels:

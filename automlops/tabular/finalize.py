@@ -39,18 +39,19 @@ from automlops.tabular import robust
 from automlops.tabular.blend_refit import is_blend, refit_blend
 from automlops.tabular.evaluate import (
     OutOfFold,
-    boosted_trees,
+    boosters,
     boosting_rounds,
     build_pipeline,
     decode_oof,
     encode_oof,
     one_openmp_thread,
     predict_outputs,
+    trees_of,
     trees_per_round,
 )
 from automlops.tabular.forest_growth import fit_before_deadline
 from automlops.tabular.zoo import _EarlyStopped, get_model
-from automlops.tabular.zoo_entries import BOOSTED_TREE_SAVE
+from automlops.tabular.zoo_entries import BOOSTED_TREE_SAVE, HIST_GB_TREE_SAVE
 
 if TYPE_CHECKING:
     from automlops.tabular.engine import TabularEngine
@@ -395,5 +396,8 @@ def _rounds_capped(unfitted: Any, fitted: Any) -> Any:
 
 
 def boosted_save_seconds(engine: TabularEngine, fitted: Any) -> float:
-    """Time to save a fitted model's early-stopped boosted trees (kept rounds × classes × a tree's cost)."""
-    return boosted_trees(fitted, len(engine.problem.classes)) * BOOSTED_TREE_SAVE
+    """Time to save a fitted model's boosted trees (kept rounds × classes × a tree's cost, which is
+    higher for scikit-learn's HistGradientBoosting: see ``zoo_entries.HIST_GB_TREE_SAVE``)."""
+    n_classes = len(engine.problem.classes)
+    return sum(trees_of(b, n_classes) * (HIST_GB_TREE_SAVE if hasattr(b, "n_trees_per_iteration_")
+                                         else BOOSTED_TREE_SAVE) for b in boosters(fitted))

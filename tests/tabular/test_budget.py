@@ -112,3 +112,30 @@ def test_the_tail_keeps_time_to_save_a_forest_and_a_boosted_model() -> None:
     assert _save_seconds(engine, [linear], 1) == 0.0
     # the rounds it kept (4,000), not the searched n_estimators (300), times one tree per class
     assert _save_seconds(engine, [boosted], 1) == pytest.approx(4000 * 3 * BOOSTED_TREE_SAVE)
+
+
+def test_the_tail_keeps_time_to_save_scikit_learns_boosted_trees() -> None:
+    """HistGradientBoosting keeps each tree as a Python object with its own arrays: the rounds it ran are
+    recorded like early stopping's, and its trees cost more to save than a LightGBM tree."""
+    from types import SimpleNamespace
+
+    from sklearn.datasets import load_wine
+
+    from automlops.core.problem import Problem, TaskType
+    from automlops.search.engine import Candidate, TrialOutcome
+    from automlops.tabular import finalize
+    from automlops.tabular.evaluate import boosted_trees, boosting_rounds, build_pipeline
+    from automlops.tabular.preprocessing import plan_features
+    from automlops.tabular.zoo_entries import HIST_GB_TREE_SAVE
+
+    frame = load_wine(as_frame=True).frame
+    problem = Problem(TaskType.CLASSIFICATION, "target", "log_loss", "minimize", classes=(0, 1, 2))
+    plan = plan_features(frame, problem)
+    pipe = build_pipeline(Candidate("hist_gb", {"max_iter": 40, "early_stopping": False}), plan, problem,
+                          seed=0).fit(frame[plan.input_columns], frame["target"])
+    assert boosting_rounds(pipe) == 40
+    assert boosted_trees(pipe, 3) == 40 * 3  # one tree per class and round
+    engine = SimpleNamespace(problem=problem, rounds_by_trial={0: boosting_rounds(pipe)})
+    assert finalize.boosted_save_seconds(engine, pipe) == pytest.approx(120 * HIST_GB_TREE_SAVE)
+    searched = TrialOutcome(0, "hist_gb", {"max_iter": 40}, 0.9, 0.0, 1.0, 0.1, None)
+    assert finalize._save_seconds(engine, [searched], 2) == pytest.approx(2 * 120 * HIST_GB_TREE_SAVE)
