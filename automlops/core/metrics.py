@@ -136,7 +136,10 @@ def _auc_by_ranks(is_positive: np.ndarray, scores: np.ndarray) -> float | None:
       "how surprised the model is by the true class; punishes confident mistakes", scores_confidence=True)
 def _log_loss(c: MetricContext) -> float:
     assert c.proba is not None
-    return float(skm.log_loss(c.y_true, np.clip(c.proba, 1e-15, 1.0), labels=list(c.classes)))
+    # XGBoost answers float32 probabilities: rows sum to 1 within ~1e-7, and scikit-learn warns (on the
+    # user's terminal, for every blend ensemble selection scores) below 1.5e-8. Rows are renormalised.
+    proba = np.clip(np.asarray(c.proba, dtype=float), 1e-15, 1.0)
+    return float(skm.log_loss(c.y_true, proba / proba.sum(axis=1, keepdims=True), labels=list(c.classes)))
 
 
 @_add("rmse", "RMSE", "minimize", _REG, False, "root mean squared error, in the target's unit")

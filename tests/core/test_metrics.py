@@ -134,3 +134,18 @@ def test_roc_auc_leaves_undefined_cases_to_sklearn() -> None:
         assert np.isnan(score(metric, np.ones(5, dtype=int), None, np.full((5, 2), 0.5), [0, 1]))
     with pytest.raises(ValueError, match="NaN"):
         score(metric, np.array([0, 1, 0, 1]), None, np.array([[0.5, 0.5], [np.nan, np.nan], [1, 0], [0, 1]]), [0, 1])
+
+
+def test_float32_probabilities_are_scored_without_a_warning() -> None:
+    """XGBoost's float32 probabilities sum to 1 only within ~1e-7; log-loss renormalises them quietly
+    (scikit-learn warns from 1.5e-8 on, and ensemble selection scores hundreds of blends)."""
+    import warnings
+
+    rng = np.random.default_rng(0)
+    proba = rng.dirichlet(np.ones(12), 200)
+    y = rng.integers(0, 12, 200)
+    off = (proba * (1 + 3e-7)).astype(np.float32)  # what a float32 model answers, rounding included
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = score(get_metric("log_loss"), y, proba.argmax(axis=1), off, list(range(12)))
+    assert got == pytest.approx(skm.log_loss(y, proba, labels=list(range(12))), rel=1e-6)
