@@ -11,8 +11,9 @@ thread start).
 So under a deadline a forest is grown in chunks with scikit-learn's ``warm_start``: fit a few
 trees, time them, add the next chunk only if it will finish before the deadline, otherwise raise
 :class:`~automlops.search.deadline.DeadlineExceeded` from plain Python, between two chunks, with no
-thread running. Each chunk is a quarter of the time left (few chunks while the deadline is far:
-every chunk ends with a wait for its slowest tree, ~10 % of a random forest's time at 1 s chunks).
+thread running. Each chunk is a quarter of the time left, or all the trees left when they fit with
+room to spare (few chunks: every chunk ends with a wait for its slowest tree, ~10 % of a random
+forest's time at 1 s chunks, and a fit that would finish in time must not be stopped by the margins).
 ``warm_start`` draws each new tree's seed as one full fit would, so a forest grown
 in chunks has exactly the trees of a forest grown at once (the tests check its predictions).
 Without a deadline (a user's own fit, an exported model) nothing changes.
@@ -40,7 +41,8 @@ __all__ = ["fit_before_deadline", "grow_forest"]
 
 FIRST_TREES_PER_THREAD = 2  # the first chunk only measures what a tree costs
 SHARE_OF_TIME_LEFT = 0.25  # each later chunk: a quarter of the time left, so chunks shrink near the deadline
-SAFETY = 1.5  # a chunk may take this much longer than its trees' measured cost before the deadline
+SAFETY = 1.5  # the rest is grown at once when it would fit in the time left even 1.5x slower
+MARGIN = 1.1  # a chunk is started only if it ends before the deadline at 1.1x its trees' measured cost
 
 
 def fit_before_deadline(model: Any, X: Any, y: Any) -> Any:
@@ -63,14 +65,18 @@ def grow_forest(forest: Any, X: Any, y: Any, stop_at: float) -> Any:
     forest.set_params(warm_start=True)
     try:
         while grown < total:
+            remaining = total - grown
             if tree_seconds is None:
                 size = FIRST_TREES_PER_THREAD * threads
             else:
                 time_left = stop_at - time.monotonic()
-                size = threads * max(1, int(SHARE_OF_TIME_LEFT * time_left / max(tree_seconds, 1e-6)))
-            size = min(size, total - grown)
-            if tree_seconds is not None and time.monotonic() + SAFETY * _wall(size, threads, tree_seconds) >= stop_at:
-                raise DeadlineExceeded()
+                if SAFETY * _wall(remaining, threads, tree_seconds) < time_left:
+                    size = remaining  # the rest fits with room to spare: one chunk, no more waits
+                else:
+                    size = threads * max(1, int(SHARE_OF_TIME_LEFT * time_left / max(tree_seconds, 1e-6)))
+                if time.monotonic() + MARGIN * _wall(min(size, remaining), threads, tree_seconds) >= stop_at:
+                    raise DeadlineExceeded()
+            size = min(size, remaining)
             started = time.monotonic()
             forest.set_params(n_estimators=grown + size)
             forest.fit(X, y)
