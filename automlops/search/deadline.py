@@ -88,9 +88,11 @@ def interrupt_at(deadline: float | None) -> Iterator[None]:
     try:
         yield
     finally:
-        timer.cancel()
-        dog.disarm()
-        _local.interrupt = previous
+        try:  # the watchdog may strike in here: disarmed first, then the rest runs whatever happens
+            dog.disarm()
+        finally:
+            timer.cancel()
+            _local.interrupt = previous  # a stale deadline here would stop this thread's next fits at once
     if dog.fired:
         raise DeadlineExceeded()
 
