@@ -29,8 +29,6 @@ from __future__ import annotations
 import ctypes
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 __all__ = ["DeadlineExceeded", "finish_by", "interrupt_at", "interrupt_deadline", "wrap_up_deadline"]
 
@@ -39,19 +37,25 @@ _set_async_exc.argtypes = (ctypes.c_ulong, ctypes.py_object)
 _set_async_exc.restype = ctypes.c_int
 
 
-_local = threading.local()  # the wrap-up and interrupt deadlines of the fit running in this thread
-
-
 class DeadlineExceeded(BaseException):
     """Raised inside a fit that was still running at its deadline."""
 
 
 class _Watchdog:
-    def __init__(self, thread_id: int) -> None:
-        self.thread_id = thread_id
+    """A timer that raises :class:`DeadlineExceeded` in one thread, unless disarmed first."""
+
+    def __init__(self, thread_id: int, deadline: float) -> None:
+        self.thread_id, self.deadline = thread_id, deadline
         self.lock = threading.Lock()
         self.armed = True
         self.fired = False
+        self.timer = threading.Timer(max(0.0, deadline - time.monotonic()), self.fire)
+        self.timer.daemon = True
+
+    @property
+    def live(self) -> bool:
+        """Armed and not fired: its deadline still governs the thread."""
+        return self.armed and not self.fired
 
     def fire(self) -> None:
         with self.lock:
@@ -64,51 +68,119 @@ class _Watchdog:
             self.armed = False
             if self.fired:  # withdraw an exception that has not been delivered yet (NULL clears it)
                 _set_async_exc(self.thread_id, ctypes.py_object())
+        self.timer.cancel()
 
 
-@contextmanager
-def interrupt_at(deadline: float | None) -> Iterator[None]:
+# Why a stack of scopes and not a "previous value" restored on exit: the watchdog's exception can
+# land *anywhere* in the thread, including inside a context manager's ``__exit__`` before its
+# clean-up ran (with ``contextlib.contextmanager`` the generator's ``finally`` is then deferred
+# to garbage collection, possibly in another thread). A restore that never ran would leave a past
+# deadline behind, and the thread's next fit would stop at once. So each thread keeps its open
+# scopes on a stack, and what a scope says counts only while every watchdog below it (and its own)
+# is live: a scope above a fired watchdog is stale whether or not its exit ran, and the next scope
+# opened in the thread drops it. An exit also closes every scope opened after it, so a nested
+# watchdog whose exit was skipped is disarmed and can never strike later.
+
+class _Scope:
+    """One open ``interrupt_at`` (``dog`` set) or ``finish_by`` (``wrap_up`` set) in this thread."""
+
+    __slots__ = ("dog", "wrap_up")
+
+    def __init__(self, dog: _Watchdog | None = None, wrap_up: float | None = None) -> None:
+        self.dog, self.wrap_up = dog, wrap_up
+
+
+_local = threading.local()  # ``scopes``: the open scopes of this thread, outermost first
+
+
+def _stack() -> list[_Scope]:
+    stack = getattr(_local, "scopes", None)
+    if stack is None:
+        stack = _local.scopes = []
+    return stack
+
+
+def _live_scopes() -> list[_Scope]:
+    """The open scopes below the first watchdog that fired or was disarmed (the rest are stale)."""
+    stack = _stack()
+    for depth, scope in enumerate(stack):
+        if scope.dog is not None and not scope.dog.live:
+            return stack[:depth]
+    return stack
+
+
+def _open(scope: _Scope) -> None:
+    stack = _stack()
+    live = len(_live_scopes())
+    for stale in stack[live:]:  # left behind by an exit that never ran
+        if stale.dog is not None:
+            stale.dog.disarm()
+    del stack[live:]
+    stack.append(scope)
+
+
+def _close(scope: _Scope) -> None:
+    """Remove ``scope`` and everything opened after it; disarm their watchdogs first."""
+    stack = _stack()
+    depth = next((i for i, s in enumerate(stack) if s is scope), None)
+    if depth is None:  # already dropped as stale by a later scope
+        if scope.dog is not None:
+            scope.dog.disarm()
+        return
+    for inner in reversed(stack[depth:]):
+        if inner.dog is not None:
+            inner.dog.disarm()
+    del stack[depth:]
+
+
+class interrupt_at:  # noqa: N801 - used like a function: ``with interrupt_at(deadline):``
     """Run the block; if it is still running at ``deadline`` (``time.monotonic()``), interrupt it.
 
     ``None`` means no deadline. A deadline already past raises at once, before any work.
     Raises :class:`DeadlineExceeded` when the block was interrupted.
     """
-    if deadline is None:
-        yield
-        return
-    delay = deadline - time.monotonic()
-    if delay <= 0:
-        raise DeadlineExceeded()
-    dog = _Watchdog(threading.get_ident())
-    timer = threading.Timer(delay, dog.fire)
-    timer.daemon = True
-    previous = getattr(_local, "interrupt", None)
-    _local.interrupt = deadline if previous is None else min(previous, deadline)
-    timer.start()
-    try:
-        yield
-    finally:
-        try:  # the watchdog may strike in here: disarmed first, then the rest runs whatever happens
-            dog.disarm()
-        finally:
-            timer.cancel()
-            _local.interrupt = previous  # a stale deadline here would stop this thread's next fits at once
-    if dog.fired:
-        raise DeadlineExceeded()
+
+    def __init__(self, deadline: float | None) -> None:
+        self.deadline = deadline
+        self.scope: _Scope | None = None
+
+    def __enter__(self) -> None:
+        if self.deadline is None:
+            return
+        if self.deadline - time.monotonic() <= 0:
+            raise DeadlineExceeded()
+        dog = _Watchdog(threading.get_ident(), self.deadline)
+        self.scope = _Scope(dog=dog)
+        _open(self.scope)
+        dog.timer.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> bool:
+        if self.scope is None:
+            return False
+        dog = self.scope.dog
+        assert dog is not None
+        _close(self.scope)  # disarms first: from here on no exception can arrive from this watchdog
+        if dog.fired and exc_type is None:
+            raise DeadlineExceeded()
+        return False
 
 
-@contextmanager
-def finish_by(deadline: float | None) -> Iterator[None]:
+class finish_by:  # noqa: N801 - used like a function: ``with finish_by(deadline):``
     """Within the block, fits that can stop early and keep what they learnt should end by ``deadline``.
 
     Only a hint: fits that cannot stop gracefully ignore it and rely on :func:`interrupt_at`.
+    ``None`` inside an outer ``finish_by`` means: no wrap-up deadline in this block.
     """
-    previous = getattr(_local, "deadline", None)
-    _local.deadline = deadline
-    try:
-        yield
-    finally:
-        _local.deadline = previous
+
+    def __init__(self, deadline: float | None) -> None:
+        self.scope = _Scope(wrap_up=deadline)
+
+    def __enter__(self) -> None:
+        _open(self.scope)
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> bool:
+        _close(self.scope)
+        return False
 
 
 def interrupt_deadline() -> float | None:
@@ -117,11 +189,15 @@ def interrupt_deadline() -> float | None:
     For fits whose loop runs in C and calls back into Python only between rounds (CatBoost): an
     exception raised into the callback's C wrapper is printed as a traceback before it propagates,
     so such a fit stops itself just before this moment and its caller raises
-    :class:`DeadlineExceeded` from plain Python instead.
+    :class:`DeadlineExceeded` from plain Python instead. Forests use it to grow in chunks.
     """
-    return getattr(_local, "interrupt", None)
+    deadlines = [s.dog.deadline for s in _live_scopes() if s.dog is not None]
+    return min(deadlines) if deadlines else None
 
 
 def wrap_up_deadline() -> float | None:
-    """The deadline set by :func:`finish_by` for this thread (``None``: take all the time needed)."""
-    return getattr(_local, "deadline", None)
+    """The deadline set by the innermost live :func:`finish_by` of this thread (``None``: take all the time needed)."""
+    for scope in reversed(_live_scopes()):
+        if scope.dog is None:
+            return scope.wrap_up
+    return None

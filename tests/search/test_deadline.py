@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 from sklearn.neural_network import MLPRegressor
 
-from automlops.search.deadline import DeadlineExceeded, interrupt_at
+from automlops.search.deadline import (
+    DeadlineExceeded,
+    finish_by,
+    interrupt_at,
+    interrupt_deadline,
+    wrap_up_deadline,
+)
 
 
 def test_a_long_python_loop_is_interrupted_at_the_deadline() -> None:
@@ -54,3 +60,36 @@ def test_no_deadline_means_no_timer_and_a_passed_one_raises_at_once() -> None:
     with pytest.raises(DeadlineExceeded):
         with interrupt_at(time.monotonic() - 1.0):
             raise AssertionError("the block must not run")
+
+
+def _busy_until_interrupted() -> None:
+    with pytest.raises(DeadlineExceeded):
+        while True:
+            sum(range(1000))
+
+
+def test_scopes_whose_exit_never_ran_leave_no_deadline_behind() -> None:
+    """The watchdog's exception can land inside a context manager's exit, before its clean-up.
+    Simulated here by entering without exiting: the thread's next fits must not see a past deadline."""
+    interrupt_at(time.monotonic() + 0.1).__enter__()
+    finish_by(time.monotonic() + 0.05).__enter__()
+    assert interrupt_deadline() is not None and wrap_up_deadline() is not None
+    _busy_until_interrupted()
+    assert interrupt_deadline() is None  # a past deadline here made the next forest stop "after 0.0 s"
+    assert wrap_up_deadline() is None  # and would make every later boosting fit wrap up at once
+    with interrupt_at(time.monotonic() + 5.0), finish_by(time.monotonic() + 4.0):
+        assert 3.0 < wrap_up_deadline() - time.monotonic() < interrupt_deadline() - time.monotonic() <= 5.0
+    assert interrupt_deadline() is None and wrap_up_deadline() is None
+
+
+def test_a_nested_watchdog_whose_exit_was_skipped_never_strikes_later() -> None:
+    """The outer watchdog's exception passes an inner block by (its exit never runs); closing the
+    outer block disarms the inner watchdog, which would otherwise strike at some later, random line."""
+    outer = time.monotonic() + 0.2
+    with pytest.raises(DeadlineExceeded):
+        with interrupt_at(outer):
+            interrupt_at(outer + 0.3).__enter__()
+            while True:
+                sum(range(1000))
+    time.sleep(0.6)  # well past the inner deadline: no stray DeadlineExceeded arrives
+    assert interrupt_deadline() is None
