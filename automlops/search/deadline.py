@@ -154,15 +154,14 @@ class interrupt_at:  # noqa: N801 - used like a function: ``with interrupt_at(de
         _open(self.scope)
         dog.timer.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> bool:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
         if self.scope is None:
-            return False
+            return
         dog = self.scope.dog
         assert dog is not None
         _close(self.scope)  # disarms first: from here on no exception can arrive from this watchdog
         if dog.fired and exc_type is None:
             raise DeadlineExceeded()
-        return False
 
 
 class finish_by:  # noqa: N801 - used like a function: ``with finish_by(deadline):``
@@ -178,9 +177,8 @@ class finish_by:  # noqa: N801 - used like a function: ``with finish_by(deadline
     def __enter__(self) -> None:
         _open(self.scope)
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> bool:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
         _close(self.scope)
-        return False
 
 
 def interrupt_deadline() -> float | None:
