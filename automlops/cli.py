@@ -417,6 +417,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     handlers = {"predict": cmd_predict, "forecast": cmd_forecast, "lake": cmd_lake, "models": cmd_models,
                 "demo": cmd_demo, "serve": cmd_serve}
+    if args.command in ("train", "train-vision"):
+        _log_crashes()
     try:
         if args.command == "train":
             return cmd_train(args, started)
@@ -440,6 +442,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"automlops: internal error: {type(exc).__name__}: {_one_line(str(exc))} "
               "(set AUTOMLOPS_DEBUG=1 for details)", file=sys.stderr)
         return 1
+
+
+def _log_crashes() -> None:
+    """A native crash during a long command leaves its stacks in ``<home>/logs/crash.log`` (see ``crash_log``)."""
+    from automlops.config import get_settings
+    from automlops.crash_log import CRASH_LOG, enable_crash_log
+
+    try:
+        home = get_settings().home
+    except AutoMLOpsError:  # a malformed setting: the command itself reports it
+        return
+    enable_crash_log(home / CRASH_LOG)
 
 
 def console_main() -> None:
