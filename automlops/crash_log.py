@@ -34,7 +34,7 @@ def enable_crash_log(path: Path) -> Path | None:
     except OSError:
         return None
     faulthandler.enable(file=handle, all_threads=True)
-    if _handle is not None and _handle is not handle:
+    if _handle is not None:  # the file enabled before: faulthandler no longer writes to it
         _handle.close()
     _handle = handle
     return path

@@ -109,12 +109,17 @@ def _live_scopes() -> list[_Scope]:
     return stack
 
 
+def _drop(scopes: list[_Scope]) -> None:
+    """Disarm the watchdogs of ``scopes``, innermost first."""
+    for scope in reversed(scopes):
+        if scope.dog is not None:
+            scope.dog.disarm()
+
+
 def _open(scope: _Scope) -> None:
     stack = _stack()
     live = len(_live_scopes())
-    for stale in stack[live:]:  # left behind by an exit that never ran
-        if stale.dog is not None:
-            stale.dog.disarm()
+    _drop(stack[live:])  # left behind by an exit that never ran
     del stack[live:]
     stack.append(scope)
 
@@ -124,12 +129,9 @@ def _close(scope: _Scope) -> None:
     stack = _stack()
     depth = next((i for i, s in enumerate(stack) if s is scope), None)
     if depth is None:  # already dropped as stale by a later scope
-        if scope.dog is not None:
-            scope.dog.disarm()
+        _drop([scope])
         return
-    for inner in reversed(stack[depth:]):
-        if inner.dog is not None:
-            inner.dog.disarm()
+    _drop(stack[depth:])
     del stack[depth:]
 
 
