@@ -16,6 +16,7 @@ Three slow or unsafe defaults of ``mlflow.sklearn.save_model`` are avoided here:
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,7 @@ def write_sklearn_model_folder(model: Any, folder: Path, *, input_example: Any) 
 
     from automlops.mlops.skops_snapshot import skops_snapshot
 
-    signature = infer_signature(input_example, model.predict(input_example))
+    signature = _signature(infer_signature, input_example, model.predict(input_example))
     try:
         snapshot = skops_snapshot(model)
     except Exception:
@@ -53,6 +54,20 @@ def write_sklearn_model_folder(model: Any, folder: Path, *, input_example: Any) 
         return "cloudpickle"
     _assemble(folder, snapshot, signature, input_example)
     return "skops"
+
+
+def _signature(infer_signature: Any, input_example: Any, prediction: Any) -> Any:
+    """The model's MLflow signature, inferred from the example, without MLflow's integer-column hint.
+
+    For every integer column, MLflow warns that a missing value would break schema enforcement, and
+    suggests declaring the column as a double. That trade is worse: MLflow then refuses whole-number
+    requests ("can not safely convert int64 to float64"), the common case, to accept empty cells,
+    the rare one. Our own API checks requests against the model store's schema and imputes empty
+    cells, so the hint is only noise on the user's terminal, once per training.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*Inferred schema contains integer column", category=UserWarning)
+        return infer_signature(input_example, prediction)
 
 
 def _assemble(folder: Path, snapshot: Any, signature: Any, input_example: Any) -> None:

@@ -250,3 +250,29 @@ def test_each_tracker_sends_its_own_credentials_only(settings: Settings) -> None
         assert sorted(seen_a, key=str) == [_basic("ada", "pw-of-ada")] * 10 + [None] * 10
         assert seen_b == [_basic("bob", "pw-of-bob")] * 10
     assert not [v for v in os.environ.values() if "pw-of-" in v]
+
+
+def test_logging_a_model_with_integer_columns_prints_no_mlflow_hint(tracker: Tracker, tmp_path: Path) -> None:
+    """penguins' ``year`` is an integer column: MLflow's schema hint used to reach the user's terminal.
+
+    The signature stays as inferred, so the served MLflow model still takes whole numbers there.
+    """
+    import warnings
+
+    import mlflow.pyfunc
+    from palmerpenguins import load_penguins
+    from sklearn.impute import SimpleImputer
+
+    frame = load_penguins().dropna(subset=["species"])
+    X = frame[["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "year"]]
+    assert str(X["year"].dtype) == "int64"
+    model = make_pipeline(SimpleImputer(), StandardScaler(), LogisticRegression(max_iter=500)).fit(X, frame["species"])
+    run = tracker.start_run("penguins")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        uri = tracker.log_sklearn_model(run, model, input_example=X)
+    assert not [w for w in caught if "integer column" in str(w.message)]
+
+    served = mlflow.pyfunc.load_model(tracker.client.download_artifacts(run, "model", str(tmp_path)))
+    assert list(served.predict(X.head(3))) == list(model.predict(X.head(3)))
+    assert (tracker.load_sklearn_model(uri).predict(X) == model.predict(X)).all()
