@@ -72,6 +72,7 @@ class Problem:
     time_column: str | None = None
     horizon: int | None = None
     reasons: tuple[str, ...] = field(default_factory=tuple)
+    count_target: bool = False  # regression whose target holds only whole numbers >= 0 (bikers an hour, prices)
 
     @property
     def is_binary(self) -> bool:

@@ -147,6 +147,9 @@ class TabularEngine:
             df, positions = df.iloc[order], positions[order]
         if problem.task is TaskType.CLASSIFICATION:
             problem = replace(problem, classes=tuple(np.unique(df[problem.target].to_numpy()).tolist()))
+        else:  # counts have a loss of their own (zoo: LightGBM's Poisson start)
+            values = df[problem.target].to_numpy(dtype=float)
+            problem = replace(problem, count_target=bool(values.min() >= 0 and (values % 1 == 0).all()))
         self.problem = problem
         return df.reset_index(drop=True), positions
 

@@ -87,7 +87,11 @@ class SearchSpace:
             second = spec.second_start(self.problem)
             if second is not None:
                 shown = ", ".join(f"{k}={v}" for k, v in second.items() if first.get(k) != v)
-                starts.append((spec, second, f"{spec.name} again ({shown})"))
+                again = (spec, second, f"{spec.name} again ({shown})")
+                if spec.second_start_follows:
+                    starts.insert(next(i for i, s in enumerate(starts) if s[0] is spec) + 1, again)
+                else:
+                    starts.append(again)
         for spec, params, _ in starts:
             prefixed = {f"{spec.name}__{k}": v for k, v in params.items()}
             study.enqueue_trial({"model": spec.name, **prefixed}, skip_if_exists=True)

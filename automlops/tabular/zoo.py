@@ -52,6 +52,7 @@ class ModelSpec:
     grid: Callable[[Problem], dict[str, list[Any]]]
     defaults: Callable[[Problem], dict[str, Any]]
     second_start: Callable[[Problem], dict[str, Any] | None] = lambda problem: None
+    second_start_follows: bool = False  # queue the second start right after the first, not after every model's
     requires: tuple[str, ...] = ()
     scale: bool = False  # distance/gradient-based models need standardised inputs
     encoding: str = "ordinal"  # "onehot" for linear/distance models, "ordinal" for trees
@@ -381,7 +382,12 @@ def _class_probabilities(raw: np.ndarray) -> np.ndarray:
     return np.asarray(softmax(raw, axis=1))
 
 
-_LIGHTGBM_LINKS = {"regression": _identity, "binary": _binary_probabilities, "multiclass": _class_probabilities}
+def _exp(raw: np.ndarray) -> np.ndarray:
+    return np.exp(raw)
+
+
+_LIGHTGBM_LINKS = {"regression": _identity, "poisson": _exp, "binary": _binary_probabilities,
+                   "multiclass": _class_probabilities}  # the Poisson loss models log(mean)
 
 
 def _lightgbm_in_blocks(model: Any, X: Any) -> np.ndarray | None:

@@ -300,25 +300,49 @@ def _lightgbm_xt(params: dict[str, Any], problem: Problem, seed: int) -> BaseEst
     return _lightgbm(params, problem, seed, extra_trees=True)
 
 
+# A count (bikers an hour; a price in whole dollars) is often better fitted on the log scale: the
+# Poisson loss models log(mean), so an error of 10 weighs less at 400 than at 20, and its predictions
+# are never negative. Measured with early stopping, LightGBM at its defaults, test RMSE on one split:
+# bikeshare 30.88 -> 30.21, diamonds 556.2 -> 544.6. Squared error stays the first start and Poisson is
+# tried right after it: the search keeps what validates. Continuous targets (wages, temperatures) keep
+# squared error alone: on wage the Poisson loss lost (35.9 -> 37.0), and in 60 s searches on wage and
+# card it won on validation but not on the test rows.
+LOSSES_FOR_COUNTS = ("regression", "poisson")
+
+
 def _lightgbm_space(s: Suggest, p: Problem) -> dict[str, Any]:
-    return {"n_estimators": s.int("n_estimators", 50, 800, log=True),
-            "learning_rate": s.float("learning_rate", 0.01, 0.3, log=True),
-            "num_leaves": s.int("num_leaves", 4, 256, log=True),
-            "min_child_samples": s.int("min_child_samples", 2, 60, log=True),
-            "subsample": s.float("subsample", 0.5, 1.0),
-            "colsample_bytree": s.float("colsample_bytree", 0.4, 1.0),
-            "reg_lambda": s.float("reg_lambda", 1e-3, 10.0, log=True)}
+    space = {"n_estimators": s.int("n_estimators", 50, 800, log=True),
+             "learning_rate": s.float("learning_rate", 0.01, 0.3, log=True),
+             "num_leaves": s.int("num_leaves", 4, 256, log=True),
+             "min_child_samples": s.int("min_child_samples", 2, 60, log=True),
+             "subsample": s.float("subsample", 0.5, 1.0),
+             "colsample_bytree": s.float("colsample_bytree", 0.4, 1.0),
+             "reg_lambda": s.float("reg_lambda", 1e-3, 10.0, log=True)}
+    return {**space, "objective": s.cat("objective", LOSSES_FOR_COUNTS)} if p.count_target else space
+
+
+def _squared_error_first(**defaults: Any) -> Any:
+    """A LightGBM default configuration; squared error named as its loss where the space searches the loss."""
+    return lambda problem: {**defaults, "objective": "regression"} if problem.count_target else dict(defaults)
+
+
+# LightGBM's own defaults for the tree shape (31 leaves, 20 rows a leaf), AutoGluon's learning rate
+_lightgbm_defaults = _squared_error_first(n_estimators=300, learning_rate=0.05, num_leaves=31, min_child_samples=20,
+                                          subsample=0.9, colsample_bytree=0.8, reg_lambda=1e-3)
+
+
+def _poisson_loss(problem: Problem) -> dict[str, Any] | None:
+    """LightGBM's second start for a count target: the same defaults with the Poisson loss."""
+    return {**_lightgbm_defaults(problem), "objective": "poisson"} if problem.count_target else None
 
 
 _LIGHTGBM_GRID = _const(n_estimators=[100, 300], learning_rate=[0.03, 0.1], num_leaves=[15, 31],
                         min_child_samples=[5, 20])
 
 _register(ModelSpec(
-    "lightgbm", "LightGBM", BOTH, _lightgbm, _lightgbm_space, _LIGHTGBM_GRID,
-    # LightGBM's own defaults for the tree shape (31 leaves, 20 rows a leaf), AutoGluon's learning rate
-    _const(n_estimators=300, learning_rate=0.05, num_leaves=31, min_child_samples=20, subsample=0.9,
-           colsample_bytree=0.8, reg_lambda=1e-3),
-    requires=("lightgbm",), native_missing=True, save_seconds_per_estimator=BOOSTED_TREE_SAVE,
+    "lightgbm", "LightGBM", BOTH, _lightgbm, _lightgbm_space, _LIGHTGBM_GRID, _lightgbm_defaults,
+    second_start=_poisson_loss, second_start_follows=True, requires=("lightgbm",), native_missing=True,
+    save_seconds_per_estimator=BOOSTED_TREE_SAVE,
     description="leaf-wise gradient boosting: fast and strong on tables",
 ))
 
@@ -330,8 +354,8 @@ _register(ModelSpec(
 # weather_temp (RMSE 1.60 -> 1.81), where the search and the ensemble keep plain LightGBM instead.
 _register(ModelSpec(
     "lightgbm_xt", "LightGBM (extra trees)", BOTH, _lightgbm_xt, _lightgbm_space, _LIGHTGBM_GRID,
-    _const(n_estimators=300, learning_rate=0.05, num_leaves=31, min_child_samples=20, subsample=1.0,
-           colsample_bytree=1.0, reg_lambda=1e-3),
+    _squared_error_first(n_estimators=300, learning_rate=0.05, num_leaves=31, min_child_samples=20, subsample=1.0,
+                         colsample_bytree=1.0, reg_lambda=1e-3),
     requires=("lightgbm",), native_missing=True, save_seconds_per_estimator=BOOSTED_TREE_SAVE,
     description="LightGBM with random split thresholds: less overfitting, a different view for ensembles",
 ))
