@@ -77,7 +77,8 @@ class SearchSpace:
 
     def warm_start(self, study: optuna.Study) -> list[str]:
         """Enqueue each model's default configuration, in :data:`DEFAULT_ORDER`, then the second
-        starting points some models have (after every first one: they must not delay a model's debut)."""
+        starting points some models have (after every first one: they must not delay a model's debut),
+        except one that follows its own first (``second_start_follows``: the same model, another loss)."""
         if self.grid_points is not None:
             return []
         rank = {name: i for i, name in enumerate(DEFAULT_ORDER)}
