@@ -41,11 +41,10 @@ def write_sklearn_model_folder(model: Any, folder: Path, *, input_example: Any) 
     itself with cloudpickle (``"cloudpickle"``).
     """
     import mlflow.sklearn
-    from mlflow.models import infer_signature
 
     from automlops.mlops.skops_snapshot import skops_snapshot
 
-    signature = _signature(infer_signature, input_example, model.predict(input_example))
+    signature = _signature(input_example, model.predict(input_example))
     try:
         snapshot = skops_snapshot(model)
     except Exception:
@@ -56,7 +55,7 @@ def write_sklearn_model_folder(model: Any, folder: Path, *, input_example: Any) 
     return "skops"
 
 
-def _signature(infer_signature: Any, input_example: Any, prediction: Any) -> Any:
+def _signature(input_example: Any, prediction: Any) -> Any:
     """The model's MLflow signature, inferred from the example, without MLflow's integer-column hint.
 
     For every integer column, MLflow warns that a missing value would break schema enforcement, and
@@ -65,6 +64,8 @@ def _signature(infer_signature: Any, input_example: Any, prediction: Any) -> Any
     the rare one. Our own API checks requests against the model store's schema and imputes empty
     cells, so the hint is only noise on the user's terminal, once per training.
     """
+    from mlflow.models import infer_signature
+
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*Inferred schema contains integer column", category=UserWarning)
         return infer_signature(input_example, prediction)

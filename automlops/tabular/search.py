@@ -31,6 +31,7 @@ The strategies themselves (samplers, pruners, storage) are task-agnostic and liv
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import optuna
 
@@ -83,16 +84,16 @@ class SearchSpace:
             return []
         rank = {name: i for i, name in enumerate(DEFAULT_ORDER)}
         ordered = sorted(self.specs, key=lambda s: rank.get(s.name, len(rank)))
-        starts = [(spec, spec.defaults(self.problem), spec.name) for spec in ordered]
-        for spec, first, _ in list(starts):
+        starts: list[tuple[ModelSpec, dict[str, Any], str]] = []
+        later: list[tuple[ModelSpec, dict[str, Any], str]] = []  # second starts queued after every first
+        for spec in ordered:
+            first = spec.defaults(self.problem)
+            starts.append((spec, first, spec.name))
             second = spec.second_start(self.problem)
             if second is not None:
                 shown = ", ".join(f"{k}={v}" for k, v in second.items() if first.get(k) != v)
-                again = (spec, second, f"{spec.name} again ({shown})")
-                if spec.second_start_follows:
-                    starts.insert(next(i for i, s in enumerate(starts) if s[0] is spec) + 1, again)
-                else:
-                    starts.append(again)
+                (starts if spec.second_start_follows else later).append((spec, second, f"{spec.name} again ({shown})"))
+        starts += later
         for spec, params, _ in starts:
             prefixed = {f"{spec.name}__{k}": v for k, v in params.items()}
             study.enqueue_trial({"model": spec.name, **prefixed}, skip_if_exists=True)

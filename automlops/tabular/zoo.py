@@ -383,7 +383,7 @@ def _class_probabilities(raw: np.ndarray) -> np.ndarray:
     return np.asarray(softmax(raw, axis=1))
 
 
-def _exp(raw: np.ndarray) -> np.ndarray:
+def _exp(raw: np.ndarray) -> np.ndarray:  # a function, not the ufunc: exported scripts copy this table as code
     return np.exp(raw)
 
 

@@ -7,6 +7,7 @@ scale (0.001 → 0.01 is as big a step as 0.1 → 1), tree sizes as integers. He
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sklearn.base import BaseEstimator
@@ -300,13 +301,9 @@ def _lightgbm_xt(params: dict[str, Any], problem: Problem, seed: int) -> BaseEst
     return _lightgbm(params, problem, seed, extra_trees=True)
 
 
-# A count (bikers an hour; a price in whole dollars) is often better fitted on the log scale: the
-# Poisson loss models log(mean), so an error of 10 weighs less at 400 than at 20, and its predictions
-# are never negative. Measured with early stopping, LightGBM at its defaults, test RMSE on one split:
-# bikeshare 30.88 -> 30.21, diamonds 556.2 -> 544.6. Squared error stays the first start and Poisson is
-# tried right after it: the search keeps what validates. Continuous targets (wages, temperatures) keep
-# squared error alone: on wage the Poisson loss lost (35.9 -> 37.0), and in 60 s searches on wage and
-# card it won on validation but not on the test rows.
+# A count (bikers an hour, whole-dollar prices) often fits better under the Poisson loss, which models
+# log(mean): squared error stays the first start and Poisson is tried right after it (README, "How it
+# works" 5, for the figures). Fractional targets keep squared error alone.
 LOSSES_FOR_COUNTS = ("regression", "poisson")
 
 
@@ -321,7 +318,7 @@ def _lightgbm_space(s: Suggest, p: Problem) -> dict[str, Any]:
     return {**space, "objective": s.cat("objective", LOSSES_FOR_COUNTS)} if p.count_target else space
 
 
-def _squared_error_first(**defaults: Any) -> Any:
+def _squared_error_first(**defaults: Any) -> Callable[[Problem], dict[str, Any]]:
     """A LightGBM default configuration; squared error named as its loss where the space searches the loss."""
     return lambda problem: {**defaults, "objective": "regression"} if problem.count_target else dict(defaults)
 
