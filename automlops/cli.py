@@ -469,6 +469,9 @@ def console_main() -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     if code == 0 and argv[:1] in (["train"], ["train-vision"]):
+        from automlops.mlops.skops_snapshot import release_all
+
+        release_all()  # os._exit skips the clean-ups that delete the model's temporary serialisation
         os._exit(code)
     sys.exit(code)
 

@@ -12,14 +12,24 @@ the types the file needs; both writers copy that file. The snapshot is tied to t
 (a weak reference): the file is deleted when the model is garbage-collected or the process exits.
 A fitted model is not changed after training, so the file stays true to it; a caller that does
 change a model must call :func:`forget` first.
+
+Two ways out skip those clean-ups: a process that ends with ``os._exit`` (the CLI and the
+dashboard's training worker do, to spare the user the ML stack's slow teardown) must call
+:func:`release_all` first, and a process that is killed cannot clean up at all. So each folder is
+named after its process (``automlops-skops-<pid>-…``), and the first snapshot of every process
+removes the folders of processes that no longer run: a cancelled job's file lasts until the next
+training, not forever.
 """
 
 from __future__ import annotations
 
 import atexit
+import os
+import re
 import shutil
 import tempfile
 import threading
+import time
 import weakref
 import zipfile
 from collections.abc import KeysView
@@ -28,7 +38,11 @@ from pathlib import Path
 
 from automlops.core.memory import release_unused_memory
 
-__all__ = ["SkopsSnapshot", "forget", "import_writer", "skops_snapshot"]
+__all__ = ["SkopsSnapshot", "forget", "import_writer", "release_all", "skops_snapshot"]
+
+PREFIX = "automlops-skops-"
+_OWNED_BY = re.compile(re.escape(PREFIX) + r"(\d+)-")
+LEGACY_MAX_AGE_S = 24 * 3600  # folders of older versions (no pid in the name) are kept this long
 
 
 @dataclass(frozen=True)
@@ -48,6 +62,8 @@ class SkopsSnapshot:
 # collection inside the lock may finalize another model, whose clean-up (_drop) takes it again.
 _lock = threading.RLock()
 _snapshots: dict[int, SkopsSnapshot] = {}
+_orphans_swept = False
+_uncached: list[Path] = []  # folders of objects that cannot carry a weak reference
 
 
 def skops_snapshot(obj: object) -> SkopsSnapshot:
@@ -65,7 +81,8 @@ def skops_snapshot(obj: object) -> SkopsSnapshot:
         cached = _snapshots.get(id(obj))
         if cached is not None and cached.path.is_file():
             return cached
-        folder = Path(tempfile.mkdtemp(prefix="automlops-skops-"))
+        _sweep_orphans()
+        folder = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-"))
         path = folder / "model.skops"
         try:
             release_unused_memory(collect=True)  # the search's garbage out of the way of the peak
@@ -78,8 +95,9 @@ def skops_snapshot(obj: object) -> SkopsSnapshot:
         snapshot = SkopsSnapshot(path, untrusted)
         try:
             weakref.finalize(obj, _drop, id(obj), folder)  # also runs at interpreter exit
-        except TypeError:  # not weak-referenceable: not cached, the file goes at exit
+        except TypeError:  # not weak-referenceable: the file goes at exit (or with release_all)
             atexit.register(shutil.rmtree, folder, True)
+            _uncached.append(folder)
             return snapshot
         _snapshots[id(obj)] = snapshot
         return snapshot
@@ -161,3 +179,39 @@ def _drop(key: int, folder: Path) -> None:
     with _lock:
         _snapshots.pop(key, None)
     shutil.rmtree(folder, ignore_errors=True)
+
+
+def release_all() -> None:
+    """Delete every snapshot file of this process: call it before ending with ``os._exit``.
+
+    ``os._exit`` runs neither ``atexit`` hooks nor ``weakref.finalize``; without this, every
+    training in the dashboard's worker left its model's file in the temporary folder.
+    """
+    with _lock:
+        folders = [snapshot.path.parent for snapshot in _snapshots.values()] + _uncached
+        _snapshots.clear()
+        _uncached.clear()
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _sweep_orphans() -> None:
+    """Once per process: remove the snapshot folders of processes that ended without cleaning up."""
+    global _orphans_swept
+    if _orphans_swept:
+        return
+    _orphans_swept = True
+    import psutil
+
+    root = Path(tempfile.gettempdir())
+    for folder in root.glob(f"{PREFIX}*"):
+        owner = _OWNED_BY.match(folder.name)
+        try:
+            if owner is not None:
+                orphaned = not psutil.pid_exists(int(owner.group(1)))
+            else:  # an older version's name: no owner to ask, so only by age
+                orphaned = time.time() - folder.stat().st_mtime > LEGACY_MAX_AGE_S
+        except OSError:
+            continue
+        if orphaned and folder.is_dir():
+            shutil.rmtree(folder, ignore_errors=True)

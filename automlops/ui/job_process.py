@@ -237,7 +237,11 @@ def main(job_id: str, db_path: str, request: TrainRequest, settings: dict[str, A
     final = _outcome(job_id, request, Settings(**settings), tracking, reporter, flag, started_at)
     stage = {"finished": "done", "cancelled": CANCELLED_TEXT}.get(final["status"], final["status"])
     store.update(job_id, only_active=True, stage=stage, ended=time.time(), **final)
-    # Everything is committed: skip the interpreter's teardown of the loaded ML stack (~1 s).
+    # Everything is committed: skip the interpreter's teardown of the loaded ML stack (~1 s), which
+    # also skips the clean-ups that would have deleted the model's serialisation: do that first.
+    from automlops.mlops.skops_snapshot import release_all
+
+    release_all()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import os
+import subprocess
+import sys
+import tempfile
+import time
 from pathlib import Path
 
 import mlflow.pyfunc
@@ -130,3 +135,37 @@ def test_a_model_collected_during_another_snapshot_does_not_deadlock(wine) -> No
     worker.start()
     worker.join(30)
     assert not worker.is_alive() and not old_file.exists()
+
+
+def test_release_all_deletes_the_files_of_models_still_alive(model: object) -> None:
+    """What a process ending with ``os._exit`` (no finalizers) calls first."""
+    path = snapshots.skops_snapshot(model).path
+    assert path.is_file() and path.parent.name.startswith(f"automlops-skops-{os.getpid()}-")
+    snapshots.release_all()
+    assert not path.parent.exists()
+    assert snapshots.skops_snapshot(model).path.is_file()  # a later save serialises again
+
+
+def test_files_of_processes_that_no_longer_run_are_swept_by_the_next_snapshot(
+        model: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A killed training (a cancelled dashboard job past its grace) cannot clean up after itself."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(snapshots, "_orphans_swept", False)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    folders = {name: tmp_path / f"automlops-skops-{name}" for name in
+               (f"{dead.pid}-abc", f"{os.getppid()}-def", "old_legacy", "new_legacy")}
+    for folder in folders.values():
+        folder.mkdir()
+        (folder / "model.skops").write_bytes(b"zip")
+    two_days_ago = time.time() - 2 * 24 * 3600
+    os.utime(folders["old_legacy"], (two_days_ago, two_days_ago))
+    unrelated = tmp_path / "automlops-upload-1"
+    unrelated.mkdir()
+
+    snapshot = snapshots.skops_snapshot(model)
+
+    assert snapshot.path.parent.parent == tmp_path
+    assert not folders[f"{dead.pid}-abc"].exists() and not folders["old_legacy"].exists()
+    assert folders[f"{os.getppid()}-def"].exists() and folders["new_legacy"].exists() and unrelated.exists()
+    snapshots.forget(model)
