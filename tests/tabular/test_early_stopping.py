@@ -159,9 +159,10 @@ def test_without_a_wrap_up_deadline_the_fit_runs_to_its_own_stop() -> None:
     assert not fast.stopped_for_time_ and fast.n_rounds_ < fast.max_rounds
 
 
-def test_the_refit_on_all_rows_stops_near_the_rounds_the_scored_model_needed() -> None:
-    """At a low learning rate early stopping could run the refit to its 10,000-round ceiling, far past
-    the time the budget kept for it: the refit is capped at the scored model's rounds × 1.25."""
+def test_the_refit_on_all_rows_learns_from_every_row_for_the_rounds_the_scored_model_kept() -> None:
+    """The scored model's early stopping measured the rounds; the refit on all rows boosts that many
+    (1.25x for a regression, 1x for a classifier) on every row instead of holding 10 % out to measure
+    them again (and at a low learning rate possibly running to the 10,000-round ceiling)."""
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import StandardScaler
 
@@ -169,15 +170,40 @@ def test_the_refit_on_all_rows_stops_near_the_rounds_the_scored_model_needed() -
 
     problem = Problem(TaskType.REGRESSION, "y", "rmse", "minimize")
     X, y = _friedman(6000)
-    recipe = Pipeline([("scale", StandardScaler()),
-                       ("model", get_model("lightgbm").build({"learning_rate": 0.3}, problem, 0))])
+    recipe = Pipeline([("scale", StandardScaler()),  # no bagging: the first tree's root counts the rows it saw
+                       ("model", get_model("lightgbm").build({"learning_rate": 0.3, "subsample": 1.0}, problem, 0))])
     scored = clone(recipe).fit(X[:4800], y[:4800])
     rounds = scored.named_steps["model"].n_rounds_
     refit = _rounds_capped(clone(recipe), scored)
-    assert refit.named_steps["model"].max_rounds == int(1.25 * rounds) + 10 < 10_000
+    assert refit.named_steps["model"].refit_rounds == round(1.25 * rounds)
     refit.fit(X, y)
-    assert refit.named_steps["model"].n_rounds_ <= int(1.25 * rounds) + 10
-    assert _rounds_capped(clone(recipe), object()).named_steps["model"].max_rounds == 10_000  # nothing to go by
+    model = refit.named_steps["model"]
+    assert model.n_rounds_ == round(1.25 * rounds) == model.estimator_.booster_.current_iteration()
+    root = model.estimator_.booster_.dump_model()["tree_info"][0]["tree_structure"]
+    assert root["internal_count"] == len(y)  # every row learned, none held out
+    assert _rounds_capped(clone(recipe), object()).named_steps["model"].refit_rounds is None  # nothing to go by
+    classes = Problem(TaskType.CLASSIFICATION, "y", "log_loss", "minimize", classes=(0, 1))
+    classifier = Pipeline([("scale", StandardScaler()),
+                           ("model", get_model("lightgbm").build({"learning_rate": 0.3}, classes, 0))])
+    scored_classifier = clone(classifier).fit(X[:4800], (y[:4800] > np.median(y)).astype(int))
+    assert (_rounds_capped(clone(classifier), scored_classifier).named_steps["model"].refit_rounds
+            == scored_classifier.named_steps["model"].n_rounds_)
+
+
+@pytest.mark.parametrize("model", ["lightgbm", "xgboost", "catboost"])
+def test_a_refit_of_known_rounds_told_to_finish_by_a_deadline_keeps_every_round_it_fitted(model: str) -> None:
+    """With no held-out rows there is no "best round" to go back to: the wrap-up keeps the latest. (A
+    LightGBM stop that named round 0 as the best would leave a model of one tree.)"""
+    problem = Problem(TaskType.REGRESSION, "y", "rmse", "minimize")
+    X, y = _friedman(20_000)
+    slow = get_model(model).build({"learning_rate": 0.002}, problem, 0).set_params(refit_rounds=100_000)
+    started = time.monotonic()
+    with interrupt_at(started + 4.0), finish_by(started + 1.5):
+        slow.fit(X, y)
+    assert slow.stopped_for_time_ and 10 < slow.n_rounds_ < 100_000
+    X_test, y_test = _friedman(2000, seed=1)
+    rmse = float(np.sqrt(np.mean((slow.predict(X_test) - y_test) ** 2)))
+    assert rmse < float(np.std(y_test)) - 0.2  # the kept rounds learnt something
 
 
 @pytest.mark.parametrize("model", ["lightgbm", "xgboost"])
