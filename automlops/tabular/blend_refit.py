@@ -61,8 +61,8 @@ def refit_members(blend: Any, X: pd.DataFrame, y: pd.Series, deadline: float | N
                   prepare: Callable[[Any, Any], Any]) -> tuple[Any, RefitReport]:
     """A copy of ``blend`` whose members are refitted on ``X, y``, heaviest first, until ``deadline``.
 
-    ``prepare(unfitted, fitted)`` adjusts each fresh member before its fit (e.g. caps its boosting
-    rounds near what the fitted member needed). The input blend is not changed.
+    ``prepare(unfitted, fitted)`` adjusts each fresh member before its fit (e.g. sets its boosting
+    rounds from what the fitted member needed). The input blend is not changed.
     """
     refitted = copy.copy(blend)
     refitted.estimators_ = list(blend.estimators_)

@@ -60,7 +60,7 @@ __all__ = ["SelectionPlan", "boosted_save_seconds", "choose", "fit_final", "tail
 
 
 REFIT_WRAP_UP_SHARE = 0.6  # of its expected time an early-stopped boosting refit needs to start
-# The refit on all rows boosts this many times the rounds the scored model kept (see _rounds_capped)
+# The refit on all rows boosts this many times the rounds the scored model kept (see _with_refit_rounds)
 REFIT_ROUNDS_SCALE = {"regressor": 1.25, "classifier": 1.0}
 
 
@@ -368,14 +368,14 @@ def _refit_on_all_rows(engine: TabularEngine, final: Any, fitted: Any, seconds: 
     X_all = pd.concat([engine.X, engine.test[columns]], ignore_index=True)
     y_all = pd.concat([engine.y, engine.test[target]], ignore_index=True)
     if is_blend(fitted, y_all):
-        return refit_blend(fitted, X_all, y_all, deadline, _rounds_capped, log)
+        return refit_blend(fitted, X_all, y_all, deadline, _with_refit_rounds, log)
     if deadline is not None and time.monotonic() + needed > deadline:
         log("result", "kept the model trained on the training rows: refitting on all rows would overrun the "
                       "time budget")
         return fitted, []
     try:
         with interrupt_at(deadline), finish_by(deadline if wraps_up else None):
-            refitted = _fit(_rounds_capped(clone(final), fitted), X_all, y_all)
+            refitted = _fit(_with_refit_rounds(clone(final), fitted), X_all, y_all)
     except DeadlineExceeded:
         log("result", "kept the model trained on the training rows: the refit on all rows was stopped at the "
                       "time budget's deadline")
@@ -400,7 +400,7 @@ def _wrapped_up(refitted: Any, fitted: Any) -> str:
             f"(the scored model kept {boosting_rounds(fitted)})")
 
 
-def _rounds_capped(unfitted: Any, fitted: Any) -> Any:
+def _with_refit_rounds(unfitted: Any, fitted: Any) -> Any:
     """Refit each early-stopped booster on every row, for the rounds its scored model kept (× 1.25 for a
     regression).
 

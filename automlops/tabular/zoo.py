@@ -128,8 +128,6 @@ class _EarlyStopped(BaseEstimator):
         self.refit_rounds = refit_rounds
 
     def fit(self, X: Any, y: Any) -> _EarlyStopped:
-        from sklearn.model_selection import train_test_split
-
         model = clone(self.estimator)
         y = np.asarray(y)
         library = type(model).__module__.split(".")[0]
@@ -137,20 +135,46 @@ class _EarlyStopped(BaseEstimator):
             model.set_params(border_count=catboost_borders(len(y)))
         if self.refit_rounds is None and len(y) < self.min_rows:
             return self._fit_searched_rounds(model, X, y, library)
-        if self.refit_rounds is None:  # hold some rows out to find the count
-            stratify = None
-            if is_classifier(self):
-                _, counts = np.unique(y, return_counts=True)
-                stratify = y if counts.min() >= 2 else None
-            X_fit, X_stop, y_fit, y_stop = train_test_split(X, y, test_size=self.validation_fraction,
-                                                            random_state=self.random_state, stratify=stratify)
-            model.set_params(n_estimators=self.max_rounds)
-        else:  # the count is known: every row learns
-            X_fit, X_stop, y_fit, y_stop = X, None, y, None
-            model.set_params(n_estimators=max(1, int(self.refit_rounds)))
+        X_fit, X_stop, y_fit, y_stop = self._split_rows(model, X, y)
         threads = _use_threads(model, library, len(y_fit))
         stop_at = _wrap_up_time(time.monotonic())
         after = _predict_seconds_per_round(len(y), len(np.unique(y)) if is_classifier(self) else 1)
+        extra, limit = self._fit_arguments(model, library, y_fit, X_stop, y_stop, stop_at, after)
+        model.fit(X_fit, y_fit, **extra)
+        _raise_if_interrupted(limit)
+        if stop_at is not None and library == "xgboost":
+            model.set_params(callbacks=None)  # the fitted booster keeps nothing of it; the saved model must not
+        _compact_history(model)
+        if threads is not None and library != "catboost":  # predictions (the API's one row at a time) stay on
+            model.set_params(n_jobs=self.estimator.get_params()["n_jobs"])  # one thread (a fitted CatBoost is frozen)
+        if X_stop is None:
+            self.estimator_, self.n_rounds_ = model, _rounds_fitted(model, library)
+        else:
+            best = getattr(model, "best_iteration_", None) or getattr(model, "best_iteration", None)
+            self.estimator_, self.n_rounds_ = model, int(best if best is not None else self.max_rounds) + 1
+        self.stopped_for_time_ = bool(getattr(limit, "fired", False))
+        return self._fitted()
+
+    def _split_rows(self, model: BaseEstimator, X: Any, y: np.ndarray) -> tuple[Any, Any, np.ndarray, Any]:
+        """``X_fit, X_stop, y_fit, y_stop``, with the round ceiling set on ``model``: rows held out to find
+        the count, or (``refit_rounds`` known) every row to learn from and ``None`` held out."""
+        from sklearn.model_selection import train_test_split
+
+        if self.refit_rounds is not None:
+            model.set_params(n_estimators=max(1, int(self.refit_rounds)))
+            return X, None, y, None
+        stratify = None
+        if is_classifier(self):
+            _, counts = np.unique(y, return_counts=True)
+            stratify = y if counts.min() >= 2 else None
+        model.set_params(n_estimators=self.max_rounds)
+        return tuple(train_test_split(X, y, test_size=self.validation_fraction,  # type: ignore[return-value]
+                                      random_state=self.random_state, stratify=stratify))
+
+    def _fit_arguments(self, model: BaseEstimator, library: str, y_fit: np.ndarray, X_stop: Any, y_stop: Any,
+                       stop_at: float | None, after: float) -> tuple[dict[str, Any], Any]:
+        """Each library's way to early-stop on the held-out rows (if any) and to wrap up by ``stop_at``:
+        the keyword arguments of ``fit``, and the time limit (``None`` without a deadline)."""
         extra: dict[str, Any] = {}
         limit: Any = None
         if library == "catboost":  # takes any labels, in y and in the early-stopping rows alike
@@ -178,20 +202,7 @@ class _EarlyStopped(BaseEstimator):
             if X_stop is not None:
                 extra["eval_set"] = [(X_stop, y_stop)]
             extra["verbose"] = False
-        model.fit(X_fit, y_fit, **extra)
-        _raise_if_interrupted(limit)
-        if stop_at is not None and library == "xgboost":
-            model.set_params(callbacks=None)  # the fitted booster keeps nothing of it; the saved model must not
-        _compact_history(model)
-        if threads is not None and library != "catboost":  # predictions (the API's one row at a time) stay on
-            model.set_params(n_jobs=self.estimator.get_params()["n_jobs"])  # one thread (a fitted CatBoost is frozen)
-        if X_stop is None:
-            self.estimator_, self.n_rounds_ = model, _rounds_fitted(model, library)
-        else:
-            best = getattr(model, "best_iteration_", None) or getattr(model, "best_iteration", None)
-            self.estimator_, self.n_rounds_ = model, int(best if best is not None else self.max_rounds) + 1
-        self.stopped_for_time_ = bool(getattr(limit, "fired", False))
-        return self._fitted()
+        return extra, limit
 
     def _fit_searched_rounds(self, model: BaseEstimator, X: Any, y: np.ndarray, library: str) -> _EarlyStopped:
         """Too few rows to hold some out: fit the searched ``n_estimators`` as they are."""

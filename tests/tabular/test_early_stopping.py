@@ -166,7 +166,7 @@ def test_the_refit_on_all_rows_learns_from_every_row_for_the_rounds_the_scored_m
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from automlops.tabular.finalize import _rounds_capped
+    from automlops.tabular.finalize import _with_refit_rounds
 
     problem = Problem(TaskType.REGRESSION, "y", "rmse", "minimize")
     X, y = _friedman(6000)
@@ -174,19 +174,19 @@ def test_the_refit_on_all_rows_learns_from_every_row_for_the_rounds_the_scored_m
                        ("model", get_model("lightgbm").build({"learning_rate": 0.3, "subsample": 1.0}, problem, 0))])
     scored = clone(recipe).fit(X[:4800], y[:4800])
     rounds = scored.named_steps["model"].n_rounds_
-    refit = _rounds_capped(clone(recipe), scored)
+    refit = _with_refit_rounds(clone(recipe), scored)
     assert refit.named_steps["model"].refit_rounds == round(1.25 * rounds)
     refit.fit(X, y)
     model = refit.named_steps["model"]
     assert model.n_rounds_ == round(1.25 * rounds) == model.estimator_.booster_.current_iteration()
     root = model.estimator_.booster_.dump_model()["tree_info"][0]["tree_structure"]
     assert root["internal_count"] == len(y)  # every row learned, none held out
-    assert _rounds_capped(clone(recipe), object()).named_steps["model"].refit_rounds is None  # nothing to go by
+    assert _with_refit_rounds(clone(recipe), object()).named_steps["model"].refit_rounds is None  # nothing to go by
     classes = Problem(TaskType.CLASSIFICATION, "y", "log_loss", "minimize", classes=(0, 1))
     classifier = Pipeline([("scale", StandardScaler()),
                            ("model", get_model("lightgbm").build({"learning_rate": 0.3}, classes, 0))])
     scored_classifier = clone(classifier).fit(X[:4800], (y[:4800] > np.median(y)).astype(int))
-    assert (_rounds_capped(clone(classifier), scored_classifier).named_steps["model"].refit_rounds
+    assert (_with_refit_rounds(clone(classifier), scored_classifier).named_steps["model"].refit_rounds
             == scored_classifier.named_steps["model"].n_rounds_)
 
 
