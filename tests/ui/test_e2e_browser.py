@@ -2,8 +2,8 @@
 ``streamlit run app.py``. Upload a CSV through the file chooser, pick the target, train with the
 fast preset and a small budget, read the leaderboard, find the run in Experiments; reload the tab
 during a training (it comes back attached to the job, with progress and a working Cancel) and
-cancel it (no model version is published); then measure each page's first paint. Screenshots and
-timings go to ``test-artifacts/e2e/``.
+cancel it (no model version is published); then open every page by its URL. Screenshots go to
+``test-artifacts/e2e/``. How fast each page paints is a benchmark: ``benchmarks/first_paint.py``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import json
 import os
 import re
 import shutil
-import statistics
 import subprocess
 import sys
 import time
@@ -35,8 +34,6 @@ PAGES = {"": "AutoMLOps Studio", "data-lake": "Data Lake", "train": "Train", "vi
          "experiments": "Experiments", "models": "Models", "stability": "Stability", "search-lab": "Search-strategy lab",
          "monitoring": "Monitoring", "settings": "Settings / Tracking"}
 SAVED = re.compile(r"^Saved model ")
-FIRST_PAINT_TARGET_S = 2.0  # the issue's bar, reported in first_paint.json
-FIRST_PAINT_LIMIT_S = 4.0  # what fails the test: a regression, not noise on a shared 2-core machine
 
 if not Path(CHROMIUM).exists():  # .ci/run installs it; a laptop without it skips
     pytest.skip("Debian's chromium is not installed", allow_module_level=True)
@@ -275,18 +272,9 @@ def test_monitoring_shows_the_drift_verdict(server: str, home: Path, page) -> No
     shot(page, "15-monitoring")
 
 
-def test_first_paint_of_every_page(server: str, page) -> None:  # type: ignore[no-untyped-def]
-    """Time from navigation to the page's title being visible, median of 3, per page."""
-    timings: dict[str, list[float]] = {}
+def test_every_page_paints_in_the_browser(server: str, page) -> None:  # type: ignore[no-untyped-def]
+    """Every page, opened by its URL, shows its title and no exception (its speed: benchmarks/first_paint.py)."""
     for path, title in PAGES.items():
-        for _ in range(3):
-            start = time.perf_counter()
-            page.goto(f"{server}/{path}", wait_until="commit")
-            page.locator("h1", has_text=title).wait_for()
-            timings.setdefault(path or "home", []).append(round(time.perf_counter() - start, 3))
-    medians = {name: statistics.median(values) for name, values in timings.items()}
-    report = {"target_s": FIRST_PAINT_TARGET_S, "median_s": medians, "runs_s": timings}
-    (ARTIFACTS / "first_paint.json").write_text(json.dumps(report, indent=2) + "\n")
-    print("first paint (median of 3, s):", medians)
-    slow = {name: m for name, m in medians.items() if m > FIRST_PAINT_LIMIT_S}
-    assert not slow, f"first paint over {FIRST_PAINT_LIMIT_S} s: {slow}"
+        page.goto(f"{server}/{path}", wait_until="commit")
+        page.locator("h1", has_text=title).wait_for()
+        no_exception(page)
