@@ -142,6 +142,9 @@ def bootstrap_p_value(resampled_a: np.ndarray, resampled_b: np.ndarray, observed
     return float((1 + extreme) / (deltas.size + 1))
 
 
+COUNT_CHUNK_CELLS = 250_000  # resampled rows drawn at once while the count matrix is built
+
+
 class BootstrapScores:
     """The scores of many models on the *same* ``B`` resamples of ``n_rows`` validation rows.
 
@@ -161,9 +164,16 @@ class BootstrapScores:
         """``counts[b, i]``: how many times resample ``b`` drew row ``i`` (floats, for matrix products)."""
         if self._counts is None:
             b, n = self.n_resamples, self.n_rows
-            rows = np.random.default_rng(self.seed).integers(0, n, size=(b, n))
-            flat = (rows + (np.arange(b) * n)[:, None]).ravel()
-            self._counts = np.bincount(flat, minlength=b * n).reshape(b, n).astype(float)
+            rng = np.random.default_rng(self.seed)
+            counts = np.empty((b, n))
+            # A few resamples at a time: the draws (the same stream as one (b, n) draw) and their
+            # integer counts then take ~2 MB beside the result, not four matrices of its size.
+            step = max(1, COUNT_CHUNK_CELLS // max(n, 1))
+            for start in range(0, b, step):
+                rows = rng.integers(0, n, size=(min(step, b - start), n))
+                flat = (rows + (np.arange(len(rows)) * n)[:, None]).ravel()
+                counts[start:start + len(rows)] = np.bincount(flat, minlength=len(rows) * n).reshape(len(rows), n)
+            self._counts = counts
         return self._counts
 
     def weighted(self, key: Any, batch: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:

@@ -62,3 +62,23 @@ def test_the_counts_are_resamples_of_every_row() -> None:
     assert counts.mean() == pytest.approx(1.0) and (counts == 0).mean() == pytest.approx((1 - 1 / 50) ** 50, abs=0.02)
     assert BootstrapScores(10_000, seed=3).n_resamples == 250  # a large holdout: fewer resamples, bounded memory
     assert resampled_scores("silhouette", np.zeros(3), np.zeros(3), None, ()) is None
+
+
+def test_counts_are_built_a_few_resamples_at_a_time_with_the_same_draws() -> None:
+    """The count matrix is the one a single (B, n) draw gives (same seed, same resamples: results are
+    reproducible across versions), built without the three temporary matrices of its size."""
+    import tracemalloc
+
+    n, b = 4057, 600
+    rows = np.random.default_rng(7).integers(0, n, size=(b, n))
+    expected = np.stack([np.bincount(r, minlength=n) for r in rows]).astype(float)
+    del rows
+    tracemalloc.start()
+    try:
+        counts = BootstrapScores(n, n_resamples=b, seed=7).counts()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert np.array_equal(counts, expected)
+    extra = peak - counts.nbytes  # one chunk's draws and counts (~6 MB); in one go it was 3x the matrix (56 MB)
+    assert extra < 10 * 2**20, f"peak {peak / 2**20:.1f} MB for a {counts.nbytes / 2**20:.1f} MB matrix"
