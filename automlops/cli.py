@@ -30,23 +30,16 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from automlops.cli_arrow import _NoArrow, _without_arrow  # noqa: F401 - _NoArrow: the hook tests look for
+from automlops.cli_parser import EXIT_USAGE, build_parser
 from automlops.errors import AutoMLOpsError, ConfigError, DataError
 
 __all__ = ["build_parser", "console_main", "main"]
 
-EXIT_USAGE = 2
 TRAIN_KEYS = ("name", "version", "model_path", "task", "best_model", "metric", "val_score", "test_score",
               "wall_seconds", "run_id")
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that reports a usage error as one line (and exit code 2)."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"automlops: error: {message} (see '{self.prog} --help')\n")
 
 
 def _process_started_monotonic() -> float:
@@ -59,160 +52,6 @@ def _process_started_monotonic() -> float:
     except Exception:
         return time.monotonic()
 
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError("must be a positive number of seconds")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
-
-
-def _contamination(text: str) -> float | str:
-    from automlops.tasks import parse_contamination
-
-    try:
-        return parse_contamination(text)
-    except ConfigError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _add_train(sub: Any) -> None:
-    from automlops.core.problem import TaskType
-    from automlops.tabular.ensemble import ENSEMBLE_CHOICES
-    from automlops.tabular.presets import PRESETS
-    from automlops.tabular.search import STRATEGIES
-    from automlops.tabular.validation import USER_MODES
-
-    train = sub.add_parser("train", help="train, track and save a model (any of the five tasks)")
-    train.add_argument("csv", help="training data (CSV) or a lake dataset as lake:NAME[@vN]")
-    train.add_argument("--target", help="the column to predict (classification, regression) or to forecast "
-                                        "(timeseries); none for clustering and anomaly detection")
-    train.add_argument("--task", choices=[t.value for t in TaskType.tabular()],
-                       help="default: classification or regression, inferred from the target")
-    train.add_argument("--preset", choices=PRESETS.names(), default="medium")
-    train.add_argument("--time-budget", type=_positive_float, help="seconds for the whole run")
-    train.add_argument("--search", choices=STRATEGIES.names(), default="tpe")
-    train.add_argument("--validation", choices=list(USER_MODES))
-    train.add_argument("--models", help="comma-separated model names (see 'automlops models zoo')")
-    train.add_argument("--ensemble", choices=list(ENSEMBLE_CHOICES), default="auto",
-                       help="auto: the preset's choice (default); none: no ensemble")
-    train.add_argument("--select", choices=["best", "robust"], default="best",
-                       help="best: the top validation score (default); robust: the simplest model statistically "
-                            "tied with it (corrected t-test or paired bootstrap), and why")
-    train.add_argument("--metric")
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--n-trials", type=int)
-    train.add_argument("--time-column", help="timeseries: when each value was seen; tabular: orders the rows")
-    series = train.add_argument_group("time-series forecasting (--task timeseries)")
-    series.add_argument("--series-id", help="column naming the series, for many series in one long table")
-    series.add_argument("--horizon", type=_positive_int, help="steps to forecast (default: one season)")
-    series.add_argument("--freq", help="pandas frequency such as D, W, MS, QS (default: inferred)")
-    unsupervised = train.add_argument_group("clustering and anomaly detection")
-    unsupervised.add_argument("--reference", help="clustering: a column of known groups, compared with the "
-                                                  "clusters (ARI/NMI), never used to choose them")
-    unsupervised.add_argument("--clusters", dest="n_clusters", type=_positive_int,
-                              help="clustering: the number of clusters, when you know it (default: searched, 2-10)")
-    unsupervised.add_argument("--contamination", type=_contamination, default="auto",
-                              help="anomaly: expected share of anomalies in (0, 0.5], or auto (default)")
-    unsupervised.add_argument("--label", help="anomaly: a column marking known anomalies, used to evaluate")
-    unsupervised.add_argument("--select-by-label", action="store_true",
-                              help="anomaly: also use --label to choose the detector")
-    train.add_argument("--name", help="model name (default: the dataset name)")
-    train.add_argument("--refit-full", action=argparse.BooleanOptionalAction, default=True,
-                       help="after scoring the test rows, refit the final model on all rows (default); "
-                            "--no-refit-full ships the model that was scored")
-    train.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
-    shared = train.add_argument_group("distributed search (see 'automlops worker --help')")
-    shared.add_argument("--study", help="search a named study that 'automlops worker' processes can join; the same "
-                                        "command again resumes it (default: an in-memory search)")
-    shared.add_argument("--storage", help="SQLAlchemy URL of the study storage, e.g. postgresql+psycopg2://user:pw@"
-                                          "host:5432/optuna (default: HPO_STORAGE_URL, else <home>/hpo.db)")
-
-
-def _add_lake(sub: Any) -> None:
-    lake = sub.add_parser("lake", help="the versioned data lake")
-    lake_sub = lake.add_subparsers(dest="lake_command", required=True, parser_class=_Parser)
-    add = lake_sub.add_parser("add", help="add a CSV as a new version")
-    add.add_argument("name")
-    add.add_argument("csv")
-    add.add_argument("--note", default="")
-    lake_sub.add_parser("list", help="list datasets and versions")
-    show = lake_sub.add_parser("show", help="profile one version")
-    show.add_argument("name")
-    show.add_argument("--version")
-    show.add_argument("--target")
-    from automlops import cli_images
-
-    cli_images.add_commands(lake_sub)  # add-images (its own handler)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    from automlops import (  # each adds its own subcommands (cheap imports)
-        cli_bundle,
-        cli_export,
-        cli_lab,
-        cli_models,
-        cli_monitor,
-        cli_sources,
-        cli_stability,
-        cli_vision,
-    )
-
-    parser = _Parser(prog="automlops", description="AutoMLOps Studio command line")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    _add_train(sub)
-    cli_vision.add_commands(sub)  # train-vision (its own handler)
-    from automlops import cli_distributed
-
-    cli_distributed.add_commands(sub)  # worker (joins a named study: train --study)
-    predict = sub.add_parser("predict", help="predict with a saved model")
-    predict.add_argument("csv", metavar="INPUT", help="a CSV of rows; for a vision model an image, a folder of "
-                         "images or a .zip (segmentation and detection need --out: masks or boxes go beside it)")
-    predict.add_argument("--model", required=True, help="NAME or NAME@vN")
-    predict.add_argument("--out", help="output CSV (default: stdout)")
-    predict.add_argument("--proba", action="store_true", help="add one proba_<class> column per class")
-    predict.add_argument("--raw", action="store_true",
-                         help="machine output: keep text cells that start with = + - @ as they are "
-                              "(by default they get a leading ' so spreadsheets do not run them)")
-    forecast = sub.add_parser("forecast", help="forecast the next steps with a saved forecasting model")
-    forecast.add_argument("--model", required=True, help="NAME or NAME@vN (a model trained with --task timeseries)")
-    forecast.add_argument("--horizon", type=_positive_int, help="steps ahead (default: the trained horizon)")
-    forecast.add_argument("--future", help="CSV of future exogenous values (time column, series id, columns)")
-    forecast.add_argument("--out", help="output CSV (default: stdout)")
-    forecast.add_argument("--raw", action="store_true", help="as for predict: keep formula-like text as it is")
-    _add_lake(sub)
-    cli_monitor.add_commands(sub)  # monitor (drift of live traffic)
-    cli_stability.add_commands(sub)  # stability (is the score real, or luck?)
-    cli_lab.add_commands(sub)  # lab (search strategies compared on one table)
-    cli_export.add_commands(sub)  # export (a run as a plain script)
-    cli_bundle.add_commands(sub)  # bundle (a model as a Docker build context with its own service)
-    models = sub.add_parser("models", help="saved models and the model zoo")
-    models_sub = models.add_subparsers(dest="models_command", required=True, parser_class=_Parser)
-    cli_sources.add_commands(models_sub)  # upload, retrain
-    cli_models.add_commands(models_sub)  # list, promote, history, ...
-    models_sub.add_parser("zoo", help="list the algorithms AutoML can search")
-    trust = models_sub.add_parser("trust", help="re-sign one version you know the origin of (a model file can "
-                                                "run code when loaded: trust only what you or the studio made)")
-    trust.add_argument("ref", help="NAME@vN: one exact version")
-    sub.add_parser("demo", help="seed the data lake with bundled real datasets")
-    serve = sub.add_parser("serve", help="serve a model over HTTP (x-api-key protected): MODEL_NAME (+ MODEL_STAGE: "
-                                            "the registry's version), else the newest name, kept")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, help="default: API_PORT (8000)")
-    return parser
 
 
 # --------------------------------------------------------------------------------- commands

@@ -40,7 +40,7 @@ def _seconds(text: str, *, zero: bool = False) -> float:
 
 def add_commands(sub: Any) -> None:
     """Add the ``worker`` subcommand to the ``automlops`` parser."""
-    from automlops.cli import _positive_int
+    from automlops.cli_parser import _positive_int
 
     p = sub.add_parser("worker", help="run trials of a named study that 'automlops train --study' coordinates",
                        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -37,7 +37,7 @@ def _whole_number(text: str) -> int:
 
 def add_commands(sub: Any) -> None:
     """Add the ``lab`` subcommand to the ``automlops`` parser."""
-    from automlops.cli import _positive_float
+    from automlops.cli_parser import _positive_float
     from automlops.lab.runner import DEFAULT_STRATEGIES
 
     lab = sub.add_parser("lab", help="compare search strategies (TPE, random, grid, Hyperband, CMA-ES, QMC) on one "

@@ -46,7 +46,7 @@ def _jobs(text: str) -> int:
 
 def add_commands(sub: Any) -> None:
     """Add the `stability` subcommand to the `automlops` parser."""
-    from automlops.cli import _positive_float, _positive_int
+    from automlops.cli_parser import _positive_float, _positive_int
 
     p = sub.add_parser("stability", help="how much a saved model's score moves across splits, seeds and "
                                          "hyperparameters")

@@ -25,7 +25,7 @@ _TASKS = {"classification": "image_classification", "image_classification": "ima
 
 
 def add_commands(sub: Any) -> None:
-    from automlops.cli import _positive_float, _positive_int
+    from automlops.cli_parser import _positive_float, _positive_int
 
     train = sub.add_parser("train-vision", help="train an image classifier, segmenter or detector (torchvision)")
     train.add_argument("dataset", help="an image dataset of the lake: NAME or NAME@vN ('automlops lake add-images')")
