@@ -358,7 +358,9 @@ class SourceWriter:
             return self._wrap("[", items, "]", indent)
         if isinstance(value, tuple):
             return self._wrap("(", items + ([""] if len(items) == 1 else []), ")", indent).replace(", )", ",)")
-        return ("frozenset(" if isinstance(value, frozenset) else "set(") + self._wrap("[", items, "]", indent) + ")"
+        # A set's order changes from one process to the next (string hashes are salted): written sorted,
+        # the same model always gives the same script.
+        return ("frozenset(" if isinstance(value, frozenset) else "set(") + self._wrap("[", sorted(items), "]", indent) + ")"
 
     def _wrap(self, left: str, items: list[str], right: str, indent: int | None) -> str:
         flat = left + ", ".join(items) + right

@@ -231,10 +231,7 @@ TASK_WORDS = {"image_classification": "image classifier", "segmentation": "segme
 
 def vision_parts(loaded: Any, source: DataSource) -> ScriptParts:
     """The pieces of a vision model's script (see the module docstring)."""
-    from automlops.vision import datasets as vd
-    from automlops.vision.tasks import VISION_TASKS, VisionTask
-    from automlops.vision.torchdata import ItemsDataset, eval_transform, make_loader, train_transform
-    from automlops.vision.trainer import TrainConfig, evaluate_model, train_model
+    from automlops.vision.tasks import VISION_TASKS
     from automlops.vision.zoo import VISION_MODELS
 
     meta = loaded.meta
@@ -244,13 +241,26 @@ def vision_parts(loaded: Any, source: DataSource) -> ScriptParts:
     if layout != "imagefolder" and layout not in LOADERS:
         raise ConfigError(f"{task.name} model '{meta.get('name')}' was trained on a '{layout}' dataset; the export "
                           "reads ImageFolder, masks, COCO and VOC layouts")
-    params = dict(meta.get("best_params") or {})
     spec = VISION_MODELS.get(str(meta["model_name"]))
-    images = dict(meta.get("images") or {})
-    epochs, epochs_note = _epochs(meta)
     from_file = str(meta.get("weights_source")) == "file"
-    parts = ScriptParts(
-        title=f"Rebuild and re-test {TASK_WORDS[task.name]} '{meta['name']}' v{meta['version']}: {spec.name} "
+    parts = _described(meta, source, task.name, spec.name, from_file)
+    writer = parts.writer
+    loader = _import_helpers(writer, task.name, layout)
+    main = MAIN.replace("@WEIGHTS@", ", weights" if from_file else "")
+    if from_file:
+        writer.import_module("argparse")
+        main = main.replace("    args = parse_args(", "    weights, argv = weights_file(argv)\n    args = parse_args(", 1)
+    parts.functions = [loader.strip(), SPLIT.strip(), CHECK_IMAGES.strip(), *([WEIGHTS_ARG.strip()] if from_file else []),
+                       _build_function(meta, writer), main.strip()]
+    parts.settings = _settings(meta, source, writer, task, spec.head, from_file)
+    return parts
+
+
+def _described(meta: dict[str, Any], source: DataSource, task: str, model: str, from_file: bool) -> ScriptParts:
+    """The script's title and summary: what was trained on what, and what re-running it does."""
+    images = dict(meta.get("images") or {})
+    return ScriptParts(
+        title=f"Rebuild and re-test {TASK_WORDS[task]} '{meta['name']}' v{meta['version']}: {model} "
               f"({len(meta.get('classes') or [])} classes).",
         summary=[f"Trained on image dataset '{source.name}' v{source.version:04d}; recorded test {meta['metric']} = "
                  f"{meta.get('test_score')} on {images.get('test')} images.",
@@ -260,7 +270,15 @@ def vision_parts(loaded: Any, source: DataSource) -> ScriptParts:
                  "or with other versions expect a close, not identical, score (it runs on the CPU).",
                  *(["", f"REQUIRED: --weights PATH, the weights file training started from ({meta.get('weights_detail')}",
                     "then); the script stops with an error without it."] if from_file else [])])
-    writer = parts.writer
+
+
+def _import_helpers(writer: Any, task: str, layout: str) -> str:
+    """Import or inline what the script runs (the studio's own data and training code); its image loader."""
+    from automlops.vision import datasets as vd
+    from automlops.vision.tasks import VisionTask
+    from automlops.vision.torchdata import ItemsDataset, eval_transform, make_loader, train_transform
+    from automlops.vision.trainer import TrainConfig, evaluate_model, train_model
+
     for name in ("json", "hashlib"):
         writer.import_module(name)
     writer.import_module("torch")
@@ -272,29 +290,31 @@ def vision_parts(loaded: Any, source: DataSource) -> ScriptParts:
         writer.inline(helper)
     writer.import_name("typing", "Any")
     writer.libraries.add("torchmetrics")  # imported inside MetricSet (the test metrics)
-    if task.name == "detection":
+    if task == "detection":
         writer.libraries.add("pycocotools")  # torchmetrics' mAP backend
-    loader = LOAD_IMAGES
-    if layout != "imagefolder":
-        writer.inline(vd.child_folder)
-        if layout in ("coco", "voc"):
-            writer.import_name("PIL", "Image", "PILImage")
-        if layout == "voc":
-            writer.import_name("xml.etree", "ElementTree")
-        loader = LOADERS[layout]
-    main = MAIN.replace("@WEIGHTS@", ", weights" if from_file else "")
-    if from_file:
-        writer.import_module("argparse")
-        main = main.replace("    args = parse_args(", "    weights, argv = weights_file(argv)\n    args = parse_args(", 1)
-    parts.functions = [loader.strip(), SPLIT.strip(), CHECK_IMAGES.strip(), *([WEIGHTS_ARG.strip()] if from_file else []),
-                       _build_function(meta, writer), main.strip()]
+    if layout == "imagefolder":
+        return LOAD_IMAGES
+    writer.inline(vd.child_folder)
+    if layout in ("coco", "voc"):
+        writer.import_name("PIL", "Image", "PILImage")
+    if layout == "voc":
+        writer.import_name("xml.etree", "ElementTree")
+    return LOADERS[layout]
+
+
+def _settings(meta: dict[str, Any], source: DataSource, writer: Any, task: Any, head: str,
+              from_file: bool) -> dict[str, str]:
+    """The constants at the top of the script: the data, the network's settings, the recorded split."""
+    params = dict(meta.get("best_params") or {})
+    images = dict(meta.get("images") or {})
+    epochs, epochs_note = _epochs(meta)
     e = writer.expression
-    parts.settings = {
+    return {
         **common_settings(meta, source, writer),
         "DATA_ROOT": e(source.how["root"]) + "  # the images, inside the version folder",
         "TASK": f"VisionTask({e(task.name)}, {e(task.metric)}, {e(task.metric_names)}, has_val_loss={task.has_val_loss})",
         "IMAGE_SIZE": e(int((meta.get("input_size") or [224])[0])),
-        "HEAD": e(spec.head) + "  # the module replaced for the dataset's classes",
+        "HEAD": e(head) + "  # the module replaced for the dataset's classes",
         "FREEZE": e(float(params.get("freeze", 0.0))),
         "BATCH_SIZE": e(int(params.get("batch_size", 16))),
         "LR": e(float(params["lr"])),
@@ -308,4 +328,3 @@ def vision_parts(loaded: Any, source: DataSource) -> ScriptParts:
                              int(images.get("test", 0)))) + "  # training, validation, test images",
         **({"WEIGHTS_DETAIL": e(str(meta.get("weights_detail") or "a state_dict file"))} if from_file else {}),
     }
-    return parts
