@@ -34,6 +34,7 @@ from automlops.core.problem import Problem, TaskType
 from automlops.core.registry import Registry
 from automlops.errors import ConfigError
 from automlops.search.suggest import Suggest  # re-exported: the zoo's search spaces are written with it
+from automlops.tabular.boosting_size import rounds_within_memory
 
 __all__ = ["ZOO", "EarlyStoppedClassifier", "EarlyStoppedRegressor", "LabelEncodedClassifier", "ModelSpec",
            "Suggest", "available_models", "catboost_borders", "get_model", "trees_per_round"]
@@ -135,7 +136,7 @@ class _EarlyStopped(BaseEstimator):
             model.set_params(border_count=catboost_borders(len(y)))
         if self.refit_rounds is None and len(y) < self.min_rows:
             return self._fit_searched_rounds(model, X, y, library)
-        X_fit, X_stop, y_fit, y_stop = self._split_rows(model, X, y)
+        X_fit, X_stop, y_fit, y_stop = self._split_rows(model, X, y, library)
         threads = _use_threads(model, library, len(y_fit))
         stop_at = _wrap_up_time(time.monotonic())
         after = _predict_seconds_per_round(len(y), len(np.unique(y)) if is_classifier(self) else 1)
@@ -151,23 +152,25 @@ class _EarlyStopped(BaseEstimator):
             self.estimator_, self.n_rounds_ = model, _rounds_fitted(model, library)
         else:
             best = getattr(model, "best_iteration_", None) or getattr(model, "best_iteration", None)
-            self.estimator_, self.n_rounds_ = model, int(best if best is not None else self.max_rounds) + 1
+            ceiling = int(model.get_params().get("n_estimators") or self.max_rounds)
+            self.estimator_, self.n_rounds_ = model, int(best if best is not None else ceiling - 1) + 1
         self.stopped_for_time_ = bool(getattr(limit, "fired", False))
         return self._fitted()
 
-    def _split_rows(self, model: BaseEstimator, X: Any, y: np.ndarray) -> tuple[Any, Any, np.ndarray, Any]:
+    def _split_rows(self, model: BaseEstimator, X: Any, y: np.ndarray,
+                    library: str) -> tuple[Any, Any, np.ndarray, Any]:
         """``X_fit, X_stop, y_fit, y_stop``, with the round ceiling set on ``model``: rows held out to find
-        the count, or (``refit_rounds`` known) every row to learn from and ``None`` held out."""
+        the count, or (``refit_rounds`` known) every row to learn from and ``None`` held out. The
+        ceiling is ``max_rounds``, lower where the trees would outgrow memory (:mod:`.boosting_size`)."""
         from sklearn.model_selection import train_test_split
 
+        counts = np.unique(y, return_counts=True)[1] if is_classifier(self) else np.ones(1)
         if self.refit_rounds is not None:
-            model.set_params(n_estimators=max(1, int(self.refit_rounds)))
+            rounds = max(1, int(self.refit_rounds))
+            model.set_params(n_estimators=rounds_within_memory(model, library, len(counts), rounds))
             return X, None, y, None
-        stratify = None
-        if is_classifier(self):
-            _, counts = np.unique(y, return_counts=True)
-            stratify = y if counts.min() >= 2 else None
-        model.set_params(n_estimators=self.max_rounds)
+        stratify = y if is_classifier(self) and counts.min() >= 2 else None
+        model.set_params(n_estimators=rounds_within_memory(model, library, len(counts), self.max_rounds))
         return tuple(train_test_split(X, y, test_size=self.validation_fraction,  # type: ignore[return-value]
                                       random_state=self.random_state, stratify=stratify))
 
