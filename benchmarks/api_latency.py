@@ -31,13 +31,11 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,14 +43,10 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from _servers import free_port, running_server  # noqa: E402 - benchmarks/ is sys.path[0]
+
 KEY = "bench-key-0123456789abcdef0123456789"
 BATCH = 1000
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _train(home: Path) -> tuple[Any, Any]:
@@ -67,33 +61,6 @@ def _train(home: Path) -> tuple[Any, Any]:
     runner = AutoMLRunner("target", preset="fast", models=["logistic"], n_trials=2).fit(frame)
     save_model(runner.result_, ModelStore(settings=Settings(_env_file=None, AUTOMLOPS_HOME=str(home))), "breast_cancer")
     return runner.best_estimator_, frame.drop(columns=["target"])
-
-
-@contextlib.contextmanager
-def _server(cmd: list[str], env: dict[str, str], ready_url: str, log: Path, timeout: float = 120) -> Iterator[None]:
-    import httpx
-
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=log.parent)
-        try:
-            deadline = time.monotonic() + timeout
-            while True:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"{cmd[0]} exited: {log.read_text()[-2000:]}")
-                with contextlib.suppress(httpx.TransportError):
-                    if httpx.get(ready_url, timeout=1).status_code == 200:
-                        break
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"{' '.join(cmd[:3])} not ready after {timeout:.0f} s")
-                time.sleep(0.2)
-            yield
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
 
 
 def _summary(single: list[float], batch: list[float]) -> dict[str, float]:
@@ -145,13 +112,13 @@ def _payloads(features: Any) -> tuple[list[list[Any]], list[list[Any]], list[str
 
 def _start_automlops(stack: contextlib.ExitStack, home: Path, features: Any, client: Any) -> tuple[Any, Any]:
     singles, batch, columns = _payloads(features)
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("API_", "MODEL_", "AUTOMLOPS_"))}
     env |= {"API_KEY": KEY, "AUTOMLOPS_HOME": str(home), "PYTHONPATH": str(REPO)}
     cmd = [sys.executable, "-m", "uvicorn", "api:app", "--app-dir", str(REPO), "--host", "127.0.0.1",
            "--port", str(port), "--no-access-log", "--log-level", "warning"]
     base = f"http://127.0.0.1:{port}"
-    stack.enter_context(_server(cmd, env, f"{base}/ready", home / "automlops-server.log"))
+    stack.enter_context(running_server(cmd, env, f"{base}/ready", home / "automlops-server.log"))
     post = _poster(client, f"{base}/predict")
     one = [json.dumps({"records": [dict(zip(columns, row, strict=True))]}).encode() for row in singles]
     many = json.dumps({"columns": columns, "data": batch}).encode()
@@ -170,13 +137,13 @@ def _start_mlflow(stack: contextlib.ExitStack, home: Path, pipeline: Any, featur
     mlflow.sklearn.save_model(pipeline, model_dir, signature=infer_signature(sample, pipeline.predict(sample)),
                               pip_requirements=["scikit-learn", "pandas"],
                               serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_PICKLE)
-    port = _free_port()
+    port = free_port()
     bin_dir = str(Path(sys.executable).parent)  # `mlflow models serve` runs `uvicorn` from PATH
     env = dict(os.environ) | {"PYTHONPATH": str(REPO), "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
     cmd = [str(Path(bin_dir) / "mlflow"), "models", "serve", "-m", str(model_dir), "--env-manager", "local",
            "-h", "127.0.0.1", "-p", str(port)]
     base = f"http://127.0.0.1:{port}"
-    stack.enter_context(_server(cmd, env, f"{base}/ping", home / "mlflow-server.log", timeout=180))
+    stack.enter_context(running_server(cmd, env, f"{base}/ping", home / "mlflow-server.log", timeout=180))
     post = _poster(client, f"{base}/invocations")
     one = [json.dumps({"dataframe_split": {"columns": columns, "data": [row]}}).encode() for row in singles]
     many = json.dumps({"dataframe_split": {"columns": columns, "data": batch}}).encode()
@@ -223,14 +190,14 @@ def _explain_latency(root: Path, n_requests: int) -> dict[str, float]:
     save_model(runner.result_, ModelStore(settings=Settings(_env_file=None, AUTOMLOPS_HOME=str(home))), "cancer_trees")
     features = frame.drop(columns=["target"])
     bodies = [json.dumps({"records": [row]}).encode() for row in features.head(200).to_dict(orient="records")]
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("API_", "MODEL_", "AUTOMLOPS_"))}
     env |= {"API_KEY": KEY, "AUTOMLOPS_HOME": str(home), "PYTHONPATH": str(REPO), "MODEL_NAME": "cancer_trees"}
     cmd = [sys.executable, "-m", "uvicorn", "api:app", "--app-dir", str(REPO), "--host", "127.0.0.1",
            "--port", str(port), "--no-access-log", "--log-level", "warning"]
     base = f"http://127.0.0.1:{port}"
     times: list[float] = []
-    with _server(cmd, env, f"{base}/ready", root / "explain-server.log"), \
+    with running_server(cmd, env, f"{base}/ready", root / "explain-server.log"), \
             httpx.Client(headers={"x-api-key": KEY, "content-type": "application/json"}, timeout=60) as client:
         post = _poster(client, f"{base}/explain")
         t0 = time.perf_counter()

@@ -20,15 +20,15 @@ import argparse
 import contextlib
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+
+from _servers import free_port, running_server  # benchmarks/ is sys.path[0] when a benchmark runs
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results" / "first_paint.json"
@@ -42,42 +42,17 @@ PAGES = {"": "AutoMLOps Studio", "data-lake": "Data Lake", "train": "Train", "vi
          "monitoring": "Monitoring", "settings": "Settings / Tracking"}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextlib.contextmanager
 def dashboard(home: Path) -> Iterator[str]:
-    """``streamlit run app.py`` on a free loopback port, ready to serve; its URL."""
-    port = _free_port()
+    """``streamlit run app.py`` on a free loopback port, serving ``home``; ready once its health check answers."""
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "AUTOMLOPS_"))}
-    env.update(AUTOMLOPS_HOME=str(home), API_PORT=str(_free_port()), MLFLOW_UI_PORT=str(_free_port()))
-    with open(home / "streamlit.log", "wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.address",
-             "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + 90
-            while True:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"streamlit exited: {(home / 'streamlit.log').read_text()[-2000:]}")
-                with contextlib.suppress(OSError):
-                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1):
-                        break
-                if time.monotonic() > deadline:
-                    raise RuntimeError("streamlit was not ready after 90 s")
-                time.sleep(0.2)
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    env.update(AUTOMLOPS_HOME=str(home), API_PORT=str(free_port()), MLFLOW_UI_PORT=str(free_port()))
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.address",
+           "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"]
+    with running_server(cmd, env, f"http://127.0.0.1:{port}/_stcore/health", home / "streamlit.log", timeout=90,
+                        cwd=REPO):
+        yield f"http://127.0.0.1:{port}"
 
 
 def measure(url: str, visits: int) -> tuple[float, dict[str, list[float]]]:
