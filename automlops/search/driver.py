@@ -153,7 +153,7 @@ class SearchDriver(SharedStudy):
         reserve = getattr(self.engine, "explain_reserve", None)  # optional: time kept for explanations
         self.budget.fixed_tail += reserve(self.tracker is not None, self.budget.total) if reserve else 0.0
         self.budget.first_trial_share = float(getattr(self.engine, "first_trial_share", 0.5))  # optional
-        self.plan = self.engine.prepare(data, self.log)
+        self.plan = self._prepare(data)
         sink = TrackingSink(self.tracker, run_name=self.config.run_name, problem=self.plan.problem,
                             dataset=self.config.dataset, on_run=self._on_run, engine=self.engine.name)
         self.budget.backlog = sink.backlog_seconds

@@ -85,6 +85,14 @@ class SharedStudy:
                       callback: Callable[[optuna.Study, optuna.trial.FrozenTrial], None]) -> None: ...
         def _after_trial(self, sink: Any) -> Callable[[optuna.Study, optuna.trial.FrozenTrial], None]: ...
 
+    def _prepare(self, data: Any) -> SearchPlan:
+        """The engine's prepare step, told first whether the study is shared (an optional engine attribute):
+        workers of one study must agree on the validation splits, so an engine that adapts them to a timed
+        fit (the tabular one) must not do so in a shared study."""
+        if hasattr(self.engine, "shared_study"):
+            self.engine.shared_study = self.config.storage is not None
+        return self.engine.prepare(data, self.log)
+
     def _fill_shared_queue(self, study: optuna.Study, grid: bool, n_trials: int | None) -> None:
         """Enqueue the warm-start defaults (or every grid point) once per study, not once per worker."""
         assert self.plan is not None
@@ -177,7 +185,7 @@ class SharedStudy:
         self.study_role = "worker"
         self.budget.total = config.time_budget
         self.budget.fixed_tail, self.budget.first_trial_share = 0.0, 1.0
-        self.plan = self.engine.prepare(data, self.log)
+        self.plan = self._prepare(data)
         if wait > 0:
             self._wait_for_study(config.storage, config.study_name, wait)
             self.budget.started = time.monotonic()

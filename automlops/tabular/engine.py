@@ -43,11 +43,17 @@ from automlops.search.engine import (
 from automlops.search.strategies import STRATEGIES
 from automlops.tabular import ensemble as ens
 from automlops.tabular import explain_fit, finalize, robust
-from automlops.tabular.evaluate import Evaluator, KeptModels
+from automlops.tabular.evaluate import Evaluator, FoldFit, KeptModels
 from automlops.tabular.preprocessing import plan_features
 from automlops.tabular.presets import PRESETS, get_preset
 from automlops.tabular.search import SearchSpace
-from automlops.tabular.validation import choose_validation, detect_time_column, split_test
+from automlops.tabular.validation import (
+    SMALL_DATA_ROWS,
+    choose_validation,
+    detect_time_column,
+    split_test,
+)
+from automlops.tabular.validation_cost import probe_cross_validation
 from automlops.tabular.zoo import ZOO, ModelSpec, available_models
 
 __all__ = ["SUPPORTED_TASKS", "TabularData", "TabularEngine"]
@@ -100,10 +106,11 @@ class TabularEngine:
         self.kept = KeptModels(maximize=True)  # the best holdout model so far, fitted (reset in prepare)
         self.explain_reserved = 0.0  # seconds the budget keeps for the optional SHAP summary
         self.rounds_by_trial: dict[int, int] = {}  # boosting rounds early stopping kept, per trial number
+        self.shared_study = False  # set by the driver: workers of one study must agree on the validation
 
     # ------------------------------------------------------------------ prepare
     def prepare(self, data: pd.DataFrame | TabularData, log: DecisionLog) -> SearchPlan:
-        """Problem → test rows → features → validation → models (each choice logged)."""
+        """Problem → test rows → features → models → validation (each choice logged)."""
         robust.check_select(self.select)
         self._significance = None
         data = data if isinstance(data, TabularData) else TabularData(data)
@@ -115,11 +122,15 @@ class TabularEngine:
         for message in (*self.plan.warnings, *self.plan.notes):
             log("features", message)
         self.X, self.y, self.test = train[self.plan.input_columns], train[self.problem.target], test
-        self.validation = choose_validation(self.problem, self.y, mode=self.validation_mode or
-                                            get_preset(self.preset).validation,
-                                            n_columns=len(self.plan.input_columns), time_budget=log._budget())
-        log("validation", self.validation.reason)
+        mode = self.validation_mode or get_preset(self.preset).validation
+        self.validation = choose_validation(self.problem, self.y, mode=mode, n_columns=len(self.plan.input_columns),
+                                            time_budget=log._budget())
         self.specs = self._choose_models(len(train), log)
+        self.splits = self.validation.splits(self.X, self.y, self.seed)
+        self._ready: dict[tuple[str, str, int], FoldFit] = {}  # fold fits made ahead (validation_cost)
+        if mode == "auto":
+            self._afford_validation(log)
+        log("validation", self.validation.reason)
         self.kept = KeptModels(maximize=self.problem.direction == "maximize")
         self.ensemble_config, self.ensemble_from_preset = ens.resolve_ensemble(
             self.ensemble, get_preset(self.preset).ensemble, get_preset(self.preset).ensemble_top_k)
@@ -176,6 +187,30 @@ class TabularEngine:
         log("validation", why)
         return train.reset_index(drop=True), test, positions[test.index.to_numpy()]
 
+    def _afford_validation(self, log: DecisionLog) -> None:
+        """Cross-validation chosen by size under a time budget is kept only if timing the warm start's
+        first fits says the budget affords it (:mod:`automlops.tabular.validation_cost`); else the first
+        fold becomes one holdout. Either way those fits are kept for their trials.
+
+        Not in a shared study (its workers must agree on the splits, and timings differ between
+        machines), nor under a pruning strategy (Hyperband's steps are then folds, or slices of a holdout).
+        """
+        plan, total = self.validation, log._budget()
+        if (total is None or self.shared_study or STRATEGIES.get(self.search).prunes
+                or plan.kind not in ("kfold", "stratified") or len(self.y) < SMALL_DATA_ROWS):
+            return
+        probe = probe_cross_validation(self.X, self.y, self.problem, self.plan, self.splits, self.specs,
+                                       max(0.0, total - log._clock()), self.seed)
+        self._ready = probe.ready
+        if probe.affordable:
+            self.validation = replace(plan, reason=f"{plan.reason}; {probe.reason}")
+            return
+        holdout = choose_validation(self.problem, self.y, mode="holdout", holdout_size=1 / plan.n_splits)
+        self.validation = replace(holdout, first_fold_of=plan.kind, reason=(
+            f"{plan.reason.split(', so ')[0]}, but {probe.reason}; so the first of the {plan.n_splits} folds is one "
+            f"{holdout.holdout_size:.0%} holdout instead"))
+        self.splits = self.splits[:1]
+
     def _choose_models(self, n_rows: int, log: DecisionLog) -> list[ModelSpec]:
         preset = get_preset(self.preset)
         specs = available_models(self.problem.task, names=self.model_names, n_rows=n_rows,
@@ -188,9 +223,10 @@ class TabularEngine:
 
     def _search_plan(self, test_rows: np.ndarray) -> SearchPlan:
         strategy = STRATEGIES.get(self.search)
-        splits = self.validation.splits(self.X, self.y, self.seed)
+        splits = self.splits
         self.evaluator = Evaluator(self.X, self.y, self.problem, self.plan, get_metric(self.problem.metric),
-                                   splits, seed=self.seed, learning_curve=strategy.prunes)
+                                   splits, seed=self.seed, learning_curve=strategy.prunes, ready=self._ready)
+        self._ready = {}
         self.space = SearchSpace(self.specs, self.problem, grid=strategy.name == "grid")
         grid = len(self.space.grid_points) if self.space.grid_points is not None else None
         summary = ValidationSummary(self.validation.kind, self.validation.n_splits, self.validation.reason)

@@ -46,7 +46,7 @@ from automlops.tabular.forest_growth import fit_before_deadline
 from automlops.tabular.preprocessing import FeaturePlan, build_preprocessor
 from automlops.tabular.zoo import get_model, trees_per_round
 
-__all__ = ["Evaluator", "KeptModels", "OutOfFold", "TimeBudgetExceeded", "boosted_trees", "boosters",
+__all__ = ["Evaluator", "FoldFit", "KeptModels", "OutOfFold", "TimeBudgetExceeded", "boosted_trees", "boosters",
            "boosting_rounds", "build_pipeline", "decode_oof", "encode_oof", "one_openmp_thread",
            "predict_labels_and_proba", "predict_outputs", "trees_of", "trees_per_round"]
 
@@ -126,11 +126,28 @@ class TimeBudgetExceeded(optuna.TrialPruned):
     """The trial was stopped (or not continued) because the search's deadline came."""
 
 
+@dataclass
+class FoldFit:
+    """One candidate fitted on one fold ahead of its trial: what the trial needs from that fold."""
+
+    pred: np.ndarray
+    proba: np.ndarray | None
+    fit_seconds: float
+    predict_seconds: float
+    rounds: int
+    fitted: Pipeline
+
+
+def _recipe_key(candidate: Candidate, fold: int) -> tuple[str, str, int]:
+    return candidate.model, repr(sorted(dict(candidate.params).items())), fold
+
+
 class Evaluator:
     """Cross-validates candidates on fixed splits, reporting to Optuna for pruning."""
 
     def __init__(self, X: pd.DataFrame, y: pd.Series, problem: Problem, plan: FeaturePlan, metric: MetricSpec,
-                 splits: list[tuple[np.ndarray, np.ndarray]], *, seed: int, learning_curve: bool = False) -> None:
+                 splits: list[tuple[np.ndarray, np.ndarray]], *, seed: int, learning_curve: bool = False,
+                 ready: dict[tuple[str, str, int], FoldFit] | None = None) -> None:
         self.X, self.y = X.reset_index(drop=True), y.reset_index(drop=True)
         self.problem, self.plan, self.metric = problem, plan, metric
         self.splits, self.seed = splits, seed
@@ -138,6 +155,21 @@ class Evaluator:
         self.classes = list(problem.classes)
         self.last_fitted: Pipeline | None = None  # the model fitted by the latest step
         self.last_rounds = 0  # the most boosting rounds a fold of the latest evaluation kept
+        # fold fits made ahead (the validation's cost probe), each used once by its trial instead of a refit
+        self.ready: dict[tuple[str, str, int], FoldFit] = dict(ready or {})
+
+    def fit_fold_ahead(self, candidate: Candidate, fold: int, deadline: float | None) -> float:
+        """Fit ``candidate`` on fold ``fold`` now and keep the result for its trial; return the seconds taken.
+
+        Raises :class:`TimeBudgetExceeded` (nothing kept) if the fit is still running at ``deadline``.
+        """
+        train_idx, val_idx = self.splits[fold]
+        self.last_rounds = 0
+        pred, proba, fit_s, pred_s = self._fit_predict(candidate, train_idx, val_idx, deadline, keep=True)
+        fitted, self.last_fitted = self.last_fitted, None
+        assert fitted is not None
+        self.ready[_recipe_key(candidate, fold)] = FoldFit(pred, proba, fit_s, pred_s, self.last_rounds, fitted)
+        return fit_s + pred_s
 
     def take_fitted(self) -> Pipeline | None:
         """The model the latest evaluation fitted on its whole training split (one holdout split only).
@@ -160,13 +192,20 @@ class Evaluator:
         return [(i, tr, va) for i, (tr, va) in enumerate(self.splits)]
 
     def _fit_predict(self, candidate: Candidate, train_idx: np.ndarray, val_idx: np.ndarray,
-                     deadline: float | None = None, wrap_up: float | None = None
-                     ) -> tuple[np.ndarray, np.ndarray | None, float, float]:
+                     deadline: float | None = None, wrap_up: float | None = None, *, keep: bool = False,
+                     fold: int = 0) -> tuple[np.ndarray, np.ndarray | None, float, float]:
         """Fit on ``train_idx`` rows, predict ``val_idx`` rows; also return fit and predict seconds.
 
         Interrupted (:class:`TimeBudgetExceeded`) if still running at ``deadline``; fits that can stop
-        early and keep what they learnt (boosting) are asked to end by ``wrap_up``.
+        early and keep what they learnt (boosting) are asked to end by ``wrap_up``. A fit of this
+        recipe on this fold made ahead (:meth:`fit_fold_ahead`) is used instead, once.
         """
+        ahead = self.ready.pop(_recipe_key(candidate, fold), None)
+        if ahead is not None and not keep:
+            self.last_rounds = max(self.last_rounds, ahead.rounds)
+            if len(self.splits) == 1:
+                self.last_fitted = ahead.fitted
+            return ahead.pred, ahead.proba, ahead.fit_seconds, ahead.predict_seconds
         pipe = build_pipeline(candidate, self.plan, self.problem, self.seed)
         t0 = time.perf_counter()
         with warnings.catch_warnings(), one_openmp_thread():
@@ -177,7 +216,7 @@ class Evaluator:
                     t1 = time.perf_counter()
                     pred, proba = predict_outputs(pipe, self.X.iloc[val_idx], self.problem)
                     self.last_rounds = max(self.last_rounds, boosting_rounds(pipe))
-                    if len(self.splits) == 1:  # with folds no single model is *the* model: hold none
+                    if keep or len(self.splits) == 1:  # with folds no single model is *the* model: hold none
                         self.last_fitted = pipe
             except DeadlineExceeded:
                 raise TimeBudgetExceeded(f"stopped at the time budget's deadline after {time.perf_counter() - t0:.1f} s "
@@ -197,7 +236,8 @@ class Evaluator:
                 raise TimeBudgetExceeded("stopped: the next fold would not finish within the time budget")
             wrap_up = None if deadline is None else time.monotonic() + (deadline - time.monotonic()) / (
                 self.n_steps - step)  # an equal share of the time left for each step still to run
-            pred, proba, fit_s, pred_s = self._fit_predict(candidate, train_idx, val_idx, deadline, wrap_up)
+            pred, proba, fit_s, pred_s = self._fit_predict(candidate, train_idx, val_idx, deadline, wrap_up,
+                                                           fold=-1 if self.learning_curve else fold)
             value = score(self.metric, self.y.iloc[val_idx].to_numpy(), pred, proba, self.classes)
             fit_t.append(fit_s)
             pred_t.append(pred_s)

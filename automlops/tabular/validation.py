@@ -27,6 +27,11 @@ table a 20 % holdout is ~460 rows: after a hundred trials the winner is the one 
 on *those* rows (the winner's curse), and it scored 0.996 there but 0.967 on fresh rows. Five
 folds score every row once and average the luck away, for five times the work per trial.
 
+Cells do not say how long a model takes to learn them (a smooth target makes boosting run
+thousands of rounds), so under a time budget the engine then times the warm start's first fits on
+the first fold and keeps the folds only if the budget affords them; otherwise that first fold is
+the holdout (:mod:`automlops.tabular.validation_cost`, ``ValidationPlan.first_fold_of``).
+
 Separately, a final **test** split is cut off before any of this and scored once at the very
 end: the honest number to report.
 """
@@ -70,14 +75,16 @@ class ValidationPlan:
     n_splits: int
     holdout_size: float
     reason: str
+    first_fold_of: str | None = None  # a holdout that is the first fold of this k-fold kind (validation_cost)
 
     def splitter(self, random_state: int) -> object:
-        return VALIDATIONS.get(self.kind)(self, random_state)
+        return VALIDATIONS.get(self.first_fold_of or self.kind)(self, random_state)
 
     def splits(self, X: pd.DataFrame, y: pd.Series | None, random_state: int) -> Splits:
         splitter = self.splitter(random_state)
-        target = y if self.kind in ("stratified", "holdout_stratified") else None
-        return [(np.asarray(tr), np.asarray(va)) for tr, va in splitter.split(X, target)]  # type: ignore[attr-defined]
+        target = y if (self.first_fold_of or self.kind) in ("stratified", "holdout_stratified") else None
+        splits = [(np.asarray(tr), np.asarray(va)) for tr, va in splitter.split(X, target)]  # type: ignore[attr-defined]
+        return splits[:1] if self.first_fold_of else splits
 
     @property
     def is_single_split(self) -> bool:
