@@ -200,8 +200,7 @@ class Evaluator:
         early and keep what they learnt (boosting) are asked to end by ``wrap_up``. A fit of this
         recipe on this fold made ahead (:meth:`fit_fold_ahead`) is used instead, once.
         """
-        ahead = self.ready.pop(_recipe_key(candidate, fold), None)
-        if ahead is not None and not keep:
+        if not keep and (ahead := self.ready.pop(_recipe_key(candidate, fold), None)) is not None:
             self.last_rounds = max(self.last_rounds, ahead.rounds)
             if len(self.splits) == 1:
                 self.last_fitted = ahead.fitted

@@ -41,7 +41,8 @@ from automlops.search.strategies import STRATEGIES, SearchStrategy, create_study
 from automlops.tabular.zoo import ModelSpec, Suggest, get_model
 
 # The strategies are task-agnostic (automlops.search.strategies); re-exported for tabular users.
-__all__ = ["DEFAULT_ORDER", "STRATEGIES", "Candidate", "SearchSpace", "SearchStrategy", "create_study"]
+__all__ = ["DEFAULT_ORDER", "STRATEGIES", "Candidate", "SearchSpace", "SearchStrategy", "create_study",
+           "warm_start_order"]
 
 # Which defaults are evaluated first: strong and cheap before slow or fragile. LightGBM XT comes second:
 # it errs differently from LightGBM, so the two make an early ensemble, and measured against the order
@@ -52,6 +53,12 @@ __all__ = ["DEFAULT_ORDER", "STRATEGIES", "Candidate", "SearchSpace", "SearchStr
 # trees, ordered boosting) that the ensemble can use early.
 DEFAULT_ORDER = ("lightgbm", "lightgbm_xt", "catboost", "logistic", "ridge", "hist_gb", "xgboost", "random_forest",
                  "extra_trees", "elasticnet", "svm", "knn", "lasso", "mlp", "decision_tree")
+
+
+def warm_start_order(specs: Sequence[ModelSpec]) -> list[ModelSpec]:
+    """``specs`` in the order the warm start tries their defaults (:data:`DEFAULT_ORDER`, others last)."""
+    rank = {name: i for i, name in enumerate(DEFAULT_ORDER)}
+    return sorted(specs, key=lambda s: rank.get(s.name, len(rank)))
 
 
 class SearchSpace:
@@ -82,8 +89,7 @@ class SearchSpace:
         except one that follows its own first (``second_start_follows``: the same model, another loss)."""
         if self.grid_points is not None:
             return []
-        rank = {name: i for i, name in enumerate(DEFAULT_ORDER)}
-        ordered = sorted(self.specs, key=lambda s: rank.get(s.name, len(rank)))
+        ordered = warm_start_order(self.specs)
         starts: list[tuple[ModelSpec, dict[str, Any], str]] = []
         later: list[tuple[ModelSpec, dict[str, Any], str]] = []  # second starts queued after every first
         for spec in ordered:

@@ -24,6 +24,7 @@ tens of trials instead of three.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -33,7 +34,7 @@ from automlops.core.problem import Problem
 from automlops.search.engine import Candidate
 from automlops.tabular.evaluate import Evaluator, FoldFit, TimeBudgetExceeded
 from automlops.tabular.preprocessing import FeaturePlan
-from automlops.tabular.search import DEFAULT_ORDER
+from automlops.tabular.search import warm_start_order
 from automlops.tabular.zoo import ModelSpec
 
 __all__ = ["PROBED_DEFAULTS", "WARM_START_SHARE", "CostProbe", "probe_cross_validation"]
@@ -42,18 +43,18 @@ PROBED_DEFAULTS = 3  # the warm start's first defaults that are timed
 WARM_START_SHARE = 0.25  # of the time left that the cross-validated warm start may take
 
 
+@dataclass(frozen=True)
 class CostProbe:
     """The verdict (keep the folds or not), its reason, and the fold fits made on the way."""
 
-    def __init__(self, affordable: bool, reason: str, ready: dict[tuple[str, str, int], FoldFit]) -> None:
-        self.affordable, self.reason, self.ready = affordable, reason, ready
+    affordable: bool
+    reason: str
+    ready: dict[tuple[str, str, int], FoldFit]
 
 
 def first_defaults(specs: list[ModelSpec], problem: Problem) -> list[Candidate]:
     """The first :data:`PROBED_DEFAULTS` trials of the warm start: defaults in its order."""
-    rank = {name: i for i, name in enumerate(DEFAULT_ORDER)}
-    ordered = sorted(specs, key=lambda s: rank.get(s.name, len(rank)))
-    return [Candidate(s.name, s.defaults(problem)) for s in ordered[:PROBED_DEFAULTS]]
+    return [Candidate(s.name, s.defaults(problem)) for s in warm_start_order(specs)[:PROBED_DEFAULTS]]
 
 
 def probe_cross_validation(X: pd.DataFrame, y: pd.Series, problem: Problem, plan: FeaturePlan,
@@ -63,16 +64,16 @@ def probe_cross_validation(X: pd.DataFrame, y: pd.Series, problem: Problem, plan
     k = len(splits)
     allowance = WARM_START_SHARE * time_left / k  # what the first defaults may take on one fold
     evaluator = Evaluator(X, y, problem, plan, get_metric(problem.metric), splits, seed=seed)
-    start, timed = time.monotonic(), []
-    for candidate in first_defaults(specs, problem):
+    candidates, start, timed = first_defaults(specs, problem), time.monotonic(), 0
+    for candidate in candidates:
         try:
             evaluator.fit_fold_ahead(candidate, 0, start + allowance)
-            timed.append(candidate.model)
+            timed += 1
         except TimeBudgetExceeded:
             break
     seconds = time.monotonic() - start
-    names = ", ".join(c.model for c in first_defaults(specs, problem))
-    if len(timed) == min(PROBED_DEFAULTS, len(specs)) and seconds <= allowance:
+    names = ", ".join(c.model for c in candidates)
+    if timed == len(candidates) and seconds <= allowance:
         return CostProbe(True, f"the first defaults ({names}) took {seconds:.2f} s on one fold, so {k} folds of "
                                f"them (~{k * seconds:.0f} s) fit in {WARM_START_SHARE:.0%} of the {time_left:.0f} s "
                                "left", evaluator.ready)
