@@ -107,6 +107,7 @@ class TabularEngine:
         self.explain_reserved = 0.0  # seconds the budget keeps for the optional SHAP summary
         self.rounds_by_trial: dict[int, int] = {}  # boosting rounds early stopping kept, per trial number
         self.shared_study = False  # set by the driver: workers of one study must agree on the validation
+        self.temperature: float | None = None  # fitted by choose when the metric scores confidence (calibration.py)
 
     # ------------------------------------------------------------------ prepare
     def prepare(self, data: pd.DataFrame | TabularData, log: DecisionLog) -> SearchPlan:

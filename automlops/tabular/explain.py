@@ -38,6 +38,7 @@ import pandas as pd
 
 from automlops.core.jsonable import jsonable
 from automlops.errors import DataError, ModelError
+from automlops.tabular.calibration import TemperatureScaled
 
 __all__ = ["Contribution", "Explainer", "GlobalExplanation", "RowExplanation", "cell_value", "explain_global",
            "explain_rows", "fold_map", "make_explainer", "tree_inside"]
@@ -45,7 +46,7 @@ __all__ = ["Contribution", "Explainer", "GlobalExplanation", "RowExplanation", "
 BACKGROUND_ROWS = 50  # the permutation explainer's background sample (more: slower, steadier)
 _TREE_MODULES = ("lightgbm", "xgboost", "catboost")
 _TREE_SKLEARN = ("RandomForest", "ExtraTrees", "DecisionTree", "HistGradientBoosting", "GradientBoosting")
-_WRAPPERS = ("LabelEncodedClassifier", "EarlyStoppedClassifier", "EarlyStoppedRegressor")
+_WRAPPERS = ("LabelEncodedClassifier", "EarlyStoppedClassifier", "EarlyStoppedRegressor", "TemperatureScaled")
 
 
 @dataclass(frozen=True)
@@ -190,6 +191,11 @@ class Explainer:
             self.output = "log-odds" if len(self.classes) == 2 else "margin"
         else:
             self.output = "probability"
+        # A temperature (calibration.py) divides a boosted model's margins by T, and so its SHAP values: still
+        # exact. A forest's tempered probability is not a sum of tree outputs: its SHAP values stay those of
+        # the probabilities before the temperature (same order of contributions, same predicted class).
+        tempered = isinstance(self._final, TemperatureScaled) and boosted
+        self._margin_scale = 1.0 / float(self._final.temperature) if tempered else 1.0
 
     def _tree_input(self, frame: pd.DataFrame) -> np.ndarray:
         return np.asarray(self.prep.transform(frame), dtype=np.float64)
@@ -208,6 +214,7 @@ class Explainer:
                 expected = np.atleast_1d(np.asarray(self._tree.expected_value, dtype=float))
         if values.ndim == 2:
             values = values[:, :, None]
+        values, expected = values * self._margin_scale, expected * self._margin_scale
         if self.classify and values.shape[2] == 1:  # one margin for a binary model: log-odds of classes[1]
             values = np.concatenate([-values, values], axis=2)
             expected = np.array([-expected[0], expected[0]])

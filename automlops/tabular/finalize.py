@@ -29,13 +29,14 @@ from sklearn.base import clone, is_classifier
 
 from automlops.core.fit import Artifact
 from automlops.core.metrics import get_metric, score_all
+from automlops.core.problem import TaskType
 from automlops.errors import ConfigError
 from automlops.search.budget import TimeBudget
 from automlops.search.deadline import DeadlineExceeded, finish_by, interrupt_at
 from automlops.search.engine import Candidate, Choice, DecisionLog, Finalized, TrialOutcome
 from automlops.search.significance import outcome_from_row
+from automlops.tabular import calibration, robust
 from automlops.tabular import ensemble as ens
-from automlops.tabular import robust
 from automlops.tabular.blend_refit import is_blend, refit_blend
 from automlops.tabular.evaluate import (
     OutOfFold,
@@ -153,7 +154,44 @@ def _all_rows_ratio(engine: TabularEngine) -> float:
 
 
 def choose(engine: TabularEngine, ranked: Sequence[TrialOutcome], log: DecisionLog, budget: TimeBudget) -> Choice:
-    """The best single model, or an ensemble of the top models (see the module docstring)."""
+    """The best single model, or an ensemble of the top models (see the module docstring); then the
+    temperature its probabilities get, if the metric scores confidence (:mod:`.calibration`)."""
+    choice = _choose(engine, ranked, log, budget)
+    engine.temperature = _temperature(engine, choice, ranked, log)
+    return choice
+
+
+def _temperature(engine: TabularEngine, choice: Choice, ranked: Sequence[TrialOutcome],
+                 log: DecisionLog) -> float | None:
+    """Fit a temperature on the chosen model's out-of-fold probabilities; None when it does not apply
+    (a metric of labels or order, too few rows) or does not lower their log-loss."""
+    problem = engine.problem
+    if problem.task is not TaskType.CLASSIFICATION or not get_metric(problem.metric).scores_confidence:
+        return None
+    if isinstance(choice.recipe, Candidate):
+        payload = next((o.payload for o in ranked if o.candidate == choice.recipe), None)
+    else:
+        payload = next((row.get("payload") for row in choice.extra_rows if row.get("model") == choice.label), None)
+    oof = decode_oof(str(payload), problem) if payload is not None else None
+    if oof is None or oof.proba is None:
+        return None
+    if len(oof.rows) < calibration.MIN_ROWS:
+        log("calibration", f"no temperature scaling: {len(oof.rows)} out-of-fold rows are too few to fit it on "
+                           f"(at least {calibration.MIN_ROWS})")
+        return None
+    codes = np.searchsorted(np.asarray(problem.classes), engine.evaluator.y.to_numpy()[oof.rows])
+    temperature, before, after = calibration.fit_temperature(oof.proba, codes)
+    if not after < before:
+        log("calibration", f"no temperature scaling: no temperature lowers the out-of-fold log-loss ({before:.4f})")
+        return None
+    how = "sharpens" if temperature < 1 else "softens"
+    log("calibration", f"temperature scaling: T = {temperature:.3f} {how} the probabilities, out-of-fold "
+                       f"log-loss {before:.4f} -> {after:.4f} on {len(oof.rows)} rows; the predicted classes do "
+                       "not change (calibration.py)")
+    return temperature
+
+
+def _choose(engine: TabularEngine, ranked: Sequence[TrialOutcome], log: DecisionLog, budget: TimeBudget) -> Choice:
     best = ranked[0]
     log("result", f"best single model: {best.model} ({engine.problem.metric} {best.value:.4f} ± {best.std:.4f} "
                   "on validation)")
@@ -324,6 +362,8 @@ def fit_final(engine: TabularEngine, choice: Choice, log: DecisionLog, budget: T
     with warnings.catch_warnings(), one_openmp_thread():
         warnings.simplefilter("ignore")
         pred, proba = predict_outputs(estimator, engine.test[columns], problem)
+    if engine.temperature is not None and proba is not None:  # same labels, tempered probabilities
+        proba = calibration.tempered(proba, engine.temperature)
     test_metrics = score_all(problem.task, engine.test[problem.target].to_numpy(), pred, proba, problem.classes)
     test_score = test_metrics.get(problem.metric, float("nan"))
     log("result", f"final model {choice.label}: test {problem.metric} = {test_score:.4f} on {len(engine.test)} "
@@ -340,6 +380,10 @@ def fit_final(engine: TabularEngine, choice: Choice, log: DecisionLog, budget: T
     meta: dict[str, Any] = {"validation": engine.validation.kind, "refit_on_all_rows": refitted and not kept_members}
     if refitted and kept_members:  # a blend refitted in part: say which members still know only the training rows
         meta["refit_kept_members"] = kept_members
+    if engine.temperature is not None:
+        estimator = calibration.temper(estimator, engine.temperature)
+        tested = None if tested is None else calibration.temper(tested, engine.temperature)
+        meta["temperature"] = float(engine.temperature)
     artifact = Artifact("tabular", estimator, meta=meta, tested_obj=tested)
     return Finalized(artifact, test_metrics, test_score, refit_seconds, input_example=engine.X.head(5))
 

@@ -84,6 +84,20 @@ def test_a_catboost_model_is_reproduced(studio: Path, tmp_path: Path) -> None:
     assert "catboost" in _imports(text) and "automlops" not in _imports(text)
 
 
+def test_a_model_with_tempered_probabilities_is_reproduced_with_its_temperature(studio: Path, tmp_path: Path) -> None:
+    """A search scored by log-loss ships a temperature (tabular/calibration.py): the script keeps it."""
+    from sklearn.datasets import load_digits
+
+    DataLake().add("digits", load_digits(as_frame=True).frame)
+    train_tabular(DataLake(), "digits", "digits_tempered", models=["random_forest"], n_trials=1, ensemble="none",
+                  metric="log_loss")
+    temperature = ModelStore().load("digits_tempered").meta["temperature"]
+    script_score, recorded, text = _export_and_run("digits_tempered", tmp_path)
+    assert abs(script_score - recorded) <= TOLERANCE
+    assert "class TemperatureScaled" in text and f"temperature={temperature!r}" in text
+    assert "automlops" not in _imports(text)
+
+
 def test_a_regression_model_is_reproduced_and_refits_on_every_row(studio: Path, tmp_path: Path) -> None:
     train_tabular(DataLake(), "diabetes", "diabetes_ridge", models=["ridge"], n_trials=2, ensemble="none")
     script_score, recorded, _ = _export_and_run("diabetes_ridge", tmp_path, "--refit-full")
