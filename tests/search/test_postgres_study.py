@@ -115,8 +115,14 @@ def test_a_coordinator_and_two_workers_share_one_study_and_survive_a_worker_kill
             running = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
                        if t.user_attrs.get("worker") == _worker_id(victim)}
             if seen in running and time.monotonic() - seen_at > 0.3:
-                complete = {t.number: t.value for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))}
-                if seen in complete:  # it finished between the two reads: wait for the victim's next trial
+                # Freeze the victim first, let a commit already on the wire land, then look again: a trial that
+                # is still RUNNING now cannot finish before the SIGKILL (a fast trial once did, in CI).
+                victim.send_signal(signal.SIGSTOP)
+                time.sleep(0.3)
+                trials_now = study.get_trials(deepcopy=False)
+                complete = {t.number: t.value for t in trials_now if t.state is TrialState.COMPLETE}
+                if seen in complete:  # it finished before the freeze: wait for the victim's next trial
+                    victim.send_signal(signal.SIGCONT)
                     seen = -1
                     continue
                 killed["complete_before"] = complete
