@@ -10,5 +10,9 @@ The package is layered (see ``shared/design.md``):
 
 from __future__ import annotations
 
+from automlops.core.memory import configure_native_allocators
+
+configure_native_allocators()  # before any library with its own allocator loads (see core/memory.py)
+
 __version__ = "0.1.0"
 __all__ = ["__version__"]
