@@ -112,6 +112,43 @@ def test_an_array_shared_by_two_parts_of_a_model_is_written_once(wine, tmp_path:
     assert (loaded.predict_proba(X) == model.predict_proba(X)).all()
 
 
+def test_an_estimator_an_ensemble_holds_twice_is_written_once_and_comes_back_shared(wine, tmp_path: Path) -> None:
+    """A fitted VotingClassifier keeps each member in estimators_ and named_estimators_, and a prefit
+    TemperatureScaled keeps its model as estimator and estimator_: skops would write each forest and
+    each booster three or four times. Later mentions are written as references (skops's CachedNode)."""
+    import json
+    import zipfile
+
+    from sklearn.ensemble import ExtraTreesClassifier, VotingClassifier
+
+    from automlops.tabular.calibration import TemperatureScaled
+
+    X, y = wine
+    forest = ExtraTreesClassifier(n_estimators=60, random_state=0)
+    booster = make_pipeline(StandardScaler(), LGBMClassifier(n_estimators=20, verbose=-1))
+    vote = VotingClassifier([("forest", forest), ("booster", booster)], voting="soft").fit(X, y)
+    model = TemperatureScaled.prefit(vote, 0.8)
+    assert model.estimator_ is model.estimator  # the layout this test is about
+
+    path = tmp_path / "model.skops"
+    snapshots._dump_to_file(model, path)
+    with zipfile.ZipFile(path) as archive:
+        schema = archive.read("schema.json").decode()
+    assert schema.count('"TreeNode"') == 60  # each fitted tree's nodes once
+    assert json.loads(schema)["content"]["content"]["estimator_"]["__loader__"] == "CachedNode"
+
+    plain = tmp_path / "plain.skops"
+    skops.io.dump(model, plain)
+    with zipfile.ZipFile(plain) as archive:
+        assert archive.read("schema.json").decode().count('"TreeNode"') == 4 * 60  # what skops itself writes
+    untrusted = skops.io.get_untrusted_types(file=path)
+    assert sorted(untrusted) == sorted(skops.io.get_untrusted_types(file=plain))
+    loaded = skops.io.load(path, trusted=untrusted)
+    assert loaded.estimator_ is loaded.estimator
+    assert loaded.estimator_.named_estimators_["forest"] is loaded.estimator_.estimators_[0]
+    assert (loaded.predict_proba(X) == model.predict_proba(X)).all()
+
+
 def test_forget_makes_the_next_save_serialise_again(model: object) -> None:
     first = snapshots.skops_snapshot(model)
     snapshots.forget(model)
