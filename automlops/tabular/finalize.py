@@ -81,16 +81,17 @@ def _fit_seconds(engine: TabularEngine, members: Sequence[TrialOutcome], kind: s
     return seconds * (1 + ens.STACKING_CV if kind == "stacking" else 1)
 
 
-def _save_seconds(engine: TabularEngine, members: Sequence[TrialOutcome], copies: int) -> float:
+def _save_seconds(engine: TabularEngine, members: Sequence[TrialOutcome]) -> float:
     """Expected time to save the final model: some models cost per sub-model (a forest's trees, a
-    boosted model's trees: the rounds early stopping kept in the trial, one tree per class each)."""
+    boosted model's trees: the rounds early stopping kept in the trial, one tree per class each).
+    Each member is written once, however many attributes of an ensemble hold it (mlops/_skops_refs.py)."""
     per_round = trees_per_round(len(engine.problem.classes))
     seconds = 0.0
     for o in members:
         rounds = engine.rounds_by_trial.get(o.number)
         count = rounds * per_round if rounds else float(o.params.get("n_estimators", 0))
         seconds += get_model(o.model).save_seconds_per_estimator * count
-    return copies * seconds
+    return seconds
 
 
 @dataclass
@@ -134,7 +135,7 @@ def tail_seconds(engine: TabularEngine, ranked: Sequence[TrialOutcome]) -> float
     single = _fit_seconds(engine, ranked[:1], "none")
     # the best trial's own model scores the test rows when it was kept (one holdout split): no fit
     scored = 0.0 if engine.kept.get(ranked[0].candidate) is not None else single
-    refit, save = single, _save_seconds(engine, ranked[:1], 1)
+    refit, save = single, _save_seconds(engine, ranked[:1])
     config = engine.ensemble_config
     if config.kind != "none":
         if config.kind == "weighted" and not config.members:
@@ -144,7 +145,7 @@ def tail_seconds(engine: TabularEngine, ranked: Sequence[TrialOutcome]) -> float
         blend = _fit_seconds(engine, members, config.kind)
         if blend > refit:  # an ensemble's members are fitted anew
             scored = refit = blend
-        save = max(save, _save_seconds(engine, members, 2))  # an ensemble keeps each member twice (list and by name)
+        save = max(save, _save_seconds(engine, members))
     return scored + (refit * _all_rows_ratio(engine) if engine.refit_full else 0.0) + save
 
 
@@ -232,7 +233,7 @@ def _blend_required_seconds(engine: TabularEngine, members: Sequence[TrialOutcom
     its members instead (diamonds at 60 s: CatBoost and the MLP left out, external RMSE 543; counted
     this way they stay in, 535.6 and 534.6 in two runs, even where only the heaviest member is then refitted).
     """
-    return _fit_seconds(engine, members, "weighted") + _save_seconds(engine, members, 2)
+    return _fit_seconds(engine, members, "weighted") + _save_seconds(engine, members)
 
 
 def _affordable_selection(engine: TabularEngine, pool: list[TrialOutcome], log: DecisionLog,

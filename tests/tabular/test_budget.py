@@ -107,11 +107,11 @@ def test_the_tail_keeps_time_to_save_a_forest_and_a_boosted_model() -> None:
     forest = TrialOutcome(0, "random_forest", {"n_estimators": 300}, 0.9, 0.0, 1.0, 0.1, None)
     linear = TrialOutcome(1, "logistic", {"C": 1.0}, 0.9, 0.0, 0.1, 0.01, None)
     boosted = TrialOutcome(2, "lightgbm", {"n_estimators": 300}, 0.9, 0.0, 1.0, 0.1, None)
-    assert _save_seconds(engine, [forest], 1) == pytest.approx(300 * 0.0035)
-    assert _save_seconds(engine, [forest, linear], 2) == pytest.approx(2 * 300 * 0.0035)
-    assert _save_seconds(engine, [linear], 1) == 0.0
+    assert _save_seconds(engine, [forest]) == pytest.approx(300 * 0.0035)
+    assert _save_seconds(engine, [forest, linear]) == pytest.approx(300 * 0.0035)
+    assert _save_seconds(engine, [linear]) == 0.0
     # the rounds it kept (4,000), not the searched n_estimators (300), times one tree per class
-    assert _save_seconds(engine, [boosted], 1) == pytest.approx(4000 * 3 * BOOSTED_TREE_SAVE)
+    assert _save_seconds(engine, [boosted]) == pytest.approx(4000 * 3 * BOOSTED_TREE_SAVE)
 
 
 def test_the_tail_keeps_time_to_save_scikit_learns_boosted_trees() -> None:
@@ -138,4 +138,4 @@ def test_the_tail_keeps_time_to_save_scikit_learns_boosted_trees() -> None:
     engine = SimpleNamespace(problem=problem, rounds_by_trial={0: boosting_rounds(pipe)})
     assert finalize.boosted_save_seconds(engine, pipe) == pytest.approx(120 * HIST_GB_TREE_SAVE)
     searched = TrialOutcome(0, "hist_gb", {"max_iter": 40}, 0.9, 0.0, 1.0, 0.1, None)
-    assert finalize._save_seconds(engine, [searched], 2) == pytest.approx(2 * 120 * HIST_GB_TREE_SAVE)
+    assert finalize._save_seconds(engine, [searched]) == pytest.approx(120 * HIST_GB_TREE_SAVE)

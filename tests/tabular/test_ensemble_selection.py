@@ -156,7 +156,7 @@ def test_a_member_is_kept_when_its_fit_for_the_test_fits_even_if_its_refit_would
 
     def required(seconds: float) -> float:  # fitting the members for the test score, and saving them
         members = [o for o in slowed(seconds) if o.model in members_of]
-        return finalize._fit_seconds(engine, members, "weighted") + finalize._save_seconds(engine, members, 2)
+        return finalize._fit_seconds(engine, members, "weighted") + finalize._save_seconds(engine, members)
 
     # the estimate is linear in the members' fit time: solve for a blend that takes 70 % of the time left
     base, per_second = required(0.0), required(1.0) - required(0.0)
