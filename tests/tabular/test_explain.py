@@ -203,6 +203,32 @@ def test_an_ensemble_goes_the_model_agnostic_way(diabetes: pd.DataFrame) -> None
     assert total == pytest.approx(float(model.predict(diabetes.head(1)[plan.input_columns])[0]))
 
 
+def test_the_synthetic_rows_reach_the_model_in_bounded_calls_with_the_same_values(penguins: pd.DataFrame) -> None:
+    """Each explained row builds up to ``batch_rows`` synthetic rows; the model sees them ``predict_rows`` at a
+    time (every pipeline step copies its input: one big call was a training's memory peak), and the values
+    are those of a single call."""
+    df = penguins.dropna(subset=["sex"])
+    pipe, meta = fit(df, "species", "logistic")
+    rows = df.sample(3, random_state=0)
+    whole = make_explainer(pipe, meta, df)
+    whole.predict_rows = 10**9
+    expected = whole.shap_values(rows)
+
+    calls: list[int] = []
+    predict_proba = pipe.predict_proba
+
+    def recording(frame: pd.DataFrame) -> np.ndarray:
+        calls.append(len(frame))
+        return predict_proba(frame)
+
+    pipe.predict_proba = recording  # type: ignore[method-assign]
+    chunked = make_explainer(pipe, meta, df)
+    chunked.predict_rows = 97
+    for got, want in zip(chunked.shap_values(rows), expected, strict=True):
+        np.testing.assert_allclose(got, want, atol=1e-12)
+    assert max(calls) <= 97 and len(calls) > 3 * len(rows)  # many bounded calls per explained row
+
+
 def test_kinds_without_classes_or_values_are_refused(cancer: pd.DataFrame) -> None:
     pipe, meta = fit(cancer, "target", "decision_tree", max_depth=3)
     with pytest.raises(ModelError, match="classification and regression"):
