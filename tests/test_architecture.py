@@ -117,7 +117,9 @@ def test_the_new_engines_do_not_reach_into_each_other(engine: str) -> None:
     assert _violations(engine, others) == []
 
 
-_WRITE_METHODS = ("pop", "update", "clear")  # exporting credentials for a library is a write, not a read
+# Exporting credentials or a setting for a library is a write, not a read; ``setdefault`` exports one unless the
+# user already set it (core/memory.py: CatBoost's allocator), which reads no configuration of the studio.
+_WRITE_METHODS = ("pop", "update", "clear", "setdefault")
 
 
 def _environment_reads(path: Path) -> Iterator[tuple[int, str]]:
@@ -145,7 +147,7 @@ def _environment_reads(path: Path) -> Iterator[tuple[int, str]]:
 def test_the_environment_scanner(tmp_path: Path) -> None:
     sample = tmp_path / "sample.py"
     code = ("import os\nos.environ['A'] = '1'\nos.environ.pop('A', None)\nx = os.getenv('B')\n"
-            "y = os.environ.get('C')\nz = os.environ['D']\nw = 'E' in os.environ\n")
+            "y = os.environ.get('C')\nz = os.environ['D']\nw = 'E' in os.environ\nos.environ.setdefault('F', '0')\n")
     sample.write_text(code, encoding="utf-8")
     assert sorted(line for line, _ in _environment_reads(sample)) == [4, 5, 6, 7]
 
