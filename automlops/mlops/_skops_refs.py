@@ -20,6 +20,9 @@ Loading gives back the same object graph as before, shared objects shared, and t
 loader must trust are the same. Only scikit-learn estimators (pipelines, forests, wrappers) are
 written as references: they are what ensembles share, and skops's ``__id__`` (``id(obj)``) is
 unique for them during a dump because the save context holds every object it has seen.
+
+Import this module only once ``skops.io`` is loaded (:func:`~automlops.mlops._skops.load_skops_io`,
+which keeps torch out): it extends skops's ``SaveContext``.
 """
 
 from __future__ import annotations
@@ -29,18 +32,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from skops.io._utils import SaveContext
+
 __all__ = ["ReferencingSaveContext", "writing_references"]
 
 _patch_lock = threading.Lock()
 
 
-def _save_context_type() -> type:
-    from skops.io._utils import SaveContext
-
-    return SaveContext
-
-
-class ReferencingSaveContext(_save_context_type()):  # type: ignore[misc]
+class ReferencingSaveContext(SaveContext):
     """A skops ``SaveContext`` that remembers which estimators it has written in full."""
 
     def __init__(self, zip_file: Any) -> None:

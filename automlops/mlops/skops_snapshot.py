@@ -109,7 +109,8 @@ def _dump_to_file(obj: object, path: Path) -> None:
     ``skops.io.dump`` builds the whole zip in an in-memory buffer before writing it out: for a
     model with a few forests that buffer was the run's memory peak. This is the same format and
     the same code (skops's own ``get_state`` and ``SaveContext``) with the zip opened on the file,
-    and each estimator written once (:mod:`automlops.mlops._skops_refs`). Compression level 1: ~10x smaller than none, at a fraction of level 9's time.
+    and each estimator written once (:mod:`automlops.mlops._skops_refs`). Compression level 1:
+    ~10x smaller than none, at a fraction of level 9's time.
     """
     import json
 
@@ -121,12 +122,11 @@ def _dump_to_file(obj: object, path: Path) -> None:
 
     try:
         from skops.io._persist import get_state  # importing _persist registers every type's saver
-        from skops.io._utils import SaveContext  # noqa: F401  (the layout _skops_refs extends)
+
+        from automlops.mlops._skops_refs import writing_references  # extends skops.io._utils.SaveContext
     except ImportError:  # another skops layout: its public (buffered) dump
         skops.io.dump(obj, path, compression=zipfile.ZIP_DEFLATED, compresslevel=1)
         return
-    from automlops.mlops._skops_refs import writing_references
-
     with (_IndexedZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zip_file,
           writing_references() as context_type):
         context = context_type(zip_file=zip_file)  # each estimator written once (see _skops_refs.py)
