@@ -79,6 +79,6 @@ def test_counts_are_built_a_few_resamples_at_a_time_with_the_same_draws() -> Non
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert np.array_equal(counts, expected)
+    assert np.array_equal(counts, expected) and counts.dtype == np.uint16
     extra = peak - counts.nbytes  # one chunk's draws and counts (~6 MB); in one go it was 3x the matrix (56 MB)
     assert extra < 10 * 2**20, f"peak {peak / 2**20:.1f} MB for a {counts.nbytes / 2**20:.1f} MB matrix"
