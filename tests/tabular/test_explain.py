@@ -236,3 +236,31 @@ def test_kinds_without_classes_or_values_are_refused(cancer: pd.DataFrame) -> No
     explainer = make_explainer(pipe, meta, None)
     with pytest.raises(DataError, match="lack column"):
         explainer.shap_values(cancer.drop(columns=["mean radius"]).head(2))
+
+
+def test_a_wide_tables_synthetic_rows_are_built_a_block_at_a_time() -> None:
+    """64 pixel columns: each explained row walks 10 orders × 64 steps × 50 background rows = 32,000
+    synthetic rows of 64 numbers (16 MB). They are built and scored a block of ``predict_rows`` rows at a
+    time, so explaining a row holds a few MB (tracemalloc sees numpy's and pandas' buffers), with the
+    values of one big batch: additive, and the same as a run with blocks of another size."""
+    import tracemalloc
+
+    from sklearn.datasets import load_digits
+
+    digits = load_digits(as_frame=True).frame.sample(600, random_state=0)
+    pipe, meta = fit(digits, "target", "logistic")
+    row = digits.drop(columns="target").head(1)
+    explainer = make_explainer(pipe, meta, digits)
+    explainer.predict_rows = 1_024
+    tracemalloc.start()
+    try:
+        base, values, outputs = explainer.shap_values(row)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * 2**20, f"explaining one row held {peak / 2**20:.1f} MB"
+    np.testing.assert_allclose(base + values.sum(axis=1), outputs, atol=1e-9)
+    np.testing.assert_allclose(outputs[0], pipe.predict_proba(row)[0], atol=1e-9)
+    other = make_explainer(pipe, meta, digits)
+    other.predict_rows = 10**6  # one block per order
+    np.testing.assert_allclose(other.shap_values(row)[1], values, atol=1e-12)
