@@ -2,14 +2,17 @@
 
 What is measured, and why
 -------------------------
-Two suites of tables (``--suite``):
+Three suites of tables (``--suite``):
 
 * ``demo`` (the default) — the six demo datasets (``automlops.demo.DEMO_DATASETS``, 150–569 rows);
 * ``midsize`` — 12 real tables of 2,675–53,940 rows from data packages on PyPI (binary,
   multi-class and regression; the list, and the columns dropped as leaks, in
   ``benchmarks/_midsize.py``; ``--suite midsize --list`` prints it). Their packages live in
   ``.venv-benchdata``, created on first use; the cleaned tables are cached in
-  ``benchmarks/.cache/midsize``.
+  ``benchmarks/.cache/midsize``;
+* ``fresh`` — 12 more such tables (2,381–31,857 rows), added after the search was tuned on
+  ``midsize``: a check on tables it was not tuned on (``--suite fresh --budgets 30``, ~25 min
+  with FLAML and the baseline).
 
 For every table one train/test split is made (25 % test, stratified for classification, seed 0)
 and written to two CSV files that **every contender shares**: the same rows to learn from, the
@@ -105,7 +108,15 @@ sys.path.insert(0, str(BENCH_DIR))
 sys.path.insert(0, str(ROOT))
 
 from _data import read_table  # noqa: E402
-from _midsize import MIDSIZE_TABLES, QUICK_TABLES, list_tables, load_table  # noqa: E402
+from _midsize import (  # noqa: E402
+    ALL_TABLES,
+    FRESH_QUICK_TABLES,
+    FRESH_TABLES,
+    MIDSIZE_TABLES,
+    QUICK_TABLES,
+    list_tables,
+    load_table,
+)
 
 from automlops.core.metrics import MetricSpec, get_metric, score  # noqa: E402
 from automlops.core.problem import TaskType, infer_problem  # noqa: E402
@@ -138,6 +149,8 @@ SUITES = {
                           ("iris", "diabetes"), (10.0,), ("fast", "medium", "flaml", "hgb")),
     "midsize": SuiteDefaults(tuple(MIDSIZE_TABLES), (30.0, 60.0, 300.0), ("default", "flaml", "autogluon", "hgb"),
                              QUICK_TABLES, (30.0,), ("default", "flaml", "hgb")),
+    "fresh": SuiteDefaults(tuple(FRESH_TABLES), (30.0, 60.0), ("default", "flaml", "autogluon", "hgb"),
+                           FRESH_QUICK_TABLES, (30.0,), ("default", "flaml", "hgb")),
 }
 TEST_SIZE = 0.25
 SEED = 0
@@ -188,7 +201,7 @@ def load_suite_table(suite: str, name: str) -> tuple[Any, str, TaskType]:
     if suite == "demo":
         spec = DEMO_DATASETS[name]
         return spec.loader(), spec.target, spec.task
-    table = MIDSIZE_TABLES[name]
+    table = ALL_TABLES[name]
     return load_table(name), table.target, TaskType(table.task)
 
 
@@ -206,7 +219,7 @@ def prepare_split(name: str, workdir: Path, suite: str = "demo") -> Split:
     # Read back what was written, so that the truth is exactly what every contender sees.
     train_back, test_back = read_table(train_csv), read_table(test_csv)
     problem = infer_problem(train_back, target, task=task)
-    if suite == "midsize" and (inferred := infer_problem(train_back, target).task) is not task:
+    if suite != "demo" and (inferred := infer_problem(train_back, target).task) is not task:
         # 'default' runs the CLI without --task: it must see the task the other contenders are given.
         raise ValueError(f"{name}: the CLI would infer {inferred.value} from '{target}', not {task.value}")
     return Split(name, target, task.value, get_metric(problem.metric), tuple(problem.classes),
@@ -711,7 +724,8 @@ def _csv_list(text: str) -> list[str]:
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="AutoML quality at an equal time budget (see the module docstring).")
     parser.add_argument("--suite", choices=list(SUITES), default="demo",
-                        help="demo: the 6 demo datasets (default); midsize: 12 real tables of 2.7k-54k rows")
+                        help="demo: the 6 demo datasets (default); midsize: 12 real tables of 2.7k-54k rows; "
+                             "fresh: 12 more, 2.4k-32k rows, not used to tune the search")
     parser.add_argument("--budgets", help="comma-separated seconds (default demo 30,60, midsize 30,60,300; "
                                           "--quick: demo 10, midsize 30)")
     parser.add_argument("--datasets", help="comma-separated tables of the suite (default all; see --list)")
@@ -789,7 +803,7 @@ def _ensure_contender_venvs(args: argparse.Namespace) -> dict[str, tuple[str, st
 
 
 def _list_suite(suite: str, names: list[str]) -> str:
-    if suite == "midsize":
+    if suite != "demo":
         return list_tables(names)
     lines = ["| name | rows | cols | task | target | dropped |", "|---|---:|---:|---|---|---|"]
     for name in names:
