@@ -1,7 +1,7 @@
 """Refit a blend on all rows one member at a time, so a short budget still refits what it can.
 
 After the test rows have scored the final model, the studio refits it on train + test rows (more
-data, same recipe; see :mod:`automlops.tabular.finalize`). For a blend – a weighted soft vote of
+data, same recipe; see :mod:`automlops.tabular.final_fit`). For a blend – a weighted soft vote of
 a few models – that refit is a sum of independent fits, one per member. Done as one block, it is
 all or nothing: when the time left cannot cover every member (on bikeshare at 60 s, three boosted
 members needed ~14 s and ~10 s were left) nothing was refitted at all.

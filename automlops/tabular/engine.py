@@ -8,7 +8,8 @@ What it does at each step of the driver's loop:
   features (what to drop, encode, impute), choose the validation scheme and the models to search;
 * **suggest / evaluate** – one Optuna trial = one model + hyperparameters, cross-validated fold by
   fold (see :mod:`automlops.tabular.evaluate`), each fold being one unit of *resource* for Hyperband;
-* **choose / finalize** – see :mod:`automlops.tabular.finalize` (ensembles, refit, test).
+* **choose / finalize** – see :mod:`automlops.tabular.finalize` (ensembles, the tail's cost) and
+  :mod:`automlops.tabular.final_fit` (fit, test once, refit on all rows).
 
 Its registries are its own: the model zoo (:mod:`~automlops.tabular.zoo`), the presets
 (:mod:`~automlops.tabular.presets`) and the supervised metrics (:mod:`automlops.core.metrics`).
@@ -42,7 +43,7 @@ from automlops.search.engine import (
 )
 from automlops.search.strategies import STRATEGIES
 from automlops.tabular import ensemble as ens
-from automlops.tabular import explain_fit, finalize, robust
+from automlops.tabular import explain_fit, final_fit, finalize, robust
 from automlops.tabular.evaluate import Evaluator, FoldFit, KeptModels
 from automlops.tabular.preprocessing import plan_features
 from automlops.tabular.presets import PRESETS, get_preset
@@ -267,7 +268,7 @@ class TabularEngine:
         return finalize.choose(self, ranked, log, budget)
 
     def finalize(self, choice: Choice, log: DecisionLog, budget: Any) -> Finalized:
-        return finalize.fit_final(self, choice, log, budget)
+        return final_fit.fit_final(self, choice, log, budget)
 
     def significance_test(self) -> Any:
         """The test behind the leaderboard's significance columns and ``select="robust"`` (optional hook)."""

@@ -175,7 +175,7 @@ def test_the_refit_on_all_rows_learns_from_every_row_for_the_rounds_the_scored_m
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from automlops.tabular.finalize import _with_refit_rounds
+    from automlops.tabular.final_fit import _with_refit_rounds
 
     problem = Problem(TaskType.REGRESSION, "y", "rmse", "minimize")
     X, y = _friedman(6000)

@@ -168,5 +168,5 @@ def test_a_member_is_kept_when_its_fit_for_the_test_fits_even_if_its_refit_would
     assert {o.model for o in members} == members_of
     assert not any("left out for time" in text for _, text in decisions), decisions
     refit_too = finalize._fit_seconds(engine, [o for o in pool if o.model in members_of], "weighted") \
-        * finalize._all_rows_ratio(engine)
+        * finalize.all_rows_ratio(engine)
     assert 0.7 * left + refit_too > left  # counting the refit too, the blend would not have fitted

@@ -26,7 +26,7 @@ from automlops.core.results import ProgressEvent
 from automlops.demo import load_demo
 from automlops.errors import AutoMLOpsError, ConfigError, DataError
 from automlops.search.trials import LEADERBOARD_COLUMNS
-from automlops.tabular import AutoMLRunner, EnsembleConfig, finalize
+from automlops.tabular import AutoMLRunner, EnsembleConfig, final_fit, finalize
 
 LIGHT_CLS = ["logistic", "knn", "decision_tree"]
 LIGHT_REG = ["ridge", "knn", "decision_tree"]
@@ -469,14 +469,14 @@ def test_without_diagnostics_the_scored_model_is_freed_after_the_refit(wine: pd.
     assert kept.scored_estimator_ is not kept.best_estimator_  # default: both, for diagnostics
 
     scored: list[weakref.ref] = []
-    real_refit = finalize._refit_on_all_rows
+    real_refit = final_fit._refit_on_all_rows
 
     def spy(engine, final, fitted, *args, **kwargs):  # type: ignore[no-untyped-def]
         scored.append(weakref.ref(fitted))  # remember the scored model without keeping it alive
         return real_refit(engine, final, fitted, *args, **kwargs)
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(finalize, "_refit_on_all_rows", spy)
+        mp.setattr(final_fit, "_refit_on_all_rows", spy)
         lean = AutoMLRunner("target", models=["logistic"], n_trials=2, keep_scored_model=False).fit(wine)
     gc.collect()
     assert lean.result_.artifact.meta["refit_on_all_rows"] is True
@@ -530,7 +530,7 @@ def test_the_refit_on_all_rows_may_use_the_time_kept_for_the_shap_summary(
     log = DecisionLog(lambda event: None, lambda: 0.0, lambda: 60.0)
     final = clone(runner.best_estimator_)
     scored = clone(final).fit(engine.X, engine.y)
-    shipped, _ = finalize._refit_on_all_rows(engine, final, scored, estimate / finalize._all_rows_ratio(engine), log,
+    shipped, _ = final_fit._refit_on_all_rows(engine, final, scored, estimate / finalize.all_rows_ratio(engine), log,
                                           budget)
     assert (shipped is not scored) is refitted
     assert log.items[-1].message.startswith("refitted" if refitted else "kept the model trained on the training rows")
@@ -559,12 +559,12 @@ def test_a_boosting_refit_with_most_of_its_time_left_starts_and_wraps_up_at_the_
     started = time.monotonic()
     scored = clone(final).fit(engine.X, engine.y)  # thousands of rounds: seconds
     took = time.monotonic() - started
-    expected = took * finalize._all_rows_ratio(engine)  # the refit on all rows: more rows, as many rounds
+    expected = took * finalize.all_rows_ratio(engine)  # the refit on all rows: more rows, as many rounds
     budget = TimeBudget(share * expected + 0.3 + finalize.boosted_save_seconds(engine, scored), fixed_tail=0.3)
     log = DecisionLog(lambda event: None, lambda: 0.0, lambda: 60.0)
-    shipped, _ = finalize._refit_on_all_rows(engine, final, scored, took, log, budget)
+    shipped, _ = final_fit._refit_on_all_rows(engine, final, scored, took, log, budget)
     message = log.items[-1].message
-    if share >= finalize.REFIT_WRAP_UP_SHARE:
+    if share >= final_fit.REFIT_WRAP_UP_SHARE:
         assert shipped is not scored and "stopped adding trees at the time budget's deadline" in message
         assert shipped.named_steps["model"].stopped_for_time_
         assert shipped.named_steps["model"].n_rounds_ < scored.named_steps["model"].n_rounds_
@@ -589,7 +589,7 @@ def test_a_blend_refits_what_the_time_allows_and_the_meta_names_the_members_that
     scored.set_params(weights=[1.0 if n == "logistic" else 0.2 for n in names], random_forest__model__n_estimators=5000)
     log = DecisionLog(lambda event: None, lambda: 0.0, lambda: 60.0)
     started = time.monotonic()
-    shipped, kept = finalize._refit_on_all_rows(engine, clone(scored), scored, 0.1, log, TimeBudget(1.5, fixed_tail=0.3))
+    shipped, kept = final_fit._refit_on_all_rows(engine, clone(scored), scored, 0.1, log, TimeBudget(1.5, fixed_tail=0.3))
     assert time.monotonic() - started < 3.0
     assert kept == ["random_forest"] and "random_forest kept their fit on the training rows" in log.items[-1].message
     assert shipped.named_estimators_["random_forest"] is scored.named_estimators_["random_forest"]

@@ -8,7 +8,7 @@ import pandas as pd
 
 from automlops.search.budget import TimeBudget
 from automlops.search.engine import Candidate, Choice, DecisionLog
-from automlops.tabular import AutoMLRunner, finalize
+from automlops.tabular import AutoMLRunner, final_fit
 
 
 def test_a_blends_slow_boosting_member_wraps_up_within_the_budget(cancer: pd.DataFrame) -> None:
@@ -25,7 +25,7 @@ def test_a_blends_slow_boosting_member_wraps_up_within_the_budget(cancer: pd.Dat
     log = DecisionLog(lambda event: None, lambda: 0.0, lambda: 60.0)
     budget = TimeBudget(4.0, fixed_tail=0.3)
     started = time.monotonic()
-    finalized = finalize.fit_final(engine, choice, log, budget)
+    finalized = final_fit.fit_final(engine, choice, log, budget)
     assert time.monotonic() - started < 4.0
     booster = finalized.artifact.obj.named_estimators_["lightgbm"].steps[-1][1]
     booster = booster if hasattr(booster, "n_rounds_") else booster.estimator_  # through a label-encoding wrapper

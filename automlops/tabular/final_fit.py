@@ -1,0 +1,209 @@
+"""Fit the chosen recipe, test it once, and refit it on every row.
+
+* **fit_final** – fit the chosen pipeline on all training rows (or reuse the trial's own model when
+  the search kept it), predict the untouched test rows once (the honest score), then – by default,
+  ``refit_full`` – refit the same recipe on train + test rows so the shipped model has learned from
+  every row, as FLAML (``retrain_full``) and scikit-learn's searches (``refit=True``) do. 20 % more
+  rows is worth more than the refit costs: on mid-size tables it moved AUC 0.917 → 0.925 and RMSE
+  30.7 → 29.4. The score reported stays the one measured before the refit, and says so.
+* Every fit here runs against the time budget's deadline: boosting wraps up early (half the time
+  left for the fit for the test, the rest for the refit), a refit that would overrun keeps the model
+  fitted on the training rows, and a blend is refitted member by member
+  (:mod:`automlops.tabular.blend_refit`). ``decisions`` says what happened.
+
+What choosing costs is estimated beforehand in :mod:`.finalize` (``tail_seconds``).
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+from sklearn.base import clone, is_classifier
+
+from automlops.core.fit import Artifact
+from automlops.core.metrics import score_all
+from automlops.search.budget import TimeBudget
+from automlops.search.deadline import DeadlineExceeded, finish_by, interrupt_at
+from automlops.search.engine import Candidate, Choice, DecisionLog, Finalized
+from automlops.tabular import calibration
+from automlops.tabular import ensemble as ens
+from automlops.tabular.blend_refit import is_blend, refit_blend
+from automlops.tabular.evaluate import boosting_rounds, build_pipeline, one_openmp_thread, predict_outputs
+from automlops.tabular.finalize import all_rows_ratio, boosted_save_seconds, train_rows_ratio
+from automlops.tabular.forest_growth import fit_before_deadline
+from automlops.tabular.zoo import _EarlyStopped
+
+if TYPE_CHECKING:
+    from automlops.tabular.engine import TabularEngine
+
+__all__ = ["REFIT_ROUNDS_SCALE", "REFIT_WRAP_UP_SHARE", "TEST_FIT_SHARE", "fit_final"]
+
+REFIT_WRAP_UP_SHARE = 0.6  # of its expected time an early-stopped boosting refit needs to start
+# The refit on all rows boosts this many times the rounds the scored model kept (see _with_refit_rounds)
+REFIT_ROUNDS_SCALE = {"regressor": 1.25, "classifier": 1.0}
+
+
+def _pipeline(engine: TabularEngine, choice: Choice) -> Any:
+    recipe = choice.recipe
+    if isinstance(recipe, Candidate):
+        return build_pipeline(recipe, engine.plan, engine.problem, engine.seed)
+    members = [(c.model, build_pipeline(c, engine.plan, engine.problem, engine.seed)) for c in recipe]
+    weights = choice.params.get("weights")  # learned by ensemble selection, or given by the user
+    config = replace(engine.ensemble_config, weights=tuple(weights) if weights else None)
+    return ens.build_ensemble(config, members, engine.problem, engine.seed)
+
+
+def _fit(model: Any, X: pd.DataFrame, y: pd.Series) -> Any:
+    with warnings.catch_warnings(), one_openmp_thread():
+        warnings.simplefilter("ignore")
+        return fit_before_deadline(model, X, y)
+
+
+TEST_FIT_SHARE = 0.5  # of the time left after the search that the fit for the test score may take
+
+
+def _test_fit_wrap_up(engine: TabularEngine, budget: TimeBudget) -> float | None:
+    """When boosting in the fit for the test score wraps up: half the time left (the rest is the refit's).
+
+    Without it, a blend member whose trial had wrapped up early ran all its rounds here (weather_temp:
+    ~7,000 LightGBM rounds; the command ended at 96 s for a 60 s budget).
+    """
+    if budget.deadline is None:
+        return None
+    end = budget.deadline - (budget.fixed_tail - engine.explain_reserved)
+    now = time.monotonic()
+    return now + TEST_FIT_SHARE * max(0.0, end - now)
+
+
+def fit_final(engine: TabularEngine, choice: Choice, log: DecisionLog, budget: TimeBudget) -> Finalized:
+    """Fit the choice on the training rows, score the test rows once, optionally refit on all rows."""
+    problem, columns = engine.problem, engine.plan.input_columns
+    final = _pipeline(engine, choice)
+    kept = engine.kept.get(choice.recipe) if isinstance(choice.recipe, Candidate) else None
+    engine.kept.clear()  # released: the choice holds it now if it is needed
+    if kept is not None:  # the trial's own model, fitted on the holdout split's training part: no second fit
+        estimator, trial_seconds = kept
+        refit_seconds = trial_seconds * train_rows_ratio(engine)  # what fitting on all training rows would cost
+        log("result", f"the test rows are scored by the model the search fitted for this trial "
+                      f"({len(engine.evaluator.splits[0][0])} rows), so it is not fitted a second time")
+    else:
+        t0 = time.perf_counter()
+        with finish_by(_test_fit_wrap_up(engine, budget)):
+            estimator = _fit(final, engine.X, engine.y)
+        refit_seconds = time.perf_counter() - t0
+    with warnings.catch_warnings(), one_openmp_thread():
+        warnings.simplefilter("ignore")
+        pred, proba = predict_outputs(estimator, engine.test[columns], problem)
+    if engine.temperature is not None and proba is not None:  # same labels, tempered probabilities
+        proba = calibration.tempered(proba, engine.temperature)
+    test_metrics = score_all(problem.task, engine.test[problem.target].to_numpy(), pred, proba, problem.classes)
+    test_score = test_metrics.get(problem.metric, float("nan"))
+    log("result", f"final model {choice.label}: test {problem.metric} = {test_score:.4f} on {len(engine.test)} "
+                  "untouched rows")
+    tested, refitted = None, False
+    kept_members: list[str] = []
+    if engine.refit_full:
+        scored = estimator
+        estimator, kept_members = _refit_on_all_rows(engine, final, estimator, refit_seconds, log, budget)
+        refitted = scored is not estimator
+        # the scored model serves diagnostics on the test rows; without them it is only memory
+        tested = scored if refitted and engine.keep_scored_model else None
+        del scored, final  # (``final`` *is* the scored model: fit returns self)
+    meta: dict[str, Any] = {"validation": engine.validation.kind, "refit_on_all_rows": refitted and not kept_members}
+    if refitted and kept_members:  # a blend refitted in part: say which members still know only the training rows
+        meta["refit_kept_members"] = kept_members
+    if engine.temperature is not None:
+        estimator = calibration.temper(estimator, engine.temperature)
+        tested = None if tested is None else calibration.temper(tested, engine.temperature)
+        meta["temperature"] = float(engine.temperature)
+    artifact = Artifact("tabular", estimator, meta=meta, tested_obj=tested)
+    return Finalized(artifact, test_metrics, test_score, refit_seconds, input_example=engine.X.head(5))
+
+
+def _refit_on_all_rows(engine: TabularEngine, final: Any, fitted: Any, seconds: float, log: DecisionLog,
+                       budget: TimeBudget) -> tuple[Any, list[str]]:
+    """Refit the chosen pipeline on train + test rows (more data, same recipe), if time allows.
+
+    The refit may use the time the budget kept for the optional SHAP summary: a model that has
+    learned from 25 % more rows is worth more than a chart (on weather_temp at 60 s the refit moved
+    test RMSE 1.79 -> 1.53). An early-stopped boosting model starts its refit when
+    :data:`REFIT_WRAP_UP_SHARE` of the expected time is left, and stops adding trees at the deadline
+    with its best round so far (the estimate runs high: 16.5 s expected, 12.3 s taken; and on that
+    table half the rounds on all rows beat all the rounds on 80 % of them). Any other refit that is
+    still running when only the save's share of the budget is left is interrupted, and the model
+    fitted on the training rows is shipped instead. A blend is refitted member by member instead
+    (:mod:`automlops.tabular.blend_refit`); the second value names the members that kept their fit
+    on the training rows because the time ran out.
+    """
+    save = boosted_save_seconds(engine, fitted)  # a model of thousands of trees takes seconds to save
+    tail = budget.fixed_tail - engine.explain_reserved
+    deadline = None if budget.deadline is None else budget.deadline - tail - save
+    wraps_up = hasattr(_last_step(fitted), "stopped_for_time_")  # one early-stopped boosting model, not a blend
+    needed = seconds * all_rows_ratio(engine) * (REFIT_WRAP_UP_SHARE if wraps_up else 1.0)
+    columns, target = engine.plan.input_columns, engine.problem.target
+    X_all = pd.concat([engine.X, engine.test[columns]], ignore_index=True)
+    y_all = pd.concat([engine.y, engine.test[target]], ignore_index=True)
+    if is_blend(fitted, y_all):
+        return refit_blend(fitted, X_all, y_all, deadline, _with_refit_rounds, log)
+    if deadline is not None and time.monotonic() + needed > deadline:
+        log("result", "kept the model trained on the training rows: refitting on all rows would overrun the "
+                      "time budget")
+        return fitted, []
+    try:
+        with interrupt_at(deadline), finish_by(deadline if wraps_up else None):
+            refitted = _fit(_with_refit_rounds(clone(final), fitted), X_all, y_all)
+    except DeadlineExceeded:
+        log("result", "kept the model trained on the training rows: the refit on all rows was stopped at the "
+                      "time budget's deadline")
+        return fitted, []
+    log("result", f"refitted the final model on all {len(X_all)} rows (train + test) so it learns from every row; "
+                  "the test score above was measured before, on a model that had not seen the test rows"
+                  + _wrapped_up(refitted, fitted))
+    return refitted, []
+
+
+def _last_step(model: Any) -> Any:
+    """The model at the end of a pipeline, through a label-encoding wrapper (XGBoost's classifier)."""
+    step = model.steps[-1][1] if hasattr(model, "steps") else model
+    return getattr(step, "estimator_", step) if not hasattr(step, "n_rounds_") else step
+
+
+def _wrapped_up(refitted: Any, fitted: Any) -> str:
+    """What the decision says when the refit stopped adding trees at the deadline."""
+    if not getattr(_last_step(refitted), "stopped_for_time_", False):
+        return ""
+    return (f"; it stopped adding trees at the time budget's deadline, after {boosting_rounds(refitted)} rounds "
+            f"(the scored model kept {boosting_rounds(fitted)})")
+
+
+def _with_refit_rounds(unfitted: Any, fitted: Any) -> Any:
+    """Refit each early-stopped booster on every row, for the rounds its scored model kept (× 1.25 for a
+    regression).
+
+    The scored model's early stopping measured how many rounds this recipe needs. Early stopping again
+    would hold 10 % of the rows out only to re-measure that count (and at a low learning rate could
+    run to its 10,000-round ceiling, far past the time the budget kept for the refit). So the refit
+    learns from every row for a known count. A regression gets 25 % more rounds, as the refit has
+    ~1.4x the rows and more rows support more rounds; a classifier keeps the count, because extra
+    rounds mostly sharpen probabilities that log-loss punishes when they are overconfident.
+
+    Measured with LightGBM at its defaults on the 12 mid-size tables, 3 splits each (external test
+    rows): on all rows with 1.25x the rounds beat the early-stopped refit in 14 of 15 regression
+    cases (weather_temp RMSE 1.56 -> 1.48, bikeshare 30.2 -> 29.9, diamonds 549 -> 546), while for
+    classifiers the same count (1.0x) beat 1.25x in most cases. Through the whole studio at 60 s:
+    weather 1.533 -> 1.491, bikeshare 29.15 -> 28.54, diamonds 528.3 -> 520.1, males log-loss
+    1.461 -> 1.458; the other tables moved by less than 0.001.
+    """
+    found = fitted.get_params(deep=True) if hasattr(fitted, "get_params") else {}
+    rounds = {f"{key}__refit_rounds": max(1, round(_rounds_scale(value) * found[key].n_rounds_))
+              for key, value in unfitted.get_params(deep=True).items()
+              if isinstance(value, _EarlyStopped) and hasattr(found.get(key), "stopped_for_time_")}
+    return unfitted.set_params(**rounds) if rounds else unfitted
+
+
+def _rounds_scale(booster: Any) -> float:
+    return REFIT_ROUNDS_SCALE["classifier" if is_classifier(booster) else "regressor"]
