@@ -113,14 +113,21 @@ _register(ModelSpec(
 ))
 
 
+# libsvm caches kernel rows up to ``cache_size`` MB (scikit-learn's default: 200). 100 MB holds the whole
+# kernel of the 5,000 rows a trial may use (5,000² floats); only the refit on more rows recomputes some of it.
+# Measured on 6.8k rows (twoyear): RSS +155 MB -> +100 MB, fit 11.8 -> 12.1 s at C=100, gamma=0.1, equal at
+# typical settings; the default cache was a 60 s training's memory peak (479 MB, 2.15x FLAML's).
+SVM_CACHE_MB = 100
+
+
 def _svm(params: dict[str, Any], problem: Problem, seed: int) -> BaseEstimator:
     from sklearn.svm import SVC, SVR
 
     if _is_cls(problem):
         return SVC(C=params.get("C", 1.0), gamma=params.get("gamma", "scale"), probability=True,
-                   random_state=seed)
+                   random_state=seed, cache_size=SVM_CACHE_MB)
     return _scaled_target(SVR(C=params.get("C", 1.0), gamma=params.get("gamma", "scale"),
-                              epsilon=params.get("epsilon", 0.1)))
+                              epsilon=params.get("epsilon", 0.1), cache_size=SVM_CACHE_MB))
 
 
 def _svm_space(s: Suggest, p: Problem) -> dict[str, Any]:
