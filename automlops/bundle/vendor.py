@@ -92,9 +92,9 @@ def _pickled_globals(model: object) -> set[tuple[str, str]]:
 
 def skops_trusted_types(data: bytes) -> list[str]:
     """The non-default types a skops file needs (the store already checked them against its allow-list)."""
-    from automlops.mlops._skops import load_skops_io
+    from automlops.mlops._skops import untrusted_types
 
-    return sorted(load_skops_io().get_untrusted_types(data=data))
+    return untrusted_types(data)
 
 
 def studio_globals(model: object, trusted_types: Iterable[str] = ()) -> dict[str, list[str]]:

@@ -215,9 +215,9 @@ class SkopsFormat(ModelFormat):
     @staticmethod
     def trusted_types(data: bytes, file_name: str = "model.skops") -> list[str]:
         """The extra types the file needs, all inside the allow-list; IntegrityError names any other."""
-        from automlops.mlops._skops import load_skops_io
+        from automlops.mlops._skops import untrusted_types
 
-        return SkopsFormat._allowed(load_skops_io().get_untrusted_types(data=data), file_name)
+        return SkopsFormat._allowed(untrusted_types(data), file_name)
 
     @staticmethod
     def _allowed(needed: list[str], file_name: str) -> list[str]:

@@ -72,10 +72,7 @@ def skops_snapshot(obj: object) -> SkopsSnapshot:
     Raises whatever skops raises for an object it cannot represent (the caller falls back to
     another format); nothing is cached then.
     """
-    from automlops.mlops._skops import load_skops_io
-
-    load_skops_io()  # without torch (see _skops.py)
-    import skops.io
+    from automlops.mlops._skops import untrusted_types
 
     with _lock:
         cached = _snapshots.get(id(obj))
@@ -88,7 +85,7 @@ def skops_snapshot(obj: object) -> SkopsSnapshot:
             release_unused_memory(collect=True)  # the search's garbage out of the way of the peak
             _dump_to_file(obj, path)
             release_unused_memory()  # the dump's copies of every array are garbage now
-            untrusted = tuple(skops.io.get_untrusted_types(file=path))
+            untrusted = tuple(untrusted_types(path))  # from the schema alone, no array read back
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise

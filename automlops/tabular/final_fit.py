@@ -148,7 +148,9 @@ def _refit_on_all_rows(engine: TabularEngine, final: Any, fitted: Any, seconds: 
     X_all = pd.concat([engine.X, engine.test[columns]], ignore_index=True)
     y_all = pd.concat([engine.y, engine.test[target]], ignore_index=True)
     if is_blend(fitted, y_all):
-        return refit_blend(fitted, X_all, y_all, deadline, _with_refit_rounds, log)
+        # without diagnostics on the test rows, the scored blend is garbage once a member is refitted
+        return refit_blend(fitted, X_all, y_all, deadline, _with_refit_rounds, log,
+                           release_replaced=not engine.keep_scored_model)
     if deadline is not None and time.monotonic() + needed > deadline:
         log("result", "kept the model trained on the training rows: refitting on all rows would overrun the "
                       "time budget")

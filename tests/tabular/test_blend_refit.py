@@ -60,3 +60,33 @@ def _housing() -> tuple[pd.DataFrame, np.ndarray]:
 
     X, y = load_diabetes(return_X_y=True, as_frame=True)
     return pd.concat([X] * 10, ignore_index=True), np.tile(y, 10)
+
+
+def test_a_blend_whose_scored_fit_is_not_kept_lets_each_replaced_member_go() -> None:
+    import gc
+    import weakref
+
+    X, y = _housing()
+    blend = VotingRegressor([("forest", RandomForestRegressor(n_estimators=20, random_state=0)), ("ridge", Ridge())],
+                            weights=[0.6, 0.4]).fit(X[:2000], y[:2000])
+    old_forest = weakref.ref(blend.estimators_[0])
+    refitted, report = refit_members(blend, X, y, None, _keep, release_replaced=True)
+    gc.collect()
+    assert report.complete and old_forest() is None  # nothing holds the forest fitted on the training rows
+    assert blend.estimators_ == [None, None] and blend.named_estimators_["forest"] is None
+    block = VotingRegressor(blend.estimators, weights=[0.6, 0.4]).fit(X, y)
+    np.testing.assert_allclose(refitted.predict(X), block.predict(X))
+
+
+def test_a_member_that_was_not_refitted_stays_in_both_blends_when_replaced_ones_are_released() -> None:
+    X, y = _housing()
+    forest = RandomForestRegressor(n_estimators=3000, max_features=1.0, random_state=0)  # far more than 1 s
+    blend = VotingRegressor([("forest", forest), ("ridge", Ridge())], weights=[0.2, 0.8])
+    blend.estimators_ = [RandomForestRegressor(n_estimators=5, random_state=0).fit(X[:500], y[:500]),
+                         Ridge().fit(X[:500], y[:500])]
+    blend.named_estimators_ = dict(zip(["forest", "ridge"], blend.estimators_, strict=True))
+    old_forest = blend.estimators_[0]
+    refitted, report = refit_members(blend, X, y, time.monotonic() + 1.0, _keep, release_replaced=True)
+    assert report.kept == ["forest"]
+    assert refitted.estimators_[0] is old_forest and blend.estimators_[0] is old_forest
+    assert blend.estimators_[1] is None and refitted.estimators_[1] is not None
