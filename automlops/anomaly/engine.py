@@ -11,7 +11,9 @@ which rows *are* anomalies, so the engine works in three parts:
    is given *and* ``select_by_label=True``, by ROC-AUC (or PR-AUC, precision@k) against it.
 2. **Choose.** The best candidate of each of the top two detector families is averaged into a
    rank ensemble (without labels: always, it is the safer bet; with labels: only when it scores
-   better than the best single one on the training rows).
+   better than the best single one on the training rows). With labels, a bootstrap then replays
+   the choice to see whether tuning on so few labels pays on rows it did not see; if not, the best
+   detector at its defaults is shipped instead (:mod:`automlops.anomaly.label_choice`).
 3. **Threshold and refit.** Scores become 0/1 flags at a threshold set by ``contamination`` (the
    expected share of anomalies: given, or estimated by a median + 3·MAD rule). The model scored on
    the test rows is kept as ``Artifact.tested_obj``; the shipped model is refitted on every row.
@@ -33,6 +35,7 @@ import pandas as pd
 
 from automlops.anomaly.detectors import DETECTORS, PANEL, fit_detector, score_after_fit_on
 from automlops.anomaly.finalize import finalize_anomaly
+from automlops.anomaly.label_choice import MAX_CANDIDATES, replay_choice
 from automlops.anomaly.labels import parse_label
 from automlops.anomaly.model import Member
 from automlops.anomaly.selection import (
@@ -70,6 +73,7 @@ MIN_ROWS = 10
 # Finalize fits each member on the training rows, on two halves (test stability) and on all rows, about
 # 1.6 times a trial's fit_seconds (which already holds one full fit and two half fits).
 FINALIZE_COST = 1.6
+REPLAY_SECONDS = 1.0  # label_choice.replay_choice: ~0.2 s on 300 rows, ~0.8 s at its caps (2 cores)
 
 
 @dataclass(frozen=True)
@@ -152,6 +156,7 @@ class AnomalyEngine:
         if self.Xt.shape[1] == 0 or float(np.ptp(self.Xt, axis=0).max(initial=0.0)) == 0.0:
             raise DataError("every feature is constant on the training rows: no row can stand out")
         self.panel = self._fit_panel(log)
+        self.default_ranks = {} if self.unsupervised else self._default_ranks()
         reason = ("no labels: each candidate is scored by its agreement with the panel's consensus and its "
                   "stability across two halves of the training rows" if self.unsupervised else
                   f"{self.metric} against the known anomalies of the {len(self.train)} training rows")
@@ -214,6 +219,16 @@ class AnomalyEngine:
                                           f"{self.metric} against the known anomalies (select_by_label)"))
         return Panel(ranks, members)
 
+    def _default_ranks(self) -> dict[str, np.ndarray]:
+        """Each searchable detector at its defaults: rank scores of the training rows (the panel's are reused)."""
+        ranks = {name: r for name, r in self.panel.ranks.items() if name in self.model_names}
+        for name in [m for m in self.model_names if m not in ranks]:
+            try:
+                ranks[name] = rank_scores(fit_detector(DETECTORS.get(name), {}, self.Xt, self.seed)[1])
+            except (ValueError, np.linalg.LinAlgError):
+                continue  # a default that fails on this data is no yardstick
+        return ranks
+
     # ------------------------------------------------------------------ search
     def suggest(self, trial: optuna.Trial) -> Candidate:
         name = str(trial.suggest_categorical("model", self.model_names))
@@ -269,36 +284,80 @@ class AnomalyEngine:
 
     def tail_seconds(self, ranked: Sequence[TrialOutcome]) -> float:
         members = ranked[: self.preset.ensemble_size]
-        return FINALIZE_COST * sum(o.fit_seconds for o in members) + 0.5
+        replay = 0.0 if self.unsupervised else REPLAY_SECONDS  # the bootstrap replay of a choice by labels
+        return FINALIZE_COST * sum(o.fit_seconds for o in members) + 0.5 + replay
 
     # ------------------------------------------------------------------ choose / finalize
     def choose(self, ranked: Sequence[TrialOutcome], log: DecisionLog, budget: Any) -> Choice:
         values = "; ".join(f"{o.model} {o.value:.4f}" + self._parts(o) for o in ranked)
         log("selection", f"best of each detector by {self.metric}: {values}")
+        choice, scores = self._search_choice(ranked, log, budget)
+        if self.unsupervised or scores is None or not self.default_ranks:
+            return choice
+        return self._weigh_against_defaults(choice, scores, log)
+
+    def _search_choice(self, ranked: Sequence[TrialOutcome], log: DecisionLog,
+                       budget: Any) -> tuple[Choice, np.ndarray | None]:
+        """The search's own choice (a single detector or an ensemble) and its rank scores on the training rows."""
         best, top = ranked[0], self._affordable(list(ranked[: self.preset.ensemble_size]), log, budget)
         self.finalize_estimate = FINALIZE_COST * sum(o.fit_seconds for o in top)
         single = Choice(best.model, dict(best.params), best.value, best.std, recipe=[Member(best.model,
                                                                                               dict(best.params))])
+        single_scores = unpack_arrays(best.payload)["rank"] if best.payload is not None else None
         if len(top) < 2:
             log("result", f"single detector {best.model} {dict(best.params)}")
-            return single
+            return single, single_scores
         ranks = [unpack_arrays(o.payload)["rank"] for o in top if o.payload is not None]
         value = float(np.mean([o.value for o in top]))
-        if not self.unsupervised and len(ranks) == len(top):
-            value = self.criterion(Candidate("ensemble", {}), np.mean(ranks, axis=0))[0]
+        blended = np.mean(ranks, axis=0) if len(ranks) == len(top) else None
+        if not self.unsupervised and blended is not None:
+            value = self.criterion(Candidate("ensemble", {}), blended)[0]
         label = f"ensemble({', '.join(o.model for o in top)})"
         params = {"members": [{"model": o.model, "params": dict(o.params)} for o in top]}
         row = {"model": label, "score": value, "std": 0.0, "trials": 0, "pruned": 0, "failed": 0, "params": params}
         if not self.unsupervised and value < best.value:
             log("ensemble", f"{label} scored {value:.4f} on the training labels, below {best.model} "
                             f"({best.value:.4f}); keeping the single detector")
-            return Choice(single.label, single.params, single.val_score, single.val_std, single.recipe, (row,))
+            return Choice(single.label, single.params, single.val_score, single.val_std, single.recipe,
+                          (row,)), single_scores
         why = ("averaging the best detectors of two families lowers the risk of an unsupervised choice; its "
                "score is its members' mean criterion" if self.unsupervised else
                f"it scored {value:.4f} on the training labels, not below the best single ({best.value:.4f})")
         log("ensemble", f"final model: {label}, the mean of the members' rank scores: {why}")
         return Choice(label, params, value, 0.0, recipe=[Member(o.model, dict(o.params)) for o in top],
-                      extra_rows=(row,))
+                      extra_rows=(row,)), blended
+
+    def _weigh_against_defaults(self, choice: Choice, scores: np.ndarray, log: DecisionLog) -> Choice:
+        """With labels: ship the best default detector unless choosing among tuned candidates pays out of bag."""
+        fn = ANOMALY_METRICS.get(self.metric).fn
+        scores = np.asarray(scores, dtype=float)
+        best_default = max(self.default_ranks, key=lambda name: fn(MetricContext(y_true=self.y_train,
+                                                                                   pred=self.default_ranks[name])))
+        # (the trials' rank scores are stored as float32: equal to 1e-6 means the same ranking)
+        if np.allclose(scores, self.default_ranks[best_default], rtol=0, atol=1e-6):
+            log("selection", f"the search's choice ranks the training rows exactly as {best_default} at its "
+                             "defaults, the best default detector on the labels: nothing was tuned to them")
+            return choice
+        tried = [e for e in self._cache.values() if e.payload is not None]
+        if len(tried) > MAX_CANDIDATES:  # a random sample (by score would peek at every row; see label_choice)
+            tried = [tried[i] for i in np.random.default_rng(self.seed).choice(len(tried), MAX_CANDIDATES, replace=False)]
+        candidates = [unpack_arrays(e.payload)["rank"].astype(float) for e in tried] + [scores]
+        metric = None if self.metric == "roc_auc" else (lambda y, s: fn(MetricContext(y_true=y, pred=s)))
+        replay = replay_choice(self.y_train, candidates, self.default_ranks, metric=metric, seed=self.seed)
+        numbers = (f"bootstrap replay of the choice ({replay.draws} draws of the {len(self.y_train)} training rows "
+                   f"with {int(self.y_train.sum())} known anomalies): picking the best tuned candidate on a draw "
+                   f"scored {replay.gain:+.4f} {self.metric} (± {replay.standard_error:.4f}) on the rows left out of "
+                   f"it, against picking the best detector at its defaults")
+        if replay.keep_search_choice:
+            log("selection", f"{numbers}; the search's choice, {choice.label}, stays")
+            return choice
+        log("selection", f"{numbers}: tuning on so few labels does not pay on rows it did not see, so "
+                         f"{replay.champion} at its defaults ({self.metric} {replay.champion_value:.4f} on the "
+                         "training rows) is shipped instead (see automlops.anomaly.label_choice)")
+        row = {"model": f"{replay.champion} (defaults)", "score": replay.champion_value, "std": 0.0, "trials": 0,
+               "pruned": 0, "failed": 0, "params": {}}
+        return Choice(replay.champion, {}, replay.champion_value, 0.0, recipe=[Member(replay.champion, {})],
+                      extra_rows=(*choice.extra_rows, row))
 
     def _affordable(self, top: list[TrialOutcome], log: DecisionLog, budget: Any) -> list[TrialOutcome]:
         """Drop the slowest ensemble members (never the best) while finishing would overrun the budget."""
