@@ -329,23 +329,25 @@ class AnomalyEngine:
 
     def _weigh_against_defaults(self, choice: Choice, scores: np.ndarray, log: DecisionLog) -> Choice:
         """With labels: ship the best default detector unless choosing among tuned candidates pays out of bag."""
-        fn = ANOMALY_METRICS.get(self.metric).fn
+        fn, y = ANOMALY_METRICS.get(self.metric).fn, self.y_train
+        assert y is not None  # label selection is refused in prepare without a label column
         scores = np.asarray(scores, dtype=float)
-        best_default = max(self.default_ranks, key=lambda name: fn(MetricContext(y_true=self.y_train,
+        best_default = max(self.default_ranks, key=lambda name: fn(MetricContext(y_true=y,
                                                                                    pred=self.default_ranks[name])))
         # (the trials' rank scores are stored as float32: equal to 1e-6 means the same ranking)
         if np.allclose(scores, self.default_ranks[best_default], rtol=0, atol=1e-6):
             log("selection", f"the search's choice ranks the training rows exactly as {best_default} at its "
                              "defaults, the best default detector on the labels: nothing was tuned to them")
             return choice
-        tried = [e for e in self._cache.values() if e.payload is not None]
-        if len(tried) > MAX_CANDIDATES:  # a random sample (by score would peek at every row; see label_choice)
-            tried = [tried[i] for i in np.random.default_rng(self.seed).choice(len(tried), MAX_CANDIDATES, replace=False)]
-        candidates = [unpack_arrays(e.payload)["rank"].astype(float) for e in tried] + [scores]
-        metric = None if self.metric == "roc_auc" else (lambda y, s: fn(MetricContext(y_true=y, pred=s)))
-        replay = replay_choice(self.y_train, candidates, self.default_ranks, metric=metric, seed=self.seed)
-        numbers = (f"bootstrap replay of the choice ({replay.draws} draws of the {len(self.y_train)} training rows "
-                   f"with {int(self.y_train.sum())} known anomalies): picking the best tuned candidate on a draw "
+        payloads = [e.payload for e in self._cache.values() if e.payload is not None]
+        if len(payloads) > MAX_CANDIDATES:  # a random sample (by score would peek at every row; see label_choice)
+            picked = np.random.default_rng(self.seed).choice(len(payloads), MAX_CANDIDATES, replace=False)
+            payloads = [payloads[i] for i in picked]
+        candidates = [unpack_arrays(p)["rank"].astype(float) for p in payloads] + [scores]
+        metric = None if self.metric == "roc_auc" else (lambda t, s: fn(MetricContext(y_true=t, pred=s)))
+        replay = replay_choice(y, candidates, self.default_ranks, metric=metric, seed=self.seed)
+        numbers = (f"bootstrap replay of the choice ({replay.draws} draws of the {len(y)} training rows "
+                   f"with {int(y.sum())} known anomalies): picking the best tuned candidate on a draw "
                    f"scored {replay.gain:+.4f} {self.metric} (± {replay.standard_error:.4f}) on the rows left out of "
                    f"it, against picking the best detector at its defaults")
         if replay.keep_search_choice:
