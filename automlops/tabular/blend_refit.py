@@ -11,6 +11,13 @@ their fit on the training rows: every member is a valid model of the same target
 weights stay as ensemble selection chose them. The members with the largest weight go first (they
 move the blend's predictions most), each under the deadline: a member still fitting when the time is
 up is abandoned and keeps its earlier fit. With enough time the result is exactly the block refit.
+
+Member by member also lets memory go between members. A member's fit leaves freed buffers behind
+(its copy of the encoded features, a boosting library's work arrays) that the C allocator keeps
+unless asked to return them; the search asks after every trial, but ``VotingClassifier.fit`` fits
+every member in one call. :func:`fit_members` is that fit, one member at a time with the freed pages
+handed back in between (``core.memory.release_unused_memory``), and so is every refit here: on a
+12-class table (males, 30 s) the end of the training peaked ~15 MB lower.
 """
 
 from __future__ import annotations
@@ -24,19 +31,53 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 from sklearn.ensemble import VotingClassifier, VotingRegressor
+from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import Bunch
 
+from automlops.core.memory import release_unused_memory
 from automlops.search.deadline import DeadlineExceeded, interrupt_at
 from automlops.search.engine import DecisionLog
 from automlops.tabular.evaluate import one_openmp_thread
 from automlops.tabular.forest_growth import fit_before_deadline
 
-__all__ = ["RefitReport", "is_blend", "refit_blend", "refit_members"]
+__all__ = ["RefitReport", "fit_members", "is_blend", "is_voting", "refit_blend", "refit_members"]
+
+
+def is_voting(model: Any) -> bool:
+    """A soft vote or weighted average of members (fitted or not)."""
+    return isinstance(model, VotingClassifier | VotingRegressor)
+
+
+def fit_members(blend: Any, X: pd.DataFrame, y: Any) -> Any:
+    """``blend.fit(X, y)`` for a vote, one member at a time, handing freed memory back after each.
+
+    The same steps as scikit-learn's ``VotingClassifier.fit`` / ``VotingRegressor.fit`` (labels
+    encoded 0..k-1, a fresh clone of each member, ``named_estimators_``); only the order of
+    operations around them differs. A forest member grows before any deadline in force, as alone.
+    """
+    if blend.weights is not None and len(blend.weights) != len(blend.estimators):
+        raise ValueError(f"{len(blend.weights)} weights for {len(blend.estimators)} members")
+    if isinstance(blend, VotingClassifier):
+        blend.le_ = LabelEncoder().fit(y)
+        blend.classes_ = blend.le_.classes_
+        target = blend.le_.transform(y)
+    else:
+        target = np.asarray(y).ravel()
+    blend.estimators_ = []
+    for _, member in blend.estimators:
+        blend.estimators_.append(fit_before_deadline(clone(member), X, target))
+        release_unused_memory()
+    names = [name for name, _ in blend.estimators]
+    blend.named_estimators_ = Bunch(**dict(zip(names, blend.estimators_, strict=True)))
+    for member in blend.estimators_:
+        if hasattr(member, "feature_names_in_"):
+            blend.feature_names_in_ = member.feature_names_in_
+    return blend
 
 
 def is_blend(model: Any, y: pd.Series) -> bool:
     """A fitted vote (plain or weighted) whose members can be refitted one by one on labels ``y``."""
-    if not (isinstance(model, VotingClassifier | VotingRegressor) and hasattr(model, "estimators_")):
+    if not (is_voting(model) and hasattr(model, "estimators_")):
         return False
     return not hasattr(model, "le_") or bool(np.isin(np.unique(y), model.le_.classes_).all())
 
@@ -84,6 +125,7 @@ def refit_members(blend: Any, X: pd.DataFrame, y: pd.Series, deadline: float | N
         done.append(names[i])
         if release_replaced:
             _release(blend, i)
+        release_unused_memory()
     refitted.named_estimators_ = Bunch(**dict(zip(names, refitted.estimators_, strict=True)))
     return refitted, RefitReport([n for n in names if n in done], [n for n in names if n not in done])
 

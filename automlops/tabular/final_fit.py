@@ -31,7 +31,7 @@ from automlops.search.deadline import DeadlineExceeded, finish_by, interrupt_at
 from automlops.search.engine import Candidate, Choice, DecisionLog, Finalized
 from automlops.tabular import calibration
 from automlops.tabular import ensemble as ens
-from automlops.tabular.blend_refit import is_blend, refit_blend
+from automlops.tabular.blend_refit import fit_members, is_blend, is_voting, refit_blend
 from automlops.tabular.evaluate import boosting_rounds, build_pipeline, one_openmp_thread, predict_outputs
 from automlops.tabular.finalize import all_rows_ratio, boosted_save_seconds, train_rows_ratio
 from automlops.tabular.forest_growth import fit_before_deadline
@@ -60,6 +60,8 @@ def _pipeline(engine: TabularEngine, choice: Choice) -> Any:
 def _fit(model: Any, X: pd.DataFrame, y: pd.Series) -> Any:
     with warnings.catch_warnings(), one_openmp_thread():
         warnings.simplefilter("ignore")
+        if is_voting(model):  # member by member, memory handed back in between (see blend_refit)
+            return fit_members(model, X, y)
         return fit_before_deadline(model, X, y)
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 from sklearn.datasets import load_wine
-from sklearn.ensemble import RandomForestRegressor, VotingClassifier, VotingRegressor
+from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor, VotingClassifier, VotingRegressor
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -90,3 +90,23 @@ def test_a_member_that_was_not_refitted_stays_in_both_blends_when_replaced_ones_
     assert report.kept == ["forest"]
     assert refitted.estimators_[0] is old_forest and blend.estimators_[0] is old_forest
     assert blend.estimators_[1] is None and refitted.estimators_[1] is not None
+
+
+def test_fitting_a_vote_member_by_member_is_scikit_learns_fit() -> None:
+    from automlops.tabular.blend_refit import fit_members
+
+    X, y = load_wine(return_X_y=True, as_frame=True)
+    labels = pd.Series(np.array(["barolo", "grignolino", "barbera"])[y])
+    members = [("logistic", make_pipeline(StandardScaler(), LogisticRegression(max_iter=500))),
+               ("forest", RandomForestClassifier(n_estimators=20, random_state=0))]
+    ours = fit_members(VotingClassifier(members, voting="soft", weights=[0.7, 0.3]), X, labels)
+    theirs = VotingClassifier(members, voting="soft", weights=[0.7, 0.3]).fit(X, labels)
+    np.testing.assert_allclose(ours.predict_proba(X), theirs.predict_proba(X))
+    assert list(ours.classes_) == list(theirs.classes_) and list(ours.predict(X)) == list(theirs.predict(X))
+    assert ours.named_estimators_["forest"] is ours.estimators_[1] and list(ours.feature_names_in_) == list(X.columns)
+    assert is_blend(ours, labels)
+
+    Xd, yd = _housing()
+    vote = [("forest", RandomForestRegressor(n_estimators=10, random_state=0)), ("ridge", Ridge())]
+    np.testing.assert_allclose(fit_members(VotingRegressor(vote, weights=[0.4, 0.6]), Xd, yd).predict(Xd),
+                               VotingRegressor(vote, weights=[0.4, 0.6]).fit(Xd, yd).predict(Xd))
