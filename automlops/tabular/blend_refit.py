@@ -53,7 +53,8 @@ def fit_members(blend: Any, X: pd.DataFrame, y: Any) -> Any:
 
     The same steps as scikit-learn's ``VotingClassifier.fit`` / ``VotingRegressor.fit`` (labels
     encoded 0..k-1, a fresh clone of each member, ``named_estimators_``); only the order of
-    operations around them differs. A forest member grows before any deadline in force, as alone.
+    operations around them differs. Each member goes through ``fit_before_deadline``, so a forest
+    keeps to a deadline in force exactly as it would alone.
     """
     if blend.weights is not None and len(blend.weights) != len(blend.estimators):
         raise ValueError(f"{len(blend.weights)} weights for {len(blend.estimators)} members")
