@@ -340,8 +340,9 @@ class AnomalyEngine:
                              "defaults, the best default detector on the labels: nothing was tuned to them")
             return choice
         payloads = [e.payload for e in self._cache.values() if e.payload is not None]
-        if len(payloads) > MAX_CANDIDATES:  # a random sample (by score would peek at every row; see label_choice)
-            picked = np.random.default_rng(self.seed).choice(len(payloads), MAX_CANDIDATES, replace=False)
+        if len(payloads) >= MAX_CANDIDATES:  # a random sample (by score would peek at every row; see label_choice),
+            # one place short of the replay's cap so that the search's own choice is never sampled away
+            picked = np.random.default_rng(self.seed).choice(len(payloads), MAX_CANDIDATES - 1, replace=False)
             payloads = [payloads[i] for i in picked]
         candidates = [unpack_arrays(p)["rank"].astype(float) for p in payloads] + [scores]
         metric = None if self.metric == "roc_auc" else (lambda t, s: fn(MetricContext(y_true=t, pred=s)))

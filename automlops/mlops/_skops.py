@@ -94,5 +94,5 @@ def untrusted_types(source: Path | str | bytes) -> list[str]:
 
 def _public_untrusted_types(skops_io: ModuleType, source: Path | str | bytes) -> list[str]:
     if isinstance(source, bytes | bytearray):
-        return list(skops_io.get_untrusted_types(data=bytes(source)))
-    return list(skops_io.get_untrusted_types(file=source))
+        return sorted(skops_io.get_untrusted_types(data=bytes(source)))
+    return sorted(skops_io.get_untrusted_types(file=source))
