@@ -18,6 +18,7 @@ by :func:`available_models`, not a crash.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import sys
@@ -34,6 +35,7 @@ from automlops.core.problem import Problem, TaskType
 from automlops.core.registry import Registry
 from automlops.errors import ConfigError
 from automlops.search.suggest import Suggest  # re-exported: the zoo's search spaces are written with it
+from automlops.tabular import lightgbm_memory  # noqa: F401  (found by _booster_memory through sys.modules)
 from automlops.tabular.boosting_size import rounds_within_memory
 
 __all__ = ["ZOO", "EarlyStoppedClassifier", "EarlyStoppedRegressor", "LabelEncodedClassifier", "ModelSpec",
@@ -141,7 +143,8 @@ class _EarlyStopped(BaseEstimator):
         stop_at = _wrap_up_time(time.monotonic())
         after = _predict_seconds_per_round(len(y), len(np.unique(y)) if is_classifier(self) else 1)
         extra, limit = self._fit_arguments(model, library, y_fit, X_stop, y_stop, stop_at, after)
-        model.fit(X_fit, y_fit, **extra)
+        with _booster_memory(library):
+            model.fit(X_fit, y_fit, **extra)
         _raise_if_interrupted(limit)
         if stop_at is not None and library == "xgboost":
             model.set_params(callbacks=None)  # the fitted booster keeps nothing of it; the saved model must not
@@ -153,7 +156,8 @@ class _EarlyStopped(BaseEstimator):
         else:
             best = getattr(model, "best_iteration_", None) or getattr(model, "best_iteration", None)
             ceiling = int(model.get_params().get("n_estimators") or self.max_rounds)
-            self.estimator_, self.n_rounds_ = model, int(best if best is not None else ceiling - 1) + 1
+            counted = library == "lightgbm"  # LightGBM's best iteration is a count of rounds, the others' an index
+            self.estimator_, self.n_rounds_ = model, ceiling if best is None else int(best) + (0 if counted else 1)
         self.stopped_for_time_ = bool(getattr(limit, "fired", False))
         return self._fitted()
 
@@ -211,7 +215,8 @@ class _EarlyStopped(BaseEstimator):
         """Too few rows to hold some out: fit the searched ``n_estimators`` as they are."""
         _use_threads(model, library, len(y))  # CatBoost only (LightGBM's threshold is far above min_rows)
         ticks = _catboost_time_limit(None) if library == "catboost" else None  # lets a deadline stop CatBoost
-        self.estimator_ = model.fit(X, y, **({} if ticks is None else {"callbacks": [ticks]}))
+        with _booster_memory(library):
+            self.estimator_ = model.fit(X, y, **({} if ticks is None else {"callbacks": [ticks]}))
         _raise_if_interrupted(ticks)
         self.n_rounds_ = int(model.get_params()["n_estimators"])
         return self._fitted()
@@ -301,6 +306,15 @@ def _compact_history(model: Any) -> None:
         if isinstance(history, dict):
             model.__dict__[name] = {data: {metric: np.asarray(values, dtype=float) for metric, values in curves.items()}
                                     for data, curves in history.items()}
+
+
+def _booster_memory(library: str) -> contextlib.AbstractContextManager[Any]:
+    """For LightGBM, :func:`automlops.tabular.lightgbm_memory.trained_boosters_kept` (no text round
+    trip where keeping the trained booster is smaller). Looked up through ``sys.modules`` as the
+    deadline is: an exported script or bundle copies this class's code and fits as LightGBM ships."""
+    keeper = sys.modules.get("automlops.tabular.lightgbm_memory")
+    return keeper.trained_boosters_kept() if library == "lightgbm" and keeper is not None \
+        else contextlib.nullcontext()
 
 
 def _wrap_up_time(started: float) -> float | None:
