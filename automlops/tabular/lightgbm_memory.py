@@ -15,6 +15,8 @@ size: keep the trained booster when its state is smaller than the conversion's p
 else convert as LightGBM does. Many small trees on few bins (multi-class, long boosting) keep;
 few big trees on many bins convert.
 
+A kept booster is the same model as a converted one: the rounds an early stop ran past its best are
+rolled back, as the conversion (which writes the text up to the best round) drops them.
 Only fits inside :func:`trained_boosters_kept` are affected (the zoo's boosting wrapper opens it);
 every other LightGBM fit in the process behaves as LightGBM ships it. A kept booster's datasets
 stay referenced next to it (it still points at them) and go with it; a saved model is the same
@@ -73,6 +75,15 @@ def _num_leaves(booster: Any) -> int:
     return int(booster.params.get("num_leaves", 31))
 
 
+def _back_to_best_round(booster: Any) -> None:
+    """Drop the rounds an early stop ran past its best, as the round trip does (it writes the text up to the
+    best round): the kept model is then the same model, also for ``copy.deepcopy``, which rebuilds a booster
+    from its text without its best round. Each rollback takes a round's trees off the training and
+    validation scores, a fraction of what the round cost to train."""
+    while 0 < booster.best_iteration < booster.current_iteration():
+        booster.rollback_one_iter()
+
+
 def _install() -> None:
     """Route ``lightgbm.sklearn``'s call of ``train`` through :func:`_train` (once per process)."""
     import lightgbm.sklearn as lgb_sklearn
@@ -89,6 +100,7 @@ def _dispatching(library_train: Callable[..., Any]) -> Callable[..., Any]:
         train_set, valid_sets = kwargs["train_set"], list(kwargs.get("valid_sets") or [])
         if training_state_bytes(booster, train_set, valid_sets) < round_trip_bytes(booster):
             _DATASETS[booster] = (train_set, *valid_sets)
+            _back_to_best_round(booster)
         else:  # what lightgbm.train does with keep_training_booster=False
             booster.model_from_string(booster.model_to_string()).free_dataset()
         return booster

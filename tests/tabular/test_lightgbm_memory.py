@@ -3,6 +3,7 @@ and predict, save and load exactly as LightGBM's own fits do."""
 
 from __future__ import annotations
 
+import copy
 import gc
 
 import lightgbm as lgb
@@ -44,15 +45,16 @@ def test_many_small_trees_keep_the_trained_booster_and_predict_as_lightgbm_ships
     assert np.array_equal(model.predict_proba(X), plain.predict_proba(X))
 
 
-def test_an_early_stopped_kept_booster_predicts_from_its_best_round_and_saves_the_same_model() -> None:
-    """With held-out rows the booster runs ``patience`` rounds past its best. LightGBM's round trip cuts them;
-    a kept booster still holds them but predicts (and explains) from the best round, before and after saving."""
+def test_an_early_stopped_kept_booster_is_the_model_lightgbm_would_have_made() -> None:
+    """With held-out rows the booster runs ``patience`` rounds past its best; LightGBM's round trip cuts them,
+    and so does keeping the booster (a deep copy, rebuilt from the text without the best round, predicts the
+    same). Saved and loaded, it predicts and explains as before."""
     X, y = _digits()
     built = get_model("lightgbm").build({"learning_rate": 0.3, "num_leaves": 7}, DIGITS_PROBLEM, 0)
     model = EarlyStoppedClassifier(built.estimator, min_rows=1000, patience=10, random_state=0).fit(X, y)
     assert _kept(model)
     booster = model.estimator_.booster_
-    assert booster.current_iteration() > booster.best_iteration == model.n_rounds_
+    assert booster.current_iteration() == booster.best_iteration == model.n_rounds_ < 100  # rounds past it dropped
 
     shipped = lgb.LGBMClassifier(**model.estimator.get_params())
     with pytest.MonkeyPatch.context() as patch:  # the same fit, LightGBM's own conversion at the end
@@ -60,6 +62,7 @@ def test_an_early_stopped_kept_booster_predicts_from_its_best_round_and_saves_th
         converted = EarlyStoppedClassifier(shipped, min_rows=1000, patience=10, random_state=0).fit(X, y)
     assert not _kept(converted) and converted.estimator_.booster_.current_iteration() == converted.n_rounds_
     assert np.array_equal(model.predict_proba(X), converted.predict_proba(X))
+    assert np.array_equal(copy.deepcopy(model).predict_proba(X), converted.predict_proba(X))
 
     data = sio.dumps(model)
     loaded = sio.loads(data, trusted=sio.get_untrusted_types(data=data))
