@@ -67,8 +67,11 @@ def training_state_bytes(booster: Any, train_set: Any, valid_sets: list[Any]) ->
 
 
 def round_trip_bytes(booster: Any) -> int:
-    """Roughly the conversion's peak above the trained booster: a few copies of the model's text."""
-    return int(ROUND_TRIP_TEXT_COPIES * TEXT_BYTES_PER_LEAF * booster.num_trees() * _num_leaves(booster))
+    """Roughly the conversion's peak above the trained booster: a few copies of the model's text, which
+    holds the trees up to the best round (an early stop's later rounds are not written)."""
+    rounds = booster.best_iteration if booster.best_iteration > 0 else booster.current_iteration()
+    trees = int(rounds) * int(booster.num_model_per_iteration())
+    return int(ROUND_TRIP_TEXT_COPIES * TEXT_BYTES_PER_LEAF * trees * _num_leaves(booster))
 
 
 def _num_leaves(booster: Any) -> int:
@@ -85,7 +88,7 @@ def _back_to_best_round(booster: Any) -> None:
 
 
 def _install() -> None:
-    """Route ``lightgbm.sklearn``'s call of ``train`` through :func:`_train` (once per process)."""
+    """Route ``lightgbm.sklearn``'s call of ``train`` through :func:`_dispatching`'s (once per process)."""
     import lightgbm.sklearn as lgb_sklearn
 
     if not getattr(lgb_sklearn.train, "_automlops_keeps_trained", False):
