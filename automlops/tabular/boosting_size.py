@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["BOOSTED_MAX_BYTES", "rounds_within_memory"]
+__all__ = ["BOOSTED_MAX_BYTES", "leaves_per_tree", "rounds_within_memory"]
 
 BOOSTED_MAX_BYTES = 96 * 2**20
 # Measured with LightGBM 4 on vocab: 170-210 bytes a leaf in memory (split feature, threshold, child
@@ -31,7 +31,7 @@ LEAF_BYTES = 200
 CATBOOST_VALUE_BYTES = 8
 
 
-def _leaves_per_tree(params: dict[str, Any], library: str) -> int:
+def leaves_per_tree(params: dict[str, Any], library: str) -> int:
     """The most leaves one tree of these hyperparameters can grow (each library's own default)."""
     if library == "lightgbm":
         return int(params.get("num_leaves") or 31)
@@ -43,7 +43,7 @@ def _leaves_per_tree(params: dict[str, Any], library: str) -> int:
 
 def bytes_per_round(params: dict[str, Any], library: str, n_classes: int) -> int:
     """What one boosting round adds to the model, at most (``n_classes`` 1 for a regression)."""
-    leaves = _leaves_per_tree(params, library)
+    leaves = leaves_per_tree(params, library)
     if library == "catboost":  # one tree a round, a vector of class values at each leaf
         return leaves * CATBOOST_VALUE_BYTES * max(n_classes if n_classes > 2 else 1, 1)
     trees = n_classes if n_classes > 2 else 1  # softmax: one tree per class per round

@@ -31,6 +31,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
+from automlops.tabular.boosting_size import leaves_per_tree
+
 __all__ = ["TEXT_BYTES_PER_LEAF", "ROUND_TRIP_TEXT_COPIES", "round_trip_bytes", "trained_boosters_kept",
            "training_state_bytes"]
 
@@ -75,7 +77,7 @@ def round_trip_bytes(booster: Any) -> int:
 
 
 def _num_leaves(booster: Any) -> int:
-    return int(booster.params.get("num_leaves", 31))
+    return leaves_per_tree(booster.params, "lightgbm")
 
 
 def _back_to_best_round(booster: Any) -> None:
