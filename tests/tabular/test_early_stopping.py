@@ -111,7 +111,9 @@ def test_a_fit_told_to_finish_by_a_deadline_keeps_the_rounds_it_has(model: str) 
     with interrupt_at(started + 4.0), finish_by(started + 1.5):  # without the wrap-up: DeadlineExceeded
         slow.fit(X, y)
     assert time.monotonic() - started < 4.0
-    assert slow.stopped_for_time_ and 1 < slow.n_rounds_ < slow.max_rounds
+    # at least one round kept (on a loaded machine the wrap-up can come after the first; LightGBM's count was
+    # read one too high until it was seen to be a count, not an index, which this bound used to absorb)
+    assert slow.stopped_for_time_ and 0 < slow.n_rounds_ < slow.max_rounds
     X_test, y_test = _friedman(2000, seed=1)
     rmse = float(np.sqrt(np.mean((slow.predict(X_test) - y_test) ** 2)))
     assert rmse < float(np.std(y_test))  # the kept rounds learnt something (how much depends on the CPU's load)
