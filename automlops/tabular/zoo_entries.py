@@ -113,11 +113,15 @@ _register(ModelSpec(
 ))
 
 
-# libsvm caches kernel rows up to ``cache_size`` MB (scikit-learn's default: 200). 100 MB holds the whole
-# kernel of the 5,000 rows a trial may use (5,000² floats); only the refit on more rows recomputes some of it.
-# Measured on 6.8k rows (twoyear): RSS +155 MB -> +100 MB, fit 11.8 -> 12.1 s at C=100, gamma=0.1, equal at
-# typical settings; the default cache was a 60 s training's memory peak (479 MB, 2.15x FLAML's).
-SVM_CACHE_MB = 100
+# libsvm caches kernel rows up to ``cache_size`` MB (scikit-learn's default: 200), and the cache is the
+# largest thing an SVM fit holds. Measured on twoyear's 5,072 training rows (SVR, standardised):
+#   cache MB | C=1, g=.03 | C=10, g=.1 | C=100, g=.01 | C=300, g=.3 | C=1000, g=.1 | RSS added
+#      100   |   0.61 s   |   1.58 s   |    2.40 s    |    9.9 s    |    40.3 s    |  ~92 MB
+#       50   |   0.60 s   |   1.57 s   |    2.32 s    |   12.9 s    |    47.5 s    |   50 MB
+#       25   |   0.62 s   |   2.75 s   |    2.58 s    |             |              |   25 MB
+# 50 MB costs nothing at typical settings and up to a third more at the space's stiffest corner; the
+# default cache was a 60 s training's memory peak (479 MB, 2.15x FLAML's), 100 MB still 2.17x.
+SVM_CACHE_MB = 50
 
 
 def _svm(params: dict[str, Any], problem: Problem, seed: int) -> BaseEstimator:
