@@ -21,6 +21,8 @@ The five steps of every engine, for series:
 from __future__ import annotations
 
 import hashlib
+import math
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,7 +37,7 @@ from automlops.core.registry import Registry
 from automlops.errors import ConfigError, DataError
 from automlops.forecasting.backtest import FORECAST_METRICS, plan_folds, position_from_end
 from automlops.forecasting.data import ROW, SeriesData, default_horizon, prepare_series
-from automlops.forecasting.ensemble import choose_recipe, comb_members
+from automlops.forecasting.ensemble import choose_recipe, comb_members, finalize_seconds
 from automlops.forecasting.evaluate import Backtester
 from automlops.forecasting.finalize import finalize_recipe
 from automlops.forecasting.models import FORECAST_MODELS, Context
@@ -208,10 +210,11 @@ class ForecastingEngine:
     def tail_seconds(self, ranked: Sequence[TrialOutcome]) -> float:
         size = FORECAST_PRESETS.get(self.preset).ensemble_size
         members = {o.model: o for o in [*ranked[:size], *comb_members(ranked)]}  # the statistical comb may ship
-        return 2.5 * sum(o.fit_seconds + o.predict_seconds for o in members.values()) + 0.6
+        return finalize_seconds(list(members.values()))
 
     def choose(self, ranked: Sequence[TrialOutcome], log: DecisionLog, budget: Any) -> Choice:
-        return choose_recipe(ranked, self.backtester, FORECAST_PRESETS.get(self.preset).ensemble_size, log)
+        left = math.inf if budget.deadline is None else budget.deadline - time.monotonic() - budget.fixed_tail
+        return choose_recipe(ranked, self.backtester, FORECAST_PRESETS.get(self.preset).ensemble_size, log, left)
 
     def finalize(self, choice: Choice, log: DecisionLog, budget: Any) -> Finalized:
         return finalize_recipe(self, choice, log)

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from automlops.forecasting.engine import ForecastingEngine
-from automlops.forecasting.ensemble import MARGIN, choose_recipe
+from automlops.forecasting.ensemble import MARGIN, choose_recipe, finalize_seconds
 from automlops.search.engine import Candidate, DecisionLog, TrialOutcome
 
 
@@ -61,3 +61,21 @@ def test_a_clearly_better_model_replaces_the_combination(
     label, messages = _choose(engine, _twins(ranked, comb * (1 - 3 * MARGIN)))
     assert label == "naive"
     assert any("replaces the combination" in m for m in messages)
+
+
+def test_a_member_too_slow_to_finalize_in_the_time_left_is_left_out(
+        prepared: tuple[ForecastingEngine, list[TrialOutcome]]) -> None:
+    engine, ranked = prepared
+    # AutoETS measured as slow (10 s a backtest fold): shipping it needs two such fits, ~25 s
+    slow = [TrialOutcome(r.number, r.model, r.params, r.value, r.std, 10.0, r.predict_seconds, r.payload)
+            if r.model == "auto_ets" else r for r in _twins(ranked, 10.0)]
+    roomy = choose_recipe(slow, engine.backtester, 3, DecisionLog(lambda e: None, time.monotonic, lambda: None))
+    assert "auto_ets" in {c.model for c in roomy.recipe.members}  # with time to spare it ships (the combination)
+
+    log = DecisionLog(lambda e: None, time.monotonic, lambda: None)
+    choice = choose_recipe(slow, engine.backtester, 3, log, seconds_left=5.0)
+    shipped = {c.model for c in choice.recipe.members}
+    assert "auto_ets" not in shipped and shipped
+    assert finalize_seconds([r for r in slow if r.model in shipped]) <= 5.0
+    assert any(d.topic == "budget" and "auto_ets" in d.message for d in log.items)
+    assert {r["model"] for r in choice.recipe.records} >= {"auto_ets", "auto_theta", "naive"}  # the table keeps it
