@@ -52,9 +52,14 @@ STATISTICAL_COMB = ("auto_ets", "auto_arima", "auto_theta")
 FINALIZE_FITS = 2.5  # two fits and forecasts per member, on a little more data than a backtest fold had
 
 
+def _fold_seconds(member: TrialOutcome) -> float:
+    """One backtest fold of this model: its mean fit plus forecast time."""
+    return member.fit_seconds + member.predict_seconds
+
+
 def finalize_seconds(members: Sequence[TrialOutcome]) -> float:
     """Expected seconds to finalize a recipe of ``members`` (from their mean backtest fold times)."""
-    return FINALIZE_FITS * sum(o.fit_seconds + o.predict_seconds for o in members) + 0.6
+    return FINALIZE_FITS * sum(_fold_seconds(o) for o in members) + 0.6
 
 
 @dataclass(frozen=True)
@@ -148,12 +153,12 @@ def choose_recipe(ranked: Sequence[TrialOutcome], bt: Backtester, size: int, log
         shipped = [o for o in usable if o.model in {c.model for c in choice.recipe.members}]
         if len(usable) == 1 or finalize_seconds(shipped) <= seconds_left:
             break
-        costliest = max(shipped, key=lambda o: o.fit_seconds + o.predict_seconds)
+        costliest = max(shipped, key=_fold_seconds)
         left_out.append(costliest)
         usable = [o for o in usable if o is not costliest]
     if left_out:
         log("budget", "left out for time: " + ", ".join(
-            f"{o.model} (~{FINALIZE_FITS * (o.fit_seconds + o.predict_seconds):.1f} s to fit for the test window "
+            f"{o.model} (~{FINALIZE_FITS * _fold_seconds(o):.1f} s to fit for the test window "
             "and again on all the data)" for o in left_out)
             + f"; {max(seconds_left, 0.0):.1f} s of the time budget were left for the final fits")
     for topic, message in said:

@@ -90,7 +90,7 @@ def _back_to_best_round(booster: Any) -> None:
 
 
 def _install() -> None:
-    """Route ``lightgbm.sklearn``'s call of ``train`` through :func:`_dispatching`'s (once per process)."""
+    """Route ``lightgbm.sklearn``'s call of ``train`` through the wrapper :func:`_dispatching` builds (once per process)."""
     import lightgbm.sklearn as lgb_sklearn
 
     if not getattr(lgb_sklearn.train, "_automlops_keeps_trained", False):
