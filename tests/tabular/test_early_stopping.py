@@ -205,10 +205,13 @@ def test_the_refit_on_all_rows_learns_from_every_row_for_the_rounds_the_scored_m
 def test_a_refit_of_known_rounds_told_to_finish_by_a_deadline_keeps_every_round_it_fitted(model: str) -> None:
     """With no held-out rows there is no "best round" to go back to: the wrap-up keeps the latest. (A
     LightGBM stop that named round 0 as the best would leave a model of one tree.) The deadline
-    leaves room for a loaded machine: in a parallel run, 1.5 s once ended after the first round."""
+    leaves room for a loaded machine: in a parallel run, 1.5 s once ended after the first round. The
+    learning rate is low enough that 100,000 rounds never finish in 3 s, and high enough that the
+    ~15 rounds a starved worker once fitted at 0.002 (RMSE 4.86, std 5.01) still clear the bound
+    (at 0.01, 15 rounds leave an RMSE of ~4.4; an idle machine fits ~300-900 rounds)."""
     problem = Problem(TaskType.REGRESSION, "y", "rmse", "minimize")
     X, y = _friedman(20_000)
-    slow = get_model(model).build({"learning_rate": 0.002}, problem, 0).set_params(refit_rounds=100_000)
+    slow = get_model(model).build({"learning_rate": 0.01}, problem, 0).set_params(refit_rounds=100_000)
     started = time.monotonic()
     with interrupt_at(started + 8.0), finish_by(started + 3.0):
         slow.fit(X, y)
