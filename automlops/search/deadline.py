@@ -19,7 +19,7 @@ is disarmed under a lock and any exception not yet delivered is withdrawn.
 
 Some fits need not be thrown away. A boosting model adds one tree per round and keeps the best
 round seen on its own validation rows, so stopping it early still leaves a usable model, only
-with fewer trees. :func:`finish_by` tells such fits (``tabular.zoo``'s early-stopped boosting)
+with fewer trees. :func:`finish_by` tells such fits (``tabular.early_stopping``'s boosting)
 when to *wrap up* on their own, shortly before the watchdog would strike: a trial that would have
 been lost at the deadline becomes a finished, honestly scored one.
 """

@@ -42,9 +42,10 @@ from automlops.core.problem import Problem, TaskType
 from automlops.search.deadline import DeadlineExceeded, finish_by, interrupt_at
 from automlops.search.engine import Candidate, Evaluation
 from automlops.search.trials import pack_arrays, unpack_arrays
+from automlops.tabular.boosting_clock import trees_per_round
 from automlops.tabular.forest_growth import fit_before_deadline
 from automlops.tabular.preprocessing import FeaturePlan, build_preprocessor
-from automlops.tabular.zoo import get_model, trees_per_round
+from automlops.tabular.zoo import get_model
 
 __all__ = ["Evaluator", "FoldFit", "KeptModels", "OutOfFold", "TimeBudgetExceeded", "boosted_trees", "boosters",
            "boosting_rounds", "build_pipeline", "decode_oof", "encode_oof", "one_openmp_thread",

@@ -32,10 +32,10 @@ from automlops.search.engine import Candidate, Choice, DecisionLog, Finalized
 from automlops.tabular import calibration
 from automlops.tabular import ensemble as ens
 from automlops.tabular.blend_refit import fit_members, is_blend, is_voting, refit_blend
+from automlops.tabular.early_stopping import _EarlyStopped
 from automlops.tabular.evaluate import boosting_rounds, build_pipeline, one_openmp_thread, predict_outputs
 from automlops.tabular.finalize import all_rows_ratio, boosted_save_seconds, train_rows_ratio
 from automlops.tabular.forest_growth import fit_before_deadline
-from automlops.tabular.zoo import _EarlyStopped
 
 if TYPE_CHECKING:
     from automlops.tabular.engine import TabularEngine

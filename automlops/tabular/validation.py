@@ -55,7 +55,7 @@ from sklearn.model_selection import (
 from automlops.core.problem import Problem, TaskType
 from automlops.core.registry import Registry
 from automlops.errors import ConfigError, DataError
-from automlops.tabular.zoo import trees_per_round
+from automlops.tabular.boosting_clock import trees_per_round
 
 __all__ = ["SMALL_DATA_ROWS", "prefers_cross_validation", "VALIDATIONS", "ValidationPlan", "choose_validation", "detect_time_column",
            "split_test"]

@@ -70,7 +70,7 @@ def test_a_copy_of_the_bundle_serves_the_studios_predictions(home: Path, tmp_pat
     built = build_bundle(name, tmp_path / "bundle", check=False)  # the HTTP comparison below is the check here
     if name == "penguins":  # LightGBM inside the studio's early-stopping wrapper: both travel with the bundle
         assert any(r.startswith("lightgbm==") for r in built.requirements)
-        assert "automlops/tabular/zoo.py" in built.vendored
+        assert "automlops/tabular/early_stopping.py" in built.vendored
     copy = tmp_path / "elsewhere" / "service"
     shutil.copytree(built.out, copy)
     shutil.rmtree(built.out)  # the copy alone

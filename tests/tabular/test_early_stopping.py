@@ -130,35 +130,35 @@ def test_the_wrap_up_leaves_time_to_predict_with_every_round_kept(model: str) ->
     import lightgbm as lgb
     import xgboost as xgb
 
-    from automlops.tabular.zoo import _catboost_time_limit, _lightgbm_time_limit, _xgboost_time_limit
+    from automlops.tabular.boosting_clock import catboost_time_limit, lightgbm_time_limit, xgboost_time_limit
 
     X, y = _friedman(20_000)
     stop_at = time.monotonic() + 2.0
     if model == "lightgbm":
         booster = lgb.LGBMRegressor(n_estimators=5000, learning_rate=0.002, verbose=-1, n_jobs=1)
-        booster.fit(X, y, eval_set=[(X[:2000], y[:2000])], callbacks=[_lightgbm_time_limit(stop_at, 0.1)])
+        booster.fit(X, y, eval_set=[(X[:2000], y[:2000])], callbacks=[lightgbm_time_limit(stop_at, 0.1)])
         rounds = booster.booster_.current_iteration()
     elif model == "catboost":
         booster = cb.CatBoostRegressor(n_estimators=5000, learning_rate=0.002, thread_count=1, verbose=False,
                                        allow_writing_files=False)
-        booster.fit(X, y, eval_set=(X[:2000], y[:2000]), callbacks=[_catboost_time_limit(stop_at, 0.1)])
+        booster.fit(X, y, eval_set=(X[:2000], y[:2000]), callbacks=[catboost_time_limit(stop_at, 0.1)])
         rounds = booster.tree_count_
     else:
         booster = xgb.XGBRegressor(n_estimators=5000, learning_rate=0.002, n_jobs=1, tree_method="hist",
-                                   callbacks=[_xgboost_time_limit(stop_at, 0.1)])
+                                   callbacks=[xgboost_time_limit(stop_at, 0.1)])
         booster.fit(X, y, eval_set=[(X[:2000], y[:2000])], verbose=False)
         rounds = booster.get_booster().num_boosted_rounds()
     assert 1 <= rounds <= 20 and time.monotonic() < stop_at
 
 
 def test_the_prediction_reserved_per_round_grows_with_rows_and_classes() -> None:
-    from automlops.tabular.zoo import _predict_seconds_per_round
+    from automlops.tabular.boosting_clock import predict_seconds_per_round
 
-    base = _predict_seconds_per_round(16_000, 1)
+    base = predict_seconds_per_round(16_000, 1)
     assert base == pytest.approx(4e-4)  # a quarter of the rows, 1e-7 s a tree and row: 7,000 rounds = 2.8 s
-    assert _predict_seconds_per_round(32_000, 1) == pytest.approx(2 * base)
-    assert _predict_seconds_per_round(16_000, 2) == base  # two classes: one tree a round
-    assert _predict_seconds_per_round(16_000, 12) == pytest.approx(12 * base)  # one tree per class
+    assert predict_seconds_per_round(32_000, 1) == pytest.approx(2 * base)
+    assert predict_seconds_per_round(16_000, 2) == base  # two classes: one tree a round
+    assert predict_seconds_per_round(16_000, 12) == pytest.approx(12 * base)  # one tree per class
 
 
 def test_without_a_wrap_up_deadline_the_fit_runs_to_its_own_stop() -> None:
@@ -249,7 +249,7 @@ def test_the_saved_model_keeps_the_early_stopping_curve_as_one_array_per_metric(
 def test_large_lightgbm_fits_use_the_idle_cores_and_predict_on_one_thread() -> None:
     """Trials run one at a time, so a LightGBM fit on 10k rows or more takes every core (up to 4);
     smaller fits and XGBoost keep one thread, and the fitted model predicts on one thread again."""
-    from automlops.tabular.zoo import LIGHTGBM_THREADS_FROM, _threads_for
+    from automlops.tabular.early_stopping import LIGHTGBM_THREADS_FROM, _threads_for
 
     problem = Problem(TaskType.REGRESSION, "y", "rmse", "minimize")
     lightgbm = get_model("lightgbm").build({}, problem, 0).estimator
@@ -275,7 +275,7 @@ def test_catboost_trains_on_every_core_at_any_size_and_saves_as_one_blob(tmp_pat
 
     from automlops.mlops.formats import outside_allow_list
     from automlops.mlops.skops_snapshot import _dump_to_file
-    from automlops.tabular.zoo import _threads_for
+    from automlops.tabular.early_stopping import _threads_for
 
     problem = Problem(TaskType.REGRESSION, "y", "rmse", "minimize")
     catboost = get_model("catboost").build({}, problem, 0).estimator
@@ -322,7 +322,7 @@ def test_catboost_cuts_small_tables_into_fewer_bins() -> None:
     a small table gets one border per ~16 rows (at least 64), a large one all 254."""
     from sklearn.datasets import load_breast_cancer
 
-    from automlops.tabular.zoo import catboost_borders
+    from automlops.tabular.early_stopping import catboost_borders
 
     assert [catboost_borders(n) for n in (100, 1024, 2000, 4064, 50_000)] == [64, 64, 125, 254, 254]
     X, y = load_breast_cancer(return_X_y=True)
@@ -341,7 +341,7 @@ def test_a_large_lightgbm_model_predicts_a_block_of_trees_at_a_time_with_the_sam
     import lightgbm as lgb
     from sklearn import datasets
 
-    from automlops.tabular.zoo import LIGHTGBM_PREDICT_BLOCK, _lightgbm_in_blocks
+    from automlops.tabular.early_stopping import LIGHTGBM_PREDICT_BLOCK, _lightgbm_in_blocks
 
     X, y = getattr(datasets, f"load_{dataset}")(return_X_y=True, as_frame=True)
     rounds = 2 * LIGHTGBM_PREDICT_BLOCK + 37  # blocks, and a last block that is not full
@@ -359,3 +359,34 @@ def test_a_large_lightgbm_model_predicts_a_block_of_trees_at_a_time_with_the_sam
     assert _lightgbm_in_blocks(own, X.iloc[:5]) is None  # the API's few rows: one pass is faster
     small = cls(n_estimators=50, verbose=-1).fit(X, y)
     assert _lightgbm_in_blocks(small, X) is None  # one pass is as fast
+
+
+def test_a_model_saved_when_the_wrapper_lived_in_the_zoo_still_loads_and_predicts_the_same() -> None:
+    """The early-stopped boosting classes moved from ``tabular.zoo`` to ``tabular.early_stopping``; a
+    file saved before names ``automlops.tabular.zoo.EarlyStoppedRegressor``, which the zoo re-exports.
+    The old file is this model's own save with that one module name written back."""
+    import io
+    import zipfile
+
+    import skops.io
+    from sklearn.datasets import load_diabetes
+
+    from automlops.mlops.formats import SkopsFormat
+
+    X, y = load_diabetes(return_X_y=True)
+    problem = Problem(TaskType.REGRESSION, "y", "rmse", "minimize")
+    fitted = get_model("lightgbm").build({"learning_rate": 0.1}, problem, 0).set_params(min_rows=100).fit(X, y)
+    saved = zipfile.ZipFile(io.BytesIO(skops.io.dumps(fitted)))
+    old, new_home = io.BytesIO(), '"__module__": "automlops.tabular.early_stopping"'
+    with zipfile.ZipFile(old, "w") as rewritten:
+        for name in saved.namelist():
+            data = saved.read(name)
+            if name == "schema.json":
+                assert new_home in data.decode()
+                data = data.decode().replace(new_home, '"__module__": "automlops.tabular.zoo"').encode()
+            rewritten.writestr(name, data)
+    trusted = SkopsFormat.trusted_types(old.getvalue())
+    assert "automlops.tabular.zoo.EarlyStoppedRegressor" in trusted
+    loaded = skops.io.loads(old.getvalue(), trusted=trusted)
+    assert type(loaded) is EarlyStoppedRegressor
+    np.testing.assert_array_equal(loaded.predict(X), fitted.predict(X))

@@ -16,8 +16,9 @@ from sklearn.datasets import load_diabetes
 
 from automlops.core.problem import Problem, TaskType
 from automlops.tabular import AutoMLRunner
+from automlops.tabular.early_stopping import _lightgbm_in_blocks
 from automlops.tabular.search import SearchSpace
-from automlops.tabular.zoo import _lightgbm_in_blocks, get_model
+from automlops.tabular.zoo import get_model
 
 
 def _regression(counts: bool) -> Problem:
