@@ -214,7 +214,6 @@ def build_bundle(ref: str, out: str | Path, *, settings: Any = None, check: bool
     fails verification), ConfigError (a kind a bundle cannot serve, an ``out`` that is not new),
     ModelError (the bundle did not answer as the studio does). Nothing is left behind on failure.
     """
-    from automlops import __version__
     from automlops.mlops.store import ModelStore
     from automlops.tasks import load_saved_model
 
@@ -229,41 +228,58 @@ def build_bundle(ref: str, out: str | Path, *, settings: Any = None, check: bool
     kind, task = _refuse_kind(loaded.meta, f"{name}@v{version}")
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-bundle-", dir=out.parent))
     try:
-        data, _ = _copy_verified(loaded, tmp)
-        trusted = skops_trusted_types(data) if loaded.meta.get("model_format") == "skops" else []
-        needed = studio_globals(loaded.model, trusted)
-        answer = ANSWERS.get(kind)
-        if answer is not None and answer[1] not in needed.get(answer[0], []):
-            needed.setdefault(answer[0], []).append(answer[1])
-        skops = loaded.meta.get("model_format") == "skops"
-        vendored, vendored_libs = write_vendored(tmp, needed, __version__, skops=skops)
-        fmt = _FORMAT_LIBRARY.get(str(loaded.meta.get("model_format")))
-        if fmt is None:
-            raise ConfigError(f"{name}@v{version} is stored as {loaded.meta.get('model_format')}; a bundle ships "
-                              "skops or joblib model files")
-        requirements = pinned_requirements(referenced_libraries(loaded.model) | vendored_libs | {fmt})
-        _write_text_files(tmp, loaded, kind, task, requirements)
-        manifest: dict[str, Any] = {
-            "model": name, "version": version, "stage": stage, "kind": kind, "task": task,
-            "model_file": f"model/{loaded.meta['model_file']}", "model_sha256": loaded.meta["model_sha256"],
-            "model_format": loaded.meta.get("model_format"), "trusted_types": trusted,
-            "answer": ":".join(answer) if answer else None, "vendored": vendored,
-            "requirements": requirements, "studio_version": __version__, "python": platform.python_version(),
-            "built": datetime.now(UTC).isoformat(timespec="seconds")}
-        (tmp / "bundle.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-        result = check_bundle(tmp, loaded, _probe_rows(loaded.meta)) if check else {}
-        if result:
-            manifest["check"] = result
-            (tmp / "bundle.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-        for cache in tmp.rglob("__pycache__"):  # the check's byte-code: not part of the bundle
-            shutil.rmtree(cache, ignore_errors=True)
-        os.chmod(tmp, 0o755)  # mkdtemp made it private; a build context is meant to be read
-        if out.exists():
-            out.rmdir()  # empty (checked above): the rename needs the name free
-        os.rename(tmp, out)
+        requirements, vendored, result = _fill(tmp, loaded, kind, task, stage, check)
+        _move_into_place(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
     return BundleResult(name, version, kind, task, out, files, requirements, vendored, stage,
                         time.perf_counter() - started, result)
+
+
+def _fill(tmp: Path, loaded: Any, kind: str, task: str, stage: str | None,
+          check: bool) -> tuple[list[str], list[str], dict[str, Any]]:
+    """Write the bundle into the empty folder ``tmp`` (model file, vendored studio code, requirements,
+    texts, ``bundle.json``) and, with ``check``, run it against the studio's own answers.
+    Returns the pinned requirements, the vendored modules and the check's result."""
+    from automlops import __version__
+
+    name, version = loaded.meta["name"], loaded.meta["version"]
+    data, _ = _copy_verified(loaded, tmp)
+    trusted = skops_trusted_types(data) if loaded.meta.get("model_format") == "skops" else []
+    needed = studio_globals(loaded.model, trusted)
+    answer = ANSWERS.get(kind)
+    if answer is not None and answer[1] not in needed.get(answer[0], []):
+        needed.setdefault(answer[0], []).append(answer[1])
+    skops = loaded.meta.get("model_format") == "skops"
+    vendored, vendored_libs = write_vendored(tmp, needed, __version__, skops=skops)
+    fmt = _FORMAT_LIBRARY.get(str(loaded.meta.get("model_format")))
+    if fmt is None:
+        raise ConfigError(f"{name}@v{version} is stored as {loaded.meta.get('model_format')}; a bundle ships "
+                          "skops or joblib model files")
+    requirements = pinned_requirements(referenced_libraries(loaded.model) | vendored_libs | {fmt})
+    _write_text_files(tmp, loaded, kind, task, requirements)
+    manifest: dict[str, Any] = {
+        "model": name, "version": version, "stage": stage, "kind": kind, "task": task,
+        "model_file": f"model/{loaded.meta['model_file']}", "model_sha256": loaded.meta["model_sha256"],
+        "model_format": loaded.meta.get("model_format"), "trusted_types": trusted,
+        "answer": ":".join(answer) if answer else None, "vendored": vendored,
+        "requirements": requirements, "studio_version": __version__, "python": platform.python_version(),
+        "built": datetime.now(UTC).isoformat(timespec="seconds")}
+    (tmp / "bundle.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    result = check_bundle(tmp, loaded, _probe_rows(loaded.meta)) if check else {}
+    if result:
+        manifest["check"] = result
+        (tmp / "bundle.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    for cache in tmp.rglob("__pycache__"):  # the check's byte-code: not part of the bundle
+        shutil.rmtree(cache, ignore_errors=True)
+    return requirements, vendored, result
+
+
+def _move_into_place(tmp: Path, out: Path) -> None:
+    """Rename the finished folder to ``out`` (one step: a bundle is there whole or not at all)."""
+    os.chmod(tmp, 0o755)  # mkdtemp made it private; a build context is meant to be read
+    if out.exists():
+        out.rmdir()  # empty (checked above): the rename needs the name free
+    os.rename(tmp, out)

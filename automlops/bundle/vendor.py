@@ -135,13 +135,13 @@ def _studio_imports(path: Path) -> list[str]:
 
 def module_closure(modules: Iterable[str]) -> list[str]:
     """``modules`` and every studio module they import at their top level, sorted."""
-    todo, seen = list(modules), set()
-    while todo:
-        module = todo.pop()
+    pending, seen = list(modules), set()
+    while pending:
+        module = pending.pop()
         if module in seen or module == STUDIO:
             continue
         seen.add(module)
-        todo += _studio_imports(_source_path(module))
+        pending += _studio_imports(_source_path(module))
     return sorted(seen)
 
 

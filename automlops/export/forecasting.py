@@ -244,9 +244,46 @@ def _engine(meta: Mapping[str, Any], source: DataSource) -> Any:
     return engine
 
 
+def _build_members(members: list[tuple[str, dict[str, Any]]], ctx: Any,
+                   writer: SourceWriter) -> tuple[list[str], list[str], list[Any]]:
+    """Each member's label, its constructor line for ``build_members()``, and the object that line builds."""
+    from automlops.forecasting import models as fm
+
+    labels, built, rebuilt = [], [], []
+    for model, params in members:
+        spec = fm.FORECAST_MODELS.get(model)
+        build = _statistical if spec.family == "statistical" else _machine_learning
+        source_text, obj = build(model, params, ctx, writer)
+        labels.append(spec.label)
+        built.append(f"        ({model!r}, {source_text}),")
+        rebuilt.append(obj)
+    return labels, built, rebuilt
+
+
+def _settings(meta: dict[str, Any], source: DataSource, engine: Any, writer: SourceWriter, combine: str,
+              weights: list[float]) -> dict[str, str]:
+    """The script's constants: what training read, the horizon, the season, how forecasts combine."""
+    e = writer.expression
+    series_id = meta.get("series_id")
+    exogenous = list(engine.data.exogenous)
+    columns = [str(meta["time_column"]), str(meta["target"]), *([str(series_id)] if series_id else []), *exogenous]
+    return {
+        **common_settings(meta, source, writer),
+        "TARGET": e(str(meta["target"])),
+        "TIME_COLUMN": e(str(meta["time_column"])),
+        "SERIES_ID": e(series_id),
+        "COLUMNS": e(columns, indent=0) + "  # the columns training read (the others are exogenous inputs)",
+        "EXOGENOUS": e(exogenous, indent=0),
+        "FREQ": e(engine.data.freq) + "  # as inferred (or given) at training",
+        "HORIZON": e(int(engine.h)) + "  # the last HORIZON points of every series are the test window",
+        "DATA_SEASON": e(int(engine.data.season)) + "  # steps in one season of this frequency (the MASE scale)",
+        "COMBINE": e(combine) + "  # single | mean | median | weighted",
+        "WEIGHTS": e([float(w) for w in weights]),
+    }
+
+
 def forecasting_parts(loaded: Any, source: DataSource) -> ScriptParts:
     """The pieces of a forecasting model's script (see the module docstring)."""
-    from automlops.forecasting import models as fm
     from automlops.forecasting.backtest import naive_scale, position_from_end
     from automlops.forecasting.data import prepare_series
     from automlops.forecasting.intervals import combine_forecasts
@@ -254,19 +291,9 @@ def forecasting_parts(loaded: Any, source: DataSource) -> ScriptParts:
     meta = loaded.meta
     members, combine, weights = _members(meta)
     engine = _engine(meta, source)
-    ctx = engine.ctx
-    labels = []
     parts = ScriptParts(title="", summary=[])
     writer = parts.writer
-    built: list[str] = []
-    rebuilt: list[Any] = []
-    for model, params in members:
-        spec = fm.FORECAST_MODELS.get(model)
-        labels.append(spec.label)
-        build = _statistical if spec.family == "statistical" else _machine_learning
-        source_text, obj = build(model, params, ctx, writer)
-        built.append(f"        ({model!r}, {source_text}),")
-        rebuilt.append(obj)
+    labels, built, rebuilt = _build_members(members, engine.ctx, writer)
     _check_against_shipped(rebuilt, loaded.model)
     how = "" if combine == "single" else f" ({combine} of {len(members)} forecasts)"
     parts.title = (f"Rebuild and re-test forecasting model '{meta['name']}' v{meta['version']}: "
@@ -291,21 +318,5 @@ def forecasting_parts(loaded: Any, source: DataSource) -> ScriptParts:
     writer.import_name("typing", "Any")
     writer.import_module("pandas", "pd")
     writer.import_module("warnings")
-    e = writer.expression
-    series_id = meta.get("series_id")
-    exogenous = list(engine.data.exogenous)
-    columns = [str(meta["time_column"]), str(meta["target"]), *([str(series_id)] if series_id else []), *exogenous]
-    parts.settings = {
-        **common_settings(meta, source, writer),
-        "TARGET": e(str(meta["target"])),
-        "TIME_COLUMN": e(str(meta["time_column"])),
-        "SERIES_ID": e(series_id),
-        "COLUMNS": e(columns, indent=0) + "  # the columns training read (the others are exogenous inputs)",
-        "EXOGENOUS": e(exogenous, indent=0),
-        "FREQ": e(engine.data.freq) + "  # as inferred (or given) at training",
-        "HORIZON": e(int(engine.h)) + "  # the last HORIZON points of every series are the test window",
-        "DATA_SEASON": e(int(engine.data.season)) + "  # steps in one season of this frequency (the MASE scale)",
-        "COMBINE": e(combine) + "  # single | mean | median | weighted",
-        "WEIGHTS": e([float(w) for w in weights]),
-    }
+    parts.settings = _settings(meta, source, engine, writer, combine, weights)
     return parts

@@ -170,9 +170,34 @@ HEADS = {"image_classification": "nn.Linear({old}.in_features, {n})",
          "detection": "FastRCNNPredictor({old}.cls_score.in_features, {n})"}  # as zoo._new_head makes them
 
 
+def _pretrained_start(spec: Any, package: str, factory: str, kwargs: dict[str, Any], outputs: str, *,
+                      from_file: bool, writer: Any) -> str:
+    """``build_model``'s first lines for a network that started from published weights: the published
+    shape, its weights (from ``--weights PATH`` or torch's cache), then a new head for our classes."""
+    from automlops.vision.zoo import _module, _set_module
+
+    weights = writer.import_name(package, spec.weights_enum)
+    module, set_module = writer.inline(_module), writer.inline(_set_module)
+    if spec.task == "detection":
+        writer.import_name("torchvision.models.detection.faster_rcnn", "FastRCNNPredictor")
+    args = ", ".join(f"{k}={writer.expression(v)}" for k, v in kwargs.items())
+    if from_file:
+        load = ("    state = torch.load(weights, map_location='cpu', weights_only=True)  # --weights PATH\n"
+                "    if isinstance(state, dict) and isinstance(state.get('state_dict'), dict):\n"
+                "        state = state['state_dict']\n")
+    else:
+        load = "    state = published.get_state_dict(progress=False, check_hash=True)  # downloaded once into torch's cache\n"
+    head = HEADS[spec.task].format(old=f"{module}(model, HEAD)", n=outputs)
+    return (f"    published = {weights}.DEFAULT  # the published network's shape (its number of classes)\n"
+            f"    model = {factory}({args}, num_classes=len(published.meta['categories']))\n"
+            f"{load}"
+            "    model.load_state_dict({k: v for k, v in state.items() if not k.startswith('aux_classifier.')})\n"
+            f"    {set_module}(model, HEAD, {head})  # a new head")
+
+
 def _build_function(meta: dict[str, Any], writer: Any) -> str:
     """``build_model``, as :func:`automlops.vision.zoo.build_model` builds the architecture for the task."""
-    from automlops.vision.zoo import VISION_MODELS, _module, _set_module, freeze_backbone
+    from automlops.vision.zoo import VISION_MODELS, freeze_backbone
 
     spec = VISION_MODELS.get(str(meta["model_name"]))
     package = f"torchvision.models{'.' + spec.factory.rsplit('.', 1)[0] if '.' in spec.factory else ''}"
@@ -197,24 +222,8 @@ def _build_function(meta: dict[str, Any], writer: Any) -> str:
         start = (f"    model = {factory}({args}, num_classes={outputs})  # random initialisation (no pretrained "
                  "weights at training)")
     elif source in ("cache", "download", "file"):
-        weights = writer.import_name(package, spec.weights_enum)
-        module, set_module = writer.inline(_module), writer.inline(_set_module)
-        if spec.task == "detection":
-            writer.import_name("torchvision.models.detection.faster_rcnn", "FastRCNNPredictor")
-        args = ", ".join(f"{k}={writer.expression(v)}" for k, v in kwargs.items())
-        if source == "file":
-            signature += ", weights: str"
-            load = ("    state = torch.load(weights, map_location='cpu', weights_only=True)  # --weights PATH\n"
-                    "    if isinstance(state, dict) and isinstance(state.get('state_dict'), dict):\n"
-                    "        state = state['state_dict']\n")
-        else:
-            load = "    state = published.get_state_dict(progress=False, check_hash=True)  # downloaded once into torch's cache\n"
-        head = HEADS[spec.task].format(old=f"{module}(model, HEAD)", n=outputs)
-        start = (f"    published = {weights}.DEFAULT  # the published network's shape (its number of classes)\n"
-                 f"    model = {factory}({args}, num_classes=len(published.meta['categories']))\n"
-                 f"{load}"
-                 "    model.load_state_dict({k: v for k, v in state.items() if not k.startswith('aux_classifier.')})\n"
-                 f"    {set_module}(model, HEAD, {head})  # a new head")
+        start = _pretrained_start(spec, package, factory, kwargs, outputs, from_file=source == "file", writer=writer)
+        signature += ", weights: str" if source == "file" else ""
     else:
         raise ConfigError(f"vision model '{meta.get('name')}' started from unknown weights ({source})")
     return (f"def build_model({signature}) -> nn.Module:\n"

@@ -131,6 +131,40 @@ def evaluate_model(model: nn.Module, task: VisionTask, loader: DataLoader[Any], 
     return metrics.compute()
 
 
+@dataclass
+class _Step:
+    """What one optimisation step needs besides the batch: the optimiser, its schedule, mixed precision."""
+
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    scaler: Any
+    amp: bool
+
+
+def _train_epoch(model: nn.Module, task: VisionTask, train_loader: DataLoader[Any], step: _Step,
+                 device: torch.device, epoch: int, deadline: float | None) -> tuple[float, int, str | None]:
+    """One pass over the training batches: the summed loss, the images seen, and why the epoch was cut
+    short (``None``: it ran to the end)."""
+    loss_sum, n = 0.0, 0
+    model.train()
+    for images, targets in train_loader:
+        images, targets = _to(device, images, targets)
+        with torch.autocast(device.type, enabled=step.amp):
+            loss = task.training_loss(model, images, targets)
+        value = float(loss.detach())  # the one device sync per batch (torchvision's reference does the same)
+        if not math.isfinite(value):
+            return loss_sum, n, f"the loss became {value} at epoch {epoch} (learning rate too high)"
+        step.optimizer.zero_grad(set_to_none=True)
+        step.scaler.scale(loss).backward()
+        step.scaler.step(step.optimizer)
+        step.scaler.update()
+        step.scheduler.step()
+        loss_sum, n = loss_sum + value * len(targets), n + len(targets)
+        if deadline is not None and time.monotonic() > deadline:
+            return loss_sum, n, f"the time budget's deadline, during epoch {epoch}"
+    return loss_sum, n, None
+
+
 def train_model(model: nn.Module, task: VisionTask, train_loader: DataLoader[Any], val_loader: DataLoader[Any],
                 config: TrainConfig, *, n_classes: int, device: torch.device,
                 on_epoch: Callable[[EpochRecord], None] | None = None, deadline: float | None = None) -> TrainOutcome:
@@ -139,31 +173,15 @@ def train_model(model: nn.Module, task: VisionTask, train_loader: DataLoader[Any
     optimizer = _optimizer(model, config)
     scheduler = _schedule(optimizer, config.epochs * max(1, len(train_loader)), config.warmup_fraction)
     amp = config.amp and device.type == "cuda"
-    scaler = torch.amp.GradScaler("cuda", enabled=amp)
+    step = _Step(optimizer, scheduler, torch.amp.GradScaler("cuda", enabled=amp), amp)
     history: list[EpochRecord] = []
     best: tuple[float, int, dict[str, torch.Tensor], dict[str, Any]] | None = None
     stopped, started, seen = f"all {config.epochs} epochs", time.monotonic(), 0
     for epoch in range(1, config.epochs + 1):
-        t0, loss_sum, n, cut = time.monotonic(), 0.0, 0, False
-        model.train()
-        for images, targets in train_loader:
-            images, targets = _to(device, images, targets)
-            with torch.autocast(device.type, enabled=amp):
-                loss = task.training_loss(model, images, targets)
-            value = float(loss.detach())  # the one device sync per batch (torchvision's reference does the same)
-            if not math.isfinite(value):
-                stopped = f"the loss became {value} at epoch {epoch} (learning rate too high)"
-                cut = True
-                break
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
-            scheduler.step()
-            loss_sum, n = loss_sum + value * len(targets), n + len(targets)
-            if deadline is not None and time.monotonic() > deadline:
-                stopped, cut = f"the time budget's deadline, during epoch {epoch}", True
-                break
+        t0 = time.monotonic()
+        loss_sum, n, why_cut = _train_epoch(model, task, train_loader, step, device, epoch, deadline)
+        cut = why_cut is not None
+        stopped = why_cut or stopped
         seen, train_time = seen + n, time.monotonic() - t0
         if cut and (best is not None or n == 0):
             break  # a partial epoch is scored only when it is all there is
