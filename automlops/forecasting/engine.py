@@ -12,7 +12,8 @@ The five steps of every engine, for series:
    chosen metric) over the cut-offs.
 4. **choose** – by default the mean of AutoETS, AutoARIMA and AutoTheta (the M4 "comb"); the best
    single model or the mean/median of the best few models' forecasts replaces it only when it
-   backtests clearly (10 %) better (:mod:`automlops.forecasting.ensemble`).
+   backtests clearly better: by 10 % on average, and by more than the standard error of its gain
+   per cut-off (:mod:`automlops.forecasting.ensemble`).
 5. **finalize** – fit the choice on everything but the test window, score the test window, then
    refit on all the data for the shipped :class:`~automlops.forecasting.forecaster.Forecaster`
    (:mod:`automlops.forecasting.finalize`).
