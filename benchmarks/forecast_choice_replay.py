@@ -105,12 +105,10 @@ def _rule_choice(engine: Any, ranked: Sequence[Any], rule: str) -> Any:
     if rule == "comb":
         return ens._ensemble_choice(comb, usable[0], records, bt, quiet)
     options = ens._options(usable, frames, bt, size) if len(usable) > 1 else []
-    leads = bool(options) and options[0].value < usable[0].value
-    value, frame = (options[0].value, options[0].frame) if leads else (usable[0].value, frames[usable[0].model])
+    leads, value, frame = ens._leader(options, usable[0], frames)
     clearly = value <= (1 - ens.MARGIN) * comb.value
     if rule == "every-cutoff":
-        gain = np.asarray(bt.fold_values(comb.frame)) - np.asarray(bt.fold_values(frame))
-        clearly = clearly and bool((gain > 0).all())
+        clearly = clearly and bool((ens._fold_gains(comb, frame, bt) > 0).all())
     if not clearly:
         return ens._ensemble_choice(comb, usable[0], records, bt, quiet)
     if leads:

@@ -176,12 +176,26 @@ def choose_recipe(ranked: Sequence[TrialOutcome], bt: Backtester, size: int, log
     return choice
 
 
+def _fold_gains(comb: _Option, frame: pd.DataFrame, bt: Backtester) -> np.ndarray:
+    """How much better ``frame`` backtests than the combination at each cut-off (positive: better)."""
+    return np.asarray(bt.fold_values(comb.frame), dtype=float) - np.asarray(bt.fold_values(frame), dtype=float)
+
+
 def _gain_over(comb: _Option, frame: pd.DataFrame, bt: Backtester) -> tuple[float, float]:
-    """How much better ``frame`` backtests than the combination, cut-off by cut-off: the mean gain and its
-    standard error (0 with a single cut-off, where it cannot be measured and the margin alone decides)."""
-    gain = np.asarray(bt.fold_values(comb.frame), dtype=float) - np.asarray(bt.fold_values(frame), dtype=float)
+    """The mean of :func:`_fold_gains` and its standard error (0 with a single cut-off, where it cannot be
+    measured and the margin alone decides)."""
+    gain = _fold_gains(comb, frame, bt)
     error = float(gain.std(ddof=1) / math.sqrt(len(gain))) if len(gain) > 1 else 0.0
     return float(gain.mean()), error
+
+
+def _leader(options: Sequence[_Option], best: TrialOutcome,
+            frames: dict[str, pd.DataFrame]) -> tuple[bool, float, pd.DataFrame]:
+    """The best alternative to the combination: whether it is an ensemble of the top models (rather than
+    the best single one), its backtest score and its backtest forecasts."""
+    if options and options[0].value < best.value:
+        return True, options[0].value, options[0].frame
+    return False, best.value, frames[best.model]
 
 
 def _choose(usable: Sequence[TrialOutcome], frames: dict[str, pd.DataFrame], records: list[dict[str, Any]],
@@ -189,8 +203,7 @@ def _choose(usable: Sequence[TrialOutcome], frames: dict[str, pd.DataFrame], rec
     best = usable[0]
     options = _options(usable, frames, bt, size) if len(usable) > 1 else []
     comb = _comb_option(usable, frames, bt)
-    ensemble_leads = bool(options) and options[0].value < best.value
-    leader, leader_frame = (options[0].value, options[0].frame) if ensemble_leads else (best.value, frames[best.model])
+    ensemble_leads, leader, leader_frame = _leader(options, best, frames)
     if comb is not None:
         gain, error = _gain_over(comb, leader_frame, bt)
         if leader > (1 - MARGIN) * comb.value or gain <= error:
