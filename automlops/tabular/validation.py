@@ -16,13 +16,14 @@ search scores every candidate on rows it did not see:
 5-fold CV; large data → a 20 % holdout. *Small* depends on what the budget can afford, the rule
 FLAML uses: cross-validation while ``rows × columns`` is below 10 million cells per hour of
 budget (166k cells for 60 s, 833k for 300 s) and rows are fewer than 100,000; with more than two
-classes the cells count once per class, because boosting grows one tree per class each round (on
-a 12-class table of 2,600 rows five folds left time for only the six first models' defaults; one
-holdout tried 11 models and ensembled four, test log-loss 1.536 → 1.513 and 1.548 → 1.490 over two
-seeds, and 1.997 → 1.996 on an 11-class table of 13k rows); always below
-1,000 rows; without a time budget, below 10,000 rows; and for two classes, also while a holdout
-would hold fewer than 100 rows of the rarer one (up to five times the affordable cells: ROC-AUC on
-40 positives ranks models by luck). Why not a holdout everywhere? On a 2,300-row
+classes the cells count once per class, because boosting grows one tree per class each round;
+always below 1,000 rows; without a time budget, below 10,000 rows; and for classification, also
+while a holdout would hold fewer than 100 rows of the rarer of two classes (20 of the rarest of
+more), up to five times the affordable cells. ROC-AUC on 40 positives ranks models by luck; on a
+12-class table of 2,600 rows (Males' industry, 8 rows of its rarest class in a holdout) the
+ensemble weights fitted on 524 holdout rows were luck too: five folds moved test log-loss 1.493 →
+1.479 on average over four seeds (better on three, and the spread halved). With 23–27 rows of the
+rarest of 4 or 11 classes folds tied or lost, hence the lower bar. Why not a holdout everywhere? On a 2,300-row
 table a 20 % holdout is ~460 rows: after a hundred trials the winner is the one that was luckiest
 on *those* rows (the winner's curse), and it scored 0.996 there but 0.967 on fresh rows. Five
 folds score every row once and average the luck away, for five times the work per trial.
@@ -108,6 +109,12 @@ USER_MODES = ("auto", "kfold", "stratified", "holdout", "timeseries")
 # work, so it is chosen while it costs at most this many times what the size rule affords.
 RARE_CLASS_HOLDOUT_ROWS = 100
 RARE_CLASS_CV_FACTOR = 5.0
+# With more than two classes the bar is lower: log-loss or accuracy averages over every row, so a
+# class is only a problem when the holdout holds a handful of it. Measured at 60 s (four seeds each):
+# Males' 12 industries, 8 of the rarest in the holdout: five folds 1.479 vs one holdout 1.493 test
+# log-loss; Vocab's 11 scores, 23 of the rarest: 2.2214 vs 2.2226 (a tie); at 30 s Cracker's 4 brands,
+# 27 of the rarest: folds worse on three seeds of three (0.6054 vs 0.5981).
+MANY_CLASS_RARE_HOLDOUT_ROWS = 20
 
 
 def _min_class_count(y: pd.Series | None) -> int:
@@ -119,9 +126,10 @@ def prefers_cross_validation(n_rows: int, n_columns: int, time_budget: float | N
                              n_classes: int = 0) -> tuple[bool, str]:
     """The size rule of ``auto`` (see the module docstring): cross-validate or hold out, and why.
 
-    ``rarest_class`` (two classes) is the row count of the rarer class: a holdout that would
-    hold fewer than :data:`RARE_CLASS_HOLDOUT_ROWS` of them cannot rank models, so cross-validation
-    is chosen while it costs at most :data:`RARE_CLASS_CV_FACTOR` times what the size rule affords.
+    ``rarest_class`` (classification) is the row count of the rarest class: a holdout that would
+    hold fewer than :data:`RARE_CLASS_HOLDOUT_ROWS` of them (two classes; with more,
+    :data:`MANY_CLASS_RARE_HOLDOUT_ROWS`) cannot rank models, so cross-validation is chosen while it
+    costs at most :data:`RARE_CLASS_CV_FACTOR` times what the size rule affords.
     With ``n_classes`` > 2 every cell counts once per class (a boosting round grows a tree per class).
     """
     if n_rows < SMALL_DATA_ROWS:
@@ -136,10 +144,11 @@ def prefers_cross_validation(n_rows: int, n_columns: int, time_budget: float | N
     if cells < affordable and n_rows < CV_MAX_ROWS:
         return True, f"{size} = {cells:,} cells is small for a {time_budget:g} s budget (< {affordable:,.0f} cells)"
     in_holdout = int((rarest_class or 0) * holdout_size)
-    if (rarest_class is not None and in_holdout < RARE_CLASS_HOLDOUT_ROWS and n_rows < CV_MAX_ROWS
+    too_few = RARE_CLASS_HOLDOUT_ROWS if n_classes <= 2 else MANY_CLASS_RARE_HOLDOUT_ROWS
+    if (rarest_class is not None and in_holdout < too_few and n_rows < CV_MAX_ROWS
             and cells < RARE_CLASS_CV_FACTOR * affordable):
         return True, (f"a {holdout_size:.0%} holdout would hold only {in_holdout} rows of the rarest class "
-                      f"(< {RARE_CLASS_HOLDOUT_ROWS}), too few to tell models apart")
+                      f"(< {too_few}), too few to tell models apart")
     return False, (f"{size} = {cells:,} cells is large for a {time_budget:g} s budget "
                    f"(≥ {affordable:,.0f} cells" + (f", or ≥ {CV_MAX_ROWS:,} rows)" if n_rows >= CV_MAX_ROWS else ")"))
 
@@ -161,7 +170,7 @@ def choose_validation(problem: Problem, y: pd.Series | None, *, mode: str = "aut
             kind, why = "timeseries", f"rows are ordered by the time column '{problem.time_column}', so " \
                 "each fold learns on the past and is scored on the future"
         elif (small := prefers_cross_validation(n_rows, n_columns, time_budget,
-                                                _min_class_count(y) if problem.is_binary else None,
+                                                _min_class_count(y) if is_cls else None,
                                                 holdout_size, len(problem.classes or ())))[0]:
             kind = "stratified" if is_cls else "kfold"
             why = (f"{small[1]}, so {n_splits}-fold cross-validation gives a steadier score than one holdout, "

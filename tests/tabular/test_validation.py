@@ -67,7 +67,8 @@ def test_auto_large_data_for_the_budget_is_holdout(digits: pd.DataFrame, diabete
 def test_auto_cross_validates_what_the_budget_affords(digits: pd.DataFrame) -> None:
     """The same table is cross-validated with a larger budget (or none) and held out with a smaller one."""
     problem, y = _problem(digits)  # 1,797 rows × 64 columns × 10 classes = 1.15M cells
-    assert choose_validation(problem, y, n_columns=64, time_budget=450).kind == "stratified"  # < 1.25M cells
+    small = choose_validation(problem, y, n_columns=64, time_budget=450)  # < 1.25M cells
+    assert small.kind == "stratified" and "cells is small" in small.reason
     assert choose_validation(problem, y, n_columns=64, time_budget=400).kind == "holdout_stratified"  # ≥ 1.11M
     no_budget = choose_validation(problem, y, n_columns=64)
     assert no_budget.kind == "stratified" and "without a time budget" in no_budget.reason
@@ -82,6 +83,24 @@ def test_each_class_multiplies_the_cost_of_cross_validation() -> None:
     many, why = prefers_cross_validation(2_600, 10, 60, n_classes=12)  # 312k cells
     assert not many and "× 12 classes = 312,000 cells" in why
     assert prefers_cross_validation(2_600, 10, 120, n_classes=12)[0]  # 312k < 333k
+
+
+def test_a_many_class_table_with_a_rare_class_is_cross_validated(digits: pd.DataFrame) -> None:
+    """Like a binary table with few positives, a table whose rarest class would have only a handful of
+    rows in the holdout is cross-validated while that costs at most five times the affordable cells:
+    eight rows of a class cannot tell models (or ensemble weights) apart. With more than two classes
+    the bar is 20 rows, not the 100 of a binary table's rarer class."""
+    rare, why = prefers_cross_validation(2_600, 10, 60, rarest_class=40, n_classes=12)  # 8 in the holdout
+    assert rare and "only 8 rows of the rarest class (< 20)" in why
+    assert not prefers_cross_validation(2_600, 10, 60, rarest_class=130, n_classes=12)[0]  # 26 in it
+    assert prefers_cross_validation(2_600, 10, 60, rarest_class=130, n_classes=2)[0]  # < 100 of two classes
+    assert not prefers_cross_validation(2_600, 40, 60, rarest_class=40, n_classes=12)[0]  # 1.25M > 5 × 167k
+    digit = digits[digits["target"].isin(range(9))]
+    few_nines = pd.concat([digit, digits[digits["target"] == 9].head(60)], ignore_index=True)  # 12 in a holdout
+    plan = choose_validation(*_problem(few_nines), n_columns=10, time_budget=60)  # 167k cells ≥ 167k, < 833k
+    assert plan.kind == "stratified" and "rarest class" in plan.reason
+    # ~36 of each digit in a holdout: enough
+    assert choose_validation(*_problem(digits), n_columns=10, time_budget=60).kind == "holdout_stratified"
 
 
 def test_auto_with_time_column_is_timeseries(diabetes: pd.DataFrame) -> None:
