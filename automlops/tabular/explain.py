@@ -16,7 +16,7 @@ Two ways to compute them, chosen per model by :func:`make_explainer`:
   It explains the trees' own output: **log-odds** for boosted binary classifiers (the margin before
   the sigmoid; ``margin`` for multi-class ones: the per-class score before the softmax), the
   **probability** for forests and single trees, the **value** for regressors.
-* **permutation** (the algorithm of ``shap.PermutationExplainer``) – for everything else (linear models, k-NN, SVM,
+* **permutation** (the algorithm of ``shap.PermutationExplainer``, :mod:`.permutation_shap`) – for everything else (linear models, k-NN, SVM,
   MLP, voting/stacking ensembles): the whole pipeline is a black box fed original rows where
   features are swapped with values from a small **background** sample of the training data. It
   explains the **probability** of a class (classifiers) or the **value** (regressors). Sampled, so
@@ -39,6 +39,7 @@ import pandas as pd
 from automlops.core.jsonable import jsonable
 from automlops.errors import DataError, ModelError
 from automlops.tabular.calibration import TemperatureScaled
+from automlops.tabular.permutation_shap import shapley_values
 
 __all__ = ["Contribution", "Explainer", "GlobalExplanation", "RowExplanation", "cell_value", "explain_global",
            "explain_rows", "fold_map", "make_explainer", "tree_inside"]
@@ -234,9 +235,6 @@ class Explainer:
         rows = min(self.background_rows, len(background))
         self.background = background[self.columns].sample(rows, random_state=0).reset_index(drop=True)
         self.fold = list(self.columns)
-        self._numeric = [pd.api.types.is_numeric_dtype(self.background[c])
-                         and not pd.api.types.is_bool_dtype(self.background[c]) for c in self.columns]
-        self._dtypes = self.background.dtypes.to_dict()
 
     def _model_output(self, frame: pd.DataFrame) -> np.ndarray:
         """Probabilities (rows × classes) for classifiers, values (rows × 1) for regressors."""
@@ -244,78 +242,10 @@ class Explainer:
             return np.asarray(self.model.predict_proba(frame), dtype=float)
         return np.asarray(self.model.predict(frame), dtype=float).reshape(-1, 1)
 
-    def _encode(self, frame: pd.DataFrame) -> tuple[np.ndarray, list[np.ndarray | None]]:
-        """Background rows then ``frame``'s rows as one float matrix: numbers as they are, other
-        columns (text, dates, booleans) as integer codes into per-column ``levels``."""
-        both = pd.concat([self.background, frame], ignore_index=True)
-        codes = np.empty(both.shape, dtype=float)
-        levels: list[np.ndarray | None] = []
-        for j, column in enumerate(self.columns):
-            if self._numeric[j]:
-                codes[:, j] = both[column].astype("float64").to_numpy()
-                levels.append(None)
-            else:
-                code, found = pd.factorize(both[column], use_na_sentinel=False)
-                codes[:, j] = code
-                levels.append(np.asarray(found, dtype=object))
-        return codes, levels
-
-    def _decoded_output(self, matrix: np.ndarray, levels: list[np.ndarray | None]) -> np.ndarray:
-        data = {c: (matrix[:, j] if levels[j] is None else levels[j][matrix[:, j].astype(int)])  # type: ignore[index]
-                for j, c in enumerate(self.columns)}
-        frame = pd.DataFrame(data).astype(self._dtypes, errors="ignore")
-        return self._model_output(frame)
-
     def _permutation_values(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        """Shapley values by antithetic permutation sampling (what ``shap.PermutationExplainer`` does).
-
-        For a random order of the features, start from the background rows and switch the row's
-        features in one by one: the change of the mean output at each switch is that feature's
-        marginal contribution. Each order is also walked backwards (antithetic: it cancels much of
-        the sampling noise), and the contributions are averaged over the orders. Along any order
-        they add up to ``f(row) - mean f(background)`` exactly, so the result is additive.
-        """
-        codes, levels = self._encode(frame)
-        n_bg, n_features = len(self.background), len(self.columns)
-        background = codes[:n_bg]
-        base = self._decoded_output(background, levels).mean(axis=0)
-        n_perm = max(1, min(self.permutations, self.batch_rows // (2 * n_features * n_bg)))
-        rng = np.random.default_rng(0)
-        orders = [o for _ in range(n_perm) for o in [rng.permutation(n_features)] for o in (o, o[::-1])]
-        values = np.zeros((len(frame), n_features, base.size))
-        for i, row in enumerate(codes[n_bg:]):
-            means = self._switched_means(background, row, orders, levels)
-            previous = np.concatenate([np.broadcast_to(base, (len(orders), 1, base.size)), means[:, :-1]], axis=1)
-            for o, order in enumerate(orders):
-                values[i, order, :] += means[o] - previous[o]
-        return base, values / len(orders)
-
-    def _switched_means(self, background: np.ndarray, row: np.ndarray, orders: list[np.ndarray],
-                        levels: list[np.ndarray | None]) -> np.ndarray:
-        """``means[o, s]``: the mean output over the background rows with the row's features
-        ``orders[o][:s + 1]`` switched in.
-
-        Each (order, step) is a copy of the background rows, so the synthetic rows number orders ×
-        features × background rows. They are built a block of about :attr:`predict_rows` rows at a
-        time and scored in calls of at most that many: built all at once they held every column of
-        every one of them (500 columns: 50,000 rows, 200 MB); blocks much smaller than a call would
-        pay the pipeline's per-call cost more often (one order a block: twice as slow).
-        """
-        n_bg, n_features = background.shape
-        units = [(order, step) for order in orders for step in range(n_features)]
-        per_block = max(1, self.predict_rows // n_bg)
-        means = []
-        for first in range(0, len(units), per_block):
-            chunk = units[first:first + per_block]
-            block = np.repeat(background[None], len(chunk), axis=0)
-            for j, (order, step) in enumerate(chunk):
-                switched = order[:step + 1]
-                block[j][:, switched] = row[switched]
-            flat = block.reshape(-1, n_features)
-            out = np.concatenate([self._decoded_output(flat[start:start + self.predict_rows], levels)
-                                  for start in range(0, len(flat), self.predict_rows)])
-            means.append(out.reshape(len(chunk), n_bg, -1).mean(axis=1))
-        return np.concatenate(means).reshape(len(orders), n_features, -1)
+        """Shapley values by antithetic permutation sampling (:mod:`.permutation_shap`)."""
+        return shapley_values(self._model_output, self.background, frame, permutations=self.permutations,
+                              batch_rows=self.batch_rows, predict_rows=self.predict_rows)
 
     # ------------------------------------------------------------------ public
     def frame_of(self, frame: pd.DataFrame) -> pd.DataFrame:
