@@ -51,7 +51,10 @@ Every contender's test predictions/probabilities are scored in this process by t
 binary classification, log-loss for multi-class, RMSE for regression). Wall time is measured from
 outside (process start to exit) and peak memory is the largest sum of the resident set sizes of
 the process and all its children, polled every 0.1 s with psutil. With ``--repeats N`` every
-cell runs N times and the median score and wall time are reported.
+cell runs N times and the median score and wall time are reported; with ``--seeded-repeats`` as
+well, repeat r gives every contender that takes a seed the seed ``0 + r`` (ours, FLAML, hgb;
+AutoGluon's models keep their own seeds), so the median is over a search's luck and not only
+over the machine's timing (ours on Males at 60 s: test log-loss 1.45-1.51 over seeds 0-8).
 
 Verdict rule: one score *matches* another when it is within 0.002 (absolute) for bounded,
 higher-is-better metrics (ROC-AUC, accuracy, F1, R²) or within 1 % (relative) for the unbounded
@@ -334,7 +337,7 @@ WARM_HOME_CODE = "from automlops.mlops.tracking import Tracker; Tracker().experi
 
 
 def run_ours(split: Split, preset: str | None, budget: float, workdir: Path, repeat: int, timeout: float,
-             warm_home: bool = False) -> RunResult:
+             warm_home: bool = False, seed: int = SEED) -> RunResult:
     """The studio's CLI: ``preset=None`` is the ``default`` contender (budget only, as a user runs it)."""
     contender = preset or "default"
     home = Path(tempfile.mkdtemp(prefix=f"home-{contender}-", dir=workdir))
@@ -342,7 +345,7 @@ def run_ours(split: Split, preset: str | None, budget: float, workdir: Path, rep
         subprocess.run([sys.executable, "-c", WARM_HOME_CODE], env=_clean_env(AUTOMLOPS_HOME=str(home)), cwd=home,
                        check=True, capture_output=True)
     cmd = [*_automlops_command(), "train", str(split.train_csv), "--target", split.target,
-           "--time-budget", f"{budget:g}", "--json"]
+           "--time-budget", f"{budget:g}", "--json", "--seed", str(seed)]
     if preset is not None:
         cmd += ["--preset", preset, "--refit-full"]
     m = run_measured(cmd, env=_clean_env(AUTOMLOPS_HOME=str(home)), cwd=home, timeout=timeout,
@@ -382,12 +385,12 @@ def _score_saved_model(split: Split, home: Path, summary: dict[str, Any]) -> flo
 
 
 def _run_script(split: Split, contender: str, python: str, script: str, extra: list[str], budget: float | None,
-                workdir: Path, repeat: int, timeout: float, scratch: str | None = None) -> RunResult:
+                workdir: Path, repeat: int, timeout: float, scratch: str | None = None, seed: int = SEED) -> RunResult:
     """Run a ``_*_runner.py`` script and score its predictions; ``scratch`` (a folder it writes) is removed."""
     folder = Path(tempfile.mkdtemp(prefix=f"{contender}-", dir=workdir))
     out = folder / "predictions.json"
     cmd = [python, str(BENCH_DIR / script), str(split.train_csv), str(split.test_csv), str(out),
-           "--target", split.target, "--task", split.task, "--seed", str(SEED), *extra]
+           "--target", split.target, "--task", split.task, "--seed", str(seed), *extra]
     m = run_measured(cmd, env=_clean_env(), cwd=folder, timeout=timeout, log_prefix=folder / contender)
     if scratch:
         shutil.rmtree(folder / scratch, ignore_errors=True)
@@ -406,21 +409,23 @@ def _run_script(split: Split, contender: str, python: str, script: str, extra: l
     return result
 
 
-def run_hgb(split: Split, workdir: Path, repeat: int, timeout: float) -> RunResult:
-    return _run_script(split, "hgb", sys.executable, "_hgb_runner.py", [], None, workdir, repeat, timeout)
+def run_hgb(split: Split, workdir: Path, repeat: int, timeout: float, seed: int = SEED) -> RunResult:
+    return _run_script(split, "hgb", sys.executable, "_hgb_runner.py", [], None, workdir, repeat, timeout, seed=seed)
 
 
-def run_flaml(split: Split, budget: float, python: str, workdir: Path, repeat: int, timeout: float) -> RunResult:
+def run_flaml(split: Split, budget: float, python: str, workdir: Path, repeat: int, timeout: float,
+              seed: int = SEED) -> RunResult:
     metric = FLAML_METRICS.get(split.metric.name)
     if metric is None:
         return RunResult(split.dataset, split.metric.name, budget, "flaml", repeat, None, 0.0, 0.0,
                          error=f"no FLAML name for metric {split.metric.name}")
     return _run_script(split, "flaml", python, "_flaml_runner.py",
-                       ["--metric", metric, "--time-budget", f"{budget:g}"], budget, workdir, repeat, timeout)
+                       ["--metric", metric, "--time-budget", f"{budget:g}"], budget, workdir, repeat, timeout,
+                       seed=seed)
 
 
 def run_autogluon(split: Split, budget: float, python: str, workdir: Path, repeat: int,
-                  timeout: float) -> RunResult:
+                  timeout: float, seed: int = SEED) -> RunResult:
     metric = AUTOGLUON_METRICS.get(split.metric.name)
     if metric is None:
         return RunResult(split.dataset, split.metric.name, budget, "autogluon", repeat, None, 0.0, 0.0,
@@ -733,6 +738,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                                              "fast,medium,flaml,hgb; midsize default,flaml,autogluon,hgb; "
                                              "midsize --quick default,flaml,hgb)")
     parser.add_argument("--repeats", type=int, default=1, help="runs per cell; the median score and wall are shown")
+    parser.add_argument("--seeded-repeats", action="store_true",
+                        help=f"repeat r runs with seed {SEED} + r (ours --seed, FLAML's seed, hgb's random_state; "
+                             "AutoGluon has no one seed and keeps its own): the spread of a search's luck, not "
+                             "only of the machine's timing. The train/test split stays the same")
     parser.add_argument("--quick", action="store_true",
                         help="demo: budget 10 s on iris and diabetes; midsize: 30 s on 3 small tables "
                              f"({', '.join(QUICK_TABLES)}) with default,flaml,hgb")
@@ -833,16 +842,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         for i, (dataset, budget, contender, rep) in enumerate(plan, 1):
             split = splits.get(dataset) or splits.setdefault(dataset, prepare_split(dataset, workdir, args.suite))
             timeout = args.timeout_factor * (budget or 30.0) + 120.0
+            seed = SEED + rep if args.seeded_repeats else SEED
             if contender == "hgb":
-                result = run_hgb(split, workdir, rep, timeout)
+                result = run_hgb(split, workdir, rep, timeout, seed=seed)
             elif contender in venvs:
                 assert budget is not None
                 runner = run_flaml if contender == "flaml" else run_autogluon
-                result = runner(split, budget, venvs[contender][0], workdir, rep, timeout)
+                result = runner(split, budget, venvs[contender][0], workdir, rep, timeout, seed=seed)
             else:
                 assert budget is not None
                 result = run_ours(split, None if contender == "default" else contender, budget, workdir, rep,
-                                  timeout, warm_home=args.warm_home)
+                                  timeout, warm_home=args.warm_home, seed=seed)
             runs.append(result)
             outcome = f"{result.metric} {_fmt(result.score)}" if result.error is None else f"ERROR {result.error}"
             print(f"[{i}/{len(plan)}] {dataset} {'' if budget is None else f'{budget:g}s '}{contender}: {outcome}; "
@@ -865,7 +875,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"## AutoML quality at an equal budget — {args.suite} suite ({started:%Y-%m-%d %H:%M})",
         f"Same split for all (test {TEST_SIZE:.0%}, stratified for classification, seed {SEED}); scores on the test "
         f"rows with automlops.core.metrics.score; wall = whole process from outside; peak = process-tree RSS "
-        f"(polled every {POLL_SECONDS} s); {args.repeats} repeat(s), median shown; contenders' order rotated per "
+        f"(polled every {POLL_SECONDS} s); {args.repeats} repeat(s)"
+        f"{' with seeds 0, 1, … (AutoGluon: its own)' if args.seeded_repeats else ''}, median shown; "
+        f"contenders' order rotated per "
         f"table; ours ran in "
         f"{'homes whose MLflow store already existed' if args.warm_home else 'an empty AUTOMLOPS_HOME (first run)'}. "
         f"Machine: {env_info['cpus']} CPUs, "
@@ -888,7 +900,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     stem = args.out_dir / f"automl_quality{suffix}-{started:%Y%m%d-%H%M%S}"
     payload = {"started": started.isoformat(), "args": {"suite": args.suite, "budgets": args.budget_list,
                "datasets": args.dataset_list, "contenders": args.contender_list, "repeats": args.repeats,
-               "warm_home": args.warm_home}, "environment": env_info,
+               "seeded_repeats": args.seeded_repeats, "warm_home": args.warm_home}, "environment": env_info,
                "verdict_rule": VERDICT_RULE, "splits": split_info, "runs": [asdict(r) for r in runs], "rows": rows,
                "verdicts": entries, "head_to_head": duel,
                "head_to_head_summary": head_to_head_summary(duel)}
