@@ -89,7 +89,6 @@ def cmd_train(args: argparse.Namespace, started: float) -> int:
         load_training_data,
         open_training_study,
         print_train_summary,
-        search_engine,
         tracker_for_training,
     )
     from automlops.config import get_settings
@@ -108,16 +107,7 @@ def cmd_train(args: argparse.Namespace, started: float) -> int:
         dataset, commit = study.dataset, study.commit
     tracker, tracking_note = tracker_for_training(settings, args.time_budget)
     import_writer()  # the final save's one-off import, paid now, on the budget's clock (see its docstring)
-    progress = _Progress()
-    try:
-        if engine is None and study is not None:
-            result = study.fit_tabular(_tabular_runner(args, tracker, dataset, progress, started), frame)
-        elif engine is None:
-            result = _tabular_runner(args, tracker, dataset, progress, started).fit(frame).result_
-        else:
-            result = search_engine(engine, args, frame, tracker, dataset, [progress], started, study=study)
-    finally:
-        progress.close()
+    result = _search(args, engine, study, frame, tracker, dataset, started)
     dataset = commit()  # the data joins the lake only now that it trained a model
     if tracking_note:
         result = dataclasses.replace(result, decisions=(Decision("tracking", tracking_note), *result.decisions))
@@ -131,6 +121,23 @@ def cmd_train(args: argparse.Namespace, started: float) -> int:
     for note in notes:
         print(f"automlops: warning: {_one_line(note)}", file=sys.stderr)
     return 0
+
+
+def _search(args: argparse.Namespace, engine: Any, study: Any, frame: Any, tracker: Any, dataset: dict[str, Any],
+            started: float) -> Any:
+    """The training's result, with a progress line: the tabular runner (``engine`` None) or the task's
+    engine, alone or as one worker of a shared study."""
+    from automlops.cli_training import search_engine
+
+    progress = _Progress()
+    try:
+        if engine is None and study is not None:
+            return study.fit_tabular(_tabular_runner(args, tracker, dataset, progress, started), frame)
+        if engine is None:
+            return _tabular_runner(args, tracker, dataset, progress, started).fit(frame).result_
+        return search_engine(engine, args, frame, tracker, dataset, [progress], started, study=study)
+    finally:
+        progress.close()
 
 
 def _tabular_runner(args: argparse.Namespace, tracker: Any, dataset: dict[str, Any], progress: _Progress,

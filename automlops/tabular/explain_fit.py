@@ -65,21 +65,13 @@ def explain_final(engine: TabularEngine, final: Finalized, log: DecisionLog, bud
         log("explain", "no SHAP summary at training time: the run is not tracked in MLflow (the Models page "
                        "explains any saved model on demand)")
         return final
-    from automlops.tabular.evaluate import boosted_trees
     from automlops.tabular.finalize import boosted_save_seconds
 
     # the model is saved after this: thousands of boosted trees take seconds, which are not the summary's
     allowed, started = max(0.0, _allowance(budget) - boosted_save_seconds(engine, final.artifact.obj)), time.monotonic()
-    importing = IMPORT_SECONDS if "shap" not in sys.modules else 0.0
-    if budget.total is not None and budget.total < MIN_BUDGET or allowed < importing + 0.5:
-        log("explain", f"no SHAP summary at training time: it may cost {allowed:.1f} s (10 % of the budget, within "
-                       "the time left), too little to import SHAP and explain the model")
-        return final
-    trees = boosted_trees(final.artifact.obj, len(engine.problem.classes))
-    if importing + trees * TREE_EXPLAINER_BUILD > allowed:  # SHAP reads every tree before it explains a row
-        log("explain", f"no SHAP summary at training time: building the explainer for {trees} boosted trees alone "
-                       f"would take ~{trees * TREE_EXPLAINER_BUILD:.1f} s, more than the {allowed:.1f} s it may cost "
-                       "(the Models page explains the saved model on demand)")
+    too_dear = _too_dear(engine, final.artifact.obj, budget, allowed)
+    if too_dear:
+        log("explain", f"no SHAP summary at training time: {too_dear}")
         return final
     try:
         with interrupt_at(started + allowed):  # building the explainer alone can take seconds (10k trees)
@@ -103,6 +95,22 @@ def explain_final(engine: TabularEngine, final: Finalized, log: DecisionLog, bud
                                "class_name": summary.class_name, "rows": len(summary.data)}}
     files = {**dict(artifact.files), **summary_files(summary, seconds)}
     return replace(final, artifact=replace(artifact, meta=meta, files=files))
+
+
+def _too_dear(engine: TabularEngine, model: Any, budget: TimeBudget, allowed: float) -> str | None:
+    """Why the summary cannot fit in the ``allowed`` seconds before even trying, or None."""
+    from automlops.tabular.evaluate import boosted_trees
+
+    importing = IMPORT_SECONDS if "shap" not in sys.modules else 0.0
+    if budget.total is not None and budget.total < MIN_BUDGET or allowed < importing + 0.5:
+        return (f"it may cost {allowed:.1f} s (10 % of the budget, within the time left), too little to import SHAP "
+                "and explain the model")
+    trees = boosted_trees(model, len(engine.problem.classes))
+    if importing + trees * TREE_EXPLAINER_BUILD > allowed:  # SHAP reads every tree before it explains a row
+        return (f"building the explainer for {trees} boosted trees alone would take "
+                f"~{trees * TREE_EXPLAINER_BUILD:.1f} s, more than the {allowed:.1f} s it may cost (the Models page "
+                "explains the saved model on demand)")
+    return None
 
 
 def _summarize(engine: TabularEngine, model: Any, allowed: float, started: float,

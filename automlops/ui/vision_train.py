@@ -55,14 +55,8 @@ def _architectures(task: str) -> list[str]:
                           + "\n\nSeveral: the search also chooses among them.")
 
 
-def render_form(entry: ImageDatasetVersion) -> TrainRequest | None:
-    """The training choices for ``entry``; the request when *Train* is pressed."""
-    from automlops.ui.vision_view import TASK_LABELS
-
-    task = entry.task
-    st.markdown(f"Task: **{TASK_LABELS.get(task, task)}** — from the dataset's layout ({entry.layout}); "
-                f"{len(entry.classes)} classes: {', '.join(entry.classes[:12])}{' …' if len(entry.classes) > 12 else ''}")
-    models = _architectures(task)
+def _search_settings() -> tuple[str, int, int, float]:
+    """Preset, epochs per trial, trials (0: the preset's) and time budget, on one row."""
     c1, c2, c3, c4 = st.columns(4)
     preset = c1.selectbox("Preset", list(PRESETS), key="vision_preset", format_func=PRESETS.__getitem__,
                           help="How many configurations are tried, and how many epochs each may train.")
@@ -73,6 +67,28 @@ def render_form(entry: ImageDatasetVersion) -> TrainRequest | None:
                                   "a few.")
     budget = c4.number_input("Time budget (s)", 5, MAX_BUDGET_S, 120, step=10, key="vision_budget",
                              help="The whole training, loading and saving included, stays within it.")
+    return str(preset), int(epochs), int(trials), float(budget)
+
+
+def _problem(models: list[str], start: str, path: Path | None, typed: str) -> str | None:
+    """What stops the training from starting (no architecture, a weights file that is not there), or None."""
+    if not models:
+        return "Pick at least one architecture."
+    if start == "file" and (path is None or not path.is_file()):
+        return (f"No file at {typed.strip()!r}: give the path of a weights file on this machine." if path
+                else "Give the path of the weights file, or choose other starting weights.")
+    return None
+
+
+def render_form(entry: ImageDatasetVersion) -> TrainRequest | None:
+    """The training choices for ``entry``; the request when *Train* is pressed."""
+    from automlops.ui.vision_view import TASK_LABELS
+
+    task = entry.task
+    st.markdown(f"Task: **{TASK_LABELS.get(task, task)}** — from the dataset's layout ({entry.layout}); "
+                f"{len(entry.classes)} classes: {', '.join(entry.classes[:12])}{' …' if len(entry.classes) > 12 else ''}")
+    models = _architectures(task)
+    preset, epochs, trials, budget = _search_settings()
     c1, c2, c3 = st.columns(3)
     device = c1.selectbox("Device", list(DEVICES), format_func=DEVICES.__getitem__, key="vision_device")
     start = c2.selectbox("Starting weights", list(WEIGHTS), format_func=WEIGHTS.__getitem__, key="vision_start_from",
@@ -88,11 +104,8 @@ def render_form(entry: ImageDatasetVersion) -> TrainRequest | None:
         seed = c3.number_input("Seed", 0, 2**31 - 1, 0, key="vision_seed")
     name = st.text_input("Model name", value=entry.name, key=f"vision_name_{entry.name}",
                          help="Saved as the next version of this name in the model store.")
-    problem = None if models else "Pick at least one architecture."
     path = Path(weights.strip()).expanduser() if weights.strip() else None
-    if start == "file" and (path is None or not path.is_file()):
-        problem = (f"No file at {weights.strip()!r}: give the path of a weights file on this machine." if path
-                   else "Give the path of the weights file, or choose other starting weights.")
+    problem = _problem(models, start, path, weights)
     if problem:
         st.error(problem)
     if not st.button("Train", type="primary", key="vision_start", icon=":material/model_training:",

@@ -34,6 +34,8 @@ from automlops.ui.job_types import JobResult, TrainRequest
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from automlops.core.fit import FitResult
+    from automlops.mlops.store import StoredModel
     from automlops.mlops.tracking import Tracker
 
 __all__ = ["MAX_REPORTED_TEST_ITEMS", "run_vision_training"]
@@ -94,6 +96,11 @@ def run_vision_training(request: TrainRequest, *, settings: Settings, tracker: T
     stored = save_vision_model(result, ModelStore(settings=settings), r.name, dataset=dataset, tracker=tracker,
                                notes=notes)
     name_run_after_version(tracker, result.run_id, f"{stored.name}-v{stored.version}")
+    return _job_result(result, stored, notes, tracking_uri)
+
+
+def _job_result(result: FitResult, stored: StoredModel, notes: list[str], tracking_uri: str) -> JobResult:
+    """What the dashboard shows of a finished vision training (the saved version's meta as the report)."""
     problem = result.problem
     report = dict(stored.meta)
     report["test_items"] = [int(i) for i in list(result.test_rows)[:MAX_REPORTED_TEST_ITEMS]]
