@@ -21,10 +21,10 @@ always below 1,000 rows; without a time budget, below 10,000 rows; and for class
 while a holdout would hold fewer than 100 rows of the rarer of two classes (20 of the rarest of
 more), up to five times the affordable cells. ROC-AUC on 40 positives ranks models by luck; on a
 12-class table of 2,600 rows (Males' industry, 8 rows of its rarest class in a holdout) the
-ensemble weights fitted on 524 holdout rows were luck too: five folds moved test log-loss 1.493 →
-1.479 on average over four seeds (better on three, and the spread halved). With 23–27 rows of the
-rarest of 4 or 11 classes folds tied or lost, hence the lower bar. Why not a holdout everywhere? On a 2,300-row
-table a 20 % holdout is ~460 rows: after a hundred trials the winner is the one that was luckiest
+ensemble weights fitted on 524 holdout rows were luck too: five folds moved test log-loss
+1.496 → 1.478 on average over nine seeds (better on seven; range 1.476–1.549 → 1.468–1.493).
+With 23–27 rows of the rarest of 4 or 11 classes folds tied or lost, hence the lower bar.
+Why not a holdout everywhere? On a 2,300-row table a 20 % holdout is ~460 rows: after a hundred trials the winner is the one that was luckiest
 on *those* rows (the winner's curse), and it scored 0.996 there but 0.967 on fresh rows. Five
 folds score every row once and average the luck away, for five times the work per trial.
 
@@ -111,8 +111,8 @@ RARE_CLASS_HOLDOUT_ROWS = 100
 RARE_CLASS_CV_FACTOR = 5.0
 # With more than two classes the bar is lower: log-loss or accuracy averages over every row, so a
 # class is only a problem when the holdout holds a handful of it. Measured at 60 s (four seeds each):
-# Males' 12 industries, 8 of the rarest in the holdout: five folds 1.479 vs one holdout 1.493 test
-# log-loss; Vocab's 11 scores, 23 of the rarest: 2.2214 vs 2.2226 (a tie); at 30 s Cracker's 4 brands,
+# Males' 12 industries, 8 of the rarest in the holdout: five folds 1.478 vs one holdout 1.496 test
+# log-loss (nine seeds); Vocab's 11 scores, 23 of the rarest: 2.2214 vs 2.2226 (a tie); at 30 s Cracker's 4 brands,
 # 27 of the rarest: folds worse on three seeds of three (0.6054 vs 0.5981).
 MANY_CLASS_RARE_HOLDOUT_ROWS = 20
 
