@@ -24,9 +24,10 @@ more), up to five times the affordable cells. ROC-AUC on 40 positives ranks mode
 ensemble weights fitted on 524 holdout rows were luck too: five folds moved test log-loss
 1.496 → 1.478 on average over nine seeds (better on seven; range 1.476–1.549 → 1.468–1.493).
 With 23–27 rows of the rarest of 4 or 11 classes folds tied or lost, hence the lower bar.
-Why not a holdout everywhere? On a 2,300-row table a 20 % holdout is ~460 rows: after a hundred trials the winner is the one that was luckiest
-on *those* rows (the winner's curse), and it scored 0.996 there but 0.967 on fresh rows. Five
-folds score every row once and average the luck away, for five times the work per trial.
+Why not a holdout everywhere? On a 2,300-row table a 20 % holdout is ~460 rows: after a hundred
+trials the winner is the one that was luckiest on *those* rows (the winner's curse), and it
+scored 0.996 there but 0.967 on fresh rows. Five folds score every row once and average the luck
+away, for five times the work per trial.
 
 Cells do not say how long a model takes to learn them (a smooth target makes boosting run
 thousands of rounds), so under a time budget the engine then times the warm start's first fits on
