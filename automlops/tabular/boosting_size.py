@@ -9,7 +9,7 @@ and the middle factors multiply fast: a LightGBM softmax model adds one tree *pe
 so an 11-class table searched at 256 leaves a tree adds 2,816 leaves a round. Early stopping decides
 the rounds, and on noisy many-class data it can wait for hundreds of them: on vocab (16k rows, 11
 classes) one such trial took the whole run from 415 to 649 MB, where FLAML's entire run peaked at
-229 MB. With 50 classes the same recipe would pass 2 GB. So, as :func:`~automlops.tabular.zoo_entries.
+229 MB. With 50 classes the same recipe would pass 2 GB. So, as :func:`~automlops.tabular.forest_size.
 forest_max_leaves` bounds a forest, the round ceiling here keeps a boosted model under
 :data:`BOOSTED_MAX_BYTES`. It only binds where leaves × classes are large: a binary or regression
 LightGBM at its default 31 leaves may still fit ~16,000 rounds, well past the usual 10,000 ceiling.

@@ -14,6 +14,7 @@ from sklearn.base import BaseEstimator
 
 from automlops.core.metrics import get_metric
 from automlops.core.problem import Problem
+from automlops.tabular.forest_size import FOREST_SAVE, forest_max_leaves
 from automlops.tabular.zoo import (
     CLS,
     REG,
@@ -184,27 +185,6 @@ def _forest_space(s: Suggest, p: Problem) -> dict[str, Any]:
             "min_samples_leaf": s.int("min_samples_leaf", 1, 20, log=True)}
 
 
-# Fully grown trees on 20k rows have ~40k nodes each: 300 of them took 1 GB of memory, 5.5 GB while
-# being saved, and 20 s past the budget. Capping each tree's leaves bounds both (~40 MB for 300 trees)
-# and changes nothing on small tables (a tree cannot have more leaves than rows).
-FOREST_MAX_LEAVES = 1024
-# A tree with L leaves has 2L - 1 nodes; scikit-learn stores each node as a 64-byte record plus one
-# float64 per class (the class shares at that node; one value for regression). A 12-class forest of
-# 300 trees at 1,024 leaves is therefore ~200 MB, held twice (the scored and the refitted model) and
-# copied again while saved; two such forests in a 12-class ensemble took a run to 800 MB. The cap
-# below keeps a whole forest under FOREST_MAX_BYTES (12 classes, 300 trees: ~260 leaves a tree; a
-# regression forest of 300 trees keeps up to ~580).
-FOREST_MAX_BYTES = 24 * 2**20
-_NODE_BYTES, _VALUE_BYTES = 64, 8
-
-
-def forest_max_leaves(n_trees: int, n_values: int) -> int:
-    """Most leaves per tree so that ``n_trees`` trees with ``n_values`` values per node stay under the cap."""
-    per_leaf = 2 * (_NODE_BYTES + _VALUE_BYTES * max(n_values, 1))  # two nodes per leaf, roughly
-    return int(max(32, min(FOREST_MAX_LEAVES, FOREST_MAX_BYTES // (max(n_trees, 1) * per_leaf))))
-# Saving a forest as skops data writes every tree apart: ~3.5 ms a tree on the reference machine
-# (300 trees: ~1 s), whatever their size. The time budget keeps that much for the final save.
-FOREST_SAVE = 0.0035
 # Defaults start at scikit-learn's 100 trees: a third of the cost of 300 for nearly the same score; the
 # search grows the count where it pays (FLAML's "start cheap" rule)
 _forest_grid = _const(n_estimators=[100, 300], max_features=[0.3, 0.6, 1.0], min_samples_leaf=[1, 3, 10])
