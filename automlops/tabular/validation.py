@@ -111,10 +111,10 @@ USER_MODES = ("auto", "kfold", "stratified", "holdout", "timeseries")
 RARE_CLASS_HOLDOUT_ROWS = 100
 RARE_CLASS_CV_FACTOR = 5.0
 # With more than two classes the bar is lower: log-loss or accuracy averages over every row, so a
-# class is only a problem when the holdout holds a handful of it. Measured at 60 s (four seeds each):
-# Males' 12 industries, 8 of the rarest in the holdout: five folds 1.478 vs one holdout 1.496 test
-# log-loss (nine seeds); Vocab's 11 scores, 23 of the rarest: 2.2214 vs 2.2226 (a tie); at 30 s Cracker's 4 brands,
-# 27 of the rarest: folds worse on three seeds of three (0.6054 vs 0.5981).
+# class is only a problem when the holdout holds a handful of it. Measured as test log-loss, five
+# folds against one holdout: Males' 12 industries (8 of the rarest in the holdout), 60 s, nine
+# seeds: 1.478 vs 1.496; Vocab's 11 scores (23 of the rarest), 60 s, two seeds: 2.2214 vs 2.2226,
+# a tie; Cracker's 4 brands (27 of the rarest), 30 s, three seeds: 0.6054 vs 0.5981, folds worse on all.
 MANY_CLASS_RARE_HOLDOUT_ROWS = 20
 
 
