@@ -6,7 +6,9 @@ Models only see numbers, so every column is routed by its kind:
   missingness itself can be informative), then standardised for models that measure
   distances or follow gradients (linear, k-NN, SVM, MLP). Trees do not care about scale.
 * **categorical** (few distinct values) – one-hot columns for linear/distance models; a
-  single integer code for trees, which can split on it directly and stay fast.
+  single integer code for most trees, which can split on it directly and stay fast. Each zoo
+  entry picks its ``encoding``: CatBoost takes one-hot, since its symmetric trees gain from asking
+  "is it this category?" rather than "is its code below 4?" (see ``zoo_entries.py``).
 * **high-cardinality categorical** – one-hot would explode, so each category is replaced by
   the (cross-fitted) average target of its rows: *target encoding*. Only the most frequent
   categories are kept (``AUTOMLOPS_MAX_KEPT_CATEGORIES``); rarer ones share one "other" code,

@@ -197,3 +197,23 @@ def test_lightgbm_xt_is_lightgbm_with_random_thresholds(task: TaskType, datasets
     outputs = (xt.predict_proba(X_test), plain.predict_proba(X_test)) if task is TaskType.CLASSIFICATION \
         else (pred_xt, pred_plain)
     assert not np.allclose(*outputs)
+
+
+def test_catboost_sees_each_category_as_its_own_column(penguins: pd.DataFrame) -> None:
+    """CatBoost gets one yes/no column per category; LightGBM the same column as one ordinal code."""
+    for model in ("catboost", "lightgbm"):
+        _spec(model)  # skips where the library is not installed
+    problem = infer_problem(penguins, "species")
+    plan = plan_features(penguins, problem)
+    X, y = penguins[plan.input_columns], penguins["species"]
+    names = {}
+    for model in ("catboost", "lightgbm"):
+        params = {**ZOO.get(model).defaults(problem), "n_estimators": 30}
+        pipe = build_pipeline(Candidate(model, params), plan, problem, 0)
+        with one_openmp_thread():
+            pipe.fit(X, y)
+        names[model] = set(pipe["prep"].get_feature_names_out())
+        assert pipe[-1].estimator_.n_features_in_ == len(names[model])  # what the booster was given
+    islands = {f"island_{name}" for name in penguins["island"].unique()}
+    assert islands <= names["catboost"] and "island" not in names["catboost"]
+    assert "island" in names["lightgbm"] and not islands & names["lightgbm"]
