@@ -38,7 +38,7 @@ from automlops.tabular.evaluate import (
     trees_per_round,
 )
 from automlops.tabular.zoo import get_model
-from automlops.tabular.zoo_entries import BOOSTED_TREE_SAVE, HIST_GB_TREE_SAVE
+from automlops.tabular.zoo_boosting import BOOSTED_TREE_SAVE, HIST_GB_TREE_SAVE
 
 if TYPE_CHECKING:
     from automlops.tabular.engine import TabularEngine
@@ -295,7 +295,7 @@ def _try_ensemble(engine: TabularEngine, ranked: Sequence[TrialOutcome], single:
 
 def boosted_save_seconds(engine: TabularEngine, fitted: Any) -> float:
     """Time to save a fitted model's boosted trees (kept rounds × classes × a tree's cost, which is
-    higher for scikit-learn's HistGradientBoosting: see ``zoo_entries.HIST_GB_TREE_SAVE``)."""
+    higher for scikit-learn's HistGradientBoosting: see ``zoo_boosting.HIST_GB_TREE_SAVE``)."""
     n_classes = len(engine.problem.classes)
     return sum(trees_of(b, n_classes) * (HIST_GB_TREE_SAVE if hasattr(b, "n_trees_per_iteration_")
                                          else BOOSTED_TREE_SAVE) for b in boosters(fitted))

@@ -8,7 +8,7 @@ Models only see numbers, so every column is routed by its kind:
 * **categorical** (few distinct values) – one-hot columns for linear/distance models; a
   single integer code for most trees, which can split on it directly and stay fast. Each zoo
   entry picks its ``encoding``: CatBoost takes one-hot, since its symmetric trees gain from asking
-  "is it this category?" rather than "is its code below 4?" (see ``zoo_entries.py``).
+  "is it this category?" rather than "is its code below 4?" (see ``zoo_boosting.py``).
 * **high-cardinality categorical** – one-hot would explode, so each category is replaced by
   the (cross-fitted) average target of its rows: *target encoding*. Only the most frequent
   categories are kept (``AUTOMLOPS_MAX_KEPT_CATEGORIES``); rarer ones share one "other" code,

@@ -40,6 +40,12 @@ __all__ = ["ZOO", "EarlyStoppedClassifier", "EarlyStoppedRegressor", "LabelEncod
            "Suggest", "available_models", "get_model"]
 
 CLS, REG = TaskType.CLASSIFICATION, TaskType.REGRESSION
+BOTH = frozenset({CLS, REG})
+
+
+def fixed(**params: Any) -> Callable[[Problem], dict[str, Any]]:
+    """A ``defaults`` or ``grid`` that is the same for every problem (most entries' are)."""
+    return lambda problem: dict(params)
 
 
 @dataclass(frozen=True)

@@ -3,11 +3,11 @@
 Search spaces follow common practice: learning rates and regularisation strengths on a log
 scale (0.001 → 0.01 is as big a step as 0.1 → 1), tree sizes as integers. Heavy libraries
 (XGBoost, LightGBM, CatBoost) are imported inside ``build`` so a tabular-only install stays light.
+The boosting entries live in ``zoo_boosting.py`` and join the list here, after the forests.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from sklearn.base import BaseEstimator
@@ -15,20 +15,10 @@ from sklearn.base import BaseEstimator
 from automlops.core.metrics import get_metric
 from automlops.core.problem import Problem
 from automlops.tabular.forest_size import FOREST_SAVE, forest_max_leaves
-from automlops.tabular.zoo import (
-    CLS,
-    REG,
-    EarlyStoppedClassifier,
-    EarlyStoppedRegressor,
-    LabelEncodedClassifier,
-    ModelSpec,
-    Suggest,
-    _is_cls,
-)
+from automlops.tabular.zoo import BOTH, CLS, REG, ModelSpec, Suggest, _is_cls, fixed
+from automlops.tabular.zoo_boosting import BOOSTING_MODELS
 
-BOTH = frozenset({CLS, REG})
 N_JOBS = 2  # forests: trees are independent, so 2 threads (the reference machine's cores) help
-BOOST_JOBS = 1  # boosting: on small tables thread start-up costs more than it saves (0.07 s vs 0.2 s)
 
 
 def _scaled_target(regressor: BaseEstimator) -> BaseEstimator:
@@ -47,10 +37,6 @@ def _register(spec: ModelSpec) -> None:
     BUILTIN_MODELS.append(spec)
 
 
-def _const(**params: Any):  # type: ignore[no-untyped-def]
-    return lambda problem: dict(params)
-
-
 # --- linear models ---------------------------------------------------------------------------
 
 def _logistic(params: dict[str, Any], problem: Problem, seed: int) -> BaseEstimator:
@@ -62,7 +48,7 @@ def _logistic(params: dict[str, Any], problem: Problem, seed: int) -> BaseEstima
 _register(ModelSpec(
     "logistic", "Logistic regression", frozenset({CLS}), _logistic,
     lambda s, p: {"C": s.float("C", 1e-3, 1e3, log=True)},
-    _const(C=[0.01, 0.1, 1.0, 10.0, 100.0]), _const(C=1.0),
+    fixed(C=[0.01, 0.1, 1.0, 10.0, 100.0]), fixed(C=1.0),
     scale=True, encoding="onehot", light=True,
     description="a weighted sum of the features squashed into a probability; fast and explainable",
 ))
@@ -81,16 +67,16 @@ def _linear_spec(name: str, label: str, cls_name: str, space, grid, defaults, de
 
 _linear_spec("ridge", "Ridge regression", "Ridge",
              lambda s, p: {"alpha": s.float("alpha", 1e-3, 1e3, log=True)},
-             _const(alpha=[0.01, 0.1, 1.0, 10.0, 100.0]), _const(alpha=1.0),
+             fixed(alpha=[0.01, 0.1, 1.0, 10.0, 100.0]), fixed(alpha=1.0),
              "least squares with an L2 penalty that shrinks all coefficients a little")
 _linear_spec("lasso", "Lasso", "Lasso",
              lambda s, p: {"alpha": s.float("alpha", 1e-4, 10.0, log=True)},
-             _const(alpha=[0.001, 0.01, 0.1, 1.0]), _const(alpha=0.01),
+             fixed(alpha=[0.001, 0.01, 0.1, 1.0]), fixed(alpha=0.01),
              "least squares with an L1 penalty that sets useless coefficients to exactly zero")
 _linear_spec("elasticnet", "Elastic net", "ElasticNet",
              lambda s, p: {"alpha": s.float("alpha", 1e-4, 10.0, log=True),
                            "l1_ratio": s.float("l1_ratio", 0.05, 0.95)},
-             _const(alpha=[0.001, 0.01, 0.1, 1.0], l1_ratio=[0.2, 0.5, 0.8]), _const(alpha=0.01, l1_ratio=0.5),
+             fixed(alpha=[0.001, 0.01, 0.1, 1.0], l1_ratio=[0.2, 0.5, 0.8]), fixed(alpha=0.01, l1_ratio=0.5),
              "a blend of the Ridge and Lasso penalties")
 
 
@@ -107,8 +93,8 @@ _register(ModelSpec(
     "knn", "k-nearest neighbours", BOTH, _knn,
     lambda s, p: {"n_neighbors": s.int("n_neighbors", 1, 50, log=True),
                   "weights": s.cat("weights", ["uniform", "distance"])},
-    _const(n_neighbors=[3, 5, 11, 21], weights=["uniform", "distance"]),
-    _const(n_neighbors=7, weights="distance"),
+    fixed(n_neighbors=[3, 5, 11, 21], weights=["uniform", "distance"]),
+    fixed(n_neighbors=7, weights="distance"),
     scale=True, encoding="onehot", light=True, max_rows=50_000,
     description="predicts from the k most similar training rows",
 ))
@@ -144,7 +130,7 @@ def _svm_space(s: Suggest, p: Problem) -> dict[str, Any]:
 
 _register(ModelSpec(
     "svm", "Support vector machine", BOTH, _svm, _svm_space,
-    _const(C=[0.1, 1.0, 10.0, 100.0], gamma=["scale", 0.01, 0.1]), _const(C=1.0, gamma=0.03),
+    fixed(C=[0.1, 1.0, 10.0, 100.0], gamma=["scale", 0.01, 0.1]), fixed(C=1.0, gamma=0.03),
     scale=True, encoding="onehot", max_rows=5_000,  # one libsvm solve cannot be interrupted: keep it short
     description="finds the widest margin between classes, bending it with an RBF kernel",
 ))
@@ -163,7 +149,7 @@ _register(ModelSpec(
     "decision_tree", "Decision tree", BOTH, _tree,
     lambda s, p: {"max_depth": s.int("max_depth", 2, 20),
                   "min_samples_leaf": s.int("min_samples_leaf", 1, 50, log=True)},
-    _const(max_depth=[3, 5, 8, 12], min_samples_leaf=[1, 5, 20]), _const(max_depth=6, min_samples_leaf=5),
+    fixed(max_depth=[3, 5, 8, 12], min_samples_leaf=[1, 5, 20]), fixed(max_depth=6, min_samples_leaf=5),
     light=True, description="a flowchart of yes/no questions about the features",
 ))
 
@@ -187,7 +173,7 @@ def _forest_space(s: Suggest, p: Problem) -> dict[str, Any]:
 
 # Defaults start at scikit-learn's 100 trees: a third of the cost of 300 for nearly the same score; the
 # search grows the count where it pays (FLAML's "start cheap" rule)
-_forest_grid = _const(n_estimators=[100, 300], max_features=[0.3, 0.6, 1.0], min_samples_leaf=[1, 3, 10])
+_forest_grid = fixed(n_estimators=[100, 300], max_features=[0.3, 0.6, 1.0], min_samples_leaf=[1, 3, 10])
 
 
 def _confident_leaves(problem: Problem) -> dict[str, Any] | None:
@@ -205,189 +191,21 @@ def _confident_leaves(problem: Problem) -> dict[str, Any] | None:
 
 _register(ModelSpec(
     "random_forest", "Random forest", BOTH, _forest("RandomForest"), _forest_space, _forest_grid,
-    _const(n_estimators=100, max_features=0.5, min_samples_leaf=1), second_start=_confident_leaves, light=True,
+    fixed(n_estimators=100, max_features=0.5, min_samples_leaf=1), second_start=_confident_leaves, light=True,
     save_seconds_per_estimator=FOREST_SAVE,
     description="many decision trees on bootstrap samples, averaged",
 ))
 _register(ModelSpec(
     "extra_trees", "Extra trees", BOTH, _forest("ExtraTrees"), _forest_space, _forest_grid,
-    _const(n_estimators=100, max_features=0.7, min_samples_leaf=1), second_start=_confident_leaves,
+    fixed(n_estimators=100, max_features=0.7, min_samples_leaf=1), second_start=_confident_leaves,
     save_seconds_per_estimator=FOREST_SAVE,
     description="like a random forest, but split points are drawn at random: faster, smoother",
 ))
 
 
-# --- gradient boosting -------------------------------------------------------------------------
+# --- gradient boosting (zoo_boosting.py) -------------------------------------------------------
 
-# scikit-learn keeps each of its boosted trees as a Python object with its own arrays, which skops
-# writes one by one and lists again to load safely: ~0.75 ms a tree (a 12-class model of 400 rounds:
-# 4,800 trees, 2.3 s to write and 1.3 s to list its types), 2.5x a LightGBM tree's share.
-HIST_GB_TREE_SAVE = 0.00075
-
-
-def _hist_gb(params: dict[str, Any], problem: Problem, seed: int) -> BaseEstimator:
-    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
-
-    cls = HistGradientBoostingClassifier if _is_cls(problem) else HistGradientBoostingRegressor
-    return cls(random_state=seed, **params)
-
-
-_register(ModelSpec(
-    "hist_gb", "Histogram gradient boosting", BOTH, _hist_gb,
-    lambda s, p: {"learning_rate": s.float("learning_rate", 0.01, 0.3, log=True),
-                  "max_iter": s.int("max_iter", 50, 600, log=True),
-                  "max_leaf_nodes": s.int("max_leaf_nodes", 4, 64, log=True),
-                  "min_samples_leaf": s.int("min_samples_leaf", 2, 50, log=True),
-                  "l2_regularization": s.float("l2_regularization", 1e-6, 10.0, log=True)},
-    _const(learning_rate=[0.03, 0.1], max_iter=[100, 300], max_leaf_nodes=[15, 31], min_samples_leaf=[5, 20]),
-    _const(learning_rate=0.1, max_iter=100, max_leaf_nodes=31, min_samples_leaf=20, l2_regularization=1e-6),
-    native_missing=True, save_seconds_per_estimator=HIST_GB_TREE_SAVE,
-    description="scikit-learn's LightGBM-style boosting: trees added one by one to fix the errors so far",
-))
-
-
-# Saving a boosted model costs ~0.28 ms a tree (skops, 31 leaves: 8,000 LightGBM trees took 2.25 s and
-# 23 MB); early stopping may keep thousands of rounds, so the budget keeps that time for the save.
-BOOSTED_TREE_SAVE = 0.0003
-
-
-def _xgboost(params: dict[str, Any], problem: Problem, seed: int) -> BaseEstimator:
-    import xgboost as xgb
-
-    common = dict(tree_method="hist", n_jobs=BOOST_JOBS, random_state=seed, verbosity=0, **params)
-    if _is_cls(problem):
-        return LabelEncodedClassifier(EarlyStoppedClassifier(xgb.XGBClassifier(**common), random_state=seed))
-    return EarlyStoppedRegressor(xgb.XGBRegressor(**common), random_state=seed)
-
-
-_register(ModelSpec(
-    "xgboost", "XGBoost", BOTH, _xgboost,
-    lambda s, p: {"n_estimators": s.int("n_estimators", 50, 800, log=True),
-                  "learning_rate": s.float("learning_rate", 0.01, 0.3, log=True),
-                  "max_depth": s.int("max_depth", 2, 10),
-                  "min_child_weight": s.float("min_child_weight", 0.5, 20.0, log=True),
-                  "subsample": s.float("subsample", 0.5, 1.0),
-                  "colsample_bytree": s.float("colsample_bytree", 0.4, 1.0),
-                  "reg_lambda": s.float("reg_lambda", 1e-3, 10.0, log=True)},
-    _const(n_estimators=[100, 300], learning_rate=[0.03, 0.1], max_depth=[3, 6], subsample=[0.8, 1.0]),
-    # AutoGluon's defaults: a learning rate that converges in hundreds of rounds, not thousands
-    _const(n_estimators=300, learning_rate=0.1, max_depth=6, min_child_weight=1.0, subsample=0.8,
-           colsample_bytree=0.8, reg_lambda=1.0),
-    requires=("xgboost",), native_missing=True, save_seconds_per_estimator=BOOSTED_TREE_SAVE,
-    description="regularised gradient-boosted trees, a Kaggle favourite",
-))
-
-
-def _lightgbm(params: dict[str, Any], problem: Problem, seed: int, *, extra_trees: bool = False) -> BaseEstimator:
-    import lightgbm as lgb
-
-    extra: dict[str, Any] = {"extra_trees": True} if extra_trees else {}
-    model = (lgb.LGBMClassifier if _is_cls(problem) else lgb.LGBMRegressor)(
-        random_state=seed, n_jobs=BOOST_JOBS, verbose=-1, subsample_freq=1, **params, **extra)
-    wrapper = EarlyStoppedClassifier if _is_cls(problem) else EarlyStoppedRegressor
-    return wrapper(model, random_state=seed)
-
-
-def _lightgbm_xt(params: dict[str, Any], problem: Problem, seed: int) -> BaseEstimator:
-    return _lightgbm(params, problem, seed, extra_trees=True)
-
-
-# A count (bikers an hour, whole-dollar prices) often fits better under the Poisson loss, which models
-# log(mean): squared error stays the first start and Poisson is tried right after it (README, "How it
-# works" 5, for the figures). Fractional targets keep squared error alone.
-LOSSES_FOR_COUNTS = ("regression", "poisson")
-
-
-def _lightgbm_space(s: Suggest, p: Problem) -> dict[str, Any]:
-    space = {"n_estimators": s.int("n_estimators", 50, 800, log=True),
-             "learning_rate": s.float("learning_rate", 0.01, 0.3, log=True),
-             "num_leaves": s.int("num_leaves", 4, 256, log=True),
-             "min_child_samples": s.int("min_child_samples", 2, 60, log=True),
-             "subsample": s.float("subsample", 0.5, 1.0),
-             "colsample_bytree": s.float("colsample_bytree", 0.4, 1.0),
-             "reg_lambda": s.float("reg_lambda", 1e-3, 10.0, log=True)}
-    return {**space, "objective": s.cat("objective", LOSSES_FOR_COUNTS)} if p.count_target else space
-
-
-def _squared_error_first(**defaults: Any) -> Callable[[Problem], dict[str, Any]]:
-    """A LightGBM default configuration; squared error named as its loss where the space searches the loss."""
-    return lambda problem: {**defaults, "objective": "regression"} if problem.count_target else dict(defaults)
-
-
-# LightGBM's own defaults for the tree shape (31 leaves, 20 rows a leaf), AutoGluon's learning rate
-_lightgbm_defaults = _squared_error_first(n_estimators=300, learning_rate=0.05, num_leaves=31, min_child_samples=20,
-                                          subsample=0.9, colsample_bytree=0.8, reg_lambda=1e-3)
-
-
-def _poisson_loss(problem: Problem) -> dict[str, Any] | None:
-    """LightGBM's second start for a count target: the same defaults with the Poisson loss."""
-    return {**_lightgbm_defaults(problem), "objective": "poisson"} if problem.count_target else None
-
-
-_LIGHTGBM_GRID = _const(n_estimators=[100, 300], learning_rate=[0.03, 0.1], num_leaves=[15, 31],
-                        min_child_samples=[5, 20])
-
-_register(ModelSpec(
-    "lightgbm", "LightGBM", BOTH, _lightgbm, _lightgbm_space, _LIGHTGBM_GRID, _lightgbm_defaults,
-    second_start=_poisson_loss, second_start_follows=True, requires=("lightgbm",), native_missing=True,
-    save_seconds_per_estimator=BOOSTED_TREE_SAVE,
-    description="leaf-wise gradient boosting: fast and strong on tables",
-))
-
-# The same booster with *extremely randomised* splits (AutoGluon's "LightGBMXT"): each feature is cut
-# at one random threshold instead of the best one. Each tree learns less, so more rounds are needed,
-# but the model memorises less and errs differently from plain LightGBM, which is what an ensemble
-# needs. Measured with early stopping at learning rate 0.05 (test scores, same split): jtrain3 AUC
-# 0.966 -> 0.984, catholic 0.836 -> 0.854, males (12 classes) log-loss 1.62 -> 1.53; worse on
-# weather_temp (RMSE 1.60 -> 1.81), where the search and the ensemble keep plain LightGBM instead.
-_register(ModelSpec(
-    "lightgbm_xt", "LightGBM (extra trees)", BOTH, _lightgbm_xt, _lightgbm_space, _LIGHTGBM_GRID,
-    _squared_error_first(n_estimators=300, learning_rate=0.05, num_leaves=31, min_child_samples=20, subsample=1.0,
-                         colsample_bytree=1.0, reg_lambda=1e-3),
-    requires=("lightgbm",), native_missing=True, save_seconds_per_estimator=BOOSTED_TREE_SAVE,
-    description="LightGBM with random split thresholds: less overfitting, a different view for ensembles",
-))
-
-
-def _catboost(params: dict[str, Any], problem: Problem, seed: int) -> BaseEstimator:
-    import catboost as cb
-
-    # allow_writing_files=False: CatBoost would otherwise write a ``catboost_info`` folder of training
-    # logs into the working directory at every fit.
-    model = (cb.CatBoostClassifier if _is_cls(problem) else cb.CatBoostRegressor)(
-        random_seed=seed, thread_count=BOOST_JOBS, verbose=False, allow_writing_files=False, **params)
-    wrapper = EarlyStoppedClassifier if _is_cls(problem) else EarlyStoppedRegressor
-    return wrapper(model, random_state=seed)
-
-
-# CatBoost grows *oblivious* (symmetric) trees: every node of a level asks the same question, so a
-# tree of depth 6 is 6 questions and 64 leaves, which regularises well and predicts fast. It also
-# orders its boosting (each row's gradient comes from a model that has not seen that row), which
-# fights the overfitting that small and mid-size tables invite. Slower per round than LightGBM, so
-# it comes after the two LightGBM defaults in the warm start. Measured with early stopping on the
-# mid-size tables (test scores, same split as LightGBM at its defaults): males (12 classes) log-loss
-# 1.556 -> 1.519, diamonds RMSE 545.6 -> 533.5; worse on weather_temp (1.545 -> 1.602).
-# Categories reach it one-hot (a yes/no column each), not as ordinal codes: a symmetric tree asks
-# one question per level, and "code <= 4" lumps categories by their alphabetical rank, while
-# "industry == retail" asks something real. Same defaults, three early-stopping seeds: males
-# 1.516 -> 1.471, happiness 0.881 -> 0.878, weather 1.607 -> 1.590, bikeshare 30.5 -> 30.3;
-# worse where the alphabet is the true order (diamonds' colours D-J: RMSE 534 -> 542) and flat on
-# wage. The whole 60 s search (medians of seeds 0-2): males 1.4754 -> 1.4507, happiness 0.8778 ->
-# 0.8770, within 0.4 % either way on seven other tables. LightGBM keeps the codes, so the ensemble
-# holds both views. (LightGBM XT alone gained more from one-hot - weather 1.96 -> 1.78 - but the
-# search with it lost on weather, wage and diamonds, so it keeps the codes too.)
-_register(ModelSpec(
-    "catboost", "CatBoost", BOTH, _catboost,
-    lambda s, p: {"n_estimators": s.int("n_estimators", 50, 1000, log=True),
-                  "learning_rate": s.float("learning_rate", 0.01, 0.3, log=True),
-                  "depth": s.int("depth", 4, 8),
-                  "l2_leaf_reg": s.float("l2_leaf_reg", 1.0, 10.0, log=True)},
-    _const(n_estimators=[100, 300], learning_rate=[0.03, 0.1], depth=[4, 6]),
-    # AutoGluon's defaults for CatBoost (depth 6 is CatBoost's own)
-    _const(n_estimators=300, learning_rate=0.05, depth=6, l2_leaf_reg=3.0),
-    requires=("catboost",), native_missing=True, encoding="onehot",
-    description="gradient boosting on symmetric trees with ordered boosting: strong on small and mid tables",
-))
+BUILTIN_MODELS.extend(BOOSTING_MODELS)
 
 
 # --- neural network ----------------------------------------------------------------------------
@@ -415,10 +233,10 @@ _register(ModelSpec(
     lambda s, p: {"layers": s.cat("layers", list(_LAYERS)),
                   "alpha": s.float("alpha", 1e-6, 1e-1, log=True),
                   "learning_rate_init": s.float("learning_rate_init", 1e-4, 3e-2, log=True)},
-    _const(layers=["64", "64-32"], alpha=[1e-4, 1e-2], learning_rate_init=[1e-3, 1e-2]),
+    fixed(layers=["64", "64-32"], alpha=[1e-4, 1e-2], learning_rate_init=[1e-3, 1e-2]),
     # two layers and a brisker step: on 5k-20k-row tables both faster to converge (61-73 epochs instead
     # of 157-291) and more accurate (RMSE -15 % to -38 %) than one layer of 64 at Adam's 0.001
-    _const(layers="128-64", alpha=1e-4, learning_rate_init=3e-3),
+    fixed(layers="128-64", alpha=1e-4, learning_rate_init=3e-3),
     scale=True, encoding="onehot", max_rows=200_000,
     description="layers of weighted sums with non-linear activations, trained by gradient descent",
 ))

@@ -100,7 +100,7 @@ def test_the_tail_keeps_time_to_save_a_forest_and_a_boosted_model() -> None:
     from automlops.core.problem import Problem, TaskType
     from automlops.search.engine import TrialOutcome
     from automlops.tabular.finalize import _save_seconds
-    from automlops.tabular.zoo_entries import BOOSTED_TREE_SAVE
+    from automlops.tabular.zoo_boosting import BOOSTED_TREE_SAVE
 
     engine = SimpleNamespace(problem=Problem(TaskType.CLASSIFICATION, "y", "log_loss", "minimize", classes=(0, 1, 2)),
                              rounds_by_trial={2: 4000})
@@ -126,7 +126,7 @@ def test_the_tail_keeps_time_to_save_scikit_learns_boosted_trees() -> None:
     from automlops.tabular import finalize
     from automlops.tabular.evaluate import boosted_trees, boosting_rounds, build_pipeline
     from automlops.tabular.preprocessing import plan_features
-    from automlops.tabular.zoo_entries import HIST_GB_TREE_SAVE
+    from automlops.tabular.zoo_boosting import HIST_GB_TREE_SAVE
 
     frame = load_wine(as_frame=True).frame
     problem = Problem(TaskType.CLASSIFICATION, "target", "log_loss", "minimize", classes=(0, 1, 2))
