@@ -10,16 +10,15 @@ so the script reads like something a person would write.
 Some building blocks are the studio's own (a date splitter, an early-stopping wrapper, the
 metric functions). The script must run without the studio installed, so their source is copied
 in (*inlined*): :class:`SourceWriter` reads each one with :func:`inspect.getsource`, finds the
-global names it uses (with :mod:`ast`), and brings those along too - an ``import`` line for a
-library, a constant's value, or the inlined source of another studio function or class - in an
-order where everything is defined before it is used.
+global names it uses (with :mod:`ast`, in :mod:`automlops.export.free_names`), and brings those
+along too - an ``import`` line for a library, a constant's value, or the inlined source of
+another studio function or class - in an order where everything is defined before it is used.
 """
 
 from __future__ import annotations
 
 import ast
 import builtins
-import importlib
 import inspect
 import math
 import sys
@@ -31,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from automlops.errors import ConfigError
+from automlops.export.free_names import FreeNames, module_imports, public_module
 
 __all__ = ["ExportError", "SourceWriter"]
 
@@ -40,78 +40,6 @@ LINE = 100  # wrap an expression over several lines beyond this width
 
 class ExportError(ConfigError):
     """Something in the saved model cannot be written as plain Python."""
-
-
-def _public_module(obj: Any) -> str:
-    """The shortest importable module that exposes ``obj`` under its name (``sklearn.linear_model``)."""
-    module = obj.__module__
-    parts = module.split(".")
-    for n in range(1, len(parts) + 1):
-        candidate = ".".join(parts[:n])
-        if any(p.startswith("_") for p in parts[1:n]):
-            break
-        try:
-            if getattr(importlib.import_module(candidate), obj.__name__, None) is obj:
-                return candidate
-        except ImportError:
-            continue
-    return module
-
-
-class _FreeNames(ast.NodeVisitor):
-    """Names a function or class reads from its module (annotations and local names skipped)."""
-
-    def __init__(self) -> None:
-        self.loaded: list[str] = []
-        self.local: set[str] = set()
-
-    def visit_Name(self, node: ast.Name) -> None:
-        if isinstance(node.ctx, ast.Load):
-            self.loaded.append(node.id)
-        else:
-            self.local.add(node.id)
-
-    def visit_arg(self, node: ast.arg) -> None:
-        self.local.add(node.arg)  # the annotation is not visited: with postponed annotations it is never run
-
-    def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
-        for deco in node.decorator_list:
-            self.visit(deco)
-        self.visit(node.args)
-        for stmt in node.body:
-            self.visit(stmt)
-
-    visit_FunctionDef = _function
-    visit_AsyncFunctionDef = _function
-
-    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
-        if node.value is not None:
-            self.visit(node.value)
-        self.visit(node.target)
-
-    def visit_Import(self, node: ast.Import) -> None:
-        self.local.update((a.asname or a.name).split(".")[0] for a in node.names)
-
-    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
-        self.local.update(a.asname or a.name for a in node.names)
-
-    def free(self) -> list[str]:
-        seen: dict[str, None] = {}
-        for name in self.loaded:
-            if name not in self.local:
-                seen.setdefault(name)
-        return list(seen)
-
-
-def _module_imports(module: types.ModuleType) -> dict[str, ast.stmt]:
-    """Each name a module binds by an import statement at its top level -> that statement."""
-    tree = ast.parse(inspect.getsource(module))
-    out: dict[str, ast.stmt] = {}
-    for node in tree.body:
-        if isinstance(node, ast.Import | ast.ImportFrom):
-            for alias in node.names:
-                out[(alias.asname or alias.name).split(".")[0]] = node
-    return out
 
 
 class SourceWriter:
@@ -191,7 +119,7 @@ class SourceWriter:
             raise ExportError(f"cannot refer to {obj!r} from a script (not a top-level class or function)")
         if obj.__module__ == "builtins":
             return name
-        return self.import_name(_public_module(obj), name)
+        return self.import_name(public_module(obj), name)
 
     # ------------------------------------------------------------------ inlining
     def inline(self, obj: Any, name: str | None = None) -> str:
@@ -233,7 +161,7 @@ class SourceWriter:
 
     @staticmethod
     def _free_names(tree: ast.AST) -> list[str]:
-        visitor = _FreeNames()
+        visitor = FreeNames()
         node = tree.body[0]  # type: ignore[attr-defined]
         if isinstance(node, ast.ClassDef):
             for base in node.bases + [k.value for k in node.keywords] + node.decorator_list:
@@ -252,7 +180,7 @@ class SourceWriter:
             return  # a name bound elsewhere (a comprehension variable, a class attribute)
         value = vars(module)[name]
         if module.__name__ not in self._imports_of:
-            self._imports_of[module.__name__] = _module_imports(module)
+            self._imports_of[module.__name__] = module_imports(module)
         statement = self._imports_of[module.__name__].get(name)
         if statement is not None and not self._is_studio(statement):
             self._import_like(statement, name)
