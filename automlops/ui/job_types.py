@@ -11,6 +11,7 @@ ensemble configuration as its fields.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,8 @@ from automlops.core.jsonable import jsonable
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from automlops.ui.job_store import JobRow
 
 __all__ = ["CANCELLED_TEXT", "EpochPoint", "JobResult", "JobSnapshot", "TERMINAL", "TrainRequest", "TrialPoint",
            "VISION_TASKS"]
@@ -213,6 +216,20 @@ class JobSnapshot:
     pid: int | None = None  # the worker process, once started
     created: float = 0.0  # seconds since the epoch
     epochs: tuple[EpochPoint, ...] = ()  # vision jobs: every finished epoch of every trial
+
+    @classmethod
+    def from_row(cls, row: JobRow, request: TrainRequest, history: tuple[TrialPoint, ...],
+                 position: int | None, epochs: tuple[EpochPoint, ...] = ()) -> JobSnapshot:
+        """The snapshot of a job's table row (``jobs.db``), its trials and epochs, and its place in the queue."""
+        elapsed = max(0.0, (row.ended or time.time()) - row.started) if row.started else 0.0
+        return cls(
+            id=row.id, request=request, status=row.status, stage=row.stage, trials_done=len(history),
+            n_trials=row.n_trials if row.n_trials is not None else request.n_trials, elapsed=elapsed,
+            budget=row.budget if row.budget is not None else request.time_budget, best_score=row.best_score,
+            best_model=row.best_model, history=history, error=row.error,
+            result=JobResult.from_json(row.result) if row.result else None,
+            cancel_requested=bool(row.cancel_requested), queue_position=position, pid=row.pid, created=row.created,
+            epochs=epochs)
 
     @property
     def running(self) -> bool:

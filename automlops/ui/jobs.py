@@ -47,7 +47,6 @@ from automlops.ui.job_store import JobRow, JobStore
 from automlops.ui.job_types import (
     CANCELLED_TEXT,
     TERMINAL,
-    EpochPoint,
     JobResult,
     JobSnapshot,
     TrainRequest,
@@ -137,19 +136,6 @@ class TrainingJob:
             self.worker.kill()
 
 
-def _snapshot(row: JobRow, request: TrainRequest, history: tuple[TrialPoint, ...],
-              position: int | None, epochs: tuple[EpochPoint, ...] = ()) -> JobSnapshot:
-    elapsed = max(0.0, (row.ended or time.time()) - row.started) if row.started else 0.0
-    return JobSnapshot(
-        id=row.id, request=request, status=row.status, stage=row.stage, trials_done=len(history),
-        n_trials=row.n_trials if row.n_trials is not None else request.n_trials, elapsed=elapsed,
-        budget=row.budget if row.budget is not None else request.time_budget, best_score=row.best_score,
-        best_model=row.best_model, history=history, error=row.error,
-        result=JobResult.from_json(row.result) if row.result else None,
-        cancel_requested=bool(row.cancel_requested), queue_position=position, pid=row.pid, created=row.created,
-        epochs=epochs)
-
-
 class JobRegistry:
     """The jobs of one studio home: queue, workers, monitor thread and the job table."""
 
@@ -233,7 +219,7 @@ class JobRegistry:
             queued = sorted((j for j in self._jobs.values() if j.phase == "queued"), key=lambda j: j.created)
         position = next((i for i, j in enumerate(queued, 1) if j is job), None) if row.status == "queued" else None
         epochs = self.store.epochs(job.id) if job.request.is_vision else ()
-        snap = _snapshot(row, job.request, self.store.trials(job.id), position, epochs)
+        snap = JobSnapshot.from_row(row, job.request, self.store.trials(job.id), position, epochs)
         if row.status in TERMINAL and job.phase == "foreign":  # another dashboard's job has ended
             job.phase = "done"
             job.done.set()
