@@ -55,6 +55,8 @@ cell runs N times and the median score and wall time are reported; with ``--seed
 well, repeat r gives every contender that takes a seed the seed ``0 + r`` (ours, FLAML, hgb;
 AutoGluon's models keep their own seeds), so the median is over a search's luck and not only
 over the machine's timing (ours on Males at 60 s: test log-loss 1.45-1.51 over seeds 0-8).
+``--once autogluon`` runs AutoGluon, which takes no seed, in the first repeat only: its repeats
+would differ only by the machine's timing.
 
 Verdict rule: one score *matches* another when it is within 0.002 (absolute) for bounded,
 higher-is-better metrics (ROC-AUC, accuracy, F1, R²) or within 1 % (relative) for the unbounded
@@ -95,7 +97,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -780,7 +782,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def build_plan(datasets: Sequence[str], budgets: Sequence[float], contenders: Sequence[str],
-               repeats: int, once: frozenset[str] | set[str] = frozenset()) -> list[tuple[str, float | None, str, int]]:
+               repeats: int, once: Collection[str] = ()) -> list[tuple[str, float | None, str, int]]:
     """(table, budget, contender, repeat) in run order; ``hgb`` (no budget) runs once per table and repeat.
 
     A contender in ``once`` runs in repeat 0 only (its median is then that one run).
