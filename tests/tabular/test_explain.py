@@ -7,6 +7,7 @@ import subprocess
 import sys
 import warnings
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -270,26 +271,14 @@ def test_a_wide_tables_synthetic_rows_are_built_a_block_at_a_time() -> None:
 
 
 EXPLAIN_LIGHTGBM = """
-import json, sys, warnings
-from dataclasses import replace
-from automlops.core.problem import infer_problem
+import json, sys
 from automlops.demo import load_demo
-from automlops.search.engine import Candidate
-from automlops.tabular.evaluate import build_pipeline
 from automlops.tabular.explain import explain_global, make_explainer
-from automlops.tabular.preprocessing import plan_features
+from tests.tabular.test_explain import fit
 
-df = load_demo("penguins").dropna(subset=["species"])
-problem = infer_problem(df, "species")
-problem = replace(problem, classes=tuple(sorted(df["species"].unique().tolist())))
-plan = plan_features(df, problem)
-pipe = build_pipeline(Candidate("lightgbm", {"n_estimators": 30}), plan, problem, 0)
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")
-    pipe.fit(df[plan.input_columns], df["species"])
-meta = {"task": "classification", "kind": "tabular", "input_columns": plan.input_columns,
-        "feature_schema": plan.schema(), "classes": list(problem.classes)}
-found = explain_global(pipe, meta, df, explainer=make_explainer(pipe, meta, None))
+df = load_demo("penguins")
+pipe, meta = fit(df, "species", "lightgbm", n_estimators=30)
+found = explain_global(pipe, meta, df.dropna(subset=["species"]), explainer=make_explainer(pipe, meta, None))
 print(json.dumps({"method": found.method, "top": found.features[0],
                   "loaded": sorted(m for m in ("shap", "numba", "llvmlite") if m in sys.modules)}))
 """
@@ -299,7 +288,7 @@ def test_a_lightgbm_model_is_explained_without_loading_shap() -> None:
     """LightGBM computes TreeSHAP itself (``pred_contrib``), so explaining its model must not import
     shap, which loads numba and LLVM (+65 MB on top of a training process's libraries)."""
     out = subprocess.run([sys.executable, "-c", EXPLAIN_LIGHTGBM], capture_output=True, text=True, check=True,
-                         timeout=110)
+                         timeout=110, cwd=Path(__file__).resolve().parents[2])  # the module's fit() is reused
     found = json.loads(out.stdout.strip().splitlines()[-1])
     assert found["method"] == "tree"
     assert found["top"]  # a real summary was drawn
