@@ -49,8 +49,11 @@ next, so that no contender always runs first (on a warm or a cold machine):
 Every contender's test predictions/probabilities are scored in this process by the same function,
 :func:`automlops.core.metrics.score`, with the studio's default metric for the task (ROC-AUC for
 binary classification, log-loss for multi-class, RMSE for regression). Wall time is measured from
-outside (process start to exit) and peak memory is the largest sum of the resident set sizes of
-the process and all its children, polled every 0.1 s with psutil. With ``--repeats N`` every
+outside (process start to exit) and peak memory is the most the process tree held at once, polled
+every 0.1 s with psutil: the kernel's exact high-water mark of the process plus its children, a
+child counted once (a child caught between fork and exec is its parent's pages, not new memory;
+see ``benchmarks/_process_memory.py``; until stop 42 such a child was counted twice, the likely
+cause of single-run spikes of +250-300 MB). With ``--repeats N`` every
 cell runs N times and the median score and wall time are reported; with ``--seeded-repeats`` as
 well, repeat r gives every contender that takes a seed the seed ``0 + r`` (ours, FLAML, hgb;
 AutoGluon's models keep their own seeds), so the median is over a search's luck and not only
@@ -122,6 +125,7 @@ from _midsize import (  # noqa: E402
     list_tables,
     load_table,
 )
+from _process_memory import TreeMemory  # noqa: E402
 
 from automlops.core.metrics import MetricSpec, get_metric, score  # noqa: E402
 from automlops.core.problem import TaskType, infer_problem  # noqa: E402
@@ -259,30 +263,17 @@ class Measured:
     stderr: str
 
 
-def _tree_rss(proc: psutil.Process) -> int:
-    total = 0
-    try:
-        members = [proc, *proc.children(recursive=True)]
-    except psutil.Error:
-        return 0
-    for member in members:
-        try:
-            total += member.memory_info().rss
-        except psutil.Error:
-            continue
-    return total
-
-
 def run_measured(cmd: Sequence[str], *, env: dict[str, str], cwd: Path, timeout: float, log_prefix: Path) -> Measured:
-    """Run ``cmd`` to completion; wall time from outside and peak RSS of its process tree."""
+    """Run ``cmd`` to completion; wall time from outside and the peak memory of its process tree
+    (:class:`~_process_memory.TreeMemory`: exact for the root, children counted once)."""
     out_path, err_path = log_prefix.with_suffix(".stdout"), log_prefix.with_suffix(".stderr")
     with out_path.open("wb") as out, err_path.open("wb") as err:
         started = time.perf_counter()
         popen = subprocess.Popen(list(cmd), stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env, cwd=cwd)
         proc = psutil.Process(popen.pid)
-        peak, timed_out = 0, False
+        memory, timed_out = TreeMemory(proc), False
         while True:
-            peak = max(peak, _tree_rss(proc))
+            memory.sample()
             try:
                 popen.wait(timeout=POLL_SECONDS)
                 break
@@ -296,7 +287,7 @@ def run_measured(cmd: Sequence[str], *, env: dict[str, str], cwd: Path, timeout:
                 popen.wait()
                 break
         wall = time.perf_counter() - started
-    return Measured(popen.returncode, wall, peak / 2**20, timed_out,
+    return Measured(popen.returncode, wall, memory.peak_bytes / 2**20, timed_out,
                     out_path.read_text(errors="replace"), err_path.read_text(errors="replace"))
 
 
@@ -888,8 +879,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = "\n\n".join(part for part in [
         f"## AutoML quality at an equal budget — {args.suite} suite ({started:%Y-%m-%d %H:%M})",
         f"Same split for all (test {TEST_SIZE:.0%}, stratified for classification, seed {SEED}); scores on the test "
-        f"rows with automlops.core.metrics.score; wall = whole process from outside; peak = process-tree RSS "
-        f"(polled every {POLL_SECONDS} s); {args.repeats} repeat(s)"
+        f"rows with automlops.core.metrics.score; wall = whole process from outside; peak = process tree's memory "
+        f"(polled every {POLL_SECONDS} s, the root's kernel high-water mark, children counted once); "
+        f"{args.repeats} repeat(s)"
         f"{' with seeds 0, 1, … (AutoGluon: its own)' if args.seeded_repeats else ''}, median shown"
         f"{once_note}; "
         f"contenders' order rotated per "

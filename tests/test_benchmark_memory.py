@@ -1,0 +1,120 @@
+"""The benchmarks' memory measure (``benchmarks/_process_memory.py``) on real processes.
+
+Each test starts a small Python "contender" that holds a known amount of memory, waits until it
+says where it is, and samples it the way ``automl_quality.py`` does.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psutil
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from _process_memory import TreeMemory  # noqa: E402
+
+pytestmark = pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads Linux's /proc")
+
+MB = 2**20
+HOLD = 200  # MB each contender touches (numpy pages written, so they are resident)
+
+_PRELUDE = f"""
+import os, sys, time
+import numpy as np
+held = np.ones({HOLD} * 2**20 // 8)
+def say(word):
+    print(word, flush=True)
+"""
+
+
+@contextmanager
+def contender(body: str) -> Iterator[tuple[subprocess.Popen[str], TreeMemory]]:
+    proc = subprocess.Popen([sys.executable, "-c", _PRELUDE + body], stdout=subprocess.PIPE, text=True)
+    try:
+        yield proc, TreeMemory(psutil.Process(proc.pid))
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def wait_for(proc: subprocess.Popen[str], word: str) -> None:
+    assert proc.stdout is not None
+    line = proc.stdout.readline().strip()
+    assert line == word, f"the contender said {line!r}, expected {word!r}"
+
+
+def test_a_child_between_fork_and_exec_is_not_its_parents_memory_twice() -> None:
+    # the child keeps its parent's pages and command line for 1.5 s before it execs
+    body = """
+pid = os.fork()
+if pid == 0:
+    time.sleep(1.5)
+    os.execv("/bin/sleep", ["sleep", "5"])
+say("forked")
+time.sleep(10)
+"""
+    with contender(body) as (proc, memory):
+        wait_for(proc, "forked")
+        root = psutil.Process(proc.pid)
+        children = root.children()
+        assert len(children) == 1 and children[0].memory_info().rss > HOLD * MB  # what a plain RSS sum counted
+        parent_alone = root.memory_info().rss
+        memory.sample()
+        assert memory.peak_bytes < parent_alone + 50 * MB
+
+
+def test_a_worker_forked_without_exec_adds_only_its_private_pages() -> None:
+    body = """
+pid = os.fork()
+if pid == 0:
+    extra = np.full(150 * 2**20 // 8, 2.0)  # the worker's own 150 MB, the 200 MB stay shared
+    time.sleep(10)
+    os._exit(0)
+time.sleep(1.0)  # older than the fork-to-exec window
+say("working")
+time.sleep(10)
+"""
+    with contender(body) as (proc, memory):
+        wait_for(proc, "working")
+        parent_alone = psutil.Process(proc.pid).memory_info().rss
+        memory.sample()
+        assert parent_alone + 140 * MB < memory.peak_bytes < parent_alone + HOLD * MB
+
+
+def test_a_peak_between_two_polls_still_counts() -> None:
+    body = """
+spike = np.ones(300 * 2**20 // 8)
+del spike
+say("spiked")
+time.sleep(10)
+"""
+    with contender(body) as (proc, memory):
+        wait_for(proc, "spiked")
+        time.sleep(0.2)
+        now = psutil.Process(proc.pid).memory_info().rss
+        assert now < (HOLD + 250) * MB  # the spike is gone before the first poll
+        memory.sample()
+        assert memory.peak_bytes > (HOLD + 290) * MB
+
+
+def test_a_helper_that_execd_counts_with_its_own_memory() -> None:
+    body = """
+helper = __import__("subprocess").Popen([sys.executable, "-c",
+    "import numpy as np, time; x = np.ones(120 * 2**20 // 8); print('ready', flush=True); time.sleep(10)"],
+    stdout=__import__("subprocess").PIPE, text=True)
+helper.stdout.readline()
+say("helped")
+time.sleep(10)
+"""
+    with contender(body) as (proc, memory):
+        wait_for(proc, "helped")
+        time.sleep(0.1)
+        parent_alone = psutil.Process(proc.pid).memory_info().rss
+        memory.sample()
+        assert memory.peak_bytes > parent_alone + 120 * MB
