@@ -50,14 +50,15 @@ def high_water_bytes(proc: psutil.Process) -> int:
     return 0
 
 
-def _child_bytes(child: psutil.Process) -> int:
-    """What ``child`` adds to its ancestors' memory (see the module docstring)."""
+def _child_bytes(child: psutil.Process) -> int | None:
+    """What ``child`` adds to its ancestors' memory (see the module docstring); ``None`` for a child
+    between fork and exec."""
     try:
         parent = child.parent()
         if parent is None or child.cmdline() != parent.cmdline():
             return int(child.memory_info().rss)  # its own program after exec
         if time.time() - child.create_time() < FORK_WINDOW_SECONDS:
-            return 0  # between fork and exec: the parent's pages, already counted
+            return None  # between fork and exec: the parent's pages, already counted
         return int(child.memory_full_info().uss)  # a forked worker: only the pages it does not share
     except psutil.Error:  # gone, or a zombie, since it was listed
         return 0
@@ -65,10 +66,14 @@ def _child_bytes(child: psutil.Process) -> int:
 
 @dataclass
 class TreeMemory:
-    """The peak memory of the tree rooted at ``root``, updated by each :meth:`sample`."""
+    """The peak memory of the tree rooted at ``root``, updated by each :meth:`sample`.
+
+    ``fork_windows`` counts the children caught between fork and exec (each would have added a copy
+    of its parent to a plain RSS sum): the evidence, run by run, of how often that happens."""
 
     root: psutil.Process
     peak_bytes: int = 0
+    fork_windows: int = 0
 
     def sample(self) -> int:
         """Measure the tree now; returns the peak so far in bytes."""
@@ -77,6 +82,11 @@ class TreeMemory:
             now = int(self.root.memory_info().rss)
         except psutil.Error:  # the root has exited: its last high-water mark was read at the last poll
             return self.peak_bytes
-        now += sum(_child_bytes(child) for child in children)
+        for child in children:
+            added = _child_bytes(child)
+            if added is None:
+                self.fork_windows += 1
+            else:
+                now += added
         self.peak_bytes = max(self.peak_bytes, now, high_water_bytes(self.root))
         return self.peak_bytes

@@ -261,6 +261,7 @@ class Measured:
     timed_out: bool
     stdout: str
     stderr: str
+    fork_windows: int = 0  # children caught between fork and exec (not counted; see _process_memory.py)
 
 
 def run_measured(cmd: Sequence[str], *, env: dict[str, str], cwd: Path, timeout: float, log_prefix: Path) -> Measured:
@@ -288,7 +289,7 @@ def run_measured(cmd: Sequence[str], *, env: dict[str, str], cwd: Path, timeout:
                 break
         wall = time.perf_counter() - started
     return Measured(popen.returncode, wall, memory.peak_bytes / 2**20, timed_out,
-                    out_path.read_text(errors="replace"), err_path.read_text(errors="replace"))
+                    out_path.read_text(errors="replace"), err_path.read_text(errors="replace"), memory.fork_windows)
 
 
 def _clean_env(**extra: str) -> dict[str, str]:
@@ -344,7 +345,7 @@ def run_ours(split: Split, preset: str | None, budget: float, workdir: Path, rep
     m = run_measured(cmd, env=_clean_env(AUTOMLOPS_HOME=str(home)), cwd=home, timeout=timeout,
                      log_prefix=home / "train")
     result = RunResult(split.dataset, split.metric.name, budget, contender, repeat, None, m.wall_s, m.peak_mb,
-                       detail={"load1": os.getloadavg()[0]})
+                       detail={"load1": os.getloadavg()[0], "fork_windows": m.fork_windows})
     if m.timed_out or m.returncode != 0:
         result.error = f"{'timed out' if m.timed_out else f'exit {m.returncode}'}: {_tail(m.stderr)}"
         return result
@@ -388,7 +389,7 @@ def _run_script(split: Split, contender: str, python: str, script: str, extra: l
     if scratch:
         shutil.rmtree(folder / scratch, ignore_errors=True)
     result = RunResult(split.dataset, split.metric.name, budget, contender, repeat, None, m.wall_s, m.peak_mb,
-                       detail={"load1": os.getloadavg()[0]})
+                       detail={"load1": os.getloadavg()[0], "fork_windows": m.fork_windows})
     if m.timed_out or m.returncode != 0 or not out.exists():
         why = "timed out" if m.timed_out else f"exit {m.returncode}"
         result.error = f"{why}: {_tail(m.stderr)}"
