@@ -32,22 +32,22 @@ held = np.ones({HOLD} * 2**20 // 8)
 def say(word):
     print(word, flush=True)
 """
+_POSTLUDE = "\ntime.sleep(30)\n"  # stays alive until the test is done with it
 
 
 @contextmanager
-def contender(body: str) -> Iterator[tuple[subprocess.Popen[str], TreeMemory]]:
-    proc = subprocess.Popen([sys.executable, "-c", _PRELUDE + body], stdout=subprocess.PIPE, text=True)
+def contender(body: str, ready: str) -> Iterator[tuple[psutil.Process, TreeMemory]]:
+    """A Python process running ``body`` after holding ``HOLD`` MB, handed over once it says ``ready``."""
+    proc = subprocess.Popen([sys.executable, "-c", _PRELUDE + body + _POSTLUDE], stdout=subprocess.PIPE, text=True)
     try:
-        yield proc, TreeMemory(psutil.Process(proc.pid))
+        assert proc.stdout is not None
+        line = proc.stdout.readline().strip()
+        assert line == ready, f"the contender said {line!r}, expected {ready!r}"
+        root = psutil.Process(proc.pid)
+        yield root, TreeMemory(root)
     finally:
         proc.kill()
         proc.wait()
-
-
-def wait_for(proc: subprocess.Popen[str], word: str) -> None:
-    assert proc.stdout is not None
-    line = proc.stdout.readline().strip()
-    assert line == word, f"the contender said {line!r}, expected {word!r}"
 
 
 def test_a_child_between_fork_and_exec_is_not_its_parents_memory_twice(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -55,16 +55,12 @@ def test_a_child_between_fork_and_exec_is_not_its_parents_memory_twice(monkeypat
     # milliseconds); the window is widened to match, so a slow machine cannot age it into a "worker"
     monkeypatch.setattr(_process_memory, "FORK_WINDOW_SECONDS", 3.0)
     body = """
-pid = os.fork()
-if pid == 0:
+if os.fork() == 0:
     time.sleep(1.5)
     os.execv("/bin/sleep", ["sleep", "5"])
 say("forked")
-time.sleep(10)
 """
-    with contender(body) as (proc, memory):
-        wait_for(proc, "forked")
-        root = psutil.Process(proc.pid)
+    with contender(body, "forked") as (root, memory):
         children = root.children()
         assert len(children) == 1 and children[0].memory_info().rss > HOLD * MB  # what a plain RSS sum counted
         parent_alone = root.memory_info().rss
@@ -75,18 +71,15 @@ time.sleep(10)
 
 def test_a_worker_forked_without_exec_adds_only_its_private_pages() -> None:
     body = """
-pid = os.fork()
-if pid == 0:
+if os.fork() == 0:
     extra = np.full(150 * 2**20 // 8, 2.0)  # the worker's own 150 MB, the 200 MB stay shared
     time.sleep(10)
     os._exit(0)
 time.sleep(1.0)  # older than the fork-to-exec window
 say("working")
-time.sleep(10)
 """
-    with contender(body) as (proc, memory):
-        wait_for(proc, "working")
-        parent_alone = psutil.Process(proc.pid).memory_info().rss
+    with contender(body, "working") as (root, memory):
+        parent_alone = root.memory_info().rss
         memory.sample()
         assert parent_alone + 140 * MB < memory.peak_bytes < parent_alone + HOLD * MB
 
@@ -96,29 +89,24 @@ def test_a_peak_between_two_polls_still_counts() -> None:
 spike = np.ones(300 * 2**20 // 8)
 del spike
 say("spiked")
-time.sleep(10)
 """
-    with contender(body) as (proc, memory):
-        wait_for(proc, "spiked")
+    with contender(body, "spiked") as (root, memory):
         time.sleep(0.2)
-        now = psutil.Process(proc.pid).memory_info().rss
-        assert now < (HOLD + 250) * MB  # the spike is gone before the first poll
+        assert root.memory_info().rss < (HOLD + 250) * MB  # the spike is gone before the first poll
         memory.sample()
         assert memory.peak_bytes > (HOLD + 290) * MB
 
 
 def test_a_helper_that_execd_counts_with_its_own_memory() -> None:
     body = """
-helper = __import__("subprocess").Popen([sys.executable, "-c",
+import subprocess
+helper = subprocess.Popen([sys.executable, "-c",
     "import numpy as np, time; x = np.ones(120 * 2**20 // 8); print('ready', flush=True); time.sleep(10)"],
-    stdout=__import__("subprocess").PIPE, text=True)
+    stdout=subprocess.PIPE, text=True)
 helper.stdout.readline()
 say("helped")
-time.sleep(10)
 """
-    with contender(body) as (proc, memory):
-        wait_for(proc, "helped")
-        time.sleep(0.1)
-        parent_alone = psutil.Process(proc.pid).memory_info().rss
+    with contender(body, "helped") as (root, memory):
+        parent_alone = root.memory_info().rss
         memory.sample()
         assert memory.peak_bytes > parent_alone + 120 * MB
