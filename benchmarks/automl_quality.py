@@ -49,12 +49,12 @@ next, so that no contender always runs first (on a warm or a cold machine):
 Every contender's test predictions/probabilities are scored in this process by the same function,
 :func:`automlops.core.metrics.score`, with the studio's default metric for the task (ROC-AUC for
 binary classification, log-loss for multi-class, RMSE for regression). Wall time is measured from
-outside (process start to exit) and peak memory is the most the process tree held at once, polled
-every 0.1 s with psutil: the kernel's exact high-water mark of the process plus its children, a
-child counted once (a child caught between fork and exec is its parent's pages, not new memory;
-see ``benchmarks/_process_memory.py``; until stop 42 such a child was counted twice, the likely
-cause of single-run spikes of +250-300 MB). With ``--repeats N`` every
-cell runs N times and the median score and wall time are reported; with ``--seeded-repeats`` as
+outside (process start to exit) and peak memory is the most the process tree held at once: the
+larger of the process's own high-water mark (exact, from the kernel) and, polled every 0.1 s with
+psutil, the process plus its children, each child counted once (a child caught between fork and
+exec is its parent's pages, not new memory; see ``benchmarks/_process_memory.py``; until stop 42
+such a child was counted twice, the likely cause of single-run spikes of +250-300 MB). With
+``--repeats N`` every cell runs N times and the median score and wall time are reported; with ``--seeded-repeats`` as
 well, repeat r gives every contender that takes a seed the seed ``0 + r`` (ours, FLAML, hgb;
 AutoGluon's models keep their own seeds), so the median is over a search's luck and not only
 over the machine's timing (ours on Males at 60 s: test log-loss 1.45-1.51 over seeds 0-8).
