@@ -127,6 +127,7 @@ from _midsize import (  # noqa: E402
 )
 from _process_memory import TreeMemory  # noqa: E402
 
+from automlops.core.memory import EXPORTED_VARIABLES  # noqa: E402
 from automlops.core.metrics import MetricSpec, get_metric, score  # noqa: E402
 from automlops.core.problem import TaskType, infer_problem  # noqa: E402
 from automlops.demo import DEMO_DATASETS  # noqa: E402
@@ -293,7 +294,11 @@ def run_measured(cmd: Sequence[str], *, env: dict[str, str], cwd: Path, timeout:
 
 
 def _clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "AUTOMLOPS_"))}
+    """The machine's environment for a contender: without the studio's settings, and without the
+    allocator settings this process exported when it imported ``automlops`` (the peers would run
+    with them; ours sets them again itself)."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("MLFLOW_", "AUTOMLOPS_")) and k not in EXPORTED_VARIABLES}
     env.update(extra)
     return env
 

@@ -110,3 +110,10 @@ say("helped")
         parent_alone = root.memory_info().rss
         memory.sample()
         assert memory.peak_bytes > parent_alone + 120 * MB
+
+
+def test_the_peers_do_not_inherit_the_studios_allocator_settings() -> None:
+    import automl_quality  # imports automlops, which exports its allocator settings into this process
+
+    assert "MALLOC_TRIM_THRESHOLD_" in automl_quality.os.environ
+    assert not set(automl_quality.EXPORTED_VARIABLES) & set(automl_quality._clean_env())

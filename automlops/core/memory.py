@@ -43,7 +43,7 @@ import gc
 import os
 from functools import cache
 
-__all__ = ["configure_native_allocators", "release_unused_memory"]
+__all__ = ["EXPORTED_VARIABLES", "configure_native_allocators", "release_unused_memory"]
 
 MIMALLOC_PURGE_DELAY_MS = "0"  # hand freed pages back at once (mimalloc's default waits 10 ms)
 
@@ -55,6 +55,9 @@ GLIBC_THRESHOLDS = (
     (M_MMAP_THRESHOLD, "MALLOC_MMAP_THRESHOLD_", 4 * 2**20),  # blocks this big are mapped, unmapped when freed
     (M_TRIM_THRESHOLD, "MALLOC_TRIM_THRESHOLD_", 128 * 2**10),  # free heap top given back past this
 )
+# What :func:`configure_native_allocators` exports into ``os.environ`` (a benchmark that runs other
+# tools keeps them out of their environment: they would run with the studio's allocator settings).
+EXPORTED_VARIABLES = ("MIMALLOC_PURGE_DELAY", *(variable for _, variable, _ in GLIBC_THRESHOLDS))
 
 
 def configure_native_allocators() -> None:
