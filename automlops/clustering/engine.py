@@ -8,7 +8,9 @@ GaussianMixture, AgglomerativeClustering, Birch, DBSCAN and HDBSCAN at once, aft
 every model's defaults and KMeans at every k (so each number of clusters is looked at once before TPE
 concentrates on what scored well). Partitions with a
 "cluster" of a handful of rows (under 5 rows or 2 %) or with more than half the rows left as noise are
-refused. With the silhouette, the final choice also asks the partition to be **reproducible**: each
+refused, and so is a candidate whose fit would need more than :data:`MAX_FIT_MB` of memory (DBSCAN with a
+wide radius on a large table lists billions of neighbour pairs; see :mod:`automlops.clustering.algorithms`),
+before it is fitted. With the silhouette, the final choice also asks the partition to be **reproducible**: each
 model's best and the next best candidates are refitted on 80 % subsamples, and the one with the best
 ``silhouette × stability`` is kept (see :mod:`automlops.clustering.stability`): on data without clear
 groups, very different partitions score within a hair of each other and the top score alone is a coin toss.
@@ -60,13 +62,14 @@ from automlops.search.engine import (
 from automlops.search.suggest import Suggest
 from automlops.tabular.preprocessing import FeaturePlan, build_preprocessor, plan_features
 
-__all__ = ["CLUSTER_PRESETS", "MIN_ROWS", "ClusterPreset", "ClusteringEngine"]
+__all__ = ["CLUSTER_PRESETS", "MAX_FIT_MB", "MIN_ROWS", "ClusterPreset", "ClusteringEngine"]
 
 MIN_ROWS = 10
 MAX_NOISE_SHARE = 0.5  # a clustering that leaves most rows unclustered describes little of the data
 MIN_CLUSTER_ROWS, MIN_CLUSTER_SHARE = 5, 0.02  # smaller "clusters" are a few outliers split off, not groups
 SINGLE_THREAD_ROWS = 20_000  # below this, BLAS/OpenMP threads cost more than they save (10× on iris when busy)
 SWEEP_MODEL = "kmeans"  # tried at every k in the warm start
+MAX_FIT_MB = 512  # a candidate whose fit is estimated to need more (DBSCAN with a wide radius) is not fitted
 EXTRA_CANDIDATES = 5  # besides each model's best, the next best distinct trials whose stability is measured
 
 
@@ -281,6 +284,11 @@ class ClusteringEngine:
 
     def evaluate(self, candidate: Candidate, trial: optuna.Trial | None, deadline: float | None) -> Evaluation:
         """Cluster the training rows and score the labels; refuse degenerate results (pruned, with the reason)."""
+        spec = CLUSTER_MODELS.get(candidate.model)
+        need = spec.fit_bytes(dict(candidate.params), self.scale) if spec.fit_bytes is not None else 0.0
+        if need > MAX_FIT_MB * 2**20:
+            raise optuna.TrialPruned(f"{spec.label} with these settings would need ~{need / 2**30:.1f} GB of memory "
+                                     f"(more than {MAX_FIT_MB} MB), so it was not fitted")
         t0 = time.perf_counter()
         labels = self._fit_labels(candidate, deadline)
         fit_seconds = time.perf_counter() - t0
