@@ -1,0 +1,112 @@
+"""Clustering a large real table as a user would: memory, the time budget, and what was chosen.
+
+``automlops train TABLE.csv --task clustering --time-budget B`` on ``diamonds`` (pydataset's ggplot2
+copy, 53,940 rows; the price column removed, so 9 features, 26 after one-hot) and, with ``--tables``,
+other mid-size tables of :mod:`_midsize` (their target removed). Each run is a fresh process with a
+fresh ``AUTOMLOPS_HOME``; its peak memory is the process tree's, measured by :class:`TreeMemory`
+(the kernel's high-water mark included), polled every 0.1 s.
+
+Reported per run: wall seconds and wall ÷ budget, peak memory, the trials run and how many were
+refused (pruned), the chosen algorithm, k, and the silhouette on the 20 % rows the model assigns.
+Before the memory caps of ``automlops/clustering`` (see its ``algorithms`` module), the 30 s run on
+diamonds peaked at 2.8 GB: a 1 GiB block of silhouette distances and Birch's Ward merge of ~20,000
+sub-clusters. A longer search could also reach DBSCAN radii that list 10 GB of neighbours.
+
+Run: ``.venv/bin/python benchmarks/clustering_scale.py [--quick] [--budgets 30 120] [--repeats 1]
+[--tables diamonds_price weather_temp]`` (``--quick``: diamonds at 30 s, once). Needs the benchmark data
+venv of :mod:`_midsize` (built on first use). Writes ``benchmarks/results/clustering_scale.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _midsize import MIDSIZE_TABLES, load_table  # noqa: E402
+from _process_memory import TreeMemory  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = Path(__file__).resolve().parent / "results"
+CLI = Path(sys.executable).parent / "automlops"
+
+
+def features_csv(name: str, folder: Path) -> Path:
+    """The table without its target column, as the CSV a user would upload."""
+    target = MIDSIZE_TABLES[name].target
+    path = folder / f"{name.split('_')[0]}.csv"
+    load_table(name).drop(columns=[target]).to_csv(path, index=False)
+    return path
+
+
+def run_once(csv: Path, budget: float, seed: int) -> dict[str, Any]:
+    home = Path(tempfile.mkdtemp(prefix="clustering-scale-"))
+    env = {**os.environ, "AUTOMLOPS_HOME": str(home), "PYTHONPATH": str(ROOT)}
+    command = [str(CLI), "train", str(csv), "--task", "clustering", "--time-budget", str(budget),
+               "--seed", str(seed), "--json"]
+    started = time.monotonic()
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    tree = TreeMemory(psutil.Process(proc.pid))
+    while proc.poll() is None:
+        tree.sample()
+        time.sleep(0.1)
+    stdout, stderr = proc.communicate()
+    wall = time.monotonic() - started
+    row: dict[str, Any] = {"table": csv.stem, "budget": budget, "seed": seed, "rc": proc.returncode,
+                           "wall_s": round(wall, 1), "wall_over_budget": round(wall / budget, 2),
+                           "peak_mb": round(tree.peak_bytes / 2**20)}
+    if proc.returncode != 0:
+        row["error"] = (stderr.strip().splitlines() or ["?"])[-1][:300]
+        return row
+    summary = json.loads(stdout.strip().splitlines()[-1])
+    meta = json.loads(Path(summary["model_path"]).with_name("meta.json").read_text())
+    trials = meta.get("trials") or []
+    row.update({"model": meta["best_model"], "k": meta.get("n_clusters"), "test_silhouette": round(summary["test_score"], 4),
+                "trials": len(trials), "pruned": sum(t.get("state") == "PRUNED" for t in trials),
+                "model_format": meta.get("model_format")})
+    return row
+
+
+def markdown(rows: list[dict[str, Any]]) -> str:
+    keys = ["table", "budget", "seed", "rc", "wall_s", "wall_over_budget", "peak_mb", "model", "k", "test_silhouette",
+            "trials", "pruned", "model_format", "error"]
+    keys = [k for k in keys if any(k in r for r in rows)]
+    lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
+    lines += ["| " + " | ".join(str(r.get(k, "")) for k in keys) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="diamonds at 30 s, once")
+    parser.add_argument("--budgets", type=float, nargs="+", default=[30.0, 120.0])
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--tables", nargs="+", default=["diamonds_price"])
+    args = parser.parse_args()
+    budgets, repeats, tables = ([30.0], 1, ["diamonds_price"]) if args.quick else (args.budgets, args.repeats, args.tables)
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        for name in tables:
+            csv = features_csv(name, Path(folder))
+            for budget in budgets:
+                for seed in range(repeats):
+                    rows.append(run_once(csv, budget, seed))
+                    print(json.dumps(rows[-1]), flush=True)
+    print(markdown(rows))
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "clustering_scale.json").write_text(json.dumps(rows, indent=2))
+    return 0 if all(r["rc"] == 0 for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
