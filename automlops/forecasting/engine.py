@@ -41,7 +41,7 @@ from automlops.forecasting.data import ROW, SeriesData, default_horizon, prepare
 from automlops.forecasting.ensemble import choose_recipe, comb_members, finalize_seconds
 from automlops.forecasting.evaluate import Backtester
 from automlops.forecasting.finalize import finalize_recipe
-from automlops.forecasting.models import FORECAST_MODELS, Context
+from automlops.forecasting.models import FORECAST_MODELS, STATS_MAX_HISTORY, Context
 from automlops.search.engine import (
     Candidate,
     Choice,
@@ -137,6 +137,11 @@ class ForecastingEngine:
                             "more data or choose non-seasonal models")
         how = "given by the user" if self.requested else f"of the '{preset.name}' preset"
         log("models", f"candidates {how}: {', '.join(usable)}")
+        longest = int(self.data.lengths.max())
+        if longest > STATS_MAX_HISTORY and any(FORECAST_MODELS.get(n).family == "statistical" for n in usable):
+            log("models", f"the statistical models are fitted on the last {STATS_MAX_HISTORY:,} points of each series "
+                          f"(the longest has {longest:,}): their fitting time grows with the history while recent "
+                          "points decide their forecast; the lag models learn from all of it")
         return usable
 
     def prepare(self, data: pd.DataFrame, log: DecisionLog) -> SearchPlan:
