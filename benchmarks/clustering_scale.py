@@ -21,24 +21,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
-import psutil
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _cli_run import markdown_table, run_cli  # noqa: E402
 from _midsize import MIDSIZE_TABLES, load_table  # noqa: E402
-from _process_memory import TreeMemory  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
-CLI = Path(sys.executable).parent / "automlops"
 
 
 def features_csv(name: str, folder: Path) -> Path:
@@ -50,26 +43,18 @@ def features_csv(name: str, folder: Path) -> Path:
 
 
 def run_once(csv: Path, budget: float, seed: int) -> dict[str, Any]:
-    home = Path(tempfile.mkdtemp(prefix="clustering-scale-"))
-    env = {**os.environ, "AUTOMLOPS_HOME": str(home), "PYTHONPATH": str(ROOT)}
-    command = [str(CLI), "train", str(csv), "--task", "clustering", "--time-budget", str(budget),
-               "--seed", str(seed), "--json"]
-    started = time.monotonic()
-    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    tree = TreeMemory(psutil.Process(proc.pid))
-    while proc.poll() is None:
-        tree.sample()
-        time.sleep(0.1)
-    stdout, stderr = proc.communicate()
-    wall = time.monotonic() - started
-    row: dict[str, Any] = {"table": csv.stem, "budget": budget, "seed": seed, "rc": proc.returncode,
-                           "wall_s": round(wall, 1), "wall_over_budget": round(wall / budget, 2),
-                           "peak_mb": round(tree.peak_bytes / 2**20)}
-    if proc.returncode != 0:
-        row["error"] = (stderr.strip().splitlines() or ["?"])[-1][:300]
+    run = run_cli(["train", str(csv), "--task", "clustering", "--time-budget", str(budget), "--seed", str(seed),
+                   "--json"])
+    row: dict[str, Any] = {"table": csv.stem, "budget": budget, "seed": seed, "rc": run.returncode,
+                           "wall_s": round(run.wall_s, 1), "wall_over_budget": round(run.wall_s / budget, 2),
+                           "peak_mb": round(run.peak_mb)}
+    if run.returncode != 0:
+        row["error"] = run.last_error()
+        run.cleanup()
         return row
-    summary = json.loads(stdout.strip().splitlines()[-1])
-    meta = json.loads(Path(summary["model_path"]).with_name("meta.json").read_text())
+    summary = run.summary()
+    meta = summary["meta"]
+    run.cleanup()
     trials = meta.get("trials") or []
     row.update({"model": meta["best_model"], "k": meta.get("n_clusters"), "test_silhouette": round(summary["test_score"], 4),
                 "trials": len(trials), "pruned": sum(t.get("state") == "PRUNED" for t in trials),
@@ -77,13 +62,8 @@ def run_once(csv: Path, budget: float, seed: int) -> dict[str, Any]:
     return row
 
 
-def markdown(rows: list[dict[str, Any]]) -> str:
-    keys = ["table", "budget", "seed", "rc", "wall_s", "wall_over_budget", "peak_mb", "model", "k", "test_silhouette",
-            "trials", "pruned", "model_format", "error"]
-    keys = [k for k in keys if any(k in r for r in rows)]
-    lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
-    lines += ["| " + " | ".join(str(r.get(k, "")) for k in keys) + " |" for r in rows]
-    return "\n".join(lines)
+KEYS = ["table", "budget", "seed", "rc", "wall_s", "wall_over_budget", "peak_mb", "model", "k", "test_silhouette",
+        "trials", "pruned", "model_format", "error"]
 
 
 def main() -> int:
@@ -102,7 +82,7 @@ def main() -> int:
                 for seed in range(repeats):
                     rows.append(run_once(csv, budget, seed))
                     print(json.dumps(rows[-1]), flush=True)
-    print(markdown(rows))
+    print(markdown_table(rows, KEYS))
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "clustering_scale.json").write_text(json.dumps(rows, indent=2))
     return 0 if all(r["rc"] == 0 for r in rows) else 1
