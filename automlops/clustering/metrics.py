@@ -6,7 +6,7 @@
   mean distance to its own cluster and ``b`` to the nearest other cluster, averaged. It costs O(n²),
   so above :data:`SILHOUETTE_SAMPLE` rows it is computed on a random sample of that many rows. The
   distances are computed a block of rows at a time; scikit-learn sizes the blocks to 1 GiB by default
-  (on a 10,000-row sample: +765 MB of memory for every score), here to :data:`SILHOUETTE_BLOCK_MB`
+  (on a 10,000-row sample: +765 MB of memory for every score), here to :data:`DISTANCE_BLOCK_MB`
   (+64 MB, and twice as fast: the blocks stay in the CPU's caches longer);
 * **Calinski–Harabasz** (higher is better) – between-cluster spread over within-cluster spread;
 * **Davies–Bouldin** (lower is better) – average similarity of each cluster to its closest twin.
@@ -31,10 +31,10 @@ from automlops.core.metrics import MetricContext, MetricSpec
 from automlops.core.problem import TaskType
 from automlops.core.registry import Registry
 
-__all__ = ["CLUSTER_METRICS", "SILHOUETTE_BLOCK_MB", "SILHOUETTE_SAMPLE", "n_clusters", "noise_share", "reference_scores", "score_all", "score_one"]
+__all__ = ["CLUSTER_METRICS", "DISTANCE_BLOCK_MB", "SILHOUETTE_SAMPLE", "n_clusters", "noise_share", "reference_scores", "score_all", "score_one"]
 
 SILHOUETTE_SAMPLE = 10_000
-SILHOUETTE_BLOCK_MB = 64  # scikit-learn's working_memory for the silhouette's pairwise-distance blocks
+DISTANCE_BLOCK_MB = 64  # scikit-learn's working_memory for blocks of pairwise distances (silhouette, k-distances)
 _TASK = (TaskType.CLUSTERING,)
 
 
@@ -49,7 +49,7 @@ def _silhouette(c: MetricContext) -> float:
     share = len(labels) / max(len(np.asarray(c.pred)), 1)
     sample = SILHOUETTE_SAMPLE if len(labels) > SILHOUETTE_SAMPLE else None
     seed = int(c.extra.get("seed", 0))
-    with sklearn.config_context(working_memory=SILHOUETTE_BLOCK_MB):  # thread-local: other threads keep theirs
+    with sklearn.config_context(working_memory=DISTANCE_BLOCK_MB):  # thread-local: other threads keep theirs
         return share * float(skm.silhouette_score(X, labels, sample_size=sample, random_state=seed))
 
 

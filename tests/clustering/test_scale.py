@@ -41,6 +41,19 @@ def test_the_silhouette_computes_its_distances_in_small_blocks() -> None:
     assert peak < 150 * 2**20, f"silhouette peaked at {peak / 2**20:.0f} MB"
 
 
+def test_dbscan_radii_are_read_from_the_neighbours_among_all_rows() -> None:
+    """8,000 rows, k-distances measured for 2,000 of them: within the sample alone, neighbours are farther
+    (the radius for "90 % of rows are core" came out 38 % too wide); among all rows it is the data's own."""
+    from sklearn.neighbors import NearestNeighbors
+
+    X, _ = _blobs(8000)
+    scale = data_scale(X, 10, seed=0)
+    exact, _ = NearestNeighbors(n_neighbors=17).fit(X).kneighbors(X)  # column j: the j-th neighbour, self = 0
+    for min_samples, quantile in ((5, 0.6), (5, 0.9), (16, 0.98)):
+        wanted = float(np.quantile(exact[:, min_samples - 1], quantile))
+        assert scale.eps(min_samples, quantile) == pytest.approx(wanted, rel=0.1)
+
+
 def test_the_share_of_close_pairs_is_estimated_from_a_sample() -> None:
     X, _ = _blobs(3000)
     scale = data_scale(X, 10, seed=0)
