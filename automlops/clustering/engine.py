@@ -331,11 +331,29 @@ class ClusteringEngine:
         chosen = [*pool.values(), *list(extra.values())[:EXTRA_CANDIDATES]]
         return sorted(chosen, key=lambda vc: sign * vc[0])
 
-    def _stabilities(self, pool: list[tuple[float, Candidate]], budget: Any) -> list[float] | None:
-        """Stability of each pooled candidate, or None when the budget cannot afford the refits."""
-        cost = N_SUBSAMPLES * sum(self._fit_seconds.get(c.model, 0.0) for _, c in pool)
-        if getattr(budget, "total", None) is not None and cost > 0.5 * budget.search_time_left():
-            return None
+    def _affordable(self, pool: list[tuple[float, Candidate]], budget: Any) -> list[tuple[float, Candidate]]:
+        """The best pooled candidates whose stability check fits in the time left (all of them without a budget).
+
+        Each check costs ``N_SUBSAMPLES + 1`` fits (the subsamples and the candidate on all rows), at the
+        slowest fit seen for its model; the final refit and the fixed tail are kept out of the time left.
+        The driver reserved that time when it stopped the search (:meth:`tail_seconds`), so it is measured
+        against the deadline, not against the search's own deadline, which has passed by now.
+        """
+        deadline = getattr(budget, "deadline", None)
+        if deadline is None:
+            return pool
+        final = 1.5 * max(self._fit_seconds.get(c.model, 0.0) for _, c in pool)
+        left = deadline - time.monotonic() - budget.fixed_tail - budget.margin() - final
+        kept: list[tuple[float, Candidate]] = []
+        for value, candidate in pool:
+            left -= (N_SUBSAMPLES + 1) * self._fit_seconds.get(candidate.model, 0.0)
+            if left < 0:
+                break
+            kept.append((value, candidate))
+        return kept
+
+    def _stabilities(self, pool: list[tuple[float, Candidate]]) -> list[float]:
+        """Stability of each pooled candidate: its labels on all rows against refits on 80 % subsamples."""
         out = []
         for _, candidate in pool:
             def refit(X: np.ndarray, seed: int, c: Candidate = candidate) -> np.ndarray:
@@ -349,17 +367,19 @@ class ClusteringEngine:
         """The best of a few top candidates by silhouette × stability (see :mod:`automlops.clustering.stability`)."""
         best = ranked[0]
         log("result", f"best score: {best.model} with {dict(best.params)} ({self.metric} {best.value:.4f})")
-        pool = self._pool(ranked)
-        stable = self._stabilities(pool, budget) if self.metric == "silhouette" and len(pool) > 1 else None
-        if stable is None:
-            if self.metric == "silhouette" and len(pool) > 1:
+        everyone = self._pool(ranked)
+        pool = self._affordable(everyone, budget) if self.metric == "silhouette" and len(everyone) > 1 else []
+        if len(pool) < 2:
+            if self.metric == "silhouette" and len(everyone) > 1:
                 log("selection", "no time left in the budget to check the stability of the best candidates: the best "
                                  "silhouette is kept as it is")
             return Choice(best.model, dict(best.params), best.value, best.std, recipe=best.candidate)
+        stable = self._stabilities(pool)
         index = int(np.argmax([value * s for (value, _), s in zip(pool, stable, strict=True)]))
         value, candidate = pool[index]
         shown = "; ".join(f"{c.model} {v:.3f} × {s:.2f}" for (v, c), s in zip(pool, stable, strict=True))
-        log("selection", f"the {len(pool)} best candidates were refitted on {N_SUBSAMPLES} random 80 % subsamples; "
+        some = f" (of {len(everyone)}: the time left allowed no more)" if len(pool) < len(everyone) else ""
+        log("selection", f"the {len(pool)} best candidates{some} were refitted on {N_SUBSAMPLES} random 80 % subsamples; "
                          f"silhouette × stability (mean ARI with their own labels): {shown}; kept {candidate.model} "
                          f"with {dict(candidate.params)}")
         return Choice(candidate.model, dict(candidate.params), value, 0.0, recipe=candidate)

@@ -119,6 +119,15 @@ def test_a_time_budget_is_kept() -> None:
     assert result.wall_seconds <= 4 * 1.25 and result.artifact.meta["n_clusters"] >= 2
 
 
+def test_the_stability_check_runs_under_a_time_budget(iris: pd.DataFrame) -> None:
+    """The search stops early to keep time for the stability refits; that time must then be spent on them
+    (it was compared with the search's own deadline, already past, so a budgeted run never checked)."""
+    result = SearchDriver(ClusteringEngine(reference="species"), DriverConfig(preset="medium", time_budget=8)).fit(iris)
+    assert any("random 80 % subsamples; silhouette × stability" in d.message for d in result.decisions)
+    assert not any("no time left" in d.message for d in result.decisions)
+    assert result.wall_seconds <= 8 * 1.25
+
+
 def test_kmeans_is_tried_at_every_number_of_clusters_before_the_search_explores() -> None:
     """On breast_cancer (two classes), 60 TPE trials over every algorithm never fitted KMeans with k=2
     and shipped k=3 (ARI 0.54 against the diagnosis); the warm-start sweep finds the k=2 partition (0.68)."""
