@@ -7,7 +7,8 @@ fresh ``AUTOMLOPS_HOME``; its peak memory is the process tree's, measured by :cl
 (the kernel's high-water mark included), polled every 0.1 s.
 
 Reported per run: wall seconds and wall ÷ budget, peak memory, the trials run and how many were
-refused (pruned), the chosen algorithm, k, and the silhouette on the 20 % rows the model assigns.
+refused (pruned), how many of the best candidates had their stability checked (0: none, the best
+silhouette was kept unchecked), the chosen algorithm, k, and the silhouette on the 20 % rows the model assigns.
 Before the memory caps of ``automlops/clustering`` (see its ``algorithms`` module), the 30 s run on
 diamonds peaked at 2.8 GB: a 1 GiB block of silhouette distances and Birch's Ward merge of ~20,000
 sub-clusters. A longer search could also reach DBSCAN radii that list 10 GB of neighbours.
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -56,6 +58,9 @@ def run_once(csv: Path, budget: float, seed: int) -> dict[str, Any]:
     meta = summary["meta"]
     run.cleanup()
     trials = meta.get("trials") or []
+    checked = next((re.search(r"the (\d+) best candidates", d) for d in meta["decisions"] if d.startswith("[selection] the ")),
+                   None)
+    row["stability_checked"] = int(checked.group(1)) if checked else 0  # 0: the best silhouette kept unchecked
     row.update({"model": meta["best_model"], "k": meta.get("n_clusters"), "test_silhouette": round(summary["test_score"], 4),
                 "trials": len(trials), "pruned": sum(t.get("state") == "PRUNED" for t in trials),
                 "model_format": meta.get("model_format")})
@@ -63,7 +68,7 @@ def run_once(csv: Path, budget: float, seed: int) -> dict[str, Any]:
 
 
 KEYS = ["table", "budget", "seed", "rc", "wall_s", "wall_over_budget", "peak_mb", "model", "k", "test_silhouette",
-        "trials", "pruned", "model_format", "error"]
+        "trials", "pruned", "stability_checked", "model_format", "error"]
 
 
 def main() -> int:

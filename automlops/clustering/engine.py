@@ -94,6 +94,11 @@ CLUSTER_PRESETS.add("best", ClusterPreset("best", None, 120.0, None, "every algo
 _CONTROLLER: Any = None
 
 
+def _key(candidate: Candidate) -> str:
+    """One candidate's identity: its model and settings."""
+    return candidate.model + repr(sorted(candidate.params.items()))
+
+
 def few_threads(n_rows: int) -> Any:
     """One BLAS/OpenMP thread for small tables (threads only pay off on large ones), else no limit."""
     global _CONTROLLER
@@ -233,7 +238,8 @@ class ClusteringEngine:
         self.scale: DataScale = self._data_scale(log)
         self._names = self._choose_models(names, log)
         self._seen: list[tuple[float, Candidate]] = []
-        self._fit_seconds: dict[str, float] = {}
+        self._fit_seconds: dict[str, float] = {}  # the slowest fit of each model
+        self._candidate_seconds: dict[str, float] = {}  # each candidate's own fit
         n = len(self.Xt)  # 5 rows (fewer on tiny tables) or 2 % of the rows, whichever is larger
         self.min_cluster_rows = max(2, min(MIN_CLUSTER_ROWS, n // 10), int(np.ceil(MIN_CLUSTER_SHARE * n)))
         log("selection", f"every cluster must hold at least {self.min_cluster_rows} rows (5 or 2 %): splitting a "
@@ -293,6 +299,7 @@ class ClusteringEngine:
         labels = self._fit_labels(candidate, deadline)
         fit_seconds = time.perf_counter() - t0
         self._fit_seconds[candidate.model] = max(fit_seconds, self._fit_seconds.get(candidate.model, 0.0))
+        self._candidate_seconds[_key(candidate)] = fit_seconds
         k, noise = n_clusters(labels), noise_share(labels)
         if k < 2:
             raise optuna.TrialPruned("fewer than two clusters: nothing to score")
@@ -322,9 +329,7 @@ class ClusteringEngine:
 
     def _pool(self, ranked: Sequence[TrialOutcome]) -> list[tuple[float, Candidate]]:
         """Every model's best trial, plus the next best distinct trials this process scored."""
-        def key(c: Candidate) -> str:
-            return c.model + repr(sorted(c.params.items()))
-
+        key = _key
         sign = -1.0 if self.problem.direction == "maximize" else 1.0
         pool = {key(o.candidate): (o.value, o.candidate) for o in ranked}
         extra = {key(c): (v, c) for v, c in sorted(self._seen, key=lambda vc: sign * vc[0]) if key(c) not in pool}
@@ -335,21 +340,29 @@ class ClusteringEngine:
         """The best pooled candidates whose stability check fits in the time left (all of them without a budget).
 
         Each check costs ``N_SUBSAMPLES + 1`` fits (the subsamples and the candidate on all rows), at the
-        slowest fit seen for its model; the final refit and the fixed tail are kept out of the time left.
-        The driver reserved that time when it stopped the search (:meth:`tail_seconds`), so it is measured
-        against the deadline, not against the search's own deadline, which has passed by now.
+        candidate's own fit time; one that does not fit in what is left is passed over (when that is the
+        best one, nothing is checked: the best silhouette stays the choice). The final refit and
+        the fixed tail are kept out of the time left. The driver reserved that time when it stopped the
+        search (:meth:`tail_seconds`), so it is measured against the deadline, not against the search's
+        own deadline, which has passed by now.
         """
         deadline = getattr(budget, "deadline", None)
         if deadline is None:
             return pool
-        final = 1.5 * max(self._fit_seconds.get(c.model, 0.0) for _, c in pool)
-        left = deadline - time.monotonic() - budget.fixed_tail - budget.margin() - final
+
+        def seconds(c: Candidate) -> float:  # its own fit when this process ran it, else its model's slowest
+            return self._candidate_seconds.get(_key(c), self._fit_seconds.get(c.model, 0.0))
+
+        left = deadline - time.monotonic() - budget.fixed_tail - budget.margin()
         kept: list[tuple[float, Candidate]] = []
-        for value, candidate in pool:
-            left -= (N_SUBSAMPLES + 1) * self._fit_seconds.get(candidate.model, 0.0)
-            if left < 0:
-                break
-            kept.append((value, candidate))
+        spent = final = 0.0  # the checks so far; the final refit of the slowest kept candidate (1.5 fits)
+        for value, candidate in pool:  # best first; one too slow for the time left is passed over
+            cost, refit = (N_SUBSAMPLES + 1) * seconds(candidate), max(final, 1.5 * seconds(candidate))
+            if spent + cost + refit <= left:
+                kept.append((value, candidate))
+                spent, final = spent + cost, refit
+            elif not kept:  # the best itself cannot be checked: comparing the others would drop it unseen
+                return []
         return kept
 
     def _stabilities(self, pool: list[tuple[float, Candidate]]) -> list[float]:

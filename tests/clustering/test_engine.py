@@ -152,3 +152,20 @@ def test_a_given_number_of_clusters_bounds_every_candidate(iris: pd.DataFrame) -
     assert any("dbscan skipped: it finds its own number of clusters" in d.message for d in skipped.decisions)
     with pytest.raises(ConfigError, match="at least 2"):
         fit(iris, n_trials=1, n_clusters=1)
+
+
+def test_the_stability_check_never_drops_the_best_candidate_unseen() -> None:
+    """Too little time for the best candidate's refits: nothing is checked (the best silhouette stays);
+    time for the best but not for a slow runner-up: the runner-up is passed over, the cheaper ones checked."""
+    from automlops.search.budget import TimeBudget
+    from automlops.search.engine import Candidate
+
+    engine = ClusteringEngine()
+    engine._fit_seconds, engine._candidate_seconds = {"kmeans": 0.1, "birch": 100.0}, {}
+    slow, fast, other = Candidate("birch", {"n_clusters": 3}), Candidate("kmeans", {"n_clusters": 3}), \
+        Candidate("kmeans", {"n_clusters": 2})
+    budget = TimeBudget(total=30.0)
+    assert engine._affordable([(0.30, slow), (0.29, fast), (0.28, other)], budget) == []
+    assert engine._affordable([(0.30, fast), (0.29, slow), (0.28, other)], budget) == [(0.30, fast), (0.28, other)]
+    everything = [(0.30, slow), (0.29, fast)]
+    assert engine._affordable(everything, TimeBudget(total=None)) == everything  # no budget: check them all
