@@ -17,12 +17,13 @@ than raw numbers that fit one data set and not another.
 
 **Memory.** DBSCAN first lists every row's ``eps``-neighbourhood, so its memory grows with the number
 of neighbour pairs, ``n² × share`` where ``share`` is the fraction of pairs closer than ``eps``. On
-54,000 diamonds a radius at the 98 % quantile (a fifth of the pairs) asked for 10.5 GB. The share is
+54,000 diamonds a radius covering a fifth of the pairs asked for 10.5 GB. The share is
 estimated before fitting from the distances of a sample of rows (:meth:`DataScale.neighbour_share`),
 each model may say what a fit would need (``fit_bytes``), and the engine refuses a candidate above
 its cap with the reason, before it is fitted. Birch merges its sub-clusters with Ward's method, whose
 memory grows with the square of their number; :class:`SubclusterMerger` switches to k-means on the
-sub-cluster centres when there are too many of them.
+sub-cluster centres when there are too many of them, and :class:`BirchClusterer` keeps only the centres
+and their labels, so a Birch model saves like the others.
 
 Every entry says whether the fitted model can place *new* rows itself (``predict``) or needs an
 assigner fitted on its result (:mod:`automlops.clustering.assign`). Extend the engine by
@@ -42,7 +43,7 @@ from sklearn.cluster import Birch
 from automlops.core.registry import Registry
 from automlops.search.suggest import Suggest
 
-__all__ = ["CLUSTER_MODELS", "ClusterModel", "DataScale", "ServableBirch", "SubclusterMerger", "data_scale"]
+__all__ = ["CLUSTER_MODELS", "ClusterModel", "DataScale", "BirchClusterer", "SubclusterMerger", "data_scale"]
 
 KDIST_SAMPLE = 2000  # rows used to measure k-distances (enough for stable quantiles)
 KDIST_MAX_NEIGHBOURS = 16
@@ -214,24 +215,49 @@ class SubclusterMerger(ClusterMixin, BaseEstimator):
         return self
 
 
-class ServableBirch(Birch):
-    """``Birch`` that drops its CF-tree once fitted: ``predict`` needs only the sub-cluster centres and labels.
+class BirchClusterer(ClusterMixin, BaseEstimator):
+    """Birch, kept as what ``predict`` needs: the sub-cluster centres and the cluster of each.
 
-    The tree is a web of nodes and linked leaves; on a large table it is so deep that pickling it
-    overflows Python's recursion limit, and skops refuses ``Birch`` outright. Without it the model
-    saves as skops like the others (``partial_fit`` is what is given up).
+    scikit-learn's ``Birch`` also keeps its CF-tree (for ``partial_fit``), a web of nodes and linked
+    leaves: on a large table so deep that pickling it overflows Python's recursion limit (20,000
+    rows, 19,875 leaves), and skops refuses ``Birch`` outright. This fits a ``Birch`` whose
+    sub-clusters :class:`SubclusterMerger` merges, and keeps only its centres and their labels: the
+    model saves as skops like the others, and a new row joins the cluster of its nearest sub-cluster
+    centre, exactly as ``Birch.predict`` places it. ``merge_`` says how the sub-clusters were merged.
     """
 
-    def fit(self, X: Any, y: Any = None) -> ServableBirch:
-        super().fit(X, y)
-        self.root_ = self.dummy_leaf_ = None
+    def __init__(self, n_clusters: int = 3, threshold: float = 0.5, branching_factor: int = 50, seed: int = 0) -> None:
+        self.n_clusters = n_clusters
+        self.threshold = threshold
+        self.branching_factor = branching_factor
+        self.seed = seed
+
+    def fit(self, X: Any, y: Any = None) -> BirchClusterer:
+        merger = SubclusterMerger(self.n_clusters, self.seed)
+        birch = Birch(n_clusters=merger, threshold=self.threshold, branching_factor=self.branching_factor)
+        birch.fit(np.asarray(X, dtype=float))
+        self.subcluster_centers_ = np.asarray(birch.subcluster_centers_, dtype=float)
+        self.subcluster_labels_ = np.asarray(birch.subcluster_labels_, dtype=int)
+        self.labels_ = np.asarray(birch.labels_, dtype=int)
+        self.merge_ = merger.method_
         return self
+
+    def predict(self, X: Any) -> np.ndarray:
+        from sklearn import config_context
+        from sklearn.metrics import pairwise_distances_argmin
+        from sklearn.utils.validation import check_is_fitted
+
+        from automlops.clustering.metrics import DISTANCE_BLOCK_MB
+
+        check_is_fitted(self, "subcluster_centers_")
+        with config_context(working_memory=DISTANCE_BLOCK_MB):
+            nearest = pairwise_distances_argmin(np.asarray(X, dtype=float), self.subcluster_centers_)
+        return self.subcluster_labels_[nearest]
 
 
 def _birch(p: dict[str, Any], seed: int) -> Any:
-    return ServableBirch(n_clusters=SubclusterMerger(int(p["n_clusters"]), seed),
-                         threshold=float(p.get("threshold", 0.5)),
-                         branching_factor=int(p.get("branching_factor", 50)))
+    return BirchClusterer(int(p["n_clusters"]), threshold=float(p.get("threshold", 0.5)),
+                          branching_factor=int(p.get("branching_factor", 50)), seed=seed)
 
 
 CLUSTER_MODELS.add("birch", ClusterModel(

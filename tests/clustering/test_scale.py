@@ -19,7 +19,7 @@ from sklearn.metrics import adjusted_rand_score, pairwise_distances
 import automlops.clustering.algorithms as algorithms
 import automlops.clustering.engine as engine_module
 from automlops.clustering import ClusteringEngine
-from automlops.clustering.algorithms import ServableBirch, SubclusterMerger, data_scale
+from automlops.clustering.algorithms import BirchClusterer, data_scale
 from automlops.clustering.metrics import score_one
 from automlops.search.engine import DecisionLog
 
@@ -87,21 +87,26 @@ def test_dbscan_is_not_fitted_when_its_neighbourhoods_would_not_fit_in_memory(mo
 
 def test_birch_merges_many_subclusters_with_kmeans_and_few_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
     X, y = _blobs(2000)
-    few = ServableBirch(n_clusters=SubclusterMerger(3, 0), threshold=0.5).fit(X)
+    few = BirchClusterer(3, threshold=0.5).fit(X)
     plain = Birch(n_clusters=3, threshold=0.5).fit(X)
-    assert few.n_clusters.method_ == "ward"
+    assert few.merge_ == "ward"
     assert np.array_equal(few.labels_, plain.labels_)  # scikit-learn's own merge, unchanged
+    assert np.array_equal(few.predict(X[:300]), plain.predict(X[:300]))  # and its placement of rows
     monkeypatch.setattr(algorithms, "MAX_EXACT_MERGE", 50)
-    many = ServableBirch(n_clusters=SubclusterMerger(3, 0), threshold=0.5).fit(X)
-    assert len(many.subcluster_centers_) > 50 and many.n_clusters.method_ == "kmeans"
+    many = BirchClusterer(3, threshold=0.5).fit(X)
+    assert len(many.subcluster_centers_) > 50 and many.merge_ == "kmeans"
     assert adjusted_rand_score(y, many.labels_) > 0.9
 
 
-def test_a_birch_with_a_deep_tree_can_be_saved_and_still_predicts() -> None:
+def test_a_birch_from_a_deep_tree_saves_as_skops_and_still_predicts() -> None:
     """20,000 rows and a small threshold: ~20,000 leaves, which plain Birch cannot even pickle."""
+    from automlops.mlops._skops import load_skops_io
+    from automlops.mlops.formats import SkopsFormat
+
     X, _ = _blobs(20_000)
     with pytest.raises(RecursionError):
         pickle.dumps(Birch(n_clusters=None, threshold=0.05).fit(X))
-    model = ServableBirch(n_clusters=SubclusterMerger(3, 0), threshold=0.05).fit(X)
-    again = pickle.loads(pickle.dumps(model))
+    model = BirchClusterer(3, threshold=0.05).fit(X)
+    data = load_skops_io().dumps(model)
+    again = load_skops_io().loads(data, trusted=SkopsFormat.trusted_types(data))
     assert np.array_equal(again.predict(X[:500]), model.labels_[:500])
