@@ -49,7 +49,7 @@ KDIST_SAMPLE = 2000  # rows used to measure k-distances (enough for stable quant
 KDIST_MAX_NEIGHBOURS = 16
 PAIR_SAMPLE = 300  # rows whose distances to the k-distance sample estimate the share of close pairs
 DBSCAN_BYTES_PER_PAIR = 26  # measured (scikit-learn 1.9): an index and a distance per neighbour, partly held twice
-# Rows above which an algorithm whose cost grows with n² is skipped (measured on 54k diamonds, 26 columns):
+# Rows an algorithm whose cost grows with n² clusters at most (a sample above; measured on 54k diamonds, 26 columns):
 AGGLOMERATIVE_MAX_ROWS = 6_000  # the full distance matrix: 6k rows ~0.3 GB and 1 s; 20k rows took 3 GB and 21 s
 HDBSCAN_MAX_ROWS = 20_000  # its minimum spanning tree takes n² time: 20k rows ~5 s, 43k rows ~17 s
 MAX_EXACT_MERGE = 4000  # sub-clusters Ward's method merges exactly (~130 MB, ~0.4 s); more: k-means on the centres
@@ -110,8 +110,10 @@ class ClusterModel:
 
     ``assigner`` names an entry of :data:`automlops.clustering.assign.ASSIGNERS` for algorithms
     without ``predict`` (None: the model assigns new rows itself). ``max_rows`` caps the rows an
-    algorithm whose cost grows with n² may be given. ``fit_bytes`` estimates the memory one fit with
-    these settings would take (None: small enough not to ask).
+    algorithm whose cost grows with n² may be given: above it, it clusters a random sample of that
+    many rows and its assigner labels the others (``samples_large_tables``; else it is skipped).
+    ``fit_bytes`` estimates the memory one fit with these settings would take (None: small enough
+    not to ask).
     """
 
     name: str
@@ -124,6 +126,7 @@ class ClusterModel:
     max_rows: int | None = None
     min_rows: int = 0  # below this, another entry does the same job better: skipped unless asked for by name
     fit_bytes: Callable[[dict[str, Any], DataScale], float] | None = None
+    samples_large_tables: bool = True  # above max_rows: cluster a sample, assign the rest (needs an assigner)
 
 
 CLUSTER_MODELS: Registry[ClusterModel] = Registry("clustering model")
@@ -288,7 +291,8 @@ def _dbscan_space(s: Suggest, c: DataScale) -> dict[str, Any]:
 CLUSTER_MODELS.add("dbscan", ClusterModel(
     "dbscan", "DBSCAN", _dbscan, _dbscan_space,
     lambda c: {"min_samples": 5, "eps_quantile": 0.9},  # eps follows from these in the search space
-    assigner="core", noise=True, max_rows=50_000, fit_bytes=_dbscan_bytes))
+    assigner="core", noise=True, max_rows=50_000, fit_bytes=_dbscan_bytes,
+    samples_large_tables=False))  # its radius is read from the density of all the rows: a sample is sparser
 
 
 def _hdbscan(p: dict[str, Any], seed: int) -> Any:

@@ -84,17 +84,33 @@ class AssignedClusterer(ClusterMixin, BaseEstimator):
     After ``fit``: ``labels_`` are the algorithm's labels of the training rows and ``assigner_``
     places new rows. The fitted algorithm itself is not kept (it cannot place new rows, and
     DBSCAN/HDBSCAN would carry a copy of the data); ``estimator`` keeps its settings.
+
+    With ``max_fit_rows``, an algorithm whose cost grows with the square of the rows (agglomerative
+    clustering's distance matrix, HDBSCAN's spanning tree) clusters a random sample of that many rows
+    (``seed``), and the other training rows get their labels from the assigner, like new rows:
+    "cluster a sample, then classify the rest", the usual way to run such methods on large tables.
     """
 
-    def __init__(self, estimator: Any = None, assigner: str = "knn") -> None:
+    def __init__(self, estimator: Any = None, assigner: str = "knn", max_fit_rows: int | None = None,
+                 seed: int = 0) -> None:
         self.estimator, self.assigner = estimator, assigner
+        self.max_fit_rows, self.seed = max_fit_rows, seed
 
     def fit(self, X: Any, y: Any = None) -> AssignedClusterer:
         X = np.asarray(X, dtype=float)
         fitted = clone(self.estimator)
-        self.labels_ = np.asarray(fitted.fit_predict(X), dtype=int)
-        self.assigner_ = ASSIGNERS.get(self.assigner)[0](fitted, X, self.labels_)
+        rows = np.arange(len(X))
+        if self.max_fit_rows is not None and len(X) > self.max_fit_rows:
+            rows = np.sort(np.random.default_rng(self.seed).choice(len(X), self.max_fit_rows, replace=False))
+        fit_labels = np.asarray(fitted.fit_predict(X[rows]), dtype=int)
+        self.assigner_ = ASSIGNERS.get(self.assigner)[0](fitted, X[rows], fit_labels)
         self.n_features_in_ = X.shape[1]
+        self.n_fit_rows_ = len(rows)
+        if len(rows) == len(X):
+            self.labels_ = fit_labels
+        else:
+            self.labels_ = self.predict(X)
+            self.labels_[rows] = fit_labels  # the rows the algorithm saw keep its own labels
         return self
 
     def predict(self, X: Any) -> np.ndarray:

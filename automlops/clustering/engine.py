@@ -40,7 +40,7 @@ import optuna
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
-from automlops.clustering.algorithms import CLUSTER_MODELS, DataScale, data_scale
+from automlops.clustering.algorithms import CLUSTER_MODELS, ClusterModel, DataScale, data_scale
 from automlops.clustering.assign import AssignedClusterer, describe_assigner
 from automlops.clustering.metrics import CLUSTER_METRICS, n_clusters, noise_share, score_all, score_one
 from automlops.clustering.report import build_files, build_meta
@@ -62,7 +62,7 @@ from automlops.search.engine import (
 from automlops.search.suggest import Suggest
 from automlops.tabular.preprocessing import FeaturePlan, build_preprocessor, plan_features
 
-__all__ = ["CLUSTER_PRESETS", "MAX_FIT_MB", "MIN_ROWS", "ClusterPreset", "ClusteringEngine"]
+__all__ = ["CLUSTER_PRESETS", "MAX_FIT_MB", "MIN_ROWS", "build_clusterer", "ClusterPreset", "ClusteringEngine"]
 
 MIN_ROWS = 10
 MAX_NOISE_SHARE = 0.5  # a clustering that leaves most rows unclustered describes little of the data
@@ -92,6 +92,27 @@ CLUSTER_PRESETS.add("best", ClusterPreset("best", None, 120.0, None, "every algo
 
 
 _CONTROLLER: Any = None
+
+
+def _samples(spec: ClusterModel, n_rows: int) -> bool:
+    """Whether ``spec`` clusters a sample of ``n_rows`` rows (and assigns the rest) rather than all of them."""
+    return (spec.max_rows is not None and n_rows > spec.max_rows and spec.assigner is not None
+            and spec.samples_large_tables)
+
+
+def build_clusterer(spec: ClusterModel, params: dict[str, Any], seed: int, n_rows: int, *,
+                    predicts: bool = False) -> Any:
+    """The estimator that clusters ``n_rows`` rows with these settings.
+
+    Above ``spec.max_rows`` (for an algorithm that samples): a fit on a random sample plus its
+    assigner for the other rows (:class:`~automlops.clustering.assign.AssignedClusterer`). With
+    ``predicts``, an algorithm that cannot place new rows gets its assigner in any case.
+    """
+    estimator = spec.build(dict(params), seed)
+    sampled = _samples(spec, n_rows)
+    if spec.assigner is not None and (sampled or predicts):
+        return AssignedClusterer(estimator, spec.assigner, max_fit_rows=spec.max_rows if sampled else None, seed=seed)
+    return estimator
 
 
 def _key(candidate: Candidate) -> str:
@@ -192,7 +213,8 @@ class ClusteringEngine:
         kept = []
         for name in names:
             spec = CLUSTER_MODELS.get(name)
-            if spec.max_rows is not None and len(self.Xt) > spec.max_rows:
+            large = spec.max_rows is not None and len(self.Xt) > spec.max_rows
+            if large and not _samples(spec, len(self.Xt)):
                 log("models", f"{name} skipped: its cost grows with the square of the rows and there are "
                               f"{len(self.Xt)} (> {spec.max_rows})")
             elif self.model_names is None and self.n_clusters is not None and spec.noise:
@@ -203,6 +225,10 @@ class ClusteringEngine:
                               "algorithm does the same job exactly and faster (name it in models to search it anyway)")
             else:
                 kept.append(name)
+                if large:
+                    log("models", f"{name} clusters a random sample of {spec.max_rows:,} of the {len(self.Xt):,} rows "
+                                  "(its cost grows with the square of the rows); the other rows get their cluster from "
+                                  f"{describe_assigner(str(spec.assigner))}")
         if not kept:
             raise ConfigError("no clustering algorithm can run on this many rows; choose kmeans or minibatch_kmeans")
         log("models", "searched: " + ", ".join(kept))
@@ -280,7 +306,8 @@ class ClusteringEngine:
         return [*self._names, *([f"{SWEEP_MODEL} with k = {', '.join(map(str, sweep))}"] if sweep else [])]
 
     def _fit_labels(self, candidate: Candidate, deadline: float | None) -> np.ndarray:
-        estimator = CLUSTER_MODELS.get(candidate.model).build(dict(candidate.params), self.seed)
+        estimator = build_clusterer(CLUSTER_MODELS.get(candidate.model), dict(candidate.params), self.seed,
+                                    len(self.Xt))
         try:
             with warnings.catch_warnings(), few_threads(len(self.Xt)), interrupt_at(deadline):
                 warnings.simplefilter("ignore")
@@ -372,7 +399,8 @@ class ClusteringEngine:
             def refit(X: np.ndarray, seed: int, c: Candidate = candidate) -> np.ndarray:
                 with warnings.catch_warnings(), few_threads(len(X)):
                     warnings.simplefilter("ignore")
-                    return np.asarray(CLUSTER_MODELS.get(c.model).build(dict(c.params), seed).fit_predict(X))
+                    spec = CLUSTER_MODELS.get(c.model)
+                    return np.asarray(build_clusterer(spec, dict(c.params), seed, len(X)).fit_predict(X))
             out.append(stability(refit, self.Xt, self._fit_labels(candidate, None), seed=self.seed))
         return out
 
@@ -400,10 +428,9 @@ class ClusteringEngine:
     # ------------------------------------------------------------------ finalize
     def _final_pipeline(self, candidate: Candidate, log: DecisionLog) -> tuple[Pipeline, str | None]:
         spec = CLUSTER_MODELS.get(candidate.model)
-        estimator = spec.build(dict(candidate.params), self.seed)
+        estimator = build_clusterer(spec, dict(candidate.params), self.seed, len(self.Xt), predicts=True)
         assigner = None
         if spec.assigner is not None:
-            estimator = AssignedClusterer(estimator, spec.assigner)
             assigner = f"{spec.label} cannot place new rows itself; they are assigned by {describe_assigner(spec.assigner)}"
             log("assigner", assigner)
         prep = build_preprocessor(self.plan, scale=True, encoding="onehot")

@@ -113,13 +113,13 @@ class ClusteringSubject:
 
     def _estimator(self, params: dict[str, Any], X_train: np.ndarray, seed: int) -> Any:
         from automlops.clustering.algorithms import data_scale
-        from automlops.clustering.assign import AssignedClusterer
 
         if "eps_quantile" in params:  # DBSCAN: the radius means "this quantile of the k-distances" of these rows
             scale = data_scale(X_train, 2, self.seed)
             params["eps"] = scale.eps(int(params["min_samples"]), float(params["eps_quantile"]))
-        estimator = self.spec.build(params, seed)
-        return AssignedClusterer(estimator, self.spec.assigner) if self.spec.assigner else estimator
+        from automlops.clustering.engine import build_clusterer
+
+        return build_clusterer(self.spec, params, seed, len(X_train), predicts=True)
 
     def fit_score(self, resample: Resample, *, seed: int, params: Mapping[str, Any] | None = None,
                   deadline: float | None = None) -> float:

@@ -110,3 +110,33 @@ def test_a_birch_from_a_deep_tree_saves_as_skops_and_still_predicts() -> None:
     data = load_skops_io().dumps(model)
     again = load_skops_io().loads(data, trusted=SkopsFormat.trusted_types(data))
     assert np.array_equal(again.predict(X[:500]), model.labels_[:500])
+
+
+def test_a_quadratic_algorithm_clusters_a_sample_and_assigns_the_other_rows() -> None:
+    from sklearn.cluster import AgglomerativeClustering
+
+    from automlops.clustering.assign import AssignedClusterer
+
+    X, y = _blobs(3000)
+    model = AssignedClusterer(AgglomerativeClustering(n_clusters=3), "knn", max_fit_rows=500, seed=0).fit(X)
+    assert model.n_fit_rows_ == 500 and len(model.labels_) == 3000
+    assert adjusted_rand_score(y, model.labels_) > 0.95
+    assert np.array_equal(model.predict(X[:200]), model.labels_[:200])
+
+
+def test_agglomerative_is_searched_on_a_table_above_its_row_cap() -> None:
+    """6,400 training rows (of 8,000), above the 6,000 agglomerative clustering may take: it clusters 6,000, the
+    other 400 are assigned."""
+    import pandas as pd
+
+    from automlops.search.driver import DriverConfig, SearchDriver
+
+    X, y = _blobs(8000)
+    frame = pd.DataFrame(X, columns=list("abcd")).assign(blob=y)
+    engine = ClusteringEngine(models=["agglomerative"], n_clusters=3, reference="blob")
+    result = SearchDriver(engine, DriverConfig(preset="fast", n_trials=1)).fit(frame)
+    assert any(f"agglomerative clusters a random sample of {algorithms.AGGLOMERATIVE_MAX_ROWS:,}" in d.message
+               for d in result.decisions)
+    assert result.best_model == "agglomerative"
+    assert result.artifact.obj[-1].n_fit_rows_ == algorithms.AGGLOMERATIVE_MAX_ROWS
+    assert result.artifact.meta["reference_scores"]["ari"] > 0.9
