@@ -51,7 +51,7 @@ PAIR_SAMPLE = 300  # rows whose distances to the k-distance sample estimate the 
 DBSCAN_BYTES_PER_PAIR = 26  # measured (scikit-learn 1.9): an index and a distance per neighbour, partly held twice
 # Rows an algorithm whose cost grows with n² clusters at most (a sample above; measured on 54k diamonds, 26 columns):
 AGGLOMERATIVE_MAX_ROWS = 6_000  # the full distance matrix: 6k rows ~0.3 GB and 1 s; 20k rows took 3 GB and 21 s
-HDBSCAN_MAX_ROWS = 20_000  # its minimum spanning tree takes n² time: 20k rows ~5 s, 43k rows ~17 s
+HDBSCAN_MAX_ROWS = 10_000  # its minimum spanning tree takes n² time: 10k rows ~1.4 s, 20k ~5 s, 43k ~17 s
 MAX_EXACT_MERGE = 4000  # sub-clusters Ward's method merges exactly (~130 MB, ~0.4 s); more: k-means on the centres
 
 

@@ -291,19 +291,28 @@ class ClusteringEngine:
 
         Without the sweep, TPE spread over seven algorithms may never try a small k with KMeans
         (on breast_cancer, 60 trials never fitted KMeans with k=2, the best partition by silhouette).
+        On a large table, the algorithms that cluster a sample because their cost grows with the
+        square of the rows come after the sweep: on 43,000 diamonds at 30 s, trying them first left
+        no time for k = 2, the best partition.
         """
-        queued, sweep = [], []
-        for name in self._names:
+        n = len(self.Xt)
+        first = [m for m in self._names if not _samples(CLUSTER_MODELS.get(m), n)]
+        last = [m for m in self._names if _samples(CLUSTER_MODELS.get(m), n)]
+
+        def defaults_of(name: str) -> dict[str, Any]:
             defaults = CLUSTER_MODELS.get(name).defaults(self.scale)
-            queued.append({"model": name, **{f"{name}__{k}": v for k, v in defaults.items()}})
+            return {"model": name, **{f"{name}__{k}": v for k, v in defaults.items()}}
+
+        queued, sweep = [defaults_of(m) for m in first], []
         if SWEEP_MODEL in self._names:
             defaults = CLUSTER_MODELS.get(SWEEP_MODEL).defaults(self.scale)
             sweep = [k for k in range(self.scale.k_min, self.scale.k_max + 1) if k != defaults["n_clusters"]]
             queued += [{"model": SWEEP_MODEL, **{f"{SWEEP_MODEL}__{p}": v for p, v in defaults.items()},
                         f"{SWEEP_MODEL}__n_clusters": k} for k in sweep]
+        queued += [defaults_of(m) for m in last]
         for params in queued:
             study.enqueue_trial(params, skip_if_exists=True)
-        return [*self._names, *([f"{SWEEP_MODEL} with k = {', '.join(map(str, sweep))}"] if sweep else [])]
+        return [*first, *([f"{SWEEP_MODEL} with k = {', '.join(map(str, sweep))}"] if sweep else []), *last]
 
     def _fit_labels(self, candidate: Candidate, deadline: float | None) -> np.ndarray:
         estimator = build_clusterer(CLUSTER_MODELS.get(candidate.model), dict(candidate.params), self.seed,
