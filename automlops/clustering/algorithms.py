@@ -12,8 +12,8 @@ Clustering algorithms differ in what they think a *cluster* is:
 
 DBSCAN's radius ``eps`` only means something relative to the distances in *this* data, so it is
 searched as a quantile of the **k-distance** (each row's distance to its ``min_samples``-th
-neighbour among all the rows, measured for a sample of them; Ester et al. 1996): the search explores "eps covers the 60 %…98 % densest rows" rather
-than raw numbers that fit one data set and not another.
+neighbour among all the rows, measured for a sample of them; Ester et al. 1996): the search explores
+"eps covers the 60 %…98 % densest rows" rather than raw numbers that fit one data set and not another.
 
 **Memory.** DBSCAN first lists every row's ``eps``-neighbourhood, so its memory grows with the number
 of neighbour pairs, ``n² × share`` where ``share`` is the fraction of pairs closer than ``eps``. On
@@ -40,6 +40,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.cluster import Birch
 
+from automlops.clustering.assign import AssignedClusterer
+from automlops.clustering.metrics import DISTANCE_BLOCK_MB
 from automlops.core.registry import Registry
 from automlops.search.suggest import Suggest
 
@@ -93,8 +95,6 @@ def data_scale(X: np.ndarray, k_max: int, seed: int, k_min: int = 2) -> DataScal
     from sklearn.metrics import pairwise_distances
     from sklearn.neighbors import NearestNeighbors
 
-    from automlops.clustering.metrics import DISTANCE_BLOCK_MB
-
     rng = np.random.default_rng(seed)
     sample = X[rng.choice(len(X), KDIST_SAMPLE, replace=False)] if len(X) > KDIST_SAMPLE else X
     k = min(KDIST_MAX_NEIGHBOURS, len(X) - 1)
@@ -127,6 +127,25 @@ class ClusterModel:
     min_rows: int = 0  # below this, another entry does the same job better: skipped unless asked for by name
     fit_bytes: Callable[[dict[str, Any], DataScale], float] | None = None
     samples_large_tables: bool = True  # above max_rows: cluster a sample, assign the rest (needs an assigner)
+
+    def samples(self, n_rows: int) -> bool:
+        """Whether this algorithm clusters a sample of ``n_rows`` rows (and assigns the rest) rather than all."""
+        return (self.max_rows is not None and n_rows > self.max_rows and self.assigner is not None
+                and self.samples_large_tables)
+
+    def clusterer(self, params: dict[str, Any], seed: int, n_rows: int, *, predicts: bool = False) -> Any:
+        """The estimator that clusters ``n_rows`` rows with these settings.
+
+        Above ``max_rows`` (for an algorithm that samples): a fit on a random sample plus its assigner
+        for the other rows (:class:`~automlops.clustering.assign.AssignedClusterer`). With ``predicts``,
+        an algorithm that cannot place new rows gets its assigner in any case.
+        """
+        estimator = self.build(dict(params), seed)
+        sampled = self.samples(n_rows)
+        if self.assigner is not None and (sampled or predicts):
+            return AssignedClusterer(estimator, self.assigner, max_fit_rows=self.max_rows if sampled else None,
+                                     seed=seed)
+        return estimator
 
 
 CLUSTER_MODELS: Registry[ClusterModel] = Registry("clustering model")
@@ -250,8 +269,6 @@ class BirchClusterer(ClusterMixin, BaseEstimator):
         from sklearn.metrics import pairwise_distances_argmin
         from sklearn.utils.validation import check_is_fitted
 
-        from automlops.clustering.metrics import DISTANCE_BLOCK_MB
-
         check_is_fitted(self, "subcluster_centers_")
         with config_context(working_memory=DISTANCE_BLOCK_MB):
             nearest = pairwise_distances_argmin(np.asarray(X, dtype=float), self.subcluster_centers_)
@@ -278,8 +295,7 @@ def _dbscan(p: dict[str, Any], seed: int) -> Any:
 
 def _dbscan_bytes(p: dict[str, Any], c: DataScale) -> float:
     """Memory of DBSCAN's neighbourhood lists: bytes per pair × rows × expected neighbours per row."""
-    eps = float(p["eps"]) if "eps" in p else c.eps(int(p["min_samples"]), float(p["eps_quantile"]))
-    return DBSCAN_BYTES_PER_PAIR * c.n_rows * (1 + c.neighbour_share(eps) * c.n_rows)
+    return DBSCAN_BYTES_PER_PAIR * c.n_rows * (1 + c.neighbour_share(float(p["eps"])) * c.n_rows)
 
 
 def _dbscan_space(s: Suggest, c: DataScale) -> dict[str, Any]:

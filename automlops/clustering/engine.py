@@ -40,11 +40,12 @@ import optuna
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
-from automlops.clustering.algorithms import CLUSTER_MODELS, ClusterModel, DataScale, data_scale
-from automlops.clustering.assign import AssignedClusterer, describe_assigner
+from automlops.clustering.algorithms import CLUSTER_MODELS, DataScale, data_scale
+from automlops.clustering.assign import describe_assigner
+from automlops.clustering.checks import MIN_ROWS, check_not_constant, check_rows, split_reference
 from automlops.clustering.metrics import CLUSTER_METRICS, n_clusters, noise_share, score_all, score_one
 from automlops.clustering.report import build_files, build_meta
-from automlops.clustering.stability import N_SUBSAMPLES, stability
+from automlops.clustering.stability import N_SUBSAMPLES, affordable, stability
 from automlops.core.fit import Artifact, ValidationSummary
 from automlops.core.problem import Problem, TaskType
 from automlops.core.registry import Registry
@@ -62,9 +63,8 @@ from automlops.search.engine import (
 from automlops.search.suggest import Suggest
 from automlops.tabular.preprocessing import FeaturePlan, build_preprocessor, plan_features
 
-__all__ = ["CLUSTER_PRESETS", "MAX_FIT_MB", "MIN_ROWS", "build_clusterer", "ClusterPreset", "ClusteringEngine"]
+__all__ = ["CLUSTER_PRESETS", "MAX_FIT_MB", "MIN_ROWS", "ClusterPreset", "ClusteringEngine"]
 
-MIN_ROWS = 10
 MAX_NOISE_SHARE = 0.5  # a clustering that leaves most rows unclustered describes little of the data
 MIN_CLUSTER_ROWS, MIN_CLUSTER_SHARE = 5, 0.02  # smaller "clusters" are a few outliers split off, not groups
 SINGLE_THREAD_ROWS = 20_000  # below this, BLAS/OpenMP threads cost more than they save (10× on iris when busy)
@@ -94,27 +94,6 @@ CLUSTER_PRESETS.add("best", ClusterPreset("best", None, 120.0, None, "every algo
 _CONTROLLER: Any = None
 
 
-def _samples(spec: ClusterModel, n_rows: int) -> bool:
-    """Whether ``spec`` clusters a sample of ``n_rows`` rows (and assigns the rest) rather than all of them."""
-    return (spec.max_rows is not None and n_rows > spec.max_rows and spec.assigner is not None
-            and spec.samples_large_tables)
-
-
-def build_clusterer(spec: ClusterModel, params: dict[str, Any], seed: int, n_rows: int, *,
-                    predicts: bool = False) -> Any:
-    """The estimator that clusters ``n_rows`` rows with these settings.
-
-    Above ``spec.max_rows`` (for an algorithm that samples): a fit on a random sample plus its
-    assigner for the other rows (:class:`~automlops.clustering.assign.AssignedClusterer`). With
-    ``predicts``, an algorithm that cannot place new rows gets its assigner in any case.
-    """
-    estimator = spec.build(dict(params), seed)
-    sampled = _samples(spec, n_rows)
-    if spec.assigner is not None and (sampled or predicts):
-        return AssignedClusterer(estimator, spec.assigner, max_fit_rows=spec.max_rows if sampled else None, seed=seed)
-    return estimator
-
-
 def _key(candidate: Candidate) -> str:
     """One candidate's identity: its model and settings."""
     return candidate.model + repr(sorted(candidate.params.items()))
@@ -130,32 +109,6 @@ def few_threads(n_rows: int) -> Any:
     if _CONTROLLER is None:
         _CONTROLLER = ThreadpoolController()
     return _CONTROLLER.limit(limits=1)
-
-
-def _check_rows(data: Any) -> pd.DataFrame:
-    if not isinstance(data, pd.DataFrame):
-        raise DataError(f"clustering needs a table (a pandas DataFrame), not a {type(data).__name__}")
-    if len(data) < MIN_ROWS:
-        raise DataError(f"clustering needs at least {MIN_ROWS} rows to find groups and test them; this table has "
-                        f"{len(data)}")
-    return data
-
-
-def _split_reference(data: pd.DataFrame, reference: str | None) -> tuple[pd.DataFrame, np.ndarray | None]:
-    if reference is None:
-        return data, None
-    if reference not in data.columns:
-        shown = ", ".join(f"'{c}'" for c in list(data.columns)[:20])
-        raise DataError(f"reference column '{reference}' is not in the table; its columns are: {shown}")
-    return data.drop(columns=[reference]), data[reference].to_numpy()
-
-
-def _check_not_constant(features: pd.DataFrame) -> None:
-    constant = [str(c) for c in features.columns if features[c].nunique(dropna=True) <= 1]
-    if len(constant) == len(features.columns):
-        names = ", ".join(f"'{c}'" for c in constant[:20]) or "none"
-        raise DataError(f"every column holds a single value (constant: {names}), so no row differs from another "
-                        "and there is nothing to cluster; give columns that vary between rows")
 
 
 class ClusteringEngine:
@@ -201,7 +154,7 @@ class ClusteringEngine:
         return test_rows
 
     def _plan(self, features: pd.DataFrame, log: DecisionLog) -> FeaturePlan:
-        _check_not_constant(features)
+        check_not_constant(features)
         plan = plan_features(features, self.problem)
         for column, why in plan.dropped.items():
             log("features", f"'{column}' dropped: {why}")
@@ -214,7 +167,7 @@ class ClusteringEngine:
         for name in names:
             spec = CLUSTER_MODELS.get(name)
             large = spec.max_rows is not None and len(self.Xt) > spec.max_rows
-            if large and not _samples(spec, len(self.Xt)):
+            if large and not spec.samples(len(self.Xt)):
                 log("models", f"{name} skipped: its cost grows with the square of the rows and there are "
                               f"{len(self.Xt)} (> {spec.max_rows})")
             elif self.model_names is None and self.n_clusters is not None and spec.noise:
@@ -248,7 +201,7 @@ class ClusteringEngine:
     def prepare(self, data: Any, log: DecisionLog) -> SearchPlan:
         """Check the table, set the reference and the test rows aside, scale the features, plan the search."""
         names = self._check_config()
-        features, self.truth = _split_reference(_check_rows(data), self.reference)
+        features, self.truth = split_reference(check_rows(data), self.reference)
         spec = CLUSTER_METRICS.get(self.metric)
         self.problem = Problem(TaskType.CLUSTERING, None, spec.name, spec.direction,
                                reasons=(f"metric {spec.name}: {spec.explanation}",))
@@ -296,8 +249,8 @@ class ClusteringEngine:
         no time for k = 2, the best partition.
         """
         n = len(self.Xt)
-        first = [m for m in self._names if not _samples(CLUSTER_MODELS.get(m), n)]
-        last = [m for m in self._names if _samples(CLUSTER_MODELS.get(m), n)]
+        first = [m for m in self._names if not CLUSTER_MODELS.get(m).samples(n)]
+        last = [m for m in self._names if CLUSTER_MODELS.get(m).samples(n)]
 
         def defaults_of(name: str) -> dict[str, Any]:
             defaults = CLUSTER_MODELS.get(name).defaults(self.scale)
@@ -315,8 +268,7 @@ class ClusteringEngine:
         return [*first, *([f"{SWEEP_MODEL} with k = {', '.join(map(str, sweep))}"] if sweep else []), *last]
 
     def _fit_labels(self, candidate: Candidate, deadline: float | None) -> np.ndarray:
-        estimator = build_clusterer(CLUSTER_MODELS.get(candidate.model), dict(candidate.params), self.seed,
-                                    len(self.Xt))
+        estimator = CLUSTER_MODELS.get(candidate.model).clusterer(dict(candidate.params), self.seed, len(self.Xt))
         try:
             with warnings.catch_warnings(), few_threads(len(self.Xt)), interrupt_at(deadline):
                 warnings.simplefilter("ignore")
@@ -365,41 +317,18 @@ class ClusteringEngine:
 
     def _pool(self, ranked: Sequence[TrialOutcome]) -> list[tuple[float, Candidate]]:
         """Every model's best trial, plus the next best distinct trials this process scored."""
-        key = _key
         sign = -1.0 if self.problem.direction == "maximize" else 1.0
-        pool = {key(o.candidate): (o.value, o.candidate) for o in ranked}
-        extra = {key(c): (v, c) for v, c in sorted(self._seen, key=lambda vc: sign * vc[0]) if key(c) not in pool}
+        pool = {_key(o.candidate): (o.value, o.candidate) for o in ranked}
+        extra = {_key(c): (v, c) for v, c in sorted(self._seen, key=lambda vc: sign * vc[0]) if _key(c) not in pool}
         chosen = [*pool.values(), *list(extra.values())[:EXTRA_CANDIDATES]]
         return sorted(chosen, key=lambda vc: sign * vc[0])
 
     def _affordable(self, pool: list[tuple[float, Candidate]], budget: Any) -> list[tuple[float, Candidate]]:
-        """The best pooled candidates whose stability check fits in the time left (all of them without a budget).
-
-        Each check costs ``N_SUBSAMPLES + 1`` fits (the subsamples and the candidate on all rows), at the
-        candidate's own fit time; one that does not fit in what is left is passed over (when that is the
-        best one, nothing is checked: the best silhouette stays the choice). The final refit and
-        the fixed tail are kept out of the time left. The driver reserved that time when it stopped the
-        search (:meth:`tail_seconds`), so it is measured against the deadline, not against the search's
-        own deadline, which has passed by now.
-        """
-        deadline = getattr(budget, "deadline", None)
-        if deadline is None:
-            return pool
-
+        """The best pooled candidates whose stability check fits in the time left (see :func:`affordable`)."""
         def seconds(c: Candidate) -> float:  # its own fit when this process ran it, else its model's slowest
             return self._candidate_seconds.get(_key(c), self._fit_seconds.get(c.model, 0.0))
 
-        left = deadline - time.monotonic() - budget.fixed_tail - budget.margin()
-        kept: list[tuple[float, Candidate]] = []
-        spent = final = 0.0  # the checks so far; the final refit of the slowest kept candidate (1.5 fits)
-        for value, candidate in pool:  # best first; one too slow for the time left is passed over
-            cost, refit = (N_SUBSAMPLES + 1) * seconds(candidate), max(final, 1.5 * seconds(candidate))
-            if spent + cost + refit <= left:
-                kept.append((value, candidate))
-                spent, final = spent + cost, refit
-            elif not kept:  # the best itself cannot be checked: comparing the others would drop it unseen
-                return []
-        return kept
+        return affordable(pool, seconds, budget)
 
     def _stabilities(self, pool: list[tuple[float, Candidate]]) -> list[float]:
         """Stability of each pooled candidate: its labels on all rows against refits on 80 % subsamples."""
@@ -408,8 +337,7 @@ class ClusteringEngine:
             def refit(X: np.ndarray, seed: int, c: Candidate = candidate) -> np.ndarray:
                 with warnings.catch_warnings(), few_threads(len(X)):
                     warnings.simplefilter("ignore")
-                    spec = CLUSTER_MODELS.get(c.model)
-                    return np.asarray(build_clusterer(spec, dict(c.params), seed, len(X)).fit_predict(X))
+                    return np.asarray(CLUSTER_MODELS.get(c.model).clusterer(dict(c.params), seed, len(X)).fit_predict(X))
             out.append(stability(refit, self.Xt, self._fit_labels(candidate, None), seed=self.seed))
         return out
 
@@ -437,7 +365,7 @@ class ClusteringEngine:
     # ------------------------------------------------------------------ finalize
     def _final_pipeline(self, candidate: Candidate, log: DecisionLog) -> tuple[Pipeline, str | None]:
         spec = CLUSTER_MODELS.get(candidate.model)
-        estimator = build_clusterer(spec, dict(candidate.params), self.seed, len(self.Xt), predicts=True)
+        estimator = spec.clusterer(dict(candidate.params), self.seed, len(self.Xt), predicts=True)
         assigner = None
         if spec.assigner is not None:
             assigner = f"{spec.label} cannot place new rows itself; they are assigned by {describe_assigner(spec.assigner)}"

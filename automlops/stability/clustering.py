@@ -117,9 +117,7 @@ class ClusteringSubject:
         if "eps_quantile" in params:  # DBSCAN: the radius means "this quantile of the k-distances" of these rows
             scale = data_scale(X_train, 2, self.seed)
             params["eps"] = scale.eps(int(params["min_samples"]), float(params["eps_quantile"]))
-        from automlops.clustering.engine import build_clusterer
-
-        return build_clusterer(self.spec, params, seed, len(X_train), predicts=True)
+        return self.spec.clusterer(params, seed, len(X_train), predicts=True)
 
     def fit_score(self, resample: Resample, *, seed: int, params: Mapping[str, Any] | None = None,
                   deadline: float | None = None) -> float:
