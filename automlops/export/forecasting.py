@@ -115,7 +115,8 @@ def _metric_function(metric: str, writer: SourceWriter) -> str:
             f"    per_series = [{fn}(MetricContext(y_true=part[\"y\"].to_numpy(), pred=part[\"yhat\"].to_numpy(),\n"
             f"                                   extra={{\"scale\": float(scales[uid])}}))\n"
             f"                  for uid, part in frame.groupby(\"unique_id\", sort=False)]\n"
-            f"    return float(np.mean(per_series))")
+            f"    scored = [v for v in per_series if np.isfinite(v)]  # a constant series has no MASE\n"
+            f"    return float(np.mean(scored if scored else per_series))")
 
 
 def _constructor(obj: Any, writer: SourceWriter, indent: int) -> str:

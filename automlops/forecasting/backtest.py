@@ -11,7 +11,13 @@ Scores, per series and averaged:
 
 * **MASE** (the default) – the mean absolute error divided by the in-sample error of the seasonal
   naive forecast ("same as one season ago") on the training part. Below 1 beats that baseline; it is
-  scale-free, so series in different units can be averaged;
+  scale-free, so series in different units can be averaged. A series whose training part is
+  *constant* (a route flown exactly once a day all year) has no in-sample error to divide by: its
+  MASE is undefined and it is left out of the average, as AutoGluon's MASE leaves it out (MAE and
+  RMSE still count it). Dividing by a tiny number instead let one such series outweigh all the
+  others: on 67 daily routes, a lag model's error of 0.01 flights on the one constant route scored
+  a MASE of ~500,000 there and ranked every lag model last. If *every* series of a cut-off is
+  constant, that cut-off's MAE stands in for its MASE;
 * **MAE**, **RMSE** (in the target's unit; RMSE punishes large misses more);
 * **sMAPE** – the absolute error relative to the mean of |truth| and |forecast|, in percent (0–200);
 * **coverage** of the 80 % and 95 % intervals – the share of true values inside them (honest
@@ -31,7 +37,7 @@ from automlops.core.registry import Registry
 from automlops.errors import DataError
 from automlops.forecasting.intervals import band_quantiles, normalised_errors
 
-__all__ = ["FORECAST_METRICS", "Fold", "cross_fitted_bands", "fold_scores", "naive_scale", "plan_folds",
+__all__ = ["FORECAST_METRICS", "Fold", "constant_series", "cross_fitted_bands", "fold_scores", "naive_scale", "plan_folds",
            "position_from_end", "score_table", "split_fold"]
 
 _TS = (TaskType.TIMESERIES,)
@@ -40,6 +46,8 @@ _TS = (TaskType.TIMESERIES,)
 def _mase(c: MetricContext) -> float:
     scale = float(c.extra["scale"]) if "scale" in c.extra else naive_scale(np.asarray(c.history),
                                                                                int(c.extra.get("season", 1)))
+    if not scale > 0:  # a constant history: nothing to scale by (see the module docstring)
+        return float("nan")
     return float(np.mean(np.abs(np.asarray(c.y_true) - np.asarray(c.pred))) / scale)
 
 
@@ -62,15 +70,20 @@ FORECAST_METRICS.add("smape", MetricSpec("smape", "sMAPE", "minimize", _TS, Fals
 
 
 def naive_scale(history: np.ndarray, season: int) -> float:
-    """Mean absolute error of the seasonal naive forecast inside ``history`` (lag 1 if too short)."""
+    """Mean absolute error of the seasonal naive forecast inside ``history`` (lag 1 if too short, or if
+    the history repeats itself exactly every season); 0 for a constant history."""
     y = np.asarray(history, float)
     m = season if len(y) > season + 1 else 1
     if len(y) <= m:
         return 1.0
     scale = float(np.mean(np.abs(y[m:] - y[:-m])))
-    if scale > 0:
-        return scale
-    return max(float(np.mean(np.abs(np.diff(y)))), 1e-8 * (float(np.mean(np.abs(y))) + 1.0))
+    return scale if scale > 0 else float(np.mean(np.abs(np.diff(y))))
+
+
+def constant_series(long: pd.DataFrame) -> list[str]:
+    """The series of ``long`` whose values never change (their MASE is undefined)."""
+    spread = long.groupby("unique_id", sort=False)["y"].agg(lambda y: float(np.ptp(y.to_numpy())) if len(y) else 0.0)
+    return [str(uid) for uid in spread.index[spread.to_numpy() == 0]]
 
 
 @dataclass(frozen=True)
@@ -110,18 +123,29 @@ def _coverage(frame: pd.DataFrame, level: int) -> float:
     return float(((frame["y"] >= lo) & (frame["y"] <= hi)).mean())
 
 
+def _series_contexts(fold: pd.DataFrame) -> list[MetricContext]:
+    return [MetricContext(y_true=part["y"].to_numpy(), pred=part["yhat"].to_numpy(),
+                          extra={"scale": float(part["scale"].iloc[0])})
+            for _, part in fold.groupby("unique_id", sort=False)]
+
+
+def _fold_value(contexts: list[MetricContext], spec: MetricSpec) -> float:
+    """``spec`` averaged over the series of one cut-off, leaving out those it cannot score (NaN: the MASE
+    of a constant series); if it can score none, the cut-off's MAE stands in."""
+    values = np.array([spec.fn(ctx) for ctx in contexts], dtype=float)
+    scored = values[np.isfinite(values)]
+    if len(scored):
+        return float(scored.mean())
+    return float(np.mean([np.mean(np.abs(np.asarray(c.y_true) - np.asarray(c.pred))) for c in contexts]))
+
+
 def _group_scores(frame: pd.DataFrame, metrics: Registry[MetricSpec]) -> dict[str, float]:
     """Each metric per (fold, series), averaged over series then folds; coverage pooled."""
     out: dict[str, list[float]] = {name: [] for name in metrics}
     for _, fold in frame.groupby("fold", sort=True):
-        per_series: dict[str, list[float]] = {name: [] for name in metrics}
-        for _, part in fold.groupby("unique_id", sort=False):
-            ctx = MetricContext(y_true=part["y"].to_numpy(), pred=part["yhat"].to_numpy(),
-                                extra={"scale": float(part["scale"].iloc[0])})
-            for name, spec in metrics.items():
-                per_series[name].append(spec.fn(ctx))
-        for name in metrics:
-            out[name].append(float(np.mean(per_series[name])))
+        contexts = _series_contexts(fold)
+        for name, spec in metrics.items():
+            out[name].append(_fold_value(contexts, spec))
     return {name: float(np.mean(v)) for name, v in out.items()}
 
 
@@ -152,10 +176,4 @@ def score_table(frame: pd.DataFrame, metrics: Registry[MetricSpec]) -> dict[str,
 
 def fold_scores(frame: pd.DataFrame, spec: MetricSpec) -> list[float]:
     """The selection metric of each fold (averaged over series)."""
-    out = []
-    for _, fold in frame.groupby("fold", sort=True):
-        values = [spec.fn(MetricContext(y_true=p["y"].to_numpy(), pred=p["yhat"].to_numpy(),
-                                        extra={"scale": float(p["scale"].iloc[0])}))
-                  for _, p in fold.groupby("unique_id", sort=False)]
-        out.append(float(np.mean(values)))
-    return out
+    return [_fold_value(_series_contexts(fold), spec) for _, fold in frame.groupby("fold", sort=True)]

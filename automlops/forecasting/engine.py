@@ -36,7 +36,7 @@ from automlops.core.fit import ValidationSummary
 from automlops.core.problem import Problem, TaskType
 from automlops.core.registry import Registry
 from automlops.errors import ConfigError, DataError
-from automlops.forecasting.backtest import FORECAST_METRICS, plan_folds, position_from_end
+from automlops.forecasting.backtest import FORECAST_METRICS, constant_series, plan_folds, position_from_end
 from automlops.forecasting.data import ROW, SeriesData, default_horizon, prepare_series
 from automlops.forecasting.ensemble import choose_recipe, comb_members, finalize_seconds
 from automlops.forecasting.evaluate import Backtester
@@ -167,6 +167,7 @@ class ForecastingEngine:
         log("validation", reason)
         spec = FORECAST_METRICS.get(self.metric)
         log("metric", f"{spec.name}: {spec.explanation}")
+        self._note_constant_series(log)
         self.problem = Problem(TaskType.TIMESERIES, self.target, spec.name, spec.direction,
                                time_column=self.time_column, horizon=self.h,
                                reasons=(self.data.freq_reason, f"metric {spec.name}: {spec.explanation}"))
@@ -175,6 +176,15 @@ class ForecastingEngine:
                           test_rows=test_rows, n_steps=len(folds), models=self.model_names,
                           fingerprint=self._fingerprint(), input_columns=self.input_columns,
                           feature_schema=self.feature_schema())
+
+    def _note_constant_series(self, log: DecisionLog) -> None:
+        flat = constant_series(self.rest)
+        if flat and self.metric == "mase":
+            n = self.rest["unique_id"].nunique()
+            names = ", ".join(flat[:5]) + (", ..." if len(flat) > 5 else "")
+            log("metric", f"{len(flat)} of {n} series never change before the test window ({names}): the seasonal "
+                          "naive makes no error there, so their MASE is undefined and they are left out of its "
+                          "average (MAE and RMSE still count them; their intervals are flat)")
 
     @property
     def input_columns(self) -> tuple[str, ...]:

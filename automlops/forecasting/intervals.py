@@ -31,8 +31,14 @@ INTERVAL_COLUMNS = ("yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95")
 
 
 def normalised_errors(y: np.ndarray, yhat: np.ndarray, scale: np.ndarray, step: np.ndarray) -> np.ndarray:
-    """Absolute errors divided by the series' scale and by ``sqrt(step)`` (see the module docstring)."""
-    return np.abs(np.asarray(y, float) - np.asarray(yhat, float)) / (np.asarray(scale, float) * np.sqrt(step))
+    """Absolute errors divided by the series' scale and by ``sqrt(step)`` (see the module docstring).
+
+    A constant series has scale 0: its errors say nothing about the others' and are NaN (left out of
+    the quantiles); its own band is then ``q · 0``, the flat line its history was.
+    """
+    width = np.asarray(scale, float) * np.sqrt(np.asarray(step, float))
+    error = np.abs(np.asarray(y, float) - np.asarray(yhat, float))
+    return np.divide(error, width, out=np.full_like(error, np.nan), where=width > 0)
 
 
 def band_quantiles(errors: np.ndarray) -> dict[int, float]:

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from automlops.core.metrics import MetricContext
-from automlops.forecasting.backtest import FORECAST_METRICS, naive_scale, plan_folds
+from automlops.forecasting.backtest import FORECAST_METRICS, naive_scale, plan_folds, score_table
 from automlops.forecasting.engine import ForecastingEngine
-from automlops.forecasting.intervals import add_bands, band_quantiles
+from automlops.forecasting.intervals import add_bands, band_quantiles, normalised_errors
 from automlops.forecasting.models import FORECAST_MODELS
 from automlops.search.engine import Candidate
 from tests.forecasting.conftest import quiet_log
@@ -72,3 +72,34 @@ def test_backtest_intervals_of_every_candidate(air: pd.DataFrame) -> None:
         _, frame = _backtest(air, model)
         inside = ((frame["y"] >= frame["lo95"]) & (frame["y"] <= frame["hi95"])).mean()
         assert 0.5 <= inside <= 1.0 and (frame["lo95"] <= frame["lo80"]).all()
+
+
+def _scored(rows: list[tuple[str, float, float, float]]) -> dict[str, float]:
+    frame = pd.DataFrame(rows, columns=["unique_id", "y", "yhat", "scale"]).assign(fold=0)
+    return score_table(frame, FORECAST_METRICS)
+
+
+def test_a_constant_series_is_left_out_of_the_mase_average() -> None:
+    assert naive_scale(np.full(30, 4.0), 7) == 0.0  # no in-sample error to scale by
+    # series a: MAE 0.5 over a scale of 2 -> MASE 0.25; series b never changed, and a forecast 0.01 off it
+    # used to score 0.005 / 1e-8 = 500,000 there
+    scores = _scored([("a", 1.0, 2.0, 2.0), ("a", 2.0, 2.0, 2.0), ("b", 1.0, 1.01, 0.0), ("b", 1.0, 1.0, 0.0)])
+    assert scores["mase"] == pytest.approx(0.25)
+    assert scores["mae"] == pytest.approx((0.5 + 0.005) / 2)  # the unscaled metrics still count it
+    only_constant = _scored([("b", 1.0, 1.5, 0.0)])  # MASE undefined everywhere: the MAE stands in
+    assert only_constant["mase"] == pytest.approx(0.5)
+    errors = normalised_errors(np.array([1.0, 3.0]), np.array([1.01, 2.0]), np.array([0.0, 1.0]), np.array([1, 1]))
+    assert np.isnan(errors[0]) and errors[1] == pytest.approx(1.0)  # left out of the conformal quantiles
+
+
+def test_a_flat_series_beside_real_ones_does_not_decide_the_backtest(macro_long: pd.DataFrame) -> None:
+    flat = macro_long[macro_long["series"] == "cpi"].assign(series="flat", value=5.0)
+    log = quiet_log()
+    scores = {}
+    for name, frame in {"real": macro_long, "with_flat": pd.concat([macro_long, flat], ignore_index=True)}.items():
+        engine = ForecastingEngine("value", "quarter", series_id="series", horizon=8, preset="fast")
+        engine.prepare(frame, log)
+        scores[name] = engine.evaluate(Candidate("ridge", FORECAST_MODELS.get("ridge").defaults(engine.ctx)),
+                                       None, None).mean
+    assert scores["with_flat"] == pytest.approx(scores["real"], rel=0.5)  # the flat series' tiny errors not scaled up
+    assert any("1 of 4 series never change" in d.message and "(flat)" in d.message for d in log.items)
