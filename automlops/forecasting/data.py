@@ -225,7 +225,7 @@ def _check_freq(freq: str) -> str:
 
 def _regularise(long: pd.DataFrame, freq: str, exog: Sequence[str], log: Log) -> pd.DataFrame:
     """Put every series on the full ``freq`` grid, interpolating a few holes; refuse many or off-grid."""
-    parts, filled = [], 0
+    parts, filled, sparse = [], 0, []
     for uid, part in long.groupby("unique_id", sort=False):
         grid = _grid(part["ds"], freq)
         off = part.loc[~part["ds"].isin(grid), "ds"]
@@ -234,8 +234,8 @@ def _regularise(long: pd.DataFrame, freq: str, exog: Sequence[str], log: Log) ->
                             f"regular '{freq}' grid; resample the data to that step or give another --freq")
         holes = len(grid) - len(part)
         if holes > MAX_FILL_SHARE * len(grid):
-            raise DataError(f"series '{uid}' misses {holes} of {len(grid)} '{freq}' steps (more than "
-                            f"{MAX_FILL_SHARE:.0%}); too many to fill safely: resample it or drop that series")
+            sparse.append(f"'{uid}' ({holes} of {len(grid)})")
+            continue
         if holes:
             full = part.set_index("ds").reindex(grid)
             full[["y", *exog]] = full[["y", *exog]].interpolate(method="time", limit_direction="both")
@@ -243,6 +243,13 @@ def _regularise(long: pd.DataFrame, freq: str, exog: Sequence[str], log: Log) ->
             part = full.rename_axis("ds").reset_index()[long.columns]
             filled += holes
         parts.append(part)
+    if sparse:
+        n = long["unique_id"].nunique()
+        which = "series " + sparse[0] if n == 1 else f"{len(sparse)} of {n} series: " + ", ".join(sparse[:8]) + (
+            ", ..." if len(sparse) > 8 else "")
+        raise DataError(f"too many to fill safely: more than {MAX_FILL_SHARE:.0%} of the '{freq}' steps are missing "
+                        f"in {which}; resample to a coarser step, drop those series, or add the missing rows (with 0 "
+                        "where a missing row means nothing happened)")
     if filled:
         log("data", f"{filled} missing step(s) filled by straight-line interpolation between neighbours "
                     f"(at most {MAX_FILL_SHARE:.0%} of a series may be filled)")
@@ -268,8 +275,11 @@ def prepare_series(frame: pd.DataFrame, target: str, time_column: str, series_id
     long = _drop_duplicates(_trim_missing(long, target, log), log)
     sizes = long.groupby("unique_id", sort=False).size()
     if (sizes < 2).any():
-        raise DataError(f"series '{sizes[sizes < 2].index[0]}' has a single row; a series needs at least two "
-                        "points (drop it or check the series-id column)")
+        single = [f"'{uid}'" for uid in sizes[sizes < 2].index]
+        which = f"series {single[0]} has" if len(single) == 1 else (
+            f"{len(single)} series have ({', '.join(single[:8])}{', ...' if len(single) > 8 else ''})")
+        raise DataError(f"{which} a single row; a series needs at least two points (drop them or check the "
+                        "series-id column)")
     if freq is None:
         freq, reason = infer_frequency(long)
     else:

@@ -104,6 +104,18 @@ def test_series_with_a_single_row(macro_long: pd.DataFrame) -> None:
         _prepare(pd.concat([macro_long, lonely]), target="value", time="quarter", series_id="series")
 
 
+def test_every_series_that_cannot_be_used_is_named_at_once(macro_long: pd.DataFrame) -> None:
+    """One message lists every offending series, so a user with many series fixes them in one go."""
+    quarters = macro_long[macro_long["series"] == "cpi"]
+    sparse = [quarters.iloc[::2].assign(series=name) for name in ("gappy", "holey")]  # half the quarters gone
+    with pytest.raises(DataError, match=r"too many to fill.*in 2 of 5 series: 'gappy' \(101 of 203\), 'holey'"):
+        _prepare(pd.concat([macro_long, *sparse]), target="value", time="quarter", series_id="series", freq="QS")
+    lonely = [pd.DataFrame({"quarter": [pd.Timestamp("2000-01-01")], "series": [name], "value": [1.0]})
+              for name in ("gold", "silver")]
+    with pytest.raises(DataError, match=r"2 series have \('gold', 'silver'\) a single row"):
+        _prepare(pd.concat([macro_long, *lonely]), target="value", time="quarter", series_id="series")
+
+
 def test_duplicated_timestamps() -> None:
     frame = _monthly(36)
     notes: Notes = []
