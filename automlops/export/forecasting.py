@@ -159,12 +159,11 @@ def _machine_learning(model: str, params: Mapping[str, Any], ctx: Any, writer: S
     builders = {"lightgbm": fm._lightgbm, "xgboost": fm._xgboost, "ridge": fm._ridge}
     windows = {"none": None, "short": 3, "season": max(3, ctx.season)}
     window = windows[str(params.get("window", "none"))]
-    diffs = fm._diff_choices(ctx).get(str(params.get("diff", "none")), [])
+    transforms = fm.target_transforms(params, ctx)
     lags = fm.lag_sets(ctx)[str(params.get("lags", "short"))]
     dates = fm._date_features(ctx.freq) if params.get("calendar") else None
     from mlforecast import MLForecast
     from mlforecast.lag_transforms import RollingMean
-    from mlforecast.target_transforms import Differences
 
     estimator = builders[model](params, ctx.seed)
     regressor = writer.expression(estimator, 12)
@@ -176,14 +175,17 @@ def _machine_learning(model: str, params: Mapping[str, Any], ctx: Any, writer: S
         args.append(f"lag_transforms={{1: [{name}(window_size={rolling})]}}")
     if dates:
         args.append(f"date_features={dates!r}")
-    if diffs:
-        name = writer.import_name("mlforecast.target_transforms", "Differences")
-        args.append(f"target_transforms=[{name}({list(diffs)!r})]")
+    if transforms:
+        written = []
+        for transform in transforms:
+            name = writer.import_name("mlforecast.target_transforms", type(transform).__name__)
+            diffs = getattr(transform, "differences", None)
+            written.append(f"{name}({list(diffs)!r})" if diffs is not None else f"{name}()")
+        args.append(f"target_transforms=[{', '.join(written)}]")
     args.append("num_threads=1")
     obj = MLForecast(models={"m": estimator}, freq=ctx.freq, lags=lags,
                      lag_transforms={1: [RollingMean(window_size=rolling)]} if rolling else None,
-                     date_features=dates, target_transforms=[Differences(list(diffs))] if diffs else None,
-                     num_threads=1)
+                     date_features=dates, target_transforms=transforms or None, num_threads=1)
     return f"{ml}(\n" + "".join(f"            {a},\n" for a in args) + "        )", obj
 
 
@@ -192,7 +194,7 @@ def _settings_of(obj: Any) -> Any:
     if hasattr(obj, "ts"):  # MLForecast: the features it computes, the target transforms, the regressor
         ts = obj.ts
         return ("mlforecast", ts.freq, list(ts.transforms), list(ts.date_features or []),
-                [list(getattr(t, "differences", [])) for t in ts.target_transforms or []],
+                [(type(t).__name__, list(getattr(t, "differences", []))) for t in ts.target_transforms or []],
                 {k: (type(m).__name__, repr(m.get_params())) for k, m in obj.models.items()})
     cls = type(obj)
     names = [n for n in inspect.signature(cls.__init__).parameters if n != "self"]

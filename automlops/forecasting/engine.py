@@ -158,7 +158,8 @@ class ForecastingEngine:
         rest_shortest = shortest - self.h
         min_train = max(2 * self.season if self.season > 1 else 3, rest_shortest // 2)
         folds = plan_folds(rest_shortest, self.h, preset.n_windows, min(min_train, rest_shortest - 1))
-        self.ctx = Context(self.data.freq, self.season, rest_shortest - folds[0].offset, self.data.exogenous, self.seed)
+        self.ctx = Context(self.data.freq, self.season, rest_shortest - folds[0].offset, self.data.exogenous, self.seed,
+                           int(long["unique_id"].nunique()))
         self.backtester = Backtester(self.rest, folds, self.ctx, self.data.season, FORECAST_METRICS.get(self.metric),
                                      FORECAST_METRICS)
         reason = (f"expanding-window backtest: {len(folds)} cut-off(s) {folds[0].horizon} step(s) apart, each "

@@ -38,7 +38,8 @@ from automlops.core.registry import Registry
 from automlops.errors import DataError
 from automlops.search.suggest import Suggest
 
-__all__ = ["FORECAST_MODELS", "STATS_MAX_HISTORY", "Context", "FittedModel", "ForecastModel", "recent_history"]
+__all__ = ["FORECAST_MODELS", "STATS_MAX_HISTORY", "Context", "FittedModel", "ForecastModel", "recent_history",
+           "target_transforms"]
 
 LEVELS = (80, 95)
 STATS_MAX_HISTORY = 2_500  # points per series a statistical model is fitted on (the latest); 2,500 keeps every
@@ -54,6 +55,7 @@ class Context:
     min_length: int  # the shortest series at the earliest backtest cut-off
     exogenous: tuple[str, ...]
     seed: int = 0
+    n_series: int = 1
 
     @property
     def max_lag(self) -> int:
@@ -207,14 +209,43 @@ def _date_features(freq: str) -> list[str]:
 
 
 def _feature_space(s: Suggest, ctx: Context) -> dict[str, Any]:
-    return {"lags": s.cat("lags", list(lag_sets(ctx))), "window": s.cat("window", ["none", "short", "season"]),
-            "diff": s.cat("diff", list(_diff_choices(ctx))), "calendar": bool(s.cat("calendar", [True, False]))}
+    space = {"lags": s.cat("lags", list(lag_sets(ctx))), "window": s.cat("window", ["none", "short", "season"]),
+             "diff": s.cat("diff", list(_diff_choices(ctx))), "calendar": bool(s.cat("calendar", [True, False]))}
+    if ctx.n_series > 1:
+        space["scale"] = s.cat("scale", ["series", "none"])
+    return space
 
 
 def _feature_defaults(ctx: Context) -> dict[str, Any]:
+    """The first settings tried. On several series: each standardised (see :func:`target_transforms`) and
+    differenced once by the season. Measured at the defaults (test MASE, mean over rolling origins, per
+    series scaling on): the seasonal difference alone beat both differences for LightGBM, XGBoost and
+    ridge on 67 daily flight routes (LightGBM 2.21 vs 2.79), three hourly weather stations (1.30 vs
+    1.95) and twelve quarterly macro series (0.94 vs 1.05). On the nine single benchmark series no
+    choice won for every regressor, so one series keeps both differences."""
     diffs = _diff_choices(ctx)
+    if ctx.n_series > 1:
+        return {"lags": "season" if ctx.season > 1 else "medium", "window": "short", "calendar": True,
+                "diff": "seasonal" if "seasonal" in diffs else "first", "scale": "series"}
     return {"lags": "season" if ctx.season > 1 else "medium", "window": "short",
             "diff": "both" if "both" in diffs else "first", "calendar": True}
+
+
+def target_transforms(params: Mapping[str, Any], ctx: Context) -> list[Any]:
+    """mlforecast's target transforms for ``params``: differences, then each series standardised.
+
+    One regressor learns from every series at once. Without scaling, a series of 50 flights a day
+    and one of 1 share its trees and its squared loss, and the big one decides both; standardised
+    per series (``scale="series"``, after differencing; undone on the forecasts), every series'
+    changes are in its own units, as MASE judges them. AutoGluon's tabular forecasters scale per
+    series too. On 67 daily routes (``benchmarks/forecast_many_series.py``, six origins) LightGBM's
+    mean test MASE went 3.45 -> 2.79 with the default differencing, 2.21 with the seasonal one.
+    """
+    from mlforecast.target_transforms import Differences, LocalStandardScaler
+
+    diffs = _diff_choices(ctx).get(str(params.get("diff", "none")), [])
+    return [*([Differences(list(diffs))] if diffs else []),
+            *([LocalStandardScaler()] if params.get("scale") == "series" else [])]
 
 
 class MLFitted:
@@ -238,17 +269,16 @@ def _ml_fit(build: Callable[[Mapping[str, Any], int], Any]) -> Callable[..., Fit
     def fit(train: pd.DataFrame, params: Mapping[str, Any], ctx: Context) -> FittedModel:
         from mlforecast import MLForecast
         from mlforecast.lag_transforms import RollingMean
-        from mlforecast.target_transforms import Differences
 
         windows = {"none": None, "short": 3, "season": max(3, ctx.season)}
         window = windows[str(params.get("window", "none"))]
-        diffs = _diff_choices(ctx).get(str(params.get("diff", "none")), [])
+        transforms = target_transforms(params, ctx)
         fc = MLForecast(models={"m": build(params, ctx.seed)}, freq=ctx.freq,
                         lags=lag_sets(ctx)[str(params.get("lags", "short"))],
                         lag_transforms={1: [RollingMean(window_size=window)]} if window and window <= ctx.max_lag
                         else None,
                         date_features=_date_features(ctx.freq) if params.get("calendar") else None,
-                        target_transforms=[Differences(diffs)] if diffs else None, num_threads=1)
+                        target_transforms=transforms or None, num_threads=1)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             fc.fit(train[["unique_id", "ds", "y", *ctx.exogenous]], static_features=[])

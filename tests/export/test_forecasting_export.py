@@ -119,6 +119,13 @@ def test_several_series_in_one_table_reproduce(co2_home: Path, tmp_path: Path) -
     assert meta["n_series"] == 3
     _, score = _export_and_run("macro_comb", tmp_path)
     assert compare_scores(score, meta["test_score"]), (score, meta["test_score"])
+    # a lag model on several series standardises each one: the script writes that transform too
+    meta = train_forecaster("macro_ridge", ["ridge"], n_trials=1, horizon=8, dataset="macro_long", target="value",
+                            time_column="quarter", series_id="series")
+    assert meta["best_params"]["scale"] == "series"
+    text, score = _export_and_run("macro_ridge", tmp_path)
+    assert "target_transforms=[Differences([4]), LocalStandardScaler()]" in text
+    assert compare_scores(score, meta["test_score"]), (score, meta["test_score"])
 
 
 @pytest.mark.slow

@@ -50,3 +50,32 @@ def test_a_model_that_cannot_finish_in_time_is_priced_out_before_its_first_fold(
         engine.evaluate(arima, None, time.monotonic() + 8.0)
     theta = Candidate("auto_theta", FORECAST_MODELS.get("auto_theta").defaults(engine.ctx))
     assert engine.evaluate(theta, None, time.monotonic() + 60.0).mean > 0  # a cheap one is priced and runs
+
+
+@pytest.mark.parametrize("model", ["lightgbm", "ridge"])
+def test_a_lag_model_standardises_each_series(macro_twelve: pd.DataFrame, model: str) -> None:
+    """With ``scale="series"`` one series in other units (GDP in millions, not billions) changes nothing
+    for the others; without it, the big series decides the shared model."""
+    three = macro_twelve[macro_twelve["series"].isin(["realgdp", "cpi", "unemp"])]
+    engine = ForecastingEngine("value", "quarter", series_id="series", horizon=8)
+    engine.prepare(three, quiet_log())
+    spec = FORECAST_MODELS.get(model)
+    defaults = spec.defaults(engine.ctx)
+    assert defaults["scale"] == "series" and defaults["diff"] == "seasonal"  # several series: the measured defaults
+    rescaled = engine.rest.assign(y=engine.rest["y"].where(engine.rest["unique_id"] != "realgdp",
+                                                           engine.rest["y"] * 1000))
+
+    def cpi_forecast(train: pd.DataFrame, scale: str) -> pd.Series:
+        out = spec.fit(train, {**defaults, "scale": scale}, engine.ctx).predict(8, None)
+        return out.loc[out["unique_id"] == "cpi", "yhat"].reset_index(drop=True)
+
+    pd.testing.assert_series_equal(cpi_forecast(engine.rest, "series"), cpi_forecast(rescaled, "series"), rtol=1e-6)
+    moved = (cpi_forecast(engine.rest, "none") - cpi_forecast(rescaled, "none")).abs().max()
+    assert moved > 1e-3
+
+
+def test_one_series_keeps_its_defaults(macro_twelve: pd.DataFrame) -> None:
+    engine = ForecastingEngine("value", "quarter", series_id="series", horizon=8)
+    engine.prepare(macro_twelve[macro_twelve["series"] == "cpi"], quiet_log())
+    defaults = FORECAST_MODELS.get("lightgbm").defaults(engine.ctx)
+    assert "scale" not in defaults and defaults["diff"] == "both"
