@@ -69,7 +69,12 @@ class ForecastPreset:
     description: str
 
 
-_CHEAP_FIRST = ("naive", "seasonal_naive", "ridge", "auto_theta", "auto_ets", "lightgbm", "xgboost", "auto_arima")
+# The warm start's order: the baselines, then the cheapest model of each kind. LightGBM learns from every series
+# in one regression while the statistical models fit one model per series, so on long or many series it costs
+# less than AutoTheta (~1 s against ~1.5 s a cut-off on three hourly stations; 0.2 s against 1.5 s on 67 daily
+# routes); on short series every default finishes anyway. Before Theta, it stopped being cut off at 30 s on the
+# hourly stations (forecast_long_series.py: mean test MASE 0.887 -> 0.852 over six origins).
+_CHEAP_FIRST = ("naive", "seasonal_naive", "ridge", "lightgbm", "auto_theta", "auto_ets", "xgboost", "auto_arima")
 FORECAST_PRESETS: Registry[ForecastPreset] = Registry("forecasting preset")
 FORECAST_PRESETS.add("fast", ForecastPreset(
     "fast", 12, None, 3, ("naive", "seasonal_naive", "auto_theta", "auto_ets", "ridge"), 3,

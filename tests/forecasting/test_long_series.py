@@ -54,3 +54,20 @@ def test_the_engine_says_when_the_statistical_models_see_part_of_the_history(
     frame = co2.drop(columns="unique_id").rename(columns={"ds": "week", "y": "ppm"})
     result = fit_engine(frame, n_trials=2, target="ppm", time_column="week", models=["seasonal_naive", "auto_theta"])
     assert any("last 1,000 points of each series (the longest has 2,284)" in d.message for d in result.decisions)
+
+
+def test_the_warm_start_tries_the_global_lag_model_before_the_per_series_ones(co2: pd.DataFrame) -> None:
+    """LightGBM fits every series in one regression; Theta and ETS fit one model per series and grow with
+    the history, so on long series LightGBM's defaults run first (at 30 s on three hourly stations it was
+    the trial cut off by the deadline)."""
+    import optuna
+
+    from automlops.forecasting.engine import ForecastingEngine
+
+    from .conftest import quiet_log
+
+    engine = ForecastingEngine("ppm", "week", horizon=52)
+    engine.prepare(co2.drop(columns="unique_id").rename(columns={"ds": "week", "y": "ppm"}), quiet_log())
+    order = engine.warm_start(optuna.create_study())
+    assert order.index("lightgbm") < order.index("auto_theta") < order.index("auto_ets")
+    assert order[:3] == ["naive", "seasonal_naive", "ridge"]  # the baselines and the cheapest lag model first
