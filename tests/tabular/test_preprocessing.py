@@ -93,6 +93,25 @@ def test_datetime_as_text_is_parsed(cars: pd.DataFrame) -> None:
     assert out[0, 0] == 1970.0 and not np.isnan(out).any()
 
 
+def test_times_with_an_offset_become_offset_free_utc(cars: pd.DataFrame) -> None:
+    """A tz-aware column (what reading "2013-01-01T10:00:00Z" from a CSV gives) and times with mixed offsets
+    are read as UTC without the offset, as the API reads them; every model failed on them before."""
+    naive = cars[["Year"]].sort_values("Year").iloc[[0, -1]].reset_index(drop=True)
+    utc = naive.assign(Year=naive["Year"].dt.tz_localize("UTC"))
+    expected = DatetimeParts().fit(naive).transform(naive)
+    assert np.array_equal(DatetimeParts().fit(utc).transform(utc), expected)
+    mixed = pd.DataFrame({"when": ["2013-01-01T10:00:00Z", "2013-01-01T12:00:00+02:00", "2013-07-01T06:00:00-04:00"]})
+    hours = DatetimeParts().fit(mixed)
+    out = hours.transform(mixed)
+    assert list(out[:, list(hours.get_feature_names_out(["when"])).index("when_hour")]) == [10.0, 10.0, 10.0]
+    aware = cars.assign(Year=cars["Year"].dt.tz_localize("UTC"))
+    plan = plan_features(aware, infer_problem(aware, "Miles_per_Gallon"))
+    assert plan.columns("datetime") == ["Year"]
+    prep = build_preprocessor(plan, scale=False, encoding="ordinal").fit(aware[plan.input_columns],
+                                                                         aware["Miles_per_Gallon"])
+    assert np.isfinite(prep.transform(aware[plan.input_columns]).astype(float)).all()
+
+
 def test_high_cardinality_uses_target_encoding(cars: pd.DataFrame) -> None:
     plan = plan_features(cars, infer_problem(cars, "Miles_per_Gallon"))
     assert plan.columns("high_cardinality") == ["Name"]  # ~300 car names: one-hot would explode

@@ -211,6 +211,17 @@ def test_regression_with_a_date_column() -> None:
     assert test["Year"].min() >= others["Year"].max(), "a test row is older than a training row"
 
 
+def test_a_date_column_with_an_offset_trains_and_predicts() -> None:
+    # what a CSV of "1970-01-01T00:00:00Z" times reads as: a tz-aware column (every trial failed on it before)
+    cars = load_demo("cars").sample(frac=1.0, random_state=0)
+    aware = cars.assign(Year=cars["Year"].dt.tz_localize("UTC"))
+    runner = AutoMLRunner("Miles_per_Gallon", preset="fast", models=LIGHT_REG, n_trials=2).fit(aware)
+    assert "Year" in runner.plan_.columns("datetime") and runner.test_metrics_["r2"] > 0.6
+    as_text = aware.drop(columns="Miles_per_Gallon").head(5).assign(
+        Year=lambda f: f["Year"].dt.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    assert np.allclose(runner.predict(as_text), runner.predict(aware.drop(columns="Miles_per_Gallon").head(5)))
+
+
 def test_missing_target_rows_are_dropped_and_said(cancer: pd.DataFrame) -> None:
     frame = cancer.astype({"target": float})
     frame.loc[frame.index[:7], "target"] = np.nan
