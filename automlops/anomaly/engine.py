@@ -47,7 +47,6 @@ from automlops.anomaly.selection import (
     rank_scores,
     stability,
 )
-from automlops.core.features import HIGH_CARDINALITY
 from automlops.core.fit import ValidationSummary
 from automlops.core.metrics import MetricContext
 from automlops.core.problem import Problem, TaskType
@@ -168,14 +167,7 @@ class AnomalyEngine:
 
     def _plan_features(self, log: DecisionLog) -> FeaturePlan:
         exclude = (self.label,) if self.label else ()
-        plan = plan_features(self.data, self.problem, exclude=exclude)
-        for f in [f for f in plan.features if f.kind == HIGH_CARDINALITY]:
-            plan.features.remove(f)
-            plan.dropped[f.name] = ("too many categories for one-hot columns, and target encoding needs a target "
-                                    "that anomaly detection does not have")
-        if not plan.features:
-            raise DataError("no usable feature columns are left: " + "; ".join(f"'{c}' ({w})"
-                                                                         for c, w in plan.dropped.items()))
+        plan = plan_features(self.data, self.problem, exclude=exclude)  # no target: many-category text is dropped
         for col, why in plan.dropped.items():
             log("data", f"column '{col}' dropped: {why}")
         return plan

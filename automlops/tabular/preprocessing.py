@@ -54,6 +54,11 @@ from automlops.errors import DataError
 __all__ = ["DatetimeParts", "FeaturePlan", "FeatureSpec", "TopCategories", "build_preprocessor", "plan_features"]
 
 MAX_ONEHOT_CATEGORIES = 20
+# Without a target (clustering, anomaly detection) a text column of many categories has no encoding here: one-hot
+# would add a column per category, and target encoding needs a target. (Clustering tried target encoding and
+# crashed on a flights table's 3,564 tail numbers.)
+NO_TARGET_TO_ENCODE = ("too many categories for one-hot columns, and target encoding needs a target that this task "
+                       "does not have")
 MIN_MISSING_FOR_FLAG = 5
 MISSING = "__missing__"
 OTHER = "__other__"
@@ -228,8 +233,9 @@ def plan_features(df: pd.DataFrame, problem: Problem, *, exclude: tuple[str, ...
             dropped[col] = "it holds a single value (constant), so it cannot tell rows apart"
         elif _looks_like_id(s, n):
             dropped[col] = "it looks like an identifier or free text (a different value on almost every row)"
+        elif (kind := _kind_of(s)) == HIGH_CARDINALITY and problem.target is None:
+            dropped[col] = NO_TARGET_TO_ENCODE
         else:
-            kind = _kind_of(s)
             cats = tuple(sorted(s.dropna().unique().tolist(), key=str)) if kind == CATEGORICAL else None
             features.append(FeatureSpec(str(col), kind, str(s.dtype), bool(s.isna().any()), cats,
                                         int(s.isna().sum())))

@@ -112,6 +112,18 @@ def test_categorical_columns_are_profiled_by_their_top_value() -> None:
     assert isinstance(meta["profile"][0]["bill_length_mm"], float)
 
 
+def test_a_column_of_many_categories_is_dropped_with_its_reason() -> None:
+    """Target encoding needs a target; clustering crashed on a flights table's 3,564 tail numbers."""
+    from palmerpenguins import load_penguins
+
+    penguins = load_penguins().dropna().reset_index(drop=True)
+    tags = penguins.assign(tag=[f"band-{i % 150}" for i in range(len(penguins))])  # 150 distinct ring bands
+    result = fit(tags, n_trials=2, models=["kmeans"], reference="species")
+    assert "tag" not in result.artifact.meta["input_columns"] and "island" in result.artifact.meta["input_columns"]
+    assert any("'tag' dropped: too many categories" in d.message for d in result.decisions)
+    assert len(result.artifact.obj.predict(tags.head(5))) == 5
+
+
 def test_a_time_budget_is_kept() -> None:
     rng = np.random.default_rng(1)
     frame = pd.DataFrame(np.vstack([rng.normal(c, 1, (1500, 4)) for c in (0, 5)]), columns=list("abcd"))
