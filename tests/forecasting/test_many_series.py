@@ -79,3 +79,20 @@ def test_one_series_keeps_its_defaults(macro_twelve: pd.DataFrame) -> None:
     engine.prepare(macro_twelve[macro_twelve["series"] == "cpi"], quiet_log())
     defaults = FORECAST_MODELS.get("lightgbm").defaults(engine.ctx)
     assert "scale" not in defaults and defaults["diff"] == "both"
+
+
+def test_an_exogenous_column_named_like_a_calendar_field_is_not_added_twice() -> None:
+    """statsmodels' macrodata has its own ``quarter`` column; the lag models' calendar field of quarterly data
+    is also called ``quarter``, and mlforecast refused the duplicate (every lag model failed)."""
+    import statsmodels.api as sm
+
+    d = sm.datasets.macrodata.load_pandas().data
+    stamps = pd.PeriodIndex.from_fields(year=d["year"].astype(int), quarter=d["quarter"].astype(int), freq="Q")
+    frame = pd.DataFrame({"date": stamps.to_timestamp(), "realgdp": d["realgdp"], "quarter": d["quarter"]})
+    engine = ForecastingEngine("realgdp", "date", horizon=8)
+    engine.prepare(frame, quiet_log())
+    assert engine.ctx.exogenous == ("quarter",)
+    ridge = FORECAST_MODELS.get("ridge")
+    params = {**ridge.defaults(engine.ctx), "calendar": True}
+    forecast = ridge.fit(engine.rest, params, engine.ctx).predict(8, engine.test)
+    assert len(forecast) == 8 and forecast["yhat"].notna().all()
