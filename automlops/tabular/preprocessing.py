@@ -93,6 +93,7 @@ class FeaturePlan:
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what planning skipped (e.g. leakage checks), and why
     max_kept_categories: int = 1000  # per high-cardinality column (the rest share one "other" code)
+    regression: bool = False  # what the target encoder encodes: a mean (regression) or class shares
 
     def columns(self, kind: str) -> list[str]:
         return [f.name for f in self.features if f.kind == kind]
@@ -242,7 +243,8 @@ def plan_features(df: pd.DataFrame, problem: Problem, *, exclude: tuple[str, ...
     if not features:
         raise DataError("no usable feature columns are left after dropping: "
                         + "; ".join(f"'{c}' ({why})" for c, why in dropped.items()))
-    plan = FeaturePlan(features, dropped, max_kept_categories=settings.max_kept_categories)
+    plan = FeaturePlan(features, dropped, max_kept_categories=settings.max_kept_categories,
+                       regression=problem.task == TaskType.REGRESSION)
     plan.notes.extend(_category_cap_notes(df, plan))
     if problem.target is not None:
         found, checked = _leakage_warnings(df, problem, plan.features[: settings.leakage_max_features], deadline)
@@ -364,6 +366,17 @@ def _numeric_blocks(plan: FeaturePlan, *, scale: bool, native_missing: bool) -> 
     return blocks
 
 
+def _target_encoder(plan: FeaturePlan) -> TargetEncoder:
+    """Each category -> the target's mean over the rows of that category (per class for classification),
+    cross-fitted over five folds so a row's own target never encodes it.
+
+    The task is said, not guessed: scikit-learn reads whole-number targets as *classes*, so a regression
+    target such as minutes of delay (378 distinct whole numbers) was encoded as 378 class shares per
+    column: 743 features instead of 15 on a flights table, LightGBM 5x slower, +300 MB.
+    """
+    return TargetEncoder(target_type="continuous" if plan.regression else "auto", random_state=0)
+
+
 def build_preprocessor(plan: FeaturePlan, *, scale: bool, encoding: str,
                        native_missing: bool = False) -> ColumnTransformer:
     """The ``ColumnTransformer`` that implements ``plan`` for one family of models."""
@@ -372,7 +385,7 @@ def build_preprocessor(plan: FeaturePlan, *, scale: bool, encoding: str,
         categorical: Any = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
     else:
         categorical = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1)
-    high_card: Pipeline = make_pipeline(TopCategories(plan.max_kept_categories), TargetEncoder(random_state=0))
+    high_card: Pipeline = make_pipeline(TopCategories(plan.max_kept_categories), _target_encoder(plan))
     if scale:
         high_card.steps.append(("standardscaler", StandardScaler()))
     datetime_steps: list[Any] = [DatetimeParts(), SimpleImputer(strategy="median")]

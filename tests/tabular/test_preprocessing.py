@@ -93,6 +93,22 @@ def test_datetime_as_text_is_parsed(cars: pd.DataFrame) -> None:
     assert out[0, 0] == 1970.0 and not np.isnan(out).any()
 
 
+def test_a_whole_number_regression_target_is_encoded_as_one_mean_per_column(cars: pd.DataFrame) -> None:
+    """scikit-learn reads whole numbers as classes: horsepower (93 distinct whole numbers) target-encoded
+    the ~300 car names into 93 class-share columns. A regression encodes one mean per column."""
+    frame = cars.dropna(subset=["Horsepower"]).astype({"Horsepower": int})
+    plan = plan_features(frame, infer_problem(frame, "Horsepower"))
+    assert plan.columns("high_cardinality") == ["Name"] and plan.regression
+    prep = build_preprocessor(plan, scale=False, encoding="ordinal").fit(frame[plan.input_columns], frame["Horsepower"])
+    names = list(prep.get_feature_names_out())
+    assert names.count("Name") == 1 and not any(n.startswith("Name_") for n in names)
+    labels = cars.assign(origin_code=cars["Origin"].map({"USA": 0, "Europe": 1, "Japan": 2}))
+    plan = plan_features(labels, infer_problem(labels, "origin_code"))  # three whole-number classes: one share each
+    prep = build_preprocessor(plan, scale=False, encoding="ordinal").fit(labels[plan.input_columns],
+                                                                        labels["origin_code"])
+    assert sum(n.startswith("Name") for n in prep.get_feature_names_out()) == 3
+
+
 def test_times_with_an_offset_become_offset_free_utc(cars: pd.DataFrame) -> None:
     """A tz-aware column (what reading "2013-01-01T10:00:00Z" from a CSV gives) and times with mixed offsets
     are read as UTC without the offset, as the API reads them; every model failed on them before."""
