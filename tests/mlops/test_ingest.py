@@ -206,3 +206,20 @@ def test_one_column_is_refused_for_training_but_read_for_predicting() -> None:
         read_csv_robust(data, max_bytes=10_000)  # a table to train on: usually a wrong delimiter
     frame = read_csv_robust(data, max_bytes=10_000, min_columns=1).frame  # the months to forecast
     assert list(frame.columns) == ["month"] and str(frame["month"].dtype) == "datetime64[ns]" and len(frame) == 2
+
+
+def test_question_marks_are_missing_values(penguins: pd.DataFrame) -> None:
+    """UCI's "?" for unknown: a number column with some "?" is read as numbers with missing values (it
+    stayed text before, one category per value); a "?" in a text column is missing too."""
+    frame = penguins.copy()
+    frame["bill_length_mm"] = frame["bill_length_mm"].astype(object)
+    frame.loc[[3, 10, 20], "bill_length_mm"] = "?"
+    frame.loc[[5, 6], "island"] = " ?"
+    for sep, decimal in ((",", "."), (";", ",")):
+        result = read_csv_robust(frame.to_csv(index=False, sep=sep, decimal=decimal).encode(), max_bytes=LIMIT)
+        read = result.frame
+        assert read["bill_length_mm"].dtype == "float64", decimal
+        assert read.loc[[3, 10, 20], "bill_length_mm"].isna().all()
+        pd.testing.assert_series_equal(read["bill_length_mm"].drop(index=[3, 10, 20]),
+                                       penguins["bill_length_mm"].drop(index=[3, 10, 20]), check_dtype=False)
+        assert read.loc[[5, 6], "island"].isna().all() and read["island"].notna().sum() == len(frame) - 2
