@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
@@ -9,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,7 @@ from _process_memory import TreeMemory  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 CLI = Path(sys.executable).parent / "automlops"
 
-__all__ = ["CliRun", "markdown_table", "run_cli"]
+__all__ = ["CliRun", "forecast_row", "markdown_table", "origin_arguments", "run_cli", "run_origins"]
 
 
 @dataclass
@@ -67,3 +69,40 @@ def run_cli(args: list[str], poll_s: float = 0.1) -> CliRun:
         time.sleep(poll_s)
     stdout, stderr = proc.communicate()
     return CliRun(proc.returncode, time.monotonic() - started, tree.peak_bytes / 2**20, stdout, stderr, home)
+
+
+def forecast_row(run: CliRun, budget: float, origin: str) -> dict[str, Any]:
+    """One forecasting run as a table row (exit code, wall ÷ budget, peak, model, trials, test MASE); cleans up."""
+    row: dict[str, Any] = {"origin": origin, "rc": run.returncode, "wall_s": round(run.wall_s, 1),
+                           "wall_over_budget": round(run.wall_s / budget, 2), "peak_mb": round(run.peak_mb)}
+    if run.returncode != 0:
+        row["error"] = run.last_error()
+    else:
+        summary = run.summary()
+        trials = summary["meta"].get("trials") or []
+        row.update({"model": summary["best_model"], "trials": len(trials),
+                    "completed": sum(t.get("state") == "COMPLETE" for t in trials),
+                    "test_mase": round(float(summary["test_score"]), 4)})
+    run.cleanup()
+    return row
+
+
+def origin_arguments(doc: str, budget: float) -> argparse.Namespace:
+    """``--quick`` (two origins), ``--budget`` and ``--origins`` of a rolling-origin benchmark; ``n_origins`` set."""
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="two origins")
+    parser.add_argument("--budget", type=float, default=budget)
+    parser.add_argument("--origins", type=int, default=6)
+    args = parser.parse_args()
+    args.n_origins = 2 if args.quick else args.origins
+    return args
+
+
+def run_origins(ends: list[Any], run_one: Callable[[Any, Path], dict[str, Any]]) -> list[dict[str, Any]]:
+    """``run_one(end, folder)`` for each origin in a shared temporary folder, printing each row as it comes."""
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as folder:
+        for end in ends:
+            rows.append(run_one(end, Path(folder)))
+            print(json.dumps(rows[-1]), flush=True)
+    return rows

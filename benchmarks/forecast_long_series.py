@@ -17,11 +17,9 @@ Run: ``.venv/bin/python benchmarks/forecast_long_series.py [--quick] [--budget 3
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +27,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _cli_run import markdown_table, run_cli  # noqa: E402
+from _cli_run import forecast_row, markdown_table, origin_arguments, run_cli, run_origins  # noqa: E402
 from _midsize import ensure_benchdata  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -49,34 +47,15 @@ def run_origin(frame: pd.DataFrame, end: pd.Timestamp, budget: float, folder: Pa
     frame[stamps <= end].to_csv(csv, index=False)
     run = run_cli(["train", str(csv), "--task", "timeseries", "--time-column", "time_hour", "--series-id", "origin",
                    "--target", "temp", "--time-budget", str(budget), "--json"])
-    row: dict[str, Any] = {"origin": f"{end:%Y-%m-%d %H:%M}", "rc": run.returncode, "wall_s": round(run.wall_s, 1),
-                           "wall_over_budget": round(run.wall_s / budget, 2), "peak_mb": round(run.peak_mb)}
-    if run.returncode != 0:
-        row["error"] = run.last_error()
-    else:
-        summary = run.summary()
-        trials = summary["meta"].get("trials") or []
-        row.update({"model": summary["best_model"], "trials": len(trials),
-                    "completed": sum(t.get("state") == "COMPLETE" for t in trials),
-                    "test_mase": round(float(summary["test_score"]), 4)})
-    run.cleanup()
-    return row
+    return forecast_row(run, budget, f"{end:%Y-%m-%d %H:%M}")
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="two origins")
-    parser.add_argument("--budget", type=float, default=30.0)
-    parser.add_argument("--origins", type=int, default=6)
-    args = parser.parse_args()
+    args = origin_arguments(__doc__, 30.0)
     frame = hourly_temperatures()
     last = pd.to_datetime(frame["time_hour"], utc=True).max()
-    origins = [last - pd.Timedelta(weeks=k) for k in range(2 if args.quick else args.origins)]
-    rows = []
-    with tempfile.TemporaryDirectory() as folder:
-        for end in origins:
-            rows.append(run_origin(frame, end, args.budget, Path(folder)))
-            print(json.dumps(rows[-1]), flush=True)
+    ends = [last - pd.Timedelta(weeks=k) for k in range(args.n_origins)]
+    rows = run_origins(ends, lambda end, folder: run_origin(frame, end, args.budget, folder))
     print(markdown_table(rows, KEYS))
     scores = [r["test_mase"] for r in rows if "test_mase" in r]
     if scores:

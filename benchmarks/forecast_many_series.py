@@ -26,11 +26,9 @@ Run: ``.venv/bin/python benchmarks/forecast_many_series.py [--quick] [--budget 6
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -41,7 +39,7 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT.parent))
 
-from _cli_run import markdown_table, run_cli  # noqa: E402
+from _cli_run import forecast_row, markdown_table, origin_arguments, run_cli, run_origins  # noqa: E402
 from _midsize import ensure_benchdata  # noqa: E402
 
 RESULTS = ROOT / "results"
@@ -87,19 +85,7 @@ def run_origin(frame: pd.DataFrame, end: pd.Timestamp, budget: float, folder: Pa
     frame[frame["date"] <= end].to_csv(csv, index=False)
     run = run_cli(["train", str(csv), "--task", "timeseries", "--time-column", "date", "--series-id", "dest",
                    "--target", "flights", "--time-budget", str(budget), "--json"])
-    row: dict[str, Any] = {"origin": f"{end:%Y-%m-%d}", "rc": run.returncode,
-                           "wall_over_budget": round(run.wall_s / budget, 2), "peak_mb": round(run.peak_mb)}
-    if run.returncode != 0:
-        row["error"] = run.last_error()
-    else:
-        summary = run.summary()
-        trials = summary["meta"].get("trials") or []
-        row.update({"model": summary["best_model"], "trials": len(trials),
-                    "completed": sum(t.get("state") == "COMPLETE" for t in trials),
-                    "test_mase": round(float(summary["test_score"]), 4)})
-    run.cleanup()
-    row.update(references(csv))
-    return row
+    return {**forecast_row(run, budget, f"{end:%Y-%m-%d}"), **references(csv)}
 
 
 def _summary(rows: list[dict[str, Any]]) -> list[str]:
@@ -119,19 +105,11 @@ def _summary(rows: list[dict[str, Any]]) -> list[str]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="two origins")
-    parser.add_argument("--budget", type=float, default=60.0)
-    parser.add_argument("--origins", type=int, default=6)
-    args = parser.parse_args()
+    args = origin_arguments(__doc__, 60.0)
     frame = daily_flights()
     last = frame["date"].max()
-    origins = [last - pd.Timedelta(weeks=4 * k) for k in range(2 if args.quick else args.origins)]
-    rows = []
-    with tempfile.TemporaryDirectory() as folder:
-        for end in origins:
-            rows.append(run_origin(frame, end, args.budget, Path(folder)))
-            print(json.dumps(rows[-1]), flush=True)
+    ends = [last - pd.Timedelta(weeks=4 * k) for k in range(args.n_origins)]
+    rows = run_origins(ends, lambda end, folder: run_origin(frame, end, args.budget, folder))
     print(markdown_table(rows, KEYS))
     for line in _summary(rows):
         print(line)
