@@ -222,6 +222,18 @@ def test_a_date_column_with_an_offset_trains_and_predicts() -> None:
     assert np.allclose(runner.predict(as_text), runner.predict(aware.drop(columns="Miles_per_Gallon").head(5)))
 
 
+def test_a_true_false_target_with_gaps_is_a_binary_target() -> None:
+    # True/False with a few empty cells is read as objects; scikit-learn's target encoder (the ~300 car
+    # names) called that target type 'unknown' and every trial failed
+    cars = load_demo("cars").sample(frac=1.0, random_state=0)
+    made_in_usa = (cars["Origin"] == "USA").astype(object)
+    made_in_usa.iloc[:7] = None
+    frame = cars.drop(columns="Origin").assign(usa=made_in_usa)
+    runner = AutoMLRunner("usa", preset="fast", models=LIGHT_CLS, n_trials=2).fit(frame)
+    assert runner.problem_.classes == (False, True) and runner.test_metrics_["roc_auc"] > 0.7
+    assert set(runner.predict(frame.drop(columns="usa").head(20))) <= {False, True}
+
+
 def test_missing_target_rows_are_dropped_and_said(cancer: pd.DataFrame) -> None:
     frame = cancer.astype({"target": float})
     frame.loc[frame.index[:7], "target"] = np.nan
