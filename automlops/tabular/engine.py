@@ -156,7 +156,7 @@ class TabularEngine:
             df, positions = df[keep], positions[keep]
         if df[problem.target].dtype == object and pd.api.types.infer_dtype(df[problem.target]) == "boolean":
             # True/False with gaps is read as text-like objects; scikit-learn cannot tell their target type
-            df = df.assign(**{problem.target: df[problem.target].astype(bool)})
+            df = df.assign(**{str(problem.target): df[problem.target].astype(bool)})
         problem = self._time_axis(df, problem, log)
         if problem.time_column:
             order = np.argsort(df[problem.time_column].to_numpy(), kind="stable")
