@@ -63,7 +63,9 @@ MIN_MISSING_FOR_FLAG = 5
 MISSING = "__missing__"
 OTHER = "__other__"
 LEAKAGE_SAMPLE_ROWS = 3000
-_ID_NAME = re.compile(r"(^|_)(id|uuid|guid|key|index)$", re.IGNORECASE)
+# ... or the header pandas gives the unnamed first column of a CSV written with its row index (pandas' to_csv,
+# R's write.csv): row numbers, which in a table sorted by some column before it was shuffled leak that column
+_ID_NAME = re.compile(r"(^|_)(id|uuid|guid|key|index)$|^unnamed: *\d+$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)

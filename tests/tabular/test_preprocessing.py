@@ -46,6 +46,18 @@ def test_drops_id_constant_and_empty_columns_with_reasons(penguins: pd.DataFrame
     assert plan.schema()["dropped"] == plan.dropped
 
 
+def test_the_row_numbers_of_a_csv_written_with_its_index_are_dropped(penguins: pd.DataFrame) -> None:
+    """``df.to_csv(path)`` (pandas) or ``write.csv`` (R) writes the row index as an unnamed first column,
+    read back as "Unnamed: 0". Sorted by species, then shuffled, those numbers would tell the species."""
+    from automlops.mlops.ingest import read_csv_robust
+
+    shuffled = penguins.sort_values("species").reset_index(drop=True).sample(frac=1.0, random_state=0)
+    frame = read_csv_robust(shuffled.to_csv().encode(), max_bytes=10 * 2**20).frame
+    assert frame.columns[0] == "Unnamed: 0" and not frame["Unnamed: 0"].is_monotonic_increasing
+    plan = plan_features(frame, infer_problem(frame, "species"))
+    assert "identifier" in plan.dropped["Unnamed: 0"] and "Unnamed: 0" not in plan.input_columns
+
+
 def test_kinds_and_schema(penguins: pd.DataFrame) -> None:
     plan = plan_features(penguins, infer_problem(penguins, "species"))
     kinds = {f.name: f.kind for f in plan.features}
