@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from automlops.core.features import ROW_INDEX_HEADER
 from automlops.errors import ConfigError, DataError
 
 __all__ = ["MAX_FILL_SHARE", "SeriesData", "default_horizon", "parse_times", "prepare_series", "season_of"]
@@ -127,7 +128,11 @@ def _to_long(frame: pd.DataFrame, target: str, time_column: str, series_id: str 
         raise DataError(f"series-id column '{series_id}' has missing values; every row must name its series")
     ids = frame[series_id].astype(str) if series_id is not None else pd.Series(str(target), index=frame.index)
     long = pd.DataFrame({"unique_id": ids.to_numpy(), "ds": ds.to_numpy(), "y": y.to_numpy(dtype=float)})
-    for col in _exogenous(frame, [target, time_column] + ([series_id] if series_id else [])):
+    index = [c for c in frame.columns if ROW_INDEX_HEADER.match(str(c))]
+    if index:
+        log("data", f"column(s) {', '.join(map(repr, index))} left out: the row numbers a CSV gets when it is written "
+                    "with its index, not an input known in advance")
+    for col in _exogenous(frame, [target, time_column, *index] + ([series_id] if series_id else [])):
         long[col] = pd.to_numeric(frame[col]).to_numpy(dtype=float)
     long[ROW] = np.arange(len(frame))
     return long

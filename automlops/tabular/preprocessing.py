@@ -47,7 +47,7 @@ from sklearn.preprocessing import (
 )
 
 from automlops.config import get_settings
-from automlops.core.features import CATEGORICAL, DATETIME, HIGH_CARDINALITY, NUMERIC
+from automlops.core.features import CATEGORICAL, DATETIME, HIGH_CARDINALITY, NUMERIC, ROW_INDEX_HEADER
 from automlops.core.problem import Problem, TaskType
 from automlops.errors import DataError
 
@@ -63,9 +63,7 @@ MIN_MISSING_FOR_FLAG = 5
 MISSING = "__missing__"
 OTHER = "__other__"
 LEAKAGE_SAMPLE_ROWS = 3000
-# ... or the header pandas gives the unnamed first column of a CSV written with its row index (pandas' to_csv,
-# R's write.csv): row numbers, which in a table sorted by some column before it was shuffled leak that column
-_ID_NAME = re.compile(r"(^|_)(id|uuid|guid|key|index)$|^unnamed: *\d+$", re.IGNORECASE)
+_ID_NAME = re.compile(r"(^|_)(id|uuid|guid|key|index)$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -201,7 +199,9 @@ def _looks_like_id(s: pd.Series, n: int) -> bool:
     if pd.api.types.is_float_dtype(s):
         return False  # distinct measurements are normal for real numbers
     if pd.api.types.is_integer_dtype(s):
-        return bool(_ID_NAME.search(str(s.name))) or bool(s.is_monotonic_increasing and n_unique == n)
+        # a CSV's written row index: row numbers, which in a table sorted by some column and then shuffled leak it
+        named = bool(_ID_NAME.search(str(s.name)) or ROW_INDEX_HEADER.match(str(s.name)))
+        return named or bool(s.is_monotonic_increasing and n_unique == n)
     return True  # distinct strings on (almost) every row: identifiers or free text
 
 

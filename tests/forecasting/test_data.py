@@ -116,6 +116,18 @@ def test_every_series_that_cannot_be_used_is_named_at_once(macro_long: pd.DataFr
         _prepare(pd.concat([macro_long, *lonely]), target="value", time="quarter", series_id="series")
 
 
+def test_the_row_numbers_of_a_csv_written_with_its_index_are_not_an_input(macro_long: pd.DataFrame) -> None:
+    """``df.to_csv(path)`` writes the row index as an unnamed first column, "Unnamed: 0" when read back; taken as
+    an exogenous input, a lag model using it would need its "future values" to forecast."""
+    from automlops.mlops.ingest import read_csv_robust
+
+    frame = read_csv_robust(macro_long.to_csv().encode(), max_bytes=2**24).frame
+    notes: Notes = []
+    data = _prepare(frame, notes, target="value", time="quarter", series_id="series")
+    assert frame.columns[0] == "Unnamed: 0" and data.exogenous == ()
+    assert any("'Unnamed: 0' left out" in m for _, m in notes)
+
+
 def test_duplicated_timestamps() -> None:
     frame = _monthly(36)
     notes: Notes = []
