@@ -9,10 +9,9 @@ reader must use the same words, so the words live here, once.
 
 from __future__ import annotations
 
-import re
 from typing import Final
 
-__all__ = ["CATEGORICAL", "DATETIME", "FEATURE_KINDS", "HIGH_CARDINALITY", "NUMERIC", "ROW_INDEX_HEADER"]
+__all__ = ["CATEGORICAL", "DATETIME", "FEATURE_KINDS", "HIGH_CARDINALITY", "NUMERIC", "is_row_index_header"]
 
 NUMERIC: Final = "numeric"
 CATEGORICAL: Final = "categorical"
@@ -20,6 +19,10 @@ HIGH_CARDINALITY: Final = "high_cardinality"
 DATETIME: Final = "datetime"
 FEATURE_KINDS: Final = (NUMERIC, CATEGORICAL, HIGH_CARDINALITY, DATETIME)
 
-# The header pandas gives the unnamed first column of a CSV written with its row index (pandas' ``to_csv``, R's
-# ``write.csv``): row numbers, not an attribute of the row. Every engine leaves that column out.
-ROW_INDEX_HEADER: Final = re.compile(r"^unnamed: *\d+$", re.IGNORECASE)
+
+def is_row_index_header(name: object) -> bool:
+    """Whether ``name`` is the header pandas gives the unnamed first column of a CSV written with its row index
+    (pandas' ``to_csv``, R's ``write.csv``): "Unnamed: 0". Row numbers, not an attribute of the row: every engine
+    leaves that column out. (Plain string tests, so the exported scripts can copy this function as it is.)"""
+    text = str(name).strip().lower()
+    return text.startswith("unnamed:") and text[len("unnamed:"):].strip().isdigit()

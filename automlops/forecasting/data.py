@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from automlops.core.features import ROW_INDEX_HEADER
+from automlops.core.features import is_row_index_header
 from automlops.errors import ConfigError, DataError
 
 __all__ = ["MAX_FILL_SHARE", "SeriesData", "default_horizon", "parse_times", "prepare_series", "season_of"]
@@ -128,7 +128,7 @@ def _to_long(frame: pd.DataFrame, target: str, time_column: str, series_id: str 
         raise DataError(f"series-id column '{series_id}' has missing values; every row must name its series")
     ids = frame[series_id].astype(str) if series_id is not None else pd.Series(str(target), index=frame.index)
     long = pd.DataFrame({"unique_id": ids.to_numpy(), "ds": ds.to_numpy(), "y": y.to_numpy(dtype=float)})
-    index = [c for c in frame.columns if ROW_INDEX_HEADER.match(str(c))]
+    index = [c for c in frame.columns if is_row_index_header(c)]
     if index:
         log("data", f"column(s) {', '.join(map(repr, index))} left out: the row numbers a CSV gets when it is written "
                     "with its index, not an input known in advance")

@@ -47,7 +47,7 @@ from sklearn.preprocessing import (
 )
 
 from automlops.config import get_settings
-from automlops.core.features import CATEGORICAL, DATETIME, HIGH_CARDINALITY, NUMERIC, ROW_INDEX_HEADER
+from automlops.core.features import CATEGORICAL, DATETIME, HIGH_CARDINALITY, NUMERIC, is_row_index_header
 from automlops.core.problem import Problem, TaskType
 from automlops.errors import DataError
 
@@ -200,7 +200,7 @@ def _looks_like_id(s: pd.Series, n: int) -> bool:
         return False  # distinct measurements are normal for real numbers
     if pd.api.types.is_integer_dtype(s):
         # a CSV's written row index: row numbers, which in a table sorted by some column and then shuffled leak it
-        named = bool(_ID_NAME.search(str(s.name)) or ROW_INDEX_HEADER.match(str(s.name)))
+        named = bool(_ID_NAME.search(str(s.name))) or is_row_index_header(s.name)
         return named or bool(s.is_monotonic_increasing and n_unique == n)
     return True  # distinct strings on (almost) every row: identifiers or free text
 
