@@ -228,6 +228,11 @@ def _check_freq(freq: str) -> str:
                           ) from None
 
 
+def _first_few(names: Sequence[str], limit: int = 8) -> str:
+    """``names`` for an error message: the first ``limit``, then "..." if there are more."""
+    return ", ".join(names[:limit]) + (", ..." if len(names) > limit else "")
+
+
 def _regularise(long: pd.DataFrame, freq: str, exog: Sequence[str], log: Log) -> pd.DataFrame:
     """Put every series on the full ``freq`` grid, interpolating a few holes; refuse many or off-grid."""
     parts, filled, sparse = [], 0, []
@@ -250,8 +255,7 @@ def _regularise(long: pd.DataFrame, freq: str, exog: Sequence[str], log: Log) ->
         parts.append(part)
     if sparse:
         n = long["unique_id"].nunique()
-        which = "series " + sparse[0] if n == 1 else f"{len(sparse)} of {n} series: " + ", ".join(sparse[:8]) + (
-            ", ..." if len(sparse) > 8 else "")
+        which = "series " + sparse[0] if n == 1 else f"{len(sparse)} of {n} series: {_first_few(sparse)}"
         raise DataError(f"too many to fill safely: more than {MAX_FILL_SHARE:.0%} of the '{freq}' steps are missing "
                         f"in {which}; resample to a coarser step, drop those series, or add the missing rows (with 0 "
                         "where a missing row means nothing happened)")
@@ -281,8 +285,7 @@ def prepare_series(frame: pd.DataFrame, target: str, time_column: str, series_id
     sizes = long.groupby("unique_id", sort=False).size()
     if (sizes < 2).any():
         single = [f"'{uid}'" for uid in sizes[sizes < 2].index]
-        which = f"series {single[0]} has" if len(single) == 1 else (
-            f"{len(single)} series have ({', '.join(single[:8])}{', ...' if len(single) > 8 else ''})")
+        which = f"series {single[0]} has" if len(single) == 1 else f"{len(single)} series have ({_first_few(single)})"
         raise DataError(f"{which} a single row; a series needs at least two points (drop them or check the "
                         "series-id column)")
     if freq is None:

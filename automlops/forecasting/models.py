@@ -233,11 +233,10 @@ def _feature_defaults(ctx: Context) -> dict[str, Any]:
     1.95) and twelve quarterly macro series (0.94 vs 1.05). On the nine single benchmark series no
     choice won for every regressor, so one series keeps both differences."""
     diffs = _diff_choices(ctx)
+    defaults = {"lags": "season" if ctx.season > 1 else "medium", "window": "short", "calendar": True}
     if ctx.n_series > 1:
-        return {"lags": "season" if ctx.season > 1 else "medium", "window": "short", "calendar": True,
-                "diff": "seasonal" if "seasonal" in diffs else "first", "scale": "series"}
-    return {"lags": "season" if ctx.season > 1 else "medium", "window": "short",
-            "diff": "both" if "both" in diffs else "first", "calendar": True}
+        return defaults | {"diff": "seasonal" if "seasonal" in diffs else "first", "scale": "series"}
+    return defaults | {"diff": "both" if "both" in diffs else "first"}
 
 
 def target_transforms(params: Mapping[str, Any], ctx: Context) -> list[Any]:
