@@ -98,6 +98,25 @@ def test_train_file_adds_it_to_the_lake(home: Path, tmp_path: Path) -> None:
     assert "my_penguins" in listing.stdout
 
 
+
+def test_a_target_written_as_money_is_a_quantity(home: Path, tmp_path: Path) -> None:
+    """A spreadsheet's "$3,750.00" target is a regression target (it was refused before: "that looks like a
+    quantity or an ID"), and rows to predict written the same way are read the same way."""
+    penguins = load_demo("penguins").dropna()
+    written = penguins.assign(body_mass_g=[f"${v:,.2f}" for v in penguins["body_mass_g"]],
+                              flipper_length_mm=[f"{v:,.1f}%" for v in penguins["flipper_length_mm"]])
+    csv = tmp_path / "penguin_prices.csv"
+    written.to_csv(csv, index=False)
+    summary = last_json(run_cli(home, "train", str(csv), "--target", "body_mass_g", "--preset", "fast",
+                                "--n-trials", "2", "--models", "ridge", "--json"))
+    assert summary["task"] == "regression" and summary["metric"] == "rmse" and summary["test_score"] < 600
+    rows = tmp_path / "rows.csv"
+    written.drop(columns="body_mass_g").head(10).to_csv(rows, index=False)
+    out = tmp_path / "predicted.csv"
+    proc = run_cli(home, "predict", "--model", "penguin_prices", str(rows), "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert pd.read_csv(out)["prediction"].between(2000, 7000).all()
+
 # Slow (a 10 s budget on a shared machine, and this module's training fixture rebuilt for it in the serial
 # part of `make test`): the whole CLI process's budget is checked from outside by
 # tests/test_tracking_unreachable.py in the default run (and on 50k rows by test_budget_large_table.py, slow).

@@ -2,8 +2,8 @@
 
 These functions are copied *verbatim* into each exported script (see
 :mod:`automlops.export.source`), so they import only third-party libraries and may use only
-other studio code that can itself be copied (``read_canonical_csv``, ``parse_date_columns``,
-``predict_labels_and_proba``). Being ordinary functions of the package, they are tested here like
+other studio code that can itself be copied (``read_canonical_csv``, ``read_marked_cells``,
+``parse_date_columns``, ``predict_labels_and_proba``). Being ordinary functions of the package, they are tested here like
 any other code, and the script a student reads is the code the tests ran.
 
 Why a SHA-256 check? A script that "reproduces the test score" is only as good as its data: if
@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from automlops.mlops._canonical import read_canonical_csv
+from automlops.mlops.cells import read_marked_cells
 from automlops.mlops.ingest import parse_date_columns
 
 __all__ = ["check_sha256", "clean_supervised", "fit_quietly", "load_table", "log_to_mlflow", "parse_args",
@@ -81,7 +82,7 @@ def load_table(path: Path, how: dict[str, Any]) -> pd.DataFrame:
     frame = pd.read_csv(io.StringIO(text, newline=""), sep=how["delimiter"], decimal=how["decimal"],
                         low_memory=False, float_precision="round_trip")
     frame.columns = [str(c).strip() for c in frame.columns]
-    return parse_date_columns(frame)
+    return parse_date_columns(read_marked_cells(frame, how["decimal"]))
 
 
 def clean_supervised(frame: pd.DataFrame, target: str, time_column: str | None) -> pd.DataFrame:

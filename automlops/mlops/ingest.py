@@ -38,9 +38,10 @@ import pandas as pd
 
 from automlops.errors import DataError, NotFoundError
 from automlops.mlops._canonical import canonical_csv, check_frame, read_canonical_csv, table_digest
+from automlops.mlops.cells import CURRENCY_SIGNS, MISSING_MARKERS, read_marked_cells, read_missing_markers
 
 __all__ = ["DELIMITERS", "MISSING_MARKERS", "IngestResult", "canonical_csv", "check_frame", "parse_date_columns",
-           "read_canonical_csv", "read_missing_markers",
+           "read_canonical_csv", "read_marked_cells", "read_missing_markers",
            "read_csv_robust", "read_source_bytes", "table_digest"]
 
 DELIMITERS = (",", ";", "\t")
@@ -100,7 +101,7 @@ def read_csv_robust(source: str | Path | bytes | IO[bytes], *, max_bytes: int, m
     _check_width(text, delimiter, max_columns)
     header = _check_shape(text, delimiter, max_field_chars, min_columns)
     decimal = _detect_decimal(text, delimiter)
-    frame = read_missing_markers(_parse(text, delimiter, decimal, header), decimal)
+    frame = read_marked_cells(_parse(text, delimiter, decimal, header), decimal)
     return IngestResult(parse_date_columns(frame), encoding, delimiter, decimal, len(data))
 
 
@@ -302,7 +303,7 @@ def _detect_decimal(text: str, delimiter: str) -> str:
     comma = dot = 0
     for line in _sample_lines(text)[1:]:
         for field in line.split(delimiter):
-            value = field.strip().strip('"')
+            value = re.sub(CURRENCY_SIGNS + "|%", "", field.strip().strip('"')).strip()  # "1.234,50 €" too
             comma += bool(_COMMA_DECIMAL.fullmatch(value))
             dot += bool(_DOT_DECIMAL.fullmatch(value))
     return "," if comma > dot else "."
@@ -317,30 +318,6 @@ def _parse(text: str, delimiter: str, decimal: str, header: list[str]) -> pd.Dat
     if len(frame) == 0:
         raise DataError(f"the file has a header ({len(header)} columns) but no data rows")
     frame.columns = [str(c).strip() for c in frame.columns]
-    return frame
-
-
-# --------------------------------------------------------------------------- missing markers
-
-MISSING_MARKERS = frozenset({"?"})  # UCI's classic spelling of "unknown" (" ?" in adult.data), besides pandas' own
-
-
-def read_missing_markers(frame: pd.DataFrame, decimal: str = ".") -> pd.DataFrame:
-    """Cells that only say "?" are missing values; a column of numbers with some "?" becomes a number column.
-
-    pandas already reads empty cells, ``NA``, ``N/A``, ``null``, ``NaN``... as missing, but not "?", so an
-    ``age`` column with a few "?" stayed text: a category per age, target-encoded, instead of a number
-    with a few missing values to impute. A "?" in a text column is missing too (it means "unknown").
-    """
-    for column in frame.select_dtypes(include="object").columns:
-        values = frame[column]
-        marker = values.notna() & values.astype(str).str.strip().isin(MISSING_MARKERS)
-        if not marker.any():
-            continue
-        kept = values.mask(marker)
-        numbers = pd.to_numeric(kept.astype(str).str.strip().str.replace(",", ".", regex=False)
-                                if decimal == "," else kept, errors="coerce")
-        frame[column] = numbers if numbers.notna().sum() == kept.notna().sum() else kept
     return frame
 
 

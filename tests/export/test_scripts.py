@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.datasets import load_diabetes
 
 from automlops.export import export_script, runtime
 from automlops.mlops.lake import DataLake
@@ -43,7 +44,7 @@ def test_a_single_logistic_model_is_reproduced_without_the_studio(studio: Path, 
     script_score, recorded, text = _export_and_run("cancer_logistic", tmp_path)
     assert abs(script_score - recorded) <= TOLERANCE
     assert "automlops" not in _imports(text)
-    assert _imports(text) <= {"__future__", "argparse", "hashlib", "io", "math", "sys", "warnings", "dataclasses",
+    assert _imports(text) <= {"__future__", "argparse", "hashlib", "io", "math", "re", "sys", "warnings", "dataclasses",
                               "pathlib", "typing", "collections", "numpy", "pandas", "sklearn", "threadpoolctl",
                               "mlflow", "scipy"}
     assert "LogisticRegression(" in text and "def build_model" in text
@@ -192,3 +193,20 @@ def test_a_dated_table_is_ordered_in_time_and_its_last_rows_are_the_test(studio:
     script_score, recorded, text = _export_and_run("sales_ridge", tmp_path)
     assert abs(script_score - recorded) <= TOLERANCE
     assert "ORDERED = True" in text and "TIME_COLUMN = 'when'" in text
+
+
+def test_an_upload_with_formatted_numbers_and_question_marks_is_read_as_the_studio_read_it(
+        studio: Path, tmp_path: Path) -> None:
+    """The script reads an upload kept as sent with the studio's cell readers: "$25,100.00" is a number and
+    "?" is missing (without them its target was text, and the script could not rebuild the model)."""
+    frame = load_diabetes(as_frame=True).frame
+    written = frame.assign(target=[f"${v * 100:,.2f}" for v in frame["target"]], bmi=frame["bmi"].astype(object))
+    written.loc[::17, "bmi"] = "?"
+    DataLake().add("diabetes_written", written.to_csv(index=False).encode(), filename="diabetes_written.csv")
+    assert DataLake().get_version("diabetes_written").storage == "original"
+    train_tabular(DataLake(), "diabetes_written", "diabetes_written_ridge", models=["ridge"], n_trials=1,
+                  ensemble="none")
+    meta = ModelStore().load("diabetes_written_ridge").meta
+    assert meta["task"] == "regression"
+    script_score, recorded, _ = _export_and_run("diabetes_written_ridge", tmp_path)
+    assert abs(script_score - recorded) <= TOLERANCE

@@ -7,6 +7,7 @@ import io
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from palmerpenguins import load_penguins
@@ -223,3 +224,37 @@ def test_question_marks_are_missing_values(penguins: pd.DataFrame) -> None:
         pd.testing.assert_series_equal(read["bill_length_mm"].drop(index=[3, 10, 20]),
                                        penguins["bill_length_mm"].drop(index=[3, 10, 20]), check_dtype=False)
         assert read.loc[[5, 6], "island"].isna().all() and read["island"].notna().sum() == len(frame) - 2
+
+
+def _money(value: float) -> str:
+    """How a spreadsheet exports an amount: currency sign, grouped thousands, negatives in brackets."""
+    text = f"${abs(value):,.2f}"
+    return f"({text})" if value < 0 else text
+
+
+def test_numbers_written_for_people_are_read_as_numbers(penguins: pd.DataFrame) -> None:
+    """"$4,250.00", "12.5%", "(1.20)" and "4.250,00 €" are numbers: a column of them stayed text before,
+    one category per value (as a target: "508 classes, that looks like an ID")."""
+    frame = penguins.dropna().reset_index(drop=True)
+    mass, flipper = frame["body_mass_g"].astype(float), frame["flipper_length_mm"].astype(float)
+    change = (frame["bill_length_mm"] - 44.0).round(2)
+    written = frame.assign(price=(mass * 1.5).map(_money), share=[f"{v / 3:.1f}%" for v in flipper],
+                           change=change.map(_money), code="A-" + frame.index.astype(str),
+                           pair=[f"{i % 3},{i % 5}" for i in frame.index])
+    read = read_csv_robust(written.to_csv(index=False).encode(), max_bytes=LIMIT).frame
+    assert read["price"].dtype == "float64" and np.allclose(read["price"], (mass * 1.5).round(2))
+    assert np.allclose(read["share"], (flipper / 3).round(1))
+    assert np.allclose(read["change"], change) and (read["change"] < 0).any()
+    assert read["code"].dtype == object and read["pair"].dtype == object  # text that only looks numeric stays
+    assert read["species"].tolist() == frame["species"].tolist()
+
+    euro = frame.assign(price=[f"{v:,.2f} €".replace(",", " ").replace(".", ",") for v in mass * 1.5])
+    read = read_csv_robust(euro.to_csv(index=False, sep=";", decimal=",").encode(), max_bytes=LIMIT)
+    assert read.decimal == "," and np.allclose(read.frame["price"], (mass * 1.5).round(2))
+    assert np.allclose(read.frame["bill_length_mm"], frame["bill_length_mm"])
+
+
+def test_a_column_mixing_percent_and_plain_numbers_stays_text(penguins: pd.DataFrame) -> None:
+    frame = penguins.dropna().head(40).assign(share=[f"{i}%" if i % 2 else str(i) for i in range(40)])
+    read = read_csv_robust(frame.to_csv(index=False).encode(), max_bytes=LIMIT).frame
+    assert read["share"].dtype == object

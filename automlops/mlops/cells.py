@@ -1,0 +1,101 @@
+"""What a CSV cell's text means beyond what pandas reads: "unknown" markers and formatted numbers.
+
+pandas reads ``3.14`` as a number and leaves everything else as text. People write numbers for
+people, though: a spreadsheet exported as CSV writes a salary as ``"$104,952.00"``, a share as
+``12.5%``, a loss as ``(1,200.00)``, and in Europe ``1.234,50 €``. Left as text, a salary
+column becomes *a category per value* (or, as a target, "508 classes: that looks like an ID"),
+and UCI's ``?`` for "unknown" turns a number column into text the same way. The two readers here
+fix a column only when **every** filled cell fits, so a code such as ``A-12`` or a list such as
+``1,5`` stays text.
+
+A formatted number keeps the value it shows: ``12.5%`` is read as 12.5 (the column's unit is
+percent), ``$1,200`` as 1200, ``(1,200.00)`` as -1200. The same reader runs on the rows sent to a
+saved model for prediction (and in exported scripts), so training and prediction agree.
+
+These functions are copied verbatim into exported scripts (:mod:`automlops.export.runtime`), so
+module constants stay plain strings: each pattern is compiled where it is used.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+__all__ = ["MISSING_MARKERS", "read_formatted_numbers", "read_marked_cells", "read_missing_markers"]
+
+MISSING_MARKERS = frozenset({"?"})  # UCI's classic spelling of "unknown" (" ?" in adult.data), besides pandas' own
+CURRENCY_SIGNS = r"(?:R\$|US\$|[$€£¥₹])"  # before or after the digits
+NUMBER_GROUPS = {".": ",", ",": "[. \u00a0\u202f]"}  # decimal mark -> what separates thousands
+
+
+def read_marked_cells(frame: pd.DataFrame, decimal: str = ".") -> pd.DataFrame:
+    """Both readers below, in order: "?" becomes missing, then formatted numbers become numbers."""
+    return read_formatted_numbers(read_missing_markers(frame, decimal), decimal)
+
+
+def read_missing_markers(frame: pd.DataFrame, decimal: str = ".") -> pd.DataFrame:
+    """Cells that only say "?" are missing values; a column of numbers with some "?" becomes a number column.
+
+    pandas already reads empty cells, ``NA``, ``N/A``, ``null``, ``NaN``... as missing, but not "?", so an
+    ``age`` column with a few "?" stayed text: a category per age, target-encoded, instead of a number
+    with a few missing values to impute. A "?" in a text column is missing too (it means "unknown").
+    """
+    for column in frame.select_dtypes(include="object").columns:
+        values = frame[column]
+        marker = values.notna() & values.astype(str).str.strip().isin(MISSING_MARKERS)
+        if not marker.any():
+            continue
+        kept = values.mask(marker)
+        numbers = pd.to_numeric(kept.astype(str).str.strip().str.replace(",", ".", regex=False)
+                                if decimal == "," else kept, errors="coerce")
+        frame[column] = numbers if numbers.notna().sum() == kept.notna().sum() else kept
+    return frame
+
+
+def formatted_number_pattern(decimal: str = ".") -> re.Pattern[str]:
+    """A number written for people: optional sign or accounting brackets, a currency sign before or
+    after, thousands grouped by 3 (``,`` when the decimal mark is ``.``; ``.`` or a space when it is
+    ``,``), an optional decimal part, an optional ``%``."""
+    groups, mark = NUMBER_GROUPS[decimal], re.escape(decimal)
+    digits = rf"(?:\d{{1,3}}(?:{groups}\d{{3}})+|\d+)(?:{mark}\d+)?|{mark}\d+"
+    return re.compile(rf"(?P<open>\()?\s*(?P<sign>[-+\u2212])?\s*{CURRENCY_SIGNS}?\s*(?P<sign2>[-+\u2212])?\s*"
+                      rf"(?P<digits>{digits})\s*(?P<unit>%|{CURRENCY_SIGNS})?\s*(?P<close>\))?")
+
+
+def read_formatted_numbers(frame: pd.DataFrame, decimal: str = ".") -> pd.DataFrame:
+    """Text columns whose every filled cell is a formatted number (``$1,200.50``, ``12.5%``,
+    ``(300)``, ``1.234,50 €``) become number columns; any other text column is left as it is.
+
+    A column is converted only when at least one cell carries a mark (a currency sign, ``%``,
+    grouped thousands or brackets): plain digits pandas would have read already. A column mixing
+    ``%`` with numbers without it is left as text, as its cells do not share a unit.
+    """
+    pattern = formatted_number_pattern(decimal)
+    groups = NUMBER_GROUPS[decimal]
+    for column in frame.select_dtypes(include="object").columns:
+        values = frame[column].dropna()
+        if values.empty or pd.api.types.infer_dtype(values, skipna=True) != "string":
+            continue
+        parts = values.str.strip().str.fullmatch(pattern.pattern)
+        if not parts.all():
+            continue
+        found = values.str.strip().str.extract(pattern.pattern)
+        if (found["open"].notna() != found["close"].notna()).any():
+            continue  # an unmatched bracket is not accounting notation
+        percent = found["unit"].eq("%")
+        if percent.any() and not percent.all():
+            continue
+        marked = (found["open"].notna() | found["unit"].notna() | found["digits"].str.contains(groups, regex=True)
+                  | values.str.contains(CURRENCY_SIGNS, regex=True))
+        if not marked.any():
+            continue
+        plain = found["digits"].str.replace(groups, "", regex=True)
+        if decimal != ".":
+            plain = plain.str.replace(decimal, ".", regex=False)
+        negative = found["open"].notna() | found["sign"].isin(["-", "\u2212"]) | found["sign2"].isin(["-", "\u2212"])
+        numbers = pd.to_numeric(plain, errors="coerce").where(~negative, lambda v: -v)
+        if numbers.isna().any():
+            continue
+        frame[column] = numbers.reindex(frame.index).astype("float64")
+    return frame
