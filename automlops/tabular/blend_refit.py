@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import copy
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -40,7 +40,7 @@ from automlops.search.engine import DecisionLog
 from automlops.tabular.evaluate import one_openmp_thread
 from automlops.tabular.forest_growth import fit_before_deadline
 
-__all__ = ["RefitReport", "fit_members", "is_blend", "is_voting", "refit_blend", "refit_members"]
+__all__ = ["RefitReport", "fit_members", "is_blend", "is_voting", "refit_blend", "refit_members", "reusable"]
 
 
 def is_voting(model: Any) -> bool:
@@ -48,13 +48,15 @@ def is_voting(model: Any) -> bool:
     return isinstance(model, VotingClassifier | VotingRegressor)
 
 
-def fit_members(blend: Any, X: pd.DataFrame, y: Any) -> Any:
+def fit_members(blend: Any, X: pd.DataFrame, y: Any, fitted: Sequence[Any | None] | None = None) -> Any:
     """``blend.fit(X, y)`` for a vote, one member at a time, handing freed memory back after each.
 
     The same steps as scikit-learn's ``VotingClassifier.fit`` / ``VotingRegressor.fit`` (labels
     encoded 0..k-1, a fresh clone of each member, ``named_estimators_``); only the order of
     operations around them differs. Each member goes through ``fit_before_deadline``, so a forest
-    keeps to a deadline in force exactly as it would alone.
+    keeps to a deadline in force exactly as it would alone. ``fitted[i]``, when given and
+    :func:`reusable`, is member ``i`` already fitted (the search's own model of that trial) and is
+    used as it is.
     """
     if blend.weights is not None and len(blend.weights) != len(blend.estimators):
         raise ValueError(f"{len(blend.weights)} weights for {len(blend.estimators)} members")
@@ -65,7 +67,11 @@ def fit_members(blend: Any, X: pd.DataFrame, y: Any) -> Any:
     else:
         target = np.asarray(y).ravel()
     blend.estimators_ = []
-    for _, member in blend.estimators:
+    for i, (_, member) in enumerate(blend.estimators):
+        ready = fitted[i] if fitted is not None else None
+        if ready is not None and reusable(blend, ready):
+            blend.estimators_.append(ready)
+            continue
         blend.estimators_.append(fit_before_deadline(clone(member), X, target))
         release_unused_memory()
     names = [name for name, _ in blend.estimators]
@@ -74,6 +80,21 @@ def fit_members(blend: Any, X: pd.DataFrame, y: Any) -> Any:
         if hasattr(member, "feature_names_in_"):
             blend.feature_names_in_ = member.feature_names_in_
     return blend
+
+
+def reusable(blend: Any, member: Any) -> bool:
+    """Whether a member fitted outside the vote can serve in it as it is.
+
+    The vote fits its members on labels encoded 0..k-1, the search on the labels themselves. A soft
+    vote only averages ``predict_proba``, whose columns follow the sorted classes either way, so a
+    member that knows every class fits in; a hard vote counts the members' predicted *codes*, so it
+    cannot take one. A regression vote averages predictions: any fitted member fits in.
+    """
+    if isinstance(blend, VotingRegressor):
+        return True
+    classes = getattr(member, "classes_", None)
+    return (blend.voting == "soft" and classes is not None and hasattr(blend, "le_")
+            and np.array_equal(np.asarray(classes), blend.le_.classes_))
 
 
 def is_blend(model: Any, y: pd.Series) -> bool:

@@ -305,33 +305,41 @@ def boosted_trees(model: Any, n_classes: int) -> int:
 
 
 class KeptModels:
-    """The best holdout-validated model of the search so far, kept fitted so it need not be fitted again.
+    """The best holdout-validated model of each model so far, kept fitted so it need not be fitted again.
 
-    With one holdout split, the winning trial's model has already been fitted on the training part
-    of the split and scored on the rest. Scoring the test rows with *that* model, instead of fitting
+    With one holdout split, every trial's model has already been fitted on the training part of
+    the split and scored on the rest. Scoring the test rows with *those* models, instead of fitting
     the recipe once more on all training rows first, saves a whole fit at the end of the search: on
     a 20k-row table a third of the post-search time (the final refit on every row still follows,
-    so the shipped model loses nothing). Only the current best is held, so memory grows by one model.
+    so the shipped model loses nothing). A blend's test score needs each member's model, so the
+    best of each model is held; :meth:`retain` lets go of the models the blend would not use, so
+    memory grows by the few models the final choice may need.
     """
 
     def __init__(self, maximize: bool) -> None:
         self.maximize = maximize
-        self._best: tuple[float, Candidate, Pipeline, float] | None = None
+        self._best: dict[str, tuple[float, Candidate, Pipeline, float]] = {}
 
     def offer(self, candidate: Candidate, value: float, fitted: Pipeline | None, fit_seconds: float) -> None:
-        """Keep ``fitted`` if it is the best model so far."""
+        """Keep ``fitted`` if it is the best model of its kind so far."""
         if fitted is None or not np.isfinite(value):
             return
-        held = self._best
+        held = self._best.get(candidate.model)
         if held is None or (value > held[0] if self.maximize else value < held[0]):
-            self._best = (value, Candidate(candidate.model, dict(candidate.params)), fitted, fit_seconds)
+            self._best[candidate.model] = (value, Candidate(candidate.model, dict(candidate.params)), fitted,
+                                           fit_seconds)
 
     def get(self, candidate: Candidate) -> tuple[Pipeline, float] | None:
         """The kept fitted model of exactly this recipe, and the seconds its fit took (else ``None``)."""
-        held = self._best
-        if held is None or held[1].model != candidate.model or dict(held[1].params) != dict(candidate.params):
+        held = self._best.get(candidate.model)
+        if held is None or dict(held[1].params) != dict(candidate.params):
             return None
         return held[2], held[3]
 
+    def retain(self, models: set[str]) -> None:
+        """Let go of every kept model but those of ``models`` (the ones the final choice may use)."""
+        for model in [m for m in self._best if m not in models]:
+            del self._best[model]
+
     def clear(self) -> None:
-        self._best = None
+        self._best = {}

@@ -57,12 +57,22 @@ def _pipeline(engine: TabularEngine, choice: Choice) -> Any:
     return ens.build_ensemble(config, members, engine.problem, engine.seed)
 
 
-def _fit(model: Any, X: pd.DataFrame, y: pd.Series) -> Any:
+def _fit(model: Any, X: pd.DataFrame, y: pd.Series, fitted: list[Any | None] | None = None) -> Any:
+    """Fit ``model``; a vote member by member (memory handed back in between; see blend_refit), reusing
+    the members in ``fitted`` that are already fitted."""
     with warnings.catch_warnings(), one_openmp_thread():
         warnings.simplefilter("ignore")
-        if is_voting(model):  # member by member, memory handed back in between (see blend_refit)
-            return fit_members(model, X, y)
+        if is_voting(model):
+            return fit_members(model, X, y, fitted)
         return fit_before_deadline(model, X, y)
+
+
+def _reused(blend: Any, kept: list[tuple[Any, float] | None]) -> list[tuple[str, float]]:
+    """The members of a fitted vote that are the search's own models (``kept``), with their fit seconds."""
+    if not is_voting(blend):
+        return []
+    return [(name, k[1]) for (name, _), member, k in zip(blend.estimators, blend.estimators_, kept, strict=True)
+            if k is not None and member is k[0]]
 
 
 TEST_FIT_SHARE = 0.5  # of the time left after the search that the fit for the test score may take
@@ -85,18 +95,27 @@ def fit_final(engine: TabularEngine, choice: Choice, log: DecisionLog, budget: T
     """Fit the choice on the training rows, score the test rows once, optionally refit on all rows."""
     problem, columns = engine.problem, engine.plan.input_columns
     final = _pipeline(engine, choice)
-    kept = engine.kept.get(choice.recipe) if isinstance(choice.recipe, Candidate) else None
-    engine.kept.clear()  # released: the choice holds it now if it is needed
-    if kept is not None:  # the trial's own model, fitted on the holdout split's training part: no second fit
-        estimator, trial_seconds = kept
+    recipes = [choice.recipe] if isinstance(choice.recipe, Candidate) else list(choice.recipe)
+    kept = [engine.kept.get(c) for c in recipes]
+    engine.kept.clear()  # released: the choice holds them now if it needs them
+    if kept[0] is not None and isinstance(choice.recipe, Candidate):
+        # the trial's own model, fitted on the holdout split's training part: no second fit
+        estimator, trial_seconds = kept[0]
         refit_seconds = trial_seconds * train_rows_ratio(engine)  # what fitting on all training rows would cost
         log("result", f"the test rows are scored by the model the search fitted for this trial "
                       f"({len(engine.evaluator.splits[0][0])} rows), so it is not fitted a second time")
     else:
         t0 = time.perf_counter()
         with finish_by(_test_fit_wrap_up(engine, budget)):
-            estimator = _fit(final, engine.X, engine.y)
-        refit_seconds = time.perf_counter() - t0
+            estimator = _fit(final, engine.X, engine.y, [k[0] if k is not None else None for k in kept])
+        reused = _reused(estimator, kept)
+        # what fitting every member on all training rows would cost, for the refit's time check
+        refit_seconds = time.perf_counter() - t0 + train_rows_ratio(engine) * sum(s for _, s in reused)
+        if reused:
+            log("result", f"the test rows are scored by a blend whose members {', '.join(n for n, _ in reused)} "
+                          f"are the models the search fitted for their trials "
+                          f"({len(engine.evaluator.splits[0][0])} rows), so they are not fitted a second time")
+    del kept  # the blend holds the members it uses; the refit below may let them go one by one
     with warnings.catch_warnings(), one_openmp_thread():
         warnings.simplefilter("ignore")
         pred, proba = predict_outputs(estimator, engine.test[columns], problem)

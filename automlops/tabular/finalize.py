@@ -112,21 +112,32 @@ class SelectionPlan:
 
 def tail_seconds(engine: TabularEngine, ranked: Sequence[TrialOutcome]) -> float:
     """Time the post-search work would need if the search stopped now: fit(s) for the test, the
-    refit on all rows, and the final save."""
+    refit on all rows, and the final save.
+
+    A model the search kept fitted (one holdout split: :class:`~.evaluate.KeptModels`) scores the
+    test rows without a second fit, for the best single model and for each member of a vote. The
+    kept models no plan needs are let go here, as the plan changes.
+    """
     single = _fit_seconds(engine, ranked[:1], "none")
     # the best trial's own model scores the test rows when it was kept (one holdout split): no fit
     scored = 0.0 if engine.kept.get(ranked[0].candidate) is not None else single
     refit, save = single, _save_seconds(engine, ranked[:1])
     config = engine.ensemble_config
+    needed = {ranked[0].model}
     if config.kind != "none":
         if config.kind == "weighted" and not config.members:
             members = engine.selection_plan.members_of(engine, _members(engine, ranked))
         else:
             members = list(ranked[: config.top_k])
+        needed |= {o.model for o in members}
         blend = _fit_seconds(engine, members, config.kind)
-        if blend > refit:  # an ensemble's members are fitted anew
-            scored = refit = blend
+        if blend > refit:  # an ensemble's members are fitted anew, but for the ones a vote can reuse
+            refit = blend
+            reuses = config.kind != "stacking" and config.voting != "hard"  # see blend_refit.reusable
+            fresh = [o for o in members if not reuses or engine.kept.get(o.candidate) is None]
+            scored = _fit_seconds(engine, fresh, config.kind)
         save = max(save, _save_seconds(engine, members))
+    engine.kept.retain(needed)
     return scored + (refit * all_rows_ratio(engine) if engine.refit_full else 0.0) + save
 
 

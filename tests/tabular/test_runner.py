@@ -524,6 +524,37 @@ def test_with_one_holdout_the_trial_model_scores_the_test_rows_without_a_second_
     assert runner.best_estimator_ is not runner.scored_estimator_  # the shipped one was refitted on all rows
 
 
+
+@pytest.mark.parametrize("dataset", ["cancer", "diabetes"])
+def test_with_one_holdout_a_blend_scores_the_test_rows_with_its_members_trial_models(
+        dataset: str, request: pytest.FixtureRequest) -> None:
+    """Each member of a vote is the model its trial fitted (one per model is kept), so the blend's test
+    score costs no fit: the members predict their trials' validation rows exactly, and the k-NN member
+    holds the split's training rows only. The shipped blend is still refitted on every row."""
+    from automlops.search.trials import best_per_model
+    from automlops.tabular.evaluate import decode_oof
+
+    frame = request.getfixturevalue(dataset)
+    linear = "logistic" if dataset == "cancer" else "ridge"
+    runner = AutoMLRunner("target", preset="fast", models=[linear, "knn"], n_trials=6, ensemble="voting",
+                          validation="holdout").fit(frame)
+    assert any("are the models the search fitted for their trials" in d.message for d in runner.decisions_)
+    scored = runner.scored_estimator_
+    members = dict(zip([n for n, _ in scored.estimators], scored.estimators_, strict=True))
+    assert set(members) == {linear, "knn"}
+    train_rows, _ = runner.evaluator_.splits[0]
+    assert members["knn"][-1].n_samples_fit_ == len(train_rows) < len(runner.evaluator_.X)
+    best = {o.model: o for o in best_per_model(runner.study_, maximize=runner.problem_.direction == "maximize")}
+    for name, member in members.items():
+        oof = decode_oof(str(best[name].payload), runner.problem_)
+        X_val = runner.evaluator_.X.iloc[oof.rows]
+        got = member.predict_proba(X_val)[:, 1] if dataset == "cancer" else member.predict(X_val)
+        np.testing.assert_allclose(got, oof.proba[:, 1] if dataset == "cancer" else oof.pred)
+    refitted = dict(zip([n for n, _ in runner.best_estimator_.estimators], runner.best_estimator_.estimators_,
+                        strict=True))
+    assert refitted["knn"][-1].n_samples_fit_ == len(frame)
+
+
 def test_the_budget_tail_of_a_kept_model_has_no_scored_fit(cancer: pd.DataFrame) -> None:
     from automlops.search.trials import best_per_model
 
