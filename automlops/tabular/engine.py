@@ -52,6 +52,7 @@ from automlops.tabular.validation import (
     SMALL_DATA_ROWS,
     choose_validation,
     detect_time_column,
+    drop_single_row_classes,
     split_test,
 )
 from automlops.tabular.validation_cost import probe_cross_validation
@@ -157,6 +158,8 @@ class TabularEngine:
         if df[problem.target].dtype == object and pd.api.types.infer_dtype(df[problem.target]) == "boolean":
             # True/False with gaps is read as text-like objects; scikit-learn cannot tell their target type
             df = df.assign(**{str(problem.target): df[problem.target].astype(bool)})
+        if problem.task is TaskType.CLASSIFICATION:
+            df, positions = drop_single_row_classes(df, positions, problem.target, log)
         problem = self._time_axis(df, problem, log)
         if problem.time_column:
             order = np.argsort(df[problem.time_column].to_numpy(), kind="stable")

@@ -59,7 +59,7 @@ from automlops.core.registry import Registry
 from automlops.errors import ConfigError, DataError
 from automlops.tabular.boosting_clock import trees_per_round
 
-__all__ = ["SMALL_DATA_ROWS", "prefers_cross_validation", "VALIDATIONS", "ValidationPlan", "choose_validation", "detect_time_column",
+__all__ = ["SMALL_DATA_ROWS", "prefers_cross_validation", "VALIDATIONS", "ValidationPlan", "choose_validation", "detect_time_column", "drop_single_row_classes",
            "split_test"]
 
 SMALL_DATA_ROWS = 1000  # always cross-validate below this
@@ -211,6 +211,27 @@ def detect_time_column(df: pd.DataFrame, target: str | None) -> str | None:
                 and s.is_monotonic_increasing and s.nunique() > 0.5 * len(s):
             return str(col)
     return None
+
+
+def drop_single_row_classes(df: pd.DataFrame, positions: np.ndarray, target: str,
+                            log: Callable[[str, str], None]) -> tuple[pd.DataFrame, np.ndarray]:
+    """Drop the rows of classes seen only once, saying so; unchanged if fewer than two classes would remain.
+
+    A class with a single row can be learned from or tested on, not both: a stratified split has
+    nowhere to put it, and scikit-learn refuses. AutoGluon drops such rare classes with a note
+    instead of failing, and so does the studio: the model then never predicts that class, which it
+    could not have learned from one example anyway. With fewer than two classes left there is
+    nothing to classify, and :func:`split_test` says so.
+    """
+    counts = df[target].value_counts()
+    rare = counts[counts < 2]
+    if rare.empty or len(counts) - len(rare) < 2:
+        return df, positions
+    keep = ~df[target].isin(rare.index).to_numpy()
+    names = ", ".join(map(str, rare.index[:8])) + (f" and {len(rare) - 8} more" if len(rare) > 8 else "")
+    log("data", f"dropped {len(rare)} row(s) of the class(es) {names} of '{target}': a class seen in a single row "
+                "can be learned from or tested on, not both, so the model will not predict it")
+    return df[keep], positions[keep]
 
 
 def split_test(df: pd.DataFrame, problem: Problem, *, test_size: float, random_state: int,

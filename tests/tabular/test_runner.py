@@ -234,6 +234,17 @@ def test_a_true_false_target_with_gaps_is_a_binary_target() -> None:
     assert set(runner.predict(frame.drop(columns="usa").head(20))) <= {False, True}
 
 
+
+def test_a_class_seen_in_a_single_row_is_dropped_and_said(wine: pd.DataFrame) -> None:
+    """Like AutoGluon, a class with one row is left out with a note (it can be learned from or tested on,
+    not both); it refused the whole table before."""
+    frame = pd.concat([wine[wine.target != 2], wine[wine.target == 2].head(1)]).sample(frac=1.0, random_state=0)
+    runner = AutoMLRunner("target", preset="fast", models=["logistic"], n_trials=1).fit(frame)
+    assert runner.problem_.classes == (0, 1)
+    assert any("dropped 1 row(s) of the class(es) 2 of 'target'" in d.message for d in runner.decisions_)
+    assert runner.test_metrics_["accuracy"] > 0.9
+    assert set(runner.predict(wine.drop(columns="target"))) <= {0, 1}
+
 def test_missing_target_rows_are_dropped_and_said(cancer: pd.DataFrame) -> None:
     frame = cancer.astype({"target": float})
     frame.loc[frame.index[:7], "target"] = np.nan
