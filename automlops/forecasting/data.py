@@ -150,8 +150,24 @@ def _drop_duplicates(long: pd.DataFrame, log: Log) -> pd.DataFrame:
         first = long[clash].iloc[0]
         raise DataError(f"series '{first['unique_id']}' has {int(clash.sum())} rows with conflicting values at the "
                         f"same time, e.g. {pd.Timestamp(first['ds']).isoformat()}; aggregate them (sum or mean) "
-                        "or give a series-id column that tells them apart")
+                        "or give a series-id column that tells them apart" + _clock_change_hint(long, clash))
     return long
+
+
+def _clock_change_hint(long: pd.DataFrame, clash: pd.Series) -> str:
+    """A hint when the clashes look like local clock times repeating the hour summer time ends: hourly
+    (or finer) times, two rows at one hour of the day, at most once a year."""
+    if (pd.DatetimeIndex(long["ds"]).normalize() == pd.DatetimeIndex(long["ds"])).all():
+        return ""  # daily or coarser: no clock hours
+    clashing = long[clash]
+    ds = pd.DatetimeIndex(clashing["ds"])
+    per_time = clashing.groupby(["unique_id", "ds"]).size()
+    if ds.tz is not None or (per_time != 2).any() or ds.hour.nunique() != 1 or (ds.minute != 0).any():
+        return ""
+    if ds.normalize().nunique() > ds.year.nunique():  # at most one clock change a year
+        return ""
+    return ("; these look like local clock times repeating the hour when summer time ends: write the times with "
+            "their UTC offset (e.g. 2013-11-03T01:00:00-04:00) or in UTC")
 
 
 def _trim_missing(long: pd.DataFrame, target: str, log: Log) -> pd.DataFrame:

@@ -331,12 +331,19 @@ def _looks_like_dates(values: pd.Series) -> bool:
 
 
 def _to_datetime(values: pd.Series) -> pd.Series | None:
-    """Parse as ISO-8601 first, then with an inferred format; None if under 90% parse."""
+    """Parse as ISO-8601 first, then with an inferred format; None if under 90% parse.
+
+    Times written with *different* UTC offsets (local times across a clock change: ``-05:00`` in
+    winter, ``-04:00`` in summer) are one instant each, but pandas leaves such a column as objects,
+    which no date arithmetic accepts: they are converted to UTC, where every hour occurs once.
+    """
     for kwargs in ({"format": "ISO8601"}, {}):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 parsed = pd.to_datetime(values, errors="coerce", **kwargs)  # type: ignore[call-overload]
+                if parsed.dtype == object:  # mixed offsets
+                    parsed = pd.to_datetime(values, errors="coerce", utc=True, **kwargs)  # type: ignore[call-overload]
         except (ValueError, TypeError, OverflowError):
             continue
         if parsed.notna().mean() >= 0.9:

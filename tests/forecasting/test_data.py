@@ -128,14 +128,35 @@ def test_the_row_numbers_of_a_csv_written_with_its_index_are_not_an_input(macro_
     assert any("'Unnamed: 0' left out" in m for _, m in notes)
 
 
+
+def test_local_times_across_a_clock_change_are_one_hourly_series() -> None:
+    """Local times written with their offset (-05:00 in winter, -04:00 in summer) are read as instants in UTC:
+    the hour the clocks go back is two hours, not a clash, and the hour they skip is no gap. pandas left such a
+    column as objects, and training ended in "internal error: Can only use .dt accessor"."""
+    from automlops.mlops.ingest import read_csv_robust
+
+    instants = pd.date_range("2013-02-20", "2013-11-20", freq="h", tz="UTC")
+    hours = np.arange(len(instants))
+    local = instants.tz_convert("America/New_York")
+    frame = pd.DataFrame({"ds": [t.isoformat() for t in local], "y": 10 + np.sin(2 * np.pi * hours / 24)})
+    read = read_csv_robust(frame.to_csv(index=False).encode(), max_bytes=2**24).frame
+    assert str(read["ds"].dtype) == "datetime64[ns, UTC]" and (read["ds"] == instants).all()
+    data = _prepare(read)
+    assert data.freq == "h" and len(data.long) == len(instants) and data.long["y"].notna().all()
+    # the same times without their offset repeat 01:00 on 3 November: refused, with the likely cause
+    naive = frame.assign(ds=[t.tz_localize(None) for t in local])
+    with pytest.raises(DataError, match=r"2013-11-03T01:00:00.*summer time ends: write the times with their UTC"):
+        _prepare(naive)
+
 def test_duplicated_timestamps() -> None:
     frame = _monthly(36)
     notes: Notes = []
     data = _prepare(pd.concat([frame, frame.iloc[[5, 6]]], ignore_index=True), notes)
     assert len(data.long) == 36 and any("2 exact duplicate row(s)" in m for _, m in notes)
     clash = pd.concat([frame, frame.iloc[[7]].assign(y=-1.0)], ignore_index=True)
-    with pytest.raises(DataError, match="conflicting values at the same time, e.g. 2000-08-01T00:00:00"):
+    with pytest.raises(DataError, match="conflicting values at the same time, e.g. 2000-08-01T00:00:00") as refused:
         _prepare(clash)
+    assert "summer time" not in str(refused.value)
 
 
 def test_too_few_points_for_the_horizon() -> None:
