@@ -128,9 +128,16 @@ def _unsupervised(chosen: TaskType | None, metric: str | None) -> Problem:
 def _usable_target(df: pd.DataFrame, target: str) -> pd.Series:
     """The target's non-missing values, or a DataError saying why there is nothing to learn."""
     if target not in df.columns:
+        near = [str(c) for c in df.columns if str(c).strip().casefold() == str(target).strip().casefold()]
+        if near:
+            raise DataError(f"target column '{target}' is not in the data; did you mean '{near[0]}'?")
         sample = ", ".join(map(str, list(df.columns)[:10]))
         raise DataError(f"target column '{target}' is not in the data; columns are: {sample}")
     y = df[target]
+    if pd.api.types.is_datetime64_any_dtype(y):
+        raise DataError(f"target column '{target}' holds dates and times, which are not predicted as a target; to "
+                        f"forecast values over time use --task timeseries --time-column {target} and a number column "
+                        "as --target")
     n_missing = int(y.isna().sum())
     if n_missing == len(y):
         raise DataError(f"target column '{target}' is empty (all {n_missing} values are missing)")

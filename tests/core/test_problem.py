@@ -103,6 +103,16 @@ def test_text_target_cannot_be_regression(iris_labels: pd.DataFrame) -> None:
 def test_missing_target_column_is_a_data_error(iris_labels: pd.DataFrame) -> None:
     with pytest.raises(DataError, match="'species' is not in the data"):
         infer_problem(iris_labels, "species")
+    with pytest.raises(DataError, match="'Target ' is not in the data; did you mean 'target'"):
+        infer_problem(iris_labels, "Target ")
+
+
+def test_a_date_column_is_not_a_target(iris_labels: pd.DataFrame) -> None:
+    """It was refused as "150 classes, that looks like a quantity or an ID"; the message now names the task
+    that predicts over time."""
+    dated = iris_labels.assign(measured=pd.date_range("2024-01-01", periods=len(iris_labels), freq="D"))
+    with pytest.raises(DataError, match="holds dates and times.*--task timeseries --time-column measured"):
+        infer_problem(dated, "measured")
 
 
 def test_single_value_and_empty_targets() -> None:
