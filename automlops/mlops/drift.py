@@ -24,6 +24,11 @@ column's type and the size of the reference (``ref`` = reference rows):
 * **Jensen-Shannon distance**, categorical (or few-valued) columns, ``ref`` > 1000: a symmetric
   distance between the two category distributions, from 0 (identical) to 1. Drift when ≥ 0.1.
 
+A distance between a reference and a *small* live window is not 0 even when nothing changed, so
+a column's distance threshold is raised to its noise floor at that window size where the floor
+is higher (:mod:`.drift_noise`; said in ``notes``): 100 unchanged rows would otherwise flag half
+the numeric columns, and a column of thousands of categories always.
+
 For p-value tests a *small* statistic means drift; for distances a *large* one does.
 :class:`ColumnDrift` keeps the method, statistic, threshold and the verdict, so nobody has to
 remember which. The dataset is called drifted when the share of drifted columns reaches
@@ -45,6 +50,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from automlops.errors import DataError
+from automlops.mlops.drift_noise import NoiseFloor, noise_floors
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -113,7 +119,12 @@ def detect_drift(reference: pd.DataFrame, current: pd.DataFrame, *, columns: Seq
     ref, cur, numeric, categorical, skipped, notes = _prepare(reference, current, wanted)
     if not numeric and not categorical:
         raise DataError(f"no column can be tested for drift: {'; '.join(notes)}")
-    snapshot = _run_evidently(ref, cur, numeric, categorical, drift_share)
+    floors = noise_floors(ref, cur, numeric, categorical)
+    notes.extend(f"{f.column!r}: {len(cur[f.column].dropna())} live rows over {f.n_values} distinct values reach a "
+                 f"{'Jensen-Shannon' if f.method == 'jensenshannon' else 'Wasserstein'} distance of {f.threshold:.3g} "
+                 "by chance alone (95 % of same-size windows drawn from the reference stay under it), so that is "
+                 "its threshold instead of 0.1" for f in floors)
+    snapshot = _run_evidently(ref, cur, numeric, categorical, drift_share, floors)
     results = _column_results(snapshot.dict(), [*numeric, *categorical])
     if html_path is not None:
         _save_html(snapshot, Path(html_path))
@@ -183,19 +194,25 @@ def _as_kind(series: pd.Series, kind: str) -> pd.Series:
 
 
 def _run_evidently(ref: pd.DataFrame, cur: pd.DataFrame, numeric: list[str], categorical: list[str],
-                   drift_share: float) -> Any:
+                   drift_share: float, floors: Sequence[NoiseFloor] = ()) -> Any:
     from evidently import DataDefinition, Dataset, Report
     from evidently.presets import DataDriftPreset
 
     definition = DataDefinition(numerical_columns=numeric, categorical_columns=categorical)
+    preset = DataDriftPreset(drift_share=drift_share,  # the raised thresholds go into the HTML report too
+                             per_column_method={f.column: f.method for f in floors} or None,
+                             per_column_threshold={f.column: f.threshold for f in floors} or None)
     with warnings.catch_warnings():  # Evidently's own divide-by-zero warnings on constant columns
         warnings.simplefilter("ignore", RuntimeWarning)
         try:
-            return Report([DataDriftPreset(drift_share=drift_share)]).run(
+            return Report([preset]).run(
                 current_data=Dataset.from_pandas(cur, data_definition=definition),
                 reference_data=Dataset.from_pandas(ref, data_definition=definition))
         except ValueError as exc:
             raise DataError(f"Evidently could not compare the data: {exc}") from exc
+
+
+_DISPLAY_NAMES = {"jensenshannon": "Jensen-Shannon distance", "wasserstein": "Wasserstein distance (normed)"}
 
 
 def _column_results(snapshot: dict[str, Any], tested: list[str]) -> list[ColumnDrift]:
@@ -206,6 +223,7 @@ def _column_results(snapshot: dict[str, Any], tested: list[str]) -> list[ColumnD
         if not str(config.get("type", "")).endswith("ValueDrift"):
             continue
         method, threshold = str(config["method"]), float(config["threshold"])
+        method = _DISPLAY_NAMES.get(method, method)  # a method we named is reported by its display name
         value = float(metric["value"])
         # p-values: small means "unlikely if nothing changed"; distances: large means far apart
         drifted = value <= threshold if "p_value" in method else value >= threshold

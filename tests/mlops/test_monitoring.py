@@ -117,3 +117,16 @@ def test_the_version_that_served_is_monitored_unless_production_says_otherwise(s
     registry.promote("wine", 2, "production", reason="test")
     promoted = monitor_model("wine", window="1000", min_rows=100, settings=settings, log_to_mlflow=False)
     assert promoted.model == "wine@v2" and "production" in promoted.notes[0]
+
+
+def test_prediction_drift_compares_the_answers_with_the_models_own_answers_on_its_rows(settings: Settings) -> None:
+    """A regression's answers on unchanged traffic are not distributed like its target (wine's classes 0, 1, 2
+    against continuous predictions): compared with the target, every window showed "prediction drift"."""
+    from automlops.mlops.store import ModelStore
+
+    saved_model(settings, task="regression")
+    live = wine()[FEATURES].sample(120, random_state=0).reset_index(drop=True)
+    answers = ModelStore(settings=settings).load("wine").model.predict(live).tolist()
+    log_traffic(settings, live, predictions=answers)
+    result = monitor_model("wine", window="1000", min_rows=100, settings=settings, log_to_mlflow=False)
+    assert not result.to_dict()["prediction_drift"]["drifted"] and not result.report.drifted
