@@ -16,6 +16,7 @@ refits already share the cores, and oversubscribed OpenMP pools make fits many t
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import signal
@@ -66,16 +67,21 @@ def worker_count(n_jobs: int, n_tasks: int) -> int:
     return max(1, min(wanted, n_tasks))
 
 
-def fit_one(subject: StabilitySubject, task: Task, deadline: float | None) -> Fit:
-    """Run one refit and turn whatever happens into a :class:`Fit` (an error becomes a message)."""
+def fit_one(subject: StabilitySubject, task: Task, deadline: float | None, *, beside_others: bool = False) -> Fit:
+    """Run one refit and turn whatever happens into a :class:`Fit` (an error becomes a message).
+
+    ``beside_others``: other workers fit at the same time, so the boosting libraries get one thread
+    each too (they otherwise take every core on large tables: ``early_stopping.threads_capped``).
+    """
     from threadpoolctl import threadpool_limits
 
     from automlops.search.deadline import DeadlineExceeded
+    from automlops.tabular.early_stopping import threads_capped
 
     start = time.perf_counter()
     score, error = float("nan"), None
     try:
-        with threadpool_limits(limits=1):
+        with threadpool_limits(limits=1), threads_capped(1) if beside_others else contextlib.nullcontext():
             score = float(subject.fit_score(task.resample, seed=task.seed, params=task.params, deadline=deadline))
     except (Exception, DeadlineExceeded) as exc:  # a failed refit is data for the report, not a crash
         error = _describe(exc, deadline)
@@ -99,7 +105,7 @@ def _run_batch(subject: StabilitySubject, batch: Sequence[Task], deadline: float
     timeout = None if deadline is None else max(5.0, deadline - time.monotonic() + 30.0)
     try:
         return list(Parallel(n_jobs=workers, backend="loky", timeout=timeout)(
-            delayed(fit_one)(subject, task, deadline) for task in batch))
+            delayed(fit_one)(subject, task, deadline, beside_others=True) for task in batch))
     except TimeoutError:  # a subject that ignored its deadline: give up on this batch
         return [Fit(t.kind, t.index, float("nan"), 0.0, t.seed, t.param, t.value,
                     "did not finish long after the time budget's deadline") for t in batch]

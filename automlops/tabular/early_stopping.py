@@ -214,6 +214,25 @@ THREADS_FROM = {"lightgbm": LIGHTGBM_THREADS_FROM, "catboost": 0}  # XGBoost: ne
 _THREADS_PARAMETER = {"lightgbm": "n_jobs", "catboost": "thread_count"}
 
 
+THREADS_CAP: int | None = None  # threads any one fit may use; set by code running several fits at once
+
+
+@contextlib.contextmanager
+def threads_capped(cap: int) -> Any:
+    """Fits in this block use at most ``cap`` threads: for a process that runs beside others like it.
+
+    Several processes fitting at once (the stability analysis' workers, one per core) must not each
+    start a thread per core: two workers of two LightGBM threads on two cores spin-waited on each
+    other, and a 4 s refit ran past a 60 s deadline.
+    """
+    global THREADS_CAP
+    previous, THREADS_CAP = THREADS_CAP, cap
+    try:
+        yield
+    finally:
+        THREADS_CAP = previous
+
+
 def _threads_for(model: BaseEstimator, rows: int) -> int | None:
     """Threads for a boosting fit on ``rows`` rows (``None``: keep the model's own setting).
 
@@ -227,6 +246,8 @@ def _threads_for(model: BaseEstimator, rows: int) -> int | None:
     if threshold is None or rows < threshold:
         return None
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if THREADS_CAP is not None:
+        cores = min(cores, THREADS_CAP)
     return max(1, min(cores, 4)) if cores > 1 else None
 
 
