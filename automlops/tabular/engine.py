@@ -162,7 +162,7 @@ class TabularEngine:
             # True/False with gaps is read as text-like objects; scikit-learn cannot tell their target type
             df = df.assign(**{str(problem.target): df[problem.target].astype(bool)})
         if problem.task is TaskType.CLASSIFICATION:
-            df, positions = drop_single_row_classes(df, positions, problem.target, log)
+            df, positions = drop_single_row_classes(df, positions, str(problem.target), log)
         problem = self._time_axis(df, problem, log)
         if problem.time_column:
             order = np.argsort(df[problem.time_column].to_numpy(), kind="stable")
