@@ -29,7 +29,7 @@ import optuna
 
 from automlops.errors import ConfigError
 from automlops.search.engine import TrialOutcome
-from automlops.search.storage import claim, is_local_storage, open_storage, safe_url, study_names
+from automlops.search.storage import claim, open_storage, safe_url, study_names
 from automlops.search.strategies import grid_points, quiet_optuna
 from automlops.search.trials import best_per_model
 
@@ -91,8 +91,6 @@ class SharedStudy:
         fit (the tabular one) must not do so in a shared study."""
         if hasattr(self.engine, "shared_study"):
             self.engine.shared_study = self.config.storage is not None
-        if hasattr(self.engine, "fits_beside_others"):  # a study on this machine: its processes share the cores
-            self.engine.fits_beside_others = self.config.storage is not None and is_local_storage(self.config.storage)
         return self.engine.prepare(data, self.log)
 
     def _fill_shared_queue(self, study: optuna.Study, grid: bool, n_trials: int | None) -> None:

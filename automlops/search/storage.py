@@ -59,20 +59,6 @@ def safe_url(url: str) -> str:
         return _USERINFO.sub(r"\1***@", url)
 
 
-def is_local_storage(url: str) -> bool:
-    """Whether the study storage lives on this machine: an SQLite file, or a database server reached
-    through localhost or a Unix socket. Processes sharing such a study most likely share its cores."""
-    if url.startswith("sqlite"):
-        return True
-    from sqlalchemy.engine import make_url
-
-    try:
-        host = make_url(url).host
-    except Exception:  # noqa: BLE001 - an unreadable URL is refused by open_storage, with the reason
-        return False
-    return host in (None, "", "localhost", "127.0.0.1", "::1")
-
-
 def _password(url: str) -> str | None:
     try:
         from sqlalchemy.engine import make_url

@@ -17,7 +17,6 @@ Its registries are its own: the model zoo (:mod:`~automlops.tabular.zoo`), the p
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import time
 from collections.abc import Sequence
@@ -45,7 +44,6 @@ from automlops.search.engine import (
 from automlops.search.strategies import STRATEGIES
 from automlops.tabular import ensemble as ens
 from automlops.tabular import explain_fit, final_fit, finalize, robust
-from automlops.tabular.early_stopping import threads_capped
 from automlops.tabular.evaluate import Evaluator, FoldFit, KeptModels
 from automlops.tabular.preprocessing import plan_features
 from automlops.tabular.presets import PRESETS, get_preset
@@ -111,7 +109,6 @@ class TabularEngine:
         self.explain_reserved = 0.0  # seconds the budget keeps for the optional SHAP summary
         self.rounds_by_trial: dict[int, int] = {}  # boosting rounds early stopping kept, per trial number
         self.shared_study = False  # set by the driver: workers of one study must agree on the validation
-        self.fits_beside_others = False  # set by the driver: other processes of the study share this machine
         self.temperature: float | None = None  # fitted by choose when the metric scores confidence (calibration.py)
 
     # ------------------------------------------------------------------ prepare
@@ -263,9 +260,7 @@ class TabularEngine:
         return self.space.warm_start(study)
 
     def evaluate(self, candidate: Candidate, trial: optuna.Trial | None, deadline: float | None) -> Evaluation:
-        # processes of one study on one machine: a boosting fit takes one core, not all (early_stopping.py)
-        with threads_capped(1) if self.fits_beside_others else contextlib.nullcontext():
-            evaluation = self.evaluator.evaluate(candidate, trial, deadline=deadline)
+        evaluation = self.evaluator.evaluate(candidate, trial, deadline=deadline)
         self.kept.offer(candidate, evaluation.mean, self.evaluator.take_fitted(), evaluation.fit_seconds)
         if trial is not None and self.evaluator.last_rounds:
             self.rounds_by_trial[trial.number] = self.evaluator.last_rounds  # the time budget's save estimate
