@@ -221,9 +221,10 @@ THREADS_CAP: int | None = None  # threads any one fit may use; set by code runni
 def threads_capped(cap: int) -> Any:
     """Fits in this block use at most ``cap`` threads: for a process that runs beside others like it.
 
-    Several processes fitting at once (the stability analysis' workers, one per core) must not each
-    start a thread per core: two workers of two LightGBM threads on two cores spin-waited on each
-    other, and a 4 s refit ran past a 60 s deadline.
+    Several processes fitting at once (the stability analysis' workers, one per core, whose OpenMP
+    pools threadpoolctl limits to one thread) must not each ask LightGBM for a thread per core: two
+    such workers on two cores took a 4 s refit past a 60 s deadline (measured; busy OpenMP threads
+    waiting on each other is the likely cause).
     """
     global THREADS_CAP
     previous, THREADS_CAP = THREADS_CAP, cap

@@ -29,8 +29,8 @@ class LightGBMSubject:
 
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one core: a fit never takes more than one thread")
 def test_parallel_refits_train_on_one_thread_each_and_a_lone_refit_on_every_core() -> None:
-    """Two worker processes of two LightGBM threads each on two cores spin-waited on each other: a 4 s refit
-    of a 20k-row, 15-class model ran past a 60 s deadline, and `automlops stability` said no refit finished."""
+    """Two worker processes each fitting LightGBM on two threads (on two cores): a 4 s refit of a 20k-row,
+    15-class model ran past a 60 s deadline, and `automlops stability` said no refit finished."""
     rows = Resample(train=np.arange(10), test=np.arange(10, 20))
     tasks = [Task("seed", i, rows, seed=i) for i in range(2)]
     parallel = _run_batch(LightGBMSubject(), tasks, None, workers=2)
