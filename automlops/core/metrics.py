@@ -162,6 +162,10 @@ def _r2(c: MetricContext) -> float:
 
 @_add("mape", "MAPE", "minimize", _REG, False, "mean absolute error as a fraction of the true value")
 def _mape(c: MetricContext) -> float:
+    """Undefined (a ValueError: reports leave it out) where a true value is 0. scikit-learn divides by
+    ~2e-16 there instead: flights' delays, 0 in a twentieth of the rows, reported a MAPE of 2.4e15."""
+    if (np.asarray(c.y_true, dtype=float) == 0).any():
+        raise ValueError("MAPE is undefined when a true value is 0")
     return float(skm.mean_absolute_percentage_error(c.y_true, c.pred))
 
 

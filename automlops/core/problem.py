@@ -187,4 +187,7 @@ def infer_problem(
         reasons.append(f"metric {metric} chosen by default for {'binary ' if binary and classes else ''}"
                        f"{chosen.value}: {get_metric(metric).explanation}")
     spec = get_metric(metric, chosen)
+    if spec.name == "mape" and (zeros := int((pd.to_numeric(y, errors="coerce") == 0).sum())):
+        raise DataError(f"MAPE divides each error by its true value, and target '{target}' is 0 in {zeros} row(s): "
+                        "the metric is undefined there; choose mae, rmse or r2")
     return Problem(chosen, target, spec.name, spec.direction, classes, time_column, horizon, tuple(reasons))

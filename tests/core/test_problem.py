@@ -142,3 +142,13 @@ def test_unknown_task_name() -> None:
 def test_errors_share_one_base() -> None:
     assert issubclass(DataError, AutoMLOpsError) and issubclass(ConfigError, AutoMLOpsError)
     assert isinstance(infer_problem(load_iris(as_frame=True).frame, "target"), Problem)
+
+
+def test_mape_is_refused_for_a_target_with_zeros() -> None:
+    from sklearn.datasets import load_diabetes
+
+    frame = load_diabetes(as_frame=True).frame
+    assert infer_problem(frame, "target", metric="mape").metric == "mape"
+    frame.loc[[3, 7], "target"] = 0.0
+    with pytest.raises(DataError, match="MAPE divides each error by its true value.*0 in 2 row"):
+        infer_problem(frame, "target", metric="mape")
