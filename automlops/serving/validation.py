@@ -10,7 +10,9 @@ this module checks it and answers with a precise, per-field message instead of a
   per ``API_UNKNOWN_COLUMNS``; columns dropped at training time and the target are known and
   always ignored;
 * a value of the **wrong type** (text in a numeric column, a list anywhere) → 422;
-* a **missing value** (``null``) in a column that had none in training → 422;
+* a **missing value** (``null``) in a column that had none in training → 422, unless the model
+  fills missing values itself (the studio's own models: ``imputed`` in the schema), which it then
+  does, with a warning; an uploaded model makes no such promise;
 * a number beyond ±``MAX_NUMBER`` (10^15) → 422: scaling, distances or probabilities computed
   from such values overflow to infinity inside the model, which then cannot answer;
 * an **unseen category** is accepted and handled the way the pipeline handles it (one-hot:
@@ -71,8 +73,9 @@ class Feature:
     name: str
     kind: str
     dtype: str
-    nullable: bool
+    nullable: bool  # a missing value is accepted (training had some, or the model fills them: ``imputed``)
     categories: frozenset[str] | None = None  # as text, the way the pipeline compares them
+    filled: bool = False  # accepted though training had none: the model fills it, and the answer says so
 
 
 @dataclass(frozen=True)
@@ -136,7 +139,10 @@ def _parse_feature(index: int, spec: Any) -> Feature:
     if categories is not None and not isinstance(categories, list):
         raise ModelError(f"meta.json feature '{name}' has categories that are not a list")
     cats = frozenset(str(c) for c in categories) if categories is not None else None
-    return Feature(name, str(kind), str(spec.get("dtype", "")), nullable, cats)
+    imputed = spec.get("imputed", False)
+    if not isinstance(imputed, bool):
+        raise ModelError(f"meta.json feature '{name}' has an 'imputed' flag that is not true or false")
+    return Feature(name, str(kind), str(spec.get("dtype", "")), nullable or imputed, cats, imputed and not nullable)
 
 
 @dataclass
@@ -301,9 +307,15 @@ def prepare_rows(payload: Mapping[str, Any], schema: FeatureSchema, *, unknown: 
     if schema.all_numeric and rows:
         prepared = _all_numeric(schema, rows, errors)
         if prepared is not None:
+            import numpy as np
+
+            gaps = np.isnan(prepared).any(axis=0)
+            warnings.extend(_filled(f) for f, gap in zip(schema.features, gaps, strict=True) if f.filled and gap)
             return PreparedRows({}, rows, len(rows), warnings, matrix=prepared)
     by_column = list(zip(*rows, strict=True)) if rows else [() for _ in schema.features]
     for feature, values in zip(schema.features, by_column, strict=True):
+        if feature.filled and any(v is None or (isinstance(v, float) and math.isnan(v)) for v in values):
+            warnings.append(_filled(feature))
         if feature.kind == NUMERIC:
             columns[feature.name] = _numeric(feature, values, errors)
         else:
@@ -315,6 +327,11 @@ def prepare_rows(payload: Mapping[str, Any], schema: FeatureSchema, *, unknown: 
         raise RowsError(f"{len(errors)} value(s) do not fit the model's schema"
                         if len(errors) < MAX_FIELD_ERRORS else "many values do not fit the model's schema", errors)
     return PreparedRows(columns, rows, len(rows), warnings)
+
+
+def _filled(feature: Feature) -> str:
+    return (f"column '{feature.name}': a missing value was filled in as the model fills them (this column had "
+            "none in training)")
 
 
 def _all_numeric(schema: FeatureSchema, rows: list[Sequence[Any]], errors: list[FieldError]) -> Any:

@@ -113,7 +113,11 @@ class FeaturePlan:
         return [f.name for f in self.features]
 
     def schema(self) -> dict[str, Any]:
-        return {"features": [f.to_dict() for f in self.features], "dropped": dict(self.dropped)}
+        """The ``feature_schema`` of ``meta.json``. ``imputed``: the studio's pipelines fill a missing value in
+        every column (the median, a "missing" category, or the boosting library's own handling), so the API
+        accepts one even in a column that had none in training, and says so (an uploaded model's schema,
+        built from :meth:`FeatureSpec.to_dict` alone, makes no such promise)."""
+        return {"features": [{**f.to_dict(), "imputed": True} for f in self.features], "dropped": dict(self.dropped)}
 
 
 def _as_text(frame: Any) -> np.ndarray:

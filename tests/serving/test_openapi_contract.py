@@ -39,9 +39,9 @@ def test_predict_is_described_by_the_served_models_columns(serve) -> None:
     assert row["required"] == ["island", "bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g",
                                "sex", "year"]
     props = row["properties"]
-    assert props["island"]["enum"] == ["Biscoe", "Dream", "Torgersen"]
-    assert props["sex"]["enum"] == ["female", "male", None]  # had missing values in training
-    assert props["bill_length_mm"]["type"] == ["number", "null"] and props["year"]["type"] == "number"
+    assert props["island"]["enum"] == ["Biscoe", "Dream", "Torgersen", None]  # the model fills a missing value
+    assert props["sex"]["enum"] == ["female", "male", None]
+    assert props["bill_length_mm"]["type"] == ["number", "null"] and props["year"]["type"] == ["number", "null"]
     assert props["year"]["maximum"] == 1e15 and props["year"]["minimum"] == -1e15
     records = next(s for s in body["schema"]["anyOf"] if "records" in s["properties"])
     assert records["properties"]["records"]["maxItems"] == 50
@@ -92,7 +92,7 @@ def test_the_document_changes_when_another_model_is_served(serve) -> None:
         time.sleep(0.05)
     body = _predict_body(client)
     props = _records_schema(body)["properties"]
-    assert "island" not in props and len(props) == 30 and props["mean radius"]["type"] == "number"
+    assert "island" not in props and len(props) == 30 and props["mean radius"]["type"] == ["number", "null"]
     assert "cancer v1" in client.get("/openapi.json").json()["paths"]["/predict"]["post"]["description"]
     _validate(body["schema"], body["example"])
     assert client.post("/predict", json=body["example"], headers=AUTH).status_code == 200

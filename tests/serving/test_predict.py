@@ -111,8 +111,6 @@ def test_large_batch_runs_off_the_event_loop(serve, demo_rows, monkeypatch) -> N
     (lambda r: r.update(bill_length_mm="long"), "bill_length_mm", "expected a number, got text"),
     (lambda r: r.update(bill_length_mm=True), "bill_length_mm", "expected a number, got a boolean"),
     (lambda r: r.update(island=["Biscoe"]), "island", "expected text or a number, got a list"),
-    (lambda r: r.update(island=None), "island", "missing value (null) not allowed: this column had none in training"),
-    (lambda r: r.update(year=None), "year", "missing value (null/NaN) not allowed: this column had none in training"),
     (lambda r: r.update(year=10 ** 400), "year", "number too large"),
 ])
 def test_rows_that_do_not_fit_get_a_per_field_422(serve, demo_rows, change, field, message) -> None:
@@ -125,12 +123,49 @@ def test_rows_that_do_not_fit_get_a_per_field_422(serve, demo_rows, change, fiel
     assert _fields(r) == [{"field": field, "row": 2, "message": message}]
 
 
+def test_a_missing_value_the_model_fills_is_accepted_and_said(serve, demo_rows) -> None:
+    """The studio's pipelines fill a missing value in every column; a null where training had none used to
+    refuse the whole request (one null among 50 live flights). It is filled, and the answer says so."""
+    client = serve("penguins")
+    rows = demo_rows("penguins", 3)
+    rows[2].update(island=None, year=None)
+    r = client.post("/predict", json={"records": rows}, headers=AUTH)
+    assert r.status_code == 200, r.text
+    assert len(r.json()["predictions"]) == 3
+    said = [w for w in r.json()["warnings"] if "was filled in as the model fills them" in w]
+    assert {w.split("'")[1] for w in said} == {"island", "year"}
+
+
+def test_a_model_that_does_not_fill_missing_values_refuses_them(demo_rows, model_bank, tmp_path: Path) -> None:
+    """A schema without ``imputed`` (an uploaded model, or one saved before the flag) keeps the strict rule."""
+    from fastapi.testclient import TestClient
+
+    from automlops.serving.app import create_app
+    from tests.serving.conftest import make_settings
+
+    model = ModelStore(model_bank).load("penguins", 1)
+    schema = model.meta["feature_schema"]
+    strict = {**schema, "features": [{k: v for k, v in f.items() if k != "imputed"} for f in schema["features"]]}
+    ModelStore(tmp_path / "models").save("penguins", model.model, {**model.meta, "feature_schema": strict})
+    rows = demo_rows("penguins", 3)
+    rows[2].update(year=None)
+    with TestClient(create_app(make_settings(tmp_path))) as client:
+        r = client.post("/predict", json={"records": rows}, headers=AUTH)
+    assert r.status_code == 422
+    assert _fields(r) == [{"field": "year", "row": 2,
+                           "message": "missing value (null/NaN) not allowed: this column had none in training"}]
+
+
 @pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
 def test_non_finite_numbers_are_refused_where_not_allowed(serve, demo_rows, literal) -> None:
+    """Infinity never fits; NaN is a missing value, which the studio's model fills (and says so)."""
     client = serve("cancer")
     row = demo_rows("cancer", 1)[0]
     text = json.dumps({"records": [row]}).replace(str(row["mean radius"]), literal, 1)
     r = client.post("/predict", content=text, headers={**AUTH, "content-type": "application/json"})
+    if literal == "NaN":
+        assert r.status_code == 200 and any("'mean radius'" in w for w in r.json()["warnings"])
+        return
     assert r.status_code == 422
     assert _fields(r)[0]["field"] in ("mean radius", "records", "body")
 
