@@ -95,27 +95,7 @@ def fit_final(engine: TabularEngine, choice: Choice, log: DecisionLog, budget: T
     """Fit the choice on the training rows, score the test rows once, optionally refit on all rows."""
     problem, columns = engine.problem, engine.plan.input_columns
     final = _pipeline(engine, choice)
-    recipes = [choice.recipe] if isinstance(choice.recipe, Candidate) else list(choice.recipe)
-    kept = [engine.kept.get(c) for c in recipes]
-    engine.kept.clear()  # released: the choice holds them now if it needs them
-    if kept[0] is not None and isinstance(choice.recipe, Candidate):
-        # the trial's own model, fitted on the holdout split's training part: no second fit
-        estimator, trial_seconds = kept[0]
-        refit_seconds = trial_seconds * train_rows_ratio(engine)  # what fitting on all training rows would cost
-        log("result", f"the test rows are scored by the model the search fitted for this trial "
-                      f"({len(engine.evaluator.splits[0][0])} rows), so it is not fitted a second time")
-    else:
-        t0 = time.perf_counter()
-        with finish_by(_test_fit_wrap_up(engine, budget)):
-            estimator = _fit(final, engine.X, engine.y, [k[0] if k is not None else None for k in kept])
-        reused = _reused(estimator, kept)
-        # what fitting every member on all training rows would cost, for the refit's time check
-        refit_seconds = time.perf_counter() - t0 + train_rows_ratio(engine) * sum(s for _, s in reused)
-        if reused:
-            log("result", f"the test rows are scored by a blend whose members {', '.join(n for n, _ in reused)} "
-                          f"are the models the search fitted for their trials "
-                          f"({len(engine.evaluator.splits[0][0])} rows), so they are not fitted a second time")
-    del kept  # the blend holds the members it uses; the refit below may let them go one by one
+    estimator, refit_seconds = _scored_model(engine, choice, final, log, budget)
     with warnings.catch_warnings(), one_openmp_thread():
         warnings.simplefilter("ignore")
         pred, proba = predict_outputs(estimator, engine.test[columns], problem)
@@ -143,6 +123,35 @@ def fit_final(engine: TabularEngine, choice: Choice, log: DecisionLog, budget: T
         meta["temperature"] = float(engine.temperature)
     artifact = Artifact("tabular", estimator, meta=meta, tested_obj=tested)
     return Finalized(artifact, test_metrics, test_score, refit_seconds, input_example=engine.X.head(5))
+
+
+def _scored_model(engine: TabularEngine, choice: Choice, final: Any, log: DecisionLog,
+                  budget: TimeBudget) -> tuple[Any, float]:
+    """The model that scores the test rows, and what fitting it on all training rows would cost (seconds).
+
+    With one holdout split the search's own models are reused (:class:`~.evaluate.KeptModels`): the
+    winning trial's model, or a vote's members; anything else is fitted on the training rows.
+    """
+    recipes = [choice.recipe] if isinstance(choice.recipe, Candidate) else list(choice.recipe)
+    kept = [engine.kept.get(c) for c in recipes]
+    engine.kept.clear()  # released: the choice holds them now if it needs them
+    trained_on = len(engine.evaluator.splits[0][0])
+    if kept[0] is not None and isinstance(choice.recipe, Candidate):
+        # the trial's own model, fitted on the holdout split's training part: no second fit
+        estimator, trial_seconds = kept[0]
+        log("result", f"the test rows are scored by the model the search fitted for this trial ({trained_on} "
+                      "rows), so it is not fitted a second time")
+        return estimator, trial_seconds * train_rows_ratio(engine)
+    t0 = time.perf_counter()
+    with finish_by(_test_fit_wrap_up(engine, budget)):
+        estimator = _fit(final, engine.X, engine.y, [k[0] if k is not None else None for k in kept])
+    reused = _reused(estimator, kept)
+    if reused:
+        log("result", f"the test rows are scored by a blend whose members {', '.join(n for n, _ in reused)} are "
+                      f"the models the search fitted for their trials ({trained_on} rows), so they are not fitted "
+                      "a second time")
+    # what fitting every member on all training rows would cost, for the refit's time check
+    return estimator, time.perf_counter() - t0 + train_rows_ratio(engine) * sum(s for _, s in reused)
 
 
 def _refit_on_all_rows(engine: TabularEngine, final: Any, fitted: Any, seconds: float, log: DecisionLog,

@@ -17,7 +17,7 @@ Models only see numbers, so every column is routed by its kind:
 * **dropped** – identifiers, constants and empty columns carry no signal (an ID "predicts"
   the training rows perfectly and nothing else); each drop is recorded with its reason.
 
-:func:`plan_features` decides once per dataset (its leakage check fits one small tree per
+:func:`plan_features` decides once per dataset (its leakage check, :mod:`.leakage`, fits one small tree per
 feature, so it checks at most ``AUTOMLOPS_LEAKAGE_MAX_FEATURES`` features, on at most 3,000 rows,
 within its share of the time budget, and says what it skipped); :func:`build_preprocessor` turns the plan
 into a scikit-learn ``ColumnTransformer`` that is saved *inside* the model pipeline, so the
@@ -27,7 +27,6 @@ API applies exactly the same steps at prediction time.
 from __future__ import annotations
 
 import re
-import time
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,6 +49,7 @@ from automlops.config import get_settings
 from automlops.core.features import CATEGORICAL, DATETIME, HIGH_CARDINALITY, NUMERIC, is_row_index_header
 from automlops.core.problem import Problem, TaskType
 from automlops.errors import DataError
+from automlops.tabular.leakage import check_leakage
 
 __all__ = ["DatetimeParts", "FeaturePlan", "FeatureSpec", "TopCategories", "build_preprocessor", "plan_features"]
 
@@ -62,7 +62,6 @@ NO_TARGET_TO_ENCODE = ("too many categories for one-hot columns, and target enco
 MIN_MISSING_FOR_FLAG = 5
 MISSING = "__missing__"
 OTHER = "__other__"
-LEAKAGE_SAMPLE_ROWS = 3000
 _ID_NAME = re.compile(r"(^|_)(id|uuid|guid|key|index)$", re.IGNORECASE)
 
 
@@ -253,11 +252,9 @@ def plan_features(df: pd.DataFrame, problem: Problem, *, exclude: tuple[str, ...
                        regression=problem.task == TaskType.REGRESSION)
     plan.notes.extend(_category_cap_notes(df, plan))
     if problem.target is not None:
-        found, checked = _leakage_warnings(df, problem, plan.features[: settings.leakage_max_features], deadline)
+        found, notes = check_leakage(df, problem, plan.features, settings.leakage_max_features, deadline)
         plan.warnings.extend(found)
-        skipped = [f.name for f in plan.features if f.name not in checked]
-        if skipped:
-            plan.notes.append(_skipped_note(skipped, len(plan.features), settings.leakage_max_features))
+        plan.notes.extend(notes)
     return plan
 
 
@@ -270,86 +267,6 @@ def _category_cap_notes(df: pd.DataFrame, plan: FeaturePlan) -> list[str]:
             notes.append(f"'{name}' keeps its {plan.max_kept_categories} most frequent of {distinct} categories; the "
                          "rarer ones share one code, so the saved model stays small (AUTOMLOPS_MAX_KEPT_CATEGORIES)")
     return notes
-
-
-def _skipped_note(skipped: list[str], total: int, cap: int) -> str:
-    """The decision-log line saying which features the leakage check did not look at, and why."""
-    shown = ", ".join(f"'{name}'" for name in skipped[:5]) + (f" and {len(skipped) - 5} more" if len(skipped) > 5 else "")
-    why = (f"it checks at most {cap} features (AUTOMLOPS_LEAKAGE_MAX_FEATURES)" if total - len(skipped) >= cap
-           else "its share of the time budget ran out (AUTOMLOPS_LEAKAGE_TIME_SHARE)")
-    return f"leakage check skipped {len(skipped)} of {total} features ({shown}): {why}"
-
-
-def _leakage_warnings(df: pd.DataFrame, problem: Problem, features: list[FeatureSpec],
-                      deadline: float | None) -> tuple[list[str], set[str]]:
-    """Flag any single feature that predicts the target almost perfectly on its own.
-
-    One 3-fold cross-validated depth-4 tree per feature, on a sample of at most
-    LEAKAGE_SAMPLE_ROWS rows, stopping at ``deadline``. Returns the warnings and the features checked.
-    """
-    sample = df.sample(LEAKAGE_SAMPLE_ROWS, random_state=0) if len(df) > LEAKAGE_SAMPLE_ROWS else df
-    sample = sample[sample[problem.target].notna()]
-    is_cls = problem.task is TaskType.CLASSIFICATION
-    if is_cls and sample[problem.target].value_counts(normalize=True).iloc[0] > 0.95:
-        # a feature can look "perfect" just by predicting the majority class: nothing to check
-        return [], {f.name for f in features}
-    y, folds = _leakage_folds(sample[problem.target], is_cls)
-    out, checked = [], set()
-    for spec in features:
-        if deadline is not None and time.monotonic() >= deadline:
-            break
-        checked.add(spec.name)
-        score = _alone_score(spec, sample[spec.name], y, folds, is_cls) if folds else None
-        if score is not None and score >= 0.99:
-            out.append(f"possible leakage: '{spec.name}' alone predicts '{problem.target}' "
-                       f"{'with' if is_cls else 'with R²'} {score:.3f}{' accuracy' if is_cls else ''}; "
-                       "check it is known at prediction time")
-    return out, checked
-
-
-def _leakage_folds(target: pd.Series, is_cls: bool) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
-    """The target as numbers and the 3 folds ``cross_val_score(cv=3)`` would use, computed once.
-
-    Splitting once and scoring by hand avoids scikit-learn's per-call checks, which cost about
-    ten times the fit of a depth-4 tree on one column: thousands of columns then stay cheap.
-    """
-    from sklearn.model_selection import KFold, StratifiedKFold
-
-    y = pd.factorize(target)[0] if is_cls else target.to_numpy(dtype=float)
-    splitter = StratifiedKFold(3) if is_cls else KFold(3)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return y, list(splitter.split(np.zeros((len(y), 1)), y))
-    except ValueError:  # too few rows (or rows per class) for 3 folds: nothing to check
-        return y, []
-
-
-def _alone_score(spec: FeatureSpec, x: pd.Series, y: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]],
-                 is_cls: bool) -> float | None:
-    """How well one feature alone predicts ``y``: a small tree's CV accuracy or R² (None if it cannot fit)."""
-    from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
-
-    values = x.fillna(x.median()).to_numpy(dtype=float) if spec.kind == NUMERIC else pd.factorize(x)[0].astype(float)
-    X = values.reshape(-1, 1)
-    scores = []
-    for train, val in folds:
-        tree = DecisionTreeClassifier(max_depth=4, random_state=0) if is_cls else DecisionTreeRegressor(max_depth=4)
-        try:
-            predicted = tree.fit(X[train], y[train]).predict(X[val])
-        except ValueError:  # e.g. a column missing in every sampled row
-            return None
-        scores.append(float(np.mean(predicted == y[val])) if is_cls else _r2(y[val], predicted))
-    score = float(np.mean(scores))
-    if not is_cls and spec.kind == NUMERIC:  # a 16-leaf tree cannot reach R² 0.99 on a copy;
-        corr = abs(float(pd.Series(values).corr(pd.Series(y), method="spearman")))  # ranks catch any
-        score = max(score, corr if np.isfinite(corr) else 0.0)  # monotonic disguise (1/x, units)
-    return score
-
-
-def _r2(truth: np.ndarray, predicted: np.ndarray) -> float:
-    total = float(np.sum((truth - truth.mean()) ** 2))
-    return 1.0 - float(np.sum((truth - predicted) ** 2)) / total if total > 0 else 0.0
 
 
 def _as_float(frame: Any) -> np.ndarray:
