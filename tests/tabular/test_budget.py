@@ -139,3 +139,36 @@ def test_the_tail_keeps_time_to_save_scikit_learns_boosted_trees() -> None:
     assert finalize.boosted_save_seconds(engine, pipe) == pytest.approx(120 * HIST_GB_TREE_SAVE)
     searched = TrialOutcome(0, "hist_gb", {"max_iter": 40}, 0.9, 0.0, 1.0, 0.1, None)
     assert finalize._save_seconds(engine, [searched]) == pytest.approx(120 * HIST_GB_TREE_SAVE)
+
+
+def test_the_save_time_of_a_fitted_boosted_model_follows_its_leaves() -> None:
+    """Writing a LightGBM or XGBoost model costs per leaf, and the trees of a many-class model are small
+    (a class of few rows has little to split): the estimate reads the fitted trees instead of charging
+    every tree as if it had grown to its ceiling."""
+    from types import SimpleNamespace
+
+    from sklearn.datasets import load_digits
+
+    from automlops.core.problem import Problem, TaskType
+    from automlops.search.engine import Candidate
+    from automlops.tabular import finalize
+    from automlops.tabular.boosting_size import LEAF_SAVE_SECONDS, fitted_leaves_per_tree
+    from automlops.tabular.evaluate import boosted_trees, boosters, build_pipeline
+    from automlops.tabular.preprocessing import plan_features
+    from automlops.tabular.zoo_boosting import BOOSTED_TREE_SAVE
+
+    frame = load_digits(as_frame=True).frame
+    classes = tuple(range(10))
+    problem = Problem(TaskType.CLASSIFICATION, "target", "log_loss", "minimize", classes=classes)
+    plan = plan_features(frame, problem)
+    engine = SimpleNamespace(problem=problem, rounds_by_trial={})
+    for model, params in [("xgboost", {"n_estimators": 40, "max_depth": 2}),
+                          ("lightgbm", {"n_estimators": 40, "num_leaves": 4})]:
+        pipe = build_pipeline(Candidate(model, params), plan, problem, seed=0).fit(frame[plan.input_columns],
+                                                                                   frame["target"])
+        (booster,) = boosters(pipe)
+        leaves = fitted_leaves_per_tree(booster.estimator_)
+        assert leaves is not None and 1 < leaves <= 4
+        trees = boosted_trees(pipe, len(classes))
+        assert finalize.boosted_save_seconds(engine, pipe) == pytest.approx(trees * leaves * LEAF_SAVE_SECONDS)
+        assert finalize.boosted_save_seconds(engine, pipe) < trees * BOOSTED_TREE_SAVE / 5  # the old ceiling
