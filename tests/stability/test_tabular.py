@@ -143,6 +143,28 @@ def test_seeds_measure_the_algorithms_own_variance(diabetes_runner: AutoMLRunner
         leaderboard_subject(diabetes_runner, "svm")
 
 
+def test_the_randomness_probe_counts_as_the_first_two_seed_refits(diabetes_runner: AutoMLRunner,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The probe fits seeds 0 and 1 on the reference split, which are exactly the seed refits 0 and 1:
+    those are scored from the probe's predictions (the same score a new fit gives), not fitted again."""
+    subject = leaderboard_subject(diabetes_runner, 0)
+    assert subject.has_randomness()
+    fresh = leaderboard_subject(diabetes_runner, 0)  # never probed: fits on every call
+    ref = subject.reference_split()
+    builds: list[int] = []
+    original = TabularSubject.build
+    monkeypatch.setattr(TabularSubject, "build", lambda self, seed, params=None: builds.append(seed)
+                        or original(self, seed, params))
+    for seed in (0, 1):
+        assert subject.fit_score(ref, seed=seed) == pytest.approx(fresh.fit_score(ref, seed=seed))
+    assert builds == [0, 1]  # only the unprobed subject fitted
+    subject.fit_score(ref, seed=2)  # a seed the probe did not fit
+    subject.fit_score(ref, seed=0, params={"learning_rate": 0.2})  # another configuration
+    other = subject.resampling(2, 0)[1][0]
+    subject.fit_score(other, seed=0)  # another split
+    assert builds == [0, 1, 2, 0, 0]
+
+
 def test_the_time_budget_is_kept_and_what_was_skipped_is_said(trained: Path) -> None:
     _, subject, ref = load_subject("bc")
     started = time.monotonic()
