@@ -126,15 +126,16 @@ class TabularSubject:
         return self._random
 
     def _probe(self) -> bool:
-        """Fit with seeds 0 and 1 on the reference split: different predictions = randomness.
+        """Fit with two seeds on the reference split: different predictions = randomness.
 
-        The two fits are exactly the seed refits 0 and 1 of the analysis (same split, same seeds), so
-        their predictions are kept and :meth:`fit_score` scores them instead of fitting them again:
-        on a 20k-row model the probe was 11 s of a 60 s analysis, spent twice."""
+        The seeds are the model's own and the next: the analysis' first two seed refits on the same
+        split. So their predictions are kept and :meth:`fit_score` scores them instead of fitting them
+        again: on a 20k-row model the probe was 11 s of a 60 s analysis, spent twice."""
         if not any(k.endswith("random_state") for k in self.build(0).get_params(deep=True)):
             return False
-        self._probed = {seed: self._predict(seed, self.reference) for seed in (0, 1)}
-        (pred_a, proba_a), (pred_b, proba_b) = self._probed[0], self._probed[1]
+        first, second = self.seed, self.seed + 1
+        self._probed = {seed: self._predict(seed, self.reference) for seed in (first, second)}
+        (pred_a, proba_a), (pred_b, proba_b) = self._probed[first], self._probed[second]
         return not np.array_equal(pred_a if proba_a is None else proba_a, pred_b if proba_b is None else proba_b)
 
     def sweeps(self, points: int) -> list[Sweep]:
