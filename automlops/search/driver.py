@@ -338,6 +338,7 @@ class SearchDriver(SharedStudy):
         if not ranked:
             raise DataError("no trial finished: every model failed on this data or the time budget was too "
                             f"small (first error: {self._first_failure()})")
+        self._say_failures()
         choice = self.engine.choose(ranked, self.log, self.budget)
         self.timings["refit_start"] = self.budget.elapsed()
         release_unused_memory(collect=True)
@@ -369,6 +370,17 @@ class SearchDriver(SharedStudy):
         tested = bool(board["lead"].isin(["significant", "tie"]).any()) or scored < 2  # < 2: nothing to compare
         self.log("significance", leaderboard_caption(test.name, tested=tested))
         return board
+
+    def _say_failures(self) -> None:
+        """One decision for the trials that raised: how many, which models, and the first error."""
+        assert self.study is not None
+        failed = [t for t in self.study.get_trials(deepcopy=False) if t.state is optuna.trial.TrialState.FAIL]
+        if not failed:
+            return
+        models = sorted({str(t.user_attrs.get("model")) for t in failed if t.user_attrs.get("model")})
+        note = next((str(t.user_attrs["note"]) for t in failed if t.user_attrs.get("note")), "none recorded")
+        self.log("search", f"{len(failed)} trial(s) failed and were left out ({', '.join(models) or 'unknown'}); "
+                           f"first error: {note}")
 
     def _first_failure(self) -> str:
         assert self.study is not None

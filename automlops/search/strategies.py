@@ -100,9 +100,14 @@ STRATEGIES.add("qmc", SearchStrategy(
 
 @contextlib.contextmanager
 def quiet_optuna() -> Iterator[None]:
-    """Silence Optuna's per-trial INFO lines for the duration of a search, then restore the level."""
+    """Silence Optuna's own logging for the duration of a search, then restore the level.
+
+    Optuna prints a line per trial (INFO) and, for a trial that raised, a WARNING with the whole
+    traceback ("Trial 4 failed with parameters ... because of the following error"), which a user
+    would read as a crash. The driver records why each trial failed and says it in plain words
+    (the ``search`` decision and the leaderboard's notes), so Optuna's copies are not needed."""
     before = optuna.logging.get_verbosity()
-    optuna.logging.set_verbosity(logging.WARNING)
+    optuna.logging.set_verbosity(logging.ERROR)
     try:
         yield
     finally:

@@ -75,3 +75,25 @@ def test_the_old_import_path_still_works() -> None:
     from automlops.tabular import clustering as old
 
     assert old.ClusteringEngine is clustering.ClusteringEngine and old.CLUSTER_PRESETS is CLUSTER_PRESETS
+
+
+class _FailingOddTrials(ClusteringEngine):
+    """KMeans whose odd-numbered trials raise, as a model that cannot handle the data would."""
+
+    def evaluate(self, candidate, trial, deadline=None):  # type: ignore[no-untyped-def]
+        if trial.number % 2:
+            raise ValueError("planted failure")
+        return super().evaluate(candidate, trial, deadline)
+
+
+def test_failed_trials_are_said_once_in_plain_words_not_as_tracebacks(iris_features,  # type: ignore[no-untyped-def]
+                                                                       capfd: pytest.CaptureFixture[str]) -> None:
+    """Optuna logs a failed trial as a WARNING with its whole traceback, which a user reads as a crash; the
+    driver silences it and records one decision: how many failed, which models, the first error."""
+    X, _ = iris_features
+    result = SearchDriver(_FailingOddTrials(seed=0, models=["kmeans"]),
+                          DriverConfig(preset="fast", n_trials=6, run_name="iris-fail")).fit(X)
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "planted failure" not in err, err
+    said = [str(d) for d in result.decisions if "failed and were left out" in str(d)]
+    assert len(said) == 1 and "3 trial(s)" in said[0] and "kmeans" in said[0] and "planted failure" in said[0]
