@@ -51,7 +51,13 @@ def _lake_state(home: Path) -> list[tuple[str, int]]:
     return [(info.name, len(info.versions)) for info in DataLake().list_datasets()]
 
 
-@pytest.mark.parametrize("spoil", [_all_missing, _single_class, _one_row_class])
+def _target_only(frame: pd.DataFrame) -> pd.DataFrame:
+    """A one-column table is read (it may be searched for anomalies), but a target alone has nothing to learn
+    from: the refusal says so and names the tasks that take one column."""
+    return frame[["target"]]
+
+
+@pytest.mark.parametrize("spoil", [_all_missing, _single_class, _one_row_class, _target_only])
 def test_refused_data_leaves_no_lake_version(home: Path, spoil, capsys: pytest.CaptureFixture[str]) -> None:
     path = home / "iris.csv"
     spoil(_iris()).to_csv(path, index=False)
@@ -82,3 +88,14 @@ def test_bad_arguments_are_refused_before_any_work(home: Path, argv: list[str],
     assert code == 2 and err.count("\n") == 1 and err.startswith("automlops: error:"), err
     assert time.monotonic() - started < 5
     assert _lake_state(home) == [] and not (home / "mlflow.db").exists() and not (home / "models").exists()
+
+
+def test_a_single_column_trains_an_anomaly_detector(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """One sensor's values, one column: the lake reads it and the anomaly engine searches it."""
+    path = home / "petal.csv"
+    _iris()[["petal length (cm)"]].to_csv(path, index=False)
+    assert main(["train", str(path), "--task", "anomaly", "--n-trials", "3", "--preset", "fast"]) == 0
+    assert DataLake().get_version("petal").version == 1
+    capsys.readouterr()
+    code = main(["train", str(path), "--target", "petal length (cm)", "--preset", "fast", "--n-trials", "2"])
+    assert code == 2 and "no column to learn from besides the target" in capsys.readouterr().err

@@ -22,8 +22,8 @@ import re
 
 import pandas as pd
 
-__all__ = ["MISSING_MARKERS", "NUMBER_PLACEHOLDERS", "read_formatted_numbers", "read_marked_cells",
-           "read_missing_markers"]
+__all__ = ["MISSING_MARKERS", "NUMBER_PLACEHOLDERS", "read_formatted_numbers", "read_infinite_numbers",
+           "read_marked_cells", "read_missing_markers"]
 
 MISSING_MARKERS = frozenset({"?"})  # UCI's classic spelling of "unknown" (" ?" in adult.data), besides pandas' own
 # Placeholders for "no value" that only mean missing inside a column of numbers (in a text column,
@@ -35,8 +35,26 @@ NUMBER_GROUPS = {".": ",", ",": "[. \u00a0\u202f]"}  # decimal mark -> what sepa
 
 
 def read_marked_cells(frame: pd.DataFrame, decimal: str = ".") -> pd.DataFrame:
-    """Both readers below, in order: "?" becomes missing, then formatted numbers become numbers."""
-    return read_formatted_numbers(read_missing_markers(frame, decimal), decimal)
+    """The readers below, in order: "?" becomes missing, formatted numbers become numbers, and an
+    infinite number becomes missing."""
+    return read_infinite_numbers(read_formatted_numbers(read_missing_markers(frame, decimal), decimal))
+
+
+def read_infinite_numbers(frame: pd.DataFrame) -> pd.DataFrame:
+    """``inf`` and ``-inf`` in a column of numbers are missing values.
+
+    pandas reads the text ``inf`` (``Infinity``, ``-inf``) as a float, and a program writes it for a
+    division by zero, as a spreadsheet writes ``#DIV/0!``. It is not a measurement: no model can
+    learn from it (most scikit-learn models refuse the whole table: "Input X contains infinity"),
+    and a forecast or a distance built on it is infinite too. Read as missing, it is imputed like
+    any other gap, the same way at training and at prediction.
+    """
+    for column in frame.select_dtypes(include="number").columns:
+        values = frame[column]
+        infinite = values.isin([float("inf"), float("-inf")])
+        if infinite.any():
+            frame[column] = values.mask(infinite)
+    return frame
 
 
 def read_missing_markers(frame: pd.DataFrame, decimal: str = ".") -> pd.DataFrame:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import itertools
 import os
 import re
 import threading
@@ -61,6 +62,7 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\xd0\xcf\x11\xe0", "an old Excel .xls / Office file (save it as CSV)"),
     (b"SQLite format 3", "an SQLite database"),
 )
+ONE_COLUMN_SAMPLE = 50  # lines read to judge whether a one-column table is really one column
 _COMMA_DECIMAL = re.compile(r"^[-+]?\d{1,3}(?:\.\d{3})*,\d+$|^[-+]?\d+,\d+$")
 _DOT_DECIMAL = re.compile(r"^[-+]?\d*\.\d+(?:[eE][-+]?\d+)?$")
 
@@ -83,8 +85,9 @@ def read_csv_robust(source: str | Path | bytes | IO[bytes], *, max_bytes: int, m
     A ``str`` is a file path, never CSV text. Raises :class:`DataError` (with a message a
     student can act on) for empty, binary, oversized, too wide, undecodable or malformed
     tables. ``max_columns`` and ``max_field_chars`` default to the Settings. A table to train on
-    needs two columns (one is usually a sign of a wrong delimiter); rows to predict may have one
-    (``min_columns=1``: the future months a forecaster is asked about, say).
+    may have one column (the values of one sensor, to search for anomalies), unless its lines look
+    split by another separator (``a|b``, ``1 2``), the sign of a wrong delimiter; ``min_columns=1``
+    (rows to predict: the future months a forecaster is asked about, say) accepts even those.
     """
     if max_columns is None or max_field_chars is None:
         from automlops.config import get_settings
@@ -273,12 +276,18 @@ def _check_shape(text: str, delimiter: str, max_field_chars: int, min_columns: i
 def _check_rows(reader: Any, delimiter: str, min_columns: int = 2) -> list[str]:
     header: list[str] = next((row for row in reader if any(f.strip() for f in row)), [])
     names = [name.strip() for name in header]
-    if not names or len(names) < min_columns:
+    first = list(itertools.islice(reader, ONE_COLUMN_SAMPLE)) if len(names) == 1 else []
+    other = _other_separator([header, *first]) if len(names) == 1 else None
+    if not names or (len(names) < min_columns and other is not None):
         shown = repr(header[0][:60]) if header else "''"
         raise DataError(
-            f"only one column was found (header {shown}): the delimiter must be a comma, a "
-            "semicolon or a tab, and a table needs at least two columns"
+            f"only one column was found (header {shown}), and its lines look separated by {other or 'nothing'}: "
+            "the delimiter must be a comma, a semicolon or a tab"
         )
+    for row in first:  # read ahead to judge the single column: the checks below still see every row
+        if len(row) != 1 and any(f.strip() for f in row):
+            raise DataError(f"a line has {len(row)} fields but the header has 1; check for a stray "
+                            f"'{_show(delimiter)}' or a missing quote on that line")
     dupes = sorted(name for name, n in Counter(n for n in names if n).items() if n > 1)
     if dupes:
         raise DataError(f"duplicate column names: {', '.join(repr(d) for d in dupes)}; rename them")
@@ -290,6 +299,19 @@ def _check_rows(reader: Any, delimiter: str, min_columns: int = 2) -> list[str]:
                 f"check for a stray '{_show(delimiter)}' or a missing quote on that line"
             )
     return names
+
+
+def _other_separator(rows: list[list[str]]) -> str | None:
+    """What seems to separate the fields of a one-column table's lines, if anything: a table one
+    column wide is usually a wrong delimiter, but it may be real (the values of one sensor, to
+    search for anomalies; the months to forecast). It is a wrong delimiter when every line splits
+    on the same other separator into the same number of fields (``a|b|c``, ``1 2 3``)."""
+    lines = [row[0].strip() for row in rows if row and row[0].strip()]
+    for separator, name in (("|", "'|'"), (":", "':'"), (None, "spaces")):
+        counts = {len(line.split(separator)) for line in lines}
+        if len(counts) == 1 and counts.pop() >= 2:
+            return name
+    return None
 
 
 def _show(delimiter: str) -> str:

@@ -245,6 +245,11 @@ def plan_features(df: pd.DataFrame, problem: Problem, *, exclude: tuple[str, ...
             cats = tuple(sorted(s.dropna().unique().tolist(), key=str)) if kind == CATEGORICAL else None
             features.append(FeatureSpec(str(col), kind, str(s.dtype), bool(s.isna().any()), cats,
                                         int(s.isna().sum())))
+    if not features and not dropped:
+        target = f"the target '{problem.target}'" if problem.target is not None else "nothing"
+        raise DataError(f"the table has no column to learn from besides {target}: add the columns that "
+                        "explain it (to search a single column for anomalies or clusters, use --task anomaly "
+                        "or --task clustering)")
     if not features:
         raise DataError("no usable feature columns are left after dropping: "
                         + "; ".join(f"'{c}' ({why})" for c, why in dropped.items()))

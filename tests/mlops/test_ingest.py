@@ -99,7 +99,7 @@ BAD_FILES: dict[str, tuple[bytes, str]] = {
     "empty": (b"", "empty"),
     "blank lines": (b"\n \n\n", "blank"),
     "header only": (b"species,island,mass\n", "no data rows"),
-    "single column": (b"mass\n3750\n3800\n", "one column"),
+    "single column split by spaces": (b"mass sex\n3750 m\n3800 f\n", "one column"),
     "ragged": (b"a,b,c\n1,2,3\n4,5,6\n7,8\n", "line 4 has 2 fields but the header has 3"),
     "ragged extra": (b"a;b\n1;2\n3;4;5\n", "line 3 has 3 fields but the header has 2"),
     "duplicate names": (b"id,mass,id,mass,sex\n1,2,3,4,m\n", "'id', 'mass'"),
@@ -201,12 +201,32 @@ def test_floats_round_trip_to_the_last_bit() -> None:
     assert (read["x"].to_numpy() == values).all() and (read["y"].to_numpy() == values[::-1]).all()
 
 
-def test_one_column_is_refused_for_training_but_read_for_predicting() -> None:
+def test_one_column_is_read_unless_its_lines_look_split_by_another_separator() -> None:
+    """One column is a real table (one sensor's values, to search for anomalies; the months to forecast),
+    but lines that all split alike on '|', ':' or spaces are a wrong delimiter, refused for training."""
     data = b"month\n2002-01-01\n2002-02-01\n"
-    with pytest.raises(DataError, match="only one column was found"):
-        read_csv_robust(data, max_bytes=10_000)  # a table to train on: usually a wrong delimiter
-    frame = read_csv_robust(data, max_bytes=10_000, min_columns=1).frame  # the months to forecast
-    assert list(frame.columns) == ["month"] and str(frame["month"].dtype) == "datetime64[ns]" and len(frame) == 2
+    for min_columns in (1, 2):
+        frame = read_csv_robust(data, max_bytes=10_000, min_columns=min_columns).frame
+        assert list(frame.columns) == ["month"] and str(frame["month"].dtype) == "datetime64[ns]" and len(frame) == 2
+    balance = load_breast_cancer(as_frame=True).frame[["mean radius"]]
+    read = read_csv_robust(balance.to_csv(index=False).encode(), max_bytes=LIMIT).frame
+    assert list(read.columns) == ["mean radius"] and np.allclose(read["mean radius"], balance["mean radius"])
+    for wrong, separator in ((b"a|b|c\n1|2|3\n4|5|6\n", "'|'"), (b"a b c\n1 2 3\n4 5 6\n", "spaces")):
+        with pytest.raises(DataError, match=f"only one column was found .* separated by {separator}"):
+            read_csv_robust(wrong, max_bytes=10_000)  # a table to train on
+        assert read_csv_robust(wrong, max_bytes=10_000, min_columns=1).frame.shape == (2, 1)
+
+
+def test_infinite_numbers_are_missing_values() -> None:
+    """A program writes ``inf`` for a division by zero; pandas reads it as a float that most models refuse
+    ("Input X contains infinity"), so it is a gap to impute, like Excel's ``#DIV/0!``."""
+    frame = load_breast_cancer(as_frame=True).frame.head(50)
+    written = frame.copy()
+    written.loc[3, "mean radius"], written.loc[7, "mean area"] = np.inf, -np.inf
+    read = read_csv_robust(written.to_csv(index=False).encode(), max_bytes=LIMIT).frame
+    assert read.loc[3, "mean radius"] != read.loc[3, "mean radius"] and np.isnan(read.loc[7, "mean area"])
+    assert np.isfinite(read.drop(index=[3, 7]).to_numpy(dtype=float)).all()
+    assert np.allclose(read.drop(index=[3, 7]), frame.drop(index=[3, 7]))
 
 
 def test_question_marks_are_missing_values(penguins: pd.DataFrame) -> None:
