@@ -276,6 +276,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("automlops: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader left early (`automlops models zoo | head -1`): not an error
+        _silence_stdout()
+        return 0
     except Exception as exc:  # a bug: one line for the user, the traceback only on request
         from automlops.config import get_settings
 
@@ -288,6 +291,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"automlops: internal error: {type(exc).__name__}: {_one_line(str(exc))} "
               "(set AUTOMLOPS_DEBUG=1 for details)", file=sys.stderr)
         return 1
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's final flush into the closed pipe stays quiet
+    (Python's documented recipe for SIGPIPE)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def _log_crashes() -> None:

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 import socket
 import sys
 from typing import Any
+
+from automlops.core.jsonable import json_line
 
 __all__ = ["add_commands", "cmd_worker"]
 
@@ -79,7 +80,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
                                                                  if k != "study_name"}}
     summary["seconds"] = round(float(summary["seconds"]), 3)
     if args.json:
-        print(json.dumps(summary))
+        print(json_line(summary))
     else:
         print(f"worker {worker}: {report.trials_run} trial(s) in study '{report.study_name}' ({report.completed} "
               f"complete, {report.pruned} pruned, {report.failed} failed) in {report.seconds:.1f} s; stopped: "

@@ -15,10 +15,10 @@ Building these parsers imports nothing heavy; MLflow is imported when a command 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
+from automlops.core.jsonable import json_line
 from automlops.errors import ConfigError, NotFoundError, TrackingError
 
 __all__ = ["add_commands"]
@@ -146,7 +146,7 @@ def cmd_history(args: argparse.Namespace) -> int:
 
     transitions = _registry().history(args.name)
     if args.json:
-        print(json.dumps([dataclasses.asdict(t) for t in transitions]))
+        print(json_line([dataclasses.asdict(t) for t in transitions]))
         return 0
     if not transitions:
         print(f"no transitions recorded for {args.name!r} yet")

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from automlops.core.jsonable import json_line
 from automlops.errors import ConfigError, DataError
 
 __all__ = ["check_train_args", "load_training_data", "model_names", "open_training_study", "print_train_summary",
@@ -213,7 +213,7 @@ def print_train_summary(args: argparse.Namespace, result: Any, stored: Any, data
     if getattr(args, "study", None):  # a named study: where it lives and how many trials it holds now
         summary["study"] = _study_summary(args, result)
     if args.json:
-        print(json.dumps(summary, default=str))
+        print(json_line(summary))
     else:
         board = result.leaderboard
         columns = [c for c in LEADERBOARD_PRINTED if c in board]

@@ -326,3 +326,14 @@ def test_only_trainings_that_do_not_need_pyarrow_refuse_it(argv: list[str], hook
     monkeypatch.delitem(sys.modules, "pyarrow", raising=False)
     cli._without_arrow(argv)
     assert any(isinstance(f, cli._NoArrow) for f in sys.meta_path) is hooked
+
+
+def test_a_reader_that_leaves_early_is_not_an_error(tmp_path: Path) -> None:
+    """`automlops models zoo | head -1`: the pipe closes before the listing is written; the command ends
+    quietly (exit 0, nothing on stderr) instead of "internal error: BrokenPipeError"."""
+    proc = subprocess.Popen([*COMMAND, "models", "zoo"], cwd=tmp_path, env=_env(tmp_path),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # the reader is gone before the command has written anything
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) == 0 and err == "", err

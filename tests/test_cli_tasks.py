@@ -190,3 +190,24 @@ def test_a_known_number_of_clusters_is_kept(home: Path, trained: dict[str, dict]
     meta = json.loads((Path(json.loads(stdout.strip().splitlines()[-1])["model_path"]).parent / "meta.json").read_text())
     assert meta["n_clusters"] == 4 and len(meta["cluster_sizes"]) == 4
     assert any("k = 4, as asked" in str(d) for d in meta["decisions"])
+
+
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} is not JSON")
+
+
+def test_json_writes_a_missing_score_as_null(tmp_path: Path) -> None:
+    """Twelve wine rows leave two test rows, too few for a silhouette: the score is missing, written ``null``
+    (Python's json would write ``NaN``, which JSON.parse and jq refuse)."""
+    import json
+
+    from sklearn.datasets import load_wine
+
+    home = tmp_path / "home"
+    home.mkdir()
+    load_wine(as_frame=True).frame.head(12).to_csv(tmp_path / "wine12.csv", index=False)
+    code, out, err = _main_in_process(home, ["train", str(tmp_path / "wine12.csv"), "--task", "clustering",
+                                             "--clusters", "3", "--n-trials", "2", "--json"])
+    assert code == 0, err
+    summary = json.loads(out.strip().splitlines()[-1], parse_constant=_refuse_constant)
+    assert summary["test_score"] is None and isinstance(summary["val_score"], float)
