@@ -281,12 +281,14 @@ def _is_number(value: Any) -> bool:
 
 
 def annotate_leaderboard(board: pd.DataFrame, outcomes: Mapping[str, TrialOutcome], test: SignificanceTest, *,
-                         alpha: float = ALPHA) -> pd.DataFrame:
+                         alpha: float = ALPHA, floor: float | None = None) -> pd.DataFrame:
     """Add ``ci_low``, ``ci_high``, ``p_next`` and ``lead`` to a ranked leaderboard (best first).
 
     ``outcomes`` maps a row's ``model`` label to what the test needs (fold scores, payload).
     ``lead`` is "significant" (p < ``alpha``), "tie", "n/a" (no test applies, e.g. an ensemble
-    without out-of-fold predictions) or "" for the last scored row.
+    without out-of-fold predictions) or "" for the last scored row. ``floor``: the lowest score the
+    metric can take (0 for an error such as MASE): a t-interval is symmetric and may reach below it
+    (a MASE "between -0.19 and ..."), which no model can score, so it is cut there.
     """
     frame = board.copy()
     models = [str(m) for m in frame["model"]] if "model" in frame else []
@@ -295,6 +297,8 @@ def annotate_leaderboard(board: pd.DataFrame, outcomes: Mapping[str, TrialOutcom
     for i in scored:
         if models[i] in outcomes:
             low[i], high[i] = test.interval(outcomes[models[i]])
+            if floor is not None and math.isfinite(low[i]):
+                low[i] = max(low[i], floor)
     for i, j in zip(scored, scored[1:], strict=False):
         a, b = outcomes.get(models[i]), outcomes.get(models[j])
         result = test.compare(a, b) if a is not None and b is not None else None

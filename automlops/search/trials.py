@@ -129,7 +129,8 @@ def build_leaderboard(study: optuna.Study, *, maximize: bool, test: Significance
         board = board.sort_values(["score"], ascending=not maximize, na_position="last")
         board.insert(0, "rank", range(1, len(board) + 1))
         board = board.reset_index(drop=True)
-    board = annotate_leaderboard(board, outcomes, test or FoldTest())
+    # every metric the studio minimises is an error or a loss (RMSE, MASE, log-loss, Davies–Bouldin): ≥ 0
+    board = annotate_leaderboard(board, outcomes, test or FoldTest(), floor=None if maximize else 0.0)
     known = [c for c in LEADERBOARD_COLUMNS if c in board]
     return board[known + [c for c in board.columns if c not in known]]
 

@@ -193,3 +193,21 @@ def test_fold_intervals_are_clipped_to_the_metrics_range() -> None:
     low, high = FoldTest(0.25).interval(near_one)
     assert high > 1.0  # the symmetric t-interval itself ...
     assert FoldTest(0.25, bounds=(0.0, 1.0)).interval(near_one) == (low, 1.0)  # ... is cut at what AUC can be
+
+
+def test_an_error_s_interval_never_reaches_below_zero() -> None:
+    """A t-interval is symmetric: five backtest MASEs from 0.05 to 1.6 gave "between -0.19 and ..." (seen on
+    AirPassengers), a score no model can have. A leaderboard of a minimised metric (an error, ≥ 0) cuts it at
+    0; a maximised one (R² may be negative) keeps it."""
+    import optuna
+
+    from automlops.search.trials import build_leaderboard
+
+    folds = [0.05, 0.9, 0.1, 1.6, 0.2]
+    assert corrected_interval(folds)[0] < 0  # the raw interval
+    for maximize in (False, True):
+        study = optuna.create_study(direction="maximize" if maximize else "minimize")
+        study.add_trial(optuna.trial.create_trial(value=float(np.mean(folds)), user_attrs={
+            "model": "auto_arima", "params": {}, "std": float(np.std(folds)), "fold_scores": folds}))
+        low = build_leaderboard(study, maximize=maximize)["ci_low"].iloc[0]
+        assert low == (corrected_interval(folds)[0] if maximize else 0.0)
