@@ -41,7 +41,8 @@ from automlops.errors import DataError, NotFoundError
 from automlops.mlops._canonical import canonical_csv, check_frame, read_canonical_csv, table_digest
 from automlops.mlops.cells import CURRENCY_SIGNS, MISSING_MARKERS, read_marked_cells, read_missing_markers
 
-__all__ = ["DELIMITERS", "MISSING_MARKERS", "IngestResult", "canonical_csv", "check_frame", "parse_date_columns",
+__all__ = ["DELIMITERS", "MISSING_MARKERS", "IngestResult", "canonical_csv", "check_frame", "day_month_order",
+           "parse_date_columns",
            "read_canonical_csv", "read_marked_cells", "read_missing_markers",
            "read_csv_robust", "read_source_bytes", "table_digest"]
 
@@ -352,6 +353,28 @@ def _looks_like_dates(values: pd.Series) -> bool:
     return bool(has_sep.mean() >= 0.9)
 
 
+def day_month_order(values: pd.Series) -> str | None:
+    """``"dayfirst"`` or ``"monthfirst"`` for dates written ``a/b/yyyy`` (or with ``.`` or ``-``), read
+    from *every* value; ``None`` when the values are not written that way.
+
+    pandas guesses the order from the first value alone, so the same rows read differently in
+    another order (``09/11/2001`` first: month first, and ``23/04/2001`` becomes NaT). Here a first
+    number above 12 anywhere means day first, a second number above 12 means month first; when no
+    value tells (every number ≤ 12), a first number that never changes while the second does is the
+    day of a monthly series (``01/02/1949``, ``01/03/1949``...), and otherwise month first, pandas'
+    own default, stays.
+    """
+    parts = values.astype(str).str.strip().str.extract(r"^(\d{1,2})([/.-])(\d{1,2})\2\d{2,4}(?:[ T].*)?$")
+    if parts[0].notna().mean() < 0.9:
+        return None
+    first, second = parts[0].dropna().astype(int), parts[2].dropna().astype(int)
+    if (first > 12).any() and not (second > 12).any():
+        return "dayfirst"
+    if (second > 12).any() or not (first.nunique() == 1 and second.nunique() > 1):
+        return "monthfirst"
+    return "dayfirst"
+
+
 def _to_datetime(values: pd.Series) -> pd.Series | None:
     """Parse as ISO-8601 first, then with an inferred format; None if under 90% parse.
 
@@ -359,7 +382,8 @@ def _to_datetime(values: pd.Series) -> pd.Series | None:
     winter, ``-04:00`` in summer) are one instant each, but pandas leaves such a column as objects,
     which no date arithmetic accepts: they are converted to UTC, where every hour occurs once.
     """
-    for kwargs in ({"format": "ISO8601"}, {}):
+    order = day_month_order(values)
+    for kwargs in ({"format": "ISO8601"}, {} if order is None else {"dayfirst": order == "dayfirst"}):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")

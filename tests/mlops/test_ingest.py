@@ -296,3 +296,25 @@ def test_placeholders_among_numbers_are_missing_values(penguins: pd.DataFrame) -
     assert np.allclose(read["bill_length_mm"].drop(index=[1, 2, 3]), frame["bill_length_mm"].drop(index=[1, 2, 3]))
     assert read["body_mass_g"].dtype == "float64" and read.loc[[4, 5], "body_mass_g"].isna().all()
     assert read["island"].dtype == object and read.loc[6, "island"] == "-"
+
+
+def test_day_first_dates_read_the_same_in_any_row_order() -> None:
+    """pandas guesses the order of ``a/b/yyyy`` from the first value alone: with ``09/11/2001`` first, a column
+    of day-first dates was read month first (and ``23/04/2001`` lost). Every value is read now."""
+    rows = ["23/04/2001", "09/11/2001", "05/03/2002"]
+    expected = ["2001-04-23", "2001-11-09", "2002-03-05"]
+    for order in ([0, 1, 2], [1, 0, 2], [2, 1, 0]):
+        data = "hired,salary\n" + "".join(f"{rows[i]},{1000 + i}\n" for i in order)
+        read = read_csv_robust(data.encode(), max_bytes=LIMIT).frame
+        assert read["hired"].dt.strftime("%Y-%m-%d").tolist() == [expected[i] for i in order]
+    us = read_csv_robust(b"d,x\n09/11/2001,1\n12/25/2001,2\n", max_bytes=LIMIT).frame
+    assert us["d"].dt.strftime("%Y-%m-%d").tolist() == ["2001-09-11", "2001-12-25"]
+
+
+def test_a_european_monthly_series_is_read_day_first() -> None:
+    """``01/02/1949``, ``01/03/1949``...: no number above 12 tells the order, but a first number that never
+    changes while the second does is the day of a monthly series (read month first, these were January days)."""
+    months = pd.date_range("1949-01-01", periods=24, freq="MS")
+    data = "month,passengers\n" + "".join(f"{m:%d/%m/%Y},{100 + i}\n" for i, m in enumerate(months))
+    read = read_csv_robust(data.encode(), max_bytes=LIMIT).frame
+    assert (pd.DatetimeIndex(read["month"]) == months).all()
