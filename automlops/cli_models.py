@@ -201,11 +201,11 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_card(args: argparse.Namespace) -> int:
     """``models card NAME@vN [--out FILE]``: the version's model card as Markdown (written atomically)."""
-    from pathlib import Path
 
     from automlops.config import get_settings
     from automlops.mlops._atomic import atomic_write_text
     from automlops.mlops.model_card import model_card_for
+    from automlops.mlops.output_paths import check_output_path
     from automlops.mlops.store import ModelStore, parse_model_ref
 
     settings = get_settings()
@@ -214,7 +214,7 @@ def cmd_card(args: argparse.Namespace) -> int:
     if args.out is None:
         print(text, end="")
         return 0
-    out = Path(args.out)
+    out = check_output_path(args.out)
     if not out.parent.is_dir():
         raise ConfigError(f"--out: no such folder: {out.parent}")
     atomic_write_text(out, text)

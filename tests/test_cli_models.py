@@ -107,6 +107,20 @@ BAD = {
 }
 
 
+def test_out_never_replaces_a_folder_or_a_write_once_version(trained: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """A card written over the lake's training data (or the model store's files) destroyed that version: every
+    later check failed on its SHA-256. Those stores, and a folder, are refused before anything is written."""
+    lake_file = next((trained / "data_lake").rglob("v0001.csv"))
+    model_file = next((trained / "models").rglob("meta.json"))
+    before = {p: p.read_bytes() for p in (lake_file, model_file)}
+    for out, expected in ((lake_file, "inside the studio's data lake"), (model_file, "inside the studio's model store"),
+                          (trained, "is a folder")):
+        code, _, err = _run(capsys, "models", "card", "iris@v1", "--out", str(out))
+        assert code == 2 and expected in err, err
+    assert {p: p.read_bytes() for p in before} == before
+
+
 def test_bad_input_is_exit_2_and_one_line(trained: Path, capsys: pytest.CaptureFixture[str]) -> None:
     for case, (argv, expected) in BAD.items():
         code, out, err = _run(capsys, *argv)

@@ -40,6 +40,7 @@ def atomic_write(path: Path, write: Callable[[IO[bytes]], None], *, overwrite: b
     fd, tmp_name = tempfile.mkstemp(prefix=TMP_PREFIX, dir=path.parent)
     tmp = Path(tmp_name)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes the file private (0600); a plain open() would not
         with os.fdopen(fd, "wb") as fh:
             write(fh)
             fh.flush()
@@ -53,6 +54,20 @@ def atomic_write(path: Path, write: Callable[[IO[bytes]], None], *, overwrite: b
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it (``os.umask`` can only be read by setting it,
+    which would race with threads creating files meanwhile)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
 
 
 def atomic_write_bytes(path: Path, data: bytes, *, overwrite: bool = True) -> None:

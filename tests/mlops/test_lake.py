@@ -371,3 +371,22 @@ def test_same_table_in_another_dialect_is_still_reused(lake: DataLake) -> None:
     first = lake.add("iris", frame.to_csv(index=False).encode())
     again = lake.add("iris", frame.to_csv(index=False, sep=";", decimal=",").encode("utf-16"))
     assert again.reused and again.version == first.version and lake.find_raw("iris", table_digest(frame)) == first
+
+
+def test_files_written_atomically_honour_the_umask(tmp_path: Path) -> None:
+    """The temp file of an atomic write is created private (mkstemp: 0600) and renamed into place, so a
+    `predict --out` file or a lake version was unreadable by the user's group where any other file is not."""
+    import os
+    import stat
+
+    from automlops.mlops._atomic import atomic_write_text
+
+    previous = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / "open.csv", "a,b\n1,2\n")
+        os.umask(0o077)
+        atomic_write_text(tmp_path / "private.csv", "a,b\n1,2\n")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "open.csv").stat().st_mode) == 0o644
+    assert stat.S_IMODE((tmp_path / "private.csv").stat().st_mode) == 0o600
