@@ -197,7 +197,10 @@ def _search(problem: Problem, y: pd.Series, n_columns: int) -> dict[str, Any]:
         validation, caption_validation = _validation(problem, y, presets[preset].validation)
     specs = {m.name: m for m in metrics_for(problem.task)}
     names = list(specs)
-    metric = right.selectbox("Metric", names, index=names.index(problem.metric), key=f"train_metric_{problem.task.value}",
+    # keyed by the task's default metric too: switching the target from a 7-class to a yes/no column kept
+    # log-loss selected (one widget, one remembered value) where the binary default is ROC-AUC
+    metric = right.selectbox("Metric", names, index=names.index(problem.metric),
+                             key=f"train_metric_{problem.task.value}_{problem.metric}",
                              format_func=lambda n: f"{specs[n].label} ({specs[n].direction})")
     right.caption(specs[metric].explanation)
     select = right.radio("Model choice", list(SELECT_LABELS), format_func=SELECT_LABELS.__getitem__, horizontal=True,
@@ -226,8 +229,11 @@ def _task_values(request: TrainRequest, task: str) -> dict[str, Any]:
     """The widgets whose key names the task (their options depend on it)."""
     r = request
     values: dict[str, Any] = {f"train_validation_{task}": request.validation or "preset"}
-    if r.metric:
-        values[f"train_metric_{task}"] = r.metric
+    if r.metric:  # whichever default the target implies (the metric widget's key names it)
+        from automlops.core.metrics import metrics_for
+        from automlops.core.problem import TaskType
+
+        values.update({f"train_metric_{task}_{m.name}": r.metric for m in metrics_for(TaskType(task))})
     if r.models and _selection(r) == "manual":
         values[f"train_models_{task}"] = list(r.models)
     config = r.ensemble

@@ -115,7 +115,7 @@ def test_train_form_offers_the_whole_configuration(ui_home: Path, iris_lake: Dat
     from automlops.search.strategies import STRATEGIES
 
     assert len(at.radio(key="train_search").options) == len(STRATEGIES.names()) == 6  # + CMA-ES and QMC
-    assert at.selectbox(key="train_metric_classification").value == "log_loss"
+    assert at.selectbox(key="train_metric_classification_log_loss").value == "log_loss"
     for key in ("train_trials", "train_budget", "train_seed"):
         assert at.number_input(key=key).value == 0
     at.selectbox(key="train_validation_classification").set_value("auto").run()
@@ -171,6 +171,21 @@ def test_tiny_training_finishes_with_leaderboard_and_everything_after(ui_home: P
     at.file_uploader(key="models_predict_upload").upload("wrong.csv", b"x,y\n1,2\n", "text/csv")
     at.run()
     assert any("lacks column(s)" in t for t in texts(at.error))
+
+
+def test_the_metric_follows_the_target_s_default(ui_home: Path, lake: DataLake) -> None:
+    """Switching the target from a 3-class to a yes/no column switches the metric to the binary default: one
+    widget for every classification target kept log-loss selected where ROC-AUC is the default."""
+    from palmerpenguins import load_penguins
+
+    penguins = load_penguins().dropna()[["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "species", "sex"]]
+    lake.add("penguins", penguins.to_csv(index=False).encode(), filename="penguins.csv")
+    at = open_page(new_app(), "train")
+    at.selectbox(key="train_target_penguins").set_value("species").run()
+    assert at.selectbox(key="train_metric_classification_log_loss").value == "log_loss"
+    at.selectbox(key="train_target_penguins").set_value("sex").run()
+    assert_clean(at)
+    assert at.selectbox(key="train_metric_classification_roc_auc").value == "roc_auc"
 
 
 def test_unusable_data_is_explained_before_training(ui_home: Path, lake: DataLake) -> None:
