@@ -6,12 +6,14 @@
 The script needs no AutoMLOps Studio: only numpy, pandas, scikit-learn and the model's own library.
 It reads the same data-lake file (checking its SHA-256), repeats the split, refits the pipeline and
 prints ``test_score=<value>`` as its last line. ``--check`` runs it in a fresh Python where the
-studio cannot be imported and says whether it reproduces the recorded test score (to 1e-6).
+studio cannot be imported and says whether it reproduces the recorded test score (to 1e-6); when it
+does not, the command exits with code 2 (the script stays written, to be read).
 
 With ``--json`` the last stdout line is one JSON object (model, version, kind, out, bytes, seconds,
 recorded_test_score, and with ``--check`` script_test_score, difference, reproduced, run_seconds).
-Bad input (an unknown model, a model uploaded without its data, a dataset version gone from the
-lake, a kind that cannot be exported) exits with code 2 and one line on stderr.
+Bad input (an unknown model, an uploaded model - the studio did not train it, so there is no
+training to rebuild -, a dataset version gone from the lake, a kind that cannot be exported) exits
+with code 2 and one line on stderr, before anything is written.
 """
 
 from __future__ import annotations
@@ -69,6 +71,11 @@ def cmd_export(args: argparse.Namespace) -> int:
         summary.update(_check(out, loaded.meta.get("test_score")))
     if args.json:
         print(json.dumps(summary, default=str))
+    if args.check and not summary["reproduced"]:
+        print(f"automlops: error: {out.name} did not reproduce the recorded test score of {loaded.name} "
+              f"v{loaded.version}: {summary['script_test_score']!r}, recorded {summary['recorded_test_score']!r} "
+              f"(difference {summary['difference']!r})", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -78,7 +85,8 @@ def _check(out: Path, recorded: float | None) -> dict[str, Any]:
     run = run_script(out)
     same = compare_scores(run.test_score, recorded)
     difference = None if recorded is None else abs(run.test_score - float(recorded))
-    print(f"ran {out.name} without the studio in {run.seconds:.1f} s: test_score={run.test_score!r} "
-          f"(recorded {recorded!r}): " + ("reproduced" if same else f"differs by {difference!r}"), file=sys.stderr)
+    if same:
+        print(f"ran {out.name} without the studio in {run.seconds:.1f} s: test_score={run.test_score!r} "
+              f"(recorded {recorded!r}): reproduced", file=sys.stderr)
     return {"script_test_score": run.test_score, "difference": difference, "reproduced": same,
             "run_seconds": round(run.seconds, 3)}

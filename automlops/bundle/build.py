@@ -126,12 +126,29 @@ def _copy_verified(loaded: Any, folder: Path) -> tuple[bytes, bytes]:
     return data, raw_meta
 
 
-def _probe_rows(meta: dict[str, Any]) -> list[dict[str, Any]]:
-    """Rows that exercise every column (typical, missing, an unseen category), as the API's own checks use."""
+def _probe_rows(loaded: Any) -> list[dict[str, Any]]:
+    """Rows that exercise every column (typical, missing, an unseen category), as the API's own checks use.
+
+    Only the rows the studio itself can answer: a model that refuses what it never saw (an uploaded
+    pipeline whose plain ``OneHotEncoder`` raises on an unknown category, or that cannot take a
+    missing value) refuses such a probe row in the studio as in the bundle, which says nothing about
+    the bundle. A model that answers none of them cannot be checked, and is refused.
+    """
     from automlops.serving.fastpath import probe_rows
     from automlops.serving.validation import FeatureSchema
 
-    return probe_rows(FeatureSchema.from_meta(meta))
+    kept, refused = [], ""
+    for row in probe_rows(FeatureSchema.from_meta(loaded.meta)):
+        try:
+            _studio_answer(loaded, [row])
+        except Exception as exc:  # noqa: BLE001 - the model's own refusal, whatever its library raises
+            refused = refused or f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            continue
+        kept.append(row)
+    if not kept:
+        raise ModelError(f"the studio itself cannot predict a probe row with {loaded.name} v{loaded.version} "
+                         f"({refused}), so its bundle cannot be checked; nothing was written")
+    return kept
 
 
 def _studio_answer(loaded: Any, rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -268,7 +285,7 @@ def _fill(tmp: Path, loaded: Any, kind: str, task: str, stage: str | None,
         "requirements": requirements, "studio_version": __version__, "python": platform.python_version(),
         "built": datetime.now(UTC).isoformat(timespec="seconds")}
     (tmp / "bundle.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    result = check_bundle(tmp, loaded, _probe_rows(loaded.meta)) if check else {}
+    result = check_bundle(tmp, loaded, _probe_rows(loaded)) if check else {}
     if result:
         manifest["check"] = result
         (tmp / "bundle.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")

@@ -21,22 +21,43 @@ import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import pandas as pd
 
 from automlops.mlops._canonical import read_canonical_csv
 from automlops.mlops.cells import read_marked_cells
-from automlops.mlops.ingest import parse_date_columns
+from automlops.mlops.ingest import _detect_decimal, _detect_delimiter, parse_date_columns
 
-__all__ = ["check_sha256", "clean_supervised", "fit_quietly", "load_table", "log_to_mlflow", "parse_args",
-           "say", "split_random_rows", "split_supervised"]
+__all__ = ["BadInput", "check_sha256", "clean_supervised", "fit_as_scored", "fit_quietly", "load_table",
+           "log_to_mlflow", "parse_args", "say", "search_split_rows", "split_random_rows", "split_supervised",
+           "stop"]
 
 
 def say(message: str) -> None:
     """Progress goes to standard error, so the last line on standard output stays ``test_score=...``."""
     print(message, file=sys.stderr, flush=True)
+
+
+class BadInput(SystemExit):
+    """Bad input to the script (a missing file, other data, a missing column): exit code 2, as the studio's CLI.
+
+    ``SystemExit("text")`` would exit with code 1; this one exits with 2 and keeps the message as its text.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(2)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def stop(message: str) -> NoReturn:
+    """Say ``error: message`` on standard error and exit with code 2 (raises :class:`BadInput`)."""
+    say(f"error: {message}")
+    raise BadInput(message)
 
 
 def parse_args(description: str, data_path: str, argv: Sequence[str] | None) -> argparse.Namespace:
@@ -53,10 +74,13 @@ def parse_args(description: str, data_path: str, argv: Sequence[str] | None) -> 
     return parser.parse_args(argv)
 
 
-def check_sha256(path: Path, expected: str, skip: bool) -> None:
-    """Stop (exit code 2) when the file is not the one the model was trained on, unless told to go on."""
+def check_sha256(path: Path, expected: str, skip: bool) -> bool:
+    """Stop (exit code 2) when the file is not the one the model was trained on, unless told to go on.
+
+    Returns whether it is that file (``False`` only with ``skip``: then read it with ``detect=True``).
+    """
     if not path.is_file():
-        raise SystemExit(f"error: the data file {path} does not exist; pass its new place with --data PATH")
+        stop(f"the data file {path} does not exist; pass its new place with --data PATH")
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -65,20 +89,40 @@ def check_sha256(path: Path, expected: str, skip: bool) -> None:
         message = (f"{path} has SHA-256 {digest.hexdigest()[:12]}..., not the {expected[:12]}... recorded when the "
                    "model was trained: the data changed, so the score will differ")
         if not skip:
-            raise SystemExit(f"error: {message} (pass --skip-check to run anyway)")
+            stop(f"{message} (pass --skip-check to run anyway)")
         say(f"warning: {message}")
+        return False
+    return True
 
 
-def load_table(path: Path, how: dict[str, Any]) -> pd.DataFrame:
+def load_table(path: Path, how: dict[str, Any], detect: bool = False) -> pd.DataFrame:
     """Read the CSV exactly as the studio's data lake reads it.
 
     ``how["storage"]`` is ``"canonical"`` (a table the studio wrote: read back with the dtypes it
     recorded) or ``"original"`` (an upload kept byte for byte: decoded and split with the encoding,
     delimiter and decimal mark detected when it was added, then date-like text columns parsed).
+    With ``detect`` (another file than the recorded one, say a copy saved with semicolons) the
+    delimiter and decimal mark are detected again, by the lake's own detection code.
     """
+    data = path.read_bytes() if detect or how["storage"] != "canonical" else b""
+    if detect:
+        encoding = "utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else how.get("encoding", "utf-8")
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            text = data.decode("latin-1")  # never fails: every byte is a character
+        delimiter = _detect_delimiter(text)
+        how = {**how, "delimiter": delimiter, "decimal": _detect_decimal(text, delimiter)}
+        if how["storage"] == "canonical" and delimiter != ",":
+            how["storage"] = "original"  # a studio table saved again with other separators: parsed like an upload
     if how["storage"] == "canonical":
-        return read_canonical_csv(path, dict(how["dtypes"]))
-    text = path.read_bytes().decode(how["encoding"])
+        dtypes = dict(how["dtypes"])
+        if detect:  # another file may lack columns: those are named later, not failed on here
+            header = set(pd.read_csv(path, nrows=0).columns)
+            dtypes = {column: dtype for column, dtype in dtypes.items() if column in header}
+        return read_canonical_csv(path, dtypes)
+    if not detect:
+        text = data.decode(how["encoding"])
     frame = pd.read_csv(io.StringIO(text, newline=""), sep=how["delimiter"], decimal=how["decimal"],
                         low_memory=False, float_precision="round_trip")
     frame.columns = [str(c).strip() for c in frame.columns]
@@ -88,7 +132,7 @@ def load_table(path: Path, how: dict[str, Any]) -> pd.DataFrame:
 def clean_supervised(frame: pd.DataFrame, target: str, time_column: str | None) -> pd.DataFrame:
     """Drop rows without a target and put dated rows in time order (a stable sort), as training did."""
     if target not in frame.columns:
-        raise SystemExit(f"error: the target column '{target}' is not in the data")
+        stop(f"the target column '{target}' is not in the data (columns: {', '.join(map(str, frame.columns[:10]))})")
     frame = frame[frame[target].notna()]
     if time_column:
         frame = frame.iloc[np.argsort(frame[time_column].to_numpy(), kind="stable")]
@@ -124,6 +168,74 @@ def fit_quietly(model: Any, X: Any, y: Any = None, *, user_api: str | None = "op
     with warnings.catch_warnings(), threadpool_limits(limits=1, user_api=user_api):
         warnings.simplefilter("ignore")
         return model.fit(X) if y is None else model.fit(X, y)
+
+
+def search_split_rows(y: pd.Series, split: dict[str, Any], seed: int) -> np.ndarray:
+    """The training rows the search's one validation split learned from, in the order its model saw them.
+
+    ``split`` names scikit-learn's seeded splitter as the studio made it: ``"holdout"`` (a shuffled
+    share), ``"holdout_stratified"`` (the same, stratified by class), or the first fold of
+    ``"kfold"`` / ``"stratified"`` (``n_splits`` folds). ``sorted_rows``: the search fitted the
+    rows in index order (a pruning search's learning curve does).
+    """
+    from sklearn.model_selection import KFold, ShuffleSplit, StratifiedKFold, StratifiedShuffleSplit
+
+    kind = split["splitter"]
+    if kind == "holdout":
+        splitter: Any = ShuffleSplit(1, test_size=split["holdout_size"], random_state=seed)
+    elif kind == "holdout_stratified":
+        splitter = StratifiedShuffleSplit(1, test_size=split["holdout_size"], random_state=seed)
+    elif kind == "kfold":
+        splitter = KFold(split["n_splits"], shuffle=True, random_state=seed)
+    else:
+        splitter = StratifiedKFold(split["n_splits"], shuffle=True, random_state=seed)
+    stratified = kind in ("holdout_stratified", "stratified")
+    rows = next(iter(splitter.split(np.zeros((len(y), 1)), y if stratified else None)))[0]
+    return np.sort(rows) if split.get("sorted_rows") else np.asarray(rows)
+
+
+def fit_as_scored(model: Any, X: pd.DataFrame, y: pd.Series, scored_by: dict[str, Any] | None, seed: int) -> Any:
+    """Fit ``model`` on the rows the studio's scored model learned from, so the test score is the same.
+
+    ``scored_by=None``: the studio fitted the chosen pipeline on every training row. Otherwise it
+    validated with one holdout split and scored the test rows with the model the search had
+    already fitted on that split's training part (no second fit): the whole model
+    (``members=None``), or, for a vote, the members named in ``members`` (the others were fitted
+    on every training row, on labels encoded 0..k-1 as scikit-learn's vote does).
+    """
+    if scored_by is None:
+        return fit_quietly(model, X, y)
+    from sklearn.base import clone
+    from sklearn.ensemble import VotingClassifier, VotingRegressor
+    from sklearn.preprocessing import LabelEncoder
+    from sklearn.utils import Bunch
+
+    rows = search_split_rows(y, scored_by, seed)
+    if len(rows) != scored_by["rows"]:
+        say(f"warning: the validation split gave {len(rows)} rows to learn from, the studio's model learned from "
+            f"{scored_by['rows']}: the score will differ")
+    members = scored_by.get("members")
+    vote = getattr(model, "estimator", model)  # a tempered vote is wrapped (TemperatureScaled)
+    if members is None or not isinstance(vote, VotingClassifier | VotingRegressor):
+        say(f"the model learns from the {len(rows)} rows the search's validation split trained on, as the studio's did")
+        return fit_quietly(model, X.iloc[rows], y.iloc[rows])
+    say(f"member(s) {', '.join(members)} learn from the {len(rows)} rows the search's validation split trained on, "
+        "the others from every training row, as in the studio")
+    if isinstance(vote, VotingClassifier):
+        vote.le_ = LabelEncoder().fit(y)
+        vote.classes_ = vote.le_.classes_
+        target = vote.le_.transform(y)
+    else:
+        target = np.asarray(y).ravel()
+    vote.estimators_ = [fit_quietly(clone(member), X.iloc[rows], y.iloc[rows]) if name in members
+                        else fit_quietly(clone(member), X, target) for name, member in vote.estimators]
+    vote.named_estimators_ = Bunch(**{name: m for (name, _), m in zip(vote.estimators, vote.estimators_, strict=True)})
+    for member in vote.estimators_:
+        if hasattr(member, "feature_names_in_"):
+            vote.feature_names_in_ = member.feature_names_in_
+    if vote is not model:  # the temperature wrapper around the fitted vote
+        model.estimator_, model.classes_ = vote, np.asarray(vote.classes_)
+    return model
 
 
 def log_to_mlflow(args: argparse.Namespace, run_name: str, params: dict[str, Any], metrics: dict[str, float],

@@ -21,6 +21,7 @@ import ast
 import builtins
 import inspect
 import math
+import re
 import sys
 import textwrap
 import types
@@ -251,6 +252,9 @@ class SourceWriter:
             return f"np.array({self._expr(value.tolist(), indent)}, dtype={self._dtype(value.dtype)})"
         if isinstance(value, np.dtype):
             return f"np.dtype({str(value)!r})"
+        if isinstance(value, re.Pattern):  # a compiled regular expression (the lake's number patterns)
+            flags = value.flags & ~re.UNICODE  # implied for a text pattern
+            return f"{self.import_module('re')}.compile({value.pattern!r}{f', {flags}' if flags else ''})"
         if self.hoisting and isinstance(value, list) and len(value) >= 4 and all(isinstance(v, str) for v in value):
             known = self._named_lists.get(tuple(value))
             return known or self.name_list(f"COLUMNS_{len(self._named_lists) + 1}", value)

@@ -6,7 +6,10 @@ share), the chosen pipeline *rebuilt from its hyperparameters*, fitted on the tr
 the test rows predicted once and scored with the studio's own metric code. With the same library
 versions, a deterministic model - and a seeded forest or boosted model with a fixed thread count -
 gives the recorded test score to the last digit; ``--refit-full`` then refits on every row, as the
-shipped model was.
+shipped model was. Where the studio validated with one holdout split, the model that scored the
+test rows is the search's own trial model, fitted on the split's training part: the script fits on
+those rows too (``SCORED_BY``, :mod:`automlops.export.scored_fit`). An uploaded model is refused:
+the studio did not train it, so there is no training to repeat.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Any
 from automlops.core.metrics import MetricContext, get_metric
 from automlops.errors import ConfigError
 from automlops.export import runtime
+from automlops.export.scored_fit import scored_by
 from automlops.export.script import DataSource, ScriptParts, common_settings
 from automlops.tabular.evaluate import predict_labels_and_proba
 
@@ -29,13 +33,13 @@ def main(argv: list[str] | None = None) -> int:
     """Load and check the data, split it as training did, fit, score the test rows once."""
     args = parse_args(__doc__.splitlines()[0], DATA_PATH, argv)
     path = Path(args.data)
-    check_sha256(path, DATA_SHA256, args.skip_check)
-    frame = clean_supervised(load_table(path, TABLE), TARGET, TIME_COLUMN)
+    same_file = check_sha256(path, DATA_SHA256, args.skip_check)
+    frame = clean_supervised(load_table(path, TABLE, detect=not same_file), TARGET, TIME_COLUMN)
     train, test = split_supervised(frame, TARGET, classify=CLASSIFY, test_size=TEST_SIZE, seed=SEED,
                                    ordered=ORDERED)
     classes = tuple(np.unique(frame[TARGET].to_numpy()).tolist()) if CLASSIFY else ()
     say(f"{len(frame)} rows: {len(train)} to train on, {len(test)} kept aside to test")
-    model = fit_quietly(build_model(), train[INPUT_COLUMNS], train[TARGET])
+    model = fit_as_scored(build_model(), train[INPUT_COLUMNS], train[TARGET], SCORED_BY, SEED)
     pred, proba = predict_labels_and_proba(model, test[INPUT_COLUMNS], classify=CLASSIFY)
     test_score = score(test[TARGET].to_numpy(), pred, proba, classes)
     say(f"test {METRIC} = {test_score:.6f} on {len(test)} rows (recorded at training: {RECORDED_TEST_SCORE})")
@@ -92,6 +96,10 @@ def tabular_parts(loaded: Any, source: DataSource) -> ScriptParts:
     meta = loaded.meta
     if meta.get("task") not in ("classification", "regression"):
         raise ConfigError(f"a tabular model of task '{meta.get('task')}' cannot be exported")
+    if meta.get("source") == "upload":
+        raise ConfigError(f"model '{meta['name']}' v{meta['version']} was uploaded, not trained by the studio: which rows "
+                          "and which recipe trained it is unknown, so there is no training to rebuild (its recorded "
+                          f"{meta.get('metric')}: {meta.get('score_note') or 'measured on the dataset it was validated on'})")
     ordered = bool(meta.get("time_column")) or meta.get("validation") == "timeseries"
     n_clean = _clean_rows(meta, source)
     test_size = (_ordered_test_size if ordered else _test_size)(n_clean, int(meta["n_test_rows"]))
@@ -103,7 +111,9 @@ def tabular_parts(loaded: Any, source: DataSource) -> ScriptParts:
                  "The script reads the same CSV (checking its SHA-256), drops rows without a target"
                  + (f", sorts by '{meta['time_column']}'" if meta.get("time_column") else "")
                  + ", keeps the same test rows aside,",
-                 "fits the pipeline below on the other rows and scores the test rows once."])
+                 "fits the pipeline below on the other rows and scores the test rows once."
+                 + (" As in the studio, the scored model learns from the rows its validation split trained on"
+                    " (SCORED_BY)." if scored_by(meta) else "")])
     writer = parts.writer
     writer.name_list("INPUT_COLUMNS", list(meta.get("input_columns") or []))
     model_source = writer.model_expression(loaded.model)
@@ -114,7 +124,7 @@ def tabular_parts(loaded: Any, source: DataSource) -> ScriptParts:
         MAIN.strip(),
     ]
     for helper in (runtime.parse_args, runtime.check_sha256, runtime.load_table, runtime.clean_supervised,
-                   runtime.split_supervised, runtime.fit_quietly, runtime.log_to_mlflow, runtime.say,
+                   runtime.split_supervised, runtime.fit_quietly, runtime.fit_as_scored, runtime.log_to_mlflow, runtime.say,
                    predict_labels_and_proba):
         writer.inline(helper)
     writer.import_name("typing", "Any")
@@ -134,4 +144,5 @@ def _settings(meta: dict[str, Any], source: DataSource, test_size: float | int, 
         "TIME_COLUMN": e(meta.get("time_column")),
         "ORDERED": e(ordered) + ("  # time order: the test rows are the last ones" if ordered else ""),
         "TEST_SIZE": e(test_size),
+        "SCORED_BY": e(scored_by(meta), indent=0) + "  # None: the scored model learned from every training row",
     }

@@ -42,8 +42,7 @@ def check_images(folder: Path, expected: str, skip: bool) -> None:
     """Stop (exit code 2) unless every file of the image-lake version is the one stored (its manifest's SHA-256s)."""
     manifest = folder / "manifest.json"
     if not manifest.is_file():
-        raise SystemExit(f"error: {folder} is not an image-lake version folder (no manifest.json); pass it with "
-                         "--data FOLDER")
+        stop(f"{folder} is not an image-lake version folder (no manifest.json); pass it with --data FOLDER")
     recorded = json.loads(manifest.read_text(encoding="utf-8"))
     problems = [] if recorded.get("sha256") == expected else ["the version is not the one the model was trained on"]
     for rel, digest in sorted(recorded.get("files", {}).items()):
@@ -54,7 +53,7 @@ def check_images(folder: Path, expected: str, skip: bool) -> None:
     if problems:
         message = f"{folder}: {problems[0]}, so the score will differ"
         if not skip:
-            raise SystemExit(f"error: {message} (pass --skip-check to run anyway)")
+            stop(f"{message} (pass --skip-check to run anyway)")
         say(f"warning: {message}")
 '''
 
@@ -293,7 +292,7 @@ def _import_helpers(writer: Any, task: str, layout: str) -> str:
     writer.import_module("torch")
     writer.import_name("dataclasses", "dataclass")
     writer.import_name("sklearn.model_selection", "train_test_split")
-    for helper in (runtime.parse_args, runtime.log_to_mlflow, runtime.say, vd.ImageItem, vd._unwrap, vd.visible,
+    for helper in (runtime.parse_args, runtime.log_to_mlflow, runtime.say, runtime.stop, vd.ImageItem, vd._unwrap, vd.visible,
                    vd.files_under, vd.relpath, ItemsDataset, make_loader, train_transform, eval_transform,
                    TrainConfig, train_model, evaluate_model, VisionTask):
         writer.inline(helper)

@@ -72,7 +72,7 @@ def load_images(root: Path) -> Images:
         if isinstance(data, dict) and {"images", "annotations", "categories"} <= data.keys():
             break
     else:
-        raise SystemExit(f"error: no COCO annotations file in {root}")
+        stop(f"no COCO annotations file in {root}")
     categories = sorted(((int(c["id"]), str(c["name"])) for c in data["categories"]), key=lambda c: c[0])
     index = {cid: i for i, (cid, _) in enumerate(categories)}
     bases = list(dict.fromkeys([path.parent, path.parent / "images", root, root / "images"]))
@@ -132,7 +132,7 @@ def weights_file(argv: list[str] | None) -> tuple[str, list[str]]:
     if "-h" in rest or "--help" in rest:
         say("--weights PATH  the weights file training started from (required: see the docstring)")
     elif not known.weights or not Path(known.weights).is_file():
-        raise SystemExit(f"error: this model's training started from a weights file ({WEIGHTS_DETAIL}); pass that "
+        stop(f"this model's training started from a weights file ({WEIGHTS_DETAIL}); pass that "
                          f"file with --weights PATH{'' if not known.weights else f' ({known.weights} does not exist)'}")
     return known.weights, rest
 '''

@@ -97,7 +97,7 @@ def _number(value: Any) -> float | None:
 
 
 def _scores(meta: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
-    """Validation with its spread and the untouched test score, in words."""
+    """Validation with its spread and the test score, saying what its rows were (see _test_rows_text)."""
     metric = meta.get("metric") or "score"
     rows: list[tuple[str, str]] = []
     val, std = _number(meta.get("val_score")), _number(meta.get("val_std"))
@@ -105,12 +105,29 @@ def _scores(meta: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
         spread = f" ± {std:.4f}" if std is not None else ""
         rows.append((f"validation {metric}", f"{val:.4f}{spread} ({meta.get('validation') or 'validation'})"))
     test = _number(meta.get("test_score"))
+    test_word = "" if meta.get("score_note") else "test "  # an upload's score is not a test score
     if test is not None:
-        rows.append((f"test {metric}", f"{test:.4f} on {meta.get('n_test_rows', '?')} untouched rows"))
+        rows.append((f"{test_word}{metric}", f"{test:.4f} on {meta.get('n_test_rows', '?')} {_test_rows_text(meta)}"))
     for name, value in sorted((meta.get("test_metrics") or {}).items()):
         if name != metric and _number(value) is not None:
-            rows.append((f"test {name}", f"{float(value):.4f}"))
+            rows.append((f"{test_word}{name}", f"{float(value):.4f}"))
     return tuple(rows)
+
+
+def _test_rows_text(meta: Mapping[str, Any]) -> str:
+    """What the test rows were, as meta.json and the decisions say: only a search's own test rows are *untouched*.
+
+    An uploaded model was scored on the dataset it was validated on (its ``score_note``); a retrain
+    scored held-out rows of the new data, which a warm start's parent may have learned from (its
+    decisions count them).
+    """
+    if meta.get("score_note"):
+        return f"rows: {meta['score_note']}"
+    if meta.get("source") == "retrain":
+        seen = next((d.split("; ", 1)[1] for d in map(str, meta.get("decisions") or ())
+                     if "; " in d and "also in the data the parent learned from" in d), None)
+        return "held-out rows" + (f" ({seen})" if seen else "")
+    return "untouched rows"
 
 
 def _top_features(meta: Mapping[str, Any], k: int = 5) -> tuple[tuple[str, float], ...]:

@@ -95,7 +95,7 @@ def fit_final(engine: TabularEngine, choice: Choice, log: DecisionLog, budget: T
     """Fit the choice on the training rows, score the test rows once, optionally refit on all rows."""
     problem, columns = engine.problem, engine.plan.input_columns
     final = _pipeline(engine, choice)
-    estimator, refit_seconds = _scored_model(engine, choice, final, log, budget)
+    estimator, refit_seconds, scored_fit = _scored_model(engine, choice, final, log, budget)
     with warnings.catch_warnings(), one_openmp_thread():
         warnings.simplefilter("ignore")
         pred, proba = predict_outputs(estimator, engine.test[columns], problem)
@@ -115,6 +115,8 @@ def fit_final(engine: TabularEngine, choice: Choice, log: DecisionLog, budget: T
         tested = scored if refitted and engine.keep_scored_model else None
         del scored, final  # (``final`` *is* the scored model: fit returns self)
     meta: dict[str, Any] = {"validation": engine.validation.kind, "refit_on_all_rows": refitted and not kept_members}
+    if scored_fit is not None:  # which rows the scored model learned from: an exported script fits the same
+        meta["scored_fit"] = scored_fit
     if refitted and kept_members:  # a blend refitted in part: say which members still know only the training rows
         meta["refit_kept_members"] = kept_members
     if engine.temperature is not None:
@@ -126,8 +128,9 @@ def fit_final(engine: TabularEngine, choice: Choice, log: DecisionLog, budget: T
 
 
 def _scored_model(engine: TabularEngine, choice: Choice, final: Any, log: DecisionLog,
-                  budget: TimeBudget) -> tuple[Any, float]:
-    """The model that scores the test rows, and what fitting it on all training rows would cost (seconds).
+                  budget: TimeBudget) -> tuple[Any, float, dict[str, Any] | None]:
+    """The model that scores the test rows, what fitting it on all training rows would cost (seconds),
+    and, where trial models were reused, which rows they learned from (``meta["scored_fit"]``).
 
     With one holdout split the search's own models are reused (:class:`~.evaluate.KeptModels`): the
     winning trial's model, or a vote's members; anything else is fitted on the training rows.
@@ -141,7 +144,7 @@ def _scored_model(engine: TabularEngine, choice: Choice, final: Any, log: Decisi
         estimator, trial_seconds = kept[0]
         log("result", f"the test rows are scored by the model the search fitted for this trial ({trained_on} "
                       "rows), so it is not fitted a second time")
-        return estimator, trial_seconds * train_rows_ratio(engine)
+        return estimator, trial_seconds * train_rows_ratio(engine), _scored_fit(engine, None)
     t0 = time.perf_counter()
     with finish_by(_test_fit_wrap_up(engine, budget)):
         estimator = _fit(final, engine.X, engine.y, [k[0] if k is not None else None for k in kept])
@@ -151,7 +154,19 @@ def _scored_model(engine: TabularEngine, choice: Choice, final: Any, log: Decisi
                       f"the models the search fitted for their trials ({trained_on} rows), so they are not fitted "
                       "a second time")
     # what fitting every member on all training rows would cost, for the refit's time check
-    return estimator, time.perf_counter() - t0 + train_rows_ratio(engine) * sum(s for _, s in reused)
+    seconds = time.perf_counter() - t0 + train_rows_ratio(engine) * sum(s for _, s in reused)
+    return estimator, seconds, _scored_fit(engine, [n for n, _ in reused]) if reused else None
+
+
+def _scored_fit(engine: TabularEngine, members: list[str] | None) -> dict[str, Any]:
+    """How to rebuild the rows a reused trial model learned from (read by ``export/scored_fit.py``): the
+    seeded splitter, its size, whether a pruning search fitted them in index order, and the members
+    that are trial models (``None``: the single model is)."""
+    plan = engine.validation
+    return {"rows": int(len(engine.evaluator.splits[0][0])), "splitter": plan.first_fold_of or plan.kind,
+            "n_splits": round(1 / plan.holdout_size) if plan.first_fold_of else None,
+            "holdout_size": float(plan.holdout_size), "sorted_rows": bool(engine.evaluator.learning_curve),
+            "members": members}
 
 
 def _refit_on_all_rows(engine: TabularEngine, final: Any, fitted: Any, seconds: float, log: DecisionLog,

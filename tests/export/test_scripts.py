@@ -44,7 +44,7 @@ def test_a_single_logistic_model_is_reproduced_without_the_studio(studio: Path, 
     script_score, recorded, text = _export_and_run("cancer_logistic", tmp_path)
     assert abs(script_score - recorded) <= TOLERANCE
     assert "automlops" not in _imports(text)
-    assert _imports(text) <= {"__future__", "argparse", "hashlib", "io", "math", "re", "sys", "warnings", "dataclasses",
+    assert _imports(text) <= {"__future__", "argparse", "csv", "hashlib", "io", "math", "re", "sys", "warnings", "dataclasses",
                               "pathlib", "typing", "collections", "numpy", "pandas", "sklearn", "threadpoolctl",
                               "mlflow", "scipy"}
     assert "LogisticRegression(" in text and "def build_model" in text
