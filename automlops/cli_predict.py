@@ -46,11 +46,11 @@ def cmd_predict(args: argparse.Namespace) -> int:
     :func:`~automlops.tabular.predict.predict_frame`: exit code 2 and one line, not a crash.
     """
     from automlops.config import get_settings
-    from automlops.mlops.ingest import read_csv_robust
     from automlops.mlops.store import ModelStore, parse_model_ref
     from automlops.tabular.predict import predict_frame
 
     settings = get_settings()
+    _check_out(args.out, args.csv)
     name, version = parse_model_ref(args.model)
     store = ModelStore(settings=settings)
     meta = _stored_meta(store, name, version)
@@ -65,7 +65,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         raise DataError(f"no such file: {args.csv}")
     if args.proba and (loaded.meta.get("task") != "classification" or not hasattr(loaded.model, "predict_proba")):
         raise ConfigError("--proba needs a classification model with probabilities")
-    frame = read_csv_robust(Path(args.csv), max_bytes=settings.max_upload_bytes, min_columns=1).frame
+    frame = _read_rows(Path(args.csv), settings.max_upload_bytes, loaded.meta)
     if model_kind(loaded.meta) == "tabular":
         answered = predict_frame(loaded.model, loaded.meta, frame, proba=args.proba)
         classes = list(loaded.model.classes_) if args.proba else []
@@ -74,6 +74,38 @@ def cmd_predict(args: argparse.Namespace) -> int:
         out = answer_table(loaded.model, loaded.meta, frame)
     _write_answers(args, out, f"{len(out)} predictions of {loaded.name}@v{loaded.version}")
     return 0
+
+
+def _read_rows(path: Path, max_bytes: int, meta: dict[str, Any]) -> Any:
+    """The CSV's rows. For a forecasting model the time column keeps its text as written, so that it is
+    read as training read it (day-first dates, times with UTC offsets; see
+    :func:`automlops.forecasting.data.parse_times`) rather than as the CSV reader guessed it."""
+    from automlops.mlops.ingest import read_csv_robust
+
+    result = read_csv_robust(path, max_bytes=max_bytes, min_columns=1)
+    frame = result.frame
+    column = str(meta.get("time_column") or "")
+    if model_kind(meta) != "forecasting" or column not in frame.columns or frame[column].dtype == object:
+        return frame
+    import pandas as pd
+
+    try:
+        raw = pd.read_csv(path, sep=result.delimiter, encoding=result.encoding, dtype=str,
+                          usecols=lambda c: str(c).strip() == column)
+    except (ValueError, UnicodeError, pd.errors.ParserError):
+        return frame
+    if raw.shape == (len(frame), 1):
+        frame[column] = raw.iloc[:, 0].str.strip().to_numpy()
+    return frame
+
+
+def _check_out(out: str | None, *inputs: str | None) -> None:
+    """``--out`` names the CSV file to write, checked before any work: a folder, an input file or a path
+    in the lake or the model store is refused (exit 2; :mod:`automlops.mlops.output_paths`)."""
+    if out:
+        from automlops.mlops.output_paths import check_output_path
+
+        check_output_path(out, inputs=[i for i in inputs if i])
 
 
 def _stored_meta(store: Any, name: str, version: int | None) -> dict[str, Any]:
@@ -185,9 +217,13 @@ def _write_answers(args: argparse.Namespace, out: Any, what: str) -> None:
 
 
 def cmd_forecast(args: argparse.Namespace) -> int:
-    """The next ``--horizon`` steps of every series a forecasting model knows, with 80 and 95 % intervals."""
+    """The next ``--horizon`` steps of every series a forecasting model knows, with 80 and 95 % intervals.
+
+    ``--future`` gives the exogenous values of the steps ahead; a model without exogenous inputs does
+    not need them: the file is then ignored with a warning on stderr (refused if it has not even the
+    model's time column: it is another model's file).
+    """
     from automlops.config import get_settings
-    from automlops.mlops.ingest import read_csv_robust
     from automlops.mlops.store import ModelStore, parse_model_ref
 
     settings = get_settings()
@@ -196,12 +232,19 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     if model_kind(loaded.meta) != "forecasting":
         raise ConfigError(f"{loaded.name}@v{loaded.version} is a {loaded.meta.get('task', 'tabular')} model; "
                           "'automlops forecast' needs a forecasting model (train one with --task timeseries)")
+    _check_out(args.out, args.future)
     future = None
     if args.future:
         if not Path(args.future).is_file():
             raise DataError(f"no such file: {args.future}")
-        future = read_csv_robust(Path(args.future), max_bytes=settings.max_upload_bytes, min_columns=1).frame
+        future = _read_rows(Path(args.future), settings.max_upload_bytes, loaded.meta)
     from automlops.forecasting import forecast_table
+
+    if future is not None and not getattr(loaded.model, "exogenous", ()):
+        from automlops.forecasting.predict import unused_future
+
+        print(f"warning: --future {args.future}: {unused_future(loaded.model, loaded.meta, future)}", file=sys.stderr)
+        future = None
 
     out = forecast_table(loaded.model, loaded.meta, args.horizon, future)
     _write_answers(args, out, f"{len(out)} forecast rows of {loaded.name}@v{loaded.version}")

@@ -268,8 +268,9 @@ def _settings(meta: dict[str, Any], source: DataSource, engine: Any, writer: Sou
     """The script's constants: what training read, the horizon, the season, how forecasts combine."""
     e = writer.expression
     series_id = meta.get("series_id")
-    exogenous = list(engine.data.exogenous)
-    columns = [str(meta["time_column"]), str(meta["target"]), *([str(series_id)] if series_id else []), *exogenous]
+    exogenous = list(engine.data.exogenous)  # their names in the long table (an input called 'ds' is 'exog_ds')
+    columns = [str(meta["time_column"]), str(meta["target"]), *([str(series_id)] if series_id else []),
+               *engine.data.inputs]
     return {
         **common_settings(meta, source, writer),
         "TARGET": e(str(meta["target"])),

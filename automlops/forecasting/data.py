@@ -24,27 +24,43 @@ import pandas as pd
 
 from automlops.core.features import is_row_index_header
 from automlops.errors import ConfigError, DataError
+from automlops.forecasting.times import parse_times
 
-__all__ = ["MAX_FILL_SHARE", "SeriesData", "default_horizon", "parse_times", "prepare_series", "season_of"]
+__all__ = ["MAX_FILL_SHARE", "RESERVED", "SeriesData", "default_horizon", "parse_times", "prepare_series",
+           "season_of"]
 
 MAX_FILL_SHARE = 0.2  # at most a fifth of a series may be interpolated
 ROW = "_row"  # position of the row in the user's frame (-1 for a filled hole)
+RESERVED = ("unique_id", "ds", "y", "_row")  # the long table's own columns: an input so named is renamed inside
 Log = Callable[[str, str], None]
 
 
 @dataclass(frozen=True)
 class SeriesData:
-    """Clean long-format series (``unique_id, ds, y`` + exogenous + ``_row``), sorted by series and time."""
+    """Clean long-format series (``unique_id, ds, y`` + exogenous + ``_row``), sorted by series and time.
+
+    ``exogenous`` are the exogenous columns' names in ``long``; ``sources`` maps the ones renamed there
+    (a user's column called ``ds`` or ``y`` becomes ``exog_ds``...) back to the user's names, and
+    ``dayfirst`` says whether the time column's text was read day-first (``02/01/2013`` = 2 January),
+    so future rows can be read the same way (None when the values do not tell, or were not text).
+    """
 
     long: pd.DataFrame
     freq: str
     freq_reason: str
     season: int
     exogenous: tuple[str, ...]
+    sources: dict[str, str]
+    dayfirst: bool | None
 
     @property
     def lengths(self) -> pd.Series:
         return self.long.groupby("unique_id", sort=False).size()
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        """The exogenous columns under the user's names (what a future row must hold)."""
+        return tuple(self.sources.get(c, c) for c in self.exogenous)
 
 
 def season_of(freq: str) -> int:
@@ -71,33 +87,6 @@ def default_horizon(season: int, shortest: int) -> tuple[int, str]:
     return h, why
 
 
-def parse_times(values: pd.Series, column: str) -> tuple[pd.Series, str | None]:
-    """Timestamps from a column of dates (or whole-number years); DataError naming bad values."""
-    if values.isna().any():
-        raise DataError(f"time column '{column}' has {int(values.isna().sum())} missing value(s); every row "
-                        "needs a timestamp")
-    if pd.api.types.is_datetime64_any_dtype(values):
-        out = pd.to_datetime(values)
-        return (out.dt.tz_localize(None) if out.dt.tz is not None else out), None
-    if pd.api.types.is_numeric_dtype(values):
-        numbers = values.astype(float)
-        if bool(((numbers % 1) == 0).all() and numbers.between(1000, 2999).all()):
-            years = pd.to_datetime(numbers.astype(int).astype(str), format="%Y")
-            return years, f"time column '{column}' holds whole numbers between 1000 and 2999: read as years"
-        raise DataError(f"time column '{column}' holds numbers ({numbers.iloc[0]:g}, ...) that are not dates; "
-                        "give dates such as 2024-01-31 (or whole years)")
-    text = values.astype(str).str.strip()
-    parsed = pd.to_datetime(text, errors="coerce", format="mixed")
-    bad = text[parsed.isna()]
-    if len(bad):
-        sample = ", ".join(repr(v) for v in bad.unique()[:3])
-        raise DataError(f"time column '{column}' has {len(bad)} value(s) that are not dates, e.g. {sample}; "
-                        "write them like 2024-01-31 or 2024-01-31 12:00")
-    if parsed.dt.tz is not None:
-        parsed = parsed.dt.tz_convert(None)
-    return parsed, None
-
-
 def _check_columns(frame: pd.DataFrame, needed: Sequence[str]) -> None:
     if not isinstance(frame, pd.DataFrame) or frame.empty:
         raise DataError("forecasting needs a table with rows; this one is empty")
@@ -107,8 +96,13 @@ def _check_columns(frame: pd.DataFrame, needed: Sequence[str]) -> None:
         raise DataError(f"column(s) {', '.join(map(repr, missing))} not in the data; columns are: {sample}")
 
 
-def _exogenous(frame: pd.DataFrame, used: Sequence[str]) -> tuple[str, ...]:
+def _exogenous(frame: pd.DataFrame, used: Sequence[str], log: Log) -> tuple[str, ...]:
     rest = [c for c in frame.columns if c not in used]
+    empty = [c for c in rest if frame[c].isna().all()]
+    if empty:
+        log("data", f"column(s) {', '.join(map(repr, empty))} left out: every value is empty, so they tell the "
+                    "models nothing (and future rows would have nothing to give)")
+    rest = [c for c in rest if c not in empty]
     text = [c for c in rest if not (pd.api.types.is_numeric_dtype(frame[c]) or pd.api.types.is_bool_dtype(frame[c]))]
     if text:
         raise DataError(f"column(s) {', '.join(map(repr, text))} hold text; extra columns are used as exogenous "
@@ -116,8 +110,22 @@ def _exogenous(frame: pd.DataFrame, used: Sequence[str]) -> tuple[str, ...]:
     return tuple(str(c) for c in rest)
 
 
-def _to_long(frame: pd.DataFrame, target: str, time_column: str, series_id: str | None, log: Log) -> pd.DataFrame:
-    ds, note = parse_times(frame[time_column], time_column)
+def _internal_name(column: str, taken: set[str]) -> str:
+    """An exogenous column's name in the long table: its own, unless it is one of the long format's own
+    columns (``unique_id, ds, y, _row``); then ``exog_<name>`` (with more underscores until it is free)."""
+    if column not in RESERVED:
+        return column
+    name = f"exog_{column}"
+    while name in taken:
+        name = f"_{name}"
+    return name
+
+
+def _to_long(frame: pd.DataFrame, target: str, time_column: str, series_id: str | None,
+             log: Log) -> tuple[pd.DataFrame, dict[str, str], bool | None]:
+    """The long table, the exogenous columns renamed in it (long name -> user's name), and whether the
+    time column was read day-first."""
+    ds, note, dayfirst = parse_times(frame[time_column], time_column)
     if note:
         log("data", note)
     y = pd.to_numeric(frame[target], errors="coerce")
@@ -132,10 +140,17 @@ def _to_long(frame: pd.DataFrame, target: str, time_column: str, series_id: str 
     if index:
         log("data", f"column(s) {', '.join(map(repr, index))} left out: the row numbers a CSV gets when it is written "
                     "with its index, not an input known in advance")
-    for col in _exogenous(frame, [target, time_column, *index] + ([series_id] if series_id else [])):
-        long[col] = pd.to_numeric(frame[col]).to_numpy(dtype=float)
+    taken, sources = {*map(str, frame.columns), *RESERVED}, {}
+    for col in _exogenous(frame, [target, time_column, *index] + ([series_id] if series_id else []), log):
+        name = _internal_name(col, taken)
+        if name != col:
+            sources[name] = col
+            taken.add(name)
+            log("data", f"exogenous column '{col}' is called '{name}' inside the long table (whose own columns are "
+                        f"{', '.join(RESERVED[:3])}); it is still read from '{col}' in future rows")
+        long[name] = pd.to_numeric(frame[col]).to_numpy(dtype=float)
     long[ROW] = np.arange(len(frame))
-    return long
+    return long, sources, dayfirst
 
 
 def _drop_duplicates(long: pd.DataFrame, log: Log) -> pd.DataFrame:
@@ -249,6 +264,15 @@ def _first_few(names: Sequence[str], limit: int = 8) -> str:
     return ", ".join(names[:limit]) + (", ..." if len(names) > limit else "")
 
 
+def _start_hint(ds: pd.Series, freq: str) -> str:
+    """Month-start dates on a month-*end* grid ('M'/'ME' means month end in pandas): name the start alias."""
+    starts = {"ME": "MS", "QE": "QS", "YE": "YS", "BME": "BMS"}
+    base = freq.split("-")[0].lstrip("0123456789")
+    if base in starts and bool(pd.DatetimeIndex(ds).is_month_start.all()):
+        return f" (these are month starts: use --freq {starts[base]})"
+    return ""
+
+
 def _regularise(long: pd.DataFrame, freq: str, exog: Sequence[str], log: Log) -> pd.DataFrame:
     """Put every series on the full ``freq`` grid, interpolating a few holes; refuse many or off-grid."""
     parts, filled, sparse = [], 0, []
@@ -257,7 +281,8 @@ def _regularise(long: pd.DataFrame, freq: str, exog: Sequence[str], log: Log) ->
         off = part.loc[~part["ds"].isin(grid), "ds"]
         if len(off):
             raise DataError(f"series '{uid}': timestamp {pd.Timestamp(off.iloc[0]).isoformat()} is off the "
-                            f"regular '{freq}' grid; resample the data to that step or give another --freq")
+                            f"regular '{freq}' grid; resample the data to that step or give another --freq"
+                            + _start_hint(part["ds"], freq))
         holes = len(grid) - len(part)
         if holes > MAX_FILL_SHARE * len(grid):
             sparse.append(f"'{uid}' ({holes} of {len(grid)})")
@@ -294,7 +319,7 @@ def prepare_series(frame: pd.DataFrame, target: str, time_column: str, series_id
                    log: Log) -> SeriesData:
     """Check, convert and regularise ``frame``; record every automatic choice through ``log``."""
     _check_columns(frame, [target, time_column] + ([series_id] if series_id else []))
-    long = _to_long(frame, target, time_column, series_id, log)
+    long, sources, dayfirst = _to_long(frame, target, time_column, series_id, log)
     exog = tuple(c for c in long.columns if c not in ("unique_id", "ds", "y", ROW))
     long = long.sort_values(["unique_id", "ds"], kind="stable").reset_index(drop=True)
     long = _drop_duplicates(_trim_missing(long, target, log), log)
@@ -311,7 +336,7 @@ def prepare_series(frame: pd.DataFrame, target: str, time_column: str, series_id
     log("frequency", reason)
     long = _fill_exogenous(_regularise(long, freq, exog, log), exog, log)
     if exog:
-        log("exogenous", f"{len(exog)} exogenous column(s) ({', '.join(exog)}): used by the machine-learning "
+        log("exogenous", f"{len(exog)} exogenous column(s) ({', '.join(sources.get(c, c) for c in exog)}): used by the machine-learning "
                          "models as known-in-advance inputs (future values must be given to forecast); the "
                          "statistical models ignore them")
-    return SeriesData(long.reset_index(drop=True), freq, reason, season_of(freq), exog)
+    return SeriesData(long.reset_index(drop=True), freq, reason, season_of(freq), exog, sources, dayfirst)

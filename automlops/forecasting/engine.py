@@ -194,14 +194,14 @@ class ForecastingEngine:
 
     @property
     def input_columns(self) -> tuple[str, ...]:
-        return (self.time_column, *([self.series_id] if self.series_id else []), *self.data.exogenous)
+        return (self.time_column, *([self.series_id] if self.series_id else []), *self.data.inputs)
 
     def feature_schema(self) -> dict[str, Any]:
         """What predict expects: the time column, the series id, the exogenous numbers."""
         cols = [{"name": self.time_column, "kind": "datetime", "role": "time", "nullable": False}]
         if self.series_id:
             cols.append({"name": self.series_id, "kind": "categorical", "role": "series_id", "nullable": False})
-        cols += [{"name": c, "kind": "numeric", "role": "exogenous", "nullable": False} for c in self.data.exogenous]
+        cols += [{"name": c, "kind": "numeric", "role": "exogenous", "nullable": False} for c in self.data.inputs]
         return {"features": cols, "dropped": {}, "freq": self.data.freq, "horizon": self.h, "target": self.target}
 
     def _fingerprint(self) -> str:

@@ -11,6 +11,7 @@ need: the backtest table, the recent history and the default forecast for the pl
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -36,8 +37,9 @@ MAX_LISTED_SERIES = 50
 
 
 def build_forecaster(recipe: Recipe, long: pd.DataFrame, ctx: Context, season: int, h: int,
-                     label: str) -> Forecaster:
-    """Fit every member of ``recipe`` on ``long`` and wrap them with their intervals."""
+                     label: str, sources: Mapping[str, str] | None = None) -> Forecaster:
+    """Fit every member of ``recipe`` on ``long`` and wrap them with their intervals (``sources``: the
+    user's names of exogenous columns renamed in ``long``)."""
     members = [FORECAST_MODELS.get(c.model).fit(long, c.params, ctx) for c in recipe.members]
     quantiles = None
     if not recipe.native_intervals:
@@ -47,7 +49,7 @@ def build_forecaster(recipe: Recipe, long: pd.DataFrame, ctx: Context, season: i
     scales = {str(uid): naive_scale(g.to_numpy(), season) for uid, g in groups["y"]}
     last = {str(uid): pd.Timestamp(v) for uid, v in groups["ds"].max().items()}
     return Forecaster(members, combine=recipe.combine, quantiles=quantiles, scales=scales, freq=ctx.freq,
-                      last=last, horizon=h, label=label, weights=recipe.weights)
+                      last=last, horizon=h, label=label, weights=recipe.weights, sources=sources)
 
 
 def _test_metrics(tested: Forecaster, engine: ForecastingEngine) -> dict[str, float]:
@@ -79,13 +81,23 @@ def _meta(engine: ForecastingEngine, final: Forecaster, recipe: Recipe, default:
     return jsonable({
         "kind": "forecasting", "task": "timeseries", "time_column": engine.time_column, "target": engine.target,
         "series_id": engine.series_id, "horizon": engine.h, "freq": data.freq, "freq_reason": data.freq_reason,
-        "season": engine.season, "exogenous": list(data.exogenous), "uses_exogenous": bool(final.exogenous),
+        "season": engine.season, "exogenous": list(data.inputs), "uses_exogenous": bool(final.exogenous),
+        "time_dayfirst": data.dayfirst,
         "n_series": len(ids), "series_ids": ids[:MAX_LISTED_SERIES],
         "last_timestamps": {uid: ts.isoformat() for uid, ts in list(final.last.items())[:1000]},
         "backtest": list(recipe.records), "model": final.label, "model_detail": final.describe(),
         "metric": engine.metric, "history": history_records(data.long, engine.h),
         "forecast": [] if shown is None else _iso(shown).to_dict(orient="records"),
-        "input_columns": list(engine.input_columns)})
+        "input_columns": list(engine.input_columns), "exogenous_example": _last_inputs(engine)})
+
+
+def _last_inputs(engine: ForecastingEngine) -> dict[str, float]:
+    """The first series' last exogenous values, under the user's column names (the API docs' example)."""
+    data = engine.data
+    if not data.exogenous:
+        return {}
+    last = data.long.groupby("unique_id", sort=False).tail(1).iloc[0]
+    return {data.sources.get(c, c): float(last[c]) for c in data.exogenous}
 
 
 def _files(meta: dict[str, Any]) -> dict[str, str]:
@@ -99,9 +111,11 @@ def finalize_recipe(engine: ForecastingEngine, choice: Choice, log: DecisionLog)
     """Fit on all but the test window, score it, refit on everything, package the artifact."""
     recipe: Recipe = choice.recipe
     t0 = time.perf_counter()
-    tested = build_forecaster(recipe, engine.rest, engine.ctx, engine.data.season, engine.h, choice.label)
+    sources = engine.data.sources
+    tested = build_forecaster(recipe, engine.rest, engine.ctx, engine.data.season, engine.h, choice.label, sources)
     metrics = _test_metrics(tested, engine)
-    final = build_forecaster(recipe, engine.data.long, engine.ctx, engine.data.season, engine.h, choice.label)
+    final = build_forecaster(recipe, engine.data.long, engine.ctx, engine.data.season, engine.h, choice.label,
+                             sources)
     seconds = time.perf_counter() - t0
     log("result", f"test window (last {engine.h} point(s) of each series, never seen by the search): "
                   + ", ".join(f"{k} {v:.4g}" for k, v in metrics.items() if np.isfinite(v))
@@ -109,7 +123,7 @@ def finalize_recipe(engine: ForecastingEngine, choice: Choice, log: DecisionLog)
     default = None
     if final.exogenous:
         log("forecast", "no default forecast stored: the model needs future values of "
-                        f"{', '.join(final.exogenous)}; give them to predict or forecast")
+                        f"{', '.join(final.inputs.values())}; give them to predict or forecast")
     else:
         default = final.forecast(engine.h)
     meta = _meta(engine, final, recipe, default)

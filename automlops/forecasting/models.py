@@ -262,14 +262,15 @@ class MLFitted:
     def __init__(self, fc: Any, exogenous: tuple[str, ...]) -> None:
         self.fc, self.exogenous = fc, exogenous
 
-    def predict(self, h: int, future: pd.DataFrame | None) -> pd.DataFrame:
+    def predict(self, h: int, future: pd.DataFrame | None, ids: list[str] | None = None) -> pd.DataFrame:
+        """``h`` steps of every series (of ``ids`` only if given: their future values are then enough)."""
         if self.exogenous and future is None:
             raise DataError(f"this model uses exogenous column(s) {', '.join(self.exogenous)}: give their future "
                             "values for every forecast step")
         x_df = None if not self.exogenous or future is None else future[["unique_id", "ds", *self.exogenous]]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            out = self.fc.predict(h=h, X_df=x_df)
+            out = self.fc.predict(h=h, X_df=x_df, ids=ids)
         return out.rename(columns={"m": "yhat"})[["unique_id", "ds", "yhat"]].reset_index(drop=True)
 
 

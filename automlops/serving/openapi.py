@@ -68,6 +68,23 @@ def _raw_categories(meta: Mapping[str, Any]) -> dict[str, list[Any]]:
             if isinstance(f, Mapping) and isinstance(f.get("categories"), list)}
 
 
+def forecast_example(served: ServedModel) -> dict[str, Any]:
+    """A body a forecaster answers: its horizon, or, when it needs future exogenous values, the next step
+    of its first series with the last values training saw (a forecast can be asked for one series)."""
+    model, meta = served.pipeline, served.meta
+    horizon = int(meta.get("horizon") or 1)
+    if not getattr(model, "exogenous", ()) or not callable(getattr(model, "future_grid", None)):
+        return {"horizon": horizon}
+    first = model.series_ids[0]
+    step = model.future_grid(1, [first])["ds"].iloc[0]
+    row: dict[str, Any] = {str(meta["time_column"]): f"{step.isoformat()}Z"}
+    if meta.get("series_id"):
+        row[str(meta["series_id"])] = first
+    known = meta.get("exogenous_example") or {}
+    row |= {str(name): known.get(name, 0.0) for name in meta.get("exogenous") or []}
+    return {"records": [row]}
+
+
 def predict_request_body(served: ServedModel, *, max_rows: int, unknown: str) -> dict[str, Any]:
     """The ``requestBody`` of ``/predict`` for ``served``: records or split shape, with an example."""
     raw = _raw_categories(served.meta)
@@ -90,10 +107,9 @@ def predict_request_body(served: ServedModel, *, max_rows: int, unknown: str) ->
     example: dict[str, Any] = {"records": [row_example]}
     shapes = [records, split]
     if served.kind == "forecasting":  # a forecaster is asked how far ahead (rows are then optional)
-        horizon = int(served.meta.get("horizon") or 1)
         ahead = {"type": "object", "title": "Horizon (steps ahead of every series)", "required": ["horizon"],
                  "additionalProperties": False, "properties": {"horizon": {"type": "integer", "minimum": 1}}}
-        shapes, example = [ahead, records, split], {"horizon": horizon}
+        shapes, example = [ahead, records, split], forecast_example(served)
     return {"required": True, "content": {"application/json": {"schema": {"anyOf": shapes},
                                                                 "example": example}}}
 

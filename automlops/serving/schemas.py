@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 __all__ = ["Detection", "ErrorBody", "ErrorDetail", "FieldProblem", "HealthResponse", "ImagePredictResponse",
            "ImagesRequest", "MaskAnswer", "ModelInfo", "ModelRef", "PredictRequest", "PredictResponse",
@@ -35,7 +35,7 @@ class PredictRequest(BaseModel):
         default=None, description="One object per row, {column: value}; null for a missing value.")
     columns: list[str] | None = Field(default=None, description="Column names, with `data`.")
     data: list[list[Any]] | None = Field(default=None, description="Rows of values in `columns` order.")
-    horizon: int | None = Field(default=None, ge=1, le=100_000, description=(
+    horizon: StrictInt | None = Field(default=None, ge=1, le=100_000, description=(
         "Forecasting models only: how many steps ahead to forecast every series (rows are then optional: "
         "give them to name future timestamps and exogenous values)."))
 

@@ -107,11 +107,25 @@ def _score(served: ServedModel, payload: PredictRequest, unknown: str) -> tuple[
     return prepared, answer
 
 
+def _split_records(columns: list[str], data: list[list[Any]]) -> list[dict[str, Any]]:
+    """Rows of the split shape as records, refusing what the other kinds refuse (422): a column named
+    twice (which value?) and a row with more or fewer values than columns."""
+    twice = sorted({c for c in columns if columns.count(c) > 1})
+    if twice:
+        raise ApiError(422, "invalid_rows", f"column(s) {', '.join(map(repr, twice))} named twice in 'columns'",
+                       [{"field": c, "row": None, "message": "named twice"} for c in twice])
+    for i, row in enumerate(data):
+        if len(row) != len(columns):
+            raise ApiError(422, "invalid_rows", f"row {i} has {len(row)} value(s) for {len(columns)} column(s)",
+                           [{"field": "data", "row": i, "message": f"{len(row)} values, {len(columns)} columns"}])
+    return [dict(zip(columns, row, strict=True)) for row in data]
+
+
 def _forecast(served: ForecastModel, payload: PredictRequest) -> dict[str, Any]:
     """A forecasting model's answer: the forecast for ``horizon`` steps or for the future rows sent."""
     records = payload.records
     if records is None and payload.columns is not None:
-        records = [dict(zip(payload.columns, row, strict=False)) for row in payload.data or []]
+        records = _split_records(payload.columns, payload.data or [])
     try:
         table = served.forecast(payload.horizon, records)
     except (ValueError, TypeError, AutoMLOpsError) as exc:

@@ -1,0 +1,102 @@
+"""Reading a time column: dates as text, whole numbers, or datetimes with UTC offsets.
+
+A date such as ``02/01/2013`` reads two ways: 1 February (month first, the US habit and pandas'
+default) or 2 January (day first, most of the world). A column is read with **one** reading for
+every value: ISO 8601 (``2013-01-02``) first, then month first, then day first – a ``13/01/2013``
+anywhere can only be day first. Reading each value on its own instead (pandas' "mixed" format)
+silently swaps day and month wherever both are ≤ 12 and scrambles the series. The order the values
+told is kept with the model, so that future rows (``02/01/2014``) are read the same way.
+
+Times with a UTC offset (``2013-12-30T19:00:00-05:00``) are one instant each: they are converted
+to UTC, where every hour occurs once. Whole numbers are years (``2013``), year-months (``201301``)
+or dates (``20130101``) when every value reads as one.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import pandas as pd
+
+from automlops.errors import DataError
+
+__all__ = ["parse_times"]
+
+
+def _as_written(value: float) -> str:
+    """A number as a user wrote it: ``201301``, not ``201301.0`` or ``2.01301e+05``."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def _number_times(numbers: pd.Series, column: str) -> tuple[pd.Series, str]:
+    """Whole numbers as times: years (``2013``), year-months (``201301``) or dates (``20130101``)."""
+    if bool(((numbers % 1) == 0).all()):
+        whole = numbers.astype("int64")
+        for low, high, fmt, what in ((1000, 2999, "%Y", "years"), (100001, 299912, "%Y%m", "year-months (yyyymm)"),
+                                     (10000101, 29991231, "%Y%m%d", "dates (yyyymmdd)")):
+            if whole.between(low, high).all():
+                read = pd.to_datetime(whole.astype(str), format=fmt, errors="coerce")
+                if read.notna().all():
+                    return read, f"time column '{column}' holds whole numbers that all read as {what}"
+    raise DataError(f"time column '{column}' holds numbers ({_as_written(numbers.iloc[0])}, ...) that are not "
+                    "dates; give dates such as 2024-01-31 (or whole years, yyyymm or yyyymmdd numbers)")
+
+
+def _read_text(text: pd.Series, kwargs: dict[str, object]) -> pd.Series | None:
+    """``text`` read one way (UTC for times with offsets), or None where that reading fails a value."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            parsed = pd.to_datetime(text, errors="coerce", utc=True, **kwargs)  # type: ignore[call-overload]
+        except (ValueError, TypeError, OverflowError):
+            return None
+    return parsed.dt.tz_convert(None) if parsed.notna().all() else None
+
+
+def _text_times(text: pd.Series, dayfirst: bool | None) -> tuple[pd.Series | None, bool | None]:
+    """Read date text with one reading for the whole column: ISO 8601, then month-first, then day-first
+    (``13/01/2013`` can only be 13 January), then each value on its own. ``dayfirst`` (what training
+    chose) rules one of the two out. Returns the times (None if a value is no date) and the order the
+    values tell: True day-first, False month-first, None when they do not tell (ISO dates, or every
+    number ≤ 12: ``01/02/2013`` reads either way)."""
+    if (iso := _read_text(text, {"format": "ISO8601"})) is not None:
+        return iso, None
+    if dayfirst is not True and (month := _read_text(text, {})) is not None:
+        return month, (False if dayfirst is False or _read_text(text, {"dayfirst": True}) is None else None)
+    if dayfirst is not False and (day := _read_text(text, {"dayfirst": True})) is not None:
+        return day, True
+    return _read_text(text, {"format": "mixed", "dayfirst": bool(dayfirst)}), dayfirst
+
+
+def parse_times(values: pd.Series, column: str,
+                dayfirst: bool | None = None) -> tuple[pd.Series, str | None, bool | None]:
+    """Timestamps from a column of dates (or whole-number years, yyyymm, yyyymmdd); DataError naming bad values.
+
+    Times with a UTC offset are converted to UTC (one instant each, whatever the clock). Returns the
+    times, a note for the log (or None) and the day/month order the text tells (True day-first,
+    False month-first, None when it does not tell); ``dayfirst`` forces that order when it is known
+    (future rows are read as the training data was).
+    """
+    if values.isna().any():
+        raise DataError(f"time column '{column}' has {int(values.isna().sum())} missing value(s); every row "
+                        "needs a timestamp")
+    if pd.api.types.is_datetime64_any_dtype(values):
+        out = pd.to_datetime(values)
+        return (out.dt.tz_convert(None) if out.dt.tz is not None else out), None, None
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        times, why = _number_times(values.astype(float), column)
+        return times, why, None
+    text = values.astype(str).str.strip()
+    parsed, order = _text_times(text, dayfirst)
+    if parsed is None:
+        loose = pd.to_datetime(text, errors="coerce", format="mixed", dayfirst=bool(dayfirst))
+        bad = text[loose.isna()] if loose.isna().any() else text
+        sample = ", ".join(repr(v) for v in bad.unique()[:3])
+        raise DataError(f"time column '{column}' has {len(bad)} value(s) that are not dates, e.g. {sample}; "
+                        "write them like 2024-01-31 or 2024-01-31 12:00")
+    note: str | None = None
+    if order and dayfirst is None:
+        shown = text[parsed.dt.day > 12]
+        example = f", e.g. {shown.iloc[0]!r} is {parsed[shown.index[0]]:%d %B %Y}" if len(shown) else ""
+        note = f"time column '{column}' read day-first{example}; future rows are read the same way"
+    return parsed, note, order
