@@ -18,7 +18,8 @@ Each entry says how to build the detector, its search space (read by Optuna thro
 :class:`~automlops.tabular.zoo.Suggest`), its defaults (tried first, and the *panel* that the
 unsupervised selection criterion compares against, see :mod:`automlops.anomaly.selection`) and the
 most rows it is fitted on: OCSVM, LOF and KNN cost O(n²), so above ``max_rows`` they learn from a
-random sample and still score every row.
+random sample and still score every row. ECOD and COPOD are wrapped after fitting
+(:mod:`automlops.anomaly.tails`) so that a new row's score never depends on the other rows scored with it.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from automlops.anomaly.tails import freeze_tails
 from automlops.core.registry import Registry
 from automlops.search.suggest import Suggest
 
@@ -60,7 +62,7 @@ def _cache_compiled(function: Any) -> None:
     """Keep a numba function's machine code on disk between processes.
 
     PyOD's HBOS scores rows with a numba-compiled function that is compiled again in every new
-    process (~5–8 s, a large bite of a 30 s budget). Numba can cache the compiled code next to the
+    process (~5–8 s, a large bite of a 30 s budget); ECOD and COPOD build their ECDFs with another. Numba can cache the compiled code next to the
     source (or in its user cache folder); PyOD does not ask for it, so we do. If caching is
     impossible (read-only install), HBOS simply compiles as before.
     """
@@ -82,13 +84,17 @@ def _iforest(p: dict[str, Any], seed: int) -> Any:
 
 def _ecod(p: dict[str, Any], seed: int) -> Any:
     from pyod.models.ecod import ECOD
+    from pyod.utils import stat_models
 
+    _cache_compiled(stat_models.ecdf_terminate_equals_inplace)  # its ECDF helper: compiled in every process too
     return ECOD()
 
 
 def _copod(p: dict[str, Any], seed: int) -> Any:
     from pyod.models.copod import COPOD
+    from pyod.utils import stat_models
 
+    _cache_compiled(stat_models.ecdf_terminate_equals_inplace)
     return COPOD()
 
 
@@ -190,11 +196,11 @@ def fit_detector(spec: DetectorSpec, params: dict[str, Any], X: np.ndarray, seed
     rows = _sample_rows(len(X), spec.max_rows, seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        X_fit = X if rows is None else X[rows]
+        detector = freeze_tails(detector.fit(X_fit), X_fit)  # ECOD/COPOD: new rows scored on training alone
         if rows is None:
-            detector.fit(X)
             scores = np.asarray(detector.decision_scores_, dtype=float)
         else:
-            detector.fit(X[rows])
             scores = np.asarray(detector.decision_function(X), dtype=float)
     if not np.all(np.isfinite(scores)):
         raise ValueError(f"{spec.name} gave non-finite scores with {params}")

@@ -38,11 +38,11 @@ from automlops.anomaly.finalize import finalize_anomaly
 from automlops.anomaly.label_choice import MAX_CANDIDATES, replay_choice
 from automlops.anomaly.labels import parse_label
 from automlops.anomaly.model import Member
+from automlops.anomaly.panel import PANEL_SHARE, check_budget, fit_panel
 from automlops.anomaly.selection import (
     ANOMALY_METRICS,
     LABEL_METRICS,
     Panel,
-    RankCalibrator,
     agreement,
     rank_scores,
     stability,
@@ -133,6 +133,7 @@ class AnomalyEngine:
         self.model_names = [DETECTORS.get(m).name for m in models] if models else DETECTORS.names()
         self._cache: dict[str, Evaluation] = {}
         self.finalize_estimate = 0.0
+        self.panel_seconds: dict[str, float] = {}  # each panel member's fit + scoring of the training rows
 
     # ------------------------------------------------------------------ prepare
     def prepare(self, data: pd.DataFrame, log: DecisionLog) -> SearchPlan:
@@ -190,26 +191,27 @@ class AnomalyEngine:
         return test_rows
 
     def _fit_panel(self, log: DecisionLog) -> Panel:
-        ranks, members, failed = {}, {}, []
-        for name in PANEL:
-            try:
-                detector, scores = fit_detector(DETECTORS.get(name), {}, self.Xt, self.seed)
-            except (ValueError, np.linalg.LinAlgError):
-                failed.append(name)
-                continue
-            ranks[name], members[name] = rank_scores(scores), (detector, RankCalibrator(scores))
-        if len(ranks) < 2:
-            raise DataError("the data leaves almost no variation to learn from: the default detectors fail on it "
-                            f"({', '.join(failed)}); check for constant or near-duplicate columns")
-        if failed:
-            log("selection", f"panel member(s) {', '.join(failed)} failed on this data and were left out")
+        """The panel of default detectors, within a share of the time budget (see :mod:`automlops.anomaly.panel`)."""
+        total = getattr(log, "_budget", lambda: None)()  # as the tabular engine reads it: the driver's budget
+        elapsed = getattr(log, "_clock", lambda: 0.0)
+        allowance = None if total is None else max(0.0, PANEL_SHARE * total - elapsed())
+        fit = fit_panel(self.Xt, self.seed, allowance=allowance)
+        self.panel_seconds = dict(fit.seconds)
+        if fit.failed:
+            log("selection", f"panel member(s) {', '.join(fit.failed)} failed on this data and were left out")
+        if fit.skipped:
+            log("budget", f"panel member(s) {', '.join(fit.skipped)} left out: on {len(self.Xt):,} rows they would "
+                          f"take the panel past {PANEL_SHARE:.0%} of the {total:g} s budget (a larger budget keeps them)")
+        first = next((m for m in PANEL if m in self.model_names), self.model_names[0])
+        check_budget(fit, first, len(self.train), len(self.test), total=total, elapsed=elapsed)
+        ranks = fit.panel.ranks
         log("selection", "criterion: " + ("mean of (a) agreement (Spearman) with the consensus of a fixed panel of "
                                           "default detectors (" + ", ".join(ranks) + "), leaving the candidate's own "
                                           "family out, and (b) stability: Spearman between the rankings of two fits "
                                           "on random halves of the training rows; see automlops.anomaly.selection"
                                           if self.unsupervised else
                                           f"{self.metric} against the known anomalies (select_by_label)"))
-        return Panel(ranks, members)
+        return fit.panel
 
     def _default_ranks(self) -> dict[str, np.ndarray]:
         """Each searchable detector at its defaults: rank scores of the training rows (the panel's are reused)."""
@@ -277,7 +279,8 @@ class AnomalyEngine:
     def tail_seconds(self, ranked: Sequence[TrialOutcome]) -> float:
         members = ranked[: self.preset.ensemble_size]
         replay = 0.0 if self.unsupervised else REPLAY_SECONDS  # the bootstrap replay of a choice by labels
-        return FINALIZE_COST * sum(o.fit_seconds for o in members) + 0.5 + replay
+        consensus = sum(self.panel_seconds.values()) * len(self.test) / max(len(self.train), 1)  # panel on test rows
+        return FINALIZE_COST * sum(o.fit_seconds for o in members) + 0.5 + replay + consensus
 
     # ------------------------------------------------------------------ choose / finalize
     def choose(self, ranked: Sequence[TrialOutcome], log: DecisionLog, budget: Any) -> Choice:

@@ -113,6 +113,7 @@ def _meta(engine: AnomalyEngine, model: AnomalyModel, choice: Choice, rule: str,
         "score_histogram": score_histogram(scores),
         "top_anomalies": top_anomalies(engine.data, scores, list(engine.plan.input_columns)),
         "selection": _selection_words(engine),
+        "panel": list(engine.panel.ranks),  # the default detectors the agreement compared with (budget may drop some)
         "metric": engine.metric, "detectors": model.detector_names,
         "members": [{"model": m.model, "params": dict(m.params)} for m in model.members],
         "input_columns": list(engine.plan.input_columns), "feature_schema": engine.plan.schema(),

@@ -7,8 +7,10 @@ than this share of training rows"), then averaged. So a ``score`` of 0.97 reads 
 detectors find this row stranger than 97 % of the training rows", and ``predict`` flags rows
 whose score is above ``threshold_``.
 
-Note that ECOD and COPOD estimate their tail probabilities on the training rows *and the rows
-being scored*, as PyOD does; a batch of many new anomalies therefore shifts their scores a little.
+A row's score depends on that row and the training rows only, never on the other rows of its
+batch: PyOD's ECOD and COPOD would re-estimate their tail probabilities on the training rows *and the
+rows being scored*, so they are wrapped to score against the training rows alone
+(:mod:`automlops.anomaly.tails`; a training row scored again gets its fit-time score, bit for bit).
 The threshold is set on the training rows' *in-sample* scores (for LOF and KNN: each row's neighbours
 without itself), which is how a new row is seen; re-scoring a training row lets it find itself among
 its neighbours, so ``predict`` on the training table may flag a row or two fewer than ``n_flagged``.

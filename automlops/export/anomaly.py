@@ -175,7 +175,7 @@ def anomaly_parts(loaded: Any, source: DataSource) -> ScriptParts:
     else:
         parts.functions.append('def build_panel() -> list:\n    """The fixed panel of default detectors the '
                                'agreement compares with."""\n'
-                               f"    return {_specs_source([(n, {}) for n in PANEL], seed, writer)}")
+                               f"    return {_specs_source([(n, {}) for n in meta.get('panel') or PANEL], seed, writer)}")
         parts.functions.append(WITHOUT_LABELS.strip())
         for scorer in (agreement, stability, rank_scores, half_rows):
             writer.inline(scorer)
