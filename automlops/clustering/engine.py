@@ -7,8 +7,8 @@ it clustered: the **silhouette** by default, or Calinski–Harabasz / Davies–B
 GaussianMixture, AgglomerativeClustering, Birch, DBSCAN and HDBSCAN at once, after a warm start of
 every model's defaults and KMeans at every k (so each number of clusters is looked at once before TPE
 concentrates on what scored well). Partitions with a
-"cluster" of a handful of rows (under 5 rows or 2 %) or with more than half the rows left as noise are
-refused, and so is a candidate whose fit would need more than :data:`MAX_FIT_MB` of memory (DBSCAN with a
+"cluster" of a handful of rows (under 5 rows or 2 %; accepted, with a note, when the user fixed k) or
+with more than half the rows left as noise are refused, and so is a candidate whose fit would need more than :data:`MAX_FIT_MB` of memory (DBSCAN with a
 wide radius on a large table lists billions of neighbour pairs; see :mod:`automlops.clustering.algorithms`),
 before it is fitted. With the silhouette, the final choice also asks the partition to be **reproducible**: each
 model's best and the next best candidates are refitted on 80 % subsamples, and the one with the best
@@ -71,6 +71,7 @@ SINGLE_THREAD_ROWS = 20_000  # below this, BLAS/OpenMP threads cost more than th
 SWEEP_MODEL = "kmeans"  # tried at every k in the warm start
 MAX_FIT_MB = 512  # a candidate whose fit is estimated to need more (DBSCAN with a wide radius) is not fitted
 EXTRA_CANDIDATES = 5  # besides each model's best, the next best distinct trials whose stability is measured
+FINAL_SCORINGS = 2.2  # finalize's scorings (test rows, training rows), in units of one trial's scoring
 
 
 @dataclass(frozen=True)
@@ -198,6 +199,20 @@ class ClusteringEngine:
                         "a partition with another number is refused; the silhouette still chooses among them")
         return data_scale(self.Xt, self.n_clusters, self.seed, k_min=self.n_clusters)
 
+    def _log_min_cluster_rows(self, log: DecisionLog) -> None:
+        """Refuse "clusters" of a few rows, unless the user fixed k: then accept them and say so."""
+        n = len(self.Xt)  # 5 rows (fewer on tiny tables) or 2 % of the rows, whichever is larger
+        self.usual_min_rows = max(2, min(MIN_CLUSTER_ROWS, n // 10), int(np.ceil(MIN_CLUSTER_SHARE * n)))
+        self.min_cluster_rows = self.usual_min_rows if self.n_clusters is None else 1
+        if self.n_clusters is not None:
+            log("selection", f"k = {self.n_clusters} was asked for, so a cluster of fewer than {self.usual_min_rows} "
+                             "rows (5 or 2 %) is accepted rather than refused (at a large k, a few outliers may "
+                             "form a cluster of their own); the decisions name the shipped model's smallest cluster")
+            return
+        log("selection", f"every cluster must hold at least {self.min_cluster_rows} rows (5 or 2 %): splitting a "
+                         "few outliers off raises the silhouette of everyone else without finding a group (outliers "
+                         "are anomaly detection's job; density methods may still call them noise)")
+
     def prepare(self, data: Any, log: DecisionLog) -> SearchPlan:
         """Check the table, set the reference and the test rows aside, scale the features, plan the search."""
         names = self._check_config()
@@ -219,11 +234,9 @@ class ClusteringEngine:
         self._seen: list[tuple[float, Candidate]] = []
         self._fit_seconds: dict[str, float] = {}  # the slowest fit of each model
         self._candidate_seconds: dict[str, float] = {}  # each candidate's own fit
-        n = len(self.Xt)  # 5 rows (fewer on tiny tables) or 2 % of the rows, whichever is larger
-        self.min_cluster_rows = max(2, min(MIN_CLUSTER_ROWS, n // 10), int(np.ceil(MIN_CLUSTER_SHARE * n)))
-        log("selection", f"every cluster must hold at least {self.min_cluster_rows} rows (5 or 2 %): splitting a "
-                         "few outliers off raises the silhouette of everyone else without finding a group (outliers "
-                         "are anomaly detection's job; density methods may still call them noise)")
+        self._score_seconds = 0.0  # the slowest scoring of a trial's labels (a silhouette on up to 10,000 rows)
+        self._smallest: dict[str, int] = {}  # each candidate's smallest cluster
+        self._log_min_cluster_rows(log)
         how = ("; the final choice among each model's best and the next best trials is the highest silhouette × "
                "stability (the partition must come back when refitted on subsamples)") if spec.name == "silhouette" else ""
         log("selection", f"candidates are scored by {spec.label} on the rows they clustered ({spec.direction}){how}; "
@@ -298,10 +311,13 @@ class ClusteringEngine:
         if noise > MAX_NOISE_SHARE:
             raise optuna.TrialPruned(f"{noise:.0%} of the rows are noise (more than {MAX_NOISE_SHARE:.0%})")
         smallest = int(np.unique(labels[labels >= 0], return_counts=True)[1].min())
+        self._smallest[_key(candidate)] = smallest
         if smallest < self.min_cluster_rows:
             raise optuna.TrialPruned(f"a cluster of {smallest} row(s), fewer than {self.min_cluster_rows}: a few "
                                      "outliers split off, not a group")
+        t0 = time.perf_counter()
         value = score_one(self.Xt, labels, self.metric, seed=self.seed)
+        self._score_seconds = max(self._score_seconds, time.perf_counter() - t0)
         if not np.isfinite(value):
             raise optuna.TrialPruned("the score is undefined for these labels")
         self._seen.append((value, candidate))
@@ -313,7 +329,11 @@ class ClusteringEngine:
 
     def tail_seconds(self, ranked: Sequence[TrialOutcome]) -> float:
         slowest = max(self._fit_seconds.values(), default=ranked[0].fit_seconds)
-        return ranked[0].fit_seconds * 1.5 + slowest * (len(ranked) + EXTRA_CANDIDATES) * (N_SUBSAMPLES + 1) + 0.2
+        # finalize scores twice more (every metric on the test rows, and on the training rows for the report):
+        # on 40,000 rows each silhouette (a 10,000-row sample) costs about 3 KMeans fits, more than the refit
+        scoring = FINAL_SCORINGS * self._score_seconds
+        return (ranked[0].fit_seconds * 1.5 + slowest * (len(ranked) + EXTRA_CANDIDATES) * (N_SUBSAMPLES + 1)
+                + scoring + 0.2)
 
     def _pool(self, ranked: Sequence[TrialOutcome]) -> list[tuple[float, Candidate]]:
         """Every model's best trial, plus the next best distinct trials this process scored."""
@@ -351,7 +371,7 @@ class ClusteringEngine:
             if self.metric == "silhouette" and len(everyone) > 1:
                 log("selection", "no time left in the budget to check the stability of the best candidates: the best "
                                  "silhouette is kept as it is")
-            return Choice(best.model, dict(best.params), best.value, best.std, recipe=best.candidate)
+            return self._shipped(best.candidate, best.value, best.std, ranked, log)
         stable = self._stabilities(pool)
         index = int(np.argmax([value * s for (value, _), s in zip(pool, stable, strict=True)]))
         value, candidate = pool[index]
@@ -360,7 +380,26 @@ class ClusteringEngine:
         log("selection", f"the {len(pool)} best candidates{some} were refitted on {N_SUBSAMPLES} random 80 % subsamples; "
                          f"silhouette × stability (mean ARI with their own labels): {shown}; kept {candidate.model} "
                          f"with {dict(candidate.params)}")
-        return Choice(candidate.model, dict(candidate.params), value, 0.0, recipe=candidate)
+        return self._shipped(candidate, value, 0.0, ranked, log)
+
+    def _shipped(self, candidate: Candidate, value: float, std: float, ranked: Sequence[TrialOutcome],
+                 log: DecisionLog) -> Choice:
+        """The choice; a leaderboard row for it when it is not its model's best trial (whose row shows another
+        configuration); a note when its smallest cluster is below the usual minimum (k fixed by the user)."""
+        smallest = self._smallest.get(_key(candidate))
+        if smallest is not None and smallest < self.usual_min_rows:
+            log("clusters", f"the shipped partition has a cluster of {smallest} row(s), fewer than the "
+                            f"{self.usual_min_rows} asked of a cluster when k is free: at k = {self.n_clusters} a few "
+                            "outliers form a cluster of their own; a smaller k may describe the data better")
+        rows: tuple[dict[str, Any], ...] = ()
+        best_of_model = next((o for o in ranked if o.model == candidate.model), None)
+        if best_of_model is not None and _key(best_of_model.candidate) != _key(candidate):
+            rows = ({"model": f"{candidate.model} (shipped)", "score": value, "std": std, "trials": 0, "pruned": 0,
+                     "failed": 0, "params": dict(candidate.params)},)
+            log("leaderboard", f"the row '{candidate.model} (shipped)' is the configuration shipped; the row "
+                               f"'{candidate.model}' is that model's best-scoring trial ({best_of_model.value:.4f}, "
+                               f"{dict(best_of_model.params)})")
+        return Choice(candidate.model, dict(candidate.params), value, std, recipe=candidate, extra_rows=rows)
 
     # ------------------------------------------------------------------ finalize
     def _final_pipeline(self, candidate: Candidate, log: DecisionLog) -> tuple[Pipeline, str | None]:

@@ -14,7 +14,11 @@
 **Noise.** Density methods leave rows unclustered (label ``-1``). A noise row counts as a cluster
 of its own, and scikit-learn gives a one-row cluster a silhouette of 0; so the silhouette here is
 the silhouette of the clustered rows times the share of clustered rows – declaring half the rows
-noise cannot buy a better score. Calinski–Harabasz and Davies–Bouldin are computed on the clustered rows.
+noise cannot buy a better score. Every internal metric follows the same rule: it is computed on the
+clustered rows, then moved towards "worse" in proportion to the noise – a score to maximise is
+multiplied by the clustered share *s*, a score to minimise (Davies–Bouldin, 0 = best) divided by
+it. HDBSCAN leaving 43 % of wine's rows as noise with a Davies–Bouldin of 0.92 on the rest thus
+scores 0.92 / 0.57 = 1.61, and cannot beat a KMeans that clusters every row at 1.3.
 
 **External** scores compare with a reference labelling (known classes), for reporting only:
 the **adjusted Rand index** (ARI: pair agreement corrected for chance, 0 = random, 1 = identical)
@@ -44,9 +48,15 @@ def _clustered(c: MetricContext) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(c.X)[keep], labels[keep]
 
 
+def _clustered_share(c: MetricContext) -> float:
+    """Share of rows in a cluster (not noise): the factor every internal metric is penalised by."""
+    labels = np.asarray(c.pred)
+    return float(np.mean(labels >= 0)) if len(labels) else 1.0
+
+
 def _silhouette(c: MetricContext) -> float:
     X, labels = _clustered(c)
-    share = len(labels) / max(len(np.asarray(c.pred)), 1)
+    share = _clustered_share(c)
     sample = SILHOUETTE_SAMPLE if len(labels) > SILHOUETTE_SAMPLE else None
     seed = int(c.extra.get("seed", 0))
     with sklearn.config_context(working_memory=DISTANCE_BLOCK_MB):  # thread-local: other threads keep theirs
@@ -54,11 +64,11 @@ def _silhouette(c: MetricContext) -> float:
 
 
 def _calinski(c: MetricContext) -> float:
-    return float(skm.calinski_harabasz_score(*_clustered(c)))
+    return _clustered_share(c) * float(skm.calinski_harabasz_score(*_clustered(c)))
 
 
 def _davies(c: MetricContext) -> float:
-    return float(skm.davies_bouldin_score(*_clustered(c)))
+    return float(skm.davies_bouldin_score(*_clustered(c))) / max(_clustered_share(c), 1e-12)
 
 
 CLUSTER_METRICS: Registry[MetricSpec] = Registry("clustering metric")
@@ -67,10 +77,10 @@ CLUSTER_METRICS.add("silhouette", MetricSpec(
     "how much closer rows are to their own cluster than to the next (noise rows count 0)"))
 CLUSTER_METRICS.add("calinski_harabasz", MetricSpec(
     "calinski_harabasz", "Calinski–Harabasz", "maximize", _TASK, False, _calinski,
-    "between-cluster over within-cluster spread"))
+    "between-cluster over within-cluster spread (times the share of rows not noise)"))
 CLUSTER_METRICS.add("davies_bouldin", MetricSpec(
     "davies_bouldin", "Davies–Bouldin", "minimize", _TASK, False, _davies,
-    "average similarity of each cluster to its closest twin"))
+    "average similarity of each cluster to its closest twin (over the share of rows not noise)"))
 
 
 def noise_share(labels: np.ndarray) -> float:

@@ -2,8 +2,9 @@
 
 * ``projection`` – the rows on the two PCA axes, coloured by cluster (noise in grey);
 * ``sizes`` – rows per cluster;
-* ``profile`` – a heatmap of each cluster's numeric means, each column rescaled 0…1 across the
-  clusters so columns in different units share one colour scale (the cell text shows the real value).
+* ``profile`` – a heatmap of each cluster's numeric means and median dates, each column rescaled
+  0…1 across the clusters so columns in different units share one colour scale (the cell text shows
+  the real value).
 """
 
 from __future__ import annotations
@@ -45,21 +46,29 @@ def _sizes(meta: dict[str, Any]) -> Any:
 
 
 def _profile(meta: dict[str, Any]) -> Any:
+    import pandas as pd
     import plotly.graph_objects as go
 
     records = meta["profile"]
-    numeric = list(meta.get("profile_columns", {}).get("numeric") or [])
+    columns_of = meta.get("profile_columns", {})
+    numeric = list(columns_of.get("numeric") or [])
+    medians = [f"{c} (median)" for c in columns_of.get("datetime") or []]
     rows = [f"cluster {r['cluster']}" if r["cluster"] >= 0 else "noise" for r in records]
-    if not numeric:  # only categories: show the table of top values
-        columns = ["cluster", "size", *meta.get("profile_columns", {}).get("categorical", [])]
+    if not numeric and not medians:  # only categories: show the table of top values
+        columns = ["cluster", "size", *columns_of.get("categorical", [])]
         return go.Figure(go.Table(header={"values": columns},
                                   cells={"values": [[r.get(c) for r in records] for c in columns]}))
-    values = np.array([[np.nan if r.get(c) is None else float(r[c]) for c in numeric] for r in records], dtype=float)
+    values = np.array([[np.nan if r.get(c) is None else float(r[c]) for c in numeric]
+                       + [np.nan if r.get(c) is None else pd.Timestamp(r[c]).timestamp() for c in medians]
+                       for r in records], dtype=float)
+    text = [[f"{v:.3f}" if np.isfinite(v) else "" for v in row[: len(numeric)]]
+            + [str(r.get(c) or "") for c in medians] for row, r in zip(values, records, strict=True)]
     low, high = np.nanmin(values, axis=0), np.nanmax(values, axis=0)
     scaled = (values - low) / np.where(high > low, high - low, 1.0)
-    fig = go.Figure(go.Heatmap(z=scaled, x=numeric, y=rows, text=np.round(values, 3), texttemplate="%{text}",
+    fig = go.Figure(go.Heatmap(z=scaled, x=numeric + medians, y=rows, text=text, texttemplate="%{text}",
                                colorscale="Viridis", colorbar={"title": "low → high"}))
-    fig.update_layout(title="Cluster profile: mean of each numeric column (colour rescaled per column)")
+    fig.update_layout(title="Cluster profile: mean of each numeric column, median of each date "
+                            "(colour rescaled per column)")
     return fig
 
 

@@ -1,9 +1,10 @@
 """Describing clusters so a person can read them: sizes, a profile per cluster, a 2-D picture.
 
 * **sizes** – rows per cluster (noise, label ``-1``, counted apart);
-* **profile** – for each cluster, the mean of every numeric column and the most frequent value of
-  every categorical one, in the data's own units (not the scaled numbers the algorithm saw), so
-  "cluster 2: bill length 47.5 mm, island Biscoe" can be read directly;
+* **profile** – for each cluster, the mean of every numeric column, the most frequent value of
+  every categorical one and the earliest, median and latest time of every date/time column
+  (``"time_hour (min)"``...), in the data's own units (not the scaled numbers the algorithm saw), so
+  "cluster 2: bill length 47.5 mm, island Biscoe, March to May 2013" can be read directly;
 * **projection** – the rows seen through **PCA** (principal component analysis): the two
   directions along which the scaled data varies most. A 2-D scatter of them, coloured by cluster,
   shows how separated the groups are; ``explained_variance`` says how much of the picture the two
@@ -18,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["PROJECTION_ROWS", "cluster_profile", "cluster_sizes", "projection"]
+__all__ = ["DATE_STATS", "PROJECTION_ROWS", "cluster_profile", "cluster_sizes", "date_profile_keys", "projection"]
 
 PROJECTION_ROWS = 2000
 
@@ -39,9 +40,36 @@ def _plain(value: Any) -> Any:
     return value
 
 
+DATE_STATS = ("min", "median", "max")  # what the profile says of a date/time column, per cluster
+
+
+def date_profile_keys(column: str) -> list[str]:
+    """The profile's keys for one date/time column: ``"<column> (min)"``, ``(median)`` and ``(max)``."""
+    return [f"{column} ({stat})" for stat in DATE_STATS]
+
+
+def _as_times(values: pd.Series) -> pd.Series:
+    """Offset-free UTC times, as the preprocessing reads them (unparseable values become NaT)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pd.to_datetime(values, errors="coerce", utc=True).dt.tz_convert(None)
+
+
+def _date_stats(values: pd.Series) -> list[str | None]:
+    """Earliest, median and latest time as ISO text (the date alone when every time is midnight)."""
+    times = _as_times(values).dropna()
+    if times.empty:
+        return [None] * len(DATE_STATS)
+    stats = [times.min(), times.quantile(0.5, interpolation="lower"), times.max()]
+    dates_only = bool((times == times.dt.normalize()).all())
+    return [t.strftime("%Y-%m-%d") if dates_only else t.isoformat() for t in stats]
+
+
 def cluster_profile(frame: pd.DataFrame, labels: np.ndarray, numeric: Sequence[str],
-                    categorical: Sequence[str]) -> list[dict[str, Any]]:
-    """One record per cluster (noise last): cluster, size, share, numeric means, top categories."""
+                    categorical: Sequence[str], datetime: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """One record per cluster (noise last): cluster, size, share, numeric means, top categories, date ranges."""
     labels = np.asarray(labels, dtype=int)
     records: list[dict[str, Any]] = []
     order = sorted(set(labels.tolist()), key=lambda c: (c < 0, c))
@@ -55,6 +83,8 @@ def cluster_profile(frame: pd.DataFrame, labels: np.ndarray, numeric: Sequence[s
         for col in categorical:
             counts = rows[col].dropna().astype(str).value_counts()
             record[col] = str(counts.index[0]) if len(counts) else None
+        for col in datetime:
+            record.update(zip(date_profile_keys(col), _date_stats(rows[col]), strict=True))
         records.append(record)
     return records
 

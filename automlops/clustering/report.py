@@ -15,7 +15,7 @@ import numpy as np
 
 from automlops.clustering.metrics import reference_scores, score_all
 from automlops.clustering.profile import cluster_profile, cluster_sizes, projection
-from automlops.core.features import CATEGORICAL, HIGH_CARDINALITY, NUMERIC
+from automlops.core.features import CATEGORICAL, DATETIME, HIGH_CARDINALITY, NUMERIC
 from automlops.search.engine import DecisionLog
 
 if TYPE_CHECKING:
@@ -52,13 +52,14 @@ def build_meta(engine: ClusteringEngine, pipe: Pipeline, train_labels: np.ndarra
     plan = engine.plan
     numeric = plan.columns(NUMERIC)
     categorical = plan.columns(CATEGORICAL) + plan.columns(HIGH_CARDINALITY)
+    dates = plan.columns(DATETIME)
     model = pipe.steps[-1][1]
     return {
         "task": "clustering", "model": type(getattr(model, "estimator", model)).__name__,
         "metric": engine.metric, "n_clusters": len(ids), "clusters": ids, "cluster_sizes": sizes,
         "noise_count": noise, "noise_share": round(noise / max(len(train_labels), 1), 4),
-        "profile": cluster_profile(engine.train, train_labels, numeric, categorical),
-        "profile_columns": {"numeric": numeric, "categorical": categorical},
+        "profile": cluster_profile(engine.train, train_labels, numeric, categorical, dates),
+        "profile_columns": {"numeric": numeric, "categorical": categorical, "datetime": dates},
         "projection": projection(engine.Xt, train_labels, seed=engine.seed),
         "train_scores": {k: _finite(v) for k, v in score_all(engine.Xt, train_labels, seed=engine.seed).items()},
         "reference_scores": _reference(engine, train_labels, test_labels, log),
