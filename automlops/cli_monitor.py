@@ -5,7 +5,9 @@
 was trained on; current = that window of the API's prediction log), prints the verdict and the
 per-column tests, and logs the run to MLflow. With ``--json`` the last stdout line is one JSON
 object (``share_drifted``, ``drifted``, ``n_reference``, ``n_current``, ``report_path``, the model,
-the window, live metrics...). ``--every`` repeats the check until Ctrl-C; a check that finds too
+the window, live metrics...). The report is printed before any later step runs, so a retrain that
+is refused (exit 2, one line on stderr) still leaves the drift report on screen; with ``--json``
+the object then carries ``"error"``. ``--every`` repeats the check until Ctrl-C; a check that finds too
 few rows is reported on stderr and the loop goes on (traffic may simply not have arrived yet).
 
 Each check is one call of :func:`check_once`, which runs the steps in :data:`AFTER_CHECK` on its
@@ -23,7 +25,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from automlops.cli_retrain import add_retrain_arguments, retrain_step
-from automlops.errors import DataError
+from automlops.errors import AutoMLOpsError, DataError
 
 if TYPE_CHECKING:
     from automlops.mlops.monitoring import MonitorResult
@@ -75,12 +77,18 @@ def check_once(args: argparse.Namespace) -> dict[str, Any]:
     result = monitor_model(args.model, window=args.window, min_rows=args.min_rows,
                            log_to_mlflow=not args.no_mlflow)
     payload = result.to_dict()
-    for step in AFTER_CHECK:
-        payload |= step(result, args)
+    if not args.json:  # the drift report comes first, whatever a later step (a retrain) then refuses
+        print(summary(result), flush=True)
+    try:
+        for step in AFTER_CHECK:
+            payload |= step(result, args)
+    except AutoMLOpsError as exc:  # the JSON still carries the check, and says what failed; exit 2 follows
+        if args.json:
+            payload["error"] = str(exc)
+            print(json.dumps(payload, default=str), flush=True)
+        raise
     if args.json:
         print(json.dumps(payload, default=str), flush=True)
-    else:
-        print(summary(result), flush=True)
     return payload
 
 

@@ -8,12 +8,17 @@ better. So a careful retrain answers three questions, in order, and stops at the
    after the champion was saved count (so rows an earlier retrain learned from are never reused). With
    fewer than ``min_labelled`` of them any comparison is noise, so nothing is trained.
 3. **Is the challenger better?** The labelled rows are split by time. The older half joins the
-   champion's dataset as a new lake version (recorded with its parent), and a *challenger* is
-   trained on it with the champion's exact configuration (:func:`automlops.tabular.retrain.retrain_fit`:
-   same pipeline, same hyperparameters — only the data changed). The newer half is data neither
-   model has seen: both are scored on it with the champion's metric. The challenger is promoted
-   only if it is at least as good there; it goes to ``staging`` for a person to review (the
-   default), or straight to ``production`` with ``auto_promote``.
+   lake version *the champion was trained on* (never the newest one, which may hold other columns
+   or rows an earlier retrain added), and a *challenger* is trained on it with the champion's
+   exact configuration (:func:`automlops.tabular.retrain.retrain_fit`: same pipeline, same
+   hyperparameters — only the data changed). The newer half is data neither model has seen:
+   both are scored on it with the champion's metric. The challenger is promoted only if it is at
+   least as good there; it goes to ``staging`` for a person to review (the default), or straight
+   to ``production`` with ``auto_promote``.
+
+The grown table is written to the lake (with its parent) only once the challenger is trained, so
+a failed retrain leaves nothing behind; a table the lake already holds is reused, and a check that
+finds no labelled rows beyond those a challenger already learned from trains nothing (idempotent).
 
 Every step is logged: the challenger's own MLflow run (with its parent version), a ``retrain``
 run holding both scores and the verdict, the decision in the challenger's ``decisions_``, and the
@@ -28,12 +33,15 @@ from typing import TYPE_CHECKING, Any
 
 from automlops.config import Settings, get_settings
 from automlops.core.results import Decision
-from automlops.errors import AutoMLOpsError
+from automlops.errors import AutoMLOpsError, DataError
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from automlops.core.fit import FitResult
+    from automlops.mlops.lake import DataLake, DatasetVersion
     from automlops.mlops.monitoring import MonitorResult
+    from automlops.mlops.store import ModelStore
     from automlops.mlops.tracking import Tracker
 
 __all__ = ["RetrainOutcome", "retrain_on_drift"]
@@ -86,43 +94,109 @@ def retrain_on_drift(monitored: MonitorResult, *, min_labelled: int = MIN_LABELL
                               f"was saved (POST /feedback); a fair comparison needs at least {min_labelled}",
                               champion_ref, n_labelled=len(labelled))
     champion = store.load(name, version)
+    labelled = _as_model_classes(labelled, champion.meta, champion_ref)
     labelled = labelled.sort_values("time", kind="stable").reset_index(drop=True)
     half = len(labelled) // 2
     train_part, compare_part = labelled.iloc[:half], labelled.iloc[half:]
-    frame, data_version, parent_frame = _grow_dataset(champion.meta, train_part, settings)
-    return _train_and_judge(champion, frame, data_version, compare_part, auto_promote=auto_promote,
-                            settings=settings, tracker=tracker, n_labelled=len(labelled), parent_frame=parent_frame)
+    grown = _grow_dataset(champion.meta, train_part, settings)
+    tried = _challenger_on(store, name, champion_ref, grown.existing)
+    if tried is not None:
+        return RetrainOutcome("skipped", f"{tried} was already trained on {grown.label} (the data {champion_ref} "
+                              f"learned from plus these {grown.n_added} labelled live rows); no new labelled rows "
+                              "since, so a new challenger would learn nothing new", champion_ref,
+                              challenger=tried, n_labelled=len(labelled), dataset_version=grown.existing.version
+                              if grown.existing else None)
+    return _train_and_judge(champion, grown, compare_part, auto_promote=auto_promote, settings=settings,
+                            tracker=tracker, n_labelled=len(labelled))
 
 
-def _grow_dataset(meta: dict[str, Any], train_part: pd.DataFrame,
-                  settings: Settings) -> tuple[pd.DataFrame, Any, pd.DataFrame]:
-    """The champion's dataset (its newest lake version) plus the older labelled rows, as a new version.
+def _as_model_classes(labelled: pd.DataFrame, meta: dict[str, Any], ref: str) -> pd.DataFrame:
+    """A classifier's labels as its own class values (JSON's ``1`` for the class ``"1"``); refuses
+    labels that name no class of the model (``0``/``1`` sent for ``benign``/``malignant``, say)."""
+    classes = list(meta.get("classes") or []) if meta.get("task") == "classification" else []
+    if not classes:
+        return labelled
+    by_text = {str(c): c for c in classes}
+    unknown = sorted({str(label) for label in labelled["label"]} - set(by_text))
+    if unknown:
+        shown = ", ".join(repr(u) for u in unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
+        raise DataError(f"the labels sent back through /feedback for {ref} include {shown}, which "
+                        f"{'is' if len(unknown) == 1 else 'are'} not among its classes "
+                        f"({', '.join(map(repr, classes[:10]))}): send each row's true class as the model names it; "
+                        "nothing was retrained")
+    return labelled.assign(label=[by_text[str(label)] for label in labelled["label"]])
 
-    Also returns the rows the champion learned from, so a warm-started challenger can say how
-    many of its own held-out rows the champion had already seen (its test score is then optimistic;
-    the verdict never uses that score, only the newer labelled rows).
+
+@dataclass(frozen=True)
+class _Grown:
+    """The challenger's training data: the champion's lake version plus the older labelled live rows.
+
+    Nothing is written yet: the new lake version is added only once the challenger is trained
+    (``existing`` is a version that already holds exactly this table, reused instead).
+    """
+
+    name: str
+    frame: pd.DataFrame
+    base: DatasetVersion
+    learned: pd.DataFrame  # the rows the champion learned from (its own lake version)
+    n_added: int
+    existing: DatasetVersion | None
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}@v{self.existing.version}" if self.existing else f"{self.name}@v{self.base.version}+live"
+
+    def store(self, lake: DataLake, champion_ref: str) -> DatasetVersion:
+        """The lake version holding :attr:`frame`: the existing one, or a new one derived from :attr:`base`."""
+        if self.existing is not None:
+            return self.existing
+        note = (f"v{self.base.version:04d} + {self.n_added} labelled live rows (feedback) for retraining "
+                f"{champion_ref}")
+        return lake.add_processed(self.name, self.frame, parent=self.base.version, note=note)
+
+
+def _grow_dataset(meta: dict[str, Any], train_part: pd.DataFrame, settings: Settings) -> _Grown:
+    """The version the champion was trained on, grown by the labelled rows (see :class:`_Grown`).
+
+    Always the champion's own version, never the lake's newest: a newer version may hold other
+    columns, or the rows an earlier retrain already added, which would then be added twice.
+    Also gives the rows the champion learned from, so a warm-started challenger can say how many of
+    its own held-out rows the champion had already seen (its test score is then optimistic; the
+    verdict never uses that score, only the newer labelled rows).
     """
     import pandas as pd
 
+    from automlops.mlops.ingest import check_frame, table_digest
     from automlops.mlops.lake import DataLake
 
     dataset = meta.get("dataset") or {}
-    if not dataset.get("name"):
-        raise AutoMLOpsError(f"{meta.get('name')}@v{meta.get('version')} records no training dataset, "
-                             "so there is nothing to retrain it on")
+    ref = f"{meta.get('name')}@v{meta.get('version')}"
+    if not dataset.get("name") or not dataset.get("version"):
+        raise AutoMLOpsError(f"{ref} records no training dataset version, so there is nothing to retrain it on")
     lake = DataLake(settings=settings)
-    base = lake.versions(dataset["name"])[-1]
-    frame = lake.load(dataset["name"], base.version)
+    base = lake.get_version(dataset["name"], dataset["version"])
+    learned = lake.load(dataset["name"], base.version)
     target, columns = meta["target"], list(meta.get("input_columns") or [])
     fresh = train_part[columns].copy()
     fresh[target] = train_part["label"].to_numpy()
-    grown = pd.concat([frame, fresh[[c for c in frame.columns if c in fresh.columns]]], ignore_index=True)
-    note = (f"v{base.version:04d} + {len(fresh)} labelled live rows (feedback) for retraining "
-            f"{meta.get('name')}@v{meta.get('version')}")
-    version = lake.add_processed(dataset["name"], grown, parent=base.version, note=note)
-    learned = frame if int(dataset.get("version") or 0) == base.version else lake.load(dataset["name"],
-                                                                                      dataset.get("version"))
-    return grown, version, learned
+    grown = check_frame(pd.concat([learned, fresh[[c for c in learned.columns if c in fresh.columns]]],
+                                  ignore_index=True))
+    digest = table_digest(grown)
+    existing = next((v for v in lake.versions(dataset["name"])
+                     if v.parent == base.version and v.content_sha256 == digest), None)
+    return _Grown(dataset["name"], grown, base, learned, len(fresh), existing)
+
+
+def _challenger_on(store: ModelStore, name: str, champion_ref: str, data: DatasetVersion | None) -> str | None:
+    """A challenger of ``champion_ref`` already trained on lake version ``data``, if any (its reference)."""
+    if data is None:
+        return None
+    for stored in store.versions(name):
+        trained_on = stored.meta.get("dataset") or {}
+        if (stored.meta.get("parent") == champion_ref and trained_on.get("name") == data.dataset
+                and trained_on.get("version") == data.version):
+            return f"{stored.name}@v{stored.version}"
+    return None
 
 
 def _score(loaded_model: Any, meta: dict[str, Any], rows: pd.DataFrame) -> float:
@@ -142,10 +216,14 @@ def _score(loaded_model: Any, meta: dict[str, Any], rows: pd.DataFrame) -> float
     return float(score(get_metric(meta["metric"]), np.asarray(y), labels, proba, classes))
 
 
-def _train_and_judge(champion: Any, frame: pd.DataFrame, data_version: Any, compare: pd.DataFrame, *,
-                     auto_promote: bool, settings: Settings, tracker: Tracker | None,
-                     n_labelled: int, parent_frame: pd.DataFrame) -> RetrainOutcome:
+def _train_and_judge(champion: Any, grown: _Grown, compare: pd.DataFrame, *, auto_promote: bool,
+                     settings: Settings, tracker: Tracker | None, n_labelled: int) -> RetrainOutcome:
+    """Train the challenger, score both, and only then write: lake version, model, registry, runs.
+
+    A refusal or a failure while training leaves the lake as it was (no orphan version behind).
+    """
     from automlops.core.metrics import get_metric
+    from automlops.mlops.lake import DataLake
     from automlops.mlops.registry import ModelRegistry
     from automlops.mlops.store import ModelStore
     from automlops.mlops.tracking import Tracker
@@ -154,8 +232,8 @@ def _train_and_judge(champion: Any, frame: pd.DataFrame, data_version: Any, comp
 
     meta = champion.meta
     ref = f"{meta['name']}@v{meta['version']}"
-    tracker = tracker or Tracker(settings=settings)
-    result = retrain_fit(champion, frame, dataset=data_version.lineage(), tracker=tracker, parent_frame=parent_frame)
+    pending = {"name": grown.name, "version": _PENDING}
+    result = retrain_fit(champion, grown.frame, dataset=pending, tracker=None, parent_frame=grown.learned)
     metric = get_metric(meta["metric"])
     old = _score(champion.model, meta, compare)
     new = _score(result.artifact.obj, meta, compare)
@@ -164,6 +242,9 @@ def _train_and_judge(champion: Any, frame: pd.DataFrame, data_version: Any, comp
     verdict = (f"challenger {metric.name} {new:.4f} vs champion {ref} {old:.4f} on {len(compare)} fresh labelled "
                f"rows neither model saw: " + (f"not worse, promoted to {stage}" if better else
                                                 "worse, the champion stays"))
+    tracker = tracker or Tracker(settings=settings)
+    data_version = grown.store(DataLake(settings=settings), ref)
+    result = _with_lineage(result, champion, grown.frame, data_version.lineage(), tracker)
     result = dataclasses.replace(result, decisions=(*result.decisions, Decision("retrain on drift", verdict)))
     store = ModelStore(settings=settings)
     stored = save_model(result, store, str(meta["name"]), dataset=data_version.lineage())
@@ -176,8 +257,28 @@ def _train_and_judge(champion: Any, frame: pd.DataFrame, data_version: Any, comp
     run_id = _log_retrain_run(tracker, settings, ref, stored.ref, metric.name, old, new, verdict, len(compare))
     return RetrainOutcome("promoted" if better else "kept_champion", verdict, ref, metric=metric.name,
                           challenger=stored.ref, champion_score=old, challenger_score=new, stage=stage,
-                          n_labelled=n_labelled, n_train_rows=len(frame), n_compare_rows=len(compare),
+                          n_labelled=n_labelled, n_train_rows=len(grown.frame), n_compare_rows=len(compare),
                           dataset_version=data_version.version, run_id=run_id)
+
+
+_PENDING = "<pending>"  # the lake version's number while the challenger trains (it is written afterwards)
+
+
+def _with_lineage(result: FitResult, champion: Any, frame: pd.DataFrame, lineage: dict[str, Any],
+                  tracker: Tracker) -> FitResult:
+    """The challenger's result once its data is in the lake: decisions name the version, and its
+    MLflow run (with that lineage as the dataset input) is logged now rather than during the fit."""
+    from automlops.tabular.retrain import _log
+
+    label = f"{lineage['name']}@v{lineage['version']}"
+    decisions = tuple(Decision(d.topic, d.message.replace(f"{lineage['name']}@v{_PENDING}", label))
+                      for d in result.decisions)
+    columns = list(result.input_columns)
+    run_id, errors = _log(tracker, champion, result.artifact.obj, result.problem, dict(result.test_metrics),
+                          dict(result.best_params), frame[columns].head(5), lineage, decisions,
+                          f"{champion.meta['name']}@v{champion.meta['version']}", str(result.artifact.meta["retrain"]))
+    return dataclasses.replace(result, decisions=decisions, run_id=run_id,
+                               tracking_errors=(*result.tracking_errors, *errors))
 
 
 def _log_retrain_run(tracker: Tracker | None, settings: Settings, champion: str, challenger: str, metric: str,
