@@ -123,9 +123,11 @@ def cmd_stability(args: argparse.Namespace) -> int:
     from automlops.cli_training import tracker_for_training
     from automlops.config import get_settings
     from automlops.mlops._atomic import atomic_write_text
+    from automlops.stability.execute import stop_workers
     from automlops.stability.report import to_html, to_markdown
     from automlops.stability.service import stability_report
 
+    started = time.monotonic()  # --time-budget holds for the whole command, loading included
     fmt = _out_format(args.out)
     splits, seeds = args.splits, args.seeds
     if splits is None and seeds is None and not args.sensitivity:
@@ -139,9 +141,10 @@ def cmd_stability(args: argparse.Namespace) -> int:
         report = stability_report(args.model, splits=splits, seeds=seeds, sensitivity=args.sensitivity,
                                   points=args.points, repeats=args.repeats, time_budget=args.time_budget,
                                   n_jobs=args.jobs, progress=progress, track=tracker is not None,
-                                  settings=settings, tracker=tracker)
+                                  settings=settings, tracker=tracker, started=started)
     finally:
         progress.close()
+        stop_workers()  # a one-shot command: do not wait for the worker processes at exit
     _print_report(report)
     if args.out is not None:
         atomic_write_text(Path(args.out), to_html(report) if fmt == "html" else to_markdown(report))

@@ -45,6 +45,7 @@ from automlops.stability.verdict import clipped, corrected_spread, verdict
 __all__ = ["analyze", "check_options"]
 
 Progress = Callable[[float, str], None]
+POOL_START_SECONDS = 2.0  # starting the worker processes: spawn, import the studio, receive the subject
 
 
 def check_options(splits: int | None, seeds: int | None, sensitivity: bool, points: int = 5, repeats: int = 3,
@@ -82,8 +83,28 @@ def _plan_splits(subject: StabilitySubject, k: int, seed: int, notes: list[str])
     return [Task("split", i, r, seed) for i, r in enumerate(resamples)], scheme, _test_fraction(resamples)
 
 
-def _plan_seeds(subject: StabilitySubject, n: int, seed: int, notes: list[str]) -> list[Task]:
-    if not subject.has_randomness():
+def _has_randomness(subject: StabilitySubject, deadline: float | None, time_budget: float | None,
+                    started: float) -> bool:
+    """The subject's randomness probe (its first fits), held to the analysis' deadline like any refit.
+
+    Its fits get one thread, as the refits in the workers do: a LightGBM fit on every core of a busy
+    machine (cores shared with other processes) once took 45 s for what one thread fits in 1 s.
+    """
+    from automlops.search.deadline import DeadlineExceeded, interrupt_at
+    from automlops.tabular.early_stopping import threads_capped
+
+    try:
+        with interrupt_at(deadline), threads_capped(1):
+            return subject.has_randomness()
+    except DeadlineExceeded:
+        raise ConfigError(f"a time budget of {time_budget:g} s is too small for even one refit of '{subject.label}': "
+                          f"loading and its first fits (the randomness probe, two seeds) were still running after "
+                          f"{time.monotonic() - started:.0f} s; give it more seconds") from None
+
+
+def _plan_seeds(subject: StabilitySubject, n: int, seed: int, notes: list[str],
+                has_randomness: Callable[[], bool]) -> list[Task]:
+    if not has_randomness():
         notes.append(f"seeds: skipped, '{subject.label}' has no randomness of its own (every seed gives the same "
                      "model), so all of its spread comes from the data")
         return []
@@ -178,6 +199,18 @@ def _skipped_note(skipped: Sequence[Task], total: int, cancelled: bool) -> str |
     return f"{len(skipped)} of {total} planned refits were not run ({detail}): {why}"
 
 
+def _too_small(time_budget: float | None, subject: StabilitySubject, started: float, estimate: float | None,
+               fitted: float | None) -> ConfigError:
+    """The budget cannot hold one refit: say what the time went to and how much to give."""
+    spent = time.monotonic() - started
+    each = f"one refit takes about {estimate:.1f} s" if estimate else "no refit finished in time"
+    more = math.ceil(spent + 2 * (estimate or 0.0)) if estimate else None
+    return ConfigError(f"a time budget of {time_budget:g} s is too small for even one refit of '{subject.label}': "
+                       f"{spent - (fitted or 0.0):.1f} s went to loading the model and its data"
+                       + (f" and {fitted:.1f} s to its first fits" if fitted else "")
+                       + f", and {each}; give it " + (f"at least {more} s" if more else "more seconds"))
+
+
 def _no_result(fits: Sequence[Fit], time_budget: float | None, subject: StabilitySubject) -> Exception:
     errors = [f.error for f in fits if f.error]
     if time_budget is not None and errors and all("deadline" in e for e in errors):
@@ -207,7 +240,7 @@ def analyze(subject: StabilitySubject, *, splits: int | None = None, seeds: int 
             sensitivity: bool = False, points: int = 5, repeats: int = 3, time_budget: float | None = None,
             n_jobs: int = -1, progress: Progress | None = None, cancelled: Callable[[], bool] | None = None,
             trials: Sequence[Any] | None = None, tracker: Any = None, parent_run_id: str | None = None,
-            model_ref: str = "", seed: int | None = None) -> StabilityReport:
+            model_ref: str = "", seed: int | None = None, started: float | None = None) -> StabilityReport:
     """Run the stability analysis of ``subject`` (see the module docstring) and return its report.
 
     ``splits``/``seeds``: K splits / N seeds (at least 2 each, ``None`` skips the section);
@@ -215,30 +248,54 @@ def analyze(subject: StabilitySubject, *, splits: int | None = None, seeds: int 
     splits; ``time_budget``: seconds for the whole analysis; ``n_jobs``: worker processes (-1 =
     every core); ``progress(fraction, message)`` after each refit; ``cancelled()`` polled between
     batches (a cancelled analysis returns what it has, ``cancelled=True``); ``trials``: the search's
-    trials for fANOVA; ``tracker``: log the report as an MLflow run (under ``parent_run_id``).
+    trials for fANOVA; ``tracker``: log the report as an MLflow run (under ``parent_run_id``);
+    ``started``: when the budget's clock started (``time.monotonic()``; default now): a command
+    starts it before loading the model, so the budget holds for the whole command.
     """
     check_options(splits, seeds, sensitivity, points, repeats, time_budget, n_jobs)
-    started = time.monotonic()
+    started = time.monotonic() if started is None else started
     deadline = None if time_budget is None else started + time_budget
     estimate = _budget_check(subject, time_budget)
+    probe: dict[str, float] = {}
+
+    def has_randomness() -> bool:  # timed: its fits are the best estimate of a refit's cost
+        begun = time.monotonic()
+        random = _has_randomness(subject, deadline, time_budget, started)
+        probe["seconds"] = time.monotonic() - begun
+        return random
+
     base = int(seed if seed is not None else getattr(subject, "seed", 0) or 0)
     notes: list[str] = [str(n) for n in getattr(subject, "notes", ())]
     tasks, scheme, fraction = _plan_splits(subject, splits, base, notes) if splits else ([], "", None)
     seeds_skipped = None
     if seeds:
-        seed_tasks = _plan_seeds(subject, seeds, base, notes)
+        seed_tasks = _plan_seeds(subject, seeds, base, notes, has_randomness)
         seeds_skipped = None if seed_tasks else "no randomness"
         tasks += seed_tasks
     if sensitivity:
         tasks += _plan_sensitivity(subject, points, repeats, base, notes)
     if not tasks and seeds_skipped is None:
         raise ConfigError(f"nothing to refit for '{subject.label}': " + "; ".join(notes))
+    probed = set(getattr(subject, "probed_seeds", ()))  # refits the probe already made cost nothing: first
+    tasks.sort(key=lambda t: not (t.kind == "seed" and t.seed in probed))
     workers = worker_count(n_jobs, len(tasks))
+    if probe.get("seconds", 0.0) > 0.05:  # two fits, one after the other, on the validation split
+        estimate = max(estimate or 0.0, probe["seconds"] / 2)
+    if tasks and deadline is not None and estimate is not None and time.monotonic() + estimate > deadline \
+            and not _only_probed(subject, tasks):
+        raise _too_small(time_budget, subject, started, estimate, probe.get("seconds"))
+    if workers > 1 and deadline is not None and time.monotonic() + (estimate or 0.0) + POOL_START_SECONDS > deadline:
+        workers = 1  # too little time left to start worker processes and still finish a refit in them
+        notes.append(f"the refits ran in this process: starting worker processes (~{POOL_START_SECONDS:g} s) would "
+                     "not have left the time budget room for one refit")
     if tasks:
         notes.append(f"{len(tasks)} refits planned, run in {workers} worker process(es)"
                      + (f" within {time_budget:g} s" if time_budget else ""))
-    outcome = run_tasks(subject, tasks, workers=workers, deadline=deadline, estimate=estimate,
+    outcome = run_tasks(subject, tasks, workers=workers, deadline=deadline,
+                        estimate=None if _only_probed(subject, tasks) else estimate,
                         progress=_progress(progress, started), cancelled=cancelled)
+    if tasks and not outcome.fits and outcome.skipped and not outcome.cancelled:
+        raise _too_small(time_budget, subject, started, estimate, probe.get("seconds"))
     if tasks and not any(f.ok for f in outcome.fits) and not outcome.cancelled:
         raise _no_result(outcome.fits, time_budget, subject)
     report = _assemble(subject, outcome.fits, notes, scheme=scheme, fraction=fraction, points=points,
@@ -252,6 +309,12 @@ def analyze(subject: StabilitySubject, *, splits: int | None = None, seeds: int 
 
         report = track_report(report, tracker, parent_run_id=parent_run_id)
     return report
+
+
+def _only_probed(subject: StabilitySubject, tasks: Sequence[Task]) -> bool:
+    """Whether every planned refit is one the randomness probe already fitted (nothing left to fit)."""
+    probed = set(getattr(subject, "probed_seeds", ()))
+    return all(t.kind == "seed" and t.seed in probed for t in tasks)
 
 
 def _section(fits: Sequence[Fit], kind: str) -> list[Fit]:

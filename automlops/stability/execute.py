@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import multiprocessing
 import os
 import signal
 import threading
@@ -29,7 +30,7 @@ from typing import Any
 
 from automlops.stability.types import Fit, Resample, StabilitySubject
 
-__all__ = ["Plan", "RunOutcome", "Task", "fit_one", "run_tasks", "worker_count"]
+__all__ = ["Plan", "RunOutcome", "Task", "fit_one", "run_tasks", "stop_workers", "worker_count"]
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,19 @@ def worker_count(n_jobs: int, n_tasks: int) -> int:
     return max(1, min(wanted, n_tasks))
 
 
+def stop_workers() -> None:
+    """End the worker processes now, not at interpreter exit (which waits for them: seconds on a busy
+    machine). For a one-shot command; the dashboard keeps them for its next analysis."""
+    import sys
+
+    if "joblib.externals.loky" not in sys.modules:
+        return
+    from joblib.externals.loky import get_reusable_executor
+
+    with contextlib.suppress(Exception):
+        get_reusable_executor().shutdown(wait=False, kill_workers=True)
+
+
 def fit_one(subject: StabilitySubject, task: Task, deadline: float | None, *, beside_others: bool = False) -> Fit:
     """Run one refit and turn whatever happens into a :class:`Fit` (an error becomes a message).
 
@@ -102,11 +116,13 @@ def _run_batch(subject: StabilitySubject, batch: Sequence[Task], deadline: float
         return [fit_one(subject, task, deadline) for task in batch]
     from joblib import Parallel, delayed
 
-    timeout = None if deadline is None else max(5.0, deadline - time.monotonic() + 30.0)
+    # every refit is interrupted at the deadline; one still out well after it is stuck in C (or its
+    # worker is still starting on a machine whose cores other processes hold)
+    timeout = None if deadline is None else max(5.0, deadline - time.monotonic() + 5.0)
     try:
         return list(Parallel(n_jobs=workers, backend="loky", timeout=timeout)(
             delayed(fit_one)(subject, task, deadline, beside_others=True) for task in batch))
-    except TimeoutError:  # a subject that ignored its deadline: give up on this batch
+    except (TimeoutError, multiprocessing.TimeoutError):  # a refit that ignored its deadline: give up on the batch
         return [Fit(t.kind, t.index, float("nan"), 0.0, t.seed, t.param, t.value,
                     "did not finish long after the time budget's deadline") for t in batch]
 
@@ -168,7 +184,7 @@ def _run(subject: StabilitySubject, tasks: Sequence[Task], *, workers: int, dead
     while pending:
         if cancelled is not None and cancelled():
             return RunOutcome(fits, pending, cancelled=True)
-        if fits and not _fits_in_time(fits, estimate, deadline):
+        if not _fits_in_time(fits, estimate, deadline):  # the first batch too, judged from the estimate
             break
         batch, pending = pending[:workers], pending[workers:]
         for fit in _run_batch(subject, batch, deadline, workers):

@@ -32,9 +32,17 @@ def stability_report(ref: str | Any, *, splits: int | None = None, seeds: int | 
                      time_budget: float | None = None, n_jobs: int = -1,
                      progress: Callable[[float, str], None] | None = None,
                      cancelled: Callable[[], bool] | None = None, track: bool = True,
-                     settings: Any = None, tracker: Any = None) -> StabilityReport:
-    """Load ``ref``, build its subject, analyse it and (``track``) log it to MLflow; see :func:`analyze`."""
+                     settings: Any = None, tracker: Any = None, started: float | None = None) -> StabilityReport:
+    """Load ``ref``, build its subject, analyse it and (``track``) log it to MLflow; see :func:`analyze`.
+
+    ``time_budget`` covers the loading too: its clock starts here (or at ``started``, a
+    ``time.monotonic()`` value from the caller), not when the refits begin.
+    """
+    import time
+
     from automlops.stability.analysis import analyze, check_options
+
+    started = time.monotonic() if started is None else started
 
     check_options(splits, seeds, sensitivity, points, repeats, time_budget, n_jobs)  # before any loading
     if progress is not None:
@@ -48,4 +56,4 @@ def stability_report(ref: str | Any, *, splits: int | None = None, seeds: int | 
     return analyze(subject, splits=splits, seeds=seeds, sensitivity=sensitivity, points=points, repeats=repeats,
                    time_budget=time_budget, n_jobs=n_jobs, progress=progress, cancelled=cancelled,
                    trials=loaded.meta.get("trials"), tracker=tracker if track else None,
-                   parent_run_id=loaded.meta.get("run_id"), model_ref=label)
+                   parent_run_id=loaded.meta.get("run_id"), model_ref=label, started=started)

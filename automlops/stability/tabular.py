@@ -59,6 +59,7 @@ class TabularSubject:
         self.seed, self.fit_seconds, self.estimator = seed, fit_seconds, estimator
         self.notes = list(notes)
         self.metric, self.direction = problem.metric, problem.direction
+        self.rounds: int | None = None  # boosting rounds every refit fits (see :func:`_rounds_cut_by_time`)
         self._random: bool | None = None
         self._probed: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}  # seed -> the probe's predictions
 
@@ -109,7 +110,11 @@ class TabularSubject:
             return model.set_params(**seeds) if seeds else model
         members = self._members(params)
         if self.ensemble is None:
-            return build_pipeline(members[0], self.plan, self.problem, seed)
+            model = build_pipeline(members[0], self.plan, self.problem, seed)
+            if self.rounds is not None and "n_estimators" not in (params or {}) \
+                    and "model__refit_rounds" in model.get_params():
+                model.set_params(model__refit_rounds=self.rounds)
+            return model
         built = [(m.model, build_pipeline(m, self.plan, self.problem, seed)) for m in members]
         return ens.build_ensemble(self.ensemble, built, self.problem, seed)
 
@@ -137,6 +142,11 @@ class TabularSubject:
         self._probed = {seed: self._predict(seed, self.reference) for seed in (first, second)}
         (pred_a, proba_a), (pred_b, proba_b) = self._probed[first], self._probed[second]
         return not np.array_equal(pred_a if proba_a is None else proba_a, pred_b if proba_b is None else proba_b)
+
+    @property
+    def probed_seeds(self) -> tuple[int, ...]:
+        """The seeds whose refit on the reference split the randomness probe already made."""
+        return tuple(self._probed)
 
     def sweeps(self, points: int) -> list[Sweep]:
         if self.estimator is not None:
@@ -337,7 +347,22 @@ def saved_subject(loaded: Any) -> TabularSubject:
              f"refit learns and scores on the {len(engine.X)} training rows"]
     if meta.get("n_test_rows") is not None and int(meta["n_test_rows"]) != len(engine.test):
         notes.append(f"warning: the training kept {meta['n_test_rows']} test rows, the rebuild {len(engine.test)}")
-    return _subject(engine, str(meta.get("best_model")), members, config, seconds, notes)
+    subject = _subject(engine, str(meta.get("best_model")), members, config, seconds, notes)
+    subject.rounds = _rounds_cut_by_time(loaded.model) if config is None else None
+    if subject.rounds is not None:
+        subject.notes.append(f"the search's time budget stopped the saved model's boosting after {subject.rounds} "
+                             f"rounds, before early stopping would have: every refit fits those {subject.rounds} "
+                             "rounds (left to early stopping, a refit could run to 10,000 rounds and cost many "
+                             "times the saved fit)")
+    return subject
+
+
+def _rounds_cut_by_time(model: Any) -> int | None:
+    """The rounds a saved boosting model fitted when a deadline, not early stopping, ended its fit."""
+    step = model.steps[-1][1] if hasattr(model, "steps") else model
+    if getattr(step, "stopped_for_time_", False) and getattr(step, "n_rounds_", None):
+        return int(step.n_rounds_)
+    return None
 
 
 def _subject(engine: Any, label: str, members: list[Candidate], config: Any, seconds: float | None,
