@@ -99,30 +99,83 @@ def catboost_time_limit(stop_at: float | None, predict_per_round: float = 0.0) -
     """A CatBoost callback ending training as :func:`lightgbm_time_limit` does (returning ``False``
     from ``after_iteration`` stops it; ``use_best_model`` then keeps the best round).
 
-    CatBoost's training loop runs in C++, so the deadline watchdog's exception could only land in
-    this callback, where CatBoost prints it as a traceback before passing it on. So the callback also
-    stops the fit itself a few rounds before the watchdog would strike (``interrupted``), and the
-    caller raises the deadline from plain Python (:func:`raise_if_interrupted`).
+    CatBoost's training loop runs in C++ and calls back into Python only between rounds, through a
+    Cython wrapper that prints any exception raised in it ("Exception ignored in
+    '_catboost._CallbackAfterIteration'") before passing it on. The deadline watchdog's exception
+    would land exactly there (the first Python code the thread runs after the deadline), so while
+    CatBoost fits, this thread's watchdogs are *held* (:class:`_HeldWatchdogs`): at the deadline
+    they only mark themselves fired, the callback returns ``False`` (``interrupted``), and the caller
+    raises the deadline from plain Python (:func:`raise_if_interrupted`, which also re-arms any
+    watchdog whose deadline has not come yet). The callback still stops a few rounds early, so the
+    fit ends close to its deadline rather than one long round after it.
     """
     deadlines = sys.modules.get("automlops.search.deadline")
     interrupt = deadlines.interrupt_deadline() if deadlines is not None else None
+    held = _HeldWatchdogs(deadlines) if interrupt is not None else None
 
     class TimeLimit:
         fired = False  # wrapped up at ``stop_at``: a finished model with the best round so far
         interrupted = False  # stopped for the watchdog: the fit does not count
         last = time.monotonic()
+        watchdogs = held
 
         def after_iteration(self, info: Any) -> bool:
             now = time.monotonic()
             margin, self.last = max(0.1, 3 * (now - self.last)), now  # three rounds as long as the last one
-            self.interrupted = interrupt is not None and now + margin >= interrupt
+            struck = held is not None and held.struck
+            self.interrupted = struck or (interrupt is not None and now + margin >= interrupt)
             self.fired = stop_at is not None and now + (info.iteration + 1) * predict_per_round >= stop_at
             return not (self.fired or self.interrupted)
 
     return TimeLimit()
 
 
+class _HeldWatchdogs:
+    """This thread's deadline watchdogs, told to mark the deadline instead of raising it, until released.
+
+    Each live watchdog's timer is swapped for one that, at the same moment, only sets its ``fired``
+    flag (exactly what the watchdog itself records when it strikes, so ``interrupt_at`` still ends
+    with :class:`~automlops.search.deadline.DeadlineExceeded`) and :attr:`struck`, which the CatBoost
+    callback polls. :meth:`release` puts the raising timers back for whatever deadline is still ahead.
+    """
+
+    def __init__(self, deadlines: Any) -> None:
+        import threading
+
+        self.struck = False
+        self.dogs = [scope.dog for scope in deadlines._live_scopes() if scope.dog is not None]
+        for dog in self.dogs:
+            with dog.lock:
+                dog.timer.cancel()
+                dog.timer = threading.Timer(max(0.0, dog.deadline - time.monotonic()), self._mark, (dog,))
+                dog.timer.daemon = True
+                dog.timer.start()
+
+    def _mark(self, dog: Any) -> None:
+        with dog.lock:
+            if dog.armed and not dog.fired:
+                dog.fired = self.struck = True
+
+    def release(self) -> None:
+        """Let the watchdogs raise again (those whose deadline has not passed yet)."""
+        import threading
+
+        for dog in self.dogs:
+            with dog.lock:
+                if not dog.armed or dog.fired:
+                    continue
+                dog.timer.cancel()
+                dog.timer = threading.Timer(max(0.0, dog.deadline - time.monotonic()), dog.fire)
+                dog.timer.daemon = True
+                dog.timer.start()
+        self.dogs = []
+
+
 def raise_if_interrupted(limit: Any) -> None:
-    """Raise the deadline for a fit that stopped itself because the watchdog was about to strike."""
-    if getattr(limit, "interrupted", False):
+    """After a CatBoost fit: let the held watchdogs raise again, and raise the deadline for a fit
+    that stopped because it came (or was about to come)."""
+    held = getattr(limit, "watchdogs", None)
+    if held is not None:
+        held.release()
+    if getattr(limit, "interrupted", False) or (held is not None and held.struck):
         raise sys.modules["automlops.search.deadline"].DeadlineExceeded()
