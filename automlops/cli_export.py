@@ -44,13 +44,14 @@ def add_commands(sub: Any) -> None:
 
 def _out_path(args: argparse.Namespace, name: str) -> Path:
     from automlops.export import script_name
+    from automlops.mlops.output_paths import check_output_path
 
     out = Path(args.out) if args.out else Path.cwd() / script_name(name)
     if out.is_dir():
         out = out / script_name(name)
     if not out.parent.is_dir():
         raise ConfigError(f"cannot write {out}: the folder {out.parent} does not exist")
-    return out
+    return check_output_path(out)  # never into the lake or the model store
 
 
 def cmd_export(args: argparse.Namespace) -> int:

@@ -85,7 +85,9 @@ def _check_out(out: str | None) -> Path | None:
         raise ConfigError(f"--out must end in .md or .html, not '{path.suffix or path.name}'")
     if not path.parent.is_dir():
         raise ConfigError(f"--out: folder '{path.parent}' does not exist")
-    return path
+    from automlops.mlops.output_paths import check_output_path
+
+    return check_output_path(path)
 
 
 class _LabProgress:

@@ -129,6 +129,10 @@ def cmd_stability(args: argparse.Namespace) -> int:
 
     started = time.monotonic()  # --time-budget holds for the whole command, loading included
     fmt = _out_format(args.out)
+    if args.out is not None:  # a folder, or a file of the lake or the model store: refused before any work
+        from automlops.mlops.output_paths import check_output_path
+
+        check_output_path(args.out)
     splits, seeds = args.splits, args.seeds
     if splits is None and seeds is None and not args.sensitivity:
         splits, seeds = DEFAULT_SPLITS, DEFAULT_SEEDS

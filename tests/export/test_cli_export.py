@@ -54,6 +54,14 @@ def test_export_into_a_folder_uses_the_default_name(studio: Path, tmp_path: Path
     assert (tmp_path / "train_cancer_logistic.py").is_file()
 
 
+def test_export_never_writes_into_the_lake(studio: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`export --out data_lake/.../v0001.csv` replaced the model's training data: refused, the file intact."""
+    lake_file = next((studio / "data_lake").rglob("v0001.csv"))
+    before = lake_file.read_bytes()
+    _one_line_error(*_run(capsys, "export", "cancer_logistic", "--out", str(lake_file))[::2], "data lake")
+    assert lake_file.read_bytes() == before
+
+
 def test_unknown_model_and_missing_folder_exit_2(studio: Path, tmp_path: Path,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
     _one_line_error(*_run(capsys, "export", "no_such_model")[::2], "no_such_model")

@@ -243,7 +243,8 @@ def test_cli_json_out_and_bad_input(trained: Path, tmp_path: Path, capsys: pytes
     assert summary["metric"] == "roc_auc" and summary["n_fits"] == 3 and summary["run_id"]
     assert out.read_text().startswith("# Stability of bc@v1")
     for argv, words in ((["bc", "--splits", "1"], "at least 2"), (["nope", "--splits", "3"], "no model named"),
-                        (["bc", "--seeds", "1"], "at least 2"), (["bc", "--out", str(tmp_path / "r.pdf")], ".md")):
+                        (["bc", "--seeds", "1"], "at least 2"), (["bc", "--out", str(tmp_path / "r.pdf")], ".md"),
+                        (["bc", "--out", str(trained / "models" / "bc" / "report.md")], "model store")):
         code, _, err = _run(capsys, "stability", *argv, "--no-track")
         assert code == 2 and len(err.strip().splitlines()) == 1 and words in err, err
 
