@@ -332,7 +332,7 @@ def _assemble(subject: StabilitySubject, fits: Sequence[Fit], notes: list[str], 
         notes.append(f"the 95 % CI over splits is Nadeau–Bengio corrected (the splits share training rows): "
                      f"{split_spread.ci_low:.4g}–{split_spread.ci_high:.4g} instead of the naive "
                      f"{naive.ci_low:.4g}–{naive.ci_high:.4g}")
-    seed_spread = Spread.of([f.score for f in seed_fits if f.ok]) if seed_fits else None
+    seed_spread = clipped(Spread.of([f.score for f in seed_fits if f.ok]), subject.metric) if seed_fits else None
     failed = [f for f in fits if not f.ok]
     if failed:
         notes.append(f"{len(failed)} refit(s) failed and are left out; the first: {failed[0].error}")

@@ -48,7 +48,9 @@ def corrected_spread(spread: Spread, test_fraction: float | None, confidence: fl
 
 
 UPPER_BOUNDED = BOUNDED_METRICS  # no score above 1
-LOWER_BOUNDED = BOUNDED_METRICS - {"r2", "silhouette", "mcc"}  # no score below 0
+ERROR_METRICS = frozenset({"rmse", "mae", "mape", "mase", "smape", "log_loss", "davies_bouldin",
+                           "calinski_harabasz"})  # errors and scores ≥ 0 with no upper end
+LOWER_BOUNDED = (BOUNDED_METRICS - {"r2", "silhouette", "mcc"}) | ERROR_METRICS  # no score below 0
 
 
 def clipped(spread: Spread, metric: str) -> Spread:

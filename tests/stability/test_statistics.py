@@ -45,6 +45,9 @@ def test_intervals_stay_within_the_metrics_range() -> None:
     low = Spread(4, 0.01, 0.02, -0.02, 0.04, 0.0, 0.03, ())
     assert clipped(low, "accuracy").ci_low == 0.0
     assert clipped(low, "r2").ci_low == -0.02  # R² can be negative
+    mase = Spread.of([0.05, 0.9, 0.1, 1.6, 0.2])  # backtest MASEs: "95 % CI -0.58 – 2.23" was printed
+    assert mase.ci_low < 0 and clipped(mase, "mase").ci_low == 0.0 and clipped(mase, "log_loss").ci_low == 0.0
+    assert clipped(mase, "mase").ci_high == mase.ci_high  # an error has no upper bound
 
 
 def test_levels_and_number_formatting() -> None:
