@@ -236,6 +236,29 @@ def _importances(subject: StabilitySubject, trials: Sequence[Any] | None, notes:
     return values
 
 
+def _schedule(subject: StabilitySubject, tasks: list[Task], n_jobs: int, deadline: float | None,
+              estimate: float | None, probe_seconds: float | None, time_budget: float | None, started: float,
+              notes: list[str]) -> tuple[int, float | None]:
+    """Order ``tasks`` (the probe's free refits first) and choose the worker processes: the worker
+    count and the per-refit estimate, or the refusal of a budget too small for one refit."""
+    probed = set(getattr(subject, "probed_seeds", ()))  # refits the probe already made cost nothing: first
+    tasks.sort(key=lambda t: not (t.kind == "seed" and t.seed in probed))
+    workers = worker_count(n_jobs, len(tasks))
+    if (probe_seconds or 0.0) > 0.05:  # two fits, one after the other, on the validation split
+        estimate = max(estimate or 0.0, (probe_seconds or 0.0) / 2)
+    if tasks and deadline is not None and estimate is not None and time.monotonic() + estimate > deadline \
+            and not _only_probed(subject, tasks):
+        raise _too_small(time_budget, subject, started, estimate, probe_seconds)
+    if workers > 1 and deadline is not None and time.monotonic() + (estimate or 0.0) + POOL_START_SECONDS > deadline:
+        workers = 1  # too little time left to start worker processes and still finish a refit in them
+        notes.append(f"the refits ran in this process: starting worker processes (~{POOL_START_SECONDS:g} s) would "
+                     "not have left the time budget room for one refit")
+    if tasks:
+        notes.append(f"{len(tasks)} refits planned, run in {workers} worker process(es)"
+                     + (f" within {time_budget:g} s" if time_budget else ""))
+    return workers, estimate
+
+
 def analyze(subject: StabilitySubject, *, splits: int | None = None, seeds: int | None = None,
             sensitivity: bool = False, points: int = 5, repeats: int = 3, time_budget: float | None = None,
             n_jobs: int = -1, progress: Progress | None = None, cancelled: Callable[[], bool] | None = None,
@@ -276,21 +299,8 @@ def analyze(subject: StabilitySubject, *, splits: int | None = None, seeds: int 
         tasks += _plan_sensitivity(subject, points, repeats, base, notes)
     if not tasks and seeds_skipped is None:
         raise ConfigError(f"nothing to refit for '{subject.label}': " + "; ".join(notes))
-    probed = set(getattr(subject, "probed_seeds", ()))  # refits the probe already made cost nothing: first
-    tasks.sort(key=lambda t: not (t.kind == "seed" and t.seed in probed))
-    workers = worker_count(n_jobs, len(tasks))
-    if probe.get("seconds", 0.0) > 0.05:  # two fits, one after the other, on the validation split
-        estimate = max(estimate or 0.0, probe["seconds"] / 2)
-    if tasks and deadline is not None and estimate is not None and time.monotonic() + estimate > deadline \
-            and not _only_probed(subject, tasks):
-        raise _too_small(time_budget, subject, started, estimate, probe.get("seconds"))
-    if workers > 1 and deadline is not None and time.monotonic() + (estimate or 0.0) + POOL_START_SECONDS > deadline:
-        workers = 1  # too little time left to start worker processes and still finish a refit in them
-        notes.append(f"the refits ran in this process: starting worker processes (~{POOL_START_SECONDS:g} s) would "
-                     "not have left the time budget room for one refit")
-    if tasks:
-        notes.append(f"{len(tasks)} refits planned, run in {workers} worker process(es)"
-                     + (f" within {time_budget:g} s" if time_budget else ""))
+    workers, estimate = _schedule(subject, tasks, n_jobs, deadline, estimate, probe.get("seconds"),
+                                  time_budget, started, notes)
     outcome = run_tasks(subject, tasks, workers=workers, deadline=deadline,
                         estimate=None if _only_probed(subject, tasks) else estimate,
                         progress=_progress(progress, started), cancelled=cancelled)
