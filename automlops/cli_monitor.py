@@ -10,6 +10,9 @@ is refused (exit 2, one line on stderr) still leaves the drift report on screen;
 the object then carries ``"error"``. ``--every`` repeats the check until Ctrl-C; a check that finds too
 few rows is reported on stderr and the loop goes on (traffic may simply not have arrived yet).
 
+A model the API logs no rows for (a forecaster: see :data:`automlops.mlops.monitor.UNLOGGED`) is
+refused up front (exit 2) with what watching it means instead, never "only 0 logged predictions".
+
 Each check is one call of :func:`check_once`, which runs the steps in :data:`AFTER_CHECK` on its
 result: a later step (retrain on drift, say) plugs in there and adds its own keys to the JSON.
 """

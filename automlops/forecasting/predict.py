@@ -6,14 +6,19 @@
   unknown series, a time column that is not dates: each is a :class:`DataError` that says which.
   Rows are read as training read its table: dates in the same day/month order, times with a UTC
   offset in UTC, a series id ``1.0`` as series ``1``; only the series asked are forecast (and need
-  future exogenous values).
+  future exogenous values). A row without its series id, or two rows for one series and time with
+  different exogenous values (which should the forecast use?), are refused; columns the model does
+  not use are only worth a warning (:func:`unused_columns`).
 * :func:`forecast_table` – the next ``horizon`` steps of every series (``automlops forecast``, the
   API's ``horizon`` request). Forecasts far beyond what was validated are refused: errors grow with
   the distance, and the backtest only measured ``h`` steps, so at most ten times that is served.
+* :func:`written_times` – a forecast's ``ds`` as text, the model's way (:func:`~.times.time_format`):
+  ``2013-03-26`` for daily or coarser steps, ``2020-01-02T00:00:00`` for hourly ones, at midnight too.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -21,9 +26,10 @@ import pandas as pd
 
 from automlops.errors import ConfigError, DataError
 from automlops.forecasting.forecaster import FORECAST_COLUMNS
-from automlops.forecasting.times import parse_times
+from automlops.forecasting.times import parse_times, time_format
 
-__all__ = ["MAX_HORIZON_FACTOR", "forecast_table", "predict_table", "to_long", "unused_future"]
+__all__ = ["MAX_HORIZON_FACTOR", "forecast_table", "predict_table", "to_long", "unused_columns", "unused_future",
+           "written_times"]
 
 MAX_HORIZON_FACTOR = 10
 
@@ -76,6 +82,7 @@ def to_long(model: Any, meta: dict[str, Any], frame: pd.DataFrame) -> pd.DataFra
         raise DataError(f"missing column(s): {', '.join(missing)} (a forecast row needs the time column"
                         f"{', the series id' if series_id else ''} and the exogenous values the model uses)")
     if series_id:
+        _check_named(frame[series_id].reset_index(drop=True), str(series_id))
         ids = _series_ids(frame[series_id].reset_index(drop=True), list(model.series_ids))
     else:
         ids = pd.Series([model.series_ids[0]] * len(frame))
@@ -90,7 +97,36 @@ def to_long(model: Any, meta: dict[str, Any], frame: pd.DataFrame) -> pd.DataFra
         if values.isna().any():
             raise DataError(f"exogenous column '{source}' has missing or non-numeric values in the future rows")
         long[col] = values.to_numpy(dtype=float)
+    _refuse_conflicts(long, inputs)
     return long
+
+
+def _check_named(values: pd.Series, column: str) -> None:
+    """DataError when a row's series id is null (``"store": null``) or absent from its record."""
+    empty = values.isna()
+    if empty.any():
+        rows = ", ".join(map(str, empty[empty].index[:5])) + (", ..." if empty.sum() > 5 else "")
+        raise DataError(f"series-id column '{column}' is null or missing in {int(empty.sum())} future row(s) "
+                        f"(row {rows}, counting from 0); every row must name the series it forecasts")
+
+
+def _refuse_conflicts(long: pd.DataFrame, inputs: dict[str, str]) -> None:
+    """DataError when two rows ask for one series and time with different exogenous values: the forecast
+    can only use one of them. (Identical rows are fine: each gets the same answer.)"""
+    twice = long[long.duplicated(["unique_id", "ds"], keep=False)]
+    if twice.empty or not inputs:
+        return
+    spread = twice.groupby(["unique_id", "ds"], sort=False)[list(inputs)].nunique()
+    clash = spread[(spread > 1).any(axis=1)]
+    if clash.empty:
+        return
+    uid, ds = clash.index[0]
+    rows = twice[(twice["unique_id"] == uid) & (twice["ds"] == ds)]
+    differ = [c for c in inputs if clash.iloc[0][c] > 1]
+    values = "; ".join(f"{inputs[c]}: {', '.join(f'{v:g}' for v in rows[c])}" for c in differ)
+    raise DataError(f"series '{uid}' is asked {len(rows)} times at {pd.Timestamp(ds).isoformat()} with different "
+                    f"exogenous values ({values}); send one row per series and time"
+                    + (f" ({len(clash)} series and times clash)" if len(clash) > 1 else ""))
 
 
 def _future_times(model: Any, meta: dict[str, Any], values: pd.Series, ids: pd.Series) -> pd.Series:
@@ -139,6 +175,28 @@ def unused_future(model: Any, meta: dict[str, Any], future: pd.DataFrame) -> str
                         "are not rows for this model, which uses no exogenous inputs anyway")
     return ("the model uses no exogenous inputs, so the future rows' values are not needed: forecasting the next "
             "steps of every series from the history alone (ignoring the future file)")
+
+
+def unused_columns(model: Any, meta: dict[str, Any], columns: Iterable[Any]) -> list[str]:
+    """Warnings (zero or one) for the columns of future rows the model does not read: they are ignored."""
+    used = {str(meta["time_column"]), *([str(meta["series_id"])] if meta.get("series_id") else []),
+            *_inputs(model).values()}
+    extra = [str(c) for c in columns if str(c) not in used]
+    if not extra:
+        return []
+    names = ", ".join(map(repr, extra[:8])) + (", ..." if len(extra) > 8 else "")
+    if not _inputs(model):
+        return [f"column(s) {names} ignored: the model uses no exogenous inputs, so a future row needs only its "
+                f"time{' and series id' if meta.get('series_id') else ''}; the forecast comes from the history alone"]
+    return [f"column(s) {names} ignored: the model does not use them (a future row needs "
+            f"{', '.join(map(repr, sorted(used)))})"]
+
+
+def written_times(model: Any, table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with ``ds`` as text written the model's way (see :func:`~.times.time_format`): the same
+    format for every answer of one model, whether or not its steps happen to fall at midnight."""
+    pattern = time_format(str(model.freq), model.last.values())
+    return table.assign(ds=pd.to_datetime(table["ds"]).dt.strftime(pattern))
 
 
 def _steps(model: Any, long: pd.DataFrame, limit: int) -> int:

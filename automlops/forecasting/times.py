@@ -9,18 +9,29 @@ told is kept with the model, so that future rows (``02/01/2014``) are read the s
 
 Times with a UTC offset (``2013-12-30T19:00:00-05:00``) are one instant each: they are converted
 to UTC, where every hour occurs once. Whole numbers are years (``2013``), year-months (``201301``)
-or dates (``20130101``) when every value reads as one.
+or dates (``20130101``) when every value reads as one. Quarter labels (``Q1 1959``, ``1959 Q1``,
+``1959Q1``, ``1959-Q1``) are each quarter's first day (``1959-01-01``), and the note says so.
+
+Times are written back (API answers, CSV files) as the model's grid calls for (:func:`time_format`):
+a date (``2013-03-26``) for daily, weekly, monthly... steps, and a date with its clock time
+(``2020-01-02T00:00:00``) whenever the steps carry one – even for a step that falls at midnight, so
+an hourly forecast reads the same whichever hours it covers.
 """
 
 from __future__ import annotations
 
+import re
 import warnings
+from collections.abc import Iterable
 
 import pandas as pd
 
 from automlops.errors import DataError
 
-__all__ = ["parse_times"]
+__all__ = ["parse_times", "time_format"]
+
+_QUARTER = re.compile(r"^(?:Q([1-4])[\s_/-]?(\d{4})|(\d{4})[\s_/-]?Q([1-4]))$", re.IGNORECASE)
+DATE, CLOCK = "%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"
 
 
 def _as_written(value: float) -> str:
@@ -40,6 +51,22 @@ def _number_times(numbers: pd.Series, column: str) -> tuple[pd.Series, str]:
                     return read, f"time column '{column}' holds whole numbers that all read as {what}"
     raise DataError(f"time column '{column}' holds numbers ({_as_written(numbers.iloc[0])}, ...) that are not "
                     "dates; give dates such as 2024-01-31 (or whole years, yyyymm or yyyymmdd numbers)")
+
+
+def _quarter_times(text: pd.Series, column: str) -> tuple[pd.Series, str] | None:
+    """Quarter labels (``Q1 1959``, ``1959 Q1``, ``1959Q1``, ``1959-Q1``) as each quarter's first day,
+    with a note for the log; None unless every value is one."""
+    if text.empty or not _QUARTER.match(str(text.iloc[0])):
+        return None
+    parts = text.str.extract(_QUARTER.pattern, flags=re.IGNORECASE)
+    quarter, year = parts[0].fillna(parts[3]), parts[1].fillna(parts[2])
+    if quarter.isna().any() or year.isna().any():
+        return None
+    month = (quarter.astype(int) - 1) * 3 + 1
+    times = pd.to_datetime(pd.DataFrame({"year": year.astype(int), "month": month, "day": 1}))
+    note = (f"time column '{column}' holds quarter labels, read as each quarter's first day ({text.iloc[0]!r} is "
+            f"{times.iloc[0]:%Y-%m-%d}); future rows are read the same way")
+    return times.set_axis(text.index), note
 
 
 def _read_text(text: pd.Series, kwargs: dict[str, object]) -> pd.Series | None:
@@ -87,6 +114,8 @@ def parse_times(values: pd.Series, column: str,
         times, why = _number_times(values.astype(float), column)
         return times, why, None
     text = values.astype(str).str.strip()
+    if (quarters := _quarter_times(text, column)) is not None:
+        return quarters[0], quarters[1], None
     parsed, order = _text_times(text, dayfirst)
     if parsed is None:
         loose = pd.to_datetime(text, errors="coerce", format="mixed", dayfirst=bool(dayfirst))
@@ -100,3 +129,16 @@ def parse_times(values: pd.Series, column: str,
         example = f", e.g. {shown.iloc[0]!r} is {parsed[shown.index[0]]:%d %B %Y}" if len(shown) else ""
         note = f"time column '{column}' read day-first{example}; future rows are read the same way"
     return parsed, note, order
+
+
+def time_format(freq: str, anchors: Iterable[pd.Timestamp]) -> str:
+    """The ``strftime`` pattern of a model's times: ``%Y-%m-%d`` when every step of its grid falls at
+    midnight (daily, weekly, monthly, quarterly... data), else ISO 8601 with the clock (with fractions of
+    a second for sub-second steps). ``anchors`` are the series' last timestamps, from which the grid goes
+    on; the answer depends on the model only, never on which steps one forecast happens to hold."""
+    stamps = pd.DatetimeIndex(list(anchors))
+    if len(stamps):
+        stamps = stamps.append(pd.DatetimeIndex([stamps[0] + pd.tseries.frequencies.to_offset(freq)]))
+    if (stamps == stamps.normalize()).all():
+        return DATE
+    return CLOCK + ".%f" if bool((stamps.microsecond != 0).any()) else CLOCK

@@ -15,6 +15,15 @@ request; at worst the log misses rows, and the count says how many.
 
 :func:`read_predictions` reads the log back as a ``DataFrame`` with one column per input
 feature, ready for a drift report.
+
+**What the log does not hold.** Some models are not asked with rows of inputs, and for them drift of
+live rows against training rows means nothing; :data:`UNLOGGED` names their tasks, with what watching
+such a model means instead, so that ``automlops monitor`` says that rather than "only 0 logged
+predictions". A *forecaster* is the case in point: a request names a horizon (no inputs at all) or
+future timestamps, which lie past the training data by design – a drift test would flag every one.
+What goes wrong with a forecaster is its *error* as the series moves on, and that is measured against
+the actual values once they arrive, by backtesting on the newer data: adding them to the lake and
+training again scores the model on the newest steps.
 """
 
 from __future__ import annotations
@@ -26,7 +35,7 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,11 +44,13 @@ from typing import TYPE_CHECKING, Any
 from pydantic_core import to_json
 
 from automlops.config import Settings, get_settings
+from automlops.core.registry import Registry
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["META_COLUMNS", "PredictionLog", "PredictionRecord", "default_log_path", "read_predictions"]
+__all__ = ["META_COLUMNS", "UNLOGGED", "PredictionLog", "PredictionRecord", "default_log_path", "read_predictions",
+           "unlogged_reason"]
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +73,26 @@ CREATE INDEX IF NOT EXISTS prediction_requests_ts ON prediction_requests (ts);
 """
 _INSERT = ("INSERT INTO prediction_requests (ts, request_id, model_name, model_version, n_rows, columns, inputs, "
            "predictions, classes, probabilities, latency_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+
+
+# task -> why the API logs no rows for it, and how such a model is watched instead (see the module docstring)
+UNLOGGED: Registry[str] = Registry("task without logged rows")
+UNLOGGED.add("timeseries", (
+    "a forecast request has none (a horizon, or future timestamps that lie past the training data by design); "
+    "watch a forecaster by its error instead: when the actual values arrive, add them to its data ('automlops "
+    "lake add') and train again ('automlops train ... --task timeseries'): the backtest scores it on the newest "
+    "steps"))
+for _task, _answer in (("segmentation", "a mask per image"), ("detection", "boxes per image")):
+    UNLOGGED.add(_task, (
+        f"a {_task} request is not logged (its answer, {_answer}, is too big to keep per request, and column drift has no "
+        "meaning for pixels); watch it by its score on new labelled images instead: add them to its image set and "
+        "train again ('automlops train-vision'): the held-out images score the model on the newest data"))
+
+
+def unlogged_reason(meta: Mapping[str, Any]) -> str | None:
+    """Why the prediction log holds no rows of a model with this ``meta.json`` (None when it does)."""
+    task = str(meta.get("task") or "")
+    return UNLOGGED.get(task) if task in UNLOGGED else None
 
 
 def default_log_path(settings: Settings | None = None) -> Path:

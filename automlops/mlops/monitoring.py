@@ -32,6 +32,7 @@ import os
 import re
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -171,6 +172,16 @@ def _current(name: str, window: Window, settings: Settings) -> pd.DataFrame:
     return read_predictions(window.since(), limit, settings=settings, model_name=name)
 
 
+def _refuse_unlogged(name: str, meta: Mapping[str, Any]) -> None:
+    """ConfigError when the API logs no input rows for this kind of model (a forecaster), saying why."""
+    from automlops.mlops.monitor import unlogged_reason
+
+    reason = unlogged_reason(meta)
+    if reason is not None:
+        raise ConfigError(f"{name} is a {meta.get('kind') or meta.get('task')} model: drift monitoring tests the "
+                          f"input rows the API logs, and {reason}")
+
+
 def monitor_model(name: str, *, window: str = "1000", min_rows: int = 100, settings: Settings | None = None,
                   tracker: Tracker | None = None, log_to_mlflow: bool = True) -> MonitorResult:
     """Compare the live traffic of ``name`` with its training data (see the module docstring)."""
@@ -179,6 +190,7 @@ def monitor_model(name: str, *, window: str = "1000", min_rows: int = 100, setti
         raise ConfigError(f"invalid model name {name!r}")
     parsed = parse_window(window)
     versions = ModelStore(settings=settings).versions(name)
+    _refuse_unlogged(name, versions[-1].meta)
     current = _current(name, parsed, settings)
     if len(current) < max(min_rows, 1):
         raise DataError(f"only {len(current)} logged prediction{'s' if len(current) != 1 else ''} of {name} in "

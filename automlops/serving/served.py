@@ -183,11 +183,29 @@ class ForecastModel(ServedModel):
             raise ModelError(f"{self.name} v{self.version} answered its one-step smoke forecast with no finite value")
 
     def forecast(self, horizon: int | None, records: list[dict[str, Any]] | None) -> Any:
-        """The forecast frame (``unique_id, ds, yhat`` and the 80/95 % bounds); DataError if impossible."""
+        """The forecast frame (``unique_id, ds, yhat`` and the 80/95 % bounds), ``ds`` as text written the
+        model's way (``2020-01-02T00:00:00`` for an hourly model, midnight or not); DataError if impossible."""
         import pandas as pd
 
         from automlops.forecasting import forecast_table, predict_table
+        from automlops.forecasting.predict import written_times
 
         if records:
-            return predict_table(self.pipeline, self.meta, pd.DataFrame.from_records(records))
-        return forecast_table(self.pipeline, self.meta, horizon, None)
+            table = predict_table(self.pipeline, self.meta, pd.DataFrame.from_records(records))
+        else:
+            table = forecast_table(self.pipeline, self.meta, horizon, None)
+        return written_times(self.pipeline, table)
+
+    def answer_forecast(self, horizon: int | None, records: list[dict[str, Any]] | None) -> dict[str, Any]:
+        """The response fields: the forecast, its ``yhat`` as ``predictions``, and warnings for the columns
+        of ``records`` the model does not use (ignored, as ``automlops forecast --future`` says too), and for a
+        ``horizon`` sent with future rows (the rows decide the steps)."""
+        from automlops.forecasting.predict import unused_columns
+
+        table = self.forecast(horizon, records)
+        columns = dict.fromkeys(name for record in records or [] for name in record)
+        warnings = unused_columns(self.pipeline, self.meta, columns) if columns else []
+        if records and horizon is not None:
+            warnings.append(f"horizon {horizon} ignored: the future rows say which steps to forecast")
+        return {"n_rows": len(table), "predictions": table["yhat"].tolist(),
+                "forecast": table.to_dict(orient="records"), "warnings": warnings}

@@ -127,12 +127,9 @@ def _forecast(served: ForecastModel, payload: PredictRequest) -> dict[str, Any]:
     if records is None and payload.columns is not None:
         records = _split_records(payload.columns, payload.data or [])
     try:
-        table = served.forecast(payload.horizon, records)
+        return served.answer_forecast(payload.horizon, records)
     except (ValueError, TypeError, AutoMLOpsError) as exc:
         raise ApiError(422, "unforecastable", f"the model could not forecast this: {exc}") from None
-    table = table.assign(ds=table["ds"].astype(str))
-    return {"n_rows": len(table), "predictions": table["yhat"].tolist(), "forecast": table.to_dict(orient="records"),
-            "warnings": []}
 
 
 def _images_not_accepted(served: ServedModel) -> ApiError:
