@@ -26,7 +26,7 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +42,10 @@ _FILES_DIR = {"segmentation": "masks", "detection": "boxes"}  # <out stem>_<this
 def cmd_predict(args: argparse.Namespace) -> int:
     """Write one ``prediction`` column (and ``proba_<class>`` columns with ``--proba``) as CSV.
 
-    Bad data (a missing column, text in a numeric column...) is a :class:`DataError` raised by
-    :func:`~automlops.tabular.predict.predict_frame`: exit code 2 and one line, not a crash.
+    A tabular model's rows are checked as the API checks a request's (:func:`_checked_rows`): bad data
+    (a missing column, text in a numeric column, a date that does not parse...) is a :class:`DataError`
+    naming the column, exit code 2 and one line, not a crash; the API's warnings (an unseen category, a
+    filled-in missing value...) go to stderr as ``warning: ...`` lines.
     """
     from automlops.config import get_settings
     from automlops.mlops.store import ModelStore, parse_model_ref
@@ -66,37 +68,103 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if args.proba and (loaded.meta.get("task") != "classification" or not hasattr(loaded.model, "predict_proba")):
         raise ConfigError("--proba needs a classification model with probabilities")
     frame = _read_rows(Path(args.csv), settings.max_upload_bytes, loaded.meta)
+    warnings: list[str] = []
     if model_kind(loaded.meta) == "tabular":
+        frame, warnings = _checked_rows(loaded.meta, frame)
         answered = predict_frame(loaded.model, loaded.meta, frame, proba=args.proba)
         classes = list(loaded.model.classes_) if args.proba else []
         out = answered[["prediction", *(f"proba_{cls}" for cls in classes)]]  # the answers, not the inputs
     else:  # clusters, anomaly scores + flags, or forecasts for the rows' future timestamps
         out = answer_table(loaded.model, loaded.meta, frame)
+    if model_kind(loaded.meta) == "forecasting":  # times as the model's steps call for, as the API writes them
+        from automlops.forecasting.predict import written_times
+
+        out = written_times(loaded.model, out)
+    for warning in warnings:  # after the answers: a refusal stays one line
+        print(f"warning: {warning}", file=sys.stderr)
     _write_answers(args, out, f"{len(out)} predictions of {loaded.name}@v{loaded.version}")
     return 0
 
 
 def _read_rows(path: Path, max_bytes: int, meta: dict[str, Any]) -> Any:
-    """The CSV's rows. For a forecasting model the time column keeps its text as written, so that it is
-    read as training read it (day-first dates, times with UTC offsets; see
-    :func:`automlops.forecasting.data.parse_times`) rather than as the CSV reader guessed it."""
+    """The CSV's rows. The model's date columns keep their text as written (:data:`_AS_WRITTEN`), so that
+    they are read as training read them (day-first dates, times with UTC offsets) rather than as the CSV
+    reader guessed from these rows alone (a lone ``09/11/2001`` reads month first)."""
     from automlops.mlops.ingest import read_csv_robust
 
     result = read_csv_robust(path, max_bytes=max_bytes, min_columns=1)
     frame = result.frame
-    column = str(meta.get("time_column") or "")
-    if model_kind(meta) != "forecasting" or column not in frame.columns or frame[column].dtype == object:
+    wanted = {c for c in _AS_WRITTEN.get(model_kind(meta), lambda _: [])(meta)
+              if c in frame.columns and frame[c].dtype != object}
+    if not wanted:
         return frame
     import pandas as pd
 
     try:
         raw = pd.read_csv(path, sep=result.delimiter, encoding=result.encoding, dtype=str,
-                          usecols=lambda c: str(c).strip() == column)
+                          usecols=lambda c: str(c).strip() in wanted)
     except (ValueError, UnicodeError, pd.errors.ParserError):
         return frame
-    if raw.shape == (len(frame), 1):
-        frame[column] = raw.iloc[:, 0].str.strip().to_numpy()
+    if len(raw) == len(frame) and len(raw.columns) == len(wanted):
+        for column in raw.columns:
+            frame[str(column).strip()] = raw[column].str.strip().to_numpy()
     return frame
+
+
+def _date_features(meta: dict[str, Any]) -> list[str]:
+    """A tabular model's date columns that recorded the day/month order of its training dates (a model
+    saved without it is given the dates as the CSV reader parsed them, as before)."""
+    from automlops.core.features import DATETIME
+
+    features = (meta.get("feature_schema") or {}).get("features") or []
+    return [str(f.get("name")) for f in features
+            if isinstance(f, dict) and f.get("kind") == DATETIME and isinstance(f.get("dayfirst"), bool)]
+
+
+# model kind -> the columns read from their text as written (see _read_rows)
+_AS_WRITTEN: dict[str, Callable[[dict[str, Any]], list[str]]] = {
+    "forecasting": lambda meta: [str(meta.get("time_column") or "")],  # forecasting.data.parse_times
+    "tabular": _date_features,  # serving.validation._dates
+}
+
+
+def _checked_rows(meta: dict[str, Any], frame: Any) -> tuple[Any, list[str]]:
+    """The model's columns of ``frame``, checked and converted as the API checks a request's rows
+    (:func:`automlops.serving.validation.prepare_frame`), and the API's warnings about them.
+
+    A model saved without a usable feature schema, or rows without all its columns, go to the model
+    as they are (:func:`~automlops.tabular.predict.predict_frame` says which columns are missing).
+    """
+    import pandas as pd
+
+    from automlops.errors import ModelError
+    from automlops.serving.validation import FeatureSchema, RowsError, prepare_frame
+
+    try:
+        schema = FeatureSchema.from_meta(meta)
+    except ModelError:
+        return frame, []
+    if not set(schema.columns) <= set(frame.columns):
+        return frame, []
+    try:
+        prepared = prepare_frame(frame, schema)
+    except RowsError as exc:
+        raise DataError(_rows_message(exc, frame)) from None
+    return pd.DataFrame(prepared.columns, columns=list(schema.columns)), prepared.warnings
+
+
+def _rows_message(exc: Any, frame: Any, shown: int = 3) -> str:
+    """One line for a :class:`~automlops.serving.validation.RowsError`: its first problems, each with its
+    column, its data row (1 = the first row after the header) and the value."""
+    parts = []
+    for problem in exc.fields[:shown]:
+        where = f"column '{problem.field}'"
+        if problem.row is not None and problem.field in frame.columns:
+            value = repr(frame[problem.field].iloc[problem.row])
+            where += f", data row {problem.row + 1}" + ("" if value in problem.message else f" ({value})")
+        parts.append(f"{where}: {problem.message}")
+    more = f" (and {len(exc.fields) - shown} more)" if len(exc.fields) > shown else ""
+    return f"the model could not predict on this table: {exc}: {'; '.join(parts)}{more}"
 
 
 def _check_out(out: str | None, *inputs: str | None) -> None:
@@ -246,6 +314,8 @@ def cmd_forecast(args: argparse.Namespace) -> int:
         print(f"warning: --future {args.future}: {unused_future(loaded.model, loaded.meta, future)}", file=sys.stderr)
         future = None
 
-    out = forecast_table(loaded.model, loaded.meta, args.horizon, future)
+    from automlops.forecasting.predict import written_times
+
+    out = written_times(loaded.model, forecast_table(loaded.model, loaded.meta, args.horizon, future))
     _write_answers(args, out, f"{len(out)} forecast rows of {loaded.name}@v{loaded.version}")
     return 0

@@ -41,8 +41,8 @@ from automlops.errors import DataError, NotFoundError
 from automlops.mlops._canonical import canonical_csv, check_frame, read_canonical_csv, table_digest
 from automlops.mlops.cells import CURRENCY_SIGNS, MISSING_MARKERS, read_marked_cells, read_missing_markers
 
-__all__ = ["DELIMITERS", "MISSING_MARKERS", "IngestResult", "canonical_csv", "check_frame", "day_month_order",
-           "parse_date_columns",
+__all__ = ["DAY_MONTH_ORDERS", "DELIMITERS", "MISSING_MARKERS", "IngestResult", "canonical_csv", "check_frame",
+           "day_month_order", "parse_date_columns",
            "read_canonical_csv", "read_marked_cells", "read_missing_markers",
            "read_csv_robust", "read_source_bytes", "table_digest"]
 
@@ -66,6 +66,7 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
 ONE_COLUMN_SAMPLE = 50  # lines read to judge whether a one-column table is really one column
 _COMMA_DECIMAL = re.compile(r"^[-+]?\d{1,3}(?:\.\d{3})*,\d+$|^[-+]?\d+,\d+$")
 _DOT_DECIMAL = re.compile(r"^[-+]?\d*\.\d+(?:[eE][-+]?\d+)?$")
+DAY_MONTH_ORDERS = "day_month_orders"  # frame.attrs key: the order each a/b/yyyy date column was read in
 
 
 @dataclass(frozen=True)
@@ -375,8 +376,9 @@ def day_month_order(values: pd.Series) -> str | None:
     return "dayfirst"
 
 
-def _to_datetime(values: pd.Series) -> pd.Series | None:
-    """Parse as ISO-8601 first, then with an inferred format; None if under 90% parse.
+def _to_datetime(values: pd.Series) -> tuple[pd.Series | None, str | None]:
+    """Parse as ISO-8601 first, then with an inferred format; None if under 90% parse. Also returns the
+    day/month order the dates were read in (None for ISO dates, which have one order only).
 
     Times written with *different* UTC offsets (local times across a clock change: ``-05:00`` in
     winter, ``-04:00`` in summer) are one instant each, but pandas leaves such a column as objects,
@@ -393,20 +395,27 @@ def _to_datetime(values: pd.Series) -> pd.Series | None:
         except (ValueError, TypeError, OverflowError):
             continue
         if parsed.notna().mean() >= 0.9:
-            return parsed
-    return None
+            return parsed, (None if "format" in kwargs else order)
+    return None, None
 
 
 def parse_date_columns(frame: pd.DataFrame) -> pd.DataFrame:
-    """Turn text columns that are ≥90% dates (with '-', '/' or ':') into ``datetime64``."""
+    """Turn text columns that are ≥90% dates (with '-', '/' or ':') into ``datetime64``.
+
+    The day/month order each ``a/b/yyyy`` column was read in is kept in ``frame.attrs`` under
+    :data:`DAY_MONTH_ORDERS` (``{column: "dayfirst" | "monthfirst"}``): a model trained on the table
+    records it, so that a lone ``09/11/2001`` sent to it later is read as its training dates were.
+    """
     for column in frame.select_dtypes(include="object").columns:
         values = frame[column].dropna()
         if values.empty or pd.api.types.infer_dtype(values, skipna=True) != "string":
             continue
         sample = values.iloc[:200]
-        if not _looks_like_dates(values) or _to_datetime(sample) is None:
+        if not _looks_like_dates(values) or _to_datetime(sample)[0] is None:
             continue
-        parsed = _to_datetime(values)
+        parsed, order = _to_datetime(values)
         if parsed is not None:
             frame[column] = parsed.reindex(frame.index)
+            if order is not None:
+                frame.attrs[DAY_MONTH_ORDERS] = {**frame.attrs.get(DAY_MONTH_ORDERS, {}), str(column): order}
     return frame

@@ -32,7 +32,8 @@ class PredictRequest(BaseModel):
     ]})
 
     records: list[dict[str, Any]] | None = Field(
-        default=None, description="One object per row, {column: value}; null for a missing value.")
+        default=None, description="One object per row, {column: value}; null for a missing value. Dates: ISO 8601 "
+        "(2024-05-31, 2024-05-31T10:00:00Z) or as the training data wrote them (31/05/2024 for day-first dates).")
     columns: list[str] | None = Field(default=None, description="Column names, with `data`.")
     data: list[list[Any]] | None = Field(default=None, description="Rows of values in `columns` order.")
     horizon: StrictInt | None = Field(default=None, ge=1, le=100_000, description=(
@@ -82,7 +83,8 @@ class PredictResponse(BaseModel):
     probabilities: list[list[float | None]] | None = Field(
         default=None, description="Per row, one probability per class (classifiers only).")
     warnings: list[str] = Field(default_factory=list,
-                                description="Accepted but notable: ignored columns, unseen categories.")
+                                description="Accepted but notable: ignored columns, unseen categories, "
+                                            "missing values filled in, dates read against the training order.")
     scores: list[float | None] | None = Field(
         default=None, description="Anomaly detectors only: each row's anomaly score (higher = more anomalous).")
     threshold: float | None = Field(default=None, description="Anomaly detectors only: the score above which a "

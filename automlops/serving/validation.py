@@ -16,7 +16,15 @@ this module checks it and answers with a precise, per-field message instead of a
 * a number beyond ±``MAX_NUMBER`` (10^15) → 422: scaling, distances or probabilities computed
   from such values overflow to infinity inside the model, which then cannot answer;
 * an **unseen category** is accepted and handled the way the pipeline handles it (one-hot:
-  all zeros; ordinal: "unknown"; target encoding: the overall mean), with a warning.
+  all zeros; ordinal: "unknown"; target encoding: the overall mean), with a warning;
+* a **date** is ISO 8601 (``2001-04-23``, with or without a time and an offset) or, for a model
+  whose training CSV wrote its dates ``23/04/2001`` (``dayfirst`` in the schema: the order training
+  read them in), written that way too. ``09/11/2001`` reads two ways: it is read in training's order,
+  unless the values themselves say otherwise (a ``23`` first can only be a day), which is then
+  followed, with a warning. A date pandas cannot hold (before 1677 or after 2262) → 422, saying so.
+
+``automlops predict`` runs the same checks on the rows of a CSV (:func:`prepare_frame`), so the
+command line refuses, and warns about, what the API does.
 
 It is also the hot path of ``/predict``, so it works column by column on whole lists
 (``zip(*rows)``, ``numpy``) rather than value by value, and only walks single values to write
@@ -34,9 +42,10 @@ from typing import Any
 
 from automlops.core.features import DATETIME, FEATURE_KINDS, NUMERIC
 from automlops.errors import ModelError
+from automlops.serving.dates import read_dates
 
 __all__ = ["KINDS", "MAX_NUMBER", "Feature", "FeatureSchema", "FieldError", "PreparedRows", "RowsError",
-           "prepare_rows"]
+           "prepare_frame", "prepare_rows"]
 
 KINDS = FEATURE_KINDS  # the words training writes into meta.json (one definition, in core)
 MAX_FIELD_ERRORS = 50
@@ -76,6 +85,7 @@ class Feature:
     nullable: bool  # a missing value is accepted (training had some, or the model fills them: ``imputed``)
     categories: frozenset[str] | None = None  # as text, the way the pipeline compares them
     filled: bool = False  # accepted though training had none: the model fills it, and the answer says so
+    dayfirst: bool | None = None  # dates: the day/month order training read them in (None: not recorded)
 
 
 @dataclass(frozen=True)
@@ -139,10 +149,13 @@ def _parse_feature(index: int, spec: Any) -> Feature:
     if categories is not None and not isinstance(categories, list):
         raise ModelError(f"meta.json feature '{name}' has categories that are not a list")
     cats = frozenset(str(c) for c in categories) if categories is not None else None
-    imputed = spec.get("imputed", False)
+    imputed, dayfirst = spec.get("imputed", False), spec.get("dayfirst")
     if not isinstance(imputed, bool):
         raise ModelError(f"meta.json feature '{name}' has an 'imputed' flag that is not true or false")
-    return Feature(name, str(kind), str(spec.get("dtype", "")), nullable or imputed, cats, imputed and not nullable)
+    if dayfirst is not None and not isinstance(dayfirst, bool):
+        raise ModelError(f"meta.json feature '{name}' has a 'dayfirst' flag that is not true or false")
+    return Feature(name, str(kind), str(spec.get("dtype", "")), nullable or imputed, cats, imputed and not nullable,
+                   dayfirst)
 
 
 @dataclass
@@ -264,7 +277,7 @@ def _categorical(feature: Feature, values: Sequence[Any], all_errors: list[Field
         all_errors.extend(errors)
         return None
     if feature.kind == DATETIME:
-        return _dates(feature, values, all_errors)
+        return _dates(feature, values, all_errors, warnings)
     if feature.categories is not None:
         unseen = {str(v) for v in set(values) if v is not None} - feature.categories
         unseen.discard("nan")
@@ -279,17 +292,11 @@ def _categorical(feature: Feature, values: Sequence[Any], all_errors: list[Field
     return array
 
 
-def _dates(feature: Feature, values: Sequence[Any], errors: list[FieldError]) -> Any:
-    import pandas as pd
-
-    # With an offset ("...T10:00:00+02:00", "...Z": what date-time means in OpenAPI) a time is
-    # converted to UTC and its offset dropped, like the offset-free times the model trained on.
-    parsed = pd.to_datetime(pd.Series(values, dtype=object), errors="coerce", format="ISO8601",
-                            utc=True).dt.tz_localize(None)
-    bad = parsed.isna().to_numpy() & pd.notna(pd.Series(values, dtype=object)).to_numpy()
-    errors.extend(FieldError(feature.name, f"{values[i]!r} is not an ISO 8601 date/time (e.g. 2024-05-31)", int(i))
-                  for i in bad.nonzero()[0])
-    return parsed.to_numpy()
+def _dates(feature: Feature, values: Sequence[Any], errors: list[FieldError], warnings: list[str]) -> Any:
+    """One column's date texts as offset-free UTC ``datetime64`` values (:func:`~automlops.serving.dates.read_dates`)."""
+    parsed, bad = read_dates(feature.name, feature.dayfirst, values, warnings)
+    errors.extend(FieldError(feature.name, message, row) for row, message in bad)
+    return parsed
 
 
 def prepare_rows(payload: Mapping[str, Any], schema: FeatureSchema, *, unknown: str = "ignore") -> PreparedRows:
@@ -302,10 +309,8 @@ def prepare_rows(payload: Mapping[str, Any], schema: FeatureSchema, *, unknown: 
         rows = _rows_from_records(payload["records"], schema, unknown, warnings)
     else:
         rows = _rows_from_split(payload.get("columns") or [], payload.get("data") or [], schema, unknown, warnings)
-    errors: list[FieldError] = []
-    columns: dict[str, Any] = {}
     if schema.all_numeric and rows:
-        prepared = _all_numeric(schema, rows, errors)
+        prepared = _all_numeric(schema, rows)
         if prepared is not None:
             import numpy as np
 
@@ -313,6 +318,42 @@ def prepare_rows(payload: Mapping[str, Any], schema: FeatureSchema, *, unknown: 
             warnings.extend(_filled(f) for f, gap in zip(schema.features, gaps, strict=True) if f.filled and gap)
             return PreparedRows({}, rows, len(rows), warnings, matrix=prepared)
     by_column = list(zip(*rows, strict=True)) if rows else [() for _ in schema.features]
+    return PreparedRows(_check_columns(schema, by_column, warnings), rows, len(rows), warnings)
+
+
+def prepare_frame(frame: Any, schema: FeatureSchema) -> PreparedRows:
+    """The rows of a table read from a CSV, checked as :func:`prepare_rows` checks a request's.
+
+    Columns the model does not use are ignored (with the same warning). A numeric column the CSV
+    reader left as text because of one bad cell is read cell by cell, so that only the cells that are
+    not numbers are reported; date columns should hold their text as written (see :func:`_dates`).
+    """
+    missing = [c for c in schema.columns if c not in frame.columns]
+    if missing:
+        raise RowsError("required columns are missing",
+                        [FieldError(c, f"required column '{c}' is missing") for c in missing])
+    warnings: list[str] = []
+    _unknown_columns({str(c) for c in frame.columns} - set(schema.columns), schema, "ignore", warnings)
+    by_column = [_cells(frame[f.name], f) for f in schema.features]
+    return PreparedRows(_check_columns(schema, by_column, warnings), [], len(frame), warnings)
+
+
+def _cells(values: Any, feature: Feature) -> list[Any]:
+    """A table's column as the Python values a JSON request holds (a missing value is None)."""
+    import pandas as pd
+
+    if feature.kind == NUMERIC and values.dtype == object:
+        numbers = pd.to_numeric(values, errors="coerce")
+        values = values.where(numbers.isna(), numbers)  # text that is a number is that number
+    elif feature.kind == DATETIME and pd.api.types.is_datetime64_any_dtype(values):
+        values = values.map(lambda t: t.isoformat(), na_action="ignore")
+    return values.astype(object).where(values.notna(), None).tolist()
+
+
+def _check_columns(schema: FeatureSchema, by_column: Sequence[Sequence[Any]], warnings: list[str]) -> dict[str, Any]:
+    """Each feature's values checked and converted (numbers, categories, dates); RowsError lists what does not fit."""
+    errors: list[FieldError] = []
+    columns: dict[str, Any] = {}
     for feature, values in zip(schema.features, by_column, strict=True):
         if feature.filled and any(v is None or (isinstance(v, float) and math.isnan(v)) for v in values):
             warnings.append(_filled(feature))
@@ -326,7 +367,7 @@ def prepare_rows(payload: Mapping[str, Any], schema: FeatureSchema, *, unknown: 
         errors.sort(key=lambda e: (e.row if e.row is not None else -1, e.field))
         raise RowsError(f"{len(errors)} value(s) do not fit the model's schema"
                         if len(errors) < MAX_FIELD_ERRORS else "many values do not fit the model's schema", errors)
-    return PreparedRows(columns, rows, len(rows), warnings)
+    return columns
 
 
 def _filled(feature: Feature) -> str:
@@ -334,7 +375,7 @@ def _filled(feature: Feature) -> str:
             "none in training)")
 
 
-def _all_numeric(schema: FeatureSchema, rows: list[Sequence[Any]], errors: list[FieldError]) -> Any:
+def _all_numeric(schema: FeatureSchema, rows: list[Sequence[Any]]) -> Any:
     """Fast path for all-number schemas: one 2-D float array; None if a closer look is needed."""
     import numpy as np
 

@@ -49,6 +49,7 @@ from automlops.config import get_settings
 from automlops.core.features import CATEGORICAL, DATETIME, HIGH_CARDINALITY, NUMERIC, is_row_index_header
 from automlops.core.problem import Problem, TaskType
 from automlops.errors import DataError
+from automlops.mlops.ingest import DAY_MONTH_ORDERS
 from automlops.tabular.leakage import check_leakage
 
 __all__ = ["DatetimeParts", "FeaturePlan", "FeatureSpec", "TopCategories", "build_preprocessor", "plan_features"]
@@ -75,11 +76,14 @@ class FeatureSpec:
     nullable: bool
     categories: tuple[Any, ...] | None = None
     missing: int = 0  # missing values seen in training
+    dayfirst: bool | None = None  # dates written a/b/yyyy: read day first (True) or month first; None: not told
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "kind": self.kind, "dtype": self.dtype, "nullable": self.nullable}
         if self.categories is not None:
             out["categories"] = [c.item() if hasattr(c, "item") else c for c in self.categories]
+        if self.dayfirst is not None:
+            out["dayfirst"] = self.dayfirst
         return out
 
 
@@ -199,8 +203,8 @@ def _looks_like_id(s: pd.Series, n: int) -> bool:
     n_unique = s.nunique(dropna=True)
     if n_unique < max(0.95 * n, 2):
         return False
-    if pd.api.types.is_float_dtype(s):
-        return False  # distinct measurements are normal for real numbers
+    if pd.api.types.is_float_dtype(s) or pd.api.types.is_datetime64_any_dtype(s):
+        return False  # distinct measurements are normal for real numbers, and a date per row for daily data
     if pd.api.types.is_integer_dtype(s):
         # a CSV's written row index: row numbers, which in a table sorted by some column and then shuffled leak it
         named = bool(_ID_NAME.search(str(s.name))) or is_row_index_header(s.name)
@@ -227,6 +231,7 @@ def plan_features(df: pd.DataFrame, problem: Problem, *, exclude: tuple[str, ...
     """
     settings = get_settings()
     n = len(df)
+    orders = df.attrs.get(DAY_MONTH_ORDERS) or {}  # how the CSV reader read each a/b/yyyy date column
     features: list[FeatureSpec] = []
     dropped: dict[str, str] = {}
     for col in df.columns:
@@ -243,8 +248,9 @@ def plan_features(df: pd.DataFrame, problem: Problem, *, exclude: tuple[str, ...
             dropped[col] = NO_TARGET_TO_ENCODE
         else:
             cats = tuple(sorted(s.dropna().unique().tolist(), key=str)) if kind == CATEGORICAL else None
+            order = orders.get(str(col)) if kind == DATETIME else None
             features.append(FeatureSpec(str(col), kind, str(s.dtype), bool(s.isna().any()), cats,
-                                        int(s.isna().sum())))
+                                        int(s.isna().sum()), None if order is None else order == "dayfirst"))
     if not features and not dropped:
         target = f"the target '{problem.target}'" if problem.target is not None else "nothing"
         raise DataError(f"the table has no column to learn from besides {target}: add the columns that "

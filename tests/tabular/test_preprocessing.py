@@ -78,6 +78,16 @@ def test_float_measurements_are_not_ids() -> None:
     assert len(plan.input_columns) == 30
 
 
+def test_a_date_on_every_row_is_a_feature_not_an_identifier() -> None:
+    """Daily readings carry a different date on each row; their year, month and weekday still explain
+    the target, so the column is kept (as a date), where a distinct *string* on every row is dropped."""
+    df = load_breast_cancer(as_frame=True).frame
+    df["measured"] = pd.date_range("2001-01-01", periods=len(df), freq="D")
+    plan = plan_features(df, infer_problem(df, "target"))
+    assert "measured" not in plan.dropped
+    assert plan.columns("datetime") == ["measured"]
+
+
 def test_nothing_left_is_a_data_error(penguins: pd.DataFrame) -> None:
     df = pd.DataFrame({"id": np.arange(50), "c": 1, "y": ["a", "b"] * 25})
     with pytest.raises(DataError, match="no usable feature"):
