@@ -50,12 +50,20 @@ def add_commands(sub: Any) -> None:
 
 
 class _EpochProgress:
-    """The CLI's progress line, plus one line per finished epoch."""
+    """The CLI's progress line, plus one line per finished epoch, and a warning when an architecture
+    starts from random weights that were not asked for (an offline machine without the weights)."""
 
     def __init__(self, trials: Any) -> None:
         self.trials, self.last = trials, 0.0
 
     def __call__(self, event: Any) -> None:
+        if event.kind == "stage" and str(event.message).startswith("weights: ") and "random initialisation:" in \
+                str(event.message):  # pretrained weights were wanted but none could be found
+            from automlops.cli import _one_line
+
+            sys.stderr.write(("\n" if self.trials.tty else "") + "automlops: warning: "
+                             + _one_line(str(event.message).removeprefix("weights: ")) + "\n")
+            sys.stderr.flush()
         if event.kind != "epoch":
             self.trials(event)
             return
@@ -78,7 +86,10 @@ def _check(args: argparse.Namespace) -> tuple[list[str] | None, str | None]:
 
     if args.name is not None and not NAME_RE.fullmatch(args.name):
         raise ConfigError(f"invalid model name {args.name!r} for --name: use 1-64 letters, digits, '_' or '-'")
-    models = [m.strip() for m in args.models.split(",") if m.strip()] if args.models else None
+    models = [m.strip() for m in args.models.split(",") if m.strip()] if args.models is not None else None
+    if models == []:
+        raise ConfigError(f"--model {args.models!r} names no architecture; leave it out for the task's default, "
+                          "or see 'automlops models zoo'")
     for model in models or []:
         VISION_MODELS.get(model)
     return models, _TASKS.get(args.task) if args.task else None

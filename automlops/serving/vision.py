@@ -175,7 +175,7 @@ def image_size(part: ImagePart, max_pixels: int) -> tuple[int, int]:
     413 ``image_too_large`` above ``max_pixels`` (Pillow's own decompression-bomb refusal
     included), 422 ``not_an_image`` when the bytes are no image format Pillow knows.
     """
-    from PIL import Image
+    from PIL import Image, UnidentifiedImageError
 
     try:
         with warnings.catch_warnings():
@@ -185,9 +185,12 @@ def image_size(part: ImagePart, max_pixels: int) -> tuple[int, int]:
     except Image.DecompressionBombError:
         width = height = -1  # beyond Pillow's hard limit: certainly beyond ours
     except Exception as exc:  # noqa: BLE001 - Pillow raises many types for bytes that are not an image
-        raise ApiError(422, "not_an_image", f"{part.where} is not an image Pillow can read (JPEG, PNG, BMP, GIF, "
-                       f"TIFF, WebP...): {_reason(exc)}", [{"field": part.where, "row": None,
-                                                          "message": "not an image"}]) from None
+        why = ("its content is no image format Pillow knows" if isinstance(exc, UnidentifiedImageError)
+               else _reason(exc))  # not Pillow's "cannot identify image file <_io.BytesIO object at 0x7f...>"
+        what = ("is empty" if not part.data else
+                f"is not an image Pillow can read (JPEG, PNG, BMP, GIF, TIFF, WebP...): {why}")
+        raise ApiError(422, "not_an_image", f"{part.where} {what}", [{"field": part.where, "row": None,
+                                                                    "message": "not an image"}]) from None
     if width == 0 or height == 0:
         raise ApiError(422, "not_an_image", f"{part.where} declares an empty image ({width} × {height} pixels)",
                        [{"field": part.where, "row": None, "message": "empty image"}])
@@ -310,9 +313,9 @@ class VisionServed(ServedModel):
             images = []
             for part in group:
                 try:
-                    images.append(open_image(part.data, max_pixels=max_pixels))
-                except (AutoMLOpsError, OSError, ValueError) as exc:
-                    raise ApiError(422, "not_an_image", f"{part.where} could not be decoded: {_reason(exc)}",
+                    images.append(open_image(part.data, max_pixels=max_pixels, name=part.where))
+                except (AutoMLOpsError, OSError, ValueError) as exc:  # the message names the part
+                    raise ApiError(422, "not_an_image", _reason(exc),
                                    [{"field": part.where, "row": None, "message": "not a readable image"}]) from None
             answers += self.predict_images(images, threshold=used if self.task == "detection" else None)
             del images

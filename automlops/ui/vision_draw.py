@@ -7,23 +7,43 @@ so the Vision page can show a dataset without loading the deep-learning stack.
 
 Small images (the 32-pixel digits, the 64-pixel shapes) are first enlarged with
 *nearest-neighbour* resampling, which keeps every original pixel a crisp square, so boxes and
-their labels stay legible on screen.
+their labels stay legible on screen. Very elongated ones (a 10,000 × 10 strip) are padded before
+they are shown (:func:`displayable`): at 150 pixels wide the strip would be 0 pixels high, which
+Streamlit refuses with an error.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
 from PIL import Image, ImageDraw
 
-__all__ = ["PALETTE", "color", "draw_boxes", "enlarge", "overlay_mask"]
+__all__ = ["PALETTE", "color", "displayable", "draw_boxes", "enlarge", "overlay_mask"]
 
 # Distinct, colour-blind-friendly colours (Okabe–Ito, then Tableau); class i gets PALETTE[i % len].
 PALETTE: tuple[tuple[int, int, int], ...] = (
     (230, 159, 0), (86, 180, 233), (0, 158, 115), (240, 228, 66), (0, 114, 178), (213, 94, 0), (204, 121, 167),
     (78, 121, 167), (242, 142, 43), (225, 87, 89), (118, 183, 178), (89, 161, 79), (237, 201, 72), (176, 122, 161))
 IGNORE = 255  # mask value for "not labelled" pixels
+PAD = (240, 240, 240)  # the light grey around an elongated image
+
+
+def displayable(image: Image.Image, *, longest: int = 1024, max_ratio: float = 8.0) -> Image.Image:
+    """``image`` as the page can show it at any width: its long side at most ``longest`` pixels, and
+    padded (light grey, at the bottom or right) to at most ``max_ratio`` : 1; other images unchanged."""
+    image = image.convert("RGB")
+    if max(image.size) > longest:
+        image = image.copy()
+        image.thumbnail((longest, longest))  # keeps the aspect ratio, and at least 1 pixel per side
+    width, height = image.size
+    size = (max(width, math.ceil(height / max_ratio)), max(height, math.ceil(width / max_ratio)))
+    if size == image.size:
+        return image
+    canvas = Image.new("RGB", size, PAD)
+    canvas.paste(image, (0, 0))
+    return canvas
 
 
 def color(index: int) -> tuple[int, int, int]:

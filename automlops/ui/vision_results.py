@@ -72,23 +72,24 @@ def _caption(meta: dict[str, Any], truth: Any, pred: dict[str, Any]) -> str:
 
 def _draw_prediction(image: Image.Image, meta: dict[str, Any], pred: dict[str, Any],
                      truth: Sequence[Sequence[float]] = ()) -> Image.Image:
-    """The image with the model's mask or boxes drawn on it (classification: the image itself).
+    """The image with the model's mask or boxes drawn on it (classification: the image itself), as
+    the page can show it (:func:`~automlops.ui.vision_draw.displayable`).
 
     ``truth``: the true boxes of a test image, drawn thin and white under the model's.
     """
     shown, scale = vision_draw.enlarge(image)
     if meta.get("task") == "segmentation" and "mask" in pred:
-        return vision_draw.overlay_mask(shown, np.asarray(pred["mask"]))
-    if meta.get("task") == "detection":
+        shown = vision_draw.overlay_mask(shown, np.asarray(pred["mask"]))
+    elif meta.get("task") == "detection":
         if truth:
             shown = vision_draw.draw_boxes(shown, truth, [""] * len(truth), scale=scale, outline=TRUE_BOX)
         boxes = pred.get("boxes") or []
         classes = list(meta.get("classes") or [])
-        return vision_draw.draw_boxes(shown, [b["box"] for b in boxes], [str(b["label"]) for b in boxes],
-                                      class_ids=[classes.index(b["label"]) if b["label"] in classes else 0
-                                                 for b in boxes],
-                                      scores=[float(b["score"]) for b in boxes], scale=scale)
-    return shown
+        shown = vision_draw.draw_boxes(shown, [b["box"] for b in boxes], [str(b["label"]) for b in boxes],
+                                       class_ids=[classes.index(b["label"]) if b["label"] in classes else 0
+                                                  for b in boxes],
+                                       scores=[float(b["score"]) for b in boxes], scale=scale)
+    return vision_draw.displayable(shown)
 
 
 @st.cache_data(show_spinner="Predicting on test images…", max_entries=8)

@@ -42,6 +42,7 @@ CANCEL_HELP = ("Stops after the running epoch and saves nothing: a cancelled tra
                "version. A training still busy {grace:g} s later is ended.")
 PRESETS = {"fast": "fast (few trials, few epochs)", "medium": "medium", "best": "best (many trials and epochs)"}
 MAX_EPOCHS, MAX_BUDGET_S, MAX_TRIALS = 500, 86_400, 500
+MIN_IMAGE_SIZE = 16  # the engine's smallest input side
 
 
 def _architectures(task: str) -> list[str]:
@@ -70,10 +71,16 @@ def _search_settings() -> tuple[str, int, int, float]:
     return str(preset), int(epochs), int(trials), float(budget)
 
 
-def _problem(models: list[str], start: str, path: Path | None, typed: str) -> str | None:
-    """What stops the training from starting (no architecture, a weights file that is not there), or None."""
+def _problem(models: list[str], start: str, path: Path | None, typed: str, size: int = 0, batch: int = 0
+             ) -> str | None:
+    """What stops the training from starting (no architecture, a weights file that is not there, an
+    image or batch size the engine refuses), or None: said under the form, not by a failed job."""
     if not models:
         return "Pick at least one architecture."
+    if 0 < size < MIN_IMAGE_SIZE:
+        return f"Image size {size} is too small: use 0 (the runner's choice) or {MIN_IMAGE_SIZE} to 1024 pixels."
+    if batch == 1:
+        return "Batch size 1 cannot train (batch normalisation needs two images): use 0 (searched) or 2 or more."
     if start == "file" and (path is None or not path.is_file()):
         return (f"No file at {typed.strip()!r}: give the path of a weights file on this machine." if path
                 else "Give the path of the weights file, or choose other starting weights.")
@@ -105,7 +112,7 @@ def render_form(entry: ImageDatasetVersion) -> TrainRequest | None:
     name = st.text_input("Model name", value=entry.name, key=f"vision_name_{entry.name}",
                          help="Saved as the next version of this name in the model store.")
     path = Path(weights.strip()).expanduser() if weights.strip() else None
-    problem = _problem(models, start, path, weights)
+    problem = _problem(models, start, path, weights, int(size), int(batch))
     if problem:
         st.error(problem)
     if not st.button("Train", type="primary", key="vision_start", icon=":material/model_training:",

@@ -140,7 +140,7 @@ def draw_item(dataset: ImageDataset, item: ImageItem) -> tuple[np.ndarray, str]:
         caption = f"{len(item.boxes)} object{'s' if len(item.boxes) != 1 else ''}"
     else:
         caption = classes[item.label] if item.label is not None else "?"
-    return np.asarray(image), caption
+    return np.asarray(vision_draw.displayable(image)), caption
 
 
 @st.cache_data(show_spinner="Reading the images…", max_entries=16)

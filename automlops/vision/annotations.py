@@ -97,9 +97,10 @@ def find_coco(root: Path, *, required: bool) -> tuple[Path, dict[str, Any]] | No
     for path in named or found:
         try:
             data = json.loads(path.read_text(encoding="utf-8-sig"))
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:  # RecursionError: arrays nested thousands deep
             if required or named:
-                raise DataError(f"'{relpath(path, root)}' is not valid JSON ({exc})") from None
+                reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+                raise DataError(f"'{relpath(path, root)}' is not valid JSON ({reason})") from None
             continue
         if isinstance(data, dict) and {"images", "annotations", "categories"} <= data.keys():
             coco.append((path, data))
@@ -117,9 +118,9 @@ def load_coco(root: Path, path: Path, data: dict[str, Any]) -> ImageDataset:
     if not all(isinstance(data[k], list) for k in ("images", "annotations", "categories")):
         raise DataError(f"'{shown}' is not COCO: 'images', 'annotations' and 'categories' must be lists")
     try:
-        categories = sorted(((int(c["id"]), str(c["name"])) for c in data["categories"]), key=lambda c: c[0])
+        categories = sorted(((int(c["id"]), _name(c["name"])) for c in data["categories"]), key=lambda c: c[0])
     except (KeyError, TypeError, ValueError):
-        raise DataError(f"'{shown}': every category needs an 'id' and a 'name'") from None
+        raise DataError(f"'{shown}': every category needs an 'id' (a number) and a 'name' (text)") from None
     index = {cid: i for i, (cid, _) in enumerate(categories)}
     names = tuple(name for _, name in categories)
     if not names or len(index) != len(names) or len(set(names)) != len(names):
@@ -153,25 +154,46 @@ def load_coco(root: Path, path: Path, data: dict[str, Any]) -> ImageDataset:
     return _detection_dataset(root, "coco", names, items)
 
 
+def _name(value: Any) -> str:
+    """A category name: non-empty text (``None`` must not become a class called 'None')."""
+    if not isinstance(value, str | int) or isinstance(value, bool) or not str(value).strip():
+        raise ValueError(value)
+    return str(value).strip()
+
+
 def _coco_images(root: Path, path: Path, entries: list[Any]) -> dict[Any, ImageItem]:
     """COCO ``images`` → {image id: ImageItem without boxes}, each file found and its size checked."""
     bases = list(dict.fromkeys([path.parent, path.parent / "images", root, root / "images"]))
+    shown = relpath(path, root)
     images: dict[Any, ImageItem] = {}
+    ids_of: dict[str, Any] = {}  # image file -> the id that listed it
     for entry in entries:
         if not isinstance(entry, dict) or "id" not in entry or not isinstance(entry.get("file_name"), str):
-            raise DataError(f"'{relpath(path, root)}': every image needs an 'id' and a 'file_name'")
-        if entry["id"] in images:
-            raise DataError(f"'{relpath(path, root)}': image id {entry['id']!r} appears twice")
+            raise DataError(f"'{shown}': every image needs an 'id' and a 'file_name'")
+        image_id = entry["id"]
+        if not isinstance(image_id, int | str) or isinstance(image_id, bool):
+            raise DataError(f"'{shown}': image id {image_id!r} is not a number or a text")
+        if image_id in images:
+            raise DataError(f"'{shown}': image id {image_id!r} appears twice")
         name = entry["file_name"]
         found = next((p for base in bases if (p := _inside(root, base, name)) is not None), None)
         if found is None:
-            raise DataError(f"image '{name}' listed in '{relpath(path, root)}' is not in the dataset")
+            raise DataError(f"image '{name}' listed in '{shown}' is not in the dataset")
+        rel = relpath(found, root)
+        if rel in ids_of:  # one picture twice could land in training and in test: a score it did not earn
+            raise DataError(f"'{shown}' lists the image '{rel}' twice (ids {ids_of[rel]!r} and {image_id!r}): give "
+                            "each image one entry, and all its boxes as annotations of that id")
+        ids_of[rel] = image_id
         width, height = image_size(found, root)
         declared = (entry.get("width"), entry.get("height"))
-        if declared != (None, None) and declared != (width, height):
-            raise DataError(f"'{relpath(path, root)}' says '{name}' is {declared[0]}×{declared[1]} but the image is "
-                            f"{width}×{height}")
-        images[entry["id"]] = ImageItem(relpath(found, root), width, height)
+        if declared != (None, None):
+            if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in declared):
+                raise DataError(f"'{shown}': the width and height of '{name}' must be numbers, not "
+                                f"{declared[0]!r} and {declared[1]!r}")
+            if declared != (width, height):
+                raise DataError(f"'{shown}' says '{name}' is {declared[0]}×{declared[1]} but the image is "
+                                f"{width}×{height}")
+        images[image_id] = ImageItem(rel, width, height)
     return images
 
 
@@ -191,8 +213,14 @@ def load_voc(root: Path) -> ImageDataset:
                                                                                           "labels.txt")), None)
     fixed = read_classes(classes_file, root) if classes_file else None
     parsed: list[tuple[ImageItem, list[tuple[Box, str]]]] = []
+    described: dict[str, str] = {}  # image -> the XML describing it
     for xml in files_under(folder, frozenset({".xml"})):
-        parsed.append(_voc_file(xml, root, images_dir, fixed))
+        item, objects = _voc_file(xml, root, images_dir, fixed)
+        if item.path in described:  # one picture twice could land in training and in test
+            raise DataError(f"'{described[item.path]}' and '{relpath(xml, root)}' both describe '{item.path}': keep one "
+                            "XML per image, with all its objects")
+        described[item.path] = relpath(xml, root)
+        parsed.append((item, objects))
     classes = fixed or tuple(sorted({name for _, objects in parsed for _, name in objects}))
     index = {name: i for i, name in enumerate(classes)}
     items = [ImageItem(item.path, item.width, item.height, boxes=tuple(b for b, _ in objects),
@@ -235,5 +263,5 @@ def _voc_file(xml: Path, root: Path, images_dir: Path, classes: tuple[str, ...] 
 def _int(text: str | None) -> int | None:
     try:
         return int(float(text or ""))
-    except ValueError:
+    except (ValueError, OverflowError):  # 'abc', 'nan', 'inf'
         return None

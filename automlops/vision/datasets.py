@@ -203,6 +203,9 @@ def _load_imagefolder(root: Path) -> ImageDataset:
         raise DataError(f"image '{stray[0].name}' is outside any class folder: image classification needs one "
                         "folder per class (cat/001.jpg, dog/002.jpg)")
     folders = [p for p in entries if p.is_dir()]
+    if not entries:
+        raise DataError("the dataset is empty: no files at all (an empty archive?); use class folders (cat/001.jpg), "
+                        "images/ + masks/ + classes.txt, or images/ with COCO or VOC annotations")
     if not folders:
         raise DataError(f"no images found in {root.name or root}: use class folders (cat/001.jpg), images/ + "
                         "masks/ + classes.txt, or images/ with COCO or VOC annotations")
@@ -262,6 +265,9 @@ def _load_masks(root: Path) -> ImageDataset:
     if masks:
         extra = next(iter(masks.values()))
         raise DataError(f"mask '{relpath(extra, root)}' has no image in images/ with the same name")
+    if not totals.any():  # every pixel 255: the loss would be 0/0 (NaN) at the first batch
+        raise DataError(f"every pixel of every mask is {IGNORE_INDEX} (ignore): there is nothing to learn; mask pixels "
+                        f"hold class indices 0-{len(classes) - 1} from classes.txt")
     return ImageDataset(root, TaskType.SEGMENTATION.value, "masks", classes, tuple(items),
                         pixel_counts=tuple(int(n) for n in totals))
 

@@ -20,6 +20,8 @@ The five steps of :mod:`automlops.search.engine`, for images:
 from __future__ import annotations
 
 import hashlib
+import math
+import numbers
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -45,7 +47,7 @@ from automlops.search.engine import (
 )
 from automlops.vision.datasets import ImageDataset
 from automlops.vision.tasks import VISION_TASKS, VisionTask
-from automlops.vision.zoo import VISION_MODELS, WeightsChoice, models_for, resolve_weights
+from automlops.vision.zoo import VISION_MODELS, WeightsChoice, build_model, models_for, resolve_weights
 
 __all__ = ["VISION_PRESETS", "VisionEngine", "VisionPreset"]
 
@@ -68,6 +70,13 @@ for _p in (VisionPreset("fast", 2, None, 3, "2 configurations, up to 3 epochs ea
            VisionPreset("medium", 6, None, 10, "about 6 configurations, up to 10 epochs each"),
            VisionPreset("best", 20, None, 30, "about 20 configurations, up to 30 epochs each")):
     VISION_PRESETS.add(_p.name, _p)
+
+
+def _checked_seed(seed: object) -> int:
+    """``seed`` as an int, or a ConfigError: numpy and scikit-learn take 0 to 2**32 - 1 (not -1)."""
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= int(seed) < 2**32:
+        raise ConfigError(f"seed must be a whole number from 0 to {2**32 - 1}, not {seed!r}")
+    return int(seed)
 
 
 @dataclass(frozen=True)
@@ -110,7 +119,7 @@ class VisionEngine:
             raise ConfigError(f"image size must be between 16 and 1024 pixels, not {image_size}")
         if batch_size is not None and batch_size < 2:
             raise ConfigError("batch size must be at least 2 (batch normalisation needs two images)")
-        self.seed, self.device_name, self.weights_arg = seed, device, weights
+        self.seed, self.device_name, self.weights_arg = _checked_seed(seed), device, weights
         self.user_image_size, self.user_batch_size, self.patience = image_size, batch_size, patience
         self.val_size, self.test_size, self.download = val_size, test_size, download_weights
         self._weights: dict[str, WeightsChoice] = {}
@@ -145,6 +154,9 @@ class VisionEngine:
                                                           " in float32 (no CUDA GPU found)"))
         for name in self.model_names:
             self._weights[name] = resolve_weights(VISION_MODELS.get(name), self.weights_arg, download=self.download)
+            if self._weights[name].source == "file":  # a file that does not fit: said now, not as failed trials
+                build_model(name, self.n_classes, weights=self._weights[name], image_size=self.image_size,
+                            detection_size=self.detection_size)
             log("weights", f"{name}: {self._weights[name].detail}")
         self._fit_vit(log)
         log("search", f"the resource is the epoch (up to {self.epochs}): each trial reports its validation "
@@ -163,19 +175,38 @@ class VisionEngine:
             feature_schema={"image": {"input_size": [self.image_size, self.image_size]}})
 
     def _split(self, log: DecisionLog) -> tuple[list[int], list[int], list[int]]:
+        """Train / validation / test positions, stratified by class when every class can be in each part."""
         from sklearn.model_selection import train_test_split
 
         indices = np.arange(len(self.data.items))
         labels = self.data.labels() if self.task_name == "image_classification" else None
-        stratify = labels if labels is not None and min(np.bincount(labels)) >= 3 else None
-        rest, test = train_test_split(indices, test_size=self.test_size, random_state=self.seed, stratify=stratify)
+        n_test, n_val = self._split_sizes(labels)
+        stratify = labels if n_test is not None else None
+        rest, test = train_test_split(indices, test_size=n_test or self.test_size, random_state=self.seed,
+                                      stratify=stratify)
         strat_rest = None if stratify is None else np.asarray(labels)[rest]
-        train, val = train_test_split(rest, test_size=self.val_size / (1 - self.test_size), random_state=self.seed,
-                                      stratify=strat_rest)
+        train, val = train_test_split(rest, test_size=n_val or self.val_size / (1 - self.test_size),
+                                      random_state=self.seed, stratify=strat_rest)
         how = "stratified by class" if stratify is not None else "at random"
+        if labels is not None and stratify is None:
+            how += (" (stratifying needs at least 3 images per class, and enough images for every class to be in "
+                    "the training, validation and test parts)")
         log("data", f"{len(train)} training, {len(val)} validation and {len(test)} test images, split {how} "
                     f"(seed {self.seed}); the test images are used once, at the end")
         return sorted(train.tolist()), sorted(val.tolist()), sorted(test.tolist())
+
+    def _split_sizes(self, labels: list[int] | None) -> tuple[int | None, int | None]:
+        """Test and validation sizes of a stratified split: the usual shares, raised to one image per
+        class when they are smaller; (None, None) when stratifying is impossible (a class with fewer
+        than 3 images, or too few images for every class to be in each part)."""
+        if labels is None:
+            return None, None
+        n, k = len(labels), self.n_classes
+        n_test = max(math.ceil(self.test_size * n), k)
+        n_val = max(math.ceil(self.val_size / (1 - self.test_size) * (n - n_test)), k)
+        if min(np.bincount(labels, minlength=k)) < 3 or n - n_test - n_val < k:
+            return None, None
+        return n_test, n_val
 
     def _fit_vit(self, log: DecisionLog) -> None:
         """ViT cuts images into 16×16 patches, and pretrained ViT weights exist for 224 px inputs only."""
@@ -291,8 +322,8 @@ class VisionEngine:
         try:
             outcome = train_model(self.build(candidate), self.task, train_loader, val_loader, config,
                                   n_classes=self.n_classes, device=self.device, on_epoch=on_epoch, deadline=deadline)
-        except DeadlineReached:
-            raise optuna.TrialPruned("stopped at the time budget's deadline before its first epoch ended") from None
+        except DeadlineReached as exc:  # the reason: the budget's deadline, or a loss that was not finite
+            raise optuna.TrialPruned(f"no epoch finished: {exc}") from None
         finally:
             self.histories[number] = rows
         self._keep(candidate, outcome)

@@ -3,7 +3,9 @@
 A served image goes through exactly the preprocessing the model was validated with, read from
 ``meta.json`` (``input_size``, ``normalization``), never re-guessed. Segmentation masks are
 scaled back to the image's own size (the network saw a resized copy), and detection boxes are
-in the image's own pixels (Faster R-CNN resizes internally and maps its boxes back).
+in the image's own pixels (Faster R-CNN resizes internally and maps its boxes back; a very
+elongated image is first padded, see :func:`automlops.vision.tasks.fit_detector`, and its boxes
+are clipped to the image).
 
 Images from outside are untrusted bytes: :func:`open_image` checks the magic bytes, Pillow's
 decompression-bomb limit and that the image really decodes, before anything else touches them.
@@ -116,12 +118,17 @@ def predict_images(model: Any, meta: Mapping[str, Any], images: Sequence[Any], *
         if task == "detection":
             from torchvision.transforms.functional import pil_to_tensor
 
+            from automlops.vision.tasks import fit_detector
+
             cut = float(meta.get("score_threshold", 0.5) if threshold is None else threshold)
-            outputs = [{k: v.cpu() for k, v in o.items()}
-                       for o in model([(pil_to_tensor(img).float() / 255.0).to(device) for img in images])]
+            tensors = fit_detector(model, [(pil_to_tensor(img).float() / 255.0).to(device) for img in images])
+            outputs = [{k: v.cpu() for k, v in o.items()} for o in model(tensors)]
             answers = []
-            for o in outputs:  # filter on tensors, then convert once (not box by box)
-                keep = (o["scores"] >= cut) & (o["labels"] >= 1) & (o["labels"] <= len(classes))
+            for img, o in zip(images, outputs, strict=True):  # filter on tensors, then convert once
+                o["boxes"][:, 0::2] = o["boxes"][:, 0::2].clamp(0, img.width)  # off any padding (fit_detector)
+                o["boxes"][:, 1::2] = o["boxes"][:, 1::2].clamp(0, img.height)
+                inside = (o["boxes"][:, 2] > o["boxes"][:, 0]) & (o["boxes"][:, 3] > o["boxes"][:, 1])
+                keep = (o["scores"] >= cut) & (o["labels"] >= 1) & (o["labels"] <= len(classes)) & inside
                 answers.append({"boxes": [{"box": [round(v, 2) for v in box], "label": classes[label - 1],
                                            "score": score}
                                           for box, label, score in zip(o["boxes"][keep].tolist(),

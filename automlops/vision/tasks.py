@@ -15,11 +15,17 @@ score predictions. The metrics are **torchmetrics**' implementations, the same a
   levels and classes. ``map_50`` uses IoU 0.5 (the search metric: lenient enough to rank models
   trained for a few epochs); ``map`` averages thresholds 0.5:0.95 (COCO's headline number). The
   COCO evaluation itself runs in **pycocotools**, torchmetrics' backend.
+
+Faster R-CNN resizes every image itself, its shorter side to ``min_size`` unless that would put its
+longer side past ``max_size``. A very elongated image (a 10,000 × 10 strip) would then shrink to 0
+pixels high, which is a crash, not a prediction: :func:`fit_detector` pads such an image at the
+bottom or right with black first, so its boxes keep their coordinates.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,9 +34,28 @@ from torch import nn
 
 from automlops.core.registry import Registry
 
-__all__ = ["IGNORE_INDEX", "VISION_TASKS", "MetricSet", "VisionTask"]
+__all__ = ["DETECTOR_MIN_SIDE", "IGNORE_INDEX", "VISION_TASKS", "MetricSet", "VisionTask", "fit_detector"]
 
 IGNORE_INDEX = 255
+DETECTOR_MIN_SIDE = 32  # pixels the shorter side keeps after a detector's resize (its smallest anchors)
+
+
+def fit_detector(model: nn.Module, images: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+    """``images`` (C × H × W) padded with zeros at the bottom or right where the detector's own resize
+    would shrink the shorter side below :data:`DETECTOR_MIN_SIDE` pixels; the others as they are."""
+    max_size = getattr(getattr(model, "transform", None), "max_size", None)
+    if not max_size:
+        return list(images)
+    out = []
+    for image in images:
+        height, width = (int(v) for v in image.shape[-2:])
+        need = math.ceil(DETECTOR_MIN_SIDE * max(height, width) / float(max_size))
+        if min(height, width) >= need:
+            out.append(image)
+            continue
+        pad_right, pad_bottom = (need - width, 0) if width < height else (0, need - height)
+        out.append(nn.functional.pad(image, (0, pad_right, 0, pad_bottom)))
+    return out
 
 
 class MetricSet:
@@ -103,12 +128,14 @@ class VisionTask:
 
     def training_loss(self, model: nn.Module, images: Any, targets: Any) -> torch.Tensor:
         if self.name == "detection":  # torchvision detectors return their losses in train mode
-            losses: Mapping[str, torch.Tensor] = model(images, targets)
+            losses: Mapping[str, torch.Tensor] = model(fit_detector(model, images), targets)
             return sum(losses.values())  # type: ignore[return-value]
         return nn.functional.cross_entropy(self.forward(model, images), targets, ignore_index=IGNORE_INDEX)
 
     def forward(self, model: nn.Module, images: Any) -> Any:
         """Predictions in eval mode: logits (classification), per-pixel logits (segmentation) or boxes."""
+        if self.name == "detection":
+            return model(fit_detector(model, images))
         out = model(images)
         return out["out"] if self.name == "segmentation" else out
 

@@ -13,7 +13,8 @@
   are kept (copied to the CPU), not those of the last one.
 * **Pruning and deadlines** – ``on_epoch`` is called after each epoch (the search reports the
   score to Optuna there, and Hyperband may stop the trial); ``deadline`` (a monotonic time) is
-  checked after every batch, so a trial never runs far past the time budget.
+  checked after every batch, so a trial never runs far past the time budget, and before the first
+  one: a deadline already gone (start-up ate a tiny budget) trains nothing rather than overrunning.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ __all__ = ["DeadlineReached", "EpochRecord", "TrainConfig", "TrainOutcome", "eva
 
 
 class DeadlineReached(Exception):
-    """The deadline passed before the first epoch ended: there is no model to keep."""
+    """No epoch ended (the deadline passed first, or the loss was not finite): there is no model to keep."""
 
 
 @dataclass(frozen=True)
@@ -177,6 +178,8 @@ def train_model(model: nn.Module, task: VisionTask, train_loader: DataLoader[Any
     history: list[EpochRecord] = []
     best: tuple[float, int, dict[str, torch.Tensor], dict[str, Any]] | None = None
     stopped, started, seen = f"all {config.epochs} epochs", time.monotonic(), 0
+    if deadline is not None and started > deadline:  # not even one batch: it would run past the budget
+        raise DeadlineReached(f"the time budget was spent {started - deadline:.1f} s before training could start")
     for epoch in range(1, config.epochs + 1):
         t0 = time.monotonic()
         loss_sum, n, why_cut = _train_epoch(model, task, train_loader, step, device, epoch, deadline)

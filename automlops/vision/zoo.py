@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -147,12 +148,16 @@ def resolve_weights(spec: ArchSpec, weights: str | Path | None, *, download: boo
         return WeightsChoice("random", "random initialisation, as asked")
     if weights not in (None, "auto"):
         path = Path(str(weights)).expanduser()
+        if path.is_dir():
+            raise ConfigError(f"weights {path} is a folder; give the state-dict file (e.g. {spec.name}.pth)")
         if not path.is_file():
             raise ConfigError(f"weights file {path} does not exist")
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as exc:
-            raise ModelError(f"could not read weights file {path.name}: {exc}") from None
+        except Exception as exc:  # torch's own message suggests weights_only=False: never, the file could run code
+            raise ModelError(f"weights file {path.name} is not a PyTorch state_dict ({type(exc).__name__}): save one "
+                             "with torch.save(model.state_dict(), path); files holding other Python objects are "
+                             "refused, since loading them could run code") from None
         if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
             state = state["state_dict"]
         if not isinstance(state, dict):
@@ -161,12 +166,18 @@ def resolve_weights(spec: ArchSpec, weights: str | Path | None, *, download: boo
     published = spec.weights()
     cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(published.url).name
     if cached.is_file():
-        return WeightsChoice("cache", f"ImageNet weights from the torch cache ({cached.name})",
-                             torch.load(cached, map_location="cpu", weights_only=True))
+        try:
+            return WeightsChoice("cache", f"ImageNet weights from the torch cache ({cached.name})",
+                                 torch.load(cached, map_location="cpu", weights_only=True))
+        except Exception as exc:  # a truncated or foreign file where torchvision's download would be
+            return WeightsChoice("random", f"no pretrained weights for {spec.name}: the cached file {cached} is not "
+                                           f"readable ({type(exc).__name__}); random initialisation: expect much "
+                                           "lower scores than with transfer learning. Delete or replace that file, "
+                                           "or pass --weights PATH")
     if download:
         try:
-            with _socket_timeout(DOWNLOAD_TIMEOUT_S):
-                state = published.get_state_dict(progress=False, check_hash=True)
+            with _socket_timeout(DOWNLOAD_TIMEOUT_S), contextlib.redirect_stdout(sys.stderr):  # torch.hub prints
+                state = published.get_state_dict(progress=False, check_hash=True)  # 'Downloading...' on stdout
             return WeightsChoice("download", f"pretrained weights {published} downloaded", state)
         except Exception as exc:
             reason = f"{type(exc).__name__}: {exc}"
@@ -241,13 +252,25 @@ def build_model(name: str, n_classes: int, *, weights: WeightsChoice | None = No
         return model
     model = spec.function()(num_classes=_published_classes(spec), **kwargs)
     state = {k: v for k, v in dict(weights.state_dict or {}).items() if not k.startswith("aux_classifier.")}
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as exc:
-        raise ModelError(f"the weights do not fit {name}: {str(exc)[:300]}") from None
+    _load_pretrained(model, state, name, weights.detail)
     _set_module(model, spec.head, _new_head(spec, _module(model, spec.head), outputs))
     model.automlops_head = spec.head  # type: ignore[assignment]
     return model
+
+
+def _load_pretrained(model: nn.Module, state: Mapping[str, Any], name: str, detail: str) -> None:
+    """Load ``state`` into ``model``; a ModelError that says how it does not fit (not torch's key list)."""
+    hint = f"({detail}): it must be the state_dict of torchvision's {name}, e.g. torch.save(model.state_dict(), path)"
+    try:
+        result = model.load_state_dict(dict(state), strict=False)
+    except (RuntimeError, TypeError, AttributeError) as exc:  # a tensor of another shape, or not tensors at all
+        first = str(exc).strip().splitlines()[-1].strip()[:160] if str(exc).strip() else type(exc).__name__
+        raise ModelError(f"the weights do not fit {name} {hint} ({first})") from None
+    missing, unexpected = list(result.missing_keys), list(result.unexpected_keys)
+    if missing or unexpected:
+        example = (missing or unexpected)[0]
+        raise ModelError(f"the weights do not fit {name} {hint}; {len(missing)} of its tensors are missing from the "
+                         f"file and {len(unexpected)} in the file are not its (e.g. '{example}')")
 
 
 def freeze_backbone(model: nn.Module, fraction: float) -> int:
