@@ -105,6 +105,16 @@ class ImageDatasetVersion:
     image_sizes: dict[str, dict[str, float]] = field(default_factory=dict)
     source: dict[str, Any] = field(default_factory=dict)
     reused: bool = False
+    task_asked: bool = False  # the task was given (--task), not detected from the layout
+
+    def reusable_for(self, digest: str, task: str | None) -> bool:
+        """Whether adding the archive ``digest`` for ``task`` (None: detect it) would store what this holds.
+
+        The same bytes can be read two ways: a segmentation layout (``images/``, ``masks/``) forced to
+        ``--task classification`` is a dataset of two classes. So without a task, only a version whose
+        task was *detected* is reused; with one, only a version of that task.
+        """
+        return self.sha256 == digest and (self.task == task if task is not None else not self.task_asked)
 
     def lineage(self) -> dict[str, Any]:
         """Which images trained a model (stored in its ``meta.json`` and MLflow run)."""
@@ -132,8 +142,8 @@ class ImageLake:
         """Store the zip ``source`` (path or bytes) as a new version of ``name``, or reuse an identical one.
 
         The archive is extracted safely, its layout detected (for ``task`` if given) and validated
-        *before* the version exists; an archive with the same SHA-256 (and task, if given) already
-        stored is returned with ``reused=True``. Refusals raise DataError and leave nothing behind.
+        *before* the version exists; an archive with the same SHA-256, read as the same task, already
+        stored is returned with ``reused=True`` (:meth:`ImageDatasetVersion.reusable_for`). Refusals raise DataError and leave nothing behind.
         """
         folder = self._dir(name)
         if not isinstance(source, bytes):
@@ -145,7 +155,7 @@ class ImageLake:
         shown = filename or (source.name if isinstance(source, Path) else None)
         with self._locked(name):
             for existing in self.versions(name):
-                if existing.sha256 == digest and (task is None or existing.task == task):
+                if existing.reusable_for(digest, task):
                     return replace(existing, reused=True)
             for leftover in folder.glob(f"{TMP_PREFIX}*"):  # a crashed add (we hold the lock: nobody is writing)
                 shutil.rmtree(leftover, ignore_errors=True)
@@ -173,8 +183,8 @@ class ImageLake:
         heights = [item.height for item in dataset.items]
         return {
             "name": name, "version": number, "id": f"v{number:04d}", "sha256": digest,
-            "task": dataset.task, "layout": dataset.layout, "classes": list(dataset.classes),
-            "counts": dataset.counts(), "n_images": len(dataset.items), "n_files": len(files),
+            "task": dataset.task, "task_asked": task is not None, "layout": dataset.layout,
+            "classes": list(dataset.classes), "counts": dataset.counts(), "n_images": len(dataset.items), "n_files": len(files),
             "root": Path(dataset.root).resolve().relative_to(tmp.resolve()).as_posix(),
             "image_sizes": {"width": _summary(widths), "height": _summary(heights)},
             "created": datetime.now(UTC).isoformat(timespec="seconds"), "note": note, "source": source_info,
@@ -265,7 +275,8 @@ class ImageLake:
             name=name, version=int(m["version"]), id=m["id"], path=path, sha256=m["sha256"], task=m["task"],
             layout=m["layout"], classes=tuple(m["classes"]), counts=dict(m["counts"]), n_images=int(m["n_images"]),
             created=m["created"], note=m.get("note", ""), root=path / m.get("root", DATA),
-            n_files=int(m.get("n_files", 0)), image_sizes=m.get("image_sizes", {}), source=m.get("source", {}))
+            n_files=int(m.get("n_files", 0)), image_sizes=m.get("image_sizes", {}), source=m.get("source", {}),
+            task_asked=bool(m.get("task_asked", False)))
 
     @contextlib.contextmanager
     def _locked(self, name: str) -> Iterator[Path]:

@@ -67,6 +67,17 @@ def test_versions_and_reuse(lake: ImageLake, archives: dict[str, Path]) -> None:
         lake.get_version("nope")
 
 
+def test_an_archive_read_as_another_task_is_not_reused(lake: ImageLake, archives: dict[str, Path]) -> None:
+    """A segmentation layout forced to classification is a two-class dataset ('images', 'masks'); adding the
+    same bytes again without a task must store what detection finds, not hand back the forced reading."""
+    forced = lake.add_archive("shapes", archives["seg"], task="image_classification")
+    assert forced.task == "image_classification" and forced.classes == ("images", "masks")
+    detected = lake.add_archive("shapes", archives["seg"])
+    assert not detected.reused and detected.id == "v0002" and detected.task == "segmentation"
+    assert lake.add_archive("shapes", archives["seg"]).id == "v0002"  # detected again: reused
+    assert lake.add_archive("shapes", archives["seg"], task="image_classification").id == "v0001"
+
+
 def test_load_returns_the_checked_dataset(lake: ImageLake, archives: dict[str, Path]) -> None:
     v = lake.add_archive("shapes", archives["seg"])
     dataset = lake.load("shapes")
