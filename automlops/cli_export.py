@@ -12,8 +12,9 @@ does not, the command exits with code 2 (the script stays written, to be read).
 With ``--json`` the last stdout line is one JSON object (model, version, kind, out, bytes, seconds,
 recorded_test_score, and with ``--check`` script_test_score, difference, reproduced, run_seconds).
 Bad input (an unknown model, an uploaded model - the studio did not train it, so there is no
-training to rebuild -, a dataset version gone from the lake, a kind that cannot be exported) exits
-with code 2 and one line on stderr, before anything is written.
+training to rebuild -, a warm-started retrain - it continued its parent's learned state, which no
+script repeats -, a dataset version gone from the lake, a kind that cannot be exported) exits with
+code 2 and one line on stderr, before anything is written.
 """
 
 from __future__ import annotations

@@ -268,15 +268,16 @@ def _with_lineage(result: FitResult, champion: Any, frame: pd.DataFrame, lineage
                   tracker: Tracker) -> FitResult:
     """The challenger's result once its data is in the lake: decisions name the version, and its
     MLflow run (with that lineage as the dataset input) is logged now rather than during the fit."""
-    from automlops.tabular.retrain import _log
+    from automlops.tabular.retrain import log_retrained_model
 
     label = f"{lineage['name']}@v{lineage['version']}"
     decisions = tuple(Decision(d.topic, d.message.replace(f"{lineage['name']}@v{_PENDING}", label))
                       for d in result.decisions)
     columns = list(result.input_columns)
-    run_id, errors = _log(tracker, champion, result.artifact.obj, result.problem, dict(result.test_metrics),
-                          dict(result.best_params), frame[columns].head(5), lineage, decisions,
-                          f"{champion.meta['name']}@v{champion.meta['version']}", str(result.artifact.meta["retrain"]))
+    run_id, errors = log_retrained_model(tracker, champion, result.artifact.obj, result.problem,
+                                         dict(result.test_metrics), dict(result.best_params), frame[columns].head(5),
+                                         lineage, decisions, f"{champion.meta['name']}@v{champion.meta['version']}",
+                                         str(result.artifact.meta["retrain"]))
     return dataclasses.replace(result, decisions=decisions, run_id=run_id,
                                tracking_errors=(*result.tracking_errors, *errors))
 

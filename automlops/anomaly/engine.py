@@ -192,8 +192,7 @@ class AnomalyEngine:
 
     def _fit_panel(self, log: DecisionLog) -> Panel:
         """The panel of default detectors, within a share of the time budget (see :mod:`automlops.anomaly.panel`)."""
-        total = getattr(log, "_budget", lambda: None)()  # as the tabular engine reads it: the driver's budget
-        elapsed = getattr(log, "_clock", lambda: 0.0)
+        total, elapsed = log.time_budget(), log.elapsed  # the driver's budget and its clock
         allowance = None if total is None else max(0.0, PANEL_SHARE * total - elapsed())
         fit = fit_panel(self.Xt, self.seed, allowance=allowance)
         self.panel_seconds = dict(fit.seconds)

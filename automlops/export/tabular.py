@@ -9,7 +9,9 @@ gives the recorded test score to the last digit; ``--refit-full`` then refits on
 shipped model was. Where the studio validated with one holdout split, the model that scored the
 test rows is the search's own trial model, fitted on the split's training part: the script fits on
 those rows too (``SCORED_BY``, :mod:`automlops.export.scored_fit`). An uploaded model is refused:
-the studio did not train it, so there is no training to repeat.
+the studio did not train it, so there is no training to repeat; so is a warm-started retrain
+(``automlops models retrain``, ``monitor --retrain``): it continued its parent's learned state, which
+no fit from data and hyperparameters repeats (a ``--cold`` retrain is exported like any model).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from automlops.export import runtime
 from automlops.export.scored_fit import scored_by
 from automlops.export.script import DataSource, ScriptParts, common_settings
 from automlops.tabular.evaluate import predict_labels_and_proba
+from automlops.tabular.retrain import warm_started
 
 __all__ = ["tabular_parts"]
 
@@ -100,6 +103,11 @@ def tabular_parts(loaded: Any, source: DataSource) -> ScriptParts:
         raise ConfigError(f"model '{meta['name']}' v{meta['version']} was uploaded, not trained by the studio: which rows "
                           "and which recipe trained it is unknown, so there is no training to rebuild (its recorded "
                           f"{meta.get('metric')}: {meta.get('score_note') or 'measured on the dataset it was validated on'})")
+    if warm_started(meta):
+        raise ConfigError(f"model '{meta['name']}' v{meta['version']} is a warm-started retrain of {meta.get('parent')}: "
+                          "it continued that model's learned state on new rows, so no script can rebuild it from its "
+                          f"data and hyperparameters alone; export {meta.get('parent')}, or retrain it with --cold (a "
+                          "refit from scratch) and export that")
     ordered = bool(meta.get("time_column")) or meta.get("validation") == "timeseries"
     n_clean = _clean_rows(meta, source)
     test_size = (_ordered_test_size if ordered else _test_size)(n_clean, int(meta["n_test_rows"]))

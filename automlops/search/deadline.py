@@ -30,7 +30,7 @@ import ctypes
 import threading
 import time
 
-__all__ = ["DeadlineExceeded", "finish_by", "interrupt_at", "interrupt_deadline", "wrap_up_deadline"]
+__all__ = ["DeadlineExceeded", "finish_by", "interrupt_at", "interrupt_deadline", "live_watchdogs", "wrap_up_deadline"]
 
 _set_async_exc = ctypes.pythonapi.PyThreadState_SetAsyncExc
 _set_async_exc.argtypes = (ctypes.c_ulong, ctypes.py_object)
@@ -193,6 +193,15 @@ def interrupt_deadline() -> float | None:
     """
     deadlines = [s.dog.deadline for s in _live_scopes() if s.dog is not None]
     return min(deadlines) if deadlines else None
+
+
+def live_watchdogs() -> list[_Watchdog]:
+    """This thread's watchdogs that still govern it, outermost first.
+
+    For a fit that must change how they strike (CatBoost's, see :mod:`automlops.tabular.boosting_clock`):
+    each has a ``lock``, its ``timer``, its ``deadline`` and the ``armed`` / ``fired`` flags.
+    """
+    return [s.dog for s in _live_scopes() if s.dog is not None]
 
 
 def wrap_up_deadline() -> float | None:

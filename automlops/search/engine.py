@@ -156,6 +156,14 @@ class DecisionLog:
         """Send an engine's own progress event (an epoch finished...) to the fit's callbacks."""
         self._emit(replace(event, elapsed=self._clock(), budget=self._budget()))
 
+    def time_budget(self) -> float | None:
+        """The fit's time budget in seconds (None: no time limit), for an engine that sizes its work to it."""
+        return self._budget()
+
+    def elapsed(self) -> float:
+        """Seconds spent since the budget's clock started (the command's start, loading included)."""
+        return self._clock()
+
 
 class Engine(Protocol):
     """One task family's AutoML logic (see the module docstring for the five steps)."""

@@ -143,7 +143,7 @@ class _HeldWatchdogs:
         import threading
 
         self.struck = False
-        self.dogs = [scope.dog for scope in deadlines._live_scopes() if scope.dog is not None]
+        self.dogs = deadlines.live_watchdogs()
         for dog in self.dogs:
             with dog.lock:
                 dog.timer.cancel()

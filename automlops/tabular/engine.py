@@ -77,10 +77,10 @@ def _planning_deadline(log: DecisionLog) -> float | None:
     The decision log is the engine's one view of the driver's clock: ``_clock`` is the time spent
     and ``_budget`` the total (``None`` without a time budget).
     """
-    total = log._budget()
+    total = log.time_budget()
     if total is None:
         return None
-    left = max(0.0, total - log._clock())
+    left = max(0.0, total - log.elapsed())
     return time.monotonic() + get_settings().leakage_time_share * left
 
 
@@ -127,7 +127,7 @@ class TabularEngine:
         self.X, self.y, self.test = train[self.plan.input_columns], train[self.problem.target], test
         mode = self.validation_mode or get_preset(self.preset).validation
         self.validation = choose_validation(self.problem, self.y, mode=mode, n_columns=len(self.plan.input_columns),
-                                            time_budget=log._budget())
+                                            time_budget=log.time_budget())
         self.specs = self._choose_models(len(train), log)
         self.splits = self.validation.splits(self.X, self.y, self.seed)
         self._ready: dict[tuple[str, str, int], FoldFit] = {}  # fold fits made ahead (validation_cost)
@@ -203,12 +203,12 @@ class TabularEngine:
         Not in a shared study (its workers must agree on the splits, and timings differ between
         machines), nor under a pruning strategy (Hyperband's steps are then folds, or slices of a holdout).
         """
-        plan, total = self.validation, log._budget()
+        plan, total = self.validation, log.time_budget()
         if (total is None or self.shared_study or STRATEGIES.get(self.search).prunes
                 or plan.kind not in ("kfold", "stratified") or len(self.y) < SMALL_DATA_ROWS):
             return
         probe = probe_cross_validation(self.X, self.y, self.problem, self.plan, self.splits, self.specs,
-                                       max(0.0, total - log._clock()), self.seed)
+                                       max(0.0, total - log.elapsed()), self.seed)
         self._ready = probe.ready
         if probe.affordable:
             self.validation = replace(plan, reason=f"{plan.reason}; {probe.reason}")

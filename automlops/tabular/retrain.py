@@ -52,10 +52,17 @@ if TYPE_CHECKING:
     from automlops.core.problem import Problem
     from automlops.mlops.store import LoadedModel, StoredModel
 
-__all__ = ["RETRAINABLE_KINDS", "retrain_fit", "retrain_saved"]
+__all__ = ["RETRAINABLE_KINDS", "log_retrained_model", "retrain_fit", "retrain_saved", "warm_started"]
 
 RETRAINABLE_KINDS = ("tabular",)
 TEST_SIZE = 0.2
+WARM_START = "warm start"  # how the note of a warm-started fit begins (meta["retrain"])
+
+
+def warm_started(meta: Mapping[str, Any]) -> bool:
+    """Whether a saved model is a warm-started retrain: it continued its parent's learned state, so its data and
+    hyperparameters alone cannot rebuild it (a cold refit can be rebuilt from them)."""
+    return meta.get("source") == "retrain" and str(meta.get("retrain") or "").startswith(WARM_START)
 
 
 def retrain_fit(loaded: LoadedModel, frame: pd.DataFrame, *, dataset: Mapping[str, Any], tracker: Any = None,
@@ -83,7 +90,7 @@ def retrain_fit(loaded: LoadedModel, frame: pd.DataFrame, *, dataset: Mapping[st
         model, note = _fit(loaded.model, train[columns], train[problem.target], warm_start)
         pred, proba = predict_outputs(model, test[columns], problem)
     seconds = time.perf_counter() - started
-    if parent_frame is not None and note.startswith("warm start"):
+    if parent_frame is not None and note.startswith(WARM_START):
         how += _seen_note(test, parent_frame, [*columns, str(problem.target)], meta.get("dataset"))
     metrics = score_all(problem.task, test[problem.target].to_numpy(), pred, proba, problem.classes)
     return _result(loaded, model, problem, rows, test, columns, metrics, note, how, dataset=dataset,
@@ -171,7 +178,7 @@ def _warm_fit(model: Any, X: pd.DataFrame, y: pd.Series) -> tuple[Any, str]:
         raise DataError(f"warm-starting the saved model on the new data failed: {exc}"[:400]) from exc
     estimator.set_params(warm_start=False)  # its hyperparameters read as a plain fit again
     added = f"; {', '.join(f'{k} {params[k]} -> {v}' for k, v in grown.items())}" if grown else ""
-    return pipeline, (f"warm start: kept the fitted preprocessing and continued {type(estimator).__name__} "
+    return pipeline, (f"{WARM_START}: kept the fitted preprocessing and continued {type(estimator).__name__} "
                       f"from its learned state on the new rows{added}")
 
 
@@ -193,8 +200,8 @@ def _result(loaded: LoadedModel, model: Any, problem: Problem, rows: pd.DataFram
                  Decision("result", f"test {problem.metric} = {score:.4f} on {len(test)} held-out rows "
                                     f"(the parent scored {meta.get('test_score')} on its own test rows)"))
     params = dict(meta.get("best_params") or {})
-    run_id, errors = _log(tracker, loaded, model, problem, metrics, params, rows[columns].head(5), dataset,
-                          decisions, parent, note)
+    run_id, errors = log_retrained_model(tracker, loaded, model, problem, metrics, params, rows[columns].head(5),
+                                         dataset, decisions, parent, note)
     artifact = Artifact("tabular", model, meta={
         "source": "retrain", "parent": parent, "retrain": note, "parent_dataset": meta.get("dataset"),
         "validation": "holdout", "refit_on_all_rows": False})
@@ -208,9 +215,11 @@ def _result(loaded: LoadedModel, model: Any, problem: Problem, rows: pd.DataFram
         input_columns=tuple(columns), feature_schema=feature_schema_for(rows, columns, problem))
 
 
-def _log(tracker: Any, loaded: LoadedModel, model: Any, problem: Problem, metrics: dict[str, float],
-         params: dict[str, Any], example: pd.DataFrame, dataset: Mapping[str, Any], decisions: tuple[Any, ...],
-         parent: str, note: str) -> tuple[str | None, tuple[str, ...]]:
+def log_retrained_model(tracker: Any, loaded: LoadedModel, model: Any, problem: Problem, metrics: dict[str, float],
+                    params: dict[str, Any], example: pd.DataFrame, dataset: Mapping[str, Any],
+                    decisions: tuple[Any, ...], parent: str, note: str) -> tuple[str | None, tuple[str, ...]]:
+    """Log a retrained model as its own MLflow run, tagged with its parent (``NAME@vN``); returns the run id
+    (None without a tracker) and what could not be logged."""
     from automlops.tabular._source_run import log_source_run
 
     tags = {"automlops.kind": "retrain", "automlops.engine": "tabular", "automlops.task": problem.task.value,

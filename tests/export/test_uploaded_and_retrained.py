@@ -4,7 +4,7 @@ An uploaded model was trained elsewhere: ``export`` refuses it before writing an
 no training to rebuild), ``bundle`` checks it on probe rows it can answer (a plain
 ``OneHotEncoder`` refuses unknown categories), and its card says what its score is: measured on
 the dataset it was validated on. A warm-started retrain's card says its held-out rows were seen
-by the parent, as its decisions do.
+by the parent, as its decisions do; exporting it is refused up front (no script repeats a warm start).
 """
 
 from __future__ import annotations
@@ -79,3 +79,23 @@ def test_the_card_of_a_warm_started_retrain_says_the_parent_saw_its_held_out_row
     assert "untouched rows" not in text
     assert "held-out rows (" in text and "also in the data the parent learned from" in text
     assert "this test score is optimistic" in text
+
+
+def test_exporting_a_warm_started_retrain_is_refused_before_anything_is_written(
+        studio: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A warm-started forest keeps its parent's trees and grows as many on the new rows: a script fitting the
+    recipe from scratch grows other trees, so ``--check`` wrote the script and ran it, only to exit 2. A cold
+    retrain is rebuilt exactly, so it is still exported."""
+    from automlops.tabular.retrain import retrain_saved
+    from tests.export.conftest import train_tabular
+
+    train_tabular(DataLake(), "breast_cancer", "cancer_forest", models=["random_forest"], n_trials=1, ensemble="none")
+    retrain_saved("cancer_forest@v1", dataset="breast_cancer", name="cancer_forest_warm", tracking=False)
+    out = tmp_path / "warm.py"
+    code = main(["export", "cancer_forest_warm", "--out", str(out), "--check"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and not out.exists()
+    assert len(err) == 1 and err[0].startswith("automlops: error: ") and "warm-started retrain" in err[0], err
+    assert "--cold" in err[0]
+    retrain_saved("cancer_logistic@v1", dataset="breast_cancer", name="cancer_cold", tracking=False, warm_start=False)
+    assert main(["export", "cancer_cold", "--out", str(tmp_path / "cold.py"), "--check"]) == 0
