@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from automlops.clustering.algorithms import CLUSTER_MODELS, ClusterModel
 from automlops.clustering.assign import ASSIGNERS, AssignedClusterer
-from automlops.clustering.engine import CLUSTER_PRESETS, ClusteringEngine, ClusterPreset
+from automlops.clustering.engine import ClusteringEngine
 from automlops.clustering.metrics import CLUSTER_METRICS, SILHOUETTE_SAMPLE
 from automlops.clustering.plots import figures
 from automlops.clustering.predict import predict_table
+from automlops.clustering.presets import CLUSTER_PRESETS, ClusterPreset
 
 __all__ = ["ASSIGNERS", "CLUSTER_METRICS", "CLUSTER_MODELS", "CLUSTER_PRESETS", "SILHOUETTE_SAMPLE",
            "AssignedClusterer", "ClusterModel", "ClusterPreset", "ClusteringEngine", "figures", "predict_table"]

@@ -25,6 +25,12 @@ memory grows with the square of their number; :class:`SubclusterMerger` switches
 sub-cluster centres when there are too many of them, and :class:`BirchClusterer` keeps only the centres
 and their labels, so a Birch model saves like the others.
 
+**Time.** Each entry also says what a fit costs (``cost``: seconds on the 2-core machine these numbers
+were measured on, from the rows, *k*, restarts and features) and whether the deadline's watchdog can
+stop it mid-fit (``stops_at_deadline``): DBSCAN's neighbour search, SciPy's linkage tree and HDBSCAN's
+spanning tree are single calls into compiled code that run to their end. The engine prices each
+candidate with them before starting it (:mod:`automlops.clustering.pricing`).
+
 Every entry says whether the fitted model can place *new* rows itself (``predict``) or needs an
 assigner fitted on its result (:mod:`automlops.clustering.assign`). Extend the engine by
 registering another :class:`ClusterModel`.
@@ -113,7 +119,8 @@ class ClusterModel:
     algorithm whose cost grows with n² may be given: above it, it clusters a random sample of that
     many rows and its assigner labels the others (``samples_large_tables``; else it is skipped).
     ``fit_bytes`` estimates the memory one fit with these settings would take (None: small enough
-    not to ask).
+    not to ask). ``cost(params, n_rows, n_features)`` estimates one fit's seconds (None: not priced);
+    ``stops_at_deadline`` is False for a fit the deadline cannot interrupt (it must be priced with a margin).
     """
 
     name: str
@@ -127,6 +134,8 @@ class ClusterModel:
     min_rows: int = 0  # below this, another entry does the same job better: skipped unless asked for by name
     fit_bytes: Callable[[dict[str, Any], DataScale], float] | None = None
     samples_large_tables: bool = True  # above max_rows: cluster a sample, assign the rest (needs an assigner)
+    cost: Callable[[dict[str, Any], int, int], float] | None = None
+    stops_at_deadline: bool = True
 
     def samples(self, n_rows: int) -> bool:
         """Whether this algorithm clusters a sample of ``n_rows`` rows (and assigns the rest) rather than all."""
@@ -151,6 +160,20 @@ class ClusterModel:
 CLUSTER_MODELS: Registry[ClusterModel] = Registry("clustering model")
 
 
+# Costs: seconds of one fit measured on the 2-core machine of the stack notes, busy with other work, one
+# thread (see automlops.clustering.threads), 40,000 rows; the engine rescales them by what it measures on
+# the machine it runs on. Features raise most of them less than linearly (30 features cost 1-2x what 10
+# cost): hence a square root.
+def _width(n_features: int) -> float:
+    return float(np.sqrt(max(n_features, 1) / 10))
+
+
+def _sampled_cost(n: int, cap: int, fit: float, assign: float) -> float:
+    """A quadratic fit on at most ``cap`` rows (``fit`` s per pair) plus the assignment of the rest."""
+    m = min(n, cap)
+    return fit * m * m + assign * (n - m) * m
+
+
 def _k(s: Suggest, scale: DataScale) -> int:
     return s.int("n_clusters", scale.k_min, scale.k_max)
 
@@ -166,7 +189,8 @@ CLUSTER_MODELS.add("kmeans", ClusterModel(
     "kmeans", "KMeans", _kmeans,
     lambda s, c: {"n_clusters": _k(s, c), "init": s.cat("init", ["k-means++", "random"]),
                   "n_init": s.int("n_init", 2, 8)},
-    lambda c: {"n_clusters": c.k_default, "init": "k-means++", "n_init": 4}))
+    lambda c: {"n_clusters": c.k_default, "init": "k-means++", "n_init": 4},
+    cost=lambda p, n, d: 7e-8 * n * int(p["n_clusters"]) * int(p.get("n_init", 4)) * _width(d)))
 
 
 def _minibatch(p: dict[str, Any], seed: int) -> Any:
@@ -179,7 +203,8 @@ def _minibatch(p: dict[str, Any], seed: int) -> Any:
 CLUSTER_MODELS.add("minibatch_kmeans", ClusterModel(
     "minibatch_kmeans", "MiniBatchKMeans", _minibatch,
     lambda s, c: {"n_clusters": _k(s, c), "batch_size": s.cat("batch_size", [256, 1024, 4096])},
-    lambda c: {"n_clusters": c.k_default, "batch_size": 1024}, min_rows=5000))
+    lambda c: {"n_clusters": c.k_default, "batch_size": 1024}, min_rows=5000,
+    cost=lambda p, n, d: 2e-6 * n * _width(d)))  # it stops after ~10 batches without improvement, whatever k
 
 
 def _gmm(p: dict[str, Any], seed: int) -> Any:
@@ -194,7 +219,9 @@ CLUSTER_MODELS.add("gaussian_mixture", ClusterModel(
     lambda s, c: {"n_clusters": _k(s, c), "covariance_type": s.cat("covariance_type",
                                                                     ["full", "tied", "diag", "spherical"]),
                   "n_init": s.int("n_init", 1, 3)},
-    lambda c: {"n_clusters": c.k_default, "covariance_type": "full", "n_init": 2}))
+    lambda c: {"n_clusters": c.k_default, "covariance_type": "full", "n_init": 2},
+    cost=lambda p, n, d: n * int(p["n_clusters"]) * int(p.get("n_init", 2))  # a full covariance: ~d² per row
+    * (1.2e-6 * _width(d) ** 3 if p.get("covariance_type", "full") in ("full", "tied") else 5e-7 * _width(d))))
 
 
 def _agglomerative(p: dict[str, Any], seed: int) -> Any:
@@ -206,7 +233,9 @@ def _agglomerative(p: dict[str, Any], seed: int) -> Any:
 CLUSTER_MODELS.add("agglomerative", ClusterModel(
     "agglomerative", "AgglomerativeClustering", _agglomerative,
     lambda s, c: {"n_clusters": _k(s, c), "linkage": s.cat("linkage", ["ward", "complete", "average"])},
-    lambda c: {"n_clusters": c.k_default, "linkage": "ward"}, assigner="knn", max_rows=AGGLOMERATIVE_MAX_ROWS))
+    lambda c: {"n_clusters": c.k_default, "linkage": "ward"}, assigner="knn", max_rows=AGGLOMERATIVE_MAX_ROWS,
+    cost=lambda p, n, d: _sampled_cost(n, AGGLOMERATIVE_MAX_ROWS, 3e-8, 2e-9) * _width(d),
+    stops_at_deadline=False))  # SciPy builds the whole tree in one call (average linkage, 6,000 rows: 2 s)
 
 
 class SubclusterMerger(ClusterMixin, BaseEstimator):
@@ -284,7 +313,8 @@ CLUSTER_MODELS.add("birch", ClusterModel(
     "birch", "Birch", _birch,
     lambda s, c: {"n_clusters": _k(s, c), "threshold": s.float("threshold", 0.05, 1.5, log=True),
                   "branching_factor": s.int("branching_factor", 20, 100)},
-    lambda c: {"n_clusters": c.k_default, "threshold": 0.3, "branching_factor": 50}))
+    lambda c: {"n_clusters": c.k_default, "threshold": 0.3, "branching_factor": 50},
+    cost=lambda p, n, d: 1.2e-5 * n / float(p.get("threshold", 0.5)) * _width(d)))  # small radius: many sub-clusters
 
 
 def _dbscan(p: dict[str, Any], seed: int) -> Any:
@@ -308,7 +338,9 @@ CLUSTER_MODELS.add("dbscan", ClusterModel(
     "dbscan", "DBSCAN", _dbscan, _dbscan_space,
     lambda c: {"min_samples": 5, "eps_quantile": 0.9},  # eps follows from these in the search space
     assigner="core", noise=True, max_rows=50_000, fit_bytes=_dbscan_bytes,
-    samples_large_tables=False))  # its radius is read from the density of all the rows: a sample is sparser
+    samples_large_tables=False,  # its radius is read from the density of all the rows: a sample is sparser
+    cost=lambda p, n, d: 3e-9 * n * n * _width(d),  # 40,000 rows: 3-5 s in one neighbour search
+    stops_at_deadline=False))
 
 
 def _hdbscan(p: dict[str, Any], seed: int) -> Any:
@@ -328,4 +360,6 @@ CLUSTER_MODELS.add("hdbscan", ClusterModel(
     "hdbscan", "HDBSCAN", _hdbscan, _hdbscan_space,
     lambda c: {"min_cluster_size": max(5, min(c.n_rows // 20, 100)), "min_samples": 5,
                "cluster_selection_method": "eom"},
-    assigner="knn", noise=True, max_rows=HDBSCAN_MAX_ROWS))
+    assigner="knn", noise=True, max_rows=HDBSCAN_MAX_ROWS,
+    cost=lambda p, n, d: _sampled_cost(n, HDBSCAN_MAX_ROWS, 6e-9, 2.5e-9) * _width(d) ** 1.5,
+    stops_at_deadline=False))  # its spanning tree is built in one compiled call

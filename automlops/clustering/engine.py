@@ -7,13 +7,17 @@ it clustered: the **silhouette** by default, or Calinski–Harabasz / Davies–B
 GaussianMixture, AgglomerativeClustering, Birch, DBSCAN and HDBSCAN at once, after a warm start of
 every model's defaults and KMeans at every k (so each number of clusters is looked at once before TPE
 concentrates on what scored well). Partitions with a
-"cluster" of a handful of rows (under 5 rows or 2 %; accepted, with a note, when the user fixed k) or
-with more than half the rows left as noise are refused, and so is a candidate whose fit would need more than :data:`MAX_FIT_MB` of memory (DBSCAN with a
+"cluster" of a handful of rows (under 5 rows or 2 %; accepted, with a note, when the user fixed k: see
+:mod:`automlops.clustering.choice`) or with more than half the rows left as noise are refused, and so is a candidate whose fit would need more than :data:`MAX_FIT_MB` of memory (DBSCAN with a
 wide radius on a large table lists billions of neighbour pairs; see :mod:`automlops.clustering.algorithms`),
 before it is fitted. With the silhouette, the final choice also asks the partition to be **reproducible**: each
 model's best and the next best candidates are refitted on 80 % subsamples, and the one with the best
 ``silhouette × stability`` is kept (see :mod:`automlops.clustering.stability`): on data without clear
 groups, very different partitions score within a hair of each other and the top score alone is a coin toss.
+
+Under a time budget each candidate is **priced** before it is fitted and skipped when it would end past
+the deadline, and the silhouette reads a sample sized to the budget (see :mod:`automlops.clustering.pricing`):
+some fits (DBSCAN's neighbour search) cannot be interrupted once started.
 
 Preparation: numbers are median-imputed and **standardised** (mean 0, variance 1) and categories
 one-hot encoded, so no column dominates the distances just because of its unit. A fifth of the rows
@@ -27,12 +31,10 @@ search never reads it, so the result is the same with or without it.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import time
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -40,15 +42,25 @@ import optuna
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
+from automlops.clustering import pricing
 from automlops.clustering.algorithms import CLUSTER_MODELS, DataScale, data_scale
 from automlops.clustering.assign import describe_assigner
-from automlops.clustering.checks import MIN_ROWS, check_not_constant, check_rows, split_reference
+from automlops.clustering.checks import (
+    MIN_ROWS,
+    check_not_constant,
+    check_rows,
+    runnable_models,
+    split_reference,
+)
+from automlops.clustering.choice import candidate_key as _key
+from automlops.clustering.choice import log_min_cluster_rows, shipped_choice
 from automlops.clustering.metrics import CLUSTER_METRICS, n_clusters, noise_share, score_all, score_one
+from automlops.clustering.presets import CLUSTER_PRESETS, ClusterPreset
 from automlops.clustering.report import build_files, build_meta
-from automlops.clustering.stability import N_SUBSAMPLES, affordable, stability
+from automlops.clustering.stability import N_SUBSAMPLES, affordable, checkable, stability
+from automlops.clustering.threads import few_threads
 from automlops.core.fit import Artifact, ValidationSummary
 from automlops.core.problem import Problem, TaskType
-from automlops.core.registry import Registry
 from automlops.errors import ConfigError, DataError
 from automlops.search.deadline import DeadlineExceeded, interrupt_at
 from automlops.search.engine import (
@@ -63,53 +75,15 @@ from automlops.search.engine import (
 from automlops.search.suggest import Suggest
 from automlops.tabular.preprocessing import FeaturePlan, build_preprocessor, plan_features
 
-__all__ = ["CLUSTER_PRESETS", "MAX_FIT_MB", "MIN_ROWS", "ClusterPreset", "ClusteringEngine"]
+__all__ = ["CLUSTER_PRESETS", "MAX_FIT_MB", "MIN_ROWS", "ClusterPreset", "ClusteringEngine", "few_threads"]
 
 MAX_NOISE_SHARE = 0.5  # a clustering that leaves most rows unclustered describes little of the data
-MIN_CLUSTER_ROWS, MIN_CLUSTER_SHARE = 5, 0.02  # smaller "clusters" are a few outliers split off, not groups
-SINGLE_THREAD_ROWS = 20_000  # below this, BLAS/OpenMP threads cost more than they save (10× on iris when busy)
 SWEEP_MODEL = "kmeans"  # tried at every k in the warm start
 MAX_FIT_MB = 512  # a candidate whose fit is estimated to need more (DBSCAN with a wide radius) is not fitted
 EXTRA_CANDIDATES = 5  # besides each model's best, the next best distinct trials whose stability is measured
 FINAL_SCORINGS = 2.2  # finalize's scorings (test rows, training rows), in units of one trial's scoring
-
-
-@dataclass(frozen=True)
-class ClusterPreset:
-    """How much to search: trials or seconds, and which algorithms (None: every registered one)."""
-
-    name: str
-    n_trials: int | None
-    time_budget: float | None
-    models: tuple[str, ...] | None
-    description: str
-
-
-CLUSTER_PRESETS: Registry[ClusterPreset] = Registry("clustering preset")
-CLUSTER_PRESETS.add("fast", ClusterPreset("fast", 15, None, ("kmeans", "gaussian_mixture", "agglomerative"),
-                                          "15 trials of KMeans, GaussianMixture and agglomerative clustering"))
-CLUSTER_PRESETS.add("medium", ClusterPreset("medium", 60, None, None, "60 trials over every algorithm"))
-CLUSTER_PRESETS.add("best", ClusterPreset("best", None, 120.0, None, "every algorithm for 120 seconds"))
-
-
-_CONTROLLER: Any = None
-
-
-def _key(candidate: Candidate) -> str:
-    """One candidate's identity: its model and settings."""
-    return candidate.model + repr(sorted(candidate.params.items()))
-
-
-def few_threads(n_rows: int) -> Any:
-    """One BLAS/OpenMP thread for small tables (threads only pay off on large ones), else no limit."""
-    global _CONTROLLER
-    if n_rows >= SINGLE_THREAD_ROWS:
-        return contextlib.nullcontext()
-    from threadpoolctl import ThreadpoolController
-
-    if _CONTROLLER is None:
-        _CONTROLLER = ThreadpoolController()
-    return _CONTROLLER.limit(limits=1)
+REFIT_FITS = 1.2  # the final refit, in units of the trial's own fit (the preprocessing is fitted too)
+TAIL_SHARE = 0.25  # of the time budget the work after the search may take (stability checks included)
 
 
 class ClusteringEngine:
@@ -120,6 +94,7 @@ class ClusteringEngine:
     models = CLUSTER_MODELS
     presets = CLUSTER_PRESETS
     metrics = CLUSTER_METRICS
+    first_trial_share = 0.6  # a trial is one fit and its scoring, the refit one more fit: less than a tabular CV
 
     def __init__(self, *, reference: str | None = None, metric: str = "silhouette", max_clusters: int = 10,
                  preset: str = "medium", models: Sequence[str] | None = None, seed: int = 0,
@@ -129,6 +104,7 @@ class ClusteringEngine:
         if n_clusters is not None:
             self.max_clusters = max(max_clusters, n_clusters)
         self.preset, self.model_names, self.seed, self.test_size = preset, models, seed, test_size
+        self.shared_study = False  # set by the driver: workers of one study must score on the same sample
 
     # ------------------------------------------------------------------ prepare
     def _check_config(self) -> list[str]:
@@ -163,31 +139,6 @@ class ClusteringEngine:
                         "variance 1) and categories one-hot encoded, so no column dominates the distances by its unit")
         return plan
 
-    def _choose_models(self, names: list[str], log: DecisionLog) -> tuple[str, ...]:
-        kept = []
-        for name in names:
-            spec = CLUSTER_MODELS.get(name)
-            large = spec.max_rows is not None and len(self.Xt) > spec.max_rows
-            if large and not spec.samples(len(self.Xt)):
-                log("models", f"{name} skipped: its cost grows with the square of the rows and there are "
-                              f"{len(self.Xt)} (> {spec.max_rows})")
-            elif self.model_names is None and self.n_clusters is not None and spec.noise:
-                log("models", f"{name} skipped: it finds its own number of clusters, and it is fixed at "
-                              f"{self.n_clusters} (name it in models to search it anyway)")
-            elif self.model_names is None and len(self.Xt) < spec.min_rows:
-                log("models", f"{name} skipped: it is made for large tables; below {spec.min_rows} rows another "
-                              "algorithm does the same job exactly and faster (name it in models to search it anyway)")
-            else:
-                kept.append(name)
-                if large:
-                    log("models", f"{name} clusters a random sample of {spec.max_rows:,} of the {len(self.Xt):,} rows "
-                                  "(its cost grows with the square of the rows); the other rows get their cluster from "
-                                  f"{describe_assigner(str(spec.assigner))}")
-        if not kept:
-            raise ConfigError("no clustering algorithm can run on this many rows; choose kmeans or minibatch_kmeans")
-        log("models", "searched: " + ", ".join(kept))
-        return tuple(kept)
-
     def _data_scale(self, log: DecisionLog) -> DataScale:
         """The distances the search spaces need, and the range of k: 2..max_clusters, or the k the user gave."""
         if self.n_clusters is None:
@@ -198,20 +149,6 @@ class ClusteringEngine:
         log("clusters", f"k = {self.n_clusters}, as asked: every algorithm is searched at that number of clusters and "
                         "a partition with another number is refused; the silhouette still chooses among them")
         return data_scale(self.Xt, self.n_clusters, self.seed, k_min=self.n_clusters)
-
-    def _log_min_cluster_rows(self, log: DecisionLog) -> None:
-        """Refuse "clusters" of a few rows, unless the user fixed k: then accept them and say so."""
-        n = len(self.Xt)  # 5 rows (fewer on tiny tables) or 2 % of the rows, whichever is larger
-        self.usual_min_rows = max(2, min(MIN_CLUSTER_ROWS, n // 10), int(np.ceil(MIN_CLUSTER_SHARE * n)))
-        self.min_cluster_rows = self.usual_min_rows if self.n_clusters is None else 1
-        if self.n_clusters is not None:
-            log("selection", f"k = {self.n_clusters} was asked for, so a cluster of fewer than {self.usual_min_rows} "
-                             "rows (5 or 2 %) is accepted rather than refused (at a large k, a few outliers may "
-                             "form a cluster of their own); the decisions name the shipped model's smallest cluster")
-            return
-        log("selection", f"every cluster must hold at least {self.min_cluster_rows} rows (5 or 2 %): splitting a "
-                         "few outliers off raises the silhouette of everyone else without finding a group (outliers "
-                         "are anomaly detection's job; density methods may still call them noise)")
 
     def prepare(self, data: Any, log: DecisionLog) -> SearchPlan:
         """Check the table, set the reference and the test rows aside, scale the features, plan the search."""
@@ -229,14 +166,20 @@ class ClusteringEngine:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             self.Xt = np.asarray(self.prep.fit_transform(self.train[self.plan.input_columns]), dtype=float)
-        self.scale: DataScale = self._data_scale(log)
-        self._names = self._choose_models(names, log)
+        self._time_budget = log.time_budget()  # it sizes the silhouette's sample, unless workers must agree on it
+        sized_by = None if self.metric != "silhouette" or self.shared_study else self._time_budget
+        with few_threads(len(self.Xt)):  # the k-distances' neighbour search, the silhouette's timing
+            self.scale: DataScale = self._data_scale(log)
+            self.silhouette_rows, expected = pricing.silhouette_sample(self.Xt, sized_by, self.seed)
+        self._names = runnable_models(names, len(self.Xt), log, named=self.model_names is not None,
+                                      n_clusters=self.n_clusters)
         self._seen: list[tuple[float, Candidate]] = []
         self._fit_seconds: dict[str, float] = {}  # the slowest fit of each model
         self._candidate_seconds: dict[str, float] = {}  # each candidate's own fit
-        self._score_seconds = 0.0  # the slowest scoring of a trial's labels (a silhouette on up to 10,000 rows)
         self._smallest: dict[str, int] = {}  # each candidate's smallest cluster
-        self._log_min_cluster_rows(log)
+        self.size_rule = log_min_cluster_rows(len(self.Xt), self.n_clusters, log)
+        scoring = pricing.log_silhouette_sample(self.silhouette_rows, len(self.Xt), expected, log)
+        self.pricer = pricing.TrialPricer(len(self.Xt), self.Xt.shape[1], scoring)
         how = ("; the final choice among each model's best and the next best trials is the highest silhouette × "
                "stability (the partition must come back when refitted on subsamples)") if spec.name == "silhouette" else ""
         log("selection", f"candidates are scored by {spec.label} on the rows they clustered ({spec.direction}){how}; "
@@ -259,7 +202,8 @@ class ClusteringEngine:
         (on breast_cancer, 60 trials never fitted KMeans with k=2, the best partition by silhouette).
         On a large table, the algorithms that cluster a sample because their cost grows with the
         square of the rows come after the sweep: on 43,000 diamonds at 30 s, trying them first left
-        no time for k = 2, the best partition.
+        no time for k = 2, the best partition. Under a time budget, after the first model's defaults, the
+        queue runs cheapest first, by each model's ``cost`` (see :func:`~automlops.clustering.pricing.cheapest_first`).
         """
         n = len(self.Xt)
         first = [m for m in self._names if not CLUSTER_MODELS.get(m).samples(n)]
@@ -276,9 +220,23 @@ class ClusteringEngine:
             queued += [{"model": SWEEP_MODEL, **{f"{SWEEP_MODEL}__{p}": v for p, v in defaults.items()},
                         f"{SWEEP_MODEL}__n_clusters": k} for k in sweep]
         queued += [defaults_of(m) for m in last]
+        if self._time_budget is not None:
+            queued = pricing.cheapest_first(queued, self.pricer)
         for params in queued:
             study.enqueue_trial(params, skip_if_exists=True)
+        if self._time_budget is not None:
+            return pricing.describe_queue(queued, SWEEP_MODEL)
         return [*first, *([f"{SWEEP_MODEL} with k = {', '.join(map(str, sweep))}"] if sweep else []), *last]
+
+    def _score(self, labels: np.ndarray, deadline: float | None) -> float:
+        t0 = time.perf_counter()
+        try:
+            with few_threads(len(self.Xt)), interrupt_at(deadline):
+                value = score_one(self.Xt, labels, self.metric, seed=self.seed, sample=self.silhouette_rows)
+        except DeadlineExceeded:
+            raise optuna.TrialPruned("stopped at the time budget while scoring") from None
+        self.pricer.record_scoring(time.perf_counter() - t0)
+        return value
 
     def _fit_labels(self, candidate: Candidate, deadline: float | None) -> np.ndarray:
         estimator = CLUSTER_MODELS.get(candidate.model).clusterer(dict(candidate.params), self.seed, len(self.Xt))
@@ -296,9 +254,11 @@ class ClusteringEngine:
         if need > MAX_FIT_MB * 2**20:
             raise optuna.TrialPruned(f"{spec.label} with these settings would need ~{need / 2**30:.1f} GB of memory "
                                      f"(more than {MAX_FIT_MB} MB), so it was not fitted")
+        self.pricer.check(spec, candidate.params, deadline)
         t0 = time.perf_counter()
         labels = self._fit_labels(candidate, deadline)
         fit_seconds = time.perf_counter() - t0
+        self.pricer.record(spec, candidate.params, fit_seconds)
         self._fit_seconds[candidate.model] = max(fit_seconds, self._fit_seconds.get(candidate.model, 0.0))
         self._candidate_seconds[_key(candidate)] = fit_seconds
         k, noise = n_clusters(labels), noise_share(labels)
@@ -312,12 +272,10 @@ class ClusteringEngine:
             raise optuna.TrialPruned(f"{noise:.0%} of the rows are noise (more than {MAX_NOISE_SHARE:.0%})")
         smallest = int(np.unique(labels[labels >= 0], return_counts=True)[1].min())
         self._smallest[_key(candidate)] = smallest
-        if smallest < self.min_cluster_rows:
-            raise optuna.TrialPruned(f"a cluster of {smallest} row(s), fewer than {self.min_cluster_rows}: a few "
+        if smallest < self.size_rule.required:
+            raise optuna.TrialPruned(f"a cluster of {smallest} row(s), fewer than {self.size_rule.required}: a few "
                                      "outliers split off, not a group")
-        t0 = time.perf_counter()
-        value = score_one(self.Xt, labels, self.metric, seed=self.seed)
-        self._score_seconds = max(self._score_seconds, time.perf_counter() - t0)
+        value = self._score(labels, deadline)
         if not np.isfinite(value):
             raise optuna.TrialPruned("the score is undefined for these labels")
         self._seen.append((value, candidate))
@@ -328,12 +286,24 @@ class ClusteringEngine:
         return Evaluation(value, 0.0, [value], fit_seconds, 0.0)
 
     def tail_seconds(self, ranked: Sequence[TrialOutcome]) -> float:
-        slowest = max(self._fit_seconds.values(), default=ranked[0].fit_seconds)
-        # finalize scores twice more (every metric on the test rows, and on the training rows for the report):
-        # on 40,000 rows each silhouette (a 10,000-row sample) costs about 3 KMeans fits, more than the refit
-        scoring = FINAL_SCORINGS * self._score_seconds
-        return (ranked[0].fit_seconds * 1.5 + slowest * (len(ranked) + EXTRA_CANDIDATES) * (N_SUBSAMPLES + 1)
-                + scoring + 0.2)
+        """Refit, finalize's two scorings (test rows, training rows) and the stability checks that fit in
+        :data:`TAIL_SHARE` of the budget and in the time the search has had (they choose among what it found:
+        they must not crowd it out); none unless the best candidate's and another's fit (``choose`` checks
+        nothing otherwise, and time kept for them would be lost to the search)."""
+        base = FINAL_SCORINGS * self.pricer.final_scoring_seconds + 0.2
+        refit = REFIT_FITS * ranked[0].fit_seconds
+        if self.metric != "silhouette":
+            return base + refit
+        room = np.inf if self._time_budget is None else min(TAIL_SHARE * self._time_budget, self.pricer.searched()) - base
+        kept = checkable(self._pool(ranked), self._seconds, room)
+        if len(kept) < 2:
+            return base + refit
+        checks = sum((N_SUBSAMPLES + 1) * self._seconds(c) for _, c in kept)
+        return base + checks + max(refit, *(1.5 * self._seconds(c) for _, c in kept))
+
+    def _seconds(self, candidate: Candidate) -> float:
+        """One fit of ``candidate``: its own when this process ran it, else its model's slowest."""
+        return self._candidate_seconds.get(_key(candidate), self._fit_seconds.get(candidate.model, 0.0))
 
     def _pool(self, ranked: Sequence[TrialOutcome]) -> list[tuple[float, Candidate]]:
         """Every model's best trial, plus the next best distinct trials this process scored."""
@@ -343,12 +313,11 @@ class ClusteringEngine:
         chosen = [*pool.values(), *list(extra.values())[:EXTRA_CANDIDATES]]
         return sorted(chosen, key=lambda vc: sign * vc[0])
 
-    def _affordable(self, pool: list[tuple[float, Candidate]], budget: Any) -> list[tuple[float, Candidate]]:
-        """The best pooled candidates whose stability check fits in the time left (see :func:`affordable`)."""
-        def seconds(c: Candidate) -> float:  # its own fit when this process ran it, else its model's slowest
-            return self._candidate_seconds.get(_key(c), self._fit_seconds.get(c.model, 0.0))
-
-        return affordable(pool, seconds, budget)
+    def _affordable(self, pool: list[tuple[float, Candidate]], budget: Any,
+                    reserve: float = 0.0) -> list[tuple[float, Candidate]]:
+        """The best pooled candidates whose stability check fits in the time left, less ``reserve`` seconds
+        (see :func:`affordable`)."""
+        return affordable(pool, self._seconds, budget, reserve=reserve)
 
     def _stabilities(self, pool: list[tuple[float, Candidate]]) -> list[float]:
         """Stability of each pooled candidate: its labels on all rows against refits on 80 % subsamples."""
@@ -366,7 +335,8 @@ class ClusteringEngine:
         best = ranked[0]
         log("result", f"best score: {best.model} with {dict(best.params)} ({self.metric} {best.value:.4f})")
         everyone = self._pool(ranked)
-        pool = self._affordable(everyone, budget) if self.metric == "silhouette" and len(everyone) > 1 else []
+        reserve = FINAL_SCORINGS * self.pricer.final_scoring_seconds  # finalize's scorings
+        pool = self._affordable(everyone, budget, reserve) if self.metric == "silhouette" and len(everyone) > 1 else []
         if len(pool) < 2:
             if self.metric == "silhouette" and len(everyone) > 1:
                 log("selection", "no time left in the budget to check the stability of the best candidates: the best "
@@ -384,22 +354,8 @@ class ClusteringEngine:
 
     def _shipped(self, candidate: Candidate, value: float, std: float, ranked: Sequence[TrialOutcome],
                  log: DecisionLog) -> Choice:
-        """The choice; a leaderboard row for it when it is not its model's best trial (whose row shows another
-        configuration); a note when its smallest cluster is below the usual minimum (k fixed by the user)."""
-        smallest = self._smallest.get(_key(candidate))
-        if smallest is not None and smallest < self.usual_min_rows:
-            log("clusters", f"the shipped partition has a cluster of {smallest} row(s), fewer than the "
-                            f"{self.usual_min_rows} asked of a cluster when k is free: at k = {self.n_clusters} a few "
-                            "outliers form a cluster of their own; a smaller k may describe the data better")
-        rows: tuple[dict[str, Any], ...] = ()
-        best_of_model = next((o for o in ranked if o.model == candidate.model), None)
-        if best_of_model is not None and _key(best_of_model.candidate) != _key(candidate):
-            rows = ({"model": f"{candidate.model} (shipped)", "score": value, "std": std, "trials": 0, "pruned": 0,
-                     "failed": 0, "params": dict(candidate.params)},)
-            log("leaderboard", f"the row '{candidate.model} (shipped)' is the configuration shipped; the row "
-                               f"'{candidate.model}' is that model's best-scoring trial ({best_of_model.value:.4f}, "
-                               f"{dict(best_of_model.params)})")
-        return Choice(candidate.model, dict(candidate.params), value, std, recipe=candidate, extra_rows=rows)
+        return shipped_choice(candidate, value, std, ranked, smallest=self._smallest.get(_key(candidate)),
+                              rule=self.size_rule, n_clusters=self.n_clusters, log=log)
 
     # ------------------------------------------------------------------ finalize
     def _final_pipeline(self, candidate: Candidate, log: DecisionLog) -> tuple[Pipeline, str | None]:
@@ -426,10 +382,10 @@ class ClusteringEngine:
             seconds = time.perf_counter() - t0
             test_labels = np.asarray(pipe.predict(self.test[columns]), dtype=int)
             X_test = np.asarray(pipe[:-1].transform(self.test[columns]), dtype=float)
-        metrics = score_all(X_test, test_labels, seed=self.seed)
-        log("result", f"final model: {choice.label}; on {len(X_test)} unseen rows, {self.metric} = "
-                      f"{metrics[self.metric]:.4f}")
-        meta = build_meta(self, pipe, train_labels, test_labels, assigner, log)
+            metrics = score_all(X_test, test_labels, seed=self.seed, sample=self.silhouette_rows)
+            log("result", f"final model: {choice.label}; on {len(X_test)} unseen rows, {self.metric} = "
+                          f"{metrics[self.metric]:.4f}")
+            meta = build_meta(self, pipe, train_labels, test_labels, assigner, log)
         reference = (meta.get("reference_scores") or {}).get("test") or {}
         metrics.update({f"reference_{k}": float(v) for k, v in reference.items() if v is not None})  # to MLflow too
         artifact = Artifact("clustering", pipe, meta=meta, files=build_files(meta))

@@ -4,7 +4,8 @@
 
 * **silhouette** (−1…1, higher is better) – for each row, ``(b − a) / max(a, b)`` where ``a`` is its
   mean distance to its own cluster and ``b`` to the nearest other cluster, averaged. It costs O(n²),
-  so above :data:`SILHOUETTE_SAMPLE` rows it is computed on a random sample of that many rows. The
+  so above :data:`SILHOUETTE_SAMPLE` rows it is computed on a random sample of that many rows (fewer
+  under a short time budget: see :mod:`automlops.clustering.pricing`). The
   distances are computed a block of rows at a time; scikit-learn sizes the blocks to 1 GiB by default
   (on a 10,000-row sample: +765 MB of memory for every score), here to :data:`DISTANCE_BLOCK_MB`
   (+64 MB, and twice as fast: the blocks stay in the CPU's caches longer);
@@ -57,7 +58,8 @@ def _clustered_share(c: MetricContext) -> float:
 def _silhouette(c: MetricContext) -> float:
     X, labels = _clustered(c)
     share = _clustered_share(c)
-    sample = SILHOUETTE_SAMPLE if len(labels) > SILHOUETTE_SAMPLE else None
+    rows = int(c.extra.get("sample") or SILHOUETTE_SAMPLE)
+    sample = rows if len(labels) > rows else None
     seed = int(c.extra.get("seed", 0))
     with sklearn.config_context(working_memory=DISTANCE_BLOCK_MB):  # thread-local: other threads keep theirs
         return share * float(skm.silhouette_score(X, labels, sample_size=sample, random_state=seed))
@@ -95,21 +97,23 @@ def n_clusters(labels: np.ndarray) -> int:
     return int(len(np.unique(labels[labels >= 0])))
 
 
-def score_all(X: np.ndarray, labels: np.ndarray, *, seed: int = 0) -> dict[str, float]:
-    """Every internal metric (NaN where fewer than two clusters have rows)."""
+def score_all(X: np.ndarray, labels: np.ndarray, *, seed: int = 0, sample: int | None = None) -> dict[str, float]:
+    """Every internal metric (NaN where fewer than two clusters have rows); the silhouette reads at most
+    ``sample`` rows (None: :data:`SILHOUETTE_SAMPLE`)."""
     labels = np.asarray(labels)
     if n_clusters(labels) < 2 or int(np.sum(labels >= 0)) <= n_clusters(labels):
         return {name: float("nan") for name in CLUSTER_METRICS.names()}
-    context = MetricContext(pred=labels, X=X, extra={"seed": seed})
+    context = MetricContext(pred=labels, X=X, extra={"seed": seed, "sample": sample})
     return {name: float(spec.fn(context)) for name, spec in CLUSTER_METRICS.items()}
 
 
-def score_one(X: np.ndarray, labels: np.ndarray, metric: str, *, seed: int = 0) -> float:
-    """One internal metric (NaN where fewer than two clusters have rows)."""
+def score_one(X: np.ndarray, labels: np.ndarray, metric: str, *, seed: int = 0, sample: int | None = None) -> float:
+    """One internal metric (NaN where fewer than two clusters have rows); ``sample`` as in :func:`score_all`."""
     labels = np.asarray(labels)
     if n_clusters(labels) < 2 or int(np.sum(labels >= 0)) <= n_clusters(labels):
         return float("nan")
-    return float(CLUSTER_METRICS.get(metric).fn(MetricContext(pred=labels, X=X, extra={"seed": seed})))
+    context = MetricContext(pred=labels, X=X, extra={"seed": seed, "sample": sample})
+    return float(CLUSTER_METRICS.get(metric).fn(context))
 
 
 def reference_scores(truth: np.ndarray, labels: np.ndarray) -> dict[str, float]:

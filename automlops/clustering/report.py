@@ -61,10 +61,12 @@ def build_meta(engine: ClusteringEngine, pipe: Pipeline, train_labels: np.ndarra
         "profile": cluster_profile(engine.train, train_labels, numeric, categorical, dates),
         "profile_columns": {"numeric": numeric, "categorical": categorical, "datetime": dates},
         "projection": projection(engine.Xt, train_labels, seed=engine.seed),
-        "train_scores": {k: _finite(v) for k, v in score_all(engine.Xt, train_labels, seed=engine.seed).items()},
+        "train_scores": {k: _finite(v) for k, v in score_all(engine.Xt, train_labels, seed=engine.seed,
+                                                               sample=engine.silhouette_rows).items()},
         "reference_scores": _reference(engine, train_labels, test_labels, log),
         "assigner": assigner, "input_columns": list(plan.input_columns), "feature_schema": plan.schema(),
         "n_train_rows": int(len(train_labels)), "n_test_rows": int(len(test_labels)),
+        "silhouette_rows": int(engine.silhouette_rows),  # the silhouette's sample (the exported script reads it)
     }
 
 

@@ -11,7 +11,8 @@ index (1 = the same partition, 0 = chance). Its mean over the subsamples is the 
 The engine ranks the best few candidates by ``silhouette × stability``: the separation one can
 expect to see again. A partition found every time keeps its score; one the algorithm reproduces
 only half the time loses half of it. The reference column is never read. Under a time budget,
-:func:`affordable` says how many of them can be checked in the time the search left for it.
+:func:`affordable` says how many of them can be checked in the time the search left for it, and
+:func:`checkable` how many the search should leave time for.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any, TypeVar
 import numpy as np
 from sklearn.metrics import adjusted_rand_score
 
-__all__ = ["N_SUBSAMPLES", "SUBSAMPLE_SHARE", "affordable", "stability"]
+__all__ = ["N_SUBSAMPLES", "SUBSAMPLE_SHARE", "affordable", "checkable", "stability"]
 
 N_SUBSAMPLES = 5
 SUBSAMPLE_SHARE = 0.8
@@ -46,21 +47,14 @@ def stability(fit_labels: Callable[[np.ndarray, int], np.ndarray], X: np.ndarray
     return float(np.mean(scores))
 
 
-def affordable(pool: Sequence[tuple[float, T]], seconds: Callable[[T], float], budget: Any) -> list[tuple[float, T]]:
-    """The best candidates of ``pool`` (best first) whose stability check fits in the time left.
+def checkable(pool: Sequence[tuple[float, T]], seconds: Callable[[T], float], left: float) -> list[tuple[float, T]]:
+    """The best candidates of ``pool`` (best first) whose checks and the final refit fit in ``left`` seconds.
 
     Each check costs ``N_SUBSAMPLES + 1`` fits (the subsamples and the candidate on all rows), at
     ``seconds(candidate)``, its own fit time; one that does not fit in what is left is passed over
     (when that is the best one, nothing is checked: the best score stays the choice, since comparing
-    the others would drop it unseen). The final refit (1.5 fits of the slowest one kept) and the
-    budget's fixed tail and margin are kept out of the time left. The driver reserved that time when
-    it stopped the search, so it is measured against the deadline, not against the search's own
-    deadline, which has passed by now. Without a deadline, every candidate is checked.
+    the others would drop it unseen). The final refit costs 1.5 fits of the slowest one kept.
     """
-    deadline = getattr(budget, "deadline", None)
-    if deadline is None:
-        return list(pool)
-    left = deadline - time.monotonic() - budget.fixed_tail - budget.margin()
     kept: list[tuple[float, T]] = []
     spent = final = 0.0
     for value, candidate in pool:
@@ -71,3 +65,18 @@ def affordable(pool: Sequence[tuple[float, T]], seconds: Callable[[T], float], b
         elif not kept:
             return []
     return kept
+
+
+def affordable(pool: Sequence[tuple[float, T]], seconds: Callable[[T], float], budget: Any, *,
+               reserve: float = 0.0) -> list[tuple[float, T]]:
+    """The best candidates of ``pool`` whose stability check fits in the time left (see :func:`checkable`).
+
+    The budget's fixed tail and margin, and ``reserve`` seconds of other work after the check
+    (finalize's scorings), are kept out of the time left. The driver reserved that time when it
+    stopped the search, so it is measured against the deadline, not against the search's own
+    deadline, which has passed by now. Without a deadline, every candidate is checked.
+    """
+    deadline = getattr(budget, "deadline", None)
+    if deadline is None:
+        return list(pool)
+    return checkable(pool, seconds, deadline - time.monotonic() - budget.fixed_tail - budget.margin() - reserve)

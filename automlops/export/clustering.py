@@ -5,7 +5,8 @@ Clustering has no target, so its "test score" is the internal metric the search 
 the rows (a seeded permutation), fits the pipeline - scaling, one-hot encoding, then the algorithm
 (with a nearest-neighbour *assigner* for algorithms that cannot place new rows) - on the others,
 assigns the kept rows with ``predict`` and scores them (see :mod:`automlops.clustering.engine`).
-The script repeats exactly that; the silhouette's row sample (above 10,000 rows) uses the same seed.
+The script repeats exactly that; the silhouette's row sample (above 10,000 rows, or the smaller sample a
+short time budget chose: the model records it) uses the same seed and size.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def _score_function(metric: str, writer: Any) -> str:
             f'    """\n'
             f"    if {count}(labels) < 2 or int(np.sum(labels >= 0)) <= {count}(labels):\n"
             f"        return float(\"nan\")\n"
-            f"    return {fn}({context}(pred=labels, X=X, extra={{\"seed\": SEED}}))")
+            f"    return {fn}({context}(pred=labels, X=X, extra={{\"seed\": SEED, \"sample\": SILHOUETTE_ROWS}}))")
 
 
 def _reference(meta: dict[str, Any]) -> str | None:
@@ -110,5 +111,6 @@ def clustering_parts(loaded: Any, source: DataSource) -> ScriptParts:
     e = writer.expression
     parts.settings = {**common_settings(meta, source, writer), "REFERENCE": e(_reference(meta)),
                       "TEST_SIZE": e(DEFAULT_TEST_SIZE), "MIN_TRAIN_ROWS": e(MIN_TRAIN_ROWS),
-                      "SINGLE_THREAD_ROWS": e(SINGLE_THREAD_ROWS)}
+                      "SINGLE_THREAD_ROWS": e(SINGLE_THREAD_ROWS),
+                      "SILHOUETTE_ROWS": e(meta.get("silhouette_rows"))}  # None: the usual sample
     return parts

@@ -69,6 +69,6 @@ def test_the_time_kept_for_finalize_counts_its_scoring() -> None:
     driver = SearchDriver(engine, DriverConfig(n_trials=3))
     driver.fit(pd.DataFrame(X, columns=list("abcd")))
     ranked = best_per_model(driver.study, maximize=True)
-    assert engine._score_seconds > 0
-    fits_only = engine.tail_seconds(ranked) - FINAL_SCORINGS * engine._score_seconds
+    assert engine.pricer.final_scoring_seconds > 0
+    fits_only = engine.tail_seconds(ranked) - FINAL_SCORINGS * engine.pricer.final_scoring_seconds
     assert engine.tail_seconds(ranked) > fits_only and FINAL_SCORINGS >= 2

@@ -1,0 +1,74 @@
+"""Which partitions may be shipped, and what is said about the one that is.
+
+**Minimum cluster size.** A "cluster" of a handful of rows is a few outliers split off from the
+rest, not a group: it raises everyone else's silhouette without finding anything (outliers are
+anomaly detection's job). So a partition whose smallest cluster holds fewer than 5 rows or 2 % of the
+rows is refused, unless the user fixed *k*: then it is accepted (at a large k a few outliers may
+form a cluster of their own) and the decisions say so about the shipped model.
+
+**The shipped configuration.** The engine may ship another configuration than its model's
+best-scoring trial (silhouette × stability prefers a reproducible partition); the leaderboard then
+gets a row for what was shipped, so the row a user reads describes the model they get.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from automlops.search.engine import Candidate, Choice, DecisionLog, TrialOutcome
+
+__all__ = ["MIN_CLUSTER_ROWS", "MIN_CLUSTER_SHARE", "ClusterSizeRule", "candidate_key", "log_min_cluster_rows",
+           "shipped_choice"]
+
+MIN_CLUSTER_ROWS, MIN_CLUSTER_SHARE = 5, 0.02  # smaller "clusters" are a few outliers split off, not groups
+
+
+def candidate_key(candidate: Candidate) -> str:
+    """One candidate's identity: its model and settings."""
+    return candidate.model + repr(sorted(candidate.params.items()))
+
+
+@dataclass(frozen=True)
+class ClusterSizeRule:
+    """``usual``: the fewest rows a cluster needs when k is free; ``required``: what this search asks (1 when k is fixed)."""
+
+    usual: int
+    required: int
+
+
+def log_min_cluster_rows(n_rows: int, n_clusters: int | None, log: DecisionLog) -> ClusterSizeRule:
+    """Refuse "clusters" of a few rows, unless the user fixed k: then accept them and say so."""
+    usual = max(2, min(MIN_CLUSTER_ROWS, n_rows // 10), int(np.ceil(MIN_CLUSTER_SHARE * n_rows)))  # 5 or 2 %
+    rule = ClusterSizeRule(usual, usual if n_clusters is None else 1)
+    if n_clusters is not None:
+        log("selection", f"k = {n_clusters} was asked for, so a cluster of fewer than {usual} rows (5 or 2 %) is "
+                         "accepted rather than refused (at a large k, a few outliers may form a cluster of their "
+                         "own); the decisions name the shipped model's smallest cluster")
+        return rule
+    log("selection", f"every cluster must hold at least {usual} rows (5 or 2 %): splitting a few outliers off raises "
+                     "the silhouette of everyone else without finding a group (outliers are anomaly detection's "
+                     "job; density methods may still call them noise)")
+    return rule
+
+
+def shipped_choice(candidate: Candidate, value: float, std: float, ranked: Sequence[TrialOutcome], *,
+                   smallest: int | None, rule: ClusterSizeRule, n_clusters: int | None, log: DecisionLog) -> Choice:
+    """The choice; a leaderboard row for it when it is not its model's best trial (whose row shows another
+    configuration); a note when its smallest cluster is below the usual minimum (k fixed by the user)."""
+    if smallest is not None and smallest < rule.usual:
+        log("clusters", f"the shipped partition has a cluster of {smallest} row(s), fewer than the {rule.usual} asked "
+                        f"of a cluster when k is free: at k = {n_clusters} a few outliers form a cluster of their own; "
+                        "a smaller k may describe the data better")
+    rows: tuple[dict[str, Any], ...] = ()
+    best_of_model = next((o for o in ranked if o.model == candidate.model), None)
+    if best_of_model is not None and candidate_key(best_of_model.candidate) != candidate_key(candidate):
+        rows = ({"model": f"{candidate.model} (shipped)", "score": value, "std": std, "trials": 0, "pruned": 0,
+                 "failed": 0, "params": dict(candidate.params)},)
+        log("leaderboard", f"the row '{candidate.model} (shipped)' is the configuration shipped; the row "
+                           f"'{candidate.model}' is that model's best-scoring trial ({best_of_model.value:.4f}, "
+                           f"{dict(best_of_model.params)})")
+    return Choice(candidate.model, dict(candidate.params), value, std, recipe=candidate, extra_rows=rows)
