@@ -53,7 +53,7 @@ from automlops.clustering.checks import (
     split_reference,
 )
 from automlops.clustering.choice import candidate_key as _key
-from automlops.clustering.choice import log_min_cluster_rows, shipped_choice
+from automlops.clustering.choice import log_min_cluster_rows, prefer_groups, shipped_choice
 from automlops.clustering.metrics import CLUSTER_METRICS, n_clusters, noise_share, score_all, score_one
 from automlops.clustering.presets import CLUSTER_PRESETS, ClusterPreset
 from automlops.clustering.report import build_files, build_meta
@@ -334,14 +334,16 @@ class ClusteringEngine:
         """The best of a few top candidates by silhouette × stability (see :mod:`automlops.clustering.stability`)."""
         best = ranked[0]
         log("result", f"best score: {best.model} with {dict(best.params)} ({self.metric} {best.value:.4f})")
-        everyone = self._pool(ranked)
+        everyone = prefer_groups(self._pool(ranked), self._smallest, self.size_rule, log)
         reserve = FINAL_SCORINGS * self.pricer.final_scoring_seconds  # finalize's scorings
         pool = self._affordable(everyone, budget, reserve) if self.metric == "silhouette" and len(everyone) > 1 else []
         if len(pool) < 2:
             if self.metric == "silhouette" and len(everyone) > 1:
                 log("selection", "no time left in the budget to check the stability of the best candidates: the best "
                                  "silhouette is kept as it is")
-            return self._shipped(best.candidate, best.value, best.std, ranked, log)
+            value, candidate = everyone[0]
+            std = best.std if candidate is best.candidate else 0.0
+            return self._shipped(candidate, value, std, ranked, log)
         stable = self._stabilities(pool)
         index = int(np.argmax([value * s for (value, _), s in zip(pool, stable, strict=True)]))
         value, candidate = pool[index]

@@ -56,6 +56,22 @@ def test_a_fixed_k_is_honoured_when_outliers_form_a_cluster() -> None:
     assert any("cluster of" in m and "k = 4" in m for m in notes)
 
 
+def test_a_fixed_k_prefers_groups_to_an_outlier_split_off() -> None:
+    """breast_cancer told k = 2: single linkage splits one outlier off the rest with the best silhouette, but
+    KMeans finds the two diagnoses; a partition of real groups is shipped whenever the search found one."""
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.metrics import adjusted_rand_score
+
+    frame = load_breast_cancer(as_frame=True).frame
+    result = fit(frame, n_trials=12, models=["kmeans", "agglomerative"], n_clusters=2, reference="target")
+    meta = result.artifact.meta
+    assert min(meta["cluster_sizes"]) >= 0.02 * sum(meta["cluster_sizes"]), meta["cluster_sizes"]
+    labels = result.artifact.obj.predict(frame.drop(columns="target"))
+    assert adjusted_rand_score(frame["target"], labels) > 0.5
+    notes = [d.message for d in result.decisions if d.topic == "selection"]
+    assert any("passed over for partitions whose clusters are all groups" in m for m in notes)
+
+
 def test_the_time_kept_for_finalize_counts_its_scoring() -> None:
     """Finalize scores the labels twice more (test rows, training rows): on 50,000 flights each silhouette
     cost ~3 KMeans fits and the tail estimate counted only fits, so --time-budget 10 ended at 11.7-12.3 s."""
