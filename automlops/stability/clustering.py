@@ -50,10 +50,12 @@ class ClusteringSubject:
 
     def __init__(self, features: pd.DataFrame, prep: Any, model: str, params: Mapping[str, Any], *,
                  metric: str = "silhouette", direction: str = "maximize", seed: int = 0,
-                 test_share: float = TEST_SHARE, fit_seconds: float | None = None) -> None:
+                 test_share: float = TEST_SHARE, fit_seconds: float | None = None,
+                 silhouette_rows: int | None = None) -> None:
         self.features, self.prep, self.model = features.reset_index(drop=True), prep, model
         self.params, self.metric, self.direction = dict(params), metric, direction
         self.seed, self.test_share, self.fit_seconds = int(seed), float(test_share), fit_seconds
+        self.silhouette_rows = silhouette_rows  # the sample the engine scored with (None: the usual one)
         k = self.params.get("n_clusters")
         self.label = f"{self.spec.label}" + (f" (k={k})" if k is not None else "")
         self.search_model = model
@@ -132,7 +134,7 @@ class ClusteringSubject:
             warnings.simplefilter("ignore")
             estimator.fit(X_train)
             labels = np.asarray(estimator.predict(X_test), dtype=int)
-        value = score_one(X_test, labels, self.metric, seed=self.seed)
+        value = score_one(X_test, labels, self.metric, seed=self.seed, sample=self.silhouette_rows)
         if not np.isfinite(value):
             raise ModelError(f"{self.metric} is undefined on this split: the {len(X_test)} test rows fell into "
                              f"{n_clusters(labels)} cluster(s) (at least 2 are needed)")
@@ -161,4 +163,11 @@ def saved_subject(loaded: Any) -> ClusteringSubject:
     return ClusteringSubject(frame[columns], steps[0][1], model, meta.get("best_params") or {},
                              metric=str(meta.get("metric") or "silhouette"),
                              direction=str(meta.get("direction") or "maximize"), seed=int(meta.get("seed") or 0),
-                             fit_seconds=float(timing) if isinstance(timing, (int, float)) else None)
+                             fit_seconds=float(timing) if isinstance(timing, (int, float)) else None,
+                             silhouette_rows=_silhouette_rows(meta))
+
+
+def _silhouette_rows(meta: Mapping[str, Any]) -> int | None:
+    """The silhouette sample the engine scored the test rows with (sized to its time budget), if recorded."""
+    rows = meta.get("silhouette_rows")
+    return int(rows) if isinstance(rows, int) and not isinstance(rows, bool) and rows > 0 else None

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.datasets import load_iris
 
@@ -107,3 +108,27 @@ def test_analyze_runs_on_the_clustering_subject(subject: ClusteringSubject, load
     assert report.splits is not None and report.splits.n == 2 and report.seeds is not None
     assert {c.param for c in report.sensitivity} >= {"n_clusters"}
     assert report.n_fits >= 4 and report.verdict
+
+
+def test_a_budgeted_clustering_is_rescored_with_its_own_silhouette_sample(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under a time budget the engine scores a sample sized to it (fewer rows than 3,000 test rows here); the
+    reference split must be rescored on that same sample to reproduce the saved test score."""
+    from sklearn.datasets import make_blobs
+
+    from automlops.clustering import ClusteringEngine
+    from automlops.search.driver import DriverConfig, SearchDriver
+
+    monkeypatch.setenv("AUTOMLOPS_HOME", str(tmp_path))
+    X, _ = make_blobs(n_samples=15_000, n_features=4, centers=3, random_state=0)
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    entry = DataLake().add("blobs", frame)
+    engine = ClusteringEngine(models=["kmeans"], n_clusters=3)
+    result = SearchDriver(engine, DriverConfig(preset="fast", time_budget=4)).fit(frame)  # type: ignore[arg-type]
+    stored = save_model(result, ModelStore(), "blob_groups", dataset=entry.lineage(), register=False)
+    loaded = ModelStore().load(stored.name, stored.version)
+    rows = loaded.meta["silhouette_rows"]
+    assert rows < loaded.meta["n_test_rows"], rows  # the sample, not every test row, scored the model
+    subject = saved_subject(loaded)
+    score = subject.fit_score(subject.reference_split(), seed=0)
+    assert score == pytest.approx(loaded.meta["test_score"], abs=1e-12)
