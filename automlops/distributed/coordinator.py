@@ -49,9 +49,7 @@ class PlannedAs:
         return getattr(self._engine, name)
 
     def prepare(self, data: Any, log: DecisionLog) -> SearchPlan:
-        pinned = DecisionLog(log._emit, log._clock, lambda: self._budget)
-        pinned.items = log.items  # the decisions still land in the driver's log
-        return self._engine.prepare(data, pinned)  # type: ignore[no-any-return]
+        return self._engine.prepare(data, log.pinned_to(self._budget))  # type: ignore[no-any-return]
 
 
 def planning_budget(args: argparse.Namespace, engine: Any) -> float | None:

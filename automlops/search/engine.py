@@ -164,6 +164,13 @@ class DecisionLog:
         """Seconds spent since the budget's clock started (the command's start, loading included)."""
         return self._clock()
 
+    def pinned_to(self, budget: float | None) -> DecisionLog:
+        """A log that reports ``budget`` as the time budget and writes into this log's decisions and events
+        (a distributed worker plans with the whole study's budget, not its own share)."""
+        pinned = DecisionLog(self._emit, self._clock, lambda: budget)
+        pinned.items = self.items
+        return pinned
+
 
 class Engine(Protocol):
     """One task family's AutoML logic (see the module docstring for the five steps)."""
