@@ -51,8 +51,11 @@ def feature_json_schema(feature: Feature, raw_categories: list[Any] | None) -> d
     if feature.kind == NUMERIC:
         schema: dict[str, Any] = {"type": "number", "minimum": -MAX_NUMBER, "maximum": MAX_NUMBER}
     elif feature.kind == DATETIME:
+        written = {True: " (the API also reads 31/05/2024, day first, as the training data wrote its dates)",
+                   False: " (the API also reads 05/31/2024, month first, as the training data wrote its dates)"}
         schema = {"type": "string", "format": "date-time", "pattern": DATE_PATTERN,
-                  "description": "ISO 8601, e.g. 2024-05-31T00:00:00Z, years 1700 to 2199"}
+                  "description": "ISO 8601, e.g. 2024-05-31T00:00:00Z, years 1700 to 2199"
+                                 + written.get(feature.dayfirst, "")}  # type: ignore[arg-type]
     elif raw_categories:
         schema = {"enum": sorted(raw_categories, key=str),
                   "description": "a category seen in training (others are accepted with a warning)"}

@@ -78,6 +78,12 @@ def test_training_records_the_day_month_order_of_a_date_column(sales_home: Path)
     assert when["kind"] == "datetime" and when["dayfirst"] is True
 
 
+def test_the_openapi_document_says_the_training_order_is_read_too(client: Any) -> None:
+    doc = client.get("/openapi.json").json()
+    text = repr(doc)
+    assert "the API also reads 31/05/2024, day first" in text
+
+
 def test_a_date_written_as_in_training_is_read_like_its_iso_form(client: Any) -> None:
     written, warnings = _answers(client, "23/04/2001", "9.11.2001", "09-11-2001")
     iso, _ = _answers(client, "2001-04-23", "2001-11-09", "2001-11-09")
