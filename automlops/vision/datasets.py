@@ -268,6 +268,10 @@ def _load_masks(root: Path) -> ImageDataset:
     if not totals.any():  # every pixel 255: the loss would be 0/0 (NaN) at the first batch
         raise DataError(f"every pixel of every mask is {IGNORE_INDEX} (ignore): there is nothing to learn; mask pixels "
                         f"hold class indices 0-{len(classes) - 1} from classes.txt")
+    if int((totals > 0).sum()) == 1:  # one class everywhere: predicting it scores a perfect mIoU, learning nothing
+        only = classes[int(np.argmax(totals))]
+        raise DataError(f"every labelled pixel of every mask is class '{only}': segmentation needs pixels of at least "
+                        f"two classes in the masks (mask pixels hold class indices 0-{len(classes) - 1} from classes.txt)")
     return ImageDataset(root, TaskType.SEGMENTATION.value, "masks", classes, tuple(items),
                         pixel_counts=tuple(int(n) for n in totals))
 

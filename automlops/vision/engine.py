@@ -141,6 +141,7 @@ class VisionEngine:
         self.device = pick_device(self.device_name)
         self.n_classes = len(data.classes)
         self.train_idx, self.val_idx, self.test_idx = self._split(log)
+        self._log_absent_classes(log)
         self.image_size = self._image_size(log)
         self.task.metrics(self.n_classes)  # imports torchmetrics now (~3 s cold), not under a trial's deadline
         from automlops.vision.torchdata import MIN_IMAGES_FOR_WORKERS, worker_count
@@ -194,6 +195,14 @@ class VisionEngine:
         log("data", f"{len(train)} training, {len(val)} validation and {len(test)} test images, split {how} "
                     f"(seed {self.seed}); the test images are used once, at the end")
         return sorted(train.tolist()), sorted(val.tolist()), sorted(test.tolist())
+
+    def _log_absent_classes(self, log: DecisionLog) -> None:
+        """Say which classes no label shows (a classes.txt line no mask pixel uses): the model cannot learn them,
+        and the mean IoU or mAP averages only the classes that appear."""
+        absent = [name for name, count in self.data.counts().items() if count == 0]
+        if absent:
+            log("data", f"class(es) {', '.join(map(repr, absent))} appear in no label: the model cannot learn them, "
+                        f"and the scores average only the {self.n_classes - len(absent)} classes that appear")
 
     def _split_sizes(self, labels: list[int] | None) -> tuple[int | None, int | None]:
         """Test and validation sizes of a stratified split: the usual shares, raised to one image per
