@@ -47,6 +47,9 @@ def test_train_vision_json_has_the_train_keys_and_the_model_is_saved(digits_in_l
     (["--name", "bad name"], "invalid model name"),
     (["--weights", "/nonexistent/w.pth"], "does not exist"),
     (["--task", "detection"], "laid out for image_classification"),
+    (["--seed", "-1"], "seed must be a whole number"),
+    (["--model", ","], "names no architecture"),
+    (["--weights", "."], "is a folder"),
 ])
 def test_bad_arguments_exit_2_with_one_line(digits_in_lake, capsys, argv, message) -> None:
     code = main(["train-vision", digits_in_lake, "--n-trials", "1", "--epochs", "1", *argv])
@@ -72,3 +75,18 @@ def test_the_whole_process_keeps_its_time_budget(digits_in_lake, home) -> None:
     wall = time.monotonic() - started
     assert done.returncode == 0, done.stderr[-500:]
     assert wall <= budget * 1.1, f"{wall:.1f} s for a {budget:.0f} s budget"
+
+
+def test_random_weights_that_were_not_asked_for_are_a_warning(digits_in_lake, capsys, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "empty-hub"))
+    monkeypatch.setenv("AUTOMLOPS_DOWNLOAD_WEIGHTS", "false")  # what an offline machine ends with
+    code = main(["train-vision", digits_in_lake, "--model", "resnet18", "--epochs", "1", "--n-trials", "1",
+                 "--batch-size", "4"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    warnings = [line for line in err.splitlines() if line.startswith("automlops: warning:")]
+    assert any("no pretrained weights for resnet18" in w and "random initialisation" in w for w in warnings), err
+    assert "Downloading" not in out

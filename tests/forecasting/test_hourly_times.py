@@ -22,7 +22,7 @@ from automlops.mlops.store import ModelStore
 from automlops.search.driver import DriverConfig, SearchDriver
 from automlops.tabular.persist import save_model
 from automlops.tasks import TrainOptions, build_engine
-from tests.serving.conftest import _SERVING_ENV, AUTH, make_settings
+from tests.serving.conftest import AUTH, app_client
 from tests.test_cli_tasks import _main_in_process
 
 
@@ -45,15 +45,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def api(home: Path) -> Iterator[Any]:
-    from fastapi.testclient import TestClient
-
-    from automlops.serving.app import create_app
-
-    with pytest.MonkeyPatch.context() as env:
-        for var in _SERVING_ENV:
-            env.delenv(var, raising=False)
-        with TestClient(create_app(make_settings(home))) as client:
-            yield client
+    yield from app_client(home)
 
 
 @pytest.mark.parametrize(("body", "expected"), [

@@ -65,6 +65,20 @@ def make_settings(home: Path, *, key: str | None = KEY, **fields: Any) -> Settin
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
+def app_client(home: Path) -> Iterator[Any]:
+    """The real app over ``home``'s models, in a TestClient, with none of the developer's serving variables
+    (for a module-scoped fixture: ``yield from app_client(home)``)."""
+    from fastapi.testclient import TestClient
+
+    from automlops.serving.app import create_app
+
+    with pytest.MonkeyPatch.context() as env:
+        for var in _SERVING_ENV:
+            env.delenv(var, raising=False)
+        with TestClient(create_app(make_settings(home))) as client:
+            yield client
+
+
 @pytest.fixture
 def serve(tmp_path: Path, model_bank: Path) -> Iterator[Callable[..., Any]]:
     """``serve("penguins", api_max_rows=5)`` → a started TestClient over a fresh home with those models."""

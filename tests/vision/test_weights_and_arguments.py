@@ -5,10 +5,8 @@
 * a folder given as ``--weights``; a state dict of another architecture (found before any trial,
   not as failed trials with torch's list of 100 missing keys); a corrupt file in the torch cache
   (random weights, said, instead of an internal error);
-* ``--seed -1`` (scikit-learn's ``InvalidParameterError``: an internal error) and ``--model ","``
-  (silently the default architectures);
-* pretrained weights wanted but not found (an offline machine): a warning on stderr, not only a
-  line in the model's decisions.
+* (the CLI's cases, ``--seed -1``, ``--model ","``, ``--weights .`` and the offline warning, are in
+  ``tests/test_cli_vision.py``).
 """
 
 from __future__ import annotations
@@ -19,23 +17,12 @@ import pytest
 import torch
 import torchvision
 
-from automlops.cli import main
 from automlops.errors import ConfigError, ModelError
-from automlops.mlops.image_lake import ImageLake
-from automlops.mlops.store import ModelStore
 from automlops.search.engine import DecisionLog
 from automlops.vision.datasets import load_image_dataset
 from automlops.vision.engine import VisionEngine
-from automlops.vision.samples import write_digits_imagefolder, zip_folder
+from automlops.vision.samples import write_digits_imagefolder
 from automlops.vision.zoo import VISION_MODELS, resolve_weights
-
-
-@pytest.fixture
-def digits_in_lake(home: Path, tmp_path: Path) -> str:
-    archive = zip_folder(write_digits_imagefolder(tmp_path / "digits", per_class=6, size=32, classes=3),
-                         tmp_path / "digits.zip")
-    ImageLake().add_archive("digits", archive)
-    return "digits"
 
 
 def test_a_file_that_is_not_a_state_dict_is_one_short_safe_line(tmp_path: Path) -> None:
@@ -75,28 +62,3 @@ def test_a_corrupt_file_in_the_torch_cache_means_random_weights_said(tmp_path: P
     choice = resolve_weights(spec, None, download=False)
     assert choice.source == "random" and not choice.pretrained
     assert cached.name in choice.detail and "not readable" in choice.detail
-
-
-@pytest.mark.parametrize(("argv", "message"), [
-    (["--seed", "-1"], "seed must be a whole number"),
-    (["--model", ","], "names no architecture"),
-    (["--weights", "."], "is a folder"),
-])
-def test_bad_arguments_exit_2_with_one_line(digits_in_lake, capsys, argv, message) -> None:
-    code = main(["train-vision", digits_in_lake, "--n-trials", "1", "--epochs", "1", *argv])
-    err = capsys.readouterr().err
-    assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
-    assert ModelStore().names() == []
-
-
-def test_random_weights_that_were_not_asked_for_are_a_warning(digits_in_lake, capsys, tmp_path: Path,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "empty-hub"))
-    monkeypatch.setenv("AUTOMLOPS_DOWNLOAD_WEIGHTS", "false")  # what an offline machine ends with
-    code = main(["train-vision", digits_in_lake, "--model", "resnet18", "--epochs", "1", "--n-trials", "1",
-                 "--batch-size", "4"])
-    out, err = capsys.readouterr()
-    assert code == 0, err
-    warnings = [line for line in err.splitlines() if line.startswith("automlops: warning:")]
-    assert any("no pretrained weights for resnet18" in w and "random initialisation" in w for w in warnings), err
-    assert "Downloading" not in out
