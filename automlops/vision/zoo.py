@@ -147,22 +147,7 @@ def resolve_weights(spec: ArchSpec, weights: str | Path | None, *, download: boo
     if isinstance(weights, str) and weights.strip().lower() in ("none", "random"):
         return WeightsChoice("random", "random initialisation, as asked")
     if weights not in (None, "auto"):
-        path = Path(str(weights)).expanduser()
-        if path.is_dir():
-            raise ConfigError(f"weights {path} is a folder; give the state-dict file (e.g. {spec.name}.pth)")
-        if not path.is_file():
-            raise ConfigError(f"weights file {path} does not exist")
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as exc:  # torch's own message suggests weights_only=False: never, the file could run code
-            raise ModelError(f"weights file {path.name} is not a PyTorch state_dict ({type(exc).__name__}): save one "
-                             "with torch.save(model.state_dict(), path); files holding other Python objects are "
-                             "refused, since loading them could run code") from None
-        if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
-            state = state["state_dict"]
-        if not isinstance(state, dict):
-            raise ModelError(f"weights file {path.name} holds a {type(state).__name__}, not a state_dict")
-        return WeightsChoice("file", f"weights from {path.name}", state)
+        return _weights_file(spec, Path(str(weights)).expanduser())
     published = spec.weights()
     cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(published.url).name
     if cached.is_file():
@@ -187,6 +172,29 @@ def resolve_weights(spec: ArchSpec, weights: str | Path | None, *, download: boo
     return WeightsChoice("random", f"no pretrained weights for {spec.name} ({reason[:160]}); random "
                                    "initialisation: expect much lower scores than with transfer learning. Put "
                                    f"{cached.name} in {cached.parent} or pass --weights PATH")
+
+
+def _weights_file(spec: ArchSpec, path: Path) -> WeightsChoice:
+    """A state-dict file the user named (``--weights PATH``): loaded tensors only, never pickled code."""
+    import torch
+
+    if path.is_dir():
+        raise ConfigError(f"weights {path} is a folder; give the state-dict file (e.g. {spec.name}.pth)")
+    if not path.is_file():
+        raise ConfigError(f"weights file {path} does not exist")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch's own message suggests weights_only=False: never, the file could run code
+        raise ModelError(f"weights file {path.name} is not a PyTorch state_dict ({type(exc).__name__}): save one "
+                         "with torch.save(model.state_dict(), path); files holding other Python objects are "
+                         "refused, since loading them could run code") from None
+    if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
+        state = state["state_dict"]
+    if not isinstance(state, dict):
+        raise ModelError(f"weights file {path.name} holds a {type(state).__name__}, not a state_dict")
+    return WeightsChoice("file", f"weights from {path.name}", state)
+
+
 
 
 # ---------------------------------------------------------------------------------------------- build
