@@ -144,10 +144,8 @@ def _same(a: Any, b: Any) -> bool:
 def _statistical(model: str, params: Mapping[str, Any], ctx: Any, writer: SourceWriter) -> tuple[str, Any]:
     from automlops.forecasting import models as fm
 
-    builders = {"auto_ets": fm._auto_ets, "auto_arima": fm._auto_arima, "auto_theta": fm._auto_theta,
-                "seasonal_naive": fm._seasonal_naive, "naive": fm._naive}
     season = ctx.season if params.get("seasonal", True) else 1  # as the engine's _stats_fit decides
-    obj = builders[model](params, season)
+    obj = fm.FORECAST_MODELS.get(model).build(params, season)
     sf = writer.import_name("statsforecast", "StatsForecast")
     return f"{sf}(models=[{_constructor(obj, writer, 8)}], freq={ctx.freq!r}, n_jobs=1)", obj
 
@@ -156,7 +154,6 @@ def _machine_learning(model: str, params: Mapping[str, Any], ctx: Any, writer: S
     """The MLForecast the engine's ``_ml_fit`` builds, every choice resolved to a value."""
     from automlops.forecasting import models as fm
 
-    builders = {"lightgbm": fm._lightgbm, "xgboost": fm._xgboost, "ridge": fm._ridge}
     windows = {"none": None, "short": 3, "season": max(3, ctx.season)}
     window = windows[str(params.get("window", "none"))]
     transforms = fm.target_transforms(params, ctx)
@@ -165,7 +162,7 @@ def _machine_learning(model: str, params: Mapping[str, Any], ctx: Any, writer: S
     from mlforecast import MLForecast
     from mlforecast.lag_transforms import RollingMean
 
-    estimator = builders[model](params, ctx.seed)
+    estimator = fm.FORECAST_MODELS.get(model).build(params, ctx.seed)
     regressor = writer.expression(estimator, 12)
     ml = writer.import_name("mlforecast", "MLForecast")
     args = [f"models={{'m': {regressor}}}", f"freq={ctx.freq!r}", f"lags={lags!r}"]

@@ -81,6 +81,9 @@ class ForecastModel:
     defaults: Callable[[Context], dict[str, Any]]
     space: Callable[[Suggest, Context], dict[str, Any]]
     fit: Callable[[pd.DataFrame, Mapping[str, Any], Context], FittedModel]
+    # The unfitted model ``fit`` wraps: a statsforecast model from ``(params, season length)``, or the regressor
+    # an MLForecast pipeline learns lags with from ``(params, seed)``. The script export writes it out.
+    build: Callable[[Mapping[str, Any], int], Any]
 
 
 FORECAST_MODELS: Registry[ForecastModel] = Registry("forecasting model")
@@ -166,20 +169,20 @@ def _seasonal_default(ctx: Context) -> dict[str, Any]:
 
 FORECAST_MODELS.add("auto_ets", ForecastModel(
     "auto_ets", "AutoETS", "statistical", False, False, lambda c: {**_seasonal_default(c), "damped": "auto"},
-    lambda s, c: {**_seasonal_flag(s, c), "damped": s.cat("damped", ["auto", "damped", "undamped"])}, _stats_fit(_auto_ets)))
+    lambda s, c: {**_seasonal_flag(s, c), "damped": s.cat("damped", ["auto", "damped", "undamped"])}, _stats_fit(_auto_ets), _auto_ets))
 FORECAST_MODELS.add("auto_arima", ForecastModel(
     "auto_arima", "AutoARIMA", "statistical", False, False, _seasonal_default, _seasonal_flag,
-    _stats_fit(_auto_arima)))
+    _stats_fit(_auto_arima), _auto_arima))
 FORECAST_MODELS.add("auto_theta", ForecastModel(
     "auto_theta", "AutoTheta", "statistical", False, False,
     lambda c: {**_seasonal_default(c), "decomposition": "multiplicative"},
     lambda s, c: {**_seasonal_flag(s, c), "decomposition": s.cat("decomposition", ["multiplicative", "additive"])},
-    _stats_fit(_auto_theta)))
+    _stats_fit(_auto_theta), _auto_theta))
 FORECAST_MODELS.add("seasonal_naive", ForecastModel(
     "seasonal_naive", "SeasonalNaive", "statistical", True, False, lambda c: {}, lambda s, c: {},
-    _stats_fit(_seasonal_naive)))
+    _stats_fit(_seasonal_naive), _seasonal_naive))
 FORECAST_MODELS.add("naive", ForecastModel(
-    "naive", "Naive", "statistical", False, False, lambda c: {}, lambda s, c: {}, _stats_fit(_naive)))
+    "naive", "Naive", "statistical", False, False, lambda c: {}, lambda s, c: {}, _stats_fit(_naive), _naive))
 
 
 # ---------------------------------------------------------------------------------------------- machine learning
@@ -328,14 +331,14 @@ FORECAST_MODELS.add("lightgbm", ForecastModel(
     lambda c: {**_feature_defaults(c), "n_estimators": 200, "learning_rate": 0.05, "num_leaves": 15,
                "min_child_samples": 5},
     lambda s, c: {**_boost_space(s, c), "num_leaves": s.int("num_leaves", 4, 64, log=True),
-                  "min_child_samples": s.int("min_child_samples", 2, 30, log=True)}, _ml_fit(_lightgbm)))
+                  "min_child_samples": s.int("min_child_samples", 2, 30, log=True)}, _ml_fit(_lightgbm), _lightgbm))
 FORECAST_MODELS.add("xgboost", ForecastModel(
     "xgboost", "XGBoost on lags", "machine learning", False, True,
     lambda c: {**_feature_defaults(c), "n_estimators": 200, "learning_rate": 0.05, "max_depth": 4,
                "min_child_weight": 1.0},
     lambda s, c: {**_boost_space(s, c), "max_depth": s.int("max_depth", 2, 8),
-                  "min_child_weight": s.float("min_child_weight", 0.5, 20.0, log=True)}, _ml_fit(_xgboost)))
+                  "min_child_weight": s.float("min_child_weight", 0.5, 20.0, log=True)}, _ml_fit(_xgboost), _xgboost))
 FORECAST_MODELS.add("ridge", ForecastModel(
     "ridge", "Ridge (linear) on lags", "machine learning", False, True,
     lambda c: {**_feature_defaults(c), "alpha": 1.0},
-    lambda s, c: {**_feature_space(s, c), "alpha": s.float("alpha", 1e-3, 1e3, log=True)}, _ml_fit(_ridge)))
+    lambda s, c: {**_feature_space(s, c), "alpha": s.float("alpha", 1e-3, 1e3, log=True)}, _ml_fit(_ridge), _ridge))
