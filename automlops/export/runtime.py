@@ -28,7 +28,8 @@ import pandas as pd
 
 from automlops.mlops._canonical import read_canonical_csv
 from automlops.mlops.cells import read_marked_cells
-from automlops.mlops.ingest import _detect_decimal, _detect_delimiter, parse_date_columns
+from automlops.mlops.date_columns import parse_date_columns
+from automlops.mlops.ingest import detect_decimal, detect_delimiter
 
 __all__ = ["BadInput", "check_sha256", "clean_supervised", "fit_as_scored", "fit_quietly", "load_table",
            "log_to_mlflow", "parse_args", "say", "search_split_rows", "split_random_rows", "split_supervised",
@@ -111,8 +112,8 @@ def load_table(path: Path, how: dict[str, Any], detect: bool = False) -> pd.Data
             text = data.decode(encoding)
         except UnicodeDecodeError:
             text = data.decode("latin-1")  # never fails: every byte is a character
-        delimiter = _detect_delimiter(text)
-        how = {**how, "delimiter": delimiter, "decimal": _detect_decimal(text, delimiter)}
+        delimiter = detect_delimiter(text)
+        how = {**how, "delimiter": delimiter, "decimal": detect_decimal(text, delimiter)}
         if how["storage"] == "canonical" and delimiter != ",":
             how["storage"] = "original"  # a studio table saved again with other separators: parsed like an upload
     if how["storage"] == "canonical":

@@ -28,7 +28,6 @@ import os
 import re
 import threading
 import unicodedata
-import warnings
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -40,9 +39,10 @@ import pandas as pd
 from automlops.errors import DataError, NotFoundError
 from automlops.mlops._canonical import canonical_csv, check_frame, read_canonical_csv, table_digest
 from automlops.mlops.cells import CURRENCY_SIGNS, MISSING_MARKERS, read_marked_cells, read_missing_markers
+from automlops.mlops.date_columns import DAY_MONTH_ORDERS, day_month_order, parse_date_columns
 
 __all__ = ["DAY_MONTH_ORDERS", "DELIMITERS", "MISSING_MARKERS", "IngestResult", "canonical_csv", "check_frame",
-           "day_month_order", "parse_date_columns",
+           "day_month_order", "detect_decimal", "detect_delimiter", "parse_date_columns",
            "read_canonical_csv", "read_marked_cells", "read_missing_markers",
            "read_csv_robust", "read_source_bytes", "table_digest"]
 
@@ -66,7 +66,6 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
 ONE_COLUMN_SAMPLE = 50  # lines read to judge whether a one-column table is really one column
 _COMMA_DECIMAL = re.compile(r"^[-+]?\d{1,3}(?:\.\d{3})*,\d+$|^[-+]?\d+,\d+$")
 _DOT_DECIMAL = re.compile(r"^[-+]?\d*\.\d+(?:[eE][-+]?\d+)?$")
-DAY_MONTH_ORDERS = "day_month_orders"  # frame.attrs key: the order each a/b/yyyy date column was read in
 
 
 @dataclass(frozen=True)
@@ -102,10 +101,10 @@ def read_csv_robust(source: str | Path | bytes | IO[bytes], *, max_bytes: int, m
     text, encoding = _decode(data)
     if not text.strip():
         raise DataError("the file contains only blank lines: there is no header and no data")
-    delimiter = _detect_delimiter(text)
+    delimiter = detect_delimiter(text)
     _check_width(text, delimiter, max_columns)
     header = _check_shape(text, delimiter, max_field_chars, min_columns)
-    decimal = _detect_decimal(text, delimiter)
+    decimal = detect_decimal(text, delimiter)
     frame = read_marked_cells(_parse(text, delimiter, decimal, header), decimal)
     return IngestResult(parse_date_columns(frame), encoding, delimiter, decimal, len(data))
 
@@ -223,7 +222,7 @@ def _consistency(lines: list[str], delimiter: str) -> tuple[float, int]:
     return (sum(w == widths[0] for w in widths) / len(widths), widths[0])
 
 
-def _detect_delimiter(text: str) -> str:
+def detect_delimiter(text: str) -> str:
     """csv.Sniffer restricted to , ; and tab; if it fails or disagrees with the rows, count fields."""
     lines = _sample_lines(text)
     try:
@@ -320,7 +319,7 @@ def _show(delimiter: str) -> str:
     return "\\t" if delimiter == "\t" else delimiter
 
 
-def _detect_decimal(text: str, delimiter: str) -> str:
+def detect_decimal(text: str, delimiter: str) -> str:
     """',' when a ';' (or tab) file writes its numbers like ``3,14``; otherwise '.'."""
     if delimiter == ",":
         return "."
@@ -342,80 +341,4 @@ def _parse(text: str, delimiter: str, decimal: str, header: list[str]) -> pd.Dat
     if len(frame) == 0:
         raise DataError(f"the file has a header ({len(header)} columns) but no data rows")
     frame.columns = [str(c).strip() for c in frame.columns]
-    return frame
-
-
-# --------------------------------------------------------------------------- dates
-
-
-def _looks_like_dates(values: pd.Series) -> bool:
-    text = values.astype(str)
-    has_sep = text.str.contains(r"[-/:]", regex=True) & text.str.contains(r"\d", regex=True)
-    return bool(has_sep.mean() >= 0.9)
-
-
-def day_month_order(values: pd.Series) -> str | None:
-    """``"dayfirst"`` or ``"monthfirst"`` for dates written ``a/b/yyyy`` (or with ``.`` or ``-``), read
-    from *every* value; ``None`` when the values are not written that way.
-
-    pandas guesses the order from the first value alone, so the same rows read differently in
-    another order (``09/11/2001`` first: month first, and ``23/04/2001`` becomes NaT). Here a first
-    number above 12 anywhere means day first, a second number above 12 means month first; when no
-    value tells (every number ≤ 12), a first number that never changes while the second does is the
-    day of a monthly series (``01/02/1949``, ``01/03/1949``...), and otherwise month first, pandas'
-    own default, stays.
-    """
-    parts = values.astype(str).str.strip().str.extract(r"^(\d{1,2})([/.-])(\d{1,2})\2\d{2,4}(?:[ T].*)?$")
-    if parts[0].notna().mean() < 0.9:
-        return None
-    first, second = parts[0].dropna().astype(int), parts[2].dropna().astype(int)
-    if (first > 12).any() and not (second > 12).any():
-        return "dayfirst"
-    if (second > 12).any() or not (first.nunique() == 1 and second.nunique() > 1):
-        return "monthfirst"
-    return "dayfirst"
-
-
-def _to_datetime(values: pd.Series) -> tuple[pd.Series | None, str | None]:
-    """Parse as ISO-8601 first, then with an inferred format; None if under 90% parse. Also returns the
-    day/month order the dates were read in (None for ISO dates, which have one order only).
-
-    Times written with *different* UTC offsets (local times across a clock change: ``-05:00`` in
-    winter, ``-04:00`` in summer) are one instant each, but pandas leaves such a column as objects,
-    which no date arithmetic accepts: they are converted to UTC, where every hour occurs once.
-    """
-    order = day_month_order(values)
-    for kwargs in ({"format": "ISO8601"}, {} if order is None else {"dayfirst": order == "dayfirst"}):
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                parsed = pd.to_datetime(values, errors="coerce", **kwargs)  # type: ignore[call-overload]
-                if parsed.dtype == object:  # mixed offsets
-                    parsed = pd.to_datetime(values, errors="coerce", utc=True, **kwargs)  # type: ignore[call-overload]
-        except (ValueError, TypeError, OverflowError):
-            continue
-        if parsed.notna().mean() >= 0.9:
-            return parsed, (None if "format" in kwargs else order)
-    return None, None
-
-
-def parse_date_columns(frame: pd.DataFrame) -> pd.DataFrame:
-    """Turn text columns that are ≥90% dates (with '-', '/' or ':') into ``datetime64``.
-
-    The day/month order each ``a/b/yyyy`` column was read in is kept in ``frame.attrs`` under
-    :data:`DAY_MONTH_ORDERS` (``{column: "dayfirst" | "monthfirst"}``): a model trained on the table
-    records it, so that a lone ``09/11/2001`` sent to it later is read as its training dates were.
-    """
-    for column in frame.select_dtypes(include="object").columns:
-        values = frame[column].dropna()
-        if values.empty or pd.api.types.infer_dtype(values, skipna=True) != "string":
-            continue
-        sample = values.iloc[:200]
-        if not _looks_like_dates(values) or _to_datetime(sample)[0] is None:
-            continue
-        parsed, order = _to_datetime(values)
-        if parsed is not None:
-            frame[column] = parsed.reindex(frame.index)
-            if order is not None:
-                frame.attrs[DAY_MONTH_ORDERS] = {**frame.attrs.get(DAY_MONTH_ORDERS, {}), str(column): order}
     return frame

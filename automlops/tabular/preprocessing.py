@@ -49,7 +49,7 @@ from automlops.config import get_settings
 from automlops.core.features import CATEGORICAL, DATETIME, HIGH_CARDINALITY, NUMERIC, is_row_index_header
 from automlops.core.problem import Problem, TaskType
 from automlops.errors import DataError
-from automlops.mlops.ingest import DAY_MONTH_ORDERS
+from automlops.mlops.date_columns import DAY_MONTH_ORDERS
 from automlops.tabular.leakage import check_leakage
 
 __all__ = ["DatetimeParts", "FeaturePlan", "FeatureSpec", "TopCategories", "build_preprocessor", "plan_features"]
