@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import random
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,26 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
                 "MODEL_NAME", "MODEL_VERSION"):
         monkeypatch.delenv(var, raising=False)
     return root
+
+
+@pytest.fixture
+def machine_load(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[float], None]]:
+    """``machine_load(n)``: from now on, :mod:`automlops.core.cores` reads ``n`` cores as busy with other
+    programs (``0``: an idle machine), whatever the machine running the tests is doing.
+
+    It sets the input the first reading falls back to (the load average, this process's own core
+    added) and keeps that answer: for tests of what a fit does *given* the load, which the parallel
+    test run itself would otherwise decide.
+    """
+    from automlops.core import cores
+
+    def set_load(busy_elsewhere: float) -> None:
+        monkeypatch.setattr(os, "getloadavg", lambda: (busy_elsewhere + 1.0, 0.0, 0.0))
+        monkeypatch.setattr(cores, "WINDOW", float("inf"))
+        cores._last.clear()
+
+    yield set_load
+    cores._last.clear()
 
 
 @pytest.fixture

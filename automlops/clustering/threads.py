@@ -9,38 +9,28 @@ is not running holds up the others at every barrier: on two cores already runnin
 KMeans on 40,000 rows took 0.4-0.8 s with both threads and 0.03-0.09 s with one, MiniBatchKMeans
 1.0-1.3 s against 0.02-0.09 s (and still 3-20 times slower with threads on 200,000 rows).
 
-So a fit gets one thread below :data:`SINGLE_THREAD_ROWS` rows, and on any table when fewer than
-one core is idle (:func:`spare_cores`: the cores less the load average, the number of threads that
-were running or waiting to run over the last minute, this process's included).
+So a fit gets one thread below :data:`SINGLE_THREAD_ROWS` rows, and on any table when no core is
+idle besides the one this process runs on (:func:`automlops.core.cores.threads_pay`: the CPU time
+other programs used recently).
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 from typing import Any
 
-__all__ = ["SINGLE_THREAD_ROWS", "few_threads", "spare_cores"]
+from automlops.core.cores import threads_pay
+
+__all__ = ["SINGLE_THREAD_ROWS", "few_threads"]
 
 SINGLE_THREAD_ROWS = 20_000  # below this, BLAS/OpenMP threads cost more than they save (10× on iris when busy)
-MIN_SPARE_CORES = 1.0  # idle cores (besides the one this process runs on) for threads to pay off
 _CONTROLLER: Any = None
-
-
-def spare_cores() -> float:
-    """Cores this process may use, less the load average of the last minute (negative: more work than cores)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    try:
-        load = os.getloadavg()[0]
-    except OSError:  # not available on this system: assume idle
-        load = 0.0
-    return cores - load
 
 
 def few_threads(n_rows: int) -> Any:
     """One BLAS/OpenMP thread for a small table or a busy machine (see the module docstring), else no limit."""
     global _CONTROLLER
-    if n_rows >= SINGLE_THREAD_ROWS and spare_cores() >= MIN_SPARE_CORES:
+    if n_rows >= SINGLE_THREAD_ROWS and threads_pay():
         return contextlib.nullcontext()
     from threadpoolctl import ThreadpoolController
 

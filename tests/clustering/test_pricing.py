@@ -70,13 +70,16 @@ _THREADS_PROBE = """
 import json, os
 from threadpoolctl import threadpool_info
 from automlops.clustering.engine import few_threads
+from automlops.core import cores as machine
 cores = len(os.sched_getaffinity(0))
+machine.WINDOW = float("inf")  # keep the first reading, which the load average below decides
 os.getloadavg = lambda: (cores + 2.0, 0.0, 0.0)  # every core busy with other work
 with few_threads(200_000):
     busy = sorted({pool["num_threads"] for pool in threadpool_info()})
 with few_threads(1_000):
     small = sorted({pool["num_threads"] for pool in threadpool_info()})
-os.getloadavg = lambda: (0.0, 0.0, 0.0)  # idle
+os.getloadavg = lambda: (1.0, 0.0, 0.0)  # only this process: the other cores idle
+machine._last.clear()
 print(json.dumps([busy, small, type(few_threads(200_000)).__name__]))
 """
 

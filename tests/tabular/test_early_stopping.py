@@ -246,10 +246,12 @@ def test_the_saved_model_keeps_the_early_stopping_curve_as_one_array_per_metric(
     np.testing.assert_array_equal(loaded.predict(X[:100]), fitted.predict(X[:100]))
 
 
-def test_large_lightgbm_fits_use_the_idle_cores_and_predict_on_one_thread() -> None:
-    """Trials run one at a time, so a LightGBM fit on 10k rows or more takes every core (up to 4);
-    smaller fits and XGBoost keep one thread, and the fitted model predicts on one thread again."""
+def test_large_lightgbm_fits_use_the_idle_cores_and_predict_on_one_thread(machine_load) -> None:  # type: ignore[no-untyped-def]
+    """Trials run one at a time, so on an idle machine a LightGBM fit on 10k rows or more takes every core
+    (up to 4); smaller fits and XGBoost keep one thread, and the fitted model predicts on one thread again."""
     from automlops.tabular.early_stopping import LIGHTGBM_THREADS_FROM, _threads_for
+
+    machine_load(0.0)
 
     problem = Problem(TaskType.REGRESSION, "y", "rmse", "minimize")
     lightgbm = get_model("lightgbm").build({}, problem, 0).estimator
@@ -264,7 +266,23 @@ def test_large_lightgbm_fits_use_the_idle_cores_and_predict_on_one_thread() -> N
     assert fitted.estimator_.get_params()["n_jobs"] == 1
 
 
-def test_catboost_trains_on_every_core_at_any_size_and_saves_as_one_blob(tmp_path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one core: a fit never takes more than one thread")
+def test_on_a_machine_busy_with_other_programs_large_boosting_fits_stay_on_one_thread(machine_load) -> None:  # type: ignore[no-untyped-def]
+    """Two other trainings on two cores: LightGBM on two threads was 4-10x slower than on one (its threads
+    spin at every round's barrier for one that is not running), so the row threshold alone no longer
+    decides: no idle core, one thread, for LightGBM and CatBoost alike."""
+    from automlops.tabular.early_stopping import LIGHTGBM_THREADS_FROM, _threads_for
+
+    machine_load(float(len(os.sched_getaffinity(0))))  # every core busy with other work
+    problem = Problem(TaskType.REGRESSION, "y", "rmse", "minimize")
+    assert _threads_for(get_model("lightgbm").build({}, problem, 0).estimator, 5 * LIGHTGBM_THREADS_FROM) is None
+    assert _threads_for(get_model("catboost").build({}, problem, 0).estimator, 50_000) is None
+    X, y = _friedman(13_000)
+    fitted = get_model("lightgbm").build({"learning_rate": 0.3}, problem, 0).fit(X, y)
+    assert fitted.estimator_.booster_.params["num_threads"] == 1
+
+
+def test_catboost_trains_on_every_core_at_any_size_and_saves_as_one_blob(tmp_path, machine_load) -> None:  # type: ignore[no-untyped-def]
     """CatBoost's rounds are heavier than LightGBM's: two cores fit it faster even on 300 rows, so
     every fit takes the idle core (the small-data path of searched rounds too); the fitted model is
     one serialised blob inside the skops file (not a file per tree), its type is on the model
@@ -277,6 +295,7 @@ def test_catboost_trains_on_every_core_at_any_size_and_saves_as_one_blob(tmp_pat
     from automlops.mlops.skops_snapshot import _dump_to_file
     from automlops.tabular.early_stopping import _threads_for
 
+    machine_load(0.0)
     problem = Problem(TaskType.REGRESSION, "y", "rmse", "minimize")
     catboost = get_model("catboost").build({}, problem, 0).estimator
     cores = len(os.sched_getaffinity(0))
