@@ -201,6 +201,25 @@ def tracker_for_training(settings: Any, time_budget: float | None = None) -> tup
     return None, note
 
 
+def task_change_note(store: Any, stored: Any) -> str | None:
+    """A warning when this version's task differs from the previous version of its name (``None`` if not).
+
+    Without ``--name`` a model is named after its data, so clustering (or anomaly detection) on a table
+    that already has a classifier saves the next version *of the classifier's name*: an API following
+    that name then swaps the classifier for the new kind of model, and its clients get cluster numbers.
+    """
+    earlier = [v for v in store.versions(stored.name) if v.version < stored.version]
+    before, now = (earlier[-1].meta.get("task") if earlier else None), stored.meta.get("task")
+    if before is None or now is None or before == now:
+        return None
+    def article(word: str) -> str:
+        return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"
+
+    return (f"{stored.ref} is {article(now)} model, v{earlier[-1].version} {article(before)} model: the API or a "
+            f"'predict --model {stored.name}' that follows the name now gets the {now} model; give --name to keep "
+            "them apart")
+
+
 def print_train_summary(args: argparse.Namespace, result: Any, stored: Any, dataset: dict[str, Any],
                          started: float) -> None:
     """The leaderboard and a closing line, or with ``--json`` one JSON object as the last stdout line."""
@@ -227,7 +246,9 @@ def print_train_summary(args: argparse.Namespace, result: Any, stored: Any, data
             states = ", ".join(f"{n} {s.lower()}" for s, n in sorted(study["states"].items()))
             print(f"study '{study['name']}' on {study['storage']}: {study['trials']} trial(s) ({states}), "
                   "from this process and its workers")
-        print(f"\nsaved {stored.ref} → {stored.path}\n{result.problem.metric}: validation "
+        chosen = next((d.message for d in reversed(result.decisions) if d.topic == "selection"), None)
+        print(f"\nsaved {stored.ref} → {stored.path}\nmodel: {result.best_model}" + (f" ({chosen})" if chosen else "")
+              + f"\n{result.problem.metric}: validation "
               f"{result.val_score:.4f} ± {result.val_std:.4f}, test {result.test_score:.4f}; "
               f"{run}; {summary['wall_seconds']:.1f} s")
 

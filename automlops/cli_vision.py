@@ -98,7 +98,7 @@ def _check(args: argparse.Namespace) -> tuple[list[str] | None, str | None]:
 def cmd_train_vision(args: argparse.Namespace) -> int:
     """Check, load the image dataset, search and train, save, report (see the module docstring)."""
     from automlops.cli import _one_line, _process_started_monotonic, _Progress
-    from automlops.cli_training import print_train_summary, tracker_for_training
+    from automlops.cli_training import print_train_summary, task_change_note, tracker_for_training
     from automlops.config import get_settings
     from automlops.mlops.image_lake import ImageLake
     from automlops.mlops.store import ModelStore
@@ -131,6 +131,8 @@ def cmd_train_vision(args: argparse.Namespace) -> int:
                                dataset=entry.lineage(), tracker=tracker, notes=notes,
                                register=tracking_note is None)
     print_train_summary(args, result, stored, entry.lineage(), started)
+    if (changed := task_change_note(ModelStore(settings=settings), stored)) is not None:
+        notes.append(changed)
     for note in notes:
         print(f"automlops: warning: {_one_line(note)}", file=sys.stderr)
     return 0

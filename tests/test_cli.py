@@ -337,3 +337,20 @@ def test_a_reader_that_leaves_early_is_not_an_error(tmp_path: Path) -> None:
     proc.stdout.close()  # the reader is gone before the command has written anything
     err = proc.stderr.read()
     assert proc.wait(timeout=120) == 0 and err == "", err
+
+
+def test_the_budget_clock_starts_when_the_process_did_not_up_to_a_second_earlier() -> None:
+    """The time budget counts from the process start. Read through psutil's create_time (a boot time in whole
+    seconds, on Linux) a 0.03 s old process was 0.78 s old: budgets lost up to a second. The age must lie
+    between what the process measured itself and what its parent saw from outside."""
+    import subprocess
+    import sys
+    import time
+
+    code = ("import time; t0 = time.monotonic()\nfrom automlops.cli import _process_age\ntime.sleep(0.3)\n"
+            "print(time.monotonic() - t0, _process_age())")
+    started = time.monotonic()
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60).stdout
+    outside = time.monotonic() - started
+    inside, age = map(float, out.split())
+    assert inside - 0.02 <= age <= outside + 0.02, (inside, age, outside)

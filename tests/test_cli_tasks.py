@@ -211,3 +211,25 @@ def test_json_writes_a_missing_score_as_null(tmp_path: Path) -> None:
     assert code == 0, err
     summary = json.loads(out.strip().splitlines()[-1], parse_constant=_refuse_constant)
     assert summary["test_score"] is None and isinstance(summary["val_score"], float)
+
+
+def test_another_task_under_a_model_name_is_said_and_the_summary_names_the_model(tmp_path: Path) -> None:
+    """Anomaly detection on a table that already has a classifier, without --name, saves the classifier's next
+    version: the command says so (an API following the name now serves scores). The summary names the model."""
+    from automlops.demo import seed_demo
+    from automlops.mlops.lake import DataLake
+
+    home = tmp_path / "home"
+    home.mkdir()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AUTOMLOPS_HOME", str(home))
+        seed_demo(DataLake(), ["breast_cancer"])
+    code, out, err = _main_in_process(home, ["train", "lake:breast_cancer", "--target", "target", "--preset", "fast",
+                                             "--models", "logistic", "--n-trials", "1"])
+    assert code == 0, err
+    assert "model: logistic" in out and "give --name" not in err
+    code, out, err = _main_in_process(home, ["train", "lake:breast_cancer", "--task", "anomaly", "--preset", "fast",
+                                             "--n-trials", "2"])
+    assert code == 0, err
+    assert "breast_cancer@v2 is an anomaly model, v1 a classification model" in err
+    assert "give --name to keep them apart" in err
