@@ -109,9 +109,10 @@ def summary(result: MonitorResult) -> str:
         lines.append(f"  {c.column:<{width}}  {c.method:<26} {c.statistic:9.4f}  (drift if {rule} {c.threshold:g})"
                      f"{'  DRIFTED' if c.drifted else ''}")
     lines += [f"  {name}: skipped" for name in report.skipped]
-    for o in result.outcomes:  # the model's answers, and the true labels, against the training target
-        what = "the model's answers" if o.column == "prediction" else "true labels"
-        lines.append(f"{o.column} drift ({what} vs the training target): {o.method} {o.statistic:.4f}"
+    for o in result.outcomes:  # the model's answers against its answers on its training rows; true labels, the target
+        what = ("the model's answers vs its answers on its training rows" if o.column == "prediction"
+                else "true labels vs the training target")
+        lines.append(f"{o.column} drift ({what}): {o.method} {o.statistic:.4f}"
                      f"{'  DRIFTED' if o.drifted else ''}")
     if result.live_metrics:
         numbers = " · ".join(f"{k} {v:.3f}" for k, v in result.live_metrics.items())

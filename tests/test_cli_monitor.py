@@ -34,7 +34,7 @@ def test_json_last_line_and_text_report(traffic: Settings, capsys: pytest.Captur
     text = capsys.readouterr().out
     assert "wine@v1 (trained on wine@v1) · window 1000: 120 live rows vs 178 training rows" in text
     assert "→ DRIFTED" in text and "alcohol" in text and "latency p50 2.5 ms" in text
-    assert "prediction drift (the model's answers vs the training target): chi-square p_value" in text
+    assert "prediction drift (the model's answers vs its answers on its training rows): chi-square p_value" in text
 
 
 def test_every_repeats_and_carries_on_when_rows_are_missing(traffic: Settings,

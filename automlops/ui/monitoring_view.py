@@ -64,10 +64,11 @@ def show_verdict(check: dict[str, Any]) -> None:
             f"{check.get('reference', 'the training data')}.")
     (st.error if check["drifted"] else st.success)(("Drift detected — " if check["drifted"] else "No dataset drift — ")
                                                    + text)
-    for kind, against in (("prediction", "the model's answers"), ("target", "the true labels (feedback)")):
+    for kind, against in (("prediction", "the model's answers vs its answers on its training rows"),
+                          ("target", "the true labels (feedback) vs the training target")):
         test = check.get(f"{kind}_drift")
         if test:
-            st.caption(f"{kind.capitalize()} drift — {against} vs the training target: {test['method']} "
+            st.caption(f"{kind.capitalize()} drift — {against}: {test['method']} "
                        f"{test['statistic']:.4g} → {'drifted' if test['drifted'] else 'no drift'}.")
 
 
