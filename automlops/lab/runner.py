@@ -213,7 +213,7 @@ def _result(runs: Sequence[LabRun], names: Sequence[str], seeds: Sequence[int], 
     maximize = direction == "maximize"
     level = target_level(runs, names, maximize=maximize)
     tol = tolerance_for(level) if level is not None else 0.0
-    rows = summarise(runs, names, maximize=maximize, level=level, tol=tol)
+    rows = summarise(runs, names, maximize=maximize, level=level, tol=tol, metric=metric)
     curves = tuple(band for name in names for band in strategy_bands(name, [r for r in runs if r.strategy == name],
                                                                      budget))
     text = verdict(rows, metric=metric, maximize=maximize, level=level, tol=tol)

@@ -30,6 +30,7 @@ from automlops.lab.curves import time_to_reach
 from automlops.lab.types import LabRun, StrategySummary
 from automlops.search.strategies import STRATEGIES
 from automlops.stability.types import Spread
+from automlops.stability.verdict import clipped
 
 __all__ = ["summarise", "target_level", "tolerance_for", "verdict"]
 
@@ -72,8 +73,9 @@ def _gap(leader: Sequence[LabRun], other: Sequence[LabRun], maximize: bool) -> S
 
 
 def summarise(runs: Sequence[LabRun], strategies: Sequence[str], *, maximize: bool,
-              level: float | None, tol: float) -> tuple[StrategySummary, ...]:
-    """One lab-table row per strategy (the leader's gap to itself is left out)."""
+              level: float | None, tol: float, metric: str = "") -> tuple[StrategySummary, ...]:
+    """One lab-table row per strategy (the leader's gap to itself is left out). The test score's interval
+    stays within ``metric``'s possible range (a ROC-AUC interval ends at 1, as the stability report's)."""
     rows = []
     for name in strategies:
         mine = [r for r in runs if r.strategy == name]
@@ -82,7 +84,7 @@ def summarise(runs: Sequence[LabRun], strategies: Sequence[str], *, maximize: bo
         to_target, reached = _time_to_target(ok, level, tol, maximize)
         rows.append(StrategySummary(
             strategy=name, label=STRATEGIES.get(name).label, runs=len(ok), failed=len(mine) - len(ok),
-            test=Spread.of([r.test_score for r in ok]), best_val=Spread.of([r.best_val for r in ok]),
+            test=clipped(Spread.of([r.test_score for r in ok]), metric), best_val=Spread.of([r.best_val for r in ok]),
             trials_per_min=sum(r.n_trials for r in ok) / minutes if minutes > 0 else 0.0,
             pruned_per_run=float(np.mean([r.n_pruned for r in ok])) if ok else 0.0,
             saved_seconds_per_run=float(np.mean([r.saved_seconds for r in ok])) if ok else 0.0,

@@ -94,6 +94,15 @@ def test_curves_read_step_functions_and_take_median_and_extremes() -> None:
     assert (by_trial.median[2], by_trial.low[2], by_trial.high[2]) == (0.9, 0.9, 0.9)  # only run a got that far
 
 
+def test_the_test_score_interval_stays_within_the_metric_range() -> None:
+    """Two runs at ROC-AUC 0.99 and 0.93: a t-interval on two values runs past 1; no ROC-AUC can."""
+    runs = [_run("tpe", 0, [(1.0, 0.95)], 0.99), _run("tpe", 1, [(1.0, 0.94)], 0.93)]
+    (row,) = summarise(runs, ["tpe"], maximize=True, level=None, tol=0.0, metric="roc_auc")
+    assert row.test.ci_high == 1.0 and row.test.ci_low < 0.93
+    (raw,) = summarise(runs, ["tpe"], maximize=True, level=None, tol=0.0)  # no metric named: the plain interval
+    assert raw.test.ci_high > 1.0
+
+
 def test_summary_pairs_seeds_and_finds_a_real_gap() -> None:
     good = [_run("tpe", s, [(1.0, 0.90 + 0.01 * s)], 0.85 + 0.04 * s) for s in range(4)]
     bad = [_run("random", s, [(3.0, 0.85 + 0.01 * s)], 0.80 + 0.04 * s + 0.002 * (s % 2)) for s in range(4)]
