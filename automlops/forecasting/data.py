@@ -238,15 +238,20 @@ def infer_frequency(long: pd.DataFrame) -> tuple[str, str]:
     if len(found) == 1 and None not in found:
         freq = str(found.pop())
         return freq, f"every series moves by the same regular step, '{freq}' (pandas infer_freq)"
-    for freq in _candidates(long):
+    sparse: tuple[str, float] | None = None  # the first grid the timestamps lie on, with too many holes
+    for freq in _candidates(long):  # coarse to fine; a sparse grid may have a finer one (D, then B) that fits
         share = _fits_grid(long, freq)
         if share is not None and share >= 1 - MAX_FILL_SHARE:
-            return freq, (f"the steps are not all equal, but every timestamp lies on a '{freq}' grid "
-                          f"({100 * (1 - share):.1f} % of its points are missing)")
-        if share is not None:
-            raise DataError(f"the timestamps lie on a '{freq}' grid but {100 * (1 - share):.0f} % of its steps are "
-                            f"missing: too many to fill safely (at most {MAX_FILL_SHARE:.0%}); resample the data to "
-                            "a coarser step or give --freq")
+            why = "the steps are not all equal, but every timestamp lies on a"
+            if sparse is not None:  # weekdays only: 2 days in 7 are missing on the daily grid, none on this one
+                why = f"the '{sparse[0]}' grid would miss {100 * (1 - sparse[1]):.0f} % of its steps, but every timestamp lies on a"
+            return freq, f"{why} '{freq}' grid ({100 * (1 - share):.1f} % of its points are missing)"
+        if share is not None and sparse is None:
+            sparse = (freq, share)
+    if sparse is not None:
+        raise DataError(f"the timestamps lie on a '{sparse[0]}' grid but {100 * (1 - sparse[1]):.0f} % of its steps "
+                        f"are missing: too many to fill safely (at most {MAX_FILL_SHARE:.0%}); resample the data to "
+                        "a coarser step or give --freq")
     raise DataError("the timestamps do not follow a regular step (daily, weekly, monthly...): cannot infer a "
                     "frequency; resample the data to a regular step (e.g. daily or monthly means) or give --freq")
 

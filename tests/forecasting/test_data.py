@@ -53,6 +53,21 @@ def test_weekly_co2_with_holes_is_regularised_and_said() -> None:
     assert any("missing value" in m for _, m in notes) and any("interpolation" in m for _, m in notes)
 
 
+def test_weekday_prices_with_holidays_are_business_days_not_a_sparse_daily_grid() -> None:
+    """A market's closing values: weekdays only, a few holidays missing. On the daily grid two days in seven are
+    missing (too many to fill) – the business-day grid fits them, and that is what is inferred (it used to stop
+    at the daily grid with "31 % of its steps are missing ... give --freq")."""
+    days = pd.bdate_range("2018-01-01", periods=500)
+    days = days.delete([10, 50, 120, 250, 400])  # holidays: the exchange is closed
+    frame = pd.DataFrame({"ds": days, "y": np.cumsum(np.random.default_rng(0).normal(size=len(days)))})
+    data = _prepare(frame)
+    assert data.freq == "B" and data.season == 5
+    assert "'D' grid would miss 29 %" in data.freq_reason and len(data.long) == 500
+    sparse = frame.iloc[::3]  # every third weekday: too sparse for either grid
+    with pytest.raises(DataError, match="missing: too many to fill safely"):
+        _prepare(sparse)
+
+
 def test_missing_months_filled_but_not_too_many() -> None:
     frame = _monthly(60).drop(index=[10, 30])  # two months missing: the grid is kept and they are interpolated
     notes: Notes = []
