@@ -82,7 +82,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         out = written_times(loaded.model, out)
     for warning in warnings:  # after the answers: a refusal stays one line
         print(f"warning: {warning}", file=sys.stderr)
-    _write_answers(args, out, f"{len(out)} predictions of {loaded.name}@v{loaded.version}")
+    _write_answers(args, out, f"{len(out)} prediction{'' if len(out) == 1 else 's'} of {loaded.name}@v{loaded.version}")
     return 0
 
 
@@ -242,7 +242,7 @@ def _predict_images(args: argparse.Namespace, store: Any, name: str, version: in
     if skipped:
         print(f"skipped {skipped} file(s) without an image extension ({', '.join(IMAGE_SUFFIXES)})", file=sys.stderr)
     where = f"; {'masks' if task == 'segmentation' else 'boxes'} in {files_dir}" if files_dir else ""
-    _write_answers(args, out, f"{len(out)} predictions of {ref}{where}")
+    _write_answers(args, out, f"{len(out)} prediction{'' if len(out) == 1 else 's'} of {ref}{where}")
     return 0
 
 

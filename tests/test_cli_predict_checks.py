@@ -94,3 +94,35 @@ def test_infinity_is_still_read_as_a_missing_number(home: Path) -> None:
     assert code == 0 and len(_predictions(out)) == 2
     assert err == ("warning: column 'year': a missing value was filled in as the model fills them (this column had "
                    "none in training)\n")
+
+
+def test_a_true_false_column_sent_as_one_zero_or_yes_no_is_read_as_booleans(tmp_path: Path) -> None:
+    """Trained on a True/False column, sent 1/0 (or yes/no, true/false): the same answers as True/False, with a
+    warning naming what was read. Before, 0 and 1 were categories the model had never seen."""
+    from sklearn.datasets import load_breast_cancer
+
+    home = tmp_path / "home"
+    home.mkdir()
+    cancer = load_breast_cancer(as_frame=True).frame[["mean radius", "mean texture", "worst area", "target"]]
+    cancer.insert(3, "large", cancer["mean radius"] > 14)  # a real boolean column: written True/False in the CSV
+    cancer.to_csv(tmp_path / "cells.csv", index=False)
+    code, _, err = _main_in_process(home, ["train", str(tmp_path / "cells.csv"), "--target", "target", "--models",
+                                           "logistic", "--n-trials", "1", "--name", "cells"])
+    assert code == 0, err
+    rows = cancer.drop(columns="target").head(40)
+
+    def answers(written: pd.Series) -> tuple[list[float], str]:
+        path = tmp_path / "rows.csv"
+        rows.assign(large=written).to_csv(path, index=False)
+        code, out, err = _main_in_process(home, ["predict", "--model", "cells", str(path), "--proba"])
+        assert code == 0, err
+        return pd.read_csv(io.StringIO(out)).iloc[:, -1].tolist(), err
+
+    truth, quiet = answers(rows["large"])
+    assert "large" not in quiet
+    for spelled, said in ((rows["large"].astype(int), True), (rows["large"].map({True: "yes", False: "no"}), True),
+                          (rows["large"].map({True: "true", False: "FALSE"}), False)):  # the CSV reader knows these
+        got, err = answers(spelled)
+        assert got == pytest.approx(truth)
+        assert ("column 'large': read" in err and "as False/True, as the column was in training" in err) is said, err
+        assert "not seen in training" not in err
