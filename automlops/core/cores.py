@@ -1,18 +1,26 @@
 """Is a core idle right now? Whether a second thread will speed a fit up or slow it down.
 
-LightGBM, CatBoost, KMeans and BLAS split their work between threads that meet at a barrier after
-every block of work (a histogram, a boosting round, a block of distances), and each waits there
-for the slowest. On an idle machine a fit on two cores is 1.2–1.8× faster than on one. On a
-machine whose other cores are busy with other programs, one of the threads is often not running:
-the others spin at every barrier until the scheduler gives it a turn. Measured on two cores with
-two other trainings running: LightGBM, 300 rounds on 30,000 rows, **0.7–0.9 s on one thread and
-3.9–9.9 s on two**; KMeans on 40,000 rows 0.03–0.09 s against 0.4–0.8 s.
+LightGBM, KMeans and BLAS split their work between threads that meet at a barrier after every
+block of work (a histogram, a block of distances), and each waits there for the slowest. On an
+idle machine a fit on two cores is faster than on one. On a machine whose other cores are busy
+with other programs, one of the threads is often not running: the others spin at every barrier
+until the scheduler gives it a turn. ``benchmarks/threads_under_load.py`` (two cores; LightGBM,
+300 rounds on 30,000 rows; other processes keeping a share of the cores busy):
 
-So a fit takes a second thread only when a core is idle. :func:`idle_cores` answers from the CPU
-time the *other* processes of the machine used recently: the machine's busy time (``/proc/stat``,
-through psutil) less this process's own (``os.times``: every thread of ours, the fit's included),
-over the time since the previous question (at least :data:`WINDOW` seconds; a question sooner
-gets the previous answer). The load average would count this process itself, whose own threads
+=====================  ======  ======  ======  ======  ======
+other programs' cores  0       0.25    0.5     0.75    1
+two threads / one      0.63    0.88    0.99    1.54    9.75
+=====================  ======  ======  ======  ======  ======
+
+With two other trainings running, LightGBM took 0.7–0.9 s on one thread and 3.9–9.9 s on two, and
+KMeans on 40,000 rows 0.03–0.09 s against 0.4–0.8 s. CatBoost's threads do not wait like that (two
+threads were 0.57–0.99 of one thread's time at every load above), so it keeps them.
+
+So a LightGBM or clustering fit takes a second thread only while at least half a core is idle
+(:data:`MIN_IDLE_CORES`). :func:`idle_cores` answers from the CPU time the *other* processes of
+the machine used recently: the machine's busy time (``/proc/stat``, through psutil) less this
+process's own (``os.times``: every thread of ours, the fit's included), over the time since the
+previous question (at least :data:`WINDOW` seconds; a question sooner gets the previous answer). The load average would count this process itself, whose own threads
 are exactly what is being decided; the first question, with no window yet, falls back to it, less
 the one core this process keeps busy.
 """
@@ -24,7 +32,7 @@ import time
 
 __all__ = ["MIN_IDLE_CORES", "WINDOW", "cores", "idle_cores", "threads_pay"]
 
-MIN_IDLE_CORES = 0.75  # idle cores (besides the one this process runs on) for a second thread to pay off
+MIN_IDLE_CORES = 0.5  # idle cores (besides the one this process runs on) for a second thread to pay off (table above)
 WINDOW = 1.0  # seconds of CPU accounting an answer needs; a question sooner gets the previous answer
 _last: dict[str, float] = {}  # the previous reading: wall clock, machine busy seconds, own CPU seconds, answer
 

@@ -11,8 +11,8 @@ Around that, what one boosting fit needs to stay fast:
 * **a clock** – the fit wraps up with its best round when the search's deadline comes near
   (:mod:`.boosting_clock`), and its trees are capped where they would outgrow memory
   (:mod:`.boosting_size`);
-* **threads** – a second core only where it pays (LightGBM from ~10k rows, CatBoost always) and
-  only while no other program keeps it busy;
+* **threads** – a second core only where it pays (LightGBM from ~10k rows while no other program
+  keeps that core busy, CatBoost always);
 * **prediction in blocks** – a LightGBM model of thousands of trees predicts a block of trees at a
   time, so their nodes stay in the CPU's cache;
 * **a compact curve** – the per-round validation scores kept as one array, so saving stays fast.
@@ -240,14 +240,15 @@ def _threads_for(model: BaseEstimator, rows: int) -> int | None:
     """Threads for a boosting fit on ``rows`` rows (``None``: keep the model's own setting).
 
     Trials run one after another, so a second core is idle unless the fit itself uses it, or other
-    programs do (then one thread: :func:`_a_core_is_idle`). Below
+    programs do (then LightGBM gets one thread: :func:`_a_core_is_idle`). Below
     ~10k rows starting LightGBM's threads costs more than they save; above, LightGBM builds its
     histograms 1.2-1.45x faster on two cores (15k-40k rows measured; XGBoost's hist method gained
     nothing). CatBoost's rounds are heavier: two cores fit it 1.4-1.8x faster at every size measured,
     300 rows included (a 5-fold CatBoost trial on breast_cancer: 5.4 s on one core).
     """
-    threshold = THREADS_FROM.get(type(model).__module__.split(".")[0])
-    if threshold is None or rows < threshold or not _a_core_is_idle():
+    library = type(model).__module__.split(".")[0]
+    threshold = THREADS_FROM.get(library)
+    if threshold is None or rows < threshold or (library == "lightgbm" and not _a_core_is_idle()):
         return None
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     if THREADS_CAP is not None:
@@ -256,11 +257,11 @@ def _threads_for(model: BaseEstimator, rows: int) -> int | None:
 
 
 def _a_core_is_idle() -> bool:
-    """Whether a second thread would run beside this one (:mod:`automlops.core.cores`): on a machine busy
-    with other work, LightGBM on two threads was 4-10x *slower* than on one (300 rounds on 30k rows:
-    0.7-0.9 s against 3.9-9.9 s), its threads spinning at every round's barrier for one that is not
-    running. Looked up through ``sys.modules``: an exported script or bundle copies this code, not the
-    studio's, and keeps the threads."""
+    """Whether a second LightGBM thread would run beside this one (:mod:`automlops.core.cores`): with one
+    other program busy on two cores, LightGBM on two threads was ~10x *slower* than on one (300 rounds on
+    30k rows: 1.0 s against 9.7 s), its threads spinning at every round's barrier for one that is not
+    running. (CatBoost's threads were never slower there.) Looked up through ``sys.modules``: an exported
+    script or bundle copies this code, not the studio's, and keeps the threads."""
     cores = sys.modules.get("automlops.core.cores")
     return True if cores is None else bool(cores.threads_pay())
 

@@ -267,16 +267,17 @@ def test_large_lightgbm_fits_use_the_idle_cores_and_predict_on_one_thread(machin
 
 
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one core: a fit never takes more than one thread")
-def test_on_a_machine_busy_with_other_programs_large_boosting_fits_stay_on_one_thread(machine_load) -> None:  # type: ignore[no-untyped-def]
-    """Two other trainings on two cores: LightGBM on two threads was 4-10x slower than on one (its threads
-    spin at every round's barrier for one that is not running), so the row threshold alone no longer
-    decides: no idle core, one thread, for LightGBM and CatBoost alike."""
+def test_on_a_machine_busy_with_other_programs_large_lightgbm_fits_stay_on_one_thread(machine_load) -> None:  # type: ignore[no-untyped-def]
+    """One other program busy on two cores: LightGBM on two threads was ~10x slower than on one (its threads
+    spin at every round's barrier for one that is not running), so the row threshold alone no longer decides:
+    no idle core, one thread. CatBoost's threads were never slower (benchmarks/threads_under_load.py): kept."""
     from automlops.tabular.early_stopping import LIGHTGBM_THREADS_FROM, _threads_for
 
-    machine_load(float(len(os.sched_getaffinity(0))))  # every core busy with other work
+    cores = len(os.sched_getaffinity(0))
+    machine_load(float(cores))  # every core busy with other work
     problem = Problem(TaskType.REGRESSION, "y", "rmse", "minimize")
     assert _threads_for(get_model("lightgbm").build({}, problem, 0).estimator, 5 * LIGHTGBM_THREADS_FROM) is None
-    assert _threads_for(get_model("catboost").build({}, problem, 0).estimator, 50_000) is None
+    assert _threads_for(get_model("catboost").build({}, problem, 0).estimator, 50_000) == min(cores, 4)
     X, y = _friedman(13_000)
     fitted = get_model("lightgbm").build({"learning_rate": 0.3}, problem, 0).fit(X, y)
     assert fitted.estimator_.booster_.params["num_threads"] == 1
