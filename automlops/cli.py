@@ -113,6 +113,7 @@ def cmd_train(args: argparse.Namespace, started: float) -> int:
     from automlops.mlops.lake import DataLake
     from automlops.mlops.skops_snapshot import import_writer
     from automlops.mlops.store import ModelStore
+    from automlops.search.driver import STARVED
     from automlops.tabular.persist import save_model
 
     engine = check_train_args(args)  # None: the tabular runner
@@ -134,6 +135,7 @@ def cmd_train(args: argparse.Namespace, started: float) -> int:
     print_train_summary(args, result, stored, dataset, started)
     if (changed := task_change_note(ModelStore(settings=settings), stored)) is not None:
         notes.append(changed)
+    notes += [d.message for d in result.decisions if d.message.startswith(STARVED)]
     if tracking_note is not None:
         notes.append(f"{stored.ref} is not registered yet; 'automlops models register {stored.name}' "
                      "registers it once the tracking server answers")

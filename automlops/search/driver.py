@@ -68,7 +68,10 @@ from automlops.search.trials import (
     trials_frame,
 )
 
-__all__ = ["SEARCH_OPEN", "DriverConfig", "SearchDriver", "WorkerReport"]
+__all__ = ["SEARCH_OPEN", "STARVED", "DriverConfig", "SearchDriver", "WorkerReport"]
+
+STARVED = "the time budget let only"  # how the decision starts when too few trials finished to compare models
+STARVED_TRIALS = 3  # fewer finished trials than this, the budget ending the search: said, with the cure
 
 Callback = Callable[[ProgressEvent], None]
 
@@ -339,6 +342,7 @@ class SearchDriver(SharedStudy):
             raise DataError("no trial finished: every model failed on this data or the time budget was too "
                             f"small (first error: {self._first_failure()})")
         self._say_failures()
+        self._say_if_starved()
         choice = self.engine.choose(ranked, self.log, self.budget)
         self.timings["refit_start"] = self.budget.elapsed()
         release_unused_memory(collect=True)
@@ -357,6 +361,21 @@ class SearchDriver(SharedStudy):
             decisions=(), timings={}, artifact=final.artifact, config=self._run_params(self._planned),
             study_name=self.study.study_name, input_columns=self.plan.input_columns,
             feature_schema=self.plan.feature_schema)
+
+    def _say_if_starved(self) -> None:
+        """A budget that let one or two trials finish compared next to nothing: the model is about the first
+        defaults tried. Said, so a user does not read it as the best the search can do (on a 59k-row table at
+        20 s, on a busy machine, one LightGBM trial finished; the same command on a quiet one ran a 4-model
+        ensemble)."""
+        if self.budget.total is None or self._planned is not None or self._stop_reason != "time budget":
+            return
+        done = [t for t in self._ran if t.state == optuna.trial.TrialState.COMPLETE]
+        if len(done) >= STARVED_TRIALS:
+            return
+        self.log("search", f"{STARVED} {len(done)} trial(s) finish in {self.budget.total:g} s "
+                           f"({len(self._ran)} started): the search compared almost nothing, so the model is "
+                           "close to the first settings tried; a longer --time-budget (or a machine not busy "
+                           "with other work) lets it compare models")
 
     def _leaderboard(self, extra_rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
         """The ranked leaderboard with spreads and significance (the engine's test, if it has one)."""

@@ -97,3 +97,29 @@ def test_failed_trials_are_said_once_in_plain_words_not_as_tracebacks(iris_featu
     assert "Traceback" not in err and "planted failure" not in err, err
     said = [str(d) for d in result.decisions if "failed and were left out" in str(d)]
     assert len(said) == 1 and "3 trial(s)" in said[0] and "kmeans" in said[0] and "planted failure" in said[0]
+
+
+class _SlowKMeans(ClusteringEngine):
+    """KMeans whose every trial takes 2.5 s more: a table too big for its time budget, with a known trial time."""
+
+    def evaluate(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        import time
+
+        time.sleep(2.5)
+        return super().evaluate(*args, **kwargs)
+
+
+@pytest.mark.serial
+def test_a_budget_that_lets_too_few_trials_finish_says_so(iris_features) -> None:  # type: ignore[no-untyped-def]
+    """8 s for trials of 2.5 s: two finish, and the decisions say the search compared almost nothing (the
+    model is about the first settings tried) and what would help; a budget of many trials says nothing."""
+    from automlops.search.driver import STARVED
+
+    X, _ = iris_features
+    starved = SearchDriver(_SlowKMeans(seed=0, models=["kmeans"]), DriverConfig(preset="fast", time_budget=8)).fit(X)
+    said = [d.message for d in starved.decisions if d.message.startswith(STARVED)]
+    finished = int((starved.trials["state"] == "COMPLETE").sum())
+    assert 1 <= finished < 3 and len(said) == 1, (finished, said)
+    assert said[0].startswith(f"{STARVED} {finished} trial(s) finish in 8 s") and "--time-budget" in said[0]
+    roomy = SearchDriver(ClusteringEngine(seed=0, models=["kmeans"]), DriverConfig(preset="fast", time_budget=8)).fit(X)
+    assert not [d for d in roomy.decisions if d.message.startswith(STARVED)]
