@@ -285,8 +285,9 @@ def _categorical(feature: Feature, values: Sequence[Any], all_errors: list[Field
         unseen.discard("nan")
         if unseen:
             shown = ", ".join(repr(u) for u in sorted(unseen)[:5]) + (" ..." if len(unseen) > 5 else "")
-            warnings.append(f"column '{feature.name}': category {shown} was not seen in training; "
-                            "the model treats it as unknown")
+            what = f"category {shown} was" if len(unseen) == 1 else f"categories {shown} were"
+            warnings.append(f"column '{feature.name}': {what} not seen in training; the model treats "
+                            f"{'it' if len(unseen) == 1 else 'them'} as unknown")
     import numpy as np
 
     array = np.empty(len(values), dtype=object)
