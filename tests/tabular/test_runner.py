@@ -609,11 +609,10 @@ def _friedman_frame(n_rows: int) -> pd.DataFrame:
     return pd.DataFrame(X, columns=[f"x{i}" for i in range(6)]).assign(y=y + rng.normal(0, 1.0, n_rows))
 
 
-@pytest.mark.parametrize("share", [1.2, 0.2])
-def test_a_boosting_refit_with_most_of_its_time_left_starts_and_wraps_up_at_the_deadline(share: float) -> None:
-    """An early-stopped boosting refit starts when 60 % of its expected time is left (the estimate
-    runs high) and stops adding trees at the deadline with its best round so far; with less time
-    left it is not started and the model trained on the training rows ships."""
+def _slow_boosting_refit(time_share: float, estimate_share: float = 1.0) -> tuple[Any, Any, str]:
+    """A LightGBM pipeline of 6,000 rounds (seconds to fit) refitted on all rows with ``time_share`` of the time
+    that refit is expected to need, the estimate given to it being ``estimate_share`` of the real one: the
+    shipped model, the scored one and the last decision."""
     from automlops.search.budget import TimeBudget
     from automlops.search.engine import DecisionLog
 
@@ -625,16 +624,24 @@ def test_a_boosting_refit_with_most_of_its_time_left_starts_and_wraps_up_at_the_
     scored = clone(final).fit(engine.X, engine.y)  # thousands of rounds: seconds
     took = time.monotonic() - started
     expected = took * finalize.all_rows_ratio(engine)  # the refit on all rows: more rows (and 1.25x the rounds)
-    budget = TimeBudget(share * expected + 0.3 + finalize.boosted_save_seconds(engine, scored), fixed_tail=0.3)
+    budget = TimeBudget(time_share * expected + 0.3 + finalize.boosted_save_seconds(engine, scored), fixed_tail=0.3)
     log = DecisionLog(lambda event: None, lambda: 0.0, lambda: 60.0)
-    shipped, _ = final_fit._refit_on_all_rows(engine, final, scored, took, log, budget)
-    message = log.items[-1].message
+    shipped, _ = final_fit._refit_on_all_rows(engine, final, scored, estimate_share * took, log, budget)
+    assert budget.deadline is not None and time.monotonic() <= budget.deadline
+    return shipped, scored, log.items[-1].message
+
+
+@pytest.mark.parametrize("share", [1.2, 0.2])
+def test_a_boosting_refit_with_most_of_its_time_left_starts_and_wraps_up_at_the_deadline(share: float) -> None:
+    """An early-stopped boosting refit starts when 60 % of its expected time is left (the estimate
+    runs high) and stops adding trees at the deadline with its best round so far; with less time
+    left it is not started and the model trained on the training rows ships."""
+    shipped, scored, message = _slow_boosting_refit(share)
     if share >= final_fit.REFIT_WRAP_UP_SHARE:
         assert shipped is not scored and "stopped adding trees at the time budget's deadline" in message
         assert shipped.named_steps["model"].stopped_for_time_
         rounds, scored_rounds = shipped.named_steps["model"].n_rounds_, scored.named_steps["model"].n_rounds_
         assert final_fit.REFIT_MIN_ROUNDS_SHARE * scored_rounds <= rounds < 1.25 * scored_rounds
-        assert budget.deadline is not None and time.monotonic() <= budget.deadline
     else:
         assert shipped is scored and message.startswith("kept the model trained on the training rows")
 
@@ -644,21 +651,7 @@ def test_a_boosting_refit_stopped_after_a_few_of_its_rounds_gives_way_to_the_sco
     share of the scored model's rounds has learned little: the model the test rows scored ships instead, and
     the decision says how many rounds the refit had reached. (On Ecdat DoctorContacts a refit stopped after 2
     of 1,183 rounds shipped with held-out accuracy 0.55, the scored model's being 0.88.)"""
-    from automlops.search.budget import TimeBudget
-    from automlops.search.engine import DecisionLog
-
-    runner = AutoMLRunner("y", preset="fast", models=["lightgbm"], n_trials=1, ensemble="none").fit(
-        _friedman_frame(6000))
-    engine = runner.engine_
-    final = clone(runner.best_estimator_).set_params(model__refit_rounds=6000)
-    started = time.monotonic()
-    scored = clone(final).fit(engine.X, engine.y)  # thousands of rounds: seconds
-    took = time.monotonic() - started
-    expected = took * finalize.all_rows_ratio(engine)
-    budget = TimeBudget(0.5 * expected + 0.3 + finalize.boosted_save_seconds(engine, scored), fixed_tail=0.3)
-    log = DecisionLog(lambda event: None, lambda: 0.0, lambda: 60.0)
-    shipped, _ = final_fit._refit_on_all_rows(engine, final, scored, 0.05 * took, log, budget)  # estimate far too low
-    message = log.items[-1].message
+    shipped, scored, message = _slow_boosting_refit(0.5, estimate_share=0.05)  # the estimate far too low
     assert shipped is scored, message
     assert message.startswith("kept the model trained on the training rows: the refit on all rows had added only")
     assert f"of the scored model's {scored.named_steps['model'].n_rounds_} rounds" in message
