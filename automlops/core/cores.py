@@ -20,9 +20,10 @@ So a LightGBM or clustering fit takes a second thread only while at least half a
 (:data:`MIN_IDLE_CORES`). :func:`idle_cores` answers from the CPU time the *other* processes of
 the machine used recently: the machine's busy time (``/proc/stat``, through psutil) less this
 process's own (``os.times``: every thread of ours, the fit's included), over the time since the
-previous question (at least :data:`WINDOW` seconds; a question sooner gets the previous answer). The load average would count this process itself, whose own threads
-are exactly what is being decided; the first question, with no window yet, falls back to it, less
-the one core this process keeps busy.
+previous question (at least :data:`WINDOW` seconds; a question sooner gets the previous answer).
+The load average would count this process itself, whose own threads are exactly what is being
+decided; the first question, with no window yet, falls back to it, less the one core this process
+keeps busy.
 """
 
 from __future__ import annotations
