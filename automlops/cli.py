@@ -115,6 +115,7 @@ def cmd_train(args: argparse.Namespace, started: float) -> int:
     from automlops.mlops.store import ModelStore
     from automlops.search.driver import STARVED
     from automlops.tabular.persist import save_model
+    from automlops.tasks import default_model_name
 
     engine = check_train_args(args)  # None: the tabular runner
     settings = get_settings()
@@ -130,7 +131,8 @@ def cmd_train(args: argparse.Namespace, started: float) -> int:
     if tracking_note:
         result = dataclasses.replace(result, decisions=(Decision("tracking", tracking_note), *result.decisions))
     notes: list[str] = []  # the model registry was down: the model is saved all the same
-    stored = save_model(result, ModelStore(settings=settings), args.name or dataset["name"], dataset=dataset,
+    name = args.name or default_model_name(dataset["name"], args.task)
+    stored = save_model(result, ModelStore(settings=settings), name, dataset=dataset,
                         tracker=tracker, notes=notes, register=tracking_note is None)  # dead server: said once
     print_train_summary(args, result, stored, dataset, started)
     if (changed := task_change_note(ModelStore(settings=settings), stored)) is not None:

@@ -105,10 +105,11 @@ def search_engine(engine: Any, args: argparse.Namespace, frame: Any, tracker: An
     the search a named, shared study that workers can join.
     """
     from automlops.search.driver import DriverConfig, SearchDriver
+    from automlops.tasks import default_model_name
 
     config = DriverConfig(preset=args.preset, search=args.search, n_trials=args.n_trials,
                           time_budget=args.time_budget, seed=args.seed, started_at=started,
-                          run_name=args.name or dataset["name"], dataset=dataset,
+                          run_name=args.name or default_model_name(dataset["name"], args.task), dataset=dataset,
                           **(study.driver_fields() if study is not None else {}))
     engine = study.planned(engine) if study is not None else engine
     return SearchDriver(engine, config, tracker=tracker, callbacks=callbacks).fit(frame)

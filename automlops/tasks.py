@@ -31,8 +31,8 @@ from automlops.core.registry import Registry
 from automlops.errors import ConfigError
 
 __all__ = ["ANSWERS", "ENGINE_TASKS", "FIGURES", "TASK_ENGINES", "TaskEngine", "TrainOptions", "answer_table",
-           "build_engine", "load_saved_model", "metric_direction", "model_kind", "option_flag", "parse_contamination",
-           "report_figures"]
+           "build_engine", "default_model_name", "load_saved_model", "metric_direction", "model_kind", "option_flag",
+           "parse_contamination", "report_figures"]
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,7 @@ class TaskEngine:
     requires: Mapping[str, str] = field(default_factory=dict)  # option -> why it is needed
     refuses: Mapping[str, str] = field(default_factory=dict)  # option -> what to use instead
     warm_imports: tuple[str, ...] = ()  # libraries its trials use: imported before the search (see build)
+    name_suffix: str = ""  # added to the data's name to name its model by default (see default_model_name)
 
     def check(self, options: TrainOptions) -> None:
         """Refuse a missing or misplaced option before any work, naming the flag to use."""
@@ -133,7 +134,7 @@ TASK_ENGINES.add("clustering", TaskEngine(
     lambda o: {"reference": o.reference, "n_clusters": o.n_clusters, "metric": o.metric or "silhouette",
                "preset": o.preset, "models": o.models, "seed": o.seed},
     refuses={"target": "clustering has no target; give known groups with --reference COL to compare against",
-             "label": "use --reference COL for known groups", **_NOT_SUPERVISED}))
+             "label": "use --reference COL for known groups", **_NOT_SUPERVISED}, name_suffix="_clusters"))
 TASK_ENGINES.add("anomaly", TaskEngine(
     "anomaly", "automlops.anomaly", "AnomalyEngine",
     lambda o: {"label": o.label, "contamination": parse_contamination(o.contamination),
@@ -143,7 +144,20 @@ TASK_ENGINES.add("anomaly", TaskEngine(
              "reference": "a column of known anomalies is --label COL", "n_clusters": "only clustering has clusters",
              **_NOT_SUPERVISED},
     warm_imports=tuple(f"pyod.models.{m}" for m in ("iforest", "ecod", "copod", "lof", "knn", "ocsvm", "hbos",
-                                                    "pca", "gmm", "inne"))))
+                                                    "pca", "gmm", "inne")), name_suffix="_anomalies"))
+
+
+def default_model_name(dataset: str, task: str | None) -> str:
+    """The name a model is saved under when none is given: its data's, plus the task's suffix, if it has one.
+
+    A table often has a classifier *and* a clustering or an anomaly detector. Under one name, the second
+    would be the classifier's next version, and an API serving that name would answer cluster numbers
+    or anomaly scores from then on. So ``iris`` clustered is ``iris_clusters``, and ``breast_cancer``'s
+    anomaly detector ``breast_cancer_anomalies``; a forecaster keeps its data's name (a series table
+    rarely has another model). Names are at most 64 characters: a long data name is cut to fit.
+    """
+    suffix = TASK_ENGINES.get(task).name_suffix if task is not None and task in TASK_ENGINES else ""
+    return dataset[: 64 - len(suffix)] + suffix
 
 def metric_direction(task: str | None, metric: str | None) -> str:
     """"maximize" or "minimize" for ``metric`` (the task's default metric when ``None``)."""

@@ -213,11 +213,16 @@ def test_json_writes_a_missing_score_as_null(tmp_path: Path) -> None:
     assert summary["test_score"] is None and isinstance(summary["val_score"], float)
 
 
-def test_another_task_under_a_model_name_is_said_and_the_summary_names_the_model(tmp_path: Path) -> None:
-    """Anomaly detection on a table that already has a classifier, without --name, saves the classifier's next
-    version: the command says so (an API following the name now serves scores). The summary names the model."""
+def test_another_task_gets_its_own_model_name_unless_told_and_the_summary_names_the_model(tmp_path: Path) -> None:
+    """Anomaly detection on a table that already has a classifier: without --name it is saved as
+    `<data>_anomalies`, so the classifier (and an API following its name) is untouched; told the classifier's
+    name, it becomes that name's next version, and the command says what that means. The summary names the
+    model it saved."""
+    import json
+
     from automlops.demo import seed_demo
     from automlops.mlops.lake import DataLake
+    from automlops.mlops.store import ModelStore
 
     home = tmp_path / "home"
     home.mkdir()
@@ -227,9 +232,15 @@ def test_another_task_under_a_model_name_is_said_and_the_summary_names_the_model
     code, out, err = _main_in_process(home, ["train", "lake:breast_cancer", "--target", "target", "--preset", "fast",
                                              "--models", "logistic", "--n-trials", "1"])
     assert code == 0, err
-    assert "model: logistic" in out and "give --name" not in err
-    code, out, err = _main_in_process(home, ["train", "lake:breast_cancer", "--task", "anomaly", "--preset", "fast",
-                                             "--n-trials", "2"])
+    assert "saved breast_cancer@v1" in out and "model: logistic" in out
+    anomaly = ["train", "lake:breast_cancer", "--task", "anomaly", "--preset", "fast", "--n-trials", "2"]
+    code, out, err = _main_in_process(home, [*anomaly, "--json"])
+    assert code == 0, err
+    assert json.loads(out.strip().splitlines()[-1])["name"] == "breast_cancer_anomalies" and "--name" not in err
+    code, out, err = _main_in_process(home, [*anomaly, "--name", "breast_cancer"])
     assert code == 0, err
     assert "breast_cancer@v2 is an anomaly model, v1 a classification model" in err
     assert "give --name to keep them apart" in err
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AUTOMLOPS_HOME", str(home))
+        assert [v.meta["task"] for v in ModelStore().versions("breast_cancer")] == ["classification", "anomaly"]

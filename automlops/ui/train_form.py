@@ -268,6 +268,19 @@ def prefill(request: TrainRequest, task: str | None = None) -> None:
     state.set_workspace(r.dataset, r.version)
 
 
+def _name_key(dataset: str, task: str | None) -> str:
+    """The name field's key, its value set to the default name (:func:`automlops.tasks.default_model_name`)
+    while the user has not typed another: ``iris``, then ``iris_clusters`` when the task becomes clustering."""
+    from automlops.tasks import default_model_name
+
+    key, default = f"train_name_{dataset}", default_model_name(dataset, task)
+    shown = f"{key}_default"  # the default the field was last given
+    if key not in st.session_state or st.session_state[key] == st.session_state.get(shown):
+        st.session_state[key] = default
+    st.session_state[shown] = default
+    return key
+
+
 def render(lake: DataLake) -> TrainRequest | None:
     """Draw the form; return the request when *Start training* is pressed with a valid setup."""
     data = _data(lake)
@@ -285,7 +298,7 @@ def render(lake: DataLake) -> TrainRequest | None:
         models, ensemble, problem_to_fix = _models(problem)
         choices = {"ensemble": ensemble, **_search(problem, frame[fields["target"]].dropna(),
                                                    n_columns=frame.shape[1] - 1)}
-    name = st.text_input("Save the model as", value=dataset, key=f"train_name_{dataset}",
+    name = st.text_input("Save the model as", key=_name_key(dataset, task),
                          help="1-64 letters, digits, '_' or '-'; each training saves a new version")
     if problem_to_fix:
         st.warning(f"Before training: {problem_to_fix}.")

@@ -114,3 +114,19 @@ def test_anomaly_detection_with_a_given_share(ui_home: Path, demo_lake: DataLake
     assert any("rows flagged" in t for t in texts(results.caption))
     meta = ModelStore(settings=demo_lake.settings).load("odd_flowers").meta
     assert meta["contamination"] == pytest.approx(0.1) and meta["top_anomalies"]
+
+
+def test_the_name_field_follows_the_task_until_the_user_types_one(ui_home: Path, demo_lake: DataLake) -> None:
+    """iris is a classifier's name; clustering it proposes iris_clusters, anomaly detection iris_anomalies, and
+    a name the user typed stays whatever the task."""
+    at = open_page(new_app(), "train")
+    at.selectbox(key="train_dataset").set_value("iris").run()
+    assert at.text_input(key="train_name_iris").value == "iris"
+    at.radio(key="train_task").set_value("clustering").run()
+    assert at.text_input(key="train_name_iris").value == "iris_clusters"
+    at.radio(key="train_task").set_value("anomaly").run()
+    assert at.text_input(key="train_name_iris").value == "iris_anomalies"
+    at.text_input(key="train_name_iris").set_value("flowers").run()
+    at.radio(key="train_task").set_value("clustering").run()
+    assert at.text_input(key="train_name_iris").value == "flowers"
+    assert_clean(at)
