@@ -22,8 +22,8 @@ the machine used recently: the machine's busy time (``/proc/stat``, through psut
 process's own (``os.times``: every thread of ours, the fit's included), over the time since the
 previous question (at least :data:`WINDOW` seconds; a question sooner gets the previous answer).
 The load average would count this process itself, whose own threads are exactly what is being
-decided; the first question, with no window yet, falls back to it, less the one core this process
-keeps busy.
+decided; the first reading, taken when this module is imported (start-up, before any fit), falls
+back to it, less the one core this process keeps busy.
 """
 
 from __future__ import annotations
@@ -86,3 +86,6 @@ def idle_cores() -> float:
 def threads_pay() -> bool:
     """True when a second thread can run beside this process's own: at least :data:`MIN_IDLE_CORES` idle."""
     return cores() > 1 and idle_cores() >= MIN_IDLE_CORES
+
+
+idle_cores()  # the first reading, at import: a fit a second or more later is judged on a measured window

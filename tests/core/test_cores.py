@@ -70,3 +70,12 @@ def test_the_first_reading_is_the_load_average_less_this_process(monkeypatch: py
     cores._last.clear()
     monkeypatch.setattr(os, "getloadavg", lambda: (cores.cores() + 1.0, 1.0, 1.0))
     assert cores.idle_cores() == -1.0
+
+
+def test_the_first_reading_is_taken_at_import_so_the_first_fit_gets_a_measured_window() -> None:
+    """Imported at start-up, the module has its first reading already: a fit a second later is judged on the
+    CPU time of that second, not on the lagging 1-minute load average of whatever ran before."""
+    code = ("import time\nimport automlops.core.cores as c\nassert c._last, 'no first reading'\nfirst = dict(c._last)\n"
+            "time.sleep(c.WINDOW + 0.1)\nc.idle_cores()\nprint(c._last['wall'] > first['wall'])")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == "True", done.stderr
