@@ -131,11 +131,11 @@ def cmd_train(args: argparse.Namespace, started: float) -> int:
     if tracking_note:
         result = dataclasses.replace(result, decisions=(Decision("tracking", tracking_note), *result.decisions))
     notes: list[str] = []  # the model registry was down: the model is saved all the same
-    name = args.name or default_model_name(dataset["name"], args.task)
-    stored = save_model(result, ModelStore(settings=settings), name, dataset=dataset,
+    store = ModelStore(settings=settings)
+    stored = save_model(result, store, args.name or default_model_name(dataset["name"], args.task), dataset=dataset,
                         tracker=tracker, notes=notes, register=tracking_note is None)  # dead server: said once
     print_train_summary(args, result, stored, dataset, started)
-    if (changed := task_change_note(ModelStore(settings=settings), stored)) is not None:
+    if (changed := task_change_note(store, stored)) is not None:
         notes.append(changed)
     notes += [d.message for d in result.decisions if d.message.startswith(STARVED)]
     if tracking_note is not None:

@@ -205,20 +205,21 @@ def tracker_for_training(settings: Any, time_budget: float | None = None) -> tup
 def task_change_note(store: Any, stored: Any) -> str | None:
     """A warning when this version's task differs from the previous version of its name (``None`` if not).
 
-    Without ``--name`` a model is named after its data, so clustering (or anomaly detection) on a table
-    that already has a classifier saves the next version *of the classifier's name*: an API following
-    that name then swaps the classifier for the new kind of model, and its clients get cluster numbers.
+    Clustering and anomaly models get names of their own by default (:func:`automlops.tasks.default_model_name`),
+    but ``--name`` can still save one as the next version of a classifier's name: an API following that name
+    then swaps the classifier for the new kind of model, and its clients get cluster numbers.
     """
     earlier = [v for v in store.versions(stored.name) if v.version < stored.version]
     before, now = (earlier[-1].meta.get("task") if earlier else None), stored.meta.get("task")
     if before is None or now is None or before == now:
         return None
-    def article(word: str) -> str:
-        return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"
+    return (f"{stored.ref} is {_with_article(now)} model, v{earlier[-1].version} {_with_article(before)} model: the "
+            f"API or a 'predict --model {stored.name}' that follows the name now gets the {now} model; give --name "
+            "to keep them apart")
 
-    return (f"{stored.ref} is {article(now)} model, v{earlier[-1].version} {article(before)} model: the API or a "
-            f"'predict --model {stored.name}' that follows the name now gets the {now} model; give --name to keep "
-            "them apart")
+
+def _with_article(word: str) -> str:
+    return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"
 
 
 def print_train_summary(args: argparse.Namespace, result: Any, stored: Any, dataset: dict[str, Any],

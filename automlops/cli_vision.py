@@ -127,11 +127,11 @@ def cmd_train_vision(args: argparse.Namespace) -> int:
     finally:
         progress.close()
     notes: list[str] = []
-    stored = save_vision_model(result, ModelStore(settings=settings), args.name or entry.name,
-                               dataset=entry.lineage(), tracker=tracker, notes=notes,
-                               register=tracking_note is None)
+    store = ModelStore(settings=settings)
+    stored = save_vision_model(result, store, args.name or entry.name, dataset=entry.lineage(), tracker=tracker,
+                               notes=notes, register=tracking_note is None)
     print_train_summary(args, result, stored, entry.lineage(), started)
-    if (changed := task_change_note(ModelStore(settings=settings), stored)) is not None:
+    if (changed := task_change_note(store, stored)) is not None:
         notes.append(changed)
     for note in notes:
         print(f"automlops: warning: {_one_line(note)}", file=sys.stderr)

@@ -159,6 +159,7 @@ def default_model_name(dataset: str, task: str | None) -> str:
     suffix = TASK_ENGINES.get(task).name_suffix if task is not None and task in TASK_ENGINES else ""
     return dataset[: 64 - len(suffix)] + suffix
 
+
 def metric_direction(task: str | None, metric: str | None) -> str:
     """"maximize" or "minimize" for ``metric`` (the task's default metric when ``None``)."""
     from automlops.core.metrics import get_metric

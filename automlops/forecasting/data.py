@@ -244,7 +244,8 @@ def infer_frequency(long: pd.DataFrame) -> tuple[str, str]:
         if share is not None and share >= 1 - MAX_FILL_SHARE:
             why = "the steps are not all equal, but every timestamp lies on a"
             if sparse is not None:  # weekdays only: 2 days in 7 are missing on the daily grid, none on this one
-                why = f"the '{sparse[0]}' grid would miss {100 * (1 - sparse[1]):.0f} % of its steps, but every timestamp lies on a"
+                why = (f"the '{sparse[0]}' grid would miss {100 * (1 - sparse[1]):.0f} % of its steps, but every "
+                       "timestamp lies on a")
             return freq, f"{why} '{freq}' grid ({100 * (1 - share):.1f} % of its points are missing)"
         if share is not None and sparse is None:
             sparse = (freq, share)

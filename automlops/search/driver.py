@@ -59,6 +59,7 @@ from automlops.search.shared import SEARCH_OPEN, SharedStudy, WorkerReport
 from automlops.search.storage import open_storage
 from automlops.search.strategies import STRATEGIES, create_study, quiet_optuna
 from automlops.search.tracking_sink import TrackingSink
+from automlops.search.trial_notes import STARVED, failures_note, first_note, starved_note
 from automlops.search.trials import (
     NO_GRID_POINT,
     PAYLOAD_ATTR,
@@ -69,9 +70,6 @@ from automlops.search.trials import (
 )
 
 __all__ = ["SEARCH_OPEN", "STARVED", "DriverConfig", "SearchDriver", "WorkerReport"]
-
-STARVED = "the time budget let only"  # how the decision starts when too few trials finished to compare models
-STARVED_TRIALS = 3  # fewer finished trials than this, the budget ending the search: said, with the cure
 
 Callback = Callable[[ProgressEvent], None]
 
@@ -363,19 +361,11 @@ class SearchDriver(SharedStudy):
             feature_schema=self.plan.feature_schema)
 
     def _say_if_starved(self) -> None:
-        """A budget that let one or two trials finish compared next to nothing: the model is about the first
-        defaults tried. Said, so a user does not read it as the best the search can do (on a 59k-row table at
-        20 s, on a busy machine, one LightGBM trial finished; the same command on a quiet one ran a 4-model
-        ensemble)."""
+        """The budget ended a search in which too few trials finished: said (:func:`.trial_notes.starved_note`)."""
         if self.budget.total is None or self._planned is not None or self._stop_reason != "time budget":
             return
-        done = [t for t in self._ran if t.state == optuna.trial.TrialState.COMPLETE]
-        if len(done) >= STARVED_TRIALS:
-            return
-        self.log("search", f"{STARVED} {len(done)} trial(s) finish in {self.budget.total:g} s "
-                           f"({len(self._ran)} started): the search compared almost nothing, so the model is "
-                           "close to the first settings tried; a longer --time-budget (or a machine not busy "
-                           "with other work) lets it compare models")
+        if (note := starved_note(self._ran, self.budget.total)) is not None:
+            self.log("search", note)
 
     def _leaderboard(self, extra_rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
         """The ranked leaderboard with spreads and significance (the engine's test, if it has one)."""
@@ -393,20 +383,12 @@ class SearchDriver(SharedStudy):
     def _say_failures(self) -> None:
         """One decision for the trials that raised: how many, which models, and the first error."""
         assert self.study is not None
-        failed = [t for t in self.study.get_trials(deepcopy=False) if t.state is optuna.trial.TrialState.FAIL]
-        if not failed:
-            return
-        models = sorted({str(t.user_attrs.get("model")) for t in failed if t.user_attrs.get("model")})
-        note = next((str(t.user_attrs["note"]) for t in failed if t.user_attrs.get("note")), "none recorded")
-        self.log("search", f"{len(failed)} trial(s) failed and were left out ({', '.join(models) or 'unknown'}); "
-                           f"first error: {note}")
+        if (note := failures_note(self.study.get_trials(deepcopy=False))) is not None:
+            self.log("search", note)
 
     def _first_failure(self) -> str:
         assert self.study is not None
-        for t in self.study.get_trials(deepcopy=False):
-            if t.user_attrs.get("note"):
-                return str(t.user_attrs["note"])
-        return "none recorded"
+        return first_note(self.study.get_trials(deepcopy=False))
 
     def _track(self, sink: TrackingSink, result: FitResult) -> FitResult:
         """Log the result to MLflow within what is left of the budget; say what could not be logged."""

@@ -16,7 +16,9 @@ this module checks it and answers with a precise, per-field message instead of a
 * a number beyond ±``MAX_NUMBER`` (10^15) → 422: scaling, distances or probabilities computed
   from such values overflow to infinity inside the model, which then cannot answer;
 * an **unseen category** is accepted and handled the way the pipeline handles it (one-hot:
-  all zeros; ordinal: "unknown"; target encoding: the overall mean), with a warning;
+  all zeros; ordinal: "unknown"; target encoding: the overall mean), with a warning; in a column
+  that was ``True``/``False`` in training, ``1``/``0`` and ``yes``/``no`` are read as booleans
+  (:mod:`automlops.serving.booleans`), with a warning;
 * a **date** is ISO 8601 (``2001-04-23``, with or without a time and an offset) or, for a model
   whose training CSV wrote its dates ``23/04/2001`` (``dayfirst`` in the schema: the order training
   read them in), written that way too. ``09/11/2001`` reads two ways: it is read in training's order,
@@ -42,6 +44,7 @@ from typing import Any
 
 from automlops.core.features import DATETIME, FEATURE_KINDS, NUMERIC
 from automlops.errors import ModelError
+from automlops.serving.booleans import BOOLEAN_CATEGORIES, read_booleans
 from automlops.serving.dates import read_dates
 
 __all__ = ["KINDS", "MAX_NUMBER", "Feature", "FeatureSchema", "FieldError", "PreparedRows", "RowsError",
@@ -278,8 +281,8 @@ def _categorical(feature: Feature, values: Sequence[Any], all_errors: list[Field
         return None
     if feature.kind == DATETIME:
         return _dates(feature, values, all_errors, warnings)
-    if feature.categories == _BOOLEAN_CATEGORIES:
-        values = _as_booleans(feature.name, values, warnings)
+    if feature.categories == BOOLEAN_CATEGORIES:  # a flag in training: 1/0, yes/no... read as True/False
+        values = read_booleans(feature.name, values, warnings)
     if feature.categories is not None:
         unseen = {str(v) for v in set(values) if v is not None} - feature.categories
         unseen.discard("nan")
@@ -293,29 +296,6 @@ def _categorical(feature: Feature, values: Sequence[Any], all_errors: list[Field
     array = np.empty(len(values), dtype=object)
     array[:] = values
     return array
-
-
-_BOOLEAN_CATEGORIES = frozenset({"False", "True"})
-_BOOLEAN_SPELLINGS = {"true": True, "false": False, "t": True, "f": False, "yes": True, "no": False, "y": True,
-                      "n": False, "1": True, "0": False, "1.0": True, "0.0": False}
-
-
-def _as_booleans(name: str, values: Sequence[Any], warnings: list[str]) -> list[Any]:
-    """A column that was ``True``/``False`` in training, sent as ``1``/``0``, ``yes``/``no`` or ``true``: read as
-    booleans, with a warning naming the spellings read. Left as they were, ``0`` and ``1`` were unknown
-    categories to the model (0.8 % of a 4-class model's answers changed, probabilities by up to 0.38)."""
-    out, read = [], set()
-    for value in values:
-        spelled = _BOOLEAN_SPELLINGS.get(str(value).strip().lower()) if not isinstance(value, bool) else None
-        if spelled is None or value is None:
-            out.append(value)
-            continue
-        out.append(spelled)
-        if str(value) not in _BOOLEAN_CATEGORIES:  # 'True' as text is how training wrote it: nothing to say
-            read.add(repr(value) if not isinstance(value, str) else f"'{value}'")
-    if read:
-        warnings.append(f"column '{name}': read {', '.join(sorted(read))} as False/True, as the column was in training")
-    return out
 
 
 def _dates(feature: Feature, values: Sequence[Any], errors: list[FieldError], warnings: list[str]) -> Any:
