@@ -113,6 +113,7 @@ class TrackingSink:
         if not self.enabled:
             self.run_id.set_result(None)
             return
+        _install_import_time_filters()
         self._thread = threading.Thread(target=self._work, name="mlflow-sink", daemon=True)
         self._started_at = time.monotonic()
         self._open_expected = self._expected_open_seconds()
@@ -247,3 +248,16 @@ def _is_sklearn(obj: Any) -> bool:
     from sklearn.base import BaseEstimator
 
     return isinstance(obj, BaseEstimator)
+
+
+def _install_import_time_filters() -> None:
+    """Import, on the calling thread, the libraries that install warning filters when imported.
+
+    ``requests`` silences urllib3's "SOCKS support requires PySocks" ``DependencyWarning`` with a
+    process-wide filter added at import. Imported on the sink's thread (MLflow imports it), that
+    filter could land while the search's thread sat inside ``warnings.catch_warnings()``: leaving
+    the block restores the filter list it saved, drops requests' filter, and the next import of
+    urllib3's SOCKS module printed the warning on the user's terminal in the middle of a training.
+    Imported here, before the search starts, the filter is part of every list a block saves.
+    """
+    import requests  # noqa: F401  (~0.1 s; MLflow would import it moments later anyway)
