@@ -103,3 +103,14 @@ def test_a_flat_series_beside_real_ones_does_not_decide_the_backtest(macro_long:
                                        None, None).mean
     assert scores["with_flat"] == pytest.approx(scores["real"], rel=0.5)  # the flat series' tiny errors not scaled up
     assert any("1 of 4 series never change" in d.message and "(flat)" in d.message for d in log.items)
+
+
+def test_too_few_errors_for_a_level_extrapolate_its_tail_instead_of_repeating_the_largest() -> None:
+    # One cut-off of a yearly series: 5 errors. Capped at the largest, the 95 % and 80 % bands were one band.
+    errors = np.array([0.2, 0.5, 0.9, 1.1, 1.4])
+    q = band_quantiles(errors)
+    rms = np.sqrt(np.mean(errors ** 2))
+    assert q[80] == pytest.approx(errors.max())  # the 5th of 5: there is one for 80 %
+    assert q[95] == pytest.approx(1.96 * rms) and q[95] > q[80] >= errors.max()
+    many = np.abs(np.random.default_rng(1).normal(size=40))  # enough for both order statistics: unchanged
+    assert band_quantiles(many)[95] == pytest.approx(np.sort(many)[int(np.ceil(41 * 0.95)) - 1])
