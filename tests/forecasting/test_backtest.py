@@ -111,6 +111,8 @@ def test_too_few_errors_for_a_level_extrapolate_its_tail_instead_of_repeating_th
     q = band_quantiles(errors)
     rms = np.sqrt(np.mean(errors ** 2))
     assert q[80] == pytest.approx(errors.max())  # the 5th of 5: there is one for 80 %
-    assert q[95] == pytest.approx(1.96 * rms) and q[95] > q[80] >= errors.max()
+    assert q[95] == pytest.approx(1.96 / 1.2816 * errors.max()) and q[95] > 1.96 * rms  # the 80 % one, scaled
+    one_large = band_quantiles(np.array([0.5, 0.8, 1.0, 1.5, 4.7]))  # its RMS times 1.96 is below 4.7
+    assert one_large[95] == pytest.approx(1.96 / 1.2816 * 4.7)
     many = np.abs(np.random.default_rng(1).normal(size=40))  # enough for both order statistics: unchanged
     assert band_quantiles(many)[95] == pytest.approx(np.sort(many)[int(np.ceil(41 * 0.95)) - 1])
