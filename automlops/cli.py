@@ -113,7 +113,7 @@ def cmd_train(args: argparse.Namespace, started: float) -> int:
     from automlops.mlops.lake import DataLake
     from automlops.mlops.skops_snapshot import import_writer
     from automlops.mlops.store import ModelStore
-    from automlops.search.driver import STARVED
+    from automlops.search.trial_notes import warned
     from automlops.tabular.persist import save_model
     from automlops.tasks import default_model_name
 
@@ -137,7 +137,7 @@ def cmd_train(args: argparse.Namespace, started: float) -> int:
     print_train_summary(args, result, stored, dataset, started)
     if (changed := task_change_note(store, stored)) is not None:
         notes.append(changed)
-    notes += [d.message for d in result.decisions if d.message.startswith(STARVED)]
+    notes += warned([d.message for d in result.decisions])
     if tracking_note is not None:
         notes.append(f"{stored.ref} is not registered yet; 'automlops models register {stored.name}' "
                      "registers it once the tracking server answers")

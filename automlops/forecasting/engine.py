@@ -38,7 +38,7 @@ from automlops.core.registry import Registry
 from automlops.errors import ConfigError, DataError
 from automlops.forecasting.backtest import FORECAST_METRICS, constant_series, plan_folds, position_from_end
 from automlops.forecasting.data import ROW, SeriesData, default_horizon, prepare_series
-from automlops.forecasting.ensemble import choose_recipe, comb_members, finalize_seconds
+from automlops.forecasting.ensemble import choose_recipe, comb_members, comb_missing_note, finalize_seconds
 from automlops.forecasting.evaluate import Backtester
 from automlops.forecasting.finalize import finalize_recipe
 from automlops.forecasting.models import FORECAST_MODELS, STATS_MAX_HISTORY, Context
@@ -235,6 +235,8 @@ class ForecastingEngine:
         return finalize_seconds(list(members.values()))
 
     def choose(self, ranked: Sequence[TrialOutcome], log: DecisionLog, budget: Any) -> Choice:
+        if (missing := comb_missing_note(self.model_names, ranked, budget.total)) is not None:
+            log("ensemble", missing)
         left = math.inf if budget.deadline is None else budget.deadline - time.monotonic() - budget.fixed_tail
         return choose_recipe(ranked, self.backtester, FORECAST_PRESETS.get(self.preset).ensemble_size, log, left)
 

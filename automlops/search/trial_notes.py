@@ -11,10 +11,24 @@ from collections.abc import Sequence
 
 import optuna
 
-__all__ = ["STARVED", "STARVED_TRIALS", "failures_note", "first_note", "starved_note"]
+__all__ = ["STARVED", "STARVED_TRIALS", "WARNED", "failures_note", "first_note", "starved_note", "warned",
+           "warns"]
 
 STARVED = "the time budget let only"  # how the decision starts when too few trials finished to compare models
 STARVED_TRIALS = 3  # fewer finished trials than this, the budget ending the search: said, with the cure
+WARNED: list[str] = [STARVED]  # decisions starting so are also a warning on train's stderr (engines add theirs)
+
+
+def warns(prefix: str) -> str:
+    """Register ``prefix``: a decision that starts with it is worth a warning, not only a line in ``decisions_``."""
+    if prefix not in WARNED:
+        WARNED.append(prefix)
+    return prefix
+
+
+def warned(messages: Sequence[str]) -> list[str]:
+    """The decisions among ``messages`` that :func:`warns` registered, in their order."""
+    return [m for m in messages if m.startswith(tuple(WARNED))]
 
 
 def first_note(trials: Sequence[optuna.trial.FrozenTrial]) -> str:

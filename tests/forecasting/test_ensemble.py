@@ -117,3 +117,21 @@ def test_a_member_too_slow_to_finalize_in_the_time_left_is_left_out(
     assert finalize_seconds([r for r in slow if r.model in shipped]) <= 5.0
     assert any(d.topic == "budget" and "auto_ets" in d.message for d in log.items)
     assert {r["model"] for r in choice.recipe.records} >= {"auto_ets", "auto_theta", "naive"}  # the table keeps it
+
+
+def test_a_combination_that_could_not_form_is_said_and_warned(prepared) -> None:  # type: ignore[no-untyped-def]
+    # AutoETS stopped at the deadline (a long series on a short budget): only AutoTheta of the combination
+    # finished. That used to ship the best other model with no word of the default that was missing.
+    from automlops.search.budget import TimeBudget
+    from automlops.search.trial_notes import warned
+
+    engine, ranked = prepared
+
+    def decisions(outcomes: list[TrialOutcome]) -> list[str]:
+        log = DecisionLog(lambda e: None, time.monotonic, lambda: 20.0)
+        engine.choose(outcomes, log, TimeBudget(total=20.0))
+        return [d.message for d in log.items]
+
+    notes = warned(decisions([o for o in ranked if o.model != "auto_ets"]))
+    assert len(notes) == 1 and "auto_ets finished no trial" in notes[0] and "longer than 20 s" in notes[0]
+    assert warned(decisions(ranked)) == []  # AutoETS and AutoTheta both finished: the combination formed
