@@ -234,9 +234,11 @@ def _choose(usable: Sequence[TrialOutcome], frames: dict[str, pd.DataFrame], rec
                    "combination of the statistical models (the M4 'comb' benchmark; its intervals are conformal, "
                    "from its backtest errors)")
             return _ensemble_choice(comb, best, records, bt, log, why)
+        noise = (f"standard error {error:.4f}" if bt.n_steps > 1 else
+                 "one cut-off: the gain's noise cannot be measured, so the margin alone decides")
         log("ensemble", f"the best option backtests at {leader:.4f}, more than {MARGIN:.0%} better than the "
                         f"combination of the statistical models ({comb.value:.4f}), by {gain:.4f} per cut-off "
-                        f"(standard error {error:.4f}): it replaces the combination")
+                        f"({noise}): it replaces the combination")
     if ensemble_leads:
         return _ensemble_choice(options[0], best, records, bt, log)
     if options:
