@@ -9,7 +9,8 @@ told is kept with the model, so that future rows (``02/01/2014``) are read the s
 
 Times with a UTC offset (``2013-12-30T19:00:00-05:00``) are one instant each: they are converted
 to UTC, where every hour occurs once. Whole numbers are years (``2013``), year-months (``201301``)
-or dates (``20130101``) when every value reads as one. Quarter labels (``Q1 1959``, ``1959 Q1``,
+or dates (``20130101``) when every value reads as one, and years with fractions in twelfths or
+quarters (``1949.0833``, R's ``time()`` of a monthly ``ts``) are months or quarters. Quarter labels (``Q1 1959``, ``1959 Q1``,
 ``1959Q1``, ``1959-Q1``) are each quarter's first day (``1959-01-01``), and the note says so.
 
 Times are written back (API answers, CSV files) as the model's grid calls for (:func:`time_format`):
@@ -39,8 +40,29 @@ def _as_written(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
+def _fractional_years(numbers: pd.Series, column: str) -> tuple[pd.Series, str] | None:
+    """Years with fractions in twelfths or quarters – R's ``time()`` of a monthly or quarterly ``ts``
+    (``1949.0833`` is February 1949) – as each month's or quarter's first day; None otherwise."""
+    if not numbers.between(1678, 2261).all():
+        return None
+    for per_year, what in ((4, "quarters"), (12, "months")):
+        scaled = numbers * per_year
+        steps = scaled.round()  # whole months (quarters) since year 0: 1949.9999 is December, not a 13th month
+        if bool(((scaled - steps).abs() < 1e-4).all()):
+            steps = steps.astype("int64")
+            times = pd.to_datetime(pd.DataFrame({"year": steps // per_year,
+                                                 "month": steps % per_year * (12 // per_year) + 1, "day": 1}))
+            at = int((steps % per_year).ne(0).to_numpy().argmax())
+            return times.set_axis(numbers.index), (
+                f"time column '{column}' holds years with fractions in {what} (as R's time() writes a "
+                f"{'quarterly' if per_year == 4 else 'monthly'} series): read as each one's first day "
+                f"({_as_written(numbers.iloc[at])} is {pd.Timestamp(times.iloc[at]):%Y-%m-%d})")
+    return None
+
+
 def _number_times(numbers: pd.Series, column: str) -> tuple[pd.Series, str]:
-    """Whole numbers as times: years (``2013``), year-months (``201301``) or dates (``20130101``)."""
+    """Whole numbers as times: years (``2013``), year-months (``201301``) or dates (``20130101``); years with
+    fractions in months or quarters (R's ``time()``)."""
     if bool(((numbers % 1) == 0).all()):
         whole = numbers.astype("int64")
         for low, high, fmt, what in ((1000, 2999, "%Y", "years"), (100001, 299912, "%Y%m", "year-months (yyyymm)"),
@@ -49,8 +71,19 @@ def _number_times(numbers: pd.Series, column: str) -> tuple[pd.Series, str]:
                 read = pd.to_datetime(whole.astype(str), format=fmt, errors="coerce")
                 if read.notna().all():
                     return read, f"time column '{column}' holds whole numbers that all read as {what}"
-    raise DataError(f"time column '{column}' holds numbers ({_as_written(numbers.iloc[0])}, ...) that are not "
-                    "dates; give dates such as 2024-01-31 (or whole years, yyyymm or yyyymmdd numbers)")
+        if whole.max() < 1000:
+            raise DataError(f"time column '{column}' holds step numbers ({whole.iloc[0]}, {whole.iloc[-1]}, ...), not "
+                            "dates: give each step a date (e.g. 2000-01-01 plus one day, month or year per step), "
+                            "so that the steps' frequency is known")
+        if whole.min() < 1678 and whole.max() <= 2999:
+            raise DataError(f"time column '{column}' holds whole years before 1678 ({whole.min()}, ...), outside "
+                            "the dates this tool can hold (1678-2261): renumber them from a later year")
+    elif (fractional := _fractional_years(numbers, column)) is not None:
+        return fractional
+    shown = numbers[(numbers % 1) != 0].iloc[0] if not bool(((numbers % 1) == 0).all()) else numbers.iloc[0]
+    raise DataError(f"time column '{column}' holds numbers ({_as_written(shown)}, ...) that are not dates; give "
+                    "dates such as 2024-01-31 (or whole years, yyyymm or yyyymmdd numbers, or years with fractions "
+                    "in months or quarters as R's time() writes them)")
 
 
 def _quarter_times(text: pd.Series, column: str) -> tuple[pd.Series, str] | None:
@@ -114,6 +147,9 @@ def parse_times(values: pd.Series, column: str,
         times, why = _number_times(values.astype(float), column)
         return times, why, None
     text = values.astype(str).str.strip()
+    if (numbers := pd.to_numeric(text, errors="coerce")).notna().all():  # numbers read as text (future rows)
+        times, why = _number_times(numbers.astype(float), column)
+        return times, why, None
     if (quarters := _quarter_times(text, column)) is not None:
         return quarters[0], quarters[1], None
     parsed, order = _text_times(text, dayfirst)
