@@ -25,6 +25,7 @@ import pandas as pd
 from automlops.core.features import is_row_index_header
 from automlops.errors import ConfigError, DataError
 from automlops.forecasting.times import parse_times
+from automlops.search.trial_notes import warns
 
 __all__ = ["MAX_FILL_SHARE", "RESERVED", "SeriesData", "default_horizon", "parse_times", "prepare_series",
            "season_of"]
@@ -94,6 +95,9 @@ def _check_columns(frame: pd.DataFrame, needed: Sequence[str]) -> None:
     if missing:
         sample = ", ".join(map(str, list(frame.columns)[:10]))
         raise DataError(f"column(s) {', '.join(map(repr, missing))} not in the data; columns are: {sample}")
+
+
+EXOGENOUS = warns("the table's other columns are inputs known in advance")  # a warning too: easy to miss
 
 
 def _exogenous(frame: pd.DataFrame, used: Sequence[str], log: Log) -> tuple[str, ...]:
@@ -342,7 +346,8 @@ def prepare_series(frame: pd.DataFrame, target: str, time_column: str, series_id
     log("frequency", reason)
     long = _fill_exogenous(_regularise(long, freq, exog, log), exog, log)
     if exog:
-        log("exogenous", f"{len(exog)} exogenous column(s) ({', '.join(sources.get(c, c) for c in exog)}): used by the machine-learning "
-                         "models as known-in-advance inputs (future values must be given to forecast); the "
-                         "statistical models ignore them")
+        log("exogenous", f"{EXOGENOUS} ({', '.join(sources.get(c, c) for c in exog)}): the machine-learning models "
+                         "may use them, and a forecast then needs their future values; drop a column from the table "
+                         "if its future is not known ahead (a day's lowest temperature, when forecasting its highest); "
+                         "the statistical models ignore them")
     return SeriesData(long.reset_index(drop=True), freq, reason, season_of(freq), exog, sources, dayfirst)

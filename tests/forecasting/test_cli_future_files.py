@@ -92,3 +92,18 @@ def test_a_future_file_the_model_does_not_need_is_told(home: Path) -> None:
     code, out, err = _main_in_process(home, ["forecast", "--model", "plain", "--horizon", "2", "--future",
                                              str(future)])
     assert code == 2 and "no time column 'date'" in err and out == "", err
+
+
+def test_training_warns_which_columns_became_known_in_advance_inputs(tmp_path: Path) -> None:
+    # Every other numeric column is an input whose future values a forecast needs: a user who left one in by
+    # accident (tomorrow's minimum temperature, forecasting its maximum) used to learn it only from decisions_.
+    iso = stores(written="%Y-%m-%d")
+    for name, frame in (("shops", iso), ("plain", iso.drop(columns="promo"))):
+        frame.to_csv(tmp_path / f"{name}.csv", index=False)
+        code, _, err = _main_in_process(tmp_path, ["train", str(tmp_path / f"{name}.csv"), "--task", "timeseries",
+                                                   "--time-column", "date", "--target", "sales", "--series-id",
+                                                   "store", "--horizon", "7", "--models", "ridge", "--n-trials", "1"])
+        assert code == 0, err
+        warned = [line for line in err.splitlines()
+                  if line.startswith("automlops: warning: the table's other columns are inputs known in advance")]
+        assert len(warned) == (name == "shops") and all("(promo)" in line for line in warned)
