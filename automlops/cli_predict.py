@@ -316,6 +316,11 @@ def cmd_forecast(args: argparse.Namespace) -> int:
 
     from automlops.forecasting.predict import written_times
 
+    if future is None and (inputs := getattr(loaded.model, "inputs", None)):
+        raise DataError(f"{loaded.name}@v{loaded.version} uses exogenous column(s) {', '.join(inputs.values())}: give "
+                        f"their future values with --future FILE (a CSV with the time column"
+                        f"{', the series id' if loaded.meta.get('series_id') else ''} and those columns, one row "
+                        "per step ahead)")
     out = written_times(loaded.model, forecast_table(loaded.model, loaded.meta, args.horizon, future))
     _write_answers(args, out, f"{len(out)} forecast rows of {loaded.name}@v{loaded.version}")
     return 0

@@ -107,3 +107,11 @@ def test_training_warns_which_columns_became_known_in_advance_inputs(tmp_path: P
         warned = [line for line in err.splitlines()
                   if line.startswith("automlops: warning: the table's other columns are inputs known in advance")]
         assert len(warned) == (name == "shops") and all("(promo)" in line for line in warned)
+
+
+def test_forecasting_a_model_with_inputs_without_their_future_names_the_flag(home: Path) -> None:
+    code, out, err = _main_in_process(home, ["forecast", "--model", "shops", "--horizon", "3"])
+    assert code == 2 and out == ""
+    assert err.strip().splitlines() == [
+        "automlops: error: shops@v1 uses exogenous column(s) promo: give their future values with --future FILE "
+        "(a CSV with the time column, the series id and those columns, one row per step ahead)"]
