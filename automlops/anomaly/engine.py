@@ -66,9 +66,10 @@ from automlops.search.suggest import Suggest
 from automlops.search.trials import pack_arrays, unpack_arrays
 from automlops.tabular.preprocessing import FeaturePlan, build_preprocessor, plan_features
 
-__all__ = ["ANOMALY_PRESETS", "AnomalyEngine", "AnomalyPreset", "MIN_ROWS"]
+__all__ = ["ANOMALY_PRESETS", "AT_DEFAULTS", "AnomalyEngine", "AnomalyPreset", "MIN_ROWS"]
 
 MIN_ROWS = 10
+AT_DEFAULTS = "at_defaults"  # user attr of a warm-start trial: the detector at PyOD's defaults (see warm_start)
 # Finalize fits each member on the training rows, on two halves (test stability) and on all rows, about
 # 1.6 times a trial's fit_seconds (which already holds one full fit and two half fits).
 FINALIZE_COST = 1.6
@@ -225,12 +226,21 @@ class AnomalyEngine:
     # ------------------------------------------------------------------ search
     def suggest(self, trial: optuna.Trial) -> Candidate:
         name = str(trial.suggest_categorical("model", self.model_names))
+        if trial.user_attrs.get(AT_DEFAULTS):  # a warm-start trial: the detector as PyOD ships it, nothing sampled
+            return Candidate(name, {})
         return Candidate(name, DETECTORS.get(name).search_space(Suggest(trial, name)))
 
     def warm_start(self, study: optuna.Study) -> list[str]:
+        """Each detector at PyOD's own defaults first, panel members first.
+
+        The trials are marked (:data:`AT_DEFAULTS`) rather than given default values: some defaults are not
+        points of the search space (Isolation Forest's ``max_samples="auto"``, 256 rows; PCA's every
+        component). Queued with the model's name alone, Optuna sampled the rest (an Isolation Forest of
+        156 trees on 73 % of the rows), and when the budget let one trial finish, that is what shipped.
+        """
         order = [m for m in PANEL if m in self.model_names] + [m for m in self.model_names if m not in PANEL]
         for name in order:
-            study.enqueue_trial({"model": name}, skip_if_exists=True)
+            study.enqueue_trial({"model": name}, user_attrs={AT_DEFAULTS: True}, skip_if_exists=True)
         return order
 
     @property

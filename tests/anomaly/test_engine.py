@@ -137,3 +137,14 @@ def test_mixed_columns_with_missing_values() -> None:
     assert out["score"].iloc[:10].min() > out["score"].iloc[10:].median()
     truth = np.r_[np.ones(10), np.zeros(n - 10)]
     assert roc_auc_score(truth, out["score"]) > 0.9 and out["is_anomaly"].iloc[:10].sum() >= 5
+
+
+def test_the_warm_start_tries_each_detector_at_pyods_own_defaults(planted: pd.DataFrame) -> None:
+    # Queued by name alone, the first trials sampled their settings (an Isolation Forest of 156 trees on 73 % of
+    # the rows): when a short budget let one trial finish, a random configuration shipped as "the default".
+    result = SearchDriver(AnomalyEngine(seed=0, models=["iforest", "lof", "hbos"], contamination=0.05),
+                          DriverConfig(preset="fast", n_trials=5, seed=0)).fit(planted)
+    trials = result.trials.sort_values("number")
+    assert trials["model"].head(3).tolist() == ["iforest", "lof", "hbos"]
+    assert trials["params"].head(3).tolist() == [{}, {}, {}]  # exactly what PyOD builds with no argument
+    assert all(p for p in trials["params"].iloc[3:])  # then the search samples settings
