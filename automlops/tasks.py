@@ -75,7 +75,7 @@ class TaskEngine:
             if getattr(options, option) in (None, ""):
                 raise ConfigError(f"--task {self.task} needs {option_flag(option)}: {why}")
         for option, instead in self.refuses.items():
-            if getattr(options, option) not in (None, "", False):
+            if getattr(options, option) not in (None, "", False, "auto"):  # "auto": --contamination's default
                 raise ConfigError(f"{option_flag(option)} does not apply to --task {self.task}: {instead}")
 
     def engine_class(self) -> Any:
@@ -120,6 +120,9 @@ def parse_contamination(value: str | float) -> float | str:
 _NOT_SUPERVISED = {"time_column": "only forecasting reads a time column", "series_id": "only forecasting has series",
                    "horizon": "only forecasting has a horizon", "freq": "only forecasting has a frequency"}
 
+_ANOMALY_ONLY = {"contamination": "only anomaly detection has a share of anomalies (--task anomaly)",
+                 "select_by_label": "only anomaly detection selects by known labels (--task anomaly --label COL)"}
+
 TASK_ENGINES: Registry[TaskEngine] = Registry("task engine")
 TASK_ENGINES.add("timeseries", TaskEngine(
     "timeseries", "automlops.forecasting", "ForecastingEngine",
@@ -127,14 +130,15 @@ TASK_ENGINES.add("timeseries", TaskEngine(
                "freq": o.freq, "metric": o.metric, "preset": o.preset, "models": o.models, "seed": o.seed},
     direction="minimize", requires={"target": "the column to forecast", "time_column": "the column that says when each value was seen"},
     refuses={"label": "forecasting has no anomaly labels", "reference": "forecasting has no reference groups",
-             "n_clusters": "only clustering has clusters"},
+             "n_clusters": "only clustering has clusters", **_ANOMALY_ONLY},
     warm_imports=("statsforecast.models", "mlforecast", "lightgbm", "xgboost")))
 TASK_ENGINES.add("clustering", TaskEngine(
     "clustering", "automlops.clustering", "ClusteringEngine",
     lambda o: {"reference": o.reference, "n_clusters": o.n_clusters, "metric": o.metric or "silhouette",
                "preset": o.preset, "models": o.models, "seed": o.seed},
     refuses={"target": "clustering has no target; give known groups with --reference COL to compare against",
-             "label": "use --reference COL for known groups", **_NOT_SUPERVISED}, name_suffix="_clusters"))
+             "label": "use --reference COL for known groups", **_NOT_SUPERVISED, **_ANOMALY_ONLY},
+    name_suffix="_clusters"))
 TASK_ENGINES.add("anomaly", TaskEngine(
     "anomaly", "automlops.anomaly", "AnomalyEngine",
     lambda o: {"label": o.label, "contamination": parse_contamination(o.contamination),
@@ -175,9 +179,11 @@ ENGINE_TASKS = tuple(TASK_ENGINES.names())  # the tasks trained by an engine of 
 
 def build_engine(task: str, options: TrainOptions) -> Any:
     """The engine for ``task`` (``timeseries``, ``clustering`` or ``anomaly``), configured by ``options``."""
+    entry = TASK_ENGINES.get(task)
+    entry.check(options)  # a misplaced option is named before what it would need
     if options.select_by_label and not options.label:
         raise ConfigError("--select-by-label needs --label COL (the column that marks known anomalies)")
-    return TASK_ENGINES.get(task).build(options)
+    return entry.build(options)
 
 
 ANSWERS: Registry[str] = Registry("model kind")
