@@ -9,6 +9,11 @@ form a cluster of their own), but only when no candidate at that k has clusters 
 the other 454 rows, with a higher silhouette than KMeans' two real groups (ARI 0.005 against 0.67).
 The decisions say so about the shipped model.
 
+**A partition the unseen rows do not see.** When every held-out row lands in one cluster, the test
+silhouette is undefined and the other clusters are most likely a few unusual training rows split off
+(seattle_weather: agglomerative k = 2, training sizes 1,145 and 24, all 292 unseen rows in the first).
+That is said and warned (:func:`one_cluster_note`), not left as a silent missing test score.
+
 **The shipped configuration.** The engine may ship another configuration than its model's
 best-scoring trial (silhouette × stability prefers a reproducible partition); the leaderboard then
 gets a row for what was shipped, so the row a user reads describes the model they get.
@@ -23,11 +28,26 @@ from typing import Any
 import numpy as np
 
 from automlops.search.engine import Candidate, Choice, DecisionLog, TrialOutcome
+from automlops.search.trial_notes import warns
 
-__all__ = ["MIN_CLUSTER_ROWS", "MIN_CLUSTER_SHARE", "ClusterSizeRule", "candidate_key", "log_min_cluster_rows",
-           "prefer_groups", "shipped_choice"]
+__all__ = ["MIN_CLUSTER_ROWS", "MIN_CLUSTER_SHARE", "ONE_CLUSTER", "ClusterSizeRule", "candidate_key",
+           "log_min_cluster_rows", "one_cluster_note", "prefer_groups", "shipped_choice"]
 
 MIN_CLUSTER_ROWS, MIN_CLUSTER_SHARE = 5, 0.02  # smaller "clusters" are a few outliers split off, not groups
+ONE_CLUSTER = warns("every unseen row falls in one cluster")
+
+
+def one_cluster_note(train_labels: np.ndarray, test_labels: np.ndarray, metric: str) -> str | None:
+    """When the held-out rows all land in one cluster (noise aside): what that says about the partition."""
+    placed = np.asarray(test_labels)[np.asarray(test_labels) >= 0]
+    found = np.unique(placed)
+    if len(found) >= 2 or len(placed) == 0:
+        return None
+    kept = np.asarray(train_labels)[np.asarray(train_labels) >= 0]
+    sizes = ", ".join(f"{int(n):,}" for n in np.bincount(kept) if n)
+    return (f"{ONE_CLUSTER} ({found[0]}, all {len(placed):,}): the test {metric} is undefined, and the training "
+            f"clusters ({sizes} rows) are likely a group and a few unusual rows split off; --clusters K or "
+            "--models kmeans asks for groups of comparable size")
 
 
 def candidate_key(candidate: Candidate) -> str:

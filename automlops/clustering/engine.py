@@ -53,7 +53,7 @@ from automlops.clustering.checks import (
     split_reference,
 )
 from automlops.clustering.choice import candidate_key as _key
-from automlops.clustering.choice import log_min_cluster_rows, prefer_groups, shipped_choice
+from automlops.clustering.choice import log_min_cluster_rows, one_cluster_note, prefer_groups, shipped_choice
 from automlops.clustering.metrics import CLUSTER_METRICS, n_clusters, noise_share, score_all, score_one
 from automlops.clustering.presets import CLUSTER_PRESETS, ClusterPreset
 from automlops.clustering.report import build_files, build_meta
@@ -387,6 +387,8 @@ class ClusteringEngine:
             metrics = score_all(X_test, test_labels, seed=self.seed, sample=self.silhouette_rows)
             log("result", f"final model: {choice.label}; on {len(X_test)} unseen rows, {self.metric} = "
                           f"{metrics[self.metric]:.4f}")
+            if (alone := one_cluster_note(train_labels, test_labels, self.metric)) is not None:
+                log("result", alone)
             meta = build_meta(self, pipe, train_labels, test_labels, assigner, log)
         reference = (meta.get("reference_scores") or {}).get("test") or {}
         metrics.update({f"reference_{k}": float(v) for k, v in reference.items() if v is not None})  # to MLflow too

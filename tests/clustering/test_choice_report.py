@@ -88,3 +88,17 @@ def test_the_time_kept_for_finalize_counts_its_scoring() -> None:
     assert engine.pricer.final_scoring_seconds > 0
     fits_only = engine.tail_seconds(ranked) - FINAL_SCORINGS * engine.pricer.final_scoring_seconds
     assert engine.tail_seconds(ranked) > fits_only and FINAL_SCORINGS >= 2
+
+
+def test_unseen_rows_all_in_one_cluster_are_said_and_warned() -> None:
+    # seattle_weather: agglomerative k = 2 kept 1,145 and 24 training rows; all 292 unseen rows fell in the first,
+    # the test silhouette was NaN and the JSON's test_score null, with no word about why.
+    from automlops.clustering.choice import one_cluster_note
+    from automlops.search.trial_notes import warned
+
+    train = np.array([0] * 1145 + [1] * 24)
+    note = one_cluster_note(train, np.zeros(292, dtype=int), "silhouette")
+    assert note is not None and warned([note]) == [note]
+    assert "(0, all 292)" in note and "1,145, 24 rows" in note and "silhouette is undefined" in note
+    assert one_cluster_note(train, np.array([0, 1, 0]), "silhouette") is None  # both clusters reached
+    assert one_cluster_note(train, np.array([0, -1, 0]), "silhouette") is not None  # noise is no cluster
