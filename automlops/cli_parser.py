@@ -9,6 +9,7 @@ own flags from their modules (``cli_vision``, ``cli_lab``, ...), so this file on
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 from automlops.errors import ConfigError
@@ -35,14 +36,21 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
+def _at_least(low: int) -> Callable[[str], int]:
+    def whole(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        return value
+
+    return whole
+
+
+_positive_int = _at_least(1)
+_cluster_count = _at_least(2)  # one "cluster" is no partition
 
 
 def _contamination(text: str) -> float | str:
@@ -99,7 +107,7 @@ def _add_task_flags(train: Any) -> None:
     unsupervised = train.add_argument_group("clustering and anomaly detection")
     unsupervised.add_argument("--reference", help="clustering: a column of known groups, compared with the "
                                                   "clusters (ARI/NMI), never used to choose them")
-    unsupervised.add_argument("--clusters", dest="n_clusters", type=_positive_int,
+    unsupervised.add_argument("--clusters", dest="n_clusters", type=_cluster_count,
                               help="clustering: the number of clusters, when you know it (default: searched, 2-10)")
     unsupervised.add_argument("--contamination", type=_contamination, default="auto",
                               help="anomaly: expected share of anomalies in (0, 0.5], or auto (default)")

@@ -120,6 +120,8 @@ BAD = {
                                          "--target", "co2", "--contamination", "0.1"),
                                         "--contamination does not apply to --task timeseries"),
     "zero clusters": (("train", "lake:iris", "--task", "clustering", "--clusters", "0"), "--clusters"),
+    "one cluster": (("train", "lake:iris", "--task", "clustering", "--clusters", "1"),
+                    "--clusters: must be at least 2, got 1"),
     "more clusters than training rows": (("train", "{tmp}/twelve.csv", "--task", "clustering", "--clusters", "11"),
                                          "11 clusters cannot be found"),
     "forecast with a non-forecasting model": (("forecast", "--model", "iris_groups", "--horizon", "3"), "timeseries"),
