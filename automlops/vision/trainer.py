@@ -220,6 +220,14 @@ def _train_epoch(model: nn.Module, task: VisionTask, train_loader: DataLoader[An
     return loss_sum, n, None
 
 
+def _step_for(model: nn.Module, config: TrainConfig, device: torch.device, total_steps: int) -> _Step:
+    """The optimiser, its warm-up + cosine schedule over ``total_steps``, and mixed precision (CUDA only)."""
+    optimizer = _optimizer(model, config)
+    amp = config.amp and device.type == "cuda"
+    return _Step(optimizer, _schedule(optimizer, total_steps, config.warmup_fraction),
+                 torch.amp.GradScaler("cuda", enabled=amp), amp)
+
+
 def train_model(model: nn.Module, task: VisionTask, train_loader: DataLoader[Any], val_loader: DataLoader[Any],
                 config: TrainConfig, *, n_classes: int, device: torch.device,
                 on_epoch: Callable[[EpochRecord], None] | None = None, deadline: float | None = None,
@@ -230,10 +238,7 @@ def train_model(model: nn.Module, task: VisionTask, train_loader: DataLoader[Any
     same ``deadline`` (see :class:`_Pace`); none by default.
     """
     model.to(device)
-    optimizer = _optimizer(model, config)
-    scheduler = _schedule(optimizer, config.epochs * max(1, len(train_loader)), config.warmup_fraction)
-    amp = config.amp and device.type == "cuda"
-    step = _Step(optimizer, scheduler, torch.amp.GradScaler("cuda", enabled=amp), amp)
+    step = _step_for(model, config, device, config.epochs * max(1, len(train_loader)))
     history: list[EpochRecord] = []
     best: tuple[float, int, dict[str, torch.Tensor], dict[str, Any]] | None = None
     stopped, started, seen = f"all {config.epochs} epochs", time.monotonic(), 0
@@ -249,7 +254,7 @@ def train_model(model: nn.Module, task: VisionTask, train_loader: DataLoader[Any
         seen, train_time = seen + n, time.monotonic() - t0
         if cut and (best is not None or n == 0):
             break  # a partial epoch is scored only when it is all there is
-        if cut and best is None and pace.passed():  # scoring it would only add to the overrun
+        if cut and pace.passed():  # nothing scored yet, and scoring it would only add to the overrun
             raise DeadlineReached(f"the time budget's deadline passed during the first epoch's first steps "
                                   f"(the first took {pace.first_step or 0.0:.1f} s), before any could be scored")
         validation_started = time.monotonic()
