@@ -109,6 +109,7 @@ def cmd_train(args: argparse.Namespace, started: float) -> int:
         tracker_for_training,
     )
     from automlops.config import get_settings
+    from automlops.core.memory import frozen_heap
     from automlops.core.results import Decision
     from automlops.mlops.lake import DataLake
     from automlops.mlops.skops_snapshot import import_writer
@@ -126,14 +127,16 @@ def cmd_train(args: argparse.Namespace, started: float) -> int:
         dataset, commit = study.dataset, study.commit
     tracker, tracking_note = tracker_for_training(settings, args.time_budget)
     import_writer()  # the final save's one-off import, paid now, on the budget's clock (see its docstring)
-    result = _search(args, engine, study, frame, tracker, dataset, started)
-    dataset = commit()  # the data joins the lake only now that it trained a model
-    if tracking_note:
-        result = dataclasses.replace(result, decisions=(Decision("tracking", tracking_note), *result.decisions))
-    notes: list[str] = []  # the model registry was down: the model is saved all the same
-    store = ModelStore(settings=settings)
-    stored = save_model(result, store, args.name or default_model_name(dataset["name"], args.task), dataset=dataset,
-                        tracker=tracker, notes=notes, register=tracking_note is None)  # dead server: said once
+    with frozen_heap():  # the search's and the save's garbage collections skip the imports (core.memory)
+        result = _search(args, engine, study, frame, tracker, dataset, started)
+        dataset = commit()  # the data joins the lake only now that it trained a model
+        if tracking_note:
+            result = dataclasses.replace(result, decisions=(Decision("tracking", tracking_note), *result.decisions))
+        notes: list[str] = []  # the model registry was down: the model is saved all the same
+        store = ModelStore(settings=settings)
+        stored = save_model(result, store, args.name or default_model_name(dataset["name"], args.task),
+                            dataset=dataset, tracker=tracker, notes=notes,
+                            register=tracking_note is None)  # dead server: said once
     print_train_summary(args, result, stored, dataset, started)
     if (changed := task_change_note(store, stored)) is not None:
         notes.append(changed)

@@ -50,7 +50,7 @@ import optuna
 import pandas as pd
 
 from automlops.core.fit import FitResult
-from automlops.core.memory import release_unused_memory
+from automlops.core.memory import frozen_heap, release_unused_memory
 from automlops.core.results import ProgressEvent
 from automlops.errors import Cancelled, ConfigError, DataError
 from automlops.search.budget import TimeBudget
@@ -154,6 +154,10 @@ class SearchDriver(SharedStudy):
         reserve = getattr(self.engine, "explain_reserve", None)  # optional: time kept for explanations
         self.budget.fixed_tail += reserve(self.tracker is not None, self.budget.total) if reserve else 0.0
         self.budget.first_trial_share = float(getattr(self.engine, "first_trial_share", 0.5))  # optional
+        with frozen_heap():  # the refit's garbage collection visits only what this fit made (core.memory)
+            return self._fit(data, n_trials)
+
+    def _fit(self, data: Any, n_trials: int | None) -> FitResult:
         self.plan = self._prepare(data)
         sink = TrackingSink(self.tracker, run_name=self.config.run_name, problem=self.plan.problem,
                             dataset=self.config.dataset, on_run=self._on_run, engine=self.engine.name)

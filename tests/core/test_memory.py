@@ -79,3 +79,64 @@ def test_a_glibc_threshold_the_user_set_is_kept() -> None:
     # Blocks up to 64 MB from the heap, which keeps up to 1 GB free: the 12 MB stay.
     chosen = {"MALLOC_MMAP_THRESHOLD_": str(64 * 2**20), "MALLOC_TRIM_THRESHOLD_": str(2**30)}
     assert _heap_slack_bytes("studio", **chosen) > 8 * 2**20
+
+
+# --------------------------------------------------------------------------- frozen_heap
+
+
+class _Cycle:
+    """An object in a reference cycle: only the garbage collector frees it."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_a_frozen_heap_hides_older_objects_from_the_collector_and_gives_them_back() -> None:
+    import gc
+    import weakref
+
+    from automlops.core.memory import frozen_heap
+
+    gc.collect()
+    old = _Cycle()
+    old_ref = weakref.ref(old)
+    del old  # garbage now, but only a collection can see it
+    with frozen_heap():
+        assert gc.get_freeze_count() > 0
+        new = _Cycle()
+        new_ref = weakref.ref(new)
+        del new
+        gc.collect()
+        assert new_ref() is None  # what the training made is collected as usual
+        assert old_ref() is not None  # what existed before is not even visited
+    assert gc.get_freeze_count() == 0
+    gc.collect()
+    assert old_ref() is None  # after the exit nothing is kept: the older garbage goes too
+
+
+def test_nested_frozen_heaps_share_one_freeze() -> None:
+    import gc
+
+    from automlops.core.memory import frozen_heap
+
+    with frozen_heap():
+        with frozen_heap():
+            pass
+        assert gc.get_freeze_count() > 0  # the inner exit did not unfreeze the outer training's heap
+    assert gc.get_freeze_count() == 0
+
+
+def test_the_driver_trains_inside_a_frozen_heap() -> None:
+    """The collection before the refit visits what the search made, not every object of the process."""
+    import gc
+
+    from sklearn.datasets import load_diabetes
+
+    from automlops.tabular import AutoMLRunner
+
+    frozen_during: list[int] = []
+    AutoMLRunner("target", models=["ridge"], n_trials=2, ensemble="none",
+                 callbacks=[lambda event: frozen_during.append(gc.get_freeze_count())]
+                 ).fit(load_diabetes(as_frame=True).frame)
+    assert frozen_during and min(frozen_during) > 0
+    assert gc.get_freeze_count() == 0
