@@ -23,9 +23,12 @@ from typing import Any
 
 from automlops.config import Settings, get_settings
 from automlops.errors import AutoMLOpsError
+from automlops.mlops.card_details import card_details
 from automlops.mlops.store import ModelStore, StoredModel
 
 __all__ = ["ModelCard", "build_model_card", "model_card_for"]
+
+SHAP_TASKS = ("classification", "regression")  # the tasks the Models page's Explain button serves
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,7 @@ class ModelCard:
     drift: Mapping[str, Any] | None
     history: tuple[Mapping[str, Any], ...]
     notes: tuple[str, ...] = field(default=())  # sources that could not be read, and why
+    details: tuple[tuple[str, str], ...] = field(default=())  # the task's own facts (mlops.card_details)
 
     def to_markdown(self) -> str:
         """The card as a Markdown document (the Models page's download)."""
@@ -59,11 +63,14 @@ class ModelCard:
                  + (f" (from {self.parent})" if self.parent else ""),
                  f"- **Stage**: {self.stage or 'none'}",
                  f"- **Data**: {_dataset_text(ds)}",
-                 f"- **MLflow run**: `{self.run_id or 'not tracked'}`", "", "## Scores", ""]
+                 f"- **MLflow run**: `{self.run_id or 'not tracked'}`", ""]
+        if self.details:
+            lines += ["## About this model", "", *[f"- **{label}**: {text}" for label, text in self.details], ""]
+        lines += ["## Scores", ""]
         lines += [f"- {label}: {value}" for label, value in self.scores] or ["- no scores recorded"]
         lines += ["", "## What it leans on (mean |SHAP|)", ""]
         lines += ([f"{i}. `{name}`: {value:.4g}" for i, (name, value) in enumerate(self.top_features, 1)]
-                  or ["Not computed for this version (open *Explain* on the Models page)."])
+                  or [_no_shap_text(self.task)])
         lines += ["", "## Drift", "", _drift_text(self.drift), "", "## Stage history", ""]
         if self.history:
             lines += ["| when | action | stage | who | why |", "|---|---|---|---|---|"]
@@ -74,6 +81,12 @@ class ModelCard:
         if self.notes:
             lines += ["", "## Notes", "", *[f"- {note}" for note in self.notes]]
         return "\n".join(lines) + "\n"
+
+
+def _no_shap_text(task: str) -> str:
+    if task in SHAP_TASKS:
+        return "Not computed for this version (open *Explain* on the Models page)."
+    return "SHAP values are computed for classification and regression models only."
 
 
 def _dataset_text(ds: Mapping[str, Any]) -> str:
@@ -146,7 +159,7 @@ def build_model_card(stored: StoredModel, *, stage: str | None = None, history: 
         source=str(meta.get("source") or "automl search"), parent=meta.get("parent"),
         dataset=dict(meta.get("dataset") or {}), run_id=meta.get("run_id"), metric=meta.get("metric"),
         scores=_scores(meta), top_features=_top_features(meta), stage=stage, drift=drift,
-        history=tuple(_as_mapping(h) for h in history), notes=tuple(notes))
+        history=tuple(_as_mapping(h) for h in history), notes=tuple(notes), details=card_details(meta))
 
 
 def _as_mapping(record: Any) -> Mapping[str, Any]:
