@@ -153,11 +153,12 @@ def _ensemble_choice(best: _Option, single: TrialOutcome, records: list[dict[str
         params["weights"] = list(best.weights)
     recipe = Recipe(tuple(o.candidate for o in best.members), best.how, best.frame, False, (record, *records),
                     best.weights)
-    row = {"model": "ensemble", "score": best.value, "std": best.std,
+    label = f"ensemble({', '.join(o.model for o in best.members)})"  # as a tabular or anomaly ensemble is named
+    row = {"model": label, "score": best.value, "std": best.std,
            "fit_seconds": sum(o.fit_seconds for o in best.members),
            "predict_seconds": sum(o.predict_seconds for o in best.members), "trials": 0, "pruned": 0, "failed": 0,
            "best_trial": single.number, "params": params}
-    return Choice("ensemble", params, best.value, best.std, recipe=recipe, extra_rows=(row,))
+    return Choice(label, params, best.value, best.std, recipe=recipe, extra_rows=(row,))
 
 
 class _HeldBack(list[tuple[str, str]]):

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from automlops.forecasting.engine import ForecastingEngine
-from automlops.forecasting.ensemble import MARGIN, choose_recipe, finalize_seconds
+from automlops.forecasting.ensemble import MARGIN, STATISTICAL_COMB, choose_recipe, finalize_seconds
 from automlops.search.engine import Candidate, DecisionLog, TrialOutcome
 
 
@@ -64,7 +64,8 @@ def test_the_statistical_combination_is_the_default(prepared: tuple[ForecastingE
     comb = next(r.value for r in ranked if r.model == "auto_theta")
     # a single model only slightly better than the combination on the backtest: not enough evidence
     label, messages = _choose(engine, _twins(ranked, comb * (1 - MARGIN / 2)))
-    assert label == "ensemble"
+    present = {r.model for r in ranked} & set(STATISTICAL_COMB)
+    assert label.startswith("ensemble(") and set(label[9:-1].split(", ")) == present  # named by its members
     assert any("combination of the statistical models" in m for m in messages)
 
 
@@ -97,7 +98,7 @@ def test_a_gain_from_one_lucky_cut_off_does_not_replace_the_combination(
     comb = next(r.value for r in ranked if r.model == "auto_theta")
     assert naive.value < (1 - MARGIN) * comb  # the margin alone would have let it through
     label, messages = _choose(engine, once)
-    assert label == "ensemble"
+    assert label.startswith("ensemble(")
     assert any("not larger than its standard error" in m for m in messages)
 
 
