@@ -43,7 +43,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 import optuna
@@ -54,6 +54,7 @@ from automlops.core.memory import frozen_heap, release_unused_memory
 from automlops.core.results import ProgressEvent
 from automlops.errors import Cancelled, ConfigError, DataError
 from automlops.search.budget import TimeBudget
+from automlops.search.driver_config import DriverConfig
 from automlops.search.engine import DecisionLog, Engine, Evaluation, SearchPlan
 from automlops.search.shared import SEARCH_OPEN, SharedStudy, WorkerReport
 from automlops.search.storage import open_storage
@@ -72,34 +73,6 @@ from automlops.search.trials import (
 __all__ = ["SEARCH_OPEN", "STARVED", "DriverConfig", "SearchDriver", "WorkerReport"]
 
 Callback = Callable[[ProgressEvent], None]
-
-
-@dataclass(frozen=True)
-class DriverConfig:
-    """How to search, independent of the engine: strategy, budget, seed, storage, tracking labels."""
-
-    preset: str = "medium"
-    search: str = "tpe"
-    n_trials: int | None = None
-    time_budget: float | None = None
-    seed: int = 0
-    storage: str | None = None
-    study_name: str | None = None
-    started_at: float | None = None  # monotonic time the budget counts from (default: fit's start)
-    run_name: str | None = None
-    dataset: Mapping[str, Any] | None = None
-    tracking_timeout: float = 30.0  # longest wait for MLflow at the end when there is no time budget
-    extra_params: Mapping[str, Any] = field(default_factory=dict)  # more run parameters to log
-    study_attrs: Mapping[str, Any] = field(default_factory=dict)  # pinned in a shared study (JSON values)
-
-    def check(self, engine: Engine) -> None:
-        """Refuse a bad configuration before any work starts."""
-        engine.presets.get(self.preset)
-        STRATEGIES.get(self.search)
-        if self.n_trials is not None and self.n_trials < 1:
-            raise ConfigError("n_trials must be at least 1")
-        if self.time_budget is not None and self.time_budget <= 0:
-            raise ConfigError("the time budget must be a positive number of seconds")
 
 
 class SearchDriver(SharedStudy):
