@@ -68,3 +68,14 @@ def test_label_selection_ships_the_best_default_unless_the_search_pays(planted: 
         assert members == [{"model": champion, "params": {}}] and result.best_model == champion
     else:
         assert "stays" in words or f"exactly as {champion} at its defaults" in words
+
+
+def test_the_defaults_yardstick_is_what_the_search_scored_not_fits_after_it(planted: pd.DataFrame) -> None:
+    """Two warm-start trials (IForest and ECOD at their defaults) and PCA and GMM never tried: the choice is
+    weighed against the defaults that were scored, and nothing is fitted after the search to fill the rest
+    (on 43k rows that unpriced work ran a 15 s budget out before any trial finished)."""
+    engine = AnomalyEngine(seed=0, preset="fast", label="anomaly", select_by_label=True,
+                           models=["iforest", "ecod", "pca", "gmm"])
+    result = SearchDriver(engine, DriverConfig(preset="fast", n_trials=2, seed=0)).fit(planted)
+    assert set(result.trials["model"]) == {"iforest", "ecod"}
+    assert set(engine.default_ranks) == {"iforest", "ecod"}
