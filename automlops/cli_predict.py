@@ -37,15 +37,19 @@ __all__ = ["IMAGE_SUFFIXES", "cmd_forecast", "cmd_predict", "gather_images"]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 _FILES_DIR = {"segmentation": "masks", "detection": "boxes"}  # <out stem>_<this>/ beside --out
+# Kinds asked with rows of their training columns: checked as the API checks a request's rows, with its
+# warnings (a forecaster is asked with future timestamps, which it checks itself)
+ROWS_CHECKED = ("tabular", "clustering", "anomaly")
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
     """Write one ``prediction`` column (and ``proba_<class>`` columns with ``--proba``) as CSV.
 
-    A tabular model's rows are checked as the API checks a request's (:func:`_checked_rows`): bad data
-    (a missing column, text in a numeric column, a date that does not parse...) is a :class:`DataError`
-    naming the column, exit code 2 and one line, not a crash; the API's warnings (an unseen category, a
-    filled-in missing value...) go to stderr as ``warning: ...`` lines.
+    A tabular, clustering or anomaly model's rows are checked as the API checks a request's
+    (:func:`_checked_rows`): bad data (a missing column, text in a numeric column, a date that does
+    not parse...) is a :class:`DataError` naming the column, exit code 2 and one line, not a crash;
+    the API's warnings (an unseen category, a filled-in missing value...) go to stderr as
+    ``warning: ...`` lines.
     """
     from automlops.config import get_settings
     from automlops.mlops.store import ModelStore, parse_model_ref
@@ -69,8 +73,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
         raise ConfigError("--proba needs a classification model with probabilities")
     frame = _read_rows(Path(args.csv), settings.max_upload_bytes, loaded.meta)
     warnings: list[str] = []
-    if model_kind(loaded.meta) == "tabular":
+    if model_kind(loaded.meta) in ROWS_CHECKED:
         frame, warnings = _checked_rows(loaded.meta, frame)
+    if model_kind(loaded.meta) == "tabular":
         answered = predict_frame(loaded.model, loaded.meta, frame, proba=args.proba)
         classes = list(loaded.model.classes_) if args.proba else []
         out = answered[["prediction", *(f"proba_{cls}" for cls in classes)]]  # the answers, not the inputs

@@ -91,6 +91,24 @@ def test_predict_answers_each_kind(home: Path, trained: dict[str, dict]) -> None
     assert scores.loc[scores["is_anomaly"] == 1, "score"].min() >= scores.loc[scores["is_anomaly"] == 0, "score"].max()
 
 
+def test_predict_warns_about_clustering_and_anomaly_rows_as_for_tabular_ones(home: Path,
+                                                                            trained: dict[str, dict]) -> None:
+    """A missing value and a column the model does not read: answered, with the API's warnings on stderr."""
+    from automlops.demo import load_demo
+
+    for model, dataset in (("iris_groups", "iris"), ("cells", "breast_cancer")):
+        frame = load_demo(dataset).drop(columns="target").head(5).assign(note="x")
+        first = str(frame.columns[0])
+        frame.loc[2, first] = np.nan
+        path = home / f"{model}_gaps.csv"
+        frame.to_csv(path, index=False)
+        code, stdout, stderr = _main_in_process(home, ["predict", "--model", model, str(path)])
+        assert code == 0, stderr
+        assert len(pd.read_csv(io.StringIO(stdout))) == 5
+        assert f"warning: column '{first}': a missing value was filled in" in stderr, stderr
+        assert "warning: ignored 1 column(s) the model does not use: 'note'" in stderr, stderr
+
+
 BAD = {
     "no target for a tabular task": (("train", "lake:iris"), "--target is required"),
     "contamination above one half": (("train", "lake:breast_cancer", "--task", "anomaly", "--contamination", "0.7"),
