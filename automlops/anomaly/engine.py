@@ -170,8 +170,8 @@ class AnomalyEngine:
     def _plan_features(self, log: DecisionLog) -> FeaturePlan:
         exclude = (self.label,) if self.label else ()
         plan = plan_features(self.data, self.problem, exclude=exclude)  # no target: many-category text is dropped
-        for col, why in plan.dropped.items():
-            log("data", f"column '{col}' dropped: {why}")
+        for note in plan.dropped_notes():
+            log("data", note)
         return plan
 
     def _split(self, log: DecisionLog) -> np.ndarray:

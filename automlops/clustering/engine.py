@@ -133,8 +133,8 @@ class ClusteringEngine:
     def _plan(self, features: pd.DataFrame, log: DecisionLog) -> FeaturePlan:
         check_not_constant(features)
         plan = plan_features(features, self.problem)
-        for column, why in plan.dropped.items():
-            log("features", f"'{column}' dropped: {why}")
+        for note in plan.dropped_notes():
+            log("features", note)
         log("features", f"{len(plan.input_columns)} feature(s): numbers median-imputed and standardised (mean 0, "
                         "variance 1) and categories one-hot encoded, so no column dominates the distances by its unit")
         return plan

@@ -120,8 +120,8 @@ class TabularEngine:
         frame, positions = self._clean(data.frame, log)
         train, test, test_rows = self._split(frame, positions, data.test_frame, log)
         self.plan = plan_features(train, self.problem, deadline=_planning_deadline(log))
-        for col, reason in self.plan.dropped.items():
-            log("features", f"dropped '{col}': {reason}")
+        for note in self.plan.dropped_notes():
+            log("features", note)
         for message in (*self.plan.warnings, *self.plan.notes):
             log("features", message)
         self.X, self.y, self.test = train[self.plan.input_columns], train[self.problem.target], test

@@ -87,6 +87,9 @@ class FeatureSpec:
         return out
 
 
+DROPS_NAMED = 8  # columns named in one "dropped N columns (...), each for the same reason" line
+
+
 @dataclass
 class FeaturePlan:
     """Which column goes through which transformation, and why some were dropped."""
@@ -114,6 +117,22 @@ class FeaturePlan:
     @property
     def input_columns(self) -> list[str]:
         return [f.name for f in self.features]
+
+    def dropped_notes(self, shown: int = DROPS_NAMED) -> list[str]:
+        """One decision line per reason for dropping columns: a 784-pixel image table with 121 blank pixels
+        gets one line naming a few of them, not 121 lines that bury every other decision."""
+        by_reason: dict[str, list[str]] = {}
+        for column, why in self.dropped.items():
+            by_reason.setdefault(why, []).append(column)
+        notes = []
+        for why, columns in by_reason.items():
+            if len(columns) == 1:
+                notes.append(f"dropped '{columns[0]}': {why}")
+                continue
+            named = ", ".join(f"'{c}'" for c in columns[:shown])
+            more = f" and {len(columns) - shown} more" if len(columns) > shown else ""
+            notes.append(f"dropped {len(columns)} columns ({named}{more}), each for the same reason: {why}")
+        return notes
 
     def schema(self) -> dict[str, Any]:
         """The ``feature_schema`` of ``meta.json``. ``imputed``: the studio's pipelines fill a missing value in

@@ -248,3 +248,19 @@ def test_leakage_warning_for_a_regression_copy_diabetes() -> None:
     plan = plan_features(df, infer_problem(df, "target"))
     assert [w for w in plan.warnings if "'target_copy'" in w]
     assert len(plan.warnings) == 1
+
+
+def test_columns_dropped_for_one_reason_make_one_decision_line() -> None:
+    """digits' blank border pixels are constant: one line names a few of them, not one line per pixel."""
+    from sklearn.datasets import load_digits
+
+    frame = load_digits(as_frame=True).frame.assign(serial=lambda d: [f"id{i}" for i in range(len(d))])
+    plan = plan_features(frame, infer_problem(frame, "target"))
+    constant = [c for c, why in plan.dropped.items() if "single value" in why]
+    assert len(constant) >= 2  # digits has blank pixels in every image
+    notes = plan.dropped_notes(shown=2)
+    grouped = [n for n in notes if n.startswith(f"dropped {len(constant)} columns ('{constant[0]}', '{constant[1]}'")]
+    assert len(grouped) == 1 and "), each for the same reason: it holds a single value" in grouped[0]
+    assert (f"and {len(constant) - 2} more" in grouped[0]) == (len(constant) > 2)
+    assert len(notes) == len(set(plan.dropped.values()))  # one line per reason
+    assert "dropped 'serial': " in " ".join(notes)  # a reason of its own keeps its single-column line
