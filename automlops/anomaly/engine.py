@@ -12,7 +12,7 @@ which rows *are* anomalies, so the engine works in three parts:
 2. **Choose.** The best candidate of each of the top two detector families is averaged into a
    rank ensemble (without labels: always, it is the safer bet; with labels: only when it scores
    better than the best single one on the training rows). With labels, a bootstrap then replays
-   the choice to see whether tuning on so few labels pays on rows it did not see; if not, the best
+   the choice to see whether tuning on the labels pays on rows it did not see; if not, the best
    detector at its defaults is shipped instead (:mod:`automlops.anomaly.label_choice`).
 3. **Threshold and refit.** Scores become 0/1 flags at a threshold set by ``contamination`` (the
    expected share of anomalies: given, or estimated by a median + 3·MAD rule). The model scored on
@@ -361,13 +361,13 @@ class AnomalyEngine:
         among = (f" ({', '.join(self.default_ranks)}; {', '.join(unscored)} at the defaults finished no trial of the "
                  "search)") if unscored else ""
         numbers = (f"bootstrap replay of the choice ({replay.draws} draws of the {len(y)} training rows "
-                   f"with {int(y.sum())} known anomalies): picking the best tuned candidate on a draw "
-                   f"scored {replay.gain:+.4f} {self.metric} (± {replay.standard_error:.4f}) on the rows left out of "
-                   f"it, against picking the best detector at its defaults{among}")
+                   f"with {int(y.sum())} known anomalies): on the rows left out of each draw, picking the best "
+                   f"tuned candidate gained {replay.gain:+.4f} {self.metric} (± {replay.standard_error:.4f}) over "
+                   f"picking the best detector at its defaults{among}")
         if replay.keep_search_choice:
             log("selection", f"{numbers}; the search's choice, {choice.label}, stays")
             return choice
-        log("selection", f"{numbers}: tuning on so few labels does not pay on rows it did not see, so "
+        log("selection", f"{numbers}: tuning on these labels does not pay on rows it did not see, so "
                          f"{replay.champion} at its defaults ({self.metric} {replay.champion_value:.4f} on the "
                          "training rows) is shipped instead (see automlops.anomaly.label_choice)")
         row = {"model": f"{replay.champion} (defaults)", "score": replay.champion_value, "std": 0.0, "trials": 0,
