@@ -9,7 +9,7 @@ start once the panel is done – at ``--time-budget 20`` no trial finished.
 So the members are fitted **cheapest first**, and before each one its cost is predicted from what
 the members fitted so far actually took (the lowest of their measured seconds over their relative costs,
 :data:`RELATIVE_COST`, measured on that table). A member whose predicted cost would take the panel past
-:data:`PANEL_SHARE` of the budget is left out, and the decision log says so; the cheap members
+:data:`PANEL_SHARE` of the budget's time left is left out, and the decision log says so; the cheap members
 (histograms, tail probabilities, isolation) always stay, so the consensus keeps several families.
 Without a time budget every member is fitted. If even the cheapest members, one trial and the final
 fits cannot fit in the budget, the fit stops at once with the budget it would need, instead of
@@ -30,7 +30,7 @@ from automlops.errors import ConfigError, DataError
 
 __all__ = ["PANEL_SHARE", "RELATIVE_COST", "PanelFit", "fit_panel"]
 
-PANEL_SHARE = 0.25  # of the time budget the panel may use: the first trial must finish by half of it
+PANEL_SHARE = 0.25  # of the budget's time left the panel may use: the first trial must finish by half of it
 # Seconds of each member's fit + scoring of every row, relative to Isolation Forest's (40,000 x 27 rows)
 RELATIVE_COST = {"hbos": 0.15, "copod": 0.4, "ecod": 0.4, "iforest": 1.0, "knn": 1.8, "lof": 2.1, "ocsvm": 3.6}
 ALWAYS = 3  # the cheapest members are fitted whatever the budget
