@@ -109,3 +109,12 @@ def test_the_warm_start_runs_cheapest_first_under_a_budget() -> None:
     unbudgeted = ClusteringEngine(models=["kmeans", "birch", "dbscan"])
     unbudgeted.prepare(_blobs(6_000), _log(None))
     assert unbudgeted.warm_start(optuna.create_study(direction="maximize"))[:3] == ["kmeans", "birch", "dbscan"]
+
+
+def test_a_budget_too_small_is_refused_before_the_search() -> None:
+    """Not "no trial finished" once the budget is gone, but at once, with the budget that would do."""
+    from automlops.errors import ConfigError
+    from automlops.search.driver import DriverConfig, SearchDriver
+
+    with pytest.raises(ConfigError, match=r"too small for clustering 9,600 rows.*give at least --time-budget \d+"):
+        SearchDriver(ClusteringEngine(models=["kmeans"]), DriverConfig(time_budget=0.2)).fit(_blobs(12_000))
