@@ -289,25 +289,16 @@ def analyze(subject: StabilitySubject, *, splits: int | None = None, seeds: int 
 
     base = int(seed if seed is not None else getattr(subject, "seed", 0) or 0)
     notes: list[str] = [str(n) for n in getattr(subject, "notes", ())]
-    tasks, scheme, fraction = _plan_splits(subject, splits, base, notes) if splits else ([], "", None)
-    seeds_skipped = None
-    if seeds:
-        seed_tasks = _plan_seeds(subject, seeds, base, notes, has_randomness)
-        seeds_skipped = None if seed_tasks else "no randomness"
-        tasks += seed_tasks
-    if sensitivity:
-        tasks += _plan_sensitivity(subject, points, repeats, base, notes)
-    if not tasks and seeds_skipped is None:
-        raise ConfigError(f"nothing to refit for '{subject.label}': " + "; ".join(notes))
+    plan = _plan_tasks(subject, splits, seeds, sensitivity, points, repeats, base, notes, has_randomness)
+    tasks, scheme, fraction, seeds_skipped = plan
     workers, estimate = _schedule(subject, tasks, n_jobs, deadline, estimate, probe.get("seconds"),
                                   time_budget, started, notes)
     outcome = run_tasks(subject, tasks, workers=workers, deadline=deadline,
                         estimate=None if _only_probed(subject, tasks) else estimate,
                         progress=_progress(progress, started), cancelled=cancelled)
-    if tasks and not outcome.fits and outcome.skipped and not outcome.cancelled:
-        raise _too_small(time_budget, subject, started, estimate, probe.get("seconds"))
-    if tasks and not any(f.ok for f in outcome.fits) and not outcome.cancelled:
-        raise _no_result(outcome.fits, time_budget, subject)
+    if tasks and not outcome.cancelled and not any(f.ok for f in outcome.fits):
+        raise (_too_small(time_budget, subject, started, estimate, probe.get("seconds"))
+               if not outcome.fits and outcome.skipped else _no_result(outcome.fits, time_budget, subject))
     report = _assemble(subject, outcome.fits, notes, scheme=scheme, fraction=fraction, points=points,
                        seeds_skipped=seeds_skipped, trials=trials, model_ref=model_ref, started=started,
                        extra={"planned": len(tasks), "skipped": len(outcome.skipped), "workers": workers,
@@ -319,6 +310,24 @@ def analyze(subject: StabilitySubject, *, splits: int | None = None, seeds: int 
 
         report = track_report(report, tracker, parent_run_id=parent_run_id)
     return report
+
+
+def _plan_tasks(subject: StabilitySubject, splits: int | None, seeds: int | None, sensitivity: bool, points: int,
+                repeats: int, base: int, notes: list[str],
+                has_randomness: Callable[[], bool]) -> tuple[list[Task], str, float | None, str | None]:
+    """Every refit the analysis asks for: the splits' (with their scheme and test fraction), the seeds'
+    (none when the model has no randomness: the last value says so) and the sensitivity sweep's."""
+    tasks, scheme, fraction = _plan_splits(subject, splits, base, notes) if splits else ([], "", None)
+    seeds_skipped = None
+    if seeds:
+        seed_tasks = _plan_seeds(subject, seeds, base, notes, has_randomness)
+        seeds_skipped = None if seed_tasks else "no randomness"
+        tasks += seed_tasks
+    if sensitivity:
+        tasks += _plan_sensitivity(subject, points, repeats, base, notes)
+    if not tasks and seeds_skipped is None:
+        raise ConfigError(f"nothing to refit for '{subject.label}': " + "; ".join(notes))
+    return tasks, scheme, fraction, seeds_skipped
 
 
 def _only_probed(subject: StabilitySubject, tasks: Sequence[Task]) -> bool:
