@@ -47,14 +47,17 @@ def main(argv: list[str] | None = None) -> int:
         f" kept aside to forecast and score, {len(history)} to fit on")
     columns = [fit_and_forecast(model, history, test) for _, model in build_members()]
     yhat = combine_forecasts(np.column_stack(columns), COMBINE, WEIGHTS)
+    if FLOOR is not None:  # a never-negative target: the studio clips its forecasts there
+        yhat = np.maximum(yhat, FLOOR)
     scales = {uid: naive_scale(y.to_numpy(), DATA_SEASON) for uid, y in history.groupby("unique_id", sort=False)["y"]}
     test_score = score(test, yhat, scales)
     say(f"test {METRIC} = {test_score:.6f} on {len(test)} points (recorded at training: {RECORDED_TEST_SCORE})")
     if args.refit_full:  # the studio ships the models refitted on all the data, to forecast what comes next
         future = [fit_and_forecast(model, long, None) for _, model in build_members()] if not EXOGENOUS else []
         say("refitted on all the data" + (f"; next {HORIZON} step(s): "
-                                          + ", ".join(f"{v:.4g}" for v in combine_forecasts(
-                                              np.column_stack(future), COMBINE, WEIGHTS)[:HORIZON])
+                                          + ", ".join(f"{max(v, FLOOR if FLOOR is not None else v):.4g}" for v in
+                                                      combine_forecasts(np.column_stack(future), COMBINE,
+                                                                        WEIGHTS)[:HORIZON])
                                           if future else " is not possible without future exogenous values"))
     if args.mlflow:
         log_to_mlflow(args, RUN_NAME, {**RECORDED_PARAMS, "seed": SEED}, {f"test_{METRIC}": test_score},
@@ -280,6 +283,7 @@ def _settings(meta: dict[str, Any], source: DataSource, engine: Any, writer: Sou
         "DATA_SEASON": e(int(engine.data.season)) + "  # steps in one season of this frequency (the MASE scale)",
         "COMBINE": e(combine) + "  # single | mean | median | weighted",
         "WEIGHTS": e([float(w) for w in weights]),
+        "FLOOR": e((meta.get("model_detail") or {}).get("floor")) + "  # forecasts are clipped at it (None: no floor)",
     }
 
 

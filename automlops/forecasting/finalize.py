@@ -48,8 +48,9 @@ def build_forecaster(recipe: Recipe, long: pd.DataFrame, ctx: Context, season: i
     groups = long.groupby("unique_id", sort=False)
     scales = {str(uid): naive_scale(g.to_numpy(), season) for uid, g in groups["y"]}
     last = {str(uid): pd.Timestamp(v) for uid, v in groups["ds"].max().items()}
+    floor = 0.0 if bool((long["y"] >= 0).all()) else None  # a never-negative target (see forecaster.py)
     return Forecaster(members, combine=recipe.combine, quantiles=quantiles, scales=scales, freq=ctx.freq,
-                      last=last, horizon=h, label=label, weights=recipe.weights, sources=sources)
+                      last=last, horizon=h, label=label, weights=recipe.weights, sources=sources, floor=floor)
 
 
 def _test_metrics(tested: Forecaster, engine: ForecastingEngine) -> dict[str, float]:
@@ -120,6 +121,9 @@ def finalize_recipe(engine: ForecastingEngine, choice: Choice, log: DecisionLog)
     log("result", f"test window (last {engine.h} point(s) of each series, never seen by the search): "
                   + ", ".join(f"{k} {v:.4g}" for k, v in metrics.items() if np.isfinite(v))
                   + "; the shipped model is refitted on all the data")
+    if final.floor is not None:
+        log("forecast", "the target is never negative in the data, so forecasts and interval bounds are clipped at "
+                        "0 (a band reaching below zero would promise values the series never takes)")
     default = None
     if final.exogenous:
         log("forecast", "no default forecast stored: the model needs future values of "

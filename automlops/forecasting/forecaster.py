@@ -6,6 +6,11 @@ loaded in another process: the frequency, each series' last timestamp, the exoge
 models need for future steps (``sources`` names the user's column behind one renamed in the long
 table, such as an input called ``ds``), and the conformal interval quantiles measured on the backtest.
 
+A target that is never negative in the data (sales, counts, sunspots) gets a **floor** at 0: its
+forecasts and interval bounds are clipped there. A symmetric band around a forecast near zero
+otherwise reaches below it, promising values the series has never taken (a 95 % band of -40 to 120
+sunspots); the clipped band still holds every value the series can take, so its coverage is unchanged.
+
 Each series is forecast from its own past (and its own future exogenous values), so a forecast can
 be asked for some series only (``ids``): the others need no future values then.
 """
@@ -32,7 +37,8 @@ class Forecaster:
 
     def __init__(self, members: Sequence[FittedModel], *, combine: str, quantiles: Mapping[int, float] | None,
                  scales: Mapping[str, float], freq: str, last: Mapping[str, pd.Timestamp], horizon: int,
-                 label: str, weights: Sequence[float] = (), sources: Mapping[str, str] | None = None) -> None:
+                 label: str, weights: Sequence[float] = (), sources: Mapping[str, str] | None = None,
+                 floor: float | None = None) -> None:
         self.members, self.combine, self.label = list(members), combine, label
         self.weights = tuple(float(w) for w in weights)
         self.quantiles = None if quantiles is None else dict(quantiles)
@@ -41,6 +47,7 @@ class Forecaster:
         self.exogenous: tuple[str, ...] = tuple(dict.fromkeys(
             c for m in self.members for c in getattr(m, "exogenous", ())))
         self.sources = dict(sources or {})
+        self.floor = floor  # the least value a forecast or bound may take (0 for a never-negative target)
 
     @property
     def series_ids(self) -> list[str]:
@@ -98,13 +105,17 @@ class Forecaster:
             out = order_intervals(out)
         else:
             out = add_bands(out, self.quantiles, self.scales)
+        floor = getattr(self, "floor", None)  # forecasters saved before floors existed have none
+        if floor is not None:
+            out[FORECAST_COLUMNS[2:]] = out[FORECAST_COLUMNS[2:]].clip(lower=floor)
         out["unique_id"] = out["unique_id"].astype(str)
         return out[FORECAST_COLUMNS].reset_index(drop=True)
 
     def describe(self) -> dict[str, Any]:
         """A JSON-able summary (for logs and meta)."""
         return {"label": self.label, "combine": self.combine, "members": len(self.members),
-                "intervals": "model" if self.quantiles is None else "conformal", "exogenous": list(self.exogenous)}
+                "intervals": "model" if self.quantiles is None else "conformal", "exogenous": list(self.exogenous),
+                "floor": getattr(self, "floor", None)}
 
 
 def _predict(member: FittedModel, h: int, future: pd.DataFrame | None, ids: list[str] | None) -> pd.DataFrame:

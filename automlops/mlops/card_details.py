@@ -118,6 +118,9 @@ def _timeseries(meta: Mapping[str, Any]) -> Details:
     if detail.get("intervals"):
         rows.append(("intervals", "from the model's own forecast distribution" if detail["intervals"] == "model"
                      else "conformal: from the backtest's forecast errors"))
+    if detail.get("floor") is not None:
+        rows.append(("floor", f"forecasts and bounds are clipped at {detail['floor']:g}: the target is never "
+                              "below it in the data"))
     exogenous = list(meta.get("exogenous") or [])
     rows.append(("exogenous", _listed(exogenous) + (" (future values needed to forecast)"
                                                     if meta.get("uses_exogenous") else " (not used by the model)")

@@ -79,6 +79,7 @@ def test_the_statistical_comb_reproduces_its_test_score(co2_home: Path, tmp_path
     text, score = _export_and_run("co2_comb", tmp_path)
     assert "AutoETS(season_length=12" in text and "AutoTheta(season_length=12" in text
     assert "COMBINE = 'mean'" in text and "HORIZON = 24" in text
+    assert "FLOOR = 0.0" in text  # CO2 is never negative: the studio's floor, which the script applies too
     assert compare_scores(score, meta["test_score"]), (score, meta["test_score"])
 
 
