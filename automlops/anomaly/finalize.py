@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from automlops.anomaly.detectors import DETECTORS, fit_detector
+from automlops.anomaly.label_choice import roc_auc_interval
 from automlops.anomaly.model import AnomalyModel, Member, fit_anomaly_model
 from automlops.anomaly.plots import figure_files
 from automlops.anomaly.report import score_histogram, top_anomalies
@@ -69,6 +70,14 @@ def _test_metrics(engine: AnomalyEngine, tested: AnomalyModel, with_stability: b
     return metrics
 
 
+def _test_auc_interval(engine: AnomalyEngine, tested: AnomalyModel) -> tuple[float, float] | None:
+    """The test rows' ROC-AUC with its spread: a few known anomalies make a single number very noisy."""
+    if engine.y_test is None:
+        return None
+    X_test = engine.test[engine.plan.input_columns]
+    return roc_auc_interval(engine.y_test, tested.score_samples(X_test), seed=engine.seed) if len(X_test) else None
+
+
 def finalize_anomaly(engine: AnomalyEngine, choice: Choice, log: DecisionLog, deadline: float | None) -> Finalized:
     """Fit, threshold, test, refit on all rows and package the artifact (see the module docstring)."""
     members: list[Member] = list(choice.recipe)
@@ -93,9 +102,15 @@ def finalize_anomaly(engine: AnomalyEngine, choice: Choice, log: DecisionLog, de
     log("threshold", f"contamination {model.contamination_:.2%} ({rule}); threshold {model.threshold_:.4f} on the "
                      "score scale (a row scoring above it is flagged)")
     shown = ", ".join(f"{k} {v:.4f}" for k, v in test_metrics.items())
+    interval = _test_auc_interval(engine, tested)
+    if interval is not None:
+        known = int(np.sum(np.asarray(engine.y_test)))
+        shown += f" (ROC-AUC 95 % bootstrap interval {interval[0]:.3f}–{interval[1]:.3f}, from {known} known anomalies)"
     log("result", f"final model: {choice.label}, refitted on all {len(engine.data)} rows; on the {len(engine.test)} "
                   f"test rows (model fitted without them): {shown}")
     meta = _meta(engine, model, choice, rule, test_metrics)
+    if interval is not None:
+        meta["label_metrics_interval"] = {"roc_auc": list(interval), "level": 0.95}
     files = figure_files(meta)
     artifact = Artifact("anomaly", model, meta=meta, tested_obj=tested, files=files)
     example = engine.test[engine.plan.input_columns].head(5)

@@ -40,9 +40,11 @@ from functools import partial
 
 import numpy as np
 
-__all__ = ["DRAWS", "MAX_ROWS", "MAX_CANDIDATES", "Replay", "SortedScores", "replay_choice"]
+__all__ = ["DRAWS", "INTERVAL_DRAWS", "MAX_ROWS", "MAX_CANDIDATES", "Replay", "SortedScores", "replay_choice",
+           "roc_auc_interval"]
 
 DRAWS = 100
+INTERVAL_DRAWS = 400  # bootstrap draws of a test ROC-AUC's interval (about 0.1 s on 10,000 test rows)
 MAX_ROWS = 1_000
 MAX_CANDIDATES = 300
 
@@ -138,6 +140,29 @@ def replay_choice(y: np.ndarray, candidates: Sequence[np.ndarray], defaults: Map
         return Replay(names[champion], float(values[champion]), 0.0, float("inf"), 0)
     spread = float(np.std(gains, ddof=1) / np.sqrt(len(gains))) if len(gains) > 1 else float("inf")
     return Replay(names[champion], float(values[champion]), float(np.mean(gains)), spread, len(gains))
+
+
+def roc_auc_interval(y: np.ndarray, scores: np.ndarray, *, level: float = 0.95, draws: int = INTERVAL_DRAWS,
+                     seed: int = 0) -> tuple[float, float] | None:
+    """A percentile bootstrap interval for the ROC-AUC of ``scores`` against known anomalies ``y``.
+
+    Anomalies and normal rows are resampled separately (every draw holds as many of each as the data,
+    so no draw lacks a class), and each draw's AUC is one weighted pass of :class:`SortedScores`. On
+    a test split with 9 known anomalies a single AUC of 0.73 can be anything from about 0.55 to 0.9:
+    the interval says so. None without both kinds of row.
+    """
+    y = np.asarray(y, dtype=int)
+    positives, negatives = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+    if not len(positives) or not len(negatives):
+        return None
+    rng = np.random.default_rng(seed)
+    sorted_scores = SortedScores(np.asarray(scores, dtype=float))
+    aucs = np.empty(draws)
+    for i in range(draws):  # one draw's row counts at a time: a matrix of them would grow with rows × draws
+        drawn = np.concatenate([rng.choice(positives, len(positives)), rng.choice(negatives, len(negatives))])
+        aucs[i] = sorted_scores.roc_auc(y, np.bincount(drawn, minlength=len(y)).astype(float))[0]
+    tail = (1 - level) / 2
+    return float(np.quantile(aucs, tail)), float(np.quantile(aucs, 1 - tail))
 
 
 def _replay_rows(y: np.ndarray, rng: np.random.Generator, stratify: bool) -> np.ndarray:

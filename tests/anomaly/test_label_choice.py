@@ -79,3 +79,24 @@ def test_the_defaults_yardstick_is_what_the_search_scored_not_fits_after_it(plan
     result = SearchDriver(engine, DriverConfig(preset="fast", n_trials=2, seed=0)).fit(planted)
     assert set(result.trials["model"]) == {"iforest", "ecod"}
     assert set(engine.default_ranks) == {"iforest", "ecod"}
+
+
+def test_a_test_roc_auc_comes_with_its_bootstrap_interval(planted: pd.DataFrame) -> None:
+    """The percentile interval holds the AUC, is the same for the same seed, and needs both kinds of row."""
+    from automlops.anomaly.label_choice import roc_auc_interval
+
+    y, ranks = _defaults(planted)
+    scores = ranks["iforest"]
+    auc = _auc(y, scores)
+    low, high = roc_auc_interval(y, scores, seed=3)  # type: ignore[misc]
+    assert low < auc < high and high - low < 0.5
+    assert roc_auc_interval(y, scores, seed=3) == (low, high)
+    assert roc_auc_interval(np.zeros(10, dtype=int), np.arange(10.0)) is None
+
+
+def test_label_evaluation_reports_the_test_auc_with_its_interval(planted: pd.DataFrame) -> None:
+    engine = AnomalyEngine(seed=0, preset="fast", label="anomaly", models=["iforest", "copod"])
+    result = SearchDriver(engine, DriverConfig(preset="fast", n_trials=2, seed=0)).fit(planted)
+    low, high = result.artifact.meta["label_metrics_interval"]["roc_auc"]
+    assert low <= result.test_metrics["roc_auc"] <= high
+    assert any("ROC-AUC 95 % bootstrap interval" in d.message for d in result.decisions)
