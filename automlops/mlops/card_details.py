@@ -92,6 +92,9 @@ def _anomaly(meta: Mapping[str, Any]) -> Details:
                                 + (f" ({share:.1%})" if share is not None else "")))
     if meta.get("label"):
         rows.append(("label", f"'{meta['label']}' marks the known anomalies the scores are evaluated against"))
+    interval = (meta.get("label_metrics_interval") or {}).get("roc_auc")
+    if interval:
+        rows.append(("test ROC-AUC", f"95 % bootstrap interval {interval[0]:.3f}–{interval[1]:.3f}"))
     if meta.get("selection"):
         rows.append(("selection", str(meta["selection"])))
     return tuple(rows)

@@ -57,6 +57,8 @@ def test_an_anomaly_card_gives_its_threshold_contamination_and_flagged_rows(tmp_
     assert details["flagged"].startswith(f"{meta['n_flagged']} of {meta['n_rows']} training rows (")
     assert details["detectors"] == ", ".join(meta["detectors"])
     assert "'anomaly' marks the known anomalies" in details["label"]
+    low, high = meta["label_metrics_interval"]["roc_auc"]
+    assert details["test ROC-AUC"] == f"95 % bootstrap interval {low:.3f}–{high:.3f}"
 
 
 def _monthly(n_months: int = 72) -> pd.DataFrame:
