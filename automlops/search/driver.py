@@ -38,6 +38,7 @@ for other workers, ``search_only`` – lives in :mod:`automlops.search.shared` (
 
 from __future__ import annotations
 
+import math
 import os
 import socket
 import threading
@@ -132,6 +133,7 @@ class SearchDriver(SharedStudy):
 
     def _fit(self, data: Any, n_trials: int | None) -> FitResult:
         self.plan = self._prepare(data)
+        self._refuse_a_spent_budget()
         sink = TrackingSink(self.tracker, run_name=self.config.run_name, problem=self.plan.problem,
                             dataset=self.config.dataset, on_run=self._on_run, engine=self.engine.name)
         self.budget.backlog = sink.backlog_seconds
@@ -146,6 +148,22 @@ class SearchDriver(SharedStudy):
             sink.fail(exc)
             raise
         return self._track(sink, result)
+
+    def _refuse_a_spent_budget(self) -> None:
+        """Start-up and preparing left no time for a trial: refuse now, naming a budget that would do.
+
+        Otherwise every trial is stopped at once and the run ends with "no trial finished" only when the
+        budget is gone (43,000 diamonds to cluster at --time-budget 5: start-up and preparing took 3 s,
+        and the refit, tracking and saving keep the last 2 s).
+        """
+        end = self.budget.search_deadline()
+        if end is None or self.budget.total is None or end > time.monotonic():
+            return
+        elapsed, kept = self.budget.elapsed(), self.budget.deadline - end  # type: ignore[operator]
+        raise ConfigError(f"a time budget of {self.budget.total:g} s is too small here: start-up and preparing the "
+                          f"data took {elapsed:.1f} s, and the final fit, tracking and saving keep the last "
+                          f"{kept:.1f} s, so no trial could run; give at least --time-budget "
+                          f"{math.ceil(2 * (elapsed + kept))}")
 
     def _on_run(self, run_id: str) -> None:
         self._emit(ProgressEvent("stage", f"tracking: MLflow run {run_id}", elapsed=self.budget.elapsed(),
