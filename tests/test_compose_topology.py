@@ -178,7 +178,7 @@ def test_train_through_the_stack_and_predict_through_the_api(topology: tuple[Top
     train = subprocess.run(
         topo.argv(["automlops", "train", str(data), "--target", "target", "--name", "tumours", "--study", STUDY,
                    "--storage", storage, "--preset", "fast", "--models", "logistic,decision_tree",
-                   "--n-trials", "4", "--json"]),
+                   "--n-trials", "12", "--json"]),  # a few seconds: the worker, polling every 0.2 s, joins in them
         env=coordinator_env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=180)
     assert train.returncode == 0, train.stdout[-3000:] + train.stderr[-3000:] + topo.log("worker")
     summary = json.loads(train.stdout.strip().splitlines()[-1])
