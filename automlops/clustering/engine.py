@@ -180,7 +180,6 @@ class ClusteringEngine:
         self.size_rule = log_min_cluster_rows(len(self.Xt), self.n_clusters, log)
         scoring = pricing.log_silhouette_sample(self.silhouette_rows, len(self.Xt), expected, log)
         self.pricer = pricing.TrialPricer(len(self.Xt), self.Xt.shape[1], scoring)
-        pricing.check_budget(self.pricer, self._names, self.scale, total=self._time_budget, elapsed=log.elapsed())
         how = ("; the final choice among each model's best and the next best trials is the highest silhouette × "
                "stability (the partition must come back when refitted on subsamples)") if spec.name == "silhouette" else ""
         log("selection", f"candidates are scored by {spec.label} on the rows they clustered ({spec.direction}){how}; "
@@ -190,6 +189,10 @@ class ClusteringEngine:
                           "candidate is scored on the rows it clustered"), test_rows=test_rows, n_steps=1,
                           models=self._names, fingerprint=digest, input_columns=tuple(self.plan.input_columns),
                           feature_schema=self.plan.schema())
+
+    def least_work_seconds(self) -> float:
+        """The least one trial and the finish need (optional Engine hook: the driver refuses less time)."""
+        return pricing.least_work_seconds(self.pricer, self._names, self.scale)
 
     # ------------------------------------------------------------------ search
     def suggest(self, trial: optuna.Trial) -> Candidate:

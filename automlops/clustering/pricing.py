@@ -48,13 +48,12 @@ import optuna
 
 from automlops.clustering import metrics
 from automlops.clustering.algorithms import CLUSTER_MODELS, ClusterModel
-from automlops.errors import ConfigError
 from automlops.search.engine import DecisionLog
 
-__all__ = ["MIN_SILHOUETTE_SAMPLE", "SCORING_SHARE", "TAIL_SECONDS", "UNSTOPPABLE_MARGIN", "TrialPricer",
-           "check_budget", "cheapest_first", "describe_queue", "log_silhouette_sample", "silhouette_sample"]
+__all__ = ["MIN_SILHOUETTE_SAMPLE", "SCORING_SHARE", "UNSTOPPABLE_MARGIN", "TrialPricer", "cheapest_first",
+           "describe_queue", "least_work_seconds", "log_silhouette_sample", "silhouette_sample"]
 
-TAIL_SECONDS = 0.5  # the driver's least tail after the final fit (saving; tracking adds more), for check_budget
+LEAST_WORK_MARGIN = 2.0  # least_work_seconds' reference costs, before anything was measured on this machine
 UNSTOPPABLE_MARGIN = 1.5  # a fit the watchdog cannot stop must fit in the time left with this much to spare
 SCORING_SHARE = 0.01  # of the time budget one silhouette may cost
 MIN_SILHOUETTE_SAMPLE = 2000  # rows: below, the sampling noise of the score reaches ~0.01
@@ -133,25 +132,16 @@ class TrialPricer:
                                      f"{max(left, 0.0):.1f} s left before the deadline")
 
 
-def check_budget(pricer: TrialPricer, names: Sequence[str], scale: Any, *, total: float | None,
-                 elapsed: float) -> None:
-    """Refuse now (ConfigError) a budget in which even the cheapest model's trial cannot finish and ship.
-
-    The least a clustering run needs after preparing: one fit of the cheapest model at its defaults
-    and its refit, three scorings (the trial, then the test rows and the training rows) and the
-    driver's own tail (:data:`TAIL_SECONDS`). On 43,000 diamonds start-up and preparing alone take
-    ~4.5 s: a 5 s budget used to end after 4.7 s with "no trial finished", a 1 s budget after 5.6 s.
-    The estimate errs low (costs at the reference machine's speed), so a budget that works is not refused.
-    """
-    if total is None:
-        return
+def least_work_seconds(pricer: TrialPricer, names: Sequence[str], scale: Any) -> float:
+    """The least a clustering run needs once prepared: one fit of the cheapest model at its defaults and
+    its refit, and three scorings (the trial's, then the test rows' and the training rows'). The search
+    driver refuses a budget whose search time left is shorter (see ``SearchDriver._refuse_a_spent_budget``).
+    Costs are at the reference machine's speed, and nothing has been measured on this one yet, hence
+    :data:`LEAST_WORK_MARGIN` (43,000 diamonds at --time-budget 5: 0.43 s estimated, 0.51 s left, and
+    the first trial was stopped at the deadline)."""
     costs = [pricer.cost(spec, spec.defaults(scale)) for spec in map(CLUSTER_MODELS.get, names)]
     cheapest = min((c for c in costs if c is not None), default=0.0)
-    need = 2 * cheapest + 3 * pricer.scoring_seconds + TAIL_SECONDS
-    if elapsed + need > total:
-        raise ConfigError(f"a time budget of {total:g} s is too small for clustering {pricer.n_rows:,} rows on this "
-                          f"machine: preparing took {elapsed:.1f} s and one trial, the final fit and its scoring need "
-                          f"about {need:.1f} s more; give at least --time-budget {int(np.ceil((elapsed + need) * 1.3))}")
+    return LEAST_WORK_MARGIN * (2 * cheapest + 3 * pricer.scoring_seconds)
 
 
 def _time_one_silhouette(X: np.ndarray, rows: int, seed: int) -> float:

@@ -157,13 +157,14 @@ class SearchDriver(SharedStudy):
         and the refit, tracking and saving keep the last 2 s).
         """
         end = self.budget.search_deadline()
-        if end is None or self.budget.total is None or end > time.monotonic():
+        least = getattr(self.engine, "least_work_seconds", lambda: 0.0)()  # optional: one trial and the finish
+        if end is None or self.budget.total is None or end - time.monotonic() > least:
             return
         elapsed, kept = self.budget.elapsed(), self.budget.deadline - end  # type: ignore[operator]
+        work = f" and one trial with the final fit needs about {least:.1f} s" if least > 0 else ""
         raise ConfigError(f"a time budget of {self.budget.total:g} s is too small here: start-up and preparing the "
-                          f"data took {elapsed:.1f} s, and the final fit, tracking and saving keep the last "
-                          f"{kept:.1f} s, so no trial could run; give at least --time-budget "
-                          f"{math.ceil(2 * (elapsed + kept))}")
+                          f"data took {elapsed:.1f} s, tracking and saving keep the last {kept:.1f} s{work}, so no "
+                          f"trial could finish; give at least --time-budget {math.ceil(2 * (elapsed + kept + least))}")
 
     def _on_run(self, run_id: str) -> None:
         self._emit(ProgressEvent("stage", f"tracking: MLflow run {run_id}", elapsed=self.budget.elapsed(),

@@ -116,5 +116,5 @@ def test_a_budget_too_small_is_refused_before_the_search() -> None:
     from automlops.errors import ConfigError
     from automlops.search.driver import DriverConfig, SearchDriver
 
-    with pytest.raises(ConfigError, match=r"too small for clustering 9,600 rows.*give at least --time-budget \d+"):
+    with pytest.raises(ConfigError, match=r"too small here.*one trial with the final fit needs about.*give at least"):
         SearchDriver(ClusteringEngine(models=["kmeans"]), DriverConfig(time_budget=0.2)).fit(_blobs(12_000))
