@@ -135,7 +135,7 @@ class TrialPricer:
 def least_work_seconds(pricer: TrialPricer, names: Sequence[str], scale: Any) -> float:
     """The least a clustering run needs once prepared: one fit of the cheapest model at its defaults and
     its refit, and three scorings (the trial's, then the test rows' and the training rows'). The search
-    driver refuses a budget whose search time left is shorter (see ``SearchDriver._refuse_a_spent_budget``).
+    driver refuses a budget whose search time left is shorter (see ``TimeBudget.refuse_if_spent``).
     Costs are at the reference machine's speed, and nothing has been measured on this one yet, hence
     :data:`LEAST_WORK_MARGIN` (43,000 diamonds at --time-budget 5: 0.43 s estimated, 0.51 s left, and
     the first trial was stopped at the deadline)."""

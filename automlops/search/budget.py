@@ -10,10 +10,13 @@ tracking and saving; a trial is not even started when it probably cannot finish 
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from automlops.errors import ConfigError
 
 __all__ = ["TimeBudget"]
 
@@ -99,3 +102,20 @@ class TimeBudget:
     def cheapest_expected(self) -> float:
         known = [statistics.median(v) for v in self.durations.values() if v]
         return min(known) if known else 0.0
+
+    def refuse_if_spent(self, least: float = 0.0) -> None:
+        """Refuse (ConfigError) a budget whose search time left is under ``least`` seconds (the engine's
+        least work: one trial and the finish), naming a budget that would do.
+
+        Called once the data is prepared. Otherwise every trial is stopped at once and the run ends with
+        "no trial finished" only when the budget is gone (43,000 diamonds to cluster at --time-budget 5:
+        start-up and preparing took 3 s, and the refit, tracking and saving keep the last 2 s).
+        """
+        end = self.search_deadline()
+        if end is None or self.deadline is None or self.total is None or end - time.monotonic() > least:
+            return
+        elapsed, kept = self.elapsed(), self.deadline - end
+        work = f" and one trial with the final fit needs about {least:.1f} s" if least > 0 else ""
+        raise ConfigError(f"a time budget of {self.total:g} s is too small here: start-up and preparing the "
+                          f"data took {elapsed:.1f} s, tracking and saving keep the last {kept:.1f} s{work}, so no "
+                          f"trial could finish; give at least --time-budget {math.ceil(2 * (elapsed + kept + least))}")

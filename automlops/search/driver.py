@@ -38,7 +38,6 @@ for other workers, ``search_only`` – lives in :mod:`automlops.search.shared` (
 
 from __future__ import annotations
 
-import math
 import os
 import socket
 import threading
@@ -133,7 +132,7 @@ class SearchDriver(SharedStudy):
 
     def _fit(self, data: Any, n_trials: int | None) -> FitResult:
         self.plan = self._prepare(data)
-        self._refuse_a_spent_budget()
+        self.budget.refuse_if_spent(getattr(self.engine, "least_work_seconds", lambda: 0.0)())  # optional hook
         sink = TrackingSink(self.tracker, run_name=self.config.run_name, problem=self.plan.problem,
                             dataset=self.config.dataset, on_run=self._on_run, engine=self.engine.name)
         self.budget.backlog = sink.backlog_seconds
@@ -148,23 +147,6 @@ class SearchDriver(SharedStudy):
             sink.fail(exc)
             raise
         return self._track(sink, result)
-
-    def _refuse_a_spent_budget(self) -> None:
-        """Start-up and preparing left no time for a trial: refuse now, naming a budget that would do.
-
-        Otherwise every trial is stopped at once and the run ends with "no trial finished" only when the
-        budget is gone (43,000 diamonds to cluster at --time-budget 5: start-up and preparing took 3 s,
-        and the refit, tracking and saving keep the last 2 s).
-        """
-        end = self.budget.search_deadline()
-        least = getattr(self.engine, "least_work_seconds", lambda: 0.0)()  # optional: one trial and the finish
-        if end is None or self.budget.total is None or end - time.monotonic() > least:
-            return
-        elapsed, kept = self.budget.elapsed(), self.budget.deadline - end  # type: ignore[operator]
-        work = f" and one trial with the final fit needs about {least:.1f} s" if least > 0 else ""
-        raise ConfigError(f"a time budget of {self.budget.total:g} s is too small here: start-up and preparing the "
-                          f"data took {elapsed:.1f} s, tracking and saving keep the last {kept:.1f} s{work}, so no "
-                          f"trial could finish; give at least --time-budget {math.ceil(2 * (elapsed + kept + least))}")
 
     def _on_run(self, run_id: str) -> None:
         self._emit(ProgressEvent("stage", f"tracking: MLflow run {run_id}", elapsed=self.budget.elapsed(),
