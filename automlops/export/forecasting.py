@@ -150,7 +150,9 @@ def _statistical(model: str, params: Mapping[str, Any], ctx: Any, writer: Source
     season = ctx.season if params.get("seasonal", True) else 1  # as the engine's _stats_fit decides
     obj = fm.FORECAST_MODELS.get(model).build(params, season)
     sf = writer.import_name("statsforecast", "StatsForecast")
-    return f"{sf}(models=[{_constructor(obj, writer, 8)}], freq={ctx.freq!r}, n_jobs=1)", obj
+    fallback = fm.stats_forecast(obj, ctx.freq).fallback_model  # Naive where the model cannot be fitted (models.py)
+    stand_in = "" if fallback is None else f", fallback_model={_constructor(fallback, writer, 8)}"
+    return f"{sf}(models=[{_constructor(obj, writer, 8)}], freq={ctx.freq!r}, n_jobs=1{stand_in})", obj
 
 
 def _machine_learning(model: str, params: Mapping[str, Any], ctx: Any, writer: SourceWriter) -> tuple[str, Any]:

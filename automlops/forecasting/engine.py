@@ -237,6 +237,8 @@ class ForecastingEngine:
     def choose(self, ranked: Sequence[TrialOutcome], log: DecisionLog, budget: Any) -> Choice:
         if (missing := comb_missing_note(self.model_names, ranked, budget.total)) is not None:
             log("ensemble", missing)
+        for note in self.backtester.stand_in_notes(sorted({o.model for o in ranked})):
+            log("models", note)
         left = math.inf if budget.deadline is None else budget.deadline - time.monotonic() - budget.fixed_tail
         return choose_recipe(ranked, self.backtester, FORECAST_PRESETS.get(self.preset).ensemble_size, log, left)
 

@@ -86,6 +86,7 @@ class Backtester:
         self.index = pd.concat(parts, ignore_index=True)  # the fixed order of every payload's arrays
         self._cache: dict[str, Evaluation] = {}
         self._fold_seconds: dict[str, float] = {}  # each model's latest mean seconds per fold (fit + forecast)
+        self.stand_ins: dict[str, set[tuple[int, str]]] = {}  # model -> (cut-off, series) where Naive stood in
 
     @property
     def n_steps(self) -> int:
@@ -98,6 +99,9 @@ class Backtester:
             with interrupt_at(deadline):
                 fitted = spec.fit(data.train, candidate.params, self.ctx)
                 t1 = time.perf_counter()
+                step = next(i for i, f in enumerate(self.folds) if f is data)
+                for uid in getattr(fitted, "stand_ins", ()):
+                    self.stand_ins.setdefault(candidate.model, set()).add((step, uid))
                 out = fitted.predict(data.fold.horizon, data.actual if spec.uses_exogenous else None)
         except DeadlineExceeded:
             raise TimeBudgetExceeded(f"stopped at the time budget's deadline after {time.perf_counter() - t0:.1f} s"
@@ -207,6 +211,23 @@ class Backtester:
         scores = score_table(frame, self.metrics)
         return {"model": label, **{k: (None if not np.isfinite(v) else round(float(v), 6)) for k, v in scores.items()},
                 "cutoffs": len(self.folds)}
+
+    def stand_in_notes(self, models: Sequence[str]) -> list[str]:
+        """One sentence per model of ``models`` that Naive stood in for on some series at some cut-off."""
+        notes = []
+        for model in models:
+            pairs = self.stand_ins.get(model)
+            if not pairs:
+                continue
+            folds = sorted({f for f, _ in pairs})
+            shortest = min(int((self.folds[f].train["unique_id"] == uid).sum()) for f, uid in pairs)
+            n_series = len({uid for _, uid in pairs})
+            total = self.folds[0].train["unique_id"].nunique()
+            notes.append(f"{FORECAST_MODELS.get(model).label} could not be fitted on {n_series} of {total} series at "
+                         f"{len(folds)} of {self.n_steps} backtest cut-off(s) (the shortest history there: {shortest} "
+                         "points); Naive's forecast stood in for those series there, so part of its backtest "
+                         "score is Naive's")
+        return notes
 
     def fold_values(self, frame: pd.DataFrame) -> list[float]:
         return fold_scores(frame, self.metric)

@@ -26,6 +26,7 @@ from automlops.forecasting.intervals import band_quantiles, normalised_errors
 from automlops.forecasting.models import FORECAST_MODELS, Context
 from automlops.forecasting.plots import figures
 from automlops.search.engine import Choice, DecisionLog, Finalized
+from automlops.search.trial_notes import warns
 
 if TYPE_CHECKING:
     from automlops.forecasting.engine import ForecastingEngine
@@ -34,6 +35,11 @@ __all__ = ["build_forecaster", "finalize_recipe", "history_records"]
 
 MAX_PLOTTED_SERIES = 10
 MAX_LISTED_SERIES = 50
+STOOD_IN = warns("the shipped model forecasts with Naive on")  # a member could not be fitted on some series
+
+
+def _listed(ids: tuple[str, ...], limit: int = 5) -> str:
+    return ", ".join(ids[:limit]) + (", ..." if len(ids) > limit else "")
 
 
 def build_forecaster(recipe: Recipe, long: pd.DataFrame, ctx: Context, season: int, h: int,
@@ -121,6 +127,10 @@ def finalize_recipe(engine: ForecastingEngine, choice: Choice, log: DecisionLog)
     log("result", f"test window (last {engine.h} point(s) of each series, never seen by the search): "
                   + ", ".join(f"{k} {v:.4g}" for k, v in metrics.items() if np.isfinite(v))
                   + "; the shipped model is refitted on all the data")
+    for member, fitted in zip(recipe.members, final.members, strict=True):
+        if stand_ins := getattr(fitted, "stand_ins", ()):
+            log("models", f"{STOOD_IN} {len(stand_ins)} series where {FORECAST_MODELS.get(member.model).label} could "
+                          f"not be fitted ({_listed(stand_ins)}): their history is too short for it or it failed there")
     if final.floor is not None:
         log("forecast", "the target is never negative in the data, so forecasts and interval bounds are clipped at "
                         "0 (a band reaching below zero would promise values the series never takes)")

@@ -129,6 +129,21 @@ def test_several_series_in_one_table_reproduce(co2_home: Path, tmp_path: Path) -
     assert compare_scores(score, meta["test_score"]), (score, meta["test_score"])
 
 
+def test_naive_stands_in_for_a_series_too_short_in_the_script_too(co2_home: Path, tmp_path: Path) -> None:
+    # Grunfeld's yearly investment, IBM cut to 9 years: its 6 points before the test window are too few for
+    # AutoETS, so the studio's test-window fit forecasts IBM with Naive; the script must do the same to reproduce
+    import statsmodels.api as sm
+
+    d = sm.datasets.grunfeld.load_pandas().data
+    d = d[d["firm"].isin(["General Motors", "Chrysler", "US Steel"]) | ((d["firm"] == "IBM") & (d["year"] > 1945))]
+    DataLake().add("grunfeld", d.assign(year=d["year"].astype(int).astype(str) + "-01-01")[["firm", "year", "invest"]])
+    meta = train_forecaster("grunfeld_ets", ["auto_ets"], n_trials=1, horizon=3, dataset="grunfeld",
+                            target="invest", time_column="year", series_id="firm")
+    text, score = _export_and_run("grunfeld_ets", tmp_path)
+    assert "fallback_model=Naive()" in text
+    assert compare_scores(score, meta["test_score"]), (score, meta["test_score"])
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("models", [["lightgbm"], ["xgboost"], ["ridge", "auto_theta", "auto_ets"]])
 def test_seeded_boosting_and_mixed_ensembles_reproduce(co2_home: Path, tmp_path: Path, models: list[str]) -> None:
