@@ -18,8 +18,6 @@ import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from automlops.core.problem import TaskType
 from automlops.search.deadline import DeadlineExceeded, interrupt_at
 
@@ -144,24 +142,9 @@ def summary_files(summary: GlobalExplanation, seconds: float) -> dict[str, str]:
 
 
 def _bar_svg(summary: GlobalExplanation) -> str:
-    """Mean |SHAP| of the top features as a horizontal bar chart (matplotlib, Agg, written as SVG)."""
-    import io
+    """Mean |SHAP| of the top 15 features as a horizontal bar chart, the largest first (SVG text)."""
+    from automlops.core.svg import bar_chart_svg
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    features, sizes = list(summary.features[:15])[::-1], np.asarray(summary.mean_abs[:15])[::-1]
-    fig, ax = plt.subplots(figsize=(7, 0.35 * len(features) + 1.2))
-    try:
-        ax.barh(features, sizes, color="#1f77b4")
-        ax.set_xlabel(f"mean |SHAP| ({summary.output})")
-        about = f" (class {summary.class_name})" if summary.class_name else ""
-        ax.set_title(f"Feature importance by SHAP{about}")
-        fig.tight_layout()
-        out = io.StringIO()
-        fig.savefig(out, format="svg")
-        return out.getvalue()
-    finally:
-        plt.close(fig)
+    about = f" (class {summary.class_name})" if summary.class_name else ""
+    return bar_chart_svg(list(summary.features[:15]), [float(v) for v in summary.mean_abs[:15]],
+                         title=f"Feature importance by SHAP{about}", x_label=f"mean |SHAP| ({summary.output})")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import xml.etree.ElementTree as ET
 from dataclasses import replace
 from pathlib import Path
 
@@ -42,6 +43,9 @@ def test_a_tracked_run_logs_the_summary_and_meta_keeps_the_top_features(
     local = tracker.client.download_artifacts(runner.run_id_, "explanations/shap_summary.json", str(settings.home))
     summary = json.loads(Path(local).read_text())
     assert summary["features"][0]["feature"] == "leak" and summary["output"] == "log-odds"
+    svg = Path(tracker.client.download_artifacts(runner.run_id_, "explanations/shap_bar.svg", str(settings.home)))
+    bars = ET.fromstring(svg.read_text()).iterfind(".//{http://www.w3.org/2000/svg}rect[@class='bar']")
+    assert next(bars)[0].text.startswith("leak: ")  # the largest bar, at the top
     stored = save_model(runner.result_, ModelStore(settings=settings), "shap_model")
     assert stored.meta["shap_top_features"][0]["feature"] == "leak"  # what the model card shows
 
