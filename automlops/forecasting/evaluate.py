@@ -92,20 +92,19 @@ class Backtester:
     def n_steps(self) -> int:
         return len(self.folds)
 
-    def _one_fold(self, candidate: Candidate, data: FoldData, deadline: float | None) -> tuple[pd.DataFrame, float, float]:
-        spec = FORECAST_MODELS.get(candidate.model)
+    def _one_fold(self, candidate: Candidate, step: int, deadline: float | None) -> tuple[pd.DataFrame, float, float]:
+        spec, data = FORECAST_MODELS.get(candidate.model), self.folds[step]
         t0 = time.perf_counter()
         try:
             with interrupt_at(deadline):
                 fitted = spec.fit(data.train, candidate.params, self.ctx)
                 t1 = time.perf_counter()
-                step = next(i for i, f in enumerate(self.folds) if f is data)
-                for uid in getattr(fitted, "stand_ins", ()):
-                    self.stand_ins.setdefault(candidate.model, set()).add((step, uid))
                 out = fitted.predict(data.fold.horizon, data.actual if spec.uses_exogenous else None)
         except DeadlineExceeded:
             raise TimeBudgetExceeded(f"stopped at the time budget's deadline after {time.perf_counter() - t0:.1f} s"
                                      ) from None
+        for uid in getattr(fitted, "stand_ins", ()):  # series the model could not be fitted on (models.stats_forecast)
+            self.stand_ins.setdefault(candidate.model, set()).add((step, uid))
         merged = data.actual[["unique_id", "ds"]].merge(out, on=["unique_id", "ds"], how="left")
         if merged["yhat"].isna().any() or not np.isfinite(merged["yhat"].to_numpy(dtype=float)).all():
             raise ModelError(f"{candidate.model} gave no finite forecast for some backtest steps")
@@ -121,9 +120,9 @@ class Backtester:
         pred_t: list[float] = []
         scores: list[float] = []
         self._price(candidate, self.folds[0], deadline)
-        for step, data in enumerate(self.folds):
+        for step in range(self.n_steps):
             self._check_time_left(candidate.model, step, deadline)
-            merged, fit_s, pred_s = self._one_fold(candidate, data, deadline)
+            merged, fit_s, pred_s = self._one_fold(candidate, step, deadline)
             frames.append(merged)
             fit_t.append(fit_s)
             pred_t.append(pred_s)
