@@ -27,7 +27,7 @@ from automlops.errors import ConfigError, DataError
 from automlops.forecasting.times import parse_times
 from automlops.search.trial_notes import warns
 
-__all__ = ["MAX_FILL_SHARE", "RESERVED", "SeriesData", "default_horizon", "parse_times", "prepare_series",
+__all__ = ["MAX_FILL_SHARE", "RESERVED", "SeriesData", "default_horizon", "first_few", "parse_times", "prepare_series",
            "season_of"]
 
 MAX_FILL_SHARE = 0.2  # at most a fifth of a series may be interpolated
@@ -269,7 +269,7 @@ def _check_freq(freq: str) -> str:
                           ) from None
 
 
-def _first_few(names: Sequence[str], limit: int = 8) -> str:
+def first_few(names: Sequence[str], limit: int = 8) -> str:
     """``names`` for an error message: the first ``limit``, then "..." if there are more."""
     return ", ".join(names[:limit]) + (", ..." if len(names) > limit else "")
 
@@ -306,7 +306,7 @@ def _regularise(long: pd.DataFrame, freq: str, exog: Sequence[str], log: Log) ->
         parts.append(part)
     if sparse:
         n = long["unique_id"].nunique()
-        which = "series " + sparse[0] if n == 1 else f"{len(sparse)} of {n} series: {_first_few(sparse)}"
+        which = "series " + sparse[0] if n == 1 else f"{len(sparse)} of {n} series: {first_few(sparse)}"
         raise DataError(f"too many to fill safely: more than {MAX_FILL_SHARE:.0%} of the '{freq}' steps are missing "
                         f"in {which}; resample to a coarser step, drop those series, or add the missing rows (with 0 "
                         "where a missing row means nothing happened)")
@@ -336,7 +336,7 @@ def prepare_series(frame: pd.DataFrame, target: str, time_column: str, series_id
     sizes = long.groupby("unique_id", sort=False).size()
     if (sizes < 2).any():
         single = [f"'{uid}'" for uid in sizes[sizes < 2].index]
-        which = f"series {single[0]} has" if len(single) == 1 else f"{len(single)} series have ({_first_few(single)})"
+        which = f"series {single[0]} has" if len(single) == 1 else f"{len(single)} series have ({first_few(single)})"
         raise DataError(f"{which} a single row; a series needs at least two points (drop them or check the "
                         "series-id column)")
     if freq is None:

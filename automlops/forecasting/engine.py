@@ -37,7 +37,7 @@ from automlops.core.problem import Problem, TaskType
 from automlops.core.registry import Registry
 from automlops.errors import ConfigError, DataError
 from automlops.forecasting.backtest import FORECAST_METRICS, constant_series, plan_folds, position_from_end
-from automlops.forecasting.data import ROW, SeriesData, default_horizon, prepare_series
+from automlops.forecasting.data import ROW, SeriesData, default_horizon, first_few, prepare_series
 from automlops.forecasting.ensemble import choose_recipe, comb_members, comb_missing_note, finalize_seconds
 from automlops.forecasting.evaluate import Backtester
 from automlops.forecasting.finalize import finalize_recipe
@@ -187,7 +187,7 @@ class ForecastingEngine:
         flat = constant_series(self.rest)
         if flat and self.metric == "mase":
             n = self.rest["unique_id"].nunique()
-            names = ", ".join(flat[:5]) + (", ..." if len(flat) > 5 else "")
+            names = first_few(flat, 5)
             log("metric", f"{len(flat)} of {n} series never change before the test window ({names}): the seasonal "
                           "naive makes no error there, so their MASE is undefined and they are left out of its "
                           "average (MAE and RMSE still count them; their intervals are flat)")

@@ -20,6 +20,7 @@ import pandas as pd
 from automlops.core.fit import Artifact
 from automlops.core.jsonable import jsonable
 from automlops.forecasting.backtest import FORECAST_METRICS, naive_scale, score_table
+from automlops.forecasting.data import first_few
 from automlops.forecasting.ensemble import Recipe
 from automlops.forecasting.forecaster import Forecaster
 from automlops.forecasting.intervals import band_quantiles, normalised_errors
@@ -36,10 +37,6 @@ __all__ = ["build_forecaster", "finalize_recipe", "history_records"]
 MAX_PLOTTED_SERIES = 10
 MAX_LISTED_SERIES = 50
 STOOD_IN = warns("the shipped model forecasts with Naive on")  # a member could not be fitted on some series
-
-
-def _listed(ids: tuple[str, ...], limit: int = 5) -> str:
-    return ", ".join(ids[:limit]) + (", ..." if len(ids) > limit else "")
 
 
 def build_forecaster(recipe: Recipe, long: pd.DataFrame, ctx: Context, season: int, h: int,
@@ -130,7 +127,7 @@ def finalize_recipe(engine: ForecastingEngine, choice: Choice, log: DecisionLog)
     for member, fitted in zip(recipe.members, final.members, strict=True):
         if stand_ins := getattr(fitted, "stand_ins", ()):
             log("models", f"{STOOD_IN} {len(stand_ins)} series where {FORECAST_MODELS.get(member.model).label} could "
-                          f"not be fitted ({_listed(stand_ins)}): their history is too short for it or it failed there")
+                          f"not be fitted ({first_few(stand_ins, 5)}): their history is too short for it or it failed there")
     if final.floor is not None:
         log("forecast", "the target is never negative in the data, so forecasts and interval bounds are clipped at "
                         "0 (a band reaching below zero would promise values the series never takes)")
