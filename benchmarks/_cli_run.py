@@ -57,10 +57,11 @@ def markdown_table(rows: list[dict[str, Any]], keys: list[str]) -> str:
     return "\n".join(lines + ["| " + " | ".join(str(r.get(k, "")) for k in keys) + " |" for r in rows])
 
 
-def run_cli(args: list[str], poll_s: float = 0.1) -> CliRun:
-    """``automlops ARGS...`` with this checkout's code, polled for memory (:class:`TreeMemory`) until it exits."""
+def run_cli(args: list[str], poll_s: float = 0.1, root: Path = ROOT) -> CliRun:
+    """``automlops ARGS...`` with the code of checkout ``root`` (default: this one), polled for memory
+    (:class:`TreeMemory`) until it exits."""
     home = Path(tempfile.mkdtemp(prefix="automlops-bench-"))
-    env = {**os.environ, "AUTOMLOPS_HOME": str(home), "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "AUTOMLOPS_HOME": str(home), "PYTHONPATH": str(root)}
     started = time.monotonic()
     proc = subprocess.Popen([str(CLI), *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     tree = TreeMemory(psutil.Process(proc.pid))

@@ -133,8 +133,14 @@ def _constructor(obj: Any, writer: SourceWriter, indent: int) -> str:
             raise ExportError(f"cannot read the setting '{name}' back from a {cls.__name__} to write it in a script")
         value = getattr(obj, name)
         if parameter.default is parameter.empty or not _same(value, parameter.default):
-            args.append(f"{name}={writer.expression(value, indent + 4)}")
+            written = (_constructor(value, writer, indent + 4) if _is_statistical_model(value)  # MSTL's inner model
+                       else writer.expression(value, indent + 4))
+            args.append(f"{name}={written}")
     return f"{writer.reference(cls)}({', '.join(args)})"
+
+
+def _is_statistical_model(value: Any) -> bool:
+    return type(value).__module__.startswith("statsforecast.models")
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -200,7 +206,9 @@ def _settings_of(obj: Any) -> Any:
                 {k: (type(m).__name__, repr(m.get_params())) for k, m in obj.models.items()})
     cls = type(obj)
     names = [n for n in inspect.signature(cls.__init__).parameters if n != "self"]
-    return ("statsforecast", cls.__name__, {n: repr(getattr(obj, n, None)) for n in names})
+    values = {n: getattr(obj, n, None) for n in names}
+    return ("statsforecast", cls.__name__,
+            {n: _settings_of(v) if _is_statistical_model(v) else repr(v) for n, v in values.items()})
 
 
 def _check_against_shipped(rebuilt: list[Any], forecaster: Any) -> None:

@@ -27,8 +27,8 @@ from automlops.errors import ConfigError, DataError
 from automlops.forecasting.times import parse_times
 from automlops.search.trial_notes import warns
 
-__all__ = ["MAX_FILL_SHARE", "RESERVED", "SeriesData", "default_horizon", "first_few", "parse_times", "prepare_series",
-           "season_of"]
+__all__ = ["MAX_FILL_SHARE", "RESERVED", "SeriesData", "default_horizon", "first_few", "natural_seasons", "parse_times",
+           "prepare_series", "season_of"]
 
 MAX_FILL_SHARE = 0.2  # at most a fifth of a series may be interpolated
 ROW = "_row"  # position of the row in the user's frame (-1 for a filled hole)
@@ -64,17 +64,31 @@ class SeriesData:
         return tuple(self.sources.get(c, c) for c in self.exogenous)
 
 
-def season_of(freq: str) -> int:
-    """The number of steps in one season (one year for months/quarters, one week for days...)."""
+# The natural cycles of each base unit, longest first: (steps of the unit in one cycle, the cycle's name).
+# Sub-hourly data repeat every day (a 10-minute series has a 144-step season, as in GluonTS's table);
+# the hour is their fallback when the history holds fewer than two days (ForecastingEngine._season).
+_CYCLES: dict[str, tuple[tuple[int, str], ...]] = {
+    **dict.fromkeys(("YearBegin", "YearEnd", "BYearBegin", "BYearEnd"), ()),
+    **dict.fromkeys(("QuarterBegin", "QuarterEnd", "BQuarterBegin", "BQuarterEnd"), ((4, "year"),)),
+    **dict.fromkeys(("MonthBegin", "MonthEnd", "BusinessMonthBegin", "BusinessMonthEnd"), ((12, "year"),)),
+    "Week": ((52, "year"),), "Day": ((7, "week"),), "BusinessDay": ((5, "week"),), "Hour": ((24, "day"),),
+    "Minute": ((1440, "day"), (60, "hour")), "Second": ((60, "minute"),),
+}
+
+
+def natural_seasons(freq: str) -> list[tuple[int, str]]:
+    """Season lengths in steps of ``freq`` with their cycle's name, longest first: ``"10min"`` gives
+    ``[(144, "day"), (6, "hour")]``; a cycle that is not a whole number of steps (or one step) is left out."""
     offset = pd.tseries.frequencies.to_offset(freq)
-    code = type(offset).__name__
-    per_unit = {"YearBegin": 1, "YearEnd": 1, "BYearBegin": 1, "BYearEnd": 1, "QuarterBegin": 4, "QuarterEnd": 4,
-                "BQuarterBegin": 4, "BQuarterEnd": 4, "MonthBegin": 12, "MonthEnd": 12, "BusinessMonthBegin": 12,
-                "BusinessMonthEnd": 12, "Week": 52, "Day": 7, "BusinessDay": 5, "Hour": 24, "Minute": 60,
-                "Second": 60}
-    base = per_unit.get(code, 1)
     n = max(1, int(offset.n))
-    return base // n if n > 1 and base % n == 0 else (base if n == 1 else 1)
+    return [(base // n, name) for base, name in _CYCLES.get(type(offset).__name__, ()) if base % n == 0 and base > n]
+
+
+def season_of(freq: str) -> int:
+    """The number of steps in one season (one year for months/quarters/weeks, one week for days, one day
+    for hours and minutes...); 1 when the frequency has no natural cycle."""
+    seasons = natural_seasons(freq)
+    return seasons[0][0] if seasons else 1
 
 
 def default_horizon(season: int, shortest: int) -> tuple[int, str]:

@@ -37,11 +37,18 @@ from automlops.core.problem import Problem, TaskType
 from automlops.core.registry import Registry
 from automlops.errors import ConfigError, DataError
 from automlops.forecasting.backtest import FORECAST_METRICS, constant_series, plan_folds, position_from_end
-from automlops.forecasting.data import ROW, SeriesData, default_horizon, first_few, prepare_series
+from automlops.forecasting.data import (
+    ROW,
+    SeriesData,
+    default_horizon,
+    first_few,
+    natural_seasons,
+    prepare_series,
+)
 from automlops.forecasting.ensemble import choose_recipe, comb_members, comb_missing_note, finalize_seconds
 from automlops.forecasting.evaluate import Backtester
 from automlops.forecasting.finalize import finalize_recipe
-from automlops.forecasting.models import FORECAST_MODELS, STATS_MAX_HISTORY, Context
+from automlops.forecasting.models import FORECAST_MODELS, LONG_SEASON, STL_MODELS, Context, stats_history
 from automlops.search.engine import (
     Candidate,
     Choice,
@@ -123,15 +130,24 @@ class ForecastingEngine:
         return h
 
     def _season(self, data: SeriesData, rest_shortest: int, h: int, log: DecisionLog) -> int:
-        m = data.season
-        if m > 1 and rest_shortest - h < 2 * m:
+        """The longest natural cycle with two full seasons before the backtest window (10-minute data: a
+        day, else an hour); 1 (seasonal models off) when none has."""
+        history = rest_shortest - h
+        for m, cycle in natural_seasons(data.freq):
+            if history < 2 * m:
+                continue
+            if m == data.season:
+                log("models", f"season length {m} (one {cycle} of '{data.freq}' steps): seasonal models are on")
+            else:
+                log("models", f"the shortest series has {rest_shortest} points before the test window: fewer than two "
+                              f"seasons of {data.season} steps plus a backtest window, so the seasonal models use the "
+                              f"shorter {cycle} cycle ({m} steps)")
+            return m
+        if data.season > 1:
             log("models", f"the shortest series has {rest_shortest} points before the test window: fewer than two "
-                          f"seasons ({2 * m} points) plus a backtest window, so seasonal models are off "
+                          f"seasons ({2 * data.season} points) plus a backtest window, so seasonal models are off "
                           "(ETS, ARIMA and Theta run without a season; Seasonal naive is dropped)")
-            return 1
-        if m > 1:
-            log("models", f"season length {m} (from the frequency '{data.freq}'): seasonal models are on")
-        return m
+        return 1
 
     def _models(self, season: int, log: DecisionLog) -> tuple[str, ...]:
         preset = FORECAST_PRESETS.get(self.preset)
@@ -142,9 +158,13 @@ class ForecastingEngine:
                             "more data or choose non-seasonal models")
         how = "given by the user" if self.requested else f"of the '{preset.name}' preset"
         log("models", f"candidates {how}: {', '.join(usable)}")
-        longest = int(self.data.lengths.max())
-        if longest > STATS_MAX_HISTORY and any(FORECAST_MODELS.get(n).family == "statistical" for n in usable):
-            log("models", f"the statistical models are fitted on the last {STATS_MAX_HISTORY:,} points of each series "
+        if season > LONG_SEASON and (stl := [FORECAST_MODELS.get(n).label for n in usable if n in STL_MODELS]):
+            log("models", f"a {season}-step season is long for {' and '.join(stl)} (one state per step: AutoARIMA took "
+                          "minutes per fit from 48 steps on): they forecast the series with its season taken out by "
+                          "STL (statsforecast's MSTL), which repeats the season's latest profile")
+        longest, kept = int(self.data.lengths.max()), stats_history(season)
+        if longest > kept and any(FORECAST_MODELS.get(n).family == "statistical" for n in usable):
+            log("models", f"the statistical models are fitted on the last {kept:,} points of each series "
                           f"(the longest has {longest:,}): their fitting time grows with the history while recent "
                           "points decide their forecast; the lag models learn from all of it")
         return usable

@@ -144,6 +144,20 @@ def test_naive_stands_in_for_a_series_too_short_in_the_script_too(co2_home: Path
     assert compare_scores(score, meta["test_score"]), (score, meta["test_score"])
 
 
+def test_a_weekly_season_taken_out_by_stl_is_written_and_reproduced(co2_home: Path, tmp_path: Path) -> None:
+    # weekly CO2 (52-step season): AutoETS and AutoARIMA are statsforecast MSTL models around them
+    import statsmodels.api as sm
+
+    y = sm.datasets.co2.load_pandas().data["co2"].interpolate().tail(312)
+    DataLake().add("co2_weekly", pd.DataFrame({"week": y.index.strftime("%Y-%m-%d"), "ppm": y.to_numpy()}))
+    meta = train_forecaster("co2_weekly_stl", ["auto_ets", "auto_arima"], n_trials=2, horizon=13,
+                            dataset="co2_weekly", target="ppm", time_column="week")
+    text, score = _export_and_run("co2_weekly_stl", tmp_path)
+    assert "MSTL(season_length=[52], trend_forecaster=AutoETS(model='ZZN')" in text
+    assert "MSTL(season_length=[52], trend_forecaster=AutoARIMA()" in text
+    assert compare_scores(score, meta["test_score"]), (score, meta["test_score"])
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("models", [["lightgbm"], ["xgboost"], ["ridge", "auto_theta", "auto_ets"]])
 def test_seeded_boosting_and_mixed_ensembles_reproduce(co2_home: Path, tmp_path: Path, models: list[str]) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from automlops.errors import ConfigError, DataError
 from automlops.forecasting import ForecastingEngine
-from automlops.forecasting.data import prepare_series, season_of
+from automlops.forecasting.data import natural_seasons, prepare_series, season_of
 from tests.forecasting.conftest import fit_engine, quiet_log
 
 Notes = list[tuple[str, str]]
@@ -28,9 +28,16 @@ def _monthly(n: int, start: str = "2000-01-01") -> pd.DataFrame:
 
 
 @pytest.mark.parametrize(("freq", "season"), [("MS", 12), ("ME", 12), ("QS-OCT", 4), ("YS", 1), ("W-SAT", 52),
-                                              ("D", 7), ("B", 5), ("h", 24), ("2h", 12), ("15min", 4)])
+                                              ("D", 7), ("B", 5), ("h", 24), ("2h", 12), ("15min", 96),
+                                              ("10min", 144), ("min", 1440), ("7min", 1), ("s", 60)])
 def test_season_of_each_frequency(freq: str, season: int) -> None:
+    """Sub-hourly data repeat every day (as GluonTS's table has it), not every hour."""
     assert season_of(freq) == season
+
+
+def test_sub_hourly_data_fall_back_to_the_hour() -> None:
+    assert natural_seasons("10min") == [(144, "day"), (6, "hour")]
+    assert natural_seasons("h") == [(24, "day")]
 
 
 def test_frequency_inferred_with_its_reason(air: pd.DataFrame, macro_long: pd.DataFrame) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-import automlops.forecasting.engine as engine_module
 import automlops.forecasting.models as models
 from automlops.forecasting.models import FORECAST_MODELS, Context, recent_history
 
@@ -50,7 +49,6 @@ def test_a_statistical_model_is_fitted_on_the_recent_history_and_forecasts_from_
 def test_the_engine_says_when_the_statistical_models_see_part_of_the_history(
         co2: pd.DataFrame, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(models, "STATS_MAX_HISTORY", 1000)
-    monkeypatch.setattr(engine_module, "STATS_MAX_HISTORY", 1000)
     frame = co2.drop(columns="unique_id").rename(columns={"ds": "week", "y": "ppm"})
     result = fit_engine(frame, n_trials=2, target="ppm", time_column="week", models=["seasonal_naive", "auto_theta"])
     assert any("last 1,000 points of each series (the longest has 2,284)" in d.message for d in result.decisions)
