@@ -271,7 +271,7 @@ def _diff_choices(ctx: Context) -> dict[str, list[int]]:
 def _date_features(freq: str) -> list[str]:
     kind = type(pd.tseries.frequencies.to_offset(freq)).__name__
     table = {"Month": ["month"], "Quar": ["quarter"], "Week": ["week"], "Day": ["dayofweek"],
-             "Hour": ["hour", "dayofweek"], "Minute": ["hour", "minute"]}
+             "Hour": ["hour", "dayofweek"], "Minute": ["hour", "minute", "dayofweek"]}
     return next((v for k, v in table.items() if kind.startswith(k) or k in kind), [])
 
 
