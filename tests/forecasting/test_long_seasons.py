@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from automlops.forecasting.models import FORECAST_MODELS, LONG_SEASON, Context, lag_sets
+from automlops.forecasting.models import FORECAST_MODELS, LONG_SEASON, Context, date_features, lag_sets
 
 from .conftest import fit_engine, quiet_log
 
@@ -64,6 +64,13 @@ def test_a_long_season_lag_set_is_the_recent_steps_and_the_same_moment_a_season_
     assert sets["season"] == [*range(1, LONG_SEASON + 1), 143, 144, 145]
     assert sets["two_seasons"][-1] == 288
     assert lag_sets(Context("MS", 12, 200, ()))["season"] == list(range(1, 13))
+
+
+def test_sub_hourly_lag_models_know_the_time_of_day_and_the_day_of_the_week() -> None:
+    # departures per 30 minutes at the three New York airports (benchmarks/forecast_long_seasons.py): with the
+    # day of the week, median test MAE over three origins 1.356 -> 1.341 (one origin 1.225 -> 0.830)
+    assert date_features({"calendar": True}, Context("10min", 144, 2000, ())) == ["hour", "minute", "dayofweek"]
+    assert date_features({"calendar": True}, Context("10min", 144, 2000, ("hour",))) == ["minute", "dayofweek"]
 
 
 def test_ten_minute_data_get_their_daily_season_and_forecast_the_next_day() -> None:
