@@ -159,9 +159,10 @@ class ForecastingEngine:
         how = "given by the user" if self.requested else f"of the '{preset.name}' preset"
         log("models", f"candidates {how}: {', '.join(usable)}")
         if season > LONG_SEASON and (stl := [FORECAST_MODELS.get(n).label for n in usable if n in STL_MODELS]):
-            log("models", f"a {season}-step season is long for {' and '.join(stl)} (one state per step: AutoARIMA took "
-                          "minutes per fit from 48 steps on): they forecast the series with its season taken out by "
-                          "STL (statsforecast's MSTL), which repeats the season's latest profile")
+            who = "they forecast" if len(stl) > 1 else "it forecasts"
+            log("models", f"a {season}-step season is long for {' and '.join(stl)} (their cost grows with the season: "
+                          f"AutoARIMA took minutes per fit from 48 steps on): {who} the series with its season taken "
+                          "out by STL (statsforecast's MSTL), which repeats the season's latest profile")
         longest, kept = int(self.data.lengths.max()), stats_history(season)
         if longest > kept and any(FORECAST_MODELS.get(n).family == "statistical" for n in usable):
             log("models", f"the statistical models are fitted on the last {kept:,} points of each series "
