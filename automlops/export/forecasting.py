@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     test = long[last <= HORIZON].reset_index(drop=True)
     say(f"{long['unique_id'].nunique()} series, {len(long)} points: the last {HORIZON} of each ({len(test)} points)"
         f" kept aside to forecast and score, {len(history)} to fit on")
-    columns = [fit_and_forecast(model, history, test) for _, model in build_members()]
+    columns = [fit_and_forecast(model, history, test, keep) for _, model, keep in build_members()]
     yhat = combine_forecasts(np.column_stack(columns), COMBINE, WEIGHTS)
     if FLOOR is not None:  # a never-negative target: the studio clips its forecasts there
         yhat = np.maximum(yhat, FLOOR)
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     test_score = score(test, yhat, scales)
     say(f"test {METRIC} = {test_score:.6f} on {len(test)} points (recorded at training: {RECORDED_TEST_SCORE})")
     if args.refit_full:  # the studio ships the models refitted on all the data, to forecast what comes next
-        future = [fit_and_forecast(model, long, None) for _, model in build_members()] if not EXOGENOUS else []
+        future = [fit_and_forecast(model, long, None, keep) for _, model, keep in build_members()] if not EXOGENOUS else []
         say("refitted on all the data" + (f"; next {HORIZON} step(s): "
                                           + ", ".join(f"{max(v, FLOOR if FLOOR is not None else v):.4g}" for v in
                                                       combine_forecasts(np.column_stack(future), COMBINE,
@@ -67,16 +67,19 @@ def main(argv: list[str] | None = None) -> int:
 '''
 
 FIT_AND_FORECAST = '''
-def fit_and_forecast(model: Any, history: pd.DataFrame, future: pd.DataFrame | None) -> np.ndarray:
+def fit_and_forecast(model: Any, history: pd.DataFrame, future: pd.DataFrame | None,
+                     keep: int | None = None) -> np.ndarray:
     """Fit one model on ``history`` and forecast HORIZON steps; the values in ``future``'s row order.
 
     ``future`` holds the points to forecast (``unique_id, ds`` and the exogenous columns, known in
     advance); ``None`` forecasts the steps after the end of ``history`` (series by series, in time order).
+    ``keep``: a statistical model is fitted on the last ``keep`` points of each series only, as the studio
+    fits it (their cost grows with the history while recent points decide their forecast).
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if type(model).__name__ == "StatsForecast":  # one statistical model per series, on the target alone
-            model.fit(df=history[["unique_id", "ds", "y"]])
+            model.fit(df=recent_history(history[["unique_id", "ds", "y"]], keep))
             out = model.predict(h=HORIZON).rename(columns={model.models[0].alias: "yhat"})
         else:  # a regression on lags of all series at once, forecasting one step at a time
             model.fit(history[["unique_id", "ds", "y", *EXOGENOUS]], static_features=[])
@@ -259,16 +262,18 @@ def _engine(meta: Mapping[str, Any], source: DataSource) -> Any:
 
 def _build_members(members: list[tuple[str, dict[str, Any]]], ctx: Any,
                    writer: SourceWriter) -> tuple[list[str], list[str], list[Any]]:
-    """Each member's label, its constructor line for ``build_members()``, and the object that line builds."""
+    """Each member's label, its line for ``build_members()`` (name, constructor and the points of history a
+    statistical model is fitted on), and the object that line builds."""
     from automlops.forecasting import models as fm
 
     labels, built, rebuilt = [], [], []
     for model, params in members:
         spec = fm.FORECAST_MODELS.get(model)
-        build = _statistical if spec.family == "statistical" else _machine_learning
-        source_text, obj = build(model, params, ctx, writer)
+        statistical = spec.family == "statistical"
+        source_text, obj = (_statistical if statistical else _machine_learning)(model, params, ctx, writer)
+        keep = fm.stats_history(ctx.season if params.get("seasonal", True) else 1) if statistical else None
         labels.append(spec.label)
-        built.append(f"        ({model!r}, {source_text}),")
+        built.append(f"        ({model!r}, {source_text}, {keep!r}),")
         rebuilt.append(obj)
     return labels, built, rebuilt
 
@@ -302,6 +307,7 @@ def forecasting_parts(loaded: Any, source: DataSource) -> ScriptParts:
     from automlops.forecasting.backtest import naive_scale, position_from_end
     from automlops.forecasting.data import prepare_series
     from automlops.forecasting.intervals import combine_forecasts
+    from automlops.forecasting.models import recent_history
 
     meta = loaded.meta
     members, combine, weights = _members(meta)
@@ -320,15 +326,16 @@ def forecasting_parts(loaded: Any, source: DataSource) -> ScriptParts:
         f"fits the model(s) below on all but the last {engine.h} points of each series, forecasts those points",
         "and scores them. Statistical models and ridge are deterministic; LightGBM / XGBoost are seeded."]
     parts.functions = [
-        'def build_members() -> list[tuple[str, Any]]:\n'
-        '    """The chosen model(s), untrained, with every setting the search chose (forecasts combined by COMBINE)."""\n'
+        'def build_members() -> list[tuple[str, Any, int | None]]:\n'
+        '    """The chosen model(s), untrained, with every setting the search chose (forecasts combined by COMBINE),\n'
+        '    and how many of the latest points of each series a statistical one is fitted on."""\n'
         "    return [\n" + "\n".join(built) + "\n    ]",
         FIT_AND_FORECAST.strip(),
         _metric_function(str(meta["metric"]), writer),
         MAIN.strip(),
     ]
     for helper in (runtime.parse_args, runtime.check_sha256, runtime.load_table, runtime.log_to_mlflow, runtime.say,
-                   prepare_series, position_from_end, naive_scale, combine_forecasts):
+                   prepare_series, position_from_end, naive_scale, combine_forecasts, recent_history):
         writer.inline(helper)
     writer.import_name("typing", "Any")
     writer.import_module("pandas", "pd")
