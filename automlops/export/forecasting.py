@@ -53,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     test_score = score(test, yhat, scales)
     say(f"test {METRIC} = {test_score:.6f} on {len(test)} points (recorded at training: {RECORDED_TEST_SCORE})")
     if args.refit_full:  # the studio ships the models refitted on all the data, to forecast what comes next
-        future = [fit_and_forecast(model, long, None, keep) for _, model, keep in build_members()] if not EXOGENOUS else []
+        future = ([fit_and_forecast(model, long, None, keep) for _, model, keep in build_members()]
+                  if not EXOGENOUS else [])
         say("refitted on all the data" + (f"; next {HORIZON} step(s): "
                                           + ", ".join(f"{max(v, FLOOR if FLOOR is not None else v):.4g}" for v in
                                                       combine_forecasts(np.column_stack(future), COMBINE,
@@ -156,8 +157,7 @@ def _same(a: Any, b: Any) -> bool:
 def _statistical(model: str, params: Mapping[str, Any], ctx: Any, writer: SourceWriter) -> tuple[str, Any]:
     from automlops.forecasting import models as fm
 
-    season = ctx.season if params.get("seasonal", True) else 1  # as the engine's _stats_fit decides
-    obj = fm.FORECAST_MODELS.get(model).build(params, season)
+    obj = fm.FORECAST_MODELS.get(model).build(params, fm.stats_season(params, ctx))
     sf = writer.import_name("statsforecast", "StatsForecast")
     fallback = fm.stats_forecast(obj, ctx.freq).fallback_model  # Naive where the model cannot be fitted (models.py)
     stand_in = "" if fallback is None else f", fallback_model={_constructor(fallback, writer, 8)}"
@@ -166,13 +166,12 @@ def _statistical(model: str, params: Mapping[str, Any], ctx: Any, writer: Source
 
 def _machine_learning(model: str, params: Mapping[str, Any], ctx: Any, writer: SourceWriter) -> tuple[str, Any]:
     """The MLForecast the engine's ``_ml_fit`` builds, every choice resolved to a value."""
+    from automlops.forecasting import lag_features as lf
     from automlops.forecasting import models as fm
 
-    windows = {"none": None, "short": 3, "season": max(3, ctx.season)}
-    window = windows[str(params.get("window", "none"))]
-    transforms = fm.target_transforms(params, ctx)
-    lags = fm.lag_sets(ctx)[str(params.get("lags", "short"))]
-    dates = fm.date_features(params, ctx)
+    transforms = lf.target_transforms(params, ctx)
+    lags = lf.lag_sets(ctx)[str(params.get("lags", "short"))]
+    dates = lf.date_features(params, ctx)
     from mlforecast import MLForecast
     from mlforecast.lag_transforms import RollingMean
 
@@ -180,7 +179,7 @@ def _machine_learning(model: str, params: Mapping[str, Any], ctx: Any, writer: S
     regressor = writer.expression(estimator, 12)
     ml = writer.import_name("mlforecast", "MLForecast")
     args = [f"models={{'m': {regressor}}}", f"freq={ctx.freq!r}", f"lags={lags!r}"]
-    rolling = window if window and window <= ctx.max_lag else None
+    rolling = lf.rolling_window(params, ctx)
     if rolling:
         name = writer.import_name("mlforecast.lag_transforms", "RollingMean")
         args.append(f"lag_transforms={{1: [{name}(window_size={rolling})]}}")
@@ -271,7 +270,7 @@ def _build_members(members: list[tuple[str, dict[str, Any]]], ctx: Any,
         spec = fm.FORECAST_MODELS.get(model)
         statistical = spec.family == "statistical"
         source_text, obj = (_statistical if statistical else _machine_learning)(model, params, ctx, writer)
-        keep = fm.stats_history(ctx.season if params.get("seasonal", True) else 1) if statistical else None
+        keep = fm.stats_history(fm.stats_season(params, ctx)) if statistical else None
         labels.append(spec.label)
         built.append(f"        ({model!r}, {source_text}, {keep!r}),")
         rebuilt.append(obj)

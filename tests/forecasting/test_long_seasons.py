@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from automlops.forecasting.models import FORECAST_MODELS, LONG_SEASON, Context, date_features, lag_sets
+from automlops.forecasting.lag_features import LONG_SEASON, date_features, lag_sets
+from automlops.forecasting.models import FORECAST_MODELS, Context
 
 from .conftest import fit_engine, quiet_log
 
