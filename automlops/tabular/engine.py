@@ -52,6 +52,7 @@ from automlops.tabular.validation import (
     SMALL_DATA_ROWS,
     choose_validation,
     detect_time_column,
+    drop_classes_left_single,
     drop_single_row_classes,
     split_test,
 )
@@ -193,7 +194,12 @@ class TabularEngine:
         train, test, why = split_test(frame, self.problem, test_size=self.test_size, random_state=self.seed,
                                       ordered=ordered)
         log("validation", why)
-        return train.reset_index(drop=True), test, positions[test.index.to_numpy()]
+        train, test_rows = train.reset_index(drop=True), positions[test.index.to_numpy()]
+        if self.problem.task is TaskType.CLASSIFICATION:
+            target = str(self.problem.target)
+            train, test, test_rows = drop_classes_left_single(train, test, test_rows, target, log)
+            self.problem = replace(self.problem, classes=tuple(np.unique(train[target].to_numpy()).tolist()))
+        return train, test, test_rows
 
     def _afford_validation(self, log: DecisionLog) -> None:
         """Cross-validation chosen by size under a time budget is kept only if timing the warm start's

@@ -59,8 +59,8 @@ from automlops.core.registry import Registry
 from automlops.errors import ConfigError, DataError
 from automlops.tabular.boosting_clock import trees_per_round
 
-__all__ = ["SMALL_DATA_ROWS", "prefers_cross_validation", "VALIDATIONS", "ValidationPlan", "choose_validation", "detect_time_column", "drop_single_row_classes",
-           "split_test"]
+__all__ = ["SMALL_DATA_ROWS", "prefers_cross_validation", "VALIDATIONS", "ValidationPlan", "choose_validation", "detect_time_column", "drop_classes_left_single", "drop_single_row_classes",
+           "split_test", "training_target"]
 
 SMALL_DATA_ROWS = 1000  # always cross-validate below this
 NO_BUDGET_CV_ROWS = 10_000  # without a time budget, cross-validate below this
@@ -232,6 +232,48 @@ def drop_single_row_classes(df: pd.DataFrame, positions: np.ndarray, target: str
     log("data", f"dropped {len(rare)} row(s) of the class(es) {names} of '{target}': a class seen in a single row "
                 "can be learned from or tested on, not both, so the model will not predict it")
     return df[keep], positions[keep]
+
+
+def drop_classes_left_single(train: pd.DataFrame, test: pd.DataFrame, test_positions: np.ndarray, target: str,
+                             log: Callable[[str, str], None]) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+    """After the test split: drop the classes left with a single *training* row, and their test rows.
+
+    A class of two rows survives :func:`drop_single_row_classes`, but the stratified test split
+    sends one of them to the test set; the one left cannot be both learned from and validated
+    (cross-validation has nowhere to put it). Counts with a long tail (0, 1, 2 … 12 arrests, the
+    rare counts once or twice each) do this routinely. Unchanged if fewer than two classes would
+    remain (then :func:`choose_validation` explains what is missing).
+    """
+    counts = train[target].value_counts()
+    rare = counts[counts < 2]
+    if rare.empty or len(counts) - len(rare) < 2:
+        return train, test, test_positions
+    in_test = test[target].isin(rare.index).to_numpy()
+    names = ", ".join(map(str, rare.index[:8])) + (f" and {len(rare) - 8} more" if len(rare) > 8 else "")
+    log("data", f"dropped the class(es) {names} of '{target}': after the test split each has a single training "
+                f"row, too few to learn from and validate on, so the model will not predict it "
+                f"({len(rare)} training row(s) and {int(in_test.sum())} test row(s) left out)")
+    return (train[~train[target].isin(rare.index)].reset_index(drop=True), test[~in_test],
+            test_positions[~in_test])
+
+
+def training_target(y: pd.Series, problem: Problem, *, test_size: float = 0.2, seed: int = 0) -> pd.Series:
+    """The target of the rows a search learns from, as the engine's ``prepare`` keeps them (for previews).
+
+    Rows without a target, single-row classes, the test rows and classes left with one training
+    row are taken out in the same order as in training, so a preview of the validation plan judges
+    the same rows (it may raise the same :class:`DataError`).
+    """
+    target = str(y.name)
+    frame, positions = y.dropna().to_frame(), np.arange(int(y.notna().sum()))
+    quiet: Callable[[str, str], None] = lambda *_: None  # noqa: E731 - the preview logs nothing
+    is_cls = problem.task is TaskType.CLASSIFICATION
+    if is_cls:
+        frame, positions = drop_single_row_classes(frame, positions, target, quiet)
+    train, test, _ = split_test(frame, problem, test_size=test_size, random_state=seed)
+    if is_cls:
+        train, _, _ = drop_classes_left_single(train, test, np.arange(len(test)), target, quiet)
+    return train[target]
 
 
 def split_test(df: pd.DataFrame, problem: Problem, *, test_size: float, random_state: int,

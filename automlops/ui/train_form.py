@@ -144,7 +144,7 @@ def _validation(problem: Problem, y: pd.Series, preset_validation: str) -> tuple
     """The validation selectbox; returns the user's mode and a function that captions the choice
     once the time budget is known (the automatic rule depends on it)."""
     from automlops.core.problem import TaskType
-    from automlops.tabular.validation import USER_MODES, choose_validation
+    from automlops.tabular.validation import USER_MODES, choose_validation, training_target
 
     modes: list[str] = ["preset", *[m for m in USER_MODES
                                     if m != "stratified" or problem.task is TaskType.CLASSIFICATION]]
@@ -154,10 +154,10 @@ def _validation(problem: Problem, y: pd.Series, preset_validation: str) -> tuple
     mode = st.selectbox("Validation", modes, format_func=lambda m: label[m],
                         key=f"train_validation_{problem.task.value}")
     effective = preset_validation if mode in (None, "preset") else str(mode)
-    train_rows = y.iloc[: max(2, round(len(y) * 0.8))]  # the runner validates on the 80 % training part
     slot = st.empty()
 
     def caption(n_columns: int, time_budget: float | None) -> None:
+        train_rows = training_target(y, problem)  # the rows the search validates on
         plan = choose_validation(problem, train_rows, mode=effective, n_columns=n_columns, time_budget=time_budget)
         reason = plan.reason.replace("chosen by the user", "set by the preset") if mode == "preset" else plan.reason
         slot.caption(f"→ {plan.kind}: {reason}.")

@@ -245,6 +245,20 @@ def test_a_class_seen_in_a_single_row_is_dropped_and_said(wine: pd.DataFrame) ->
     assert runner.test_metrics_["accuracy"] > 0.9
     assert set(runner.predict(wine.drop(columns="target"))) <= {0, 1}
 
+def test_a_class_left_with_one_training_row_by_the_test_split_is_dropped_and_said(wine: pd.DataFrame) -> None:
+    """Three classes of two rows each (a count's long tail): the stratified test split sends one row of
+    class 3 to the test set, and the row left cannot be learned from and validated. It refused the
+    whole table ("every class needs at least 2 rows"); now that class is left out with a note."""
+    frame = wine.copy()
+    frame.loc[[0, 1], "target"], frame.loc[[60, 61], "target"], frame.loc[[130, 131], "target"] = 3, 4, 5
+    runner = AutoMLRunner("target", preset="fast", models=["logistic"], n_trials=1).fit(frame)
+    notes = [d.message for d in runner.decisions_ if "single training row" in d.message]
+    assert len(notes) == 1 and "class(es) 3 of 'target'" in notes[0] and "1 test row(s)" in notes[0], notes
+    assert runner.problem_.classes == (0, 1, 2, 4, 5)
+    assert runner.test_metrics_["accuracy"] > 0.8
+    assert set(runner.predict(wine.drop(columns="target"))) <= {0, 1, 2, 4, 5}
+
+
 def test_missing_target_rows_are_dropped_and_said(cancer: pd.DataFrame) -> None:
     frame = cancer.astype({"target": float})
     frame.loc[frame.index[:7], "target"] = np.nan

@@ -25,6 +25,7 @@ from automlops.tabular.validation import (
     choose_validation,
     prefers_cross_validation,
     split_test,
+    training_target,
 )
 
 
@@ -175,6 +176,19 @@ def test_test_split_refuses_singleton_classes(wine: pd.DataFrame) -> None:
     frame = pd.concat([wine[wine.target != 2], wine[wine.target == 2].head(1)])
     with pytest.raises(DataError, match="single row"):
         split_test(frame, infer_problem(frame, "target"), test_size=0.2, random_state=0)
+
+
+def test_the_validation_preview_sees_the_rows_training_keeps(wine: pd.DataFrame) -> None:
+    """The Train page previews the validation plan on the rows the engine will learn from: here the
+    test split leaves class 3 one training row, so training drops it, and so must the preview."""
+    frame = wine.copy()
+    frame.loc[[0, 1], "target"], frame.loc[[60, 61], "target"], frame.loc[[130, 131], "target"] = 3, 4, 5
+    problem, y = _problem(frame)
+    kept = training_target(y, problem)
+    assert 3 not in set(kept) and kept.value_counts()[[4, 5]].tolist() == [2, 2]
+    assert len(kept) == len(frame) - 36 - 1  # the test rows (20 %) and class 3's training row
+    plan = choose_validation(problem, kept, mode="stratified")
+    assert plan.n_splits == 2 and "smallest class has 2 rows" in plan.reason
 
 
 def test_time_test_split_is_the_last_rows(diabetes: pd.DataFrame) -> None:
