@@ -142,15 +142,32 @@ def clean_supervised(frame: pd.DataFrame, target: str, time_column: str | None) 
 
 def split_supervised(frame: pd.DataFrame, target: str, *, classify: bool, test_size: float | int, seed: int,
                      ordered: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The studio's train/test split: the last rows when ordered in time, else a random (stratified) share."""
+    """The studio's train/test split: the last rows when ordered in time, else a random (stratified) share.
+
+    Classes as training left them out: those of a single row, then those the split left a single
+    training row (each only where at least two classes remain).
+    """
     from sklearn.model_selection import train_test_split
 
+    if classify:
+        frame = frame[~frame[target].isin(_single_classes(frame[target]))]
     if ordered:
         n_test = test_size if isinstance(test_size, int) else len(frame) - int(round(len(frame) * (1 - test_size)))
-        return frame.iloc[: len(frame) - n_test].reset_index(drop=True), frame.iloc[len(frame) - n_test:]
-    stratify = frame[target] if classify else None
-    train, test = train_test_split(frame, test_size=test_size, random_state=seed, stratify=stratify)
-    return train.reset_index(drop=True), test
+        train, test = frame.iloc[: len(frame) - n_test].reset_index(drop=True), frame.iloc[len(frame) - n_test:]
+    else:
+        stratify = frame[target] if classify else None
+        train, test = train_test_split(frame, test_size=test_size, random_state=seed, stratify=stratify)
+        train = train.reset_index(drop=True)
+    if classify and (single := _single_classes(train[target])):
+        train, test = train[~train[target].isin(single)].reset_index(drop=True), test[~test[target].isin(single)]
+    return train, test
+
+
+def _single_classes(y: pd.Series) -> list[Any]:
+    """The classes seen in one row, if dropping them leaves at least two classes (else none)."""
+    counts = y.value_counts()
+    single = counts[counts < 2]
+    return [] if len(counts) - len(single) < 2 else single.index.tolist()
 
 
 def split_random_rows(n_rows: int, *, test_size: float, seed: int, min_train: int) -> tuple[np.ndarray, np.ndarray]:

@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     frame = clean_supervised(load_table(path, TABLE, detect=not same_file), TARGET, TIME_COLUMN)
     train, test = split_supervised(frame, TARGET, classify=CLASSIFY, test_size=TEST_SIZE, seed=SEED,
                                    ordered=ORDERED)
-    classes = tuple(np.unique(frame[TARGET].to_numpy()).tolist()) if CLASSIFY else ()
+    classes = tuple(np.unique(pd.concat([train, test])[TARGET].to_numpy()).tolist()) if CLASSIFY else ()
     say(f"{len(frame)} rows: {len(train)} to train on, {len(test)} kept aside to test")
     model = fit_as_scored(build_model(), train[INPUT_COLUMNS], train[TARGET], SCORED_BY, SEED)
     pred, proba = predict_labels_and_proba(model, test[INPUT_COLUMNS], classify=CLASSIFY)
@@ -110,7 +110,8 @@ def tabular_parts(loaded: Any, source: DataSource) -> ScriptParts:
                           "refit from scratch) and export that")
     ordered = bool(meta.get("time_column")) or meta.get("validation") == "timeseries"
     n_clean = _clean_rows(meta, source)
-    test_size = (_ordered_test_size if ordered else _test_size)(n_clean, int(meta["n_test_rows"]))
+    test_size = meta.get("test_share") or (_ordered_test_size if ordered else _test_size)(
+        n_clean, int(meta["n_test_rows"]))  # older models recorded only the count
     parts = ScriptParts(
         title=f"Rebuild and re-test model '{meta['name']}' v{meta['version']}: {meta['best_model']} "
               f"({meta['task']}, target '{meta['target']}').",
@@ -132,7 +133,7 @@ def tabular_parts(loaded: Any, source: DataSource) -> ScriptParts:
         MAIN.strip(),
     ]
     for helper in (runtime.parse_args, runtime.check_sha256, runtime.load_table, runtime.clean_supervised,
-                   runtime.split_supervised, runtime.fit_quietly, runtime.fit_as_scored, runtime.log_to_mlflow, runtime.say,
+                   runtime.split_supervised, runtime._single_classes, runtime.fit_quietly, runtime.fit_as_scored, runtime.log_to_mlflow, runtime.say,
                    predict_labels_and_proba):
         writer.inline(helper)
     writer.import_name("typing", "Any")

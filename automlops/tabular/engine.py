@@ -110,6 +110,7 @@ class TabularEngine:
         self.explain_reserved = 0.0  # seconds the budget keeps for the optional SHAP summary
         self.rounds_by_trial: dict[int, int] = {}  # boosting rounds early stopping kept, per trial number
         self.shared_study = False  # set by the driver: workers of one study must agree on the validation
+        self.split_share: float | None = None  # the share of rows _split kept aside (None: test rows given)
         self.temperature: float | None = None  # fitted by choose when the metric scores confidence (calibration.py)
 
     # ------------------------------------------------------------------ prepare
@@ -189,7 +190,9 @@ class TabularEngine:
         if test_frame is not None:
             keep = test_frame[self.problem.target].notna().to_numpy()
             log("validation", "the test rows were given separately")
+            self.split_share = None
             return frame, test_frame[keep], np.flatnonzero(keep)
+        self.split_share = self.test_size  # recorded: the rows dropped below leave the count short of it
         ordered = (self.validation_mode or get_preset(self.preset).validation) == "timeseries"
         train, test, why = split_test(frame, self.problem, test_size=self.test_size, random_state=self.seed,
                                       ordered=ordered)
@@ -198,7 +201,8 @@ class TabularEngine:
         if self.problem.task is TaskType.CLASSIFICATION:
             target = str(self.problem.target)
             train, test, test_rows = drop_classes_left_single(train, test, test_rows, target, log)
-            self.problem = replace(self.problem, classes=tuple(np.unique(train[target].to_numpy()).tolist()))
+            kept = np.concatenate([train[target].to_numpy(), test[target].to_numpy()])
+            self.problem = replace(self.problem, classes=tuple(np.unique(kept).tolist()))
         return train, test, test_rows
 
     def _afford_validation(self, log: DecisionLog) -> None:

@@ -116,6 +116,8 @@ def fit_final(engine: TabularEngine, choice: Choice, log: DecisionLog, budget: T
         tested = scored if refitted and engine.keep_scored_model else None
         del scored, final  # (``final`` *is* the scored model: fit returns self)
     meta: dict[str, Any] = {"validation": engine.validation.kind, "refit_on_all_rows": refitted and not kept_members}
+    if engine.split_share is not None:  # the exported script splits with the same share
+        meta["test_share"] = engine.split_share
     if scored_fit is not None:  # which rows the scored model learned from: an exported script fits the same
         meta["scored_fit"] = scored_fit
     if refitted and kept_members:  # a blend refitted in part: say which members still know only the training rows

@@ -112,6 +112,21 @@ def test_a_regression_model_is_reproduced_and_refits_on_every_row(studio: Path, 
     assert ModelStore().load("diabetes_ridge").meta["metric"] in ("rmse", "mae", "r2")
 
 
+def test_classes_training_left_out_are_left_out_by_the_script(studio: Path, tmp_path: Path) -> None:
+    """A class of one row (dropped before the split) and three of two rows, one of which the split leaves a
+    single training row (dropped after it): the script drops the same rows, so it scores the same test rows."""
+    from sklearn.datasets import load_wine
+
+    wine = load_wine(as_frame=True).frame
+    wine.loc[[0, 1], "target"], wine.loc[[60, 61], "target"], wine.loc[[130, 131], "target"] = 3, 4, 5
+    wine.loc[100, "target"] = 6
+    DataLake().add("wine_tail", wine)
+    train_tabular(DataLake(), "wine_tail", "wine_tail", models=["logistic"], n_trials=1, ensemble="none")
+    decisions = " ".join(ModelStore().load("wine_tail").meta.get("decisions_text", ""))
+    script_score, recorded, _ = _export_and_run("wine_tail", tmp_path)
+    assert abs(script_score - recorded) <= TOLERANCE, decisions
+
+
 def test_a_clustering_model_on_an_uploaded_csv_is_reproduced(studio: Path, tmp_path: Path) -> None:
     train_clustering(DataLake(), "iris", "iris_groups", models=["kmeans"])
     assert DataLake().get_version("iris").storage == "original"  # semicolons and decimal commas, read as uploaded
