@@ -60,6 +60,7 @@ _register(ModelSpec(
     fixed(learning_rate=[0.03, 0.1], max_iter=[100, 300], max_leaf_nodes=[15, 31], min_samples_leaf=[5, 20]),
     fixed(learning_rate=0.1, max_iter=100, max_leaf_nodes=31, min_samples_leaf=20, l2_regularization=1e-6),
     native_missing=True, save_seconds_per_estimator=HIST_GB_TREE_SAVE,
+    encoding="native", categorical_param="categorical_features",  # splits on groups of categories itself
     description="scikit-learn's LightGBM-style boosting: trees added one by one to fix the errors so far",
 ))
 

@@ -1,0 +1,66 @@
+"""HistGradientBoosting splits on categories itself ("native" encoding) instead of reading target-encoded numbers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import mean_squared_error
+
+from automlops.core.features import HIGH_CARDINALITY
+from automlops.core.problem import infer_problem
+from automlops.tabular.evaluate import build_pipeline
+from automlops.tabular.preprocessing import NATIVE_MAX_CATEGORIES, plan_features
+from automlops.tabular.search import Candidate
+
+
+def _panel(seed: int, n_firms: int = 60, rows_each: int = 30) -> pd.DataFrame:
+    """A drawn panel with a known answer: each firm's target rises or falls with ``x`` (slope ±2), and
+    ``x`` is centred on 0, so every firm's *mean* target is ~0 and target encoding cannot tell them apart."""
+    rng = np.random.default_rng(seed)
+    slope = rng.choice([-2.0, 2.0], n_firms)
+    firm = np.repeat(np.arange(n_firms), rows_each)
+    x = rng.uniform(-1, 1, len(firm))
+    return pd.DataFrame({"firm": [f"firm_{i:03d}" for i in firm], "x": x,
+                         "y": slope[firm] * x + rng.normal(0, 0.1, len(firm))})
+
+
+def _fit(model: str, train: pd.DataFrame) -> tuple:  # type: ignore[type-arg]
+    problem = infer_problem(train, "y")
+    plan = plan_features(train, problem)
+    pipe = build_pipeline(Candidate(model, {}), plan, problem, seed=0)
+    return pipe.fit(train[plan.input_columns], train["y"]), plan
+
+
+def test_the_firm_codes_come_first_and_the_model_is_told_they_are_categories() -> None:
+    pipe, plan = _fit("hist_gb", _panel(0))
+    assert plan.columns(HIGH_CARDINALITY) == ["firm"]  # 60 firms: more than one-hot takes
+    assert list(pipe[-1].categorical_features) == [0]
+    codes = pipe[0].transform(_panel(0)[plan.input_columns])[:, 0]
+    assert set(np.unique(codes)) == set(range(60))  # one integer per firm, not a target mean
+
+
+def test_native_splits_learn_what_target_encoding_cannot() -> None:
+    """The same HistGradientBoosting on target-encoded firms (what LightGBM still gets) misses each firm's
+    direction; with native categorical splits it finds it."""
+    train, test = _panel(0), _panel(0).sample(frac=1.0, random_state=1)
+    test = test.assign(x=np.random.default_rng(2).uniform(-1, 1, len(test)))
+    slope = train.groupby("firm").apply(lambda g: np.sign(np.polyfit(g.x, g.y, 1)[0]) * 2, include_groups=False)
+    test = test.assign(y=test.firm.map(slope) * test.x)
+    errors = {}
+    for model in ("hist_gb", "lightgbm"):
+        pipe, plan = _fit(model, train)
+        errors[model] = mean_squared_error(test.y, pipe.predict(test[plan.input_columns])) ** 0.5
+    assert errors["hist_gb"] < 0.5 * errors["lightgbm"], errors
+    assert errors["hist_gb"] < 0.4, errors  # the target's spread is ~1.15
+
+
+def test_an_unseen_category_is_read_as_missing_and_rare_ones_share_one_code() -> None:
+    pipe, plan = _fit("hist_gb", _panel(0))
+    new = pd.DataFrame({"firm": ["never_seen", None, "firm_000"], "x": [0.5, 0.5, 0.5]})
+    assert np.isfinite(pipe.predict(new)).all()
+    assert pipe[0].transform(new)[:2, 0].tolist() == [-1, -1]  # -1: HistGradientBoosting's "missing"
+
+    many = _panel(0, n_firms=NATIVE_MAX_CATEGORIES + 40, rows_each=4)
+    pipe, plan = _fit("hist_gb", many)
+    codes = pipe[0].transform(many[plan.input_columns])[:, 0]
+    assert codes.min() == 0 and codes.max() == NATIVE_MAX_CATEGORIES  # 250 firms kept + one "other", < 255 bins
