@@ -127,6 +127,19 @@ def test_classes_training_left_out_are_left_out_by_the_script(studio: Path, tmp_
     assert abs(script_score - recorded) <= TOLERANCE, decisions
 
 
+def test_a_hist_gb_model_with_native_categorical_splits_is_reproduced(studio: Path, tmp_path: Path) -> None:
+    """Penguins' species, island and sex reach HistGradientBoosting as category codes it splits on itself:
+    the script rebuilds the same column order and tells the model the same positions."""
+    from palmerpenguins import load_penguins
+
+    DataLake().add("penguins", load_penguins().dropna())
+    train_tabular(DataLake(), "penguins", "penguins_hgb", target="body_mass_g", models=["hist_gb"], n_trials=2,
+                  ensemble="none")
+    assert list(ModelStore().load("penguins_hgb").model[-1].categorical_features) == [0, 1, 2]
+    script_score, recorded, text = _export_and_run("penguins_hgb", tmp_path)
+    assert abs(script_score - recorded) <= TOLERANCE and "categorical_features=[0, 1, 2]" in text
+
+
 def test_a_clustering_model_on_an_uploaded_csv_is_reproduced(studio: Path, tmp_path: Path) -> None:
     train_clustering(DataLake(), "iris", "iris_groups", models=["kmeans"])
     assert DataLake().get_version("iris").storage == "original"  # semicolons and decimal commas, read as uploaded
