@@ -68,6 +68,21 @@ def test_refused_data_leaves_no_lake_version(home: Path, spoil, capsys: pytest.C
     assert not (home / "models").exists() or not any((home / "models").iterdir())
 
 
+def test_a_count_read_as_classes_is_refused_with_the_way_to_predict_it_as_a_number(
+        home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Visits 0, 1 and 4, the last two once each: read as three classes, two of them unlearnable (dropping
+    them would leave one class). The refusal says how to predict the count as a number, and that works."""
+    path = home / "visits.csv"
+    _iris().assign(target=[1, 4] + [0] * 148).to_csv(path, index=False)
+    code = main(["train", str(path), "--target", "target", "--preset", "fast", "--n-trials", "2"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "single row" in err, err
+    assert "read as 3 classes (whole numbers)" in err and "--task regression" in err, err
+    assert _lake_state(home) == []
+    assert main(["train", str(path), "--target", "target", "--task", "regression", "--preset", "fast",
+                 "--n-trials", "2"]) == 0
+
+
 def test_a_good_training_then_adds_the_exact_upload(home: Path) -> None:
     path = home / "iris.csv"
     _iris().to_csv(path, index=False)

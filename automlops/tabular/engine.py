@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -120,7 +121,8 @@ class TabularEngine:
         self._significance = None
         data = data if isinstance(data, TabularData) else TabularData(data)
         frame, positions = self._clean(data.frame, log)
-        train, test, test_rows = self._split(frame, positions, data.test_frame, log)
+        with self._regression_hint():
+            train, test, test_rows = self._split(frame, positions, data.test_frame, log)
         self.plan = plan_features(train, self.problem, deadline=_planning_deadline(log))
         for note in self.plan.dropped_notes():
             log("features", note)
@@ -128,8 +130,9 @@ class TabularEngine:
             log("features", message)
         self.X, self.y, self.test = train[self.plan.input_columns], train[self.problem.target], test
         mode = self.validation_mode or get_preset(self.preset).validation
-        self.validation = choose_validation(self.problem, self.y, mode=mode, n_columns=len(self.plan.input_columns),
-                                            time_budget=log.time_budget())
+        with self._regression_hint():
+            self.validation = choose_validation(self.problem, self.y, mode=mode,
+                                                n_columns=len(self.plan.input_columns), time_budget=log.time_budget())
         self.specs = self._choose_models(len(train), log)
         self.splits = self.validation.splits(self.X, self.y, self.seed)
         self._ready: dict[tuple[str, str, int], FoldFit] = {}  # fold fits made ahead (validation_cost)
@@ -173,6 +176,20 @@ class TabularEngine:
             problem = replace(problem, count_target=bool(values.min() >= 0 and (values % 1 == 0).all()))
         self.problem = problem
         return df.reset_index(drop=True), positions
+
+    @contextmanager
+    def _regression_hint(self) -> Iterator[None]:
+        """A refusal over too-rare classes of a target the engine *read* as classes of whole numbers (a count
+        such as arrests 0-12) also says how to predict it as a number instead."""
+        try:
+            yield
+        except DataError as refusal:
+            classes = self.problem.classes or ()
+            if self.task is not None or len(classes) < 3 or not all(
+                    isinstance(c, int | float | np.number) and not isinstance(c, bool | np.bool_) for c in classes):
+                raise
+            raise DataError(f"{refusal}; '{self.problem.target}' was read as {len(classes)} classes (whole numbers): "
+                            "to predict it as a number, set the task to regression (--task regression)") from None
 
     @staticmethod
     def _time_axis(df: pd.DataFrame, problem: Problem, log: DecisionLog) -> Problem:
