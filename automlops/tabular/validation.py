@@ -42,6 +42,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -223,15 +224,24 @@ def drop_single_row_classes(df: pd.DataFrame, positions: np.ndarray, target: str
     could not have learned from one example anyway. With fewer than two classes left there is
     nothing to classify, and :func:`split_test` says so.
     """
-    counts = df[target].value_counts()
-    rare = counts[counts < 2]
-    if rare.empty or len(counts) - len(rare) < 2:
+    rare = _classes_seen_once(df[target])
+    if not rare:
         return df, positions
-    keep = ~df[target].isin(rare.index).to_numpy()
-    names = ", ".join(map(str, rare.index[:8])) + (f" and {len(rare) - 8} more" if len(rare) > 8 else "")
-    log("data", f"dropped {len(rare)} row(s) of the class(es) {names} of '{target}': a class seen in a single row "
-                "can be learned from or tested on, not both, so the model will not predict it")
+    keep = ~df[target].isin(rare).to_numpy()
+    log("data", f"dropped {len(rare)} row(s) of the class(es) {_names(rare)} of '{target}': a class seen in a single "
+                "row can be learned from or tested on, not both, so the model will not predict it")
     return df[keep], positions[keep]
+
+
+def _classes_seen_once(y: pd.Series) -> list[Any]:
+    """The classes of a single row in ``y``; none if dropping them would leave fewer than two classes."""
+    counts = y.value_counts()
+    rare = counts[counts < 2]
+    return [] if len(counts) - len(rare) < 2 else rare.index.tolist()
+
+
+def _names(classes: list[Any]) -> str:
+    return ", ".join(map(str, classes[:8])) + (f" and {len(classes) - 8} more" if len(classes) > 8 else "")
 
 
 def drop_classes_left_single(train: pd.DataFrame, test: pd.DataFrame, test_positions: np.ndarray, target: str,
@@ -244,17 +254,14 @@ def drop_classes_left_single(train: pd.DataFrame, test: pd.DataFrame, test_posit
     rare counts once or twice each) do this routinely. Unchanged if fewer than two classes would
     remain (then :func:`choose_validation` explains what is missing).
     """
-    counts = train[target].value_counts()
-    rare = counts[counts < 2]
-    if rare.empty or len(counts) - len(rare) < 2:
+    rare = _classes_seen_once(train[target])
+    if not rare:
         return train, test, test_positions
-    in_test = test[target].isin(rare.index).to_numpy()
-    names = ", ".join(map(str, rare.index[:8])) + (f" and {len(rare) - 8} more" if len(rare) > 8 else "")
-    log("data", f"dropped the class(es) {names} of '{target}': after the test split each has a single training "
-                f"row, too few to learn from and validate on, so the model will not predict it "
+    in_test = test[target].isin(rare).to_numpy()
+    log("data", f"dropped the class(es) {_names(rare)} of '{target}': after the test split each has a single "
+                f"training row, too few to learn from and validate on, so the model will not predict it "
                 f"({len(rare)} training row(s) and {int(in_test.sum())} test row(s) left out)")
-    return (train[~train[target].isin(rare.index)].reset_index(drop=True), test[~in_test],
-            test_positions[~in_test])
+    return train[~train[target].isin(rare)].reset_index(drop=True), test[~in_test], test_positions[~in_test]
 
 
 def training_target(y: pd.Series, problem: Problem, *, test_size: float = 0.2, seed: int = 0) -> pd.Series:
