@@ -59,7 +59,7 @@ def test_a_budgeted_search_scores_every_candidate_on_the_sized_sample_and_record
     the model records its size (the exported script scores the test rows with it)."""
     from automlops.search.driver import DriverConfig, SearchDriver
 
-    result = SearchDriver(ClusteringEngine(models=["kmeans"]), DriverConfig(time_budget=4, n_trials=4)).fit(_blobs(12_000))
+    result = SearchDriver(ClusteringEngine(models=["kmeans"]), DriverConfig(time_budget=10, n_trials=4)).fit(_blobs(12_000))
     rows = result.artifact.meta["silhouette_rows"]
     assert 2000 <= rows < SILHOUETTE_SAMPLE  # at least MIN_SILHOUETTE_SAMPLE
     assert any(f"the silhouette reads a random sample of {rows:,} of the 9,600 rows" in d.message
