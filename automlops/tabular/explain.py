@@ -113,10 +113,11 @@ def _unwrap(estimator: Any) -> Any:
 
 
 def _is_tree(estimator: Any) -> bool:
-    module, name = type(estimator).__module__, type(estimator).__name__
-    if module.split(".")[0] in _TREE_MODULES:
+    if type(estimator).__module__.split(".")[0] in _TREE_MODULES:
         return True
-    return module.startswith("sklearn.") and name.startswith(_TREE_SKLEARN)
+    # the studio's subclasses of scikit-learn's trees (hist_gb.py) are trees too
+    return any(base.__module__.startswith("sklearn.") and base.__name__.startswith(_TREE_SKLEARN)
+               for base in type(estimator).__mro__)
 
 
 def fold_map(prep: Any, n_outputs: int) -> list[str]:

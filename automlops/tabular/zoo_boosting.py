@@ -6,7 +6,8 @@ Boosting adds trees one at a time, each fitted to the errors of the trees so far
 libraries differ in how a tree grows (LightGBM leaf by leaf, XGBoost level by level, CatBoost one
 question per level), and each entry's comment gives what that bought on the mid-size tables.
 Every booster but scikit-learn's is wrapped in ``EarlyStopped*``, which picks the number of
-rounds by early stopping (see ``early_stopping.py``).
+rounds by early stopping (see ``early_stopping.py``); scikit-learn's does it itself, from the same
+2,000 rows (``hist_gb.py``).
 """
 
 from __future__ import annotations
@@ -44,9 +45,13 @@ HIST_GB_TREE_SAVE = 0.00075
 
 
 def _hist_gb(params: dict[str, Any], problem: Problem, seed: int) -> BaseEstimator:
-    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+    # early-stopped from 2,000 rows, up to thousands of rounds; below, max_iter rounds as searched (hist_gb.py)
+    from automlops.tabular.hist_gb import (
+        HistGradientBoostingEarlyStopClassifier,
+        HistGradientBoostingEarlyStopRegressor,
+    )
 
-    cls = HistGradientBoostingClassifier if _is_cls(problem) else HistGradientBoostingRegressor
+    cls = HistGradientBoostingEarlyStopClassifier if _is_cls(problem) else HistGradientBoostingEarlyStopRegressor
     return cls(random_state=seed, **params)
 
 

@@ -140,6 +140,23 @@ def test_a_hist_gb_model_with_native_categorical_splits_is_reproduced(studio: Pa
     assert abs(script_score - recorded) <= TOLERANCE and "categorical_features=[0, 1, 2]" in text
 
 
+def test_an_early_stopped_hist_gb_model_is_reproduced(studio: Path, tmp_path: Path) -> None:
+    """From 2,000 rows the zoo's HistGradientBoosting finds its own round count on held-out rows: the script
+    carries the class that does so (the studio is not installed where it runs) and lands on the same model."""
+    import statsmodels.api as sm
+
+    from automlops.tabular.evaluate import boosters
+
+    DataLake().add("marriages", sm.datasets.fair.load_pandas().data)
+    train_tabular(DataLake(), "marriages", "marriages_hgb", target="rate_marriage", task="classification",
+                  models=["hist_gb"], n_trials=2, ensemble="none")
+    (booster,) = boosters(ModelStore().load("marriages_hgb").model)  # inside the calibrating wrapper
+    assert booster.do_early_stopping_ and booster.n_iter_ < booster.max_iter
+    script_score, recorded, text = _export_and_run("marriages_hgb", tmp_path)
+    assert abs(script_score - recorded) <= TOLERANCE
+    assert "class HistGradientBoostingEarlyStopClassifier" in text and "import automlops" not in text
+
+
 def test_a_clustering_model_on_an_uploaded_csv_is_reproduced(studio: Path, tmp_path: Path) -> None:
     train_clustering(DataLake(), "iris", "iris_groups", models=["kmeans"])
     assert DataLake().get_version("iris").storage == "original"  # semicolons and decimal commas, read as uploaded

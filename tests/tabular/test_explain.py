@@ -108,6 +108,7 @@ def test_catboost_is_explained_by_tree_shap_in_its_raw_units(table: str, target:
 def test_regression_is_additive_in_the_target_units(diabetes: pd.DataFrame) -> None:
     pipe, meta = fit(diabetes, "target", "hist_gb", max_iter=40)
     explainer = make_explainer(pipe, meta, None)
+    assert explainer.method == "tree"  # the zoo's subclass of scikit-learn's model (hist_gb.py) is a tree model
     rows = diabetes.head(10)
     (row,) = explain_rows(explainer, rows.head(1), top_k=3)
     assert row.class_name is None and row.output == "value"
