@@ -21,6 +21,7 @@ import warnings
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 from sklearn.base import clone, is_classifier
 
@@ -36,6 +37,7 @@ from automlops.tabular.early_stopping import _EarlyStopped
 from automlops.tabular.evaluate import boosting_rounds, build_pipeline, one_openmp_thread, predict_outputs
 from automlops.tabular.finalize import all_rows_ratio, boosted_save_seconds, train_rows_ratio
 from automlops.tabular.forest_growth import fit_before_deadline
+from automlops.tabular.hist_gb import HIST_GB
 
 if TYPE_CHECKING:
     from automlops.tabular.engine import TabularEngine
@@ -269,11 +271,24 @@ def _with_refit_rounds(unfitted: Any, fitted: Any) -> Any:
     classifiers the same count (1.0x) beat 1.25x in most cases. Through the whole studio at 60 s:
     weather 1.533 -> 1.491, bikeshare 29.15 -> 28.54, diamonds 528.3 -> 520.1, males log-loss
     1.461 -> 1.458; the other tables moved by less than 0.001.
+
+    scikit-learn's HistGradientBoosting (:mod:`.hist_gb`) stops PATIENCE rounds after its best one and
+    keeps them, so its refit fits the *best* round's count. At its defaults on the mid-size tables
+    (3 splits, external test rows) that beat early-stopping again on all rows in 9 of the 10 tables
+    where the scored model had stopped early (males log-loss 1.576 -> 1.503, cps91 AUC 0.930 -> 0.935,
+    weather RMSE 1.557 -> 1.507, diamonds 533.7 -> 533.1).
     """
     found = fitted.get_params(deep=True) if hasattr(fitted, "get_params") else {}
-    rounds = {f"{key}__refit_rounds": max(1, round(_rounds_scale(value) * found[key].n_rounds_))
-              for key, value in unfitted.get_params(deep=True).items()
-              if isinstance(value, _EarlyStopped) and hasattr(found.get(key), "stopped_for_time_")}
+    rounds: dict[str, Any] = {}
+    for key, value in unfitted.get_params(deep=True).items():
+        scored = found.get(key)
+        if isinstance(value, _EarlyStopped) and hasattr(scored, "stopped_for_time_"):
+            rounds[f"{key}__refit_rounds"] = max(1, round(_rounds_scale(value) * scored.n_rounds_))
+        elif isinstance(value, HIST_GB) and getattr(scored, "do_early_stopping_", False):
+            # scikit-learn's own early stopping (hist_gb.py): its best round, every row, nothing held out
+            best = int(np.argmax(scored.validation_score_))  # index 0 is the score before the first round
+            rounds.update({f"{key}__max_iter": max(1, round(_rounds_scale(value) * best)),
+                           f"{key}__early_stopping": False})
     return unfitted.set_params(**rounds) if rounds else unfitted
 
 

@@ -35,7 +35,7 @@ import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.utils.validation import _num_samples
 
-__all__ = ["EARLY_STOPPING_FROM", "MAX_TREES", "PATIENCE", "HistGradientBoostingEarlyStopClassifier",
+__all__ = ["EARLY_STOPPING_FROM", "HIST_GB", "MAX_TREES", "PATIENCE", "HistGradientBoostingEarlyStopClassifier",
            "HistGradientBoostingEarlyStopRegressor", "early_stopping_settings"]
 
 EARLY_STOPPING_FROM = 2000  # rows; the other boosters' wrappers hold rows out from the same count
@@ -80,3 +80,6 @@ class HistGradientBoostingEarlyStopClassifier(_RowsAwareEarlyStopping, HistGradi
     def _trees_per_round(self, y: Any) -> int:
         classes = len(np.unique(np.asarray(y)))
         return classes if classes > 2 else 1
+
+
+HIST_GB = (HistGradientBoostingEarlyStopRegressor, HistGradientBoostingEarlyStopClassifier)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
@@ -74,3 +75,32 @@ def test_an_explicit_choice_is_left_to_scikit_learn(marriages) -> None:
     model = _zoo_hist_gb(tuple(range(1, 6)), early_stopping=False, max_iter=30).fit(X_train, y_train)
     assert not model.do_early_stopping_ and model.n_iter_ == 30
 
+
+
+def test_the_refit_on_all_rows_fits_the_best_round_on_every_row(marriages) -> None:
+    """As for the other boosters (final_fit._with_refit_rounds): the scored model's early stopping measured
+    the rounds, so the refit learns from every row for its best round (1.25x for a regression) instead of
+    holding a tenth out again; the rounds it waited past its best are not repeated."""
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from automlops.tabular.final_fit import _with_refit_rounds
+
+    X_train, X_test, y_train, y_test = marriages
+    recipe = Pipeline([("scale", StandardScaler()), ("model", _zoo_hist_gb(tuple(range(1, 6))))])
+    scored = clone(recipe).fit(X_train, y_train)
+    booster = scored.named_steps["model"]
+    best = int(np.argmax(booster.validation_score_))
+    assert 0 < best < booster.n_iter_  # it waited PATIENCE rounds past its best
+    refit = _with_refit_rounds(clone(recipe), scored).fit(pd.concat([X_train, X_test]), pd.concat([y_train, y_test]))
+    model = refit.named_steps["model"]
+    assert not model.do_early_stopping_ and model.n_iter_ == best  # nothing held out, the best round's count
+
+    affairs, X_train = X_train["affairs"], X_train.drop(columns="affairs")  # a regression: 1.25x the rounds
+    regression = Problem(TaskType.REGRESSION, "affairs", "rmse", "minimize")
+    spec = get_model("hist_gb")
+    recipe = Pipeline([("scale", StandardScaler()), ("model", spec.build(spec.defaults(regression), regression, 0))])
+    scored = clone(recipe).fit(X_train, affairs)
+    best = int(np.argmax(scored.named_steps["model"].validation_score_))
+    refit = _with_refit_rounds(clone(recipe), scored)
+    assert refit.named_steps["model"].get_params()["max_iter"] == round(1.25 * best)
