@@ -281,7 +281,7 @@ def _with_refit_rounds(unfitted: Any, fitted: Any) -> Any:
     found = fitted.get_params(deep=True) if hasattr(fitted, "get_params") else {}
     rounds: dict[str, Any] = {}
     for key, value in unfitted.get_params(deep=True).items():
-        scored = found.get(key)
+        scored: Any = found.get(key)
         if isinstance(value, _EarlyStopped) and hasattr(scored, "stopped_for_time_"):
             rounds[f"{key}__refit_rounds"] = max(1, round(_rounds_scale(value) * scored.n_rounds_))
         elif isinstance(value, HIST_GB) and getattr(scored, "do_early_stopping_", False):
