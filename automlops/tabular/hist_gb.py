@@ -10,21 +10,23 @@ settings otherwise):
 ==================  =======  =========  ====================  ==========================
 table               rows     metric     100 rounds            early-stopped (rounds)
 ==================  =======  =========  ====================  ==========================
-Males (9 classes)    4,360   log-loss   1.732                 1.560 (~42)
+Males (12 classes)   4,360   log-loss   1.732                 1.560 (~42)
 ISLP Wage            3,000   RMSE       35.75                 35.13 (~44)
 Bikeshare            8,645   RMSE       32.76                 31.41 (~270)
-nycflights weather  26,114   RMSE       2.646                 1.578 (1,000+)
+nycflights weather  26,114   RMSE       2.646                 1.552 (~2,600)
 ==================  =======  =========  ====================  ==========================
 
 So these classes read ``early_stopping="auto"`` the way ``early_stopping.py`` treats LightGBM,
 XGBoost and CatBoost: from :data:`EARLY_STOPPING_FROM` rows, hold out a tenth, stop after
 :data:`PATIENCE` rounds without improvement, up to :data:`MAX_TREES` trees (rounds × one tree per
-class above two classes: each tree costs ~0.75 ms to save, so a 10-class model stops at 400
+class above two classes: each tree costs ~0.75 ms to save, so a 10-class model stops by 400
 rounds); below it, fit the searched ``max_iter`` rounds (a tenth of 1,000 rows is too few to
 judge a round by). The settings are applied for the fit only: ``get_params()`` still reads as
-given, so a clone or a refit on all rows makes the same choice on its own rows, and the rounds
-kept are ``n_iter_``. An explicit ``early_stopping=True/False``, and a warm-started fit that
-continues a fitted model (``automlops models retrain``), are left to scikit-learn as they are.
+given, so a clone makes the same choice on its own rows. The rounds kept are ``n_iter_``, the
+last :data:`PATIENCE` of them past the best one; the refit on all rows fits only up to the best,
+holding nothing out (``final_fit._with_refit_rounds``). An explicit ``early_stopping=True/False``,
+and a warm-started fit that continues a fitted model (``automlops models retrain``), are left to
+scikit-learn as they are.
 """
 
 from __future__ import annotations
