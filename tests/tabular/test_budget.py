@@ -71,7 +71,7 @@ def test_refit_full_trains_the_saved_model_on_train_and_test_rows() -> None:
 def test_budget_is_kept_by_the_runner_with_an_ensemble() -> None:
     """Light members leave time to stack them: the stack is built, fitted, and the budget still holds."""
     df = load_iris(as_frame=True).frame
-    budget = 4.0
+    budget = 8.0  # the promise's 10 % is 0.8 s: room for the start-up jitter of busy CI cores, none for a stray fit
     started = time.monotonic()
     runner = AutoMLRunner("target", preset="medium", time_budget=budget, ensemble="stacking",
                           models=["logistic", "knn", "decision_tree"]).fit(df)
