@@ -750,8 +750,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="demo: budget 10 s on iris and diabetes; midsize: 30 s on 3 small tables "
                              f"({', '.join(QUICK_TABLES)}) with default,flaml,hgb")
     parser.add_argument("--list", action="store_true", help="print the suite's tables and exit")
-    parser.add_argument("--flaml-venv", type=Path, default=FLAML_VENV, help="FLAML's virtual environment")
-    parser.add_argument("--autogluon-venv", type=Path, default=AUTOGLUON_VENV,
+    # absolute: each contender runs in its own work folder, where a relative path would name nothing
+    parser.add_argument("--flaml-venv", type=_absolute, default=FLAML_VENV, help="FLAML's virtual environment")
+    parser.add_argument("--autogluon-venv", type=_absolute, default=AUTOGLUON_VENV,
                         help="AutoGluon's virtual environment")
     parser.add_argument("--timeout-factor", type=float, default=20.0,
                         help="kill a contender after this many times its budget (+120 s)")
@@ -829,6 +830,10 @@ def _list_suite(suite: str, names: list[str]) -> str:
         frame, target, task = load_suite_table(suite, name)
         lines.append(f"| {name} | {len(frame):,} | {frame.shape[1]} | {task.value} | {target} | — |")
     return "\n".join(lines)
+
+
+def _absolute(path: str) -> Path:
+    return Path(path).resolve()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
