@@ -94,6 +94,22 @@ def _score_function(metric: str, writer: Any) -> str:
             f'    return {fn}({context}(np.asarray(y_true), pred, proba, classes))')
 
 
+def _as_scored(model: Any) -> Any:
+    """The recipe the test rows scored. The shipped model was refitted on all rows, where an early-stopped
+    booster of at least 2,000 rows fits a known round count (``refit_rounds``, see
+    ``final_fit._with_refit_rounds``); rebuilt with that count, the script would fit a different model on the
+    training rows than the one that scored them. So the count is left out: the script's booster early-stops
+    on its training rows, as the scored one did. (scikit-learn's HistGradientBoosting keeps its count as an
+    attribute, which the script does not write.)"""
+    from sklearn.base import clone
+
+    from automlops.tabular.early_stopping import _EarlyStopped
+
+    known = {f"{key}__refit_rounds": None for key, value in model.get_params(deep=True).items()
+             if isinstance(value, _EarlyStopped) and value.refit_rounds is not None}
+    return clone(model).set_params(**known) if known else model
+
+
 def tabular_parts(loaded: Any, source: DataSource) -> ScriptParts:
     """The pieces of a tabular model's script (see the module docstring)."""
     meta = loaded.meta
@@ -125,7 +141,7 @@ def tabular_parts(loaded: Any, source: DataSource) -> ScriptParts:
                     " (SCORED_BY)." if scored_by(meta) else "")])
     writer = parts.writer
     writer.name_list("INPUT_COLUMNS", list(meta.get("input_columns") or []))
-    model_source = writer.model_expression(loaded.model)
+    model_source = writer.model_expression(_as_scored(loaded.model))
     functions = [
         'def build_model() -> Any:\n    """The chosen pipeline, untrained: preprocessing by column kind, then the model."""\n'
         f"    return {model_source}",

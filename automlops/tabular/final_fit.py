@@ -285,10 +285,9 @@ def _with_refit_rounds(unfitted: Any, fitted: Any) -> Any:
         if isinstance(value, _EarlyStopped) and hasattr(scored, "stopped_for_time_"):
             rounds[f"{key}__refit_rounds"] = max(1, round(_rounds_scale(value) * scored.n_rounds_))
         elif isinstance(value, HIST_GB) and getattr(scored, "do_early_stopping_", False):
-            # scikit-learn's own early stopping (hist_gb.py): its best round, every row, nothing held out
-            best = int(np.argmax(scored.validation_score_))  # index 0 is the score before the first round
-            rounds.update({f"{key}__max_iter": max(1, round(_rounds_scale(value) * best)),
-                           f"{key}__early_stopping": False})
+            # scikit-learn's own early stopping (hist_gb.py): its best round (index 0 is the score before
+            # the first round), on every row; an attribute, so the parameters stay the scored recipe
+            value.refit_rounds = max(1, round(_rounds_scale(value) * int(np.argmax(scored.validation_score_))))
     return unfitted.set_params(**rounds) if rounds else unfitted
 
 

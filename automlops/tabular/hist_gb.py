@@ -54,13 +54,24 @@ def early_stopping_settings(rows: int, trees_per_round: int) -> dict[str, Any]:
 
 
 class _RowsAwareEarlyStopping:
-    """The fit of the two classes below (a mixin: it runs before scikit-learn's own ``fit``)."""
+    """The fit of the two classes below (a mixin: it runs before scikit-learn's own ``fit``).
+
+    ``refit_rounds`` is for the refit on all rows (``final_fit._with_refit_rounds``): exactly that many
+    rounds on every row, nothing held out. It is an attribute, not a parameter, set on the one
+    unfitted copy that is refitted: the parameters stay the recipe the test rows scored, which is
+    what ``automlops export`` rebuilds (a clone forgets it, as it should).
+    """
+
+    refit_rounds: int | None = None
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None, **fit_params: Any) -> Any:
         continues = self.warm_start and self._is_fitted()  # type: ignore[attr-defined]
-        if self.early_stopping != "auto" or continues:  # type: ignore[attr-defined]
+        if self.refit_rounds is not None and not continues:
+            settings: dict[str, Any] = {"early_stopping": False, "max_iter": int(self.refit_rounds)}
+        elif self.early_stopping != "auto" or continues:  # type: ignore[attr-defined]
             return super().fit(X, y, sample_weight=sample_weight, **fit_params)  # type: ignore[misc]
-        settings = early_stopping_settings(_num_samples(X), self._trees_per_round(y))
+        else:
+            settings = early_stopping_settings(_num_samples(X), self._trees_per_round(y))
         given = {name: getattr(self, name) for name in settings}
         self.set_params(**settings)  # type: ignore[attr-defined]
         try:

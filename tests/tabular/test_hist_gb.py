@@ -95,6 +95,7 @@ def test_the_refit_on_all_rows_fits_the_best_round_on_every_row(marriages) -> No
     refit = _with_refit_rounds(clone(recipe), scored).fit(pd.concat([X_train, X_test]), pd.concat([y_train, y_test]))
     model = refit.named_steps["model"]
     assert not model.do_early_stopping_ and model.n_iter_ == best  # nothing held out, the best round's count
+    assert model.get_params()["early_stopping"] == "auto"  # the parameters still read as the recipe scored
 
     affairs, X_train = X_train["affairs"], X_train.drop(columns="affairs")  # a regression: 1.25x the rounds
     regression = Problem(TaskType.REGRESSION, "affairs", "rmse", "minimize")
@@ -103,4 +104,5 @@ def test_the_refit_on_all_rows_fits_the_best_round_on_every_row(marriages) -> No
     scored = clone(recipe).fit(X_train, affairs)
     best = int(np.argmax(scored.named_steps["model"].validation_score_))
     refit = _with_refit_rounds(clone(recipe), scored)
-    assert refit.named_steps["model"].get_params()["max_iter"] == round(1.25 * best)
+    assert refit.named_steps["model"].refit_rounds == round(1.25 * best)
+    assert refit.named_steps["model"].get_params() == recipe.named_steps["model"].get_params()  # the recipe scored
