@@ -37,6 +37,8 @@ import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.utils.validation import _num_samples
 
+from automlops.tabular.boosting_clock import trees_per_round
+
 __all__ = ["EARLY_STOPPING_FROM", "HIST_GB", "MAX_TREES", "PATIENCE", "HistGradientBoostingEarlyStopClassifier",
            "HistGradientBoostingEarlyStopRegressor", "early_stopping_settings"]
 
@@ -45,12 +47,12 @@ MAX_TREES = 4000  # rounds × trees a round: ~3 s to save, and far past where th
 PATIENCE = 20  # HistGradientBoosting keeps the rounds after its best one, so a shorter wait than LightGBM's 50
 
 
-def early_stopping_settings(rows: int, trees_per_round: int) -> dict[str, Any]:
+def early_stopping_settings(rows: int, trees_a_round: int) -> dict[str, Any]:
     """The parameters an ``early_stopping="auto"`` fit on ``rows`` rows runs with."""
     if rows < EARLY_STOPPING_FROM:
         return {"early_stopping": False}
     return {"early_stopping": True, "n_iter_no_change": PATIENCE,
-            "max_iter": max(100, MAX_TREES // max(1, trees_per_round))}
+            "max_iter": max(100, MAX_TREES // trees_a_round)}
 
 
 class _RowsAwareEarlyStopping:
@@ -91,8 +93,7 @@ class HistGradientBoostingEarlyStopClassifier(_RowsAwareEarlyStopping, HistGradi
     """:class:`~sklearn.ensemble.HistGradientBoostingClassifier` early-stopped from 2,000 rows (module docstring)."""
 
     def _trees_per_round(self, y: Any) -> int:
-        classes = len(np.unique(np.asarray(y)))
-        return classes if classes > 2 else 1
+        return trees_per_round(len(np.unique(np.asarray(y))))
 
 
 HIST_GB = (HistGradientBoostingEarlyStopRegressor, HistGradientBoostingEarlyStopClassifier)
