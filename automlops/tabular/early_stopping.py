@@ -65,16 +65,21 @@ class _EarlyStopped(BaseEstimator):
     rounds on *every* row, nothing held out (as AutoGluon's ``refit_full`` and FLAML's
     ``retrain_full`` do). Early stopping again would set 10 % of the rows aside only to find a count
     the scored model has already measured.
+
+    ``categorical_features`` (LightGBM): the positions of the columns that hold category codes, which
+    LightGBM then splits on as categories (:data:`automlops.tabular.zoo_boosting.LIGHTGBM_CATEGORIES`).
     """
 
-    refit_rounds: int | None = None  # models saved before the parameter existed read it as None
+    # models saved before these parameters existed read them as None
+    refit_rounds: int | None = None
+    categorical_features: list[int] | None = None
 
     def __init__(self, estimator: BaseEstimator, *, max_rounds: int = 10_000, patience: int = 50,
                  validation_fraction: float = 0.1, min_rows: int = 2000, random_state: int = 0,
-                 refit_rounds: int | None = None) -> None:
+                 refit_rounds: int | None = None, categorical_features: list[int] | None = None) -> None:
         self.estimator, self.max_rounds, self.patience = estimator, max_rounds, patience
         self.validation_fraction, self.min_rows, self.random_state = validation_fraction, min_rows, random_state
-        self.refit_rounds = refit_rounds
+        self.refit_rounds, self.categorical_features = refit_rounds, categorical_features
 
     def fit(self, X: Any, y: Any) -> _EarlyStopped:
         model = clone(self.estimator)
@@ -137,6 +142,8 @@ class _EarlyStopped(BaseEstimator):
         elif library == "lightgbm":
             import lightgbm as lgb
 
+            extra.update(self._categories(library))
+
             # LightGBM 4.7's names (eval_set is deprecated). Its classifier encodes the labels of y and of
             # eval_set to 0..k-1, but passes eval_y as given: strings failed ("could not convert 'No'"), and
             # labels such as {1, 2, 3} would be scored against the wrong classes. Hence the codes, from the
@@ -162,10 +169,19 @@ class _EarlyStopped(BaseEstimator):
         _use_threads(model, library, len(y))  # CatBoost only (LightGBM's threshold is far above min_rows)
         ticks = catboost_time_limit(None) if library == "catboost" else None  # lets a deadline stop CatBoost
         with _booster_memory(library):
-            self.estimator_ = model.fit(X, y, **({} if ticks is None else {"callbacks": [ticks]}))
+            self.estimator_ = model.fit(X, y, **self._categories(library),
+                                        **({} if ticks is None else {"callbacks": [ticks]}))
         raise_if_interrupted(ticks)
         self.n_rounds_ = int(model.get_params()["n_estimators"])
         return self._fitted()
+
+    def _categories(self, library: str) -> dict[str, Any]:
+        """``fit``'s argument naming the category columns (LightGBM's ``categorical_feature``), if any."""
+        if not self.categorical_features:
+            return {}
+        if library != "lightgbm":
+            raise ValueError(f"categorical_features is for LightGBM; {library} reads every column as a number here")
+        return {"categorical_feature": list(self.categorical_features)}
 
     def _fitted(self) -> _EarlyStopped:
         if hasattr(self.estimator_, "classes_"):

@@ -127,16 +127,17 @@ def test_classes_training_left_out_are_left_out_by_the_script(studio: Path, tmp_
     assert abs(script_score - recorded) <= TOLERANCE, decisions
 
 
-def test_a_hist_gb_model_with_native_categorical_splits_is_reproduced(studio: Path, tmp_path: Path) -> None:
-    """Penguins' species, island and sex reach HistGradientBoosting as category codes it splits on itself:
-    the script rebuilds the same column order and tells the model the same positions."""
+@pytest.mark.parametrize("model", ["hist_gb", "lightgbm"])
+def test_a_model_with_native_categorical_splits_is_reproduced(studio: Path, tmp_path: Path, model: str) -> None:
+    """Penguins' species, island and sex reach HistGradientBoosting and LightGBM as category codes they split on
+    themselves: the script rebuilds the same column order and tells the model the same positions."""
     from palmerpenguins import load_penguins
 
     DataLake().add("penguins", load_penguins().dropna())
-    train_tabular(DataLake(), "penguins", "penguins_hgb", target="body_mass_g", models=["hist_gb"], n_trials=2,
-                  ensemble="none")
-    assert list(ModelStore().load("penguins_hgb").model[-1].categorical_features) == [0, 1, 2]
-    script_score, recorded, text = _export_and_run("penguins_hgb", tmp_path)
+    name = f"penguins_{model}"
+    train_tabular(DataLake(), "penguins", name, target="body_mass_g", models=[model], n_trials=2, ensemble="none")
+    assert list(ModelStore().load(name).model[-1].categorical_features) == [0, 1, 2]
+    script_score, recorded, text = _export_and_run(name, tmp_path)
     assert abs(script_score - recorded) <= TOLERANCE and "categorical_features=[0, 1, 2]" in text
 
 

@@ -1,8 +1,10 @@
-"""HistGradientBoosting splits on categories itself ("native" encoding) instead of reading target-encoded numbers."""
+"""HistGradientBoosting and LightGBM split on categories themselves ("native" encoding) instead of reading
+target-encoded numbers."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import pandas as pd
 from sklearn.metrics import mean_squared_error
 
@@ -11,6 +13,7 @@ from automlops.core.problem import infer_problem
 from automlops.tabular.evaluate import build_pipeline
 from automlops.tabular.preprocessing import NATIVE_MAX_CATEGORIES, plan_features
 from automlops.tabular.search import Candidate
+from automlops.tabular.zoo import get_model
 
 
 def _panel(seed: int, n_firms: int = 60, rows_each: int = 30) -> pd.DataFrame:
@@ -27,7 +30,7 @@ def _panel(seed: int, n_firms: int = 60, rows_each: int = 30) -> pd.DataFrame:
 def _fit(model: str, train: pd.DataFrame) -> tuple:  # type: ignore[type-arg]
     problem = infer_problem(train, "y")
     plan = plan_features(train, problem)
-    pipe = build_pipeline(Candidate(model, {}), plan, problem, seed=0)
+    pipe = build_pipeline(Candidate(model, get_model(model).defaults(problem)), plan, problem, seed=0)
     return pipe.fit(train[plan.input_columns], train["y"]), plan
 
 
@@ -39,19 +42,36 @@ def test_the_firm_codes_come_first_and_the_model_is_told_they_are_categories() -
     assert set(np.unique(codes)) == set(range(60))  # one integer per firm, not a target mean
 
 
-def test_native_splits_learn_what_target_encoding_cannot() -> None:
-    """The same HistGradientBoosting on target-encoded firms (what LightGBM still gets) misses each firm's
-    direction; with native categorical splits it finds it."""
-    train, test = _panel(0), _panel(0).sample(frac=1.0, random_state=1)
-    test = test.assign(x=np.random.default_rng(2).uniform(-1, 1, len(test)))
+@pytest.mark.parametrize("rows_each", [30, 40])  # 1,800 rows: the searched rounds; 2,400: early-stopped
+def test_native_splits_learn_what_target_encoding_cannot(rows_each: int) -> None:
+    """XGBoost on target-encoded firms misses each firm's direction; the models with native categorical
+    splits find it."""
+    train = _panel(0, rows_each=rows_each)
+    test = train.sample(frac=1.0, random_state=1).assign(x=np.random.default_rng(2).uniform(-1, 1, len(train)))
     slope = train.groupby("firm").apply(lambda g: np.sign(np.polyfit(g.x, g.y, 1)[0]) * 2, include_groups=False)
     test = test.assign(y=test.firm.map(slope) * test.x)
     errors = {}
-    for model in ("hist_gb", "lightgbm"):
+    for model in ("xgboost", "hist_gb", "lightgbm", "lightgbm_xt"):
         pipe, plan = _fit(model, train)
         errors[model] = mean_squared_error(test.y, pipe.predict(test[plan.input_columns])) ** 0.5
-    assert errors["hist_gb"] < 0.5 * errors["lightgbm"], errors
-    assert errors["hist_gb"] < 0.4, errors  # the target's spread is ~1.15
+    for native in ("hist_gb", "lightgbm", "lightgbm_xt"):
+        assert errors[native] < 0.5 * errors["xgboost"], errors
+        assert errors[native] < 0.4, errors  # the target's spread is ~1.15
+
+
+def test_lightgbm_is_told_which_columns_are_categories() -> None:
+    pipe, _ = _fit("lightgbm", _panel(0, rows_each=40))
+    assert pipe[-1].categorical_features == [0]
+    trees = pipe[-1].estimator_.booster_.dump_model()["tree_info"]
+    decisions = set()
+    for tree in trees:  # every split's test: "==" on a set of categories, "<=" on a threshold
+        stack = [tree["tree_structure"]]
+        while stack:
+            node = stack.pop()
+            if "decision_type" in node:
+                decisions.add((node["split_feature"], node["decision_type"]))
+                stack += [node["left_child"], node["right_child"]]
+    assert (0, "==") in decisions and (0, "<=") not in decisions
 
 
 def test_an_unseen_category_is_read_as_missing_and_rare_ones_share_one_code() -> None:
