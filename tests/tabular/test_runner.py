@@ -645,7 +645,9 @@ def _slow_boosting_refit(time_share: float, estimate_share: float = 1.0) -> tupl
     return shipped, scored, log.items[-1].message
 
 
-@pytest.mark.parametrize("share", [1.2, 0.2])
+# 0.9: the refit fits 1.25x the scored rounds on more rows, so it needs ~1.25x the expected time (which
+# counts the rows only) and stops well before the end, however fast the machine runs at that moment
+@pytest.mark.parametrize("share", [0.9, 0.2])
 def test_a_boosting_refit_with_most_of_its_time_left_starts_and_wraps_up_at_the_deadline(share: float) -> None:
     """An early-stopped boosting refit starts when 60 % of its expected time is left (the estimate
     runs high) and stops adding trees at the deadline with its best round so far; with less time
