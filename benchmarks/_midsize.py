@@ -199,6 +199,8 @@ FRESH_TABLES: dict[str, MidsizeTable] = {t.name: t for t in [
                  "tmathssk", "regression", {"Unnamed: 0": _ROWNUM}, 5748, 8),
     MidsizeTable("hdma_deny", "pydataset", "resources.tar.gz::resources/rdata/csv/Ecdat/Hdma.csv",
                  "deny", "binary", {"Unnamed: 0": _ROWNUM}, 2381, 13),
+    MidsizeTable("sumhes_gdp", "pydataset", "resources.tar.gz::resources/rdata/csv/plm/SumHes.csv",
+                 "gdp", "regression", {"Unnamed: 0": _ROWNUM}, 3250, 7),  # 125 countries x 26 years
 ]}
 ALL_TABLES: dict[str, MidsizeTable] = {**MIDSIZE_TABLES, **FRESH_TABLES}
 

@@ -44,7 +44,12 @@ from automlops.search.engine import Candidate, Evaluation
 from automlops.search.trials import pack_arrays, unpack_arrays
 from automlops.tabular.boosting_clock import trees_per_round
 from automlops.tabular.forest_growth import fit_before_deadline
-from automlops.tabular.preprocessing import FeaturePlan, build_preprocessor, native_categorical_count
+from automlops.tabular.preprocessing import (
+    NATIVE_ENCODINGS,
+    FeaturePlan,
+    build_preprocessor,
+    native_categorical_count,
+)
 from automlops.tabular.zoo import get_model
 
 __all__ = ["Evaluator", "FoldFit", "KeptModels", "OutOfFold", "TimeBudgetExceeded", "boosted_trees", "boosters",
@@ -69,7 +74,7 @@ def build_pipeline(candidate: Candidate, plan: FeaturePlan, problem: Problem, se
     """Preprocessing fitted for this model family, then the model itself."""
     spec = get_model(candidate.model)
     model = spec.build(dict(candidate.params), problem, seed)
-    if spec.encoding == "native" and (n_codes := native_categorical_count(plan)):
+    if spec.encoding in NATIVE_ENCODINGS and (n_codes := native_categorical_count(plan, spec.encoding)):
         model.set_params(**{spec.categorical_param: list(range(n_codes))})  # the leading columns are categories
     return Pipeline([
         ("prep", build_preprocessor(plan, scale=spec.scale, encoding=spec.encoding,

@@ -52,8 +52,8 @@ from automlops.errors import DataError
 from automlops.mlops.date_columns import DAY_MONTH_ORDERS
 from automlops.tabular.leakage import check_leakage
 
-__all__ = ["DatetimeParts", "FeaturePlan", "FeatureSpec", "TopCategories", "build_preprocessor", "native_categorical_count",
-           "plan_features"]
+__all__ = ["NATIVE_ENCODINGS", "DatetimeParts", "FeaturePlan", "FeatureSpec", "TopCategories", "build_preprocessor",
+           "native_categorical_count", "plan_features"]
 
 MAX_ONEHOT_CATEGORIES = 20
 # Without a target (clustering, anomaly detection) a text column of many categories has no encoding here: one-hot
@@ -336,12 +336,18 @@ def _target_encoder(plan: FeaturePlan) -> TargetEncoder:
 NATIVE_MAX_CATEGORIES = 250
 
 
-def native_categorical_count(plan: FeaturePlan) -> int:
-    """How many leading columns of a ``"native"`` preprocessor's output are category codes."""
-    return len(plan.columns(CATEGORICAL)) + len(plan.columns(HIGH_CARDINALITY))
+# The encodings whose leading columns are category codes for a model that splits on them itself, and
+# whether many-category columns are among them ("native") or target-encoded after them ("native_few").
+NATIVE_ENCODINGS = {"native": True, "native_few": False}
 
 
-def _native_preprocessor(plan: FeaturePlan, native_missing: bool) -> ColumnTransformer:
+def native_categorical_count(plan: FeaturePlan, encoding: str = "native") -> int:
+    """How many leading columns of a ``"native"`` (or ``"native_few"``) preprocessor's output are category codes."""
+    many = len(plan.columns(HIGH_CARDINALITY)) if NATIVE_ENCODINGS[encoding] else 0
+    return len(plan.columns(CATEGORICAL)) + many
+
+
+def _native_preprocessor(plan: FeaturePlan, native_missing: bool, many_as_codes: bool = True) -> ColumnTransformer:
     """Every text column as one integer code per category, first, for a model that splits on categories itself.
 
     Target encoding turns a column of many categories (a country, a firm, a store) into one
@@ -351,16 +357,22 @@ def _native_preprocessor(plan: FeaturePlan, native_missing: bool) -> ColumnTrans
     so it can set any group of countries apart, and its trees learn each one's own pattern (on
     a 125-country GDP panel: RMSE 224 against 337 for the same model on target encoding). The
     codes come first, so their positions are known before the data is (:func:`native_categorical_count`).
+
+    ``many_as_codes=False`` (``"native_few"``): columns of many categories are target-encoded instead, as for
+    the other trees. Splitting on a column's categories sorts them by the rows in the node, which overfits
+    where the column says little and has hundreds of values (a flights table's 3,571 aircraft: LightGBM's
+    RMSE 16.4 on target encoding, 17.3 on native splits).
     """
     text = FunctionTransformer(_as_text, feature_names_out="one-to-one")
 
     def codes() -> OrdinalEncoder:  # an unseen category is -1, which the model reads as missing
         return OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1)
 
+    many: Pipeline = make_pipeline(TopCategories(min(plan.max_kept_categories, NATIVE_MAX_CATEGORIES)), codes()) \
+        if many_as_codes else make_pipeline(TopCategories(plan.max_kept_categories), _target_encoder(plan))
     transformers = [
         ("categorical", make_pipeline(text, codes()), plan.columns(CATEGORICAL)),
-        ("high_cardinality", make_pipeline(TopCategories(min(plan.max_kept_categories, NATIVE_MAX_CATEGORIES)),
-                                           codes()), plan.columns(HIGH_CARDINALITY)),
+        ("high_cardinality", many, plan.columns(HIGH_CARDINALITY)),
         *_numeric_blocks(plan, scale=False, native_missing=native_missing),
         ("datetime", make_pipeline(DatetimeParts(), SimpleImputer(strategy="median")), plan.columns(DATETIME)),
     ]
@@ -372,11 +384,12 @@ def build_preprocessor(plan: FeaturePlan, *, scale: bool, encoding: str,
     """The ``ColumnTransformer`` that implements ``plan`` for one family of models.
 
     ``encoding`` is ``"onehot"`` (linear and distance models), ``"ordinal"`` (trees: integer codes,
-    target encoding for many categories) or ``"native"`` (category codes first, for a model that
-    splits on categories itself: :func:`_native_preprocessor`).
+    target encoding for many categories), ``"native"`` (category codes first, for a model that
+    splits on categories itself: :func:`_native_preprocessor`) or ``"native_few"`` (the same for
+    columns of up to 20 categories, target encoding for more).
     """
-    if encoding == "native":
-        return _native_preprocessor(plan, native_missing)
+    if encoding in NATIVE_ENCODINGS:
+        return _native_preprocessor(plan, native_missing, many_as_codes=NATIVE_ENCODINGS[encoding])
     text = FunctionTransformer(_as_text, feature_names_out="one-to-one")
     if encoding == "onehot":
         categorical: Any = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
