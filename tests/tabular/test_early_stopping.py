@@ -48,6 +48,17 @@ def test_large_data_stops_where_the_held_out_score_stops_improving(model: str) -
     assert np.sqrt(np.mean((slow.predict(X_test) - y_test) ** 2)) < 1.6  # noise σ = 1
 
 
+@pytest.mark.parametrize("model", ["xgboost", "catboost"])
+def test_category_positions_are_refused_by_a_booster_that_would_read_them_as_numbers(model: str) -> None:
+    """Only LightGBM is told which columns hold category codes; the others would silently split the codes as
+    numbers, so they refuse the positions with a message that names the library."""
+    problem = Problem(TaskType.REGRESSION, "y", "rmse", "minimize")
+    X, y = _friedman(300)
+    booster = get_model(model).build({"n_estimators": 5}, problem, 0).set_params(categorical_features=[0])
+    with pytest.raises(ValueError, match=f"categorical_features is for LightGBM; {model}"):
+        booster.fit(X, y)
+
+
 def test_small_data_uses_the_searched_rounds_and_classifiers_keep_their_classes() -> None:
     from sklearn.datasets import load_iris
 
