@@ -63,7 +63,8 @@ def measure(table: str, model_name: str) -> dict[str, Any]:
     from sklearn.pipeline import Pipeline
 
     from automlops.core.problem import TaskType, infer_problem
-    from automlops.tabular.preprocessing import build_preprocessor, native_categorical_count, plan_features
+    from automlops.tabular.encodings import build_preprocessor, native_categorical_count
+    from automlops.tabular.preprocessing import plan_features
     from automlops.tabular.zoo import get_model
     from automlops.tabular.zoo_boosting import LIGHTGBM_CATEGORIES
 

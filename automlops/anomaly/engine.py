@@ -64,7 +64,8 @@ from automlops.search.engine import (
 )
 from automlops.search.suggest import Suggest
 from automlops.search.trials import pack_arrays, unpack_arrays
-from automlops.tabular.preprocessing import FeaturePlan, build_preprocessor, plan_features
+from automlops.tabular.encodings import build_preprocessor
+from automlops.tabular.preprocessing import FeaturePlan, plan_features
 
 __all__ = ["ANOMALY_PRESETS", "AT_DEFAULTS", "AnomalyEngine", "AnomalyPreset", "MIN_ROWS"]
 

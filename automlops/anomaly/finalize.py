@@ -22,7 +22,7 @@ from automlops.anomaly.report import score_histogram, top_anomalies
 from automlops.anomaly.selection import agreement, auto_contamination, label_metrics, rank_scores, stability
 from automlops.core.fit import Artifact
 from automlops.search.engine import Choice, DecisionLog, Finalized
-from automlops.tabular.preprocessing import build_preprocessor
+from automlops.tabular.encodings import build_preprocessor
 
 if TYPE_CHECKING:
     from automlops.anomaly.engine import AnomalyEngine

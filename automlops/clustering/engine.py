@@ -73,7 +73,8 @@ from automlops.search.engine import (
     TrialOutcome,
 )
 from automlops.search.suggest import Suggest
-from automlops.tabular.preprocessing import FeaturePlan, build_preprocessor, plan_features
+from automlops.tabular.encodings import build_preprocessor
+from automlops.tabular.preprocessing import FeaturePlan, plan_features
 
 __all__ = ["CLUSTER_PRESETS", "MAX_FIT_MB", "MIN_ROWS", "ClusterPreset", "ClusteringEngine", "few_threads"]
 

@@ -43,13 +43,9 @@ from automlops.search.deadline import DeadlineExceeded, finish_by, interrupt_at
 from automlops.search.engine import Candidate, Evaluation
 from automlops.search.trials import pack_arrays, unpack_arrays
 from automlops.tabular.boosting_clock import trees_per_round
+from automlops.tabular.encodings import NATIVE_ENCODINGS, build_preprocessor, native_categorical_count
 from automlops.tabular.forest_growth import fit_before_deadline
-from automlops.tabular.preprocessing import (
-    NATIVE_ENCODINGS,
-    FeaturePlan,
-    build_preprocessor,
-    native_categorical_count,
-)
+from automlops.tabular.preprocessing import FeaturePlan
 from automlops.tabular.zoo import get_model
 
 __all__ = ["Evaluator", "FoldFit", "KeptModels", "OutOfFold", "TimeBudgetExceeded", "boosted_trees", "boosters",

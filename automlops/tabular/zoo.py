@@ -63,7 +63,7 @@ class ModelSpec:
     second_start_follows: bool = False  # queue the second start right after the first, not after every model's
     requires: tuple[str, ...] = ()
     scale: bool = False  # distance/gradient-based models need standardised inputs
-    encoding: str = "ordinal"  # "onehot", "ordinal", "native" or "native_few": preprocessing.build_preprocessor
+    encoding: str = "ordinal"  # "onehot", "ordinal", "native" or "native_few": encodings.build_preprocessor
     categorical_param: str = ""  # with "native*": the model's parameter that takes the category columns' positions
     light: bool = False  # cheap enough for the `fast` preset
     native_missing: bool = False  # learns where missing values go (no imputation needed)

@@ -19,7 +19,8 @@ from sklearn.preprocessing import OrdinalEncoder, StandardScaler
 from automlops.core.problem import Problem, TaskType
 from automlops.export import runtime
 from automlops.export.source import ExportError, SourceWriter
-from automlops.tabular.preprocessing import FeaturePlan, FeatureSpec, build_preprocessor
+from automlops.tabular.encodings import build_preprocessor
+from automlops.tabular.preprocessing import FeaturePlan, FeatureSpec
 from automlops.tabular.validation import split_test
 
 

@@ -27,7 +27,8 @@ from tests.serving.conftest import AUTH, make_settings
 def _groups(estimator: Any) -> tuple[Pipeline, dict[str, Any]]:
     """A clustering pipeline on penguins, with its feature schema made the way tabular models get theirs."""
     from automlops.demo import load_demo
-    from automlops.tabular.preprocessing import build_preprocessor, plan_features
+    from automlops.tabular.encodings import build_preprocessor
+    from automlops.tabular.preprocessing import plan_features
 
     frame = load_demo("penguins").drop(columns=["species"])
     plan = plan_features(frame, Problem(TaskType.CLUSTERING, None, "silhouette", "maximize"))

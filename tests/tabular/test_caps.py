@@ -17,7 +17,8 @@ import pandas as pd
 import pytest
 
 from automlops.core.problem import infer_problem
-from automlops.tabular.preprocessing import OTHER, TopCategories, build_preprocessor, plan_features
+from automlops.tabular.encodings import build_preprocessor
+from automlops.tabular.preprocessing import OTHER, TopCategories, plan_features
 from automlops.tabular.runner import AutoMLRunner
 
 

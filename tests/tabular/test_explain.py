@@ -20,10 +20,11 @@ from sklearn.pipeline import Pipeline
 from automlops.core.problem import TaskType, infer_problem
 from automlops.errors import DataError, ModelError
 from automlops.search.engine import Candidate
+from automlops.tabular.encodings import build_preprocessor
 from automlops.tabular.ensemble import EnsembleConfig, build_ensemble
 from automlops.tabular.evaluate import build_pipeline
 from automlops.tabular.explain import explain_global, explain_rows, fold_map, make_explainer
-from automlops.tabular.preprocessing import build_preprocessor, plan_features
+from automlops.tabular.preprocessing import plan_features
 
 
 def _problem(df: pd.DataFrame, target: str) -> Any:

@@ -10,8 +10,9 @@ from sklearn.metrics import mean_squared_error
 
 from automlops.core.features import HIGH_CARDINALITY
 from automlops.core.problem import infer_problem
+from automlops.tabular.encodings import NATIVE_MAX_CATEGORIES
 from automlops.tabular.evaluate import build_pipeline
-from automlops.tabular.preprocessing import NATIVE_MAX_CATEGORIES, plan_features
+from automlops.tabular.preprocessing import plan_features
 from automlops.tabular.search import Candidate
 from automlops.tabular.zoo import get_model
 

@@ -12,8 +12,9 @@ from sklearn.preprocessing import TargetEncoder
 from automlops.core.problem import infer_problem
 from automlops.demo import load_demo
 from automlops.errors import DataError
+from automlops.tabular.encodings import build_preprocessor
 from automlops.tabular.evaluate import build_pipeline
-from automlops.tabular.preprocessing import DatetimeParts, build_preprocessor, plan_features
+from automlops.tabular.preprocessing import DatetimeParts, plan_features
 from automlops.tabular.search import Candidate
 from automlops.tabular.zoo import get_model
 
