@@ -96,7 +96,7 @@ def _score_function(metric: str, writer: Any) -> str:
 
 def _as_scored(model: Any) -> Any:
     """The recipe the test rows scored. The shipped model was refitted on all rows, where an early-stopped
-    booster of at least 2,000 rows fits a known round count (``refit_rounds``, see
+    booster of at least 1,000 rows (``EARLY_STOPPING_FROM``) fits a known round count (``refit_rounds``, see
     ``final_fit._with_refit_rounds``); rebuilt with that count, the script would fit a different model on the
     training rows than the one that scored them. So the count is left out: the script's booster early-stops
     on its training rows, as the scored one did. (scikit-learn's HistGradientBoosting keeps its count as an

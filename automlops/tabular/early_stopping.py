@@ -45,8 +45,18 @@ from automlops.tabular.boosting_clock import (
 )
 from automlops.tabular.boosting_size import rounds_within_memory
 
-__all__ = ["LIGHTGBM_PREDICT_BLOCK", "LIGHTGBM_THREADS_FROM", "EarlyStoppedClassifier", "EarlyStoppedRegressor",
-           "catboost_borders"]
+__all__ = ["EARLY_STOPPING_FROM", "LIGHTGBM_PREDICT_BLOCK", "LIGHTGBM_THREADS_FROM", "EarlyStoppedClassifier",
+           "EarlyStoppedRegressor", "catboost_borders"]
+
+# Rows from which a booster holds out a tenth and early-stops; below, it fits the searched ``n_estimators``.
+# A 5-fold search on a 2,000-3,000-row table trains on folds of 1,300-2,000 rows, so at 2,000 every
+# booster there fitted a round count searched blind between 50 and 800. The 60 s search on the seven
+# mid-size and fresh tables of such folds (``benchmarks/automl_quality.py``, one run each, 2,000 -> 1,000):
+# sumhes_gdp RMSE 201.6 -> 150.2 (LightGBM XT wants ~2,100 rounds there), hdma_deny AUC 0.886 -> 0.895,
+# cracker_choice log-loss 0.605 -> 0.598, wage 35.69 -> 35.66, card and gpa2 a little better; jtrain3's
+# median over three seeds the same (0.9809). Below 1,000 rows a tenth (< 100 rows) is too few to judge a
+# round by, and the demo sets (150-570 rows) keep their searched rounds.
+EARLY_STOPPING_FROM = 1000
 
 
 class _EarlyStopped(BaseEstimator):
@@ -58,8 +68,8 @@ class _EarlyStopped(BaseEstimator):
     has not improved for ``patience`` rounds (up to ``max_rounds``), and keep the best round. This
     is what AutoGluon and LightGBM's own docs recommend; scikit-learn's HistGradientBoosting does the
     same inside (``early_stopping="auto"``). The held-out rows come from the model's *own* training
-    rows, so the search's validation score stays honest. Below ``min_rows`` the held-out part would
-    be too small to trust: the searched ``n_estimators`` is used as is.
+    rows, so the search's validation score stays honest. Below ``min_rows`` (:data:`EARLY_STOPPING_FROM`) the held-out
+    part would be too small to trust: the searched ``n_estimators`` is used as is.
 
     ``refit_rounds`` is for the final refit on all rows, once the count is known: exactly that many
     rounds on *every* row, nothing held out (as AutoGluon's ``refit_full`` and FLAML's
@@ -75,7 +85,7 @@ class _EarlyStopped(BaseEstimator):
     categorical_features: list[int] | None = None
 
     def __init__(self, estimator: BaseEstimator, *, max_rounds: int = 10_000, patience: int = 50,
-                 validation_fraction: float = 0.1, min_rows: int = 2000, random_state: int = 0,
+                 validation_fraction: float = 0.1, min_rows: int = EARLY_STOPPING_FROM, random_state: int = 0,
                  refit_rounds: int | None = None, categorical_features: list[int] | None = None) -> None:
         self.estimator, self.max_rounds, self.patience = estimator, max_rounds, patience
         self.validation_fraction, self.min_rows, self.random_state = validation_fraction, min_rows, random_state

@@ -6,8 +6,8 @@ Boosting adds trees one at a time, each fitted to the errors of the trees so far
 libraries differ in how a tree grows (LightGBM leaf by leaf, XGBoost level by level, CatBoost one
 question per level), and each entry's comment gives what that bought on the mid-size tables.
 Every booster but scikit-learn's is wrapped in ``EarlyStopped*``, which picks the number of
-rounds by early stopping (see ``early_stopping.py``); scikit-learn's does it itself, from the same
-2,000 rows (``hist_gb.py``).
+rounds by early stopping from 1,000 rows (see ``early_stopping.py``); scikit-learn's does it itself,
+from 2,000 rows (``hist_gb.py``).
 """
 
 from __future__ import annotations

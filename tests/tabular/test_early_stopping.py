@@ -48,6 +48,29 @@ def test_large_data_stops_where_the_held_out_score_stops_improving(model: str) -
     assert np.sqrt(np.mean((slow.predict(X_test) - y_test) ** 2)) < 1.6  # noise σ = 1
 
 
+@pytest.mark.parametrize("model", ["lightgbm", "lightgbm_xt", "xgboost", "catboost"])
+def test_a_fold_of_a_small_table_early_stops_instead_of_fitting_a_round_count_searched_blind(model: str) -> None:
+    """A 5-fold search on a 2,000-row table trains on folds of 1,280 rows. From EARLY_STOPPING_FROM rows the
+    booster holds out a tenth and finds its own count; 50 rounds at a rate of 0.05 (a count the search could
+    have drawn) underfit, and the same booster made to fit them blind predicts worse. Just below the
+    threshold it fits the searched rounds."""
+    from automlops.tabular.early_stopping import EARLY_STOPPING_FROM
+
+    problem = Problem(TaskType.REGRESSION, "y", "rmse", "minimize")
+    X, y = _friedman(1280)
+    X_test, y_test = _friedman(2000, seed=1)
+    params = {"learning_rate": 0.05, "n_estimators": 50}
+    stopped = get_model(model).build(params, problem, 0).fit(X, y)
+    blind = get_model(model).build(params, problem, 0).set_params(min_rows=len(y) + 1).fit(X, y)
+    assert EARLY_STOPPING_FROM <= 1280
+    assert 50 < stopped.n_rounds_ < stopped.max_rounds and blind.n_rounds_ == 50
+    rmse = {name: float(np.sqrt(np.mean((m.predict(X_test) - y_test) ** 2))) for name, m in
+            (("stopped", stopped), ("blind", blind))}
+    assert rmse["stopped"] < 0.9 * rmse["blind"], rmse  # measured: 0.6-0.82 of it (noise σ = 1)
+    below = get_model(model).build(params, problem, 0).fit(X[:EARLY_STOPPING_FROM - 1], y[:EARLY_STOPPING_FROM - 1])
+    assert below.n_rounds_ == 50
+
+
 @pytest.mark.parametrize("model", ["xgboost", "catboost"])
 def test_category_positions_are_refused_by_a_booster_that_would_read_them_as_numbers(model: str) -> None:
     """Only LightGBM is told which columns hold category codes; the others would silently split the codes as
@@ -331,7 +354,7 @@ def test_catboost_trains_on_every_core_at_any_size_and_saves_as_one_blob(tmp_pat
     np.testing.assert_array_equal(loaded.predict(X[:100]), fitted.predict(X[:100]))
 
 
-@pytest.mark.parametrize("rows", [1500, 6000])  # the small-data path (searched rounds) and early stopping
+@pytest.mark.parametrize("rows", [800, 6000])  # the small-data path (searched rounds) and early stopping
 def test_a_catboost_fit_past_its_deadline_stops_there_without_a_traceback(rows: int, capfd: pytest.CaptureFixture[str]) -> None:
     """CatBoost trains in C++: the watchdog's exception could only land in its Python callback, where
     CatBoost prints a traceback to stderr (which a CLI user would see) before passing it on. The fit
