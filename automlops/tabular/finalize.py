@@ -29,7 +29,11 @@ from automlops.search.engine import Candidate, Choice, DecisionLog, TrialOutcome
 from automlops.search.significance import outcome_from_row
 from automlops.tabular import calibration, robust
 from automlops.tabular import ensemble as ens
-from automlops.tabular.boosting_size import LEAF_SAVE_SECONDS, fitted_leaves_per_tree
+from automlops.tabular.boosting_size import (
+    LEAF_SAVE_SECONDS,
+    catboost_tree_save_seconds,
+    fitted_leaves_per_tree,
+)
 from automlops.tabular.evaluate import (
     OutOfFold,
     boosters,
@@ -308,15 +312,19 @@ def _try_ensemble(engine: TabularEngine, ranked: Sequence[TrialOutcome], single:
 def boosted_save_seconds(engine: TabularEngine, fitted: Any) -> float:
     """Time to save a fitted model's boosted trees: kept rounds × classes × a tree's cost. A LightGBM or
     XGBoost tree costs its leaves (counted on the fitted model: the trees of a 98-class model are ~15×
-    cheaper to write than the ceiling says); scikit-learn's HistGradientBoosting pays per tree
+    cheaper to write than the ceiling says); a CatBoost model is one binary blob, far cheaper
+    (``boosting_size.catboost_tree_save_seconds``); scikit-learn's HistGradientBoosting pays per tree
     (``zoo_boosting.HIST_GB_TREE_SAVE``)."""
     n_classes = len(engine.problem.classes)
-    return sum(trees_of(b, n_classes) * _tree_save_seconds(b) for b in boosters(fitted))
+    return sum(trees_of(b, n_classes) * _tree_save_seconds(b, n_classes) for b in boosters(fitted))
 
 
-def _tree_save_seconds(booster: Any) -> float:
+def _tree_save_seconds(booster: Any, n_classes: int) -> float:
     """What saving one tree of this fitted boosting model costs."""
     if hasattr(booster, "n_trees_per_iteration_"):
         return HIST_GB_TREE_SAVE
-    leaves = fitted_leaves_per_tree(getattr(booster, "estimator_", booster))
+    model = getattr(booster, "estimator_", booster)
+    if (catboost := catboost_tree_save_seconds(model, trees_per_round(n_classes))) is not None:
+        return catboost
+    leaves = fitted_leaves_per_tree(model)
     return BOOSTED_TREE_SAVE if leaves is None else leaves * LEAF_SAVE_SECONDS

@@ -73,6 +73,10 @@ _register(ModelSpec(
 # Saving a boosted model costs ~0.28 ms a tree (skops, 31 leaves: 8,000 LightGBM trees took 2.25 s and
 # 23 MB); early stopping may keep thousands of rounds, so the budget keeps that time for the save.
 BOOSTED_TREE_SAVE = 0.0003
+# CatBoost saves its model as one binary blob: at its default depth 6, ~50 µs a tree as counted here (a
+# round of a binary model; a 12-class round is 12 such trees and costs ~0.16 ms). The fitted model's own
+# estimate, which reads its depth, is ``boosting_size.catboost_tree_save_seconds``.
+CATBOOST_TREE_SAVE = 0.00005
 
 
 def _xgboost(params: dict[str, Any], problem: Problem, seed: int) -> BaseEstimator:
@@ -230,6 +234,6 @@ _register(ModelSpec(
     fixed(n_estimators=[100, 300], learning_rate=[0.03, 0.1], depth=[4, 6]),
     # AutoGluon's defaults for CatBoost (depth 6 is CatBoost's own)
     fixed(n_estimators=300, learning_rate=0.05, depth=6, l2_leaf_reg=3.0),
-    requires=("catboost",), native_missing=True, encoding="onehot",
+    requires=("catboost",), native_missing=True, encoding="onehot", save_seconds_per_estimator=CATBOOST_TREE_SAVE,
     description="gradient boosting on symmetric trees with ordered boosting: strong on small and mid tables",
 ))
