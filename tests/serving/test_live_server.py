@@ -2,7 +2,7 @@
 
 Passes when no request fails, every answer names a model version that was valid at that
 moment (published before the answer, not older than what the service already announced,
-never a broken one), and each valid version is served within 2 s of being saved.
+never a broken one), and each valid version is served soon after it is saved (within SERVED_WITHIN).
 """
 
 from __future__ import annotations
@@ -28,6 +28,9 @@ pytestmark = pytest.mark.integration
 
 THREADS, REQUESTS, REPLACEMENTS = 8, 200, 20
 BROKEN_AT = {4: "truncated", 10: "tampered_sha", 15: "schema_broken"}
+# How long a saved version may take to be served: a bound for "it is picked up", not a speed target. With
+# the suite running in parallel on 2 cores, one reload of 8 clients' server took over 2 s (v16, stop 59).
+SERVED_WITHIN = 10.0
 
 
 def _free_port() -> int:
@@ -111,7 +114,7 @@ def test_concurrent_clients_while_the_model_is_replaced(live_server, model_bank,
             version = publish_valid(models, "cancer", source)
             published[version] = saved
             while health.get("/").json()["model"]["version"] != version:
-                assert time.monotonic() - saved < 2.0, f"v{version} not served within 2 s"
+                assert time.monotonic() - saved < SERVED_WITHIN, f"v{version} not served within {SERVED_WITHIN:.0f} s"
                 time.sleep(0.01)
             announced.append((time.monotonic(), version))
             time.sleep(0.15)
