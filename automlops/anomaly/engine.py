@@ -34,7 +34,7 @@ import optuna
 import pandas as pd
 
 from automlops.anomaly.detectors import DETECTORS, PANEL, fit_detector, score_after_fit_on
-from automlops.anomaly.finalize import finalize_anomaly
+from automlops.anomaly.finalize import FINALIZE_COST, affordable_members, finalize_anomaly
 from automlops.anomaly.label_choice import MAX_CANDIDATES, replay_choice
 from automlops.anomaly.labels import parse_label
 from automlops.anomaly.model import Member
@@ -71,9 +71,6 @@ __all__ = ["ANOMALY_PRESETS", "AT_DEFAULTS", "AnomalyEngine", "AnomalyPreset", "
 
 MIN_ROWS = 10
 AT_DEFAULTS = "at_defaults"  # user attr of a warm-start trial: the detector at PyOD's defaults (see warm_start)
-# Finalize fits each member on the training rows, on two halves (test stability) and on all rows, about
-# 1.6 times a trial's fit_seconds (which already holds one full fit and two half fits).
-FINALIZE_COST = 1.6
 REPLAY_SECONDS = 1.0  # label_choice.replay_choice: ~0.2 s on 300 rows, ~0.8 s at its caps (2 cores)
 
 
@@ -314,7 +311,7 @@ class AnomalyEngine:
     def _search_choice(self, ranked: Sequence[TrialOutcome], log: DecisionLog,
                        budget: Any) -> tuple[Choice, np.ndarray | None]:
         """The search's own choice (a single detector or an ensemble) and its rank scores on the training rows."""
-        best, top = ranked[0], self._affordable(list(ranked[: self.preset.ensemble_size]), log, budget)
+        best, top = ranked[0], affordable_members(list(ranked[: self.preset.ensemble_size]), log, budget)
         self.finalize_estimate = FINALIZE_COST * sum(o.fit_seconds for o in top)
         single = Choice(best.model, dict(best.params), best.value, best.std, recipe=[Member(best.model,
                                                                                               dict(best.params))])
@@ -379,19 +376,6 @@ class AnomalyEngine:
                "pruned": 0, "failed": 0, "params": {}}
         return Choice(replay.champion, {}, replay.champion_value, 0.0, recipe=[Member(replay.champion, {})],
                       extra_rows=(*choice.extra_rows, row))
-
-    def _affordable(self, top: list[TrialOutcome], log: DecisionLog, budget: Any) -> list[TrialOutcome]:
-        """Drop the slowest ensemble members (never the best) while finishing would overrun the budget."""
-        deadline = getattr(budget, "deadline", None)
-        if deadline is None:
-            return top
-        left = deadline - time.monotonic() - getattr(budget, "fixed_tail", 0.0)
-        while len(top) > 1 and FINALIZE_COST * sum(o.fit_seconds for o in top) > left:
-            slowest = max(top[1:], key=lambda o: o.fit_seconds)
-            top.remove(slowest)
-            log("ensemble", f"{slowest.model} left out of the ensemble: refitting it (~{slowest.fit_seconds:.1f} s "
-                            "per fit) would overrun the time budget")
-        return top
 
     def finalize(self, choice: Choice, log: DecisionLog, budget: Any) -> Finalized:
         return finalize_anomaly(self, choice, log, getattr(budget, "deadline", None))

@@ -21,13 +21,31 @@ from automlops.anomaly.plots import figure_files
 from automlops.anomaly.report import score_histogram, top_anomalies
 from automlops.anomaly.selection import agreement, auto_contamination, label_metrics, rank_scores, stability
 from automlops.core.fit import Artifact
-from automlops.search.engine import Choice, DecisionLog, Finalized
+from automlops.search.engine import Choice, DecisionLog, Finalized, TrialOutcome
 from automlops.tabular.encodings import build_preprocessor
 
 if TYPE_CHECKING:
     from automlops.anomaly.engine import AnomalyEngine
 
-__all__ = ["finalize_anomaly"]
+__all__ = ["FINALIZE_COST", "affordable_members", "finalize_anomaly"]
+
+# Finalize fits each member on the training rows, on two halves (test stability) and on all rows, about
+# 1.6 times a trial's fit_seconds (which already holds one full fit and two half fits).
+FINALIZE_COST = 1.6
+
+
+def affordable_members(top: list[TrialOutcome], log: DecisionLog, budget: Any) -> list[TrialOutcome]:
+    """Drop the slowest ensemble members (never the best) while finishing would overrun the budget."""
+    deadline = getattr(budget, "deadline", None)
+    if deadline is None:
+        return top
+    left = deadline - time.monotonic() - getattr(budget, "fixed_tail", 0.0)
+    while len(top) > 1 and FINALIZE_COST * sum(o.fit_seconds for o in top) > left:
+        slowest = max(top[1:], key=lambda o: o.fit_seconds)
+        top.remove(slowest)
+        log("ensemble", f"{slowest.model} left out of the ensemble: refitting it (~{slowest.fit_seconds:.1f} s "
+                        "per fit) would overrun the time budget")
+    return top
 
 
 def _fit(engine: AnomalyEngine, members: list[Member], frame: pd.DataFrame) -> tuple[AnomalyModel, str, float]:

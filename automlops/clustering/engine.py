@@ -318,12 +318,6 @@ class ClusteringEngine:
         chosen = [*pool.values(), *list(extra.values())[:EXTRA_CANDIDATES]]
         return sorted(chosen, key=lambda vc: sign * vc[0])
 
-    def _affordable(self, pool: list[tuple[float, Candidate]], budget: Any,
-                    reserve: float = 0.0) -> list[tuple[float, Candidate]]:
-        """The best pooled candidates whose stability check fits in the time left, less ``reserve`` seconds
-        (see :func:`affordable`)."""
-        return affordable(pool, self._seconds, budget, reserve=reserve)
-
     def _stabilities(self, pool: list[tuple[float, Candidate]]) -> list[float]:
         """Stability of each pooled candidate: its labels on all rows against refits on 80 % subsamples."""
         out = []
@@ -341,7 +335,8 @@ class ClusteringEngine:
         log("result", f"best score: {best.model} with {dict(best.params)} ({self.metric} {best.value:.4f})")
         everyone = prefer_groups(self._pool(ranked), self._smallest, self.size_rule, log)
         reserve = FINAL_SCORINGS * self.pricer.final_scoring_seconds  # finalize's scorings
-        pool = self._affordable(everyone, budget, reserve) if self.metric == "silhouette" and len(everyone) > 1 else []
+        checked = self.metric == "silhouette" and len(everyone) > 1
+        pool = affordable(everyone, self._seconds, budget, reserve=reserve) if checked else []
         if len(pool) < 2:
             if self.metric == "silhouette" and len(everyone) > 1:
                 log("selection", "no time left in the budget to check the stability of the best candidates: the best "

@@ -169,6 +169,7 @@ def test_a_given_number_of_clusters_bounds_every_candidate(iris: pd.DataFrame) -
 def test_the_stability_check_never_drops_the_best_candidate_unseen() -> None:
     """Too little time for the best candidate's refits: nothing is checked (the best silhouette stays);
     time for the best but not for a slow runner-up: the runner-up is passed over, the cheaper ones checked."""
+    from automlops.clustering.stability import affordable
     from automlops.search.budget import TimeBudget
     from automlops.search.engine import Candidate
 
@@ -177,7 +178,8 @@ def test_the_stability_check_never_drops_the_best_candidate_unseen() -> None:
     slow, fast, other = Candidate("birch", {"n_clusters": 3}), Candidate("kmeans", {"n_clusters": 3}), \
         Candidate("kmeans", {"n_clusters": 2})
     budget = TimeBudget(total=30.0)
-    assert engine._affordable([(0.30, slow), (0.29, fast), (0.28, other)], budget) == []
-    assert engine._affordable([(0.30, fast), (0.29, slow), (0.28, other)], budget) == [(0.30, fast), (0.28, other)]
+    assert affordable([(0.30, slow), (0.29, fast), (0.28, other)], engine._seconds, budget) == []
+    kept = affordable([(0.30, fast), (0.29, slow), (0.28, other)], engine._seconds, budget)
+    assert kept == [(0.30, fast), (0.28, other)]
     everything = [(0.30, slow), (0.29, fast)]
-    assert engine._affordable(everything, TimeBudget(total=None)) == everything  # no budget: check them all
+    assert affordable(everything, engine._seconds, TimeBudget(total=None)) == everything  # no budget: check them all
