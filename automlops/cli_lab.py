@@ -38,7 +38,6 @@ def _whole_number(text: str) -> int:
 def add_commands(sub: Any) -> None:
     """Add the ``lab`` subcommand to the ``automlops`` parser."""
     from automlops.cli_parser import _positive_float
-    from automlops.lab.runner import DEFAULT_STRATEGIES
 
     lab = sub.add_parser("lab", help="compare search strategies (TPE, random, grid, Hyperband, CMA-ES, QMC) on one "
                                      "table: same budget, same seeds, curves, pruning, test score with CI")
@@ -46,8 +45,7 @@ def add_commands(sub: Any) -> None:
     lab.add_argument("--target", required=True, help="the column to predict")
     lab.add_argument("--budget", type=_positive_float, default=20.0, help="seconds per run (default 20)")
     lab.add_argument("--repeats", type=_whole_number, default=3, help="seeds per strategy, at least 2 (default 3)")
-    lab.add_argument("--strategies", default=",".join(DEFAULT_STRATEGIES),
-                     help=f"comma-separated (default: {','.join(DEFAULT_STRATEGIES)})")
+    lab.add_argument("--strategies", help="comma-separated (default: all six named above)")
     lab.add_argument("--seed", type=_whole_number, default=0, help="first seed (default 0)")
     lab.add_argument("--preset", default="medium", help="the models searched: fast | medium | best (default medium)")
     lab.add_argument("--models", help="comma-separated model names instead of the preset's")
@@ -108,7 +106,7 @@ class _LabProgress:
 def cmd_lab(args: argparse.Namespace) -> int:
     """Check everything, load the data, run the lab, print the table (and write the report)."""
     from automlops.lab.report import markdown_table, summary_table
-    from automlops.lab.runner import check_lab_options, run_lab
+    from automlops.lab.runner import DEFAULT_STRATEGIES, check_lab_options, run_lab
     from automlops.tabular.presets import PRESETS
 
     PRESETS.get(args.preset)  # an unknown preset: ConfigError naming the known ones
@@ -116,7 +114,7 @@ def cmd_lab(args: argparse.Namespace) -> int:
     models = [m.strip() for m in args.models.split(",") if m.strip()] if args.models else None
     frame, label = load_lab_data(args.data)
     strategies = check_lab_options(frame, args.target, budget=args.budget, repeats=args.repeats,
-                                   strategies=args.strategies.split(","))
+                                   strategies=(args.strategies or ",".join(DEFAULT_STRATEGIES)).split(","))
     runs = len(strategies) * args.repeats
     print(f"lab: {len(strategies)} strategies × {args.repeats} seeds = {runs} runs of {args.budget:g} s, one after "
           f"the other (each run gets the whole machine): about {runs * args.budget / 60:.1f} min", file=sys.stderr)

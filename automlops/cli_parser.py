@@ -4,13 +4,19 @@
 and exit code 2, the command line's contract for bad input. Typed flags are checked as they are read
 (``--time-budget ten`` is refused before anything is loaded), and the larger subcommands add their
 own flags from their modules (``cli_vision``, ``cli_lab``, ...), so this file only assembles them.
+
+Building the parser imports nothing heavy: the choices of ``train`` (presets, search strategies,
+ensembles...) live beside the code that uses them, which imports scikit-learn and pandas (~3 s), so
+they are read only when argparse first needs them (:class:`_Later`; a flag with such choices names
+its metavar, else argparse would list them as the flag is added). ``automlops --help`` and a
+mistyped command answer at once instead of after those imports.
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
-from typing import Any, NoReturn
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, NoReturn, overload
 
 from automlops.errors import ConfigError
 
@@ -24,6 +30,66 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"automlops: error: {message} (see '{self.prog} --help')\n")
+
+
+class _Later(Sequence[str]):
+    """A flag's choices, read from their module the first time argparse checks a value or writes ``--help``."""
+
+    def __init__(self, load: Callable[[], Iterable[str]]) -> None:
+        self._load, self._names = load, None  # type: tuple[Callable[[], Iterable[str]], tuple[str, ...] | None]
+
+    def _all(self) -> tuple[str, ...]:
+        if self._names is None:
+            self._names = tuple(self._load())
+        return self._names
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | Sequence[str]:
+        return self._all()[index]
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._all()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+
+def _tasks() -> list[str]:
+    from automlops.core.problem import TaskType
+
+    return [t.value for t in TaskType.tabular()]
+
+
+def _presets() -> list[str]:
+    from automlops.tabular.presets import PRESETS
+
+    return list(PRESETS.names())
+
+
+def _strategies() -> list[str]:
+    from automlops.tabular.search import STRATEGIES
+
+    return list(STRATEGIES.names())
+
+
+def _validation_modes() -> list[str]:
+    from automlops.tabular.validation import USER_MODES
+
+    return list(USER_MODES)
+
+
+def _ensembles() -> list[str]:
+    from automlops.tabular.ensemble import ENSEMBLE_CHOICES
+
+    return list(ENSEMBLE_CHOICES)
 
 
 def _positive_float(text: str) -> float:
@@ -63,25 +129,22 @@ def _contamination(text: str) -> float | str:
 
 
 def _add_train(sub: Any) -> None:
-    from automlops.core.problem import TaskType
-    from automlops.tabular.ensemble import ENSEMBLE_CHOICES
-    from automlops.tabular.presets import PRESETS
-    from automlops.tabular.search import STRATEGIES
-    from automlops.tabular.validation import USER_MODES
-
     train = sub.add_parser("train", help="train, track and save a model (any of the five tasks)")
     train.add_argument("csv", help="training data (CSV) or a lake dataset as lake:NAME[@vN]")
     train.add_argument("--target", help="the column to predict (classification, regression) or to forecast "
                                         "(timeseries); none for clustering and anomaly detection")
-    train.add_argument("--task", choices=[t.value for t in TaskType.tabular()],
-                       help="default: classification or regression, inferred from the target")
-    train.add_argument("--preset", choices=PRESETS.names(), default="medium")
+    train.add_argument("--task", choices=_Later(_tasks), metavar="TASK",
+                       help="%(choices)s (default: classification or regression, inferred from the target)")
+    train.add_argument("--preset", choices=_Later(_presets), default="medium", metavar="PRESET",
+                       help="%(choices)s (default: %(default)s)")
     train.add_argument("--time-budget", type=_positive_float, help="seconds for the whole run")
-    train.add_argument("--search", choices=STRATEGIES.names(), default="tpe")
-    train.add_argument("--validation", choices=list(USER_MODES))
+    train.add_argument("--search", choices=_Later(_strategies), default="tpe", metavar="STRATEGY",
+                       help="%(choices)s (default: %(default)s)")
+    train.add_argument("--validation", choices=_Later(_validation_modes), metavar="MODE",
+                       help="%(choices)s (default: auto, the preset's rule for the data's size and order)")
     train.add_argument("--models", help="comma-separated model names (see 'automlops models zoo')")
-    train.add_argument("--ensemble", choices=list(ENSEMBLE_CHOICES), default="auto",
-                       help="auto: the preset's choice (default); none: no ensemble")
+    train.add_argument("--ensemble", choices=_Later(_ensembles), default="auto", metavar="KIND",
+                       help="%(choices)s; auto: the preset's choice (default); none: no ensemble")
     train.add_argument("--select", choices=["best", "robust"], default="best",
                        help="best: the top validation score (default); robust: the simplest model statistically "
                             "tied with it (corrected t-test or paired bootstrap), and why")
