@@ -36,7 +36,8 @@ class _Later(Sequence[str]):
     """A flag's choices, read from their module the first time argparse checks a value or writes ``--help``."""
 
     def __init__(self, load: Callable[[], Iterable[str]]) -> None:
-        self._load, self._names = load, None  # type: tuple[Callable[[], Iterable[str]], tuple[str, ...] | None]
+        self._load = load
+        self._names: tuple[str, ...] | None = None
 
     def _all(self) -> tuple[str, ...]:
         if self._names is None:
