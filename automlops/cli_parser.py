@@ -15,7 +15,7 @@ mistyped command answer at once instead of after those imports.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NoReturn, overload
 
 from automlops.errors import ConfigError
@@ -53,14 +53,8 @@ class _Later(Sequence[str]):
     def __getitem__(self, index: int | slice) -> str | Sequence[str]:
         return self._all()[index]
 
-    def __len__(self) -> int:
+    def __len__(self) -> int:  # with __getitem__, all Sequence needs: `in` and iteration come from these two
         return len(self._all())
-
-    def __contains__(self, value: object) -> bool:
-        return value in self._all()
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._all())
 
 
 def _tasks() -> list[str]:

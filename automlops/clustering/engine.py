@@ -338,7 +338,7 @@ class ClusteringEngine:
         checked = self.metric == "silhouette" and len(everyone) > 1
         pool = affordable(everyone, self._seconds, budget, reserve=reserve) if checked else []
         if len(pool) < 2:
-            if self.metric == "silhouette" and len(everyone) > 1:
+            if checked:
                 log("selection", "no time left in the budget to check the stability of the best candidates: the best "
                                  "silhouette is kept as it is")
             value, candidate = everyone[0]
