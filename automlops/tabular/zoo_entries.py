@@ -83,9 +83,11 @@ _linear_spec("elasticnet", "Elastic net", "ElasticNet",
 # --- neighbours and kernels --------------------------------------------------------------------
 
 def _knn(params: dict[str, Any], problem: Problem, seed: int) -> BaseEstimator:
-    from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+    from sklearn.neighbors import KNeighborsRegressor
 
-    cls = KNeighborsClassifier if _is_cls(problem) else KNeighborsRegressor
+    from automlops.tabular.neighbours import SmoothedKNeighborsClassifier  # no class share of exactly 0
+
+    cls = SmoothedKNeighborsClassifier if _is_cls(problem) else KNeighborsRegressor
     return cls(n_neighbors=params.get("n_neighbors", 5), weights=params.get("weights", "uniform"))
 
 

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.datasets import load_iris
+from sklearn.neighbors import KNeighborsClassifier
 
 from automlops.errors import ConfigError
 from automlops.search.significance import corrected_t_test
@@ -43,7 +44,7 @@ def test_robust_ships_the_simpler_model_tied_with_the_best(robust_run: AutoMLRun
     assert why.startswith("robust choice: chose knn: tied with extra_trees (p=")
     assert "2 tuned hyperparameter(s) instead of 3" in why and "faster to fit and predict" in why
     assert "Nadeau–Bengio corrected resampled t-test over 5 folds" in why
-    assert robust_run.best_estimator_.named_steps["model"].__class__.__name__ == "KNeighborsClassifier"
+    assert isinstance(robust_run.best_estimator_.named_steps["model"], KNeighborsClassifier)
 
 
 def test_the_leaderboard_shows_spread_and_significance(robust_run: AutoMLRunner) -> None:
