@@ -8,7 +8,7 @@ every such row that turns out to be that class. One such row among 86 adds 0.40 
 It happens where the neighbours are wrong together. penguins has one test row with no
 measurements at all: imputed at the medians, its neighbours are Adelies, and a k-NN that won the
 search alone (out-of-fold log-loss 0.017, where no row had surprised it) scored 0.418 on the test
-rows instead of ~0.03. The out-of-fold score cannot warn of this: it is a mean, and one row that
+rows instead of ~0.02. The out-of-fold score cannot warn of this: it is a mean, and one row that
 costs 34.5 nats sits in a tail the validation rows did not happen to reach.
 
 The remedy is the oldest one for counted shares, additive (Laplace) smoothing: before dividing,
@@ -19,7 +19,7 @@ add ``PRIOR_VOTES`` virtual votes cast at the training class shares::
 A hundredth of a vote changes a confident right answer by about ``0.01 / k`` (log-loss + ~0.001
 per row at k = 7) and caps a confident wrong one near ``-log(0.01 * prior / k)``, 7.6 nats
 instead of 34.5 for penguins' Gentoos. The order of the classes within a row only changes where
-the votes tie (the more common class wins the tie), so the predicted labels stay as they were.
+the votes (nearly) tie, where the more common class now wins; every other label stays as it was.
 """
 
 from __future__ import annotations
