@@ -15,7 +15,6 @@ from automlops.tabular.evaluate import build_pipeline
 from automlops.tabular.neighbours import PRIOR_VOTES, SmoothedKNeighborsClassifier
 from automlops.tabular.preprocessing import plan_features
 from automlops.tabular.search import Candidate
-from automlops.tabular.zoo import get_model
 
 
 @pytest.mark.parametrize("weights", ["uniform", "distance"])
