@@ -40,8 +40,8 @@ class SmoothedKNeighborsClassifier(KNeighborsClassifier):
 
     def fit(self, X: Any, y: Any) -> SmoothedKNeighborsClassifier:
         super().fit(X, y)
-        codes = np.asarray(self._y)  # the classes as 0..K-1, as the parent stored them
-        self.class_prior_ = np.bincount(codes, minlength=len(self.classes_)) / len(codes)
+        _, counts = np.unique(np.asarray(y), return_counts=True)  # sorted, as ``classes_`` is
+        self.class_prior_ = counts / counts.sum()
         return self
 
     def predict_proba(self, X: Any) -> np.ndarray:
