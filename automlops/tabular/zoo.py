@@ -8,8 +8,9 @@ Each :class:`ModelSpec` knows four things about its algorithm:
 * ``grid(problem)`` – a small finite grid, for grid search (which cannot walk a continuous range);
 * ``defaults`` – a strong starting configuration. The search evaluates it first (a "warm
   start"), so even a tiny budget returns a sensible model. Where no single default suits all data,
-  ``second_start`` names one more, queued after every model's first (see the forests), or right
-  after its own with ``second_start_follows`` (LightGBM's Poisson loss for counts).
+  ``second_start`` names one more, queued after every model's first (the forests' leaves of five
+  rows, logistic regression's weak penalty), or right after its own with ``second_start_follows``
+  (LightGBM's Poisson loss for counts).
 
 Adding an algorithm means adding one ``ModelSpec(...)`` to ``zoo_entries.BUILTIN_MODELS`` (or
 ``ZOO.add(name, spec)`` from outside); an entry whose optional library is not installed is hidden
